@@ -1,0 +1,96 @@
+// The builder: compiles an ONNX model into a serialized engine (a plan).
+//
+// Pipeline: parse (ONNX checker, version converter, shape inference) -> graph
+// optimizer passes -> code generation -> FlatBuffers plan bytes. The plan is
+// the only thing the runtime needs (see runtime.h).
+#ifndef ENGINE_BUILDER_H_
+#define ENGINE_BUILDER_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/logger.h"
+#include "engine/types.h"
+
+namespace engine {
+
+/// Options of one engine build. Defaults give a fully optimized FP32 engine.
+struct BuilderConfig {
+  /// Static shapes for graph inputs, by input name, as trtexec's
+  /// `--shapes=name:1x3x224x224`. Required for every input with a dynamic
+  /// (symbolic or unknown) dimension; for other inputs it must equal the
+  /// model's shape.
+  std::map<std::string, Dims> input_shapes;
+
+  /// Optimization level 0..3. 0 runs only the passes needed for correctness
+  /// (constant folding of shape computations, dead node elimination).
+  int opt_level = 2;
+
+  /// When non-empty, the exact list of optimizer passes to run, by kebab-case
+  /// name, instead of the level's default pipeline.
+  std::vector<std::string> passes;
+
+  /// ONNX opset that models with an older default-domain opset are upgraded to
+  /// with the ONNX version converter before import.
+  int target_opset = 13;
+};
+
+/// Wall-clock time of one build phase, in milliseconds (host time).
+struct BuildPhase {
+  std::string name;  ///< "parse", "optimize", "codegen", "serialize"
+  double ms = 0.0;
+};
+
+/// Result of a successful build.
+struct BuildResult {
+  /// Serialized plan (FlatBuffers, see src/common/plan.fbs); write it with
+  /// WritePlanFile or keep it in memory for Runtime::DeserializeEngine.
+  std::string plan;
+  /// Number of ONNX nodes in the model and of layers in the engine.
+  int onnx_nodes = 0;
+  int engine_layers = 0;
+  std::vector<BuildPhase> phases;
+  /// Human-readable optimizer statistics (one line per pass with its rewrite
+  /// counters), for --verbose output.
+  std::string optimizer_report;
+};
+
+/// Builds engines. Stateless apart from the logger; one Builder may run
+/// several builds one after another. Not thread-safe: use one per thread.
+class Builder {
+ public:
+  /// `logger` must outlive the builder; nullptr means DefaultLogger().
+  explicit Builder(Logger* logger = nullptr);
+
+  /// Builds an engine from the `.onnx` file at `onnx_path`.
+  /// Errors (each message names the file and, where there is one, the node
+  /// index, node name and op type, or the tensor):
+  ///  - NotFound: the file does not exist or cannot be read;
+  ///  - InvalidArgument: not a valid ONNX model (truncated, malformed, fails
+  ///    the ONNX checker or shape inference), a dynamic input dimension that
+  ///    `input_shapes` does not pin, a pinned shape of the wrong rank;
+  ///  - Unimplemented: ops, attributes or dtypes the engine does not support;
+  ///    all unsupported ops of the model are listed in one message.
+  absl::StatusOr<BuildResult> BuildFromOnnxFile(const std::string& onnx_path,
+                                                const BuilderConfig& config) const;
+
+  /// As BuildFromOnnxFile, from the bytes of a serialized ModelProto; `name`
+  /// is used in error messages in place of the file name.
+  absl::StatusOr<BuildResult> BuildFromOnnxBytes(const std::string& bytes,
+                                                 const std::string& name,
+                                                 const BuilderConfig& config) const;
+
+ private:
+  Logger* logger_;
+};
+
+/// Writes plan bytes to `path` atomically: a temporary file in the same
+/// directory is written, flushed and renamed, so a failure never leaves a
+/// partial plan. Errors: PermissionDenied / Internal on I/O failure.
+absl::Status WritePlanFile(const std::string& path, const std::string& plan);
+
+}  // namespace engine
+
+#endif  // ENGINE_BUILDER_H_

@@ -1,0 +1,59 @@
+// Public element types and tensor descriptors of the engine API.
+//
+// Layout convention used throughout the API: tensors are dense, row-major
+// (C order), with the shape listed outermost dimension first. Image tensors of
+// CNN models are NCHW, i.e. shape [N, C, H, W].
+#ifndef ENGINE_TYPES_H_
+#define ENGINE_TYPES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace engine {
+
+/// Element type of a tensor. The numeric values equal ONNX's
+/// `TensorProto.DataType` codes (onnx.proto), so they can be converted to and
+/// from ONNX without a table.
+enum class DataType : int32_t {
+  kUndefined = 0,
+  kFloat32 = 1,
+  kUint8 = 2,
+  kInt8 = 3,
+  kInt32 = 6,
+  kInt64 = 7,
+  kBool = 9,
+  kFloat16 = 10,
+};
+
+/// Size of one element of `dtype` in bytes; 0 for kUndefined.
+size_t DataTypeSize(DataType dtype);
+
+/// Lower-case name of `dtype` as ONNX spells it ("float", "int8", "int64", ...).
+const char* DataTypeName(DataType dtype);
+
+/// Tensor shape, outermost dimension first. Every dimension of an engine
+/// tensor is static (>= 0): dynamic dimensions are pinned at build time.
+using Dims = std::vector<int64_t>;
+
+/// Number of elements of a tensor of shape `dims` (1 for a scalar, shape []).
+int64_t NumElements(const Dims& dims);
+
+/// Formats `dims` as "1x3x224x224" (trtexec's --shapes notation); "scalar" for [].
+std::string DimsToString(const Dims& dims);
+
+/// Name, element type and static shape of an engine input or output.
+struct TensorDesc {
+  std::string name;
+  DataType dtype = DataType::kUndefined;
+  Dims shape;
+
+  /// Size of the dense tensor in bytes: NumElements(shape) * DataTypeSize(dtype).
+  size_t ByteSize() const;
+};
+
+}  // namespace engine
+
+#endif  // ENGINE_TYPES_H_

@@ -1,0 +1,63 @@
+#include "engine/tensor.h"
+
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace engine {
+namespace {
+
+constexpr size_t kAlignment = 64;
+
+std::byte* AllocAligned(size_t bytes) {
+  if (bytes == 0) return nullptr;
+  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* p = std::aligned_alloc(kAlignment, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  return static_cast<std::byte*>(p);
+}
+
+}  // namespace
+
+void Tensor::AlignedFree::operator()(std::byte* p) const { std::free(p); }
+
+Tensor::Tensor() = default;
+
+Tensor::Tensor(DataType dtype, Dims shape)
+    : dtype_(dtype),
+      shape_(std::move(shape)),
+      byte_size_(static_cast<size_t>(NumElements(shape_)) * DataTypeSize(dtype)),
+      data_(AllocAligned(byte_size_)) {
+  if (byte_size_ > 0) std::memset(data_.get(), 0, byte_size_);
+}
+
+Tensor::Tensor(DataType dtype, Dims shape, std::span<const std::byte> bytes)
+    : Tensor(dtype, std::move(shape)) {
+  assert(bytes.size() == byte_size_);
+  std::memcpy(data_.get(), bytes.data(), std::min(bytes.size(), byte_size_));
+}
+
+Tensor::Tensor(const Tensor& other)
+    : dtype_(other.dtype_),
+      shape_(other.shape_),
+      byte_size_(other.byte_size_),
+      data_(AllocAligned(other.byte_size_)) {
+  if (byte_size_ > 0) std::memcpy(data_.get(), other.data_.get(), byte_size_);
+}
+
+Tensor& Tensor::operator=(const Tensor& other) {
+  if (this != &other) {
+    Tensor copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+bool Tensor::Reshape(Dims new_shape) {
+  if (NumElements(new_shape) != NumElements(shape_)) return false;
+  shape_ = std::move(new_shape);
+  return true;
+}
+
+}  // namespace engine

@@ -1,0 +1,20 @@
+// Engine and plan schema versions.
+#ifndef ENGINE_COMMON_VERSION_H_
+#define ENGINE_COMMON_VERSION_H_
+
+#include <cstdint>
+
+namespace engine {
+
+/// Version of this engine, written into every plan it builds.
+inline constexpr const char* kEngineVersion = "0.1.0";
+
+/// Version of the plan's Network payload layout (src/common/plan.fbs). Bump on
+/// any change a previous runtime cannot read; the runtime accepts plans whose
+/// schema version lies in [kMinPlanSchemaVersion, kPlanSchemaVersion].
+inline constexpr uint32_t kPlanSchemaVersion = 1;
+inline constexpr uint32_t kMinPlanSchemaVersion = 1;
+
+}  // namespace engine
+
+#endif  // ENGINE_COMMON_VERSION_H_

@@ -1,0 +1,130 @@
+// Host kernels: the reference implementation of every engine layer type.
+//
+// A kernel is created per layer and used in two phases (TFLite's Prepare/Eval
+// split):
+//  1. Prepare(attrs, inputs, outputs), once, when a plan is loaded or when the
+//     optimizer folds a constant: validates attributes, shapes and dtypes and
+//     precomputes everything that depends only on them (and on constant
+//     inputs, e.g. packed weights). Errors are returned here, never later.
+//  2. Run(ctx, in, out), any number of times, possibly from several threads
+//     at once on the same kernel object (Run is const and must not mutate the
+//     kernel): reads input buffers, writes output buffers. Shapes are those
+//     given to Prepare; buffers are dense row-major. Run cannot fail.
+//
+// Shape inference is separate from the kernel object: each registered layer
+// type has an InferFn that computes output dtypes and shapes from attributes
+// and input descriptors (with the values of constant inputs, needed e.g. by
+// Reshape's target shape). The optimizer uses it to propagate static shapes;
+// Prepare re-validates.
+//
+// This library depends only on src/common (no IR, no FlatBuffers), so the
+// executor, the optimizer's constant folding and the tests share one
+// implementation of each op.
+#ifndef ENGINE_EXECUTOR_KERNELS_KERNEL_H_
+#define ENGINE_EXECUTOR_KERNELS_KERNEL_H_
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/attributes.h"
+#include "engine/tensor.h"
+#include "engine/types.h"
+
+namespace engine::kernels {
+
+/// Build-time description of a layer input or output.
+struct TensorInfo {
+  DataType dtype = DataType::kUndefined;
+  Dims shape;
+  /// Value of the tensor when it is a constant (initializer or folded), else
+  /// nullptr. Not owned; valid only during the InferFn / Prepare call, so a
+  /// kernel that needs the data later must copy or pack it.
+  const Tensor* constant = nullptr;
+  /// false for an absent optional input (ONNX's empty input name).
+  bool present = true;
+};
+
+/// Per-call resources handed to Run. `scratch` points to at least
+/// Kernel::ScratchBytes() bytes, 64-byte aligned, private to this call.
+struct RunContext {
+  std::byte* scratch = nullptr;
+  size_t scratch_bytes = 0;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+
+  /// Validates and precomputes; see the file comment. `inputs` and `outputs`
+  /// are in layer order (absent optional inputs have present == false).
+  /// Errors: InvalidArgument (bad attribute, shape or dtype), Unimplemented
+  /// (valid ONNX that this kernel does not support, e.g. a dtype).
+  virtual absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                               std::span<const TensorInfo> outputs) = 0;
+
+  /// Scratch memory Run needs, in bytes (e.g. an im2col buffer); valid after
+  /// Prepare.
+  virtual size_t ScratchBytes() const { return 0; }
+
+  /// Computes the outputs. `in[i]` is nullptr for an absent optional input.
+  virtual void Run(const RunContext& ctx, std::span<const void* const> in,
+                   std::span<void* const> out) const = 0;
+};
+
+/// Computes output descriptors (dtype and static shape; `constant` left
+/// nullptr) from attributes and inputs. Errors as Kernel::Prepare.
+using InferFn = std::function<absl::StatusOr<std::vector<TensorInfo>>(
+    const Attributes& attrs, std::span<const TensorInfo> inputs)>;
+
+using KernelFactory = std::function<std::unique_ptr<Kernel>()>;
+
+/// Everything the engine knows about one layer type.
+struct KernelDef {
+  std::string type;      ///< layer type, e.g. "Conv"
+  InferFn infer;         ///< shape/dtype inference
+  KernelFactory create;  ///< makes an unprepared kernel
+  /// Whether the optimizer may evaluate the layer at build time when all its
+  /// inputs are constant (true for every pure op).
+  bool foldable = true;
+};
+
+/// Layer types by name. Built once by RegisterBuiltinKernels (one explicit,
+/// greppable list, no static self-registration); immutable afterwards and
+/// safe to read from several threads.
+class KernelRegistry {
+ public:
+  /// Adds `def`; a second definition of the same type replaces the first.
+  void Register(KernelDef def);
+  /// nullptr when `type` is unknown.
+  const KernelDef* Find(std::string_view type) const;
+  /// All registered type names, sorted.
+  std::vector<std::string> Types() const;
+
+  /// The registry with every built-in kernel (RegisterBuiltinKernels), built on
+  /// first use.
+  static const KernelRegistry& Builtin();
+
+ private:
+  std::map<std::string, KernelDef, std::less<>> defs_;
+};
+
+/// Registers every built-in layer type. The one list of host kernels.
+void RegisterBuiltinKernels(KernelRegistry& registry);
+
+/// Convenience for the optimizer and tests: infers output shapes, prepares a
+/// kernel and runs it on constant inputs, returning the outputs.
+/// `inputs[i]` may be nullptr for an absent optional input.
+absl::StatusOr<std::vector<Tensor>> EvaluateLayer(const KernelRegistry& registry,
+                                                  std::string_view type, const Attributes& attrs,
+                                                  std::span<const Tensor* const> inputs);
+
+}  // namespace engine::kernels
+
+#endif  // ENGINE_EXECUTOR_KERNELS_KERNEL_H_

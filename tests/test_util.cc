@@ -1,0 +1,39 @@
+#include "test_util.h"
+
+#include <cstring>
+#include <filesystem>
+
+namespace engine::testing {
+
+std::string SharedPath(const std::string& rel) {
+  std::filesystem::path p = std::filesystem::path(ENGINE_SHARED_DIR) / rel;
+  std::error_code ec;
+  if (!std::filesystem::exists(p, ec)) return "";
+  return std::filesystem::weakly_canonical(p, ec).string();
+}
+
+std::string OnnxTestDataPath(const std::string& rel) {
+  std::filesystem::path p = std::filesystem::path(ENGINE_ONNX_TESTDATA_DIR) / rel;
+  std::error_code ec;
+  if (!std::filesystem::exists(p, ec)) return "";
+  return p.string();
+}
+
+Tensor MakeFloat(Dims shape, const std::vector<float>& values) {
+  Tensor t(DataType::kFloat32, std::move(shape));
+  std::memcpy(t.data(), values.data(), std::min(values.size() * 4, t.byte_size()));
+  return t;
+}
+
+Tensor MakeInt64(Dims shape, const std::vector<int64_t>& values) {
+  Tensor t(DataType::kInt64, std::move(shape));
+  std::memcpy(t.data(), values.data(), std::min(values.size() * 8, t.byte_size()));
+  return t;
+}
+
+std::vector<float> ToVector(const Tensor& t) {
+  const float* p = t.data_as<float>();
+  return std::vector<float>(p, p + t.num_elements());
+}
+
+}  // namespace engine::testing
