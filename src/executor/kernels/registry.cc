@@ -72,7 +72,7 @@ absl::StatusOr<std::vector<Tensor>> EvaluateLayer(const KernelRegistry& registry
                                                   std::span<const Tensor* const> inputs) {
   const KernelDef* def = registry.Find(type);
   if (def == nullptr) {
-    return absl::UnimplementedError(absl::StrCat("no kernel for layer type '", type, "'"));
+    return absl::UnimplementedError(absl::StrCat("no kernel for layer type '", std::string(type), "'"));
   }
   std::vector<TensorInfo> in_info;
   for (const Tensor* t : inputs) {
