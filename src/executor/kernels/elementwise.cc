@@ -1,27 +1,632 @@
-// TEMPORARY PLACEHOLDER: to be replaced by the real implementation.
+// Elementwise host kernels: unary activations, broadcasting binary arithmetic
+// and the variadic Sum.
+//
+// Semantics (ONNX operators, opset 13+):
+//  - Relu (float32, int32, int64, int8): y = max(0, x).
+//  - LeakyRelu (float32): y = x < 0 ? alpha * x : x, alpha default 0.01.
+//  - Clip (float32, int32, int64, int8, uint8): y = min(max(x, min), max) with
+//    optional scalar inputs `min` and `max` (Clip-11+; absent means the
+//    lowest / highest value of the type). When min > max every element becomes
+//    max (numpy.clip). The pre-opset-11 attributes `min`/`max` are honoured
+//    when the corresponding input is absent.
+//  - Sigmoid, Tanh (float32).
+//  - HardSigmoid (float32): y = max(0, min(1, alpha * x + beta)), alpha 0.2,
+//    beta 0.5.
+//  - HardSwish (float32): y = x * max(0, min(1, x / 6 + 0.5)).
+//  - Add, Sub, Mul, Div (float32, int32, int64) with multidirectional (numpy)
+//    broadcasting (ONNX Broadcasting.md). Integer Div truncates toward zero
+//    like C++; integer overflow wraps (two's complement) and integer division
+//    by zero yields 0 instead of trapping (ONNX leaves both undefined).
+//  - PRelu (float32, int32, int64): y = x < 0 ? slope * x : x, with `slope`
+//    unidirectionally broadcastable to X (the output has X's shape).
+//  - Sum (float32): variadic (1..N inputs), multidirectional broadcasting.
+//
+// Broadcasting is executed by a walk over the output in which adjacent
+// dimensions that are contiguous for every operand are merged and the
+// innermost dimension is a plain loop specialised for the common cases: both
+// operands contiguous (same shape), one operand constant along the row
+// (scalar operand, per-channel [C,1,1] bias), or generic strides.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 #include "executor/kernels/defs.h"
+#include "executor/kernels/kernel_util.h"
 
 namespace engine::kernels {
+namespace {
 
-KernelDef MakeUnaryDef(const std::string& type) {
+std::string ShapeStr(const Dims& d) { return absl::StrCat("[", absl::StrJoin(d, ","), "]"); }
+
+// Verifies that the output descriptors handed to Prepare agree with what the
+// infer function computes (when the caller passed any).
+absl::Status CheckOutputs(std::span<const TensorInfo> outputs,
+                          const std::vector<TensorInfo>& expected, const std::string& type) {
+  if (outputs.empty()) return absl::OkStatus();
+  if (outputs.size() != expected.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(type, ": expected ", expected.size(),
+                                                   " outputs, got ", outputs.size()));
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].shape != expected[i].shape) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(type, ": output ", i, " has shape ", ShapeStr(outputs[i].shape),
+                       ", expected ", ShapeStr(expected[i].shape)));
+    }
+    if (outputs[i].dtype != DataType::kUndefined && outputs[i].dtype != expected[i].dtype) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(type, ": output ", i, " has dtype ", DataTypeName(outputs[i].dtype),
+                       ", expected ", DataTypeName(expected[i].dtype)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status UnsupportedDtype(const std::string& type, DataType dtype) {
+  return absl::UnimplementedError(
+      absl::StrCat(type, ": unsupported dtype ", DataTypeName(dtype)));
+}
+
+// ---------------------------------------------------------------------------
+// Broadcast walk.
+
+// Iteration plan over a dense output of two (possibly broadcast) operands.
+// Dimensions of size 1 are dropped and adjacent dimensions are merged when
+// both operands are contiguous across them, so e.g. Add([N,C,H,W], [C,1,1])
+// becomes a walk over [N, C, H*W] whose inner row reads a scalar of the
+// second operand.
+struct BroadcastPlan {
+  std::vector<int64_t> dims;        // merged output dimensions (>= 1 entry)
+  std::vector<int64_t> a_strides;   // element strides of operand a per dim
+  std::vector<int64_t> b_strides;   // element strides of operand b per dim
+  std::vector<int64_t> out_strides; // row-major strides of the output
+  int64_t count = 0;                // number of output elements
+};
+
+BroadcastPlan MakeBroadcastPlan(const Dims& a, const Dims& b, const Dims& out) {
+  std::vector<int64_t> sa = BroadcastStrides(a, out);
+  std::vector<int64_t> sb = BroadcastStrides(b, out);
+  BroadcastPlan p;
+  p.count = NumElements(out);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == 1) continue;
+    if (!p.dims.empty() && p.a_strides.back() == sa[i] * out[i] &&
+        p.b_strides.back() == sb[i] * out[i]) {
+      p.dims.back() *= out[i];
+      p.a_strides.back() = sa[i];
+      p.b_strides.back() = sb[i];
+      continue;
+    }
+    p.dims.push_back(out[i]);
+    p.a_strides.push_back(sa[i]);
+    p.b_strides.push_back(sb[i]);
+  }
+  if (p.dims.empty()) {
+    p.dims = {1};
+    p.a_strides = {0};
+    p.b_strides = {0};
+  }
+  p.out_strides = RowMajorStrides(p.dims);
+  return p;
+}
+
+// out[i] = op(a[i], b[i]) along one row. `out` may alias `a` or `b` (the
+// access is elementwise at the same position).
+template <typename T, typename Op>
+void Row(int64_t n, const T* a, int64_t sa, const T* b, int64_t sb, T* out, Op op) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const T bv = *b;
+    for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], bv);
+  } else if (sa == 0 && sb == 1) {
+    const T av = *a;
+    for (int64_t i = 0; i < n; ++i) out[i] = op(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = op(a[i * sa], b[i * sb]);
+  }
+}
+
+template <typename T, typename Op>
+void Walk(const BroadcastPlan& p, size_t d, const T* a, const T* b, T* out, Op op) {
+  const int64_t n = p.dims[d];
+  if (d + 1 == p.dims.size()) {
+    Row(n, a, p.a_strides[d], b, p.b_strides[d], out, op);
+    return;
+  }
+  const int64_t sa = p.a_strides[d], sb = p.b_strides[d], so = p.out_strides[d];
+  for (int64_t i = 0; i < n; ++i) Walk(p, d + 1, a + i * sa, b + i * sb, out + i * so, op);
+}
+
+template <typename T, typename Op>
+void RunBroadcast(const BroadcastPlan& p, const void* a, const void* b, void* out, Op op) {
+  if (p.count == 0) return;
+  Walk(p, 0, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(out), op);
+}
+
+// ---------------------------------------------------------------------------
+// Arithmetic functors. Integer +, -, * wrap (computed in the unsigned type);
+// integer division by zero gives 0 and INT_MIN / -1 wraps, instead of trapping.
+
+template <typename T>
+T WrapAdd(T a, T b) {
+  if constexpr (std::is_integral_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+  } else {
+    return a + b;
+  }
+}
+
+template <typename T>
+struct AddOp {
+  T operator()(T a, T b) const { return WrapAdd(a, b); }
+};
+template <typename T>
+struct SubOp {
+  T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>) {
+      using U = std::make_unsigned_t<T>;
+      return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+    } else {
+      return a - b;
+    }
+  }
+};
+template <typename T>
+struct MulOp {
+  T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>) {
+      using U = std::make_unsigned_t<T>;
+      return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+    } else {
+      return a * b;
+    }
+  }
+};
+template <typename T>
+struct DivOp {
+  T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T>) {
+      if (b == 0) return 0;
+      if (b == -1) return static_cast<T>(-static_cast<std::make_unsigned_t<T>>(a));
+      return a / b;
+    } else {
+      return a / b;
+    }
+  }
+};
+template <typename T>
+struct PReluOp {
+  T operator()(T x, T slope) const { return x < 0 ? MulOp<T>()(x, slope) : x; }
+};
+
+enum class BinaryOp { kAdd, kSub, kMul, kDiv, kPRelu };
+
+template <typename T>
+void RunBinaryTyped(BinaryOp op, const BroadcastPlan& p, const void* a, const void* b,
+                    void* out) {
+  switch (op) {
+    case BinaryOp::kAdd: RunBroadcast<T>(p, a, b, out, AddOp<T>()); break;
+    case BinaryOp::kSub: RunBroadcast<T>(p, a, b, out, SubOp<T>()); break;
+    case BinaryOp::kMul: RunBroadcast<T>(p, a, b, out, MulOp<T>()); break;
+    case BinaryOp::kDiv: RunBroadcast<T>(p, a, b, out, DivOp<T>()); break;
+    case BinaryOp::kPRelu: RunBroadcast<T>(p, a, b, out, PReluOp<T>()); break;
+  }
+}
+
+void RunBinary(DataType dtype, BinaryOp op, const BroadcastPlan& p, const void* a,
+               const void* b, void* out) {
+  switch (dtype) {
+    case DataType::kFloat32: RunBinaryTyped<float>(op, p, a, b, out); break;
+    case DataType::kInt32: RunBinaryTyped<int32_t>(op, p, a, b, out); break;
+    case DataType::kInt64: RunBinaryTyped<int64_t>(op, p, a, b, out); break;
+    default: break;  // rejected by Prepare
+  }
+}
+
+bool IsArithmeticDtype(DataType t) {
+  return t == DataType::kFloat32 || t == DataType::kInt32 || t == DataType::kInt64;
+}
+
+// ---------------------------------------------------------------------------
+// Binary: Add, Sub, Mul, Div, PRelu.
+
+absl::StatusOr<std::vector<TensorInfo>> InferBinary(const std::string& type,
+                                                    std::span<const TensorInfo> inputs) {
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 2, type));
+  const TensorInfo& a = inputs[0];
+  const TensorInfo& b = inputs[1];
+  if (a.dtype != b.dtype) {
+    return absl::InvalidArgumentError(absl::StrCat(type, ": input dtypes differ (",
+                                                   DataTypeName(a.dtype), " vs ",
+                                                   DataTypeName(b.dtype), ")"));
+  }
+  if (!IsArithmeticDtype(a.dtype)) return UnsupportedDtype(type, a.dtype);
+  absl::StatusOr<Dims> out = BroadcastShapes(a.shape, b.shape);
+  if (!out.ok()) return Annotate(out.status(), type);
+  if (type == "PRelu" && *out != a.shape) {
+    // PRelu: slope must be unidirectionally broadcastable to X.
+    return absl::InvalidArgumentError(
+        absl::StrCat("PRelu: slope shape ", ShapeStr(b.shape),
+                     " is not unidirectionally broadcastable to X shape ", ShapeStr(a.shape)));
+  }
+  return std::vector<TensorInfo>{MakeInfo(a.dtype, *std::move(out))};
+}
+
+class BinaryKernel : public Kernel {
+ public:
+  explicit BinaryKernel(BinaryOp op, std::string type) : op_(op), type_(std::move(type)) {}
+
+  absl::Status Prepare(const Attributes&, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(std::vector<TensorInfo> out, InferBinary(type_, inputs));
+    ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, out, type_));
+    dtype_ = out[0].dtype;
+    plan_ = MakeBroadcastPlan(inputs[0].shape, inputs[1].shape, out[0].shape);
+    return absl::OkStatus();
+  }
+
+  void Run(const RunContext&, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    RunBinary(dtype_, op_, plan_, in[0], in[1], out[0]);
+  }
+
+ private:
+  BinaryOp op_;
+  std::string type_;
+  DataType dtype_ = DataType::kUndefined;
+  BroadcastPlan plan_;
+};
+
+// ---------------------------------------------------------------------------
+// Sum.
+
+absl::StatusOr<std::vector<TensorInfo>> InferSum(std::span<const TensorInfo> inputs) {
+  if (inputs.empty()) return absl::InvalidArgumentError("Sum expects at least 1 input");
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, inputs.size(), inputs.size(), "Sum"));
+  DataType dtype = inputs[0].dtype;
+  Dims shape = inputs[0].shape;
+  for (const TensorInfo& t : inputs) {
+    if (t.dtype != dtype) {
+      return absl::InvalidArgumentError(absl::StrCat("Sum: input dtypes differ (",
+                                                     DataTypeName(dtype), " vs ",
+                                                     DataTypeName(t.dtype), ")"));
+    }
+    absl::StatusOr<Dims> s = BroadcastShapes(shape, t.shape);
+    if (!s.ok()) return Annotate(s.status(), "Sum");
+    shape = *std::move(s);
+  }
+  if (dtype != DataType::kFloat32) return UnsupportedDtype("Sum", dtype);
+  return std::vector<TensorInfo>{MakeInfo(dtype, std::move(shape))};
+}
+
+class SumKernel : public Kernel {
+ public:
+  absl::Status Prepare(const Attributes&, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(std::vector<TensorInfo> out, InferSum(inputs));
+    ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, out, "Sum"));
+    const Dims& shape = out[0].shape;
+    plans_.clear();
+    if (inputs.size() == 1) {
+      // A copy: in[0] + nothing, expressed as a broadcast of in[0] with itself
+      // would double it, so Run special-cases it.
+      count_ = NumElements(shape);
+      return absl::OkStatus();
+    }
+    // out = in0 + in1 (both broadcast to the final shape), then out += in_k.
+    plans_.push_back(MakeBroadcastPlan(inputs[0].shape, inputs[1].shape, shape));
+    for (size_t k = 2; k < inputs.size(); ++k) {
+      plans_.push_back(MakeBroadcastPlan(shape, inputs[k].shape, shape));
+    }
+    return absl::OkStatus();
+  }
+
+  void Run(const RunContext&, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    if (plans_.empty()) {
+      if (count_ > 0) std::memcpy(out[0], in[0], static_cast<size_t>(count_) * sizeof(float));
+      return;
+    }
+    RunBroadcast<float>(plans_[0], in[0], in[1], out[0], AddOp<float>());
+    for (size_t k = 1; k < plans_.size(); ++k) {
+      RunBroadcast<float>(plans_[k], out[0], in[k + 1], out[0], AddOp<float>());
+    }
+  }
+
+ private:
+  std::vector<BroadcastPlan> plans_;
+  int64_t count_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Unary activations.
+
+enum class UnaryOp { kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kHardSwish };
+
+bool UnaryFromName(const std::string& type, UnaryOp* op) {
+  static const std::pair<const char*, UnaryOp> kOps[] = {
+      {"Relu", UnaryOp::kRelu},       {"LeakyRelu", UnaryOp::kLeakyRelu},
+      {"Clip", UnaryOp::kClip},       {"Sigmoid", UnaryOp::kSigmoid},
+      {"Tanh", UnaryOp::kTanh},       {"HardSigmoid", UnaryOp::kHardSigmoid},
+      {"HardSwish", UnaryOp::kHardSwish}};
+  for (const auto& [name, value] : kOps) {
+    if (type == name) {
+      *op = value;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool UnarySupports(UnaryOp op, DataType t) {
+  switch (op) {
+    case UnaryOp::kRelu:
+      return t == DataType::kFloat32 || t == DataType::kInt32 || t == DataType::kInt64 ||
+             t == DataType::kInt8;
+    case UnaryOp::kClip:
+      return t == DataType::kFloat32 || t == DataType::kInt32 || t == DataType::kInt64 ||
+             t == DataType::kInt8 || t == DataType::kUint8;
+    default:
+      return t == DataType::kFloat32;
+  }
+}
+
+absl::StatusOr<std::vector<TensorInfo>> InferUnary(UnaryOp op, const std::string& type,
+                                                   std::span<const TensorInfo> inputs) {
+  const size_t max_inputs = op == UnaryOp::kClip ? 3 : 1;
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 1, max_inputs, type));
+  const TensorInfo& x = inputs[0];
+  if (!UnarySupports(op, x.dtype)) return UnsupportedDtype(type, x.dtype);
+  for (size_t i = 1; i < inputs.size(); ++i) {
+    if (!inputs[i].present) continue;
+    const char* what = i == 1 ? "min" : "max";
+    if (inputs[i].dtype != x.dtype) {
+      return absl::InvalidArgumentError(absl::StrCat(type, ": '", what, "' has dtype ",
+                                                     DataTypeName(inputs[i].dtype),
+                                                     ", expected ", DataTypeName(x.dtype)));
+    }
+    if (NumElements(inputs[i].shape) != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(type, ": '", what,
+                                                     "' must be a scalar, got shape ",
+                                                     ShapeStr(inputs[i].shape)));
+    }
+  }
+  return std::vector<TensorInfo>{MakeInfo(x.dtype, x.shape)};
+}
+
+template <typename T, typename F>
+void MapUnary(const void* in, void* out, int64_t n, F f) {
+  const T* x = static_cast<const T*>(in);
+  T* y = static_cast<T*>(out);
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+template <typename T>
+void RunRelu(const void* in, void* out, int64_t n) {
+  // x < 0 ? 0 : x keeps NaN (like numpy.maximum).
+  MapUnary<T>(in, out, n, [](T x) { return x < T(0) ? T(0) : x; });
+}
+
+template <typename T>
+void RunClip(const void* in, const void* lo_p, const void* hi_p, bool has_lo_attr, double lo_attr,
+             bool has_hi_attr, double hi_attr, void* out, int64_t n) {
+  T lo = std::numeric_limits<T>::lowest();
+  T hi = std::numeric_limits<T>::max();
+  if constexpr (std::is_floating_point_v<T>) {
+    lo = -std::numeric_limits<T>::infinity();
+    hi = std::numeric_limits<T>::infinity();
+  }
+  if (lo_p != nullptr) {
+    std::memcpy(&lo, lo_p, sizeof(T));
+  } else if (has_lo_attr) {
+    lo = static_cast<T>(lo_attr);
+  }
+  if (hi_p != nullptr) {
+    std::memcpy(&hi, hi_p, sizeof(T));
+  } else if (has_hi_attr) {
+    hi = static_cast<T>(hi_attr);
+  }
+  // min(max(x, lo), hi): when lo > hi the result is hi (numpy.clip); NaN passes.
+  MapUnary<T>(in, out, n, [lo, hi](T x) {
+    T y = x < lo ? lo : x;
+    return y > hi ? hi : y;
+  });
+}
+
+float Sigmoid(float x) {
+  // Split on the sign so exp never overflows to produce inf / inf.
+  if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
+  const float e = std::exp(x);
+  return e / (1.0f + e);
+}
+
+class UnaryKernel : public Kernel {
+ public:
+  UnaryKernel(UnaryOp op, std::string type) : op_(op), type_(std::move(type)) {}
+
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(std::vector<TensorInfo> out, InferUnary(op_, type_, inputs));
+    ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, out, type_));
+    dtype_ = out[0].dtype;
+    count_ = NumElements(out[0].shape);
+    switch (op_) {
+      case UnaryOp::kLeakyRelu: {
+        ENGINE_ASSIGN_OR_RETURN(alpha_, attrs.GetFloat("alpha", 0.01f));
+        break;
+      }
+      case UnaryOp::kHardSigmoid: {
+        ENGINE_ASSIGN_OR_RETURN(alpha_, attrs.GetFloat("alpha", 0.2f));
+        ENGINE_ASSIGN_OR_RETURN(beta_, attrs.GetFloat("beta", 0.5f));
+        break;
+      }
+      case UnaryOp::kClip: {
+        // Clip-6 attributes; the upgraded form uses inputs, which win.
+        has_min_attr_ = attrs.Has("min");
+        has_max_attr_ = attrs.Has("max");
+        ENGINE_ASSIGN_OR_RETURN(float lo, attrs.GetFloat("min", 0.0f));
+        ENGINE_ASSIGN_OR_RETURN(float hi, attrs.GetFloat("max", 0.0f));
+        min_attr_ = lo;
+        max_attr_ = hi;
+        break;
+      }
+      default:
+        break;
+    }
+    return absl::OkStatus();
+  }
+
+  void Run(const RunContext&, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    const int64_t n = count_;
+    const void* x = in[0];
+    void* y = out[0];
+    switch (op_) {
+      case UnaryOp::kRelu:
+        switch (dtype_) {
+          case DataType::kFloat32: RunRelu<float>(x, y, n); break;
+          case DataType::kInt32: RunRelu<int32_t>(x, y, n); break;
+          case DataType::kInt64: RunRelu<int64_t>(x, y, n); break;
+          case DataType::kInt8: RunRelu<int8_t>(x, y, n); break;
+          default: break;
+        }
+        break;
+      case UnaryOp::kClip: {
+        const void* lo = in.size() > 1 ? in[1] : nullptr;
+        const void* hi = in.size() > 2 ? in[2] : nullptr;
+        switch (dtype_) {
+#define ENGINE_CLIP_CASE(DT, T)                                                           \
+  case DT:                                                                                \
+    RunClip<T>(x, lo, hi, has_min_attr_, min_attr_, has_max_attr_, max_attr_, y, n); \
+    break;
+          ENGINE_CLIP_CASE(DataType::kFloat32, float)
+          ENGINE_CLIP_CASE(DataType::kInt32, int32_t)
+          ENGINE_CLIP_CASE(DataType::kInt64, int64_t)
+          ENGINE_CLIP_CASE(DataType::kInt8, int8_t)
+          ENGINE_CLIP_CASE(DataType::kUint8, uint8_t)
+#undef ENGINE_CLIP_CASE
+          default: break;
+        }
+        break;
+      }
+      case UnaryOp::kLeakyRelu: {
+        const float alpha = alpha_;
+        MapUnary<float>(x, y, n, [alpha](float v) { return v < 0 ? alpha * v : v; });
+        break;
+      }
+      case UnaryOp::kSigmoid:
+        MapUnary<float>(x, y, n, Sigmoid);
+        break;
+      case UnaryOp::kTanh:
+        MapUnary<float>(x, y, n, [](float v) { return std::tanh(v); });
+        break;
+      case UnaryOp::kHardSigmoid: {
+        const float alpha = alpha_, beta = beta_;
+        MapUnary<float>(x, y, n, [alpha, beta](float v) {
+          return std::max(0.0f, std::min(1.0f, alpha * v + beta));
+        });
+        break;
+      }
+      case UnaryOp::kHardSwish:
+        // HardSwish-14: y = x * max(0, min(1, alpha * x + beta)), alpha = 1/6, beta = 0.5.
+        MapUnary<float>(x, y, n, [](float v) {
+          return v * std::max(0.0f, std::min(1.0f, v * (1.0f / 6.0f) + 0.5f));
+        });
+        break;
+    }
+  }
+
+ private:
+  UnaryOp op_;
+  std::string type_;
+  DataType dtype_ = DataType::kUndefined;
+  int64_t count_ = 0;
+  float alpha_ = 0.0f;
+  float beta_ = 0.0f;
+  bool has_min_attr_ = false;
+  bool has_max_attr_ = false;
+  double min_attr_ = 0.0;
+  double max_attr_ = 0.0;
+};
+
+// A def for a type name this file does not implement (a registry bug): every
+// use fails with Unimplemented.
+class UnknownKernel : public Kernel {
+ public:
+  explicit UnknownKernel(std::string type) : type_(std::move(type)) {}
+  absl::Status Prepare(const Attributes&, std::span<const TensorInfo>,
+                       std::span<const TensorInfo>) override {
+    return absl::UnimplementedError(absl::StrCat("no elementwise kernel named '", type_, "'"));
+  }
+  void Run(const RunContext&, std::span<const void* const>,
+           std::span<void* const>) const override {}
+
+ private:
+  std::string type_;
+};
+
+KernelDef UnknownDef(const std::string& type) {
   KernelDef d;
   d.type = type;
-  d.infer = [](const Attributes&, std::span<const TensorInfo>) -> absl::StatusOr<std::vector<TensorInfo>> { return absl::UnimplementedError("not implemented yet"); };
+  d.infer = [type](const Attributes&,
+                   std::span<const TensorInfo>) -> absl::StatusOr<std::vector<TensorInfo>> {
+    return absl::UnimplementedError(absl::StrCat("no elementwise kernel named '", type, "'"));
+  };
+  d.create = [type] { return std::unique_ptr<Kernel>(new UnknownKernel(type)); };
+  return d;
+}
+
+}  // namespace
+
+KernelDef MakeUnaryDef(const std::string& type) {
+  UnaryOp op;
+  if (!UnaryFromName(type, &op)) return UnknownDef(type);
+  KernelDef d;
+  d.type = type;
+  d.infer = [op, type](const Attributes&, std::span<const TensorInfo> inputs) {
+    return InferUnary(op, type, inputs);
+  };
+  d.create = [op, type] { return std::unique_ptr<Kernel>(new UnaryKernel(op, type)); };
   return d;
 }
 
 KernelDef MakeBinaryDef(const std::string& type) {
+  BinaryOp op;
+  if (type == "Add") {
+    op = BinaryOp::kAdd;
+  } else if (type == "Sub") {
+    op = BinaryOp::kSub;
+  } else if (type == "Mul") {
+    op = BinaryOp::kMul;
+  } else if (type == "Div") {
+    op = BinaryOp::kDiv;
+  } else if (type == "PRelu") {
+    op = BinaryOp::kPRelu;
+  } else {
+    return UnknownDef(type);
+  }
   KernelDef d;
   d.type = type;
-  d.infer = [](const Attributes&, std::span<const TensorInfo>) -> absl::StatusOr<std::vector<TensorInfo>> { return absl::UnimplementedError("not implemented yet"); };
+  d.infer = [type](const Attributes&, std::span<const TensorInfo> inputs) {
+    return InferBinary(type, inputs);
+  };
+  d.create = [op, type] { return std::unique_ptr<Kernel>(new BinaryKernel(op, type)); };
   return d;
 }
 
 KernelDef MakeSumDef() {
-  KernelDef d;
-  d.type = "Sum";
-  d.infer = [](const Attributes&, std::span<const TensorInfo>) -> absl::StatusOr<std::vector<TensorInfo>> { return absl::UnimplementedError("not implemented yet"); };
-  return d;
+  return MakeDef<SumKernel>("Sum", [](const Attributes&, std::span<const TensorInfo> inputs) {
+    return InferSum(inputs);
+  });
 }
 
 }  // namespace engine::kernels

@@ -1,13 +1,351 @@
-// TEMPORARY PLACEHOLDER: to be replaced by the real implementation.
+// Pooling: MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool (ONNX
+// opset 13+; AveragePool's `dilations` from opset 19).
+//
+//   X [N, C, D1, ..., Dk]  (k = 1, 2 or 3 spatial dims)
+//   Y [N, C, O1, ..., Ok]  (Global*: [N, C, 1, ..., 1])
+//
+// MaxPool / AveragePool attributes (Operators.md#MaxPool, #AveragePool):
+// kernel_shape (required), strides, pads [x1_begin, ..., x1_end, ...],
+// dilations, auto_pad, ceil_mode, count_include_pad (AveragePool),
+// storage_order (MaxPool; only 0). MaxPool's optional Indices output is not
+// supported.
+//
+// Output size per spatial axis (effective kernel ek = (k - 1) * d + 1), as in
+// onnx/reference/ops/op_pool_common.py:
+//   NOTSET: O = floor((D + pb + pe - ek) / s) + 1, or with ceil_mode
+//           O = ceil((D + pb + pe - ek) / s) + 1, minus 1 when the last window
+//           would start at or past D + pb (it must start inside the input or
+//           the left padding).
+//   VALID:  as NOTSET with zero pads (ceil_mode ignored).
+//   SAME_UPPER / SAME_LOWER: O = ceil(D / s); total pad
+//           max(0, (O - 1) * s + ek - D) split with the odd unit at the end
+//           (UPPER) or the beginning (LOWER); ceil_mode ignored.
+//
+// Window of output o along an axis: taps start + t * d for t in [0, k), with
+// start = o * s - pb. Max pooling ignores taps outside the input. Average
+// pooling divides the sum of the taps inside the input by
+//   count_include_pad = 0: the number of taps inside the input;
+//   count_include_pad = 1: the number of taps inside the padded input
+//     [-pb, D + pe), i.e. padding counts but the overhang that ceil_mode adds
+//     past the end padding does not (PyTorch, onnxruntime and the loop
+//     reference of onnx <= 1.16).
+//
+// dtypes: float32 for every op; MaxPool and GlobalMaxPool also int8/uint8.
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 #include "executor/kernels/defs.h"
+#include "executor/kernels/kernel_util.h"
 
 namespace engine::kernels {
+namespace {
+
+enum class PoolKind { kMax, kAverage, kGlobalMax, kGlobalAverage };
+
+constexpr int kMaxSpatial = 3;
+using Dims3 = std::array<int64_t, kMaxSpatial>;
+
+const char* PoolName(PoolKind kind) {
+  switch (kind) {
+    case PoolKind::kMax:
+      return "MaxPool";
+    case PoolKind::kAverage:
+      return "AveragePool";
+    case PoolKind::kGlobalMax:
+      return "GlobalMaxPool";
+    case PoolKind::kGlobalAverage:
+      return "GlobalAveragePool";
+  }
+  return "";
+}
+
+constexpr bool IsMax(PoolKind kind) { return kind == PoolKind::kMax || kind == PoolKind::kGlobalMax; }
+constexpr bool IsGlobal(PoolKind kind) {
+  return kind == PoolKind::kGlobalMax || kind == PoolKind::kGlobalAverage;
+}
+
+std::string ShapeString(const Dims& d) { return absl::StrCat("[", absl::StrJoin(d, ","), "]"); }
+
+// Taps of one output position along one axis: input index start + t * d for
+// t in [lo, hi) are inside the input; `count` taps (from t = 0) are inside the
+// padded input.
+struct AxisWindow {
+  int64_t start = 0;
+  int64_t lo = 0;
+  int64_t hi = 1;
+  int64_t count = 1;
+};
+
+struct PoolParams {
+  DataType dtype = DataType::kUndefined;
+  int64_t planes = 0;  // N * C
+  bool count_include_pad = false;
+  // Spatial geometry normalized to 3-D (leading unit axes), as in conv.cc.
+  Dims3 in{1, 1, 1};
+  Dims3 out{1, 1, 1};
+  Dims3 kernel{1, 1, 1};
+  Dims3 stride{1, 1, 1};
+  Dims3 dilation{1, 1, 1};
+  Dims3 pad_begin{0, 0, 0};
+  Dims3 pad_end{0, 0, 0};
+  Dims y_shape;
+};
+
+absl::StatusOr<std::vector<int64_t>> GetSpatialInts(PoolKind kind, const Attributes& attrs,
+                                                    const std::string& name, size_t n,
+                                                    int64_t def, int64_t min) {
+  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> v,
+                          attrs.GetInts(name, std::vector<int64_t>(n, def)));
+  if (v.size() != n) {
+    return absl::InvalidArgumentError(absl::StrCat(PoolName(kind), ": attribute '", name,
+                                                   "' has ", v.size(), " values, expected ", n));
+  }
+  for (int64_t x : v) {
+    if (x < min) {
+      return absl::InvalidArgumentError(absl::StrCat(PoolName(kind), ": attribute '", name,
+                                                     "' value ", x, " must be >= ", min));
+    }
+  }
+  return v;
+}
+
+absl::StatusOr<PoolParams> ParsePool(PoolKind kind, const Attributes& attrs,
+                                     std::span<const TensorInfo> inputs) {
+  const std::string name = PoolName(kind);
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 1, 1, name));
+  const TensorInfo& x = inputs[0];
+  const bool int_ok = IsMax(kind) && (x.dtype == DataType::kInt8 || x.dtype == DataType::kUint8);
+  if (x.dtype != DataType::kFloat32 && !int_ok) {
+    return absl::UnimplementedError(absl::StrCat(name, ": dtype ", DataTypeName(x.dtype),
+                                                 " is not supported"));
+  }
+  const size_t min_rank = IsGlobal(kind) ? 2 : 3;
+  if (x.shape.size() < min_rank) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": X has shape ", ShapeString(x.shape),
+                                                   ", expected [N,C,D1,...]"));
+  }
+  const size_t nsp = x.shape.size() - 2;
+  PoolParams p;
+  p.dtype = x.dtype;
+  p.planes = x.shape[0] * x.shape[1];
+  p.y_shape = {x.shape[0], x.shape[1]};
+  if (IsGlobal(kind)) {
+    // One window over the whole (flattened) spatial extent.
+    p.in[2] = NumElements(Dims(x.shape.begin() + 2, x.shape.end()));
+    p.kernel[2] = p.in[2];
+    p.y_shape.resize(x.shape.size(), 1);
+    if (p.in[2] == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": X has shape ", ShapeString(x.shape), " with an empty spatial extent"));
+    }
+    return p;
+  }
+  if (nsp > kMaxSpatial) {
+    return absl::UnimplementedError(
+        absl::StrCat(name, ": ", nsp, "-D pooling is not supported (at most 3-D)"));
+  }
+  if (!attrs.Has("kernel_shape")) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": attribute 'kernel_shape' is required"));
+  }
+  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> kernel,
+                          GetSpatialInts(kind, attrs, "kernel_shape", nsp, 1, 1));
+  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> strides,
+                          GetSpatialInts(kind, attrs, "strides", nsp, 1, 1));
+  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> dilations,
+                          GetSpatialInts(kind, attrs, "dilations", nsp, 1, 1));
+  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> pads,
+                          GetSpatialInts(kind, attrs, "pads", 2 * nsp, 0, 0));
+  ENGINE_ASSIGN_OR_RETURN(int64_t ceil_mode, attrs.GetInt("ceil_mode", 0));
+  ENGINE_ASSIGN_OR_RETURN(int64_t count_include_pad, attrs.GetInt("count_include_pad", 0));
+  ENGINE_ASSIGN_OR_RETURN(int64_t storage_order, attrs.GetInt("storage_order", 0));
+  ENGINE_ASSIGN_OR_RETURN(std::string auto_pad, attrs.GetString("auto_pad", "NOTSET"));
+  if (auto_pad.empty()) auto_pad = "NOTSET";
+  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" &&
+      auto_pad != "VALID") {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": unknown auto_pad '", auto_pad, "'"));
+  }
+  if (storage_order != 0) {
+    return absl::UnimplementedError(absl::StrCat(name, ": storage_order ", storage_order,
+                                                 " is not supported (only 0)"));
+  }
+  p.count_include_pad = kind == PoolKind::kAverage && count_include_pad != 0;
+
+  const size_t lead = kMaxSpatial - nsp;
+  for (size_t i = 0; i < nsp; ++i) {
+    const size_t a = lead + i;
+    const int64_t in = x.shape[2 + i];
+    const int64_t s = strides[i];
+    const int64_t ek = (kernel[i] - 1) * dilations[i] + 1;
+    p.in[a] = in;
+    p.kernel[a] = kernel[i];
+    p.stride[a] = s;
+    p.dilation[a] = dilations[i];
+    int64_t out = 0;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      out = (in + s - 1) / s;
+      const int64_t total = std::max<int64_t>(0, (out - 1) * s + ek - in);
+      p.pad_begin[a] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      p.pad_end[a] = total - p.pad_begin[a];
+    } else {
+      if (auto_pad == "NOTSET") {
+        p.pad_begin[a] = pads[i];
+        p.pad_end[a] = pads[nsp + i];
+      }
+      const int64_t span = in + p.pad_begin[a] + p.pad_end[a] - ek;
+      if (span < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            name, ": spatial axis ", i, " of X (size ", in, ", padded to ",
+            in + p.pad_begin[a] + p.pad_end[a], ") is smaller than the dilated kernel (", ek, ")"));
+      }
+      if (ceil_mode != 0 && auto_pad == "NOTSET") {
+        out = (span + s - 1) / s + 1;
+        // The last window must start inside the input or the left padding.
+        if ((out - 1) * s >= in + p.pad_begin[a]) --out;
+      } else {
+        out = span / s + 1;
+      }
+    }
+    p.out[a] = out;
+    p.y_shape.push_back(out);
+  }
+  return p;
+}
+
+template <PoolKind kKind>
+absl::StatusOr<std::vector<TensorInfo>> InferPool(const Attributes& attrs,
+                                                  std::span<const TensorInfo> inputs) {
+  ENGINE_ASSIGN_OR_RETURN(PoolParams p, ParsePool(kKind, attrs, inputs));
+  return std::vector<TensorInfo>{MakeInfo(p.dtype, p.y_shape)};
+}
+
+template <PoolKind kKind>
+class PoolKernel final : public Kernel {
+ public:
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(p_, ParsePool(kKind, attrs, inputs));
+    if (outputs.size() > 1) {
+      return absl::UnimplementedError(absl::StrCat(
+          PoolName(kKind), ": only one output is supported (Indices is not implemented)"));
+    }
+    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape) {
+      return absl::InvalidArgumentError(absl::StrCat(PoolName(kKind),
+                                                     ": expected one output of shape ",
+                                                     ShapeString(p_.y_shape)));
+    }
+    for (int a = 0; a < kMaxSpatial; ++a) {
+      windows_[a].resize(p_.out[a]);
+      const int64_t k = p_.kernel[a], d = p_.dilation[a], in = p_.in[a];
+      for (int64_t o = 0; o < p_.out[a]; ++o) {
+        AxisWindow& w = windows_[a][o];
+        w.start = o * p_.stride[a] - p_.pad_begin[a];
+        // Smallest t with start + t * d >= 0, and end of t with start + t * d < limit.
+        w.lo = std::min(k, w.start >= 0 ? 0 : (-w.start + d - 1) / d);
+        auto end_before = [&](int64_t limit) {
+          return limit - w.start <= 0 ? 0 : std::min(k, (limit - w.start + d - 1) / d);
+        };
+        w.hi = std::max(w.lo, end_before(in));
+        w.count = end_before(in + p_.pad_end[a]);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void Run(const RunContext& ctx, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    switch (p_.dtype) {
+      case DataType::kFloat32:
+        RunTyped<float>(in[0], out[0]);
+        break;
+      case DataType::kInt8:
+        if constexpr (IsMax(kKind)) RunTyped<int8_t>(in[0], out[0]);
+        break;
+      case DataType::kUint8:
+        if constexpr (IsMax(kKind)) RunTyped<uint8_t>(in[0], out[0]);
+        break;
+      default:
+        break;
+    }
+  }
+
+ private:
+  template <typename T>
+  void RunTyped(const void* in, void* out) const {
+    const T* x = static_cast<const T*>(in);
+    T* y = static_cast<T*>(out);
+    const int64_t in_plane = p_.in[0] * p_.in[1] * p_.in[2];
+    const int64_t out_plane = p_.out[0] * p_.out[1] * p_.out[2];
+    const int64_t in1 = p_.in[1], in2 = p_.in[2];
+    const int64_t d0 = p_.dilation[0], d1 = p_.dilation[1], d2 = p_.dilation[2];
+    for (int64_t plane = 0; plane < p_.planes; ++plane) {
+      const T* xp = x + plane * in_plane;
+      T* yp = y + plane * out_plane;
+      for (const AxisWindow& w0 : windows_[0]) {
+        for (const AxisWindow& w1 : windows_[1]) {
+          for (const AxisWindow& w2 : windows_[2]) {
+            if constexpr (IsMax(kKind)) {
+              T acc = std::numeric_limits<T>::lowest();
+              for (int64_t t0 = w0.lo; t0 < w0.hi; ++t0) {
+                for (int64_t t1 = w1.lo; t1 < w1.hi; ++t1) {
+                  const T* row = xp + ((w0.start + t0 * d0) * in1 + w1.start + t1 * d1) * in2 +
+                                 w2.start;
+                  for (int64_t t2 = w2.lo; t2 < w2.hi; ++t2) acc = std::max(acc, row[t2 * d2]);
+                }
+              }
+              *yp++ = acc;
+            } else {
+              double sum = 0.0;
+              for (int64_t t0 = w0.lo; t0 < w0.hi; ++t0) {
+                for (int64_t t1 = w1.lo; t1 < w1.hi; ++t1) {
+                  const T* row = xp + ((w0.start + t0 * d0) * in1 + w1.start + t1 * d1) * in2 +
+                                 w2.start;
+                  for (int64_t t2 = w2.lo; t2 < w2.hi; ++t2) sum += row[t2 * d2];
+                }
+              }
+              const int64_t count =
+                  p_.count_include_pad
+                      ? w0.count * w1.count * w2.count
+                      : (w0.hi - w0.lo) * (w1.hi - w1.lo) * (w2.hi - w2.lo);
+              // A window entirely in the padding has no element to average.
+              *yp++ = count > 0 ? static_cast<T>(sum / static_cast<double>(count))
+                                : std::numeric_limits<T>::quiet_NaN();
+            }
+          }
+        }
+      }
+    }
+  }
+
+  PoolParams p_;
+  std::array<std::vector<AxisWindow>, kMaxSpatial> windows_;
+};
+
+template <PoolKind kKind>
+KernelDef MakePool(const std::string& type) {
+  return MakeDef<PoolKernel<kKind>>(type, InferPool<kKind>);
+}
+
+}  // namespace
 
 KernelDef MakePoolDef(const std::string& type) {
-  KernelDef d;
-  d.type = type;
-  d.infer = [](const Attributes&, std::span<const TensorInfo>) -> absl::StatusOr<std::vector<TensorInfo>> { return absl::UnimplementedError("not implemented yet"); };
-  return d;
+  if (type == "MaxPool") return MakePool<PoolKind::kMax>(type);
+  if (type == "AveragePool") return MakePool<PoolKind::kAverage>(type);
+  if (type == "GlobalMaxPool") return MakePool<PoolKind::kGlobalMax>(type);
+  if (type == "GlobalAveragePool") return MakePool<PoolKind::kGlobalAverage>(type);
+  // Unknown pooling type: a def whose inference reports the error.
+  KernelDef def;
+  def.type = type;
+  def.infer = [type](const Attributes&,
+                     std::span<const TensorInfo>) -> absl::StatusOr<std::vector<TensorInfo>> {
+    return absl::UnimplementedError(absl::StrCat("unknown pooling type '", type, "'"));
+  };
+  def.create = [type]() -> std::unique_ptr<Kernel> { return nullptr; };
+  return def;
 }
 
 }  // namespace engine::kernels

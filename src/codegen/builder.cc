@@ -1,0 +1,76 @@
+// engine::Builder: parse -> optimize -> codegen -> plan bytes.
+#include "engine/builder.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "codegen/plan_writer.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "optimizer/pass.h"
+#include "parser/onnx_parser.h"
+
+namespace engine {
+namespace {
+
+class PhaseTimer {
+ public:
+  explicit PhaseTimer(std::vector<BuildPhase>* phases) : phases_(phases) {}
+  void Done(const char* name) {
+    auto now = std::chrono::steady_clock::now();
+    phases_->push_back({name, std::chrono::duration<double, std::milli>(now - last_).count()});
+    last_ = now;
+  }
+
+ private:
+  std::vector<BuildPhase>* phases_;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config, Logger* logger,
+                   BuildResult& result, PhaseTimer& timer) {
+  ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<opt::PassManager> pm,
+                          opt::BuildPipeline(config.opt_level, config.passes));
+  pm->set_logger(logger);
+  ENGINE_RETURN_IF_ERROR(pm->Run(*graph));
+  result.optimizer_report = pm->Report();
+  timer.Done("optimize");
+  result.engine_layers = static_cast<int>(graph->nodes().size());
+  ENGINE_ASSIGN_OR_RETURN(result.plan, codegen::SerializePlan(*graph));
+  timer.Done("codegen");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Builder::Builder(Logger* logger) : logger_(logger != nullptr ? logger : &DefaultLogger()) {}
+
+absl::StatusOr<BuildResult> Builder::BuildFromOnnxFile(const std::string& onnx_path,
+                                                       const BuilderConfig& config) const {
+  ENGINE_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(onnx_path));
+  return BuildFromOnnxBytes(bytes, onnx_path, config);
+}
+
+absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytes(const std::string& bytes,
+                                                        const std::string& name,
+                                                        const BuilderConfig& config) const {
+  BuildResult result;
+  PhaseTimer timer(&result.phases);
+  parser::ParseOptions options;
+  options.input_shapes = config.input_shapes;
+  options.target_opset = config.target_opset;
+  options.logger = logger_;
+  ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph,
+                          parser::ParseOnnxBytes(bytes, name, options));
+  result.onnx_nodes = graph->source_node_count;
+  timer.Done("parse");
+  absl::Status built = Build(std::move(graph), config, logger_, result, timer);
+  if (!built.ok()) return Annotate(built, name);
+  return result;
+}
+
+absl::Status WritePlanFile(const std::string& path, const std::string& plan) {
+  return WriteFileAtomically(path, plan);
+}
+
+}  // namespace engine

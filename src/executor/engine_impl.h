@@ -1,0 +1,58 @@
+// In-memory form of a loaded engine and of an execution context.
+#ifndef ENGINE_EXECUTOR_ENGINE_IMPL_H_
+#define ENGINE_EXECUTOR_ENGINE_IMPL_H_
+
+#include <memory>
+#include <vector>
+
+#include "engine/runtime.h"
+#include "executor/kernels/kernel.h"
+
+namespace engine {
+
+/// Immutable after ReadPlan; shared by every context of the engine.
+struct Engine::Impl {
+  struct TensorSlot {
+    std::string name;
+    DataType dtype = DataType::kUndefined;
+    Dims shape;
+    size_t bytes = 0;
+    /// Index into `constants`, or -1 for activations/inputs.
+    int constant = -1;
+  };
+  struct LayerExec {
+    std::unique_ptr<kernels::Kernel> kernel;
+    std::vector<int> inputs;   ///< tensor indices, -1 = absent optional
+    std::vector<int> outputs;  ///< tensor indices
+  };
+
+  std::vector<TensorDesc> inputs;
+  std::vector<TensorDesc> outputs;
+  std::vector<LayerInfo> layers;
+  PlanInfo info;
+
+  std::vector<TensorSlot> tensors;
+  std::vector<Tensor> constants;
+  std::vector<LayerExec> exec;
+  std::vector<int> input_index;   ///< tensor index of each engine input
+  std::vector<int> output_index;  ///< tensor index of each engine output
+  size_t scratch_bytes = 0;       ///< largest scratch any kernel needs
+};
+
+/// Per-context state: one buffer per non-constant tensor.
+struct ExecutionContext::Impl {
+  std::shared_ptr<const Engine::Impl> engine;
+  std::vector<Tensor> buffers;       ///< by tensor index (empty for constants)
+  std::vector<const void*> in_ptrs;  ///< by tensor index: data pointer
+  std::vector<bool> input_set;
+  Tensor scratch;
+  bool executed = false;
+  Profiler* profiler = nullptr;
+  // Reused per layer to avoid allocation in Execute().
+  std::vector<const void*> layer_in;
+  std::vector<void*> layer_out;
+};
+
+}  // namespace engine
+
+#endif  // ENGINE_EXECUTOR_ENGINE_IMPL_H_

@@ -1,0 +1,269 @@
+#include "executor/plan_reader.h"
+
+#include <zlib.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/plan_generated.h"
+#include "common/status_macros.h"
+#include "common/version.h"
+
+namespace engine::exec {
+namespace {
+
+namespace fb = ::engine::plan;
+
+bool ValidDataType(fb::DataType t) {
+  switch (t) {
+    case fb::DataType::FLOAT32:
+    case fb::DataType::UINT8:
+    case fb::DataType::INT8:
+    case fb::DataType::INT32:
+    case fb::DataType::INT64:
+    case fb::DataType::BOOL:
+    case fb::DataType::FLOAT16:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::Status Corrupt(const std::string& what) {
+  return absl::DataLossError(absl::StrCat("plan is corrupt: ", what));
+}
+
+absl::StatusOr<Attributes> ReadAttributes(const fb::Layer& layer) {
+  Attributes attrs;
+  if (layer.attributes() == nullptr) return attrs;
+  for (const fb::Attribute* a : *layer.attributes()) {
+    const std::string name = a->name()->str();
+    switch (a->kind()) {
+      case fb::AttrKind::INT: attrs.Set(name, static_cast<int64_t>(a->i())); break;
+      case fb::AttrKind::FLOAT: attrs.Set(name, a->f()); break;
+      case fb::AttrKind::STRING: attrs.Set(name, a->s() ? a->s()->str() : std::string()); break;
+      case fb::AttrKind::INTS:
+        attrs.Set(name, a->ints() ? std::vector<int64_t>(a->ints()->begin(), a->ints()->end())
+                                  : std::vector<int64_t>{});
+        break;
+      case fb::AttrKind::FLOATS:
+        attrs.Set(name, a->floats()
+                            ? std::vector<float>(a->floats()->begin(), a->floats()->end())
+                            : std::vector<float>{});
+        break;
+      default:
+        return Corrupt(absl::StrCat("layer '", layer.name()->str(), "' attribute '", name,
+                                    "' has unknown kind"));
+    }
+  }
+  return attrs;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view plan) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(plan.data());
+  if (plan.size() < 8 || !flatbuffers::BufferHasIdentifier(bytes, fb::PlanIdentifier())) {
+    return absl::InvalidArgumentError(
+        "not an engine plan (the file identifier 'ENGP' is missing; was the file written by "
+        "--saveEngine?)");
+  }
+  {
+    flatbuffers::Verifier verifier(bytes, plan.size(), /*max_depth=*/64,
+                                   /*max_tables=*/1u << 30);
+    // Verify the outer table only; the payload is checked after its CRC and
+    // version, so that a newer payload layout is reported as a version error.
+    const fb::Plan* outer = flatbuffers::GetRoot<fb::Plan>(bytes);
+    const auto* t = reinterpret_cast<const flatbuffers::Table*>(outer);
+    if (!t->VerifyTableStart(verifier) ||
+        !t->VerifyField<uint32_t>(verifier, fb::Plan::VT_SCHEMA_VERSION, 4) ||
+        !t->VerifyOffset(verifier, fb::Plan::VT_ENGINE_VERSION) ||
+        !verifier.VerifyString(outer->engine_version()) ||
+        !t->VerifyField<uint32_t>(verifier, fb::Plan::VT_PAYLOAD_CRC32, 4) ||
+        !t->VerifyOffset(verifier, fb::Plan::VT_PAYLOAD) ||
+        !verifier.VerifyVector(outer->payload())) {
+      return absl::DataLossError(absl::StrCat(
+          "plan is truncated or corrupt: its header does not verify (", plan.size(), " bytes)"));
+    }
+  }
+  const fb::Plan* outer = flatbuffers::GetRoot<fb::Plan>(bytes);
+  const uint32_t version = outer->schema_version();
+  const std::string built_by = outer->engine_version() ? outer->engine_version()->str() : "?";
+  if (version < kMinPlanSchemaVersion || version > kPlanSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "plan schema version ", version, " (built by engine ", built_by,
+        ") is not supported: this runtime (engine ", kEngineVersion, ") accepts versions ",
+        kMinPlanSchemaVersion, "..", kPlanSchemaVersion, "; rebuild the engine"));
+  }
+  if (outer->payload() == nullptr || outer->payload()->size() == 0) {
+    return Corrupt("empty payload");
+  }
+  const uint8_t* payload = outer->payload()->data();
+  const size_t payload_size = outer->payload()->size();
+  uint32_t crc = static_cast<uint32_t>(crc32(0L, payload, static_cast<uInt>(payload_size)));
+  if (crc != outer->payload_crc32()) {
+    return absl::DataLossError(absl::StrCat("plan is corrupt: payload checksum mismatch (stored ",
+                                            outer->payload_crc32(), ", computed ", crc, ")"));
+  }
+  flatbuffers::Verifier payload_verifier(payload, payload_size, 64, 1u << 30);
+  if (!payload_verifier.VerifyBuffer<fb::Network>(nullptr)) {
+    return Corrupt("payload does not verify");
+  }
+  const fb::Network* net = flatbuffers::GetRoot<fb::Network>(payload);
+  if (net->tensors() == nullptr || net->layers() == nullptr || net->inputs() == nullptr ||
+      net->outputs() == nullptr) {
+    return Corrupt("missing tensors, layers, inputs or outputs");
+  }
+
+  auto impl = std::make_shared<Engine::Impl>();
+  impl->info.schema_version = version;
+  impl->info.engine_version = built_by;
+  impl->info.model_name = net->name() ? net->name()->str() : "";
+  impl->info.plan_bytes = plan.size();
+
+  const int num_tensors = static_cast<int>(net->tensors()->size());
+  for (int i = 0; i < num_tensors; ++i) {
+    const fb::Tensor* t = net->tensors()->Get(i);
+    Engine::Impl::TensorSlot slot;
+    slot.name = t->name()->str();
+    if (!ValidDataType(t->dtype())) {
+      return Corrupt(absl::StrCat("tensor '", slot.name, "' has unknown dtype"));
+    }
+    slot.dtype = static_cast<DataType>(t->dtype());
+    if (t->shape() != nullptr) {
+      for (int64_t d : *t->shape()) {
+        if (d < 0 || d > (int64_t{1} << 40)) {
+          return Corrupt(absl::StrCat("tensor '", slot.name, "' has dimension ", d));
+        }
+        slot.shape.push_back(d);
+      }
+    }
+    // Overflow-safe element count.
+    __int128 bytes128 = DataTypeSize(slot.dtype);
+    for (int64_t d : slot.shape) {
+      bytes128 *= d;
+      if (bytes128 > (__int128{1} << 40)) return Corrupt(absl::StrCat("tensor '", slot.name, "' is too large"));
+    }
+    slot.bytes = static_cast<size_t>(bytes128);
+    if (t->is_constant()) {
+      size_t have = t->data() ? t->data()->size() : 0;
+      if (have != slot.bytes) {
+        return Corrupt(absl::StrCat("constant '", slot.name, "' holds ", have, " bytes, its shape ",
+                                    DimsToString(slot.shape), " needs ", slot.bytes));
+      }
+      impl->constants.emplace_back(
+          slot.dtype, slot.shape,
+          std::span<const std::byte>(reinterpret_cast<const std::byte*>(t->data()->data()), have));
+      impl->info.weight_bytes += have;
+      slot.constant = static_cast<int>(impl->constants.size() - 1);
+    }
+    impl->tensors.push_back(std::move(slot));
+  }
+  auto check_index = [&](int idx, const std::string& what) -> absl::Status {
+    if (idx < 0 || idx >= num_tensors) {
+      return Corrupt(absl::StrCat(what, " refers to tensor ", idx, " of ", num_tensors));
+    }
+    return absl::OkStatus();
+  };
+  auto desc = [&](int idx) {
+    const auto& s = impl->tensors[idx];
+    return TensorDesc{s.name, s.dtype, s.shape};
+  };
+  std::vector<bool> available(num_tensors, false);
+  for (int i = 0; i < num_tensors; ++i) available[i] = impl->tensors[i].constant >= 0;
+  for (int32_t idx : *net->inputs()) {
+    ENGINE_RETURN_IF_ERROR(check_index(idx, "engine input"));
+    impl->input_index.push_back(idx);
+    impl->inputs.push_back(desc(idx));
+    available[idx] = true;
+  }
+
+  const auto& registry = kernels::KernelRegistry::Builtin();
+  for (const fb::Layer* layer : *net->layers()) {
+    const std::string name = layer->name()->str();
+    const std::string type = layer->type()->str();
+    const std::string where = absl::StrCat("layer '", name, "' (", type, ")");
+    LayerInfo info;
+    info.name = name;
+    info.type = type;
+    if (layer->onnx_nodes()) {
+      for (const auto* s : *layer->onnx_nodes()) info.onnx_nodes.push_back(s->str());
+    }
+    Engine::Impl::LayerExec ex;
+    std::vector<kernels::TensorInfo> in_info, out_info;
+    if (layer->inputs()) {
+      for (int32_t idx : *layer->inputs()) {
+        kernels::TensorInfo ti;
+        if (idx == -1) {
+          ti.present = false;
+        } else {
+          ENGINE_RETURN_IF_ERROR(check_index(idx, where));
+          if (!available[idx]) {
+            return Corrupt(absl::StrCat(where, " reads tensor '", impl->tensors[idx].name,
+                                        "' before it is produced"));
+          }
+          const auto& slot = impl->tensors[idx];
+          ti.dtype = slot.dtype;
+          ti.shape = slot.shape;
+          ti.constant = slot.constant >= 0 ? &impl->constants[slot.constant] : nullptr;
+          info.inputs.push_back(slot.name);
+        }
+        ex.inputs.push_back(idx);
+        in_info.push_back(std::move(ti));
+      }
+    }
+    if (layer->outputs()) {
+      for (int32_t idx : *layer->outputs()) {
+        ENGINE_RETURN_IF_ERROR(check_index(idx, where));
+        if (available[idx]) {
+          return Corrupt(absl::StrCat(where, " writes tensor '", impl->tensors[idx].name,
+                                      "', which is already defined"));
+        }
+        available[idx] = true;
+        const auto& slot = impl->tensors[idx];
+        out_info.push_back(kernels::TensorInfo{slot.dtype, slot.shape, nullptr, true});
+        ex.outputs.push_back(idx);
+        info.outputs.push_back(slot.name);
+      }
+    }
+    const kernels::KernelDef* def = registry.Find(type);
+    if (def == nullptr) {
+      return absl::UnimplementedError(absl::StrCat(
+          where, ": layer type unknown to this runtime (engine ", kEngineVersion, ")"));
+    }
+    ENGINE_ASSIGN_OR_RETURN(Attributes attrs, ReadAttributes(*layer));
+    auto inferred = def->infer(attrs, in_info);
+    if (!inferred.ok()) return Corrupt(absl::StrCat(where, ": ", inferred.status().message()));
+    if (inferred->size() != out_info.size()) {
+      return Corrupt(absl::StrCat(where, ": has ", out_info.size(), " outputs, expected ",
+                                  inferred->size()));
+    }
+    for (size_t i = 0; i < out_info.size(); ++i) {
+      if ((*inferred)[i].dtype != out_info[i].dtype || (*inferred)[i].shape != out_info[i].shape) {
+        return Corrupt(absl::StrCat(where, ": output ", i, " is stored as ",
+                                    DataTypeName(out_info[i].dtype), " ",
+                                    DimsToString(out_info[i].shape), " but the layer computes ",
+                                    DataTypeName((*inferred)[i].dtype), " ",
+                                    DimsToString((*inferred)[i].shape)));
+      }
+    }
+    ex.kernel = def->create();
+    absl::Status prepared = ex.kernel->Prepare(attrs, in_info, out_info);
+    if (!prepared.ok()) return Corrupt(absl::StrCat(where, ": ", prepared.message()));
+    impl->scratch_bytes = std::max(impl->scratch_bytes, ex.kernel->ScratchBytes());
+    impl->exec.push_back(std::move(ex));
+    impl->layers.push_back(std::move(info));
+  }
+  for (int32_t idx : *net->outputs()) {
+    ENGINE_RETURN_IF_ERROR(check_index(idx, "engine output"));
+    if (!available[idx]) {
+      return Corrupt(absl::StrCat("engine output '", impl->tensors[idx].name, "' is never produced"));
+    }
+    impl->output_index.push_back(idx);
+    impl->outputs.push_back(desc(idx));
+  }
+  return std::shared_ptr<const Engine::Impl>(std::move(impl));
+}
+
+}  // namespace engine::exec

@@ -1,0 +1,297 @@
+#include "parser/onnx_parser.h"
+
+#include <exception>
+#include <unordered_map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "common/tensor_proto.h"
+#include "onnx/checker.h"
+#include "onnx/defs/schema.h"
+#include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
+#include "onnx/version_converter/convert.h"
+#include "parser/op_registry.h"
+#include "parser/shape_propagation.h"
+
+namespace engine::parser {
+namespace {
+
+int DefaultOpset(const onnx::ModelProto& model) {
+  for (const auto& op : model.opset_import()) {
+    if (op.domain().empty() || op.domain() == "ai.onnx") return static_cast<int>(op.version());
+  }
+  return 0;
+}
+
+int DomainOpset(const onnx::ModelProto& model, const std::string& domain) {
+  const std::string d = domain == "ai.onnx" ? "" : domain;
+  for (const auto& op : model.opset_import()) {
+    const std::string od = op.domain() == "ai.onnx" ? "" : op.domain();
+    if (od == d) return static_cast<int>(op.version());
+  }
+  return 0;
+}
+
+std::string NodeLabel(const onnx::NodeProto& node, int index) {
+  return absl::StrCat("node #", index, " '", node.name(), "' (",
+                      node.domain().empty() ? "" : node.domain() + ".", node.op_type(), ")");
+}
+
+// Lists every node whose op the engine cannot import, in one error.
+absl::Status CheckSupportedOps(const onnx::ModelProto& model, const std::string& file) {
+  std::vector<std::string> problems;
+  const auto& nodes = model.graph().node();
+  for (int i = 0; i < nodes.size(); ++i) {
+    const auto& node = nodes[i];
+    int opset = DomainOpset(model, node.domain());
+    std::string why;
+    if (FindImporter(node.domain(), node.op_type(), opset, &why) == nullptr) {
+      problems.push_back(absl::StrCat(NodeLabel(node, i), ": ", why));
+    }
+  }
+  if (problems.empty()) return absl::OkStatus();
+  return absl::UnimplementedError(absl::StrCat(file, ": ", problems.size(), " unsupported op",
+                                               problems.size() == 1 ? "" : "s", ":\n  ",
+                                               absl::StrJoin(problems, "\n  ")));
+}
+
+// Applies --shapes pins to graph inputs and checks every input is static.
+absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options,
+                            const std::string& file) {
+  auto* graph = model.mutable_graph();
+  std::unordered_map<std::string, bool> initializer;
+  for (const auto& init : graph->initializer()) initializer[init.name()] = true;
+  std::unordered_map<std::string, bool> used_pins;
+  for (const auto& [name, dims] : options.input_shapes) used_pins[name] = false;
+
+  for (auto& input : *graph->mutable_input()) {
+    if (initializer.count(input.name())) continue;
+    if (!input.type().has_tensor_type()) {
+      return absl::UnimplementedError(
+          absl::StrCat(file, ": input '", input.name(), "' is not a tensor"));
+    }
+    auto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
+    auto pin = options.input_shapes.find(input.name());
+    if (pin != options.input_shapes.end()) {
+      used_pins[input.name()] = true;
+      const Dims& dims = pin->second;
+      if (input.type().tensor_type().has_shape() && shape->dim_size() != static_cast<int>(dims.size())) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, ": --shapes gives input '", input.name(), "' rank ", dims.size(), " (",
+            DimsToString(dims), ") but the model declares rank ", shape->dim_size()));
+      }
+      for (size_t i = 0; i < dims.size(); ++i) {
+        if (static_cast<int>(i) < shape->dim_size() && shape->dim(i).has_dim_value() &&
+            shape->dim(i).dim_value() != dims[i]) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              file, ": --shapes gives input '", input.name(), "' shape ", DimsToString(dims),
+              " but the model fixes dimension ", i, " to ", shape->dim(i).dim_value()));
+        }
+      }
+      shape->clear_dim();
+      for (int64_t d : dims) shape->add_dim()->set_dim_value(d);
+      continue;
+    }
+    if (!input.type().tensor_type().has_shape()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          file, ": input '", input.name(), "' has no shape; pin it with --shapes=", input.name(),
+          ":<dims>, e.g. --shapes=", input.name(), ":1x3x224x224"));
+    }
+    for (int i = 0; i < shape->dim_size(); ++i) {
+      const auto& d = shape->dim(i);
+      if (!d.has_dim_value() || d.dim_value() < 0) {
+        std::vector<std::string> dims;
+        for (const auto& dd : shape->dim()) {
+          dims.push_back(dd.has_dim_value() ? absl::StrCat(dd.dim_value())
+                                            : (dd.dim_param().empty() ? "?" : dd.dim_param()));
+        }
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, ": input '", input.name(), "' has dynamic dimension ", i,
+            d.dim_param().empty() ? "" : absl::StrCat(" ('", d.dim_param(), "')"), " in shape [",
+            absl::StrJoin(dims, ","), "]; pin it with --shapes=", input.name(), ":<dims>"));
+      }
+    }
+  }
+  for (const auto& [name, used] : used_pins) {
+    if (!used) {
+      std::vector<std::string> names;
+      for (const auto& in : graph->input()) {
+        if (!initializer.count(in.name())) names.push_back(in.name());
+      }
+      return absl::InvalidArgumentError(absl::StrCat(file, ": --shapes names '", name,
+                                                     "', which is not an input of the model "
+                                                     "(inputs: ",
+                                                     absl::StrJoin(names, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
+                                                  const std::string& file) {
+  auto graph = std::make_unique<ir::Graph>();
+  const onnx::GraphProto& g = model.graph();
+  graph->name = g.name();
+  graph->producer = model.producer_name();
+  graph->source_node_count = g.node_size();
+  const int opset = DefaultOpset(model);
+
+  if (g.sparse_initializer_size() > 0) {
+    return absl::UnimplementedError(absl::StrCat(file, ": sparse initializers are not supported"));
+  }
+  for (const auto& init : g.initializer()) {
+    auto t = TensorFromProto(init);
+    if (!t.ok()) return Annotate(t.status(), absl::StrCat(file, ": initializer '", init.name(), "'"));
+    graph->AddConstant(init.name(), std::make_shared<Tensor>(std::move(t).value()));
+  }
+  for (const auto& input : g.input()) {
+    if (graph->FindValue(input.name()) != nullptr) continue;  // initializer listed as input
+    ir::Value* v = graph->AddValue(input.name());
+    const auto& tt = input.type().tensor_type();
+    v->dtype = DataTypeFromOnnx(tt.elem_type());
+    if (v->dtype == DataType::kUndefined) {
+      return absl::UnimplementedError(absl::StrCat(file, ": input '", input.name(),
+                                                   "' has unsupported element type ",
+                                                   tt.elem_type()));
+    }
+    for (const auto& d : tt.shape().dim()) v->shape.push_back(d.dim_value());
+    v->has_shape = true;
+    graph->inputs().push_back(v);
+  }
+  const auto& nodes = g.node();
+  for (int i = 0; i < nodes.size(); ++i) {
+    const auto& node = nodes[i];
+    std::string why;
+    const OpImporter* imp = FindImporter(node.domain(), node.op_type(), DomainOpset(model, node.domain()), &why);
+    if (imp == nullptr) {
+      return absl::UnimplementedError(absl::StrCat(file, ": ", NodeLabel(node, i), ": ", why));
+    }
+    ImportContext ctx(graph.get(), opset, i);
+    absl::Status s = imp->import(node, ctx);
+    if (!s.ok()) return Annotate(s, absl::StrCat(file, ": ", NodeLabel(node, i)));
+  }
+  for (const auto& output : g.output()) {
+    ir::Value* v = graph->FindValue(output.name());
+    if (v == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": graph output '", output.name(), "' is not produced by any node"));
+    }
+    graph->outputs().push_back(v);
+  }
+  if (graph->outputs().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(file, ": the graph has no outputs"));
+  }
+  return graph;
+}
+
+// Compares our shapes with ONNX shape inference's where it found static ones.
+absl::Status CrossCheckShapes(const onnx::ModelProto& model, const ir::Graph& graph,
+                              const std::string& file) {
+  auto check = [&](const onnx::ValueInfoProto& vi) -> absl::Status {
+    ir::Value* v = graph.FindValue(vi.name());
+    if (v == nullptr || !vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) {
+      return absl::OkStatus();
+    }
+    const auto& shape = vi.type().tensor_type().shape();
+    if (shape.dim_size() != static_cast<int>(v->shape.size())) {
+      bool all_static = true;
+      for (const auto& d : shape.dim()) all_static = all_static && d.has_dim_value();
+      if (!all_static) return absl::OkStatus();
+    }
+    for (int i = 0; i < shape.dim_size(); ++i) {
+      if (!shape.dim(i).has_dim_value()) continue;
+      if (i >= static_cast<int>(v->shape.size()) || shape.dim(i).dim_value() != v->shape[i]) {
+        std::vector<std::string> dims;
+        for (const auto& d : shape.dim()) {
+          dims.push_back(d.has_dim_value() ? absl::StrCat(d.dim_value()) : "?");
+        }
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, ": tensor '", vi.name(), "': ONNX shape inference gives [",
+            absl::StrJoin(dims, ","), "] but the engine computes ", DimsToString(v->shape)));
+      }
+    }
+    return absl::OkStatus();
+  };
+  for (const auto& vi : model.graph().value_info()) ENGINE_RETURN_IF_ERROR(check(vi));
+  for (const auto& vi : model.graph().output()) ENGINE_RETURN_IF_ERROR(check(vi));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxFile(const std::string& path,
+                                                         const ParseOptions& options) {
+  ENGINE_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
+  return ParseOnnxBytes(bytes, path, options);
+}
+
+absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& bytes,
+                                                          const std::string& file,
+                                                          const ParseOptions& options) {
+  Logger& log = options.logger != nullptr ? *options.logger : DefaultLogger();
+  onnx::ModelProto model;
+  if (bytes.empty() || !model.ParseFromString(bytes)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file, ": not a valid ONNX model (protobuf parse failed: the file is truncated, corrupt or "
+              "not an .onnx file)"));
+  }
+  if (!model.has_graph() || model.opset_import_size() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file, ": not a valid ONNX model (", !model.has_graph() ? "no graph" : "no opset_import",
+        "; the file is truncated or not an .onnx file)"));
+  }
+  ENGINE_RETURN_IF_ERROR(CheckSupportedOps(model, file));
+  ENGINE_RETURN_IF_ERROR(PinInputShapes(model, options, file));
+
+  const int opset = DefaultOpset(model);
+  const bool newer_than_onnx_lib =
+      model.ir_version() > onnx::IR_VERSION ||
+      opset > onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
+  if (newer_than_onnx_lib) {
+    log.Log(Severity::kInfo,
+            absl::StrCat(file, ": IR version ", model.ir_version(), " / opset ", opset,
+                         " is newer than the ONNX library's checker; skipping checker and "
+                         "ONNX shape inference"));
+  } else {
+    try {
+      onnx::checker::check_model(model);
+    } catch (const std::exception& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": ONNX checker rejected the model: ", e.what()));
+    }
+  }
+  if (opset < options.target_opset) {
+    try {
+      // Some adapters (Softmax 12->13) need the input shapes.
+      onnx::shape_inference::InferShapes(model);
+      model = onnx::version_conversion::ConvertVersion(model, options.target_opset);
+      log.Log(Severity::kVerbose, absl::StrCat(file, ": converted from opset ", opset, " to ",
+                                               options.target_opset));
+    } catch (const std::exception& e) {
+      return absl::UnimplementedError(absl::StrCat(file, ": ONNX version converter could not "
+                                                   "upgrade opset ", opset, " to ",
+                                                   options.target_opset, ": ", e.what()));
+    }
+  }
+  if (!newer_than_onnx_lib) {
+    try {
+      onnx::ShapeInferenceOptions si(/*check_type=*/false, /*error_mode=*/1,
+                                     /*enable_data_propagation=*/true);
+      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), si);
+    } catch (const std::exception& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": ONNX shape inference failed: ", e.what()));
+    }
+  }
+  ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph, Import(model, file));
+  absl::Status s = PropagateShapes(*graph);
+  if (!s.ok()) return Annotate(s, file);
+  ENGINE_RETURN_IF_ERROR(CrossCheckShapes(model, *graph, file));
+  ENGINE_RETURN_IF_ERROR(graph->Verify());
+  return graph;
+}
+
+}  // namespace engine::parser

@@ -1,0 +1,100 @@
+#include "parser/shape_propagation.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "executor/kernels/kernel.h"
+
+namespace engine::parser {
+namespace {
+
+bool IsIntegral(DataType t) {
+  return t == DataType::kInt64 || t == DataType::kInt32 || t == DataType::kBool ||
+         t == DataType::kInt8 || t == DataType::kUint8;
+}
+
+// Folds Shape(x) when x's shape is static: [start, end) per opset 15.
+std::shared_ptr<Tensor> FoldShape(const ir::Node& node) {
+  const Dims& shape = node.inputs[0]->shape;
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  auto clamp = [&](int64_t v) {
+    if (v < 0) v += rank;
+    return std::min(std::max<int64_t>(v, 0), rank);
+  };
+  int64_t start = clamp(node.attrs.Int("start", 0));
+  int64_t end = clamp(node.attrs.Int("end", rank));
+  int64_t n = std::max<int64_t>(end - start, 0);
+  auto t = std::make_shared<Tensor>(DataType::kInt64, Dims{n});
+  for (int64_t i = 0; i < n; ++i) t->data_as<int64_t>()[i] = shape[start + i];
+  return t;
+}
+
+}  // namespace
+
+absl::Status PropagateShapes(ir::Graph& graph) {
+  const auto& registry = kernels::KernelRegistry::Builtin();
+  std::vector<ir::Node*> folded;
+  for (const auto& node_ptr : graph.nodes()) {
+    ir::Node& node = *node_ptr;
+    const std::string where = node.Describe();
+    const kernels::KernelDef* def = registry.Find(node.op_type);
+    if (def == nullptr) {
+      return absl::InternalError(absl::StrCat(where, ": no kernel for this op"));
+    }
+    std::vector<kernels::TensorInfo> inputs;
+    std::vector<const Tensor*> constants;
+    bool all_constant = true;
+    for (const ir::Value* in : node.inputs) {
+      kernels::TensorInfo info;
+      if (in == nullptr) {
+        info.present = false;
+        constants.push_back(nullptr);
+      } else {
+        if (!in->has_shape) {
+          return absl::InternalError(absl::StrCat(where, ": input '", in->name, "' has no shape"));
+        }
+        info.dtype = in->dtype;
+        info.shape = in->shape;
+        info.constant = in->constant.get();
+        all_constant = all_constant && in->is_constant();
+        constants.push_back(in->constant.get());
+      }
+      inputs.push_back(std::move(info));
+    }
+    if (node.op_type == "Shape" && node.outputs.size() == 1) {
+      node.outputs[0]->constant = FoldShape(node);
+      node.outputs[0]->dtype = DataType::kInt64;
+      node.outputs[0]->shape = node.outputs[0]->constant->shape();
+      node.outputs[0]->has_shape = true;
+      folded.push_back(&node);
+      continue;
+    }
+    auto outputs = def->infer(node.attrs, inputs);
+    if (!outputs.ok()) return Annotate(outputs.status(), where);
+    if (outputs->size() != node.outputs.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": has ", node.outputs.size(),
+                                                     " outputs, the op produces ",
+                                                     outputs->size()));
+    }
+    bool integral = true;
+    for (size_t i = 0; i < outputs->size(); ++i) {
+      ir::Value* out = node.outputs[i];
+      out->dtype = (*outputs)[i].dtype;
+      out->shape = (*outputs)[i].shape;
+      out->has_shape = true;
+      integral = integral && IsIntegral(out->dtype);
+    }
+    if (all_constant && integral && def->foldable) {
+      auto values = kernels::EvaluateLayer(registry, node.op_type, node.attrs, constants);
+      if (!values.ok()) return Annotate(values.status(), where);
+      for (size_t i = 0; i < values->size(); ++i) {
+        node.outputs[i]->constant = std::make_shared<Tensor>(std::move((*values)[i]));
+      }
+      folded.push_back(&node);
+    }
+  }
+  for (ir::Node* n : folded) graph.RemoveNode(n);
+  graph.RemoveUnusedValues();
+  return absl::OkStatus();
+}
+
+}  // namespace engine::parser

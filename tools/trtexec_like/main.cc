@@ -1,0 +1,319 @@
+// trtexec_like: build an engine from ONNX, save/load plans, run inference and
+// print a trtexec-shaped performance summary. Uses only the public API.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "engine/builder.h"
+#include "engine/compare.h"
+#include "engine/runtime.h"
+#include "engine/tensor_io.h"
+#include "options.h"
+#include "report.h"
+
+namespace trtexec_like {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Per-layer host times over all timed iterations (for --dumpProfile).
+class LayerProfiler : public engine::Profiler {
+ public:
+  void ReportLayerTime(std::string_view layer, double ms) override {
+    auto it = index_.find(std::string(layer));
+    if (it == index_.end()) {
+      it = index_.emplace(std::string(layer), names_.size()).first;
+      names_.emplace_back(layer);
+      times_.emplace_back();
+    }
+    times_[it->second].push_back(ms);
+  }
+  void Print(int runs) const {
+    double total = 0;
+    for (const auto& t : times_) {
+      for (double v : t) total += v;
+    }
+    std::printf("\n=== Profile (%d iterations, host time) ===\n", runs);
+    std::printf("%12s %12s %12s %9s   %s\n", "Time(ms)", "Avg.(ms)", "Median(ms)", "Time(%)", "Layer");
+    for (size_t i = 0; i < names_.size(); ++i) {
+      double sum = 0;
+      for (double v : times_[i]) sum += v;
+      Stats s = ComputeStats(times_[i], {});
+      std::printf("%12.4f %12.4f %12.4f %9.2f   %s\n", sum, s.mean, s.median,
+                  total > 0 ? 100.0 * sum / total : 0.0, names_[i].c_str());
+    }
+    std::printf("%12.4f %12.4f %12s %9.2f   %s\n", total, runs > 0 ? total / runs : 0.0, "-", 100.0,
+                "Total");
+  }
+
+ private:
+  std::map<std::string, size_t> index_;
+  std::vector<std::string> names_;
+  std::vector<std::vector<double>> times_;
+};
+
+std::string SafeFileName(const std::string& name) {
+  return absl::StrReplaceAll(name, {{"/", "_"}, {":", "_"}, {"\\", "_"}});
+}
+
+// Deterministic pseudo-random input: uniform [-1, 1) floats, zeros otherwise.
+engine::Tensor GenerateInput(const engine::TensorDesc& desc, uint32_t seed) {
+  engine::Tensor t(desc.dtype, desc.shape);
+  if (desc.dtype == engine::DataType::kFloat32) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    float* p = t.data_as<float>();
+    for (int64_t i = 0; i < t.num_elements(); ++i) p[i] = dist(rng);
+  }
+  return t;
+}
+
+int Fail(const std::string& msg, const std::string& command) {
+  std::fprintf(stderr, "[E] %s\n", msg.c_str());
+  std::printf("&&&& FAILED trtexec_like # %s\n", command.c_str());
+  return 1;
+}
+
+int Run(const Options& opt, const std::string& command) {
+  engine::StderrLogger logger(opt.verbose ? engine::Severity::kVerbose : engine::Severity::kWarning);
+  std::printf("&&&& RUNNING trtexec_like # %s\n", command.c_str());
+
+  if (opt.onnx.empty() == opt.load_engine.empty()) {
+    return Fail("give exactly one of --onnx=<model.onnx> and --loadEngine=<plan>", command);
+  }
+  auto shapes = ParseShapes(opt.shapes);
+  if (!shapes.ok()) return Fail(std::string(shapes.status().message()), command);
+  auto percentiles = ParsePercentiles(opt.percentile);
+  if (!percentiles.ok()) return Fail(std::string(percentiles.status().message()), command);
+
+  std::shared_ptr<const engine::Engine> eng;
+  if (!opt.onnx.empty()) {
+    engine::BuilderConfig config;
+    config.input_shapes = *shapes;
+    config.opt_level = opt.opt_level;
+    if (!opt.passes.empty()) {
+      for (absl::string_view p : absl::StrSplit(opt.passes, ',', absl::SkipEmpty())) {
+        config.passes.emplace_back(p);
+      }
+    }
+    std::printf("[I] Building engine from %s\n", opt.onnx.c_str());
+    auto t0 = Clock::now();
+    engine::Builder builder(&logger);
+    auto built = builder.BuildFromOnnxFile(opt.onnx, config);
+    if (!built.ok()) return Fail(std::string(built.status().message()), command);
+    std::vector<std::string> phases;
+    for (const auto& p : built->phases) phases.push_back(absl::StrFormat("%s %.1f ms", p.name, p.ms));
+    std::printf("[I] Engine built in %.3f s (%s): %d ONNX nodes -> %d layers, plan %zu bytes\n",
+                MsSince(t0) / 1000.0, absl::StrJoin(phases, ", ").c_str(), built->onnx_nodes,
+                built->engine_layers, built->plan.size());
+    if (opt.verbose) std::printf("[V] Optimizer passes:\n%s", built->optimizer_report.c_str());
+    if (!opt.save_engine.empty()) {
+      absl::Status s = engine::WritePlanFile(opt.save_engine, built->plan);
+      if (!s.ok()) return Fail(std::string(s.message()), command);
+      std::printf("[I] Engine saved to %s\n", opt.save_engine.c_str());
+    }
+    auto loaded = engine::Runtime::DeserializeEngine(built->plan, &logger);
+    if (!loaded.ok()) return Fail(std::string(loaded.status().message()), command);
+    eng = *loaded;
+  } else {
+    auto loaded = engine::Runtime::LoadEngineFile(opt.load_engine, &logger);
+    if (!loaded.ok()) return Fail(std::string(loaded.status().message()), command);
+    eng = *loaded;
+    std::printf("[I] Engine loaded from %s (%llu bytes, schema v%u, built by engine %s)\n",
+                opt.load_engine.c_str(),
+                static_cast<unsigned long long>(eng->plan_info().plan_bytes),
+                eng->plan_info().schema_version, eng->plan_info().engine_version.c_str());
+  }
+
+  for (const auto& d : eng->inputs()) {
+    std::printf("[I] Input  '%s': %s %s\n", d.name.c_str(), engine::DataTypeName(d.dtype),
+                engine::DimsToString(d.shape).c_str());
+  }
+  for (const auto& d : eng->outputs()) {
+    std::printf("[I] Output '%s': %s %s\n", d.name.c_str(), engine::DataTypeName(d.dtype),
+                engine::DimsToString(d.shape).c_str());
+  }
+  if (opt.dump_layer_info) {
+    std::printf("\n=== Layer information (%zu layers) ===\n", eng->layers().size());
+    for (const auto& l : eng->layers()) {
+      std::printf("%-20s %s  [%s] -> [%s]\n", l.type.c_str(), l.name.c_str(),
+                  absl::StrJoin(l.inputs, ", ").c_str(), absl::StrJoin(l.outputs, ", ").c_str());
+    }
+  }
+  if (opt.skip_inference) {
+    std::printf("&&&& PASSED trtexec_like # %s\n", command.c_str());
+    return 0;
+  }
+
+  auto ctx_or = eng->CreateExecutionContext();
+  if (!ctx_or.ok()) return Fail(std::string(ctx_or.status().message()), command);
+  auto& ctx = *ctx_or;
+
+  // Inputs: from files, or generated.
+  std::map<std::string, engine::Tensor> inputs;
+  if (!opt.load_inputs.empty()) {
+    auto files = ParseNamedFiles(opt.load_inputs);
+    if (!files.ok()) return Fail(std::string(files.status().message()), command);
+    for (const auto& [name, path] : *files) {
+      auto t = engine::LoadTensorFile(path);
+      if (!t.ok()) return Fail(std::string(t.status().message()), command);
+      std::string input_name = name;
+      if (input_name.empty()) {
+        if (eng->inputs().size() != 1) {
+          return Fail(absl::StrCat("--loadInputs item '", path,
+                                   "' has no name and the engine has ", eng->inputs().size(),
+                                   " inputs; use name:file"),
+                      command);
+        }
+        input_name = eng->inputs()[0].name;
+      }
+      inputs[input_name] = std::move(t->tensor);
+    }
+  }
+  for (size_t i = 0; i < eng->inputs().size(); ++i) {
+    const auto& d = eng->inputs()[i];
+    if (!inputs.count(d.name)) inputs[d.name] = GenerateInput(d, opt.seed + static_cast<uint32_t>(i));
+  }
+  for (const auto& [name, t] : inputs) {
+    absl::Status s = ctx->SetInput(name, t);
+    if (!s.ok()) return Fail(std::string(s.message()), command);
+  }
+
+  // Warm-up, then timed iterations: at least --iterations and --duration.
+  auto warm0 = Clock::now();
+  int warm_runs = 0;
+  do {
+    absl::Status s = ctx->Execute();
+    if (!s.ok()) return Fail(std::string(s.message()), command);
+    ++warm_runs;
+  } while (MsSince(warm0) < opt.warm_up_ms);
+  LayerProfiler profiler;
+  if (opt.dump_profile) ctx->SetProfiler(&profiler);
+  std::vector<double> latencies;
+  auto start = Clock::now();
+  while (static_cast<int>(latencies.size()) < opt.iterations ||
+         MsSince(start) < opt.duration_s * 1000.0) {
+    auto t0 = Clock::now();
+    absl::Status s = ctx->Execute();
+    if (!s.ok()) return Fail(std::string(s.message()), command);
+    latencies.push_back(MsSince(t0));
+  }
+  const double wall_s = MsSince(start) / 1000.0;
+  ctx->SetProfiler(nullptr);
+
+  Stats st = ComputeStats(latencies, *percentiles);
+  std::printf("\n=== Performance summary ===\n");
+  std::printf("Throughput: %.4g qps\n", latencies.size() / wall_s);
+  std::printf("Host Latency: %s\n", FormatStats(st).c_str());
+  std::printf("Total Host Walltime: %.4g s\n", wall_s);
+  std::printf("Iterations: %zu timed (after %d warm-up runs)\n", latencies.size(), warm_runs);
+  const double cv = st.mean > 0 ? st.stddev / st.mean : 0;
+  if (cv > 0.025) {
+    std::printf("[W] Host latency varies: coefficient of variation %.1f%% > 2.5%%; "
+                "the machine may be busy\n", 100 * cv);
+  }
+  std::printf("Note: host latency is the wall-clock time of the host emulation.\n");
+  if (opt.dump_profile) profiler.Print(static_cast<int>(latencies.size()));
+
+  if (!opt.export_output.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(opt.export_output, ec);
+    for (const auto& d : eng->outputs()) {
+      auto t = ctx->GetOutput(d.name);
+      if (!t.ok()) return Fail(std::string(t.status().message()), command);
+      std::string path = (std::filesystem::path(opt.export_output) / (SafeFileName(d.name) + ".pb")).string();
+      absl::Status s = engine::SaveTensorProtoFile(path, d.name, **t);
+      if (!s.ok()) return Fail(std::string(s.message()), command);
+      std::printf("[I] Output '%s' written to %s\n", d.name.c_str(), path.c_str());
+    }
+  }
+
+  bool accuracy_failed = false;
+  if (!opt.load_ref_outputs.empty()) {
+    auto files = ParseNamedFiles(opt.load_ref_outputs);
+    if (!files.ok()) return Fail(std::string(files.status().message()), command);
+    std::printf("\n=== Accuracy (rtol = %g, atol = %g) ===\n", opt.rtol, opt.atol);
+    for (const auto& [name, path] : *files) {
+      auto ref = engine::LoadTensorFile(path);
+      if (!ref.ok()) return Fail(std::string(ref.status().message()), command);
+      std::string out_name = name;
+      if (out_name.empty()) {
+        if (eng->outputs().size() != 1) {
+          return Fail(absl::StrCat("--loadRefOutputs item '", path, "' needs name:file"), command);
+        }
+        out_name = eng->outputs()[0].name;
+      }
+      auto t = ctx->GetOutput(out_name);
+      if (!t.ok()) return Fail(std::string(t.status().message()), command);
+      engine::CompareResult r = engine::CompareTensors(**t, ref->tensor, opt.rtol, opt.atol);
+      std::printf("%s output '%s': max abs error = %.4g, max rel error = %.4g%s%s\n",
+                  r.passed ? "PASSED" : "FAILED", out_name.c_str(), r.max_abs_error,
+                  r.max_rel_error, r.passed ? "" : " — ", r.message.c_str());
+      accuracy_failed = accuracy_failed || !r.passed;
+    }
+  }
+  if (accuracy_failed) {
+    std::printf("&&&& FAILED trtexec_like # %s\n", command.c_str());
+    return 2;
+  }
+  std::printf("&&&& PASSED trtexec_like # %s\n", command.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace trtexec_like
+
+int main(int argc, char** argv) {
+  trtexec_like::Options opt;
+  CLI::App app{"trtexec_like: build, save, load and run engines for the modeled accelerator"};
+  app.add_option("--onnx", opt.onnx, "ONNX model to build an engine from")->check(CLI::ExistingFile);
+  app.add_option("--saveEngine", opt.save_engine, "Write the built plan to this file");
+  app.add_option("--loadEngine", opt.load_engine, "Load a plan instead of building one")
+      ->check(CLI::ExistingFile);
+  app.add_option("--shapes", opt.shapes, "Pin input shapes: name:1x3x224x224[,name2:...]");
+  app.add_option("--loadInputs", opt.load_inputs,
+                 "Inputs from files: name:file.pb|file.npy[,...] (ONNX TensorProto or NumPy)");
+  app.add_option("--exportOutput", opt.export_output,
+                 "Directory to write each output to as <name>.pb (ONNX TensorProto)");
+  app.add_option("--loadRefOutputs", opt.load_ref_outputs,
+                 "Reference outputs name:file[,...] to compare with (PASSED/FAILED per output)");
+  app.add_option("--atol", opt.atol, "Absolute tolerance for --loadRefOutputs")->capture_default_str();
+  app.add_option("--rtol", opt.rtol, "Relative tolerance for --loadRefOutputs")->capture_default_str();
+  app.add_option("--iterations", opt.iterations, "Run at least this many timed inferences")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--warmUp", opt.warm_up_ms, "Warm-up time before timing, ms")->capture_default_str();
+  app.add_option("--duration", opt.duration_s, "Run timed inferences for at least this long, s")
+      ->capture_default_str();
+  app.add_option("--percentile", opt.percentile, "Latency percentiles to report, e.g. 90,95,99")
+      ->capture_default_str();
+  app.add_option("--optLevel", opt.opt_level, "Optimization level 0..3 (0 = no rewrites)")
+      ->capture_default_str()->check(CLI::Range(0, 3));
+  app.add_option("--passes", opt.passes, "Explicit comma-separated list of optimizer passes");
+  app.add_option("--seed", opt.seed, "Seed of generated inputs")->capture_default_str();
+  app.add_flag("--skipInference", opt.skip_inference, "Build (and save) only");
+  app.add_flag("--dumpProfile", opt.dump_profile, "Print the per-layer profile");
+  app.add_flag("--dumpLayerInfo", opt.dump_layer_info, "Print the engine's layers");
+  app.add_flag("--verbose", opt.verbose, "Verbose logging");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  std::vector<std::string> args(argv, argv + argc);
+  args[0] = "trtexec_like";
+  return trtexec_like::Run(opt, absl::StrJoin(args, " "));
+}

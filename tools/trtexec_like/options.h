@@ -1,0 +1,51 @@
+// Command-line options of trtexec_like (trtexec's flag names).
+#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_OPTIONS_H_
+#define ENGINE_TOOLS_TRTEXEC_LIKE_OPTIONS_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/types.h"
+
+namespace trtexec_like {
+
+struct Options {
+  std::string onnx;
+  std::string save_engine;
+  std::string load_engine;
+  std::string shapes;
+  std::string load_inputs;
+  std::string export_output;
+  std::string load_ref_outputs;
+  double atol = 1e-5;
+  double rtol = 1e-3;
+  int iterations = 10;
+  double warm_up_ms = 200;
+  double duration_s = 3;
+  std::string percentile = "90,95,99";
+  bool verbose = false;
+  bool skip_inference = false;
+  bool dump_profile = false;
+  bool dump_layer_info = false;
+  int opt_level = 2;
+  std::string passes;
+  std::string dump_ir_after;
+  int seed = 1;
+};
+
+/// Parses "a:1x3x224x224,b:1x10" (trtexec --shapes). Names may contain ':'
+/// (the last ':' separates the dims). Errors: InvalidArgument naming the item.
+absl::StatusOr<std::map<std::string, engine::Dims>> ParseShapes(const std::string& spec);
+
+/// Parses "name:file,name2:file2"; an item without ':' gets the name "".
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseNamedFiles(
+    const std::string& spec);
+
+/// Parses "90,95,99" into percentages in (0, 100].
+absl::StatusOr<std::vector<double>> ParsePercentiles(const std::string& spec);
+
+}  // namespace trtexec_like
+
+#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_OPTIONS_H_

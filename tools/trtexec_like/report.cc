@@ -1,0 +1,46 @@
+#include "report.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_format.h"
+
+namespace trtexec_like {
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const int64_t n = static_cast<int64_t>(v.size());
+  int64_t idx = n - 1 - static_cast<int64_t>(std::floor((1.0 - p / 100.0) * n));
+  idx = std::clamp<int64_t>(idx, 0, n - 1);
+  return v[idx];
+}
+
+Stats ComputeStats(std::vector<double> values, const std::vector<double>& percentiles) {
+  Stats s;
+  if (values.empty()) return s;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  s.min = values.front();
+  s.max = values.back();
+  double sum = 0;
+  for (double v : values) sum += v;
+  s.mean = sum / n;
+  s.median = n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+  double var = 0;
+  for (double v : values) var += (v - s.mean) * (v - s.mean);
+  s.stddev = std::sqrt(var / n);
+  for (double p : percentiles) s.percentiles.emplace_back(p, Percentile(values, p));
+  return s;
+}
+
+std::string FormatStats(const Stats& s) {
+  std::string out = absl::StrFormat("min = %.5g ms, max = %.5g ms, mean = %.5g ms, median = %.5g ms",
+                                    s.min, s.max, s.mean, s.median);
+  for (const auto& [p, v] : s.percentiles) {
+    absl::StrAppendFormat(&out, ", percentile(%g%%) = %.5g ms", p, v);
+  }
+  return out;
+}
+
+}  // namespace trtexec_like
