@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/logger.h"
+#include "engine/tensor.h"
 #include "engine/types.h"
 
 namespace engine {
@@ -23,6 +24,13 @@ struct BuilderConfig {
   /// (symbolic or unknown) dimension; for other inputs it must equal the
   /// model's shape.
   std::map<std::string, Dims> input_shapes;
+
+  /// Values of graph inputs fixed at build time, by input name: the input is
+  /// turned into a constant and disappears from the engine's inputs. This is
+  /// how shape-determining integer inputs (TensorRT's "shape tensors", e.g.
+  /// Reshape's target shape fed as an input) get static values. dtype and
+  /// shape must match the model's declaration.
+  std::map<std::string, Tensor> input_values;
 
   /// Optimization level 0..3. 0 runs only the passes needed for correctness
   /// (constant folding of shape computations, dead node elimination).

@@ -58,6 +58,7 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytes(const std::string& bytes
   PhaseTimer timer(&result.phases);
   parser::ParseOptions options;
   options.input_shapes = config.input_shapes;
+  options.input_values = config.input_values;
   options.target_opset = config.target_opset;
   options.logger = logger_;
   ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph,

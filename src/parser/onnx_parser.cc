@@ -3,6 +3,8 @@
 #include <exception>
 #include <unordered_map>
 
+#include "absl/container/flat_hash_map.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/file_util.h"
@@ -56,6 +58,42 @@ absl::Status CheckSupportedOps(const onnx::ModelProto& model, const std::string&
   return absl::UnimplementedError(absl::StrCat(file, ": ", problems.size(), " unsupported op",
                                                problems.size() == 1 ? "" : "s", ":\n  ",
                                                absl::StrJoin(problems, "\n  ")));
+}
+
+// Turns the inputs named in `input_values` into initializers.
+absl::Status BindInputValues(onnx::ModelProto& model, const ParseOptions& options,
+                             const std::string& file) {
+  auto* graph = model.mutable_graph();
+  for (const auto& [name, value] : options.input_values) {
+    const onnx::ValueInfoProto* decl = nullptr;
+    for (const auto& in : graph->input()) {
+      if (in.name() == name) decl = &in;
+    }
+    if (decl == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": a build-time value is given for '", name,
+                       "', which is not an input of the model"));
+    }
+    const auto& tt = decl->type().tensor_type();
+    if (DataTypeFromOnnx(tt.elem_type()) != value.dtype()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          file, ": build-time value for input '", name, "' is ", DataTypeName(value.dtype()),
+          ", the model declares element type ", tt.elem_type()));
+    }
+    if (tt.has_shape()) {
+      bool ok = tt.shape().dim_size() == static_cast<int>(value.shape().size());
+      for (int i = 0; ok && i < tt.shape().dim_size(); ++i) {
+        ok = !tt.shape().dim(i).has_dim_value() || tt.shape().dim(i).dim_value() == value.shape()[i];
+      }
+      if (!ok) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(file, ": build-time value for input '", name, "' has shape ",
+                         DimsToString(value.shape()), ", which the model's declaration rejects"));
+      }
+    }
+    *graph->add_initializer() = TensorToProto(value, name);
+  }
+  return absl::OkStatus();
 }
 
 // Applies --shapes pins to graph inputs and checks every input is static.
@@ -131,7 +169,7 @@ absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options
 }
 
 absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
-                                                  const std::string& file) {
+                                                  const std::string& file, int source_opset) {
   auto graph = std::make_unique<ir::Graph>();
   const onnx::GraphProto& g = model.graph();
   graph->name = g.name();
@@ -161,6 +199,15 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
     v->has_shape = true;
     graph->inputs().push_back(v);
   }
+  // Ranks known from ONNX shape inference, for importers of legacy semantics.
+  absl::flat_hash_map<std::string, int> ranks;
+  auto note_rank = [&](const onnx::ValueInfoProto& vi) {
+    if (vi.type().tensor_type().has_shape()) {
+      ranks[vi.name()] = vi.type().tensor_type().shape().dim_size();
+    }
+  };
+  for (const auto& vi : g.input()) note_rank(vi);
+  for (const auto& vi : g.value_info()) note_rank(vi);
   const auto& nodes = g.node();
   for (int i = 0; i < nodes.size(); ++i) {
     const auto& node = nodes[i];
@@ -169,7 +216,7 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
     if (imp == nullptr) {
       return absl::UnimplementedError(absl::StrCat(file, ": ", NodeLabel(node, i), ": ", why));
     }
-    ImportContext ctx(graph.get(), opset, i);
+    ImportContext ctx(graph.get(), opset, source_opset, i, &ranks);
     absl::Status s = imp->import(node, ctx);
     if (!s.ok()) return Annotate(s, absl::StrCat(file, ": ", NodeLabel(node, i)));
   }
@@ -244,6 +291,7 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
         "; the file is truncated or not an .onnx file)"));
   }
   ENGINE_RETURN_IF_ERROR(CheckSupportedOps(model, file));
+  ENGINE_RETURN_IF_ERROR(BindInputValues(model, options, file));
   ENGINE_RETURN_IF_ERROR(PinInputShapes(model, options, file));
 
   const int opset = DefaultOpset(model);
@@ -286,7 +334,7 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
           absl::StrCat(file, ": ONNX shape inference failed: ", e.what()));
     }
   }
-  ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph, Import(model, file));
+  ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph, Import(model, file, opset));
   absl::Status s = PropagateShapes(*graph);
   if (!s.ok()) return Annotate(s, file);
   ENGINE_RETURN_IF_ERROR(CrossCheckShapes(model, *graph, file));

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/logger.h"
+#include "engine/tensor.h"
 #include "engine/types.h"
 #include "ir/graph.h"
 
@@ -30,6 +31,9 @@ namespace engine::parser {
 struct ParseOptions {
   /// Static shapes for graph inputs by name (pins dynamic dimensions).
   std::map<std::string, Dims> input_shapes;
+  /// Graph inputs bound to constant values at build time (see
+  /// BuilderConfig::input_values).
+  std::map<std::string, Tensor> input_values;
   /// Default-domain opset older models are converted to.
   int target_opset = 13;
   /// Receives warnings and verbose progress; nullptr = DefaultLogger().

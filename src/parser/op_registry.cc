@@ -200,6 +200,24 @@ absl::Status ImportMaxPool(const onnx::NodeProto& node, ImportContext& ctx) {
   return AddNode(node, ctx, "MaxPool", 1).status();
 }
 
+// PRelu before opset 7 applied a 1-D slope per channel (axis 1); the version
+// converter keeps the slope as is, which numpy broadcasting would apply to the
+// last axis. Reshape the constant slope to [C, 1, ..., 1].
+absl::Status ImportPRelu(const onnx::NodeProto& node, ImportContext& ctx) {
+  ENGINE_ASSIGN_OR_RETURN(ir::Node * n, AddNode(node, ctx, "PRelu"));
+  ir::Value* slope = n->inputs.size() == 2 ? n->inputs[1] : nullptr;
+  const int rank = ctx.RankOf(node.input(0));
+  if (ctx.source_opset() < 7 && slope != nullptr && slope->is_constant() &&
+      slope->constant->shape().size() == 1 && slope->constant->num_elements() > 1 && rank >= 2) {
+    auto t = std::make_shared<Tensor>(*slope->constant);
+    Dims shape(static_cast<size_t>(rank - 1), 1);
+    shape[0] = t->num_elements();
+    t->Reshape(shape);
+    n->inputs[1] = ctx.graph().AddConstant(slope->name + "__per_channel", std::move(t));
+  }
+  return absl::OkStatus();
+}
+
 std::vector<OpImporter> BuildImporters() {
   std::vector<OpImporter> v;
   auto add = [&](const char* op, ImportFn fn = ImportDefault) {
@@ -211,7 +229,7 @@ std::vector<OpImporter> BuildImporters() {
   add("BatchNormalization", ImportBatchNormalization);
   add("Relu");
   add("LeakyRelu");
-  add("PRelu");
+  add("PRelu", ImportPRelu);
   add("Clip");
   add("Sigmoid");
   add("Tanh");

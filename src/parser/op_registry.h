@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "ir/graph.h"
 #include "onnx/onnx_pb.h"
@@ -17,12 +18,25 @@ namespace engine::parser {
 /// State shared by the importers of one model.
 class ImportContext {
  public:
-  ImportContext(ir::Graph* graph, int opset, int node_index)
-      : graph_(graph), opset_(opset), node_index_(node_index) {}
+  ImportContext(ir::Graph* graph, int opset, int source_opset, int node_index,
+                const absl::flat_hash_map<std::string, int>* ranks)
+      : graph_(graph),
+        opset_(opset),
+        source_opset_(source_opset),
+        node_index_(node_index),
+        ranks_(ranks) {}
 
   ir::Graph& graph() { return *graph_; }
   /// Default-domain opset of the model (after conversion).
   int opset() const { return opset_; }
+  /// Default-domain opset of the model as written, before conversion (for
+  /// semantics the ONNX version converter does not adapt).
+  int source_opset() const { return source_opset_; }
+  /// Rank of an ONNX tensor per ONNX shape inference; -1 when unknown.
+  int RankOf(const std::string& name) const {
+    auto it = ranks_->find(name);
+    return it == ranks_->end() ? -1 : it->second;
+  }
   int node_index() const { return node_index_; }
 
   /// The IR value for an ONNX tensor name; nullptr for "" (absent optional).
@@ -34,7 +48,9 @@ class ImportContext {
  private:
   ir::Graph* graph_;
   int opset_;
+  int source_opset_;
   int node_index_;
+  const absl::flat_hash_map<std::string, int>* ranks_;
 };
 
 /// Converts one ONNX node into IR. The default importer maps the node 1:1 to

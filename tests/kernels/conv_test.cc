@@ -1,7 +1,6 @@
 // Tests of the Conv kernel against a direct (naive) convolution.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <random>
 #include <string>
@@ -77,12 +76,12 @@ Tensor NaiveConv(const Tensor& x, const Tensor& w, const Tensor* b, const NaiveC
                     const int64_t i0 = o0 * s[0] + t0 * d[0] - pb[0];
                     const int64_t i1 = o1 * s[1] + t1 * d[1] - pb[1];
                     const int64_t i2 = o2 * s[2] + t2 * d[2] - pb[2];
-                    if (i0 < 0 || i0 >= in[0] || i1 < 0 || i1 >= in[1] || i2 < 0 ||
-                        i2 >= in[2]) {
+                    if (i0 < 0 || i0 >= in[0] || i1 < 0 || i1 >= in[1] || i2 < 0 || i2 >= in[2]) {
                       continue;
                     }
                     const int64_t c = g * cg + cc;
-                    const float xv = xp[(((n * c_count + c) * in[0] + i0) * in[1] + i1) * in[2] + i2];
+                    const float xv =
+                        xp[(((n * c_count + c) * in[0] + i0) * in[1] + i1) * in[2] + i2];
                     const float wv = wp[(((m * cg + cc) * k[0] + t0) * k[1] + t1) * k[2] + t2];
                     acc += static_cast<double>(xv) * wv;
                   }
@@ -217,9 +216,9 @@ TEST_CASE("Conv hand-computed cases (ONNX Conv examples)", "[kernels]") {
     attrs.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
     auto y = RunConv(attrs, x, w);
     REQUIRE(y.ok());
-    ExpectClose((*y)[0], MakeFloat({1, 1, 5, 5}, {12, 21, 27, 33, 24, 33, 54, 63, 72, 51,
-                                                  63, 99, 108, 117, 81, 93, 144, 153, 162, 111,
-                                                  72, 111, 117, 123, 84}));
+    ExpectClose((*y)[0], MakeFloat({1, 1, 5, 5},
+                                   {12,  21, 27, 33,  24,  33,  54,  63, 72,  51,  63,  99, 108,
+                                    117, 81, 93, 144, 153, 162, 111, 72, 111, 117, 123, 84}));
   }
   SECTION("basic conv without padding") {
     Tensor x = MakeFloat({1, 1, 5, 5}, Iota(25));

@@ -1,6 +1,5 @@
 // Tests of the Gemm and MatMul kernels against naive triple loops.
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <random>
 #include <string>

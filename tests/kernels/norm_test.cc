@@ -1,6 +1,5 @@
 // Tests of BatchNormalization, Softmax and LRN against naive implementations.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <random>
 #include <string>
@@ -75,8 +74,8 @@ TEST_CASE("BatchNormalization hand-computed (ONNX example)", "[kernels]") {
   Tensor var = MakeFloat({2}, {1, 1.5f});
   auto y = Run("BatchNormalization", Attributes(), {&x, &s, &b, &mean, &var});
   REQUIRE(y.ok());
-  ExpectClose((*y)[0], MakeFloat({1, 2, 1, 3}, {-0.999995f, 0, 0.999995f, -0.22474074f, 1.0f,
-                                                2.2247407f}));
+  ExpectClose((*y)[0],
+              MakeFloat({1, 2, 1, 3}, {-0.999995f, 0, 0.999995f, -0.22474074f, 1.0f, 2.2247407f}));
 }
 
 TEST_CASE("BatchNormalization reports bad inputs", "[kernels]") {

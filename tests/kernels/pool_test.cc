@@ -1,8 +1,7 @@
 // Tests of MaxPool, AveragePool, GlobalMaxPool and GlobalAveragePool against
 // a naive implementation of the ONNX semantics.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -100,14 +99,13 @@ Tensor NaivePool(const Tensor& x, const NaivePoolSpec& spec) {
                 sum += v;
                 ++valid;
               }
-          *yp++ = spec.max ? mx
-                           : static_cast<float>(sum / (spec.count_include_pad ? padded : valid));
+          *yp++ =
+              spec.max ? mx : static_cast<float>(sum / (spec.count_include_pad ? padded : valid));
         }
   return y;
 }
 
-TEST_CASE("MaxPool and AveragePool match a naive implementation on random shapes",
-          "[kernels]") {
+TEST_CASE("MaxPool and AveragePool match a naive implementation on random shapes", "[kernels]") {
   std::mt19937 rng(2024);
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   const char* kAutoPads[] = {"NOTSET", "NOTSET", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
@@ -206,18 +204,17 @@ TEST_CASE("Pooling hand-computed cases (ONNX examples)", "[kernels]") {
     attrs.Set("pads", std::vector<int64_t>{2, 2, 2, 2});
     auto y = Run("AveragePool", attrs, x25);
     REQUIRE(y.ok());
-    ExpectClose((*y)[0], MakeFloat({1, 1, 5, 5}, {7,    7.5f, 8,    8.5f, 9,    9.5f, 10,
-                                                  10.5f, 11,  11.5f, 12,  12.5f, 13,  13.5f,
-                                                  14,   14.5f, 15,  15.5f, 16,  16.5f, 17,
-                                                  17.5f, 18,  18.5f, 19}));
+    ExpectClose((*y)[0],
+                MakeFloat({1, 1, 5, 5}, {7,  7.5f,  8,  8.5f,  9,  9.5f,  10, 10.5f, 11, 11.5f,
+                                         12, 12.5f, 13, 13.5f, 14, 14.5f, 15, 15.5f, 16, 16.5f,
+                                         17, 17.5f, 18, 18.5f, 19}));
     attrs.Set("count_include_pad", int64_t{1});
     y = Run("AveragePool", attrs, x25);
     REQUIRE(y.ok());
-    ExpectClose((*y)[0],
-                MakeFloat({1, 1, 5, 5}, {2.52f, 3.6f,  4.8f,  4.08f,  3.24f, 4.56f, 6.4f,
-                                         8.4f,  7.04f, 5.52f, 7.2f,   10.0f, 13.0f, 10.8f,
-                                         8.4f,  6.96f, 9.6f,  12.4f,  10.24f, 7.92f, 6.12f,
-                                         8.4f,  10.8f, 8.88f, 6.84f}));
+    ExpectClose((*y)[0], MakeFloat({1, 1, 5, 5},
+                                   {2.52f,  3.6f,  4.8f,  4.08f, 3.24f, 4.56f, 6.4f,  8.4f, 7.04f,
+                                    5.52f,  7.2f,  10.0f, 13.0f, 10.8f, 8.4f,  6.96f, 9.6f, 12.4f,
+                                    10.24f, 7.92f, 6.12f, 8.4f,  10.8f, 8.88f, 6.84f}));
   }
   SECTION("SAME_UPPER with strides") {
     Attributes attrs;
@@ -268,6 +265,18 @@ TEST_CASE("Pooling hand-computed cases (ONNX examples)", "[kernels]") {
     // Windows start at 0, 2, 4: [1 2 3], [3 4 5], [5 pad overhang] -> 5 / 2.
     ExpectClose((*y)[0], MakeFloat({1, 1, 3}, {2, 4, 2.5f}));
   }
+  SECTION("ceil_mode output size reduced by one (ONNX maxpool_2d_ceil_output_size_reduce_by_one)") {
+    // 2x2 input, kernel 1, stride 2: ceil((2 - 1) / 2) + 1 = 2, but the
+    // second window would start at 2 = D, so the output is 1x1.
+    const Tensor x = MakeFloat({1, 1, 2, 2}, {1, 2, 3, 4});
+    Attributes attrs;
+    attrs.Set("kernel_shape", std::vector<int64_t>{1, 1});
+    attrs.Set("strides", std::vector<int64_t>{2, 2});
+    attrs.Set("ceil_mode", int64_t{1});
+    auto y = Run("MaxPool", attrs, x);
+    REQUIRE(y.ok());
+    ExpectClose((*y)[0], MakeFloat({1, 1, 1, 1}, {1}));
+  }
   SECTION("MaxPool on uint8") {
     Tensor x(DataType::kUint8, {1, 1, 2, 3});
     const uint8_t values[] = {1, 200, 3, 250, 5, 6};
@@ -285,7 +294,8 @@ TEST_CASE("Pooling hand-computed cases (ONNX examples)", "[kernels]") {
 
 TEST_CASE("GlobalAveragePool and GlobalMaxPool reduce every spatial dim", "[kernels]") {
   std::mt19937 rng(8);
-  for (const Dims& shape : {Dims{2, 3, 5}, Dims{2, 3, 4, 5}, Dims{1, 2, 3, 4, 5}, Dims{1, 4, 7, 7}}) {
+  for (const Dims& shape :
+       {Dims{2, 3, 5}, Dims{2, 3, 4, 5}, Dims{1, 2, 3, 4, 5}, Dims{1, 4, 7, 7}}) {
     Tensor x = RandomTensor(shape, rng);
     const int64_t planes = shape[0] * shape[1];
     const int64_t plane = NumElements(shape) / planes;

@@ -22,11 +22,10 @@
 // RunContext scratch, so the scratch stays small for large images. A 1x1,
 // stride-1, unpadded convolution uses X_g [C/g, P] directly as `col`. The GEMM
 // is Eigen's (single-threaded).
+#include <Eigen/Core>
 #include <algorithm>
 #include <array>
 #include <cstring>
-
-#include <Eigen/Core>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -74,18 +73,18 @@ std::string ShapeString(const Dims& d) { return absl::StrCat("[", absl::StrJoin(
 // Reads an ints attribute of `n` values (default `def` repeated) and checks
 // every value is >= `min`.
 absl::StatusOr<std::vector<int64_t>> GetSpatialInts(const Attributes& attrs,
-                                                    const std::string& name, size_t n,
-                                                    int64_t def, int64_t min) {
+                                                    const std::string& name, size_t n, int64_t def,
+                                                    int64_t min) {
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> v,
                           attrs.GetInts(name, std::vector<int64_t>(n, def)));
   if (v.size() != n) {
-    return absl::InvalidArgumentError(absl::StrCat("Conv: attribute '", name, "' has ", v.size(),
-                                                   " values, expected ", n));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Conv: attribute '", name, "' has ", v.size(), " values, expected ", n));
   }
   for (int64_t x : v) {
     if (x < min) {
-      return absl::InvalidArgumentError(absl::StrCat("Conv: attribute '", name, "' value ", x,
-                                                     " must be >= ", min));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Conv: attribute '", name, "' value ", x, " must be >= ", min));
     }
   }
   return v;
@@ -102,13 +101,15 @@ absl::StatusOr<ConvParams> ParseConv(const Attributes& attrs, std::span<const Te
       return absl::UnimplementedError(
           absl::StrCat("Conv: only float32 is supported, got ", DataTypeName(x.dtype)));
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Conv: X, W and B must have the same dtype, got X ", DataTypeName(x.dtype), ", W ",
-        DataTypeName(w.dtype), has_bias ? absl::StrCat(", B ", DataTypeName(inputs[2].dtype)) : ""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Conv: X, W and B must have the same dtype, got X ", DataTypeName(x.dtype),
+                     ", W ", DataTypeName(w.dtype),
+                     has_bias ? absl::StrCat(", B ", DataTypeName(inputs[2].dtype)) : ""));
   }
   if (x.shape.size() < 3) {
-    return absl::InvalidArgumentError(absl::StrCat("Conv: X has shape ", ShapeString(x.shape),
-                                                   ", expected [N,C,D1,...] with >= 1 spatial dim"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Conv: X has shape ", ShapeString(x.shape),
+                     ", expected [N,C,D1,...] with >= 1 spatial dim"));
   }
   const size_t nsp = x.shape.size() - 2;
   if (nsp > kMaxSpatial) {
@@ -130,20 +131,18 @@ absl::StatusOr<ConvParams> ParseConv(const Attributes& attrs, std::span<const Te
     return absl::InvalidArgumentError(absl::StrCat("Conv: group ", p.group, " must be >= 1"));
   }
   if (p.in_channels % p.group != 0 || p.out_channels % p.group != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("Conv: group ", p.group,
-                                                   " must divide both C (", p.in_channels,
-                                                   ") and M (", p.out_channels, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("Conv: group ", p.group, " must divide both C (",
+                                                   p.in_channels, ") and M (", p.out_channels,
+                                                   ")"));
   }
   if (w.shape[1] != p.in_channels / p.group) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Conv: W has shape ", ShapeString(w.shape), ", expected dim 1 = C/group = ",
-                     p.in_channels / p.group, " for X ", ShapeString(x.shape), " and group ",
-                     p.group));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Conv: W has shape ", ShapeString(w.shape), ", expected dim 1 = C/group = ",
+        p.in_channels / p.group, " for X ", ShapeString(x.shape), " and group ", p.group));
   }
   if (has_bias && (inputs[2].shape.size() != 1 || inputs[2].shape[0] != p.out_channels)) {
-    return absl::InvalidArgumentError(absl::StrCat("Conv: B has shape ",
-                                                   ShapeString(inputs[2].shape), ", expected [",
-                                                   p.out_channels, "]"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Conv: B has shape ", ShapeString(inputs[2].shape), ", expected [", p.out_channels, "]"));
   }
   const Dims w_kernel(w.shape.begin() + 2, w.shape.end());
   for (int64_t k : w_kernel) {
@@ -155,9 +154,9 @@ absl::StatusOr<ConvParams> ParseConv(const Attributes& attrs, std::span<const Te
   if (attrs.Has("kernel_shape")) {
     ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> ks, attrs.GetInts("kernel_shape"));
     if (ks != w_kernel) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Conv: kernel_shape ", ShapeString(ks),
-                       " does not match W's spatial dims ", ShapeString(w_kernel)));
+      return absl::InvalidArgumentError(absl::StrCat("Conv: kernel_shape ", ShapeString(ks),
+                                                     " does not match W's spatial dims ",
+                                                     ShapeString(w_kernel)));
     }
   }
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> strides,
@@ -193,10 +192,9 @@ absl::StatusOr<ConvParams> ParseConv(const Attributes& attrs, std::span<const Te
     }
     const int64_t span = in + p.pad_begin[a] + p.pad_end[a] - ek;
     if (span < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Conv: spatial axis ", i, " of X (size ", in, ", padded to ",
-                       in + p.pad_begin[a] + p.pad_end[a], ") is smaller than the dilated kernel (",
-                       ek, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Conv: spatial axis ", i, " of X (size ", in, ", padded to ",
+          in + p.pad_begin[a] + p.pad_end[a], ") is smaller than the dilated kernel (", ek, ")"));
     }
     p.out[a] = span / strides[i] + 1;
     p.y_shape.push_back(p.out[a]);
@@ -220,10 +218,9 @@ class ConvKernel final : public Kernel {
           absl::StrCat("Conv: expected 1 output, got ", outputs.size()));
     }
     if (outputs[0].shape != p_.y_shape) {
-      return absl::InvalidArgumentError(absl::StrCat("Conv: output shape ",
-                                                     ShapeString(outputs[0].shape),
-                                                     " differs from the inferred ",
-                                                     ShapeString(p_.y_shape)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Conv: output shape ", ShapeString(outputs[0].shape),
+                       " differs from the inferred ", ShapeString(p_.y_shape)));
     }
     cg_ = p_.in_channels / p_.group;
     mg_ = p_.out_channels / p_.group;
@@ -265,8 +262,7 @@ class ConvKernel final : public Kernel {
         } else {
           ConstMatrixMap wg(w + g * mg_ * col_rows_, mg_, col_rows_);
           if (pointwise_) {
-            MatrixMap(yg, mg_, out_plane_).noalias() =
-                wg * ConstMatrixMap(xg, cg_, out_plane_);
+            MatrixMap(yg, mg_, out_plane_).noalias() = wg * ConstMatrixMap(xg, cg_, out_plane_);
           } else {
             for (int64_t p0 = 0; p0 < out_plane_; p0 += tile_) {
               const int64_t len = std::min(tile_, out_plane_ - p0);

@@ -11,9 +11,8 @@
 //   treated as [1, K] and a 1-D B [K] as [K, 1]; the added dimension is
 //   removed from the output (so two 1-D operands give a scalar []). Batch
 //   dimensions broadcast numpy-style.
-#include <algorithm>
-
 #include <Eigen/Core>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -54,9 +53,9 @@ absl::StatusOr<GemmParams> ParseGemm(const Attributes& attrs, std::span<const Te
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].present) continue;
     if (inputs[i].dtype != a.dtype) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Gemm: inputs must have the same dtype, got ", DataTypeName(a.dtype), " and ",
-          DataTypeName(inputs[i].dtype)));
+      return absl::InvalidArgumentError(absl::StrCat("Gemm: inputs must have the same dtype, got ",
+                                                     DataTypeName(a.dtype), " and ",
+                                                     DataTypeName(inputs[i].dtype)));
     }
   }
   if (a.dtype != DataType::kFloat32) {
@@ -78,10 +77,10 @@ absl::StatusOr<GemmParams> ParseGemm(const Attributes& attrs, std::span<const Te
   const int64_t kb = p.trans_b ? b.shape[1] : b.shape[0];
   p.n = p.trans_b ? b.shape[0] : b.shape[1];
   if (kb != p.k) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Gemm: inner dimensions differ: A ", ShapeString(a.shape), (p.trans_a ? " (transposed)" : ""),
-        " has K = ", p.k, ", B ", ShapeString(b.shape), (p.trans_b ? " (transposed)" : ""),
-        " has K = ", kb));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Gemm: inner dimensions differ: A ", ShapeString(a.shape),
+                     (p.trans_a ? " (transposed)" : ""), " has K = ", p.k, ", B ",
+                     ShapeString(b.shape), (p.trans_b ? " (transposed)" : ""), " has K = ", kb));
   }
   if (p.has_c) {
     const Dims& c = inputs[2].shape;
@@ -181,11 +180,10 @@ absl::StatusOr<MatMulParams> ParseMatMul(std::span<const TensorInfo> inputs, boo
   const TensorInfo& a = inputs[0];
   const TensorInfo& b = inputs[1];
   if (a.dtype != b.dtype) {
-    return absl::InvalidArgumentError(absl::StrCat("MatMul: A is ", DataTypeName(a.dtype),
-                                                   " but B is ", DataTypeName(b.dtype)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("MatMul: A is ", DataTypeName(a.dtype), " but B is ", DataTypeName(b.dtype)));
   }
-  if (a.dtype != DataType::kFloat32 && a.dtype != DataType::kInt32 &&
-      a.dtype != DataType::kInt64) {
+  if (a.dtype != DataType::kFloat32 && a.dtype != DataType::kInt32 && a.dtype != DataType::kInt64) {
     return absl::UnimplementedError(absl::StrCat(
         "MatMul: only float32, int32 and int64 are supported, got ", DataTypeName(a.dtype)));
   }
@@ -203,19 +201,17 @@ absl::StatusOr<MatMulParams> ParseMatMul(std::span<const TensorInfo> inputs, boo
   const int64_t kb = b_vec ? b.shape[0] : b.shape[b.shape.size() - 2];
   p.n = b_vec ? 1 : b.shape.back();
   if (kb != p.k) {
-    return absl::InvalidArgumentError(absl::StrCat("MatMul: A ", ShapeString(a.shape), " and B ",
-                                                   ShapeString(b.shape),
-                                                   " have different inner dimensions (", p.k,
-                                                   " vs ", kb, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("MatMul: A ", ShapeString(a.shape), " and B ", ShapeString(b.shape),
+                     " have different inner dimensions (", p.k, " vs ", kb, ")"));
   }
   const Dims a_batch(a.shape.begin(), a.shape.end() - (a_vec ? 1 : 2));
   const Dims b_batch(b.shape.begin(), b.shape.end() - (b_vec ? 1 : 2));
   auto batch = BroadcastShapes(a_batch, b_batch);
   if (!batch.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("MatMul: batch dimensions of A ",
-                                                   ShapeString(a.shape), " and B ",
-                                                   ShapeString(b.shape), ": ",
-                                                   batch.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("MatMul: batch dimensions of A ", ShapeString(a.shape), " and B ",
+                     ShapeString(b.shape), ": ", batch.status().message()));
   }
   p.batch_shape = *batch;
   p.y_shape = p.batch_shape;
@@ -302,9 +298,8 @@ class MatMulKernel final : public Kernel {
       return;
     }
     for (int64_t i = 0; i < batches; ++i) {
-      MatrixMap<T>(y + i * m * n, m, n).noalias() =
-          ConstMatrixMap<T>(a + p_.a_offsets[i], m, k) *
-          ConstMatrixMap<T>(b + p_.b_offsets[i], k, n);
+      MatrixMap<T>(y + i * m * n, m, n).noalias() = ConstMatrixMap<T>(a + p_.a_offsets[i], m, k) *
+                                                    ConstMatrixMap<T>(b + p_.b_offsets[i], k, n);
     }
   }
 

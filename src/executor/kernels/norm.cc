@@ -142,8 +142,8 @@ absl::StatusOr<SoftmaxParams> ParseSoftmax(const Attributes& attrs,
   const int64_t rank = static_cast<int64_t>(x.shape.size());
   auto axis = NormalizeAxis(axis_attr, rank);
   if (!axis.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("Softmax: X ", ShapeString(x.shape), ": ",
-                                                   axis.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Softmax: X ", ShapeString(x.shape), ": ", axis.status().message()));
   }
   SoftmaxParams p;
   for (int64_t i = 0; i < rank; ++i) {
@@ -281,8 +281,8 @@ class LrnKernel final : public Kernel {
     const float* x = static_cast<const float*>(in[0]);
     float* y = static_cast<float*>(out[0]);
     const int64_t c_count = p_.channels, plane = p_.plane;
-    const int64_t before = (p_.size - 1) / 2;     // floor((size - 1) / 2)
-    const int64_t after = p_.size - 1 - before;   // ceil((size - 1) / 2)
+    const int64_t before = (p_.size - 1) / 2;    // floor((size - 1) / 2)
+    const int64_t after = p_.size - 1 - before;  // ceil((size - 1) / 2)
     const float scale = p_.alpha / static_cast<float>(p_.size);
     for (int64_t n = 0; n < p_.batch; ++n) {
       const float* xn = x + n * c_count * plane;

@@ -63,7 +63,9 @@ const char* PoolName(PoolKind kind) {
   return "";
 }
 
-constexpr bool IsMax(PoolKind kind) { return kind == PoolKind::kMax || kind == PoolKind::kGlobalMax; }
+constexpr bool IsMax(PoolKind kind) {
+  return kind == PoolKind::kMax || kind == PoolKind::kGlobalMax;
+}
 constexpr bool IsGlobal(PoolKind kind) {
   return kind == PoolKind::kGlobalMax || kind == PoolKind::kGlobalAverage;
 }
@@ -96,18 +98,18 @@ struct PoolParams {
 };
 
 absl::StatusOr<std::vector<int64_t>> GetSpatialInts(PoolKind kind, const Attributes& attrs,
-                                                    const std::string& name, size_t n,
-                                                    int64_t def, int64_t min) {
+                                                    const std::string& name, size_t n, int64_t def,
+                                                    int64_t min) {
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> v,
                           attrs.GetInts(name, std::vector<int64_t>(n, def)));
   if (v.size() != n) {
-    return absl::InvalidArgumentError(absl::StrCat(PoolName(kind), ": attribute '", name,
-                                                   "' has ", v.size(), " values, expected ", n));
+    return absl::InvalidArgumentError(absl::StrCat(PoolName(kind), ": attribute '", name, "' has ",
+                                                   v.size(), " values, expected ", n));
   }
   for (int64_t x : v) {
     if (x < min) {
-      return absl::InvalidArgumentError(absl::StrCat(PoolName(kind), ": attribute '", name,
-                                                     "' value ", x, " must be >= ", min));
+      return absl::InvalidArgumentError(
+          absl::StrCat(PoolName(kind), ": attribute '", name, "' value ", x, " must be >= ", min));
     }
   }
   return v;
@@ -120,13 +122,13 @@ absl::StatusOr<PoolParams> ParsePool(PoolKind kind, const Attributes& attrs,
   const TensorInfo& x = inputs[0];
   const bool int_ok = IsMax(kind) && (x.dtype == DataType::kInt8 || x.dtype == DataType::kUint8);
   if (x.dtype != DataType::kFloat32 && !int_ok) {
-    return absl::UnimplementedError(absl::StrCat(name, ": dtype ", DataTypeName(x.dtype),
-                                                 " is not supported"));
+    return absl::UnimplementedError(
+        absl::StrCat(name, ": dtype ", DataTypeName(x.dtype), " is not supported"));
   }
   const size_t min_rank = IsGlobal(kind) ? 2 : 3;
   if (x.shape.size() < min_rank) {
-    return absl::InvalidArgumentError(absl::StrCat(name, ": X has shape ", ShapeString(x.shape),
-                                                   ", expected [N,C,D1,...]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": X has shape ", ShapeString(x.shape), ", expected [N,C,D1,...]"));
   }
   const size_t nsp = x.shape.size() - 2;
   PoolParams p;
@@ -139,8 +141,8 @@ absl::StatusOr<PoolParams> ParsePool(PoolKind kind, const Attributes& attrs,
     p.kernel[2] = p.in[2];
     p.y_shape.resize(x.shape.size(), 1);
     if (p.in[2] == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, ": X has shape ", ShapeString(x.shape), " with an empty spatial extent"));
+      return absl::InvalidArgumentError(absl::StrCat(name, ": X has shape ", ShapeString(x.shape),
+                                                     " with an empty spatial extent"));
     }
     return p;
   }
@@ -166,12 +168,11 @@ absl::StatusOr<PoolParams> ParsePool(PoolKind kind, const Attributes& attrs,
   if (auto_pad.empty()) auto_pad = "NOTSET";
   if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" &&
       auto_pad != "VALID") {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, ": unknown auto_pad '", auto_pad, "'"));
+    return absl::InvalidArgumentError(absl::StrCat(name, ": unknown auto_pad '", auto_pad, "'"));
   }
   if (storage_order != 0) {
-    return absl::UnimplementedError(absl::StrCat(name, ": storage_order ", storage_order,
-                                                 " is not supported (only 0)"));
+    return absl::UnimplementedError(
+        absl::StrCat(name, ": storage_order ", storage_order, " is not supported (only 0)"));
   }
   p.count_include_pad = kind == PoolKind::kAverage && count_include_pad != 0;
 
@@ -234,9 +235,8 @@ class PoolKernel final : public Kernel {
           PoolName(kKind), ": only one output is supported (Indices is not implemented)"));
     }
     if (outputs.size() != 1 || outputs[0].shape != p_.y_shape) {
-      return absl::InvalidArgumentError(absl::StrCat(PoolName(kKind),
-                                                     ": expected one output of shape ",
-                                                     ShapeString(p_.y_shape)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          PoolName(kKind), ": expected one output of shape ", ShapeString(p_.y_shape)));
     }
     for (int a = 0; a < kMaxSpatial; ++a) {
       windows_[a].resize(p_.out[a]);
@@ -292,8 +292,8 @@ class PoolKernel final : public Kernel {
               T acc = std::numeric_limits<T>::lowest();
               for (int64_t t0 = w0.lo; t0 < w0.hi; ++t0) {
                 for (int64_t t1 = w1.lo; t1 < w1.hi; ++t1) {
-                  const T* row = xp + ((w0.start + t0 * d0) * in1 + w1.start + t1 * d1) * in2 +
-                                 w2.start;
+                  const T* row =
+                      xp + ((w0.start + t0 * d0) * in1 + w1.start + t1 * d1) * in2 + w2.start;
                   for (int64_t t2 = w2.lo; t2 < w2.hi; ++t2) acc = std::max(acc, row[t2 * d2]);
                 }
               }
@@ -302,15 +302,14 @@ class PoolKernel final : public Kernel {
               double sum = 0.0;
               for (int64_t t0 = w0.lo; t0 < w0.hi; ++t0) {
                 for (int64_t t1 = w1.lo; t1 < w1.hi; ++t1) {
-                  const T* row = xp + ((w0.start + t0 * d0) * in1 + w1.start + t1 * d1) * in2 +
-                                 w2.start;
+                  const T* row =
+                      xp + ((w0.start + t0 * d0) * in1 + w1.start + t1 * d1) * in2 + w2.start;
                   for (int64_t t2 = w2.lo; t2 < w2.hi; ++t2) sum += row[t2 * d2];
                 }
               }
-              const int64_t count =
-                  p_.count_include_pad
-                      ? w0.count * w1.count * w2.count
-                      : (w0.hi - w0.lo) * (w1.hi - w1.lo) * (w2.hi - w2.lo);
+              const int64_t count = p_.count_include_pad
+                                        ? w0.count * w1.count * w2.count
+                                        : (w0.hi - w0.lo) * (w1.hi - w1.lo) * (w2.hi - w2.lo);
               // A window entirely in the padding has no element to average.
               *yp++ = count > 0 ? static_cast<T>(sum / static_cast<double>(count))
                                 : std::numeric_limits<T>::quiet_NaN();

@@ -19,7 +19,9 @@
 //  - Pad (Pad-13/18/19): data, constant `pads` ([x1_begin, x2_begin, ...,
 //    x1_end, x2_end, ...]), optional scalar `constant_value` (read at run
 //    time), optional constant `axes` (Pad-18). Modes "constant", "reflect",
-//    "edge", "wrap" (Pad-19). Negative pads crop: each axis is first cropped by
+//    "edge", "wrap" (Pad-19; periodic, "as if the data forms a torus", which
+//    differs from numpy.pad's iterative wrap only when a pad exceeds the axis
+//    and both sides are padded). Negative pads crop: each axis is first cropped by
 //    its negative pads, then padded by its positive pads (reflect/edge/wrap
 //    refer to the cropped data).
 //  - Shape (Shape-15): int64 output, `start`/`end` attributes, negative values
@@ -403,12 +405,16 @@ absl::StatusOr<Infos> InferFlatten(const Attributes& attrs, std::span<const Tens
   ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 1, 1, "Flatten"));
   ENGINE_RETURN_IF_ERROR(CheckDataDtype(inputs[0], "Flatten"));
   const Dims& in = inputs[0].shape;
-  ENGINE_ASSIGN_OR_RETURN(int64_t axis_attr, attrs.GetInt("axis", 1));
-  absl::StatusOr<int64_t> axis =
-      NormalizeAxis(axis_attr, static_cast<int64_t>(in.size()), /*inclusive_end=*/true);
-  if (!axis.ok()) return Annotate(axis.status(), "Flatten");
+  const int64_t rank = static_cast<int64_t>(in.size());
+  ENGINE_ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis", 1));
+  // Flatten-13: axis in [-r, r], negative counts from the back (-1 is r - 1).
+  if (axis < -rank || axis > rank) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Flatten: axis ", axis, " is out of range for rank ", rank));
+  }
+  if (axis < 0) axis += rank;
   int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < static_cast<int64_t>(in.size()); ++i) (i < *axis ? outer : inner) *= in[i];
+  for (int64_t i = 0; i < rank; ++i) (i < axis ? outer : inner) *= in[i];
   return Infos{MakeInfo(inputs[0].dtype, {outer, inner})};
 }
 

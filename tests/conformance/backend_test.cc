@@ -1,0 +1,222 @@
+// ONNX backend conformance: every test of the ONNX backend test data whose ops
+// the engine supports must build, round-trip through a serialized plan, run
+// and match the expected outputs (numpy.isclose, rtol 1e-3 / atol 1e-5 as the
+// issue states; integer outputs exactly).
+//
+// Suites: Debian's libonnx-testdata (node/, pytorch-converted/,
+// pytorch-operator/) and ../shared/models/onnx_backend_tests/ (newer opsets).
+// Each suite prints how many tests ran, passed, and were skipped, separating
+// "op not supported" from "op supported, but a feature of this test is not"
+// (e.g. an unsupported dtype), and names the latter.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/builder.h"
+#include "engine/compare.h"
+#include "engine/runtime.h"
+#include "engine/tensor_io.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+using namespace engine;
+
+namespace {
+
+struct SuiteResult {
+  int run = 0, passed = 0, skipped_op = 0, skipped_feature = 0, bound = 0;
+  std::vector<std::string> failures;
+  std::vector<std::string> feature_skips;
+};
+
+std::vector<fs::path> SortedFiles(const fs::path& dir, const std::string& prefix) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (absl::StartsWith(e.path().filename().string(), prefix)) files.push_back(e.path());
+  }
+  // input_0.pb, input_1.pb, ..., input_10.pb: numeric order.
+  std::sort(files.begin(), files.end(), [&](const fs::path& a, const fs::path& b) {
+    auto num = [&](const fs::path& p) {
+      return std::stoi(p.stem().string().substr(prefix.size()));
+    };
+    return num(a) < num(b);
+  });
+  return files;
+}
+
+bool IsIntegral(DataType t) { return t == DataType::kInt64 || t == DataType::kInt32; }
+
+// Runs one test directory; returns "" on pass, else the failure message.
+// Sets *skipped to 1 (op) or 2 (feature) when the model is rejected as
+// unsupported. A model whose shapes depend on integer inputs (Reshape's
+// shape, Slice's starts, ...) is rebuilt with those inputs bound to the
+// values of test_data_set_0 (BuilderConfig::input_values, TensorRT's shape
+// tensors); *bound is set then.
+std::string RunOne(const fs::path& dir, int* skipped, std::string* skip_reason, bool* bound) {
+  *skipped = 0;
+  *bound = false;
+  static StderrLogger quiet(Severity::kError);
+  Builder builder(&quiet);
+  BuilderConfig config;
+  const std::string model = (dir / "model.onnx").string();
+  auto built = builder.BuildFromOnnxFile(model, config);
+  if (!built.ok() && built.status().code() == absl::StatusCode::kUnimplemented &&
+      absl::StrContains(built.status().message(), "must be a constant tensor") &&
+      fs::exists(dir / "test_data_set_0")) {
+    for (const fs::path& f : SortedFiles(dir / "test_data_set_0", "input_")) {
+      auto t = LoadTensorFile(f.string());
+      if (t.ok() && !t->name.empty() && IsIntegral(t->tensor.dtype())) {
+        config.input_values[t->name] = t->tensor;
+      }
+    }
+    *bound = true;
+    built = builder.BuildFromOnnxFile(model, config);
+  }
+  if (!built.ok()) {
+    if (built.status().code() == absl::StatusCode::kUnimplemented) {
+      const bool op = absl::StrContains(built.status().message(), "unsupported op");
+      *skipped = op ? 1 : 2;
+      *skip_reason = std::string(built.status().message());
+      return "";
+    }
+    return absl::StrCat("build failed: ", built.status().ToString());
+  }
+  auto eng = Runtime::DeserializeEngine(built->plan, &quiet);
+  if (!eng.ok()) return absl::StrCat("plan load failed: ", eng.status().ToString());
+  auto ctx = (*eng)->CreateExecutionContext();
+  if (!ctx.ok()) return ctx.status().ToString();
+
+  int datasets = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_directory() || !absl::StartsWith(e.path().filename().string(), "test_data_set_")) {
+      continue;
+    }
+    ++datasets;
+    auto inputs = SortedFiles(e.path(), "input_");
+    auto outputs = SortedFiles(e.path(), "output_");
+    const auto& in_desc = (*eng)->inputs();
+    const auto& out_desc = (*eng)->outputs();
+    size_t next = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      auto t = LoadTensorFile(inputs[i].string());
+      if (!t.ok()) return t.status().ToString();
+      if (config.input_values.count(t->name)) {
+        // Bound at build time; later data sets must use the same value.
+        if (!CompareTensors(t->tensor, config.input_values[t->name], 0, 0).passed) {
+          return absl::StrCat("input '", t->name, "' differs between data sets");
+        }
+        continue;
+      }
+      if (next >= in_desc.size()) {
+        return absl::StrCat(inputs.size(), " input files for ", in_desc.size(), " engine inputs");
+      }
+      absl::Status s = (*ctx)->SetInput(in_desc[next++].name, t->tensor);
+      if (!s.ok()) return s.ToString();
+    }
+    if (next != in_desc.size()) {
+      return absl::StrCat(next, " input files for ", in_desc.size(), " engine inputs");
+    }
+    absl::Status s = (*ctx)->Execute();
+    if (!s.ok()) return s.ToString();
+    if (outputs.size() != out_desc.size()) {
+      return absl::StrCat(outputs.size(), " expected outputs for ", out_desc.size(),
+                          " engine outputs");
+    }
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      auto expected = LoadTensorFile(outputs[i].string());
+      if (!expected.ok()) return expected.status().ToString();
+      auto actual = (*ctx)->GetOutput(out_desc[i].name);
+      if (!actual.ok()) return actual.status().ToString();
+      const bool is_float = expected->tensor.dtype() == DataType::kFloat32 ||
+                            expected->tensor.dtype() == DataType::kFloat16;
+      CompareResult r = CompareTensors(**actual, expected->tensor, is_float ? 1e-3 : 0,
+                                       is_float ? 1e-5 : 0);
+      if (!r.passed) {
+        return absl::StrCat("output '", out_desc[i].name, "': ", r.message);
+      }
+    }
+  }
+  if (datasets == 0) return "no test_data_set_* directory";
+  return "";
+}
+
+SuiteResult RunSuite(const std::string& root) {
+  SuiteResult res;
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(root)) {
+    if (e.is_directory() && fs::exists(e.path() / "model.onnx")) dirs.push_back(e.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  for (const fs::path& dir : dirs) {
+    int skipped = 0;
+    std::string reason;
+    bool bound = false;
+    std::string err = RunOne(dir, &skipped, &reason, &bound);
+    if (skipped == 1) {
+      ++res.skipped_op;
+      continue;
+    }
+    if (skipped == 2) {
+      ++res.skipped_feature;
+      res.feature_skips.push_back(absl::StrCat(dir.filename().string(), ": ", reason));
+      continue;
+    }
+    ++res.run;
+    if (bound) ++res.bound;
+    if (err.empty()) {
+      ++res.passed;
+    } else {
+      res.failures.push_back(absl::StrCat(dir.filename().string(), ": ", err));
+    }
+  }
+  return res;
+}
+
+void CheckSuite(const std::string& label, const std::string& root) {
+  if (root.empty()) {
+    WARN("SKIPPED: " << label << ": test data not found");
+    return;
+  }
+  SuiteResult r = RunSuite(root);
+  std::cout << "[conformance] " << label << ": " << r.run << " run (" << r.bound
+            << " with integer shape inputs bound at build time), " << r.passed << " passed, "
+            << r.failures.size() << " failed, " << r.skipped_op << " skipped (unsupported op), "
+            << r.skipped_feature << " skipped (unsupported attribute/dtype)\n";
+  for (const std::string& s : r.feature_skips) std::cout << "  feature skip: " << s << "\n";
+  INFO(absl::StrJoin(r.failures, "\n"));
+  CHECK(r.failures.empty());
+  CHECK(r.run > 0);
+}
+
+}  // namespace
+
+TEST_CASE("ONNX backend tests (libonnx-testdata node)", "[conformance]") {
+  CheckSuite("libonnx-testdata/node", testing::OnnxTestDataPath("node"));
+}
+
+TEST_CASE("ONNX backend tests (libonnx-testdata pytorch-converted)", "[conformance]") {
+  CheckSuite("libonnx-testdata/pytorch-converted", testing::OnnxTestDataPath("pytorch-converted"));
+}
+
+TEST_CASE("ONNX backend tests (libonnx-testdata pytorch-operator)", "[conformance]") {
+  CheckSuite("libonnx-testdata/pytorch-operator", testing::OnnxTestDataPath("pytorch-operator"));
+}
+
+TEST_CASE("ONNX backend tests, newer opsets (shared node)", "[conformance]") {
+  CheckSuite("shared/onnx_backend_tests/node", testing::SharedPath("models/onnx_backend_tests/node"));
+}
+
+TEST_CASE("ONNX backend tests, newer opsets (shared pytorch-converted)", "[conformance]") {
+  CheckSuite("shared/onnx_backend_tests/pytorch-converted",
+             testing::SharedPath("models/onnx_backend_tests/pytorch-converted"));
+}
+
+TEST_CASE("ONNX backend tests, newer opsets (shared pytorch-operator)", "[conformance]") {
+  CheckSuite("shared/onnx_backend_tests/pytorch-operator",
+             testing::SharedPath("models/onnx_backend_tests/pytorch-operator"));
+}
