@@ -102,8 +102,20 @@ absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options
   auto* graph = model.mutable_graph();
   std::unordered_map<std::string, bool> initializer;
   for (const auto& init : graph->initializer()) initializer[init.name()] = true;
-  std::unordered_map<std::string, bool> used_pins;
-  for (const auto& [name, dims] : options.input_shapes) used_pins[name] = false;
+  for (const auto& [name, dims] : options.input_shapes) {
+    bool found = false;
+    for (const auto& in : graph->input()) found = found || (in.name() == name && !initializer.count(name));
+    if (!found) {
+      std::vector<std::string> names;
+      for (const auto& in : graph->input()) {
+        if (!initializer.count(in.name())) names.push_back(in.name());
+      }
+      return absl::InvalidArgumentError(absl::StrCat(file, ": --shapes names '", name,
+                                                     "', which is not an input of the model "
+                                                     "(inputs: ",
+                                                     absl::StrJoin(names, ", "), ")"));
+    }
+  }
 
   for (auto& input : *graph->mutable_input()) {
     if (initializer.count(input.name())) continue;
@@ -114,7 +126,6 @@ absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options
     auto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
     auto pin = options.input_shapes.find(input.name());
     if (pin != options.input_shapes.end()) {
-      used_pins[input.name()] = true;
       const Dims& dims = pin->second;
       if (input.type().tensor_type().has_shape() && shape->dim_size() != static_cast<int>(dims.size())) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -151,18 +162,6 @@ absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options
             d.dim_param().empty() ? "" : absl::StrCat(" ('", d.dim_param(), "')"), " in shape [",
             absl::StrJoin(dims, ","), "]; pin it with --shapes=", input.name(), ":<dims>"));
       }
-    }
-  }
-  for (const auto& [name, used] : used_pins) {
-    if (!used) {
-      std::vector<std::string> names;
-      for (const auto& in : graph->input()) {
-        if (!initializer.count(in.name())) names.push_back(in.name());
-      }
-      return absl::InvalidArgumentError(absl::StrCat(file, ": --shapes names '", name,
-                                                     "', which is not an input of the model "
-                                                     "(inputs: ",
-                                                     absl::StrJoin(names, ", "), ")"));
     }
   }
   return absl::OkStatus();

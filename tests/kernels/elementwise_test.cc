@@ -331,6 +331,19 @@ TEST_CASE("Integer arithmetic: Div truncates toward zero", "[kernels]") {
   CHECK(Values<int64_t>(Eval1("Sub", {}, {&d, &c})) == std::vector<int64_t>{-96, 13, -1});
 }
 
+TEST_CASE("8-bit integer arithmetic wraps", "[kernels]") {
+  Tensor a = MakeTyped<uint8_t>(DataType::kUint8, {4}, {250, 3, 200, 7});
+  Tensor b = MakeTyped<uint8_t>(DataType::kUint8, {4}, {10, 5, 2, 0});
+  CHECK(Values<uint8_t>(Eval1("Add", {}, {&a, &b})) == std::vector<uint8_t>{4, 8, 202, 7});
+  CHECK(Values<uint8_t>(Eval1("Sub", {}, {&a, &b})) == std::vector<uint8_t>{240, 254, 198, 7});
+  CHECK(Values<uint8_t>(Eval1("Mul", {}, {&a, &b})) == std::vector<uint8_t>{196, 15, 144, 0});
+  CHECK(Values<uint8_t>(Eval1("Div", {}, {&a, &b})) == std::vector<uint8_t>{25, 0, 100, 0});
+  Tensor c = MakeTyped<int8_t>(DataType::kInt8, {3}, {-128, 100, -7});
+  Tensor d = MakeTyped<int8_t>(DataType::kInt8, {}, {-1});
+  CHECK(Values<int8_t>(Eval1("Div", {}, {&c, &d})) == std::vector<int8_t>{-128, -100, 7});
+  CHECK(Values<int8_t>(Eval1("Sub", {}, {&c, &d})) == std::vector<int8_t>{-127, 101, -6});
+}
+
 TEST_CASE("Integer Div by zero and INT_MIN / -1 do not trap", "[kernels]") {
   const int32_t kMin = std::numeric_limits<int32_t>::min();
   Tensor a = MakeTyped<int32_t>(DataType::kInt32, {2}, {5, kMin});
@@ -363,8 +376,8 @@ TEST_CASE("Binary ops reject incompatible shapes and dtypes", "[kernels]") {
   Tensor f = MakeFloat({3}, {1, 2, 3});
   CHECK(Eval("Add", {}, {&i, &f}).status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(Eval("Add", {}, {&f}).status().code() == absl::StatusCode::kInvalidArgument);
-  Tensor u8 = MakeTyped<uint8_t>(DataType::kUint8, {1}, {1});
-  CHECK(Eval("Add", {}, {&u8, &u8}).status().code() == absl::StatusCode::kUnimplemented);
+  Tensor b8 = MakeTyped<uint8_t>(DataType::kBool, {1}, {1});
+  CHECK(Eval("Add", {}, {&b8, &b8}).status().code() == absl::StatusCode::kUnimplemented);
 }
 
 TEST_CASE("PRelu with per-channel slope", "[kernels]") {

@@ -13,11 +13,11 @@
 //  - HardSigmoid (float32): y = max(0, min(1, alpha * x + beta)), alpha 0.2,
 //    beta 0.5.
 //  - HardSwish (float32): y = x * max(0, min(1, x / 6 + 0.5)).
-//  - Add, Sub, Mul, Div (float32, int32, int64) with multidirectional (numpy)
+//  - Add, Sub, Mul, Div (float32, int32, int64, int8, uint8) with multidirectional (numpy)
 //    broadcasting (ONNX Broadcasting.md). Integer Div truncates toward zero
 //    like C++; integer overflow wraps (two's complement) and integer division
 //    by zero yields 0 instead of trapping (ONNX leaves both undefined).
-//  - PRelu (float32, int32, int64): y = x < 0 ? slope * x : x, with `slope`
+//  - PRelu (the same dtypes): y = x < 0 ? slope * x : x, with `slope`
 //    unidirectionally broadcastable to X (the output has X's shape).
 //  - Sum (float32): variadic (1..N inputs), multidirectional broadcasting.
 //
@@ -33,6 +33,8 @@
 #include <limits>
 #include <type_traits>
 #include <vector>
+
+#include <Eigen/Core>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -196,7 +198,9 @@ struct DivOp {
   T operator()(T a, T b) const {
     if constexpr (std::is_integral_v<T>) {
       if (b == 0) return 0;
-      if (b == -1) return static_cast<T>(-static_cast<std::make_unsigned_t<T>>(a));
+      if constexpr (std::is_signed_v<T>) {
+        if (b == -1) return static_cast<T>(-static_cast<std::make_unsigned_t<T>>(a));
+      }
       return a / b;
     } else {
       return a / b;
@@ -228,12 +232,15 @@ void RunBinary(DataType dtype, BinaryOp op, const BroadcastPlan& p, const void* 
     case DataType::kFloat32: RunBinaryTyped<float>(op, p, a, b, out); break;
     case DataType::kInt32: RunBinaryTyped<int32_t>(op, p, a, b, out); break;
     case DataType::kInt64: RunBinaryTyped<int64_t>(op, p, a, b, out); break;
+    case DataType::kInt8: RunBinaryTyped<int8_t>(op, p, a, b, out); break;
+    case DataType::kUint8: RunBinaryTyped<uint8_t>(op, p, a, b, out); break;
     default: break;  // rejected by Prepare
   }
 }
 
 bool IsArithmeticDtype(DataType t) {
-  return t == DataType::kFloat32 || t == DataType::kInt32 || t == DataType::kInt64;
+  return t == DataType::kFloat32 || t == DataType::kInt32 || t == DataType::kInt64 ||
+         t == DataType::kInt8 || t == DataType::kUint8;
 }
 
 // ---------------------------------------------------------------------------
@@ -442,11 +449,17 @@ void RunClip(const void* in, const void* lo_p, const void* hi_p, bool has_lo_att
   });
 }
 
-float Sigmoid(float x) {
-  // Split on the sign so exp never overflows to produce inf / inf.
-  if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
-  const float e = std::exp(x);
-  return e / (1.0f + e);
+// Sigmoid and Tanh use Eigen's vectorized rational approximations (accurate
+// to a few ulp, saturating correctly, as used by TensorFlow) instead of a
+// scalar libm call per element.
+void RunSigmoid(const void* in, void* out, int64_t n) {
+  Eigen::Map<Eigen::ArrayXf>(static_cast<float*>(out), n) =
+      Eigen::Map<const Eigen::ArrayXf>(static_cast<const float*>(in), n).logistic();
+}
+
+void RunTanh(const void* in, void* out, int64_t n) {
+  Eigen::Map<Eigen::ArrayXf>(static_cast<float*>(out), n) =
+      Eigen::Map<const Eigen::ArrayXf>(static_cast<const float*>(in), n).tanh();
 }
 
 class UnaryKernel : public Kernel {
@@ -524,10 +537,10 @@ class UnaryKernel : public Kernel {
         break;
       }
       case UnaryOp::kSigmoid:
-        MapUnary<float>(x, y, n, Sigmoid);
+        RunSigmoid(x, y, n);
         break;
       case UnaryOp::kTanh:
-        MapUnary<float>(x, y, n, [](float v) { return std::tanh(v); });
+        RunTanh(x, y, n);
         break;
       case UnaryOp::kHardSigmoid: {
         const float alpha = alpha_, beta = beta_;

@@ -1,0 +1,154 @@
+#include <catch2/catch.hpp>
+
+#include "absl/strings/match.h"
+#include "engine/tensor.h"
+#include "parser/onnx_parser.h"
+#include "test_models.h"
+#include "test_util.h"
+
+using namespace engine;
+using engine::testing::ModelBuilder;
+
+namespace {
+
+std::string Message(const absl::Status& s) { return std::string(s.message()); }
+
+parser::ParseOptions Quiet() {
+  static StderrLogger logger(Severity::kError);
+  parser::ParseOptions o;
+  o.logger = &logger;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("A missing file is NotFound naming the path", "[parser]") {
+  auto g = parser::ParseOnnxFile("/no/such/model.onnx", Quiet());
+  REQUIRE_FALSE(g.ok());
+  CHECK(g.status().code() == absl::StatusCode::kNotFound);
+  CHECK(absl::StrContains(Message(g.status()), "/no/such/model.onnx"));
+}
+
+TEST_CASE("Truncated and garbage models are InvalidArgument naming the file", "[parser]") {
+  const std::string bytes = testing::SmallConvModel();
+  for (size_t cut : {bytes.size() / 2, bytes.size() - 7, size_t{3}}) {
+    auto g = parser::ParseOnnxBytes(bytes.substr(0, cut), "m.onnx", Quiet());
+    INFO("cut at " << cut);
+    REQUIRE_FALSE(g.ok());
+    CHECK(g.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(absl::StrContains(Message(g.status()), "m.onnx"));
+  }
+  auto g = parser::ParseOnnxBytes(std::string("\x01\x02garbage", 9), "junk.onnx", Quiet());
+  REQUIRE_FALSE(g.ok());
+  CHECK(g.status().code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("The small model parses into an IR with static shapes", "[parser]") {
+  auto g = parser::ParseOnnxBytes(testing::SmallConvModel(), "m.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(g.ok());
+  REQUIRE((*g)->nodes().size() == 4);
+  CHECK((*g)->nodes()[0]->op_type == "Conv");
+  CHECK((*g)->nodes()[0]->name == "conv1");
+  CHECK((*g)->nodes()[0]->outputs[0]->shape == Dims{1, 4, 4, 4});
+  CHECK((*g)->outputs()[0]->shape == Dims{1, 3});
+  CHECK((*g)->source_node_count == 4);
+}
+
+TEST_CASE("Every unsupported op is listed in one error with index and name", "[parser]") {
+  ModelBuilder b;
+  b.Input("x", {1, 4});
+  b.Node("Relu", {"x"}, {"a"}, "ok_relu");
+  b.Node("TopK", {"a", "k"}, {"v", "i"}, "my_topk");
+  b.Node("Erf", {"v"}, {"e"}, "my_erf");
+  b.Node("Custom", {"e"}, {"y"}, "my_custom").set_domain("com.example");
+  b.Output("y", {1, 4});
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "m.onnx", Quiet());
+  REQUIRE_FALSE(g.ok());
+  CHECK(g.status().code() == absl::StatusCode::kUnimplemented);
+  const std::string msg = Message(g.status());
+  CHECK(absl::StrContains(msg, "3 unsupported ops"));
+  CHECK(absl::StrContains(msg, "node #1 'my_topk' (TopK)"));
+  CHECK(absl::StrContains(msg, "node #2 'my_erf' (Erf)"));
+  CHECK(absl::StrContains(msg, "node #3 'my_custom' (com.example.Custom)"));
+  CHECK_FALSE(absl::StrContains(msg, "ok_relu"));
+}
+
+TEST_CASE("Dynamic input dimensions must be pinned with --shapes", "[parser]") {
+  const std::string dynamic = testing::SmallConvModel(-1);
+  auto g = parser::ParseOnnxBytes(dynamic, "dyn.onnx", Quiet());
+  REQUIRE_FALSE(g.ok());
+  CHECK(g.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(Message(g.status()), "input 'x' has dynamic dimension 0 ('N')"));
+  CHECK(absl::StrContains(Message(g.status()), "--shapes=x:"));
+
+  SECTION("pinned") {
+    auto opts = Quiet();
+    opts.input_shapes["x"] = {2, 2, 4, 4};
+    auto pinned = parser::ParseOnnxBytes(dynamic, "dyn.onnx", opts);
+    INFO(pinned.status().ToString());
+    REQUIRE(pinned.ok());
+    CHECK((*pinned)->outputs()[0]->shape == Dims{2, 3});
+  }
+  SECTION("wrong rank") {
+    auto opts = Quiet();
+    opts.input_shapes["x"] = {2, 2, 4};
+    auto bad = parser::ParseOnnxBytes(dynamic, "dyn.onnx", opts);
+    INFO(bad.status().ToString());
+    REQUIRE_FALSE(bad.ok());
+    CHECK(absl::StrContains(Message(bad.status()), "rank 3"));
+  }
+  SECTION("unknown input name") {
+    auto opts = Quiet();
+    opts.input_shapes["nope"] = {1};
+    auto bad = parser::ParseOnnxBytes(dynamic, "dyn.onnx", opts);
+    INFO(bad.status().ToString());
+    REQUIRE_FALSE(bad.ok());
+    CHECK(absl::StrContains(Message(bad.status()), "'nope', which is not an input"));
+  }
+  SECTION("conflicts with a fixed dimension") {
+    auto opts = Quiet();
+    opts.input_shapes["x"] = {1, 3, 4, 4};
+    auto bad = parser::ParseOnnxBytes(dynamic, "dyn.onnx", opts);
+    INFO(bad.status().ToString());
+    REQUIRE_FALSE(bad.ok());
+    CHECK(absl::StrContains(Message(bad.status()), "fixes dimension 1 to 2"));
+  }
+}
+
+TEST_CASE("Exporter shape chains (Shape/Gather/Unsqueeze/Concat -> Reshape) fold at parse",
+          "[parser]") {
+  ModelBuilder b;
+  b.Input("x", {2, 3, 4});
+  b.Initializer("idx0", testing::MakeInt64({}, {0}));
+  b.Initializer("minus1", testing::MakeInt64({1}, {-1}));
+  b.Initializer("axes0", testing::MakeInt64({1}, {0}));
+  b.Node("Shape", {"x"}, {"s"});
+  b.Node("Gather", {"s", "idx0"}, {"n"});
+  b.Node("Unsqueeze", {"n", "axes0"}, {"n1"});
+  auto& cat = b.Node("Concat", {"n1", "minus1"}, {"target"});
+  ModelBuilder::SetInt(cat, "axis", 0);
+  b.Node("Reshape", {"x", "target"}, {"y"}, "reshape");
+  b.Output("y", {2, 12});
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "chain.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(g.ok());
+  REQUIRE((*g)->nodes().size() == 1);
+  CHECK((*g)->nodes()[0]->op_type == "Reshape");
+  CHECK((*g)->nodes()[0]->inputs[1]->is_constant());
+  CHECK((*g)->outputs()[0]->shape == Dims{2, 12});
+}
+
+TEST_CASE("Old opsets are upgraded by the ONNX version converter", "[parser]") {
+  // Opset 8 Softmax coerces to 2-D; after conversion to 13 the graph must
+  // compute the same shape.
+  ModelBuilder b(8);
+  b.Input("x", {2, 3, 4});
+  auto& sm = b.Node("Softmax", {"x"}, {"y"}, "sm");
+  ModelBuilder::SetInt(sm, "axis", 1);
+  b.Output("y", {2, 3, 4});
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "old.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(g.ok());
+  CHECK((*g)->outputs()[0]->shape == Dims{2, 3, 4});
+}
