@@ -1,6 +1,5 @@
 // Tests of the elementwise host kernels (src/executor/kernels/elementwise.cc).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -137,8 +136,7 @@ void CheckRandomBroadcast(DataType dtype, const std::string& op, uint32_t seed) 
     Tensor a = MakeTyped<T>(dtype, sa, va);
     Tensor b = MakeTyped<T>(dtype, sb, vb);
     Tensor y = Eval1(op, {}, {&a, &b});
-    INFO(op << " " << DataTypeName(dtype) << " " << DimsToString(sa) << " vs "
-            << DimsToString(sb));
+    INFO(op << " " << DataTypeName(dtype) << " " << DimsToString(sa) << " vs " << DimsToString(sb));
     REQUIRE(y.shape() == expected_shape);
     REQUIRE(y.dtype() == dtype);
     std::vector<T> got = Values<T>(y);
@@ -184,6 +182,17 @@ TEST_CASE("Sigmoid saturates without NaN", "[kernels]") {
   CHECK(y[1] < 1e-30f);
   CHECK(y[2] == 1.0f);
   CHECK(y[3] == 1.0f);
+  const float inf = std::numeric_limits<float>::infinity();
+  Tensor special = MakeFloat({3}, {std::numeric_limits<float>::quiet_NaN(), -inf, inf});
+  std::vector<float> s = ToVector(Eval1("Sigmoid", {}, {&special}));
+  CHECK(std::isnan(s[0]));
+  CHECK(s[1] >= 0.0f);
+  CHECK(s[1] < 1e-30f);
+  CHECK(s[2] == 1.0f);
+  std::vector<float> t = ToVector(Eval1("Tanh", {}, {&special}));
+  CHECK(std::isnan(t[0]));
+  CHECK(t[1] == -1.0f);
+  CHECK(t[2] == 1.0f);
 }
 
 TEST_CASE("Sigmoid and Tanh agree with libm on a dense grid", "[kernels]") {
@@ -217,8 +226,7 @@ TEST_CASE("HardSigmoid and HardSwish", "[kernels]") {
   attrs.Set("beta", 0.6f);
   CheckClose(ToVector(Eval1("HardSigmoid", attrs, {&x})), {0, 0, 0.1f, 0.6f, 1, 1, 1});
   // HardSwish: x * max(0, min(1, x / 6 + 0.5)).
-  CheckClose(ToVector(Eval1("HardSwish", {}, {&x})),
-             {0, 0, -1.0f / 3.0f, 0, 2.0f / 3.0f, 3, 4});
+  CheckClose(ToVector(Eval1("HardSwish", {}, {&x})), {0, 0, -1.0f / 3.0f, 0, 2.0f / 3.0f, 3, 4});
 }
 
 TEST_CASE("Relu on integer types", "[kernels]") {
@@ -247,6 +255,16 @@ TEST_CASE("Clip with optional min and max inputs", "[kernels]") {
   // Shape [1] scalars are accepted too.
   Tensor hi1 = MakeFloat({1}, {0.5f});
   CheckClose(ToVector(Eval1("Clip", {}, {&x, nullptr, &hi1})), {-3, -1, 0, 0.5f, 0.5f});
+}
+
+TEST_CASE("Clip-6 attributes apply when the inputs are absent", "[kernels]") {
+  Tensor x = MakeFloat({3}, {-3, 0, 3});
+  Attributes attrs;
+  attrs.Set("min", -1.0f);
+  attrs.Set("max", 2.0f);
+  CheckClose(ToVector(Eval1("Clip", attrs, {&x})), {-1, 0, 2});
+  Tensor hi = MakeFloat({}, {1.0f});
+  CheckClose(ToVector(Eval1("Clip", attrs, {&x, nullptr, &hi})), {-1, 0, 1});
 }
 
 TEST_CASE("Clip on integer types", "[kernels]") {

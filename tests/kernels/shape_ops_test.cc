@@ -1,8 +1,7 @@
 // Tests of the data movement and shape host kernels
 // (src/executor/kernels/shape_ops.cc).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -332,14 +331,11 @@ TEST_CASE("Concat along several axes", "[kernels]") {
 TEST_CASE("Concat errors", "[kernels]") {
   Tensor a = MakeFloat({2, 2}, {1, 2, 3, 4});
   Tensor b = MakeFloat({3, 1}, {5, 6, 7});
-  CHECK(Code("Concat", Attr("axis", int64_t{1}), {&a, &b}) ==
-        absl::StatusCode::kInvalidArgument);
-  CHECK(Code("Concat", Attr("axis", int64_t{2}), {&a, &a}) ==
-        absl::StatusCode::kInvalidArgument);
+  CHECK(Code("Concat", Attr("axis", int64_t{1}), {&a, &b}) == absl::StatusCode::kInvalidArgument);
+  CHECK(Code("Concat", Attr("axis", int64_t{2}), {&a, &a}) == absl::StatusCode::kInvalidArgument);
   CHECK(Code("Concat", {}, {&a, &a}) == absl::StatusCode::kInvalidArgument);
   Tensor i = MakeInt64({2, 2}, {1, 2, 3, 4});
-  CHECK(Code("Concat", Attr("axis", int64_t{0}), {&a, &i}) ==
-        absl::StatusCode::kInvalidArgument);
+  CHECK(Code("Concat", Attr("axis", int64_t{0}), {&a, &i}) == absl::StatusCode::kInvalidArgument);
 }
 
 // ---------------------------------------------------------------------------
@@ -353,12 +349,10 @@ TEST_CASE("Pad constant with value", "[kernels]") {
   Tensor value = MakeFloat({}, {9});
   Tensor y = Eval1("Pad", {}, {&x, &pads, &value});
   REQUIRE(y.shape() == Dims{3, 6});
-  CHECK(ToVector(y) ==
-        std::vector<float>{9, 9, 9, 9, 9, 9, 9, 9, 1, 2, 3, 9, 9, 9, 4, 5, 6, 9});
+  CHECK(ToVector(y) == std::vector<float>{9, 9, 9, 9, 9, 9, 9, 9, 1, 2, 3, 9, 9, 9, 4, 5, 6, 9});
   // Default value 0 (absent input).
   Tensor y0 = Eval1("Pad", {}, {&x, &pads, nullptr});
-  CHECK(ToVector(y0) ==
-        std::vector<float>{0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 4, 5, 6, 0});
+  CHECK(ToVector(y0) == std::vector<float>{0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 4, 5, 6, 0});
 }
 
 TEST_CASE("Pad reflect, edge and wrap (numpy.pad)", "[kernels]") {
@@ -371,8 +365,7 @@ TEST_CASE("Pad reflect, edge and wrap (numpy.pad)", "[kernels]") {
   Tensor p2 = MakeInt64({4}, {0, 1, 1, 2});
   Tensor e = Eval1("Pad", PadMode("edge"), {&x, &p2});
   REQUIRE(e.shape() == Dims{3, 6});
-  CHECK(ToVector(e) ==
-        std::vector<float>{1, 1, 2, 3, 3, 3, 4, 4, 5, 6, 6, 6, 4, 4, 5, 6, 6, 6});
+  CHECK(ToVector(e) == std::vector<float>{1, 1, 2, 3, 3, 3, 4, 4, 5, 6, 6, 6, 4, 4, 5, 6, 6, 6});
   Tensor p3 = MakeInt64({4}, {1, 2, 0, 4});
   Tensor w = Eval1("Pad", PadMode("wrap"), {&x, &p3});
   REQUIRE(w.shape() == Dims{3, 9});
@@ -414,8 +407,7 @@ TEST_CASE("Pad with axes (opset 18) and other dtypes", "[kernels]") {
   Tensor hv = MakeTyped<uint16_t>(DataType::kFloat16, {}, {0xbc00});
   Tensor hp = MakeInt64({2}, {1, 2});
   Tensor hy = Eval1("Pad", {}, {&h, &hp, &hv});
-  CHECK(Values<uint16_t>(hy) ==
-        std::vector<uint16_t>{0xbc00, 0x3c00, 0x4000, 0xbc00, 0xbc00});
+  CHECK(Values<uint16_t>(hy) == std::vector<uint16_t>{0xbc00, 0x3c00, 0x4000, 0xbc00, 0xbc00});
   // Wrong pads count.
   Tensor bad = MakeInt64({3}, {1, 1, 1});
   CHECK(Code("Pad", {}, {&x, &bad}) == absl::StatusCode::kInvalidArgument);
@@ -602,8 +594,7 @@ TEST_CASE("Cast float to integers truncates toward zero", "[kernels]") {
   CHECK(Values<int8_t>(Eval1("Cast", To(DataType::kInt8), {&x})) ==
         std::vector<int8_t>{-2, -1, 0, 0, 1, 44});
   Tensor nan = MakeFloat({1}, {std::numeric_limits<float>::quiet_NaN()});
-  CHECK(Values<int32_t>(Eval1("Cast", To(DataType::kInt32), {&nan})) ==
-        std::vector<int32_t>{0});
+  CHECK(Values<int32_t>(Eval1("Cast", To(DataType::kInt32), {&nan})) == std::vector<int32_t>{0});
 }
 
 TEST_CASE("Cast between integers, bool and float", "[kernels]") {
@@ -615,12 +606,10 @@ TEST_CASE("Cast between integers, bool and float", "[kernels]") {
   CHECK(ToVector(Eval1("Cast", To(DataType::kFloat32), {&i})) ==
         std::vector<float>{-1, 0, 255, 256});
   Tensor f = MakeFloat({3}, {0.0f, -0.0f, 0.25f});
-  CHECK(Values<uint8_t>(Eval1("Cast", To(DataType::kBool), {&f})) ==
-        std::vector<uint8_t>{0, 0, 1});
+  CHECK(Values<uint8_t>(Eval1("Cast", To(DataType::kBool), {&f})) == std::vector<uint8_t>{0, 0, 1});
   Tensor b = MakeTyped<uint8_t>(DataType::kBool, {2}, {1, 0});
   CHECK(ToVector(Eval1("Cast", To(DataType::kFloat32), {&b})) == std::vector<float>{1, 0});
-  CHECK(Values<int64_t>(Eval1("Cast", To(DataType::kInt64), {&b})) ==
-        std::vector<int64_t>{1, 0});
+  CHECK(Values<int64_t>(Eval1("Cast", To(DataType::kInt64), {&b})) == std::vector<int64_t>{1, 0});
   Tensor i8 = MakeTyped<int8_t>(DataType::kInt8, {2}, {-128, 5});
   CHECK(Values<int32_t>(Eval1("Cast", To(DataType::kInt32), {&i8})) ==
         std::vector<int32_t>{-128, 5});
@@ -631,10 +620,9 @@ TEST_CASE("Cast between integers, bool and float", "[kernels]") {
 TEST_CASE("Cast to and from float16", "[kernels]") {
   Tensor f = MakeFloat({8}, {1.0f, -2.0f, 0.5f, 65504.0f, 1e6f, 5.96046448e-8f, 0.0f, 0.1f});
   std::vector<uint16_t> h = Values<uint16_t>(Eval1("Cast", To(DataType::kFloat16), {&f}));
-  CHECK(h == std::vector<uint16_t>{0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0x0001, 0x0000,
-                                   0x2e66});
-  Tensor ht = MakeTyped<uint16_t>(DataType::kFloat16, {5}, {0x3c00, 0xc000, 0x0001, 0x7c00,
-                                                            0x2e66});
+  CHECK(h == std::vector<uint16_t>{0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0x0001, 0x0000, 0x2e66});
+  Tensor ht =
+      MakeTyped<uint16_t>(DataType::kFloat16, {5}, {0x3c00, 0xc000, 0x0001, 0x7c00, 0x2e66});
   std::vector<float> back = ToVector(Eval1("Cast", To(DataType::kFloat32), {&ht}));
   CHECK(back[0] == 1.0f);
   CHECK(back[1] == -2.0f);
@@ -657,9 +645,7 @@ TEST_CASE("Cast errors", "[kernels]") {
 // ---------------------------------------------------------------------------
 // Slice.
 
-Tensor I64(const std::vector<int64_t>& v) {
-  return MakeInt64({static_cast<int64_t>(v.size())}, v);
-}
+Tensor I64(const std::vector<int64_t>& v) { return MakeInt64({static_cast<int64_t>(v.size())}, v); }
 
 TEST_CASE("Slice basic, default axes and steps", "[kernels]") {
   Tensor x = MakeFloat({3, 4}, Iota(12));
@@ -701,13 +687,11 @@ TEST_CASE("Slice with negative steps", "[kernels]") {
         std::vector<float>{9, 8, 7, 6, 5, 4, 3, 2, 1, 0});
   // start INT64_MAX clamps to dim-1; step -3.
   Tensor s2 = I64({kInt64Max}), e2 = I64({0}), st2 = I64({-3});
-  CHECK(ToVector(Eval1("Slice", {}, {&x, &s2, &e2, &a, &st2})) ==
-        std::vector<float>{9, 6, 3});
+  CHECK(ToVector(Eval1("Slice", {}, {&x, &s2, &e2, &a, &st2})) == std::vector<float>{9, 6, 3});
   // ONNX test_slice_neg_steps: x [20,10,5], starts [20,10,4], ends [0,0,1],
   // axes [0,1,2], steps [-1,-3,-2] -> x[20:0:-1, 10:0:-3, 4:1:-2] = [19,3,2].
   Tensor x3 = MakeFloat({20, 10, 5}, Iota(1000));
-  Tensor s3 = I64({20, 10, 4}), e3 = I64({0, 0, 1}), a3 = I64({0, 1, 2}),
-         st3 = I64({-1, -3, -2});
+  Tensor s3 = I64({20, 10, 4}), e3 = I64({0, 0, 1}), a3 = I64({0, 1, 2}), st3 = I64({-1, -3, -2});
   Tensor y = Eval1("Slice", {}, {&x3, &s3, &e3, &a3, &st3});
   REQUIRE(y.shape() == Dims{19, 3, 2});
   std::vector<float> got = ToVector(y);
@@ -718,8 +702,7 @@ TEST_CASE("Slice with negative steps", "[kernels]") {
   }
   // Negative step with end -1 + dim... end = -11 -> -1 after adding dim: includes index 0.
   Tensor s5 = I64({3}), e5 = I64({-11}), st5 = I64({-1});
-  CHECK(ToVector(Eval1("Slice", {}, {&x, &s5, &e5, &a, &st5})) ==
-        std::vector<float>{3, 2, 1, 0});
+  CHECK(ToVector(Eval1("Slice", {}, {&x, &s5, &e5, &a, &st5})) == std::vector<float>{3, 2, 1, 0});
 }
 
 TEST_CASE("Slice matches a naive reference on random inputs", "[kernels]") {

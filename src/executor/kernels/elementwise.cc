@@ -9,14 +9,15 @@
 //    lowest / highest value of the type). When min > max every element becomes
 //    max (numpy.clip). The pre-opset-11 attributes `min`/`max` are honoured
 //    when the corresponding input is absent.
-//  - Sigmoid, Tanh (float32).
+//  - Sigmoid, Tanh (float32), via a vectorizable expf accurate to a few ulp.
 //  - HardSigmoid (float32): y = max(0, min(1, alpha * x + beta)), alpha 0.2,
 //    beta 0.5.
 //  - HardSwish (float32): y = x * max(0, min(1, x / 6 + 0.5)).
-//  - Add, Sub, Mul, Div (float32, int32, int64, int8, uint8) with multidirectional (numpy)
-//    broadcasting (ONNX Broadcasting.md). Integer Div truncates toward zero
-//    like C++; integer overflow wraps (two's complement) and integer division
-//    by zero yields 0 instead of trapping (ONNX leaves both undefined).
+//  - Add, Sub, Mul, Div (float32, int32, int64, int8, uint8) with
+//    multidirectional (numpy) broadcasting (ONNX Broadcasting.md). Integer
+//    Div truncates toward zero like C++; integer overflow wraps (two's
+//    complement) and integer division by zero yields 0 instead of trapping
+//    (ONNX leaves both undefined).
 //  - PRelu (the same dtypes): y = x < 0 ? slope * x : x, with `slope`
 //    unidirectionally broadcastable to X (the output has X's shape).
 //  - Sum (float32): variadic (1..N inputs), multidirectional broadcasting.
@@ -33,8 +34,6 @@
 #include <limits>
 #include <type_traits>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -53,27 +52,26 @@ absl::Status CheckOutputs(std::span<const TensorInfo> outputs,
                           const std::vector<TensorInfo>& expected, const std::string& type) {
   if (outputs.empty()) return absl::OkStatus();
   if (outputs.size() != expected.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(type, ": expected ", expected.size(),
-                                                   " outputs, got ", outputs.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(type, ": expected ", expected.size(), " outputs, got ", outputs.size()));
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (outputs[i].shape != expected[i].shape) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(type, ": output ", i, " has shape ", ShapeStr(outputs[i].shape),
-                       ", expected ", ShapeStr(expected[i].shape)));
+      return absl::InvalidArgumentError(absl::StrCat(type, ": output ", i, " has shape ",
+                                                     ShapeStr(outputs[i].shape), ", expected ",
+                                                     ShapeStr(expected[i].shape)));
     }
     if (outputs[i].dtype != DataType::kUndefined && outputs[i].dtype != expected[i].dtype) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(type, ": output ", i, " has dtype ", DataTypeName(outputs[i].dtype),
-                       ", expected ", DataTypeName(expected[i].dtype)));
+      return absl::InvalidArgumentError(absl::StrCat(type, ": output ", i, " has dtype ",
+                                                     DataTypeName(outputs[i].dtype), ", expected ",
+                                                     DataTypeName(expected[i].dtype)));
     }
   }
   return absl::OkStatus();
 }
 
 absl::Status UnsupportedDtype(const std::string& type, DataType dtype) {
-  return absl::UnimplementedError(
-      absl::StrCat(type, ": unsupported dtype ", DataTypeName(dtype)));
+  return absl::UnimplementedError(absl::StrCat(type, ": unsupported dtype ", DataTypeName(dtype)));
 }
 
 // ---------------------------------------------------------------------------
@@ -85,11 +83,11 @@ absl::Status UnsupportedDtype(const std::string& type, DataType dtype) {
 // becomes a walk over [N, C, H*W] whose inner row reads a scalar of the
 // second operand.
 struct BroadcastPlan {
-  std::vector<int64_t> dims;        // merged output dimensions (>= 1 entry)
-  std::vector<int64_t> a_strides;   // element strides of operand a per dim
-  std::vector<int64_t> b_strides;   // element strides of operand b per dim
-  std::vector<int64_t> out_strides; // row-major strides of the output
-  int64_t count = 0;                // number of output elements
+  std::vector<int64_t> dims;         // merged output dimensions (>= 1 entry)
+  std::vector<int64_t> a_strides;    // element strides of operand a per dim
+  std::vector<int64_t> b_strides;    // element strides of operand b per dim
+  std::vector<int64_t> out_strides;  // row-major strides of the output
+  int64_t count = 0;                 // number of output elements
 };
 
 BroadcastPlan MakeBroadcastPlan(const Dims& a, const Dims& b, const Dims& out) {
@@ -215,8 +213,7 @@ struct PReluOp {
 enum class BinaryOp { kAdd, kSub, kMul, kDiv, kPRelu };
 
 template <typename T>
-void RunBinaryTyped(BinaryOp op, const BroadcastPlan& p, const void* a, const void* b,
-                    void* out) {
+void RunBinaryTyped(BinaryOp op, const BroadcastPlan& p, const void* a, const void* b, void* out) {
   switch (op) {
     case BinaryOp::kAdd: RunBroadcast<T>(p, a, b, out, AddOp<T>()); break;
     case BinaryOp::kSub: RunBroadcast<T>(p, a, b, out, SubOp<T>()); break;
@@ -226,8 +223,8 @@ void RunBinaryTyped(BinaryOp op, const BroadcastPlan& p, const void* a, const vo
   }
 }
 
-void RunBinary(DataType dtype, BinaryOp op, const BroadcastPlan& p, const void* a,
-               const void* b, void* out) {
+void RunBinary(DataType dtype, BinaryOp op, const BroadcastPlan& p, const void* a, const void* b,
+               void* out) {
   switch (dtype) {
     case DataType::kFloat32: RunBinaryTyped<float>(op, p, a, b, out); break;
     case DataType::kInt32: RunBinaryTyped<int32_t>(op, p, a, b, out); break;
@@ -303,9 +300,8 @@ absl::StatusOr<std::vector<TensorInfo>> InferSum(std::span<const TensorInfo> inp
   Dims shape = inputs[0].shape;
   for (const TensorInfo& t : inputs) {
     if (t.dtype != dtype) {
-      return absl::InvalidArgumentError(absl::StrCat("Sum: input dtypes differ (",
-                                                     DataTypeName(dtype), " vs ",
-                                                     DataTypeName(t.dtype), ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Sum: input dtypes differ (", DataTypeName(dtype), " vs ", DataTypeName(t.dtype), ")"));
     }
     absl::StatusOr<Dims> s = BroadcastShapes(shape, t.shape);
     if (!s.ok()) return Annotate(s.status(), "Sum");
@@ -324,12 +320,12 @@ class SumKernel : public Kernel {
     const Dims& shape = out[0].shape;
     plans_.clear();
     if (inputs.size() == 1) {
-      // A copy: in[0] + nothing, expressed as a broadcast of in[0] with itself
-      // would double it, so Run special-cases it.
+      // A single input: Run copies it.
       count_ = NumElements(shape);
       return absl::OkStatus();
     }
-    // out = in0 + in1 (both broadcast to the final shape), then out += in_k.
+    // out = in0 + in1 (both broadcast to the final shape), then out += in_k
+    // (so the output may share a buffer with in0 or in1, not with later inputs).
     plans_.push_back(MakeBroadcastPlan(inputs[0].shape, inputs[1].shape, shape));
     for (size_t k = 2; k < inputs.size(); ++k) {
       plans_.push_back(MakeBroadcastPlan(shape, inputs[k].shape, shape));
@@ -340,7 +336,9 @@ class SumKernel : public Kernel {
   void Run(const RunContext&, std::span<const void* const> in,
            std::span<void* const> out) const override {
     if (plans_.empty()) {
-      if (count_ > 0) std::memcpy(out[0], in[0], static_cast<size_t>(count_) * sizeof(float));
+      if (count_ > 0 && out[0] != in[0]) {
+        std::memcpy(out[0], in[0], static_cast<size_t>(count_) * sizeof(float));
+      }
       return;
     }
     RunBroadcast<float>(plans_[0], in[0], in[1], out[0], AddOp<float>());
@@ -361,9 +359,9 @@ enum class UnaryOp { kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kH
 
 bool UnaryFromName(const std::string& type, UnaryOp* op) {
   static const std::pair<const char*, UnaryOp> kOps[] = {
-      {"Relu", UnaryOp::kRelu},       {"LeakyRelu", UnaryOp::kLeakyRelu},
-      {"Clip", UnaryOp::kClip},       {"Sigmoid", UnaryOp::kSigmoid},
-      {"Tanh", UnaryOp::kTanh},       {"HardSigmoid", UnaryOp::kHardSigmoid},
+      {"Relu", UnaryOp::kRelu},          {"LeakyRelu", UnaryOp::kLeakyRelu},
+      {"Clip", UnaryOp::kClip},          {"Sigmoid", UnaryOp::kSigmoid},
+      {"Tanh", UnaryOp::kTanh},          {"HardSigmoid", UnaryOp::kHardSigmoid},
       {"HardSwish", UnaryOp::kHardSwish}};
   for (const auto& [name, value] : kOps) {
     if (type == name) {
@@ -382,8 +380,7 @@ bool UnarySupports(UnaryOp op, DataType t) {
     case UnaryOp::kClip:
       return t == DataType::kFloat32 || t == DataType::kInt32 || t == DataType::kInt64 ||
              t == DataType::kInt8 || t == DataType::kUint8;
-    default:
-      return t == DataType::kFloat32;
+    default: return t == DataType::kFloat32;
   }
 }
 
@@ -398,13 +395,12 @@ absl::StatusOr<std::vector<TensorInfo>> InferUnary(UnaryOp op, const std::string
     const char* what = i == 1 ? "min" : "max";
     if (inputs[i].dtype != x.dtype) {
       return absl::InvalidArgumentError(absl::StrCat(type, ": '", what, "' has dtype ",
-                                                     DataTypeName(inputs[i].dtype),
-                                                     ", expected ", DataTypeName(x.dtype)));
+                                                     DataTypeName(inputs[i].dtype), ", expected ",
+                                                     DataTypeName(x.dtype)));
     }
     if (NumElements(inputs[i].shape) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(type, ": '", what,
-                                                     "' must be a scalar, got shape ",
-                                                     ShapeStr(inputs[i].shape)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          type, ": '", what, "' must be a scalar, got shape ", ShapeStr(inputs[i].shape)));
     }
   }
   return std::vector<TensorInfo>{MakeInfo(x.dtype, x.shape)};
@@ -423,25 +419,28 @@ void RunRelu(const void* in, void* out, int64_t n) {
   MapUnary<T>(in, out, n, [](T x) { return x < T(0) ? T(0) : x; });
 }
 
+// Clip-6's attribute bounds, used when the corresponding input is absent.
+struct ClipAttrs {
+  bool has_min = false;
+  bool has_max = false;
+  float min = 0.0f;
+  float max = 0.0f;
+};
+
 template <typename T>
-void RunClip(const void* in, const void* lo_p, const void* hi_p, bool has_lo_attr, double lo_attr,
-             bool has_hi_attr, double hi_attr, void* out, int64_t n) {
+void RunClipTyped(const void* in, const void* lo_p, const void* hi_p, const ClipAttrs& attrs,
+                  void* out, int64_t n) {
   T lo = std::numeric_limits<T>::lowest();
   T hi = std::numeric_limits<T>::max();
   if constexpr (std::is_floating_point_v<T>) {
     lo = -std::numeric_limits<T>::infinity();
     hi = std::numeric_limits<T>::infinity();
+    // Clip-6 (float types only) had attributes instead of inputs.
+    if (lo_p == nullptr && attrs.has_min) lo = attrs.min;
+    if (hi_p == nullptr && attrs.has_max) hi = attrs.max;
   }
-  if (lo_p != nullptr) {
-    std::memcpy(&lo, lo_p, sizeof(T));
-  } else if (has_lo_attr) {
-    lo = static_cast<T>(lo_attr);
-  }
-  if (hi_p != nullptr) {
-    std::memcpy(&hi, hi_p, sizeof(T));
-  } else if (has_hi_attr) {
-    hi = static_cast<T>(hi_attr);
-  }
+  if (lo_p != nullptr) std::memcpy(&lo, lo_p, sizeof(T));
+  if (hi_p != nullptr) std::memcpy(&hi, hi_p, sizeof(T));
   // min(max(x, lo), hi): when lo > hi the result is hi (numpy.clip); NaN passes.
   MapUnary<T>(in, out, n, [lo, hi](T x) {
     T y = x < lo ? lo : x;
@@ -449,17 +448,90 @@ void RunClip(const void* in, const void* lo_p, const void* hi_p, bool has_lo_att
   });
 }
 
-// Sigmoid and Tanh use Eigen's vectorized rational approximations (accurate
-// to a few ulp, saturating correctly, as used by TensorFlow) instead of a
-// scalar libm call per element.
-void RunSigmoid(const void* in, void* out, int64_t n) {
-  Eigen::Map<Eigen::ArrayXf>(static_cast<float*>(out), n) =
-      Eigen::Map<const Eigen::ArrayXf>(static_cast<const float*>(in), n).logistic();
+void RunClip(DataType dtype, const void* in, const void* lo, const void* hi, const ClipAttrs& attrs,
+             void* out, int64_t n) {
+  switch (dtype) {
+    case DataType::kFloat32: RunClipTyped<float>(in, lo, hi, attrs, out, n); break;
+    case DataType::kInt32: RunClipTyped<int32_t>(in, lo, hi, attrs, out, n); break;
+    case DataType::kInt64: RunClipTyped<int64_t>(in, lo, hi, attrs, out, n); break;
+    case DataType::kInt8: RunClipTyped<int8_t>(in, lo, hi, attrs, out, n); break;
+    case DataType::kUint8: RunClipTyped<uint8_t>(in, lo, hi, attrs, out, n); break;
+    default: break;  // rejected by Prepare
+  }
 }
 
-void RunTanh(const void* in, void* out, int64_t n) {
-  Eigen::Map<Eigen::ArrayXf>(static_cast<float*>(out), n) =
-      Eigen::Map<const Eigen::ArrayXf>(static_cast<const float*>(in), n).tanh();
+// Sigmoid and Tanh are built on a branch-free expf (Cephes: range reduction
+// x = n ln2 + r, degree-5 polynomial, ~1 ulp) that the compiler vectorizes,
+// instead of one scalar libm call per element. The argument is clamped in a
+// separate pass over a small stack block: fused with the clamp, GCC turns the
+// saturated cases into branches and gives up vectorizing.
+constexpr float kExpMin = -87.3f;  // e^-87.3 ~ 1.2e-38: 2^n stays a normal float
+constexpr float kExpMax = 88.3f;   // e^88.3 ~ 2.0e38 < FLT_MAX
+
+// e^x for x in [kExpMin, kExpMax] (NaN propagates).
+inline float ExpCore(float x) {
+  // n = round(x / ln2) by adding 1.5 * 2^23: the sum's low mantissa bits are n.
+  const float kRound = 12582912.0f;
+  const float t = x * 1.44269504088896341f + kRound;
+  const float fn = t - kRound;
+  float r = x - fn * 0.693359375f;  // ln2 split into a short high part ...
+  r = r - fn * -2.12194440e-4f;     // ... and a low part
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  uint32_t tbits;
+  std::memcpy(&tbits, &t, sizeof(t));
+  const uint32_t bits = (tbits - 0x4b400000u + 127u) << 23;  // 2^n
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
+constexpr int64_t kBlock = 256;
+
+// Sigmoid: 1 / (1 + e^-x); saturates to 1 for large x and to ~0 (>= 0) for
+// very negative x.
+void RunSigmoid(const float* x, float* y, int64_t n) {
+  float t[kBlock];
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t m = std::min(kBlock, n - b);
+    for (int64_t i = 0; i < m; ++i) t[i] = std::min(std::max(-x[b + i], kExpMin), kExpMax);
+    for (int64_t i = 0; i < m; ++i) y[b + i] = 1.0f / (1.0f + ExpCore(t[i]));
+  }
+}
+
+// Tanh (Cephes tanhf): an odd polynomial for |x| < 0.625, else
+// sign(x) * (1 - 2 / (e^(2|x|) + 1)).
+void RunTanh(const float* x, float* y, int64_t n) {
+  float t[kBlock];
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t m = std::min(kBlock, n - b);
+    for (int64_t i = 0; i < m; ++i) t[i] = std::min(2.0f * std::fabs(x[b + i]), kExpMax);
+    for (int64_t i = 0; i < m; ++i) {
+      const float v = x[b + i];
+      const float z = v * v;
+      float p = -5.70498872745e-3f;
+      p = p * z + 2.06390887954e-2f;
+      p = p * z - 5.37397155531e-2f;
+      p = p * z + 1.33314422036e-1f;
+      p = p * z - 3.33332819422e-1f;
+      const float small = p * z * v + v;
+      const float large_abs = 1.0f - 2.0f / (ExpCore(t[i]) + 1.0f);
+      const float large = std::copysign(large_abs, v);
+      // A bitwise select: with `cond ? small : large` GCC moves the division
+      // under a branch and cannot vectorize.
+      const uint32_t mask = std::fabs(v) < 0.625f ? 0xffffffffu : 0u;
+      uint32_t sb, lb;
+      std::memcpy(&sb, &small, sizeof(sb));
+      std::memcpy(&lb, &large, sizeof(lb));
+      const uint32_t rb = (sb & mask) | (lb & ~mask);
+      std::memcpy(&y[b + i], &rb, sizeof(rb));
+    }
+  }
 }
 
 class UnaryKernel : public Kernel {
@@ -484,16 +556,13 @@ class UnaryKernel : public Kernel {
       }
       case UnaryOp::kClip: {
         // Clip-6 attributes; the upgraded form uses inputs, which win.
-        has_min_attr_ = attrs.Has("min");
-        has_max_attr_ = attrs.Has("max");
-        ENGINE_ASSIGN_OR_RETURN(float lo, attrs.GetFloat("min", 0.0f));
-        ENGINE_ASSIGN_OR_RETURN(float hi, attrs.GetFloat("max", 0.0f));
-        min_attr_ = lo;
-        max_attr_ = hi;
+        clip_.has_min = attrs.Has("min");
+        clip_.has_max = attrs.Has("max");
+        ENGINE_ASSIGN_OR_RETURN(clip_.min, attrs.GetFloat("min", 0.0f));
+        ENGINE_ASSIGN_OR_RETURN(clip_.max, attrs.GetFloat("max", 0.0f));
         break;
       }
-      default:
-        break;
+      default: break;
     }
     return absl::OkStatus();
   }
@@ -516,19 +585,7 @@ class UnaryKernel : public Kernel {
       case UnaryOp::kClip: {
         const void* lo = in.size() > 1 ? in[1] : nullptr;
         const void* hi = in.size() > 2 ? in[2] : nullptr;
-        switch (dtype_) {
-#define ENGINE_CLIP_CASE(DT, T)                                                           \
-  case DT:                                                                                \
-    RunClip<T>(x, lo, hi, has_min_attr_, min_attr_, has_max_attr_, max_attr_, y, n); \
-    break;
-          ENGINE_CLIP_CASE(DataType::kFloat32, float)
-          ENGINE_CLIP_CASE(DataType::kInt32, int32_t)
-          ENGINE_CLIP_CASE(DataType::kInt64, int64_t)
-          ENGINE_CLIP_CASE(DataType::kInt8, int8_t)
-          ENGINE_CLIP_CASE(DataType::kUint8, uint8_t)
-#undef ENGINE_CLIP_CASE
-          default: break;
-        }
+        RunClip(dtype_, x, lo, hi, clip_, y, n);
         break;
       }
       case UnaryOp::kLeakyRelu: {
@@ -537,11 +594,9 @@ class UnaryKernel : public Kernel {
         break;
       }
       case UnaryOp::kSigmoid:
-        RunSigmoid(x, y, n);
+        RunSigmoid(static_cast<const float*>(x), static_cast<float*>(y), n);
         break;
-      case UnaryOp::kTanh:
-        RunTanh(x, y, n);
-        break;
+      case UnaryOp::kTanh: RunTanh(static_cast<const float*>(x), static_cast<float*>(y), n); break;
       case UnaryOp::kHardSigmoid: {
         const float alpha = alpha_, beta = beta_;
         MapUnary<float>(x, y, n, [alpha, beta](float v) {
@@ -565,10 +620,7 @@ class UnaryKernel : public Kernel {
   int64_t count_ = 0;
   float alpha_ = 0.0f;
   float beta_ = 0.0f;
-  bool has_min_attr_ = false;
-  bool has_max_attr_ = false;
-  double min_attr_ = 0.0;
-  double max_attr_ = 0.0;
+  ClipAttrs clip_;
 };
 
 // A def for a type name this file does not implement (a registry bug): every
@@ -580,8 +632,8 @@ class UnknownKernel : public Kernel {
                        std::span<const TensorInfo>) override {
     return absl::UnimplementedError(absl::StrCat("no elementwise kernel named '", type_, "'"));
   }
-  void Run(const RunContext&, std::span<const void* const>,
-           std::span<void* const>) const override {}
+  void Run(const RunContext&, std::span<const void* const>, std::span<void* const>) const override {
+  }
 
  private:
   std::string type_;

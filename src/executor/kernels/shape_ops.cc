@@ -70,19 +70,19 @@ absl::Status CheckOutputs(std::span<const TensorInfo> outputs, const Infos& expe
                           const std::string& type) {
   if (outputs.empty()) return absl::OkStatus();
   if (outputs.size() != expected.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(type, ": expected ", expected.size(),
-                                                   " outputs, got ", outputs.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(type, ": expected ", expected.size(), " outputs, got ", outputs.size()));
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (outputs[i].shape != expected[i].shape) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(type, ": output ", i, " has shape ", ShapeStr(outputs[i].shape),
-                       ", expected ", ShapeStr(expected[i].shape)));
+      return absl::InvalidArgumentError(absl::StrCat(type, ": output ", i, " has shape ",
+                                                     ShapeStr(outputs[i].shape), ", expected ",
+                                                     ShapeStr(expected[i].shape)));
     }
     if (outputs[i].dtype != DataType::kUndefined && outputs[i].dtype != expected[i].dtype) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(type, ": output ", i, " has dtype ", DataTypeName(outputs[i].dtype),
-                       ", expected ", DataTypeName(expected[i].dtype)));
+      return absl::InvalidArgumentError(absl::StrCat(type, ": output ", i, " has dtype ",
+                                                     DataTypeName(outputs[i].dtype), ", expected ",
+                                                     DataTypeName(expected[i].dtype)));
     }
   }
   return absl::OkStatus();
@@ -255,7 +255,7 @@ uint16_t FloatToHalf(float f) {
     return sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u | ((abs >> 13) & 0x3ffu) : 0u);
   }
   if (abs >= 0x477ff000u) return sign | 0x7c00u;  // rounds to >= 65520: inf
-  if (abs < 0x38800000u) {                         // below 2^-14: subnormal or zero
+  if (abs < 0x38800000u) {                        // below 2^-14: subnormal or zero
     float v;
     std::memcpy(&v, &abs, 4);
     // The subnormal half is m * 2^-24; v * 2^24 is exact, nearbyint rounds to even.
@@ -274,8 +274,8 @@ float HalfToFloat(uint16_t h) {
     const float v = std::ldexp(static_cast<float>(mant), -24);
     return sign ? -v : v;
   }
-  uint32_t bits = exp == 31 ? sign | 0x7f800000u | (mant << 13)
-                            : sign | ((exp + 112u) << 23) | (mant << 13);
+  uint32_t bits =
+      exp == 31 ? sign | 0x7f800000u | (mant << 13) : sign | ((exp + 112u) << 23) | (mant << 13);
   float f;
   std::memcpy(&f, &bits, 4);
   return f;
@@ -342,10 +342,8 @@ bool IsCastDtype(DataType t) {
     case DataType::kInt64:
     case DataType::kInt8:
     case DataType::kUint8:
-    case DataType::kBool:
-      return true;
-    default:
-      return false;
+    case DataType::kBool: return true;
+    default: return false;
   }
 }
 
@@ -426,8 +424,8 @@ absl::StatusOr<Infos> InferReshape(const Attributes& attrs, std::span<const Tens
   const Dims& in = inputs[0].shape;
   const int64_t total = NumElements(in);
   auto fail = [&](const std::string& why) {
-    return absl::InvalidArgumentError(absl::StrCat("Reshape: cannot reshape ", total,
-                                                   " elements to ", ShapeStr(target), why));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Reshape: cannot reshape ", total, " elements to ", ShapeStr(target), why));
   };
   Dims out(target.size());
   int64_t infer_at = -1;
@@ -496,8 +494,7 @@ absl::StatusOr<Infos> InferSqueeze(const Attributes& attrs, std::span<const Tens
     for (int64_t a : axes) {
       if (in[a] != 1) {
         return absl::InvalidArgumentError(absl::StrCat("Squeeze: cannot squeeze axis ", a,
-                                                       " of size ", in[a], " in ",
-                                                       ShapeStr(in)));
+                                                       " of size ", in[a], " in ", ShapeStr(in)));
       }
       drop[a] = true;
     }
@@ -744,8 +741,8 @@ absl::StatusOr<PadSetup> ComputePad(const Attributes& attrs, std::span<const Ten
                                                      DataTypeName(data.dtype)));
     }
     if (NumElements(cv.shape) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Pad: constant_value must be a scalar, got shape ", ShapeStr(cv.shape)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Pad: constant_value must be a scalar, got shape ", ShapeStr(cv.shape)));
     }
   }
   std::vector<int64_t> axes;
@@ -756,8 +753,8 @@ absl::StatusOr<PadSetup> ComputePad(const Attributes& attrs, std::span<const Ten
     for (int64_t i = 0; i < rank; ++i) axes.push_back(i);
   }
   if (pads.size() != 2 * axes.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("Pad: expected ", 2 * axes.size(),
-                                                   " pads, got ", pads.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Pad: expected ", 2 * axes.size(), " pads, got ", pads.size()));
   }
   std::vector<int64_t> begin(rank, 0), end(rank, 0);
   for (size_t i = 0; i < axes.size(); ++i) {
@@ -781,23 +778,17 @@ absl::StatusOr<PadSetup> ComputePad(const Attributes& attrs, std::span<const Ten
     PadAxis& ax = s.axes[d];
     ax.out_dim = kept + before + after;
     if (kept == 0 && ax.out_dim > 0 && s.mode != PadMode::kConstant) {
-      return absl::InvalidArgumentError(absl::StrCat("Pad: mode '", mode,
-                                                     "' cannot pad empty axis ", d));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Pad: mode '", mode, "' cannot pad empty axis ", d));
     }
     ax.src.resize(ax.out_dim);
     for (int64_t o = 0; o < ax.out_dim; ++o) {
       int64_t i = o - before;  // index into the cropped range
       if (i < 0 || i >= kept) {
         switch (s.mode) {
-          case PadMode::kConstant:
-            i = -1;
-            break;
-          case PadMode::kEdge:
-            i = std::clamp<int64_t>(i, 0, kept - 1);
-            break;
-          case PadMode::kWrap:
-            i = ((i % kept) + kept) % kept;
-            break;
+          case PadMode::kConstant: i = -1; break;
+          case PadMode::kEdge: i = std::clamp<int64_t>(i, 0, kept - 1); break;
+          case PadMode::kWrap: i = ((i % kept) + kept) % kept; break;
           case PadMode::kReflect:
             // numpy.pad "reflect" (edge not repeated), periodic with 2(n-1).
             if (kept == 1) {
@@ -964,8 +955,8 @@ absl::StatusOr<Infos> InferGather(const Attributes& attrs, std::span<const Tenso
   const TensorInfo& indices = inputs[1];
   ENGINE_RETURN_IF_ERROR(CheckDataDtype(data, "Gather"));
   if (indices.dtype != DataType::kInt64 && indices.dtype != DataType::kInt32) {
-    return absl::InvalidArgumentError(absl::StrCat("Gather: indices must be int32 or int64, got ",
-                                                   DataTypeName(indices.dtype)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Gather: indices must be int32 or int64, got ", DataTypeName(indices.dtype)));
   }
   const int64_t rank = static_cast<int64_t>(data.shape.size());
   if (rank == 0) return absl::InvalidArgumentError("Gather: data must have rank >= 1");
@@ -977,9 +968,8 @@ absl::StatusOr<Infos> InferGather(const Attributes& attrs, std::span<const Tenso
     ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> idx, ConstantInts(indices, "Gather: indices"));
     for (int64_t i : idx) {
       if (i < -dim || i >= dim) {
-        return absl::InvalidArgumentError(absl::StrCat("Gather: index ", i,
-                                                       " is out of range for axis ", *axis,
-                                                       " of size ", dim));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "Gather: index ", i, " is out of range for axis ", *axis, " of size ", dim));
       }
     }
   }
@@ -1059,16 +1049,15 @@ absl::StatusOr<ConstantOfShapeSetup> ComputeConstantOfShape(const Attributes& at
                           ConstantInts(inputs[0], "ConstantOfShape: shape"));
   for (int64_t d : shape) {
     if (d < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("ConstantOfShape: invalid shape ",
-                                                     ShapeStr(shape)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("ConstantOfShape: invalid shape ", ShapeStr(shape)));
     }
   }
   s.shape = std::move(shape);
   ENGINE_ASSIGN_OR_RETURN(int64_t code, attrs.GetInt("dtype", 1));
   s.dtype = static_cast<DataType>(code);
   if (!IsCastDtype(s.dtype)) {
-    return absl::UnimplementedError(
-        absl::StrCat("ConstantOfShape: unsupported dtype code ", code));
+    return absl::UnimplementedError(absl::StrCat("ConstantOfShape: unsupported dtype code ", code));
   }
   ENGINE_ASSIGN_OR_RETURN(float vf, attrs.GetFloat("value_float", 0.0f));
   ENGINE_ASSIGN_OR_RETURN(int64_t vi, attrs.GetInt("value_int", 0));
@@ -1100,8 +1089,8 @@ class ConstantOfShapeKernel : public Kernel {
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
                        std::span<const TensorInfo> outputs) override {
     ENGINE_ASSIGN_OR_RETURN(setup_, ComputeConstantOfShape(attrs, inputs));
-    ENGINE_RETURN_IF_ERROR(CheckOutputs(
-        outputs, Infos{MakeInfo(setup_.dtype, setup_.shape)}, "ConstantOfShape"));
+    ENGINE_RETURN_IF_ERROR(
+        CheckOutputs(outputs, Infos{MakeInfo(setup_.dtype, setup_.shape)}, "ConstantOfShape"));
     count_ = NumElements(setup_.shape);
     return absl::OkStatus();
   }
@@ -1179,21 +1168,21 @@ absl::StatusOr<SliceSetup> ComputeSlice(std::span<const TensorInfo> inputs) {
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> starts, ConstantInts(inputs[1], "Slice: starts"));
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> ends, ConstantInts(inputs[2], "Slice: ends"));
   if (starts.size() != ends.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("Slice: ", starts.size(), " starts but ",
-                                                   ends.size(), " ends"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Slice: ", starts.size(), " starts but ", ends.size(), " ends"));
   }
   std::vector<int64_t> axes;
   if (inputs.size() > 3 && inputs[3].present) {
     ENGINE_ASSIGN_OR_RETURN(axes, ConstantInts(inputs[3], "Slice: axes"));
     if (axes.size() != starts.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("Slice: ", axes.size(), " axes but ",
-                                                     starts.size(), " starts"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Slice: ", axes.size(), " axes but ", starts.size(), " starts"));
     }
     ENGINE_ASSIGN_OR_RETURN(axes, NormalizeAxes(std::move(axes), rank, "Slice"));
   } else {
     if (static_cast<int64_t>(starts.size()) > rank) {
-      return absl::InvalidArgumentError(absl::StrCat("Slice: ", starts.size(),
-                                                     " starts for rank ", rank));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Slice: ", starts.size(), " starts for rank ", rank));
     }
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   }
@@ -1201,8 +1190,8 @@ absl::StatusOr<SliceSetup> ComputeSlice(std::span<const TensorInfo> inputs) {
   if (inputs.size() > 4 && inputs[4].present) {
     ENGINE_ASSIGN_OR_RETURN(steps, ConstantInts(inputs[4], "Slice: steps"));
     if (steps.size() != starts.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("Slice: ", steps.size(), " steps but ",
-                                                     starts.size(), " starts"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Slice: ", steps.size(), " steps but ", starts.size(), " starts"));
     }
   }
   SliceSetup s;
