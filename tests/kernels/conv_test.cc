@@ -1,7 +1,6 @@
 // Tests of the Conv kernel against a direct (naive) convolution.
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <random>
 #include <string>
 #include <thread>
@@ -393,25 +392,17 @@ TEST_CASE("Conv Run is safe to call concurrently on one kernel", "[kernels]") {
   for (int t = 0; t < kThreads; ++t) ExpectClose(ys[t], expected);
 }
 
-TEST_CASE("Conv handles a 224x224 VGG layer quickly", "[kernels]") {
-  // VGG-16 conv1_2: 64 -> 64 channels, 3x3, pad 1, on 224 x 224 (3.7 GFLOP).
-#ifndef NDEBUG
-  WARN("SKIPPED: timing test needs an optimized (NDEBUG) build");
-  return;
-#endif
+TEST_CASE("Conv is correct on a full-size 224x224 VGG layer (im2col slicing)", "[kernels]") {
+  // VGG-16 conv1_2: 64 -> 64 channels, 3x3, pad 1, on 224 x 224. Large enough
+  // that im2col runs in several slices. Speed is measured by bench/, not here.
   std::mt19937 rng(5);
   Tensor x = RandomTensor({1, 64, 224, 224}, rng);
   Tensor w = RandomTensor({64, 64, 3, 3}, rng);
   Tensor b = RandomTensor({64}, rng);
   Attributes attrs;
   attrs.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  const auto start = std::chrono::steady_clock::now();
   auto y = RunConv(attrs, x, w, &b);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   REQUIRE(y.ok());
-  WARN("Conv 1x64x224x224, 64x64x3x3: " << seconds << " s");
-  CHECK(seconds < 5.0);  // generous: machines running the suite may be loaded
   // Spot-check a few outputs, including borders, against the direct formula.
   const float* xp = x.data_as<float>();
   const float* wp = w.data_as<float>();
