@@ -68,28 +68,6 @@ struct ConvParams {
   Dims y_shape;
 };
 
-std::string ShapeString(const Dims& d) { return absl::StrCat("[", absl::StrJoin(d, ","), "]"); }
-
-// Reads an ints attribute of `n` values (default `def` repeated) and checks
-// every value is >= `min`.
-absl::StatusOr<std::vector<int64_t>> GetSpatialInts(const Attributes& attrs,
-                                                    const std::string& name, size_t n, int64_t def,
-                                                    int64_t min) {
-  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> v,
-                          attrs.GetInts(name, std::vector<int64_t>(n, def)));
-  if (v.size() != n) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Conv: attribute '", name, "' has ", v.size(), " values, expected ", n));
-  }
-  for (int64_t x : v) {
-    if (x < min) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Conv: attribute '", name, "' value ", x, " must be >= ", min));
-    }
-  }
-  return v;
-}
-
 absl::StatusOr<ConvParams> ParseConv(const Attributes& attrs, std::span<const TensorInfo> inputs) {
   ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 3, "Conv"));
   const TensorInfo& x = inputs[0];
@@ -160,16 +138,12 @@ absl::StatusOr<ConvParams> ParseConv(const Attributes& attrs, std::span<const Te
     }
   }
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> strides,
-                          GetSpatialInts(attrs, "strides", nsp, 1, 1));
+                          GetSpatialInts(attrs, "Conv", "strides", nsp, 1, 1));
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> dilations,
-                          GetSpatialInts(attrs, "dilations", nsp, 1, 1));
-  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> pads, GetSpatialInts(attrs, "pads", 2 * nsp, 0, 0));
-  ENGINE_ASSIGN_OR_RETURN(std::string auto_pad, attrs.GetString("auto_pad", "NOTSET"));
-  if (auto_pad.empty()) auto_pad = "NOTSET";
-  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" &&
-      auto_pad != "VALID") {
-    return absl::InvalidArgumentError(absl::StrCat("Conv: unknown auto_pad '", auto_pad, "'"));
-  }
+                          GetSpatialInts(attrs, "Conv", "dilations", nsp, 1, 1));
+  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> pads,
+                          GetSpatialInts(attrs, "Conv", "pads", 2 * nsp, 0, 0));
+  ENGINE_ASSIGN_OR_RETURN(std::string auto_pad, GetAutoPad(attrs, "Conv"));
 
   p.y_shape = {p.batch, p.out_channels};
   const size_t lead = kMaxSpatial - nsp;  // unit axes prepended
@@ -182,10 +156,7 @@ absl::StatusOr<ConvParams> ParseConv(const Attributes& attrs, std::span<const Te
     p.dilation[a] = dilations[i];
     const int64_t ek = (w_kernel[i] - 1) * dilations[i] + 1;
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      const int64_t out = (in + strides[i] - 1) / strides[i];
-      const int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + ek - in);
-      p.pad_begin[a] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      p.pad_end[a] = total - p.pad_begin[a];
+      SamePadding(auto_pad, in, strides[i], ek, &p.pad_begin[a], &p.pad_end[a]);
     } else if (auto_pad == "NOTSET") {
       p.pad_begin[a] = pads[i];
       p.pad_end[a] = pads[nsp + i];

@@ -44,31 +44,6 @@
 namespace engine::kernels {
 namespace {
 
-std::string ShapeStr(const Dims& d) { return absl::StrCat("[", absl::StrJoin(d, ","), "]"); }
-
-// Verifies that the output descriptors handed to Prepare agree with what the
-// infer function computes (when the caller passed any).
-absl::Status CheckOutputs(std::span<const TensorInfo> outputs,
-                          const std::vector<TensorInfo>& expected, const std::string& type) {
-  if (outputs.empty()) return absl::OkStatus();
-  if (outputs.size() != expected.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(type, ": expected ", expected.size(), " outputs, got ", outputs.size()));
-  }
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    if (outputs[i].shape != expected[i].shape) {
-      return absl::InvalidArgumentError(absl::StrCat(type, ": output ", i, " has shape ",
-                                                     ShapeStr(outputs[i].shape), ", expected ",
-                                                     ShapeStr(expected[i].shape)));
-    }
-    if (outputs[i].dtype != DataType::kUndefined && outputs[i].dtype != expected[i].dtype) {
-      return absl::InvalidArgumentError(absl::StrCat(type, ": output ", i, " has dtype ",
-                                                     DataTypeName(outputs[i].dtype), ", expected ",
-                                                     DataTypeName(expected[i].dtype)));
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::Status UnsupportedDtype(const std::string& type, DataType dtype) {
   return absl::UnimplementedError(absl::StrCat(type, ": unsupported dtype ", DataTypeName(dtype)));
@@ -259,8 +234,8 @@ absl::StatusOr<std::vector<TensorInfo>> InferBinary(const std::string& type,
   if (type == "PRelu" && *out != a.shape) {
     // PRelu: slope must be unidirectionally broadcastable to X.
     return absl::InvalidArgumentError(
-        absl::StrCat("PRelu: slope shape ", ShapeStr(b.shape),
-                     " is not unidirectionally broadcastable to X shape ", ShapeStr(a.shape)));
+        absl::StrCat("PRelu: slope shape ", ShapeString(b.shape),
+                     " is not unidirectionally broadcastable to X shape ", ShapeString(a.shape)));
   }
   return std::vector<TensorInfo>{MakeInfo(a.dtype, *std::move(out))};
 }
@@ -400,7 +375,7 @@ absl::StatusOr<std::vector<TensorInfo>> InferUnary(UnaryOp op, const std::string
     }
     if (NumElements(inputs[i].shape) != 1) {
       return absl::InvalidArgumentError(absl::StrCat(
-          type, ": '", what, "' must be a scalar, got shape ", ShapeStr(inputs[i].shape)));
+          type, ": '", what, "' must be a scalar, got shape ", ShapeString(inputs[i].shape)));
     }
   }
   return std::vector<TensorInfo>{MakeInfo(x.dtype, x.shape)};

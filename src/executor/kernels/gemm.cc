@@ -30,8 +30,6 @@ using ConstMatrixMap = Eigen::Map<const RowMajorMatrix<T>>;
 template <typename T>
 using MatrixMap = Eigen::Map<RowMajorMatrix<T>>;
 
-std::string ShapeString(const Dims& d) { return absl::StrCat("[", absl::StrJoin(d, ","), "]"); }
-
 // ---------------------------------------------------------------------------
 // Gemm
 

@@ -82,4 +82,69 @@ absl::Status CheckInputCount(std::span<const TensorInfo> inputs, size_t min, siz
   return absl::OkStatus();
 }
 
+std::string ShapeString(const Dims& dims) {
+  return absl::StrCat("[", absl::StrJoin(dims, ","), "]");
+}
+
+absl::Status CheckOutputs(std::span<const TensorInfo> outputs,
+                          const std::vector<TensorInfo>& expected, const std::string& type) {
+  if (outputs.empty()) return absl::OkStatus();
+  if (outputs.size() != expected.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(type, ": expected ", expected.size(), " outputs, got ", outputs.size()));
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].shape != expected[i].shape) {
+      return absl::InvalidArgumentError(absl::StrCat(type, ": output ", i, " has shape ",
+                                                     ShapeString(outputs[i].shape), ", expected ",
+                                                     ShapeString(expected[i].shape)));
+    }
+    if (outputs[i].dtype != DataType::kUndefined && outputs[i].dtype != expected[i].dtype) {
+      return absl::InvalidArgumentError(absl::StrCat(type, ": output ", i, " has dtype ",
+                                                     DataTypeName(outputs[i].dtype), ", expected ",
+                                                     DataTypeName(expected[i].dtype)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>> GetSpatialInts(const Attributes& attrs,
+                                                    const std::string& type,
+                                                    const std::string& name, size_t n,
+                                                    int64_t def, int64_t min) {
+  auto v = attrs.GetInts(name, std::vector<int64_t>(n, def));
+  if (!v.ok()) return v.status();
+  if (v->size() != n) {
+    return absl::InvalidArgumentError(absl::StrCat(type, ": attribute '", name, "' has ",
+                                                   v->size(), " values, expected ", n));
+  }
+  for (int64_t x : *v) {
+    if (x < min) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(type, ": attribute '", name, "' value ", x, " must be >= ", min));
+    }
+  }
+  return v;
+}
+
+absl::StatusOr<std::string> GetAutoPad(const Attributes& attrs, const std::string& type) {
+  auto auto_pad = attrs.GetString("auto_pad", "NOTSET");
+  if (!auto_pad.ok()) return auto_pad.status();
+  if (auto_pad->empty()) *auto_pad = "NOTSET";
+  if (*auto_pad != "NOTSET" && *auto_pad != "SAME_UPPER" && *auto_pad != "SAME_LOWER" &&
+      *auto_pad != "VALID") {
+    return absl::InvalidArgumentError(absl::StrCat(type, ": unknown auto_pad '", *auto_pad, "'"));
+  }
+  return auto_pad;
+}
+
+int64_t SamePadding(const std::string& auto_pad, int64_t in, int64_t stride,
+                    int64_t dilated_kernel, int64_t* pad_begin, int64_t* pad_end) {
+  const int64_t out = (in + stride - 1) / stride;
+  const int64_t total = std::max<int64_t>(0, (out - 1) * stride + dilated_kernel - in);
+  *pad_begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+  *pad_end = total - *pad_begin;
+  return out;
+}
+
 }  // namespace engine::kernels

@@ -37,6 +37,33 @@ absl::StatusOr<std::vector<int64_t>> ConstantInts(const TensorInfo& info, const 
 absl::Status CheckInputCount(std::span<const TensorInfo> inputs, size_t min, size_t max,
                              const std::string& type);
 
+/// "[1,3,224,224]", the shape notation of kernel error messages.
+std::string ShapeString(const Dims& dims);
+
+/// Verifies that the output descriptors handed to Prepare agree with what the
+/// infer function computed (no check when `outputs` is empty). `type` prefixes
+/// the InvalidArgument message.
+absl::Status CheckOutputs(std::span<const TensorInfo> outputs,
+                          const std::vector<TensorInfo>& expected, const std::string& type);
+
+/// Reads the ints attribute `name` with `n` values (default: `def` repeated)
+/// and checks every value is >= `min`. `type` prefixes error messages.
+absl::StatusOr<std::vector<int64_t>> GetSpatialInts(const Attributes& attrs,
+                                                    const std::string& type,
+                                                    const std::string& name, size_t n,
+                                                    int64_t def, int64_t min);
+
+/// Reads `auto_pad` (ONNX Conv/pool attribute): "NOTSET" (also for ""),
+/// "SAME_UPPER", "SAME_LOWER" or "VALID"; anything else is InvalidArgument.
+absl::StatusOr<std::string> GetAutoPad(const Attributes& attrs, const std::string& type);
+
+/// SAME_UPPER / SAME_LOWER padding of one spatial axis (ONNX Operators.md,
+/// Conv): output = ceil(in / stride), total pad = max(0, (output - 1) * stride +
+/// dilated_kernel - in), the odd element at the end (UPPER) or begin (LOWER).
+/// Returns the output size.
+int64_t SamePadding(const std::string& auto_pad, int64_t in, int64_t stride,
+                    int64_t dilated_kernel, int64_t* pad_begin, int64_t* pad_end);
+
 /// An output descriptor.
 inline TensorInfo MakeInfo(DataType dtype, Dims shape) {
   TensorInfo t;

@@ -27,8 +27,6 @@
 namespace engine::kernels {
 namespace {
 
-std::string ShapeString(const Dims& d) { return absl::StrCat("[", absl::StrJoin(d, ","), "]"); }
-
 absl::Status RequireFloat(const TensorInfo& t, const std::string& what) {
   if (t.dtype != DataType::kFloat32) {
     return absl::UnimplementedError(

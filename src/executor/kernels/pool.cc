@@ -70,8 +70,6 @@ constexpr bool IsGlobal(PoolKind kind) {
   return kind == PoolKind::kGlobalMax || kind == PoolKind::kGlobalAverage;
 }
 
-std::string ShapeString(const Dims& d) { return absl::StrCat("[", absl::StrJoin(d, ","), "]"); }
-
 // Taps of one output position along one axis: input index start + t * d for
 // t in [lo, hi) are inside the input; `count` taps (from t = 0) are inside the
 // padded input.
@@ -97,23 +95,6 @@ struct PoolParams {
   Dims y_shape;
 };
 
-absl::StatusOr<std::vector<int64_t>> GetSpatialInts(PoolKind kind, const Attributes& attrs,
-                                                    const std::string& name, size_t n, int64_t def,
-                                                    int64_t min) {
-  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> v,
-                          attrs.GetInts(name, std::vector<int64_t>(n, def)));
-  if (v.size() != n) {
-    return absl::InvalidArgumentError(absl::StrCat(PoolName(kind), ": attribute '", name, "' has ",
-                                                   v.size(), " values, expected ", n));
-  }
-  for (int64_t x : v) {
-    if (x < min) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(PoolName(kind), ": attribute '", name, "' value ", x, " must be >= ", min));
-    }
-  }
-  return v;
-}
 
 absl::StatusOr<PoolParams> ParsePool(PoolKind kind, const Attributes& attrs,
                                      std::span<const TensorInfo> inputs) {
@@ -154,22 +135,17 @@ absl::StatusOr<PoolParams> ParsePool(PoolKind kind, const Attributes& attrs,
     return absl::InvalidArgumentError(absl::StrCat(name, ": attribute 'kernel_shape' is required"));
   }
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> kernel,
-                          GetSpatialInts(kind, attrs, "kernel_shape", nsp, 1, 1));
+                          GetSpatialInts(attrs, name, "kernel_shape", nsp, 1, 1));
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> strides,
-                          GetSpatialInts(kind, attrs, "strides", nsp, 1, 1));
+                          GetSpatialInts(attrs, name, "strides", nsp, 1, 1));
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> dilations,
-                          GetSpatialInts(kind, attrs, "dilations", nsp, 1, 1));
+                          GetSpatialInts(attrs, name, "dilations", nsp, 1, 1));
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> pads,
-                          GetSpatialInts(kind, attrs, "pads", 2 * nsp, 0, 0));
+                          GetSpatialInts(attrs, name, "pads", 2 * nsp, 0, 0));
   ENGINE_ASSIGN_OR_RETURN(int64_t ceil_mode, attrs.GetInt("ceil_mode", 0));
   ENGINE_ASSIGN_OR_RETURN(int64_t count_include_pad, attrs.GetInt("count_include_pad", 0));
   ENGINE_ASSIGN_OR_RETURN(int64_t storage_order, attrs.GetInt("storage_order", 0));
-  ENGINE_ASSIGN_OR_RETURN(std::string auto_pad, attrs.GetString("auto_pad", "NOTSET"));
-  if (auto_pad.empty()) auto_pad = "NOTSET";
-  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" &&
-      auto_pad != "VALID") {
-    return absl::InvalidArgumentError(absl::StrCat(name, ": unknown auto_pad '", auto_pad, "'"));
-  }
+  ENGINE_ASSIGN_OR_RETURN(std::string auto_pad, GetAutoPad(attrs, name));
   if (storage_order != 0) {
     return absl::UnimplementedError(
         absl::StrCat(name, ": storage_order ", storage_order, " is not supported (only 0)"));
@@ -188,10 +164,7 @@ absl::StatusOr<PoolParams> ParsePool(PoolKind kind, const Attributes& attrs,
     p.dilation[a] = dilations[i];
     int64_t out = 0;
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      out = (in + s - 1) / s;
-      const int64_t total = std::max<int64_t>(0, (out - 1) * s + ek - in);
-      p.pad_begin[a] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      p.pad_end[a] = total - p.pad_begin[a];
+      out = SamePadding(auto_pad, in, s, ek, &p.pad_begin[a], &p.pad_end[a]);
     } else {
       if (auto_pad == "NOTSET") {
         p.pad_begin[a] = pads[i];

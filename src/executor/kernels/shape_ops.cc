@@ -62,31 +62,6 @@ namespace {
 using Infos = std::vector<TensorInfo>;
 using InferImpl = absl::StatusOr<Infos> (*)(const Attributes&, std::span<const TensorInfo>);
 
-std::string ShapeStr(const Dims& d) { return absl::StrCat("[", absl::StrJoin(d, ","), "]"); }
-
-// Verifies that the output descriptors handed to Prepare agree with what the
-// infer function computes (when the caller passed any).
-absl::Status CheckOutputs(std::span<const TensorInfo> outputs, const Infos& expected,
-                          const std::string& type) {
-  if (outputs.empty()) return absl::OkStatus();
-  if (outputs.size() != expected.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(type, ": expected ", expected.size(), " outputs, got ", outputs.size()));
-  }
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    if (outputs[i].shape != expected[i].shape) {
-      return absl::InvalidArgumentError(absl::StrCat(type, ": output ", i, " has shape ",
-                                                     ShapeStr(outputs[i].shape), ", expected ",
-                                                     ShapeStr(expected[i].shape)));
-    }
-    if (outputs[i].dtype != DataType::kUndefined && outputs[i].dtype != expected[i].dtype) {
-      return absl::InvalidArgumentError(absl::StrCat(type, ": output ", i, " has dtype ",
-                                                     DataTypeName(outputs[i].dtype), ", expected ",
-                                                     DataTypeName(expected[i].dtype)));
-    }
-  }
-  return absl::OkStatus();
-}
 
 // Data inputs of data-movement ops must have a known element size.
 absl::Status CheckDataDtype(const TensorInfo& t, const std::string& type) {
@@ -425,7 +400,7 @@ absl::StatusOr<Infos> InferReshape(const Attributes& attrs, std::span<const Tens
   const int64_t total = NumElements(in);
   auto fail = [&](const std::string& why) {
     return absl::InvalidArgumentError(
-        absl::StrCat("Reshape: cannot reshape ", total, " elements to ", ShapeStr(target), why));
+        absl::StrCat("Reshape: cannot reshape ", total, " elements to ", ShapeString(target), why));
   };
   Dims out(target.size());
   int64_t infer_at = -1;
@@ -494,7 +469,7 @@ absl::StatusOr<Infos> InferSqueeze(const Attributes& attrs, std::span<const Tens
     for (int64_t a : axes) {
       if (in[a] != 1) {
         return absl::InvalidArgumentError(absl::StrCat("Squeeze: cannot squeeze axis ", a,
-                                                       " of size ", in[a], " in ", ShapeStr(in)));
+                                                       " of size ", in[a], " in ", ShapeString(in)));
       }
       drop[a] = true;
     }
@@ -646,8 +621,8 @@ absl::StatusOr<Infos> InferConcat(const Attributes& attrs, std::span<const Tenso
     for (int64_t i = 0; ok && i < rank; ++i) ok = i == *axis || t.shape[i] == first[i];
     if (!ok) {
       return absl::InvalidArgumentError(absl::StrCat("Concat: input ", k, " shape ",
-                                                     ShapeStr(t.shape), " does not match ",
-                                                     ShapeStr(first), " outside axis ", *axis));
+                                                     ShapeString(t.shape), " does not match ",
+                                                     ShapeString(first), " outside axis ", *axis));
     }
     out[*axis] += t.shape[*axis];
   }
@@ -742,7 +717,7 @@ absl::StatusOr<PadSetup> ComputePad(const Attributes& attrs, std::span<const Ten
     }
     if (NumElements(cv.shape) != 1) {
       return absl::InvalidArgumentError(
-          absl::StrCat("Pad: constant_value must be a scalar, got shape ", ShapeStr(cv.shape)));
+          absl::StrCat("Pad: constant_value must be a scalar, got shape ", ShapeString(cv.shape)));
     }
   }
   std::vector<int64_t> axes;
@@ -1050,7 +1025,7 @@ absl::StatusOr<ConstantOfShapeSetup> ComputeConstantOfShape(const Attributes& at
   for (int64_t d : shape) {
     if (d < 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("ConstantOfShape: invalid shape ", ShapeStr(shape)));
+          absl::StrCat("ConstantOfShape: invalid shape ", ShapeString(shape)));
     }
   }
   s.shape = std::move(shape);
