@@ -36,4 +36,11 @@ std::vector<float> ToVector(const Tensor& t) {
   return std::vector<float>(p, p + t.num_elements());
 }
 
+Tensor RandomTensor(const Dims& shape, std::mt19937& rng, float lo, float hi) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(NumElements(shape));
+  for (float& f : v) f = dist(rng);
+  return MakeFloat(shape, v);
+}
+
 }  // namespace engine::testing

@@ -2,8 +2,12 @@
 #ifndef ENGINE_TESTS_TEST_UTIL_H_
 #define ENGINE_TESTS_TEST_UTIL_H_
 
+#include <cstring>
+#include <random>
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "engine/tensor.h"
 
@@ -23,6 +27,25 @@ Tensor MakeInt64(Dims shape, const std::vector<int64_t>& values);
 
 /// Float values of a float32 tensor.
 std::vector<float> ToVector(const Tensor& t);
+
+/// A float32 tensor of uniform random values in [lo, hi) drawn from `rng`.
+Tensor RandomTensor(const Dims& shape, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f);
+
+/// A tensor of `dtype` holding `values` (sizeof(T) must match the dtype).
+template <typename T>
+Tensor MakeTyped(DataType dtype, Dims shape, const std::vector<T>& values) {
+  Tensor t(dtype, std::move(shape));
+  REQUIRE(values.size() * sizeof(T) == t.byte_size());
+  if (!values.empty()) std::memcpy(t.data(), values.data(), t.byte_size());
+  return t;
+}
+
+/// The elements of `t` read as T.
+template <typename T>
+std::vector<T> Values(const Tensor& t) {
+  const T* p = t.data_as<T>();
+  return std::vector<T>(p, p + t.num_elements());
+}
 
 }  // namespace engine::testing
 

@@ -14,14 +14,8 @@ namespace engine::kernels {
 namespace {
 
 using engine::testing::MakeFloat;
+using engine::testing::RandomTensor;
 using engine::testing::ToVector;
-
-Tensor RandomTensor(const Dims& shape, std::mt19937& rng) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(NumElements(shape));
-  for (float& f : v) f = dist(rng);
-  return MakeFloat(shape, v);
-}
 
 absl::StatusOr<std::vector<Tensor>> RunConv(const Attributes& attrs, const Tensor& x,
                                             const Tensor& w, const Tensor* b = nullptr) {

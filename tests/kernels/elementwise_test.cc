@@ -12,6 +12,7 @@
 #include "engine/compare.h"
 #include "engine/tensor.h"
 #include "executor/kernels/kernel.h"
+#include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
 namespace engine::kernels {
@@ -20,34 +21,10 @@ namespace {
 using engine::testing::MakeFloat;
 using engine::testing::MakeInt64;
 using engine::testing::ToVector;
-
-template <typename T>
-Tensor MakeTyped(DataType dtype, Dims shape, const std::vector<T>& values) {
-  Tensor t(dtype, std::move(shape));
-  REQUIRE(values.size() * sizeof(T) == t.byte_size());
-  if (!values.empty()) std::memcpy(t.data(), values.data(), t.byte_size());
-  return t;
-}
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  const T* p = t.data_as<T>();
-  return std::vector<T>(p, p + t.num_elements());
-}
-
-absl::StatusOr<std::vector<Tensor>> Eval(const std::string& type, const Attributes& attrs,
-                                         std::vector<const Tensor*> inputs) {
-  return EvaluateLayer(KernelRegistry::Builtin(), type, attrs, inputs);
-}
-
-// Runs a single-output layer and returns its output (failing the test on error).
-Tensor Eval1(const std::string& type, const Attributes& attrs, std::vector<const Tensor*> inputs) {
-  absl::StatusOr<std::vector<Tensor>> out = Eval(type, attrs, inputs);
-  INFO(type << ": " << out.status().ToString());
-  REQUIRE(out.ok());
-  REQUIRE(out->size() == 1);
-  return std::move((*out)[0]);
-}
+using engine::testing::MakeTyped;
+using engine::testing::Values;
+using engine::kernels::testing::Eval;
+using engine::kernels::testing::Eval1;
 
 void CheckClose(const std::vector<float>& actual, const std::vector<float>& expected,
                 float tol = 1e-6f) {

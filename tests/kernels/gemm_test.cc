@@ -7,24 +7,15 @@
 
 #include "engine/compare.h"
 #include "executor/kernels/kernel.h"
+#include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
 namespace engine::kernels {
 namespace {
 
 using engine::testing::MakeFloat;
-
-Tensor RandomTensor(const Dims& shape, std::mt19937& rng) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(NumElements(shape));
-  for (float& f : v) f = dist(rng);
-  return MakeFloat(shape, v);
-}
-
-absl::StatusOr<std::vector<Tensor>> Run(const std::string& type, const Attributes& attrs,
-                                        std::vector<const Tensor*> inputs) {
-  return EvaluateLayer(KernelRegistry::Builtin(), type, attrs, inputs);
-}
+using engine::testing::RandomTensor;
+using engine::kernels::testing::Eval;
 
 void ExpectClose(const Tensor& actual, const Tensor& expected) {
   CompareResult r = CompareTensors(actual, expected, 1e-4, 1e-5);
@@ -81,7 +72,7 @@ TEST_CASE("Gemm matches a naive product for every transpose and C shape", "[kern
         attrs.Set("beta", beta);
         INFO("transA " << ta << " transB " << tb << " C "
                        << (ci >= 0 ? DimsToString(c_shapes[ci]) : "absent"));
-        auto y = Run("Gemm", attrs, {&a, &b, ci >= 0 ? &c : nullptr});
+        auto y = Eval("Gemm", attrs, {&a, &b, ci >= 0 ? &c : nullptr});
         REQUIRE(y.ok());
         ExpectClose((*y)[0], NaiveGemm(a, b, ci >= 0 ? &c : nullptr, ta, tb, alpha, beta));
       }
@@ -94,7 +85,7 @@ TEST_CASE("Gemm hand-computed and larger cases", "[kernels]") {
     Tensor a = MakeFloat({2, 3}, {1, 2, 3, 4, 5, 6});
     Tensor b = MakeFloat({3, 2}, {1, 0, 0, 1, 1, 1});
     Tensor c = MakeFloat({2}, {10, 20});
-    auto y = Run("Gemm", Attributes(), {&a, &b, &c});
+    auto y = Eval("Gemm", Attributes(), {&a, &b, &c});
     REQUIRE(y.ok());
     ExpectClose((*y)[0], MakeFloat({2, 2}, {14, 25, 20, 31}));
   }
@@ -104,7 +95,7 @@ TEST_CASE("Gemm hand-computed and larger cases", "[kernels]") {
     Tensor c = MakeFloat({1, 1}, {1e30f});
     Attributes attrs;
     attrs.Set("beta", 0.0f);
-    auto y = Run("Gemm", attrs, {&a, &b, &c});
+    auto y = Eval("Gemm", attrs, {&a, &b, &c});
     REQUIRE(y.ok());
     ExpectClose((*y)[0], MakeFloat({1, 1}, {6}));
   }
@@ -115,7 +106,7 @@ TEST_CASE("Gemm hand-computed and larger cases", "[kernels]") {
     Tensor c = RandomTensor({100}, rng);
     Attributes attrs;
     attrs.Set("transB", int64_t{1});
-    auto y = Run("Gemm", attrs, {&a, &b, &c});
+    auto y = Eval("Gemm", attrs, {&a, &b, &c});
     REQUIRE(y.ok());
     ExpectClose((*y)[0], NaiveGemm(a, b, &c, false, true, 1.0f, 1.0f));
   }
@@ -123,7 +114,7 @@ TEST_CASE("Gemm hand-computed and larger cases", "[kernels]") {
     Tensor a(DataType::kFloat32, {2, 0});
     Tensor b(DataType::kFloat32, {0, 3});
     Tensor c = MakeFloat({3}, {1, 2, 3});
-    auto y = Run("Gemm", Attributes(), {&a, &b, &c});
+    auto y = Eval("Gemm", Attributes(), {&a, &b, &c});
     REQUIRE(y.ok());
     ExpectClose((*y)[0], MakeFloat({2, 3}, {1, 2, 3, 1, 2, 3}));
   }
@@ -133,23 +124,23 @@ TEST_CASE("Gemm reports bad shapes and dtypes", "[kernels]") {
   Tensor a = MakeFloat({2, 3}, std::vector<float>(6, 1.0f));
   Tensor b = MakeFloat({3, 4}, std::vector<float>(12, 1.0f));
   auto code = [](const absl::StatusOr<std::vector<Tensor>>& r) { return r.status().code(); };
-  REQUIRE(Run("Gemm", Attributes(), {&a, &b}).ok());
+  REQUIRE(Eval("Gemm", Attributes(), {&a, &b}).ok());
   Attributes ta;
   ta.Set("transA", int64_t{1});
-  CHECK(code(Run("Gemm", ta, {&a, &b})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("Gemm", ta, {&a, &b})) == absl::StatusCode::kInvalidArgument);
   Tensor a3 = MakeFloat({1, 2, 3}, std::vector<float>(6, 1.0f));
-  CHECK(code(Run("Gemm", Attributes(), {&a3, &b})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("Gemm", Attributes(), {&a3, &b})) == absl::StatusCode::kInvalidArgument);
   Tensor c_bad = MakeFloat({2}, {1, 2});  // [2] is not broadcastable to [2, 4]
-  CHECK(code(Run("Gemm", Attributes(), {&a, &b, &c_bad})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("Gemm", Attributes(), {&a, &b, &c_bad})) == absl::StatusCode::kInvalidArgument);
   Tensor c_bad2 = MakeFloat({3, 4}, std::vector<float>(12, 1.0f));
-  CHECK(code(Run("Gemm", Attributes(), {&a, &b, &c_bad2})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("Gemm", Attributes(), {&a, &b, &c_bad2})) == absl::StatusCode::kInvalidArgument);
   Tensor c_3d = MakeFloat({1, 2, 4}, std::vector<float>(8, 1.0f));
-  CHECK(code(Run("Gemm", Attributes(), {&a, &b, &c_3d})) == absl::StatusCode::kInvalidArgument);
-  CHECK(code(Run("Gemm", Attributes(), {&a})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("Gemm", Attributes(), {&a, &b, &c_3d})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("Gemm", Attributes(), {&a})) == absl::StatusCode::kInvalidArgument);
   Tensor ai(DataType::kInt32, {2, 3});
   Tensor bi(DataType::kInt32, {3, 4});
-  CHECK(code(Run("Gemm", Attributes(), {&ai, &bi})) == absl::StatusCode::kUnimplemented);
-  CHECK(code(Run("Gemm", Attributes(), {&a, &bi})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("Gemm", Attributes(), {&ai, &bi})) == absl::StatusCode::kUnimplemented);
+  CHECK(code(Eval("Gemm", Attributes(), {&a, &bi})) == absl::StatusCode::kInvalidArgument);
 }
 
 // numpy.matmul on float tensors, written out: 1-D operands are promoted and
@@ -214,7 +205,7 @@ TEST_CASE("MatMul matches numpy.matmul semantics", "[kernels]") {
     Tensor a = RandomTensor(as, rng);
     Tensor b = RandomTensor(bs, rng);
     INFO("A " << DimsToString(as) << " B " << DimsToString(bs));
-    auto y = Run("MatMul", Attributes(), {&a, &b});
+    auto y = Eval("MatMul", Attributes(), {&a, &b});
     REQUIRE(y.ok());
     Tensor expected = NaiveMatMul(a, b);
     CHECK((*y)[0].shape() == expected.shape());
@@ -227,7 +218,7 @@ TEST_CASE("MatMul supports int32 and int64", "[kernels]") {
   Tensor b(DataType::kInt64, {3, 2});
   for (int i = 0; i < 12; ++i) a.data_as<int64_t>()[i] = i;
   for (int i = 0; i < 6; ++i) b.data_as<int64_t>()[i] = i - 2;
-  auto y = Run("MatMul", Attributes(), {&a, &b});
+  auto y = Eval("MatMul", Attributes(), {&a, &b});
   REQUIRE(y.ok());
   REQUIRE((*y)[0].dtype() == DataType::kInt64);
   REQUIRE((*y)[0].shape() == Dims{2, 2, 2});
@@ -238,7 +229,7 @@ TEST_CASE("MatMul supports int32 and int64", "[kernels]") {
   Tensor ai(DataType::kInt32, {3});
   Tensor bi(DataType::kInt32, {3});
   for (int i = 0; i < 3; ++i) ai.data_as<int32_t>()[i] = bi.data_as<int32_t>()[i] = i + 1;
-  auto yi = Run("MatMul", Attributes(), {&ai, &bi});
+  auto yi = Eval("MatMul", Attributes(), {&ai, &bi});
   REQUIRE(yi.ok());
   CHECK((*yi)[0].shape().empty());
   CHECK((*yi)[0].data_as<int32_t>()[0] == 14);
@@ -248,17 +239,17 @@ TEST_CASE("MatMul reports bad shapes and dtypes", "[kernels]") {
   auto code = [](const absl::StatusOr<std::vector<Tensor>>& r) { return r.status().code(); };
   Tensor a(DataType::kFloat32, {2, 3});
   Tensor b(DataType::kFloat32, {4, 5});
-  CHECK(code(Run("MatMul", Attributes(), {&a, &b})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("MatMul", Attributes(), {&a, &b})) == absl::StatusCode::kInvalidArgument);
   Tensor a3(DataType::kFloat32, {2, 4, 3});
   Tensor b3(DataType::kFloat32, {3, 3, 5});
-  CHECK(code(Run("MatMul", Attributes(), {&a3, &b3})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("MatMul", Attributes(), {&a3, &b3})) == absl::StatusCode::kInvalidArgument);
   Tensor s(DataType::kFloat32, {});
-  CHECK(code(Run("MatMul", Attributes(), {&s, &a})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("MatMul", Attributes(), {&s, &a})) == absl::StatusCode::kInvalidArgument);
   Tensor bi(DataType::kInt32, {3, 5});
-  CHECK(code(Run("MatMul", Attributes(), {&a, &bi})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("MatMul", Attributes(), {&a, &bi})) == absl::StatusCode::kInvalidArgument);
   Tensor a8(DataType::kInt8, {2, 3});
   Tensor b8(DataType::kInt8, {3, 5});
-  CHECK(code(Run("MatMul", Attributes(), {&a8, &b8})) == absl::StatusCode::kUnimplemented);
+  CHECK(code(Eval("MatMul", Attributes(), {&a8, &b8})) == absl::StatusCode::kUnimplemented);
 }
 
 }  // namespace

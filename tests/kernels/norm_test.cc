@@ -7,25 +7,16 @@
 
 #include "engine/compare.h"
 #include "executor/kernels/kernel.h"
+#include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
 namespace engine::kernels {
 namespace {
 
 using engine::testing::MakeFloat;
+using engine::testing::RandomTensor;
+using engine::kernels::testing::Eval;
 using engine::testing::ToVector;
-
-Tensor RandomTensor(const Dims& shape, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(NumElements(shape));
-  for (float& f : v) f = dist(rng);
-  return MakeFloat(shape, v);
-}
-
-absl::StatusOr<std::vector<Tensor>> Run(const std::string& type, const Attributes& attrs,
-                                        std::vector<const Tensor*> inputs) {
-  return EvaluateLayer(KernelRegistry::Builtin(), type, attrs, inputs);
-}
 
 void ExpectClose(const Tensor& actual, const Tensor& expected) {
   CompareResult r = CompareTensors(actual, expected, 1e-4, 1e-6);
@@ -50,7 +41,7 @@ TEST_CASE("BatchNormalization matches the inference formula", "[kernels]") {
     Attributes attrs;
     attrs.Set("epsilon", eps);
     attrs.Set("momentum", 0.9f);  // ignored in inference
-    auto y = Run("BatchNormalization", attrs, {&x, &scale, &bias, &mean, &var});
+    auto y = Eval("BatchNormalization", attrs, {&x, &scale, &bias, &mean, &var});
     REQUIRE(y.ok());
     const int64_t plane = NumElements(shape) / (shape[0] * c);
     std::vector<float> expected(NumElements(shape));
@@ -72,7 +63,7 @@ TEST_CASE("BatchNormalization hand-computed (ONNX example)", "[kernels]") {
   Tensor b = MakeFloat({2}, {0, 1});
   Tensor mean = MakeFloat({2}, {0, 3});
   Tensor var = MakeFloat({2}, {1, 1.5f});
-  auto y = Run("BatchNormalization", Attributes(), {&x, &s, &b, &mean, &var});
+  auto y = Eval("BatchNormalization", Attributes(), {&x, &s, &b, &mean, &var});
   REQUIRE(y.ok());
   ExpectClose((*y)[0],
               MakeFloat({1, 2, 1, 3}, {-0.999995f, 0, 0.999995f, -0.22474074f, 1.0f, 2.2247407f}));
@@ -82,20 +73,20 @@ TEST_CASE("BatchNormalization reports bad inputs", "[kernels]") {
   Tensor x(DataType::kFloat32, {2, 3, 4});
   Tensor c3 = MakeFloat({3}, {1, 1, 1});
   Tensor c2 = MakeFloat({2}, {1, 1});
-  REQUIRE(Run("BatchNormalization", Attributes(), {&x, &c3, &c3, &c3, &c3}).ok());
-  CHECK(Code(Run("BatchNormalization", Attributes(), {&x, &c3, &c2, &c3, &c3})) ==
+  REQUIRE(Eval("BatchNormalization", Attributes(), {&x, &c3, &c3, &c3, &c3}).ok());
+  CHECK(Code(Eval("BatchNormalization", Attributes(), {&x, &c3, &c2, &c3, &c3})) ==
         absl::StatusCode::kInvalidArgument);
-  CHECK(Code(Run("BatchNormalization", Attributes(), {&x, &c3, &c3, &c3})) ==
+  CHECK(Code(Eval("BatchNormalization", Attributes(), {&x, &c3, &c3, &c3})) ==
         absl::StatusCode::kInvalidArgument);
   Tensor x1(DataType::kFloat32, {3});
-  CHECK(Code(Run("BatchNormalization", Attributes(), {&x1, &c3, &c3, &c3, &c3})) ==
+  CHECK(Code(Eval("BatchNormalization", Attributes(), {&x1, &c3, &c3, &c3, &c3})) ==
         absl::StatusCode::kInvalidArgument);
   Attributes training;
   training.Set("training_mode", int64_t{1});
-  CHECK(Code(Run("BatchNormalization", training, {&x, &c3, &c3, &c3, &c3})) ==
+  CHECK(Code(Eval("BatchNormalization", training, {&x, &c3, &c3, &c3, &c3})) ==
         absl::StatusCode::kUnimplemented);
   Tensor xi(DataType::kInt32, {2, 3, 4});
-  CHECK(Code(Run("BatchNormalization", Attributes(), {&xi, &c3, &c3, &c3, &c3})) ==
+  CHECK(Code(Eval("BatchNormalization", Attributes(), {&xi, &c3, &c3, &c3, &c3})) ==
         absl::StatusCode::kUnimplemented);
 
   SECTION("running mean/var outputs are unimplemented") {
@@ -151,11 +142,11 @@ TEST_CASE("Softmax matches the definition along every axis", "[kernels]") {
       Attributes attrs;
       attrs.Set("axis", axis);
       INFO("X " << DimsToString(shape) << " axis " << axis);
-      auto y = Run("Softmax", attrs, {&x});
+      auto y = Eval("Softmax", attrs, {&x});
       REQUIRE(y.ok());
       ExpectClose((*y)[0], NaiveSoftmax(x, axis < 0 ? axis + rank : axis));
     }
-    auto y = Run("Softmax", Attributes(), {&x});  // default axis -1
+    auto y = Eval("Softmax", Attributes(), {&x});  // default axis -1
     REQUIRE(y.ok());
     ExpectClose((*y)[0], NaiveSoftmax(x, rank - 1));
   }
@@ -163,7 +154,7 @@ TEST_CASE("Softmax matches the definition along every axis", "[kernels]") {
 
 TEST_CASE("Softmax is numerically stable", "[kernels]") {
   Tensor x = MakeFloat({2, 4}, {0, 1, 2, 3, 10000, 10001, 10002, 10003});
-  auto y = Run("Softmax", Attributes(), {&x});
+  auto y = Eval("Softmax", Attributes(), {&x});
   REQUIRE(y.ok());
   const std::vector<float> expected = {0.032058604f, 0.087144315f, 0.23688282f, 0.6439142f};
   const std::vector<float> v = ToVector((*y)[0]);
@@ -173,7 +164,7 @@ TEST_CASE("Softmax is numerically stable", "[kernels]") {
   Attributes attrs;
   attrs.Set("axis", int64_t{0});
   Tensor x2 = MakeFloat({2, 2}, {1000, -1000, 1001, -1001});
-  y = Run("Softmax", attrs, {&x2});
+  y = Eval("Softmax", attrs, {&x2});
   REQUIRE(y.ok());
   const std::vector<float> v2 = ToVector((*y)[0]);
   CHECK(v2[0] == Approx(0.26894142f));
@@ -186,14 +177,14 @@ TEST_CASE("Softmax reports bad inputs", "[kernels]") {
   Tensor x(DataType::kFloat32, {2, 3});
   Attributes attrs;
   attrs.Set("axis", int64_t{2});
-  CHECK(Code(Run("Softmax", attrs, {&x})) == absl::StatusCode::kInvalidArgument);
+  CHECK(Code(Eval("Softmax", attrs, {&x})) == absl::StatusCode::kInvalidArgument);
   attrs.Set("axis", int64_t{-3});
-  CHECK(Code(Run("Softmax", attrs, {&x})) == absl::StatusCode::kInvalidArgument);
+  CHECK(Code(Eval("Softmax", attrs, {&x})) == absl::StatusCode::kInvalidArgument);
   Tensor scalar(DataType::kFloat32, {});
-  CHECK(Code(Run("Softmax", Attributes(), {&scalar})) == absl::StatusCode::kInvalidArgument);
+  CHECK(Code(Eval("Softmax", Attributes(), {&scalar})) == absl::StatusCode::kInvalidArgument);
   Tensor xi(DataType::kInt64, {2, 3});
-  CHECK(Code(Run("Softmax", Attributes(), {&xi})) == absl::StatusCode::kUnimplemented);
-  CHECK(Code(Run("Softmax", Attributes(), {&x, &x})) == absl::StatusCode::kInvalidArgument);
+  CHECK(Code(Eval("Softmax", Attributes(), {&xi})) == absl::StatusCode::kUnimplemented);
+  CHECK(Code(Eval("Softmax", Attributes(), {&x, &x})) == absl::StatusCode::kInvalidArgument);
 }
 
 // ---------------------------------------------------------------------------
@@ -230,13 +221,13 @@ TEST_CASE("LRN matches the definition", "[kernels]") {
       Attributes attrs;
       attrs.Set("size", size);
       INFO("size " << size << " X " << DimsToString(shape));
-      auto y = Run("LRN", attrs, {&x});
+      auto y = Eval("LRN", attrs, {&x});
       REQUIRE(y.ok());
       ExpectClose((*y)[0], NaiveLrn(x, size, 1e-4f, 0.75f, 1.0f));
       attrs.Set("alpha", 0.5f);
       attrs.Set("beta", 0.6f);
       attrs.Set("bias", 2.0f);
-      y = Run("LRN", attrs, {&x});
+      y = Eval("LRN", attrs, {&x});
       REQUIRE(y.ok());
       ExpectClose((*y)[0], NaiveLrn(x, size, 0.5f, 0.6f, 2.0f));
     }
@@ -251,24 +242,24 @@ TEST_CASE("LRN hand-computed", "[kernels]") {
   attrs.Set("size", int64_t{3});
   attrs.Set("alpha", 3.0f);
   attrs.Set("beta", 1.0f);
-  auto y = Run("LRN", attrs, {&x});
+  auto y = Eval("LRN", attrs, {&x});
   REQUIRE(y.ok());
   ExpectClose((*y)[0], MakeFloat({1, 3, 1, 1}, {1.0f / 6, 2.0f / 15, 3.0f / 14}));
 }
 
 TEST_CASE("LRN reports bad attributes", "[kernels]") {
   Tensor x(DataType::kFloat32, {1, 3, 2, 2});
-  CHECK(Code(Run("LRN", Attributes(), {&x})) == absl::StatusCode::kInvalidArgument);
+  CHECK(Code(Eval("LRN", Attributes(), {&x})) == absl::StatusCode::kInvalidArgument);
   Attributes attrs;
   attrs.Set("size", int64_t{0});
-  CHECK(Code(Run("LRN", attrs, {&x})) == absl::StatusCode::kInvalidArgument);
+  CHECK(Code(Eval("LRN", attrs, {&x})) == absl::StatusCode::kInvalidArgument);
   attrs.Set("size", 3.0f);  // wrong kind
-  CHECK(Code(Run("LRN", attrs, {&x})) == absl::StatusCode::kInvalidArgument);
+  CHECK(Code(Eval("LRN", attrs, {&x})) == absl::StatusCode::kInvalidArgument);
   attrs.Set("size", int64_t{3});
   Tensor x1(DataType::kFloat32, {3});
-  CHECK(Code(Run("LRN", attrs, {&x1})) == absl::StatusCode::kInvalidArgument);
+  CHECK(Code(Eval("LRN", attrs, {&x1})) == absl::StatusCode::kInvalidArgument);
   Tensor xi(DataType::kInt32, {1, 3, 2, 2});
-  CHECK(Code(Run("LRN", attrs, {&xi})) == absl::StatusCode::kUnimplemented);
+  CHECK(Code(Eval("LRN", attrs, {&xi})) == absl::StatusCode::kUnimplemented);
 }
 
 }  // namespace

@@ -16,13 +16,7 @@ namespace engine::kernels {
 namespace {
 
 using engine::testing::MakeFloat;
-
-Tensor RandomTensor(const Dims& shape, std::mt19937& rng) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(NumElements(shape));
-  for (float& f : v) f = dist(rng);
-  return MakeFloat(shape, v);
-}
+using engine::testing::RandomTensor;
 
 absl::StatusOr<std::vector<Tensor>> Run(const std::string& type, const Attributes& attrs,
                                         const Tensor& x) {

@@ -13,6 +13,7 @@
 
 #include "engine/tensor.h"
 #include "executor/kernels/kernel.h"
+#include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
 namespace engine::kernels {
@@ -21,41 +22,18 @@ namespace {
 using engine::testing::MakeFloat;
 using engine::testing::MakeInt64;
 using engine::testing::ToVector;
+using engine::testing::MakeTyped;
+using engine::testing::Values;
+using engine::kernels::testing::Eval;
+using engine::kernels::testing::Eval1;
 
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
-
-template <typename T>
-Tensor MakeTyped(DataType dtype, Dims shape, const std::vector<T>& values) {
-  Tensor t(dtype, std::move(shape));
-  REQUIRE(values.size() * sizeof(T) == t.byte_size());
-  if (!values.empty()) std::memcpy(t.data(), values.data(), t.byte_size());
-  return t;
-}
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  const T* p = t.data_as<T>();
-  return std::vector<T>(p, p + t.num_elements());
-}
 
 std::vector<float> Iota(int64_t n, float start = 0) {
   std::vector<float> v(n);
   std::iota(v.begin(), v.end(), start);
   return v;
-}
-
-absl::StatusOr<std::vector<Tensor>> Eval(const std::string& type, const Attributes& attrs,
-                                         std::vector<const Tensor*> inputs) {
-  return EvaluateLayer(KernelRegistry::Builtin(), type, attrs, inputs);
-}
-
-Tensor Eval1(const std::string& type, const Attributes& attrs, std::vector<const Tensor*> inputs) {
-  absl::StatusOr<std::vector<Tensor>> out = Eval(type, attrs, inputs);
-  INFO(type << ": " << out.status().ToString());
-  REQUIRE(out.ok());
-  REQUIRE(out->size() == 1);
-  return std::move((*out)[0]);
 }
 
 absl::StatusCode Code(const std::string& type, const Attributes& attrs,
