@@ -15,11 +15,13 @@ ModelBuilder::ModelBuilder(int opset, const std::string& name) {
   model_.mutable_graph()->set_name(name);
 }
 
-ModelBuilder& ModelBuilder::Input(const std::string& name, const std::vector<int64_t>& dims,
-                                  int elem_type) {
-  auto* in = model_.mutable_graph()->add_input();
-  in->set_name(name);
-  auto* tt = in->mutable_type()->mutable_tensor_type();
+namespace {
+
+// Fills a ValueInfoProto with a tensor type; a dimension < 0 becomes "N".
+void SetTensorType(onnx::ValueInfoProto* vi, const std::string& name,
+                   const std::vector<int64_t>& dims, int elem_type) {
+  vi->set_name(name);
+  auto* tt = vi->mutable_type()->mutable_tensor_type();
   tt->set_elem_type(elem_type);
   auto* shape = tt->mutable_shape();
   for (int64_t d : dims) {
@@ -29,22 +31,18 @@ ModelBuilder& ModelBuilder::Input(const std::string& name, const std::vector<int
       shape->add_dim()->set_dim_value(d);
     }
   }
+}
+
+}  // namespace
+
+ModelBuilder& ModelBuilder::Input(const std::string& name, const std::vector<int64_t>& dims,
+                                  int elem_type) {
+  SetTensorType(model_.mutable_graph()->add_input(), name, dims, elem_type);
   return *this;
 }
 
 ModelBuilder& ModelBuilder::Output(const std::string& name, const std::vector<int64_t>& dims) {
-  auto* out = model_.mutable_graph()->add_output();
-  out->set_name(name);
-  auto* tt = out->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(onnx::TensorProto::FLOAT);
-  auto* shape = tt->mutable_shape();
-  for (int64_t d : dims) {
-    if (d < 0) {
-      shape->add_dim()->set_dim_param("N");
-    } else {
-      shape->add_dim()->set_dim_value(d);
-    }
-  }
+  SetTensorType(model_.mutable_graph()->add_output(), name, dims, onnx::TensorProto::FLOAT);
   return *this;
 }
 
