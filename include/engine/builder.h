@@ -6,18 +6,31 @@
 #ifndef ENGINE_BUILDER_H_
 #define ENGINE_BUILDER_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/hardware.h"
 #include "engine/logger.h"
 #include "engine/tensor.h"
 #include "engine/types.h"
 
 namespace engine {
 
-/// Options of one engine build. Defaults give a fully optimized FP32 engine.
+/// What the builder minimizes when it chooses a layer's mapping (dataflow,
+/// tile sizes, loop order, unit) on the modeled accelerator.
+enum class Objective : uint8_t {
+  kLatency = 0,  ///< modeled cycles
+  kEnergy = 1,   ///< modeled energy, pJ
+  kEdp = 2,      ///< energy-delay product (pJ x cycles)
+};
+/// "latency", "energy", "edp".
+const char* ObjectiveName(Objective objective);
+
+/// Options of one engine build. Defaults give a fully optimized FP32 engine
+/// for the "edge" accelerator preset.
 struct BuilderConfig {
   /// Static shapes for graph inputs, by input name, as trtexec's
   /// `--shapes=name:1x3x224x224`. Required for every input with a dynamic
@@ -43,6 +56,14 @@ struct BuilderConfig {
   /// ONNX opset that models with an older default-domain opset are upgraded to
   /// with the ONNX version converter before import.
   int target_opset = 13;
+
+  /// The accelerator the engine is built for (see hardware.h); stored in the
+  /// plan. Layers are tiled to fit its buffers; a layer that cannot be tiled
+  /// into them fails the build with ResourceExhausted.
+  HardwareConfig hardware;
+
+  /// What the per-layer mapping choice minimizes.
+  Objective objective = Objective::kLatency;
 };
 
 /// Wall-clock time of one build phase, in milliseconds (host time).
@@ -80,7 +101,11 @@ class Builder {
   ///    the ONNX checker or shape inference), a dynamic input dimension that
   ///    `input_shapes` does not pin, a pinned shape of the wrong rank;
   ///  - Unimplemented: ops, attributes or dtypes the engine does not support;
-  ///    all unsupported ops of the model are listed in one message.
+  ///    all unsupported ops of the model are listed in one message; a
+  ///    precision the hardware does not list;
+  ///  - ResourceExhausted: a layer that no tiling fits into the hardware's
+  ///    on-chip buffers (the message names the layer and the sizes), or a
+  ///    plan above 2 GiB.
   absl::StatusOr<BuildResult> BuildFromOnnxFile(const std::string& onnx_path,
                                                 const BuilderConfig& config) const;
 

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/hardware.h"
 #include "engine/logger.h"
 #include "engine/tensor.h"
 #include "engine/tensor_io.h"
@@ -31,6 +32,95 @@ struct PlanInfo {
   std::string model_name;       ///< ONNX graph name
   uint64_t plan_bytes = 0;      ///< size of the serialized plan, bytes
   uint64_t weight_bytes = 0;    ///< total size of constant tensors, bytes
+  std::string objective;        ///< builder objective: "latency", "energy" or "edp"
+  uint64_t instructions = 0;    ///< length of the accelerator program
+};
+
+/// A tactic the builder considered for a layer and rejected, with its cost
+/// when simulated alone.
+struct RejectedTactic {
+  std::string tactic;  ///< "array-ws", "array-os", "array-is", "vector", ...
+  std::string tiling;  ///< e.g. "os m,p,k g1 k576 m64 p196"
+  int64_t cycles = 0;
+  double energy_pj = 0;
+};
+
+/// Modeled figures of one layer for one inference on the accelerator.
+/// Cycles are at HardwareConfig::clock_mhz. Roofline after Williams et al.
+/// (CACM 2009): compute bound = ceil(MACs / (R x C)) for array layers, ceil(ops
+/// / (lanes x ops per cycle)) for vector layers; memory bound = ceil(every
+/// input, weight and output byte once / DRAM bytes per cycle).
+struct LayerDeviceProfile {
+  std::string name;       ///< layer name; a fused layer joins its ONNX node names with " + "
+  std::string type;       ///< layer type
+  std::string unit;       ///< "array", "vector", "dma" or "view" (no device work)
+  std::string tactic;     ///< chosen tactic: "array-ws", "array-os", "array-is", "vector", "dma", "view"
+  std::string dataflow;   ///< "ws", "os", "is" for array layers, "" otherwise
+  std::string tiling;     ///< chosen tile sizes and loop order
+  std::string precision;  ///< "fp32", "int8", ...
+  int64_t start_cycle = 0;     ///< when the layer starts in the inference
+  int64_t cycles = 0;          ///< layer latency: start to last completion
+  int64_t compute_cycles = 0;  ///< cycles the layer's main unit (array or vector) computes
+  int64_t stall_cycles = 0;    ///< cycles - compute_cycles: waiting on memory, fill and drain
+  double time_ms = 0;          ///< cycles at the clock, milliseconds
+  /// Busy fraction of the layer's unit: MACs / (cycles x R x C) for the array,
+  /// ops / (cycles x lanes x ops per cycle) for the vector unit, 0 otherwise.
+  double utilization = 0;
+  /// Array layers: useful PE slots / occupied PE slots over all folds
+  /// (SCALE-Sim's mapping efficiency); 0 otherwise.
+  double mapping_efficiency = 0;
+  int64_t macs = 0;
+  int64_t vector_ops = 0;
+  int64_t dram_bytes_read = 0, dram_bytes_written = 0;
+  int64_t sram_bytes_read = 0, sram_bytes_written = 0;  ///< scratchpad and weight buffer
+  int64_t acc_bytes_read = 0, acc_bytes_written = 0;    ///< accumulator
+  double energy_compute_pj = 0, energy_sram_pj = 0, energy_dram_pj = 0;
+  int64_t roofline_compute_cycles = 0;
+  int64_t roofline_memory_cycles = 0;
+  /// cycles / max(roofline_compute_cycles, roofline_memory_cycles); 0 when
+  /// both bounds are 0 (views).
+  double roofline_ratio = 0;
+  /// "compute" or "memory": the larger bound; "-" for views.
+  std::string bound;
+  int64_t estimated_cycles = 0;  ///< the builder's analytical estimate
+  int instructions = 0;
+  std::vector<RejectedTactic> rejected;
+
+  double energy_pj() const { return energy_compute_pj + energy_sram_pj + energy_dram_pj; }
+};
+
+/// Modeled figures of one inference. The model is deterministic for a plan,
+/// so these are the same for every inference; they are simulated once, when
+/// the engine is loaded.
+struct DeviceProfile {
+  std::string hardware;         ///< HardwareSummary of the target
+  double clock_mhz = 0;
+  int64_t total_cycles = 0;     ///< whole inference, cycles (layers run back to back)
+  double latency_ms = 0;        ///< total_cycles at the clock
+  double throughput_qps = 0;    ///< 1000 / latency_ms (one inference at a time)
+  double energy_compute_pj = 0, energy_sram_pj = 0, energy_dram_pj = 0;
+  int64_t macs = 0;
+  int64_t dram_bytes_read = 0, dram_bytes_written = 0;
+  /// MACs / (total_cycles x R x C).
+  double utilization = 0;
+  /// Sum over layers of max(compute bound, memory bound), cycles, and
+  /// total_cycles divided by it.
+  int64_t roofline_cycles = 0;
+  double roofline_ratio = 0;
+  std::vector<LayerDeviceProfile> layers;  ///< in execution order
+
+  double energy_pj() const { return energy_compute_pj + energy_sram_pj + energy_dram_pj; }
+};
+
+/// One instruction on the modeled timeline (for Chrome trace / Perfetto).
+struct DeviceEvent {
+  const char* track = "";  ///< "DMA load", "DMA store", "Systolic array", "Vector unit"
+  const char* name = "";   ///< opcode: "LOAD_INPUT", "LOAD_WEIGHT", "MATMUL", "VECTOR", "STORE"
+  int layer = 0;           ///< engine layer index
+  int64_t start_cycle = 0;
+  int64_t end_cycle = 0;   ///< completion (DMA: including DRAM latency)
+  int64_t bytes = 0;       ///< DMA bytes (0 for compute)
+  int64_t macs = 0;        ///< MATMUL MACs, VECTOR ops
 };
 
 /// One layer of an engine, in execution order.
@@ -69,6 +159,21 @@ class Engine {
   /// Layers in execution order.
   const std::vector<LayerInfo>& layers() const;
   const PlanInfo& plan_info() const;
+
+  /// The accelerator the engine was built for.
+  const HardwareConfig& hardware() const;
+
+  /// Modeled per-layer and total device figures of one inference.
+  const DeviceProfile& device_profile() const;
+
+  /// Every instruction of one inference on the modeled timeline, in program
+  /// order (SYNC fences omitted). O(program length); build it when needed.
+  std::vector<DeviceEvent> DeviceTimeline() const;
+
+  /// OK when `expected` describes the same hardware the plan was built for
+  /// (equal canonical JSON); FailedPrecondition naming both otherwise. Use it
+  /// when a user loads a plan and also names a --hw.
+  absl::Status CheckHardware(const HardwareConfig& expected) const;
 
   /// Creates an execution context with its own activation buffers. The
   /// context keeps the engine alive. Errors: ResourceExhausted when the
@@ -131,8 +236,9 @@ class Runtime {
   /// Errors: InvalidArgument (not a plan: wrong magic or unreadable header),
   /// FailedPrecondition (plan schema version not accepted; the message gives
   /// the accepted range), DataLoss (truncated or corrupt: checksum or
-  /// FlatBuffers verification failure, inconsistent tensor sizes),
-  /// Unimplemented (a layer type this runtime does not know).
+  /// FlatBuffers verification failure, inconsistent tensor sizes, an invalid
+  /// hardware description or program), Unimplemented (a layer type this
+  /// runtime does not know).
   static absl::StatusOr<std::shared_ptr<const Engine>> DeserializeEngine(
       std::string_view plan, Logger* logger = nullptr);
 

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/device_code.h"
 #include "codegen/plan_writer.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
@@ -36,7 +37,9 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
   result.optimizer_report = pm->Report();
   timer.Done("optimize");
   result.engine_layers = static_cast<int>(graph->nodes().size());
-  ENGINE_ASSIGN_OR_RETURN(result.plan, codegen::SerializePlan(*graph));
+  ENGINE_ASSIGN_OR_RETURN(codegen::DeviceCode code,
+                          codegen::GenerateDeviceCode(*graph, config.hardware, config.objective));
+  ENGINE_ASSIGN_OR_RETURN(result.plan, codegen::SerializePlan(*graph, code));
   timer.Done("codegen");
   return absl::OkStatus();
 }
@@ -54,6 +57,7 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxFile(const std::string& onnx_p
 absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytes(const std::string& bytes,
                                                         const std::string& name,
                                                         const BuilderConfig& config) const {
+  ENGINE_RETURN_IF_ERROR(ValidateHardwareConfig(config.hardware));
   BuildResult result;
   PhaseTimer timer(&result.phases);
   parser::ParseOptions options;

@@ -36,9 +36,25 @@ flatbuffers::Offset<fb::Attribute> WriteAttribute(flatbuffers::FlatBufferBuilder
   return fb::CreateAttribute(b, n, fb::AttrKind::FLOATS, 0, 0, 0, 0, fv);
 }
 
+flatbuffers::Offset<fb::LayerMapping> WriteMapping(flatbuffers::FlatBufferBuilder& b,
+                                                  const LayerMapping& m, uint32_t first,
+                                                  uint32_t count) {
+  std::vector<flatbuffers::Offset<fb::TacticCost>> rejected;
+  for (const TacticCost& t : m.rejected) {
+    rejected.push_back(fb::CreateTacticCost(b, b.CreateString(t.tactic), b.CreateString(t.tiling),
+                                            t.cycles, t.energy_pj, t.objective));
+  }
+  return fb::CreateLayerMapping(
+      b, static_cast<uint8_t>(m.kind), m.on_array, b.CreateString(m.chosen.tactic),
+      b.CreateString(m.chosen.tiling), static_cast<uint8_t>(m.precision),
+      static_cast<uint8_t>(m.array.dataflow), static_cast<uint8_t>(m.array.order), m.array.gt,
+      m.array.kt, m.array.mt, m.array.pt, m.vector.tile_elements, m.macs, m.vector_ops,
+      m.min_dram_bytes, m.estimated_cycles, first, count, b.CreateVector(rejected));
+}
+
 }  // namespace
 
-absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph) {
+absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCode& code) {
   uint64_t weight_bytes = 0;
   for (const ir::Value* v : graph.values()) {
     if (v->is_constant()) weight_bytes += v->constant->byte_size();
@@ -48,13 +64,14 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph) {
         "the model's constants take ", weight_bytes, " bytes; a plan holds at most ", kMaxPlanBytes));
   }
 
-  flatbuffers::FlatBufferBuilder b(1024 + weight_bytes * 11 / 10);
-  absl::flat_hash_map<const ir::Value*, int32_t> index;
+  flatbuffers::FlatBufferBuilder b(1024 + weight_bytes * 11 / 10 +
+                                   code.program.size() * sizeof(fb::Instruction));
+  // Tensors in the order of AssignTensorIndices, which the program's tensor
+  // fields refer to.
+  std::vector<const ir::Value*> by_index(code.tensors.size(), nullptr);
+  for (const auto& [v, i] : code.tensors) by_index[static_cast<size_t>(i)] = v;
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
-  auto tensor_index = [&](const ir::Value* v) -> int32_t {
-    if (v == nullptr) return -1;
-    auto it = index.find(v);
-    if (it != index.end()) return it->second;
+  for (const ir::Value* v : by_index) {
     auto name = b.CreateString(v->name);
     auto shape = b.CreateVector(v->shape);
     flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data = 0;
@@ -67,9 +84,9 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph) {
     }
     tensors.push_back(fb::CreateTensor(b, name, static_cast<fb::DataType>(v->dtype), shape, data,
                                        v->is_constant()));
-    int32_t i = static_cast<int32_t>(tensors.size() - 1);
-    index[v] = i;
-    return i;
+  }
+  auto tensor_index = [&](const ir::Value* v) -> int32_t {
+    return v == nullptr ? -1 : code.tensors.at(v);
   };
 
   std::vector<int32_t> inputs, outputs;
@@ -83,15 +100,30 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph) {
     for (const auto& [name, value] : node->attrs.values()) attrs.push_back(WriteAttribute(b, name, value));
     std::vector<flatbuffers::Offset<flatbuffers::String>> onnx_nodes;
     for (const std::string& n : node->onnx_nodes) onnx_nodes.push_back(b.CreateString(n));
+    const size_t li = layers.size();
+    auto mapping = WriteMapping(b, code.mappings.at(li), code.first_instruction.at(li),
+                                code.num_instructions.at(li));
     layers.push_back(fb::CreateLayer(b, b.CreateString(node->name), b.CreateString(node->op_type),
                                      b.CreateVector(onnx_nodes), b.CreateVector(ins),
-                                     b.CreateVector(outs), b.CreateVector(attrs)));
+                                     b.CreateVector(outs), b.CreateVector(attrs), mapping));
   }
   for (const ir::Value* v : graph.outputs()) outputs.push_back(tensor_index(v));
 
+  std::vector<fb::Instruction> program;
+  program.reserve(code.program.size());
+  for (const hw::Instruction& in : code.program) {
+    program.emplace_back(static_cast<uint8_t>(in.opcode), static_cast<uint8_t>(in.dataflow),
+                         static_cast<uint8_t>(in.precision), in.flags, in.layer, in.deps[0],
+                         in.deps[1], in.deps[2], in.tensor, in.dram_offset, in.bytes,
+                         in.aux_bytes, in.addr, in.weight_addr, in.acc_addr, in.k, in.m, in.p,
+                         in.repeat, in.ops);
+  }
+  auto program_offset = b.CreateVectorOfStructs(program);
   auto network = fb::CreateNetwork(b, b.CreateString(graph.name), b.CreateString(graph.producer),
                                    b.CreateVector(tensors), b.CreateVector(inputs),
-                                   b.CreateVector(outputs), b.CreateVector(layers));
+                                   b.CreateVector(outputs), b.CreateVector(layers),
+                                   b.CreateString(code.hardware_json),
+                                   b.CreateString(ObjectiveName(code.objective)), program_offset);
   b.Finish(network);
   if (b.GetSize() > kMaxPlanBytes) {
     return absl::ResourceExhaustedError(

@@ -7,13 +7,16 @@
 namespace engine {
 
 /// Version of this engine, written into every plan it builds.
-inline constexpr const char* kEngineVersion = "0.1.0";
+inline constexpr const char* kEngineVersion = "0.2.0";
 
 /// Version of the plan's Network payload layout (src/common/plan.fbs). Bump on
 /// any change a previous runtime cannot read; the runtime accepts plans whose
 /// schema version lies in [kMinPlanSchemaVersion, kPlanSchemaVersion].
-inline constexpr uint32_t kPlanSchemaVersion = 1;
-inline constexpr uint32_t kMinPlanSchemaVersion = 1;
+/// History: 1 = host layers only; 2 = adds the hardware description, the
+/// accelerator program and per-layer mappings (plans of version 1 carry no
+/// program, so they must be rebuilt).
+inline constexpr uint32_t kPlanSchemaVersion = 2;
+inline constexpr uint32_t kMinPlanSchemaVersion = 2;
 
 }  // namespace engine
 

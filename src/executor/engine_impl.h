@@ -7,6 +7,8 @@
 
 #include "engine/runtime.h"
 #include "executor/kernels/kernel.h"
+#include "hw/program.h"
+#include "hw/simulator.h"
 
 namespace engine {
 
@@ -37,6 +39,13 @@ struct Engine::Impl {
   std::vector<int> input_index;   ///< tensor index of each engine input
   std::vector<int> output_index;  ///< tensor index of each engine output
   size_t scratch_bytes = 0;       ///< largest scratch any kernel needs
+
+  // The accelerator side: target, program, and its simulated schedule.
+  HardwareConfig hardware;
+  std::string hardware_json;      ///< canonical JSON as stored in the plan
+  hw::Program program;
+  hw::SimulationResult simulation;
+  DeviceProfile device;
 };
 
 /// Per-context state: one buffer per non-constant tensor.

@@ -9,6 +9,8 @@
 #include "common/plan_generated.h"
 #include "common/status_macros.h"
 #include "common/version.h"
+#include "executor/device_model.h"
+#include "hw/tiling.h"
 
 namespace engine::exec {
 namespace {
@@ -180,6 +182,9 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
   }
 
   const auto& registry = kernels::KernelRegistry::Builtin();
+  std::vector<LayerDeviceProfile> device_layers;
+  std::vector<int64_t> min_dram_bytes;
+  const uint32_t program_size = net->program() ? net->program()->size() : 0;
   for (const fb::Layer* layer : *net->layers()) {
     const std::string name = layer->name()->str();
     const std::string type = layer->type()->str();
@@ -253,6 +258,38 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
     if (!prepared.ok()) return Corrupt(absl::StrCat(where, ": ", prepared.message()));
     impl->scratch_bytes = std::max(impl->scratch_bytes, ex.kernel->ScratchBytes());
     impl->exec.push_back(std::move(ex));
+
+    // The layer's accelerator mapping.
+    const fb::LayerMapping* mapping = layer->mapping();
+    if (mapping == nullptr) return Corrupt(absl::StrCat(where, ": no accelerator mapping"));
+    if (mapping->kind() > static_cast<uint8_t>(hw::LayerKind::kDma) ||
+        mapping->dataflow() > static_cast<uint8_t>(Dataflow::kInputStationary) ||
+        mapping->precision() > static_cast<uint8_t>(Precision::kFp32) ||
+        uint64_t{mapping->first_instruction()} + mapping->num_instructions() > program_size) {
+      return Corrupt(absl::StrCat(where, ": invalid accelerator mapping"));
+    }
+    LayerDeviceProfile d;
+    d.name = name;
+    d.type = type;
+    d.unit = hw::LayerKindName(static_cast<hw::LayerKind>(mapping->kind()));
+    if (mapping->kind() == static_cast<uint8_t>(hw::LayerKind::kArray) && !mapping->on_array()) {
+      d.unit = "vector";  // e.g. a depthwise convolution on the vector unit
+    }
+    d.tactic = mapping->tactic() ? mapping->tactic()->str() : "";
+    d.tiling = mapping->tiling() ? mapping->tiling()->str() : "";
+    if (mapping->on_array()) d.dataflow = DataflowName(static_cast<Dataflow>(mapping->dataflow()));
+    d.precision = PrecisionName(static_cast<Precision>(mapping->precision()));
+    d.macs = mapping->macs();
+    d.vector_ops = mapping->vector_ops();
+    d.estimated_cycles = mapping->estimated_cycles();
+    if (mapping->rejected()) {
+      for (const fb::TacticCost* t : *mapping->rejected()) {
+        d.rejected.push_back({t->tactic() ? t->tactic()->str() : "",
+                              t->tiling() ? t->tiling()->str() : "", t->cycles(), t->energy_pj()});
+      }
+    }
+    device_layers.push_back(std::move(d));
+    min_dram_bytes.push_back(mapping->min_dram_bytes());
     impl->layers.push_back(std::move(info));
   }
   for (int32_t idx : *net->outputs()) {
@@ -263,6 +300,52 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
     impl->output_index.push_back(idx);
     impl->outputs.push_back(desc(idx));
   }
+
+  // The accelerator: its description, the program, and the simulated profile.
+  if (net->hardware_json() == nullptr) return Corrupt("no hardware description");
+  impl->hardware_json = net->hardware_json()->str();
+  auto hardware = ParseHardwareJson(impl->hardware_json, "plan hardware description");
+  if (!hardware.ok()) return Corrupt(std::string(hardware.status().message()));
+  impl->hardware = *hardware;
+  impl->info.objective = net->objective() ? net->objective()->str() : "";
+  impl->info.instructions = program_size;
+  impl->program.reserve(program_size);
+  const uint32_t num_layers = static_cast<uint32_t>(impl->layers.size());
+  for (uint32_t i = 0; i < program_size; ++i) {
+    const fb::Instruction* f = net->program()->Get(i);
+    hw::Instruction in;
+    if (f->opcode() > static_cast<uint8_t>(hw::Opcode::kSync) ||
+        f->dataflow() > static_cast<uint8_t>(Dataflow::kInputStationary) ||
+        f->precision() > static_cast<uint8_t>(Precision::kFp32) || f->layer() >= num_layers ||
+        f->tensor() < -1 || f->tensor() >= num_tensors) {
+      return Corrupt(absl::StrCat("program instruction #", i, " is invalid"));
+    }
+    in.opcode = static_cast<hw::Opcode>(f->opcode());
+    in.dataflow = static_cast<Dataflow>(f->dataflow());
+    in.precision = static_cast<Precision>(f->precision());
+    in.flags = f->flags();
+    in.layer = f->layer();
+    in.deps[0] = f->dep0();
+    in.deps[1] = f->dep1();
+    in.deps[2] = f->dep2();
+    in.tensor = f->tensor();
+    in.dram_offset = f->dram_offset();
+    in.bytes = f->bytes();
+    in.aux_bytes = f->aux_bytes();
+    in.addr = f->addr();
+    in.weight_addr = f->weight_addr();
+    in.acc_addr = f->acc_addr();
+    in.k = f->k();
+    in.m = f->m();
+    in.p = f->p();
+    in.repeat = f->repeat();
+    in.ops = f->ops();
+    impl->program.push_back(in);
+  }
+  auto device = SimulateDevice(impl->hardware, impl->program, std::move(device_layers),
+                               min_dram_bytes, &impl->simulation);
+  if (!device.ok()) return Corrupt(std::string(device.status().message()));
+  impl->device = std::move(*device);
   return std::shared_ptr<const Engine::Impl>(std::move(impl));
 }
 

@@ -7,6 +7,7 @@
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "executor/engine_impl.h"
+#include "hw/instruction_cost.h"
 #include "executor/plan_reader.h"
 
 namespace engine {
@@ -41,6 +42,37 @@ const std::vector<TensorDesc>& Engine::inputs() const { return impl_->inputs; }
 const std::vector<TensorDesc>& Engine::outputs() const { return impl_->outputs; }
 const std::vector<LayerInfo>& Engine::layers() const { return impl_->layers; }
 const PlanInfo& Engine::plan_info() const { return impl_->info; }
+const HardwareConfig& Engine::hardware() const { return impl_->hardware; }
+const DeviceProfile& Engine::device_profile() const { return impl_->device; }
+
+std::vector<DeviceEvent> Engine::DeviceTimeline() const {
+  std::vector<DeviceEvent> events;
+  events.reserve(impl_->program.size());
+  for (size_t i = 0; i < impl_->program.size(); ++i) {
+    const hw::Instruction& in = impl_->program[i];
+    if (in.opcode == hw::Opcode::kSync) continue;
+    const hw::InstructionCost c = hw::CostOf(impl_->hardware, in);
+    DeviceEvent e;
+    e.track = hw::UnitName(hw::UnitOf(in.opcode));
+    e.name = hw::OpcodeName(in.opcode);
+    e.layer = static_cast<int>(in.layer);
+    e.start_cycle = impl_->simulation.schedule[i].start;
+    e.end_cycle = impl_->simulation.schedule[i].end;
+    e.bytes = c.dram_read + c.dram_write;
+    e.macs = in.opcode == hw::Opcode::kVector ? c.vector_ops : c.macs;
+    events.push_back(e);
+  }
+  return events;
+}
+
+absl::Status Engine::CheckHardware(const HardwareConfig& expected) const {
+  const std::string json = HardwareConfigToJson(expected);
+  if (json == impl_->hardware_json) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the plan was built for hardware '", impl_->hardware.name, "' (",
+      HardwareSummary(impl_->hardware), ") but --hw describes '", expected.name, "' (",
+      HardwareSummary(expected), "); rebuild the engine for it"));
+}
 
 absl::StatusOr<std::unique_ptr<ExecutionContext>> Engine::CreateExecutionContext() const {
   auto ctx = std::make_unique<ExecutionContext::Impl>();

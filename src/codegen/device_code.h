@@ -1,0 +1,40 @@
+// Code generation for the modeled accelerator: describes every layer, chooses
+// its mapping (mapper.h) and lowers it into one instruction stream.
+#ifndef ENGINE_CODEGEN_DEVICE_CODE_H_
+#define ENGINE_CODEGEN_DEVICE_CODE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "codegen/mapper.h"
+#include "codegen/workload.h"
+#include "engine/builder.h"
+#include "engine/hardware.h"
+#include "hw/program.h"
+#include "ir/graph.h"
+
+namespace engine::codegen {
+
+/// Everything the plan stores about the accelerator.
+struct DeviceCode {
+  std::string hardware_json;  ///< HardwareConfigToJson of the target
+  Objective objective = Objective::kLatency;
+  hw::Program program;        ///< tensor fields are plan tensor indices (`tensors`)
+  TensorIndex tensors;        ///< plan tensor index of each value
+  /// Per layer (graph node, schedule order): its mapping and instruction range.
+  std::vector<LayerMapping> mappings;
+  std::vector<uint32_t> first_instruction;
+  std::vector<uint32_t> num_instructions;
+};
+
+/// Maps and lowers every layer of `graph`. Errors: as ChooseMapping
+/// (Unimplemented precision, ResourceExhausted tiling), and Internal for a
+/// layer type without a lowering.
+absl::StatusOr<DeviceCode> GenerateDeviceCode(const ir::Graph& graph, const HardwareConfig& hw,
+                                              Objective objective);
+
+}  // namespace engine::codegen
+
+#endif  // ENGINE_CODEGEN_DEVICE_CODE_H_

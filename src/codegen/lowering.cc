@@ -1,0 +1,213 @@
+#include "codegen/lowering.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <tuple>
+
+namespace engine::codegen {
+namespace {
+
+using hw::Instruction;
+using hw::Opcode;
+
+int32_t Emit(hw::Program& program, Instruction in) {
+  program.push_back(in);
+  return static_cast<int32_t>(program.size() - 1);
+}
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const hw::ArrayTiling& t,
+                     uint32_t layer, hw::Program& program) {
+  const hw::BufferNeeds needs = hw::ArrayBufferNeeds(hw, w, t);
+  const int64_t e = PrecisionBytes(w.precision);
+  const bool separate_weights = hw.weight_buffer.bytes > 0;
+  const uint64_t weight_base =
+      separate_weights ? 0 : static_cast<uint64_t>(needs.slots * needs.input_slot);
+  const int slots = needs.slots;
+  const int64_t ohw = w.PixelsPerImage();
+  const int64_t ng = CeilDiv(w.groups, t.gt), nk = CeilDiv(w.k, t.kt), nm = CeilDiv(w.m, t.mt),
+                np_img = CeilDiv(ohw, t.pt);
+  const int64_t window = w.conv ? w.kernel_h * w.kernel_w : 1;
+  const int64_t in_c = w.k / window;  // input channels per group
+  const int64_t plane = w.in_h * w.in_w;
+
+  Instruction base;
+  base.layer = layer;
+  base.precision = w.precision;
+  base.dataflow = t.dataflow;
+
+  std::tuple<int64_t, int64_t, int64_t> last_w{-1, -1, -1};
+  std::tuple<int64_t, int64_t, int64_t, int64_t> last_i{-1, -1, -1, -1};
+  int w_slot = -1, i_slot = -1, acc_slot = -1, next_w = 0, next_i = 0, next_acc = 0;
+  int32_t w_load = -1, i_load = -1;
+  std::array<int32_t, 2> w_reader{-1, -1}, i_reader{-1, -1}, acc_store{-1, -1};
+
+  auto body = [&](int64_t gi, int64_t mi, int64_t b, int64_t pj) {
+    const int64_t g0 = gi * t.gt, gsz = std::min(t.gt, w.groups - g0);
+    const int64_t m0 = mi * t.mt, msz = std::min(t.mt, w.m - m0);
+    const int64_t p0 = pj * t.pt, psz = std::min(t.pt, ohw - p0);
+    for (int64_t ki = 0; ki < nk; ++ki) {
+      const int64_t k0 = ki * t.kt, ksz = std::min(t.kt, w.k - k0);
+      if (std::make_tuple(gi, mi, ki) != last_w) {
+        last_w = {gi, mi, ki};
+        w_slot = next_w;
+        next_w = (next_w + 1) % slots;
+        Instruction in = base;
+        in.opcode = Opcode::kLoadWeight;
+        in.tensor = w.weight_tensor;
+        in.dram_offset = static_cast<uint64_t>(((g0 * w.m + m0) * w.k + k0) * e);
+        const int64_t bias = ki == 0 && w.m > 0 ? CeilDiv(w.bias_bytes * msz, w.m) : 0;
+        in.bytes = static_cast<uint64_t>(gsz * (ksz * msz * e + bias));
+        in.addr = weight_base + static_cast<uint64_t>(w_slot * needs.weight_slot);
+        in.AddDep(w_reader[w_slot]);
+        w_load = Emit(program, in);
+      }
+      if (std::make_tuple(gi, b, pj, ki) != last_i) {
+        last_i = {gi, b, pj, ki};
+        i_slot = next_i;
+        next_i = (next_i + 1) % slots;
+        Instruction in = base;
+        in.opcode = Opcode::kLoadInput;
+        in.tensor = w.input_tensor;
+        int64_t offset;
+        if (w.conv) {
+          const int64_t row0 = std::min(w.in_h - 1, (p0 / w.out_w) * w.stride_h);
+          offset = ((b * w.groups + g0) * in_c + k0 / window) * plane + row0 * w.in_w;
+        } else {
+          offset = ((b * w.groups + g0) * ohw + p0) * w.k + k0;
+        }
+        in.dram_offset = static_cast<uint64_t>(offset * e);
+        in.bytes = static_cast<uint64_t>(gsz * hw::InputTileBytes(w, ksz, psz));
+        in.addr = static_cast<uint64_t>(i_slot * needs.input_slot);
+        in.AddDep(i_reader[i_slot]);
+        i_load = Emit(program, in);
+      }
+      Instruction mm = base;
+      mm.opcode = Opcode::kMatmul;
+      if (ki == 0) {
+        acc_slot = next_acc;
+        next_acc = (next_acc + 1) % slots;
+        mm.AddDep(acc_store[acc_slot]);
+      } else {
+        mm.flags |= hw::kFlagAccumulate;
+      }
+      mm.AddDep(w_load);
+      mm.AddDep(i_load);
+      mm.k = static_cast<uint32_t>(ksz);
+      mm.m = static_cast<uint32_t>(msz);
+      mm.p = static_cast<uint32_t>(psz);
+      mm.repeat = static_cast<uint32_t>(gsz);
+      mm.addr = static_cast<uint64_t>(i_slot * needs.input_slot);
+      mm.weight_addr = weight_base + static_cast<uint64_t>(w_slot * needs.weight_slot);
+      mm.acc_addr = static_cast<uint64_t>(acc_slot * needs.acc_slot);
+      const int32_t mm_index = Emit(program, mm);
+      w_reader[w_slot] = mm_index;
+      i_reader[i_slot] = mm_index;
+      if (ki == nk - 1) {
+        Instruction st = base;
+        st.opcode = Opcode::kStore;
+        st.tensor = w.output_tensor;
+        st.dram_offset = static_cast<uint64_t>((((b * w.groups + g0) * w.m + m0) * ohw + p0) * e);
+        st.bytes = static_cast<uint64_t>(gsz * msz * psz * e);
+        st.acc_addr = mm.acc_addr;
+        st.AddDep(mm_index);
+        acc_store[acc_slot] = Emit(program, st);
+      }
+    }
+  };
+
+  for (int64_t gi = 0; gi < ng; ++gi) {
+    if (t.order == hw::LoopOrder::kMPK) {
+      for (int64_t mi = 0; mi < nm; ++mi) {
+        for (int64_t b = 0; b < w.batch; ++b) {
+          for (int64_t pj = 0; pj < np_img; ++pj) body(gi, mi, b, pj);
+        }
+      }
+    } else {
+      for (int64_t b = 0; b < w.batch; ++b) {
+        for (int64_t pj = 0; pj < np_img; ++pj) {
+          for (int64_t mi = 0; mi < nm; ++mi) body(gi, mi, b, pj);
+        }
+      }
+    }
+  }
+  Instruction sync = base;
+  sync.opcode = Opcode::kSync;
+  Emit(program, sync);
+}
+
+void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
+                      const hw::VectorTiling& t, uint32_t layer, hw::Program& program) {
+  const hw::BufferNeeds needs = hw::VectorBufferNeeds(hw, w, t);
+  const int64_t total = std::max<int64_t>(w.out_elements, 1);
+  const int64_t tile = std::max<int64_t>(1, t.tile_elements);
+  const int64_t tiles = CeilDiv(total, tile);
+  const bool compute = w.ops_per_element > 0;
+  const uint64_t out_base = static_cast<uint64_t>(needs.slots * needs.input_slot);
+
+  Instruction base;
+  base.layer = layer;
+  base.precision = w.precision;
+  std::array<int32_t, 2> in_reader{-1, -1}, out_store{-1, -1};
+  for (int64_t ti = 0; ti < tiles; ++ti) {
+    const int slot = static_cast<int>(ti % needs.slots);
+    const int64_t e0 = ti * tile, esz = std::min(tile, total - e0);
+    const uint64_t in_addr = static_cast<uint64_t>(slot * needs.input_slot);
+    uint64_t offset_in_slot = 0;
+    int64_t in_bytes = 0;
+    int32_t last_load = -1;
+    for (const auto& operand : w.inputs) {
+      Instruction ld = base;
+      ld.opcode = Opcode::kLoadInput;
+      ld.tensor = operand.tensor;
+      ld.bytes = static_cast<uint64_t>(hw::ProportionalBytes(operand.bytes, esz, total));
+      ld.dram_offset = static_cast<uint64_t>(
+          std::min<int64_t>(operand.bytes - static_cast<int64_t>(ld.bytes),
+                            hw::ProportionalBytes(operand.bytes, e0, total) * (e0 > 0)));
+      ld.addr = in_addr + offset_in_slot;
+      ld.AddDep(in_reader[slot]);
+      offset_in_slot += (ld.bytes + 63) / 64 * 64;
+      in_bytes += static_cast<int64_t>(ld.bytes);
+      last_load = Emit(program, ld);
+    }
+    const int64_t out_bytes = hw::ProportionalBytes(w.output_bytes, esz, total);
+    Instruction st = base;
+    st.opcode = Opcode::kStore;
+    st.flags = hw::kFlagFromScratchpad;
+    st.tensor = w.output_tensor;
+    st.bytes = static_cast<uint64_t>(out_bytes);
+    st.dram_offset = static_cast<uint64_t>(
+        e0 > 0 ? std::min<int64_t>(w.output_bytes - out_bytes,
+                                   hw::ProportionalBytes(w.output_bytes, e0, total))
+               : 0);
+    if (compute) {
+      Instruction v = base;
+      v.opcode = Opcode::kVector;
+      v.ops = static_cast<uint64_t>(std::ceil(w.ops_per_element * static_cast<double>(esz)));
+      v.bytes = static_cast<uint64_t>(in_bytes);
+      v.aux_bytes = static_cast<uint64_t>(out_bytes);
+      v.addr = in_addr;
+      v.acc_addr = out_base + static_cast<uint64_t>(slot * needs.weight_slot);  // output tile
+      v.AddDep(last_load);
+      v.AddDep(out_store[slot]);
+      const int32_t vi = Emit(program, v);
+      in_reader[slot] = vi;
+      st.addr = v.acc_addr;
+      st.AddDep(vi);
+      out_store[slot] = Emit(program, st);
+    } else {
+      st.addr = in_addr;
+      st.AddDep(last_load);
+      in_reader[slot] = Emit(program, st);
+    }
+  }
+  Instruction sync = base;
+  sync.opcode = Opcode::kSync;
+  Emit(program, sync);
+}
+
+}  // namespace engine::codegen

@@ -1,0 +1,246 @@
+#include "codegen/mapper.h"
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "codegen/lowering.h"
+#include "hw/simulator.h"
+
+namespace engine::codegen {
+namespace {
+
+using hw::ArrayTiling;
+using hw::LayerKind;
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t RoundUp(int64_t x, int64_t a) { return CeilDiv(x, a) * a; }
+
+// Numbers of tiles an extent is split into when tile sizes are enumerated.
+constexpr int64_t kSplits[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256, 512, 1024};
+// Candidates simulated per dataflow after analytical ranking.
+constexpr int kSimulatedPerDataflow = 2;
+
+// Tile sizes for an extent: ceil(extent / n) rounded up to `unit`, and also
+// to `align` (a multiple of unit matching the array), all <= extent.
+std::vector<int64_t> TileSizes(int64_t extent, int64_t unit, int64_t align) {
+  std::set<int64_t> out;
+  for (int64_t n : kSplits) {
+    const int64_t base = CeilDiv(extent, n);
+    for (int64_t a : {unit, align}) {
+      const int64_t v = std::min(extent, RoundUp(base, a));
+      if (v >= 1) out.insert(v);
+    }
+    if (base <= unit) break;
+  }
+  out.insert(std::min(extent, unit));
+  return {out.begin(), out.end()};
+}
+
+std::vector<int64_t> PixelTileSizes(const hw::GemmWorkload& w, int rows, int cols) {
+  const int64_t ohw = w.PixelsPerImage();
+  if (!w.conv || w.out_w >= ohw) {
+    return TileSizes(ohw, 1, std::max(rows, cols));
+  }
+  std::set<int64_t> out;
+  for (int64_t n : kSplits) {
+    out.insert(std::min(ohw, CeilDiv(w.out_h, n) * w.out_w));  // whole output rows
+    if (n > 1) out.insert(CeilDiv(w.out_w, n));                // part of one row
+  }
+  return {out.begin(), out.end()};
+}
+
+double ObjectiveOf(Objective o, double cycles, double energy_pj) {
+  switch (o) {
+    case Objective::kLatency: return cycles;
+    case Objective::kEnergy: return energy_pj;
+    case Objective::kEdp: return cycles * energy_pj;
+  }
+  return cycles;
+}
+
+const char* TacticName(Dataflow d) {
+  switch (d) {
+    case Dataflow::kWeightStationary: return "array-ws";
+    case Dataflow::kOutputStationary: return "array-os";
+    case Dataflow::kInputStationary: return "array-is";
+  }
+  return "array";
+}
+
+// Simulates `program` (one layer, index 0) and fills the cost.
+TacticCost Measure(const HardwareConfig& hw, const hw::Program& program, Objective o,
+                   std::string tactic, std::string tiling) {
+  TacticCost c;
+  c.tactic = std::move(tactic);
+  c.tiling = std::move(tiling);
+  auto sim = hw::Simulate(hw, program, 1);
+  if (sim.ok()) {
+    c.cycles = sim->total_cycles;
+    c.energy_pj = sim->layers[0].totals.EnergyPj();
+  }
+  c.objective = ObjectiveOf(o, static_cast<double>(c.cycles), c.energy_pj);
+  return c;
+}
+
+std::string VectorTilingString(const hw::VectorTiling& t) {
+  return absl::StrCat("tile ", t.tile_elements, " elements");
+}
+
+struct Ranked {
+  double objective;
+  ArrayTiling tiling;
+  int64_t estimated_cycles;
+};
+
+}  // namespace
+
+absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::LayerWorkload& w,
+                                           Objective objective) {
+  LayerMapping m;
+  m.kind = w.kind;
+  const std::string where = absl::StrCat("layer '", w.name, "' (", w.type, ")");
+  if (w.kind == LayerKind::kView) {
+    m.chosen.tactic = "view";
+    return m;
+  }
+  m.precision = w.kind == LayerKind::kArray ? w.gemm.precision : w.vector.precision;
+  if (!hw.Supports(m.precision)) {
+    std::vector<std::string> names;
+    for (Precision p : hw.precisions) names.emplace_back(PrecisionName(p));
+    return absl::UnimplementedError(absl::StrCat(
+        where, ": hardware '", hw.name, "' has no ", PrecisionName(m.precision),
+        " datapath (precisions: ", absl::StrJoin(names, ", "), ")"));
+  }
+
+  // One option per tactic: its best tiling, simulated.
+  struct Option {
+    TacticCost cost;
+    bool on_array = false;
+    ArrayTiling array;
+    hw::VectorTiling vector;
+    int64_t estimated_cycles = 0;
+  };
+  std::vector<Option> options;
+  if (w.kind == LayerKind::kArray) {
+    const hw::GemmWorkload& g = w.gemm;
+    m.macs = g.Macs();
+    m.min_dram_bytes = g.input_bytes + g.weight_bytes + g.output_bytes;
+    std::vector<Dataflow> dataflows = hw.dataflows;
+    if (hw.pinned_dataflow) dataflows = {*hw.pinned_dataflow};
+    const int64_t window = g.conv ? g.kernel_h * g.kernel_w : 1;
+    const int64_t k_align = std::lcm(window, int64_t{hw.array_rows});
+    std::vector<int64_t> kts, mts, pts, gts{1};
+    if (hw.ideal_memory) {
+      kts = {g.k}, mts = {g.m}, pts = {g.PixelsPerImage()}, gts = {g.groups};
+    } else {
+      kts = TileSizes(g.k, window, k_align);
+      mts = TileSizes(g.m, 1, hw.array_cols);
+      pts = PixelTileSizes(g, hw.array_rows, hw.array_cols);
+      if (g.groups > 1) gts = TileSizes(g.groups, 1, 1);
+    }
+    for (Dataflow d : dataflows) {
+      std::vector<Ranked> ranked;
+      for (int64_t gt : gts) {
+        for (int64_t kt : kts) {
+          if (gt > 1 && kt != g.k) continue;
+          for (int64_t mt : mts) {
+            if (gt > 1 && mt != g.m) continue;
+            for (int64_t pt : pts) {
+              for (hw::LoopOrder order : {hw::LoopOrder::kMPK, hw::LoopOrder::kPMK}) {
+                ArrayTiling t{d, order, gt, kt, mt, pt};
+                if (!hw::Fits(hw, hw::ArrayBufferNeeds(hw, g, t))) continue;
+                const hw::Estimate est = hw::EstimateArray(hw, g, t);
+                ranked.push_back({ObjectiveOf(objective, static_cast<double>(est.cycles),
+                                              est.totals.EnergyPj()),
+                                  t, est.cycles});
+              }
+            }
+          }
+        }
+      }
+      const size_t keep = std::min<size_t>(kSimulatedPerDataflow, ranked.size());
+      std::partial_sort(ranked.begin(), ranked.begin() + keep, ranked.end(),
+                        [](const Ranked& a, const Ranked& b) { return a.objective < b.objective; });
+      Option best;
+      for (size_t i = 0; i < keep; ++i) {
+        hw::Program program;
+        LowerArrayLayer(hw, g, ranked[i].tiling, 0, program);
+        Option o;
+        o.cost = Measure(hw, program, objective, TacticName(d), ranked[i].tiling.ToString());
+        o.on_array = true;
+        o.array = ranked[i].tiling;
+        o.estimated_cycles = ranked[i].estimated_cycles;
+        if (i == 0 || o.cost.objective < best.cost.objective) best = o;
+      }
+      if (keep > 0) options.push_back(best);
+    }
+    if (w.vector_alternative) {
+      const hw::VectorTiling vt = hw::ChooseVectorTiling(hw, w.vector);
+      if (vt.tile_elements > 0) {
+        hw::Program program;
+        LowerVectorLayer(hw, w.vector, vt, 0, program);
+        Option o;
+        o.cost = Measure(hw, program, objective, "vector", VectorTilingString(vt));
+        o.vector = vt;
+        o.estimated_cycles = hw::EstimateVector(hw, w.vector, vt).cycles;
+        options.push_back(o);
+      }
+    }
+    if (options.empty()) {
+      const Dataflow d = dataflows.front();
+      const ArrayTiling smallest{d, hw::LoopOrder::kMPK, 1, std::min(g.k, window), 1, 1};
+      return absl::ResourceExhaustedError(absl::StrCat(
+          where, ": no tiling fits hardware '", hw.name, "': the smallest tile (",
+          smallest.ToString(), ") needs ",
+          hw::DescribeNeeds(hw, hw::ArrayBufferNeeds(hw, g, smallest))));
+    }
+  } else {
+    const hw::VectorWorkload& v = w.vector;
+    m.vector_ops = v.Ops();
+    m.min_dram_bytes = v.InputBytes() + v.output_bytes;
+    const hw::VectorTiling vt = hw::ChooseVectorTiling(hw, v);
+    if (vt.tile_elements == 0) {
+      const hw::VectorTiling one{std::max<int64_t>(1, v.tile_unit)};
+      return absl::ResourceExhaustedError(absl::StrCat(
+          where, ": no tiling fits hardware '", hw.name, "': the smallest tile (",
+          one.tile_elements, " elements) needs ",
+          hw::DescribeNeeds(hw, hw::VectorBufferNeeds(hw, v, one))));
+    }
+    hw::Program program;
+    LowerVectorLayer(hw, v, vt, 0, program);
+    Option o;
+    o.cost = Measure(hw, program, objective, w.kind == LayerKind::kDma ? "dma" : "vector",
+                     VectorTilingString(vt));
+    o.vector = vt;
+    o.estimated_cycles = hw::EstimateVector(hw, v, vt).cycles;
+    options.push_back(o);
+  }
+  // The best option wins (ties: the earlier one); the others are rejected.
+  std::stable_sort(options.begin(), options.end(), [](const Option& a, const Option& b) {
+    return a.cost.objective < b.cost.objective;
+  });
+  const Option& best = options.front();
+  m.chosen = best.cost;
+  m.on_array = best.on_array;
+  m.array = best.array;
+  m.vector = best.vector;
+  m.estimated_cycles = best.estimated_cycles;
+  if (w.kind == LayerKind::kArray && !m.on_array) m.vector_ops = w.vector.Ops();
+  for (size_t i = 1; i < options.size(); ++i) m.rejected.push_back(options[i].cost);
+  return m;
+}
+
+void LowerLayer(const HardwareConfig& hw, const hw::LayerWorkload& w, const LayerMapping& m,
+                uint32_t layer, hw::Program& program) {
+  if (w.kind == LayerKind::kView) return;
+  if (m.on_array) {
+    LowerArrayLayer(hw, w.gemm, m.array, layer, program);
+  } else {
+    LowerVectorLayer(hw, w.vector, m.vector, layer, program);
+  }
+}
+
+}  // namespace engine::codegen

@@ -1,0 +1,62 @@
+// Chooses how each layer runs on the modeled accelerator (its "tactic"):
+// which unit, which dataflow, tile sizes and loop order. Candidates are
+// ranked with the analytical cost model (hw/tiling.h); the best few per
+// dataflow are lowered and simulated exactly (hw/simulator.h), and the one
+// that minimizes the objective wins. The losers are kept, with their cost,
+// as the layer's rejected alternatives.
+#ifndef ENGINE_CODEGEN_MAPPER_H_
+#define ENGINE_CODEGEN_MAPPER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/builder.h"
+#include "engine/hardware.h"
+#include "hw/program.h"
+#include "hw/tiling.h"
+#include "hw/workload.h"
+
+namespace engine::codegen {
+
+/// The modeled cost of one tactic of a layer, simulated on its own.
+struct TacticCost {
+  std::string tactic;     ///< "array-ws", "array-os", "array-is", "vector", "dma", "view"
+  std::string tiling;     ///< tile sizes and loop order, e.g. "ws m,p,k g1 k288 m64 p196"
+  int64_t cycles = 0;     ///< simulated cycles of the layer alone
+  double energy_pj = 0;   ///< simulated energy, pJ
+  double objective = 0;   ///< the minimized value
+};
+
+/// The chosen mapping of one layer.
+struct LayerMapping {
+  hw::LayerKind kind = hw::LayerKind::kView;
+  bool on_array = false;       ///< true: `array` is the tiling; false: `vector`
+  hw::ArrayTiling array;
+  hw::VectorTiling vector;
+  TacticCost chosen;
+  std::vector<TacticCost> rejected;  ///< best of every other tactic, by objective
+  int64_t estimated_cycles = 0;      ///< analytical estimate of the chosen mapping
+  int64_t macs = 0;
+  int64_t vector_ops = 0;
+  /// Compulsory DRAM traffic: every input, weight and output byte once
+  /// (the roofline's memory term).
+  int64_t min_dram_bytes = 0;
+  Precision precision = Precision::kFp32;
+};
+
+/// Chooses the mapping of `w`. Errors: Unimplemented when the layer's
+/// precision is not in the hardware's list; ResourceExhausted when no tiling
+/// fits the buffers, naming the layer and the smallest tile's needs.
+absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::LayerWorkload& w,
+                                           Objective objective);
+
+/// Appends the chosen mapping's instructions for layer `layer` (with its
+/// closing kSync) to `program`.
+void LowerLayer(const HardwareConfig& hw, const hw::LayerWorkload& w, const LayerMapping& m,
+                uint32_t layer, hw::Program& program);
+
+}  // namespace engine::codegen
+
+#endif  // ENGINE_CODEGEN_MAPPER_H_

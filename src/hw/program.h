@@ -1,0 +1,88 @@
+// The accelerator's instruction stream, in the spirit of Gemmini (mvin,
+// preload, compute, mvout, fence) and TPU v1 (Read_Weights, MatrixMultiply,
+// Activate, Write_Host_Memory). Code generation (src/codegen/lowering.cc)
+// writes it into the plan; the simulator (simulator.h) runs it.
+//
+// Units and queues: loads, stores, the array and the vector unit each run
+// their instructions in program order; an instruction also waits for the
+// instructions named in `deps` (RAW on the data it reads, WAR on the buffer
+// half it overwrites) and for the last kSync before it. On-chip addresses are
+// byte offsets into one of three memory spaces (MemorySpace).
+#ifndef ENGINE_HW_PROGRAM_H_
+#define ENGINE_HW_PROGRAM_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/hardware.h"
+
+namespace engine::hw {
+
+enum class Opcode : uint8_t {
+  kLoadInput = 0,   ///< DRAM -> scratchpad (Gemmini mvin, TPU Read_Host_Memory)
+  kLoadWeight = 1,  ///< DRAM -> weight buffer, or scratchpad without one (Read_Weights)
+  kMatmul = 2,      ///< array: (repeat x) K x M by K x P tile into the accumulator
+  kVector = 3,      ///< vector unit: `ops` operations over a scratchpad tile (Activate)
+  kStore = 4,       ///< accumulator or scratchpad -> DRAM (mvout, Write_Host_Memory)
+  kSync = 5,        ///< fence: waits until every earlier instruction has finished
+};
+const char* OpcodeName(Opcode opcode);
+
+enum class MemorySpace : uint8_t { kScratchpad = 0, kWeightBuffer = 1, kAccumulator = 2 };
+
+/// Instruction flag bits.
+enum InstructionFlags : uint8_t {
+  kFlagAccumulate = 1,      ///< kMatmul adds to the accumulator instead of overwriting
+  kFlagFromScratchpad = 2,  ///< kStore reads the scratchpad (vector results), not the accumulator
+};
+
+/// The execution unit (and in-order queue) an opcode runs on.
+enum class Unit : uint8_t { kLoad = 0, kStore = 1, kArray = 2, kVector = 3, kNone = 4 };
+Unit UnitOf(Opcode opcode);
+const char* UnitName(Unit unit);
+inline constexpr int kNumQueues = 4;  ///< kLoad .. kVector
+
+inline constexpr int kMaxDeps = 3;
+
+/// One instruction. Field use by opcode:
+///  - loads: `tensor`/`dram_offset` the DRAM source (plan tensor index, byte
+///    offset of the region's first byte), `bytes` moved, `addr` the on-chip
+///    destination (space: scratchpad, or weight buffer for kLoadWeight when
+///    the hardware has one).
+///  - kMatmul: `k`, `m`, `p` the tile (K x M weights by K x P inputs) done
+///    `repeat` times back to back (grouped convolutions); `addr` inputs in the
+///    scratchpad, `weight_addr` weights, `acc_addr` the accumulator tile;
+///    `dataflow`; kFlagAccumulate after the first K tile.
+///  - kVector: `ops` operations, `bytes` read from and `aux_bytes` written to
+///    the scratchpad at `addr`.
+///  - kStore: `bytes` written to DRAM tensor `tensor` at `dram_offset`, from
+///    the accumulator at `acc_addr` (reading 4-byte partial sums) or, with
+///    kFlagFromScratchpad, from the scratchpad at `addr`.
+struct Instruction {
+  Opcode opcode = Opcode::kSync;
+  Dataflow dataflow = Dataflow::kWeightStationary;
+  Precision precision = Precision::kFp32;  ///< operand precision
+  uint8_t flags = 0;
+  uint32_t layer = 0;  ///< engine layer index
+  int32_t deps[kMaxDeps] = {-1, -1, -1};  ///< earlier instruction indices, -1 = none
+  int32_t tensor = -1;
+  uint64_t dram_offset = 0;
+  uint64_t bytes = 0;
+  uint64_t aux_bytes = 0;
+  uint64_t addr = 0;
+  uint64_t weight_addr = 0;
+  uint64_t acc_addr = 0;
+  uint32_t k = 0, m = 0, p = 0;
+  uint32_t repeat = 1;
+  uint64_t ops = 0;
+
+  /// Adds `dep` to the first free dependency slot; ignores -1 and duplicates.
+  /// Returns false when all slots are taken (a codegen bug).
+  bool AddDep(int32_t dep);
+};
+
+using Program = std::vector<Instruction>;
+
+}  // namespace engine::hw
+
+#endif  // ENGINE_HW_PROGRAM_H_

@@ -1,0 +1,348 @@
+#include "hw/tiling.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace engine::hw {
+namespace {
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t AlignUp(int64_t x, int64_t a) { return CeilDiv(x, a) * a; }
+constexpr int64_t kSlotAlign = 64;
+
+InstructionCost Scaled(const InstructionCost& c, int64_t n) {
+  if (n <= 0) return {};
+  InstructionCost s = c;
+  if (n == 1) return s;
+  const double d = static_cast<double>(n);
+  s.occupancy_cycles *= n;
+  s.latency_cycles *= n;
+  s.macs *= n;
+  s.vector_ops *= n;
+  s.pe_slots *= n;
+  s.used_pe_slots *= n;
+  s.dram_read *= n;
+  s.dram_write *= n;
+  s.sram_read *= n;
+  s.sram_write *= n;
+  s.acc_read *= n;
+  s.acc_write *= n;
+  s.compute_pj *= d;
+  s.sram_pj *= d;
+  s.dram_pj *= d;
+  return s;
+}
+
+InstructionCost DmaCost(const HardwareConfig& hw, Opcode op, int64_t bytes, Precision prec) {
+  Instruction in;
+  in.opcode = op;
+  in.precision = prec;
+  in.bytes = static_cast<uint64_t>(bytes);
+  return CostOf(hw, in);
+}
+
+std::string Bytes(int64_t b) {
+  if (b >= (int64_t{1} << 20) && b % (int64_t{1} << 20) == 0) return absl::StrCat(b >> 20, " MiB");
+  if (b >= 1024) return absl::StrFormat("%.1f KiB", b / 1024.0);
+  return absl::StrCat(b, " B");
+}
+
+// Tiles of one extent, as (size, count) pairs.
+struct Piece {
+  int64_t size, count;
+};
+std::vector<Piece> Pieces(const Split& s, int64_t multiplier = 1) {
+  std::vector<Piece> out;
+  if (s.count > 0) out.push_back({s.size, s.count * multiplier});
+  if (s.rem > 0) out.push_back({s.rem, multiplier});
+  return out;
+}
+
+}  // namespace
+
+const char* LayerKindName(LayerKind kind) {
+  switch (kind) {
+    case LayerKind::kView: return "view";
+    case LayerKind::kArray: return "array";
+    case LayerKind::kVector: return "vector";
+    case LayerKind::kDma: return "dma";
+  }
+  return "?";
+}
+
+int64_t VectorWorkload::InputBytes() const {
+  int64_t b = 0;
+  for (const Operand& o : inputs) b += o.bytes;
+  return b;
+}
+
+int64_t VectorWorkload::Ops() const {
+  return static_cast<int64_t>(std::ceil(ops_per_element * static_cast<double>(out_elements)));
+}
+
+const char* LoopOrderName(LoopOrder order) {
+  return order == LoopOrder::kMPK ? "m,p,k" : "p,m,k";
+}
+
+std::string ArrayTiling::ToString() const {
+  return absl::StrCat(DataflowName(dataflow), " ", LoopOrderName(order), " g", gt, " k", kt, " m",
+                      mt, " p", pt);
+}
+
+Split SplitExtent(int64_t extent, int64_t tile) {
+  Split s;
+  s.size = std::max<int64_t>(1, std::min(tile, extent));
+  s.count = extent / s.size;
+  s.rem = extent % s.size;
+  return s;
+}
+
+int64_t InputTileBytes(const GemmWorkload& w, int64_t kt, int64_t pt) {
+  const int64_t e = PrecisionBytes(w.precision);
+  const int64_t im2col = kt * pt * e;
+  if (!w.conv) return im2col;
+  const int64_t window = w.kernel_h * w.kernel_w;
+  const int64_t channels = CeilDiv(kt, window);
+  const int64_t eff_kh = (w.kernel_h - 1) * w.dilation_h + 1;
+  const int64_t eff_kw = (w.kernel_w - 1) * w.dilation_w + 1;
+  int64_t rows, cols;
+  if (pt >= w.out_w) {
+    const int64_t rows_out = CeilDiv(pt, w.out_w);
+    rows = std::min(w.in_h, (rows_out - 1) * w.stride_h + eff_kh);
+    cols = w.in_w;
+  } else {
+    rows = std::min(w.in_h, eff_kh);
+    cols = std::min(w.in_w, (pt - 1) * w.stride_w + eff_kw);
+  }
+  return std::min(im2col, channels * rows * cols * e);
+}
+
+int64_t WeightTileBytes(const GemmWorkload& w, int64_t kt, int64_t mt) {
+  return kt * mt * PrecisionBytes(w.precision);
+}
+
+int64_t AccTileBytes(int64_t mt, int64_t pt) { return mt * pt * kAccumulatorBytes; }
+
+BufferNeeds ArrayBufferNeeds(const HardwareConfig& hw, const GemmWorkload& w, const ArrayTiling& t) {
+  BufferNeeds n;
+  const int64_t bias = w.m > 0 ? CeilDiv(w.bias_bytes * t.mt, w.m) : 0;
+  n.input_slot = AlignUp(t.gt * InputTileBytes(w, t.kt, t.pt), kSlotAlign);
+  n.weight_slot = AlignUp(t.gt * (WeightTileBytes(w, t.kt, t.mt) + bias), kSlotAlign);
+  n.acc_slot = AlignUp(t.gt * AccTileBytes(t.mt, t.pt), kSlotAlign);
+  const int64_t tiles = SplitExtent(w.groups, t.gt).Tiles() * SplitExtent(w.k, t.kt).Tiles() *
+                        SplitExtent(w.m, t.mt).Tiles() * w.batch *
+                        SplitExtent(w.PixelsPerImage(), t.pt).Tiles();
+  n.slots = tiles > 1 ? 2 : 1;
+  const bool separate_weights = hw.weight_buffer.bytes > 0;
+  n.scratchpad = n.slots * n.input_slot + (separate_weights ? 0 : n.slots * n.weight_slot);
+  n.weight_buffer = separate_weights ? n.slots * n.weight_slot : 0;
+  n.accumulator = n.slots * n.acc_slot;
+  return n;
+}
+
+bool Fits(const HardwareConfig& hw, const BufferNeeds& n) {
+  if (hw.ideal_memory) return true;
+  return n.scratchpad <= static_cast<int64_t>(hw.scratchpad.bytes) &&
+         n.weight_buffer <= static_cast<int64_t>(hw.weight_buffer.bytes) &&
+         n.accumulator <= static_cast<int64_t>(hw.accumulator.bytes);
+}
+
+std::string DescribeNeeds(const HardwareConfig& hw, const BufferNeeds& n) {
+  std::string s = absl::StrCat("scratchpad ", Bytes(n.scratchpad), " of ",
+                               Bytes(static_cast<int64_t>(hw.scratchpad.bytes)));
+  if (n.weight_buffer > 0) {
+    absl::StrAppend(&s, ", weight buffer ", Bytes(n.weight_buffer), " of ",
+                    Bytes(static_cast<int64_t>(hw.weight_buffer.bytes)));
+  }
+  if (n.accumulator > 0) {
+    absl::StrAppend(&s, ", accumulator ", Bytes(n.accumulator), " of ",
+                    Bytes(static_cast<int64_t>(hw.accumulator.bytes)));
+  }
+  absl::StrAppend(&s, n.slots == 2 ? " (double-buffered)" : "");
+  return s;
+}
+
+Estimate EstimateArray(const HardwareConfig& hw, const GemmWorkload& w, const ArrayTiling& t) {
+  Estimate est;
+  const int64_t e = PrecisionBytes(w.precision);
+  const Split gs = SplitExtent(w.groups, t.gt);
+  const Split ks = SplitExtent(w.k, t.kt);
+  const Split ms = SplitExtent(w.m, t.mt);
+  const Split ps = SplitExtent(w.PixelsPerImage(), t.pt);
+  const int64_t ng = gs.Tiles(), nk = ks.Tiles(), nm = ms.Tiles(), np = w.batch * ps.Tiles();
+
+  // K tiles: the first overwrites the accumulator, the rest accumulate.
+  struct KPiece {
+    int64_t size, count;
+    bool accumulate;
+  };
+  std::vector<KPiece> kp;
+  if (ks.count > 0) {
+    kp.push_back({ks.size, 1, false});
+    if (ks.count > 1) kp.push_back({ks.size, ks.count - 1, true});
+    if (ks.rem > 0) kp.push_back({ks.rem, 1, true});
+  } else {
+    kp.push_back({ks.rem, 1, false});
+  }
+  const std::vector<Piece> gp = Pieces(gs), mp = Pieces(ms), pp = Pieces(ps, w.batch);
+
+  InstructionCost array;
+  int64_t matmuls = 0;
+  for (const Piece& g : gp) {
+    for (const KPiece& k : kp) {
+      for (const Piece& m : mp) {
+        for (const Piece& p : pp) {
+          Instruction in;
+          in.opcode = Opcode::kMatmul;
+          in.dataflow = t.dataflow;
+          in.precision = w.precision;
+          in.flags = k.accumulate ? kFlagAccumulate : 0;
+          in.k = static_cast<uint32_t>(k.size);
+          in.m = static_cast<uint32_t>(m.size);
+          in.p = static_cast<uint32_t>(p.size);
+          in.repeat = static_cast<uint32_t>(g.size);
+          const int64_t count = g.count * k.count * m.count * p.count;
+          array += Scaled(CostOf(hw, in), count);
+          matmuls += count;
+        }
+      }
+    }
+  }
+
+  // DRAM traffic with the loop order's reuse.
+  int64_t input_sum = 0;  // one pass over all (P, K) input tiles of one group
+  for (const Piece& p : pp) {
+    for (const KPiece& k : kp) input_sum += InputTileBytes(w, k.size, p.size) * p.count * k.count;
+  }
+  const int64_t weight_total = w.k * w.m * e + w.bias_bytes;
+  int64_t w_mult, i_mult, w_loads, i_loads;
+  if (t.order == LoopOrder::kMPK) {
+    w_mult = nk > 1 ? np : 1;
+    w_loads = nk > 1 ? nm * np * nk : nm;
+    i_mult = (nk > 1 || np > 1) ? nm : 1;
+    i_loads = (nk > 1 || np > 1) ? nm * np * nk : 1;
+  } else {
+    w_mult = (nk > 1 || nm > 1) ? np : 1;
+    w_loads = (nk > 1 || nm > 1) ? np * nm * nk : 1;
+    i_mult = nk > 1 ? nm : 1;
+    i_loads = nk > 1 ? np * nm * nk : np;
+  }
+  InstructionCost loads =
+      DmaCost(hw, Opcode::kLoadWeight, w.groups * weight_total * w_mult, w.precision);
+  loads += DmaCost(hw, Opcode::kLoadInput, w.groups * input_sum * i_mult, w.precision);
+  const int64_t stores = ng * nm * np;
+  const InstructionCost store = DmaCost(hw, Opcode::kStore, w.groups * w.m * w.p * e, w.precision);
+
+  est.totals = array;
+  est.totals += loads;
+  est.totals += store;
+  // Latency is paid once per layer (pipelined requests), not per transfer.
+  est.totals.latency_cycles = 0;
+  const int64_t latency = hw.ideal_memory ? 0 : hw.dram_latency_cycles;
+  const int64_t first_load =
+      DmaCost(hw, Opcode::kLoadInput, t.gt * InputTileBytes(w, t.kt, t.pt), w.precision)
+          .occupancy_cycles +
+      DmaCost(hw, Opcode::kLoadWeight, t.gt * WeightTileBytes(w, t.kt, t.mt), w.precision)
+          .occupancy_cycles +
+      latency;
+  const int64_t last_store =
+      DmaCost(hw, Opcode::kStore, t.gt * t.mt * t.pt * e, w.precision).occupancy_cycles + latency;
+  const int64_t dma = loads.occupancy_cycles + store.occupancy_cycles;
+  est.compute_cycles = array.occupancy_cycles;
+  est.cycles = std::max(array.occupancy_cycles, dma) + first_load + last_store;
+  est.instructions = ng * (w_loads + i_loads) + matmuls + stores + 1;
+  return est;
+}
+
+int64_t ProportionalBytes(int64_t bytes, int64_t tile_elements, int64_t out_elements) {
+  if (out_elements <= 0 || tile_elements >= out_elements) return bytes;
+  const double share = static_cast<double>(bytes) * static_cast<double>(tile_elements) /
+                       static_cast<double>(out_elements);
+  return std::clamp<int64_t>(static_cast<int64_t>(std::ceil(share)), 1, bytes);
+}
+
+BufferNeeds VectorBufferNeeds(const HardwareConfig& hw, const VectorWorkload& w,
+                              const VectorTiling& t) {
+  BufferNeeds n;
+  for (const auto& in : w.inputs) {
+    n.input_slot += AlignUp(ProportionalBytes(in.bytes, t.tile_elements, w.out_elements), kSlotAlign);
+  }
+  // Data movement stores straight from the input slot.
+  n.acc_slot = 0;
+  n.weight_slot =
+      w.ops_per_element > 0
+          ? AlignUp(ProportionalBytes(w.output_bytes, t.tile_elements, w.out_elements), kSlotAlign)
+          : 0;
+  n.slots = CeilDiv(w.out_elements, std::max<int64_t>(1, t.tile_elements)) > 1 ? 2 : 1;
+  n.scratchpad = n.slots * (n.input_slot + n.weight_slot);
+  return n;
+}
+
+VectorTiling ChooseVectorTiling(const HardwareConfig& hw, const VectorWorkload& w) {
+  const int64_t unit = std::max<int64_t>(1, w.tile_unit);
+  const int64_t max_units = std::max<int64_t>(1, CeilDiv(w.out_elements, unit));
+  if (hw.ideal_memory) return {max_units * unit};
+  auto fits = [&](int64_t units) {
+    return Fits(hw, VectorBufferNeeds(hw, w, {units * unit}));
+  };
+  if (fits(max_units)) return {std::min(max_units * unit, std::max<int64_t>(w.out_elements, 1))};
+  if (!fits(1)) return {0};
+  int64_t lo = 1, hi = max_units;  // fits(lo), !fits(hi)
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  return {lo * unit};
+}
+
+Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const VectorTiling& t) {
+  Estimate est;
+  const Split s = SplitExtent(std::max<int64_t>(w.out_elements, 1), t.tile_elements);
+  InstructionCost vec, loads, stores;
+  int64_t first_load = 0, last_store = 0;
+  for (const Piece& piece : Pieces(s)) {
+    int64_t in_bytes = 0;
+    for (const auto& in : w.inputs) {
+      const InstructionCost c = DmaCost(
+          hw, Opcode::kLoadInput, ProportionalBytes(in.bytes, piece.size, w.out_elements), w.precision);
+      loads += Scaled(c, piece.count);
+      in_bytes += c.dram_read;
+      if (first_load == 0) first_load += c.occupancy_cycles;
+    }
+    const int64_t out_bytes = ProportionalBytes(w.output_bytes, piece.size, w.out_elements);
+    Instruction st;
+    st.opcode = Opcode::kStore;
+    st.flags = kFlagFromScratchpad;
+    st.precision = w.precision;
+    st.bytes = static_cast<uint64_t>(out_bytes);
+    const InstructionCost sc = CostOf(hw, st);
+    stores += Scaled(sc, piece.count);
+    last_store = sc.occupancy_cycles;
+    if (w.ops_per_element > 0) {
+      Instruction v;
+      v.opcode = Opcode::kVector;
+      v.precision = w.precision;
+      v.ops = static_cast<uint64_t>(std::ceil(w.ops_per_element * piece.size));
+      v.bytes = static_cast<uint64_t>(in_bytes);
+      v.aux_bytes = static_cast<uint64_t>(out_bytes);
+      vec += Scaled(CostOf(hw, v), piece.count);
+    }
+  }
+  est.totals = vec;
+  est.totals += loads;
+  est.totals += stores;
+  est.totals.latency_cycles = 0;
+  const int64_t latency = hw.ideal_memory ? 0 : 2 * hw.dram_latency_cycles;
+  est.compute_cycles = vec.occupancy_cycles;
+  est.cycles = std::max(vec.occupancy_cycles, loads.occupancy_cycles + stores.occupancy_cycles) +
+               first_load + last_store + latency;
+  const int64_t tiles = s.Tiles();
+  est.instructions = tiles * (static_cast<int64_t>(w.inputs.size()) + 1 +
+                              (w.ops_per_element > 0 ? 1 : 0)) + 1;
+  return est;
+}
+
+}  // namespace engine::hw

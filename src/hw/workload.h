@@ -1,0 +1,89 @@
+// What one engine layer asks of the accelerator, independent of the IR:
+// code generation (src/codegen/workload.cc) describes each layer this way,
+// the cost model (tiling.h) prices mappings of it, and lowering emits its
+// instructions.
+#ifndef ENGINE_HW_WORKLOAD_H_
+#define ENGINE_HW_WORKLOAD_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/hardware.h"
+
+namespace engine::hw {
+
+/// Which unit does a layer's work.
+enum class LayerKind : uint8_t {
+  kView = 0,    ///< no device work: the output aliases the input (Reshape, Flatten, ...)
+  kArray = 1,   ///< matrix work on the systolic array (Conv, Gemm, MatMul)
+  kVector = 2,  ///< the vector unit (activations, pooling, normalization, elementwise)
+  kDma = 3,     ///< data movement only (Concat, Transpose, Slice, Pad, ...)
+};
+const char* LayerKindName(LayerKind kind);
+
+/// A convolution or matrix product as `groups` independent products of a
+/// K x M weight matrix by a K x P input matrix (im2col view: K = kernel_h *
+/// kernel_w * C_in/groups, M = C_out/groups, P = batch * out_h * out_w).
+/// Tensors are NCHW; weights [M*groups, K] row-major.
+struct GemmWorkload {
+  int64_t groups = 1;
+  int64_t k = 0, m = 0, p = 0;
+  /// Convolution geometry, used for the bytes of an input tile (a tile of
+  /// output pixels needs a window of input rows, not its im2col expansion).
+  /// A Gemm/MatMul is a 1x1 "convolution" with in_h = out_h = 1 and
+  /// in_w = out_w = P / batch.
+  bool conv = false;
+  int64_t batch = 1;
+  int64_t in_h = 1, in_w = 1, out_h = 1, out_w = 1;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int64_t bias_bytes = 0;  ///< per group, loaded with the first K tile of each M tile
+  Precision precision = Precision::kFp32;
+  /// DRAM operands (plan tensor indices) and their sizes in bytes.
+  int32_t input_tensor = -1, weight_tensor = -1, output_tensor = -1;
+  int64_t input_bytes = 0, weight_bytes = 0, output_bytes = 0;
+
+  int64_t Macs() const { return groups * k * m * p; }
+  int64_t PixelsPerImage() const { return out_h * out_w; }
+};
+
+/// A layer for the vector unit or the DMA engine: reads `inputs`, writes
+/// `output_bytes` to `output_tensor`, `ops_per_element` operations per output
+/// element (0 for pure data movement).
+struct VectorWorkload {
+  struct Operand {
+    int32_t tensor = -1;
+    int64_t bytes = 0;
+  };
+  std::vector<Operand> inputs;
+  int32_t output_tensor = -1;
+  int64_t output_bytes = 0;
+  int64_t out_elements = 0;
+  double ops_per_element = 0;
+  /// Tiles hold whole multiples of this many output elements (e.g. a softmax
+  /// row); >= 1.
+  int64_t tile_unit = 1;
+  /// kDma layers with several inputs (Concat) copy each input separately.
+  bool copy_each_input = false;
+  Precision precision = Precision::kFp32;
+
+  int64_t InputBytes() const;
+  int64_t Ops() const;
+};
+
+/// A layer's device work: exactly one of `gemm` / `vector` is meaningful by
+/// `kind` (none for kView).
+struct LayerWorkload {
+  std::string name;  ///< engine layer name, for errors
+  std::string type;  ///< layer type, for errors
+  LayerKind kind = LayerKind::kView;
+  GemmWorkload gemm;
+  VectorWorkload vector;
+  /// Depthwise-like grouped convolutions may also run on the vector unit;
+  /// then `vector` describes that alternative.
+  bool vector_alternative = false;
+};
+
+}  // namespace engine::hw
+
+#endif  // ENGINE_HW_WORKLOAD_H_
