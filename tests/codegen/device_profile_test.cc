@@ -1,0 +1,180 @@
+// End to end through the public API: build for a hardware description, load
+// the plan, read the modeled device profile.
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "engine/builder.h"
+#include "engine/runtime.h"
+#include "hw/systolic.h"
+#include "test_models.h"
+#include "test_util.h"
+
+namespace engine {
+namespace {
+
+using testing::ModelBuilder;
+
+HardwareConfig Hw(const char* spec) {
+  auto hw = ParseHardwareSpec(spec);
+  REQUIRE(hw.ok());
+  return *hw;
+}
+
+std::shared_ptr<const Engine> BuildAndLoad(const std::string& model, const HardwareConfig& hw,
+                                           Objective objective = Objective::kLatency) {
+  BuilderConfig config;
+  config.hardware = hw;
+  config.objective = objective;
+  auto built = Builder().BuildFromOnnxBytes(model, "model", config);
+  REQUIRE(built.ok());
+  auto engine = Runtime::DeserializeEngine(built->plan);
+  REQUIRE(engine.ok());
+  return *engine;
+}
+
+// AlexNet conv1 at its classic 227x227 input (ONNX's floor rule then gives
+// the 55x55 output SCALE-Sim computes from 224 with its ceil rule).
+std::string AlexNetConv1() {
+  std::mt19937 rng(7);
+  ModelBuilder b;
+  b.Input("x", {1, 3, 227, 227});
+  b.Initializer("w", testing::RandomTensor({96, 3, 11, 11}, rng));
+  auto& conv = b.Node("Conv", {"x", "w"}, {"y"}, "conv1");
+  ModelBuilder::SetInts(conv, "strides", {4, 4});
+  ModelBuilder::SetInts(conv, "kernel_shape", {11, 11});
+  b.Output("y", {1, 96, 55, 55});
+  return b.Serialize();
+}
+
+TEST_CASE("A single unpadded convolution's computeCycles equal SCALE-Sim's stall-free formula",
+          "[codegen]") {
+  const std::string model = AlexNetConv1();
+  struct Case {
+    const char* spec;
+    Dataflow d;
+  };
+  for (const Case& c : {Case{"edge,array=32x32,dataflow=ws,memory=ideal", Dataflow::kWeightStationary},
+                        Case{"edge,array=32x32,dataflow=os,memory=ideal", Dataflow::kOutputStationary},
+                        Case{"edge,array=32x32,dataflow=is,memory=ideal", Dataflow::kInputStationary},
+                        Case{"gemmini,dataflow=ws,memory=ideal", Dataflow::kWeightStationary}}) {
+    CAPTURE(c.spec);
+    const HardwareConfig hw = Hw(c.spec);
+    auto engine = BuildAndLoad(model, hw);
+    const DeviceProfile& p = engine->device_profile();
+    REQUIRE(p.layers.size() == 1);
+    const LayerDeviceProfile& l = p.layers[0];
+    const int64_t scalesim =
+        hw::ScaleSimStallFreeCycles(hw.array_rows, hw.array_cols, c.d, 363, 96, 3025);
+    // SCALE-Sim reports the last cycle's index; the engine counts cycles.
+    CHECK(l.compute_cycles == scalesim + 1);
+    CHECK(l.cycles == l.compute_cycles);
+    CHECK(l.stall_cycles == 0);
+    CHECK(l.dataflow == DataflowName(c.d));
+    CHECK(l.macs == int64_t{363} * 96 * 3025);
+    if (c.d == Dataflow::kWeightStationary && hw.array_rows == 32) {
+      CHECK(scalesim == 112283);
+      CHECK(l.utilization == Approx(0.9168).margin(1e-4));
+      CHECK(l.mapping_efficiency == Approx(0.9453).margin(1e-4));
+    }
+  }
+}
+
+TEST_CASE("Modeled totals are the sums of the layers", "[codegen]") {
+  for (const char* spec : {"edge", "gemmini", "tpu-v1"}) {
+    CAPTURE(spec);
+    auto engine = BuildAndLoad(testing::SmallConvModel(), Hw(spec));
+    const DeviceProfile& p = engine->device_profile();
+    REQUIRE(p.layers.size() == engine->layers().size());
+    int64_t cycles = 0;
+    double energy = 0;
+    int64_t next_start = 0;
+    for (const LayerDeviceProfile& l : p.layers) {
+      CAPTURE(l.name);
+      CHECK(l.start_cycle == next_start);  // layers run back to back
+      next_start = l.start_cycle + l.cycles;
+      cycles += l.cycles;
+      energy += l.energy_pj();
+      CHECK(l.cycles == l.compute_cycles + l.stall_cycles);
+      if (l.unit != "view") {
+        CHECK(l.cycles > 0);
+        CHECK(l.dram_bytes_read > 0);
+        CHECK(l.dram_bytes_written > 0);
+        CHECK(l.energy_dram_pj > 0);
+        // Nothing beats the roofline.
+        CHECK(l.roofline_ratio >= 1.0);
+        CHECK(l.utilization <= 1.0);
+      }
+    }
+    CHECK(p.total_cycles == cycles);
+    CHECK(p.energy_pj() == Approx(energy));
+    CHECK(p.latency_ms == Approx(cycles / (p.clock_mhz * 1000.0)));
+    const auto& conv = p.layers[0];
+    CHECK(conv.unit == "array");
+    CHECK(conv.macs == 4 * (2 * 3 * 3) * 16);  // M * K * P
+    const auto& relu = p.layers[1];
+    CHECK(relu.unit == "vector");
+    CHECK(relu.vector_ops == 4 * 16);
+    CHECK(p.layers[2].unit == "view");
+    CHECK(p.layers[2].cycles == 0);
+  }
+}
+
+TEST_CASE("The timeline covers every instruction inside the inference", "[codegen]") {
+  auto engine = BuildAndLoad(testing::SmallConvModel(), Hw("gemmini"));
+  const auto events = engine->DeviceTimeline();
+  REQUIRE_FALSE(events.empty());
+  CHECK(static_cast<uint64_t>(events.size()) < engine->plan_info().instructions);  // no SYNCs
+  int64_t last = 0;
+  for (const DeviceEvent& e : events) {
+    CHECK(e.start_cycle >= 0);
+    CHECK(e.end_cycle >= e.start_cycle);
+    last = std::max(last, e.end_cycle);
+  }
+  CHECK(last == engine->device_profile().total_cycles);
+}
+
+TEST_CASE("A plan remembers its hardware; loading it for other hardware is an error", "[codegen]") {
+  auto engine = BuildAndLoad(testing::SmallConvModel(), Hw("gemmini"));
+  CHECK(engine->hardware().name == "gemmini");
+  CHECK(engine->CheckHardware(Hw("gemmini")).ok());
+  const absl::Status other = engine->CheckHardware(Hw("gemmini,array=32x32"));
+  CHECK(other.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(std::string(other.message()).find("gemmini") != std::string::npos);
+  CHECK(engine->CheckHardware(Hw("tpu-v1")).code() == absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("Build errors from the hardware name the layer", "[codegen]") {
+  BuilderConfig config;
+  config.hardware = Hw("gemmini,scratchpad=128B");
+  auto built = Builder().BuildFromOnnxBytes(testing::SmallConvModel(), "small.onnx", config);
+  REQUIRE_FALSE(built.ok());
+  CHECK(built.status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(std::string(built.status().message()).find("small.onnx") != std::string::npos);
+  CHECK(std::string(built.status().message()).find("conv1") != std::string::npos);
+
+  config.hardware = Hw("gemmini");
+  config.hardware.precisions = {Precision::kInt8};
+  built = Builder().BuildFromOnnxBytes(testing::SmallConvModel(), "small.onnx", config);
+  REQUIRE_FALSE(built.ok());
+  CHECK(built.status().code() == absl::StatusCode::kUnimplemented);
+
+  config.hardware = Hw("gemmini");
+  config.hardware.array_rows = 0;
+  built = Builder().BuildFromOnnxBytes(testing::SmallConvModel(), "small.onnx", config);
+  REQUIRE_FALSE(built.ok());
+  CHECK(built.status().code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("Ideal memory is never slower, and more bandwidth never hurts", "[codegen]") {
+  const std::string model = testing::SmallConvModel();
+  const int64_t real = BuildAndLoad(model, Hw("gemmini"))->device_profile().total_cycles;
+  const int64_t ideal = BuildAndLoad(model, Hw("gemmini,memory=ideal"))->device_profile().total_cycles;
+  const int64_t fast =
+      BuildAndLoad(model, Hw("gemmini,dram_bytes_per_cycle=64"))->device_profile().total_cycles;
+  CHECK(ideal < real);
+  CHECK(fast <= real);
+}
+
+}  // namespace
+}  // namespace engine

@@ -1,0 +1,217 @@
+// Mapping search, tiling and lowering on hand-made workloads.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "codegen/lowering.h"
+#include "codegen/mapper.h"
+#include "codegen/workload.h"
+#include "executor/kernels/kernel.h"
+#include "hw/simulator.h"
+#include "hw/tiling.h"
+
+namespace engine::codegen {
+namespace {
+
+HardwareConfig Preset(const char* spec) {
+  auto hw = ParseHardwareSpec(spec);
+  REQUIRE(hw.ok());
+  return *hw;
+}
+
+hw::GemmWorkload Fc(int64_t k, int64_t m, int64_t p) {
+  hw::GemmWorkload g;
+  g.k = k, g.m = m, g.p = p;
+  g.out_w = p;
+  g.input_tensor = 0, g.weight_tensor = 1, g.output_tensor = 2;
+  g.input_bytes = k * p * 4, g.weight_bytes = k * m * 4, g.output_bytes = m * p * 4;
+  return g;
+}
+
+hw::GemmWorkload Conv(int64_t c, int64_t hw_in, int64_t m, int64_t kernel, int64_t stride,
+                      int64_t pad) {
+  hw::GemmWorkload g;
+  g.conv = true;
+  g.in_h = g.in_w = hw_in;
+  g.out_h = g.out_w = (hw_in + 2 * pad - kernel) / stride + 1;
+  g.kernel_h = g.kernel_w = kernel;
+  g.stride_h = g.stride_w = stride;
+  g.k = c * kernel * kernel, g.m = m, g.p = g.out_h * g.out_w;
+  g.input_tensor = 0, g.weight_tensor = 1, g.output_tensor = 2;
+  g.input_bytes = c * hw_in * hw_in * 4;
+  g.weight_bytes = g.k * m * 4;
+  g.output_bytes = m * g.p * 4;
+  return g;
+}
+
+hw::SimulationResult Run(const HardwareConfig& hw, const hw::Program& program) {
+  auto sim = hw::Simulate(hw, program, 1);
+  REQUIRE(sim.ok());
+  return *sim;
+}
+
+TEST_CASE("Weights larger than the scratchpad are tiled, and DRAM traffic follows the loop order",
+          "[codegen]") {
+  const HardwareConfig gemmini = Preset("gemmini");
+  // 256 x 256 fp32 weights = 256 KiB: the whole scratchpad, so never one tile.
+  const hw::GemmWorkload g = Fc(256, 256, 16);
+  const hw::ArrayTiling whole{Dataflow::kWeightStationary, hw::LoopOrder::kMPK, 1, 256, 256, 16};
+  CHECK_FALSE(hw::Fits(gemmini, hw::ArrayBufferNeeds(gemmini, g, whole)));
+
+  // A hand-picked tiling: K and M in 4 tiles each. Order M,P,K with K split:
+  // each weight tile is loaded once (one P tile), each input tile once per M
+  // tile (4x the input), each output once.
+  const hw::ArrayTiling t{Dataflow::kWeightStationary, hw::LoopOrder::kMPK, 1, 64, 64, 16};
+  const hw::BufferNeeds needs = hw::ArrayBufferNeeds(gemmini, g, t);
+  CHECK(needs.slots == 2);
+  CHECK(needs.scratchpad == 2 * (64 * 16 * 4) + 2 * (64 * 64 * 4));
+  CHECK(needs.accumulator == 2 * 64 * 16 * 4);
+  REQUIRE(hw::Fits(gemmini, needs));
+  hw::Program program;
+  LowerArrayLayer(gemmini, g, t, 0, program);
+  const hw::SimulationResult sim = Run(gemmini, program);
+  const hw::InstructionCost& c = sim.layers[0].totals;
+  CHECK(c.dram_read == 256 * 256 * 4 + 4 * (256 * 16 * 4));
+  CHECK(c.dram_write == 256 * 16 * 4);
+  CHECK(c.macs == 256 * 256 * 16);
+  const hw::Estimate est = hw::EstimateArray(gemmini, g, t);
+  CHECK(est.totals.dram_read == c.dram_read);
+  CHECK(est.totals.dram_write == c.dram_write);
+  CHECK(est.compute_cycles == sim.layers[0].array_busy);
+  CHECK(est.instructions == static_cast<int64_t>(program.size()));
+
+  // The mapper finds a tiling that fits and is at least as good.
+  auto m = ChooseMapping(gemmini, hw::LayerWorkload{"fc", "Gemm", hw::LayerKind::kArray, g, {}, false},
+                         Objective::kLatency);
+  REQUIRE(m.ok());
+  CHECK(m->on_array);
+  CHECK(hw::Fits(gemmini, hw::ArrayBufferNeeds(gemmini, g, m->array)));
+  CHECK(m->chosen.cycles <= sim.total_cycles);
+  // Both of Gemmini's dataflows were considered: the other one is rejected.
+  REQUIRE(m->rejected.size() == 1);
+  CHECK(m->rejected[0].tactic != m->chosen.tactic);
+}
+
+TEST_CASE("Lowered programs keep every buffer access inside the hardware's buffers", "[codegen]") {
+  for (const char* spec : {"gemmini", "edge", "tpu-v1"}) {
+    const HardwareConfig hw = Preset(spec);
+    for (const hw::GemmWorkload& g : {Conv(64, 56, 64, 3, 1, 1), Conv(3, 224, 64, 7, 2, 3),
+                                      Conv(512, 7, 2048, 1, 1, 0), Fc(2048, 1000, 1)}) {
+      hw::LayerWorkload w{"l", "Conv", hw::LayerKind::kArray, g, {}, false};
+      auto m = ChooseMapping(hw, w, Objective::kLatency);
+      REQUIRE(m.ok());
+      hw::Program program;
+      LowerLayer(hw, w, *m, 0, program);
+      const bool separate = hw.weight_buffer.bytes > 0;
+      for (const hw::Instruction& in : program) {
+        CAPTURE(spec, hw::OpcodeName(in.opcode), m->chosen.tiling);
+        switch (in.opcode) {
+          case hw::Opcode::kLoadInput:
+            CHECK(in.addr + in.bytes <= hw.scratchpad.bytes);
+            break;
+          case hw::Opcode::kLoadWeight:
+            CHECK(in.addr + in.bytes <= (separate ? hw.weight_buffer.bytes : hw.scratchpad.bytes));
+            break;
+          case hw::Opcode::kMatmul:
+            CHECK(in.acc_addr + uint64_t{in.m} * in.p * in.repeat * 4 <= hw.accumulator.bytes);
+            break;
+          default:
+            break;
+        }
+      }
+      // The simulated cycles match the mapper's own measurement.
+      CHECK(Run(hw, program).total_cycles == m->chosen.cycles);
+    }
+  }
+}
+
+TEST_CASE("The analytical estimate tracks the simulated schedule", "[codegen]") {
+  for (const char* spec : {"gemmini", "edge"}) {
+    const HardwareConfig hw = Preset(spec);
+    for (const hw::GemmWorkload& g : {Conv(64, 56, 64, 3, 1, 1), Conv(256, 14, 256, 3, 1, 1),
+                                      Conv(64, 56, 256, 1, 1, 0), Fc(2048, 1000, 1)}) {
+      hw::LayerWorkload w{"l", "Conv", hw::LayerKind::kArray, g, {}, false};
+      auto m = ChooseMapping(hw, w, Objective::kLatency);
+      REQUIRE(m.ok());
+      CAPTURE(spec, m->chosen.tiling, m->estimated_cycles, m->chosen.cycles);
+      const double ratio = static_cast<double>(m->estimated_cycles) / m->chosen.cycles;
+      CHECK(ratio > 0.85);
+      CHECK(ratio < 1.15);
+    }
+  }
+}
+
+TEST_CASE("A pinned dataflow is the only one considered", "[codegen]") {
+  const HardwareConfig hw = Preset("edge,dataflow=os");
+  hw::LayerWorkload w{"l", "Conv", hw::LayerKind::kArray, Conv(64, 56, 64, 3, 1, 1), {}, false};
+  auto m = ChooseMapping(hw, w, Objective::kLatency);
+  REQUIRE(m.ok());
+  CHECK(m->chosen.tactic == "array-os");
+  CHECK(m->rejected.empty());
+}
+
+TEST_CASE("Depthwise convolutions compare the array with the vector unit", "[codegen]") {
+  const HardwareConfig hw = Preset("gemmini");
+  hw::GemmWorkload g = Conv(1, 112, 1, 3, 1, 1);
+  g.groups = 32;
+  g.input_bytes *= 32, g.weight_bytes *= 32, g.output_bytes *= 32;
+  hw::LayerWorkload w{"dw", "Conv", hw::LayerKind::kArray, g, {}, true};
+  w.vector.inputs = {{0, g.input_bytes}, {1, g.weight_bytes}};
+  w.vector.output_tensor = 2;
+  w.vector.output_bytes = g.output_bytes;
+  w.vector.out_elements = g.output_bytes / 4;
+  w.vector.ops_per_element = 9;
+  w.vector.tile_unit = 112;
+  auto m = ChooseMapping(hw, w, Objective::kLatency);
+  REQUIRE(m.ok());
+  std::set<std::string> tactics{m->chosen.tactic};
+  for (const auto& r : m->rejected) tactics.insert(r.tactic);
+  CHECK(tactics.count("vector") == 1);
+  CHECK(tactics.count("array-ws") == 1);
+  for (const auto& r : m->rejected) CHECK(r.objective >= m->chosen.objective);
+}
+
+TEST_CASE("Objectives change what is minimized", "[codegen]") {
+  const HardwareConfig hw = Preset("edge");
+  hw::LayerWorkload w{"l", "Conv", hw::LayerKind::kArray, Conv(128, 28, 128, 3, 1, 1), {}, false};
+  auto lat = ChooseMapping(hw, w, Objective::kLatency);
+  auto energy = ChooseMapping(hw, w, Objective::kEnergy);
+  REQUIRE(lat.ok());
+  REQUIRE(energy.ok());
+  CHECK(lat->chosen.cycles <= energy->chosen.cycles);
+  CHECK(energy->chosen.energy_pj <= lat->chosen.energy_pj);
+}
+
+TEST_CASE("A layer whose smallest tile does not fit is ResourceExhausted, naming it", "[codegen]") {
+  const HardwareConfig hw = Preset("gemmini,scratchpad=512B");
+  hw::LayerWorkload w{"conv_big", "Conv", hw::LayerKind::kArray, Conv(3, 224, 64, 7, 2, 3), {}, false};
+  auto m = ChooseMapping(hw, w, Objective::kLatency);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.status().code() == absl::StatusCode::kResourceExhausted);
+  const std::string msg(m.status().message());
+  CHECK(msg.find("conv_big") != std::string::npos);
+  CHECK(msg.find("scratchpad") != std::string::npos);
+  CHECK(msg.find("of 512 B") != std::string::npos);
+}
+
+TEST_CASE("A precision the hardware lacks is Unimplemented", "[codegen]") {
+  HardwareConfig hw = Preset("gemmini");
+  hw.precisions = {Precision::kInt8};
+  hw::LayerWorkload w{"fc", "Gemm", hw::LayerKind::kArray, Fc(64, 64, 1), {}, false};
+  auto m = ChooseMapping(hw, w, Objective::kLatency);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.status().code() == absl::StatusCode::kUnimplemented);
+  CHECK(std::string(m.status().message()).find("fp32") != std::string::npos);
+}
+
+TEST_CASE("Every host layer type has an accelerator lowering", "[codegen]") {
+  const std::vector<std::string> lowered = LoweredLayerTypes();
+  const std::set<std::string> set(lowered.begin(), lowered.end());
+  for (const std::string& type : kernels::KernelRegistry::Builtin().Types()) {
+    CAPTURE(type);
+    CHECK(set.count(type) == 1);
+  }
+}
+
+}  // namespace
+}  // namespace engine::codegen
