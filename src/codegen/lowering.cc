@@ -25,8 +25,14 @@ void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const 
   const hw::BufferNeeds needs = hw::ArrayBufferNeeds(hw, w, t);
   const int64_t e = PrecisionBytes(w.precision);
   const bool separate_weights = hw.weight_buffer.bytes > 0;
+  // Scratchpad: input halves, then fused-residual halves, then (without a
+  // weight buffer) weight halves.
+  const uint64_t residual_base = static_cast<uint64_t>(needs.slots * needs.input_slot);
   const uint64_t weight_base =
-      separate_weights ? 0 : static_cast<uint64_t>(needs.slots * needs.input_slot);
+      separate_weights
+          ? 0
+          : static_cast<uint64_t>(needs.slots * (needs.input_slot + needs.residual_slot));
+  const bool epilogue = w.epilogue_ops_per_element > 0 || w.residual_tensor >= 0;
   const int slots = needs.slots;
   const int64_t ohw = w.PixelsPerImage();
   const int64_t ng = CeilDiv(w.groups, t.gt), nk = CeilDiv(w.k, t.kt), nm = CeilDiv(w.m, t.mt),
@@ -44,7 +50,9 @@ void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const 
   std::tuple<int64_t, int64_t, int64_t, int64_t> last_i{-1, -1, -1, -1};
   int w_slot = -1, i_slot = -1, acc_slot = -1, next_w = 0, next_i = 0, next_acc = 0;
   int32_t w_load = -1, i_load = -1;
-  std::array<int32_t, 2> w_reader{-1, -1}, i_reader{-1, -1}, acc_store{-1, -1};
+  std::array<int32_t, 2> w_reader{-1, -1}, i_reader{-1, -1}, acc_store{-1, -1},
+      r_reader{-1, -1};
+  int next_r = 0;
 
   auto body = [&](int64_t gi, int64_t mi, int64_t b, int64_t pj) {
     const int64_t g0 = gi * t.gt, gsz = std::min(t.gt, w.groups - g0);
@@ -108,13 +116,44 @@ void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const 
       w_reader[w_slot] = mm_index;
       i_reader[i_slot] = mm_index;
       if (ki == nk - 1) {
+        const uint64_t out_offset =
+            static_cast<uint64_t>((((b * w.groups + g0) * w.m + m0) * ohw + p0) * e);
+        const int64_t elements = gsz * msz * psz;
+        int32_t last = mm_index;
+        if (epilogue) {
+          // Fused epilogue: (residual load,) vector pass in place on the tile.
+          Instruction v = base;
+          v.opcode = Opcode::kVector;
+          v.flags = hw::kFlagOnAccumulator;
+          v.ops = static_cast<uint64_t>(
+              std::ceil(w.epilogue_ops_per_element * static_cast<double>(elements)));
+          v.bytes = v.aux_bytes = static_cast<uint64_t>(elements * hw::kAccumulatorBytes);
+          v.acc_addr = mm.acc_addr;
+          v.AddDep(mm_index);
+          int r_slot = -1;
+          if (w.residual_tensor >= 0) {
+            r_slot = next_r;
+            next_r = (next_r + 1) % slots;
+            Instruction r = base;
+            r.opcode = Opcode::kLoadInput;
+            r.tensor = w.residual_tensor;
+            r.dram_offset = out_offset;
+            r.bytes = static_cast<uint64_t>(elements * e);
+            r.addr = residual_base + static_cast<uint64_t>(r_slot * needs.residual_slot);
+            r.AddDep(r_reader[r_slot]);
+            v.addr = r.addr;
+            v.AddDep(Emit(program, r));
+          }
+          last = Emit(program, v);
+          if (r_slot >= 0) r_reader[r_slot] = last;
+        }
         Instruction st = base;
         st.opcode = Opcode::kStore;
         st.tensor = w.output_tensor;
-        st.dram_offset = static_cast<uint64_t>((((b * w.groups + g0) * w.m + m0) * ohw + p0) * e);
-        st.bytes = static_cast<uint64_t>(gsz * msz * psz * e);
+        st.dram_offset = out_offset;
+        st.bytes = static_cast<uint64_t>(elements * e);
         st.acc_addr = mm.acc_addr;
-        st.AddDep(mm_index);
+        st.AddDep(last);
         acc_store[acc_slot] = Emit(program, st);
       }
     }

@@ -130,7 +130,8 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
     // Strided 1x1 convolutions read only part of their input: the im2col
     // size bounds the input bytes any mapping must read.
     const int64_t im2col = g.groups * g.k * g.p * PrecisionBytes(g.precision);
-    m.min_dram_bytes = std::min(g.input_bytes, im2col) + g.weight_bytes + g.output_bytes;
+    m.min_dram_bytes =
+        std::min(g.input_bytes, im2col) + g.residual_bytes + g.weight_bytes + g.output_bytes;
     std::vector<Dataflow> dataflows = hw.dataflows;
     if (hw.pinned_dataflow) dataflows = {*hw.pinned_dataflow};
     const int64_t window = g.conv ? g.kernel_h * g.kernel_w : 1;

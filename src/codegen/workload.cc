@@ -227,6 +227,22 @@ absl::StatusOr<hw::LayerWorkload> DescribeLayer(const ir::Node& node, const Tens
     g.input_tensor = Index(index, node.inputs[0]);
     g.weight_tensor = Index(index, node.inputs[1]);
     g.output_tensor = Index(index, out);
+    // Fused epilogue, as the optimizer's fusion passes write it: attribute
+    // "activation" names an activation layer type applied to the output, and
+    // Conv's optional input 3 is a residual added before it.
+    const std::string activation = node.attrs.Has("activation")
+                                       ? std::get<std::string>(node.attrs.values().at("activation"))
+                                       : std::string();
+    if (!activation.empty()) {
+      for (const auto& e : Table()) {
+        if (activation == e.type && e.ops) g.epilogue_ops_per_element += e.ops(node);
+      }
+    }
+    if (node.op_type == "Conv" && node.inputs.size() > 3 && node.inputs[3] != nullptr) {
+      g.residual_tensor = Index(index, node.inputs[3]);
+      g.residual_bytes = Bytes(node.inputs[3]);
+      g.epilogue_ops_per_element += 1;
+    }
     g.input_bytes = Bytes(node.inputs[0]);
     g.weight_bytes = Bytes(node.inputs[1]) + g.bias_bytes * g.groups;
     g.output_bytes = Bytes(out);

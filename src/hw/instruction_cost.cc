@@ -138,8 +138,13 @@ InstructionCost CostOf(const HardwareConfig& hw, const Instruction& in) {
       const double rate = hw.vector_lanes * hw.vector_ops_per_cycle;
       c.occupancy_cycles = static_cast<int64_t>(std::ceil(static_cast<double>(in.ops) / rate));
       c.vector_ops = static_cast<int64_t>(in.ops);
-      c.sram_read = bytes;
-      c.sram_write = static_cast<int64_t>(in.aux_bytes);
+      if (in.flags & kFlagOnAccumulator) {
+        c.acc_read = bytes;
+        c.acc_write = static_cast<int64_t>(in.aux_bytes);
+      } else {
+        c.sram_read = bytes;
+        c.sram_write = static_cast<int64_t>(in.aux_bytes);
+      }
       c.compute_pj = static_cast<double>(in.ops) * hw.energy.vector_op_pj;
       break;
     }

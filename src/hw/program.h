@@ -34,6 +34,7 @@ enum class MemorySpace : uint8_t { kScratchpad = 0, kWeightBuffer = 1, kAccumula
 enum InstructionFlags : uint8_t {
   kFlagAccumulate = 1,      ///< kMatmul adds to the accumulator instead of overwriting
   kFlagFromScratchpad = 2,  ///< kStore reads the scratchpad (vector results), not the accumulator
+  kFlagOnAccumulator = 4,   ///< kVector works in place on an accumulator tile (fused epilogue)
 };
 
 /// The execution unit (and in-order queue) an opcode runs on.
@@ -53,8 +54,10 @@ inline constexpr int kMaxDeps = 3;
 ///    `repeat` times back to back (grouped convolutions); `addr` inputs in the
 ///    scratchpad, `weight_addr` weights, `acc_addr` the accumulator tile;
 ///    `dataflow`; kFlagAccumulate after the first K tile.
-///  - kVector: `ops` operations, `bytes` read from and `aux_bytes` written to
-///    the scratchpad at `addr`.
+///  - kVector: `ops` operations, `bytes` read (inputs at `addr`) and
+///    `aux_bytes` written (result at `acc_addr`) in the scratchpad, or, with
+///    kFlagOnAccumulator, in place on the accumulator tile at `acc_addr` (a
+///    fused epilogue; a residual operand, if any, is read from `addr`).
 ///  - kStore: `bytes` written to DRAM tensor `tensor` at `dram_offset`, from
 ///    the accumulator at `acc_addr` (reading 4-byte partial sums) or, with
 ///    kFlagFromScratchpad, from the scratchpad at `addr`.

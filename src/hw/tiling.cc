@@ -132,12 +132,16 @@ BufferNeeds ArrayBufferNeeds(const HardwareConfig& hw, const GemmWorkload& w, co
   n.input_slot = AlignUp(t.gt * InputTileBytes(w, t.kt, t.pt), kSlotAlign);
   n.weight_slot = AlignUp(t.gt * (WeightTileBytes(w, t.kt, t.mt) + bias), kSlotAlign);
   n.acc_slot = AlignUp(t.gt * AccTileBytes(t.mt, t.pt), kSlotAlign);
+  if (w.residual_tensor >= 0) {
+    n.residual_slot = AlignUp(t.gt * t.mt * t.pt * PrecisionBytes(w.precision), kSlotAlign);
+  }
   const int64_t tiles = SplitExtent(w.groups, t.gt).Tiles() * SplitExtent(w.k, t.kt).Tiles() *
                         SplitExtent(w.m, t.mt).Tiles() * w.batch *
                         SplitExtent(w.PixelsPerImage(), t.pt).Tiles();
   n.slots = tiles > 1 ? 2 : 1;
   const bool separate_weights = hw.weight_buffer.bytes > 0;
-  n.scratchpad = n.slots * n.input_slot + (separate_weights ? 0 : n.slots * n.weight_slot);
+  n.scratchpad = n.slots * (n.input_slot + n.residual_slot) +
+                 (separate_weights ? 0 : n.slots * n.weight_slot);
   n.weight_buffer = separate_weights ? n.slots * n.weight_slot : 0;
   n.accumulator = n.slots * n.acc_slot;
   return n;
@@ -236,9 +240,36 @@ Estimate EstimateArray(const HardwareConfig& hw, const GemmWorkload& w, const Ar
   const int64_t stores = ng * nm * np;
   const InstructionCost store = DmaCost(hw, Opcode::kStore, w.groups * w.m * w.p * e, w.precision);
 
+  // Fused epilogue: one vector pass (and residual load) per output tile.
+  InstructionCost epilogue;
+  int64_t epilogue_dma = 0, epilogue_vector = 0;
+  if (w.epilogue_ops_per_element > 0 || w.residual_tensor >= 0) {
+    for (const Piece& g : gp) {
+      for (const Piece& m : mp) {
+        for (const Piece& p : pp) {
+          const int64_t elements = g.size * m.size * p.size;
+          const int64_t count = g.count * m.count * p.count;
+          if (w.residual_tensor >= 0) {
+            const InstructionCost r = Scaled(DmaCost(hw, Opcode::kLoadInput, elements * e, w.precision), count);
+            epilogue_dma += r.occupancy_cycles;
+            epilogue += r;
+          }
+          Instruction v;
+          v.opcode = Opcode::kVector;
+          v.flags = kFlagOnAccumulator;
+          v.ops = static_cast<uint64_t>(std::ceil(w.epilogue_ops_per_element * elements));
+          v.bytes = v.aux_bytes = static_cast<uint64_t>(elements * kAccumulatorBytes);
+          const InstructionCost vc = Scaled(CostOf(hw, v), count);
+          epilogue_vector += vc.occupancy_cycles;
+          epilogue += vc;
+        }
+      }
+    }
+  }
   est.totals = array;
   est.totals += loads;
   est.totals += store;
+  est.totals += epilogue;
   // Latency is paid once per layer (pipelined requests), not per transfer.
   est.totals.latency_cycles = 0;
   const int64_t latency = hw.ideal_memory ? 0 : hw.dram_latency_cycles;
@@ -250,10 +281,22 @@ Estimate EstimateArray(const HardwareConfig& hw, const GemmWorkload& w, const Ar
       latency;
   const int64_t last_store =
       DmaCost(hw, Opcode::kStore, t.gt * t.mt * t.pt * e, w.precision).occupancy_cycles + latency;
-  const int64_t dma = loads.occupancy_cycles + store.occupancy_cycles;
+  // Epilogue loads (residuals) share the channel; its vector work overlaps the
+  // array except for the last tile's.
+  const int64_t dma = loads.occupancy_cycles + store.occupancy_cycles + epilogue_dma;
+  const int64_t last_epilogue = stores > 0 ? epilogue_vector / stores : 0;
   est.compute_cycles = array.occupancy_cycles;
-  est.cycles = std::max(array.occupancy_cycles, dma) + first_load + last_store;
-  est.instructions = ng * (w_loads + i_loads) + matmuls + stores + 1;
+  // Three ways to be the bottleneck: the array (plus pipeline fill and
+  // drain), the DRAM channel (which already holds the first load and the
+  // last store, plus one tile's compute it cannot overlap), or the vector
+  // unit's epilogues.
+  const int64_t tile_compute = matmuls > 0 ? array.occupancy_cycles / matmuls : 0;
+  est.cycles = std::max({array.occupancy_cycles + first_load + last_epilogue + last_store,
+                         dma + tile_compute + last_epilogue,
+                         epilogue_vector + first_load + tile_compute + last_store});
+  est.instructions = ng * (w_loads + i_loads) + matmuls + stores + 1 +
+                     (w.epilogue_ops_per_element > 0 || w.residual_tensor >= 0 ? stores : 0) +
+                     (w.residual_tensor >= 0 ? stores : 0);
   return est;
 }
 

@@ -64,6 +64,7 @@ struct BufferNeeds {
   int64_t input_slot = 0;   ///< bytes per input slot (gt groups)
   int64_t weight_slot = 0;  ///< bytes per weight slot (gt groups, with bias)
   int64_t acc_slot = 0;     ///< bytes per accumulator slot
+  int64_t residual_slot = 0;  ///< bytes per fused-residual slot (scratchpad)
   int slots = 2;            ///< 1 or 2
   int64_t scratchpad = 0;   ///< total scratchpad bytes (inputs, + weights without a weight buffer)
   int64_t weight_buffer = 0;

@@ -38,6 +38,14 @@ struct GemmWorkload {
   int64_t in_h = 1, in_w = 1, out_h = 1, out_w = 1;
   int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int64_t bias_bytes = 0;  ///< per group, loaded with the first K tile of each M tile
+  /// Fused epilogue run by the vector unit on each finished accumulator tile
+  /// before it is stored: operations per output element (a fused activation,
+  /// a residual add); 0 = none.
+  double epilogue_ops_per_element = 0;
+  /// Fused residual operand (same shape as the output), loaded per output
+  /// tile; -1 = none.
+  int32_t residual_tensor = -1;
+  int64_t residual_bytes = 0;
   Precision precision = Precision::kFp32;
   /// DRAM operands (plan tensor indices) and their sizes in bytes.
   int32_t input_tensor = -1, weight_tensor = -1, output_tensor = -1;

@@ -141,6 +141,35 @@ TEST_CASE("The analytical estimate tracks the simulated schedule", "[codegen]") 
   }
 }
 
+TEST_CASE("A fused epilogue adds one vector pass and the residual's traffic per output tile",
+          "[codegen]") {
+  for (const char* spec : {"gemmini", "edge"}) {
+    const HardwareConfig hw = Preset(spec);
+    hw::GemmWorkload g = Conv(64, 28, 64, 3, 1, 1);
+    const hw::GemmWorkload plain = g;
+    g.epilogue_ops_per_element = 2;  // residual add + Relu
+    g.residual_tensor = 3;
+    g.residual_bytes = g.output_bytes;
+    hw::LayerWorkload w{"fused", "Conv", hw::LayerKind::kArray, g, {}, false};
+    auto m = ChooseMapping(hw, w, Objective::kLatency);
+    REQUIRE(m.ok());
+    hw::Program program;
+    LowerLayer(hw, w, *m, 0, program);
+    const hw::SimulationResult sim = Run(hw, program);
+    const hw::InstructionCost& c = sim.layers[0].totals;
+    CAPTURE(spec, m->chosen.tiling);
+    CHECK(c.vector_ops == 2 * g.m * g.p);
+    hw::Program unfused;
+    LowerArrayLayer(hw, plain, m->array, 0, unfused);
+    const hw::InstructionCost& u = Run(hw, unfused).layers[0].totals;
+    CHECK(c.dram_read == u.dram_read + g.residual_bytes);
+    CHECK(c.dram_write == u.dram_write);
+    const double ratio = static_cast<double>(m->estimated_cycles) / m->chosen.cycles;
+    CHECK(ratio > 0.85);
+    CHECK(ratio < 1.15);
+  }
+}
+
 TEST_CASE("A pinned dataflow is the only one considered", "[codegen]") {
   const HardwareConfig hw = Preset("edge,dataflow=os");
   hw::LayerWorkload w{"l", "Conv", hw::LayerKind::kArray, Conv(64, 56, 64, 3, 1, 1), {}, false};
