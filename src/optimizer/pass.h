@@ -32,6 +32,25 @@ class PassStats {
   std::map<std::string, int64_t> counters_;
 };
 
+/// Build-wide information passes may consult. The PassManager hands the same
+/// context to every pass.
+struct PassContext {
+  /// The cost model's verdict on a fusion (ANCHORS.md section 7: fuse only
+  /// when the fused block's working set fits on chip and it is not costlier).
+  /// `fused` is the candidate node, built but not inserted in the graph (its
+  /// inputs and outputs are values of the graph); `separate` are the nodes it
+  /// would replace. Returns true to fuse. Unset: every legal fusion is taken.
+  std::function<absl::StatusOr<bool>(const ir::Node& fused,
+                                     const std::vector<const ir::Node*>& separate)>
+      accept_fusion;
+
+  /// Asks accept_fusion, or true when unset.
+  absl::StatusOr<bool> AcceptFusion(const ir::Node& fused,
+                                    const std::vector<const ir::Node*>& separate) const {
+    return accept_fusion ? accept_fusion(fused, separate) : absl::StatusOr<bool>(true);
+  }
+};
+
 class Pass {
  public:
   virtual ~Pass() = default;
@@ -41,6 +60,13 @@ class Pass {
   virtual std::string_view description() const = 0;
   /// Rewrites `graph`; returns true when it changed. Errors carry the node.
   virtual absl::StatusOr<bool> Run(ir::Graph& graph, PassStats& stats) = 0;
+
+  /// Set by the PassManager before Run; never null during Run.
+  void set_context(const PassContext* context) { context_ = context; }
+  const PassContext& context() const { return *context_; }
+
+ private:
+  const PassContext* context_ = nullptr;
 };
 
 /// What one pass did.
@@ -66,6 +92,8 @@ class PassManager {
     dump_fn_ = std::move(fn);
   }
   void set_logger(Logger* logger) { logger_ = logger; }
+  /// The context handed to every pass (e.g. the cost model's fusion verdict).
+  void set_context(PassContext context) { context_ = std::move(context); }
 
   /// Runs all passes once, in order. Errors: the failing pass's error,
   /// prefixed with its name; Internal when the IR verifier fails after a pass.
@@ -83,6 +111,7 @@ class PassManager {
   std::string dump_after_;
   DumpFn dump_fn_;
   Logger* logger_ = nullptr;
+  PassContext context_;
 };
 
 /// Every pass the optimizer knows: (name, description), in the default order.

@@ -17,6 +17,7 @@ absl::Status PassManager::Run(ir::Graph& graph) {
     rec.nodes_before = static_cast<int>(graph.nodes().size());
     PassStats stats;
     auto t0 = std::chrono::steady_clock::now();
+    pass->set_context(&context_);
     auto changed = pass->Run(graph, stats);
     rec.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!changed.ok()) return Annotate(changed.status(), absl::StrCat("pass ", rec.name));
