@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "codegen/device_code.h"
+#include "codegen/fusion_cost.h"
 #include "codegen/plan_writer.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
@@ -33,6 +34,9 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
   ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<opt::PassManager> pm,
                           opt::BuildPipeline(config.opt_level, config.passes));
   pm->set_logger(logger);
+  opt::PassContext context;
+  context.accept_fusion = codegen::MakeFusionVerdict(config.hardware, config.objective);
+  pm->set_context(std::move(context));
   ENGINE_RETURN_IF_ERROR(pm->Run(*graph));
   result.optimizer_report = pm->Report();
   timer.Done("optimize");

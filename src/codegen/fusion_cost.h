@@ -1,0 +1,31 @@
+// The cost model's verdict on a fusion, for the optimizer's fusion passes
+// (opt::PassContext::accept_fusion). A fusion is taken only when the fused
+// layer has a tiling whose working set (accumulator tile, residual tile,
+// input and weight tiles, double-buffered) fits the on-chip buffers, and its
+// modeled cost is not above the separate layers' summed cost (ANCHORS.md
+// section 7: "Conv-BN-ReLU fusion is applied only when the fused block's
+// working set fits on chip").
+#ifndef ENGINE_CODEGEN_FUSION_COST_H_
+#define ENGINE_CODEGEN_FUSION_COST_H_
+
+#include <functional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/builder.h"
+#include "engine/hardware.h"
+#include "ir/graph.h"
+
+namespace engine::codegen {
+
+using FusionVerdict = std::function<absl::StatusOr<bool>(
+    const ir::Node& fused, const std::vector<const ir::Node*>& separate)>;
+
+/// A verdict function for `hw` and `objective` (the objective's value of the
+/// fused layer against the sum over the separate layers; for edp, the
+/// products are summed).
+FusionVerdict MakeFusionVerdict(const HardwareConfig& hw, Objective objective);
+
+}  // namespace engine::codegen
+
+#endif  // ENGINE_CODEGEN_FUSION_COST_H_
