@@ -4,8 +4,17 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
 #include "engine/tensor_io.h"
@@ -51,6 +60,58 @@ std::string ReadFile(const fs::path& p) {
 }
 
 const char* kFast = " --iterations=2 --duration=0 --warmUp=0";
+
+// models/out/tiny_cnn.onnx (models/generate.py); generated into `dir` when the
+// checkout has none. "" when it cannot be had (the caller skips with a WARN).
+std::string TinyCnnModel(const fs::path& dir) {
+  const fs::path checked_in = fs::path(ENGINE_SOURCE_DIR) / "models" / "out" / "tiny_cnn.onnx";
+  if (fs::exists(checked_in)) return checked_in.string();
+  const std::string cmd = "/usr/bin/python3 " + std::string(ENGINE_SOURCE_DIR) +
+                          "/models/generate.py --out " + dir.string() + " tiny_cnn >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) == 0 && fs::exists(dir / "tiny_cnn.onnx")) {
+    return (dir / "tiny_cnn.onnx").string();
+  }
+  return "";
+}
+
+// The cycles of "Device Latency (modeled): X ms (N cycles at F MHz)"; -1 if absent.
+int64_t DeviceLatencyCycles(const std::string& output) {
+  std::smatch m;
+  static const std::regex kLine(
+      R"(Device Latency \(modeled\): [0-9.e+-]+ ms \(([0-9]+) cycles at )");
+  if (!std::regex_search(output, m, kLine)) return -1;
+  return std::stoll(m[1].str());
+}
+
+// Rows of the modeled --dumpProfile table: the lines between its header and
+// its Total row (inclusive), split into whitespace-separated fields.
+std::vector<std::vector<std::string>> ModeledProfileRows(const std::string& output) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(output);
+  std::string line;
+  bool in_table = false;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, "=== Profile (modeled device")) {
+      in_table = true;
+      std::getline(in, line);  // column header
+      continue;
+    }
+    if (!in_table) continue;
+    std::istringstream fields(line);
+    std::vector<std::string> row;
+    for (std::string f; fields >> f;) row.push_back(f);
+    rows.push_back(row);
+    if (!row.empty() && row.back() == "Total") break;
+  }
+  return rows;
+}
+
+nlohmann::json ReadJson(const fs::path& p) {
+  nlohmann::json j = nlohmann::json::parse(ReadFile(p), nullptr, /*allow_exceptions=*/false);
+  INFO("file: " << p.string());
+  REQUIRE_FALSE(j.is_discarded());
+  return j;
+}
 
 }  // namespace
 
@@ -165,5 +226,263 @@ TEST_CASE("trtexec_like rejects bad input with a clear error and leaves no plan"
     CHECK(r.exit_code != 0);
     CHECK(absl::StrContains(r.output, "input 'x': expected shape 1x2x4x4, got 1x2x5x5"));
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("trtexec_like prints the modeled device profile with --skipInference",
+          "[e2e][cli][device]") {
+  fs::path dir = TempDir();
+  const std::string model = TinyCnnModel(dir);
+  if (model.empty()) {
+    WARN("SKIPPED: models/out/tiny_cnn.onnx missing and models/generate.py failed");
+    return;
+  }
+  RunResult r = RunCli("--onnx=" + model + " --hw=gemmini --skipInference --dumpProfile" +
+                       " --exportProfile=" + (dir / "p.json").string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(absl::StrContains(r.output, "[I] Hardware: gemmini: 16x16 array"));
+  CHECK(absl::StrContains(r.output, "=== Modeled device (gemmini) ==="));
+  CHECK(absl::StrContains(r.output, "Energy per inference (modeled): "));
+  CHECK(absl::StrContains(r.output, "Roofline (modeled): bound "));
+  CHECK_FALSE(absl::StrContains(r.output, "Host Latency"));
+  const int64_t total_cycles = DeviceLatencyCycles(r.output);
+  REQUIRE(total_cycles > 0);
+
+  // One row per layer (views included, with 0 cycles), then Total.
+  std::vector<std::vector<std::string>> rows = ModeledProfileRows(r.output);
+  REQUIRE(rows.size() >= 3);
+  REQUIRE(rows.back().size() >= 3);
+  CHECK(rows.back().back() == "Total");
+  CHECK(std::stoll(rows.back()[2]) == total_cycles);
+  int64_t sum = 0;
+  bool saw_conv = false, saw_view = false;
+  for (size_t i = 0; i + 1 < rows.size(); ++i) {
+    REQUIRE(rows[i].size() >= 10);
+    sum += std::stoll(rows[i][2]);
+    saw_conv = saw_conv || rows[i].back() == "/conv1/Conv";
+    if (rows[i][7] == "view") {
+      saw_view = true;
+      CHECK(rows[i][2] == "0");
+    }
+  }
+  CHECK(sum == total_cycles);
+  CHECK(saw_conv);
+  CHECK(saw_view);
+
+  // Without inference the profile counts one (modeled) inference and has no
+  // host times.
+  nlohmann::json p = ReadJson(dir / "p.json");
+  REQUIRE(p.is_array());
+  CHECK(p[0]["count"] == 1);
+  CHECK_FALSE(p[1].contains("hostAverageMs"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("trtexec_like --exportProfile writes modeled per-layer times in trtexec's shape",
+          "[e2e][cli][device]") {
+  fs::path dir = TempDir();
+  const std::string model = TinyCnnModel(dir);
+  if (model.empty()) {
+    WARN("SKIPPED: models/out/tiny_cnn.onnx missing and models/generate.py failed");
+    return;
+  }
+  const fs::path file = dir / "profile.json";
+  RunResult r = RunCli("--onnx=" + model + " --hw=gemmini" + kFast +
+                       " --exportProfile=" + file.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(absl::StrContains(r.output, "Host Latency: min = "));
+  const int64_t total_cycles = DeviceLatencyCycles(r.output);
+  REQUIRE(total_cycles > 0);
+  CHECK_FALSE(fs::exists(file.string() + ".tmp"));
+
+  nlohmann::json p = ReadJson(file);
+  REQUIRE(p.is_array());
+  REQUIRE(p.size() >= 2);
+  REQUIRE(p[0].contains("count"));
+  const int count = p[0]["count"].get<int>();
+  CHECK(count == 2);  // --iterations=2 --duration=0
+  const char* keys[] = {"name", "timeMs", "averageMs", "medianMs", "percentage", "cycles",
+                        "computeCycles", "stallCycles", "utilization", "mappingEfficiency",
+                        "dramBytesRead", "dramBytesWritten", "energyPj", "energyComputePj",
+                        "energySramPj", "energyDramPj", "dataflow", "tactic", "tiling", "unit",
+                        "type", "rooflineComputeCycles", "rooflineMemoryCycles", "rooflineRatio",
+                        "bound", "hostAverageMs"};
+  int64_t cycles = 0;
+  double percentage = 0;
+  for (size_t i = 1; i < p.size(); ++i) {
+    const nlohmann::json& l = p[i];
+    for (const char* key : keys) {
+      INFO("layer " << l.value("name", "?") << " key " << key);
+      CHECK(l.contains(key));
+    }
+    if (!l.contains("cycles") || !l.contains("timeMs") || !l.contains("averageMs")) continue;
+    cycles += l["cycles"].get<int64_t>();
+    percentage += l["percentage"].get<double>();
+    CHECK(l["timeMs"].get<double>() == Approx(l["averageMs"].get<double>() * count));
+    CHECK(l["medianMs"].get<double>() == l["averageMs"].get<double>());
+    const double energy = l["energyComputePj"].get<double>() + l["energySramPj"].get<double>() +
+                          l["energyDramPj"].get<double>();
+    CHECK(l["energyPj"].get<double>() == Approx(energy));
+  }
+  CHECK(cycles == total_cycles);
+  CHECK(percentage == Approx(100.0).margin(0.01));
+
+  // An export that cannot be written fails and names the file.
+  RunResult bad = RunCli("--onnx=" + model + " --skipInference --exportProfile=" +
+                         (dir / "no_such_dir" / "p.json").string());
+  CHECK(bad.exit_code != 0);
+  CHECK(absl::StrContains(bad.output, "--exportProfile file '" +
+                                          (dir / "no_such_dir" / "p.json").string() + "'"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("trtexec_like --exportTrace writes a Chrome trace of the modeled timeline",
+          "[e2e][cli][device]") {
+  fs::path dir = TempDir();
+  const std::string model = TinyCnnModel(dir);
+  if (model.empty()) {
+    WARN("SKIPPED: models/out/tiny_cnn.onnx missing and models/generate.py failed");
+    return;
+  }
+  const fs::path file = dir / "trace.json";
+  RunResult r = RunCli("--onnx=" + model + " --hw=gemmini --skipInference --exportTrace=" +
+                       file.string() + " --exportProfile=" + (dir / "p.json").string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  nlohmann::json t = ReadJson(file);
+  REQUIRE(t.is_object());
+  REQUIRE(t.contains("traceEvents"));
+  REQUIRE(t["traceEvents"].is_array());
+  const size_t layers = ReadJson(dir / "p.json").size() - 1;
+
+  std::map<int, std::string> track_names;
+  std::map<int, int> complete_per_tid;
+  int complete = 0;
+  for (const nlohmann::json& e : t["traceEvents"]) {
+    REQUIRE(e.contains("ph"));
+    if (e["ph"] == "M") {
+      if (e["name"] == "thread_name") track_names[e["tid"].get<int>()] = e["args"]["name"];
+      continue;
+    }
+    REQUIRE(e["ph"] == "X");
+    ++complete;
+    INFO(e.dump());
+    REQUIRE(e.contains("ts"));
+    REQUIRE(e.contains("dur"));
+    REQUIRE(e["ts"].is_number());
+    REQUIRE(e["dur"].is_number());
+    CHECK(e["ts"].get<double>() >= 0);
+    CHECK(e["dur"].get<double>() >= 0);
+    CHECK(e["pid"] == 1);
+    CHECK(e["name"].is_string());
+    ++complete_per_tid[e["tid"].get<int>()];
+  }
+  CHECK(complete > static_cast<int>(layers));
+  std::set<std::string> names;
+  int layers_tid = -1;
+  for (const auto& [tid, name] : track_names) {
+    names.insert(name);
+    if (name == "Layers") layers_tid = tid;
+  }
+  for (const char* track : {"Layers", "DMA load", "DMA store", "Systolic array", "Vector unit"}) {
+    CHECK(names.count(track) == 1);
+  }
+  CHECK(complete_per_tid[layers_tid] == static_cast<int>(layers));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("trtexec_like --hw overrides pin the dataflow of every array layer",
+          "[e2e][cli][device]") {
+  fs::path dir = TempDir();
+  const std::string model = TinyCnnModel(dir);
+  if (model.empty()) {
+    WARN("SKIPPED: models/out/tiny_cnn.onnx missing and models/generate.py failed");
+    return;
+  }
+  const fs::path file = dir / "layers.json";
+  RunResult r = RunCli("--onnx=" + model +
+                       " --hw=gemmini,array=32x32,dataflow=ws,memory=ideal --objective=energy"
+                       " --skipInference --dumpLayerInfo --exportLayerInfo=" + file.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(absl::StrContains(r.output, "[I] Hardware: gemmini: 32x32 array"));
+  CHECK(absl::StrContains(r.output, "tactic: array-ws"));
+  nlohmann::json info = ReadJson(file);
+  CHECK(absl::StrContains(info["hardware"].get<std::string>(), "32x32"));
+  CHECK(info["objective"] == "energy");
+  REQUIRE(info["layers"].is_array());
+  int array_layers = 0;
+  for (const nlohmann::json& l : info["layers"]) {
+    INFO(l.dump());
+    for (const char* key : {"name", "onnxNodes", "type", "precision", "unit", "tactic", "dataflow",
+                            "tiling", "cycles", "estimatedCycles", "energyPj", "inputs", "outputs",
+                            "rejected"}) {
+      CHECK(l.contains(key));
+    }
+    if (l["unit"] != "array") continue;
+    ++array_layers;
+    CHECK(l["dataflow"] == "ws");
+    CHECK(l["tactic"] == "array-ws");
+  }
+  CHECK(array_layers >= 2);  // conv1, conv2, fc
+  fs::remove_all(dir);
+}
+
+TEST_CASE("trtexec_like checks --hw against a loaded plan", "[e2e][cli][device]") {
+  fs::path dir = TempDir();
+  const std::string model = TinyCnnModel(dir);
+  if (model.empty()) {
+    WARN("SKIPPED: models/out/tiny_cnn.onnx missing and models/generate.py failed");
+    return;
+  }
+  const std::string plan = (dir / "gemmini.plan").string();
+  RunResult built =
+      RunCli("--onnx=" + model + " --hw=gemmini --skipInference --saveEngine=" + plan);
+  INFO(built.output);
+  REQUIRE(built.exit_code == 0);
+
+  RunResult other = RunCli("--loadEngine=" + plan + " --hw=tpu-v1 --skipInference");
+  INFO(other.output);
+  CHECK(other.exit_code != 0);
+  CHECK(absl::StrContains(other.output, "built for hardware 'gemmini'"));
+  CHECK(absl::StrContains(other.output, "tpu-v1"));
+  CHECK_FALSE(absl::StrContains(other.output, "Modeled device"));
+
+  RunResult plain = RunCli("--loadEngine=" + plan + kFast);
+  INFO(plain.output);
+  CHECK(plain.exit_code == 0);
+  CHECK(absl::StrContains(plain.output, "[I] Hardware: gemmini: 16x16 array"));
+  CHECK(absl::StrContains(plain.output, "=== Modeled device (gemmini) ==="));
+  CHECK(DeviceLatencyCycles(plain.output) == DeviceLatencyCycles(built.output));
+
+  RunResult same = RunCli("--loadEngine=" + plan + " --hw=gemmini --skipInference");
+  CHECK(same.exit_code == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("trtexec_like rejects a bad --hw or --objective", "[e2e][cli][device]") {
+  fs::path dir = TempDir();
+  WriteFile(dir / "small.onnx", engine::testing::SmallConvModel());
+  const std::string model = (dir / "small.onnx").string();
+
+  RunResult preset = RunCli("--onnx=" + model + " --hw=nonexistent --skipInference");
+  INFO(preset.output);
+  CHECK(preset.exit_code != 0);
+  CHECK(absl::StrContains(preset.output, "nonexistent"));
+  for (const char* name : {"edge", "gemmini", "tpu-v1"}) {
+    CHECK(absl::StrContains(preset.output, name));
+  }
+
+  RunResult override_value = RunCli("--onnx=" + model + " --hw=gemmini,array=abc --skipInference");
+  INFO(override_value.output);
+  CHECK(override_value.exit_code != 0);
+  CHECK(absl::StrContains(override_value.output, "array=abc"));
+
+  RunResult objective = RunCli("--onnx=" + model + " --objective=fastest --skipInference");
+  INFO(objective.output);
+  CHECK(objective.exit_code != 0);
+  CHECK(absl::StrContains(objective.output, "--objective"));
   fs::remove_all(dir);
 }

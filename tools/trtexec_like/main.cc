@@ -4,11 +4,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -17,7 +19,9 @@
 #include "engine/builder.h"
 #include "engine/compare.h"
 #include "engine/runtime.h"
+#include "engine/hardware.h"
 #include "engine/tensor_io.h"
+#include "device_report.h"
 #include "options.h"
 #include "report.h"
 
@@ -29,42 +33,6 @@ using Clock = std::chrono::steady_clock;
 double MsSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
-
-// Per-layer host times over all timed iterations (for --dumpProfile).
-class LayerProfiler : public engine::Profiler {
- public:
-  void ReportLayerTime(std::string_view layer, double ms) override {
-    auto it = index_.find(std::string(layer));
-    if (it == index_.end()) {
-      it = index_.emplace(std::string(layer), names_.size()).first;
-      names_.emplace_back(layer);
-      times_.emplace_back();
-    }
-    times_[it->second].push_back(ms);
-  }
-  void Print(int runs) const {
-    double total = 0;
-    for (const auto& t : times_) {
-      for (double v : t) total += v;
-    }
-    std::printf("\n=== Profile (%d iterations, host time) ===\n", runs);
-    std::printf("%12s %12s %12s %9s   %s\n", "Time(ms)", "Avg.(ms)", "Median(ms)", "Time(%)", "Layer");
-    for (size_t i = 0; i < names_.size(); ++i) {
-      double sum = 0;
-      for (double v : times_[i]) sum += v;
-      Stats s = ComputeStats(times_[i], {});
-      std::printf("%12.4f %12.4f %12.4f %9.2f   %s\n", sum, s.mean, s.median,
-                  total > 0 ? 100.0 * sum / total : 0.0, names_[i].c_str());
-    }
-    std::printf("%12.4f %12.4f %12s %9.2f   %s\n", total, runs > 0 ? total / runs : 0.0, "-", 100.0,
-                "Total");
-  }
-
- private:
-  std::map<std::string, size_t> index_;
-  std::vector<std::string> names_;
-  std::vector<std::vector<double>> times_;
-};
 
 std::string SafeFileName(const std::string& name) {
   return absl::StrReplaceAll(name, {{"/", "_"}, {":", "_"}, {"\\", "_"}});
@@ -88,6 +56,63 @@ int Fail(const std::string& msg, const std::string& command) {
   return 1;
 }
 
+// The hardware of --hw, parsed; with --onnx and no --hw the "edge" preset;
+// with --loadEngine and no --hw nullopt (the plan's hardware is used).
+absl::StatusOr<std::optional<engine::HardwareConfig>> SelectHardware(const Options& opt) {
+  if (opt.hw.empty() && !opt.load_engine.empty()) return std::nullopt;
+  auto hw = engine::ParseHardwareSpec(opt.hw.empty() ? "edge" : opt.hw);
+  if (!hw.ok()) {
+    const std::string msg(hw.status().message());
+    return absl::InvalidArgumentError(absl::StartsWith(msg, "--hw") ? msg : "--hw: " + msg);
+  }
+  return std::optional<engine::HardwareConfig>(*std::move(hw));
+}
+
+absl::StatusOr<std::shared_ptr<const engine::Engine>> BuildEngine(
+    const Options& opt, const engine::BuilderConfig& config, engine::Logger& logger) {
+  std::printf("[I] Building engine from %s for hardware '%s' (objective %s)\n", opt.onnx.c_str(),
+              config.hardware.name.c_str(), engine::ObjectiveName(config.objective));
+  auto t0 = Clock::now();
+  engine::Builder builder(&logger);
+  auto built = builder.BuildFromOnnxFile(opt.onnx, config);
+  if (!built.ok()) return built.status();
+  std::vector<std::string> phases;
+  for (const auto& p : built->phases) phases.push_back(absl::StrFormat("%s %.1f ms", p.name, p.ms));
+  std::printf("[I] Engine built in %.3f s (%s): %d ONNX nodes -> %d layers, plan %zu bytes\n",
+              MsSince(t0) / 1000.0, absl::StrJoin(phases, ", ").c_str(), built->onnx_nodes,
+              built->engine_layers, built->plan.size());
+  if (opt.verbose) std::printf("[V] Optimizer passes:\n%s", built->optimizer_report.c_str());
+  if (!opt.save_engine.empty()) {
+    absl::Status s = engine::WritePlanFile(opt.save_engine, built->plan);
+    if (!s.ok()) return s;
+    std::printf("[I] Engine saved to %s\n", opt.save_engine.c_str());
+  }
+  return engine::Runtime::DeserializeEngine(built->plan, &logger);
+}
+
+// Loads --loadEngine; when --hw was given it must describe the plan's hardware.
+absl::StatusOr<std::shared_ptr<const engine::Engine>> LoadEngine(
+    const Options& opt, const std::optional<engine::HardwareConfig>& hardware,
+    engine::Logger& logger) {
+  auto loaded = engine::Runtime::LoadEngineFile(opt.load_engine, &logger);
+  if (!loaded.ok()) return loaded.status();
+  const engine::Engine& eng = **loaded;
+  std::printf("[I] Engine loaded from %s (%llu bytes, schema v%u, built by engine %s)\n",
+              opt.load_engine.c_str(), static_cast<unsigned long long>(eng.plan_info().plan_bytes),
+              eng.plan_info().schema_version, eng.plan_info().engine_version.c_str());
+  if (hardware.has_value()) {
+    absl::Status s = eng.CheckHardware(*hardware);
+    if (!s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(opt.load_engine, ": ", s.message()));
+    }
+  }
+  if (!opt.objective.empty() && opt.objective != eng.plan_info().objective) {
+    std::printf("[W] --objective=%s is ignored with --loadEngine: the plan was built for "
+                "objective %s\n", opt.objective.c_str(), eng.plan_info().objective.c_str());
+  }
+  return loaded;
+}
+
 int Run(const Options& opt, const std::string& command) {
   engine::StderrLogger logger(opt.verbose ? engine::Severity::kVerbose : engine::Severity::kWarning);
   std::printf("&&&& RUNNING trtexec_like # %s\n", command.c_str());
@@ -100,44 +125,34 @@ int Run(const Options& opt, const std::string& command) {
   auto percentiles = ParsePercentiles(opt.percentile);
   if (!percentiles.ok()) return Fail(std::string(percentiles.status().message()), command);
 
+  absl::Status exports = CheckExportPaths(opt);
+  if (!exports.ok()) return Fail(std::string(exports.message()), command);
+  auto hardware = SelectHardware(opt);
+  if (!hardware.ok()) return Fail(std::string(hardware.status().message()), command);
+  auto objective = ParseObjective(opt.objective);
+  if (!objective.ok()) return Fail(std::string(objective.status().message()), command);
+
   std::shared_ptr<const engine::Engine> eng;
   if (!opt.onnx.empty()) {
     engine::BuilderConfig config;
     config.input_shapes = *shapes;
     config.opt_level = opt.opt_level;
+    config.hardware = **hardware;
+    config.objective = *objective;
     if (!opt.passes.empty()) {
       for (absl::string_view p : absl::StrSplit(opt.passes, ',', absl::SkipEmpty())) {
         config.passes.emplace_back(p);
       }
     }
-    std::printf("[I] Building engine from %s\n", opt.onnx.c_str());
-    auto t0 = Clock::now();
-    engine::Builder builder(&logger);
-    auto built = builder.BuildFromOnnxFile(opt.onnx, config);
+    auto built = BuildEngine(opt, config, logger);
     if (!built.ok()) return Fail(std::string(built.status().message()), command);
-    std::vector<std::string> phases;
-    for (const auto& p : built->phases) phases.push_back(absl::StrFormat("%s %.1f ms", p.name, p.ms));
-    std::printf("[I] Engine built in %.3f s (%s): %d ONNX nodes -> %d layers, plan %zu bytes\n",
-                MsSince(t0) / 1000.0, absl::StrJoin(phases, ", ").c_str(), built->onnx_nodes,
-                built->engine_layers, built->plan.size());
-    if (opt.verbose) std::printf("[V] Optimizer passes:\n%s", built->optimizer_report.c_str());
-    if (!opt.save_engine.empty()) {
-      absl::Status s = engine::WritePlanFile(opt.save_engine, built->plan);
-      if (!s.ok()) return Fail(std::string(s.message()), command);
-      std::printf("[I] Engine saved to %s\n", opt.save_engine.c_str());
-    }
-    auto loaded = engine::Runtime::DeserializeEngine(built->plan, &logger);
-    if (!loaded.ok()) return Fail(std::string(loaded.status().message()), command);
-    eng = *loaded;
+    eng = *built;
   } else {
-    auto loaded = engine::Runtime::LoadEngineFile(opt.load_engine, &logger);
+    auto loaded = LoadEngine(opt, *hardware, logger);
     if (!loaded.ok()) return Fail(std::string(loaded.status().message()), command);
     eng = *loaded;
-    std::printf("[I] Engine loaded from %s (%llu bytes, schema v%u, built by engine %s)\n",
-                opt.load_engine.c_str(),
-                static_cast<unsigned long long>(eng->plan_info().plan_bytes),
-                eng->plan_info().schema_version, eng->plan_info().engine_version.c_str());
   }
+  PrintHardwareLine(*eng);
 
   for (const auto& d : eng->inputs()) {
     std::printf("[I] Input  '%s': %s %s\n", d.name.c_str(), engine::DataTypeName(d.dtype),
@@ -147,14 +162,10 @@ int Run(const Options& opt, const std::string& command) {
     std::printf("[I] Output '%s': %s %s\n", d.name.c_str(), engine::DataTypeName(d.dtype),
                 engine::DimsToString(d.shape).c_str());
   }
-  if (opt.dump_layer_info) {
-    std::printf("\n=== Layer information (%zu layers) ===\n", eng->layers().size());
-    for (const auto& l : eng->layers()) {
-      std::printf("%-20s %s  [%s] -> [%s]\n", l.type.c_str(), l.name.c_str(),
-                  absl::StrJoin(l.inputs, ", ").c_str(), absl::StrJoin(l.outputs, ", ").c_str());
-    }
-  }
+  if (opt.dump_layer_info) PrintLayerInfo(*eng);
   if (opt.skip_inference) {
+    absl::Status s = ReportModeledDevice(opt, *eng, /*count=*/1, /*host=*/nullptr);
+    if (!s.ok()) return Fail(std::string(s.message()), command);
     std::printf("&&&& PASSED trtexec_like # %s\n", command.c_str());
     return 0;
   }
@@ -202,7 +213,8 @@ int Run(const Options& opt, const std::string& command) {
     ++warm_runs;
   } while (MsSince(warm0) < opt.warm_up_ms);
   LayerProfiler profiler;
-  if (opt.dump_profile) ctx->SetProfiler(&profiler);
+  const bool profile_layers = opt.dump_profile || !opt.export_profile.empty();
+  if (profile_layers) ctx->SetProfiler(&profiler);
   std::vector<double> latencies;
   auto start = Clock::now();
   while (static_cast<int>(latencies.size()) < opt.iterations ||
@@ -227,7 +239,11 @@ int Run(const Options& opt, const std::string& command) {
                 "the machine may be busy\n", 100 * cv);
   }
   std::printf("Note: host latency is the wall-clock time of the host emulation.\n");
-  if (opt.dump_profile) profiler.Print(static_cast<int>(latencies.size()));
+  {
+    absl::Status s = ReportModeledDevice(opt, *eng, static_cast<int>(latencies.size()),
+                                         profile_layers ? &profiler : nullptr);
+    if (!s.ok()) return Fail(std::string(s.message()), command);
+  }
 
   if (!opt.export_output.empty()) {
     std::error_code ec;
@@ -304,8 +320,23 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(0, 3));
   app.add_option("--passes", opt.passes, "Explicit comma-separated list of optimizer passes");
   app.add_option("--seed", opt.seed, "Seed of generated inputs")->capture_default_str();
+  app.add_option("--hw", opt.hw,
+                 "Accelerator: preset (" + absl::StrJoin(engine::HardwarePresetNames(), ", ") +
+                     ") or JSON file, then ,KEY=VALUE overrides, e.g. gemmini,array=32x32,"
+                     "dataflow=ws,memory=ideal (default: edge; with --loadEngine: must match "
+                     "the plan)");
+  app.add_option("--objective", opt.objective,
+                 "What the per-layer mapping minimizes: latency (default), energy or edp")
+      ->check(CLI::IsMember({"latency", "energy", "edp"}, CLI::ignore_case));
+  app.add_option("--exportProfile", opt.export_profile,
+                 "Write the per-layer profile (modeled device times, trtexec's shape) as JSON");
+  app.add_option("--exportTrace", opt.export_trace,
+                 "Write the modeled device timeline as Chrome trace-event JSON (Perfetto)");
+  app.add_option("--exportLayerInfo", opt.export_layer_info,
+                 "Write layer information (tactics, tilings, rejected tactics) as JSON");
   app.add_flag("--skipInference", opt.skip_inference, "Build (and save) only");
-  app.add_flag("--dumpProfile", opt.dump_profile, "Print the per-layer profile");
+  app.add_flag("--dumpProfile", opt.dump_profile,
+               "Print the per-layer profile (modeled device; host too when inference runs)");
   app.add_flag("--dumpLayerInfo", opt.dump_layer_info, "Print the engine's layers");
   app.add_flag("--verbose", opt.verbose, "Verbose logging");
   try {

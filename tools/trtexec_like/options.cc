@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -53,6 +54,15 @@ absl::StatusOr<std::vector<double>> ParsePercentiles(const std::string& spec) {
     out.push_back(p);
   }
   return out;
+}
+
+absl::StatusOr<engine::Objective> ParseObjective(const std::string& name) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  if (lower.empty() || lower == "latency") return engine::Objective::kLatency;
+  if (lower == "energy") return engine::Objective::kEnergy;
+  if (lower == "edp") return engine::Objective::kEdp;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--objective '", name, "' must be one of latency, energy, edp"));
 }
 
 }  // namespace trtexec_like

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/builder.h"
 #include "engine/types.h"
 
 namespace trtexec_like {
@@ -33,6 +34,14 @@ struct Options {
   std::string passes;
   std::string dump_ir_after;
   int seed = 1;
+  /// --hw: preset or JSON file plus ",KEY=VALUE" overrides; "" = not given
+  /// (build: the "edge" preset; --loadEngine: the plan's hardware).
+  std::string hw;
+  /// --objective: "latency", "energy" or "edp"; "" = not given (latency).
+  std::string objective;
+  std::string export_profile;
+  std::string export_trace;
+  std::string export_layer_info;
 };
 
 /// Parses "a:1x3x224x224,b:1x10" (trtexec --shapes). Names may contain ':'
@@ -45,6 +54,10 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseNamedFiles
 
 /// Parses "90,95,99" into percentages in (0, 100].
 absl::StatusOr<std::vector<double>> ParsePercentiles(const std::string& spec);
+
+/// The builder objective named "latency", "energy" or "edp" (any case);
+/// "" means the default, latency. Errors: InvalidArgument naming the value.
+absl::StatusOr<engine::Objective> ParseObjective(const std::string& name);
 
 }  // namespace trtexec_like
 

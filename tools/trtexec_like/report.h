@@ -2,8 +2,12 @@
 #ifndef ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_H_
 #define ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_H_
 
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "engine/runtime.h"
 
 namespace trtexec_like {
 
@@ -21,6 +25,26 @@ Stats ComputeStats(std::vector<double> values, const std::vector<double>& percen
 
 /// "min = 1.2 ms, max = ..., mean = ..., median = ..., percentile(90%) = ... ms, ..."
 std::string FormatStats(const Stats& s);
+
+/// Collects per-layer host times over all timed iterations (for --dumpProfile
+/// and --exportProfile).
+class LayerProfiler : public engine::Profiler {
+ public:
+  void ReportLayerTime(std::string_view layer, double ms) override;
+
+  /// Prints the host per-layer table (trtexec's --dumpProfile columns).
+  void Print(int runs) const;
+
+  /// Mean host time per layer, ms, by layer name.
+  std::map<std::string, double> AverageMs() const;
+
+  bool empty() const { return names_.empty(); }
+
+ private:
+  std::map<std::string, size_t> index_;
+  std::vector<std::string> names_;
+  std::vector<std::vector<double>> times_;
+};
 
 }  // namespace trtexec_like
 

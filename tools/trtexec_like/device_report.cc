@@ -1,0 +1,398 @@
+#include "device_report.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "engine/builder.h"
+#include "engine/hardware.h"
+
+namespace trtexec_like {
+namespace {
+
+using Json = nlohmann::json;
+
+// Track ids of the trace; unit tracks follow in the order below, any track
+// name the engine reports beyond these gets the next free id.
+constexpr int kLayersTid = 1;
+constexpr const char* kUnitTracks[] = {"DMA load", "DMA store", "Systolic array", "Vector unit"};
+
+double Percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
+
+// "12.345 ms" for values >= 1 ms, four significant digits below.
+std::string FormatMs(double ms) {
+  return ms >= 1.0 ? absl::StrFormat("%.3f ms", ms) : absl::StrFormat("%.4g ms", ms);
+}
+
+// Picks mJ, uJ or nJ by the magnitude of `reference_pj` so that a line's
+// numbers share one unit.
+struct EnergyUnit {
+  const char* name;
+  double pj_per_unit;
+};
+EnergyUnit EnergyUnitFor(double reference_pj) {
+  if (reference_pj >= 1e8) return {"mJ", 1e9};
+  if (reference_pj >= 1e5) return {"uJ", 1e6};
+  return {"nJ", 1e3};
+}
+
+// "123.4 MB", "45.6 KB" or "789 B" (decimal units).
+std::string FormatBytes(int64_t bytes) {
+  if (bytes >= 1000000) return absl::StrFormat("%.1f MB", bytes / 1e6);
+  if (bytes >= 1000) return absl::StrFormat("%.1f KB", bytes / 1e3);
+  return absl::StrFormat("%d B", bytes);
+}
+
+// "memory 1.30x", "compute 1.00x", or "-" for layers without device work.
+std::string FormatBound(const std::string& bound, double ratio) {
+  if (bound.empty() || bound == "-") return "-";
+  return absl::StrFormat("%s %.2fx", bound, ratio);
+}
+
+// The device profile of engine layer `index` named `name`: by position when
+// the names agree (the usual case), otherwise by name; nullptr if absent.
+const engine::LayerDeviceProfile* FindDeviceLayer(const engine::DeviceProfile& profile,
+                                                  size_t index, const std::string& name) {
+  if (index < profile.layers.size() && profile.layers[index].name == name) {
+    return &profile.layers[index];
+  }
+  for (const auto& l : profile.layers) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
+
+Json ProfileLayerJson(const engine::LayerDeviceProfile& l, int count, double total_ms) {
+  return Json{
+      {"name", l.name},
+      {"timeMs", l.time_ms * count},
+      {"averageMs", l.time_ms},
+      {"medianMs", l.time_ms},
+      {"percentage", Percent(l.time_ms, total_ms)},
+      {"cycles", l.cycles},
+      {"computeCycles", l.compute_cycles},
+      {"stallCycles", l.stall_cycles},
+      {"utilization", l.utilization},
+      {"mappingEfficiency", l.mapping_efficiency},
+      {"dramBytesRead", l.dram_bytes_read},
+      {"dramBytesWritten", l.dram_bytes_written},
+      {"energyPj", l.energy_pj()},
+      {"energyComputePj", l.energy_compute_pj},
+      {"energySramPj", l.energy_sram_pj},
+      {"energyDramPj", l.energy_dram_pj},
+      {"dataflow", l.dataflow},
+      {"tactic", l.tactic},
+      {"tiling", l.tiling},
+      {"unit", l.unit},
+      {"type", l.type},
+      {"rooflineComputeCycles", l.roofline_compute_cycles},
+      {"rooflineMemoryCycles", l.roofline_memory_cycles},
+      {"rooflineRatio", l.roofline_ratio},
+      {"bound", l.bound},
+  };
+}
+
+// Microseconds from cycles at `clock_mhz` (cycles per microsecond).
+double CyclesToUs(int64_t cycles, double clock_mhz) {
+  return clock_mhz > 0 ? static_cast<double>(cycles) / clock_mhz : 0.0;
+}
+
+Json ThreadNameEvent(int tid, const std::string& name) {
+  return Json{{"ph", "M"}, {"pid", 1}, {"tid", tid}, {"name", "thread_name"},
+              {"args", {{"name", name}}}};
+}
+
+Json ThreadSortEvent(int tid) {
+  return Json{{"ph", "M"}, {"pid", 1}, {"tid", tid}, {"name", "thread_sort_index"},
+              {"args", {{"sort_index", tid}}}};
+}
+
+// Track name -> tid, with the metadata events naming each track.
+std::map<std::string, int> TraceTracks(const std::vector<engine::DeviceEvent>& events,
+                                       Json& trace_events) {
+  std::map<std::string, int> tids;
+  int next = kLayersTid + 1;
+  for (const char* name : kUnitTracks) tids[name] = next++;
+  for (const auto& e : events) {
+    if (!tids.count(e.track)) tids[e.track] = next++;
+  }
+  trace_events.push_back(ThreadNameEvent(kLayersTid, "Layers"));
+  trace_events.push_back(ThreadSortEvent(kLayersTid));
+  for (const auto& [name, tid] : tids) {
+    trace_events.push_back(ThreadNameEvent(tid, name));
+    trace_events.push_back(ThreadSortEvent(tid));
+  }
+  return tids;
+}
+
+Json RejectedJson(const std::vector<engine::RejectedTactic>& rejected) {
+  Json out = Json::array();
+  for (const auto& r : rejected) {
+    out.push_back(Json{{"tactic", r.tactic}, {"tiling", r.tiling}, {"cycles", r.cycles},
+                       {"energyPj", r.energy_pj}});
+  }
+  return out;
+}
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+}  // namespace
+
+void PrintHardwareLine(const engine::Engine& eng) {
+  const engine::PlanInfo& info = eng.plan_info();
+  std::printf("[I] Hardware: %s; objective %s, %llu accelerator instructions\n",
+              engine::HardwareSummary(eng.hardware()).c_str(), info.objective.c_str(),
+              static_cast<unsigned long long>(info.instructions));
+}
+
+void PrintLayerInfo(const engine::Engine& eng) {
+  const engine::DeviceProfile& profile = eng.device_profile();
+  std::printf("\n=== Layer information (%zu layers) ===\n", eng.layers().size());
+  for (size_t i = 0; i < eng.layers().size(); ++i) {
+    const engine::LayerInfo& l = eng.layers()[i];
+    const engine::LayerDeviceProfile* d = FindDeviceLayer(profile, i, l.name);
+    std::printf("%-20s %s  [%s] -> [%s]  tactic: %s  tiling: %s\n", l.type.c_str(),
+                l.name.c_str(), absl::StrJoin(l.inputs, ", ").c_str(),
+                absl::StrJoin(l.outputs, ", ").c_str(), d ? d->tactic.c_str() : "?",
+                d && !d->tiling.empty() ? d->tiling.c_str() : "-");
+  }
+}
+
+void PrintDeviceSummary(const engine::DeviceProfile& p, const std::string& hardware_name) {
+  const EnergyUnit eu = EnergyUnitFor(p.energy_pj());
+  std::printf("\n=== Modeled device (%s) ===\n", hardware_name.c_str());
+  std::printf("Device Latency (modeled): %s (%lld cycles at %g MHz)\n",
+              FormatMs(p.latency_ms).c_str(), static_cast<long long>(p.total_cycles),
+              p.clock_mhz);
+  std::printf("Device Throughput (modeled): %.1f qps\n", p.throughput_qps);
+  std::printf("Energy per inference (modeled): %.4g %s (compute %.4g %s, SRAM %.4g %s, "
+              "DRAM %.4g %s)\n",
+              p.energy_pj() / eu.pj_per_unit, eu.name, p.energy_compute_pj / eu.pj_per_unit,
+              eu.name, p.energy_sram_pj / eu.pj_per_unit, eu.name,
+              p.energy_dram_pj / eu.pj_per_unit, eu.name);
+  std::printf("Array utilization (modeled): %.1f %%   DRAM traffic: %s read, %s written\n",
+              100.0 * p.utilization, FormatBytes(p.dram_bytes_read).c_str(),
+              FormatBytes(p.dram_bytes_written).c_str());
+  std::printf("Roofline (modeled): bound %lld cycles; modeled / bound = %.2fx\n",
+              static_cast<long long>(p.roofline_cycles), p.roofline_ratio);
+  std::printf("Note: device figures are modeled for one inference on the accelerator; "
+              "they are not host measurements.\n");
+}
+
+void PrintDeviceProfile(const engine::DeviceProfile& p, const std::string& hardware_name) {
+  std::printf("\n=== Profile (modeled device %s, per inference) ===\n", hardware_name.c_str());
+  const char* kRow = "%12s %8s %12s %8s %8s %10s %11s  %-15s %-13s %s\n";
+  std::printf(kRow, "Time(ms)", "Time(%)", "Cycles", "Util(%)", "Stall(%)", "DRAM(KB)",
+              "Energy(uJ)", "Dataflow/tactic", "Bound", "Layer");
+  int64_t cycles = 0, stall = 0, dram = 0;
+  double ms = 0, energy = 0;
+  for (const auto& l : p.layers) {
+    const int64_t layer_dram = l.dram_bytes_read + l.dram_bytes_written;
+    std::printf(kRow, absl::StrFormat("%.5f", l.time_ms).c_str(),
+                absl::StrFormat("%.2f", Percent(l.time_ms, p.latency_ms)).c_str(),
+                absl::StrCat(l.cycles).c_str(),
+                absl::StrFormat("%.1f", 100.0 * l.utilization).c_str(),
+                absl::StrFormat("%.1f", Percent(l.stall_cycles, l.cycles)).c_str(),
+                absl::StrFormat("%.1f", layer_dram / 1e3).c_str(),
+                absl::StrFormat("%.3f", l.energy_pj() / 1e6).c_str(), l.tactic.c_str(),
+                FormatBound(l.bound, l.roofline_ratio).c_str(), l.name.c_str());
+    cycles += l.cycles;
+    stall += l.stall_cycles;
+    dram += layer_dram;
+    ms += l.time_ms;
+    energy += l.energy_pj();
+  }
+  std::printf(kRow, absl::StrFormat("%.5f", ms).c_str(),
+              absl::StrFormat("%.2f", Percent(ms, p.latency_ms)).c_str(),
+              absl::StrCat(cycles).c_str(), absl::StrFormat("%.1f", 100.0 * p.utilization).c_str(),
+              absl::StrFormat("%.1f", Percent(stall, cycles)).c_str(),
+              absl::StrFormat("%.1f", dram / 1e3).c_str(),
+              absl::StrFormat("%.3f", energy / 1e6).c_str(), "-",
+              absl::StrFormat("%.2fx", p.roofline_ratio).c_str(), "Total");
+  std::printf("Note: Util(%%) is the busy fraction of the layer's unit (array or vector); the "
+              "Total row's is the array's.\n");
+}
+
+Json DeviceProfileJson(const engine::Engine& eng, int count,
+                       const std::map<std::string, double>* host_avg_ms) {
+  const engine::DeviceProfile& p = eng.device_profile();
+  Json out = Json::array();
+  out.push_back(Json{{"count", count}});
+  for (size_t i = 0; i < eng.layers().size(); ++i) {
+    const engine::LayerInfo& info = eng.layers()[i];
+    const engine::LayerDeviceProfile* l = FindDeviceLayer(p, i, info.name);
+    if (l == nullptr) {
+      engine::LayerDeviceProfile missing;
+      missing.name = info.name;
+      missing.type = info.type;
+      out.push_back(ProfileLayerJson(missing, count, p.latency_ms));
+    } else {
+      out.push_back(ProfileLayerJson(*l, count, p.latency_ms));
+    }
+    if (host_avg_ms != nullptr) {
+      auto it = host_avg_ms->find(info.name);
+      if (it != host_avg_ms->end()) out.back()["hostAverageMs"] = it->second;
+    }
+  }
+  return out;
+}
+
+Json DeviceTraceJson(const engine::Engine& eng) {
+  const engine::DeviceProfile& p = eng.device_profile();
+  const double mhz = p.clock_mhz > 0 ? p.clock_mhz : eng.hardware().clock_mhz;
+  const std::vector<engine::DeviceEvent> events = eng.DeviceTimeline();
+  Json trace = Json::array();
+  trace.push_back(Json{{"ph", "M"}, {"pid", 1}, {"name", "process_name"},
+                       {"args", {{"name", absl::StrCat("Modeled accelerator: ",
+                                                       eng.hardware().name)}}}});
+  const std::map<std::string, int> tids = TraceTracks(events, trace);
+  for (const auto& l : p.layers) {
+    trace.push_back(Json{{"name", l.name},
+                         {"cat", l.type},
+                         {"ph", "X"},
+                         {"pid", 1},
+                         {"tid", kLayersTid},
+                         {"ts", CyclesToUs(l.start_cycle, mhz)},
+                         {"dur", CyclesToUs(l.cycles, mhz)},
+                         {"args",
+                          {{"cycles", l.cycles},
+                           {"tactic", l.tactic},
+                           {"tiling", l.tiling},
+                           {"bound", FormatBound(l.bound, l.roofline_ratio)},
+                           {"energyPj", l.energy_pj()}}}});
+  }
+  for (const auto& e : events) {
+    const bool known = e.layer >= 0 && static_cast<size_t>(e.layer) < p.layers.size();
+    const int64_t cycles = std::max<int64_t>(0, e.end_cycle - e.start_cycle);
+    trace.push_back(Json{{"name", e.name},
+                         {"cat", known ? p.layers[e.layer].type : std::string("?")},
+                         {"ph", "X"},
+                         {"pid", 1},
+                         {"tid", tids.at(e.track)},
+                         {"ts", CyclesToUs(e.start_cycle, mhz)},
+                         {"dur", CyclesToUs(cycles, mhz)},
+                         {"args",
+                          {{"layer", known ? p.layers[e.layer].name : absl::StrCat(e.layer)},
+                           {"cycles", cycles},
+                           {"bytes", e.bytes},
+                           {"macs", e.macs}}}});
+  }
+  return Json{{"traceEvents", std::move(trace)}, {"displayTimeUnit", "ns"}};
+}
+
+Json LayerInfoJson(const engine::Engine& eng) {
+  const engine::DeviceProfile& p = eng.device_profile();
+  Json layers = Json::array();
+  for (size_t i = 0; i < eng.layers().size(); ++i) {
+    const engine::LayerInfo& info = eng.layers()[i];
+    const engine::LayerDeviceProfile* d = FindDeviceLayer(p, i, info.name);
+    const engine::LayerDeviceProfile empty;
+    const engine::LayerDeviceProfile& l = d ? *d : empty;
+    layers.push_back(Json{{"name", info.name},
+                          {"onnxNodes", info.onnx_nodes},
+                          {"type", info.type},
+                          {"precision", l.precision},
+                          {"unit", l.unit},
+                          {"tactic", l.tactic},
+                          {"dataflow", l.dataflow},
+                          {"tiling", l.tiling},
+                          {"cycles", l.cycles},
+                          {"estimatedCycles", l.estimated_cycles},
+                          {"energyPj", l.energy_pj()},
+                          {"inputs", info.inputs},
+                          {"outputs", info.outputs},
+                          {"rejected", RejectedJson(l.rejected)}});
+  }
+  Json out{{"hardware", engine::HardwareSummary(eng.hardware())},
+           {"objective", eng.plan_info().objective},
+           {"layers", std::move(layers)}};
+  Json config = Json::parse(engine::HardwareConfigToJson(eng.hardware()), nullptr,
+                            /*allow_exceptions=*/false);
+  if (!config.is_discarded()) out["hardwareConfig"] = std::move(config);
+  return out;
+}
+
+absl::Status WriteJsonFile(const std::string& flag, const std::string& path, const Json& json,
+                           int indent) {
+  const std::string text = json.dump(indent, ' ', false, Json::error_handler_t::replace) + "\n";
+  const std::string tmp = path + ".tmp";
+  auto error = [&](const std::string& why) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write ", flag, " file '", path, "': ", why));
+  };
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return error(ErrnoText());
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.flush();
+    if (!out) return error(ErrnoText());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return error(ec.message());
+  return absl::OkStatus();
+}
+
+absl::Status CheckExportPaths(const Options& opt) {
+  const std::pair<const char*, const std::string*> files[] = {
+      {"--exportProfile", &opt.export_profile},
+      {"--exportTrace", &opt.export_trace},
+      {"--exportLayerInfo", &opt.export_layer_info}};
+  for (const auto& [flag, path] : files) {
+    if (path->empty()) continue;
+    std::filesystem::path dir = std::filesystem::path(*path).parent_path();
+    if (dir.empty()) dir = ".";
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+      return absl::NotFoundError(absl::StrCat("cannot write ", flag, " file '", *path,
+                                              "': directory '", dir.string(),
+                                              "' does not exist"));
+    }
+    if (std::filesystem::is_directory(*path, ec)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot write ", flag, " file '", *path, "': it is a directory"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReportModeledDevice(const Options& opt, const engine::Engine& eng, int count,
+                                 const LayerProfiler* host) {
+  const engine::DeviceProfile& profile = eng.device_profile();
+  PrintDeviceSummary(profile, eng.hardware().name);
+  if (opt.dump_profile && host != nullptr) host->Print(count);
+  if (opt.dump_profile) PrintDeviceProfile(profile, eng.hardware().name);
+  if (!opt.export_profile.empty()) {
+    std::map<std::string, double> host_ms;
+    if (host != nullptr && !host->empty()) host_ms = host->AverageMs();
+    const auto* host_arg = host_ms.empty() ? nullptr : &host_ms;
+    absl::Status s = WriteJsonFile("--exportProfile", opt.export_profile,
+                                   DeviceProfileJson(eng, count, host_arg));
+    if (!s.ok()) return s;
+    std::printf("[I] Profile (modeled, %d inferences) written to %s\n", count,
+                opt.export_profile.c_str());
+  }
+  if (!opt.export_trace.empty()) {
+    absl::Status s = WriteJsonFile("--exportTrace", opt.export_trace, DeviceTraceJson(eng),
+                                   /*indent=*/-1);
+    if (!s.ok()) return s;
+    std::printf("[I] Modeled device trace written to %s (open in Perfetto or chrome://tracing)\n",
+                opt.export_trace.c_str());
+  }
+  if (!opt.export_layer_info.empty()) {
+    absl::Status s = WriteJsonFile("--exportLayerInfo", opt.export_layer_info, LayerInfoJson(eng));
+    if (!s.ok()) return s;
+    std::printf("[I] Layer information written to %s\n", opt.export_layer_info.c_str());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace trtexec_like
