@@ -64,6 +64,31 @@ struct BuilderConfig {
 
   /// What the per-layer mapping choice minimizes.
   Objective objective = Objective::kLatency;
+
+  /// When non-empty, the graph is dumped after the optimizer pass of this
+  /// name ("*": after every pass) into BuildResult::ir_dumps, as text and,
+  /// with `dump_dot`, also as Graphviz DOT. A name that is not in the
+  /// pipeline is an InvalidArgument error listing the pipeline's passes.
+  std::string dump_ir_after;
+  bool dump_dot = false;
+};
+
+/// The graph after one optimizer pass (see BuilderConfig::dump_ir_after).
+struct IrDump {
+  std::string pass;    ///< kebab-case pass name
+  std::string format;  ///< "text" (one node per line) or "dot" (Graphviz)
+  std::string content;
+};
+
+/// What one optimizer pass did: counters of each rewrite that fired
+/// ("fired") and of each declined case with its reason ("skipped.<reason>").
+struct PassSummary {
+  std::string name;
+  bool changed = false;
+  double ms = 0.0;  ///< host wall time
+  int nodes_before = 0;
+  int nodes_after = 0;
+  std::map<std::string, int64_t> counters;
 };
 
 /// Wall-clock time of one build phase, in milliseconds (host time).
@@ -84,7 +109,15 @@ struct BuildResult {
   /// Human-readable optimizer statistics (one line per pass with its rewrite
   /// counters), for --verbose output.
   std::string optimizer_report;
+  /// The same, structured, in pipeline order.
+  std::vector<PassSummary> passes;
+  /// Requested IR dumps, in pipeline order.
+  std::vector<IrDump> ir_dumps;
 };
+
+/// Every optimizer pass the builder knows, as (kebab-case name, one-line
+/// description), in the order a full pipeline runs them.
+std::vector<std::pair<std::string, std::string>> ListOptimizerPasses();
 
 /// Builds engines. Stateless apart from the logger; one Builder may run
 /// several builds one after another. Not thread-safe: use one per thread.

@@ -1,9 +1,11 @@
 // engine::Builder: parse -> optimize -> codegen -> plan bytes.
 #include "engine/builder.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "codegen/device_code.h"
 #include "codegen/fusion_cost.h"
 #include "codegen/plan_writer.h"
@@ -34,11 +36,28 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
   ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<opt::PassManager> pm,
                           opt::BuildPipeline(config.opt_level, config.passes));
   pm->set_logger(logger);
+  if (!config.dump_ir_after.empty()) {
+    const std::vector<std::string> names = pm->PassNames();
+    if (config.dump_ir_after != "*" &&
+        std::find(names.begin(), names.end(), config.dump_ir_after) == names.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--dumpIrAfter: pass '", config.dump_ir_after, "' is not in the pipeline (",
+          absl::StrJoin(names, ", "), ")"));
+    }
+    pm->DumpAfter(config.dump_ir_after, [&](const std::string& pass, const ir::Graph& g) {
+      result.ir_dumps.push_back({pass, "text", g.ToText()});
+      if (config.dump_dot) result.ir_dumps.push_back({pass, "dot", g.ToDot()});
+    });
+  }
   opt::PassContext context;
   context.accept_fusion = codegen::MakeFusionVerdict(config.hardware, config.objective);
   pm->set_context(std::move(context));
   ENGINE_RETURN_IF_ERROR(pm->Run(*graph));
   result.optimizer_report = pm->Report();
+  for (const opt::PassRecord& r : pm->records()) {
+    result.passes.push_back(
+        {r.name, r.changed, r.ms, r.nodes_before, r.nodes_after, r.counters});
+  }
   timer.Done("optimize");
   result.engine_layers = static_cast<int>(graph->nodes().size());
   ENGINE_ASSIGN_OR_RETURN(codegen::DeviceCode code,
@@ -76,6 +95,10 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytes(const std::string& bytes
   absl::Status built = Build(std::move(graph), config, logger_, result, timer);
   if (!built.ok()) return Annotate(built, name);
   return result;
+}
+
+std::vector<std::pair<std::string, std::string>> ListOptimizerPasses() {
+  return opt::ListPasses();
 }
 
 absl::Status WritePlanFile(const std::string& path, const std::string& plan) {

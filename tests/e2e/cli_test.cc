@@ -486,3 +486,45 @@ TEST_CASE("trtexec_like rejects a bad --hw or --objective", "[e2e][cli][device]"
   CHECK(absl::StrContains(objective.output, "--objective"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("trtexec_like dumps the IR after a pass, as text and Graphviz", "[e2e][cli]") {
+  fs::path dir = TempDir();
+  WriteFile(dir / "small.onnx", engine::testing::SmallConvModel());
+  const std::string model = (dir / "small.onnx").string();
+
+  RunResult list = RunCli("--listPasses");
+  INFO(list.output);
+  REQUIRE(list.exit_code == 0);
+  CHECK(absl::StrContains(list.output, "fold-constants"));
+  CHECK(absl::StrContains(list.output, "eliminate-dead-nodes"));
+
+  RunResult text = RunCli("--onnx=" + model + " --skipInference --dumpIrAfter=fold-constants");
+  INFO(text.output);
+  REQUIRE(text.exit_code == 0);
+  CHECK(absl::StrContains(text.output, "=== IR after fold-constants ==="));
+  CHECK(absl::StrContains(text.output, "= Conv(%x"));
+  CHECK(absl::StrContains(text.output, "# conv1"));
+
+  const fs::path dot = dir / "g.dot";
+  RunResult one = RunCli("--onnx=" + model + " --skipInference --dumpIrAfter=eliminate-dead-nodes" +
+                         " --dumpDot=" + dot.string());
+  INFO(one.output);
+  REQUIRE(one.exit_code == 0);
+  const std::string graph = ReadFile(dot);
+  CHECK(absl::StartsWith(graph, "digraph"));
+  CHECK(absl::StrContains(graph, "conv1"));
+
+  // Without --dumpIrAfter, --dumpDot writes one file per pass.
+  RunResult all = RunCli("--onnx=" + model + " --skipInference --dumpDot=" + dot.string());
+  INFO(all.output);
+  REQUIRE(all.exit_code == 0);
+  CHECK(fs::exists(dir / "g.fold-constants.dot"));
+  CHECK(fs::exists(dir / "g.eliminate-dead-nodes.dot"));
+
+  RunResult unknown = RunCli("--onnx=" + model + " --skipInference --dumpIrAfter=no-such-pass");
+  INFO(unknown.output);
+  CHECK(unknown.exit_code != 0);
+  CHECK(absl::StrContains(unknown.output, "no-such-pass"));
+  CHECK(absl::StrContains(unknown.output, "fold-constants"));
+  fs::remove_all(dir);
+}

@@ -68,6 +68,47 @@ absl::StatusOr<std::optional<engine::HardwareConfig>> SelectHardware(const Optio
   return std::optional<engine::HardwareConfig>(*std::move(hw));
 }
 
+// One line: which rewrites fired, summed over the pipeline.
+void PrintOptimizerSummary(const engine::BuildResult& built) {
+  std::vector<std::string> fired;
+  for (const engine::PassSummary& p : built.passes) {
+    int64_t n = 0;
+    for (const auto& [key, count] : p.counters) {
+      if (key == "fired" || absl::StartsWith(key, "fired.")) n += count;
+    }
+    if (n > 0) fired.push_back(absl::StrCat(p.name, " x", n));
+  }
+  std::printf("[I] Optimizer: %d ONNX nodes -> %d layers (%s)\n", built.onnx_nodes,
+              built.engine_layers, fired.empty() ? "no rewrites" : absl::StrJoin(fired, ", ").c_str());
+}
+
+// --dumpIrAfter prints the text dumps; --dumpDot writes the DOT dumps (one
+// file per pass when there are several: FILE with ".<pass>" before ".dot").
+absl::Status WriteIrDumps(const Options& opt, const engine::BuildResult& built) {
+  int dots = 0;
+  for (const engine::IrDump& d : built.ir_dumps) dots += d.format == "dot";
+  for (const engine::IrDump& d : built.ir_dumps) {
+    if (d.format == "text") {
+      std::printf("\n=== IR after %s ===\n%s", d.pass.c_str(), d.content.c_str());
+      continue;
+    }
+    std::string path = opt.dump_dot;
+    if (dots > 1) {
+      const std::string ext = absl::EndsWith(path, ".dot") ? ".dot" : "";
+      path = absl::StrCat(path.substr(0, path.size() - ext.size()), ".", d.pass, ".dot");
+    }
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr) return absl::PermissionDeniedError(absl::StrCat("--dumpDot: cannot write ", path));
+    const bool ok = std::fwrite(d.content.data(), 1, d.content.size(), f) == d.content.size();
+    if (std::fclose(f) != 0 || !ok) {
+      return absl::InternalError(absl::StrCat("--dumpDot: error writing ", path));
+    }
+    std::printf("[I] Graph after %s written to %s (Graphviz: dot -Tsvg %s)\n", d.pass.c_str(),
+                path.c_str(), path.c_str());
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<const engine::Engine>> BuildEngine(
     const Options& opt, const engine::BuilderConfig& config, engine::Logger& logger) {
   std::printf("[I] Building engine from %s for hardware '%s' (objective %s)\n", opt.onnx.c_str(),
@@ -81,7 +122,10 @@ absl::StatusOr<std::shared_ptr<const engine::Engine>> BuildEngine(
   std::printf("[I] Engine built in %.3f s (%s): %d ONNX nodes -> %d layers, plan %zu bytes\n",
               MsSince(t0) / 1000.0, absl::StrJoin(phases, ", ").c_str(), built->onnx_nodes,
               built->engine_layers, built->plan.size());
+  PrintOptimizerSummary(*built);
   if (opt.verbose) std::printf("[V] Optimizer passes:\n%s", built->optimizer_report.c_str());
+  absl::Status dumped = WriteIrDumps(opt, *built);
+  if (!dumped.ok()) return dumped;
   if (!opt.save_engine.empty()) {
     absl::Status s = engine::WritePlanFile(opt.save_engine, built->plan);
     if (!s.ok()) return s;
@@ -116,6 +160,14 @@ absl::StatusOr<std::shared_ptr<const engine::Engine>> LoadEngine(
 int Run(const Options& opt, const std::string& command) {
   engine::StderrLogger logger(opt.verbose ? engine::Severity::kVerbose : engine::Severity::kWarning);
   std::printf("&&&& RUNNING trtexec_like # %s\n", command.c_str());
+  if (opt.list_passes) {
+    std::printf("Optimizer passes, in pipeline order:\n");
+    for (const auto& [name, description] : engine::ListOptimizerPasses()) {
+      std::printf("  %-24s %s\n", name.c_str(), description.c_str());
+    }
+    std::printf("&&&& PASSED trtexec_like # %s\n", command.c_str());
+    return 0;
+  }
 
   if (opt.onnx.empty() == opt.load_engine.empty()) {
     return Fail("give exactly one of --onnx=<model.onnx> and --loadEngine=<plan>", command);
@@ -139,6 +191,9 @@ int Run(const Options& opt, const std::string& command) {
     config.opt_level = opt.opt_level;
     config.hardware = **hardware;
     config.objective = *objective;
+    config.dump_ir_after = opt.dump_ir_after;
+    config.dump_dot = !opt.dump_dot.empty();
+    if (config.dump_dot && config.dump_ir_after.empty()) config.dump_ir_after = "*";
     if (!opt.passes.empty()) {
       for (absl::string_view p : absl::StrSplit(opt.passes, ',', absl::SkipEmpty())) {
         config.passes.emplace_back(p);
@@ -319,6 +374,12 @@ int main(int argc, char** argv) {
   app.add_option("--optLevel", opt.opt_level, "Optimization level 0..3 (0 = no rewrites)")
       ->capture_default_str()->check(CLI::Range(0, 3));
   app.add_option("--passes", opt.passes, "Explicit comma-separated list of optimizer passes");
+  app.add_option("--dumpIrAfter", opt.dump_ir_after,
+                 "Print the graph after this optimizer pass ('*': after every pass)");
+  app.add_option("--dumpDot", opt.dump_dot,
+                 "Write the graph after the --dumpIrAfter pass as Graphviz DOT to this file "
+                 "(one file per pass for '*')");
+  app.add_flag("--listPasses", opt.list_passes, "List the optimizer passes in pipeline order and exit");
   app.add_option("--seed", opt.seed, "Seed of generated inputs")->capture_default_str();
   app.add_option("--hw", opt.hw,
                  "Accelerator: preset (" + absl::StrJoin(engine::HardwarePresetNames(), ", ") +

@@ -33,6 +33,8 @@ struct Options {
   int opt_level = 2;
   std::string passes;
   std::string dump_ir_after;
+  std::string dump_dot;
+  bool list_passes = false;
   int seed = 1;
   /// --hw: preset or JSON file plus ",KEY=VALUE" overrides; "" = not given
   /// (build: the "edge" preset; --loadEngine: the plan's hardware).
