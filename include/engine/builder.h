@@ -71,6 +71,15 @@ struct BuilderConfig {
   /// pipeline is an InvalidArgument error listing the pipeline's passes.
   std::string dump_ir_after;
   bool dump_dot = false;
+
+  /// Activation memory: with `plan_memory` every non-constant tensor gets an
+  /// offset in one arena per execution context, sharing bytes between
+  /// tensors whose lifetimes do not overlap (TFLite's greedy-by-size best fit
+  /// and other orders, the smallest wins); without it each tensor has its own
+  /// bytes. Offsets are multiples of `arena_alignment` (a power of two in
+  /// [8, 4096], bytes).
+  bool plan_memory = true;
+  int64_t arena_alignment = 64;
 };
 
 /// The graph after one optimizer pass (see BuilderConfig::dump_ir_after).

@@ -36,6 +36,27 @@ struct PlanInfo {
   uint64_t instructions = 0;    ///< length of the accelerator program
 };
 
+/// Where one non-constant tensor lives in an execution context's arena.
+struct TensorPlacement {
+  std::string name;
+  int64_t offset = 0;  ///< bytes from the arena's start
+  int64_t bytes = 0;
+  int first_layer = 0;  ///< first layer that writes or reads it (graph inputs: 0)
+  int last_layer = 0;   ///< last layer that reads it (graph inputs and outputs: the layer count)
+};
+
+/// The activation memory plan stored in the plan (see
+/// BuilderConfig::plan_memory). Each execution context allocates
+/// `arena_bytes` once; tensors whose lifetimes do not overlap share bytes.
+struct MemoryPlanInfo {
+  int64_t arena_bytes = 0;        ///< the arena one context allocates, bytes
+  int64_t no_reuse_bytes = 0;     ///< sum of all activation tensors (no sharing), bytes
+  int64_t lower_bound_bytes = 0;  ///< largest total live at one step, bytes
+  int64_t alignment = 64;         ///< every offset is a multiple of it, bytes
+  std::string strategy;           ///< placement order that won, or "no-reuse"
+  std::vector<TensorPlacement> tensors;  ///< every non-constant tensor, by offset
+};
+
 /// A tactic the builder considered for a layer and rejected, with its cost
 /// when simulated alone.
 struct RejectedTactic {
@@ -163,6 +184,9 @@ class Engine {
   /// The accelerator the engine was built for.
   const HardwareConfig& hardware() const;
 
+  /// The activation arena layout every execution context uses.
+  const MemoryPlanInfo& memory_plan() const;
+
   /// Modeled per-layer and total device figures of one inference.
   const DeviceProfile& device_profile() const;
 
@@ -175,9 +199,10 @@ class Engine {
   /// when a user loads a plan and also names a --hw.
   absl::Status CheckHardware(const HardwareConfig& expected) const;
 
-  /// Creates an execution context with its own activation buffers. The
-  /// context keeps the engine alive. Errors: ResourceExhausted when the
-  /// buffers cannot be allocated.
+  /// Creates an execution context with its own activation arena
+  /// (memory_plan().arena_bytes, allocated once here; Execute() does not
+  /// allocate it again). The context keeps the engine alive.
+  /// Errors: ResourceExhausted when the arena cannot be allocated.
   absl::StatusOr<std::unique_ptr<ExecutionContext>> CreateExecutionContext() const;
 
   struct Impl;  // defined in src/executor

@@ -28,6 +28,14 @@ class Tensor {
   /// debug builds, truncated or zero-padded otherwise).
   Tensor(DataType dtype, Dims shape, std::span<const std::byte> bytes);
 
+  /// A view of `NumElements(shape) * DataTypeSize(dtype)` bytes at `data`,
+  /// which the tensor does not own: the caller keeps them alive and aligned
+  /// as the dtype needs. Copying a view makes an owning copy. The executor
+  /// uses views into an execution context's activation arena.
+  static Tensor View(DataType dtype, Dims shape, void* data);
+  /// Whether the tensor owns its bytes (false for views).
+  bool owns_data() const { return data_.get_deleter().owned; }
+
   Tensor(const Tensor& other);
   Tensor& operator=(const Tensor& other);
   Tensor(Tensor&&) noexcept = default;
@@ -58,7 +66,10 @@ class Tensor {
 
  private:
   struct AlignedFree {
+    AlignedFree() noexcept : owned(true) {}
+    explicit AlignedFree(bool owns) noexcept : owned(owns) {}
     void operator()(std::byte* p) const;
+    bool owned;
   };
   DataType dtype_ = DataType::kUndefined;
   Dims shape_{0};

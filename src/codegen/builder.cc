@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "codegen/arena.h"
 #include "codegen/device_code.h"
 #include "codegen/fusion_cost.h"
 #include "codegen/plan_writer.h"
@@ -62,6 +63,7 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
   result.engine_layers = static_cast<int>(graph->nodes().size());
   ENGINE_ASSIGN_OR_RETURN(codegen::DeviceCode code,
                           codegen::GenerateDeviceCode(*graph, config.hardware, config.objective));
+  code.arena = codegen::PlanActivationArena(*graph, config.arena_alignment, config.plan_memory);
   ENGINE_ASSIGN_OR_RETURN(result.plan, codegen::SerializePlan(*graph, code));
   timer.Done("codegen");
   return absl::OkStatus();
@@ -81,6 +83,11 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytes(const std::string& bytes
                                                         const std::string& name,
                                                         const BuilderConfig& config) const {
   ENGINE_RETURN_IF_ERROR(ValidateHardwareConfig(config.hardware));
+  const int64_t a = config.arena_alignment;
+  if (a < 8 || a > 4096 || (a & (a - 1)) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("arena alignment must be a power of two in [8, 4096] bytes, got ", a));
+  }
   BuildResult result;
   PhaseTimer timer(&result.phases);
   parser::ParseOptions options;

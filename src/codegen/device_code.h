@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "codegen/arena.h"
 #include "codegen/mapper.h"
 #include "codegen/workload.h"
 #include "engine/builder.h"
@@ -27,6 +28,8 @@ struct DeviceCode {
   std::vector<LayerMapping> mappings;
   std::vector<uint32_t> first_instruction;
   std::vector<uint32_t> num_instructions;
+  /// The host activation arena (set by the builder before serialization).
+  ArenaPlan arena;
 };
 
 /// Maps and lowers every layer of `graph`. Errors: as ChooseMapping

@@ -82,8 +82,10 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
       data = b.CreateVector(static_cast<const uint8_t*>(v->constant->data()),
                             v->constant->byte_size());
     }
+    auto placed = code.arena.values.find(v);
+    const int64_t offset = placed == code.arena.values.end() ? -1 : placed->second.offset;
     tensors.push_back(fb::CreateTensor(b, name, static_cast<fb::DataType>(v->dtype), shape, data,
-                                       v->is_constant()));
+                                       v->is_constant(), offset));
   }
   auto tensor_index = [&](const ir::Value* v) -> int32_t {
     return v == nullptr ? -1 : code.tensors.at(v);
@@ -123,7 +125,12 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
                                    b.CreateVector(tensors), b.CreateVector(inputs),
                                    b.CreateVector(outputs), b.CreateVector(layers),
                                    b.CreateString(code.hardware_json),
-                                   b.CreateString(ObjectiveName(code.objective)), program_offset);
+                                   b.CreateString(ObjectiveName(code.objective)), program_offset,
+                                   fb::CreateActivationArena(
+                                       b, code.arena.plan.arena_bytes, code.arena.alignment,
+                                       code.arena.plan.no_reuse_bytes,
+                                       code.arena.plan.lower_bound_bytes,
+                                       b.CreateString(code.arena.plan.strategy)));
   b.Finish(network);
   if (b.GetSize() > kMaxPlanBytes) {
     return absl::ResourceExhaustedError(

@@ -20,7 +20,19 @@ std::byte* AllocAligned(size_t bytes) {
 
 }  // namespace
 
-void Tensor::AlignedFree::operator()(std::byte* p) const { std::free(p); }
+void Tensor::AlignedFree::operator()(std::byte* p) const {
+  if (owned) std::free(p);
+}
+
+Tensor Tensor::View(DataType dtype, Dims shape, void* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.byte_size_ = static_cast<size_t>(NumElements(t.shape_)) * DataTypeSize(dtype);
+  t.data_ = std::unique_ptr<std::byte[], AlignedFree>(static_cast<std::byte*>(data),
+                                                      AlignedFree{false});
+  return t;
+}
 
 Tensor::Tensor() = default;
 

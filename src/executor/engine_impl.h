@@ -21,6 +21,8 @@ struct Engine::Impl {
     size_t bytes = 0;
     /// Index into `constants`, or -1 for activations/inputs.
     int constant = -1;
+    /// Offset in the activation arena (non-constants), bytes.
+    int64_t arena_offset = -1;
   };
   struct LayerExec {
     std::unique_ptr<kernels::Kernel> kernel;
@@ -46,12 +48,14 @@ struct Engine::Impl {
   hw::Program program;
   hw::SimulationResult simulation;
   DeviceProfile device;
+  MemoryPlanInfo memory;
 };
 
 /// Per-context state: one buffer per non-constant tensor.
 struct ExecutionContext::Impl {
   std::shared_ptr<const Engine::Impl> engine;
-  std::vector<Tensor> buffers;       ///< by tensor index (empty for constants)
+  Tensor arena;                      ///< memory.arena_bytes, allocated once
+  std::vector<Tensor> buffers;       ///< by tensor index: views into `arena` (empty for constants)
   std::vector<const void*> in_ptrs;  ///< by tensor index: data pointer
   std::vector<bool> input_set;
   Tensor scratch;

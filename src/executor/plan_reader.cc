@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -60,6 +61,73 @@ absl::StatusOr<Attributes> ReadAttributes(const fb::Layer& layer) {
     }
   }
   return attrs;
+}
+
+// Reads and checks the activation arena: every non-constant tensor inside the
+// arena at an aligned offset, and no two tensors whose lifetimes overlap
+// sharing a byte (a corrupt plan would otherwise compute wrong results).
+absl::Status ReadArena(const fb::Network& net, Engine::Impl& impl) {
+  const fb::ActivationArena* a = net.arena();
+  if (a == nullptr) return Corrupt("no activation arena");
+  MemoryPlanInfo& m = impl.memory;
+  m.arena_bytes = a->bytes();
+  m.alignment = a->alignment();
+  m.no_reuse_bytes = a->no_reuse_bytes();
+  m.lower_bound_bytes = a->lower_bound_bytes();
+  m.strategy = a->strategy() ? a->strategy()->str() : "";
+  if (m.arena_bytes < 0 || m.arena_bytes > (int64_t{1} << 40) || m.alignment < 8 ||
+      (m.alignment & (m.alignment - 1)) != 0) {
+    return Corrupt("invalid activation arena header");
+  }
+  // Lifetimes from the layer list, as the builder computed them.
+  const int n = static_cast<int>(impl.tensors.size());
+  std::vector<int> first(n, -1), last(n, -1);
+  for (int32_t idx : impl.input_index) first[idx] = last[idx] = 0;
+  for (size_t l = 0; l < impl.exec.size(); ++l) {
+    const int step = static_cast<int>(l);
+    for (int idx : impl.exec[l].inputs) {
+      if (idx >= 0) last[idx] = std::max(last[idx], step);
+    }
+    for (int idx : impl.exec[l].outputs) {
+      if (first[idx] < 0) first[idx] = step;
+      last[idx] = std::max(last[idx], step);
+    }
+  }
+  for (int32_t idx : impl.input_index) last[idx] = static_cast<int>(impl.exec.size());
+  for (int32_t idx : impl.output_index) last[idx] = static_cast<int>(impl.exec.size());
+  std::vector<int> placed;
+  for (int i = 0; i < n; ++i) {
+    const auto& t = impl.tensors[i];
+    if (t.constant >= 0) continue;
+    if (t.arena_offset < 0 || t.arena_offset % m.alignment != 0 ||
+        t.arena_offset + static_cast<int64_t>(t.bytes) > m.arena_bytes) {
+      return Corrupt(absl::StrCat("tensor '", t.name, "' has arena offset ", t.arena_offset,
+                                  " outside the ", m.arena_bytes, "-byte arena or unaligned"));
+    }
+    if (first[i] < 0) first[i] = last[i] = 0;
+    placed.push_back(i);
+  }
+  std::sort(placed.begin(), placed.end(), [&](int a, int b) {
+    return impl.tensors[a].arena_offset < impl.tensors[b].arena_offset;
+  });
+  for (size_t x = 0; x < placed.size(); ++x) {
+    const auto& tx = impl.tensors[placed[x]];
+    const int64_t end_x = tx.arena_offset + static_cast<int64_t>(tx.bytes);
+    for (size_t y = x + 1; y < placed.size(); ++y) {
+      const auto& ty = impl.tensors[placed[y]];
+      if (ty.arena_offset >= end_x) break;  // sorted by offset: no more byte overlap
+      if (ty.bytes == 0 || tx.bytes == 0) continue;
+      if (first[placed[x]] <= last[placed[y]] && first[placed[y]] <= last[placed[x]]) {
+        return Corrupt(absl::StrCat("tensors '", tx.name, "' and '", ty.name,
+                                    "' are live together but share arena bytes"));
+      }
+    }
+  }
+  for (int i : placed) {
+    const auto& t = impl.tensors[i];
+    m.tensors.push_back({t.name, t.arena_offset, static_cast<int64_t>(t.bytes), first[i], last[i]});
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -148,6 +216,7 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
       if (bytes128 > (__int128{1} << 40)) return Corrupt(absl::StrCat("tensor '", slot.name, "' is too large"));
     }
     slot.bytes = static_cast<size_t>(bytes128);
+    slot.arena_offset = t->arena_offset();
     if (t->is_constant()) {
       size_t have = t->data() ? t->data()->size() : 0;
       if (have != slot.bytes) {
@@ -300,6 +369,8 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
     impl->output_index.push_back(idx);
     impl->outputs.push_back(desc(idx));
   }
+
+  ENGINE_RETURN_IF_ERROR(ReadArena(*net, *impl));
 
   // The accelerator: its description, the program, and the simulated profile.
   if (net->hardware_json() == nullptr) return Corrupt("no hardware description");

@@ -43,6 +43,7 @@ const std::vector<TensorDesc>& Engine::outputs() const { return impl_->outputs; 
 const std::vector<LayerInfo>& Engine::layers() const { return impl_->layers; }
 const PlanInfo& Engine::plan_info() const { return impl_->info; }
 const HardwareConfig& Engine::hardware() const { return impl_->hardware; }
+const MemoryPlanInfo& Engine::memory_plan() const { return impl_->memory; }
 const DeviceProfile& Engine::device_profile() const { return impl_->device; }
 
 std::vector<DeviceEvent> Engine::DeviceTimeline() const {
@@ -81,12 +82,15 @@ absl::StatusOr<std::unique_ptr<ExecutionContext>> Engine::CreateExecutionContext
   ctx->buffers.resize(n);
   ctx->in_ptrs.resize(n, nullptr);
   try {
+    ctx->arena = Tensor(DataType::kUint8, {impl_->memory.arena_bytes});
+    auto* base = static_cast<std::byte*>(ctx->arena.data());
     for (size_t i = 0; i < n; ++i) {
       const auto& slot = impl_->tensors[i];
       if (slot.constant >= 0) {
         ctx->in_ptrs[i] = impl_->constants[slot.constant].data();
       } else {
-        ctx->buffers[i] = Tensor(slot.dtype, slot.shape);
+        ctx->buffers[i] = Tensor::View(slot.dtype, slot.shape,
+                                       slot.bytes > 0 ? base + slot.arena_offset : nullptr);
         ctx->in_ptrs[i] = ctx->buffers[i].data();
       }
     }

@@ -109,14 +109,22 @@ TEST_CASE("Modeled totals are the sums of the layers", "[codegen]") {
     CHECK(p.total_cycles == cycles);
     CHECK(p.energy_pj() == Approx(energy));
     CHECK(p.latency_ms == Approx(cycles / (p.clock_mhz * 1000.0)));
+    // Conv (+ Relu when fused), Reshape (a view), Gemm.
     const auto& conv = p.layers[0];
     CHECK(conv.unit == "array");
     CHECK(conv.macs == 4 * (2 * 3 * 3) * 16);  // M * K * P
-    const auto& relu = p.layers[1];
-    CHECK(relu.unit == "vector");
-    CHECK(relu.vector_ops == 4 * 16);
-    CHECK(p.layers[2].unit == "view");
-    CHECK(p.layers[2].cycles == 0);
+    int views = 0, arrays = 0;
+    for (const auto& l : p.layers) {
+      views += l.unit == "view";
+      arrays += l.unit == "array";
+      if (l.type == "Relu") {
+        CHECK(l.unit == "vector");
+        CHECK(l.vector_ops == 4 * 16);
+      }
+      if (l.unit == "view") CHECK(l.cycles == 0);
+    }
+    CHECK(views == 1);
+    CHECK(arrays == 2);
   }
 }
 

@@ -260,7 +260,9 @@ TEST_CASE("trtexec_like prints the modeled device profile with --skipInference",
   for (size_t i = 0; i + 1 < rows.size(); ++i) {
     REQUIRE(rows[i].size() >= 10);
     sum += std::stoll(rows[i][2]);
-    saw_conv = saw_conv || rows[i].back() == "/conv1/Conv";
+    // The name is the last column; a fused layer's joins its ONNX nodes with
+    // " + " (e.g. "/conv1/Conv + /bn1/BatchNormalization + /relu1/Relu").
+    for (const std::string& token : rows[i]) saw_conv = saw_conv || token == "/conv1/Conv";
     if (rows[i][7] == "view") {
       saw_view = true;
       CHECK(rows[i][2] == "0");

@@ -191,6 +191,8 @@ int Run(const Options& opt, const std::string& command) {
     config.opt_level = opt.opt_level;
     config.hardware = **hardware;
     config.objective = *objective;
+    config.plan_memory = !opt.no_memory_reuse;
+    config.arena_alignment = opt.arena_alignment;
     config.dump_ir_after = opt.dump_ir_after;
     config.dump_dot = !opt.dump_dot.empty();
     if (config.dump_dot && config.dump_ir_after.empty()) config.dump_ir_after = "*";
@@ -379,6 +381,11 @@ int main(int argc, char** argv) {
   app.add_option("--dumpDot", opt.dump_dot,
                  "Write the graph after the --dumpIrAfter pass as Graphviz DOT to this file "
                  "(one file per pass for '*')");
+  app.add_flag("--noMemoryReuse", opt.no_memory_reuse,
+               "Give every activation tensor its own bytes (no arena sharing), for comparison");
+  app.add_option("--arenaAlignment", opt.arena_alignment,
+                 "Alignment of activation offsets in the arena, bytes (power of two, 8..4096)")
+      ->capture_default_str();
   app.add_flag("--listPasses", opt.list_passes, "List the optimizer passes in pipeline order and exit");
   app.add_option("--seed", opt.seed, "Seed of generated inputs")->capture_default_str();
   app.add_option("--hw", opt.hw,

@@ -35,6 +35,8 @@ struct Options {
   std::string dump_ir_after;
   std::string dump_dot;
   bool list_passes = false;
+  bool no_memory_reuse = false;
+  int64_t arena_alignment = 64;
   int seed = 1;
   /// --hw: preset or JSON file plus ",KEY=VALUE" overrides; "" = not given
   /// (build: the "edge" preset; --loadEngine: the plan's hardware).
