@@ -162,6 +162,27 @@ void PrintLayerInfo(const engine::Engine& eng) {
                 absl::StrJoin(l.outputs, ", ").c_str(), d ? d->tactic.c_str() : "?",
                 d && !d->tiling.empty() ? d->tiling.c_str() : "-");
   }
+  const engine::MemoryPlanInfo& m = eng.memory_plan();
+  std::printf("\n=== Activation arena: %lld bytes (lower bound %lld, no reuse %lld; %s) ===\n",
+              static_cast<long long>(m.arena_bytes), static_cast<long long>(m.lower_bound_bytes),
+              static_cast<long long>(m.no_reuse_bytes), m.strategy.c_str());
+  std::printf("%12s %12s %7s  %s\n", "Offset", "Bytes", "Layers", "Tensor");
+  for (const engine::TensorPlacement& t : m.tensors) {
+    std::printf("%12lld %12lld %3d-%-3d  %s\n", static_cast<long long>(t.offset),
+                static_cast<long long>(t.bytes), t.first_layer, t.last_layer, t.name.c_str());
+  }
+}
+
+void PrintMemoryLine(const engine::Engine& eng) {
+  const engine::MemoryPlanInfo& m = eng.memory_plan();
+  std::printf("[I] Activation memory: arena %s per execution context (lower bound %s, %.1f%% "
+              "above it; no reuse %s; %s, %lld-byte alignment)\n",
+              FormatBytes(m.arena_bytes).c_str(), FormatBytes(m.lower_bound_bytes).c_str(),
+              m.lower_bound_bytes > 0
+                  ? 100.0 * (m.arena_bytes - m.lower_bound_bytes) / m.lower_bound_bytes
+                  : 0.0,
+              FormatBytes(m.no_reuse_bytes).c_str(), m.strategy.c_str(),
+              static_cast<long long>(m.alignment));
 }
 
 void PrintDeviceSummary(const engine::DeviceProfile& p, const std::string& hardware_name) {
@@ -309,8 +330,21 @@ Json LayerInfoJson(const engine::Engine& eng) {
                           {"outputs", info.outputs},
                           {"rejected", RejectedJson(l.rejected)}});
   }
+  const engine::MemoryPlanInfo& m = eng.memory_plan();
+  Json tensors = Json::array();
+  for (const engine::TensorPlacement& t : m.tensors) {
+    tensors.push_back(Json{{"name", t.name},
+                           {"offset", t.offset},
+                           {"bytes", t.bytes},
+                           {"firstLayer", t.first_layer},
+                           {"lastLayer", t.last_layer}});
+  }
+  Json memory{{"arenaBytes", m.arena_bytes},     {"noReuseBytes", m.no_reuse_bytes},
+              {"lowerBoundBytes", m.lower_bound_bytes}, {"alignment", m.alignment},
+              {"strategy", m.strategy},          {"tensors", std::move(tensors)}};
   Json out{{"hardware", engine::HardwareSummary(eng.hardware())},
            {"objective", eng.plan_info().objective},
+           {"memory", std::move(memory)},
            {"layers", std::move(layers)}};
   Json config = Json::parse(engine::HardwareConfigToJson(eng.hardware()), nullptr,
                             /*allow_exceptions=*/false);

@@ -21,6 +21,8 @@ namespace trtexec_like {
 
 /// "[I] Hardware: <summary>; objective <o>, <n> accelerator instructions".
 void PrintHardwareLine(const engine::Engine& eng);
+/// "[I] Activation memory: arena ... (lower bound ..., no reuse ...)".
+void PrintMemoryLine(const engine::Engine& eng);
 
 /// --dumpLayerInfo: one line per layer with type, name, tensors, tactic and
 /// tiling.

@@ -210,6 +210,7 @@ int Run(const Options& opt, const std::string& command) {
     eng = *loaded;
   }
   PrintHardwareLine(*eng);
+  PrintMemoryLine(*eng);
 
   for (const auto& d : eng->inputs()) {
     std::printf("[I] Input  '%s': %s %s\n", d.name.c_str(), engine::DataTypeName(d.dtype),
