@@ -1,5 +1,9 @@
 #include "codegen/lowering.h"
 
+#include <vector>
+
+#include "codegen/memory_planner.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -18,6 +22,17 @@ int32_t Emit(hw::Program& program, Instruction in) {
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// On-chip addresses of a layer's tile slots, placed by the same planner as
+// the activation arena (memory_planner.h). Every slot lives for the whole
+// layer, so the planner packs them without overlap; a zero-size slot gets
+// address 0 and is never used.
+std::vector<uint64_t> PlaceSlots(const std::vector<int64_t>& sizes) {
+  std::vector<BufferRequest> requests;
+  for (int64_t size : sizes) requests.push_back({size, 0, 0});
+  const MemoryPlan plan = PlanMemory(requests, /*alignment=*/64);
+  return {plan.offsets.begin(), plan.offsets.end()};
+}
+
 }  // namespace
 
 void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const hw::ArrayTiling& t,
@@ -25,13 +40,22 @@ void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const 
   const hw::BufferNeeds needs = hw::ArrayBufferNeeds(hw, w, t);
   const int64_t e = PrecisionBytes(w.precision);
   const bool separate_weights = hw.weight_buffer.bytes > 0;
-  // Scratchpad: input halves, then fused-residual halves, then (without a
-  // weight buffer) weight halves.
-  const uint64_t residual_base = static_cast<uint64_t>(needs.slots * needs.input_slot);
-  const uint64_t weight_base =
-      separate_weights
-          ? 0
-          : static_cast<uint64_t>(needs.slots * (needs.input_slot + needs.residual_slot));
+  // Slots: two halves (or one) each of inputs, fused residuals and, without
+  // a weight buffer, weights in the scratchpad; weights in the weight buffer
+  // otherwise; accumulator tiles in the accumulator.
+  const int slots_n = needs.slots;
+  std::vector<int64_t> spad_sizes;
+  for (int i = 0; i < slots_n; ++i) spad_sizes.push_back(needs.input_slot);
+  for (int i = 0; i < slots_n; ++i) spad_sizes.push_back(needs.residual_slot);
+  for (int i = 0; i < slots_n; ++i) spad_sizes.push_back(separate_weights ? 0 : needs.weight_slot);
+  const std::vector<uint64_t> spad = PlaceSlots(spad_sizes);
+  const std::vector<uint64_t> wbuf =
+      PlaceSlots(std::vector<int64_t>(slots_n, separate_weights ? needs.weight_slot : 0));
+  const std::vector<uint64_t> accs = PlaceSlots(std::vector<int64_t>(slots_n, needs.acc_slot));
+  auto input_addr = [&](int slot) { return spad[slot]; };
+  auto residual_addr = [&](int slot) { return spad[slots_n + slot]; };
+  auto weight_addr = [&](int slot) { return separate_weights ? wbuf[slot] : spad[2 * slots_n + slot]; };
+  auto acc_addr = [&](int slot) { return accs[slot]; };
   const bool epilogue = w.epilogue_ops_per_element > 0 || w.residual_tensor >= 0;
   const int slots = needs.slots;
   const int64_t ohw = w.PixelsPerImage();
@@ -70,7 +94,7 @@ void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const 
         in.dram_offset = static_cast<uint64_t>(((g0 * w.m + m0) * w.k + k0) * e);
         const int64_t bias = ki == 0 && w.m > 0 ? CeilDiv(w.bias_bytes * msz, w.m) : 0;
         in.bytes = static_cast<uint64_t>(gsz * (ksz * msz * e + bias));
-        in.addr = weight_base + static_cast<uint64_t>(w_slot * needs.weight_slot);
+        in.addr = weight_addr(w_slot);
         in.AddDep(w_reader[w_slot]);
         w_load = Emit(program, in);
       }
@@ -90,7 +114,7 @@ void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const 
         }
         in.dram_offset = static_cast<uint64_t>(offset * e);
         in.bytes = static_cast<uint64_t>(gsz * hw::InputTileBytes(w, ksz, psz));
-        in.addr = static_cast<uint64_t>(i_slot * needs.input_slot);
+        in.addr = input_addr(i_slot);
         in.AddDep(i_reader[i_slot]);
         i_load = Emit(program, in);
       }
@@ -109,9 +133,9 @@ void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const 
       mm.m = static_cast<uint32_t>(msz);
       mm.p = static_cast<uint32_t>(psz);
       mm.repeat = static_cast<uint32_t>(gsz);
-      mm.addr = static_cast<uint64_t>(i_slot * needs.input_slot);
-      mm.weight_addr = weight_base + static_cast<uint64_t>(w_slot * needs.weight_slot);
-      mm.acc_addr = static_cast<uint64_t>(acc_slot * needs.acc_slot);
+      mm.addr = input_addr(i_slot);
+      mm.weight_addr = weight_addr(w_slot);
+      mm.acc_addr = acc_addr(acc_slot);
       const int32_t mm_index = Emit(program, mm);
       w_reader[w_slot] = mm_index;
       i_reader[i_slot] = mm_index;
@@ -139,7 +163,7 @@ void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const 
             r.tensor = w.residual_tensor;
             r.dram_offset = out_offset;
             r.bytes = static_cast<uint64_t>(elements * e);
-            r.addr = residual_base + static_cast<uint64_t>(r_slot * needs.residual_slot);
+            r.addr = residual_addr(r_slot);
             r.AddDep(r_reader[r_slot]);
             v.addr = r.addr;
             v.AddDep(Emit(program, r));
@@ -186,7 +210,11 @@ void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
   const int64_t tile = std::max<int64_t>(1, t.tile_elements);
   const int64_t tiles = CeilDiv(total, tile);
   const bool compute = w.ops_per_element > 0;
-  const uint64_t out_base = static_cast<uint64_t>(needs.slots * needs.input_slot);
+  // Input and output tile slots in the scratchpad, placed by the planner.
+  std::vector<int64_t> sizes;
+  for (int i = 0; i < needs.slots; ++i) sizes.push_back(needs.input_slot);
+  for (int i = 0; i < needs.slots; ++i) sizes.push_back(needs.weight_slot);  // output tiles
+  const std::vector<uint64_t> spad = PlaceSlots(sizes);
 
   Instruction base;
   base.layer = layer;
@@ -195,7 +223,7 @@ void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
   for (int64_t ti = 0; ti < tiles; ++ti) {
     const int slot = static_cast<int>(ti % needs.slots);
     const int64_t e0 = ti * tile, esz = std::min(tile, total - e0);
-    const uint64_t in_addr = static_cast<uint64_t>(slot * needs.input_slot);
+    const uint64_t in_addr = spad[slot];
     uint64_t offset_in_slot = 0;
     int64_t in_bytes = 0;
     int32_t last_load = -1;
@@ -230,7 +258,7 @@ void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
       v.bytes = static_cast<uint64_t>(in_bytes);
       v.aux_bytes = static_cast<uint64_t>(out_bytes);
       v.addr = in_addr;
-      v.acc_addr = out_base + static_cast<uint64_t>(slot * needs.weight_slot);  // output tile
+      v.acc_addr = spad[needs.slots + slot];  // output tile
       v.AddDep(last_load);
       v.AddDep(out_store[slot]);
       const int32_t vi = Emit(program, v);
