@@ -15,6 +15,12 @@ struct PassEntry {
 const PassEntry kPasses[] = {
     {"fold-constants", MakeFoldConstantsPass},
     {"eliminate-identity", MakeEliminateIdentityPass},
+    {"simplify-reshape", MakeSimplifyReshapePass},
+    {"fold-pad", MakeFoldPadPass},
+    {"fold-batchnorm", MakeFoldBatchNormPass},
+    {"fuse-matmul-add", MakeFuseMatMulAddPass},
+    {"fuse-residual", MakeFuseResidualPass},
+    {"fuse-activation", MakeFuseActivationPass},
     {"eliminate-dead-nodes", MakeEliminateDeadNodesPass},
 };
 
@@ -28,7 +34,8 @@ std::vector<std::string> AllPassNamesInOrder() {
 
 std::vector<std::string> PassesForLevel(int level) {
   if (level <= 0) return {"eliminate-dead-nodes"};
-  return {"fold-constants", "eliminate-identity", "eliminate-dead-nodes"};
+  if (level == 1) return {"fold-constants", "eliminate-identity", "eliminate-dead-nodes"};
+  return AllPassNamesInOrder();
 }
 
 absl::StatusOr<std::unique_ptr<Pass>> CreatePass(std::string_view name) {

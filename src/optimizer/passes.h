@@ -14,13 +14,27 @@ namespace engine::opt {
 std::unique_ptr<Pass> MakeFoldConstantsPass();      // "fold-constants"
 std::unique_ptr<Pass> MakeEliminateIdentityPass();  // "eliminate-identity"
 std::unique_ptr<Pass> MakeEliminateDeadNodesPass(); // "eliminate-dead-nodes"
+std::unique_ptr<Pass> MakeSimplifyReshapePass();    // "simplify-reshape"
+std::unique_ptr<Pass> MakeFoldPadPass();            // "fold-pad"
+std::unique_ptr<Pass> MakeFoldBatchNormPass();      // "fold-batchnorm"
+std::unique_ptr<Pass> MakeFuseMatMulAddPass();      // "fuse-matmul-add"
+std::unique_ptr<Pass> MakeFuseResidualPass();       // "fuse-residual"
+std::unique_ptr<Pass> MakeFuseActivationPass();     // "fuse-activation"
 
 /// Every pass name, in the order a full pipeline runs them.
 std::vector<std::string> AllPassNamesInOrder();
 
 /// Default pipeline of an optimization level:
 ///  0: eliminate-dead-nodes only (no rewrites; for comparison);
-///  1..3: fold-constants, eliminate-identity, eliminate-dead-nodes.
+///  1: fold-constants, eliminate-identity, eliminate-dead-nodes;
+///  2 (the default) and 3: fold-constants, eliminate-identity,
+///     simplify-reshape, fold-pad, fold-batchnorm, fuse-matmul-add,
+///     fuse-residual, fuse-activation, eliminate-dead-nodes (the full order).
+/// The order matters: fold-batchnorm runs before the fusions (a BN between a
+/// Conv and its Add/Relu would block them), fuse-matmul-add before
+/// fuse-activation (so a MatMul + Add + Relu ends as one Gemm), and
+/// fuse-residual before fuse-activation (the residual is added before the
+/// activation, so a Conv with an activation can no longer take a residual).
 std::vector<std::string> PassesForLevel(int level);
 
 }  // namespace engine::opt

@@ -6,8 +6,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "engine/compare.h"
 #include "executor/kernels/kernel.h"
+#include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
 namespace engine::kernels {
@@ -412,6 +414,140 @@ TEST_CASE("Conv is correct on a full-size 224x224 VGG layer (im2col slicing)", "
                  wp[((m * 64 + c) * 3 + kh) * 3 + kw];
         }
     CHECK(yp[(m * 224 + oh) * 224 + ow] == Approx(acc).epsilon(1e-4).margin(1e-4));
+  }
+}
+
+// The activations a fused Conv/Gemm epilogue supports: the unfused op (with its
+// own attributes and, for Clip, bound inputs) and the fused attributes.
+struct FusedActivationCase {
+  std::string type;
+  Attributes op_attrs;          // attributes of the standalone activation node
+  std::vector<float> clip;      // Clip min[, max] inputs
+  Attributes fused_attrs;       // activation, activation_alpha, activation_beta
+};
+
+std::vector<FusedActivationCase> FusedActivationCases() {
+  std::vector<FusedActivationCase> cases;
+  auto add = [&](const std::string& type, std::vector<std::pair<std::string, float>> op_attrs,
+                 std::vector<float> clip, std::vector<std::pair<std::string, float>> fused) {
+    FusedActivationCase c;
+    c.type = type;
+    for (const auto& [k, v] : op_attrs) c.op_attrs.Set(k, v);
+    c.clip = std::move(clip);
+    c.fused_attrs.Set("activation", type);
+    for (const auto& [k, v] : fused) c.fused_attrs.Set(k, v);
+    cases.push_back(std::move(c));
+  };
+  add("Relu", {}, {}, {});
+  add("Clip", {}, {0.0f, 0.5f}, {{"activation_alpha", 0.0f}, {"activation_beta", 0.5f}});
+  add("Clip", {}, {-0.25f}, {{"activation_alpha", -0.25f}});  // max defaults to FLT_MAX
+  add("LeakyRelu", {}, {}, {});                                 // alpha defaults to 0.01
+  add("LeakyRelu", {{"alpha", 0.3f}}, {}, {{"activation_alpha", 0.3f}});
+  add("Sigmoid", {}, {}, {});
+  add("Tanh", {}, {}, {});
+  add("HardSigmoid", {}, {}, {});  // 0.2, 0.5
+  add("HardSigmoid", {{"alpha", 0.4f}, {"beta", 0.3f}}, {},
+      {{"activation_alpha", 0.4f}, {"activation_beta", 0.3f}});
+  add("HardSwish", {}, {}, {});
+  return cases;
+}
+
+// Runs the standalone activation `c` on `x` with the existing unary kernel.
+Tensor RunActivation(const FusedActivationCase& c, const Tensor& x) {
+  std::vector<Tensor> bounds;
+  for (float v : c.clip) bounds.push_back(MakeFloat({}, {v}));
+  std::vector<const Tensor*> inputs = {&x};
+  for (const Tensor& t : bounds) inputs.push_back(&t);
+  return testing::Eval1(c.type, c.op_attrs, inputs);
+}
+
+TEST_CASE("Conv with a residual and a fused activation matches Conv then Add then the activation",
+          "[kernels]") {
+  std::mt19937 rng(2024);
+  struct Geometry {
+    Dims x, w;
+    int64_t group;
+    std::vector<int64_t> pads, strides;
+  };
+  const std::vector<Geometry> geometries = {
+      {{2, 4, 7, 6}, {6, 4, 3, 3}, 1, {1, 1, 1, 1}, {1, 1}},
+      {{1, 4, 9, 9}, {4, 2, 3, 3}, 2, {0, 1, 1, 0}, {2, 2}},
+      {{1, 6, 5, 5}, {6, 1, 3, 3}, 6, {1, 1, 1, 1}, {1, 1}},  // depthwise
+      {{1, 3, 8, 8}, {5, 3, 1, 1}, 1, {0, 0, 0, 0}, {1, 1}},  // pointwise fast path
+      {{2, 3, 10}, {4, 3, 3}, 1, {1, 1}, {1}},                // 1-D
+  };
+  std::vector<FusedActivationCase> activations = FusedActivationCases();
+  activations.insert(activations.begin(), FusedActivationCase{});  // no activation
+  for (size_t gi = 0; gi < geometries.size(); ++gi) {
+    const Geometry& g = geometries[gi];
+    Attributes conv_attrs;
+    conv_attrs.Set("group", g.group);
+    conv_attrs.Set("pads", g.pads);
+    conv_attrs.Set("strides", g.strides);
+    Tensor x = RandomTensor(g.x, rng, -2.0f, 2.0f);
+    Tensor w = RandomTensor(g.w, rng);
+    Tensor b = RandomTensor({g.w[0]}, rng);
+    for (int with_bias = 0; with_bias < 2; ++with_bias) {
+      const Tensor conv = with_bias != 0 ? testing::Eval1("Conv", conv_attrs, {&x, &w, &b})
+                                         : testing::Eval1("Conv", conv_attrs, {&x, &w});
+      for (int with_residual = 0; with_residual < 2; ++with_residual) {
+        Tensor r = RandomTensor(conv.shape(), rng, -2.0f, 2.0f);
+        const Tensor sum = with_residual != 0 ? testing::Eval1("Add", {}, {&conv, &r}) : conv;
+        for (const FusedActivationCase& act : activations) {
+          INFO("geometry " << gi << " bias " << with_bias << " residual " << with_residual
+                           << " activation '" << act.type << "'");
+          const Tensor expected = act.type.empty() ? sum : RunActivation(act, sum);
+          Attributes fused_attrs = conv_attrs;
+          for (const auto& [k, v] : act.fused_attrs.values()) fused_attrs.Set(k, v);
+          std::vector<const Tensor*> inputs = {&x, &w, with_bias != 0 ? &b : nullptr};
+          if (with_residual != 0) inputs.push_back(&r);
+          const Tensor actual = testing::Eval1("Conv", fused_attrs, inputs);
+          CompareResult cr = CompareTensors(actual, expected, 1e-6, 1e-6);
+          INFO(cr.message);
+          CHECK(cr.passed);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("Conv rejects a bad residual or activation", "[kernels]") {
+  std::mt19937 rng(3);
+  Tensor x = RandomTensor({1, 2, 5, 5}, rng);
+  Tensor w = RandomTensor({3, 2, 3, 3}, rng);
+  Tensor r_ok = RandomTensor({1, 3, 3, 3}, rng);
+  auto run = [&](const Attributes& attrs, const Tensor* r) {
+    return testing::Eval("Conv", attrs, {&x, &w, nullptr, r});
+  };
+  REQUIRE(run(Attributes(), &r_ok).ok());
+  SECTION("residual of another shape") {
+    Tensor r = RandomTensor({1, 3, 5, 5}, rng);
+    auto out = run(Attributes(), &r);
+    CHECK(out.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(absl::StrContains(out.status().message(), "residual"));
+  }
+  SECTION("residual of another dtype") {
+    Tensor r(DataType::kInt32, {1, 3, 3, 3});
+    CHECK(run(Attributes(), &r).status().code() == absl::StatusCode::kInvalidArgument);
+  }
+  SECTION("unknown activation") {
+    Attributes attrs;
+    attrs.Set("activation", std::string("Gelu"));
+    auto out = run(attrs, &r_ok);
+    CHECK(out.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(absl::StrContains(out.status().message(), "'Gelu'"));
+  }
+  SECTION("activation attributes of the wrong kind") {
+    Attributes attrs;
+    attrs.Set("activation", int64_t{1});
+    CHECK(run(attrs, &r_ok).status().code() == absl::StatusCode::kInvalidArgument);
+    attrs.Set("activation", std::string("LeakyRelu"));
+    attrs.Set("activation_alpha", std::string("0.1"));
+    CHECK(run(attrs, &r_ok).status().code() == absl::StatusCode::kInvalidArgument);
+  }
+  SECTION("five inputs") {
+    CHECK(testing::Eval("Conv", Attributes(), {&x, &w, nullptr, &r_ok, &r_ok}).status().code() ==
+          absl::StatusCode::kInvalidArgument);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "engine/compare.h"
 #include "executor/kernels/kernel.h"
 #include "kernels/kernel_test_util.h"
@@ -141,6 +142,77 @@ TEST_CASE("Gemm reports bad shapes and dtypes", "[kernels]") {
   Tensor bi(DataType::kInt32, {3, 4});
   CHECK(code(Eval("Gemm", Attributes(), {&ai, &bi})) == absl::StatusCode::kUnimplemented);
   CHECK(code(Eval("Gemm", Attributes(), {&a, &bi})) == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("Gemm with a fused activation matches Gemm then the activation", "[kernels]") {
+  std::mt19937 rng(77);
+  struct Act {
+    std::string type;
+    Attributes op_attrs;
+    std::vector<float> clip;
+    Attributes fused;
+  };
+  std::vector<Act> acts;
+  auto add = [&](const std::string& type, std::vector<std::pair<std::string, float>> op,
+                 std::vector<float> clip, std::vector<std::pair<std::string, float>> fused) {
+    Act a;
+    a.type = type;
+    for (const auto& [k, v] : op) a.op_attrs.Set(k, v);
+    a.clip = std::move(clip);
+    a.fused.Set("activation", type);
+    for (const auto& [k, v] : fused) a.fused.Set(k, v);
+    acts.push_back(std::move(a));
+  };
+  add("Relu", {}, {}, {});
+  add("Clip", {}, {-1.0f, 1.0f}, {{"activation_alpha", -1.0f}, {"activation_beta", 1.0f}});
+  add("LeakyRelu", {{"alpha", 0.2f}}, {}, {{"activation_alpha", 0.2f}});
+  add("Sigmoid", {}, {}, {});
+  add("Tanh", {}, {}, {});
+  add("HardSigmoid", {}, {}, {});
+  add("HardSwish", {}, {}, {});
+  const int64_t m = 4, k = 6, n = 5;
+  for (int ta = 0; ta < 2; ++ta) {
+    for (int tb = 0; tb < 2; ++tb) {
+      Tensor a = RandomTensor(ta != 0 ? Dims{k, m} : Dims{m, k}, rng, -2.0f, 2.0f);
+      Tensor b = RandomTensor(tb != 0 ? Dims{n, k} : Dims{k, n}, rng);
+      Tensor c = RandomTensor({n}, rng);
+      Attributes attrs;
+      attrs.Set("transA", int64_t{ta});
+      attrs.Set("transB", int64_t{tb});
+      attrs.Set("alpha", 0.75f);
+      attrs.Set("beta", 1.5f);
+      auto plain = Eval("Gemm", attrs, {&a, &b, &c});
+      REQUIRE(plain.ok());
+      for (const Act& act : acts) {
+        INFO("transA " << ta << " transB " << tb << " activation " << act.type);
+        std::vector<Tensor> bounds;
+        for (float v : act.clip) bounds.push_back(MakeFloat({}, {v}));
+        std::vector<const Tensor*> act_inputs = {&(*plain)[0]};
+        for (const Tensor& t : bounds) act_inputs.push_back(&t);
+        const Tensor expected = testing::Eval1(act.type, act.op_attrs, act_inputs);
+        Attributes fused = attrs;
+        for (const auto& [key, v] : act.fused.values()) fused.Set(key, v);
+        const Tensor actual = testing::Eval1("Gemm", fused, {&a, &b, &c});
+        CompareResult r = CompareTensors(actual, expected, 1e-6, 1e-6);
+        INFO(r.message);
+        CHECK(r.passed);
+      }
+    }
+  }
+}
+
+TEST_CASE("Gemm applies the fused activation when K = 0 and rejects unknown ones", "[kernels]") {
+  Tensor a(DataType::kFloat32, {2, 0});
+  Tensor b(DataType::kFloat32, {0, 3});
+  Tensor c = MakeFloat({3}, {-1.0f, 0.5f, 2.0f});
+  Attributes attrs;
+  attrs.Set("activation", std::string("Relu"));
+  const Tensor y = testing::Eval1("Gemm", attrs, {&a, &b, &c});
+  CHECK(engine::testing::ToVector(y) == std::vector<float>{0, 0.5f, 2, 0, 0.5f, 2});
+  attrs.Set("activation", std::string("Swish"));
+  auto bad = Eval("Gemm", attrs, {&a, &b, &c});
+  CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(bad.status().message(), "'Swish'"));
 }
 
 // numpy.matmul on float tensors, written out: 1-D operands are promoted and

@@ -3,11 +3,18 @@
 //   X [N, C, D1, ..., Dk]      (k = 1, 2 or 3 spatial dims)
 //   W [M, C/group, k1, ..., kk]
 //   B [M]                      (optional)
+//   R [N, M, O1, ..., Ok]      (optional input 3, engine extension: residual)
 //   Y [N, M, O1, ..., Ok]
 //
 // Attributes (ONNX Operators.md#Conv): auto_pad (NOTSET, SAME_UPPER,
 // SAME_LOWER, VALID), dilations, group, kernel_shape (must agree with W),
 // pads [x1_begin, ..., xk_begin, x1_end, ..., xk_end], strides.
+//
+// Fused epilogue (engine extension, set by the optimizer's fuse-residual and
+// fuse-activation passes): Y = act(conv(X, W) + B + R), where R is the
+// optional input 3 (same shape and dtype as Y) and act is the attribute
+// "activation" with "activation_alpha" / "activation_beta" (see
+// kernel_util.h, ParseActivation). Y must not share a buffer with R.
 //
 // Output size per spatial axis i (effective kernel ek = (k - 1) * d + 1):
 //   NOTSET:          O = floor((D + pad_begin + pad_end - ek) / s) + 1
@@ -56,6 +63,8 @@ struct ConvParams {
   int64_t out_channels = 0;  // M
   int64_t group = 1;
   bool has_bias = false;
+  bool has_residual = false;
+  Activation activation;
   // Spatial geometry normalized to 3-D: the k real spatial axes are the last k
   // entries; the leading ones are unit axes (size 1, kernel 1, stride 1).
   Dims3 in{1, 1, 1};
@@ -69,7 +78,7 @@ struct ConvParams {
 };
 
 absl::StatusOr<ConvParams> ParseConv(const Attributes& attrs, std::span<const TensorInfo> inputs) {
-  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 3, "Conv"));
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 4, "Conv"));
   const TensorInfo& x = inputs[0];
   const TensorInfo& w = inputs[1];
   const bool has_bias = inputs.size() > 2 && inputs[2].present;
@@ -170,6 +179,15 @@ absl::StatusOr<ConvParams> ParseConv(const Attributes& attrs, std::span<const Te
     p.out[a] = span / strides[i] + 1;
     p.y_shape.push_back(p.out[a]);
   }
+  p.has_residual = inputs.size() > 3 && inputs[3].present;
+  if (p.has_residual && (inputs[3].dtype != DataType::kFloat32 || inputs[3].shape != p.y_shape)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Conv: residual (input 3) has shape ", ShapeString(inputs[3].shape), " and dtype ",
+        DataTypeName(inputs[3].dtype), ", expected Y's ", ShapeString(p.y_shape), " float32"));
+  }
+  auto activation = ParseActivation(attrs);
+  if (!activation.ok()) return Annotate(activation.status(), "Conv");
+  p.activation = *activation;
   return p;
 }
 
@@ -220,6 +238,7 @@ class ConvKernel final : public Kernel {
     const float* x = static_cast<const float*>(in[0]);
     const float* w = static_cast<const float*>(in[1]);
     const float* b = p_.has_bias ? static_cast<const float*>(in[2]) : nullptr;
+    const float* r = p_.has_residual ? static_cast<const float*>(in[3]) : nullptr;
     float* y = static_cast<float*>(out[0]);
     float* col = reinterpret_cast<float*>(ctx.scratch);
     const int64_t m_total = p_.out_channels;
@@ -250,6 +269,13 @@ class ConvKernel final : public Kernel {
             for (int64_t i = 0; i < out_plane_; ++i) row[i] += bias;
           }
         }
+        // Epilogue on the group's block [M/g, P], contiguous in Y and in R.
+        const int64_t block = mg_ * out_plane_;
+        if (r != nullptr) {
+          const float* rg = r + (n * m_total + g * mg_) * out_plane_;
+          for (int64_t i = 0; i < block; ++i) yg[i] += rg[i];
+        }
+        ApplyActivation(p_.activation, yg, block);
       }
     }
   }

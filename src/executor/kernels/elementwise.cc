@@ -22,6 +22,9 @@
 //    unidirectionally broadcastable to X (the output has X's shape).
 //  - Sum (float32): variadic (1..N inputs), multidirectional broadcasting.
 //
+// The activation formulas are kernel_util.h's (ReluOf, ClipOf, ...,
+// ApplyActivation), shared with the fused epilogues of Conv and Gemm.
+//
 // Broadcasting is executed by a walk over the output in which adjacent
 // dimensions that are contiguous for every operand are merged and the
 // innermost dimension is a plain loop specialised for the common cases: both
@@ -390,8 +393,7 @@ void MapUnary(const void* in, void* out, int64_t n, F f) {
 
 template <typename T>
 void RunRelu(const void* in, void* out, int64_t n) {
-  // x < 0 ? 0 : x keeps NaN (like numpy.maximum).
-  MapUnary<T>(in, out, n, [](T x) { return x < T(0) ? T(0) : x; });
+  MapUnary<T>(in, out, n, [](T x) { return ReluOf(x); });
 }
 
 // Clip-6's attribute bounds, used when the corresponding input is absent.
@@ -416,11 +418,7 @@ void RunClipTyped(const void* in, const void* lo_p, const void* hi_p, const Clip
   }
   if (lo_p != nullptr) std::memcpy(&lo, lo_p, sizeof(T));
   if (hi_p != nullptr) std::memcpy(&hi, hi_p, sizeof(T));
-  // min(max(x, lo), hi): when lo > hi the result is hi (numpy.clip); NaN passes.
-  MapUnary<T>(in, out, n, [lo, hi](T x) {
-    T y = x < lo ? lo : x;
-    return y > hi ? hi : y;
-  });
+  MapUnary<T>(in, out, n, [lo, hi](T x) { return ClipOf(x, lo, hi); });
 }
 
 void RunClip(DataType dtype, const void* in, const void* lo, const void* hi, const ClipAttrs& attrs,
@@ -435,80 +433,6 @@ void RunClip(DataType dtype, const void* in, const void* lo, const void* hi, con
   }
 }
 
-// Sigmoid and Tanh are built on a branch-free expf (Cephes: range reduction
-// x = n ln2 + r, degree-5 polynomial, ~1 ulp) that the compiler vectorizes,
-// instead of one scalar libm call per element. The argument is clamped in a
-// separate pass over a small stack block: fused with the clamp, GCC turns the
-// saturated cases into branches and gives up vectorizing.
-constexpr float kExpMin = -87.3f;  // e^-87.3 ~ 1.2e-38: 2^n stays a normal float
-constexpr float kExpMax = 88.3f;   // e^88.3 ~ 2.0e38 < FLT_MAX
-
-// e^x for x in [kExpMin, kExpMax] (NaN propagates).
-inline float ExpCore(float x) {
-  // n = round(x / ln2) by adding 1.5 * 2^23: the sum's low mantissa bits are n.
-  const float kRound = 12582912.0f;
-  const float t = x * 1.44269504088896341f + kRound;
-  const float fn = t - kRound;
-  float r = x - fn * 0.693359375f;  // ln2 split into a short high part ...
-  r = r - fn * -2.12194440e-4f;     // ... and a low part
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  uint32_t tbits;
-  std::memcpy(&tbits, &t, sizeof(t));
-  const uint32_t bits = (tbits - 0x4b400000u + 127u) << 23;  // 2^n
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return p * scale;
-}
-
-constexpr int64_t kBlock = 256;
-
-// Sigmoid: 1 / (1 + e^-x); saturates to 1 for large x and to ~0 (>= 0) for
-// very negative x.
-void RunSigmoid(const float* x, float* y, int64_t n) {
-  float t[kBlock];
-  for (int64_t b = 0; b < n; b += kBlock) {
-    const int64_t m = std::min(kBlock, n - b);
-    for (int64_t i = 0; i < m; ++i) t[i] = std::min(std::max(-x[b + i], kExpMin), kExpMax);
-    for (int64_t i = 0; i < m; ++i) y[b + i] = 1.0f / (1.0f + ExpCore(t[i]));
-  }
-}
-
-// Tanh (Cephes tanhf): an odd polynomial for |x| < 0.625, else
-// sign(x) * (1 - 2 / (e^(2|x|) + 1)).
-void RunTanh(const float* x, float* y, int64_t n) {
-  float t[kBlock];
-  for (int64_t b = 0; b < n; b += kBlock) {
-    const int64_t m = std::min(kBlock, n - b);
-    for (int64_t i = 0; i < m; ++i) t[i] = std::min(2.0f * std::fabs(x[b + i]), kExpMax);
-    for (int64_t i = 0; i < m; ++i) {
-      const float v = x[b + i];
-      const float z = v * v;
-      float p = -5.70498872745e-3f;
-      p = p * z + 2.06390887954e-2f;
-      p = p * z - 5.37397155531e-2f;
-      p = p * z + 1.33314422036e-1f;
-      p = p * z - 3.33332819422e-1f;
-      const float small = p * z * v + v;
-      const float large_abs = 1.0f - 2.0f / (ExpCore(t[i]) + 1.0f);
-      const float large = std::copysign(large_abs, v);
-      // A bitwise select: with `cond ? small : large` GCC moves the division
-      // under a branch and cannot vectorize.
-      const uint32_t mask = std::fabs(v) < 0.625f ? 0xffffffffu : 0u;
-      uint32_t sb, lb;
-      std::memcpy(&sb, &small, sizeof(sb));
-      std::memcpy(&lb, &large, sizeof(lb));
-      const uint32_t rb = (sb & mask) | (lb & ~mask);
-      std::memcpy(&y[b + i], &rb, sizeof(rb));
-    }
-  }
-}
-
 class UnaryKernel : public Kernel {
  public:
   UnaryKernel(UnaryOp op, std::string type) : op_(op), type_(std::move(type)) {}
@@ -519,14 +443,15 @@ class UnaryKernel : public Kernel {
     ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, out, type_));
     dtype_ = out[0].dtype;
     count_ = NumElements(out[0].shape);
+    ENGINE_ASSIGN_OR_RETURN(act_, ActivationFromType(type_));
     switch (op_) {
       case UnaryOp::kLeakyRelu: {
-        ENGINE_ASSIGN_OR_RETURN(alpha_, attrs.GetFloat("alpha", 0.01f));
+        ENGINE_ASSIGN_OR_RETURN(act_.alpha, attrs.GetFloat("alpha", 0.01f));
         break;
       }
       case UnaryOp::kHardSigmoid: {
-        ENGINE_ASSIGN_OR_RETURN(alpha_, attrs.GetFloat("alpha", 0.2f));
-        ENGINE_ASSIGN_OR_RETURN(beta_, attrs.GetFloat("beta", 0.5f));
+        ENGINE_ASSIGN_OR_RETURN(act_.alpha, attrs.GetFloat("alpha", 0.2f));
+        ENGINE_ASSIGN_OR_RETURN(act_.beta, attrs.GetFloat("beta", 0.5f));
         break;
       }
       case UnaryOp::kClip: {
@@ -563,27 +488,13 @@ class UnaryKernel : public Kernel {
         RunClip(dtype_, x, lo, hi, clip_, y, n);
         break;
       }
-      case UnaryOp::kLeakyRelu: {
-        const float alpha = alpha_;
-        MapUnary<float>(x, y, n, [alpha](float v) { return v < 0 ? alpha * v : v; });
-        break;
-      }
+      case UnaryOp::kLeakyRelu:
       case UnaryOp::kSigmoid:
-        RunSigmoid(static_cast<const float*>(x), static_cast<float*>(y), n);
-        break;
-      case UnaryOp::kTanh: RunTanh(static_cast<const float*>(x), static_cast<float*>(y), n); break;
-      case UnaryOp::kHardSigmoid: {
-        const float alpha = alpha_, beta = beta_;
-        MapUnary<float>(x, y, n, [alpha, beta](float v) {
-          return std::max(0.0f, std::min(1.0f, alpha * v + beta));
-        });
-        break;
-      }
+      case UnaryOp::kTanh:
+      case UnaryOp::kHardSigmoid:
       case UnaryOp::kHardSwish:
-        // HardSwish-14: y = x * max(0, min(1, alpha * x + beta)), alpha = 1/6, beta = 0.5.
-        MapUnary<float>(x, y, n, [](float v) {
-          return v * std::max(0.0f, std::min(1.0f, v * (1.0f / 6.0f) + 0.5f));
-        });
+        // float32 only (checked by Prepare); the formulas live in kernel_util.
+        ApplyActivation(act_, static_cast<const float*>(x), static_cast<float*>(y), n);
         break;
     }
   }
@@ -593,8 +504,7 @@ class UnaryKernel : public Kernel {
   std::string type_;
   DataType dtype_ = DataType::kUndefined;
   int64_t count_ = 0;
-  float alpha_ = 0.0f;
-  float beta_ = 0.0f;
+  Activation act_;  // the float formula and its parameters (not Relu/Clip)
   ClipAttrs clip_;
 };
 

@@ -4,7 +4,10 @@
 //   A [M,K] (or [K,M] when transA), B [K,N] (or [N,K] when transB),
 //   C optional, unidirectionally broadcastable to [M,N] (shape [], [N], [1,N],
 //   [M,1], [M,N], ...);
-//   Y [M,N] = alpha * A' * B' + beta * C.
+//   Y [M,N] = act(alpha * A' * B' + beta * C), where act is the optional fused
+//   activation (engine extension, set by the optimizer's fuse-activation
+//   pass): attribute "activation" with "activation_alpha" /
+//   "activation_beta" (see kernel_util.h, ParseActivation).
 //
 // MatMul (ONNX opset 13, numpy.matmul semantics), float32, int32, int64:
 //   A [..., M, K], B [..., K, N] -> Y [broadcast(...), M, N]. A 1-D A [K] is
@@ -38,6 +41,7 @@ struct GemmParams {
   bool trans_a = false, trans_b = false;
   float alpha = 1.0f, beta = 1.0f;
   bool has_c = false;
+  Activation activation;
   // C broadcast to [M,N]: element (i, j) is C[i * c_row_stride + j * c_col_stride].
   int64_t c_row_stride = 0, c_col_stride = 0;
 };
@@ -66,6 +70,9 @@ absl::StatusOr<GemmParams> ParseGemm(const Attributes& attrs, std::span<const Te
   ENGINE_ASSIGN_OR_RETURN(p.beta, attrs.GetFloat("beta", 1.0f));
   p.trans_a = trans_a != 0;
   p.trans_b = trans_b != 0;
+  auto activation = ParseActivation(attrs);
+  if (!activation.ok()) return Annotate(activation.status(), "Gemm");
+  p.activation = *activation;
   if (a.shape.size() != 2 || b.shape.size() != 2) {
     return absl::InvalidArgumentError(absl::StrCat("Gemm: A ", ShapeString(a.shape), " and B ",
                                                    ShapeString(b.shape), " must both be 2-D"));
@@ -137,7 +144,14 @@ class GemmKernel final : public Kernel {
     } else {
       std::fill(y, y + m * n, 0.0f);
     }
-    if (k == 0) return;
+    if (k > 0) AddProduct(a, b, y);
+    ApplyActivation(p_.activation, y, m * n);
+  }
+
+ private:
+  // Y += alpha * A' * B' (K > 0).
+  void AddProduct(const float* a, const float* b, float* y) const {
+    const int64_t m = p_.m, n = p_.n, k = p_.k;
     MatrixMap<float> ym(y, m, n);
     // Stored shapes: A is [M,K] or [K,M]; B is [K,N] or [N,K].
     ConstMatrixMap<float> am(a, p_.trans_a ? k : m, p_.trans_a ? m : k);
@@ -154,7 +168,6 @@ class GemmKernel final : public Kernel {
     }
   }
 
- private:
   GemmParams p_;
 };
 

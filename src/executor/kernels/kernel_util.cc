@@ -1,8 +1,11 @@
 #include "executor/kernels/kernel_util.h"
 
+#include <cfloat>
+#include <cmath>
 #include <cstring>
 
 #include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 
 namespace engine::kernels {
 
@@ -145,6 +148,152 @@ int64_t SamePadding(const std::string& auto_pad, int64_t in, int64_t stride,
   *pad_begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
   *pad_end = total - *pad_begin;
   return out;
+}
+
+// ---------------------------------------------------------------------------
+// Activations.
+
+namespace {
+
+// Sigmoid and Tanh are built on a branch-free expf (Cephes: range reduction
+// x = n ln2 + r, degree-5 polynomial, ~1 ulp) that the compiler vectorizes,
+// instead of one scalar libm call per element. The argument is clamped in a
+// separate pass over a small stack block: fused with the clamp, GCC turns the
+// saturated cases into branches and gives up vectorizing.
+constexpr float kExpMin = -87.3f;  // e^-87.3 ~ 1.2e-38: 2^n stays a normal float
+constexpr float kExpMax = 88.3f;   // e^88.3 ~ 2.0e38 < FLT_MAX
+
+// e^x for x in [kExpMin, kExpMax] (NaN propagates).
+inline float ExpCore(float x) {
+  // n = round(x / ln2) by adding 1.5 * 2^23: the sum's low mantissa bits are n.
+  const float kRound = 12582912.0f;
+  const float t = x * 1.44269504088896341f + kRound;
+  const float fn = t - kRound;
+  float r = x - fn * 0.693359375f;  // ln2 split into a short high part ...
+  r = r - fn * -2.12194440e-4f;     // ... and a low part
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  uint32_t tbits;
+  std::memcpy(&tbits, &t, sizeof(t));
+  const uint32_t bits = (tbits - 0x4b400000u + 127u) << 23;  // 2^n
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
+constexpr int64_t kBlock = 256;
+
+template <typename F>
+void Map(const float* x, float* y, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+}  // namespace
+
+// Sigmoid: 1 / (1 + e^-x); saturates to 1 for large x and to ~0 (>= 0) for
+// very negative x.
+void SigmoidArray(const float* x, float* y, int64_t n) {
+  float t[kBlock];
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t m = std::min(kBlock, n - b);
+    for (int64_t i = 0; i < m; ++i) t[i] = std::min(std::max(-x[b + i], kExpMin), kExpMax);
+    for (int64_t i = 0; i < m; ++i) y[b + i] = 1.0f / (1.0f + ExpCore(t[i]));
+  }
+}
+
+// Tanh (Cephes tanhf): an odd polynomial for |x| < 0.625, else
+// sign(x) * (1 - 2 / (e^(2|x|) + 1)).
+void TanhArray(const float* x, float* y, int64_t n) {
+  float t[kBlock];
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t m = std::min(kBlock, n - b);
+    for (int64_t i = 0; i < m; ++i) t[i] = std::min(2.0f * std::fabs(x[b + i]), kExpMax);
+    for (int64_t i = 0; i < m; ++i) {
+      const float v = x[b + i];
+      const float z = v * v;
+      float p = -5.70498872745e-3f;
+      p = p * z + 2.06390887954e-2f;
+      p = p * z - 5.37397155531e-2f;
+      p = p * z + 1.33314422036e-1f;
+      p = p * z - 3.33332819422e-1f;
+      const float small = p * z * v + v;
+      const float large_abs = 1.0f - 2.0f / (ExpCore(t[i]) + 1.0f);
+      const float large = std::copysign(large_abs, v);
+      // A bitwise select: with `cond ? small : large` GCC moves the division
+      // under a branch and cannot vectorize.
+      const uint32_t mask = std::fabs(v) < 0.625f ? 0xffffffffu : 0u;
+      uint32_t sb, lb;
+      std::memcpy(&sb, &small, sizeof(sb));
+      std::memcpy(&lb, &large, sizeof(lb));
+      const uint32_t rb = (sb & mask) | (lb & ~mask);
+      std::memcpy(&y[b + i], &rb, sizeof(rb));
+    }
+  }
+}
+
+absl::StatusOr<Activation> ActivationFromType(const std::string& type) {
+  using Kind = Activation::Kind;
+  Activation a;
+  if (type == "Relu") {
+    a.kind = Kind::kRelu;
+  } else if (type == "LeakyRelu") {
+    a.kind = Kind::kLeakyRelu;
+    a.alpha = 0.01f;
+  } else if (type == "Clip") {
+    a.kind = Kind::kClip;
+    a.alpha = -FLT_MAX;
+    a.beta = FLT_MAX;
+  } else if (type == "Sigmoid") {
+    a.kind = Kind::kSigmoid;
+  } else if (type == "Tanh") {
+    a.kind = Kind::kTanh;
+  } else if (type == "HardSigmoid") {
+    a.kind = Kind::kHardSigmoid;
+    a.alpha = 0.2f;
+    a.beta = 0.5f;
+  } else if (type == "HardSwish") {
+    a.kind = Kind::kHardSwish;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown activation '", type,
+        "' (expected Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid or HardSwish)"));
+  }
+  return a;
+}
+
+absl::StatusOr<Activation> ParseActivation(const Attributes& attrs) {
+  ENGINE_ASSIGN_OR_RETURN(std::string type, attrs.GetString("activation", ""));
+  if (type.empty()) return Activation{};
+  ENGINE_ASSIGN_OR_RETURN(Activation a, ActivationFromType(type));
+  ENGINE_ASSIGN_OR_RETURN(a.alpha, attrs.GetFloat("activation_alpha", a.alpha));
+  ENGINE_ASSIGN_OR_RETURN(a.beta, attrs.GetFloat("activation_beta", a.beta));
+  return a;
+}
+
+void ApplyActivation(const Activation& act, const float* x, float* y, int64_t n) {
+  using Kind = Activation::Kind;
+  const float alpha = act.alpha, beta = act.beta;
+  switch (act.kind) {
+    case Kind::kNone:
+      if (x != y && n > 0) std::memcpy(y, x, static_cast<size_t>(n) * sizeof(float));
+      break;
+    case Kind::kRelu: Map(x, y, n, [](float v) { return ReluOf(v); }); break;
+    case Kind::kLeakyRelu: Map(x, y, n, [alpha](float v) { return LeakyReluOf(v, alpha); }); break;
+    case Kind::kClip:
+      Map(x, y, n, [alpha, beta](float v) { return ClipOf(v, alpha, beta); });
+      break;
+    case Kind::kSigmoid: SigmoidArray(x, y, n); break;
+    case Kind::kTanh: TanhArray(x, y, n); break;
+    case Kind::kHardSigmoid:
+      Map(x, y, n, [alpha, beta](float v) { return HardSigmoidOf(v, alpha, beta); });
+      break;
+    case Kind::kHardSwish: Map(x, y, n, [](float v) { return HardSwishOf(v); }); break;
+  }
 }
 
 }  // namespace engine::kernels

@@ -2,6 +2,7 @@
 #ifndef ENGINE_EXECUTOR_KERNELS_KERNEL_UTIL_H_
 #define ENGINE_EXECUTOR_KERNELS_KERNEL_UTIL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -63,6 +64,74 @@ absl::StatusOr<std::string> GetAutoPad(const Attributes& attrs, const std::strin
 /// Returns the output size.
 int64_t SamePadding(const std::string& auto_pad, int64_t in, int64_t stride,
                     int64_t dilated_kernel, int64_t* pad_begin, int64_t* pad_end);
+
+// ---------------------------------------------------------------------------
+// Activations: the one implementation of the elementwise activation formulas,
+// shared by the unary kernels (elementwise.cc) and the fused epilogues of Conv
+// and Gemm (attribute "activation", set by the optimizer's fuse-activation and
+// fuse-residual passes). Semantics are those of the ONNX operators (opset 13+).
+
+/// Relu: x < 0 ? 0 : x (keeps NaN, like numpy.maximum).
+template <typename T>
+inline T ReluOf(T x) {
+  return x < T(0) ? T(0) : x;
+}
+
+/// Clip: min(max(x, lo), hi); when lo > hi the result is hi (numpy.clip); NaN
+/// passes.
+template <typename T>
+inline T ClipOf(T x, T lo, T hi) {
+  const T y = x < lo ? lo : x;
+  return y > hi ? hi : y;
+}
+
+/// LeakyRelu: x < 0 ? alpha * x : x.
+inline float LeakyReluOf(float x, float alpha) { return x < 0 ? alpha * x : x; }
+
+/// HardSigmoid: max(0, min(1, alpha * x + beta)).
+inline float HardSigmoidOf(float x, float alpha, float beta) {
+  return std::max(0.0f, std::min(1.0f, alpha * x + beta));
+}
+
+/// HardSwish-14: x * max(0, min(1, x / 6 + 0.5)).
+inline float HardSwishOf(float x) {
+  return x * std::max(0.0f, std::min(1.0f, x * (1.0f / 6.0f) + 0.5f));
+}
+
+/// Sigmoid 1 / (1 + e^-x) and Tanh over `n` floats, with a vectorizable expf
+/// (Cephes, ~1 ulp). `y` may alias `x`.
+void SigmoidArray(const float* x, float* y, int64_t n);
+void TanhArray(const float* x, float* y, int64_t n);
+
+/// An activation applied elementwise to a layer's float32 output.
+struct Activation {
+  enum class Kind { kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kHardSwish };
+  Kind kind = Kind::kNone;
+  /// Clip: min; LeakyRelu: alpha; HardSigmoid: alpha. Unused otherwise.
+  float alpha = 0.0f;
+  /// Clip: max; HardSigmoid: beta. Unused otherwise.
+  float beta = 0.0f;
+};
+
+/// The activation of an ONNX activation op type ("Relu", "LeakyRelu", "Clip",
+/// "Sigmoid", "Tanh", "HardSigmoid", "HardSwish") with its ONNX default
+/// parameters (LeakyRelu alpha 0.01; HardSigmoid alpha 0.2, beta 0.5; Clip
+/// -FLT_MAX..FLT_MAX). Error: InvalidArgument naming an unknown type.
+absl::StatusOr<Activation> ActivationFromType(const std::string& type);
+
+/// Reads a fused activation from a Conv/Gemm layer's attributes: "activation"
+/// (string, the activation's op type; absent or "" = none) and optional
+/// "activation_alpha" / "activation_beta" (floats, overriding the defaults of
+/// ActivationFromType). Errors: InvalidArgument for an unknown activation
+/// (naming it) or attributes of the wrong kind.
+absl::StatusOr<Activation> ParseActivation(const Attributes& attrs);
+
+/// y[i] = act(x[i]) for i < n; `y` may alias `x` (in place).
+void ApplyActivation(const Activation& act, const float* x, float* y, int64_t n);
+/// In place.
+inline void ApplyActivation(const Activation& act, float* data, int64_t n) {
+  ApplyActivation(act, data, data, n);
+}
 
 /// An output descriptor.
 inline TensorInfo MakeInfo(DataType dtype, Dims shape) {

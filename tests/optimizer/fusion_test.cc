@@ -1,0 +1,1072 @@
+// Tests of the rewrite passes (fold-batchnorm, fold-pad, fuse-matmul-add,
+// simplify-reshape, fuse-residual, fuse-activation) on tiny models: op counts
+// before and after, fused names and onnx_nodes, counters (fired and every
+// skip reason), and numerical equality of the graph before and after the pass
+// on random input. The graphs are evaluated node by node with the host
+// kernels (the same kernels the executor runs), at rtol 1e-4 / atol 1e-5.
+// (End-to-end builds of the same patterns: tests/e2e/optimizer_equivalence_test.cc.)
+#include <catch2/catch.hpp>
+#include <cfloat>
+#include <map>
+#include <random>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "engine/compare.h"
+#include "executor/kernels/kernel.h"
+#include "optimizer/pass.h"
+#include "optimizer/passes.h"
+#include "parser/onnx_parser.h"
+#include "test_models.h"
+#include "test_util.h"
+
+using namespace engine;
+using engine::testing::MakeFloat;
+using engine::testing::MakeInt64;
+using engine::testing::ModelBuilder;
+using engine::testing::RandomTensor;
+
+namespace {
+
+std::unique_ptr<ir::Graph> Parse(const std::string& bytes) {
+  static StderrLogger quiet(Severity::kError);
+  parser::ParseOptions o;
+  o.logger = &quiet;
+  auto g = parser::ParseOnnxBytes(bytes, "t.onnx", o);
+  INFO(g.status().ToString());
+  REQUIRE(g.ok());
+  return std::move(g).value();
+}
+
+int Count(const ir::Graph& g, const std::string& op) {
+  int n = 0;
+  for (const auto& node : g.nodes()) n += node->op_type == op;
+  return n;
+}
+
+const ir::Node* FindOp(const ir::Graph& g, const std::string& op) {
+  for (const auto& node : g.nodes()) {
+    if (node->op_type == op) return node.get();
+  }
+  return nullptr;
+}
+
+using Counters = std::map<std::string, int64_t>;
+
+int64_t Counter(const Counters& c, const std::string& key) {
+  auto it = c.find(key);
+  return it == c.end() ? 0 : it->second;
+}
+
+// Runs `passes` on `g` with an optional fusion verdict; returns the counters
+// of the last pass.
+Counters RunPasses(ir::Graph& g, const std::vector<std::string>& passes,
+                   opt::PassContext context = {}) {
+  auto pm = opt::BuildPipeline(2, passes);
+  REQUIRE(pm.ok());
+  (*pm)->set_context(std::move(context));
+  absl::Status s = (*pm)->Run(g);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  return (*pm)->records().back().counters;
+}
+
+// Evaluates `g` node by node with the host kernels; returns the graph outputs.
+std::vector<Tensor> Evaluate(const ir::Graph& g, const std::map<std::string, Tensor>& inputs) {
+  std::map<const ir::Value*, Tensor> env;
+  for (const ir::Value* v : g.inputs()) {
+    INFO("input " << v->name);
+    REQUIRE(inputs.count(v->name) == 1);
+    env[v] = inputs.at(v->name);
+  }
+  auto lookup = [&](const ir::Value* v) -> const Tensor* {
+    if (v == nullptr) return nullptr;
+    if (v->is_constant()) return v->constant.get();
+    return &env.at(v);
+  };
+  for (const auto& node : g.nodes()) {
+    std::vector<const Tensor*> in;
+    for (const ir::Value* v : node->inputs) in.push_back(lookup(v));
+    auto out =
+        kernels::EvaluateLayer(kernels::KernelRegistry::Builtin(), node->op_type, node->attrs, in);
+    INFO(node->Describe() << ": " << out.status().ToString());
+    REQUIRE(out.ok());
+    for (size_t k = 0; k < node->outputs.size(); ++k) {
+      if (node->outputs[k] != nullptr) env[node->outputs[k]] = std::move((*out)[k]);
+    }
+  }
+  std::vector<Tensor> result;
+  for (const ir::Value* v : g.outputs()) result.push_back(*lookup(v));
+  return result;
+}
+
+// Random values for every graph input of `g` (float32).
+std::map<std::string, Tensor> RandomInputs(const ir::Graph& g, uint32_t seed = 7) {
+  std::mt19937 rng(seed);
+  std::map<std::string, Tensor> inputs;
+  for (const ir::Value* v : g.inputs()) inputs[v->name] = RandomTensor(v->shape, rng, -2.0f, 2.0f);
+  return inputs;
+}
+
+// Parses `model` twice, runs `passes` on one copy and checks that both give
+// the same outputs on random input. Returns the optimized graph and counters.
+struct Optimized {
+  std::unique_ptr<ir::Graph> before;
+  std::unique_ptr<ir::Graph> after;
+  Counters counters;
+};
+
+Optimized OptimizeAndCompare(const std::string& model, const std::vector<std::string>& passes,
+                             opt::PassContext context = {}) {
+  Optimized r;
+  r.before = Parse(model);
+  r.after = Parse(model);
+  r.counters = RunPasses(*r.after, passes, std::move(context));
+  auto inputs = RandomInputs(*r.before);
+  std::vector<Tensor> expected = Evaluate(*r.before, inputs);
+  std::vector<Tensor> actual = Evaluate(*r.after, inputs);
+  REQUIRE(actual.size() == expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    CompareResult c = CompareTensors(actual[i], expected[i], 1e-4, 1e-5);
+    INFO("output " << i << ": " << c.message);
+    CHECK(c.passed);
+  }
+  // Graph outputs keep their names.
+  REQUIRE(r.after->outputs().size() == r.before->outputs().size());
+  for (size_t i = 0; i < r.after->outputs().size(); ++i) {
+    CHECK(r.after->outputs()[i]->name == r.before->outputs()[i]->name);
+  }
+  return r;
+}
+
+std::mt19937& Rng() {
+  static std::mt19937 rng(1234);
+  return rng;
+}
+
+Tensor Rand(const Dims& shape, float lo = -1.0f, float hi = 1.0f) {
+  return RandomTensor(shape, Rng(), lo, hi);
+}
+
+// BN parameters for `c` channels named <prefix>_{scale,bias,mean,var}.
+void AddBnParams(ModelBuilder& b, const std::string& prefix, int64_t c) {
+  b.Initializer(prefix + "_scale", Rand({c}, 0.5f, 1.5f));
+  b.Initializer(prefix + "_bias", Rand({c}));
+  b.Initializer(prefix + "_mean", Rand({c}));
+  b.Initializer(prefix + "_var", Rand({c}, 0.2f, 2.0f));
+}
+
+std::vector<std::string> BnInputs(const std::string& x, const std::string& prefix) {
+  return {x, prefix + "_scale", prefix + "_bias", prefix + "_mean", prefix + "_var"};
+}
+
+void SetString(onnx::NodeProto& n, const std::string& name, const std::string& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
+std::string AttrString(const ir::Node& n, const std::string& name) {
+  auto v = n.attrs.GetString(name, "");
+  return v.ok() ? *v : "<error>";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Pipelines
+
+TEST_CASE("Optimization levels run the documented pipelines", "[optimizer]") {
+  const std::vector<std::string> full = {
+      "fold-constants", "eliminate-identity", "simplify-reshape",
+      "fold-pad",       "fold-batchnorm",     "fuse-matmul-add",
+      "fuse-residual",  "fuse-activation",    "eliminate-dead-nodes"};
+  CHECK(opt::AllPassNamesInOrder() == full);
+  CHECK(opt::PassesForLevel(0) == std::vector<std::string>{"eliminate-dead-nodes"});
+  CHECK(opt::PassesForLevel(1) ==
+        std::vector<std::string>{"fold-constants", "eliminate-identity", "eliminate-dead-nodes"});
+  CHECK(opt::PassesForLevel(2) == full);
+  CHECK(opt::PassesForLevel(3) == full);
+  auto pm = opt::BuildPipeline(2, {});
+  REQUIRE(pm.ok());
+  CHECK((*pm)->PassNames() == full);
+  for (const std::string& name : full) {
+    auto p = opt::CreatePass(name);
+    REQUIRE(p.ok());
+    CHECK((*p)->name() == name);
+    CHECK_FALSE((*p)->description().empty());
+  }
+}
+
+// ---------------------------------------------------------------------------
+// fold-batchnorm
+
+TEST_CASE("fold-batchnorm folds BN into a Conv's weights and bias", "[optimizer]") {
+  int64_t group = 1;
+  bool with_bias = true;
+  SECTION("with bias") {}
+  SECTION("without bias (a bias is created)") { with_bias = false; }
+  SECTION("grouped conv") { group = 2; }
+  SECTION("depthwise conv without bias") {
+    group = 4;
+    with_bias = false;
+  }
+  const int64_t m = group == 4 ? 4 : 6;  // output channels (a multiple of group)
+  ModelBuilder b;
+  b.Input("x", {2, 4, 7, 7});
+  b.Initializer("w", Rand({m, 4 / group, 3, 3}));
+  if (with_bias) b.Initializer("cb", Rand({m}));
+  AddBnParams(b, "bn", m);
+  auto& conv = b.Node(
+      "Conv",
+      with_bias ? std::vector<std::string>{"x", "w", "cb"} : std::vector<std::string>{"x", "w"},
+      {"c"}, "conv1");
+  ModelBuilder::SetInts(conv, "pads", {1, 1, 1, 1});
+  ModelBuilder::SetInt(conv, "group", group);
+  auto& bn = b.Node("BatchNormalization", BnInputs("c", "bn"), {"y"}, "bn1");
+  ModelBuilder::SetFloat(bn, "epsilon", 1e-3f);
+  b.Output("y", {2, m, 7, 7});
+
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fold-batchnorm"});
+  CHECK(Count(*r.before, "BatchNormalization") == 1);
+  CHECK(Count(*r.after, "BatchNormalization") == 0);
+  REQUIRE(r.after->nodes().size() == 1);
+  const ir::Node& fused = *r.after->nodes()[0];
+  CHECK(fused.op_type == "Conv");
+  CHECK(fused.name == "conv1 + bn1");
+  CHECK(fused.onnx_nodes == std::vector<std::string>{"conv1", "bn1"});
+  REQUIRE(fused.inputs.size() == 3);
+  CHECK(fused.inputs[2]->is_constant());
+  CHECK(fused.outputs[0]->name == "y");
+  CHECK(Counter(r.counters, "fired") == 1);
+  CHECK(Counter(r.counters, "fired.folded_into_conv") == 1);
+}
+
+TEST_CASE("fold-batchnorm folds BN into a Gemm for transB alpha beta and C shapes", "[optimizer]") {
+  int64_t trans_b = 0;
+  float alpha = 1.0f, beta = 1.0f;
+  Dims c_shape = {4};
+  SECTION("transB=0, C [N]") {}
+  SECTION("transB=1, C [N], alpha and beta") {
+    trans_b = 1;
+    alpha = 0.5f;
+    beta = 2.0f;
+  }
+  SECTION("transB=1, C [M,N]") {
+    trans_b = 1;
+    c_shape = {3, 4};
+    beta = -1.5f;
+  }
+  SECTION("transB=0, C [M,1]") { c_shape = {3, 1}; }
+  SECTION("transB=1, no C") {
+    trans_b = 1;
+    c_shape.clear();
+  }
+  ModelBuilder b;
+  b.Input("x", {3, 5});
+  b.Initializer("wb", Rand(trans_b != 0 ? Dims{4, 5} : Dims{5, 4}));
+  std::vector<std::string> gemm_inputs = {"x", "wb"};
+  if (!c_shape.empty()) {
+    b.Initializer("wc", Rand(c_shape));
+    gemm_inputs.push_back("wc");
+  }
+  AddBnParams(b, "bn", 4);
+  auto& gemm = b.Node("Gemm", gemm_inputs, {"g"}, "fc");
+  ModelBuilder::SetInt(gemm, "transB", trans_b);
+  ModelBuilder::SetFloat(gemm, "alpha", alpha);
+  ModelBuilder::SetFloat(gemm, "beta", beta);
+  b.Node("BatchNormalization", BnInputs("g", "bn"), {"y"}, "bn");
+  b.Output("y", {3, 4});
+
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fold-batchnorm"});
+  REQUIRE(r.after->nodes().size() == 1);
+  const ir::Node& fused = *r.after->nodes()[0];
+  CHECK(fused.op_type == "Gemm");
+  CHECK(fused.name == "fc + bn");
+  CHECK(fused.onnx_nodes == std::vector<std::string>{"fc", "bn"});
+  CHECK(Counter(r.counters, "fired.folded_into_gemm") == 1);
+}
+
+TEST_CASE("fold-batchnorm turns a lone BN into a per-channel Mul and Add", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {2, 3, 4, 5});
+  AddBnParams(b, "bn", 3);
+  b.Node("Relu", {"x"}, {"r"}, "relu0");
+  b.Node("BatchNormalization", BnInputs("r", "bn"), {"y"}, "bn1");
+  b.Output("y", {2, 3, 4, 5});
+
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fold-batchnorm"});
+  CHECK(Count(*r.after, "BatchNormalization") == 0);
+  const ir::Node* mul = FindOp(*r.after, "Mul");
+  const ir::Node* add = FindOp(*r.after, "Add");
+  REQUIRE(mul != nullptr);
+  REQUIRE(add != nullptr);
+  CHECK(mul->name == "bn1/scale");
+  CHECK(add->name == "bn1/shift");
+  CHECK(mul->onnx_nodes == std::vector<std::string>{"bn1"});
+  CHECK(add->onnx_nodes == std::vector<std::string>{"bn1"});
+  CHECK(mul->inputs[1]->shape == Dims{3, 1, 1});
+  CHECK(add->inputs[1]->shape == Dims{3, 1, 1});
+  CHECK(add->outputs[0]->name == "y");
+  CHECK(Counter(r.counters, "fired") == 1);
+  CHECK(Counter(r.counters, "fired.scale_shift") == 1);
+  CHECK(Counter(r.counters, "skipped.producer_not_conv_or_gemm") == 1);
+}
+
+TEST_CASE("fold-batchnorm declines unsafe folds and says why", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {1, 3, 5, 5});
+  std::string reason;
+  bool lone_rewrite = true;
+  AddBnParams(b, "bn", 4);
+  SECTION("conv output is a graph output") {
+    reason = "skipped.intermediate_is_graph_output";
+    b.Initializer("w", Rand({4, 3, 3, 3}));
+    b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.Node("BatchNormalization", BnInputs("c", "bn"), {"y"}, "bn");
+    b.Output("c", {1, 4, 3, 3});
+  }
+  SECTION("conv output has two readers") {
+    reason = "skipped.multiple_consumers";
+    b.Initializer("w", Rand({4, 3, 3, 3}));
+    b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.Node("BatchNormalization", BnInputs("c", "bn"), {"y"}, "bn");
+    b.Node("Relu", {"c"}, {"z"}, "relu");
+    b.Output("z", {1, 4, 3, 3});
+  }
+  SECTION("conv weights are not constant") {
+    reason = "skipped.non_constant_weights";
+    b.Input("w", {4, 3, 3, 3});
+    b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.Node("BatchNormalization", BnInputs("c", "bn"), {"y"}, "bn");
+  }
+  SECTION("BN parameters are not constant: BN kept") {
+    reason = "skipped.non_constant_params";
+    lone_rewrite = false;
+    b.Input("mean2", {4});
+    b.Initializer("w", Rand({4, 3, 3, 3}));
+    b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.Node("BatchNormalization", {"c", "bn_scale", "bn_bias", "mean2", "bn_var"}, {"y"}, "bn");
+  }
+  b.Output("y", {1, 4, 3, 3});
+
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fold-batchnorm"});
+  CHECK(Counter(r.counters, reason) == 1);
+  CHECK(Counter(r.counters, "fired.folded_into_conv") == 0);
+  const ir::Node* conv = FindOp(*r.after, "Conv");
+  REQUIRE(conv != nullptr);
+  CHECK(conv->name == "conv");
+  CHECK(conv->outputs[0]->name == "c");
+  if (lone_rewrite) {
+    CHECK(Counter(r.counters, "fired.scale_shift") == 1);
+    CHECK(Count(*r.after, "BatchNormalization") == 0);
+  } else {
+    CHECK(Counter(r.counters, "fired") == 0);
+    CHECK(Count(*r.after, "BatchNormalization") == 1);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// fold-pad
+
+TEST_CASE("fold-pad folds a zero Pad into Conv and AveragePool pads", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {1, 2, 6, 6});
+  // [N, C, H, W] begin then end: H 1/2, W 2/1.
+  b.Initializer("pads", MakeInt64({8}, {0, 0, 1, 2, 0, 0, 2, 1}));
+  std::string consumer;
+  SECTION("Conv with its own pads") {
+    consumer = "Conv";
+    b.Initializer("w", Rand({3, 2, 3, 3}));
+    b.Initializer("zero", MakeFloat({}, {0.0f}));
+    b.Node("Pad", {"x", "pads", "zero"}, {"p"}, "pad");
+    auto& conv = b.Node("Conv", {"p", "w"}, {"y"}, "conv");
+    ModelBuilder::SetInts(conv, "pads", {1, 0, 0, 1});
+    b.Output("y", {1, 3, 8, 8});
+  }
+  SECTION("AveragePool with count_include_pad=1") {
+    consumer = "AveragePool";
+    b.Node("Pad", {"x", "pads"}, {"p"}, "pad");
+    auto& pool = b.Node("AveragePool", {"p"}, {"y"}, "pool");
+    ModelBuilder::SetInts(pool, "kernel_shape", {3, 3});
+    ModelBuilder::SetInts(pool, "strides", {2, 2});
+    ModelBuilder::SetInt(pool, "count_include_pad", 1);
+    b.Output("y", {1, 2, 4, 4});
+  }
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fold-pad"});
+  CHECK(Count(*r.after, "Pad") == 0);
+  REQUIRE(r.after->nodes().size() == 1);
+  const ir::Node& n = *r.after->nodes()[0];
+  CHECK(n.op_type == consumer);
+  CHECK(n.name == (consumer == "Conv" ? "pad + conv" : "pad + pool"));
+  CHECK(n.onnx_nodes.size() == 2);
+  CHECK(n.inputs[0]->name == "x");
+  if (consumer == "Conv") {
+    CHECK(n.attrs.Ints("pads") == std::vector<int64_t>{2, 2, 2, 2});
+  } else {
+    CHECK(n.attrs.Ints("pads") == std::vector<int64_t>{1, 2, 2, 1});
+  }
+  CHECK(Counter(r.counters, "fired") == 1);
+}
+
+TEST_CASE("fold-pad declines pads it cannot fold and says why", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {1, 2, 6, 6});
+  std::vector<int64_t> pads = {0, 0, 1, 1, 0, 0, 1, 1};
+  std::string reason;
+  std::string pad_value;  // initializer name of constant_value, "" = absent
+  std::string mode;
+  std::string consumer = "Conv";
+  bool pad_output_is_graph_output = false;
+  bool second_reader = false;
+  int64_t count_include_pad = 1;
+  SECTION("reflect mode") {
+    reason = "skipped.not_constant_mode";
+    mode = "reflect";
+  }
+  SECTION("nonzero constant value") {
+    reason = "skipped.nonzero_value";
+    b.Initializer("v", MakeFloat({}, {1.0f}));
+    pad_value = "v";
+  }
+  SECTION("pads on the channel axis") {
+    reason = "skipped.pads_batch_or_channel";
+    pads = {0, 1, 1, 1, 0, 0, 1, 1};
+  }
+  SECTION("negative pads (crop)") {
+    reason = "skipped.negative_pads";
+    pads = {0, 0, -1, 1, 0, 0, 1, 1};
+  }
+  SECTION("MaxPool consumer") {
+    reason = "skipped.consumer_not_conv_or_avgpool";
+    consumer = "MaxPool";
+  }
+  SECTION("AveragePool without count_include_pad") {
+    reason = "skipped.count_include_pad_0";
+    consumer = "AveragePool";
+    count_include_pad = 0;
+  }
+  SECTION("padded tensor is a graph output") {
+    reason = "skipped.intermediate_is_graph_output";
+    pad_output_is_graph_output = true;
+  }
+  SECTION("padded tensor has two readers") {
+    reason = "skipped.multiple_consumers";
+    second_reader = true;
+  }
+  b.Initializer("pads", MakeInt64({8}, pads));
+  std::vector<std::string> pad_inputs = {"x", "pads"};
+  if (!pad_value.empty()) pad_inputs.push_back(pad_value);
+  auto& pad = b.Node("Pad", pad_inputs, {"p"}, "pad");
+  if (!mode.empty()) SetString(pad, "mode", mode);
+  const int64_t padded_c = pads[1] + pads[5] + 2;
+  const int64_t padded_h = 6 + pads[2] + pads[6];
+  const int64_t padded_w = 6 + pads[3] + pads[7];
+  if (consumer == "Conv") {
+    b.Initializer("w", Rand({3, padded_c, 3, 3}));
+    b.Node("Conv", {"p", "w"}, {"y"}, "conv");
+    b.Output("y", {1, 3, padded_h - 2, padded_w - 2});
+  } else {
+    auto& pool = b.Node(consumer, {"p"}, {"y"}, "pool");
+    ModelBuilder::SetInts(pool, "kernel_shape", {3, 3});
+    if (consumer == "AveragePool")
+      ModelBuilder::SetInt(pool, "count_include_pad", count_include_pad);
+    b.Output("y", {1, 2, padded_h - 2, padded_w - 2});
+  }
+  if (pad_output_is_graph_output) b.Output("p", {1, padded_c, padded_h, padded_w});
+  if (second_reader) {
+    b.Node("Relu", {"p"}, {"z"}, "relu");
+    b.Output("z", {1, padded_c, padded_h, padded_w});
+  }
+
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fold-pad"});
+  CHECK(Counter(r.counters, reason) == 1);
+  CHECK(Counter(r.counters, "fired") == 0);
+  CHECK(Count(*r.after, "Pad") == 1);
+}
+
+// ---------------------------------------------------------------------------
+// fuse-matmul-add
+
+TEST_CASE("fuse-matmul-add turns MatMul + bias Add into a Gemm", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {3, 5});
+  b.Initializer("w", Rand({5, 4}));
+  bool bias_first = false;
+  SECTION("bias [N]") { b.Initializer("bias", Rand({4})); }
+  SECTION("bias [1,N], as the Add's first operand") {
+    b.Initializer("bias", Rand({1, 4}));
+    bias_first = true;
+  }
+  SECTION("scalar bias") { b.Initializer("bias", Rand({})); }
+  b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
+  b.Node("Add",
+         bias_first ? std::vector<std::string>{"bias", "m"} : std::vector<std::string>{"m", "bias"},
+         {"y"}, "add");
+  b.Output("y", {3, 4});
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-matmul-add"});
+  CHECK(Count(*r.after, "MatMul") == 0);
+  CHECK(Count(*r.after, "Add") == 0);
+  REQUIRE(r.after->nodes().size() == 1);
+  const ir::Node& g = *r.after->nodes()[0];
+  CHECK(g.op_type == "Gemm");
+  CHECK(g.name == "mm + add");
+  CHECK(g.onnx_nodes == std::vector<std::string>{"mm", "add"});
+  REQUIRE(g.inputs.size() == 3);
+  CHECK(g.inputs[2]->name == "bias");
+  CHECK(g.attrs.Float("alpha", 0) == 1.0f);
+  CHECK(g.attrs.Float("beta", 0) == 1.0f);
+  CHECK(g.attrs.Int("transA", 9) == 0);
+  CHECK(g.attrs.Int("transB", 9) == 0);
+  CHECK(g.outputs[0]->name == "y");
+  CHECK(Counter(r.counters, "fired") == 1);
+}
+
+TEST_CASE("fuse-matmul-add declines and says why", "[optimizer]") {
+  ModelBuilder b;
+  std::string reason;
+  SECTION("weights are not constant") {
+    reason = "skipped.non_constant_weights";
+    b.Input("x", {3, 5});
+    b.Input("w", {5, 4});
+    b.Initializer("bias", Rand({4}));
+    b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
+    b.Node("Add", {"m", "bias"}, {"y"}, "add");
+    b.Output("y", {3, 4});
+  }
+  SECTION("A is 3-D") {
+    reason = "skipped.not_2d";
+    b.Input("x", {2, 3, 5});
+    b.Initializer("w", Rand({5, 4}));
+    b.Initializer("bias", Rand({4}));
+    b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
+    b.Node("Add", {"m", "bias"}, {"y"}, "add");
+    b.Output("y", {2, 3, 4});
+  }
+  SECTION("product is a graph output") {
+    reason = "skipped.intermediate_is_graph_output";
+    b.Input("x", {3, 5});
+    b.Initializer("w", Rand({5, 4}));
+    b.Initializer("bias", Rand({4}));
+    b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
+    b.Node("Add", {"m", "bias"}, {"y"}, "add");
+    b.Output("y", {3, 4});
+    b.Output("m", {3, 4});
+  }
+  SECTION("product has two readers") {
+    reason = "skipped.multiple_consumers";
+    b.Input("x", {3, 5});
+    b.Initializer("w", Rand({5, 4}));
+    b.Initializer("bias", Rand({4}));
+    b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
+    b.Node("Add", {"m", "bias"}, {"y"}, "add");
+    b.Node("Relu", {"m"}, {"z"}, "relu");
+    b.Output("y", {3, 4});
+    b.Output("z", {3, 4});
+  }
+  SECTION("bias varies per row") {
+    reason = "skipped.bias_shape";
+    b.Input("x", {3, 5});
+    b.Initializer("w", Rand({5, 4}));
+    b.Initializer("bias", Rand({3, 4}));
+    b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
+    b.Node("Add", {"m", "bias"}, {"y"}, "add");
+    b.Output("y", {3, 4});
+  }
+  SECTION("bias is not constant") {
+    reason = "skipped.non_constant_bias";
+    b.Input("x", {3, 5});
+    b.Input("bias", {4});
+    b.Initializer("w", Rand({5, 4}));
+    b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
+    b.Node("Add", {"m", "bias"}, {"y"}, "add");
+    b.Output("y", {3, 4});
+  }
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-matmul-add"});
+  CHECK(Counter(r.counters, reason) == 1);
+  CHECK(Counter(r.counters, "fired") == 0);
+  CHECK(Count(*r.after, "MatMul") == 1);
+  CHECK(Count(*r.after, "Gemm") == 0);
+}
+
+// ---------------------------------------------------------------------------
+// simplify-reshape
+
+TEST_CASE("simplify-reshape collapses Flatten/Reshape chains to one Reshape", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {2, 3, 4, 5});
+  b.Initializer("s2", MakeInt64({2}, {-1, 10}));
+  b.Initializer("s3", MakeInt64({3}, {3, 0, 4}));
+  auto& f = b.Node("Flatten", {"x"}, {"f"}, "flat");
+  ModelBuilder::SetInt(f, "axis", 2);
+  b.Node("Reshape", {"f", "s2"}, {"r2"}, "reshape2");
+  b.Node("Reshape", {"r2", "s3"}, {"y"}, "reshape3");  // 0 copies dim 1 (10)
+  b.Output("y", {3, 10, 4});
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"simplify-reshape"});
+  REQUIRE(r.after->nodes().size() == 1);
+  const ir::Node& n = *r.after->nodes()[0];
+  CHECK(n.op_type == "Reshape");
+  CHECK(n.name == "flat + reshape2 + reshape3");
+  CHECK(n.onnx_nodes == std::vector<std::string>{"flat", "reshape2", "reshape3"});
+  CHECK(n.inputs[0]->name == "x");
+  REQUIRE(n.inputs[1]->is_constant());
+  CHECK(testing::Values<int64_t>(*n.inputs[1]->constant) == std::vector<int64_t>{3, 10, 4});
+  CHECK(Counter(r.counters, "fired.reshape_chain") == 2);
+  CHECK(Counter(r.counters, "fired") == 2);
+}
+
+TEST_CASE("simplify-reshape composes and cancels Transposes", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {2, 3, 4, 5});
+  SECTION("inverse pair: both removed") {
+    auto& t1 = b.Node("Transpose", {"x"}, {"t1"}, "t1");
+    ModelBuilder::SetInts(t1, "perm", {0, 2, 3, 1});
+    auto& t2 = b.Node("Transpose", {"t1"}, {"t2"}, "t2");
+    ModelBuilder::SetInts(t2, "perm", {0, 3, 1, 2});
+    b.Node("Relu", {"t2"}, {"y"}, "relu");
+    b.Output("y", {2, 3, 4, 5});
+    Optimized r = OptimizeAndCompare(b.Serialize(), {"simplify-reshape"});
+    CHECK(Count(*r.after, "Transpose") == 0);
+    REQUIRE(r.after->nodes().size() == 1);
+    CHECK(r.after->nodes()[0]->inputs[0]->name == "x");
+    CHECK(Counter(r.counters, "fired.transpose_cancelled") == 1);
+  }
+  SECTION("inverse pair ending in a graph output: one identity Transpose keeps the name") {
+    auto& t1 = b.Node("Transpose", {"x"}, {"t1"}, "t1");
+    ModelBuilder::SetInts(t1, "perm", {0, 2, 3, 1});
+    auto& t2 = b.Node("Transpose", {"t1"}, {"y"}, "t2");
+    ModelBuilder::SetInts(t2, "perm", {0, 3, 1, 2});
+    b.Output("y", {2, 3, 4, 5});
+    Optimized r = OptimizeAndCompare(b.Serialize(), {"simplify-reshape"});
+    REQUIRE(r.after->nodes().size() == 1);
+    CHECK(r.after->nodes()[0]->name == "t1 + t2");
+    CHECK(r.after->nodes()[0]->attrs.Ints("perm") == std::vector<int64_t>{0, 1, 2, 3});
+    CHECK(Counter(r.counters, "fired.transpose_chain") == 1);
+  }
+  SECTION("general pair: composed perm") {
+    auto& t1 = b.Node("Transpose", {"x"}, {"t1"}, "t1");
+    ModelBuilder::SetInts(t1, "perm", {0, 2, 3, 1});
+    auto& t2 = b.Node("Transpose", {"t1"}, {"y"}, "t2");
+    ModelBuilder::SetInts(t2, "perm", {0, 2, 3, 1});
+    b.Output("y", {2, 5, 3, 4});
+    Optimized r = OptimizeAndCompare(b.Serialize(), {"simplify-reshape"});
+    REQUIRE(r.after->nodes().size() == 1);
+    const ir::Node& n = *r.after->nodes()[0];
+    CHECK(n.name == "t1 + t2");
+    CHECK(n.attrs.Ints("perm") == std::vector<int64_t>{0, 3, 1, 2});
+    CHECK(n.inputs[0]->name == "x");
+  }
+  SECTION("default perms (reversed twice) cancel") {
+    b.Node("Transpose", {"x"}, {"t1"}, "t1");
+    b.Node("Transpose", {"t1"}, {"t2"}, "t2");
+    b.Node("Relu", {"t2"}, {"y"}, "relu");
+    b.Output("y", {2, 3, 4, 5});
+    Optimized r = OptimizeAndCompare(b.Serialize(), {"simplify-reshape"});
+    CHECK(Count(*r.after, "Transpose") == 0);
+  }
+  SECTION("first Transpose has two readers") {
+    auto& t1 = b.Node("Transpose", {"x"}, {"t1"}, "t1");
+    ModelBuilder::SetInts(t1, "perm", {0, 2, 3, 1});
+    auto& t2 = b.Node("Transpose", {"t1"}, {"y"}, "t2");
+    ModelBuilder::SetInts(t2, "perm", {0, 3, 1, 2});
+    b.Node("Relu", {"t1"}, {"z"}, "relu");
+    b.Output("y", {2, 3, 4, 5});
+    b.Output("z", {2, 4, 5, 3});
+    Optimized r = OptimizeAndCompare(b.Serialize(), {"simplify-reshape"});
+    CHECK(Count(*r.after, "Transpose") == 2);
+    CHECK(Counter(r.counters, "skipped.multiple_consumers") == 1);
+  }
+}
+
+TEST_CASE("simplify-reshape removes no-op Reshapes but keeps graph output names", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {2, 6});
+  b.Initializer("s", MakeInt64({2}, {2, -1}));
+  b.Node("Reshape", {"x", "s"}, {"r"}, "noop");
+  b.Node("Relu", {"r"}, {"z"}, "relu");
+  b.Node("Reshape", {"z", "s"}, {"y"}, "noop_out");
+  b.Output("y", {2, 6});
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"simplify-reshape"});
+  CHECK(Count(*r.after, "Reshape") == 1);
+  CHECK(FindOp(*r.after, "Relu")->inputs[0]->name == "x");
+  CHECK(Counter(r.counters, "fired.identity_reshape") == 1);
+  CHECK(Counter(r.counters, "skipped.output_is_graph_output") == 1);
+}
+
+// ---------------------------------------------------------------------------
+// fuse-residual
+
+namespace {
+
+// conv1 (x [1,4,6,6] -> [1,4,6,6]) + residual x, optionally + Relu.
+std::string ResidualModel(bool relu, int64_t group = 1, bool bias = true,
+                          bool residual_first = false) {
+  ModelBuilder b;
+  b.Input("x", {1, 4, 6, 6});
+  b.Initializer("w", Rand({4, 4 / group, 3, 3}));
+  std::vector<std::string> conv_inputs = {"x", "w"};
+  if (bias) {
+    b.Initializer("cb", Rand({4}));
+    conv_inputs.push_back("cb");
+  }
+  auto& conv = b.Node("Conv", conv_inputs, {"c"}, "conv1");
+  ModelBuilder::SetInts(conv, "pads", {1, 1, 1, 1});
+  ModelBuilder::SetInt(conv, "group", group);
+  b.Node("Add",
+         residual_first ? std::vector<std::string>{"x", "c"} : std::vector<std::string>{"c", "x"},
+         {relu ? "s" : "y"}, "add");
+  if (relu) b.Node("Relu", {"s"}, {"y"}, "relu");
+  b.Output("y", {1, 4, 6, 6});
+  return b.Serialize();
+}
+
+}  // namespace
+
+TEST_CASE("fuse-residual fuses Conv + Add (+ Relu) into a Conv with input 3", "[optimizer]") {
+  bool relu = true, bias = true, residual_first = false;
+  int64_t group = 1;
+  SECTION("with Relu") {}
+  SECTION("without Relu") { relu = false; }
+  SECTION("grouped, no bias, residual as the first Add operand") {
+    group = 2;
+    bias = false;
+    residual_first = true;
+  }
+  std::vector<std::string> seen_separate;
+  opt::PassContext context;
+  context.accept_fusion =
+      [&](const ir::Node& fused,
+          const std::vector<const ir::Node*>& separate) -> absl::StatusOr<bool> {
+    for (const ir::Node* n : separate) seen_separate.push_back(n->name);
+    CHECK(fused.op_type == "Conv");
+    CHECK(fused.inputs.size() == 4);
+    return true;
+  };
+  Optimized r = OptimizeAndCompare(ResidualModel(relu, group, bias, residual_first),
+                                   {"fuse-residual"}, context);
+  REQUIRE(r.after->nodes().size() == 1);
+  const ir::Node& n = *r.after->nodes()[0];
+  CHECK(n.op_type == "Conv");
+  REQUIRE(n.inputs.size() == 4);
+  CHECK(n.inputs[3]->name == "x");
+  CHECK((n.inputs[2] == nullptr) == !bias);
+  CHECK(n.outputs[0]->name == "y");
+  if (relu) {
+    CHECK(n.name == "conv1 + add + relu");
+    CHECK(n.onnx_nodes == std::vector<std::string>{"conv1", "add", "relu"});
+    CHECK(AttrString(n, "activation") == "Relu");
+    CHECK(seen_separate == std::vector<std::string>{"conv1", "add", "relu"});
+    CHECK(Counter(r.counters, "fired.with_relu") == 1);
+  } else {
+    CHECK(n.name == "conv1 + add");
+    CHECK_FALSE(n.attrs.Has("activation"));
+    CHECK(seen_separate == std::vector<std::string>{"conv1", "add"});
+  }
+  CHECK(Counter(r.counters, "fired") == 1);
+}
+
+TEST_CASE("fuse-residual asks the cost model and a refusal leaves the graph alone", "[optimizer]") {
+  int calls = 0;
+  opt::PassContext context;
+  context.accept_fusion =
+      [&](const ir::Node& fused,
+          const std::vector<const ir::Node*>& separate) -> absl::StatusOr<bool> {
+    ++calls;
+    CHECK(fused.name == "conv1 + add + relu");
+    REQUIRE(separate.size() == 3);
+    // Built but not inserted: its output is still produced by the Relu.
+    CHECK(fused.outputs[0]->producer == separate[2]);
+    CHECK(fused.inputs[3]->name == "x");
+    return false;
+  };
+  Optimized r = OptimizeAndCompare(ResidualModel(true), {"fuse-residual"}, context);
+  CHECK(calls == 1);
+  CHECK(r.after->nodes().size() == 3);
+  CHECK(Count(*r.after, "Add") == 1);
+  CHECK(Counter(r.counters, "skipped.cost_model") == 1);
+  CHECK(Counter(r.counters, "fired") == 0);
+}
+
+TEST_CASE("fuse-residual and fuse-activation propagate cost model errors", "[optimizer]") {
+  std::string pass, model;
+  SECTION("fuse-residual") {
+    pass = "fuse-residual";
+    model = ResidualModel(true);
+  }
+  SECTION("fuse-activation") {
+    pass = "fuse-activation";
+    ModelBuilder b;
+    b.Input("x", {1, 3, 5, 5});
+    b.Initializer("w", Rand({4, 3, 3, 3}));
+    b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.Node("Relu", {"c"}, {"y"}, "relu");
+    b.Output("y", {1, 4, 3, 3});
+    model = b.Serialize();
+  }
+  auto g = Parse(model);
+  opt::PassContext failing;
+  failing.accept_fusion = [](const ir::Node&,
+                             const std::vector<const ir::Node*>&) -> absl::StatusOr<bool> {
+    return absl::InternalError("cost model exploded");
+  };
+  auto pm = opt::BuildPipeline(2, {pass});
+  REQUIRE(pm.ok());
+  (*pm)->set_context(std::move(failing));
+  absl::Status s = (*pm)->Run(*g);
+  CHECK(s.code() == absl::StatusCode::kInternal);
+  CHECK(absl::StrContains(s.message(), "cost model exploded"));
+  CHECK(absl::StrContains(s.message(), pass));
+}
+
+TEST_CASE("fuse-residual declines and says why", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {1, 4, 6, 6});
+  b.Initializer("w", Rand({4, 4, 3, 3}));
+  std::string reason;
+  SECTION("broadcast residual") {
+    reason = "skipped.broadcast";
+    b.Initializer("bias", Rand({4, 1, 1}));
+    auto& conv = b.Node("Conv", {"x", "w"}, {"c"}, "conv1");
+    ModelBuilder::SetInts(conv, "pads", {1, 1, 1, 1});
+    b.Node("Add", {"c", "bias"}, {"y"}, "add");
+  }
+  SECTION("conv output has two readers") {
+    reason = "skipped.multiple_consumers";
+    auto& conv = b.Node("Conv", {"x", "w"}, {"c"}, "conv1");
+    ModelBuilder::SetInts(conv, "pads", {1, 1, 1, 1});
+    b.Node("Add", {"c", "x"}, {"s"}, "add");
+    b.Node("Mul", {"s", "c"}, {"y"}, "mul");
+  }
+  SECTION("conv output is a graph output") {
+    reason = "skipped.intermediate_is_graph_output";
+    auto& conv = b.Node("Conv", {"x", "w"}, {"c"}, "conv1");
+    ModelBuilder::SetInts(conv, "pads", {1, 1, 1, 1});
+    b.Node("Add", {"c", "x"}, {"y"}, "add");
+    b.Output("c", {1, 4, 6, 6});
+  }
+  b.Output("y", {1, 4, 6, 6});
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-residual"});
+  CHECK(Counter(r.counters, reason) == 1);
+  CHECK(Counter(r.counters, "fired") == 0);
+  CHECK(Count(*r.after, "Add") == 1);
+}
+
+TEST_CASE("fuse-residual keeps a Relu whose input is a graph output", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {1, 4, 6, 6});
+  b.Initializer("w", Rand({4, 4, 1, 1}));
+  b.Node("Conv", {"x", "w"}, {"c"}, "conv1");
+  b.Node("Add", {"c", "x"}, {"s"}, "add");
+  b.Node("Relu", {"s"}, {"y"}, "relu");
+  b.Output("y", {1, 4, 6, 6});
+  b.Output("s", {1, 4, 6, 6});
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-residual"});
+  REQUIRE(r.after->nodes().size() == 2);
+  CHECK(r.after->nodes()[0]->name == "conv1 + add");
+  CHECK(r.after->nodes()[0]->outputs[0]->name == "s");
+  CHECK(r.after->nodes()[1]->op_type == "Relu");
+}
+
+// ---------------------------------------------------------------------------
+// fuse-activation
+
+TEST_CASE("fuse-activation fuses each activation into a Conv", "[optimizer]") {
+  struct Case {
+    std::string op;
+    std::vector<std::pair<std::string, float>> attrs;  // on the activation node
+    std::vector<float> clip;                           // Clip inputs: min[, max]
+    bool has_alpha = false, has_beta = false;
+    float alpha = 0, beta = 0;  // expected activation_alpha / activation_beta
+    int opset = 13;
+  };
+  const std::vector<Case> cases = {
+      {"Relu", {}, {}, false, false},
+      {"Clip", {}, {0.0f, 6.0f}, true, true, 0.0f, 6.0f},
+      {"Clip", {}, {-0.5f}, true, true, -0.5f, FLT_MAX},
+      {"Clip", {}, {}, true, true, -FLT_MAX, FLT_MAX},
+      {"LeakyRelu", {}, {}, true, false, 0.01f},
+      {"LeakyRelu", {{"alpha", 0.2f}}, {}, true, false, 0.2f},
+      {"Sigmoid", {}, {}, false, false},
+      {"Tanh", {}, {}, false, false},
+      {"HardSigmoid", {}, {}, true, true, 0.2f, 0.5f},
+      {"HardSigmoid", {{"alpha", 0.3f}, {"beta", 0.4f}}, {}, true, true, 0.3f, 0.4f},
+      {"HardSwish", {}, {}, false, false, 0, 0, 14},
+  };
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.op << " " << c.attrs.size() << " attrs, " << c.clip.size() << " bounds") {
+      ModelBuilder b(c.opset);
+      b.Input("x", {1, 3, 5, 5});
+      b.Initializer("w", Rand({4, 3, 3, 3}, -2.0f, 2.0f));
+      b.Initializer("cb", Rand({4}));
+      b.Node("Conv", {"x", "w", "cb"}, {"c"}, "conv");
+      std::vector<std::string> act_inputs = {"c"};
+      if (!c.clip.empty()) {
+        b.Initializer("lo", MakeFloat({}, {c.clip[0]}));
+        act_inputs.push_back("lo");
+        if (c.clip.size() > 1) {
+          b.Initializer("hi", MakeFloat({}, {c.clip[1]}));
+          act_inputs.push_back("hi");
+        }
+      }
+      auto& act = b.Node(c.op, act_inputs, {"y"}, "act");
+      for (const auto& [k, v] : c.attrs) ModelBuilder::SetFloat(act, k, v);
+      b.Output("y", {1, 4, 3, 3});
+      Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-activation"});
+      REQUIRE(r.after->nodes().size() == 1);
+      const ir::Node& n = *r.after->nodes()[0];
+      CHECK(n.op_type == "Conv");
+      CHECK(n.name == "conv + act");
+      CHECK(n.onnx_nodes == std::vector<std::string>{"conv", "act"});
+      CHECK(n.outputs[0]->name == "y");
+      CHECK(AttrString(n, "activation") == c.op);
+      CHECK(n.attrs.Has("activation_alpha") == c.has_alpha);
+      CHECK(n.attrs.Has("activation_beta") == c.has_beta);
+      if (c.has_alpha) CHECK(n.attrs.Float("activation_alpha", -1) == c.alpha);
+      if (c.has_beta) CHECK(n.attrs.Float("activation_beta", -1) == c.beta);
+      CHECK(Counter(r.counters, "fired") == 1);
+      CHECK(Counter(r.counters, "fired." + c.op) == 1);
+    }
+  }
+}
+
+TEST_CASE("fuse-activation fuses into a Gemm and into one made from MatMul + Add", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {3, 5});
+  b.Initializer("w", Rand({5, 4}));
+  b.Initializer("bias", Rand({4}));
+  std::vector<std::string> passes;
+  std::string expected_name;
+  SECTION("Gemm + LeakyRelu") {
+    auto& g = b.Node("Gemm", {"x", "w", "bias"}, {"g"}, "fc");
+    ModelBuilder::SetFloat(g, "alpha", 0.7f);
+    ModelBuilder::SetFloat(g, "beta", 1.3f);
+    auto& act = b.Node("LeakyRelu", {"g"}, {"y"}, "act");
+    ModelBuilder::SetFloat(act, "alpha", 0.1f);
+    passes = {"fuse-activation"};
+    expected_name = "fc + act";
+  }
+  SECTION("MatMul + Add + Relu through the level-2 pipeline") {
+    b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
+    b.Node("Add", {"m", "bias"}, {"a"}, "add");
+    b.Node("Relu", {"a"}, {"y"}, "act");
+    passes = opt::PassesForLevel(2);
+    expected_name = "mm + add + act";
+  }
+  b.Output("y", {3, 4});
+  Optimized r = OptimizeAndCompare(b.Serialize(), passes);
+  REQUIRE(r.after->nodes().size() == 1);
+  const ir::Node& n = *r.after->nodes()[0];
+  CHECK(n.op_type == "Gemm");
+  CHECK(n.name == expected_name);
+  CHECK(n.outputs[0]->name == "y");
+  CHECK(n.attrs.Has("activation"));
+}
+
+TEST_CASE("fuse-activation declines and says why", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {1, 3, 5, 5});
+  b.Initializer("w", Rand({4, 3, 3, 3}));
+  std::string reason;
+  opt::PassContext context;
+  std::vector<std::string> passes = {"fuse-activation"};
+  int expected_nodes = 2;
+  SECTION("conv output is a graph output") {
+    reason = "skipped.intermediate_is_graph_output";
+    b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.Node("Relu", {"c"}, {"y"}, "relu");
+    b.Output("c", {1, 4, 3, 3});
+  }
+  SECTION("conv output has two readers") {
+    reason = "skipped.multiple_consumers";
+    b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.Node("Relu", {"c"}, {"r"}, "relu");
+    b.Node("Add", {"r", "c"}, {"y"}, "add");
+    expected_nodes = 3;
+  }
+  SECTION("Clip bounds are not constant") {
+    reason = "skipped.non_constant_clip_bounds";
+    b.Input("lo", {});
+    b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.Node("Clip", {"c", "lo"}, {"y"}, "clip");
+  }
+  SECTION("the cost model refuses") {
+    reason = "skipped.cost_model";
+    context.accept_fusion =
+        [](const ir::Node& fused,
+           const std::vector<const ir::Node*>& separate) -> absl::StatusOr<bool> {
+      CHECK(fused.name == "conv + relu");
+      CHECK(separate.size() == 2);
+      return false;
+    };
+    b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.Node("Relu", {"c"}, {"y"}, "relu");
+  }
+  SECTION("the conv already has an activation") {
+    reason = "skipped.already_has_activation";
+    passes = {"fuse-activation", "fuse-activation"};
+    b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.Node("Relu", {"c"}, {"r"}, "relu");
+    b.Node("Sigmoid", {"r"}, {"y"}, "sigmoid");
+  }
+  b.Output("y", {1, 4, 3, 3});
+  Optimized r = OptimizeAndCompare(b.Serialize(), passes, context);
+  CHECK(Counter(r.counters, reason) == 1);
+  CHECK(Counter(r.counters, "fired") == 0);
+  CHECK(static_cast<int>(r.after->nodes().size()) == expected_nodes);
+}
+
+// ---------------------------------------------------------------------------
+// The whole level-2 pipeline on a small residual network.
+
+namespace {
+
+// Pad -> Conv -> BN -> Relu -> Conv -> BN -> Add(residual) -> Relu
+//   -> GlobalAveragePool -> Flatten -> Reshape -> MatMul -> Add -> Sigmoid.
+std::string SmallResNet() {
+  ModelBuilder b;
+  b.Input("x", {2, 4, 8, 8});
+  b.Initializer("pads", MakeInt64({8}, {0, 0, 1, 1, 0, 0, 1, 1}));
+  b.Initializer("w1", Rand({4, 4, 3, 3}));
+  b.Initializer("w2", Rand({4, 4, 3, 3}));
+  b.Initializer("b2", Rand({4}));
+  AddBnParams(b, "bn1", 4);
+  AddBnParams(b, "bn2", 4);
+  b.Initializer("fc_w", Rand({4, 3}));
+  b.Initializer("fc_b", Rand({3}));
+  b.Initializer("shape", MakeInt64({2}, {2, 4}));
+  b.Node("Pad", {"x", "pads"}, {"p"}, "pad");
+  b.Node("Conv", {"p", "w1"}, {"c1"}, "conv1");
+  b.Node("BatchNormalization", BnInputs("c1", "bn1"), {"n1"}, "bn1");
+  b.Node("Relu", {"n1"}, {"r1"}, "relu1");
+  auto& conv2 = b.Node("Conv", {"r1", "w2", "b2"}, {"c2"}, "conv2");
+  ModelBuilder::SetInts(conv2, "pads", {1, 1, 1, 1});
+  b.Node("BatchNormalization", BnInputs("c2", "bn2"), {"n2"}, "bn2");
+  b.Node("Add", {"n2", "x"}, {"s"}, "add");
+  b.Node("Relu", {"s"}, {"r2"}, "relu2");
+  b.Node("GlobalAveragePool", {"r2"}, {"gap"}, "gap");
+  b.Node("Flatten", {"gap"}, {"flat"}, "flatten");
+  b.Node("Reshape", {"flat", "shape"}, {"rs"}, "reshape");
+  b.Node("MatMul", {"rs", "fc_w"}, {"m"}, "fc");
+  b.Node("Add", {"m", "fc_b"}, {"logits"}, "fc_bias");
+  b.Node("Sigmoid", {"logits"}, {"y"}, "sigmoid");
+  b.Output("y", {2, 3});
+  return b.Serialize();
+}
+
+}  // namespace
+
+TEST_CASE("The level-2 pipeline fuses a small residual network and keeps its outputs",
+          "[optimizer]") {
+  Optimized r = OptimizeAndCompare(SmallResNet(), opt::PassesForLevel(2));
+  CHECK(r.before->nodes().size() == 14);
+  std::vector<std::string> names;
+  for (const auto& n : r.after->nodes()) names.push_back(n->op_type + ": " + n->name);
+  CHECK(names == std::vector<std::string>{
+                     "Conv: pad + conv1 + bn1 + relu1",
+                     "Conv: conv2 + bn2 + add + relu2",
+                     "GlobalAveragePool: gap",
+                     "Reshape: flatten + reshape",
+                     "Gemm: fc + fc_bias + sigmoid",
+                 });
+}
