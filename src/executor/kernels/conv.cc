@@ -30,6 +30,8 @@
 // stride-1, unpadded convolution uses X_g [C/g, P] directly as `col`. The GEMM
 // is Eigen's (single-threaded).
 #include <Eigen/Core>
+
+#include "executor/kernels/sgemm.h"
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -229,9 +231,8 @@ class ConvKernel final : public Kernel {
     return absl::OkStatus();
   }
 
-  size_t ScratchBytes() const override {
-    return static_cast<size_t>(col_rows_ * tile_) * sizeof(float);
-  }
+  // Scratch: the im2col tile, then the GEMM's packing workspace.
+  size_t ScratchBytes() const override { return ColBytes() + GemmWorkspaceBytes(); }
 
   void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
@@ -241,6 +242,8 @@ class ConvKernel final : public Kernel {
     const float* r = p_.has_residual ? static_cast<const float*>(in[3]) : nullptr;
     float* y = static_cast<float*>(out[0]);
     float* col = reinterpret_cast<float*>(ctx.scratch);
+    void* workspace = ctx.scratch + ColBytes();
+    const size_t workspace_bytes = GemmWorkspaceBytes();
     const int64_t m_total = p_.out_channels;
     if (out_plane_ == 0 || mg_ == 0) return;
     for (int64_t n = 0; n < p_.batch; ++n) {
@@ -250,15 +253,17 @@ class ConvKernel final : public Kernel {
         if (col_rows_ == 0) {  // C == 0: the sum is empty.
           std::fill(yg, yg + mg_ * out_plane_, 0.0f);
         } else {
-          ConstMatrixMap wg(w + g * mg_ * col_rows_, mg_, col_rows_);
+          // Y_g [M/g, P] = W_g [M/g, K] * X_g [K, P] (X_g im2col'ed tile by tile).
+          const float* wg = w + g * mg_ * col_rows_;
           if (pointwise_) {
-            MatrixMap(yg, mg_, out_plane_).noalias() = wg * ConstMatrixMap(xg, cg_, out_plane_);
+            Sgemm(false, false, mg_, out_plane_, cg_, 1.0f, wg, col_rows_, xg, out_plane_, 0.0f,
+                  yg, out_plane_, workspace, workspace_bytes);
           } else {
             for (int64_t p0 = 0; p0 < out_plane_; p0 += tile_) {
               const int64_t len = std::min(tile_, out_plane_ - p0);
               Im2Col(xg, p0, len, col);
-              StridedMatrixMap(yg + p0, mg_, len, Eigen::OuterStride<>(out_plane_)).noalias() =
-                  wg * ConstMatrixMap(col, col_rows_, len);
+              Sgemm(false, false, mg_, len, col_rows_, 1.0f, wg, col_rows_, col, len, 0.0f,
+                    yg + p0, out_plane_, workspace, workspace_bytes);
             }
           }
         }
@@ -281,6 +286,18 @@ class ConvKernel final : public Kernel {
   }
 
  private:
+  size_t ColBytes() const {
+    return (static_cast<size_t>(col_rows_ * tile_) * sizeof(float) + 63) / 64 * 64;
+  }
+  // The largest workspace of the products Run() makes (a full tile and the
+  // last, shorter one: Eigen's panels are not monotonic in the size).
+  size_t GemmWorkspaceBytes() const {
+    if (pointwise_) return SgemmWorkspaceBytes(mg_, out_plane_, cg_);
+    if (tile_ == 0) return 0;
+    return std::max(SgemmWorkspaceBytes(mg_, tile_, col_rows_),
+                    SgemmWorkspaceBytes(mg_, out_plane_ % tile_, col_rows_));
+  }
+
   // Writes rows [0, col_rows_) x columns [p0, p0 + len) of the im2col matrix
   // of one image and group into `col` ([col_rows_, len], row-major). Row
   // r = (c * k0 + t0) * k1 * k2 + t1 * k2 + t2 holds, for each output

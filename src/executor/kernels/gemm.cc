@@ -22,6 +22,7 @@
 #include "common/status_macros.h"
 #include "executor/kernels/defs.h"
 #include "executor/kernels/kernel_util.h"
+#include "executor/kernels/sgemm.h"
 
 namespace engine::kernels {
 namespace {
@@ -125,6 +126,8 @@ class GemmKernel final : public Kernel {
     return absl::OkStatus();
   }
 
+  size_t ScratchBytes() const override { return SgemmWorkspaceBytes(p_.m, p_.n, p_.k); }
+
   void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
     const float* a = static_cast<const float*>(in[0]);
@@ -144,30 +147,15 @@ class GemmKernel final : public Kernel {
     } else {
       std::fill(y, y + m * n, 0.0f);
     }
-    if (k > 0) AddProduct(a, b, y);
+    if (k > 0) {
+      // Y += alpha * A' * B' (A [M,K] or [K,M]; B [K,N] or [N,K]).
+      Sgemm(p_.trans_a, p_.trans_b, m, n, k, p_.alpha, a, p_.trans_a ? m : k, b,
+            p_.trans_b ? k : n, 1.0f, y, n, ctx.scratch, ctx.scratch_bytes);
+    }
     ApplyActivation(p_.activation, y, m * n);
   }
 
  private:
-  // Y += alpha * A' * B' (K > 0).
-  void AddProduct(const float* a, const float* b, float* y) const {
-    const int64_t m = p_.m, n = p_.n, k = p_.k;
-    MatrixMap<float> ym(y, m, n);
-    // Stored shapes: A is [M,K] or [K,M]; B is [K,N] or [N,K].
-    ConstMatrixMap<float> am(a, p_.trans_a ? k : m, p_.trans_a ? m : k);
-    ConstMatrixMap<float> bm(b, p_.trans_b ? n : k, p_.trans_b ? k : n);
-    const float alpha = p_.alpha;
-    if (!p_.trans_a && !p_.trans_b) {
-      ym.noalias() += alpha * am * bm;
-    } else if (p_.trans_a && !p_.trans_b) {
-      ym.noalias() += alpha * am.transpose() * bm;
-    } else if (!p_.trans_a && p_.trans_b) {
-      ym.noalias() += alpha * am * bm.transpose();
-    } else {
-      ym.noalias() += alpha * am.transpose() * bm.transpose();
-    }
-  }
-
   GemmParams p_;
 };
 
@@ -272,11 +260,17 @@ class MatMulKernel final : public Kernel {
     return absl::OkStatus();
   }
 
+  size_t ScratchBytes() const override {
+    if (p_.dtype != DataType::kFloat32) return 0;
+    const int64_t rows = p_.fold_batch ? NumElements(p_.batch_shape) * p_.m : p_.m;
+    return SgemmWorkspaceBytes(rows, p_.n, p_.k);
+  }
+
   void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
     switch (p_.dtype) {
       case DataType::kFloat32:
-        RunTyped<float>(in, out);
+        RunFloat(ctx, in, out);
         break;
       case DataType::kInt32:
         RunTyped<int32_t>(in, out);
@@ -290,6 +284,26 @@ class MatMulKernel final : public Kernel {
   }
 
  private:
+  // FP32 through Sgemm (no allocation); other dtypes through Eigen.
+  void RunFloat(const RunContext& ctx, std::span<const void* const> in,
+                std::span<void* const> out) const {
+    const float* a = static_cast<const float*>(in[0]);
+    const float* b = static_cast<const float*>(in[1]);
+    float* y = static_cast<float*>(out[0]);
+    const int64_t m = p_.m, k = p_.k, n = p_.n;
+    const int64_t batches = NumElements(p_.batch_shape);
+    if (batches == 0 || m == 0 || n == 0) return;
+    if (p_.fold_batch) {
+      Sgemm(false, false, batches * m, n, k, 1.0f, a, k, b, n, 0.0f, y, n, ctx.scratch,
+            ctx.scratch_bytes);
+      return;
+    }
+    for (int64_t i = 0; i < batches; ++i) {
+      Sgemm(false, false, m, n, k, 1.0f, a + p_.a_offsets[i], k, b + p_.b_offsets[i], n, 0.0f,
+            y + i * m * n, n, ctx.scratch, ctx.scratch_bytes);
+    }
+  }
+
   template <typename T>
   void RunTyped(std::span<const void* const> in, std::span<void* const> out) const {
     const T* a = static_cast<const T*>(in[0]);

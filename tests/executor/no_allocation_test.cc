@@ -1,0 +1,150 @@
+// Steady-state inference allocates nothing on the heap: the arena, scratch
+// and per-layer pointer lists are sized when the execution context is made.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <vector>
+#include <filesystem>
+#include <new>
+#include <random>
+
+#include "engine/builder.h"
+#include "engine/runtime.h"
+#include "test_models.h"
+#include "test_util.h"
+
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<int64_t> g_allocations{0};
+inline void Count() {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+}
+}  // namespace
+
+// Every heap allocation of this test binary counts: the C allocator (used by
+// Tensor, Eigen and the C++ allocator below) is interposed, forwarding to
+// glibc's own entry points.
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void* __libc_memalign(size_t, size_t);
+void __libc_free(void*);
+
+void* malloc(size_t n) {
+  Count();
+  return __libc_malloc(n);
+}
+void* calloc(size_t n, size_t m) {
+  Count();
+  return __libc_calloc(n, m);
+}
+void* realloc(void* p, size_t n) {
+  Count();
+  return __libc_realloc(p, n);
+}
+void* aligned_alloc(size_t a, size_t n) {
+  Count();
+  return __libc_memalign(a, n);
+}
+void* memalign(size_t a, size_t n) {
+  Count();
+  return __libc_memalign(a, n);
+}
+int posix_memalign(void** out, size_t a, size_t n) {
+  Count();
+  *out = __libc_memalign(a, n);
+  return *out == nullptr && n > 0 ? ENOMEM : 0;
+}
+void free(void* p) { __libc_free(p); }
+}
+
+namespace {
+void* CountedNew(std::size_t n, std::size_t align) {
+  void* p = align > alignof(std::max_align_t) ? aligned_alloc(align, (n + align - 1) / align * align)
+                                              : malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return CountedNew(n, 0); }
+void* operator new[](std::size_t n) { return CountedNew(n, 0); }
+void* operator new(std::size_t n, std::align_val_t a) {
+  return CountedNew(n, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+  return CountedNew(n, static_cast<std::size_t>(a));
+}
+void operator delete(void* p) noexcept { free(p); }
+void operator delete[](void* p) noexcept { free(p); }
+void operator delete(void* p, std::size_t) noexcept { free(p); }
+void operator delete[](void* p, std::size_t) noexcept { free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { free(p); }
+
+namespace engine {
+namespace {
+
+int64_t AllocationsDuringExecute(const std::string& model_bytes_or_path, bool is_path) {
+  BuilderConfig config;
+  auto built = is_path ? Builder().BuildFromOnnxFile(model_bytes_or_path, config)
+                       : Builder().BuildFromOnnxBytes(model_bytes_or_path, "m", config);
+  REQUIRE(built.ok());
+  auto engine = Runtime::DeserializeEngine(built->plan);
+  REQUIRE(engine.ok());
+  auto ctx = (*engine)->CreateExecutionContext();
+  REQUIRE(ctx.ok());
+  std::mt19937 rng(3);
+  for (const TensorDesc& d : (*engine)->inputs()) {
+    REQUIRE((*ctx)->SetInput(d.name, testing::RandomTensor(d.shape, rng)).ok());
+  }
+  REQUIRE((*ctx)->Execute().ok());  // first run may warm caches
+  g_allocations = 0;
+  g_counting = true;
+  absl::Status s;
+  for (int i = 0; i < 3 && s.ok(); ++i) s = (*ctx)->Execute();
+  g_counting = false;
+  REQUIRE(s.ok());
+  return g_allocations.load();
+}
+
+TEST_CASE("The allocation counter sees C and C++ allocations", "[executor]") {
+  g_allocations = 0;
+  g_counting = true;
+  void* a = malloc(100);
+  int* b = new int(3);
+  std::vector<float> c(1000);
+  void* d = aligned_alloc(64, 4096);
+  g_counting = false;
+  free(a);
+  delete b;
+  free(d);
+  CHECK(g_allocations.load() == 4);
+  CHECK(c.size() == 1000);
+}
+
+TEST_CASE("Steady-state Execute() makes no heap allocation", "[executor]") {
+  CHECK(AllocationsDuringExecute(testing::SmallConvModel(), false) == 0);
+  const std::string path =
+      (std::filesystem::path(ENGINE_SOURCE_DIR) / "models" / "out" / "tiny_cnn.onnx").string();
+  if (std::filesystem::exists(path)) {
+    CHECK(AllocationsDuringExecute(path, true) == 0);
+  } else {
+    WARN("SKIPPED: " << path << " missing (run /usr/bin/python3 models/generate.py)");
+  }
+  const std::string resnet =
+      (std::filesystem::path(ENGINE_SOURCE_DIR) / "models" / "out" / "resnet50.onnx").string();
+  if (std::filesystem::exists(resnet)) {
+    CHECK(AllocationsDuringExecute(resnet, true) == 0);
+  } else {
+    WARN("SKIPPED: " << resnet << " missing (run /usr/bin/python3 models/generate.py)");
+  }
+}
+
+}  // namespace
+}  // namespace engine
