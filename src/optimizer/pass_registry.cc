@@ -18,6 +18,7 @@ const PassEntry kPasses[] = {
     {"simplify-reshape", MakeSimplifyReshapePass},
     {"fold-pad", MakeFoldPadPass},
     {"fold-batchnorm", MakeFoldBatchNormPass},
+    {"fold-scale-shift", MakeFoldScaleShiftPass},
     {"fuse-matmul-add", MakeFuseMatMulAddPass},
     {"fuse-residual", MakeFuseResidualPass},
     {"fuse-activation", MakeFuseActivationPass},

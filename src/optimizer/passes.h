@@ -17,6 +17,7 @@ std::unique_ptr<Pass> MakeEliminateDeadNodesPass(); // "eliminate-dead-nodes"
 std::unique_ptr<Pass> MakeSimplifyReshapePass();    // "simplify-reshape"
 std::unique_ptr<Pass> MakeFoldPadPass();            // "fold-pad"
 std::unique_ptr<Pass> MakeFoldBatchNormPass();      // "fold-batchnorm"
+std::unique_ptr<Pass> MakeFoldScaleShiftPass();     // "fold-scale-shift" (fold_batchnorm.cc)
 std::unique_ptr<Pass> MakeFuseMatMulAddPass();      // "fuse-matmul-add"
 std::unique_ptr<Pass> MakeFuseResidualPass();       // "fuse-residual"
 std::unique_ptr<Pass> MakeFuseActivationPass();     // "fuse-activation"
@@ -28,8 +29,9 @@ std::vector<std::string> AllPassNamesInOrder();
 ///  0: eliminate-dead-nodes only (no rewrites; for comparison);
 ///  1: fold-constants, eliminate-identity, eliminate-dead-nodes;
 ///  2 (the default) and 3: fold-constants, eliminate-identity,
-///     simplify-reshape, fold-pad, fold-batchnorm, fuse-matmul-add,
-///     fuse-residual, fuse-activation, eliminate-dead-nodes (the full order).
+///     simplify-reshape, fold-pad, fold-batchnorm, fold-scale-shift,
+///     fuse-matmul-add, fuse-residual, fuse-activation, eliminate-dead-nodes
+///     (the full order).
 /// The order matters: fold-batchnorm runs before the fusions (a BN between a
 /// Conv and its Add/Relu would block them), fuse-matmul-add before
 /// fuse-activation (so a MatMul + Add + Relu ends as one Gemm), and

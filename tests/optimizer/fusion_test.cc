@@ -180,7 +180,7 @@ std::string AttrString(const ir::Node& n, const std::string& name) {
 TEST_CASE("Optimization levels run the documented pipelines", "[optimizer]") {
   const std::vector<std::string> full = {
       "fold-constants", "eliminate-identity", "simplify-reshape",
-      "fold-pad",       "fold-batchnorm",     "fuse-matmul-add",
+      "fold-pad",       "fold-batchnorm", "fold-scale-shift",     "fuse-matmul-add",
       "fuse-residual",  "fuse-activation",    "eliminate-dead-nodes"};
   CHECK(opt::AllPassNamesInOrder() == full);
   CHECK(opt::PassesForLevel(0) == std::vector<std::string>{"eliminate-dead-nodes"});
@@ -312,6 +312,50 @@ TEST_CASE("fold-batchnorm turns a lone BN into a per-channel scale and shift", "
   CHECK(Counter(r.counters, "fired") == 1);
   CHECK(Counter(r.counters, "fired.scale_shift") == 1);
   CHECK(Counter(r.counters, "skipped.producer_not_conv_or_gemm") == 1);
+}
+
+TEST_CASE("fold-scale-shift folds per-channel Mul, Add and Sub constants into a Conv",
+          "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {1, 2, 5, 5});
+  std::mt19937 rng(11);
+  b.Initializer("w", testing::RandomTensor({3, 2, 3, 3}, rng));
+  b.Initializer("scale", testing::RandomTensor({3, 1, 1}, rng));
+  b.Initializer("shift", testing::RandomTensor({1, 3, 1, 1}, rng));
+  b.Initializer("k", testing::MakeFloat({1}, {0.25f}));
+  b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+  b.Node("Mul", {"scale", "c"}, {"m"}, "mul");  // constant on the left
+  b.Node("Add", {"m", "shift"}, {"a"}, "add");
+  b.Node("Sub", {"a", "k"}, {"y"}, "sub");      // scalar
+  b.Output("y", {1, 3, 3, 3});
+
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fold-scale-shift"});
+  REQUIRE(r.after->nodes().size() == 1);
+  const ir::Node& conv = *r.after->nodes()[0];
+  CHECK(conv.op_type == "Conv");
+  CHECK(conv.name == "conv + mul + add + sub");
+  CHECK(conv.onnx_nodes == std::vector<std::string>{"conv", "mul", "add", "sub"});
+  CHECK(conv.outputs[0]->name == "y");
+  CHECK(Counter(r.counters, "fired") == 3);
+  CHECK(Counter(r.counters, "fired.Mul") == 1);
+  CHECK(Counter(r.counters, "fired.Sub") == 1);
+}
+
+TEST_CASE("fold-scale-shift declines constants that are not per channel", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {1, 2, 5, 5});
+  std::mt19937 rng(12);
+  b.Initializer("w", testing::RandomTensor({3, 2, 3, 3}, rng));
+  b.Initializer("plane", testing::RandomTensor({1, 1, 3, 3}, rng));
+  b.Initializer("k", testing::MakeFloat({1}, {2.0f}));
+  b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+  b.Node("Add", {"c", "plane"}, {"a"}, "add_plane");  // varies over H, W
+  b.Node("Sub", {"k", "a"}, {"y"}, "k_minus");        // constant - activation
+  b.Output("y", {1, 3, 3, 3});
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fold-scale-shift"});
+  CHECK(r.after->nodes().size() == 3);
+  CHECK(Counter(r.counters, "skipped.not_per_channel") == 1);
+  CHECK(Counter(r.counters, "fired") == 0);
 }
 
 TEST_CASE("fold-batchnorm declines unsafe folds and says why", "[optimizer]") {

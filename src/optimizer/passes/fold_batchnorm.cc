@@ -68,7 +68,7 @@ class FoldBatchNormPass : public Pass {
     return changed;
   }
 
- private:
+ protected:
   enum class Outcome { kUnchanged, kRewritten, kRemoved };
 
   // Rewrites one BN: folded (removed) or turned into a scale and shift.
@@ -269,6 +269,125 @@ class FoldBatchNormPass : public Pass {
 };
 
 }  // namespace
+
+// fold-scale-shift: a Conv or Gemm followed by a Mul or Add (or Sub) with a
+// float constant that varies only along the output channels (shape [C,1,1],
+// [1,C,1,1], [N] for a Gemm, or a scalar) folds into the producer's weights
+// and bias, with the safety checks of fold-batchnorm (single consumer, not a
+// graph output, no fused epilogue on the producer, constant weights). Such
+// chains come from exporters that split a bias or a BN into elementwise ops
+// (mnist-8: Conv -> Add(bias); Inception v2: BN -> Mul -> Add).
+class FoldScaleShiftPass : public FoldBatchNormPass {
+ public:
+  std::string_view name() const override { return "fold-scale-shift"; }
+  std::string_view description() const override {
+    return "fold a per-channel constant Mul/Add/Sub after a Conv or Gemm into its weights and bias";
+  }
+
+  absl::StatusOr<bool> Run(ir::Graph& graph, PassStats& stats) override {
+    bool changed = false;
+    for (size_t i = 0; i < graph.nodes().size();) {
+      ir::Node* op = graph.nodes()[i].get();
+      if (op->op_type != "Mul" && op->op_type != "Add" && op->op_type != "Sub") {
+        ++i;
+        continue;
+      }
+      ENGINE_ASSIGN_OR_RETURN(bool removed, Fold(graph, op, stats));
+      changed = changed || removed;
+      if (!removed) ++i;
+    }
+    if (changed) graph.RemoveUnusedValues();
+    return changed;
+  }
+
+ private:
+  absl::StatusOr<bool> Fold(ir::Graph& graph, ir::Node* op, PassStats& stats) {
+    if (op->inputs.size() != 2 || op->outputs.size() != 1 || op->inputs[0] == nullptr ||
+        op->inputs[1] == nullptr) {
+      return false;
+    }
+    // The activation side comes from a Conv or Gemm; the other is constant.
+    int act = -1;
+    for (int k = 0; k < 2; ++k) {
+      const ir::Node* p = op->inputs[k]->producer;
+      if (p != nullptr && (p->op_type == "Conv" || p->op_type == "Gemm") &&
+          IsConstant(op->inputs[1 - k])) {
+        act = k;
+      }
+    }
+    if (act < 0) return false;  // not this pattern: no counter
+    if (op->op_type == "Sub" && act != 0) {
+      stats.Count("skipped.constant_minus_activation");
+      return false;
+    }
+    ir::Value* x = op->inputs[act];
+    ir::Node* producer = x->producer;
+    const Tensor* v = FloatConstant(op->inputs[1 - act]);
+    const ir::Value* y = op->outputs[0];
+    if (v == nullptr || x->dtype != DataType::kFloat32 || x->shape.size() < 2) {
+      stats.Count("skipped.unsupported_constant");
+      return false;
+    }
+    if (y->shape != x->shape) {
+      stats.Count("skipped.broadcast_grows_output");
+      return false;
+    }
+    // The constant must vary along axis 1 only (right-aligned broadcast).
+    const int64_t channels = x->shape[1];
+    const Dims& vs = v->shape();
+    bool per_channel = vs.size() <= x->shape.size();
+    const size_t offset = x->shape.size() - vs.size();
+    for (size_t d = 0; d < vs.size() && per_channel; ++d) {
+      const size_t axis = offset + d;
+      per_channel = vs[d] == 1 || (axis == 1 && vs[d] == channels);
+    }
+    if (!per_channel) {
+      stats.Count("skipped.not_per_channel");
+      return false;
+    }
+    if (graph.IsGraphOutput(x)) {
+      stats.Count("skipped.intermediate_is_graph_output");
+      return false;
+    }
+    if (SoleConsumer(graph, x) != op) {
+      stats.Count("skipped.multiple_consumers");
+      return false;
+    }
+    if (producer->attrs.Has("activation") ||
+        (producer->inputs.size() > 3 && producer->inputs[3] != nullptr)) {
+      stats.Count("skipped.producer_has_epilogue");
+      return false;
+    }
+    Affine affine;
+    affine.a.assign(channels, 1.0);
+    affine.s.assign(channels, 0.0);
+    const bool scalar = v->num_elements() == 1;
+    for (int64_t c = 0; c < channels; ++c) {
+      const double value = v->data_as<float>()[scalar ? 0 : c];
+      if (op->op_type == "Mul") affine.a[c] = value;
+      if (op->op_type == "Add") affine.s[c] = value;
+      if (op->op_type == "Sub") affine.s[c] = -value;
+    }
+    std::string reason;
+    if (producer->op_type == "Conv") {
+      ENGINE_ASSIGN_OR_RETURN(reason, FoldIntoConv(graph, producer, op, affine));
+    } else {
+      ENGINE_ASSIGN_OR_RETURN(reason, FoldIntoGemm(graph, producer, op, affine));
+    }
+    if (!reason.empty()) {
+      stats.Count("skipped." + reason);
+      return false;
+    }
+    stats.Count("fired");
+    stats.Count(std::string("fired.") + op->op_type);
+    NameFused(*producer, {producer, op});
+    SetSingleOutput(*producer, op->outputs[0]);
+    graph.RemoveNode(op);
+    return true;
+  }
+};
+
+std::unique_ptr<Pass> MakeFoldScaleShiftPass() { return std::make_unique<FoldScaleShiftPass>(); }
 
 std::unique_ptr<Pass> MakeFoldBatchNormPass() { return std::make_unique<FoldBatchNormPass>(); }
 
