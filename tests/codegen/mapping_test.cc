@@ -170,6 +170,29 @@ TEST_CASE("A fused epilogue adds one vector pass and the residual's traffic per 
   }
 }
 
+TEST_CASE("The cost model maps a layer differently when it no longer fits on chip", "[codegen]") {
+  // 64 -> 64 channels, 3x3, 28x28 (fp32): 147 KiB of weights, 196 KiB of input.
+  const hw::GemmWorkload g = Conv(64, 28, 64, 3, 1, 1);
+  hw::LayerWorkload w{"conv", "Conv", hw::LayerKind::kArray, g, {}, false};
+  const HardwareConfig roomy = Preset("edge");
+  const HardwareConfig tight = Preset("edge,scratchpad=64KiB,accumulator=32KiB");
+  auto a = ChooseMapping(roomy, w, Objective::kLatency);
+  auto b = ChooseMapping(tight, w, Objective::kLatency);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CAPTURE(a->chosen.tiling, b->chosen.tiling);
+  // The roomy choice does not fit the tight buffers, so the choice must change.
+  CHECK_FALSE(hw::Fits(tight, hw::ArrayBufferNeeds(tight, g, a->array)));
+  CHECK(hw::Fits(tight, hw::ArrayBufferNeeds(tight, g, b->array)));
+  CHECK(a->chosen.tiling != b->chosen.tiling);
+  // Smaller tiles re-read operands: more DRAM traffic, more cycles.
+  hw::Program pa, pb;
+  LowerLayer(roomy, w, *a, 0, pa);
+  LowerLayer(tight, w, *b, 0, pb);
+  CHECK(Run(tight, pb).layers[0].totals.dram_read > Run(roomy, pa).layers[0].totals.dram_read);
+  CHECK(b->chosen.cycles > a->chosen.cycles);
+}
+
 TEST_CASE("A pinned dataflow is the only one considered", "[codegen]") {
   const HardwareConfig hw = Preset("edge,dataflow=os");
   hw::LayerWorkload w{"l", "Conv", hw::LayerKind::kArray, Conv(64, 56, 64, 3, 1, 1), {}, false};
