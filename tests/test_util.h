@@ -17,6 +17,13 @@ namespace engine::testing {
 /// checkout), or "" when that path does not exist.
 std::string SharedPath(const std::string& rel);
 
+/// The nine ImageNet models of ../shared/models/onnx_light (files
+/// <name>.onnx, <name>_input_0.pb, <name>_output_0.pb).
+inline constexpr const char* kOnnxLightModels[] = {
+    "light_bvlc_alexnet", "light_densenet121", "light_inception_v1",
+    "light_inception_v2", "light_resnet50",    "light_shufflenet",
+    "light_squeezenet",   "light_vgg19",       "light_zfnet512"};
+
 /// Absolute path of `rel` under Debian's libonnx-testdata, or "" when absent.
 std::string OnnxTestDataPath(const std::string& rel);
 

@@ -120,10 +120,7 @@ TEST_CASE("onnx_light models give the same outputs at opt levels 0 and 2", "[e2e
     WARN("SKIPPED: ../shared/models/onnx_light not found");
     return;
   }
-  const char* models[] = {"light_bvlc_alexnet", "light_densenet121", "light_inception_v1",
-                          "light_inception_v2", "light_resnet50",    "light_shufflenet",
-                          "light_squeezenet",   "light_vgg19",       "light_zfnet512"};
-  for (const char* name : models) {
+  for (const char* name : testing::kOnnxLightModels) {
     SECTION(name) {
       const std::string base = dir + "/" + name;
       auto input = LoadTensorFile(base + "_input_0.pb");

@@ -19,37 +19,20 @@
 #include "parser/onnx_parser.h"
 #include "test_models.h"
 #include "test_util.h"
+#include "optimizer_test_util.h"
 
 using namespace engine;
 using engine::testing::MakeFloat;
 using engine::testing::MakeInt64;
 using engine::testing::ModelBuilder;
+using engine::testing::Count;
+using engine::testing::FindOp;
+using engine::testing::Parse;
 using engine::testing::RandomTensor;
 
 namespace {
 
-std::unique_ptr<ir::Graph> Parse(const std::string& bytes) {
-  static StderrLogger quiet(Severity::kError);
-  parser::ParseOptions o;
-  o.logger = &quiet;
-  auto g = parser::ParseOnnxBytes(bytes, "t.onnx", o);
-  INFO(g.status().ToString());
-  REQUIRE(g.ok());
-  return std::move(g).value();
-}
 
-int Count(const ir::Graph& g, const std::string& op) {
-  int n = 0;
-  for (const auto& node : g.nodes()) n += node->op_type == op;
-  return n;
-}
-
-const ir::Node* FindOp(const ir::Graph& g, const std::string& op) {
-  for (const auto& node : g.nodes()) {
-    if (node->op_type == op) return node.get();
-  }
-  return nullptr;
-}
 
 using Counters = std::map<std::string, int64_t>;
 

@@ -6,27 +6,15 @@
 #include "parser/onnx_parser.h"
 #include "test_models.h"
 #include "test_util.h"
+#include "optimizer_test_util.h"
 
 using namespace engine;
 using engine::testing::ModelBuilder;
+using engine::testing::Count;
+using engine::testing::Parse;
 
 namespace {
 
-std::unique_ptr<ir::Graph> Parse(const std::string& bytes) {
-  static StderrLogger quiet(Severity::kError);
-  parser::ParseOptions o;
-  o.logger = &quiet;
-  auto g = parser::ParseOnnxBytes(bytes, "t.onnx", o);
-  INFO(g.status().ToString());
-  REQUIRE(g.ok());
-  return std::move(g).value();
-}
-
-int Count(const ir::Graph& g, const std::string& op) {
-  int n = 0;
-  for (const auto& node : g.nodes()) n += node->op_type == op;
-  return n;
-}
 
 }  // namespace
 
