@@ -201,7 +201,10 @@ class Engine {
 
   /// Creates an execution context with its own activation arena
   /// (memory_plan().arena_bytes, allocated once here; Execute() does not
-  /// allocate it again). The context keeps the engine alive.
+  /// allocate it again) and scratch memory for its host kernels. It uses
+  /// ExecutionContext::DefaultThreads() threads per layer until
+  /// ExecutionContext::SetThreads says otherwise. The context keeps the
+  /// engine alive.
   /// Errors: ResourceExhausted when the arena cannot be allocated.
   absl::StatusOr<std::unique_ptr<ExecutionContext>> CreateExecutionContext() const;
 
@@ -216,11 +219,38 @@ class Engine {
 /// Per-thread state for running an engine: owns the activation memory and the
 /// output tensors. Not thread-safe: use one context per thread. Steady-state
 /// Execute() calls do not reallocate.
+///
+/// Host execution is multi-threaded within each layer (intra-op parallelism,
+/// see SetThreads). The worker threads belong to one pool shared by every
+/// context of the process, so several contexts executing at once do not
+/// oversubscribe the cores.
 class ExecutionContext {
  public:
   ~ExecutionContext();
   ExecutionContext(const ExecutionContext&) = delete;
   ExecutionContext& operator=(const ExecutionContext&) = delete;
+
+  /// The default thread count of a new context: the hardware threads this
+  /// process may run on (its CPU affinity mask), at least 1.
+  static int DefaultThreads();
+
+  /// Sets how many threads Execute() may use per layer, the calling thread
+  /// included: the calling thread plus up to `threads` - 1 workers of the
+  /// process-wide pool (DefaultThreads() - 1 workers, started on first use).
+  /// A layer takes only workers that are idle at that moment and does the
+  /// rest of its work itself, so contexts executing at once share the workers
+  /// instead of oversubscribing the cores; values above DefaultThreads()
+  /// behave as DefaultThreads(). 1 runs everything on the calling thread.
+  /// Outputs are bit-identical for every thread count. Resizes the context's
+  /// kernel scratch memory (one GEMM workspace per thread) here, so
+  /// steady-state Execute() calls still do not allocate. Not to be called
+  /// during Execute(). Default: DefaultThreads().
+  /// Errors: InvalidArgument when `threads` < 1; ResourceExhausted when the
+  /// scratch memory cannot be allocated (the previous setting stays).
+  absl::Status SetThreads(int threads);
+
+  /// The thread count last set (DefaultThreads() until SetThreads succeeds).
+  int threads() const;
 
   /// Copies `value` into the input named `name`.
   /// Errors: NotFound (no such input; the message lists the engine's inputs),

@@ -7,6 +7,7 @@
 
 #include "engine/runtime.h"
 #include "executor/kernels/kernel.h"
+#include "executor/thread_pool.h"
 #include "hw/program.h"
 #include "hw/simulator.h"
 
@@ -40,7 +41,6 @@ struct Engine::Impl {
   std::vector<LayerExec> exec;
   std::vector<int> input_index;   ///< tensor index of each engine input
   std::vector<int> output_index;  ///< tensor index of each engine output
-  size_t scratch_bytes = 0;       ///< largest scratch any kernel needs
 
   // The accelerator side: target, program, and its simulated schedule.
   HardwareConfig hardware;
@@ -58,7 +58,10 @@ struct ExecutionContext::Impl {
   std::vector<Tensor> buffers;       ///< by tensor index: views into `arena` (empty for constants)
   std::vector<const void*> in_ptrs;  ///< by tensor index: data pointer
   std::vector<bool> input_set;
-  Tensor scratch;
+  Tensor scratch;                    ///< kernel scratch for `run_threads` threads
+  int threads = 1;                   ///< ExecutionContext::threads()
+  int run_threads = 1;               ///< threads a layer may really use (<= pool workers + 1)
+  exec::ThreadPool* pool = nullptr;  ///< the shared pool when run_threads > 1
   bool executed = false;
   Profiler* profiler = nullptr;
   // Reused per layer to avoid allocation in Execute().

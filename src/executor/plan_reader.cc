@@ -325,7 +325,6 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
     ex.kernel = def->create();
     absl::Status prepared = ex.kernel->Prepare(attrs, in_info, out_info);
     if (!prepared.ok()) return Corrupt(absl::StrCat(where, ": ", prepared.message()));
-    impl->scratch_bytes = std::max(impl->scratch_bytes, ex.kernel->ScratchBytes());
     impl->exec.push_back(std::move(ex));
 
     // The layer's accelerator mapping.

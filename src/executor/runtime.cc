@@ -1,4 +1,5 @@
 // Runtime, Engine and ExecutionContext (public API, include/engine/runtime.h).
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -94,15 +95,52 @@ absl::StatusOr<std::unique_ptr<ExecutionContext>> Engine::CreateExecutionContext
         ctx->in_ptrs[i] = ctx->buffers[i].data();
       }
     }
-    ctx->scratch = Tensor(DataType::kUint8, {static_cast<int64_t>(impl_->scratch_bytes)});
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("cannot allocate the execution context's buffers");
   }
   ctx->input_set.assign(impl_->input_index.size(), false);
-  return std::unique_ptr<ExecutionContext>(new ExecutionContext(std::move(ctx)));
+  auto context = std::unique_ptr<ExecutionContext>(new ExecutionContext(std::move(ctx)));
+  ENGINE_RETURN_IF_ERROR(context->SetThreads(ExecutionContext::DefaultThreads()));
+  return context;
 }
 
 // ---------------------------------------------------------------- ExecutionContext
+
+int ExecutionContext::DefaultThreads() { return exec::ThreadPool::HardwareThreads(); }
+
+absl::Status ExecutionContext::SetThreads(int threads) {
+  if (threads < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SetThreads: the thread count must be >= 1, got ", threads));
+  }
+  // A layer runs on the calling thread plus idle workers of the shared pool,
+  // so it never has more than workers + 1 threads; size the scratch for that.
+  exec::ThreadPool* pool = nullptr;
+  int run_threads = 1;
+  if (threads > 1 && DefaultThreads() > 1) {
+    pool = &exec::ThreadPool::Shared();
+    run_threads = std::min(threads, pool->workers() + 1);
+  }
+  size_t bytes = 0;
+  for (const auto& layer : impl_->engine->exec) {
+    bytes = std::max(bytes, layer.kernel->ScratchBytes(run_threads));
+  }
+  if (impl_->scratch.byte_size() != bytes) {
+    try {
+      impl_->scratch = Tensor(DataType::kUint8, {static_cast<int64_t>(bytes)});
+    } catch (const std::bad_alloc&) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("SetThreads(", threads, "): cannot allocate ", bytes,
+                       " bytes of kernel scratch memory"));
+    }
+  }
+  impl_->threads = threads;
+  impl_->run_threads = run_threads;
+  impl_->pool = run_threads > 1 ? pool : nullptr;
+  return absl::OkStatus();
+}
+
+int ExecutionContext::threads() const { return impl_->threads; }
 
 ExecutionContext::ExecutionContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ExecutionContext::~ExecutionContext() = default;
@@ -144,7 +182,11 @@ absl::Status ExecutionContext::Execute() {
           absl::StrCat("input '", e.inputs[i].name, "' has not been set"));
     }
   }
-  kernels::RunContext rc{static_cast<std::byte*>(impl_->scratch.data()), impl_->scratch.byte_size()};
+  kernels::RunContext rc;
+  rc.scratch = static_cast<std::byte*>(impl_->scratch.data());
+  rc.scratch_bytes = impl_->scratch.byte_size();
+  rc.pool = impl_->pool;
+  rc.threads = impl_->run_threads;
   auto& in = impl_->layer_in;
   auto& out = impl_->layer_out;
   for (size_t l = 0; l < e.exec.size(); ++l) {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
+#include "engine/runtime.h"
 #include "engine/tensor_io.h"
 #include "test_models.h"
 #include "test_util.h"
@@ -528,5 +529,31 @@ TEST_CASE("trtexec_like dumps the IR after a pass, as text and Graphviz", "[e2e]
   CHECK(unknown.exit_code != 0);
   CHECK(absl::StrContains(unknown.output, "no-such-pass"));
   CHECK(absl::StrContains(unknown.output, "fold-constants"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("trtexec_like --threads sets the host threads and keeps the outputs", "[e2e][cli]") {
+  fs::path dir = TempDir() / "threads";
+  fs::create_directories(dir);
+  WriteFile(dir / "small.onnx", engine::testing::SmallConvModel());
+  const std::string model = " --onnx=" + (dir / "small.onnx").string() + kFast;
+  RunResult one = RunCli(model + " --threads=1 --exportOutput=" + (dir / "one").string());
+  INFO(one.output);
+  REQUIRE(one.exit_code == 0);
+  CHECK(absl::StrContains(one.output, "[I] Host threads: 1\n"));
+  RunResult two = RunCli(model + " --threads=2 --loadRefOutputs=y:" + (dir / "one" / "y.pb").string() +
+                         " --atol=0 --rtol=0");
+  INFO(two.output);
+  CHECK(two.exit_code == 0);
+  CHECK(absl::StrContains(two.output, "[I] Host threads: 2\n"));
+  CHECK(absl::StrContains(two.output, "PASSED output 'y'"));
+  // The default is the hardware thread count.
+  RunResult dflt = RunCli(model);
+  CHECK(absl::StrContains(
+      dflt.output, "[I] Host threads: " +
+                       std::to_string(engine::ExecutionContext::DefaultThreads()) + "\n"));
+  RunResult zero = RunCli(model + " --threads=0");
+  CHECK(zero.exit_code != 0);
+  CHECK(absl::StrContains(zero.output, "--threads"));
   fs::remove_all(dir);
 }

@@ -90,7 +90,8 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { free(p
 namespace engine {
 namespace {
 
-int64_t AllocationsDuringExecute(const std::string& model_bytes_or_path, bool is_path) {
+int64_t AllocationsDuringExecute(const std::string& model_bytes_or_path, bool is_path,
+                                 int threads = 0) {
   BuilderConfig config;
   auto built = is_path ? Builder().BuildFromOnnxFile(model_bytes_or_path, config)
                        : Builder().BuildFromOnnxBytes(model_bytes_or_path, "m", config);
@@ -99,6 +100,7 @@ int64_t AllocationsDuringExecute(const std::string& model_bytes_or_path, bool is
   REQUIRE(engine.ok());
   auto ctx = (*engine)->CreateExecutionContext();
   REQUIRE(ctx.ok());
+  if (threads > 0) REQUIRE((*ctx)->SetThreads(threads).ok());
   std::mt19937 rng(3);
   for (const TensorDesc& d : (*engine)->inputs()) {
     REQUIRE((*ctx)->SetInput(d.name, testing::RandomTensor(d.shape, rng)).ok());
@@ -141,6 +143,24 @@ TEST_CASE("Steady-state Execute() makes no heap allocation", "[executor]") {
       (std::filesystem::path(ENGINE_SOURCE_DIR) / "models" / "out" / "resnet50.onnx").string();
   if (std::filesystem::exists(resnet)) {
     CHECK(AllocationsDuringExecute(resnet, true) == 0);
+  } else {
+    WARN("SKIPPED: " << resnet << " missing (run /usr/bin/python3 models/generate.py)");
+  }
+}
+
+TEST_CASE("Steady-state Execute() makes no heap allocation with several threads", "[executor]") {
+  // Per-thread scratch is sized by SetThreads and the pool is started before
+  // Execute(); dispatching work to the pool's workers must not allocate.
+  // (With one hardware thread the pool has no worker and this is the serial
+  // path again.)
+  for (int threads : {1, 2, 4}) {
+    CAPTURE(threads);
+    CHECK(AllocationsDuringExecute(testing::SmallConvModel(), false, threads) == 0);
+  }
+  const std::string resnet =
+      (std::filesystem::path(ENGINE_SOURCE_DIR) / "models" / "out" / "resnet50.onnx").string();
+  if (std::filesystem::exists(resnet)) {
+    CHECK(AllocationsDuringExecute(resnet, true, /*threads=*/2) == 0);
   } else {
     WARN("SKIPPED: " << resnet << " missing (run /usr/bin/python3 models/generate.py)");
   }

@@ -373,7 +373,7 @@ TEST_CASE("Conv Run is safe to call concurrently on one kernel", "[kernels]") {
   std::vector<Tensor> scratch;
   for (int t = 0; t < kThreads; ++t) {
     ys.emplace_back(DataType::kFloat32, (*out_info)[0].shape);
-    scratch.emplace_back(DataType::kUint8, Dims{static_cast<int64_t>(kernel->ScratchBytes())});
+    scratch.emplace_back(DataType::kUint8, Dims{static_cast<int64_t>(kernel->ScratchBytes(1))});
   }
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {

@@ -24,6 +24,9 @@
 #include "device_report.h"
 #include "options.h"
 #include "report.h"
+#include "compare.h"
+#include "inspect.h"
+#include "run_report.h"
 
 namespace trtexec_like {
 namespace {
@@ -178,6 +181,8 @@ int Run(const Options& opt, const std::string& command) {
 
   absl::Status exports = CheckExportPaths(opt);
   if (!exports.ok()) return Fail(std::string(exports.message()), command);
+  exports = CheckReportPath(opt);
+  if (!exports.ok()) return Fail(std::string(exports.message()), command);
   auto hardware = SelectHardware(opt);
   if (!hardware.ok()) return Fail(std::string(hardware.status().message()), command);
   auto objective = ParseObjective(opt.objective);
@@ -223,6 +228,8 @@ int Run(const Options& opt, const std::string& command) {
   if (opt.skip_inference) {
     absl::Status s = ReportModeledDevice(opt, *eng, /*count=*/1, /*host=*/nullptr);
     if (!s.ok()) return Fail(std::string(s.message()), command);
+    if (!opt.export_report.empty()) s = WriteRunReport(opt, command, *eng, /*host=*/nullptr);
+    if (!s.ok()) return Fail(std::string(s.message()), command);
     std::printf("&&&& PASSED trtexec_like # %s\n", command.c_str());
     return 0;
   }
@@ -230,6 +237,10 @@ int Run(const Options& opt, const std::string& command) {
   auto ctx_or = eng->CreateExecutionContext();
   if (!ctx_or.ok()) return Fail(std::string(ctx_or.status().message()), command);
   auto& ctx = *ctx_or;
+  if (opt.threads > 0) {
+    absl::Status s = ctx->SetThreads(opt.threads);
+    if (!s.ok()) return Fail(std::string(s.message()), command);
+  }
 
   // Inputs: from files, or generated.
   std::map<std::string, engine::Tensor> inputs;
@@ -270,7 +281,8 @@ int Run(const Options& opt, const std::string& command) {
     ++warm_runs;
   } while (MsSince(warm0) < opt.warm_up_ms);
   LayerProfiler profiler;
-  const bool profile_layers = opt.dump_profile || !opt.export_profile.empty();
+  const bool profile_layers =
+      opt.dump_profile || !opt.export_profile.empty() || !opt.export_report.empty();
   if (profile_layers) ctx->SetProfiler(&profiler);
   std::vector<double> latencies;
   auto start = Clock::now();
@@ -286,6 +298,7 @@ int Run(const Options& opt, const std::string& command) {
 
   Stats st = ComputeStats(latencies, *percentiles);
   std::printf("\n=== Performance summary ===\n");
+  std::printf("[I] Host threads: %d\n", ctx->threads());
   std::printf("Throughput: %.4g qps\n", latencies.size() / wall_s);
   std::printf("Host Latency: %s\n", FormatStats(st).c_str());
   std::printf("Total Host Walltime: %.4g s\n", wall_s);
@@ -343,6 +356,12 @@ int Run(const Options& opt, const std::string& command) {
     std::printf("&&&& FAILED trtexec_like # %s\n", command.c_str());
     return 2;
   }
+  if (!opt.export_report.empty()) {
+    const HostRun host{st, static_cast<int>(latencies.size()), warm_runs, wall_s, ctx->threads(),
+                       profile_layers ? &profiler : nullptr};
+    absl::Status s = WriteRunReport(opt, command, *eng, &host);
+    if (!s.ok()) return Fail(std::string(s.message()), command);
+  }
   std::printf("&&&& PASSED trtexec_like # %s\n", command.c_str());
   return 0;
 }
@@ -351,6 +370,8 @@ int Run(const Options& opt, const std::string& command) {
 }  // namespace trtexec_like
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "compare") return trtexec_like::RunCompare(argc - 2, argv + 2);
+  if (argc > 1 && std::string(argv[1]) == "inspect") return trtexec_like::RunInspect(argc - 2, argv + 2);
   trtexec_like::Options opt;
   CLI::App app{"trtexec_like: build, save, load and run engines for the modeled accelerator"};
   app.add_option("--onnx", opt.onnx, "ONNX model to build an engine from")->check(CLI::ExistingFile);
@@ -368,6 +389,11 @@ int main(int argc, char** argv) {
   app.add_option("--rtol", opt.rtol, "Relative tolerance for --loadRefOutputs")->capture_default_str();
   app.add_option("--iterations", opt.iterations, "Run at least this many timed inferences")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--threads", opt.threads,
+                 "Host threads per layer, the calling thread included (intra-op parallelism; "
+                 "outputs are identical for every count) (default: the hardware threads, " +
+                     std::to_string(engine::ExecutionContext::DefaultThreads()) + ")")
+      ->check(CLI::PositiveNumber);
   app.add_option("--warmUp", opt.warm_up_ms, "Warm-up time before timing, ms")->capture_default_str();
   app.add_option("--duration", opt.duration_s, "Run timed inferences for at least this long, s")
       ->capture_default_str();
@@ -402,6 +428,10 @@ int main(int argc, char** argv) {
                  "Write the modeled device timeline as Chrome trace-event JSON (Perfetto)");
   app.add_option("--exportLayerInfo", opt.export_layer_info,
                  "Write layer information (tactics, tilings, rejected tactics) as JSON");
+  app.add_option("--exportReport", opt.export_report,
+                 "Write the run report (identity, build options, hardware, modeled and host "
+                 "performance, memory, per-layer profile) as versioned JSON, for "
+                 "'trtexec_like compare'");
   app.add_flag("--skipInference", opt.skip_inference, "Build (and save) only");
   app.add_flag("--dumpProfile", opt.dump_profile,
                "Print the per-layer profile (modeled device; host too when inference runs)");

@@ -23,6 +23,9 @@ struct Options {
   double atol = 1e-5;
   double rtol = 1e-3;
   int iterations = 10;
+  /// --threads: host threads per layer (ExecutionContext::SetThreads); 0 =
+  /// not given (ExecutionContext::DefaultThreads(), the hardware threads).
+  int threads = 0;
   double warm_up_ms = 200;
   double duration_s = 3;
   std::string percentile = "90,95,99";
@@ -46,6 +49,8 @@ struct Options {
   std::string export_profile;
   std::string export_trace;
   std::string export_layer_info;
+  /// --exportReport: the run report (run_report.h, docs/report_schema.md).
+  std::string export_report;
 };
 
 /// Parses "a:1x3x224x224,b:1x10" (trtexec --shapes). Names may contain ':'

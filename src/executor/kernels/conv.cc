@@ -28,13 +28,27 @@
 // is built tile by tile (a range of output positions at a time) in the
 // RunContext scratch, so the scratch stays small for large images. A 1x1,
 // stride-1, unpadded convolution uses X_g [C/g, P] directly as `col`. The GEMM
-// is Eigen's (single-threaded).
+// is Eigen's blocked kernel (sgemm.h).
+//
+// Depthwise convolutions (one input channel per group, 1-D or 2-D) skip the
+// GEMM: the zero-padded input plane is split into stride x stride phases so
+// that each tap is one contiguous multiply-add over the output plane.
+//
+// Intra-op parallelism (RunContext::threads): convolutions with many small
+// groups (depthwise) give each thread whole (image, group) pairs with private
+// im2col and GEMM buffers; the others build each im2col tile cooperatively
+// (rows split over the threads) and split its GEMM into a fixed grid of
+// output blocks (SgemmGrid), each thread with its own GEMM workspace. The bias,
+// residual and activation epilogue runs per block. The strategy and the grid
+// depend only on the shapes, so outputs are bit-identical for every thread
+// count.
 #include <Eigen/Core>
 
 #include "executor/kernels/sgemm.h"
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -57,6 +71,39 @@ constexpr int kMaxSpatial = 3;
 constexpr int64_t kIm2ColTileFloats = int64_t{1} << 20;
 
 using Dims3 = std::array<int64_t, kMaxSpatial>;
+
+// y[i] += a * x[i] for i < n (x and y do not overlap).
+void Axpy(float a, const float* __restrict x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+// y[i] = sum over t = 0..8, in order, of w[t] * tap[t][i] for i < n (the taps
+// do not overlap y).
+void Taps3x3(const float* const* tap, const float* w, float* __restrict y, int64_t n) {
+  const float* __restrict t0 = tap[0];
+  const float* __restrict t1 = tap[1];
+  const float* __restrict t2 = tap[2];
+  const float* __restrict t3 = tap[3];
+  const float* __restrict t4 = tap[4];
+  const float* __restrict t5 = tap[5];
+  const float* __restrict t6 = tap[6];
+  const float* __restrict t7 = tap[7];
+  const float* __restrict t8 = tap[8];
+  const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6],
+              w7 = w[7], w8 = w[8];
+  for (int64_t i = 0; i < n; ++i) {
+    float sum = w0 * t0[i];
+    sum += w1 * t1[i];
+    sum += w2 * t2[i];
+    sum += w3 * t3[i];
+    sum += w4 * t4[i];
+    sum += w5 * t5[i];
+    sum += w6 * t6[i];
+    sum += w7 * t7[i];
+    sum += w8 * t8[i];
+    y[i] = sum;
+  }
+}
 
 // Everything derived from the attributes and the input shapes.
 struct ConvParams {
@@ -228,86 +275,298 @@ class ConvKernel final : public Kernel {
       // Enough columns per tile to keep the GEMM efficient, at most the plane.
       tile_ = std::min(std::max<int64_t>(kIm2ColTileFloats / col_rows_, 256), out_plane_);
     }
+    // Parallel strategy (fixed here, independent of the thread count, so the
+    // arithmetic is the same for every thread count): grouped convolutions
+    // whose groups are small run one (image, group) per task with private
+    // im2col and GEMM buffers; the others split each GEMM into a fixed grid
+    // of blocks over a shared im2col tile.
+    const int64_t group_macs = mg_ * col_rows_ * out_plane_;
+    by_group_ = p_.group > 1 && (p_.group >= 8 || group_macs < 4 * SgemmGrid::kMinBlockMacs);
+    // Depthwise (one input channel per group, at most 2-D): a direct
+    // convolution, an im2col GEMM with one row would waste most of its time.
+    depthwise_ = p_.group > 1 && cg_ == 1 && p_.in[0] == 1 && p_.kernel[0] == 1 &&
+                 p_.pad_begin[0] == 0 && p_.pad_end[0] == 0;
+    if (depthwise_) {
+      by_group_ = true;
+      // The zero-padded input plane split into stride[1] x stride[2] phases
+      // (sub-planes of every stride-th row and column), dw_rows_ x dw_cols_
+      // each: output (o1, o2) reads tap (t1, t2) from phase
+      // (t1 * d1 % s1, t2 * d2 % s2) at (o1 + t1 * d1 / s1, o2 + t2 * d2 / s2).
+      const int64_t padded1 = p_.in[1] + p_.pad_begin[1] + p_.pad_end[1];
+      const int64_t padded2 = p_.in[2] + p_.pad_begin[2] + p_.pad_end[2];
+      dw_rows_ = (padded1 + p_.stride[1] - 1) / p_.stride[1];
+      dw_cols_ = (padded2 + p_.stride[2] - 1) / p_.stride[2];
+    }
+    if (pointwise_) {
+      grid_full_ = SgemmGrid(mg_, out_plane_, cg_);
+    } else if (tile_ > 0) {
+      grid_full_ = SgemmGrid(mg_, tile_, col_rows_);
+      grid_last_ = SgemmGrid(mg_, out_plane_ % tile_ == 0 ? tile_ : out_plane_ % tile_, col_rows_);
+    }
+    if (depthwise_) {
+      // Per thread: the phases of one padded input plane, then the output
+      // plane with dw_cols_ columns.
+      scratch_.shared = 0;
+      scratch_.per_thread = ScratchLayout::Align(DepthwisePhaseFloats() * sizeof(float)) +
+                            static_cast<size_t>(p_.out[1] * dw_cols_) * sizeof(float);
+    } else if (by_group_) {
+      scratch_.shared = 0;
+      scratch_.per_thread = ScratchLayout::Align(ColBytes()) + SerialWorkspaceBytes();
+    } else {
+      scratch_.shared = ColBytes();
+      scratch_.per_thread = std::max(grid_full_.WorkspaceBytes(), grid_last_.WorkspaceBytes());
+    }
     return absl::OkStatus();
   }
 
-  // Scratch: the im2col tile, then the GEMM's packing workspace.
-  size_t ScratchBytes() const override { return ColBytes() + GemmWorkspaceBytes(); }
+  // Scratch, per thread: depthwise, the input phases and an output plane; by
+  // group, an im2col tile and a GEMM workspace; otherwise a GEMM workspace,
+  // after one im2col tile shared by the threads.
+  size_t ScratchBytes(int threads) const override { return scratch_.Bytes(threads); }
 
   void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
-    const float* x = static_cast<const float*>(in[0]);
-    const float* w = static_cast<const float*>(in[1]);
-    const float* b = p_.has_bias ? static_cast<const float*>(in[2]) : nullptr;
-    const float* r = p_.has_residual ? static_cast<const float*>(in[3]) : nullptr;
-    float* y = static_cast<float*>(out[0]);
-    float* col = reinterpret_cast<float*>(ctx.scratch);
-    void* workspace = ctx.scratch + ColBytes();
-    const size_t workspace_bytes = GemmWorkspaceBytes();
-    const int64_t m_total = p_.out_channels;
+    Operands op;
+    op.x = static_cast<const float*>(in[0]);
+    op.w = static_cast<const float*>(in[1]);
+    op.b = p_.has_bias ? static_cast<const float*>(in[2]) : nullptr;
+    op.r = p_.has_residual ? static_cast<const float*>(in[3]) : nullptr;
+    op.y = static_cast<float*>(out[0]);
     if (out_plane_ == 0 || mg_ == 0) return;
+    if (by_group_) {
+      ParallelFor(ctx, p_.batch * p_.group, [&](int64_t begin, int64_t end, int slot) {
+        std::byte* mine = scratch_.Slot(ctx, slot);
+        float* col = reinterpret_cast<float*>(mine);
+        std::byte* workspace = mine + ScratchLayout::Align(ColBytes());
+        for (int64_t i = begin; i < end; ++i) {
+          RunGroup(op, i / p_.group, i % p_.group, col, workspace, SerialWorkspaceBytes());
+        }
+      });
+      return;
+    }
+    float* col = reinterpret_cast<float*>(scratch_.Shared(ctx));
     for (int64_t n = 0; n < p_.batch; ++n) {
       for (int64_t g = 0; g < p_.group; ++g) {
-        const float* xg = x + (n * p_.in_channels + g * cg_) * in_plane_;
-        float* yg = y + (n * m_total + g * mg_) * out_plane_;
         if (col_rows_ == 0) {  // C == 0: the sum is empty.
-          std::fill(yg, yg + mg_ * out_plane_, 0.0f);
-        } else {
-          // Y_g [M/g, P] = W_g [M/g, K] * X_g [K, P] (X_g im2col'ed tile by tile).
-          const float* wg = w + g * mg_ * col_rows_;
-          if (pointwise_) {
-            Sgemm(false, false, mg_, out_plane_, cg_, 1.0f, wg, col_rows_, xg, out_plane_, 0.0f,
-                  yg, out_plane_, workspace, workspace_bytes);
+          RunGroup(op, n, g, col, scratch_.Slot(ctx, 0), scratch_.per_thread);
+          continue;
+        }
+        const float* xg = op.x + (n * p_.in_channels + g * cg_) * in_plane_;
+        if (pointwise_) {
+          // Y_g [M/g, P] = W_g [M/g, C/g] * X_g [C/g, P], block by block.
+          RunGrid(ctx, grid_full_, op, n, g, xg, 0, out_plane_);
+          continue;
+        }
+        for (int64_t p0 = 0; p0 < out_plane_; p0 += tile_) {
+          const int64_t len = std::min(tile_, out_plane_ - p0);
+          // The tile's im2col rows, split over the threads, then its GEMM.
+          const bool parallel = col_rows_ * len >= kMinParallelFloats;
+          auto im2col = [&](int64_t r0, int64_t r1, int) { Im2Col(xg, p0, len, r0, r1, col); };
+          if (parallel) {
+            ParallelFor(ctx, col_rows_, im2col);
           } else {
-            for (int64_t p0 = 0; p0 < out_plane_; p0 += tile_) {
-              const int64_t len = std::min(tile_, out_plane_ - p0);
-              Im2Col(xg, p0, len, col);
-              Sgemm(false, false, mg_, len, col_rows_, 1.0f, wg, col_rows_, col, len, 0.0f,
-                    yg + p0, out_plane_, workspace, workspace_bytes);
-            }
+            im2col(0, col_rows_, 0);
           }
+          RunGrid(ctx, p0 + len < out_plane_ ? grid_full_ : grid_last_, op, n, g, col, p0, len);
         }
-        if (b != nullptr) {
-          for (int64_t m = 0; m < mg_; ++m) {
-            const float bias = b[g * mg_ + m];
-            float* row = yg + m * out_plane_;
-            for (int64_t i = 0; i < out_plane_; ++i) row[i] += bias;
-          }
-        }
-        // Epilogue on the group's block [M/g, P], contiguous in Y and in R.
-        const int64_t block = mg_ * out_plane_;
-        if (r != nullptr) {
-          const float* rg = r + (n * m_total + g * mg_) * out_plane_;
-          for (int64_t i = 0; i < block; ++i) yg[i] += rg[i];
-        }
-        ApplyActivation(p_.activation, yg, block);
       }
     }
   }
 
  private:
+  // Least im2col work (floats copied) worth splitting over threads.
+  static constexpr int64_t kMinParallelFloats = int64_t{1} << 15;
+
+  struct Operands {
+    const float* x = nullptr;
+    const float* w = nullptr;
+    const float* b = nullptr;  // bias or nullptr
+    const float* r = nullptr;  // residual or nullptr
+    float* y = nullptr;
+  };
+
   size_t ColBytes() const {
     return (static_cast<size_t>(col_rows_ * tile_) * sizeof(float) + 63) / 64 * 64;
   }
-  // The largest workspace of the products Run() makes (a full tile and the
-  // last, shorter one: Eigen's panels are not monotonic in the size).
-  size_t GemmWorkspaceBytes() const {
+  // The largest workspace of the whole-group products RunGroup makes (a full
+  // tile and the last, shorter one: Eigen's panels are not monotonic in the
+  // size).
+  size_t SerialWorkspaceBytes() const {
     if (pointwise_) return SgemmWorkspaceBytes(mg_, out_plane_, cg_);
     if (tile_ == 0) return 0;
     return std::max(SgemmWorkspaceBytes(mg_, tile_, col_rows_),
                     SgemmWorkspaceBytes(mg_, out_plane_ % tile_, col_rows_));
   }
 
-  // Writes rows [0, col_rows_) x columns [p0, p0 + len) of the im2col matrix
-  // of one image and group into `col` ([col_rows_, len], row-major). Row
+  // Bias, residual and activation on rows [m0, m1) x positions [c0, c1) of
+  // the output block of image n, group g.
+  void Epilogue(const Operands& op, int64_t n, int64_t g, int64_t m0, int64_t m1, int64_t c0,
+                int64_t c1) const {
+    const int64_t base = (n * p_.out_channels + g * mg_) * out_plane_;
+    for (int64_t m = m0; m < m1; ++m) {
+      float* row = op.y + base + m * out_plane_ + c0;
+      const int64_t len = c1 - c0;
+      if (op.b != nullptr) {
+        const float bias = op.b[g * mg_ + m];
+        for (int64_t i = 0; i < len; ++i) row[i] += bias;
+      }
+      if (op.r != nullptr) {
+        const float* res = op.r + base + m * out_plane_ + c0;
+        for (int64_t i = 0; i < len; ++i) row[i] += res[i];
+      }
+      ApplyActivation(p_.activation, row, len);
+    }
+  }
+
+  // Output columns [p0, p0 + len) of image n, group g: Y_g[:, p0 ..] =
+  // W_g * cols, where `cols` ([col_rows_, len], leading dimension ld) is the
+  // im2col tile or, pointwise, X_g itself; the grid's blocks are spread over
+  // the threads, each with its own workspace, and finished by the epilogue.
+  void RunGrid(const RunContext& ctx, const SgemmGrid& grid, const Operands& op, int64_t n,
+               int64_t g, const float* cols, int64_t p0, int64_t len) const {
+    const float* wg = op.w + g * mg_ * col_rows_;
+    float* yg = op.y + (n * p_.out_channels + g * mg_) * out_plane_ + p0;
+    const int64_t ld = pointwise_ ? out_plane_ : len;
+    ParallelFor(ctx, grid.blocks(), [&](int64_t begin, int64_t end, int slot) {
+      std::byte* workspace = scratch_.Slot(ctx, slot);
+      for (int64_t i = begin; i < end; ++i) {
+        grid.Run(i, false, false, 1.0f, wg, col_rows_, cols, ld, 0.0f, yg, out_plane_, workspace,
+                 scratch_.per_thread);
+        int64_t m0, m1, c0, c1;
+        grid.Block(i, &m0, &m1, &c0, &c1);
+        Epilogue(op, n, g, m0, m1, p0 + c0, p0 + c1);
+      }
+    });
+  }
+
+  // The whole of image n, group g on the calling thread, with `col` (an
+  // im2col tile) and `workspace` (SerialWorkspaceBytes()) as scratch.
+  void RunGroup(const Operands& op, int64_t n, int64_t g, float* col, void* workspace,
+                size_t workspace_bytes) const {
+    if (depthwise_) {
+      RunDepthwise(op, n, g, col);
+      return;
+    }
+    const float* xg = op.x + (n * p_.in_channels + g * cg_) * in_plane_;
+    float* yg = op.y + (n * p_.out_channels + g * mg_) * out_plane_;
+    if (col_rows_ == 0) {  // C == 0: the sum is empty.
+      std::fill(yg, yg + mg_ * out_plane_, 0.0f);
+    } else {
+      // Y_g [M/g, P] = W_g [M/g, K] * X_g [K, P] (X_g im2col'ed tile by tile).
+      const float* wg = op.w + g * mg_ * col_rows_;
+      if (pointwise_) {
+        Sgemm(false, false, mg_, out_plane_, cg_, 1.0f, wg, col_rows_, xg, out_plane_, 0.0f, yg,
+              out_plane_, workspace, workspace_bytes);
+      } else {
+        for (int64_t p0 = 0; p0 < out_plane_; p0 += tile_) {
+          const int64_t len = std::min(tile_, out_plane_ - p0);
+          Im2Col(xg, p0, len, 0, col_rows_, col);
+          Sgemm(false, false, mg_, len, col_rows_, 1.0f, wg, col_rows_, col, len, 0.0f, yg + p0,
+                out_plane_, workspace, workspace_bytes);
+        }
+      }
+    }
+    Epilogue(op, n, g, 0, mg_, 0, out_plane_);
+  }
+
+  size_t DepthwisePhaseFloats() const {
+    return static_cast<size_t>(p_.stride[1] * p_.stride[2] * dw_rows_ * dw_cols_);
+  }
+
+  // Depthwise convolution of image n, group g (input channel g, output
+  // channels g * M/g ...), with `scratch` (scratch_.per_thread bytes). The
+  // padded input plane is split into phases (see Prepare), so that every tap
+  // is one contiguous multiply-add over the whole output plane, computed
+  // dw_cols_ wide (the columns past the output width are discarded): taps
+  // accumulate in kernel order, then the plane gets the epilogue.
+  void RunDepthwise(const Operands& op, int64_t n, int64_t g, float* scratch) const {
+    const int64_t s1 = p_.stride[1], s2 = p_.stride[2], d1 = p_.dilation[1], d2 = p_.dilation[2];
+    const int64_t in1 = p_.in[1], in2 = p_.in[2], out1 = p_.out[1], out2 = p_.out[2];
+    const int64_t pb1 = p_.pad_begin[1], pb2 = p_.pad_begin[2];
+    const int64_t phase_size = dw_rows_ * dw_cols_;
+    float* phases = scratch;
+    float* acc = scratch + ScratchLayout::Align(DepthwisePhaseFloats() * sizeof(float)) / sizeof(float);
+    // Phase (r1, r2) holds padded[i * s1 + r1][j * s2 + r2] at [i][j].
+    const float* xc = op.x + (n * p_.in_channels + g) * in_plane_;
+    for (int64_t r1 = 0; r1 < s1; ++r1) {
+      for (int64_t i = 0; i < dw_rows_; ++i) {
+        const int64_t row = i * s1 + r1 - pb1;  // input row
+        const float* src = row >= 0 && row < in1 ? xc + row * in2 : nullptr;
+        for (int64_t r2 = 0; r2 < s2; ++r2) {
+          float* dst = phases + (r1 * s2 + r2) * phase_size + i * dw_cols_;
+          if (src == nullptr) {
+            std::fill(dst, dst + dw_cols_, 0.0f);
+            continue;
+          }
+          // Column j reads input column j * s2 + r2 - pb2, zero outside
+          // [0, in2): inside for j in [lo, hi).
+          const int64_t first = r2 - pb2;
+          const int64_t lo = std::min(dw_cols_, first >= 0 ? 0 : (-first + s2 - 1) / s2);
+          const int64_t hi = std::clamp<int64_t>((in2 - first + s2 - 1) / s2, lo, dw_cols_);
+          std::fill(dst, dst + lo, 0.0f);
+          const float* from = src + lo * s2 + first;
+          if (s2 == 1) {
+            std::copy(from, from + (hi - lo), dst + lo);
+          } else {
+            for (int64_t j = lo; j < hi; ++j) dst[j] = from[(j - lo) * s2];
+          }
+          std::fill(dst + hi, dst + dw_cols_, 0.0f);
+        }
+      }
+    }
+    // The last output element is at (out1 - 1) * dw_cols_ + out2 - 1; no tap
+    // reads past its phase for it (the output size formula guarantees it).
+    const int64_t len = (out1 - 1) * dw_cols_ + out2;
+    const int64_t k1 = p_.kernel[1], k2 = p_.kernel[2];
+    for (int64_t m = 0; m < mg_; ++m) {
+      const int64_t oc = g * mg_ + m;
+      const float* wk = op.w + oc * kernel_size_;
+      const float* taps[9];
+      auto tap = [&](int64_t t1, int64_t t2) {
+        const int64_t e1 = t1 * d1, e2 = t2 * d2;
+        return phases + ((e1 % s1) * s2 + e2 % s2) * phase_size + (e1 / s1) * dw_cols_ + e2 / s2;
+      };
+      if (k1 == 3 && k2 == 3) {
+        // The common 3x3: all nine taps in one pass.
+        for (int64_t t = 0; t < 9; ++t) taps[t] = tap(t / 3, t % 3);
+        Taps3x3(taps, wk, acc, len);
+      } else {
+        std::fill(acc, acc + len, 0.0f);
+        for (int64_t t1 = 0; t1 < k1; ++t1) {
+          for (int64_t t2 = 0; t2 < k2; ++t2) Axpy(wk[t1 * k2 + t2], tap(t1, t2), acc, len);
+        }
+      }
+      // The epilogue (as Epilogue()), with the bias added while copying the
+      // output columns out of the wider rows.
+      float* yc = op.y + (n * p_.out_channels + oc) * out_plane_;
+      for (int64_t o1 = 0; o1 < out1; ++o1) {
+        const float* from = acc + o1 * dw_cols_;
+        float* to = yc + o1 * out2;
+        if (op.b != nullptr) {
+          const float bias = op.b[oc];
+          for (int64_t o2 = 0; o2 < out2; ++o2) to[o2] = from[o2] + bias;
+        } else {
+          std::copy(from, from + out2, to);
+        }
+      }
+      if (op.r != nullptr) {
+        const float* res = op.r + (n * p_.out_channels + oc) * out_plane_;
+        for (int64_t i = 0; i < out_plane_; ++i) yc[i] += res[i];
+      }
+      ApplyActivation(p_.activation, yc, out_plane_);
+    }
+  }
+
+  // Writes rows [r0, r1) x columns [p0, p0 + len) of the im2col matrix of one
+  // image and group into `col` ([col_rows_, len], row-major). Row
   // r = (c * k0 + t0) * k1 * k2 + t1 * k2 + t2 holds, for each output
   // position o, X[c, o0*s0 + t0*d0 - pb0, o1*s1 + t1*d1 - pb1, o2*s2 + t2*d2 - pb2]
   // (0 outside the input).
-  void Im2Col(const float* xg, int64_t p0, int64_t len, float* col) const {
+  void Im2Col(const float* xg, int64_t p0, int64_t len, int64_t r0, int64_t r1, float* col) const {
     const int64_t in0 = p_.in[0], in1 = p_.in[1], in2 = p_.in[2];
     const int64_t out1 = p_.out[1], out2 = p_.out[2];
     const int64_t s2 = p_.stride[2];
-    for (int64_t r = 0; r < col_rows_; ++r) {
+    for (int64_t r = r0; r < r1; ++r) {
       const int64_t c = r / kernel_size_;
       const int64_t kk = r % kernel_size_;
       const int64_t t0 = kk / (p_.kernel[1] * p_.kernel[2]);
@@ -370,6 +629,13 @@ class ConvKernel final : public Kernel {
   int64_t out_plane_ = 0;    // P = O1 * ... * Ok
   int64_t tile_ = 0;         // output positions per im2col tile
   bool pointwise_ = false;   // 1x1 kernel, stride 1, no padding
+  bool by_group_ = false;    // parallel over (image, group), else over GEMM blocks
+  bool depthwise_ = false;   // direct depthwise convolution (RunDepthwise)
+  int64_t dw_rows_ = 0;      // depthwise: rows of one phase of the padded input
+  int64_t dw_cols_ = 0;      // depthwise: columns of one phase (and of the output rows computed)
+  SgemmGrid grid_full_;      // blocks of a full tile's GEMM (pointwise: the plane's)
+  SgemmGrid grid_last_;      // blocks of the last, shorter tile's GEMM
+  ScratchLayout scratch_;
 };
 
 }  // namespace

@@ -30,6 +30,12 @@
 // innermost dimension is a plain loop specialised for the common cases: both
 // operands contiguous (same shape), one operand constant along the row
 // (scalar operand, per-channel [C,1,1] bias), or generic strides.
+//
+// Intra-op parallelism: outputs of at least kMinParallelElements elements are
+// split over RunContext::threads threads by rows of the walk, or by blocks of
+// kElementBlock elements (unary ops, single-row walks); every element is
+// computed by the same expression whatever the split, so outputs do not
+// depend on the thread count.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -123,10 +129,76 @@ void Walk(const BroadcastPlan& p, size_t d, const T* a, const T* b, T* out, Op o
   for (int64_t i = 0; i < n; ++i) Walk(p, d + 1, a + i * sa, b + i * sb, out + i * so, op);
 }
 
+// Parallel work: layers with fewer output elements run on one thread; larger
+// ones are split into units, the rows of the innermost merged dimension or,
+// when there is a single row, blocks of kElementBlock elements (a multiple of
+// any SIMD width, so every split vectorizes the same elements).
+constexpr int64_t kMinParallelElements = int64_t{1} << 15;
+constexpr int64_t kElementBlock = 4096;
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int64_t BroadcastUnits(const BroadcastPlan& p) {
+  const int64_t len = p.dims.back();
+  return p.count == len ? CeilDiv(len, kElementBlock) : p.count / len;
+}
+
+// Units [begin, end) of the walk (see BroadcastUnits).
 template <typename T, typename Op>
-void RunBroadcast(const BroadcastPlan& p, const void* a, const void* b, void* out, Op op) {
+void WalkUnits(const BroadcastPlan& p, const T* a, const T* b, T* out, int64_t begin, int64_t end,
+               Op op) {
+  const size_t last = p.dims.size() - 1;
+  const int64_t len = p.dims[last];
+  const int64_t sa = p.a_strides[last], sb = p.b_strides[last];
+  if (p.count == len) {  // one row, in element blocks
+    const int64_t e0 = begin * kElementBlock, e1 = std::min(len, end * kElementBlock);
+    Row(e1 - e0, a + e0 * sa, sa, b + e0 * sb, sb, out + e0, op);
+    return;
+  }
+  for (int64_t r = begin; r < end; ++r) {
+    int64_t rem = r, ao = 0, bo = 0;
+    for (size_t d = last; d-- > 0;) {
+      const int64_t i = rem % p.dims[d];
+      rem /= p.dims[d];
+      ao += i * p.a_strides[d];
+      bo += i * p.b_strides[d];
+    }
+    Row(len, a + ao, sa, b + bo, sb, out + r * len, op);
+  }
+}
+
+template <typename T, typename Op>
+void RunBroadcast(const RunContext& ctx, const BroadcastPlan& p, const void* a, const void* b,
+                  void* out, Op op) {
   if (p.count == 0) return;
-  Walk(p, 0, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(out), op);
+  const T* ta = static_cast<const T*>(a);
+  const T* tb = static_cast<const T*>(b);
+  T* tout = static_cast<T*>(out);
+  const int64_t units = BroadcastUnits(p);
+  if (p.count < kMinParallelElements || ctx.threads <= 1 || units == 1) {
+    Walk(p, 0, ta, tb, tout, op);
+    return;
+  }
+  ParallelFor(ctx, units, [&](int64_t begin, int64_t end, int) {
+    if (begin == 0 && end == units) {
+      Walk(p, 0, ta, tb, tout, op);
+    } else {
+      WalkUnits(p, ta, tb, tout, begin, end, op);
+    }
+  });
+}
+
+// f(begin, end) over element ranges of [0, n), spread over the threads when
+// n is large (ranges start at multiples of kElementBlock).
+template <typename F>
+void ForElements(const RunContext& ctx, int64_t n, const F& f) {
+  if (n < kMinParallelElements || ctx.threads <= 1) {
+    if (n > 0) f(int64_t{0}, n);
+    return;
+  }
+  ParallelFor(ctx, CeilDiv(n, kElementBlock), [&](int64_t begin, int64_t end, int) {
+    f(begin * kElementBlock, std::min(n, end * kElementBlock));
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -191,24 +263,25 @@ struct PReluOp {
 enum class BinaryOp { kAdd, kSub, kMul, kDiv, kPRelu };
 
 template <typename T>
-void RunBinaryTyped(BinaryOp op, const BroadcastPlan& p, const void* a, const void* b, void* out) {
+void RunBinaryTyped(const RunContext& ctx, BinaryOp op, const BroadcastPlan& p, const void* a,
+                    const void* b, void* out) {
   switch (op) {
-    case BinaryOp::kAdd: RunBroadcast<T>(p, a, b, out, AddOp<T>()); break;
-    case BinaryOp::kSub: RunBroadcast<T>(p, a, b, out, SubOp<T>()); break;
-    case BinaryOp::kMul: RunBroadcast<T>(p, a, b, out, MulOp<T>()); break;
-    case BinaryOp::kDiv: RunBroadcast<T>(p, a, b, out, DivOp<T>()); break;
-    case BinaryOp::kPRelu: RunBroadcast<T>(p, a, b, out, PReluOp<T>()); break;
+    case BinaryOp::kAdd: RunBroadcast<T>(ctx, p, a, b, out, AddOp<T>()); break;
+    case BinaryOp::kSub: RunBroadcast<T>(ctx, p, a, b, out, SubOp<T>()); break;
+    case BinaryOp::kMul: RunBroadcast<T>(ctx, p, a, b, out, MulOp<T>()); break;
+    case BinaryOp::kDiv: RunBroadcast<T>(ctx, p, a, b, out, DivOp<T>()); break;
+    case BinaryOp::kPRelu: RunBroadcast<T>(ctx, p, a, b, out, PReluOp<T>()); break;
   }
 }
 
-void RunBinary(DataType dtype, BinaryOp op, const BroadcastPlan& p, const void* a, const void* b,
-               void* out) {
+void RunBinary(const RunContext& ctx, DataType dtype, BinaryOp op, const BroadcastPlan& p,
+               const void* a, const void* b, void* out) {
   switch (dtype) {
-    case DataType::kFloat32: RunBinaryTyped<float>(op, p, a, b, out); break;
-    case DataType::kInt32: RunBinaryTyped<int32_t>(op, p, a, b, out); break;
-    case DataType::kInt64: RunBinaryTyped<int64_t>(op, p, a, b, out); break;
-    case DataType::kInt8: RunBinaryTyped<int8_t>(op, p, a, b, out); break;
-    case DataType::kUint8: RunBinaryTyped<uint8_t>(op, p, a, b, out); break;
+    case DataType::kFloat32: RunBinaryTyped<float>(ctx, op, p, a, b, out); break;
+    case DataType::kInt32: RunBinaryTyped<int32_t>(ctx, op, p, a, b, out); break;
+    case DataType::kInt64: RunBinaryTyped<int64_t>(ctx, op, p, a, b, out); break;
+    case DataType::kInt8: RunBinaryTyped<int8_t>(ctx, op, p, a, b, out); break;
+    case DataType::kUint8: RunBinaryTyped<uint8_t>(ctx, op, p, a, b, out); break;
     default: break;  // rejected by Prepare
   }
 }
@@ -256,9 +329,9 @@ class BinaryKernel : public Kernel {
     return absl::OkStatus();
   }
 
-  void Run(const RunContext&, std::span<const void* const> in,
+  void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
-    RunBinary(dtype_, op_, plan_, in[0], in[1], out[0]);
+    RunBinary(ctx, dtype_, op_, plan_, in[0], in[1], out[0]);
   }
 
  private:
@@ -311,7 +384,7 @@ class SumKernel : public Kernel {
     return absl::OkStatus();
   }
 
-  void Run(const RunContext&, std::span<const void* const> in,
+  void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
     if (plans_.empty()) {
       if (count_ > 0 && out[0] != in[0]) {
@@ -319,9 +392,9 @@ class SumKernel : public Kernel {
       }
       return;
     }
-    RunBroadcast<float>(plans_[0], in[0], in[1], out[0], AddOp<float>());
+    RunBroadcast<float>(ctx, plans_[0], in[0], in[1], out[0], AddOp<float>());
     for (size_t k = 1; k < plans_.size(); ++k) {
-      RunBroadcast<float>(plans_[k], out[0], in[k + 1], out[0], AddOp<float>());
+      RunBroadcast<float>(ctx, plans_[k], out[0], in[k + 1], out[0], AddOp<float>());
     }
   }
 
@@ -467,11 +540,19 @@ class UnaryKernel : public Kernel {
     return absl::OkStatus();
   }
 
-  void Run(const RunContext&, std::span<const void* const> in,
+  void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
-    const int64_t n = count_;
-    const void* x = in[0];
-    void* y = out[0];
+    ForElements(ctx, count_, [&](int64_t begin, int64_t end) { RunRange(in, out, begin, end); });
+  }
+
+ private:
+  // Elements [begin, end).
+  void RunRange(std::span<const void* const> in, std::span<void* const> out, int64_t begin,
+                int64_t end) const {
+    const int64_t n = end - begin;
+    const size_t bytes = DataTypeSize(dtype_);
+    const void* x = static_cast<const std::byte*>(in[0]) + begin * bytes;
+    void* y = static_cast<std::byte*>(out[0]) + begin * bytes;
     switch (op_) {
       case UnaryOp::kRelu:
         switch (dtype_) {
@@ -499,7 +580,6 @@ class UnaryKernel : public Kernel {
     }
   }
 
- private:
   UnaryOp op_;
   std::string type_;
   DataType dtype_ = DataType::kUndefined;

@@ -1,4 +1,6 @@
-// Gemm and MatMul: matrix products with Eigen (single-threaded).
+// Gemm and MatMul: matrix products with Eigen's blocked kernel (sgemm.h), FP32
+// split into a fixed grid of output blocks (SgemmGrid) spread over
+// RunContext::threads threads, so outputs do not depend on the thread count.
 //
 // Gemm (ONNX opset 13, Operators.md#Gemm), float32:
 //   A [M,K] (or [K,M] when transA), B [K,N] (or [N,K] when transB),
@@ -123,10 +125,13 @@ class GemmKernel final : public Kernel {
       return absl::InvalidArgumentError(
           absl::StrCat("Gemm: expected one output of shape [", p_.m, ",", p_.n, "]"));
     }
+    grid_ = SgemmGrid(p_.m, p_.n, p_.k);
+    scratch_.per_thread = grid_.WorkspaceBytes();
     return absl::OkStatus();
   }
 
-  size_t ScratchBytes() const override { return SgemmWorkspaceBytes(p_.m, p_.n, p_.k); }
+  // One GEMM workspace per thread.
+  size_t ScratchBytes(int threads) const override { return scratch_.Bytes(threads); }
 
   void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
@@ -134,29 +139,38 @@ class GemmKernel final : public Kernel {
     const float* b = static_cast<const float*>(in[1]);
     const float* c = p_.has_c ? static_cast<const float*>(in[2]) : nullptr;
     float* y = static_cast<float*>(out[0]);
-    const int64_t m = p_.m, n = p_.n, k = p_.k;
-    if (m == 0 || n == 0) return;
-    // Y = beta * C (broadcast), or 0; then Y += alpha * A' * B'.
+    const int64_t n = p_.n, k = p_.k;
+    if (p_.m == 0 || n == 0) return;
+    // Block by block (the blocks spread over the threads): Y = beta * C
+    // (broadcast), or 0; then Y += alpha * A' * B'; then the activation.
     const bool use_c = c != nullptr && p_.beta != 0.0f;
-    if (use_c) {
-      for (int64_t i = 0; i < m; ++i) {
-        const float* crow = c + i * p_.c_row_stride;
-        float* yrow = y + i * n;
-        for (int64_t j = 0; j < n; ++j) yrow[j] = p_.beta * crow[j * p_.c_col_stride];
+    ParallelFor(ctx, grid_.blocks(), [&](int64_t begin, int64_t end, int slot) {
+      for (int64_t blk = begin; blk < end; ++blk) {
+        int64_t m0, m1, n0, n1;
+        grid_.Block(blk, &m0, &m1, &n0, &n1);
+        for (int64_t i = m0; i < m1; ++i) {
+          float* yrow = y + i * n;
+          if (use_c) {
+            const float* crow = c + i * p_.c_row_stride;
+            for (int64_t j = n0; j < n1; ++j) yrow[j] = p_.beta * crow[j * p_.c_col_stride];
+          } else {
+            std::fill(yrow + n0, yrow + n1, 0.0f);
+          }
+        }
+        if (k > 0) {
+          // Y += alpha * A' * B' (A [M,K] or [K,M]; B [K,N] or [N,K]).
+          grid_.Run(blk, p_.trans_a, p_.trans_b, p_.alpha, a, p_.trans_a ? p_.m : k, b,
+                    p_.trans_b ? k : n, 1.0f, y, n, scratch_.Slot(ctx, slot), scratch_.per_thread);
+        }
+        for (int64_t i = m0; i < m1; ++i) ApplyActivation(p_.activation, y + i * n + n0, n1 - n0);
       }
-    } else {
-      std::fill(y, y + m * n, 0.0f);
-    }
-    if (k > 0) {
-      // Y += alpha * A' * B' (A [M,K] or [K,M]; B [K,N] or [N,K]).
-      Sgemm(p_.trans_a, p_.trans_b, m, n, k, p_.alpha, a, p_.trans_a ? m : k, b,
-            p_.trans_b ? k : n, 1.0f, y, n, ctx.scratch, ctx.scratch_bytes);
-    }
-    ApplyActivation(p_.activation, y, m * n);
+    });
   }
 
  private:
   GemmParams p_;
+  SgemmGrid grid_;
+  ScratchLayout scratch_;
 };
 
 // ---------------------------------------------------------------------------
@@ -257,13 +271,17 @@ class MatMulKernel final : public Kernel {
       return absl::InvalidArgumentError(
           absl::StrCat("MatMul: expected one output of shape ", ShapeString(p_.y_shape)));
     }
+    if (p_.dtype == DataType::kFloat32) {
+      const int64_t rows = p_.fold_batch ? NumElements(p_.batch_shape) * p_.m : p_.m;
+      grid_ = SgemmGrid(rows, p_.n, p_.k);
+      scratch_.per_thread = grid_.WorkspaceBytes();
+    }
     return absl::OkStatus();
   }
 
-  size_t ScratchBytes() const override {
-    if (p_.dtype != DataType::kFloat32) return 0;
-    const int64_t rows = p_.fold_batch ? NumElements(p_.batch_shape) * p_.m : p_.m;
-    return SgemmWorkspaceBytes(rows, p_.n, p_.k);
+  // FP32: one GEMM workspace per thread.
+  size_t ScratchBytes(int threads) const override {
+    return p_.dtype == DataType::kFloat32 ? scratch_.Bytes(threads) : 0;
   }
 
   void Run(const RunContext& ctx, std::span<const void* const> in,
@@ -284,24 +302,27 @@ class MatMulKernel final : public Kernel {
   }
 
  private:
-  // FP32 through Sgemm (no allocation); other dtypes through Eigen.
+  // FP32 through Sgemm (no allocation), the grid's blocks of every batch
+  // spread over the threads; other dtypes through Eigen.
   void RunFloat(const RunContext& ctx, std::span<const void* const> in,
                 std::span<void* const> out) const {
     const float* a = static_cast<const float*>(in[0]);
     const float* b = static_cast<const float*>(in[1]);
     float* y = static_cast<float*>(out[0]);
     const int64_t m = p_.m, k = p_.k, n = p_.n;
-    const int64_t batches = NumElements(p_.batch_shape);
-    if (batches == 0 || m == 0 || n == 0) return;
-    if (p_.fold_batch) {
-      Sgemm(false, false, batches * m, n, k, 1.0f, a, k, b, n, 0.0f, y, n, ctx.scratch,
-            ctx.scratch_bytes);
-      return;
-    }
-    for (int64_t i = 0; i < batches; ++i) {
-      Sgemm(false, false, m, n, k, 1.0f, a + p_.a_offsets[i], k, b + p_.b_offsets[i], n, 0.0f,
-            y + i * m * n, n, ctx.scratch, ctx.scratch_bytes);
-    }
+    const int64_t batches = p_.fold_batch ? 1 : NumElements(p_.batch_shape);
+    if (NumElements(p_.batch_shape) == 0 || m == 0 || n == 0) return;
+    const int64_t blocks = grid_.blocks();
+    ParallelFor(ctx, batches * blocks, [&](int64_t begin, int64_t end, int slot) {
+      std::byte* workspace = scratch_.Slot(ctx, slot);
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t batch = i / blocks;
+        const float* ab = p_.fold_batch ? a : a + p_.a_offsets[batch];
+        const float* bb = p_.fold_batch ? b : b + p_.b_offsets[batch];
+        grid_.Run(i % blocks, false, false, 1.0f, ab, k, bb, n, 0.0f, y + batch * m * n, n,
+                  workspace, scratch_.per_thread);
+      }
+    });
   }
 
   template <typename T>
@@ -329,6 +350,8 @@ class MatMulKernel final : public Kernel {
   }
 
   MatMulParams p_;
+  SgemmGrid grid_;  // FP32: blocks of one batch's product (fold_batch: of the whole)
+  ScratchLayout scratch_;
 };
 
 }  // namespace

@@ -9,7 +9,9 @@
 //  2. Run(ctx, in, out), any number of times, possibly from several threads
 //     at once on the same kernel object (Run is const and must not mutate the
 //     kernel): reads input buffers, writes output buffers. Shapes are those
-//     given to Prepare; buffers are dense row-major. Run cannot fail.
+//     given to Prepare; buffers are dense row-major. Run cannot fail. Run may
+//     split its work over ctx.threads threads of ctx.pool (intra-op
+//     parallelism); its outputs are bit-identical for every thread count.
 //
 // Shape inference is separate from the kernel object: each registered layer
 // type has an InferFn that computes output dtypes and shapes from attributes
@@ -37,6 +39,10 @@
 #include "engine/tensor.h"
 #include "engine/types.h"
 
+namespace engine::exec {
+class ThreadPool;
+}  // namespace engine::exec
+
 namespace engine::kernels {
 
 /// Build-time description of a layer input or output.
@@ -52,10 +58,17 @@ struct TensorInfo {
 };
 
 /// Per-call resources handed to Run. `scratch` points to at least
-/// Kernel::ScratchBytes() bytes, 64-byte aligned, private to this call.
+/// Kernel::ScratchBytes(threads) bytes, 64-byte aligned, private to this call.
 struct RunContext {
   std::byte* scratch = nullptr;
   size_t scratch_bytes = 0;
+  /// Pool for intra-op parallelism, or nullptr: everything runs on the
+  /// calling thread. Kernels use it through ParallelFor (kernel_util.h).
+  exec::ThreadPool* pool = nullptr;
+  /// Most threads Run may use at once, the calling thread included (>= 1).
+  /// Outputs must not depend on it: a kernel run with any thread count gives
+  /// the same bits.
+  int threads = 1;
 };
 
 class Kernel {
@@ -69,9 +82,10 @@ class Kernel {
   virtual absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
                                std::span<const TensorInfo> outputs) = 0;
 
-  /// Scratch memory Run needs, in bytes (e.g. an im2col buffer); valid after
-  /// Prepare.
-  virtual size_t ScratchBytes() const { return 0; }
+  /// Scratch memory Run needs when it may use up to `threads` threads
+  /// (RunContext::threads), in bytes (e.g. an im2col buffer and one GEMM
+  /// workspace per thread); valid after Prepare. Non-decreasing in `threads`.
+  virtual size_t ScratchBytes(int threads) const { return 0; }
 
   /// Computes the outputs. `in[i]` is nullptr for an absent optional input.
   virtual void Run(const RunContext& ctx, std::span<const void* const> in,

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "executor/kernels/kernel.h"
+#include "executor/thread_pool.h"
 
 namespace engine::kernels {
 
@@ -132,6 +133,43 @@ void ApplyActivation(const Activation& act, const float* x, float* y, int64_t n)
 inline void ApplyActivation(const Activation& act, float* data, int64_t n) {
   ApplyActivation(act, data, data, n);
 }
+
+// ---------------------------------------------------------------------------
+// Intra-op parallelism.
+
+/// Runs f(begin, end, slot) over contiguous ranges covering [0, n), on the
+/// calling thread and up to ctx.threads - 1 idle workers of ctx.pool
+/// (exec::ThreadPool::ParallelFor). `slot` < ctx.threads identifies the
+/// thread: ranges run at the same time have distinct slots (index per-thread
+/// scratch with it). Inline (one range, slot 0) without a pool or with one
+/// thread. The split varies from call to call: f must give the same result
+/// for an element whichever range holds it.
+template <typename F>
+void ParallelFor(const RunContext& ctx, int64_t n, const F& f) {
+  if (n <= 0) return;
+  if (ctx.pool == nullptr || ctx.threads <= 1 || n == 1) {
+    f(int64_t{0}, n, 0);
+    return;
+  }
+  ctx.pool->ParallelFor(ctx.threads, n, f);
+}
+
+/// Scratch of a kernel whose threads each need their own buffer: `shared`
+/// bytes for the whole call, then one slot of `per_thread` bytes per thread,
+/// every part 64-byte aligned.
+struct ScratchLayout {
+  size_t shared = 0;
+  size_t per_thread = 0;
+
+  static size_t Align(size_t bytes) { return (bytes + 63) / 64 * 64; }
+  size_t Bytes(int threads) const {
+    return Align(shared) + static_cast<size_t>(std::max(threads, 1)) * Align(per_thread);
+  }
+  std::byte* Shared(const RunContext& ctx) const { return ctx.scratch; }
+  std::byte* Slot(const RunContext& ctx, int slot) const {
+    return ctx.scratch + Align(shared) + static_cast<size_t>(slot) * Align(per_thread);
+  }
+};
 
 /// An output descriptor.
 inline TensorInfo MakeInfo(DataType dtype, Dims shape) {

@@ -14,6 +14,10 @@
 //   square_sum[n, c, ...] = sum of X[n, i, ...]^2 for
 //     i in [max(0, c - floor((size - 1) / 2)), min(C - 1, c + ceil((size - 1) / 2))]
 //   Y = X / (bias + alpha / size * square_sum)^beta
+//
+// Intra-op parallelism: BatchNormalization and LRN split their planes (n, c),
+// Softmax its independent softmaxes, over RunContext::threads threads; no
+// output depends on the split.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -109,18 +113,27 @@ class BatchNormKernel final : public Kernel {
     const float* mean = static_cast<const float*>(in[3]);
     const float* var = static_cast<const float*>(in[4]);
     float* y = static_cast<float*>(out[0]);
-    for (int64_t n = 0; n < p_.batch; ++n) {
-      for (int64_t c = 0; c < p_.channels; ++c) {
+    // Planes (n, c) are independent: spread them over the threads.
+    auto planes = [&](int64_t begin, int64_t end, int) {
+      for (int64_t nc = begin; nc < end; ++nc) {
+        const int64_t c = nc % p_.channels;
         // y = x * a + b with a = scale / sqrt(var + eps), b = B - mean * a.
         const float a = scale[c] / std::sqrt(var[c] + p_.epsilon);
         const float b = bias[c] - mean[c] * a;
-        const int64_t base = (n * p_.channels + c) * p_.plane;
+        const int64_t base = nc * p_.plane;
         for (int64_t i = 0; i < p_.plane; ++i) y[base + i] = x[base + i] * a + b;
       }
+    };
+    const int64_t count = p_.batch * p_.channels;
+    if (count * p_.plane >= kMinParallelElements) {
+      ParallelFor(ctx, count, planes);
+    } else {
+      planes(0, count, 0);
     }
   }
 
  private:
+  static constexpr int64_t kMinParallelElements = int64_t{1} << 15;
   BatchNormParams p_;
 };
 
@@ -166,10 +179,9 @@ class SoftmaxKernel final : public Kernel {
     return CheckSingleOutput(outputs, inputs[0].shape, "Softmax");
   }
 
-  // Per-call running max and sum for the `inner` columns of a strided softmax.
-  size_t ScratchBytes() const override {
-    return p_.inner == 1 ? 0 : static_cast<size_t>(2 * p_.inner) * sizeof(float);
-  }
+  // Per-thread running max and sum for the `inner` columns of a strided
+  // softmax.
+  size_t ScratchBytes(int threads) const override { return Layout().Bytes(threads); }
 
   void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
@@ -177,27 +189,54 @@ class SoftmaxKernel final : public Kernel {
     float* y = static_cast<float*>(out[0]);
     const int64_t n = p_.axis_size, inner = p_.inner;
     if (n == 0) return;
-    if (inner == 1) {
-      // Contiguous rows.
-      for (int64_t o = 0; o < p_.outer; ++o) {
-        const float* xr = x + o * n;
-        float* yr = y + o * n;
-        const float mx = *std::max_element(xr, xr + n);
-        float sum = 0.0f;
-        for (int64_t i = 0; i < n; ++i) {
-          yr[i] = std::exp(xr[i] - mx);
-          sum += yr[i];
-        }
-        const float inv = 1.0f / sum;
-        for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
+    // Softmaxes (outer indices) are independent: spread them over the threads.
+    auto rows = [&](int64_t begin, int64_t end, int slot) {
+      if (inner == 1) {
+        RunContiguous(x, y, begin, end);
+      } else {
+        RunStrided(x, y, begin, end, reinterpret_cast<float*>(Layout().Slot(ctx, slot)));
       }
-      return;
+    };
+    if (p_.outer * n * inner >= kMinParallelElements) {
+      ParallelFor(ctx, p_.outer, rows);
+    } else {
+      rows(0, p_.outer, 0);
     }
-    // Strided: X[o, i, j] for j in [0, inner), processed a whole [axis, inner]
-    // block at a time so the inner loops are contiguous.
-    float* mx = reinterpret_cast<float*>(ctx.scratch);
+  }
+
+ private:
+  static constexpr int64_t kMinParallelElements = int64_t{1} << 15;
+
+  ScratchLayout Layout() const {
+    ScratchLayout layout;
+    layout.per_thread = p_.inner == 1 ? 0 : static_cast<size_t>(2 * p_.inner) * sizeof(float);
+    return layout;
+  }
+
+  // Contiguous rows [begin, end) of length axis_size.
+  void RunContiguous(const float* x, float* y, int64_t begin, int64_t end) const {
+    const int64_t n = p_.axis_size;
+    for (int64_t o = begin; o < end; ++o) {
+      const float* xr = x + o * n;
+      float* yr = y + o * n;
+      const float mx = *std::max_element(xr, xr + n);
+      float sum = 0.0f;
+      for (int64_t i = 0; i < n; ++i) {
+        yr[i] = std::exp(xr[i] - mx);
+        sum += yr[i];
+      }
+      const float inv = 1.0f / sum;
+      for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
+    }
+  }
+
+  // Strided: X[o, i, j] for j in [0, inner), processed a whole [axis, inner]
+  // block at a time so the inner loops are contiguous; `mx` holds 2 * inner
+  // floats.
+  void RunStrided(const float* x, float* y, int64_t begin, int64_t end, float* mx) const {
+    const int64_t n = p_.axis_size, inner = p_.inner;
     float* sum = mx + inner;
-    for (int64_t o = 0; o < p_.outer; ++o) {
+    for (int64_t o = begin; o < end; ++o) {
       const float* xb = x + o * n * inner;
       float* yb = y + o * n * inner;
       std::copy(xb, xb + inner, mx);
@@ -222,7 +261,6 @@ class SoftmaxKernel final : public Kernel {
     }
   }
 
- private:
   SoftmaxParams p_;
 };
 
@@ -282,10 +320,12 @@ class LrnKernel final : public Kernel {
     const int64_t before = (p_.size - 1) / 2;    // floor((size - 1) / 2)
     const int64_t after = p_.size - 1 - before;  // ceil((size - 1) / 2)
     const float scale = p_.alpha / static_cast<float>(p_.size);
-    for (int64_t n = 0; n < p_.batch; ++n) {
-      const float* xn = x + n * c_count * plane;
-      float* yn = y + n * c_count * plane;
-      for (int64_t c = 0; c < c_count; ++c) {
+    // Output planes (n, c) are independent: spread them over the threads.
+    ParallelFor(ctx, p_.batch * c_count, [&](int64_t begin, int64_t end, int) {
+      for (int64_t nc = begin; nc < end; ++nc) {
+        const int64_t n = nc / c_count, c = nc % c_count;
+        const float* xn = x + n * c_count * plane;
+        float* yn = y + n * c_count * plane;
         // Accumulate the square sum in the output plane, then normalize.
         float* yc = yn + c * plane;
         std::fill(yc, yc + plane, 0.0f);
@@ -300,7 +340,7 @@ class LrnKernel final : public Kernel {
           yc[j] = xc[j] / std::pow(p_.bias + scale * yc[j], p_.beta);
         }
       }
-    }
+    });
   }
 
  private:

@@ -31,6 +31,9 @@
 //     reference of onnx <= 1.16).
 //
 // dtypes: float32 for every op; MaxPool and GlobalMaxPool also int8/uint8.
+//
+// Large layers split their planes (n, c) over RunContext::threads threads;
+// planes are independent, so outputs do not depend on the thread count.
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -231,31 +234,45 @@ class PoolKernel final : public Kernel {
 
   void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
-    switch (p_.dtype) {
-      case DataType::kFloat32:
-        RunTyped<float>(in[0], out[0]);
-        break;
-      case DataType::kInt8:
-        if constexpr (IsMax(kKind)) RunTyped<int8_t>(in[0], out[0]);
-        break;
-      case DataType::kUint8:
-        if constexpr (IsMax(kKind)) RunTyped<uint8_t>(in[0], out[0]);
-        break;
-      default:
-        break;
+    // Planes (n, c) are independent: spread them over the threads when the
+    // layer is large enough to pay for it.
+    auto planes = [&](int64_t begin, int64_t end, int) {
+      switch (p_.dtype) {
+        case DataType::kFloat32:
+          RunTyped<float>(in[0], out[0], begin, end);
+          break;
+        case DataType::kInt8:
+          if constexpr (IsMax(kKind)) RunTyped<int8_t>(in[0], out[0], begin, end);
+          break;
+        case DataType::kUint8:
+          if constexpr (IsMax(kKind)) RunTyped<uint8_t>(in[0], out[0], begin, end);
+          break;
+        default:
+          break;
+      }
+    };
+    const int64_t taps = p_.kernel[0] * p_.kernel[1] * p_.kernel[2];
+    const int64_t work = p_.planes * p_.out[0] * p_.out[1] * p_.out[2] * taps;
+    if (work >= kMinParallelTaps) {
+      ParallelFor(ctx, p_.planes, planes);
+    } else {
+      planes(0, p_.planes, 0);
     }
   }
 
  private:
+  static constexpr int64_t kMinParallelTaps = int64_t{1} << 16;
+
+  // Planes [begin, end).
   template <typename T>
-  void RunTyped(const void* in, void* out) const {
+  void RunTyped(const void* in, void* out, int64_t begin, int64_t end) const {
     const T* x = static_cast<const T*>(in);
     T* y = static_cast<T*>(out);
     const int64_t in_plane = p_.in[0] * p_.in[1] * p_.in[2];
     const int64_t out_plane = p_.out[0] * p_.out[1] * p_.out[2];
     const int64_t in1 = p_.in[1], in2 = p_.in[2];
     const int64_t d0 = p_.dilation[0], d1 = p_.dilation[1], d2 = p_.dilation[2];
-    for (int64_t plane = 0; plane < p_.planes; ++plane) {
+    for (int64_t plane = begin; plane < end; ++plane) {
       const T* xp = x + plane * in_plane;
       T* yp = y + plane * out_plane;
       for (const AxisWindow& w0 : windows_[0]) {

@@ -96,7 +96,7 @@ absl::StatusOr<std::vector<Tensor>> EvaluateLayer(const KernelRegistry& registry
   for (const Tensor* t : inputs) in_ptrs.push_back(t == nullptr ? nullptr : t->data());
   std::vector<void*> out_ptrs;
   for (Tensor& t : outputs) out_ptrs.push_back(t.data());
-  Tensor scratch(DataType::kUint8, {static_cast<int64_t>(kernel->ScratchBytes())});
+  Tensor scratch(DataType::kUint8, {static_cast<int64_t>(kernel->ScratchBytes(1))});
   RunContext ctx{static_cast<std::byte*>(scratch.data()), scratch.byte_size()};
   kernel->Run(ctx, in_ptrs, out_ptrs);
   return outputs;

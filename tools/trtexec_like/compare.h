@@ -1,0 +1,56 @@
+// `trtexec_like compare A.json B.json [C.json ...]`: compares run reports
+// written with --exportReport. Prints the reports' identities, a summary
+// table with ratios against the first report, and a per-layer table whose
+// rows match layers across reports by name and, when fusion differs, by the
+// ONNX nodes they cover; warns when reports are not comparable.
+#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_COMPARE_H_
+#define ENGINE_TOOLS_TRTEXEC_LIKE_COMPARE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "run_report.h"
+
+namespace trtexec_like {
+
+/// One row of the per-layer comparison: a connected set of ONNX nodes and,
+/// per report, the layers that cover them.
+struct LayerGroup {
+  /// "name": one layer of the same name in every report; "onnx": matched by
+  /// the ONNX nodes they cover (fusion differs); "partial": missing from at
+  /// least one report.
+  std::string match;
+  std::vector<std::string> onnx_nodes;               ///< sorted
+  std::vector<std::vector<std::string>> layers;      ///< per report, execution order
+  std::vector<std::optional<double>> time_ms;        ///< per report; nullopt when absent
+  std::vector<int64_t> cycles;
+  std::vector<double> energy_pj;
+  std::vector<int64_t> dram_bytes;
+  std::vector<std::optional<double>> host_ms;        ///< per report, when all its layers have it
+  double max_abs_diff_ms = 0;  ///< largest |time - time of the first report|
+  size_t order = 0;            ///< first appearance, for stable sorting
+};
+
+/// Groups the layers of `reports` into rows (see LayerGroup), sorted by the
+/// largest absolute difference in modeled time, largest first.
+std::vector<LayerGroup> MatchLayers(const std::vector<Report>& reports);
+
+/// Warnings about comparing `reports` (different models, host timings from
+/// different machines or thread counts, different engine versions).
+std::vector<std::string> ComparabilityWarnings(const std::vector<Report>& reports);
+
+/// The comparison as JSON (what --json writes).
+nlohmann::json ComparisonJson(const std::vector<Report>& reports,
+                              const std::vector<LayerGroup>& groups,
+                              const std::vector<std::string>& warnings);
+
+/// Entry point of the subcommand; `argv` holds the arguments after
+/// "compare". Returns the process exit code (0 OK, 1 error).
+int RunCompare(int argc, char** argv);
+
+}  // namespace trtexec_like
+
+#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_COMPARE_H_
