@@ -21,44 +21,20 @@
 #include "engine/tensor_io.h"
 #include "test_models.h"
 #include "test_util.h"
+#include "cli_util.h"
 
 namespace fs = std::filesystem;
 using engine::testing::ModelBuilder;
 
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout + stderr
-};
+using engine::testing::ReadFile;
+using engine::testing::RunResult;
+using engine::testing::ReadJson;
+using engine::testing::RunCli;
+using engine::testing::WriteFile;
 
-RunResult RunCli(const std::string& args) {
-  RunResult r;
-  const std::string cmd = std::string(ENGINE_TRTEXEC_LIKE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-fs::path TempDir() {
-  fs::path d = fs::temp_directory_path() / ("engine_cli_test_" + std::to_string(::getpid()));
-  fs::create_directories(d);
-  return d;
-}
-
-void WriteFile(const fs::path& p, const std::string& bytes) {
-  std::ofstream(p, std::ios::binary) << bytes;
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+fs::path TempDir() { return engine::testing::TempDir("engine_cli_test"); }
 
 const char* kFast = " --iterations=2 --duration=0 --warmUp=0";
 
@@ -107,12 +83,6 @@ std::vector<std::vector<std::string>> ModeledProfileRows(const std::string& outp
   return rows;
 }
 
-nlohmann::json ReadJson(const fs::path& p) {
-  nlohmann::json j = nlohmann::json::parse(ReadFile(p), nullptr, /*allow_exceptions=*/false);
-  INFO("file: " << p.string());
-  REQUIRE_FALSE(j.is_discarded());
-  return j;
-}
 
 }  // namespace
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
+#include "cli_util.h"
 #include "test_models.h"
 
 namespace fs = std::filesystem;
@@ -22,45 +23,14 @@ using Json = nlohmann::json;
 
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout + stderr
-};
+using engine::testing::ReadFile;
+using engine::testing::ReadJson;
+using engine::testing::RunResult;
+using engine::testing::WriteFile;
 
-RunResult Run(const std::string& args) {
-  RunResult r;
-  const std::string cmd = std::string(ENGINE_TRTEXEC_LIKE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+RunResult Run(const std::string& args) { return engine::testing::RunCli(args); }
 
-fs::path TempDir() {
-  fs::path d = fs::temp_directory_path() / ("engine_report_test_" + std::to_string(::getpid()));
-  fs::create_directories(d);
-  return d;
-}
-
-void WriteFile(const fs::path& p, const std::string& bytes) {
-  std::ofstream(p, std::ios::binary) << bytes;
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-Json ReadJson(const fs::path& p) {
-  Json j = Json::parse(ReadFile(p), nullptr, /*allow_exceptions=*/false);
-  INFO("file: " << p.string());
-  REQUIRE_FALSE(j.is_discarded());
-  return j;
-}
+fs::path TempDir() { return engine::testing::TempDir("engine_report_test"); }
 
 // FNV-1a 64 of the file, as the report writes it (16 lowercase hex digits).
 std::string Fnv1a64Hex(const fs::path& p) {
