@@ -18,6 +18,9 @@ namespace {
 // just finished usually gets the next layer's chunk without a futex wake-up.
 constexpr auto kSpin = std::chrono::microseconds(100);
 
+// Most workers one call takes (a call runs on at most kMaxHelpers + 1 threads).
+constexpr int kMaxHelpers = 64;
+
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
@@ -133,11 +136,11 @@ void ThreadPool::WorkerLoop(int index) {
 void ThreadPool::ParallelFor(int threads, int64_t n, ChunkFn fn, void* arg) {
   if (n <= 0) return;
   const int want = static_cast<int>(std::min<int64_t>(std::max(threads, 1), n)) - 1;
-  int taken[64];
+  int taken[kMaxHelpers];
   int helpers = 0;
   if (want > 0 && !slots_.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
-    const int k = std::min({want, static_cast<int>(idle_.size()), 64});
+    const int k = std::min({want, static_cast<int>(idle_.size()), kMaxHelpers});
     for (int i = 0; i < k; ++i) {
       taken[i] = idle_.back();
       idle_.pop_back();

@@ -3,14 +3,16 @@
 //
 // ParallelFor(threads, n, fn) splits [0, n) into contiguous chunks and runs
 // them on the calling thread plus up to threads - 1 idle workers, returning
-// when all chunks are done. The threads claim chunks one at a time (a few per
-// thread), so a thread that is slower (preempted, or on a busier core) does
-// less of the work instead of holding everyone up. Workers are a counted resource: a call takes only
-// workers that are idle at that moment (never waits for one), so several
-// contexts executing at once share the pool and the process never runs more
-// than (callers + workers) threads, with workers = hardware threads - 1 for
-// the shared pool. A call that finds no idle worker runs all of [0, n) itself
-// as one chunk.
+// when all chunks are done. The threads claim the chunks (a couple per
+// thread) as they get free, so a thread that is slower (preempted, or on a
+// busier core) does less of the work instead of holding the others up.
+//
+// Workers are a counted resource (a semaphore of idle workers): a call takes
+// only workers idle at that moment, never waits for one, and does the rest of
+// the work itself. Several contexts executing at once thus share the pool:
+// the process never runs more than its calling threads plus the workers, and
+// the shared pool has hardware threads - 1 workers. A call that finds no idle
+// worker runs all of [0, n) itself as one chunk.
 //
 // Determinism is the caller's job: the chunk boundaries depend on how many
 // workers were idle, so a kernel must compute each output element the same
@@ -60,7 +62,7 @@ class ThreadPool {
   int workers() const { return static_cast<int>(slots_.size()); }
 
   /// Runs fn over [0, n) on this thread (slot 0) and up to
-  /// min(threads, n) - 1 workers that are idle now (slots 1, 2, ...), in
+  /// min(threads, n, 65) - 1 workers that are idle now (slots 1, 2, ...), in
   /// contiguous chunks of near-equal size, kChunksPerThread per thread, that
   /// the threads claim in order as they get free; returns when every chunk
   /// has run. Without an idle worker, fn(arg, 0, n, 0) runs inline. n <= 0
@@ -69,7 +71,7 @@ class ThreadPool {
   void ParallelFor(int threads, int64_t n, ChunkFn fn, void* arg);
 
   /// Chunks per participating thread (fewer when n is smaller).
-  static constexpr int kChunksPerThread = 4;
+  static constexpr int kChunksPerThread = 2;
 
   /// Convenience: f(begin, end, slot) with any callable (not copied).
   template <typename F>
@@ -80,9 +82,9 @@ class ThreadPool {
  private:
   struct Job;
   struct alignas(64) Slot {
-    std::atomic<Job*> job{nullptr};     // set by a caller, taken by the worker
-    std::atomic<uint32_t> signal{0};    // futex word: bumped when `job` is set
-    int participant = 0;                // the worker's slot in `job` (set before `job`)
+    std::atomic<Job*> job{nullptr};   // set by a caller, taken by the worker
+    std::atomic<uint32_t> signal{0};  // futex word: bumped when `job` is set
+    int participant = 0;              // the worker's `slot` in `job` (set before `job`)
   };
 
   template <typename F>

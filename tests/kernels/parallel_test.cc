@@ -3,6 +3,8 @@
 // inside ScratchBytes(threads), and its scratch grows with the thread count.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <random>
 #include <string>

@@ -37,9 +37,10 @@ void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
 /// depends only on the shape, never on the thread count, and each block is
 /// one Sgemm call, so a product computed block by block gives the same bits
 /// whichever thread runs which block (Sgemm's rounding depends on its panel
-/// sizes, hence on the product's shape). Large products get up to
-/// kMaxBlocks blocks of at least ~kMinBlockMacs multiply-adds; small ones are
-/// one block.
+/// sizes, hence on the product's shape). A product gets about one block per
+/// kMinBlockMacs multiply-adds, at most kMaxBlocks, as long as blocks stay
+/// large enough for the GEMM to stay efficient (see sgemm.cc); small
+/// products are one block.
 class SgemmGrid {
  public:
   static constexpr int64_t kMaxBlocks = 16;
