@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "codegen/lowering.h"
+#include "common/status_macros.h"
 #include "hw/simulator.h"
 
 namespace engine::codegen {
@@ -70,17 +71,20 @@ const char* TacticName(Dataflow d) {
   return "array";
 }
 
-// Simulates `program` (one layer, index 0) and fills the cost.
-TacticCost Measure(const HardwareConfig& hw, const hw::Program& program, Objective o,
-                   std::string tactic, std::string tiling) {
+// Simulates `program` (one layer, index 0) and fills the cost. A program the
+// simulator rejects is a lowering bug: Internal, never a zero-cost tactic.
+absl::StatusOr<TacticCost> Measure(const HardwareConfig& hw, const hw::Program& program,
+                                   Objective o, std::string tactic, std::string tiling) {
   TacticCost c;
   c.tactic = std::move(tactic);
   c.tiling = std::move(tiling);
   auto sim = hw::Simulate(hw, program, 1);
-  if (sim.ok()) {
-    c.cycles = sim->total_cycles;
-    c.energy_pj = sim->layers[0].totals.EnergyPj();
+  if (!sim.ok()) {
+    return absl::InternalError(absl::StrCat("lowering tactic ", c.tactic, " (", c.tiling,
+                                            "): ", sim.status().message()));
   }
+  c.cycles = sim->total_cycles;
+  c.energy_pj = sim->layers[0].totals.EnergyPj();
   c.objective = ObjectiveOf(o, static_cast<double>(c.cycles), c.energy_pj);
   return c;
 }
@@ -173,7 +177,8 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
         hw::Program program;
         LowerArrayLayer(hw, g, ranked[i].tiling, 0, program);
         Option o;
-        o.cost = Measure(hw, program, objective, TacticName(d), ranked[i].tiling.ToString());
+        ENGINE_ASSIGN_OR_RETURN(
+            o.cost, Measure(hw, program, objective, TacticName(d), ranked[i].tiling.ToString()));
         o.on_array = true;
         o.array = ranked[i].tiling;
         o.estimated_cycles = ranked[i].estimated_cycles;
@@ -187,7 +192,8 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
         hw::Program program;
         LowerVectorLayer(hw, w.vector, vt, 0, program);
         Option o;
-        o.cost = Measure(hw, program, objective, "vector", VectorTilingString(vt));
+        ENGINE_ASSIGN_OR_RETURN(o.cost,
+                                Measure(hw, program, objective, "vector", VectorTilingString(vt)));
         o.vector = vt;
         o.estimated_cycles = hw::EstimateVector(hw, w.vector, vt).cycles;
         options.push_back(o);
@@ -216,8 +222,9 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
     hw::Program program;
     LowerVectorLayer(hw, v, vt, 0, program);
     Option o;
-    o.cost = Measure(hw, program, objective, w.kind == LayerKind::kDma ? "dma" : "vector",
-                     VectorTilingString(vt));
+    ENGINE_ASSIGN_OR_RETURN(o.cost, Measure(hw, program, objective,
+                                            w.kind == LayerKind::kDma ? "dma" : "vector",
+                                            VectorTilingString(vt)));
     o.vector = vt;
     o.estimated_cycles = hw::EstimateVector(hw, v, vt).cycles;
     options.push_back(o);

@@ -82,6 +82,29 @@ InstructionCost& InstructionCost::operator+=(const InstructionCost& o) {
   return *this;
 }
 
+InstructionCost InstructionCost::Scaled(int64_t n) const {
+  if (n <= 0) return {};
+  InstructionCost s = *this;
+  if (n == 1) return s;
+  const double d = static_cast<double>(n);
+  s.occupancy_cycles *= n;
+  s.latency_cycles *= n;
+  s.macs *= n;
+  s.vector_ops *= n;
+  s.pe_slots *= n;
+  s.used_pe_slots *= n;
+  s.dram_read *= n;
+  s.dram_write *= n;
+  s.sram_read *= n;
+  s.sram_write *= n;
+  s.acc_read *= n;
+  s.acc_write *= n;
+  s.compute_pj *= d;
+  s.sram_pj *= d;
+  s.dram_pj *= d;
+  return s;
+}
+
 InstructionCost CostOf(const HardwareConfig& hw, const Instruction& in) {
   InstructionCost c;
   const int64_t e = PrecisionBytes(in.precision);

@@ -33,6 +33,9 @@ struct InstructionCost {
   /// Cycles from start to completion.
   int64_t CompletionCycles() const { return occupancy_cycles + latency_cycles; }
   InstructionCost& operator+=(const InstructionCost& o);
+  /// The cost of `n` such instructions (every count and energy times n;
+  /// zero for n <= 0).
+  InstructionCost Scaled(int64_t n) const;
 };
 
 /// Bytes of one accumulator entry (32-bit partial sums).

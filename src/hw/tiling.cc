@@ -13,28 +13,6 @@ int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t AlignUp(int64_t x, int64_t a) { return CeilDiv(x, a) * a; }
 constexpr int64_t kSlotAlign = 64;
 
-InstructionCost Scaled(const InstructionCost& c, int64_t n) {
-  if (n <= 0) return {};
-  InstructionCost s = c;
-  if (n == 1) return s;
-  const double d = static_cast<double>(n);
-  s.occupancy_cycles *= n;
-  s.latency_cycles *= n;
-  s.macs *= n;
-  s.vector_ops *= n;
-  s.pe_slots *= n;
-  s.used_pe_slots *= n;
-  s.dram_read *= n;
-  s.dram_write *= n;
-  s.sram_read *= n;
-  s.sram_write *= n;
-  s.acc_read *= n;
-  s.acc_write *= n;
-  s.compute_pj *= d;
-  s.sram_pj *= d;
-  s.dram_pj *= d;
-  return s;
-}
 
 InstructionCost DmaCost(const HardwareConfig& hw, Opcode op, int64_t bytes, Precision prec) {
   Instruction in;
@@ -209,7 +187,7 @@ Estimate EstimateArray(const HardwareConfig& hw, const GemmWorkload& w, const Ar
           in.p = static_cast<uint32_t>(p.size);
           in.repeat = static_cast<uint32_t>(g.size);
           const int64_t count = g.count * k.count * m.count * p.count;
-          array += Scaled(CostOf(hw, in), count);
+          array += CostOf(hw, in).Scaled(count);
           matmuls += count;
         }
       }
@@ -250,7 +228,7 @@ Estimate EstimateArray(const HardwareConfig& hw, const GemmWorkload& w, const Ar
           const int64_t elements = g.size * m.size * p.size;
           const int64_t count = g.count * m.count * p.count;
           if (w.residual_tensor >= 0) {
-            const InstructionCost r = Scaled(DmaCost(hw, Opcode::kLoadInput, elements * e, w.precision), count);
+            const InstructionCost r = DmaCost(hw, Opcode::kLoadInput, elements * e, w.precision).Scaled(count);
             epilogue_dma += r.occupancy_cycles;
             epilogue += r;
           }
@@ -259,7 +237,7 @@ Estimate EstimateArray(const HardwareConfig& hw, const GemmWorkload& w, const Ar
           v.flags = kFlagOnAccumulator;
           v.ops = static_cast<uint64_t>(std::ceil(w.epilogue_ops_per_element * elements));
           v.bytes = v.aux_bytes = static_cast<uint64_t>(elements * kAccumulatorBytes);
-          const InstructionCost vc = Scaled(CostOf(hw, v), count);
+          const InstructionCost vc = CostOf(hw, v).Scaled(count);
           epilogue_vector += vc.occupancy_cycles;
           epilogue += vc;
         }
@@ -351,7 +329,7 @@ Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const
     for (const auto& in : w.inputs) {
       const InstructionCost c = DmaCost(
           hw, Opcode::kLoadInput, ProportionalBytes(in.bytes, piece.size, w.out_elements), w.precision);
-      loads += Scaled(c, piece.count);
+      loads += c.Scaled(piece.count);
       in_bytes += c.dram_read;
       if (first_load == 0) first_load += c.occupancy_cycles;
     }
@@ -362,7 +340,7 @@ Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const
     st.precision = w.precision;
     st.bytes = static_cast<uint64_t>(out_bytes);
     const InstructionCost sc = CostOf(hw, st);
-    stores += Scaled(sc, piece.count);
+    stores += sc.Scaled(piece.count);
     last_store = sc.occupancy_cycles;
     if (w.ops_per_element > 0) {
       Instruction v;
@@ -371,7 +349,7 @@ Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const
       v.ops = static_cast<uint64_t>(std::ceil(w.ops_per_element * piece.size));
       v.bytes = static_cast<uint64_t>(in_bytes);
       v.aux_bytes = static_cast<uint64_t>(out_bytes);
-      vec += Scaled(CostOf(hw, v), piece.count);
+      vec += CostOf(hw, v).Scaled(piece.count);
     }
   }
   est.totals = vec;
