@@ -8,7 +8,8 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libflatbuffers-dev flatbuffers-compiler
   libabsl-dev catch2 libcli11-dev nlohmann-json3-dev
-  zlib1g-dev libeigen3-dev
+  zlib1g-dev libeigen3-dev libstb-dev
+  libcpp-httplib-dev
   libonnx-testdata python3-onnx python3-numpy
 )
 

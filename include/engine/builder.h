@@ -7,11 +7,14 @@
 #define ENGINE_BUILDER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/calibrator.h"
+#include "engine/export.h"
 #include "engine/hardware.h"
 #include "engine/logger.h"
 #include "engine/tensor.h"
@@ -27,7 +30,7 @@ enum class Objective : uint8_t {
   kEdp = 2,      ///< energy-delay product (pJ x cycles)
 };
 /// "latency", "energy", "edp".
-const char* ObjectiveName(Objective objective);
+ENGINE_API const char* ObjectiveName(Objective objective);
 
 /// Options of one engine build. Defaults give a fully optimized FP32 engine
 /// for the "edge" accelerator preset.
@@ -80,6 +83,80 @@ struct BuilderConfig {
   /// [8, 4096], bytes).
   bool plan_memory = true;
   int64_t arena_alignment = 64;
+
+  // --- INT8 (see calibrator.h for the quantization scheme) -------------------
+
+  /// kFp32 builds an FP32 engine. kInt8 quantizes every layer that has an
+  /// exact integer implementation (convolutions and fully connected layers
+  /// with constant weights, with a fused Relu/Clip and residual add; max
+  /// pooling and reshapes pass int8 through) and keeps the rest in FP32, with
+  /// QuantizeLinear / DequantizeLinear layers at the boundaries. Engine inputs
+  /// and outputs stay float32. kFp16 is not supported (Unimplemented).
+  Precision precision = Precision::kFp32;
+
+  /// Source of calibration batches for kInt8 (not owned; must outlive the
+  /// build). Needed unless `calibration_cache` names an existing cache.
+  Calibrator* calibrator = nullptr;
+  CalibrationAlgorithm calibration_algorithm = CalibrationAlgorithm::kEntropy;
+  /// For kPercentile: the percentile of |x| taken as amax, in (0, 100].
+  double calibration_percentile = 99.99;
+  /// Path of a calibration cache in TensorRT's text format (ANCHORS.md 2:
+  /// a `TRT-<version>-<Algorithm>` line, then `tensor: <float32 scale as 8 hex
+  /// digits>` lines). When the file exists it is read and calibration is
+  /// skipped (a cache that lacks a tensor the network needs, or names tensors
+  /// the network does not have, is InvalidArgument naming them); otherwise the
+  /// builder calibrates and writes it (atomically).
+  std::string calibration_cache;
+
+  /// Layers pinned to a precision, by engine layer name or by the name of any
+  /// ONNX node they cover ("conv1", "/layer1/layer1.0/conv1/Conv"): kFp32
+  /// keeps the layer in FP32 in an INT8 build. A name that matches no layer
+  /// is InvalidArgument listing it.
+  std::map<std::string, Precision> layer_precisions;
+
+  /// When > 0 (dB), each layer is first quantized alone and run on the first
+  /// `accuracy_guard_samples` calibration samples with its FP32 inputs; a
+  /// layer whose output SQNR (10 log10(|y|^2 / |y - y_int8|^2)) falls below
+  /// this threshold is kept in FP32. BuildResult::layer_precisions says which
+  /// layers and their SQNR.
+  double accuracy_guard_db = 0.0;
+  int accuracy_guard_samples = 8;
+
+  /// Makes the output of every layer an engine output (as Polygraphy's
+  /// `--onnx-outputs mark all`), after fusion and quantization, so that the
+  /// engine's layers are the same as without it: for per-layer comparisons
+  /// (trtexec_like --compareInt8). In an INT8 engine, int8 layer outputs are
+  /// dequantized to float32 under their FP32 name. Disables memory reuse for
+  /// those tensors.
+  bool mark_all_outputs = false;
+
+  /// Progress of long phases ("calibrate", ...): called with the phase, the
+  /// work done and the total (0 when unknown), from the building thread.
+  std::function<void(const std::string& phase, int64_t done, int64_t total)> progress;
+};
+
+/// The precision the builder chose for one engine layer.
+struct LayerPrecisionInfo {
+  std::string layer;      ///< engine layer name
+  std::string type;       ///< layer type after quantization ("Int8Conv", "Conv", ...)
+  Precision precision = Precision::kFp32;
+  /// Why a quantizable layer stayed FP32 ("pinned by layer_precisions",
+  /// "accuracy guard: SQNR 14.2 dB < 20 dB", "no calibration scale", ...);
+  /// empty for INT8 layers and for layer types without an INT8 form.
+  std::string reason;
+  /// Isolated INT8 output SQNR on the calibration samples, dB (accuracy
+  /// guard only; NaN otherwise).
+  double sqnr_db = 0.0;
+};
+
+/// What INT8 calibration did.
+struct CalibrationSummary {
+  bool from_cache = false;   ///< scales read from BuilderConfig::calibration_cache
+  bool cache_written = false;
+  int64_t batches = 0;       ///< calibration batches run (0 with a cache)
+  int64_t tensors = 0;       ///< activation tensors with a scale
+  std::string algorithm;     ///< "entropy", "minmax", "percentile"
+  double ms = 0.0;           ///< host wall time of calibration
 };
 
 /// The graph after one optimizer pass (see BuilderConfig::dump_ir_after).
@@ -122,15 +199,19 @@ struct BuildResult {
   std::vector<PassSummary> passes;
   /// Requested IR dumps, in pipeline order.
   std::vector<IrDump> ir_dumps;
+  /// INT8 builds: the precision of every engine layer, in execution order
+  /// (QuantizeLinear / DequantizeLinear boundary layers included).
+  std::vector<LayerPrecisionInfo> layer_precisions;
+  CalibrationSummary calibration;
 };
 
 /// Every optimizer pass the builder knows, as (kebab-case name, one-line
 /// description), in the order a full pipeline runs them.
-std::vector<std::pair<std::string, std::string>> ListOptimizerPasses();
+ENGINE_API std::vector<std::pair<std::string, std::string>> ListOptimizerPasses();
 
 /// Builds engines. Stateless apart from the logger; one Builder may run
 /// several builds one after another. Not thread-safe: use one per thread.
-class Builder {
+class ENGINE_API Builder {
  public:
   /// `logger` must outlive the builder; nullptr means DefaultLogger().
   explicit Builder(Logger* logger = nullptr);
@@ -164,7 +245,7 @@ class Builder {
 /// Writes plan bytes to `path` atomically: a temporary file in the same
 /// directory is written, flushed and renamed, so a failure never leaves a
 /// partial plan. Errors: PermissionDenied / Internal on I/O failure.
-absl::Status WritePlanFile(const std::string& path, const std::string& plan);
+ENGINE_API absl::Status WritePlanFile(const std::string& path, const std::string& plan);
 
 }  // namespace engine
 

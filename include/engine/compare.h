@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/export.h"
 #include "engine/tensor.h"
 
 namespace engine {
@@ -27,8 +28,8 @@ struct CompareResult {
 /// |actual - expected| <= atol + rtol * |expected| (numpy.isclose, the rule
 /// of the ONNX backend test runner). NaN equals NaN. Elements are compared
 /// as double for every dtype. dtype and shape must match exactly.
-CompareResult CompareTensors(const Tensor& actual, const Tensor& expected, double rtol,
-                             double atol);
+ENGINE_API CompareResult CompareTensors(const Tensor& actual, const Tensor& expected,
+                                        double rtol, double atol);
 
 }  // namespace engine
 

@@ -44,6 +44,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/export.h"
 
 namespace engine {
 
@@ -57,17 +58,17 @@ enum class Dataflow : uint8_t {
 };
 
 /// "ws", "os" or "is".
-const char* DataflowName(Dataflow dataflow);
+ENGINE_API const char* DataflowName(Dataflow dataflow);
 /// Parses "ws"/"os"/"is" (also "weight_stationary" etc.); nullopt otherwise.
-std::optional<Dataflow> ParseDataflow(std::string_view name);
+ENGINE_API std::optional<Dataflow> ParseDataflow(std::string_view name);
 
 /// Arithmetic precision of the array's operands.
 enum class Precision : uint8_t { kInt8 = 0, kFp16 = 1, kFp32 = 2 };
 /// "int8", "fp16" or "fp32".
-const char* PrecisionName(Precision precision);
-std::optional<Precision> ParsePrecision(std::string_view name);
+ENGINE_API const char* PrecisionName(Precision precision);
+ENGINE_API std::optional<Precision> ParsePrecision(std::string_view name);
 /// Bytes per operand element: 1, 2 or 4.
-int PrecisionBytes(Precision precision);
+ENGINE_API int PrecisionBytes(Precision precision);
 
 /// One on-chip SRAM.
 struct BufferConfig {
@@ -77,7 +78,7 @@ struct BufferConfig {
 
 /// Energy per action, picojoules. Energy of a layer = sum over actions of
 /// (count x energy per action), as Timeloop/Accelergy compute it.
-struct EnergyTable {
+struct ENGINE_API EnergyTable {
   double mac_int8_pj = 0.23;         ///< one 8-bit multiply-accumulate
   double mac_fp16_pj = 1.5;          ///< one FP16 multiply-accumulate
   double mac_fp32_pj = 4.6;          ///< one FP32 multiply-accumulate
@@ -92,7 +93,7 @@ struct EnergyTable {
 
 /// The accelerator an engine is built for. Plain data; validate with
 /// ValidateHardwareConfig. Every plan stores the config it was built for.
-struct HardwareConfig {
+struct ENGINE_API HardwareConfig {
   std::string name = "edge";  ///< preset name, or the file's "name"
   int array_rows = 32;        ///< R: PE rows
   int array_cols = 32;        ///< C: PE columns
@@ -143,20 +144,21 @@ struct HardwareConfig {
 ///    accumulator, LPDDR4 at 12.8 GB/s (8 pJ/bit).
 /// The presets list fp32 beside int8 so FP32 engines can be modeled as a
 /// what-if (4-byte operands, FP32 MAC energy) before INT8 is used.
-std::vector<std::string> HardwarePresetNames();
+ENGINE_API std::vector<std::string> HardwarePresetNames();
 
 /// The preset named `name`. Errors: NotFound listing the preset names.
-absl::StatusOr<HardwareConfig> HardwarePreset(std::string_view name);
+ENGINE_API absl::StatusOr<HardwareConfig> HardwarePreset(std::string_view name);
 
 /// Parses the JSON text of a hardware file (format above). `source` names the
 /// file in error messages. Errors: InvalidArgument naming the field, e.g.
 /// "gemmini.json: field 'array.rows': expected a positive integer, got -3";
 /// unknown fields are errors too (they are usually typos).
-absl::StatusOr<HardwareConfig> ParseHardwareJson(std::string_view json, std::string_view source);
+ENGINE_API absl::StatusOr<HardwareConfig> ParseHardwareJson(std::string_view json,
+                                                        std::string_view source);
 
 /// Reads and parses a hardware JSON file. Errors: NotFound when the file
 /// cannot be read, otherwise as ParseHardwareJson.
-absl::StatusOr<HardwareConfig> LoadHardwareFile(const std::string& path);
+ENGINE_API absl::StatusOr<HardwareConfig> LoadHardwareFile(const std::string& path);
 
 /// Applies one KEY=VALUE override. Keys: array=RxC, rows=R, cols=C,
 /// dataflow=ws|os|is, memory=ideal|real, clock=MHz, scratchpad=SIZE,
@@ -164,31 +166,31 @@ absl::StatusOr<HardwareConfig> LoadHardwareFile(const std::string& path);
 /// dram_bytes_per_cycle=N, dram_latency=CYCLES, dma_bytes_per_cycle=N,
 /// vector_lanes=N, name=NAME. SIZE takes B, KiB, MiB suffixes (also K, M,
 /// KB, MB meaning KiB/MiB). Errors: InvalidArgument naming the key and value.
-absl::Status ApplyHardwareOverride(HardwareConfig& config, std::string_view key,
-                                   std::string_view value);
+ENGINE_API absl::Status ApplyHardwareOverride(HardwareConfig& config, std::string_view key,
+                                              std::string_view value);
 
 /// Parses the value of `--hw`: "PRESET_OR_FILE[,KEY=VALUE,...]". The first
 /// item is a preset name if one matches, otherwise a path to a JSON file.
 /// Overrides are applied in order, then the result is validated.
 /// Errors: as HardwarePreset, LoadHardwareFile, ApplyHardwareOverride and
 /// ValidateHardwareConfig.
-absl::StatusOr<HardwareConfig> ParseHardwareSpec(std::string_view spec);
+ENGINE_API absl::StatusOr<HardwareConfig> ParseHardwareSpec(std::string_view spec);
 
 /// Checks ranges and consistency (positive sizes, the pinned dataflow is
 /// supported, at least one dataflow and precision). Errors: InvalidArgument
 /// naming the field.
-absl::Status ValidateHardwareConfig(const HardwareConfig& config);
+ENGINE_API absl::Status ValidateHardwareConfig(const HardwareConfig& config);
 
 /// Canonical JSON of the config (the file format above plus "pinned_dataflow"
 /// and "ideal_memory"). ParseHardwareJson(HardwareConfigToJson(c)) == c. Two
 /// configs describe the same hardware iff their canonical JSON is equal; this
 /// is what a plan stores and what loading a plan with `--hw` compares.
-std::string HardwareConfigToJson(const HardwareConfig& config);
+ENGINE_API std::string HardwareConfigToJson(const HardwareConfig& config);
 
 /// One-line human description, e.g. "gemmini: 16x16 array (ws,os) at 1000
 /// MHz, scratchpad 256 KiB x4 banks, accumulator 64 KiB x2, DRAM 16 B/cycle
 /// (16 GB/s, 100 cycles latency), vector 16 lanes".
-std::string HardwareSummary(const HardwareConfig& config);
+ENGINE_API std::string HardwareSummary(const HardwareConfig& config);
 
 }  // namespace engine
 

@@ -5,6 +5,8 @@
 
 #include <string_view>
 
+#include "engine/export.h"
+
 namespace engine {
 
 /// Message severity, most severe first.
@@ -18,7 +20,7 @@ enum class Severity : int {
 
 /// Receives messages from the builder and the runtime. Implementations must be
 /// thread-safe: several execution contexts may log at once.
-class Logger {
+class ENGINE_API Logger {
  public:
   virtual ~Logger() = default;
   /// Called once per message; `msg` has no trailing newline and is only valid
@@ -28,7 +30,7 @@ class Logger {
 
 /// A Logger that writes messages at or above `min_severity` to stderr as
 /// "[E] message" / "[W] ..." / "[I] ..." / "[V] ...". Thread-safe.
-class StderrLogger : public Logger {
+class ENGINE_API StderrLogger : public Logger {
  public:
   explicit StderrLogger(Severity min_severity = Severity::kWarning)
       : min_severity_(min_severity) {}
@@ -40,7 +42,7 @@ class StderrLogger : public Logger {
 };
 
 /// A process-wide Logger used when none is given: StderrLogger(kWarning).
-Logger& DefaultLogger();
+ENGINE_API Logger& DefaultLogger();
 
 }  // namespace engine
 

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/export.h"
 #include "engine/hardware.h"
 #include "engine/logger.h"
 #include "engine/tensor.h"
@@ -158,7 +159,7 @@ struct LayerInfo {
 /// (as TensorRT's IProfiler). Called on the executing thread, once per layer
 /// in execution order; `host_ms` is the host wall-clock time of the layer in
 /// milliseconds.
-class Profiler {
+class ENGINE_API Profiler {
  public:
   virtual ~Profiler() = default;
   virtual void ReportLayerTime(std::string_view layer_name, double host_ms) = 0;
@@ -168,7 +169,7 @@ class ExecutionContext;
 
 /// A loaded, verified, immutable engine. Thread-safe: share one Engine (via
 /// shared_ptr) across threads and give each thread its own ExecutionContext.
-class Engine {
+class ENGINE_API Engine {
  public:
   ~Engine();
   Engine(const Engine&) = delete;
@@ -224,7 +225,7 @@ class Engine {
 /// see SetThreads). The worker threads belong to one pool shared by every
 /// context of the process, so several contexts executing at once do not
 /// oversubscribe the cores.
-class ExecutionContext {
+class ENGINE_API ExecutionContext {
  public:
   ~ExecutionContext();
   ExecutionContext(const ExecutionContext&) = delete;
@@ -284,7 +285,7 @@ class ExecutionContext {
 };
 
 /// Deserializes plans into engines.
-class Runtime {
+class ENGINE_API Runtime {
  public:
   /// Verifies and loads a plan held in memory (the bytes are copied; the
   /// caller may free them afterwards).

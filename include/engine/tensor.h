@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "engine/export.h"
 #include "engine/types.h"
 
 namespace engine {
@@ -17,7 +18,7 @@ namespace engine {
 ///
 /// Copying a Tensor copies its bytes; moving is cheap. Not thread-safe for
 /// concurrent mutation; concurrent reads are fine.
-class Tensor {
+class ENGINE_API Tensor {
  public:
   /// An empty tensor (dtype kUndefined, shape [0], no bytes).
   Tensor();

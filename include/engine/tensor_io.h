@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "engine/export.h"
 #include "engine/tensor.h"
 
 namespace engine {
@@ -21,23 +22,23 @@ struct NamedTensor {
 /// int8/uint8/int32/int64/bool/float16 elements). External data is not supported.
 /// Errors: NotFound (no such file), InvalidArgument (not a TensorProto, or its
 /// data size disagrees with its dims), Unimplemented (element type).
-absl::StatusOr<NamedTensor> LoadTensorProtoFile(const std::string& path);
+ENGINE_API absl::StatusOr<NamedTensor> LoadTensorProtoFile(const std::string& path);
 
 /// Reads a NumPy `.npy` file (format versions 1-3, little-endian, C order;
 /// dtypes <f4 <f2 |i1 |u1 <i4 <i8 |b1).
 /// Errors: NotFound, InvalidArgument (bad header or size), Unimplemented
 /// (Fortran order, big-endian or other dtype).
-absl::StatusOr<NamedTensor> LoadNpyFile(const std::string& path);
+ENGINE_API absl::StatusOr<NamedTensor> LoadNpyFile(const std::string& path);
 
 /// Dispatches on the extension: `.npy` -> LoadNpyFile, anything else ->
 /// LoadTensorProtoFile.
-absl::StatusOr<NamedTensor> LoadTensorFile(const std::string& path);
+ENGINE_API absl::StatusOr<NamedTensor> LoadTensorFile(const std::string& path);
 
 /// Writes `tensor` as an ONNX TensorProto named `name` (raw_data encoding).
 /// The file is written to a temporary name and renamed, so a failed write
 /// leaves no partial file. Errors: PermissionDenied / Internal on I/O failure.
-absl::Status SaveTensorProtoFile(const std::string& path, const std::string& name,
-                                 const Tensor& tensor);
+ENGINE_API absl::Status SaveTensorProtoFile(const std::string& path, const std::string& name,
+                                            const Tensor& tensor);
 
 }  // namespace engine
 

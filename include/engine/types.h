@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/export.h"
+
 namespace engine {
 
 /// Element type of a tensor. The numeric values equal ONNX's
@@ -29,23 +31,23 @@ enum class DataType : int32_t {
 };
 
 /// Size of one element of `dtype` in bytes; 0 for kUndefined.
-size_t DataTypeSize(DataType dtype);
+ENGINE_API size_t DataTypeSize(DataType dtype);
 
 /// Lower-case name of `dtype` as ONNX spells it ("float", "int8", "int64", ...).
-const char* DataTypeName(DataType dtype);
+ENGINE_API const char* DataTypeName(DataType dtype);
 
 /// Tensor shape, outermost dimension first. Every dimension of an engine
 /// tensor is static (>= 0): dynamic dimensions are pinned at build time.
 using Dims = std::vector<int64_t>;
 
 /// Number of elements of a tensor of shape `dims` (1 for a scalar, shape []).
-int64_t NumElements(const Dims& dims);
+ENGINE_API int64_t NumElements(const Dims& dims);
 
 /// Formats `dims` as "1x3x224x224" (trtexec's --shapes notation); "scalar" for [].
-std::string DimsToString(const Dims& dims);
+ENGINE_API std::string DimsToString(const Dims& dims);
 
 /// Name, element type and static shape of an engine input or output.
-struct TensorDesc {
+struct ENGINE_API TensorDesc {
   std::string name;
   DataType dtype = DataType::kUndefined;
   Dims shape;

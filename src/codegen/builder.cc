@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "codegen/arena.h"
 #include "codegen/device_code.h"
 #include "codegen/fusion_cost.h"
+#include "codegen/int8_build.h"
 #include "codegen/plan_writer.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
@@ -33,7 +35,8 @@ class PhaseTimer {
 };
 
 absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config, Logger* logger,
-                   BuildResult& result, PhaseTimer& timer) {
+                   const std::set<std::string>& known_tensors, BuildResult& result,
+                   PhaseTimer& timer) {
   ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<opt::PassManager> pm,
                           opt::BuildPipeline(config.opt_level, config.passes));
   pm->set_logger(logger);
@@ -60,6 +63,12 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
         {r.name, r.changed, r.ms, r.nodes_before, r.nodes_after, r.counters});
   }
   timer.Done("optimize");
+  if (config.mark_all_outputs) codegen::MarkAllOutputs(*graph);
+  if (config.precision == Precision::kInt8) {
+    ENGINE_RETURN_IF_ERROR(codegen::QuantizeForInt8(*graph, config, known_tensors, logger, result));
+    ENGINE_RETURN_IF_ERROR(graph->Verify());
+    timer.Done("quantize");
+  }
   result.engine_layers = static_cast<int>(graph->nodes().size());
   ENGINE_ASSIGN_OR_RETURN(codegen::DeviceCode code,
                           codegen::GenerateDeviceCode(*graph, config.hardware, config.objective));
@@ -88,6 +97,9 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytes(const std::string& bytes
     return absl::InvalidArgumentError(
         absl::StrCat("arena alignment must be a power of two in [8, 4096] bytes, got ", a));
   }
+  if (config.precision == Precision::kFp16) {
+    return absl::UnimplementedError("FP16 engines are not supported (precision fp32 or int8)");
+  }
   BuildResult result;
   PhaseTimer timer(&result.phases);
   parser::ParseOptions options;
@@ -99,7 +111,9 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytes(const std::string& bytes
                           parser::ParseOnnxBytes(bytes, name, options));
   result.onnx_nodes = graph->source_node_count;
   timer.Done("parse");
-  absl::Status built = Build(std::move(graph), config, logger_, result, timer);
+  std::set<std::string> known_tensors;
+  for (const ir::Value* v : graph->values()) known_tensors.insert(v->name);
+  absl::Status built = Build(std::move(graph), config, logger_, known_tensors, result, timer);
   if (!built.ok()) return Annotate(built, name);
   return result;
 }

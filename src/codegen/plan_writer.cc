@@ -14,6 +14,14 @@ namespace fb = ::engine::plan;
 
 constexpr uint64_t kMaxPlanBytes = (uint64_t{1} << 31) - (uint64_t{1} << 20);
 
+// Pads `b` so that the byte vector of `bytes` bytes created next starts at a
+// multiple of `alignment`. FlatBufferBuilder::ForceVectorAlignment does the
+// same but asserts alignment <= FLATBUFFERS_MAX_ALIGNMENT (32 in Debian's
+// FlatBuffers 2.0), so with assertions on it aborted every build.
+void AlignNextVector(flatbuffers::FlatBufferBuilder& b, size_t bytes, size_t alignment) {
+  if (bytes > 0) b.PreAlign(bytes, alignment);
+}
+
 flatbuffers::Offset<fb::Attribute> WriteAttribute(flatbuffers::FlatBufferBuilder& b,
                                                   const std::string& name, const AttrValue& v) {
   auto n = b.CreateString(name);
@@ -78,7 +86,7 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
     if (v->is_constant()) {
       // Constant payloads are 64-byte aligned inside the plan so a future
       // zero-copy loader can use them in place.
-      b.ForceVectorAlignment(v->constant->byte_size(), sizeof(uint8_t), 64);
+      AlignNextVector(b, v->constant->byte_size(), 64);
       data = b.CreateVector(static_cast<const uint8_t*>(v->constant->data()),
                             v->constant->byte_size());
     }
@@ -140,7 +148,7 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
   // Outer header around the payload.
   flatbuffers::FlatBufferBuilder outer(b.GetSize() + 1024);
   uint32_t crc = static_cast<uint32_t>(crc32(0L, b.GetBufferPointer(), b.GetSize()));
-  outer.ForceVectorAlignment(b.GetSize(), sizeof(uint8_t), 64);
+  AlignNextVector(outer, b.GetSize(), 64);
   auto payload = outer.CreateVector(b.GetBufferPointer(), b.GetSize());
   auto plan = fb::CreatePlan(outer, kPlanSchemaVersion, outer.CreateString(kEngineVersion), crc,
                              payload);

@@ -67,7 +67,14 @@ const std::vector<LoweringEntry>& Table() {
       // Matrix work on the systolic array.
       {"Conv", LayerKind::kArray, nullptr},
       {"Gemm", LayerKind::kArray, nullptr},
+      {"Int8Conv", LayerKind::kArray, nullptr},
+      {"Int8Gemm", LayerKind::kArray, nullptr},
       {"MatMul", LayerKind::kArray, nullptr},
+      // Imported ONNX quantized products: int8 convolutions and matrix products.
+      {"QLinearConv", LayerKind::kArray, nullptr},
+      {"ConvInteger", LayerKind::kArray, nullptr},
+      {"QLinearMatMul", LayerKind::kArray, nullptr},
+      {"MatMulInteger", LayerKind::kArray, nullptr},
       // Vector unit: activations (ops per element: a compare, a multiply-add
       // or a few for transcendental approximations).
       {"Relu", LayerKind::kVector, std::bind(Const, 1, _1)},
@@ -85,6 +92,10 @@ const std::vector<LoweringEntry>& Table() {
       {"Sum", LayerKind::kVector,
        [](const ir::Node& n) { return std::max<double>(1, n.inputs.size() - 1.0); }},
       {"Cast", LayerKind::kVector, std::bind(Const, 1, _1)},
+      // Precision boundaries: divide, round, add the zero point, clamp; subtract
+      // the zero point, multiply.
+      {"QuantizeLinear", LayerKind::kVector, std::bind(Const, 4, _1)},
+      {"DequantizeLinear", LayerKind::kVector, std::bind(Const, 2, _1)},
       // Vector unit: pooling (one op per window element) and normalization.
       {"MaxPool", LayerKind::kVector, PoolOps},
       {"AveragePool", LayerKind::kVector, PoolOps},
@@ -112,6 +123,23 @@ const std::vector<LoweringEntry>& Table() {
   return *table;
 }
 
+// Layer types with Conv's operand layout (X, W [M, C/group, kernel...], ...).
+bool IsConvType(const std::string& type) {
+  return type == "Conv" || type == "Int8Conv" || type == "QLinearConv" || type == "ConvInteger";
+}
+
+// Position of the weight operand: QLinearConv and QLinearMatMul take
+// (x, x_scale, x_zero_point, w, ...), the others (x, w, ...).
+size_t WeightInput(const std::string& type) {
+  return type == "QLinearConv" || type == "QLinearMatMul" ? 3 : 1;
+}
+
+// Position of a convolution's bias operand; -1 when it has none.
+int ConvBiasInput(const std::string& type) {
+  if (type == "QLinearConv") return 8;
+  return type == "ConvInteger" ? -1 : 2;
+}
+
 int32_t Index(const TensorIndex& index, const ir::Value* v) {
   if (v == nullptr) return -1;
   auto it = index.find(v);
@@ -120,7 +148,7 @@ int32_t Index(const TensorIndex& index, const ir::Value* v) {
 
 void DescribeConv(const ir::Node& n, hw::GemmWorkload& g) {
   const Dims& x = n.inputs[0]->shape;  // [N, C, spatial...]
-  const Dims& w = n.inputs[1]->shape;  // [M, C/group, kernel...]
+  const Dims& w = n.inputs[WeightInput(n.op_type)]->shape;  // [M, C/group, kernel...]
   const Dims& y = n.outputs[0]->shape; // [N, M, out spatial...]
   const int64_t group = n.attrs.Int("group", 1);
   const size_t spatial = x.size() - 2;
@@ -151,14 +179,22 @@ void DescribeConv(const ir::Node& n, hw::GemmWorkload& g) {
     g.out_h = 1;
     g.out_w = Prod(y, 2);
   }
-  if (n.inputs.size() > 2 && n.inputs[2] != nullptr) g.bias_bytes = Bytes(n.inputs[2]) / group;
+  const int bias = ConvBiasInput(n.op_type);
+  if (bias >= 0 && n.inputs.size() > static_cast<size_t>(bias) && n.inputs[bias] != nullptr) {
+    g.bias_bytes = Bytes(n.inputs[bias]) / group;
+  }
 }
 
 void DescribeGemm(const ir::Node& n, hw::GemmWorkload& g) {
   const Dims& a = n.inputs[0]->shape;
-  const Dims& b = n.inputs[1]->shape;
+  const Dims& b = n.inputs[WeightInput(n.op_type)]->shape;
   const Dims& y = n.outputs[0]->shape;
-  if (n.op_type == "Gemm") {
+  if (n.op_type == "Int8Gemm") {  // X [..., K] * W [N, K]^T
+    g.k = b[1];
+    g.m = b[0];
+    g.p = Prod(a, 0, a.size() - 1);
+    if (n.inputs.size() > 2 && n.inputs[2] != nullptr) g.bias_bytes = Bytes(n.inputs[2]);
+  } else if (n.op_type == "Gemm") {
     const bool trans_a = n.attrs.Int("transA", 0) != 0;
     g.k = trans_a ? a[0] : a[1];
     g.m = y[1];
@@ -215,17 +251,20 @@ absl::StatusOr<hw::LayerWorkload> DescribeLayer(const ir::Node& node, const Tens
   w.type = node.op_type;
   w.kind = entry->kind;
   const ir::Value* out = node.outputs.empty() ? nullptr : node.outputs[0];
-  const Precision precision = PrecisionOf(out ? out->dtype : DataType::kFloat32);
+  // ConvInteger and MatMulInteger multiply int8 operands into int32 outputs.
+  const Precision precision = node.op_type == "ConvInteger" || node.op_type == "MatMulInteger"
+                                  ? Precision::kInt8
+                                  : PrecisionOf(out ? out->dtype : DataType::kFloat32);
   if (w.kind == LayerKind::kArray) {
     hw::GemmWorkload& g = w.gemm;
     g.precision = precision;
-    if (node.op_type == "Conv") {
+    if (IsConvType(node.op_type)) {
       DescribeConv(node, g);
     } else {
       DescribeGemm(node, g);
     }
     g.input_tensor = Index(index, node.inputs[0]);
-    g.weight_tensor = Index(index, node.inputs[1]);
+    g.weight_tensor = Index(index, node.inputs[WeightInput(node.op_type)]);
     g.output_tensor = Index(index, out);
     // Fused epilogue, as the optimizer's fusion passes write it: attribute
     // "activation" names an activation layer type applied to the output, and
@@ -238,17 +277,25 @@ absl::StatusOr<hw::LayerWorkload> DescribeLayer(const ir::Node& node, const Tens
         if (activation == e.type && e.ops) g.epilogue_ops_per_element += e.ops(node);
       }
     }
-    if (node.op_type == "Conv" && node.inputs.size() > 3 && node.inputs[3] != nullptr) {
+    // Integer layers requantize every output element (a multiply and a
+    // rounding shift) on the way out of the accumulators.
+    if (node.op_type == "Int8Conv" || node.op_type == "Int8Gemm" ||
+        node.op_type == "QLinearConv" || node.op_type == "QLinearMatMul") {
+      g.epilogue_ops_per_element += 2;
+    }
+    // (Input 3 of QLinearConv and ConvInteger is a weight operand, not a residual.)
+    if ((node.op_type == "Conv" || node.op_type == "Int8Conv") && node.inputs.size() > 3 &&
+        node.inputs[3] != nullptr) {
       g.residual_tensor = Index(index, node.inputs[3]);
       g.residual_bytes = Bytes(node.inputs[3]);
       g.epilogue_ops_per_element += 1;
     }
     g.input_bytes = Bytes(node.inputs[0]);
-    g.weight_bytes = Bytes(node.inputs[1]) + g.bias_bytes * g.groups;
+    g.weight_bytes = Bytes(node.inputs[WeightInput(node.op_type)]) + g.bias_bytes * g.groups;
     g.output_bytes = Bytes(out);
     // A grouped convolution with one filter per group (depthwise) may run
     // better on the vector unit: one multiply-accumulate per op.
-    if (node.op_type == "Conv" && g.groups > 1 && g.m == 1) {
+    if (IsConvType(node.op_type) && g.groups > 1 && g.m == 1) {
       w.vector_alternative = true;
       hw::VectorWorkload& v = w.vector;
       v.inputs = {{g.input_tensor, g.input_bytes}, {g.weight_tensor, g.weight_bytes}};

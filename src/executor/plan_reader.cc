@@ -37,6 +37,15 @@ absl::Status Corrupt(const std::string& what) {
   return absl::DataLossError(absl::StrCat("plan is corrupt: ", what));
 }
 
+// FlatBuffers' verifier checks a vector's 4-byte length field but not that
+// 8-byte elements are 8-byte aligned, and reading them misaligned is
+// undefined: the reader checks the vectors of 8-byte elements it reads.
+template <typename Vector>
+bool ElementsAligned(const Vector* v) {
+  return v == nullptr || v->size() == 0 ||
+         reinterpret_cast<uintptr_t>(v->Data()) % alignof(uint64_t) == 0;
+}
+
 absl::StatusOr<Attributes> ReadAttributes(const fb::Layer& layer) {
   Attributes attrs;
   if (layer.attributes() == nullptr) return attrs;
@@ -47,6 +56,10 @@ absl::StatusOr<Attributes> ReadAttributes(const fb::Layer& layer) {
       case fb::AttrKind::FLOAT: attrs.Set(name, a->f()); break;
       case fb::AttrKind::STRING: attrs.Set(name, a->s() ? a->s()->str() : std::string()); break;
       case fb::AttrKind::INTS:
+        if (!ElementsAligned(a->ints())) {
+          return Corrupt(absl::StrCat("layer '", layer.name()->str(), "' attribute '", name,
+                                      "' is misaligned"));
+        }
         attrs.Set(name, a->ints() ? std::vector<int64_t>(a->ints()->begin(), a->ints()->end())
                                   : std::vector<int64_t>{});
         break;
@@ -133,6 +146,16 @@ absl::Status ReadArena(const fb::Network& net, Engine::Impl& impl) {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view plan) {
+  // FlatBuffers reads scalars in place, so the plan and its payload must be
+  // aligned for their widest fields (8 bytes): the builder aligns the payload
+  // within the plan, but the caller's bytes (or a crafted plan) may put either
+  // anywhere; such bytes are read from an aligned copy.
+  std::vector<uint64_t> aligned_plan, aligned_payload;
+  if (reinterpret_cast<uintptr_t>(plan.data()) % alignof(uint64_t) != 0) {
+    aligned_plan.resize(plan.size() / sizeof(uint64_t) + 1);
+    std::memcpy(aligned_plan.data(), plan.data(), plan.size());
+    plan = std::string_view(reinterpret_cast<const char*>(aligned_plan.data()), plan.size());
+  }
   const auto* bytes = reinterpret_cast<const uint8_t*>(plan.data());
   if (plan.size() < 8 || !flatbuffers::BufferHasIdentifier(bytes, fb::PlanIdentifier())) {
     return absl::InvalidArgumentError(
@@ -176,6 +199,11 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
     return absl::DataLossError(absl::StrCat("plan is corrupt: payload checksum mismatch (stored ",
                                             outer->payload_crc32(), ", computed ", crc, ")"));
   }
+  if (reinterpret_cast<uintptr_t>(payload) % alignof(uint64_t) != 0) {
+    aligned_payload.resize(payload_size / sizeof(uint64_t) + 1);
+    std::memcpy(aligned_payload.data(), payload, payload_size);
+    payload = reinterpret_cast<const uint8_t*>(aligned_payload.data());
+  }
   flatbuffers::Verifier payload_verifier(payload, payload_size, 64, 1u << 30);
   if (!payload_verifier.VerifyBuffer<fb::Network>(nullptr)) {
     return Corrupt("payload does not verify");
@@ -201,6 +229,9 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
       return Corrupt(absl::StrCat("tensor '", slot.name, "' has unknown dtype"));
     }
     slot.dtype = static_cast<DataType>(t->dtype());
+    if (!ElementsAligned(t->shape())) {
+      return Corrupt(absl::StrCat("tensor '", slot.name, "' has a misaligned shape"));
+    }
     if (t->shape() != nullptr) {
       for (int64_t d : *t->shape()) {
         if (d < 0 || d > (int64_t{1} << 40)) {
@@ -225,7 +256,8 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
       }
       impl->constants.emplace_back(
           slot.dtype, slot.shape,
-          std::span<const std::byte>(reinterpret_cast<const std::byte*>(t->data()->data()), have));
+          std::span<const std::byte>(
+              have > 0 ? reinterpret_cast<const std::byte*>(t->data()->data()) : nullptr, have));
       impl->info.weight_bytes += have;
       slot.constant = static_cast<int>(impl->constants.size() - 1);
     }
@@ -253,6 +285,7 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
   const auto& registry = kernels::KernelRegistry::Builtin();
   std::vector<LayerDeviceProfile> device_layers;
   std::vector<int64_t> min_dram_bytes;
+  if (!ElementsAligned(net->program())) return Corrupt("the program is misaligned");
   const uint32_t program_size = net->program() ? net->program()->size() : 0;
   for (const fb::Layer* layer : *net->layers()) {
     const std::string name = layer->name()->str();
@@ -411,6 +444,29 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
     in.repeat = f->repeat();
     in.ops = f->ops();
     impl->program.push_back(in);
+  }
+  // The per-layer figures the device profile adds up and divides by the
+  // hardware's rates (int64 sums, double -> int64 conversions): bounded like
+  // the program's in hw::Simulate.
+  {
+    constexpr double kMaxTotal = 0x1p58;
+    const double transfer = impl->hardware.TransferBytesPerCycle();
+    const double vector_rate =
+        static_cast<double>(impl->hardware.vector_lanes) * impl->hardware.vector_ops_per_cycle;
+    double total = 0;
+    for (size_t i = 0; i < device_layers.size(); ++i) {
+      const LayerDeviceProfile& d = device_layers[i];
+      if (d.macs < 0 || d.vector_ops < 0 || min_dram_bytes[i] < 0 || d.estimated_cycles < 0) {
+        return Corrupt(absl::StrCat("layer '", d.name, "': negative accelerator figures"));
+      }
+      const double bytes = static_cast<double>(min_dram_bytes[i]);
+      const double ops = static_cast<double>(d.vector_ops);
+      total += static_cast<double>(d.macs) + ops + ops / vector_rate + bytes + bytes / transfer +
+               static_cast<double>(d.estimated_cycles);
+      if (!(total <= kMaxTotal)) {
+        return Corrupt(absl::StrCat("layer '", d.name, "': accelerator figures out of range"));
+      }
+    }
   }
   auto device = SimulateDevice(impl->hardware, impl->program, std::move(device_layers),
                                min_dram_bytes, &impl->simulation);

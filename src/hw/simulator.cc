@@ -23,9 +23,31 @@ absl::StatusOr<SimulationResult> Simulate(const HardwareConfig& hw, const Progra
   std::vector<bool> seen_layer(result.layers.size(), false);
 
   // Validate once up front.
+  // Magnitudes: CostOf computes each instruction's cycles and bytes in int64
+  // and the schedule adds them up. A conservative bound of every instruction's
+  // figures, summed over the program, stays below kMaxTotal, so that no
+  // product or sum can overflow on a crafted program (a real one is many
+  // orders of magnitude below).
+  constexpr double kMaxTotal = 0x1p58;
+  const double transfer = hw.TransferBytesPerCycle();
+  const double vector_rate = static_cast<double>(hw.vector_lanes) * hw.vector_ops_per_cycle;
+  const double array_extent = 2.0 * hw.array_rows + hw.array_cols;
+  double total = 0;
   for (size_t i = 0; i < program.size(); ++i) {
     const Instruction& in = program[i];
     if (in.opcode > Opcode::kSync) return Malformed(i, "unknown opcode");
+    const double bytes = static_cast<double>(in.bytes), ops = static_cast<double>(in.ops);
+    double bound = static_cast<double>(hw.dram_latency_cycles) + 4.0 * bytes + bytes / transfer +
+                   static_cast<double>(in.aux_bytes) + ops + ops / vector_rate;
+    if (in.opcode == Opcode::kMatmul) {
+      bound += 16.0 * static_cast<double>(in.repeat) * (in.k + array_extent) *
+               (in.m + array_extent) * (in.p + array_extent);
+    }
+    total += bound;
+    if (!(total <= kMaxTotal)) {
+      return Malformed(i, "its sizes are out of range (the program's cycles or bytes would "
+                          "overflow)");
+    }
     if (in.layer >= result.layers.size()) {
       return Malformed(i, absl::StrCat("layer index ", in.layer, " out of range (", num_layers,
                                        " layers)"));

@@ -263,6 +263,14 @@ std::vector<OpImporter> BuildImporters() {
   add("Gather");
   add("Cast");
   add("Slice");
+  // Quantization (opsets 10-25; the kernels reject the 16-bit, 4-bit and float8
+  // types of opsets 19+ and float16 scales as Unimplemented).
+  add("QuantizeLinear");
+  add("DequantizeLinear");
+  add("QLinearConv");
+  add("QLinearMatMul");
+  add("ConvInteger");
+  add("MatMulInteger");
   return v;
 }
 

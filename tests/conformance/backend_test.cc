@@ -13,6 +13,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -194,6 +197,46 @@ void CheckSuite(const std::string& label, const std::string& root) {
 }
 
 }  // namespace
+
+// The quantization operators (QuantizeLinear, DequantizeLinear, QLinearConv,
+// QLinearMatMul, ConvInteger, MatMulInteger): every backend test of them must
+// run and pass, none may be skipped. (DynamicQuantizeLinear and its
+// *_expanded forms are not supported: another op.)
+TEST_CASE("ONNX backend tests of the quantization operators run and pass",
+          "[conformance][quantize]") {
+  const std::vector<std::pair<std::string, std::vector<const char*>>> suites = {
+      {testing::OnnxTestDataPath("node"),
+       {"test_basic_convinteger", "test_convinteger_with_padding",
+        "test_convinteger_without_padding", "test_dequantizelinear", "test_dequantizelinear_axis",
+        "test_matmulinteger", "test_qlinearconv", "test_qlinearmatmul_2D", "test_qlinearmatmul_3D",
+        "test_quantizelinear", "test_quantizelinear_axis"}},
+      {testing::SharedPath("models/onnx_backend_tests/node"),
+       {"test_convinteger_with_padding", "test_convinteger_without_padding",
+        "test_dequantizelinear", "test_dequantizelinear_axis", "test_matmulinteger",
+        "test_qlinearconv", "test_qlinearmatmul_2D_int8_float32",
+        "test_qlinearmatmul_2D_uint8_float32", "test_qlinearmatmul_3D_int8_float32",
+        "test_qlinearmatmul_3D_uint8_float32", "test_quantizelinear",
+        "test_quantizelinear_axis"}},
+  };
+  for (const auto& [root, tests] : suites) {
+    if (root.empty()) {
+      WARN("SKIPPED: quantization backend tests: test data not found");
+      continue;
+    }
+    for (const char* test : tests) {
+      const fs::path dir = fs::path(root) / test;
+      INFO(dir.string());
+      REQUIRE(fs::exists(dir / "model.onnx"));
+      int skipped = 0;
+      std::string reason;
+      bool bound = false;
+      const std::string err = RunOne(dir, &skipped, &reason, &bound);
+      INFO(reason);
+      CHECK(skipped == 0);
+      CHECK(err == "");
+    }
+  }
+}
 
 TEST_CASE("ONNX backend tests (libonnx-testdata node)", "[conformance]") {
   CheckSuite("libonnx-testdata/node", testing::OnnxTestDataPath("node"));

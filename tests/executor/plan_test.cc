@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/plan_generated.h"
 #include "common/version.h"
 #include "engine/builder.h"
@@ -79,14 +80,35 @@ TEST_CASE("Not-a-plan, truncated, corrupt and wrong-version plans get distinct e
       absl::Status s = Load(plan.substr(0, cut));
       INFO("cut at " << cut << ": " << s.ToString());
       CHECK(s.code() == absl::StatusCode::kDataLoss);
+      CHECK(absl::StrContains(s.message(), "truncated"));
+    }
+    // Shorter than the file identifier: not recognizable as a plan at all.
+    for (size_t cut : {size_t{0}, size_t{4}, size_t{7}}) {
+      absl::Status s = Load(plan.substr(0, cut));
+      CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+      CHECK(absl::StrContains(s.message(), "not an engine plan"));
     }
   }
   SECTION("flipped byte in the weights") {
-    // The last bytes of the payload hold constants; flip one in the middle.
+    // Find the bytes of a constant (the conv weights) inside the plan's
+    // payload and flip one in the middle: only the checksum can tell.
+    const auto* outer = flatbuffers::GetRoot<engine::plan::Plan>(plan.data());
+    const auto* net = flatbuffers::GetRoot<engine::plan::Network>(outer->payload()->data());
+    size_t offset = 0, size = 0;
+    for (const engine::plan::Tensor* t : *net->tensors()) {
+      if (t->is_constant() && t->data() != nullptr && t->data()->size() > size) {
+        size = t->data()->size();
+        offset = static_cast<size_t>(t->data()->data() -
+                                     reinterpret_cast<const uint8_t*>(plan.data()));
+      }
+    }
+    REQUIRE(size >= 16);
     std::string bad = plan;
-    bad[bad.size() / 2] ^= 0x5a;
+    bad[offset + size / 2] ^= 0x01;
     absl::Status s = Load(bad);
+    INFO(s.ToString());
     CHECK(s.code() == absl::StatusCode::kDataLoss);
+    CHECK(absl::StrContains(s.message(), "checksum mismatch"));
   }
   SECTION("every single flipped byte is rejected or harmless, never a crash") {
     for (size_t i = 0; i < plan.size(); i += 7) {
@@ -103,9 +125,15 @@ TEST_CASE("Not-a-plan, truncated, corrupt and wrong-version plans get distinct e
     }
   }
   SECTION("newer schema version") {
+    const std::string accepted =
+        absl::StrCat("accepts versions ", kMinPlanSchemaVersion, "..", kPlanSchemaVersion);
     absl::Status s = Load(WithVersion(plan, kPlanSchemaVersion + 1));
     CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
-    CHECK(absl::StrContains(s.message(), "accepts versions"));
+    CHECK(absl::StrContains(s.message(), accepted));
+    CHECK(absl::StrContains(s.message(), absl::StrCat("plan schema version ", kPlanSchemaVersion + 1)));
+    s = Load(WithVersion(plan, kMinPlanSchemaVersion - 1));
+    CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
+    CHECK(absl::StrContains(s.message(), accepted));
     CHECK(Load(WithVersion(plan, kPlanSchemaVersion)).ok());
   }
 }

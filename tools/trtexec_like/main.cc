@@ -26,6 +26,7 @@
 #include "report.h"
 #include "compare.h"
 #include "inspect.h"
+#include "int8.h"
 #include "run_report.h"
 
 namespace trtexec_like {
@@ -125,6 +126,7 @@ absl::StatusOr<std::shared_ptr<const engine::Engine>> BuildEngine(
               MsSince(t0) / 1000.0, absl::StrJoin(phases, ", ").c_str(), built->onnx_nodes,
               built->engine_layers, built->plan.size());
   PrintOptimizerSummary(*built);
+  PrintInt8Summary(*built);
   if (opt.verbose) std::printf("[V] Optimizer passes:\n%s", built->optimizer_report.c_str());
   absl::Status dumped = WriteIrDumps(opt, *built);
   if (!dumped.ok()) return dumped;
@@ -189,6 +191,10 @@ int Run(const Options& opt, const std::string& command) {
   if (!objective.ok()) return Fail(std::string(objective.status().message()), command);
 
   std::shared_ptr<const engine::Engine> eng;
+  Int8Setup int8_setup;
+  if (opt.compare_int8 && opt.onnx.empty()) {
+    return Fail("--compareInt8 builds both engines: give --onnx (not --loadEngine)", command);
+  }
   if (!opt.onnx.empty()) {
     engine::BuilderConfig config;
     config.input_shapes = *shapes;
@@ -204,6 +210,14 @@ int Run(const Options& opt, const std::string& command) {
       for (absl::string_view p : absl::StrSplit(opt.passes, ',', absl::SkipEmpty())) {
         config.passes.emplace_back(p);
       }
+    }
+    absl::Status int8 = ConfigureInt8(opt, config, int8_setup);
+    if (!int8.ok()) return Fail(std::string(int8.message()), command);
+    if (opt.compare_int8) {
+      absl::Status s = RunCompareInt8(opt, config);
+      if (!s.ok()) return Fail(std::string(s.message()), command);
+      std::printf("&&&& PASSED trtexec_like # %s\n", command.c_str());
+      return 0;
     }
     auto built = BuildEngine(opt, config, logger);
     if (!built.ok()) return Fail(std::string(built.status().message()), command);
@@ -225,6 +239,14 @@ int Run(const Options& opt, const std::string& command) {
                 engine::DimsToString(d.shape).c_str());
   }
   if (opt.dump_layer_info) PrintLayerInfo(*eng);
+  if (!opt.eval_data.empty()) {
+    absl::Status s = RunEvaluation(opt, *eng);
+    if (!s.ok()) return Fail(std::string(s.message()), command);
+    if (opt.skip_inference) {
+      std::printf("&&&& PASSED trtexec_like # %s\n", command.c_str());
+      return 0;
+    }
+  }
   if (opt.skip_inference) {
     absl::Status s = ReportModeledDevice(opt, *eng, /*count=*/1, /*host=*/nullptr);
     if (!s.ok()) return Fail(std::string(s.message()), command);
@@ -432,6 +454,53 @@ int main(int argc, char** argv) {
                  "Write the run report (identity, build options, hardware, modeled and host "
                  "performance, memory, per-layer profile) as versioned JSON, for "
                  "'trtexec_like compare'");
+  // INT8.
+  app.add_flag("--int8", opt.int8,
+               "Build an INT8 engine: layers with an exact integer form run in int8 (calibrated "
+               "with --calibData or a --calib cache), the rest in FP32");
+  app.add_option("--calibData", opt.calib_data,
+                 "Calibration data: a directory of images (JPEG, PNG, ...) or tensor files (.pb, "
+                 ".npy), or an MNIST IDX image file");
+  app.add_option("--calibImages", opt.calib_images,
+                 "Calibrate on at most this many samples of --calibData (0 = all)")
+      ->capture_default_str();
+  app.add_option("--calibBatches", opt.calib_batches,
+                 "Calibrate on at most this many batches of --calibData (0 = all)")
+      ->capture_default_str();
+  app.add_option("--calibrator", opt.calibrator, "entropy (TensorRT EntropyCalibration2), minmax "
+                 "or percentile")
+      ->capture_default_str();
+  app.add_option("--calibPercentile", opt.calib_percentile,
+                 "Percentile of |x| for --calibrator=percentile")
+      ->capture_default_str();
+  app.add_option("--calib", opt.calib_cache,
+                 "Calibration cache (TensorRT text format): read when the file exists (no "
+                 "calibration), otherwise written after calibrating");
+  app.add_option("--preprocess", opt.preprocess,
+                 "Image preprocessing for --calibData/--evalData: a preset (imagenet, raw, caffe) "
+                 "or resize=256,crop,scale=0.0039,mean=R:G:B,std=R:G:B,order=rgb|bgr,layout=nchw")
+      ->capture_default_str();
+  app.add_flag("--skipUnreadable", opt.skip_unreadable,
+               "Skip (and list) unreadable dataset files instead of failing");
+  app.add_option("--layerPrecisions", opt.layer_precisions,
+                 "Pin layers (engine layer or ONNX node names) to a precision: name:fp32[,...]");
+  app.add_option("--accuracyGuard", opt.accuracy_guard_db,
+                 "Keep in FP32 the layers whose isolated INT8 output SQNR on the calibration data "
+                 "is below this many dB");
+  app.add_option("--evalData", opt.eval_data,
+                 "Run the engine over a dataset (image dir, tensor dir, MNIST IDX file) and print "
+                 "top-1 accuracy when it has labels");
+  app.add_option("--evalLabels", opt.eval_labels,
+                 "Labels for --evalData: IDX, CSV (file,class_index) or text");
+  app.add_option("--evalImages", opt.eval_images,
+                 "Use at most this many samples of --evalData (0 = all)")
+      ->capture_default_str();
+  app.add_flag("--compareInt8", opt.compare_int8,
+               "Build the FP32 and INT8 engines with every layer output marked, run both on "
+               "--evalData (or --calibData) and print per layer cosine, SQNR and max error, "
+               "worst first, with top-1 agreement");
+  app.add_option("--compareTop", opt.compare_top, "Rows of the --compareInt8 table")
+      ->capture_default_str();
   app.add_flag("--skipInference", opt.skip_inference, "Build (and save) only");
   app.add_flag("--dumpProfile", opt.dump_profile,
                "Print the per-layer profile (modeled device; host too when inference runs)");

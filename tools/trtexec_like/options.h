@@ -51,6 +51,24 @@ struct Options {
   std::string export_layer_info;
   /// --exportReport: the run report (run_report.h, docs/report_schema.md).
   std::string export_report;
+
+  // INT8 (int8.h).
+  bool int8 = false;
+  std::string calib_data;          ///< --calibData: images, tensor files or MNIST IDX
+  int64_t calib_images = 0;        ///< --calibImages: at most this many samples (0 = all)
+  int64_t calib_batches = 0;       ///< --calibBatches: at most this many batches (0 = all)
+  std::string calibrator = "entropy";
+  double calib_percentile = 99.99;
+  std::string calib_cache;         ///< --calib: calibration cache (read if it exists, else written)
+  std::string preprocess = "imagenet";
+  bool skip_unreadable = false;
+  std::string layer_precisions;    ///< --layerPrecisions=name:fp32,...
+  double accuracy_guard_db = 0;    ///< --accuracyGuard (dB)
+  std::string eval_data;           ///< --evalData
+  std::string eval_labels;         ///< --evalLabels
+  int64_t eval_images = 0;         ///< --evalImages: at most this many (0 = all)
+  bool compare_int8 = false;       ///< --compareInt8: per-layer INT8 vs FP32 table
+  int compare_top = 25;            ///< rows of the --compareInt8 table
 };
 
 /// Parses "a:1x3x224x224,b:1x10" (trtexec --shapes). Names may contain ':'

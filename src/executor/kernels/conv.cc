@@ -44,7 +44,6 @@
 // count.
 #include <Eigen/Core>
 
-#include "executor/kernels/sgemm.h"
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -53,8 +52,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "executor/kernels/conv_geometry.h"
 #include "executor/kernels/defs.h"
 #include "executor/kernels/kernel_util.h"
+#include "executor/kernels/sgemm.h"
 
 namespace engine::kernels {
 namespace {
@@ -64,13 +65,8 @@ using ConstMatrixMap = Eigen::Map<const RowMajorMatrix>;
 using MatrixMap = Eigen::Map<RowMajorMatrix>;
 using StridedMatrixMap = Eigen::Map<RowMajorMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
 
-// Largest number of spatial dimensions supported; smaller convolutions are
-// normalized to 3-D by prepending unit dimensions.
-constexpr int kMaxSpatial = 3;
 // Target size of one im2col tile, in floats (4 MiB).
 constexpr int64_t kIm2ColTileFloats = int64_t{1} << 20;
-
-using Dims3 = std::array<int64_t, kMaxSpatial>;
 
 // y[i] += a * x[i] for i < n (x and y do not overlap).
 void Axpy(float a, const float* __restrict x, float* __restrict y, int64_t n) {
@@ -106,24 +102,10 @@ void Taps3x3(const float* const* tap, const float* w, float* __restrict y, int64
 }
 
 // Everything derived from the attributes and the input shapes.
-struct ConvParams {
-  int64_t batch = 0;         // N
-  int64_t in_channels = 0;   // C
-  int64_t out_channels = 0;  // M
-  int64_t group = 1;
+struct ConvParams : ConvGeometry {
   bool has_bias = false;
   bool has_residual = false;
   Activation activation;
-  // Spatial geometry normalized to 3-D: the k real spatial axes are the last k
-  // entries; the leading ones are unit axes (size 1, kernel 1, stride 1).
-  Dims3 in{1, 1, 1};
-  Dims3 out{1, 1, 1};
-  Dims3 kernel{1, 1, 1};
-  Dims3 stride{1, 1, 1};
-  Dims3 dilation{1, 1, 1};
-  Dims3 pad_begin{0, 0, 0};
-  Dims3 pad_end{0, 0, 0};
-  Dims y_shape;
 };
 
 absl::StatusOr<ConvParams> ParseConv(const Attributes& attrs, std::span<const TensorInfo> inputs) {
@@ -142,91 +124,13 @@ absl::StatusOr<ConvParams> ParseConv(const Attributes& attrs, std::span<const Te
                      ", W ", DataTypeName(w.dtype),
                      has_bias ? absl::StrCat(", B ", DataTypeName(inputs[2].dtype)) : ""));
   }
-  if (x.shape.size() < 3) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Conv: X has shape ", ShapeString(x.shape),
-                     ", expected [N,C,D1,...] with >= 1 spatial dim"));
-  }
-  const size_t nsp = x.shape.size() - 2;
-  if (nsp > kMaxSpatial) {
-    return absl::UnimplementedError(
-        absl::StrCat("Conv: ", nsp, "-D convolution is not supported (at most 3-D)"));
-  }
-  if (w.shape.size() != x.shape.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("Conv: W has ", w.shape.size(),
-                                                   " dims, expected ", x.shape.size(), " for a ",
-                                                   nsp, "-D convolution"));
-  }
   ConvParams p;
-  p.batch = x.shape[0];
-  p.in_channels = x.shape[1];
-  p.out_channels = w.shape[0];
+  ENGINE_ASSIGN_OR_RETURN(static_cast<ConvGeometry&>(p),
+                          ParseConvGeometry(attrs, x.shape, w.shape, "Conv"));
   p.has_bias = has_bias;
-  ENGINE_ASSIGN_OR_RETURN(p.group, attrs.GetInt("group", 1));
-  if (p.group < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("Conv: group ", p.group, " must be >= 1"));
-  }
-  if (p.in_channels % p.group != 0 || p.out_channels % p.group != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("Conv: group ", p.group, " must divide both C (",
-                                                   p.in_channels, ") and M (", p.out_channels,
-                                                   ")"));
-  }
-  if (w.shape[1] != p.in_channels / p.group) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Conv: W has shape ", ShapeString(w.shape), ", expected dim 1 = C/group = ",
-        p.in_channels / p.group, " for X ", ShapeString(x.shape), " and group ", p.group));
-  }
   if (has_bias && (inputs[2].shape.size() != 1 || inputs[2].shape[0] != p.out_channels)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Conv: B has shape ", ShapeString(inputs[2].shape), ", expected [", p.out_channels, "]"));
-  }
-  const Dims w_kernel(w.shape.begin() + 2, w.shape.end());
-  for (int64_t k : w_kernel) {
-    if (k < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Conv: W has shape ", ShapeString(w.shape), " with an empty kernel"));
-    }
-  }
-  if (attrs.Has("kernel_shape")) {
-    ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> ks, attrs.GetInts("kernel_shape"));
-    if (ks != w_kernel) {
-      return absl::InvalidArgumentError(absl::StrCat("Conv: kernel_shape ", ShapeString(ks),
-                                                     " does not match W's spatial dims ",
-                                                     ShapeString(w_kernel)));
-    }
-  }
-  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> strides,
-                          GetSpatialInts(attrs, "Conv", "strides", nsp, 1, 1));
-  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> dilations,
-                          GetSpatialInts(attrs, "Conv", "dilations", nsp, 1, 1));
-  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> pads,
-                          GetSpatialInts(attrs, "Conv", "pads", 2 * nsp, 0, 0));
-  ENGINE_ASSIGN_OR_RETURN(std::string auto_pad, GetAutoPad(attrs, "Conv"));
-
-  p.y_shape = {p.batch, p.out_channels};
-  const size_t lead = kMaxSpatial - nsp;  // unit axes prepended
-  for (size_t i = 0; i < nsp; ++i) {
-    const size_t a = lead + i;
-    const int64_t in = x.shape[2 + i];
-    p.in[a] = in;
-    p.kernel[a] = w_kernel[i];
-    p.stride[a] = strides[i];
-    p.dilation[a] = dilations[i];
-    const int64_t ek = (w_kernel[i] - 1) * dilations[i] + 1;
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      SamePadding(auto_pad, in, strides[i], ek, &p.pad_begin[a], &p.pad_end[a]);
-    } else if (auto_pad == "NOTSET") {
-      p.pad_begin[a] = pads[i];
-      p.pad_end[a] = pads[nsp + i];
-    }
-    const int64_t span = in + p.pad_begin[a] + p.pad_end[a] - ek;
-    if (span < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Conv: spatial axis ", i, " of X (size ", in, ", padded to ",
-          in + p.pad_begin[a] + p.pad_end[a], ") is smaller than the dilated kernel (", ek, ")"));
-    }
-    p.out[a] = span / strides[i] + 1;
-    p.y_shape.push_back(p.out[a]);
   }
   p.has_residual = inputs.size() > 3 && inputs[3].present;
   if (p.has_residual && (inputs[3].dtype != DataType::kFloat32 || inputs[3].shape != p.y_shape)) {
@@ -557,67 +461,8 @@ class ConvKernel final : public Kernel {
     }
   }
 
-  // Writes rows [r0, r1) x columns [p0, p0 + len) of the im2col matrix of one
-  // image and group into `col` ([col_rows_, len], row-major). Row
-  // r = (c * k0 + t0) * k1 * k2 + t1 * k2 + t2 holds, for each output
-  // position o, X[c, o0*s0 + t0*d0 - pb0, o1*s1 + t1*d1 - pb1, o2*s2 + t2*d2 - pb2]
-  // (0 outside the input).
   void Im2Col(const float* xg, int64_t p0, int64_t len, int64_t r0, int64_t r1, float* col) const {
-    const int64_t in0 = p_.in[0], in1 = p_.in[1], in2 = p_.in[2];
-    const int64_t out1 = p_.out[1], out2 = p_.out[2];
-    const int64_t s2 = p_.stride[2];
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t c = r / kernel_size_;
-      const int64_t kk = r % kernel_size_;
-      const int64_t t0 = kk / (p_.kernel[1] * p_.kernel[2]);
-      const int64_t t1 = (kk / p_.kernel[2]) % p_.kernel[1];
-      const int64_t t2 = kk % p_.kernel[2];
-      const int64_t off0 = t0 * p_.dilation[0] - p_.pad_begin[0];
-      const int64_t off1 = t1 * p_.dilation[1] - p_.pad_begin[1];
-      const int64_t off2 = t2 * p_.dilation[2] - p_.pad_begin[2];
-      // Output columns o2 in [lo2, hi2) read inside the input along axis 2:
-      // 0 <= o2 * s2 + off2 < in2.
-      const int64_t lo2 = std::min(out2, off2 >= 0 ? 0 : (-off2 + s2 - 1) / s2);
-      const int64_t hi2 =
-          std::clamp<int64_t>(in2 - off2 <= 0 ? 0 : (in2 - off2 + s2 - 1) / s2, lo2, out2);
-      const float* xc = xg + c * in_plane_;
-      float* dst = col + r * len;
-      int64_t p = p0;
-      const int64_t end = p0 + len;
-      int64_t o2 = p % out2;
-      int64_t o1 = (p / out2) % out1;
-      int64_t o0 = p / (out2 * out1);
-      while (p < end) {
-        const int64_t n = std::min(out2 - o2, end - p);
-        const int64_t i0 = o0 * p_.stride[0] + off0;
-        const int64_t i1 = o1 * p_.stride[1] + off1;
-        if (i0 < 0 || i0 >= in0 || i1 < 0 || i1 >= in1) {
-          std::fill(dst, dst + n, 0.0f);
-        } else {
-          const float* src = xc + (i0 * in1 + i1) * in2;
-          const int64_t a = std::clamp(lo2, o2, o2 + n);  // first valid column
-          const int64_t z = std::clamp(hi2, a, o2 + n);   // end of valid columns
-          float* d = dst;
-          std::fill(d, d + (a - o2), 0.0f);
-          d += a - o2;
-          if (s2 == 1) {
-            std::memcpy(d, src + a + off2, static_cast<size_t>(z - a) * sizeof(float));
-          } else {
-            const float* s = src + a * s2 + off2;
-            for (int64_t i = 0; i < z - a; ++i) d[i] = s[i * s2];
-          }
-          d += z - a;
-          std::fill(d, d + (o2 + n - z), 0.0f);
-        }
-        dst += n;
-        p += n;
-        o2 = 0;
-        if (++o1 == out1) {
-          o1 = 0;
-          ++o0;
-        }
-      }
-    }
+    kernels::Im2Col<float>(p_, xg, p0, len, r0, r1, col, 0.0f);
   }
 
   ConvParams p_;

@@ -15,6 +15,9 @@ namespace engine::kernels {
 
 // conv.cc
 KernelDef MakeConvDef();
+// int8_layers.cc: the engine's integer layers "Int8Conv", "Int8Gemm".
+KernelDef MakeInt8ConvDef();
+KernelDef MakeInt8GemmDef();
 // gemm.cc
 KernelDef MakeGemmDef();
 KernelDef MakeMatMulDef();
@@ -44,6 +47,15 @@ KernelDef MakeGatherDef();
 KernelDef MakeConstantOfShapeDef();
 KernelDef MakeCastDef();
 KernelDef MakeSliceDef();
+// quantize.cc: "QuantizeLinear", "DequantizeLinear".
+KernelDef MakeQuantizeLinearDef();
+KernelDef MakeDequantizeLinearDef();
+// qlinear.cc: imported ONNX quantized products "QLinearConv", "ConvInteger",
+// "QLinearMatMul", "MatMulInteger".
+KernelDef MakeQLinearConvDef();
+KernelDef MakeConvIntegerDef();
+KernelDef MakeQLinearMatMulDef();
+KernelDef MakeMatMulIntegerDef();
 
 }  // namespace engine::kernels
 

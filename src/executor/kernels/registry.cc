@@ -36,7 +36,14 @@ void RegisterBuiltinKernels(KernelRegistry& r) {
   // Matrix work: convolution and matrix products.
   r.Register(MakeConvDef());
   r.Register(MakeGemmDef());
+  r.Register(MakeInt8ConvDef());
+  r.Register(MakeInt8GemmDef());
   r.Register(MakeMatMulDef());
+  // Imported ONNX quantized products (qlinear.cc).
+  r.Register(MakeQLinearConvDef());
+  r.Register(MakeConvIntegerDef());
+  r.Register(MakeQLinearMatMulDef());
+  r.Register(MakeMatMulIntegerDef());
   // Pooling.
   for (const char* t : {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}) {
     r.Register(MakePoolDef(t));
@@ -51,6 +58,8 @@ void RegisterBuiltinKernels(KernelRegistry& r) {
   }
   for (const char* t : {"Add", "Sub", "Mul", "Div", "PRelu"}) r.Register(MakeBinaryDef(t));
   r.Register(MakeSumDef());
+  r.Register(MakeQuantizeLinearDef());
+  r.Register(MakeDequantizeLinearDef());
   // Data movement and shape computations.
   r.Register(MakeIdentityDef());
   r.Register(MakeFlattenDef());

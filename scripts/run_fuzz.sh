@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/, CMake option ENGINE_FUZZ) with clang into
+# build-fuzz/ (every library instrumented with ASan + UBSan + coverage) and runs
+# each target for a bounded time on a seed corpus generated here:
+#   onnx_parser_fuzzer  <- every model.onnx of Debian's libonnx-testdata (node/)
+#                          and the generated tiny CNN (models/generate.py);
+#   plan_loader_fuzzer  <- plans built from some of those models with
+#                          trtexec_like --saveEngine.
+# The two targets run at the same time (one core each). Any crash, sanitizer
+# report, leak, out-of-memory or timeout fails the script; the input is saved
+# as build-fuzz/artifacts/<target>/crash-* (reproduce: build-fuzz/bin/<target>
+# <file>; add it to tests/data/fuzz_regressions/ once fixed).
+#
+# Environment:
+#   FUZZ_SECONDS=60      fuzzing time per target (seconds; the targets run in parallel)
+#   FUZZ_BUILD_DIR=build-fuzz
+#   TRTEXEC_LIKE=path    tool that builds the seed plans (default: build/bin/trtexec_like
+#                        when present, else it is built in FUZZ_BUILD_DIR)
+#   ENGINE_SKIP_FUZZ=1   do nothing (exit 0)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+if [ "${ENGINE_SKIP_FUZZ:-0}" = "1" ]; then
+  echo "[fuzz] SKIPPED: ENGINE_SKIP_FUZZ=1"
+  exit 0
+fi
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+JOBS=$(nproc)
+
+if ! command -v clang++ >/dev/null 2>&1; then
+  echo "[fuzz] FAILED: clang++ is not installed (scripts/setup.sh installs clang and libclang-rt-dev)"
+  exit 1
+fi
+
+start=$(date +%s)
+if [ ! -f "$BUILD/build.ninja" ]; then
+  # Debug with -O1: assertions on, fast enough to fuzz, quicker to compile than -O2.
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DENGINE_FUZZ=ON -DENGINE_BUILD_TESTS=OFF >/dev/null ||
+    { rm -f "$BUILD/build.ninja"; echo "[fuzz] FAILED: configure"; exit 1; }
+fi
+targets=(onnx_parser_fuzzer plan_loader_fuzzer)
+TOOL=${TRTEXEC_LIKE:-}
+if [ -z "$TOOL" ]; then
+  if [ -x "$ROOT/build/bin/trtexec_like" ]; then
+    TOOL="$ROOT/build/bin/trtexec_like"
+  else
+    TOOL="$BUILD/bin/trtexec_like"
+    targets+=(trtexec_like)
+  fi
+fi
+echo "[fuzz] building ${targets[*]} in $BUILD (clang, ASan+UBSan+libFuzzer)"
+cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}" >"$BUILD/build.log" 2>&1 || {
+  tail -50 "$BUILD/build.log"; echo "[fuzz] FAILED: build"; exit 1; }
+echo "[fuzz] build: $(( $(date +%s) - start )) s"
+
+# Seed corpora, regenerated every run.
+SEEDS="$BUILD/seeds"
+rm -rf "$SEEDS"
+mkdir -p "$SEEDS/onnx" "$SEEDS/plan"
+TESTDATA=/usr/share/libonnx-testdata/data/node
+if [ -d "$TESTDATA" ]; then
+  for m in "$TESTDATA"/*/model.onnx; do
+    cp "$m" "$SEEDS/onnx/$(basename "$(dirname "$m")").onnx"
+  done
+fi
+if /usr/bin/python3 "$ROOT/models/generate.py" --out "$SEEDS/gen" tiny_cnn >/dev/null 2>&1; then
+  cp "$SEEDS/gen/tiny_cnn.onnx" "$SEEDS/onnx/"
+fi
+plan_models=(conv_with_strides_padding basic_conv_with_padding conv_with_autopad_same relu add
+  add_bcast mul sub div gemm_default_vector_bias gemm_all_attributes gemm_transposeB matmul_2d
+  matmul_3d maxpool_2d_default maxpool_2d_pads averagepool_2d_pads globalaveragepool
+  softmax_example batchnorm_epsilon concat_2d_axis_1 reshape_reordered_all_dims
+  transpose_default flatten_axis1 sigmoid clip leakyrelu pad slice gather_0 unsqueeze_axis_0
+  squeeze reduce_mean_default_axes_keepdims_example layer_normalization_2d_axis0 tanh
+  hardswish prelu_broadcast instancenorm_example lrn sum_example)
+for name in "${plan_models[@]}" tiny_cnn; do
+  onnx="$SEEDS/onnx/test_$name.onnx"
+  [ "$name" = tiny_cnn ] && onnx="$SEEDS/onnx/tiny_cnn.onnx"
+  [ -f "$onnx" ] || continue
+  "$TOOL" --onnx="$onnx" --saveEngine="$SEEDS/plan/$name.plan" --skipInference \
+    >/dev/null 2>&1 || true
+done
+echo "[fuzz] seeds: $(ls "$SEEDS/onnx" | wc -l) models, $(ls "$SEEDS/plan" | wc -l) plans"
+if [ "$(ls "$SEEDS/plan" | wc -l)" -eq 0 ]; then
+  echo "[fuzz] FAILED: no seed plan could be built with $TOOL"
+  exit 1
+fi
+
+# Sanitizers: any report is fatal; leaks are reported by libFuzzer.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+run_target() {  # name max_len seed_dir
+  local name=$1 max_len=$2 seeds=$3
+  local work="$BUILD/corpus/$name" art="$BUILD/artifacts/$name/"
+  rm -rf "$work" "$art"
+  mkdir -p "$work" "$art"
+  "$BUILD/bin/$name" -max_total_time="$FUZZ_SECONDS" -max_len="$max_len" -timeout=30 \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art" "$work" "$seeds" \
+    >"$BUILD/$name.log" 2>&1
+}
+
+echo "[fuzz] running each target for ${FUZZ_SECONDS} s"
+run_target onnx_parser_fuzzer 16384 "$SEEDS/onnx" & pid_onnx=$!
+run_target plan_loader_fuzzer 32768 "$SEEDS/plan" & pid_plan=$!
+rc_onnx=0; rc_plan=0
+wait $pid_onnx || rc_onnx=$?
+wait $pid_plan || rc_plan=$?
+
+failed=0
+for pair in "onnx_parser_fuzzer:$rc_onnx" "plan_loader_fuzzer:$rc_plan"; do
+  name=${pair%%:*}; rc=${pair##*:}
+  log="$BUILD/$name.log"
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || true)
+  corpus=$(ls "$BUILD/corpus/$name" | wc -l)
+  crashes=$(ls "$BUILD/artifacts/$name" 2>/dev/null | wc -l)
+  if [ "$rc" -eq 0 ] && [ "$crashes" -eq 0 ]; then
+    echo "[fuzz] $name: PASSED: ${runs:-?} executions in ${FUZZ_SECONDS} s, coverage ${cov:-?}, ${corpus} new corpus inputs"
+  else
+    failed=1
+    echo "[fuzz] $name: FAILED (exit $rc) after ${runs:-?} executions; inputs in $BUILD/artifacts/$name/:"
+    ls "$BUILD/artifacts/$name" | sed 's/^/[fuzz]   /'
+    grep -E -A30 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|Assertion|SUMMARY' "$log" | head -60 || true
+  fi
+done
+echo "[fuzz] total: $(( $(date +%s) - start )) s"
+exit $failed

@@ -1,0 +1,1184 @@
+#include "common/dataset.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "engine/tensor_io.h"
+
+// Image decoding: stb_image from Debian's libstb (declarations only here).
+#include <stb/stb_image.h>
+
+// Resizing: stb_image_resize (v0.97) compiled from Debian's header into this
+// file, private to it (STB_IMAGE_RESIZE_STATIC), with STBIR_ASSERT disabled.
+// Debian's libstb is built with assertions on, and
+// stbir__normalize_downsample_coefficients asserts `total < 1.1f` for most
+// ordinary downscale ratios (e.g. 500x375 -> 341x256; 311 of the 450 ImageNet
+// sample images), aborting the process: nothings/stb issue #1449. The code
+// renormalises the weights right after that check, so the results are right
+// (checked: a linear ramp stays linear, a flat image stays flat).
+#define STBIR_ASSERT(x) ((void)0)
+#define STB_IMAGE_RESIZE_STATIC
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wunused-variable"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#include <stb/stb_image_resize.h>
+#pragma GCC diagnostic pop
+
+namespace engine::data {
+namespace {
+
+namespace fs = std::filesystem;
+using ChannelOrder = ImagePreprocess::ChannelOrder;
+using Layout = ImagePreprocess::Layout;
+
+constexpr uint32_t kIdxImagesMagic = 2051;  // 0x00000803: uint8, 3 dims
+constexpr uint32_t kIdxLabelsMagic = 2049;  // 0x00000801: uint8, 1 dim
+
+// ---------------------------------------------------------------------------
+// Small string helpers.
+
+std::string ToLower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t pos = s.find(sep, start);
+    out.push_back(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start));
+    if (pos == std::string::npos) break;
+    start = pos + 1;
+  }
+  return out;
+}
+
+bool ParseInt64(const std::string& text, int64_t* out) {
+  std::string t = Trim(text);
+  if (t.empty()) return false;
+  const char* b = t.data();
+  if (*b == '+') ++b;
+  auto [ptr, ec] = std::from_chars(b, t.data() + t.size(), *out);
+  return ec == std::errc() && ptr == t.data() + t.size();
+}
+
+bool ParseFloatPlain(const std::string& text, float* out) {
+  std::string t = Trim(text);
+  if (t.empty()) return false;
+  const char* b = t.data();
+  if (*b == '+') ++b;
+  auto [ptr, ec] = std::from_chars(b, t.data() + t.size(), *out);
+  return ec == std::errc() && ptr == t.data() + t.size() && std::isfinite(*out);
+}
+
+// A number or a fraction "a/b".
+bool ParseFloat(const std::string& text, float* out) {
+  size_t slash = text.find('/');
+  if (slash == std::string::npos) return ParseFloatPlain(text, out);
+  float num = 0, den = 0;
+  if (!ParseFloatPlain(text.substr(0, slash), &num) ||
+      !ParseFloatPlain(text.substr(slash + 1), &den) || den == 0.0f) {
+    return false;
+  }
+  *out = num / den;
+  return std::isfinite(*out);
+}
+
+std::string FloatToString(float v) {
+  char buf[64];
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  if (ec != std::errc()) return absl::StrCat(v);
+  return std::string(buf, ptr);
+}
+
+bool HasExtension(const std::string& name, std::initializer_list<const char*> exts) {
+  std::string lower = ToLower(name);
+  for (const char* e : exts) {
+    if (EndsWith(lower, e)) return true;
+  }
+  return false;
+}
+
+bool IsImageFile(const std::string& name) {
+  return HasExtension(name, {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm"});
+}
+bool IsTensorFile(const std::string& name) { return HasExtension(name, {".pb", ".npy"}); }
+bool IsIdx3Name(const std::string& name) {
+  return HasExtension(name, {"-idx3-ubyte", "-idx3-ubyte.gz", ".idx3-ubyte", ".idx3-ubyte.gz"});
+}
+
+uint32_t BigEndian32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// Reads a whole file, gunzipping it when it is gzip-compressed (zlib reads
+// other files unchanged).
+absl::StatusOr<std::string> ReadMaybeGzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open file: ", std::strerror(errno)));
+  }
+  std::string out;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(f, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  if (n < 0) {
+    int errnum = 0;
+    std::string why = gzerror(f, &errnum);
+    gzclose(f);
+    return absl::DataLossError(absl::StrCat(path, ": read error: ", why));
+  }
+  gzclose(f);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Image input shape.
+
+struct ImageShape {
+  int64_t c = 0, h = 0, w = 0;
+};
+
+absl::StatusOr<ImageShape> CheckImageInput(const TensorDesc& input, const ImagePreprocess& pp) {
+  const std::string who = absl::StrCat("input '", input.name, "' (", DimsToString(input.shape), ")");
+  if (input.dtype != DataType::kFloat32 && input.dtype != DataType::kUint8) {
+    return absl::InvalidArgumentError(absl::StrCat(who, " has dtype ", DataTypeName(input.dtype),
+                                                   "; image datasets produce float or uint8"));
+  }
+  if (input.shape.size() != 4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(who, " is not rank 4; image datasets need [N, C, H, W] or [N, H, W, C]"));
+  }
+  ImageShape s;
+  const bool nhwc = pp.layout == Layout::kNHWC;
+  s.c = nhwc ? input.shape[3] : input.shape[1];
+  s.h = nhwc ? input.shape[1] : input.shape[2];
+  s.w = nhwc ? input.shape[2] : input.shape[3];
+  if (s.c != 1 && s.c != 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        who, " has ", s.c, " channels in layout ", nhwc ? "nhwc" : "nchw",
+        "; images need 1 or 3 (pass layout=", nhwc ? "nchw" : "nhwc", " if that is the layout)"));
+  }
+  if (s.h <= 0 || s.w <= 0 || input.shape[0] <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(who, " has an empty dimension"));
+  }
+  return s;
+}
+
+Dims SampleShape(const Dims& input_shape) {
+  Dims s = input_shape;
+  if (!s.empty()) s[0] = 1;
+  return s;
+}
+
+int64_t CropOffset(int64_t resized, int64_t out) {
+  if (resized >= out) {
+    const int64_t d = resized - out;
+    const int64_t k = d / 2;
+    if (d % 2 == 0) return k;
+    return (k % 2 == 0) ? k : k + 1;  // round half to even, as Python's round()
+  }
+  return -((out - resized) / 2);
+}
+
+// ---------------------------------------------------------------------------
+// Tensor conversion.
+
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = uint32_t{h & 0x8000u} << 16;
+  const uint32_t exp = (h >> 10) & 0x1f;
+  const uint32_t mant = h & 0x3ff;
+  if (exp == 0) {
+    const float v = std::ldexp(static_cast<float>(mant), -24);
+    return sign ? -v : v;
+  }
+  uint32_t bits = exp == 31 ? (sign | 0x7f800000u | (mant << 13))
+                            : (sign | ((exp + 112) << 23) | (mant << 13));
+  return std::bit_cast<float>(bits);
+}
+
+// `t` as dtype `to` (same values); only to float32 from other numeric types.
+absl::StatusOr<Tensor> ConvertTensor(Tensor t, DataType to, const std::string& path) {
+  if (t.dtype() == to) return t;
+  if (to != DataType::kFloat32) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": tensor has dtype ",
+                                                   DataTypeName(t.dtype()), " but the input takes ",
+                                                   DataTypeName(to)));
+  }
+  Tensor out(DataType::kFloat32, t.shape());
+  float* dst = out.data_as<float>();
+  const int64_t n = t.num_elements();
+  auto copy = [&](auto* src) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+  };
+  switch (t.dtype()) {
+    case DataType::kUint8: copy(t.data_as<uint8_t>()); break;
+    case DataType::kInt8: copy(t.data_as<int8_t>()); break;
+    case DataType::kInt32: copy(t.data_as<int32_t>()); break;
+    case DataType::kInt64: copy(t.data_as<int64_t>()); break;
+    case DataType::kBool: copy(t.data_as<uint8_t>()); break;
+    case DataType::kFloat16: {
+      const uint16_t* src = t.data_as<uint16_t>();
+      for (int64_t i = 0; i < n; ++i) dst[i] = HalfToFloat(src[i]);
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(path, ": tensor dtype ",
+                                                     DataTypeName(t.dtype()),
+                                                     " cannot be converted to float"));
+  }
+  return out;
+}
+
+// How many samples a tensor file of `shape` holds for `input` (1 or N), or an
+// error naming the file and both shapes.
+absl::StatusOr<int64_t> SamplesInTensorFile(const Dims& shape, const TensorDesc& input,
+                                            const std::string& path) {
+  const Dims sample = SampleShape(input.shape);
+  if (shape == sample) return 1;
+  if (!sample.empty() && shape == Dims(sample.begin() + 1, sample.end())) return 1;
+  if (shape == input.shape) return input.shape.empty() ? 1 : input.shape[0];
+  return absl::InvalidArgumentError(absl::StrCat(
+      path, ": tensor shape ", DimsToString(shape), " does not match input '", input.name,
+      "' shape ", DimsToString(input.shape), " (expected ", DimsToString(sample),
+      " for one sample or ", DimsToString(input.shape), " for a whole batch)"));
+}
+
+// ---------------------------------------------------------------------------
+// Labels.
+
+struct Labels {
+  std::string path;
+  bool by_name = false;
+  std::vector<int64_t> ordered;
+  std::map<std::string, int64_t> named;
+};
+
+// RFC 4180 CSV: fields separated by commas, optionally quoted with '"' (with
+// "" for a quote inside, and commas/newlines allowed inside quotes); CRLF or LF
+// line ends. Returns rows with their 1-based starting line numbers.
+absl::StatusOr<std::vector<std::pair<int64_t, std::vector<std::string>>>> ParseCsv(
+    const std::string& text, const std::string& path) {
+  std::vector<std::pair<int64_t, std::vector<std::string>>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool in_quotes = false, field_quoted = false, row_has_content = false;
+  int64_t line = 1, row_line = 1;
+  size_t i = 0;
+  if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) i = 3;  // UTF-8 BOM
+  auto end_field = [&] {
+    row.push_back(std::move(field));
+    field.clear();
+    field_quoted = false;
+  };
+  auto end_row = [&] {
+    end_field();
+    if (row_has_content || row.size() > 1 || !row[0].empty()) rows.emplace_back(row_line, row);
+    row.clear();
+    row_has_content = false;
+  };
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_quotes) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          in_quotes = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+      continue;
+    }
+    if (c == '"') {
+      if (!field.empty() || field_quoted) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ":", line, ": stray quote inside an unquoted CSV field"));
+      }
+      in_quotes = field_quoted = row_has_content = true;
+    } else if (c == ',') {
+      end_field();
+      row_has_content = true;
+    } else if (c == '\n' || c == '\r') {
+      end_row();
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      ++line;
+      row_line = line;
+    } else {
+      if (field_quoted) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ":", line, ": text after a closing quote in a CSV field"));
+      }
+      field += c;
+      row_has_content = true;
+    }
+  }
+  if (in_quotes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ":", row_line, ": unterminated quoted CSV field"));
+  }
+  if (!field.empty() || !row.empty() || field_quoted) end_row();
+  return rows;
+}
+
+absl::Status CheckLabelValue(int64_t v, const std::string& where) {
+  if (v < 0) return absl::InvalidArgumentError(absl::StrCat(where, ": negative label ", v));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Labels> LoadLabels(const std::string& path) {
+  ENGINE_ASSIGN_OR_RETURN(std::string text, ReadMaybeGzip(path));
+  Labels labels;
+  labels.path = path;
+  // IDX label file.
+  if (text.size() >= 8 &&
+      BigEndian32(reinterpret_cast<const uint8_t*>(text.data())) == kIdxLabelsMagic) {
+    const uint32_t count = BigEndian32(reinterpret_cast<const uint8_t*>(text.data()) + 4);
+    if (text.size() < 8 + uint64_t{count}) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": IDX label file is truncated: header says ",
+                                                     count, " labels, file has ", text.size() - 8));
+    }
+    labels.ordered.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) labels.ordered.push_back(static_cast<uint8_t>(text[8 + i]));
+    return labels;
+  }
+  if (text.size() >= 4 && text[0] == 0 && text[1] == 0 && text[2] == 0x08) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": IDX file with magic ", BigEndian32(reinterpret_cast<const uint8_t*>(text.data())),
+        " is not a label file (magic 2049)"));
+  }
+  if (HasExtension(path, {".csv", ".csv.gz"})) {
+    ENGINE_ASSIGN_OR_RETURN(auto rows, ParseCsv(text, path));
+    if (rows.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": empty CSV file"));
+    const std::vector<std::string>& header = rows[0].second;
+    int file_col = -1, label_col = -1;
+    for (size_t c = 0; c < header.size(); ++c) {
+      const std::string h = ToLower(Trim(header[c]));
+      if (file_col < 0 && (h == "file" || h == "filename" || h == "file_name")) file_col = static_cast<int>(c);
+      if (label_col < 0 && (h == "class_index" || h == "label")) label_col = static_cast<int>(c);
+    }
+    if (file_col < 0 || label_col < 0) {
+      std::vector<std::string> quoted;
+      for (const auto& h : header) quoted.push_back(absl::StrCat("'", h, "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": CSV header needs a 'file' and a 'class_index' (or 'label') column; it has ",
+          absl::StrJoin(quoted, ", ")));
+    }
+    labels.by_name = true;
+    for (size_t r = 1; r < rows.size(); ++r) {
+      const auto& [line, fields] = rows[r];
+      const std::string where = absl::StrCat(path, ":", line);
+      if (static_cast<int>(fields.size()) <= std::max(file_col, label_col)) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": row has ", fields.size(),
+                                                       " fields, fewer than the header"));
+      }
+      int64_t v = 0;
+      if (!ParseInt64(fields[label_col], &v)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": label '", fields[label_col], "' is not an integer"));
+      }
+      ENGINE_RETURN_IF_ERROR(CheckLabelValue(v, where));
+      labels.named.emplace(Trim(fields[file_col]), v);
+    }
+    return labels;
+  }
+  // Text: "<label>" per line (sample order) or "<file name> <label>" per line.
+  int kind = 0;  // 1 ordered, 2 named
+  int64_t line_no = 0;
+  for (const std::string& raw : Split(text, '\n')) {
+    ++line_no;
+    const std::string line = Trim(raw);
+    if (line.empty() || line[0] == '#') continue;
+    const std::string where = absl::StrCat(path, ":", line_no);
+    size_t sep = line.find_last_of(" \t,");
+    const int this_kind = sep == std::string::npos ? 1 : 2;
+    if (kind != 0 && kind != this_kind) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": mixes '<label>' lines and '<file> <label>' lines"));
+    }
+    kind = this_kind;
+    int64_t v = 0;
+    const std::string value = this_kind == 1 ? line : line.substr(sep + 1);
+    if (!ParseInt64(value, &v)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": label '", value, "' is not an integer"));
+    }
+    ENGINE_RETURN_IF_ERROR(CheckLabelValue(v, where));
+    if (this_kind == 1) {
+      labels.ordered.push_back(v);
+    } else {
+      std::string name = Trim(line.substr(0, sep));
+      while (!name.empty() && name.back() == ',') name = Trim(name.substr(0, name.size() - 1));
+      labels.named.emplace(name, v);
+    }
+  }
+  if (kind == 0) return absl::InvalidArgumentError(absl::StrCat(path, ": no labels in file"));
+  labels.by_name = kind == 2;
+  return labels;
+}
+
+// Label of the sample at sorted position `order` named `name`.
+absl::StatusOr<int64_t> LookUpLabel(const Labels& labels, int64_t order, const std::string& name,
+                                    const std::string& file_name) {
+  if (labels.by_name) {
+    auto it = labels.named.find(name);
+    if (it == labels.named.end() && file_name != name) it = labels.named.find(file_name);
+    if (it == labels.named.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("sample '", name, "' (index ", order,
+                                                     ") has no label in ", labels.path));
+    }
+    return it->second;
+  }
+  if (order >= static_cast<int64_t>(labels.ordered.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sample '", name, "' (index ", order, ") has no label: ", labels.path, " has only ",
+        labels.ordered.size(), " labels"));
+  }
+  return labels.ordered[order];
+}
+
+bool IsFile(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec);
+}
+
+// Default labels file for a dataset, or "".
+std::string FindDefaultLabels(DatasetKind kind, const fs::path& given, const fs::path& source) {
+  if (kind == DatasetKind::kMnist) {
+    std::string name = source.filename().string();
+    size_t pos = name.find("images-idx3-ubyte");
+    if (pos == std::string::npos) pos = name.find("images.idx3-ubyte");
+    if (pos == std::string::npos) return "";
+    std::string base = name.substr(0, pos) + "labels" + name.substr(pos + 6, 1) + "idx1-ubyte";
+    for (const char* ext : {"", ".gz"}) {
+      fs::path p = source.parent_path() / (base + ext);
+      if (IsFile(p)) return p.string();
+    }
+    return "";
+  }
+  std::error_code ec;
+  if (!fs::is_directory(source, ec)) return "";
+  std::vector<fs::path> candidates = {source / "labels.csv"};
+  if (given != source) candidates.push_back(given / "labels.csv");
+  if (source.filename() == "images") candidates.push_back(source.parent_path() / "labels.csv");
+  for (const fs::path& p : candidates) {
+    if (IsFile(p)) return p.string();
+  }
+  return "";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Preprocessing options.
+
+ImagePreprocess ImagenetPreprocess() {
+  ImagePreprocess pp;
+  pp.resize = 256;
+  pp.center_crop = true;
+  pp.scale = 1.0f / 255.0f;
+  pp.mean = {0.485f, 0.456f, 0.406f};
+  pp.stddev = {0.229f, 0.224f, 0.225f};
+  return pp;
+}
+
+ImagePreprocess RawPreprocess() { return ImagePreprocess{}; }
+
+ImagePreprocess CaffePreprocess() {
+  ImagePreprocess pp;
+  pp.resize = 256;
+  pp.center_crop = true;
+  pp.scale = 1.0f;
+  pp.mean = {103.939f, 116.779f, 123.68f};
+  pp.stddev = {1.0f, 1.0f, 1.0f};
+  pp.order = ChannelOrder::kBGR;
+  return pp;
+}
+
+absl::Status ValidateImagePreprocess(const ImagePreprocess& pp) {
+  if (pp.resize < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("preprocessing: resize=", pp.resize, " is negative"));
+  }
+  if (pp.resize > 0 && !pp.center_crop) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "preprocessing: resize=", pp.resize,
+        " needs crop (the shorter side is resized, then the input's H x W is cropped); use resize=0 "
+        "to resize directly to H x W"));
+  }
+  if (!std::isfinite(pp.scale)) {
+    return absl::InvalidArgumentError("preprocessing: scale is not finite");
+  }
+  for (int c = 0; c < 3; ++c) {
+    if (!std::isfinite(pp.mean[c])) {
+      return absl::InvalidArgumentError(absl::StrCat("preprocessing: mean[", c, "] is not finite"));
+    }
+    if (!std::isfinite(pp.stddev[c]) || pp.stddev[c] == 0.0f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("preprocessing: std[", c, "] = ", pp.stddev[c], " must be finite and non-zero"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ImagePreprocess> ParseImagePreprocess(const std::string& spec) {
+  ImagePreprocess pp = RawPreprocess();
+  const std::string ctx = absl::StrCat(" in preprocessing '", spec, "'");
+  for (const std::string& raw_item : Split(spec, ',')) {
+    const std::string item = Trim(raw_item);
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    const std::string key = ToLower(Trim(item.substr(0, eq)));
+    const bool has_value = eq != std::string::npos;
+    const std::string value = has_value ? Trim(item.substr(eq + 1)) : "";
+    const std::string lvalue = ToLower(value);
+    auto bad_value = [&](const std::string& why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad value '", value, "' for key '", key, "'", ctx, ": ", why));
+    };
+    auto need_value = [&]() -> absl::Status {
+      if (!has_value || value.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("key '", key, "' needs a value (", key, "=...)", ctx));
+      }
+      return absl::OkStatus();
+    };
+    auto parse_triple = [&](std::array<float, 3>* out) -> absl::Status {
+      ENGINE_RETURN_IF_ERROR(need_value());
+      std::vector<std::string> parts = Split(value, ':');
+      if (parts.size() != 1 && parts.size() != 3) {
+        return bad_value(absl::StrCat("expected 1 or 3 ':'-separated numbers, got ", parts.size()));
+      }
+      std::array<float, 3> v{};
+      for (size_t i = 0; i < parts.size(); ++i) {
+        if (!ParseFloat(parts[i], &v[i])) return bad_value(absl::StrCat("'", parts[i], "' is not a number"));
+      }
+      if (parts.size() == 1) v = {v[0], v[0], v[0]};
+      *out = v;
+      return absl::OkStatus();
+    };
+    if (!has_value && (key == "imagenet" || key == "raw" || key == "caffe")) {
+      pp = key == "imagenet" ? ImagenetPreprocess() : key == "raw" ? RawPreprocess() : CaffePreprocess();
+    } else if (key == "resize") {
+      ENGINE_RETURN_IF_ERROR(need_value());
+      int64_t v = 0;
+      if (!ParseInt64(value, &v) || v < 0) return bad_value("expected an integer >= 0");
+      pp.resize = v;
+    } else if (key == "crop" || key == "center_crop") {
+      if (!has_value) {
+        pp.center_crop = true;
+      } else if (lvalue == "true" || lvalue == "1" || lvalue == "on" || lvalue == "yes" || lvalue == "center") {
+        pp.center_crop = true;
+      } else if (lvalue == "false" || lvalue == "0" || lvalue == "off" || lvalue == "no" || lvalue == "none") {
+        pp.center_crop = false;
+      } else {
+        return bad_value("expected true or false");
+      }
+    } else if (key == "nocrop" && !has_value) {
+      pp.center_crop = false;
+    } else if (key == "scale") {
+      ENGINE_RETURN_IF_ERROR(need_value());
+      if (!ParseFloat(value, &pp.scale)) return bad_value("expected a number or a fraction like 1/255");
+    } else if (key == "mean") {
+      ENGINE_RETURN_IF_ERROR(parse_triple(&pp.mean));
+    } else if (key == "std" || key == "stddev") {
+      std::array<float, 3> v;
+      ENGINE_RETURN_IF_ERROR(parse_triple(&v));
+      for (float x : v) {
+        if (x == 0.0f) return bad_value("std must be non-zero");
+      }
+      pp.stddev = v;
+    } else if (key == "order") {
+      ENGINE_RETURN_IF_ERROR(need_value());
+      if (lvalue == "rgb") pp.order = ChannelOrder::kRGB;
+      else if (lvalue == "bgr") pp.order = ChannelOrder::kBGR;
+      else return bad_value("expected rgb or bgr");
+    } else if (key == "layout") {
+      ENGINE_RETURN_IF_ERROR(need_value());
+      if (lvalue == "nchw") pp.layout = Layout::kNCHW;
+      else if (lvalue == "nhwc") pp.layout = Layout::kNHWC;
+      else return bad_value("expected nchw or nhwc");
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown preprocessing key '", key, "'", ctx,
+          "; known: imagenet, raw, caffe, resize=N, crop, nocrop, scale=F, mean=A:B:C, std=A:B:C, "
+          "order=rgb|bgr, layout=nchw|nhwc"));
+    }
+  }
+  absl::Status valid = ValidateImagePreprocess(pp);
+  if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat(valid.message(), ctx));
+  return pp;
+}
+
+std::string ImagePreprocessToString(const ImagePreprocess& pp) {
+  auto triple = [](const std::array<float, 3>& v) {
+    return absl::StrCat(FloatToString(v[0]), ":", FloatToString(v[1]), ":", FloatToString(v[2]));
+  };
+  return absl::StrCat("resize=", pp.resize, ",", pp.center_crop ? "crop" : "nocrop",
+                      ",scale=", FloatToString(pp.scale), ",mean=", triple(pp.mean),
+                      ",std=", triple(pp.stddev),
+                      ",order=", pp.order == ChannelOrder::kBGR ? "bgr" : "rgb",
+                      ",layout=", pp.layout == Layout::kNHWC ? "nhwc" : "nchw");
+}
+
+std::string ImagePreprocessName(const ImagePreprocess& pp) {
+  auto close = [](float a, float b) { return std::fabs(a - b) <= 1e-6f * std::max(1.0f, std::fabs(b)); };
+  auto same = [&](const ImagePreprocess& q) {
+    if (pp.resize != q.resize || pp.order != q.order || pp.layout != q.layout ||
+        !close(pp.scale, q.scale)) {
+      return false;
+    }
+    // center_crop has no effect without resize.
+    if (pp.resize > 0 && pp.center_crop != q.center_crop) return false;
+    for (int c = 0; c < 3; ++c) {
+      if (!close(pp.mean[c], q.mean[c]) || !close(pp.stddev[c], q.stddev[c])) return false;
+    }
+    return true;
+  };
+  if (same(ImagenetPreprocess())) return "imagenet";
+  if (same(RawPreprocess())) return "raw";
+  if (same(CaffePreprocess())) return "caffe";
+  return ImagePreprocessToString(pp);
+}
+
+ImageGeometry ComputeGeometry(int64_t src_width, int64_t src_height, int64_t out_width,
+                              int64_t out_height, const ImagePreprocess& pp) {
+  ImageGeometry g;
+  if (pp.resize > 0) {
+    if (src_width <= src_height) {
+      g.resized_width = pp.resize;
+      g.resized_height = std::max<int64_t>(1, pp.resize * src_height / std::max<int64_t>(1, src_width));
+    } else {
+      g.resized_height = pp.resize;
+      g.resized_width = std::max<int64_t>(1, pp.resize * src_width / std::max<int64_t>(1, src_height));
+    }
+    g.left = CropOffset(g.resized_width, out_width);
+    g.top = CropOffset(g.resized_height, out_height);
+  } else {
+    g.resized_width = out_width;
+    g.resized_height = out_height;
+  }
+  return g;
+}
+
+absl::StatusOr<Tensor> PreprocessImage(const uint8_t* pixels, int64_t width, int64_t height,
+                                       int channels, const TensorDesc& input,
+                                       const ImagePreprocess& pp) {
+  ENGINE_RETURN_IF_ERROR(ValidateImagePreprocess(pp));
+  ENGINE_ASSIGN_OR_RETURN(ImageShape shape, CheckImageInput(input, pp));
+  if (pixels == nullptr || width <= 0 || height <= 0 || width > (1 << 24) || height > (1 << 24)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad image size ", width, "x", height, " or no pixel data"));
+  }
+  if (channels < 1 || channels > 4) {
+    return absl::InvalidArgumentError(absl::StrCat("bad image channel count ", channels));
+  }
+  const int64_t C = shape.c, H = shape.h, W = shape.w;
+  const int64_t npix = width * height;
+
+  // 1. Channel conversion to C channels (RGB order for C = 3).
+  std::vector<uint8_t> converted;
+  const uint8_t* src = pixels;
+  if (channels != C) {
+    converted.resize(static_cast<size_t>(npix * C));
+    for (int64_t i = 0; i < npix; ++i) {
+      const uint8_t* p = pixels + i * channels;
+      uint8_t* q = converted.data() + i * C;
+      if (C == 3) {
+        if (channels <= 2) {
+          q[0] = q[1] = q[2] = p[0];
+        } else {
+          q[0] = p[0], q[1] = p[1], q[2] = p[2];
+        }
+      } else if (channels <= 2) {
+        q[0] = p[0];
+      } else {
+        q[0] = static_cast<uint8_t>((19595u * p[0] + 38470u * p[1] + 7471u * p[2] + 0x8000u) >> 16);
+      }
+    }
+    src = converted.data();
+  }
+
+  // 2. Geometry.
+  const ImageGeometry g = ComputeGeometry(width, height, W, H, pp);
+  std::vector<uint8_t> resized;
+  const uint8_t* img = src;
+  if (g.resized_width != width || g.resized_height != height) {
+    resized.resize(static_cast<size_t>(g.resized_width * g.resized_height * C));
+    const int ok = stbir_resize_uint8_generic(
+        src, static_cast<int>(width), static_cast<int>(height), 0, resized.data(),
+        static_cast<int>(g.resized_width), static_cast<int>(g.resized_height), 0,
+        static_cast<int>(C), STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP, STBIR_FILTER_TRIANGLE,
+        STBIR_COLORSPACE_LINEAR, nullptr);
+    if (!ok) {
+      return absl::InternalError(absl::StrCat("stb_image_resize failed resizing ", width, "x",
+                                              height, " to ", g.resized_width, "x",
+                                              g.resized_height));
+    }
+    img = resized.data();
+  }
+
+  // 3./4. Normalisation through a per-channel table, channel order, layout.
+  std::array<std::array<float, 256>, 3> lut;
+  for (int64_t k = 0; k < C; ++k) {
+    for (int p = 0; p < 256; ++p) {
+      lut[k][p] = (static_cast<float>(p) * pp.scale - pp.mean[k]) / pp.stddev[k];
+    }
+  }
+  const bool bgr = C == 3 && pp.order == ChannelOrder::kBGR;
+  const bool nhwc = pp.layout == Layout::kNHWC;
+  Tensor out(input.dtype, SampleShape(input.shape));
+  float* out_f = input.dtype == DataType::kFloat32 ? out.data_as<float>() : nullptr;
+  uint8_t* out_u8 = input.dtype == DataType::kUint8 ? out.data_as<uint8_t>() : nullptr;
+  for (int64_t y = 0; y < H; ++y) {
+    const int64_t sy = y + g.top;
+    const bool row_in = sy >= 0 && sy < g.resized_height;
+    for (int64_t x = 0; x < W; ++x) {
+      const int64_t sx = x + g.left;
+      const bool in = row_in && sx >= 0 && sx < g.resized_width;
+      const uint8_t* px = in ? img + (sy * g.resized_width + sx) * C : nullptr;
+      for (int64_t k = 0; k < C; ++k) {
+        const int64_t sk = bgr ? 2 - k : k;
+        const float v = lut[k][px ? px[sk] : 0];
+        const int64_t o = nhwc ? (y * W + x) * C + k : (k * H + y) * W + x;
+        if (out_f) {
+          out_f[o] = v;
+        } else {
+          out_u8[o] = static_cast<uint8_t>(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<Tensor> LoadImageTensor(const std::string& path, const TensorDesc& input,
+                                       const ImagePreprocess& pp) {
+  ENGINE_ASSIGN_OR_RETURN(ImageShape shape, CheckImageInput(input, pp));
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    const int err = errno;
+    if (err == ENOENT) {
+      return absl::NotFoundError(absl::StrCat(path, ": cannot open image: ", std::strerror(err)));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open image: ", std::strerror(err)));
+  }
+  int w = 0, h = 0, comp = 0;
+  int req = 3;
+  if (shape.c == 1) {
+    // Gray sources are loaded as they are; colour ones as RGB and converted
+    // with PIL's luminance weights in PreprocessImage.
+    if (stbi_info_from_file(f, &w, &h, &comp) && comp <= 2) req = 1;
+  }
+  stbi_uc* pixels = stbi_load_from_file(f, &w, &h, &comp, req);
+  std::fclose(f);
+  if (pixels == nullptr) {
+    const char* why = stbi_failure_reason();
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot decode image: ", why ? why : "unknown error"));
+  }
+  absl::StatusOr<Tensor> t = PreprocessImage(pixels, w, h, req, input, pp);
+  stbi_image_free(pixels);
+  if (!t.ok()) return Annotate(t.status(), path);
+  return t;
+}
+
+// ---------------------------------------------------------------------------
+// Dataset.
+
+absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path,
+                                                       const TensorDesc& input,
+                                                       const DatasetOptions& options) {
+  std::unique_ptr<Dataset> ds(new Dataset());
+  ds->path_ = path;
+  ds->input_ = input;
+  ds->options_ = options;
+  ds->sample_shape_ = SampleShape(input.shape);
+  if (input.shape.empty() || input.shape[0] <= 0 || NumElements(input.shape) <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dataset ", path, ": input '", input.name, "' shape ", DimsToString(input.shape),
+        " has no batch dimension or is empty"));
+  }
+
+  // Find the source.
+  std::error_code ec;
+  const fs::path given(path);
+  const fs::file_status st = fs::status(given, ec);
+  if (ec || !fs::exists(st)) {
+    return absl::NotFoundError(absl::StrCat("dataset path ", path, " does not exist"));
+  }
+  fs::path source = given;
+  std::vector<std::string> files;  // sorted file names (images or tensors), or the MNIST file
+  auto list_dir = [&](const fs::path& dir, std::vector<std::string>* images,
+                      std::vector<std::string>* tensors, std::vector<std::string>* idx) -> absl::Status {
+    std::error_code lec;
+    fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, lec);
+    if (lec) {
+      return absl::NotFoundError(absl::StrCat(dir.string(), ": cannot list directory: ", lec.message()));
+    }
+    for (const fs::directory_entry& e : it) {
+      std::error_code fec;
+      if (!e.is_regular_file(fec)) continue;
+      const std::string name = e.path().filename().string();
+      if (IsImageFile(name)) images->push_back(name);
+      else if (IsTensorFile(name)) tensors->push_back(name);
+      else if (IsIdx3Name(name)) idx->push_back(name);
+    }
+    std::sort(images->begin(), images->end());
+    std::sort(tensors->begin(), tensors->end());
+    std::sort(idx->begin(), idx->end());
+    return absl::OkStatus();
+  };
+  bool single_file = false;
+  if (fs::is_directory(st)) {
+    std::vector<std::string> images, tensors, idx;
+    ENGINE_RETURN_IF_ERROR(list_dir(source, &images, &tensors, &idx));
+    if (images.empty() && tensors.empty() && idx.empty() && fs::is_directory(source / "images", ec)) {
+      source = source / "images";
+      ENGINE_RETURN_IF_ERROR(list_dir(source, &images, &tensors, &idx));
+    }
+    if (!images.empty() && !tensors.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dataset ", source.string(), " mixes image files (", images.front(), ") and tensor files (",
+          tensors.front(), "); keep one kind per directory"));
+    }
+    if (!images.empty()) {
+      ds->kind_ = DatasetKind::kImages;
+      files = std::move(images);
+    } else if (!tensors.empty()) {
+      ds->kind_ = DatasetKind::kTensors;
+      files = std::move(tensors);
+    } else if (idx.size() == 1) {
+      ds->kind_ = DatasetKind::kMnist;
+      source = source / idx[0];
+    } else if (idx.size() > 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dataset ", source.string(), " holds several MNIST image files (", absl::StrJoin(idx, ", "),
+          "); pass one of them"));
+    } else {
+      return absl::NotFoundError(absl::StrCat(
+          "dataset ", path, " holds no images (.jpg .jpeg .png .bmp .pgm .ppm), tensor files "
+          "(.pb .npy) or MNIST IDX image file (*-idx3-ubyte[.gz])"));
+    }
+  } else {
+    single_file = true;
+    const std::string name = given.filename().string();
+    if (IsImageFile(name)) {
+      ds->kind_ = DatasetKind::kImages;
+    } else if (IsTensorFile(name)) {
+      ds->kind_ = DatasetKind::kTensors;
+    } else {
+      ds->kind_ = DatasetKind::kMnist;  // checked by its magic below
+    }
+    if (ds->kind_ != DatasetKind::kMnist) {
+      files.push_back(name);
+      source = given.parent_path();
+    }
+  }
+
+  if (ds->kind_ != DatasetKind::kTensors) {
+    ENGINE_RETURN_IF_ERROR(ValidateImagePreprocess(options.preprocess));
+    absl::StatusOr<ImageShape> shape = CheckImageInput(input, options.preprocess);
+    if (!shape.ok()) return Annotate(shape.status(), absl::StrCat("dataset ", path));
+  }
+
+  // Labels.
+  std::string labels_path = options.labels_path;
+  if (labels_path.empty() && !single_file) labels_path = FindDefaultLabels(ds->kind_, given, source);
+  if (labels_path.empty() && single_file && ds->kind_ == DatasetKind::kMnist) {
+    labels_path = FindDefaultLabels(ds->kind_, given, given);
+  }
+  std::optional<Labels> labels;
+  if (!labels_path.empty()) {
+    ENGINE_ASSIGN_OR_RETURN(labels, LoadLabels(labels_path));
+    ds->has_labels_ = true;
+    ds->labels_path_ = labels_path;
+  }
+
+  const int64_t limit = options.limit > 0 ? options.limit : INT64_MAX;
+  auto add_entry = [&](std::string file_path, std::string name, const std::string& file_name,
+                       int64_t sub, int64_t order) -> absl::Status {
+    Entry e{std::move(file_path), std::move(name), sub, -1};
+    if (labels) {
+      absl::StatusOr<int64_t> label = LookUpLabel(*labels, order, e.name, file_name);
+      if (!label.ok()) return Annotate(label.status(), absl::StrCat("dataset ", path));
+      e.label = *label;
+    }
+    ds->entries_.push_back(std::move(e));
+    return absl::OkStatus();
+  };
+  auto skip = [&](const std::string& file, const absl::Status& why) {
+    ds->skipped_.push_back(file);
+    ds->skip_reasons_.push_back(std::string(why.message()));
+  };
+
+  switch (ds->kind_) {
+    case DatasetKind::kImages: {
+      for (size_t i = 0; i < files.size() && ds->size() < limit; ++i) {
+        const std::string file = (source / files[i]).string();
+        int w = 0, h = 0, comp = 0;
+        absl::Status status;
+        FILE* f = std::fopen(file.c_str(), "rb");
+        if (f == nullptr) {
+          status = absl::InvalidArgumentError(
+              absl::StrCat(file, ": cannot open image: ", std::strerror(errno)));
+        } else {
+          const int ok = stbi_info_from_file(f, &w, &h, &comp);
+          std::fclose(f);
+          if (!ok || w <= 0 || h <= 0) {
+            const char* why = stbi_failure_reason();
+            status = absl::InvalidArgumentError(
+                absl::StrCat(file, ": cannot decode image: ", why ? why : "unknown error"));
+          }
+        }
+        if (!status.ok()) {
+          if (!options.skip_unreadable) return status;
+          skip(file, status);
+          continue;
+        }
+        ENGINE_RETURN_IF_ERROR(add_entry(file, files[i], files[i], -1, static_cast<int64_t>(i)));
+      }
+      break;
+    }
+    case DatasetKind::kTensors: {
+      int64_t order = 0;
+      for (size_t i = 0; i < files.size() && ds->size() < limit; ++i) {
+        const std::string file = (source / files[i]).string();
+        absl::StatusOr<NamedTensor> t = LoadTensorFile(file);
+        if (!t.ok()) {
+          absl::Status status = std::string(t.status().message()).find(file) == std::string::npos
+                                    ? Annotate(t.status(), file)
+                                    : t.status();
+          if (!options.skip_unreadable) return status;
+          skip(file, status);
+          continue;
+        }
+        ENGINE_ASSIGN_OR_RETURN(int64_t n, SamplesInTensorFile(t->tensor.shape(), input, file));
+        if (t->tensor.dtype() != input.dtype) {
+          // Checks convertibility now rather than at Get.
+          ENGINE_RETURN_IF_ERROR(ConvertTensor(Tensor(t->tensor.dtype(), {0}), input.dtype, file).status());
+        }
+        for (int64_t j = 0; j < n && ds->size() < limit; ++j, ++order) {
+          if (n == 1) {
+            ENGINE_RETURN_IF_ERROR(add_entry(file, files[i], files[i], -1, order));
+          } else {
+            ENGINE_RETURN_IF_ERROR(
+                add_entry(file, absl::StrCat(files[i], "[", j, "]"), files[i], j, order));
+          }
+        }
+      }
+      break;
+    }
+    case DatasetKind::kMnist: {
+      const std::string file = source.string();
+      ENGINE_ASSIGN_OR_RETURN(std::string bytes, ReadMaybeGzip(file));
+      const uint8_t* p = reinterpret_cast<const uint8_t*>(bytes.data());
+      if (bytes.size() < 16 || BigEndian32(p) != kIdxImagesMagic) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, single_file ? ": not an image (.jpg .jpeg .png .bmp .pgm .ppm), tensor file (.pb "
+                                ".npy) or MNIST IDX image file (magic 2051)"
+                              : ": not an MNIST IDX image file (magic 2051)"));
+      }
+      const int64_t count = BigEndian32(p + 4);
+      ds->mnist_rows_ = BigEndian32(p + 8);
+      ds->mnist_cols_ = BigEndian32(p + 12);
+      const int64_t image_bytes = ds->mnist_rows_ * ds->mnist_cols_;
+      if (image_bytes <= 0 || static_cast<int64_t>(bytes.size()) < 16 + count * image_bytes) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, ": IDX image file is truncated or empty: header says ", count, " images of ",
+            ds->mnist_rows_, "x", ds->mnist_cols_, ", file has ", bytes.size() - 16, " data bytes"));
+      }
+      const int64_t n = std::min(count, limit);
+      ds->mnist_pixels_.assign(p + 16, p + 16 + n * image_bytes);
+      ds->path_ = file;
+      for (int64_t i = 0; i < n; ++i) {
+        ENGINE_RETURN_IF_ERROR(add_entry("", absl::StrCat("mnist[", i, "]"), "", i, i));
+      }
+      break;
+    }
+  }
+
+  if (ds->entries_.empty()) {
+    if (!ds->skipped_.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dataset ", path, ": no readable files; all ", ds->skipped_.size(),
+          " were skipped (first: ", ds->skip_reasons_.front(), ")"));
+    }
+    return absl::NotFoundError(absl::StrCat("dataset ", path, " has no samples"));
+  }
+  return ds;
+}
+
+absl::Status Dataset::DecodeInto(int64_t index, std::byte* dst) const {
+  const Entry& e = entries_[static_cast<size_t>(index)];
+  const size_t sample_bytes = static_cast<size_t>(NumElements(sample_shape_)) * DataTypeSize(input_.dtype);
+  switch (kind_) {
+    case DatasetKind::kImages: {
+      ENGINE_ASSIGN_OR_RETURN(Tensor t, LoadImageTensor(e.path, input_, options_.preprocess));
+      std::memcpy(dst, t.data(), sample_bytes);
+      return absl::OkStatus();
+    }
+    case DatasetKind::kMnist: {
+      const int64_t image_bytes = mnist_rows_ * mnist_cols_;
+      absl::StatusOr<Tensor> t =
+          PreprocessImage(mnist_pixels_.data() + e.sub * image_bytes, mnist_cols_, mnist_rows_, 1,
+                          input_, options_.preprocess);
+      if (!t.ok()) return Annotate(t.status(), absl::StrCat(path_, " image ", e.sub));
+      std::memcpy(dst, t->data(), sample_bytes);
+      return absl::OkStatus();
+    }
+    case DatasetKind::kTensors: {
+      ENGINE_ASSIGN_OR_RETURN(NamedTensor nt, LoadTensorFile(e.path));
+      ENGINE_ASSIGN_OR_RETURN(int64_t n, SamplesInTensorFile(nt.tensor.shape(), input_, e.path));
+      if ((e.sub < 0) != (n == 1)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(e.path, ": tensor file changed shape since the dataset was opened"));
+      }
+      ENGINE_ASSIGN_OR_RETURN(Tensor t, ConvertTensor(std::move(nt.tensor), input_.dtype, e.path));
+      const size_t offset = e.sub < 0 ? 0 : static_cast<size_t>(e.sub) * sample_bytes;
+      std::memcpy(dst, static_cast<const std::byte*>(t.data()) + offset, sample_bytes);
+      return absl::OkStatus();
+    }
+  }
+  return absl::InternalError("unknown dataset kind");
+}
+
+absl::Status Dataset::DecodeRange(int64_t first, int64_t count, std::byte* dst) const {
+  const size_t sample_bytes = static_cast<size_t>(NumElements(sample_shape_)) * DataTypeSize(input_.dtype);
+  int64_t threads = options_.num_threads > 0 ? options_.num_threads
+                                             : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  threads = std::min(threads, count);
+  std::vector<absl::Status> status(static_cast<size_t>(count));
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    for (int64_t i = next++; i < count; i = next++) {
+      status[i] = DecodeInto(first + i, dst + i * sample_bytes);
+    }
+  };
+  if (threads <= 1) {
+    work();
+  } else {
+    std::vector<std::thread> pool;
+    for (int64_t t = 0; t < threads; ++t) pool.emplace_back(work);
+    for (std::thread& t : pool) t.join();
+  }
+  for (const absl::Status& s : status) {
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Sample> Dataset::Get(int64_t index) const {
+  if (index < 0 || index >= size()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("dataset ", path_, ": sample index ", index, " is outside [0, ", size(), ")"));
+  }
+  Sample s;
+  s.input = Tensor(input_.dtype, sample_shape_);
+  ENGINE_RETURN_IF_ERROR(DecodeInto(index, static_cast<std::byte*>(s.input.data())));
+  s.label = entries_[index].label;
+  s.name = entries_[index].name;
+  return s;
+}
+
+absl::StatusOr<Tensor> Dataset::Batch(int64_t first, int64_t count) const {
+  if (first < 0 || count < 1 || first > size() - count) {
+    return absl::OutOfRangeError(absl::StrCat("dataset ", path_, ": samples [", first, ", ",
+                                              first + count, ") are outside [0, ", size(), ")"));
+  }
+  Dims shape = sample_shape_;
+  shape[0] = count;
+  Tensor out(input_.dtype, shape);
+  ENGINE_RETURN_IF_ERROR(DecodeRange(first, count, static_cast<std::byte*>(out.data())));
+  return out;
+}
+
+absl::StatusOr<SampleBatch> Dataset::GetBatch(int64_t batch_index) const {
+  if (batch_index < 0 || batch_index >= num_batches()) {
+    return absl::OutOfRangeError(absl::StrCat("dataset ", path_, ": batch ", batch_index,
+                                              " is outside [0, ", num_batches(), ")"));
+  }
+  SampleBatch b;
+  const int64_t n = batch_size();
+  b.first = batch_index * n;
+  b.count = std::min(n, size() - b.first);
+  b.input = Tensor(input_.dtype, input_.shape);
+  std::byte* dst = static_cast<std::byte*>(b.input.data());
+  ENGINE_RETURN_IF_ERROR(DecodeRange(b.first, b.count, dst));
+  const size_t sample_bytes = b.input.byte_size() / static_cast<size_t>(n);
+  for (int64_t i = b.count; i < n; ++i) {
+    std::memcpy(dst + i * sample_bytes, dst + (b.count - 1) * sample_bytes, sample_bytes);
+  }
+  for (int64_t i = 0; i < b.count; ++i) {
+    b.labels.push_back(entries_[b.first + i].label);
+    b.names.push_back(entries_[b.first + i].name);
+  }
+  return b;
+}
+
+int64_t Dataset::label(int64_t index) const {
+  if (index < 0 || index >= size()) return -1;
+  return entries_[index].label;
+}
+
+std::string Dataset::name(int64_t index) const {
+  if (index < 0 || index >= size()) return "";
+  return entries_[index].name;
+}
+
+std::string Dataset::Describe() const {
+  std::string s;
+  if (kind_ == DatasetKind::kTensors) {
+    s = absl::StrCat(size(), " tensor samples from ", path_);
+  } else {
+    const std::string pp = ImagePreprocessName(options_.preprocess);
+    const bool preset = pp.find('=') == std::string::npos;
+    s = absl::StrCat(size(), " images from ", path_, " (",
+                     preset ? absl::StrCat(pp, " preprocessing") : absl::StrCat("preprocessing ", pp),
+                     ")");
+  }
+  if (has_labels_) absl::StrAppend(&s, ", labels from ", labels_path_);
+  if (!skipped_.empty()) absl::StrAppend(&s, ", ", skipped_.size(), " unreadable files skipped");
+  return s;
+}
+
+}  // namespace engine::data

@@ -1,0 +1,473 @@
+// The engine's INT8 layers, created by the builder's quantization pass
+// (src/optimizer/passes/quantize_int8.cc) and executed exactly as the modeled
+// accelerator computes them (src/common/requant.h defines the arithmetic).
+//
+// Int8Conv: a convolution (geometry and attributes as ONNX Conv, see
+// conv_geometry.h) in integer arithmetic:
+//   X int8 [N, C, D1..Dk], W int8 [M, C/group, k1..kk] (constant),
+//   B int32 [M] (optional), R int8 [N, M, O1..Ok] (optional input 3: residual)
+//   acc[n, m, o] = B[m] + sum_{c, t} X[n, c, o*s + t*d - pad] * W[m, c, t]   (int32)
+//   Y[n, m, o]   = clamp(Requantize(acc, multiplier[m], shift[m])
+//                        + Requantize(R[n, m, o], residual_multiplier, residual_shift),
+//                        output_min, output_max)                             (int8)
+// Attributes: the Conv attributes plus "multiplier" and "shift" (ints, one per
+// output channel M: the Q31 multiplier and right shift of x_scale * w_scale[m]
+// / y_scale), "residual_multiplier" / "residual_shift" (ints, r_scale /
+// y_scale; required with R), "output_min" / "output_max" (ints in [-128, 127],
+// default the full range; a fused Relu sets output_min = 0, a fused Clip its
+// quantized bounds). Padding reads 0 (the zero point of symmetric int8).
+//
+// Int8Gemm: a fully connected layer in integer arithmetic:
+//   X int8 [R0, ..., K] (leading dims flattened to rows), W int8 [N, K]
+//   (constant, one row per output channel), B int32 [N] (optional)
+//   Y int8 [R0, ..., N] = clamp(Requantize(B + X * W^T, multiplier[n], shift[n]),
+//                               output_min, output_max)
+// with the same attributes as Int8Conv (no residual).
+//
+// Both pack W once at Prepare (igemm.h) and compute the int32 products with
+// Igemm; the convolution builds int8 im2col tiles in the scratch (a 1x1,
+// stride-1, unpadded convolution reads X directly) and requantizes each int32
+// tile while it is hot in cache. Depthwise convolutions (one input channel per
+// group) accumulate tap by tap over a zero-padded plane instead. Work is split
+// over output tiles and row blocks; integer results do not depend on the split.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/requant.h"
+#include "common/status_macros.h"
+#include "executor/kernels/conv_geometry.h"
+#include "executor/kernels/defs.h"
+#include "executor/kernels/igemm.h"
+#include "executor/kernels/kernel_util.h"
+
+namespace engine::kernels {
+namespace {
+
+// Output positions per im2col tile (columns of one Igemm call).
+constexpr int64_t kTileColumns = 512;
+// Rows of one work item when a layer has too few tiles to keep threads busy.
+constexpr int64_t kMinRowBlock = 64;
+
+// The requantization attributes shared by Int8Conv and Int8Gemm.
+struct Requant {
+  std::vector<int32_t> multiplier;  // per output channel
+  std::vector<int32_t> shift;
+  int32_t residual_multiplier = 0;
+  int32_t residual_shift = 1;
+  int32_t lo = -128, hi = 127;
+};
+
+absl::StatusOr<Requant> ParseRequant(const Attributes& attrs, int64_t channels, bool residual,
+                                     const std::string& op) {
+  Requant r;
+  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> m, attrs.GetInts("multiplier", {}));
+  ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> s, attrs.GetInts("shift", {}));
+  if (static_cast<int64_t>(m.size()) != channels || static_cast<int64_t>(s.size()) != channels) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        op, ": attributes multiplier and shift need one value per output channel (", channels,
+        "), got ", m.size(), " and ", s.size()));
+  }
+  for (int64_t c = 0; c < channels; ++c) {
+    if (m[c] < 0 || m[c] > INT32_MAX || s[c] < 1 || s[c] > 62) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          op, ": requantization of channel ", c, " (multiplier ", m[c], ", shift ", s[c],
+          ") is outside multiplier in [0, 2^31), shift in [1, 62]"));
+    }
+    r.multiplier.push_back(static_cast<int32_t>(m[c]));
+    r.shift.push_back(static_cast<int32_t>(s[c]));
+  }
+  if (residual) {
+    ENGINE_ASSIGN_OR_RETURN(int64_t rm, attrs.GetInt("residual_multiplier", -1));
+    ENGINE_ASSIGN_OR_RETURN(int64_t rs, attrs.GetInt("residual_shift", -1));
+    if (rm < 0 || rm > INT32_MAX || rs < 1 || rs > 62) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          op, ": a residual input needs residual_multiplier in [0, 2^31) and residual_shift in "
+              "[1, 62], got ",
+          rm, " and ", rs));
+    }
+    r.residual_multiplier = static_cast<int32_t>(rm);
+    r.residual_shift = static_cast<int32_t>(rs);
+  }
+  ENGINE_ASSIGN_OR_RETURN(int64_t lo, attrs.GetInt("output_min", -128));
+  ENGINE_ASSIGN_OR_RETURN(int64_t hi, attrs.GetInt("output_max", 127));
+  if (lo < -128 || hi > 127 || lo > hi) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": output range [", lo, ", ", hi,
+                                                   "] is not within [-128, 127]"));
+  }
+  r.lo = static_cast<int32_t>(lo);
+  r.hi = static_cast<int32_t>(hi);
+  return r;
+}
+
+// a + b in 32-bit two's complement, as the accumulator adds (no UB on overflow).
+inline int32_t AddWrapping(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+
+// y[i] = clamp(Requantize(acc[i] + bias) [+ Requantize(res[i])], lo, hi) for
+// i < n, output channel c; `res` may be nullptr.
+inline void RequantizeRow(const Requant& q, int64_t c, int32_t bias, const int32_t* __restrict acc,
+                          const int8_t* __restrict res, int8_t* __restrict y, int64_t n) {
+  const int32_t m = q.multiplier[c], s = q.shift[c];
+  if (res == nullptr) {
+    for (int64_t i = 0; i < n; ++i) {
+      y[i] = RequantizeToInt8(AddWrapping(acc[i], bias), m, s, q.lo, q.hi);
+    }
+    return;
+  }
+  const int32_t rm = q.residual_multiplier, rs = q.residual_shift;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t v = Requantize(AddWrapping(acc[i], bias), m, s) + Requantize(res[i], rm, rs);
+    y[i] = static_cast<int8_t>(std::clamp<int64_t>(v, q.lo, q.hi));
+  }
+}
+
+absl::Status CheckDtype(const TensorInfo& t, DataType want, const std::string& op,
+                        const char* what) {
+  if (t.dtype != want) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": ", what, " must be ",
+                                                   DataTypeName(want), ", got ",
+                                                   DataTypeName(t.dtype)));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Int8Conv
+
+struct Int8ConvParams : ConvGeometry {
+  bool has_bias = false;
+  bool has_residual = false;
+  Requant requant;
+};
+
+absl::StatusOr<Int8ConvParams> ParseInt8Conv(const Attributes& attrs,
+                                             std::span<const TensorInfo> inputs) {
+  const std::string op = "Int8Conv";
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 4, op));
+  ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[0], DataType::kInt8, op, "X"));
+  ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[1], DataType::kInt8, op, "W"));
+  Int8ConvParams p;
+  ENGINE_ASSIGN_OR_RETURN(static_cast<ConvGeometry&>(p),
+                          ParseConvGeometry(attrs, inputs[0].shape, inputs[1].shape, op));
+  p.has_bias = inputs.size() > 2 && inputs[2].present;
+  if (p.has_bias) {
+    ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[2], DataType::kInt32, op, "B"));
+    if (inputs[2].shape != Dims{p.out_channels}) {
+      return absl::InvalidArgumentError(absl::StrCat(op, ": B has shape ",
+                                                     ShapeString(inputs[2].shape), ", expected [",
+                                                     p.out_channels, "]"));
+    }
+  }
+  p.has_residual = inputs.size() > 3 && inputs[3].present;
+  if (p.has_residual) {
+    ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[3], DataType::kInt8, op, "residual (input 3)"));
+    if (inputs[3].shape != p.y_shape) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          op, ": residual (input 3) has shape ", ShapeString(inputs[3].shape), ", expected ",
+          ShapeString(p.y_shape)));
+    }
+  }
+  ENGINE_ASSIGN_OR_RETURN(p.requant, ParseRequant(attrs, p.out_channels, p.has_residual, op));
+  return p;
+}
+
+absl::StatusOr<std::vector<TensorInfo>> InferInt8Conv(const Attributes& attrs,
+                                                      std::span<const TensorInfo> inputs) {
+  ENGINE_ASSIGN_OR_RETURN(Int8ConvParams p, ParseInt8Conv(attrs, inputs));
+  return std::vector<TensorInfo>{MakeInfo(DataType::kInt8, p.y_shape)};
+}
+
+class Int8ConvKernel final : public Kernel {
+ public:
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(p_, ParseInt8Conv(attrs, inputs));
+    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape ||
+        outputs[0].dtype != DataType::kInt8) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Int8Conv: the output must be int8 ", ShapeString(p_.y_shape)));
+    }
+    if (inputs[1].constant == nullptr) {
+      return absl::InvalidArgumentError("Int8Conv: W must be a constant");
+    }
+    cg_ = p_.in_channels / p_.group;
+    mg_ = p_.out_channels / p_.group;
+    k_ = p_.col_rows();
+    plane_ = p_.out_plane();
+    in_plane_ = p_.in_plane();
+    pointwise_ = p_.pointwise();
+    depthwise_ = p_.group > 1 && cg_ == 1 && p_.in[0] == 1 && p_.kernel[0] == 1 &&
+                 p_.pad_begin[0] == 0 && p_.pad_end[0] == 0;
+    const int8_t* w = inputs[1].constant->data_as<int8_t>();
+    if (depthwise_) {
+      weights_.assign(w, w + p_.out_channels * k_);
+      padded_rows_ = p_.in[1] + p_.pad_begin[1] + p_.pad_end[1];
+      padded_cols_ = p_.in[2] + p_.pad_begin[2] + p_.pad_end[2];
+      // Per thread: the padded plane (int16) and the int32 accumulators.
+      scratch_.per_thread = ScratchLayout::Align(padded_rows_ * padded_cols_ * sizeof(int16_t)) +
+                            static_cast<size_t>(plane_) * sizeof(int32_t);
+      return absl::OkStatus();
+    }
+    packed_.clear();
+    for (int64_t g = 0; g < p_.group; ++g) {
+      packed_.push_back(PackedInt8Matrix::Pack(w + g * mg_ * k_, mg_, k_, k_));
+    }
+    tile_ = std::min<int64_t>(kTileColumns, std::max<int64_t>(plane_, 1));
+    tiles_ = plane_ == 0 ? 0 : (plane_ + tile_ - 1) / tile_;
+    // Split rows too when the tiles alone cannot occupy a few threads.
+    row_block_ = mg_;
+    if (tiles_ * p_.batch * p_.group < 8 && mg_ >= 2 * kMinRowBlock) {
+      const int64_t blocks = std::min<int64_t>(8, mg_ / kMinRowBlock);
+      row_block_ = (mg_ + blocks - 1) / blocks;
+    }
+    row_blocks_ = mg_ == 0 ? 0 : (mg_ + row_block_ - 1) / row_block_;
+    const size_t col = pointwise_ ? 0 : static_cast<size_t>(k_ * tile_);
+    scratch_.per_thread = ScratchLayout::Align(col) +
+                          ScratchLayout::Align(static_cast<size_t>(mg_ * tile_) * sizeof(int32_t)) +
+                          IgemmWorkspaceBytes(mg_, tile_, k_);
+    return absl::OkStatus();
+  }
+
+  size_t ScratchBytes(int threads) const override { return scratch_.Bytes(threads); }
+
+  void Run(const RunContext& ctx, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    const int8_t* x = static_cast<const int8_t*>(in[0]);
+    const int32_t* bias = p_.has_bias ? static_cast<const int32_t*>(in[2]) : nullptr;
+    const int8_t* res = p_.has_residual ? static_cast<const int8_t*>(in[3]) : nullptr;
+    int8_t* y = static_cast<int8_t*>(out[0]);
+    if (plane_ == 0 || mg_ == 0) return;
+    if (depthwise_) {
+      ParallelFor(ctx, p_.batch * p_.group, [&](int64_t begin, int64_t end, int slot) {
+        for (int64_t i = begin; i < end; ++i) {
+          RunDepthwise(x, bias, res, y, i / p_.group, i % p_.group, scratch_.Slot(ctx, slot));
+        }
+      });
+      return;
+    }
+    // Work items: (image, group, tile, row block).
+    const int64_t items = p_.batch * p_.group * tiles_ * row_blocks_;
+    ParallelFor(ctx, items, [&](int64_t begin, int64_t end, int slot) {
+      std::byte* mine = scratch_.Slot(ctx, slot);
+      int8_t* col = reinterpret_cast<int8_t*>(mine);
+      const size_t col_bytes = pointwise_ ? 0 : ScratchLayout::Align(static_cast<size_t>(k_ * tile_));
+      int32_t* acc = reinterpret_cast<int32_t*>(mine + col_bytes);
+      std::byte* ws = mine + col_bytes +
+                      ScratchLayout::Align(static_cast<size_t>(mg_ * tile_) * sizeof(int32_t));
+      const size_t ws_bytes = IgemmWorkspaceBytes(mg_, tile_, k_);
+      int64_t built_for = -1;  // the (image, group, tile) whose im2col `col` holds
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t rb = i % row_blocks_;
+        const int64_t t = (i / row_blocks_) % tiles_;
+        const int64_t g = (i / (row_blocks_ * tiles_)) % p_.group;
+        const int64_t n = i / (row_blocks_ * tiles_ * p_.group);
+        const int64_t p0 = t * tile_;
+        const int64_t len = std::min(tile_, plane_ - p0);
+        const int8_t* xg = x + (n * p_.in_channels + g * cg_) * in_plane_;
+        const int8_t* b;
+        int64_t ldb;
+        if (pointwise_) {
+          b = xg + p0;
+          ldb = plane_;
+        } else {
+          const int64_t key = i / row_blocks_;
+          if (key != built_for) {
+            Im2Col<int8_t>(p_, xg, p0, len, 0, k_, col, 0);
+            built_for = key;
+          }
+          b = col;
+          ldb = len;
+        }
+        const int64_t m0 = rb * row_block_;
+        const int64_t m1 = std::min(mg_, m0 + row_block_);
+        // acc row m (in [m0, m1)) at acc + m * len.
+        Igemm(packed_[g], m0, m1, len, b, ldb, acc, len, ws, ws_bytes);
+        for (int64_t m = m0; m < m1; ++m) {
+          const int64_t oc = g * mg_ + m;
+          const int64_t off = (n * p_.out_channels + oc) * plane_ + p0;
+          RequantizeRow(p_.requant, oc, bias != nullptr ? bias[oc] : 0, acc + m * len,
+                        res != nullptr ? res + off : nullptr, y + off, len);
+        }
+      }
+    });
+  }
+
+ private:
+  // Image n, group g of a depthwise convolution: output channels g * M/g ...
+  // read input channel g.
+  void RunDepthwise(const int8_t* x, const int32_t* bias, const int8_t* res, int8_t* y, int64_t n,
+                    int64_t g, std::byte* scratch) const {
+    int16_t* pad = reinterpret_cast<int16_t*>(scratch);
+    int32_t* acc = reinterpret_cast<int32_t*>(
+        scratch + ScratchLayout::Align(padded_rows_ * padded_cols_ * sizeof(int16_t)));
+    const int64_t in1 = p_.in[1], in2 = p_.in[2], pb1 = p_.pad_begin[1], pb2 = p_.pad_begin[2];
+    const int8_t* xc = x + (n * p_.in_channels + g) * in_plane_;
+    std::fill(pad, pad + padded_rows_ * padded_cols_, int16_t{0});
+    for (int64_t r = 0; r < in1; ++r) {
+      int16_t* dst = pad + (r + pb1) * padded_cols_ + pb2;
+      const int8_t* src = xc + r * in2;
+      for (int64_t c = 0; c < in2; ++c) dst[c] = src[c];
+    }
+    const int64_t out1 = p_.out[1], out2 = p_.out[2];
+    const int64_t s1 = p_.stride[1], s2 = p_.stride[2], d1 = p_.dilation[1], d2 = p_.dilation[2];
+    const int64_t k1 = p_.kernel[1], k2 = p_.kernel[2];
+    for (int64_t m = 0; m < mg_; ++m) {
+      const int64_t oc = g * mg_ + m;
+      const int8_t* wk = weights_.data() + oc * k_;
+      const int32_t b = bias != nullptr ? bias[oc] : 0;
+      std::fill(acc, acc + plane_, b);
+      for (int64_t t1 = 0; t1 < k1; ++t1) {
+        for (int64_t t2 = 0; t2 < k2; ++t2) {
+          const int32_t wv = wk[t1 * k2 + t2];
+          if (wv == 0) continue;
+          for (int64_t o1 = 0; o1 < out1; ++o1) {
+            const int16_t* row = pad + (o1 * s1 + t1 * d1) * padded_cols_ + t2 * d2;
+            int32_t* a = acc + o1 * out2;
+            if (s2 == 1) {
+              for (int64_t o2 = 0; o2 < out2; ++o2) a[o2] += wv * row[o2];
+            } else {
+              for (int64_t o2 = 0; o2 < out2; ++o2) a[o2] += wv * row[o2 * s2];
+            }
+          }
+        }
+      }
+      const int64_t off = (n * p_.out_channels + oc) * plane_;
+      RequantizeRow(p_.requant, oc, 0, acc, res != nullptr ? res + off : nullptr, y + off, plane_);
+    }
+  }
+
+  Int8ConvParams p_;
+  int64_t cg_ = 0, mg_ = 0, k_ = 0, plane_ = 0, in_plane_ = 0;
+  bool pointwise_ = false;
+  bool depthwise_ = false;
+  std::vector<PackedInt8Matrix> packed_;  // one per group
+  std::vector<int8_t> weights_;           // depthwise: W as given
+  int64_t padded_rows_ = 0, padded_cols_ = 0;
+  int64_t tile_ = 0, tiles_ = 0, row_block_ = 0, row_blocks_ = 0;
+  ScratchLayout scratch_;
+};
+
+// ---------------------------------------------------------------------------
+// Int8Gemm
+
+struct Int8GemmParams {
+  int64_t rows = 0, k = 0, n = 0;
+  bool has_bias = false;
+  Dims y_shape;
+  Requant requant;
+};
+
+absl::StatusOr<Int8GemmParams> ParseInt8Gemm(const Attributes& attrs,
+                                             std::span<const TensorInfo> inputs) {
+  const std::string op = "Int8Gemm";
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 3, op));
+  ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[0], DataType::kInt8, op, "X"));
+  ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[1], DataType::kInt8, op, "W"));
+  const Dims& x = inputs[0].shape;
+  const Dims& w = inputs[1].shape;
+  if (x.empty() || w.size() != 2 || x.back() != w[1]) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": X ", ShapeString(x), " and W ",
+                                                   ShapeString(w),
+                                                   " do not make X [..., K] * W[N, K]^T"));
+  }
+  Int8GemmParams p;
+  p.k = w[1];
+  p.n = w[0];
+  p.rows = NumElements(x) / std::max<int64_t>(p.k, 1);
+  if (p.k == 0) p.rows = NumElements(Dims(x.begin(), x.end() - 1));
+  p.y_shape = x;
+  p.y_shape.back() = p.n;
+  p.has_bias = inputs.size() > 2 && inputs[2].present;
+  if (p.has_bias) {
+    ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[2], DataType::kInt32, op, "B"));
+    if (inputs[2].shape != Dims{p.n}) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          op, ": B has shape ", ShapeString(inputs[2].shape), ", expected [", p.n, "]"));
+    }
+  }
+  ENGINE_ASSIGN_OR_RETURN(p.requant, ParseRequant(attrs, p.n, false, op));
+  return p;
+}
+
+absl::StatusOr<std::vector<TensorInfo>> InferInt8Gemm(const Attributes& attrs,
+                                                      std::span<const TensorInfo> inputs) {
+  ENGINE_ASSIGN_OR_RETURN(Int8GemmParams p, ParseInt8Gemm(attrs, inputs));
+  return std::vector<TensorInfo>{MakeInfo(DataType::kInt8, p.y_shape)};
+}
+
+class Int8GemmKernel final : public Kernel {
+ public:
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(p_, ParseInt8Gemm(attrs, inputs));
+    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape ||
+        outputs[0].dtype != DataType::kInt8) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Int8Gemm: the output must be int8 ", ShapeString(p_.y_shape)));
+    }
+    if (inputs[1].constant == nullptr) {
+      return absl::InvalidArgumentError("Int8Gemm: W must be a constant");
+    }
+    packed_ = PackedInt8Matrix::Pack(inputs[1].constant->data_as<int8_t>(), p_.n, p_.k, p_.k);
+    row_block_ = std::max<int64_t>(kMinRowBlock, (p_.n + 7) / 8);
+    row_blocks_ = p_.n == 0 ? 0 : (p_.n + row_block_ - 1) / row_block_;
+    // Shared: X transposed [K, rows] (unless rows == 1) and the int32 product
+    // Y^T [N, rows]; per thread: an Igemm workspace.
+    scratch_.shared = ScratchLayout::Align(p_.rows > 1 ? static_cast<size_t>(p_.k * p_.rows) : 0) +
+                      static_cast<size_t>(p_.n * p_.rows) * sizeof(int32_t);
+    scratch_.per_thread = IgemmWorkspaceBytes(row_block_, p_.rows, p_.k);
+    return absl::OkStatus();
+  }
+
+  size_t ScratchBytes(int threads) const override { return scratch_.Bytes(threads); }
+
+  void Run(const RunContext& ctx, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    const int8_t* x = static_cast<const int8_t*>(in[0]);
+    const int32_t* bias = p_.has_bias ? static_cast<const int32_t*>(in[2]) : nullptr;
+    int8_t* y = static_cast<int8_t*>(out[0]);
+    if (p_.rows == 0 || p_.n == 0) return;
+    std::byte* shared = scratch_.Shared(ctx);
+    const int8_t* xt = x;  // X^T [K, rows]
+    if (p_.rows > 1) {
+      int8_t* t = reinterpret_cast<int8_t*>(shared);
+      for (int64_t r = 0; r < p_.rows; ++r) {
+        for (int64_t k = 0; k < p_.k; ++k) t[k * p_.rows + r] = x[r * p_.k + k];
+      }
+      xt = t;
+    }
+    int32_t* acc = reinterpret_cast<int32_t*>(
+        shared + ScratchLayout::Align(p_.rows > 1 ? static_cast<size_t>(p_.k * p_.rows) : 0));
+    ParallelFor(ctx, row_blocks_, [&](int64_t begin, int64_t end, int slot) {
+      for (int64_t b = begin; b < end; ++b) {
+        const int64_t m0 = b * row_block_, m1 = std::min(p_.n, m0 + row_block_);
+        Igemm(packed_, m0, m1, p_.rows, xt, p_.rows, acc, p_.rows, scratch_.Slot(ctx, slot),
+              scratch_.per_thread);
+        for (int64_t c = m0; c < m1; ++c) {
+          const int32_t bc = bias != nullptr ? bias[c] : 0;
+          const int32_t m = p_.requant.multiplier[c], s = p_.requant.shift[c];
+          for (int64_t r = 0; r < p_.rows; ++r) {
+            y[r * p_.n + c] =
+                RequantizeToInt8(AddWrapping(acc[c * p_.rows + r], bc), m, s, p_.requant.lo, p_.requant.hi);
+          }
+        }
+      }
+    });
+  }
+
+ private:
+  Int8GemmParams p_;
+  PackedInt8Matrix packed_;
+  int64_t row_block_ = 0, row_blocks_ = 0;
+  ScratchLayout scratch_;
+};
+
+}  // namespace
+
+KernelDef MakeInt8ConvDef() { return MakeDef<Int8ConvKernel>("Int8Conv", InferInt8Conv); }
+KernelDef MakeInt8GemmDef() { return MakeDef<Int8GemmKernel>("Int8Gemm", InferInt8Gemm); }
+
+}  // namespace engine::kernels

@@ -1,0 +1,377 @@
+#include "optimizer/quantize_int8.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/requant.h"
+#include "common/status_macros.h"
+#include "executor/kernels/kernel_util.h"
+
+namespace engine::opt {
+namespace {
+
+// Layers that pass int8 through unchanged (they commute with a positive
+// scale): the output keeps the input's scale.
+bool IsInt8PassThrough(const ir::Node& n) {
+  static const std::set<std::string> kTypes = {"MaxPool", "Flatten", "Reshape",
+                                               "Squeeze", "Unsqueeze", "Identity"};
+  return kTypes.contains(n.op_type) && !n.inputs.empty() && n.inputs[0] != nullptr &&
+         n.outputs.size() == 1 && n.inputs[0]->dtype == DataType::kFloat32;
+}
+
+bool IsFloatActivation(const ir::Value* v) {
+  return v != nullptr && !v->is_constant() && v->dtype == DataType::kFloat32;
+}
+
+bool IsFloatConstant(const ir::Value* v) {
+  return v != nullptr && v->is_constant() && v->dtype == DataType::kFloat32;
+}
+
+// The fused activation as an output clamp [lo, hi] in real units; false when
+// it has no exact integer form.
+bool ActivationBounds(const ir::Node& n, float* lo, float* hi, std::string* reason) {
+  auto act = kernels::ParseActivation(n.attrs);
+  if (!act.ok()) {
+    if (reason) *reason = std::string(act.status().message());
+    return false;
+  }
+  *lo = -INFINITY;
+  *hi = INFINITY;
+  switch (act->kind) {
+    case kernels::Activation::Kind::kNone: return true;
+    case kernels::Activation::Kind::kRelu: *lo = 0.0f; return true;
+    case kernels::Activation::Kind::kClip:
+      *lo = act->alpha;
+      *hi = act->beta;
+      return true;
+    default: break;
+  }
+  if (reason) {
+    *reason = absl::StrCat("fused ", n.attrs.Has("activation")
+                                         ? std::get<std::string>(n.attrs.values().at("activation"))
+                                         : std::string("activation"),
+                           " has no exact integer form");
+  }
+  return false;
+}
+
+bool ConvForm(const ir::Node& n, std::string* reason) {
+  if (n.inputs.size() < 2 || !IsFloatActivation(n.inputs[0])) {
+    if (reason) *reason = "input is not a float32 activation";
+    return false;
+  }
+  if (!IsFloatConstant(n.inputs[1])) {
+    if (reason) *reason = "weights are not a float32 constant";
+    return false;
+  }
+  if (n.inputs.size() > 2 && n.inputs[2] != nullptr && !IsFloatConstant(n.inputs[2])) {
+    if (reason) *reason = "bias is not a float32 constant";
+    return false;
+  }
+  if (n.inputs.size() > 3 && n.inputs[3] != nullptr && !IsFloatActivation(n.inputs[3])) {
+    if (reason) *reason = "residual is not a float32 activation";
+    return false;
+  }
+  float lo, hi;
+  return ActivationBounds(n, &lo, &hi, reason);
+}
+
+bool GemmForm(const ir::Node& n, std::string* reason) {
+  if (n.inputs.size() < 2 || !IsFloatActivation(n.inputs[0])) {
+    if (reason) *reason = "input A is not a float32 activation";
+    return false;
+  }
+  if (!IsFloatConstant(n.inputs[1]) || n.inputs[1]->shape.size() != 2) {
+    if (reason) *reason = "weights B are not a 2-D float32 constant";
+    return false;
+  }
+  const Dims& a = n.inputs[0]->shape;
+  if (n.op_type == "Gemm") {
+    if (n.attrs.Int("transA", 0) != 0 || n.attrs.Float("alpha", 1.0f) != 1.0f ||
+        n.attrs.Float("beta", 1.0f) != 1.0f) {
+      if (reason) *reason = "transA, alpha or beta differ from (0, 1, 1)";
+      return false;
+    }
+    const int64_t nout = n.outputs[0]->shape.back();
+    if (n.inputs.size() > 2 && n.inputs[2] != nullptr) {
+      const ir::Value* c = n.inputs[2];
+      if (!IsFloatConstant(c) || NumElements(c->shape) != nout || c->shape.empty() ||
+          c->shape.back() != nout) {
+        if (reason) *reason = "C is not a constant bias of shape [N] or [1, N]";
+        return false;
+      }
+    }
+  } else {  // MatMul
+    if (a.size() < 2) {
+      if (reason) *reason = "A has rank < 2";
+      return false;
+    }
+  }
+  float lo, hi;
+  return ActivationBounds(n, &lo, &hi, reason);
+}
+
+absl::StatusOr<float> ScaleOf(const ScaleMap& scales, const ir::Value* v, const ir::Node& n) {
+  auto it = scales.find(v->name);
+  if (it == scales.end()) {
+    return absl::NotFoundError(
+        absl::StrCat(n.Describe(), ": no INT8 scale for tensor '", v->name, "'"));
+  }
+  if (!(it->second > 0.0f) || !std::isfinite(it->second)) {
+    return absl::InvalidArgumentError(absl::StrCat(n.Describe(), ": INT8 scale ", it->second,
+                                                   " of tensor '", v->name,
+                                                   "' is not finite and > 0"));
+  }
+  return it->second;
+}
+
+// int8 weights with one scale per row of `w` ([rows, cols] row-major).
+std::shared_ptr<Tensor> QuantizeRows(const float* w, int64_t rows, int64_t cols, Dims shape,
+                                     std::vector<double>* scales) {
+  auto q = std::make_shared<Tensor>(DataType::kInt8, std::move(shape));
+  int8_t* out = q->data_as<int8_t>();
+  scales->assign(rows, 1.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    float amax = 0.0f;
+    for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(w[r * cols + c]));
+    const float s = amax > 0.0f ? amax / 127.0f : 1.0f;
+    (*scales)[r] = s;
+    for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = QuantizeWeight(w[r * cols + c], s);
+  }
+  return q;
+}
+
+void SetRequant(Attributes& attrs, const std::vector<double>& w_scales, float in_scale,
+                float out_scale, float lo, float hi) {
+  std::vector<int64_t> mult, shift;
+  for (double ws : w_scales) {
+    const QuantizedMultiplier q = QuantizeMultiplier(in_scale * ws / out_scale);
+    mult.push_back(q.multiplier);
+    shift.push_back(q.shift);
+  }
+  attrs.Set("multiplier", mult);
+  attrs.Set("shift", shift);
+  // The activation as the output clamp, rounded inward so that the clamp never
+  // lets through a value the activation would cut.
+  const int64_t qlo = std::isfinite(lo) ? static_cast<int64_t>(std::ceil(lo / out_scale)) : -128;
+  const int64_t qhi = std::isfinite(hi) ? static_cast<int64_t>(std::floor(hi / out_scale)) : 127;
+  const int64_t l = std::clamp<int64_t>(qlo, -128, 127);
+  const int64_t h = std::clamp<int64_t>(qhi, -128, 127);
+  attrs.Set("output_min", std::min(l, h));
+  attrs.Set("output_max", std::max(l, h));
+}
+
+std::shared_ptr<Tensor> QuantizeBiasVector(const float* b, float in_scale,
+                                           const std::vector<double>& w_scales) {
+  const int64_t n = static_cast<int64_t>(w_scales.size());
+  auto q = std::make_shared<Tensor>(DataType::kInt32, Dims{n});
+  for (int64_t i = 0; i < n; ++i) q->data_as<int32_t>()[i] = QuantizeBias(b[i], in_scale, w_scales[i]);
+  return q;
+}
+
+}  // namespace
+
+bool HasInt8Form(const ir::Node& node, std::string* reason) {
+  if (node.op_type == "Conv") return ConvForm(node, reason);
+  if (node.op_type == "Gemm" || node.op_type == "MatMul") return GemmForm(node, reason);
+  if (reason) *reason = absl::StrCat(node.op_type, " has no INT8 form");
+  return false;
+}
+
+std::vector<std::string> Int8ScaleTensors(const ir::Graph& graph) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](const ir::Value* v) {
+    if (v != nullptr && seen.insert(v->name).second) out.push_back(v->name);
+  };
+  for (const auto& node : graph.nodes()) {
+    if (!HasInt8Form(*node)) continue;
+    add(node->inputs[0]);
+    add(node->outputs[0]);
+    if (node->op_type == "Conv" && node->inputs.size() > 3) add(node->inputs[3]);
+  }
+  return out;
+}
+
+absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& scales) {
+  std::string reason;
+  if (!HasInt8Form(node, &reason)) {
+    return absl::InvalidArgumentError(absl::StrCat(node.Describe(), ": ", reason));
+  }
+  Int8Layer layer;
+  ENGINE_ASSIGN_OR_RETURN(layer.input_scale, ScaleOf(scales, node.inputs[0], node));
+  ENGINE_ASSIGN_OR_RETURN(layer.output_scale, ScaleOf(scales, node.outputs[0], node));
+  float lo, hi;
+  ActivationBounds(node, &lo, &hi, nullptr);
+  const Tensor& w = *node.inputs[1]->constant;
+  const ir::Value* bias = node.inputs.size() > 2 ? node.inputs[2] : nullptr;
+  std::vector<double> w_scales;
+  if (node.op_type == "Conv") {
+    layer.type = "Int8Conv";
+    const int64_t m = w.shape()[0];
+    layer.weights = QuantizeRows(w.data_as<float>(), m, w.num_elements() / std::max<int64_t>(m, 1),
+                                 w.shape(), &w_scales);
+    for (const auto& [name, value] : node.attrs.values()) {
+      if (name.rfind("activation", 0) != 0) layer.attrs.Set(name, value);
+    }
+    if (node.inputs.size() > 3 && node.inputs[3] != nullptr) {
+      ENGINE_ASSIGN_OR_RETURN(layer.residual_scale, ScaleOf(scales, node.inputs[3], node));
+      const QuantizedMultiplier q = QuantizeMultiplier(layer.residual_scale / layer.output_scale);
+      layer.attrs.Set("residual_multiplier", int64_t{q.multiplier});
+      layer.attrs.Set("residual_shift", int64_t{q.shift});
+    }
+  } else {
+    layer.type = "Int8Gemm";
+    const bool trans_b = node.op_type == "Gemm" && node.attrs.Int("transB", 0) != 0;
+    const int64_t k = trans_b ? w.shape()[1] : w.shape()[0];
+    const int64_t n = trans_b ? w.shape()[0] : w.shape()[1];
+    std::vector<float> wt(static_cast<size_t>(n * k));  // [N, K]
+    const float* src = w.data_as<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < k; ++j) wt[i * k + j] = trans_b ? src[i * k + j] : src[j * n + i];
+    }
+    layer.weights = QuantizeRows(wt.data(), n, k, Dims{n, k}, &w_scales);
+  }
+  if (bias != nullptr) {
+    layer.bias = QuantizeBiasVector(bias->constant->data_as<float>(), layer.input_scale, w_scales);
+  }
+  SetRequant(layer.attrs, w_scales, layer.input_scale, layer.output_scale, lo, hi);
+  return layer;
+}
+
+absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
+    ir::Graph& graph, const ScaleMap& scales,
+    const std::map<const ir::Node*, std::string>& keep_fp32) {
+  std::vector<LayerPrecisionInfo> report;
+  // The int8 version of a float tensor and its scale.
+  std::map<const ir::Value*, std::pair<ir::Value*, float>> int8_of;
+  std::map<const ir::Node*, std::string> fp32_reason;  // quantizable layers left FP32
+
+  auto scalar_constant = [&](const std::string& name, DataType dtype, float value) {
+    auto t = std::make_shared<Tensor>(dtype, Dims{});
+    if (dtype == DataType::kFloat32) {
+      *t->data_as<float>() = value;
+    } else {
+      *t->data_as<int8_t>() = 0;
+    }
+    return graph.AddConstant(name, std::move(t));
+  };
+  auto new_int8_value = [&](const ir::Value* like) {
+    ir::Value* v = graph.AddValue(absl::StrCat(like->name, ":int8"));
+    v->dtype = DataType::kInt8;
+    v->shape = like->shape;
+    v->has_shape = true;
+    return v;
+  };
+  auto make_node = [&](const std::string& type, const std::string& name,
+                       std::vector<std::string> onnx_nodes) {
+    auto n = std::make_unique<ir::Node>();
+    n->op_type = type;
+    n->name = name;
+    n->onnx_nodes = std::move(onnx_nodes);
+    return n;
+  };
+  // The int8 version of float tensor `v` before `at`, inserting a
+  // QuantizeLinear when there is none yet.
+  auto int8_input = [&](ir::Value* v, float scale, ir::Node* at) -> ir::Value* {
+    auto it = int8_of.find(v);
+    if (it != int8_of.end()) return it->second.first;
+    ir::Value* q = new_int8_value(v);
+    auto node = make_node("QuantizeLinear", absl::StrCat(v->name, "/quantize"), {});
+    node->inputs = {v, scalar_constant(absl::StrCat(v->name, "/scale"), DataType::kFloat32, scale),
+                    scalar_constant(absl::StrCat(v->name, "/zero_point"), DataType::kInt8, 0)};
+    node->outputs = {q};
+    graph.InsertNodeBefore(at, std::move(node));
+    int8_of[v] = {q, scale};
+    return q;
+  };
+  // Makes float `y` the DequantizeLinear of int8 `q` (scale `scale`), inserted
+  // before `at`.
+  auto dequantize_into = [&](ir::Value* q, float scale, ir::Value* y, ir::Node* at) {
+    auto node = make_node("DequantizeLinear", absl::StrCat(y->name, "/dequantize"), {});
+    node->inputs = {q, scalar_constant(absl::StrCat(y->name, "/scale"), DataType::kFloat32, scale),
+                    scalar_constant(absl::StrCat(y->name, "/zero_point"), DataType::kInt8, 0)};
+    node->outputs = {y};
+    graph.InsertNodeBefore(at, std::move(node));
+    int8_of[y] = {q, scale};
+  };
+
+  std::vector<ir::Node*> schedule;
+  for (const auto& n : graph.nodes()) schedule.push_back(n.get());
+  std::set<const ir::Node*> created;
+  for (ir::Node* node : schedule) {
+    auto pinned = keep_fp32.find(node);
+    if (pinned != keep_fp32.end()) {
+      if (HasInt8Form(*node)) fp32_reason[node] = pinned->second;
+      continue;
+    }
+    if (HasInt8Form(*node)) {
+      ENGINE_ASSIGN_OR_RETURN(Int8Layer layer, MakeInt8Layer(*node, scales));
+      auto q = make_node(layer.type, node->name, node->onnx_nodes);
+      q->attrs = layer.attrs;
+      q->inputs.push_back(int8_input(node->inputs[0], layer.input_scale, node));
+      q->inputs.push_back(graph.AddConstant(absl::StrCat(node->inputs[1]->name, ":int8"),
+                                            layer.weights));
+      q->inputs.push_back(layer.bias ? graph.AddConstant(
+                                           absl::StrCat(node->inputs[2]->name, ":int32"), layer.bias)
+                                     : nullptr);
+      if (layer.type == "Int8Conv" && node->inputs.size() > 3 && node->inputs[3] != nullptr) {
+        q->inputs.push_back(int8_input(node->inputs[3], layer.residual_scale, node));
+      }
+      while (!q->inputs.empty() && q->inputs.back() == nullptr) q->inputs.pop_back();
+      ir::Value* y = node->outputs[0];
+      ir::Value* yq = new_int8_value(y);
+      q->outputs = {yq};
+      created.insert(graph.InsertNodeBefore(node, std::move(q)));
+      dequantize_into(yq, layer.output_scale, y, node);
+      graph.RemoveNode(node);
+      continue;
+    }
+    if (IsInt8PassThrough(*node)) {
+      auto it = int8_of.find(node->inputs[0]);
+      if (it == int8_of.end()) continue;
+      auto q = make_node(node->op_type, node->name, node->onnx_nodes);
+      q->attrs = node->attrs;
+      q->inputs = node->inputs;
+      q->inputs[0] = it->second.first;
+      const float scale = it->second.second;
+      ir::Value* y = node->outputs[0];
+      ir::Value* yq = new_int8_value(y);
+      q->outputs = {yq};
+      created.insert(graph.InsertNodeBefore(node, std::move(q)));
+      dequantize_into(yq, scale, y, node);
+      graph.RemoveNode(node);
+    }
+  }
+  // Dequantizations nobody reads.
+  bool removed = true;
+  while (removed) {
+    removed = false;
+    for (const auto& n : graph.nodes()) {
+      if (n->op_type != "DequantizeLinear" && n->op_type != "QuantizeLinear") continue;
+      const ir::Value* out = n->outputs[0];
+      if (graph.IsGraphOutput(out) || !graph.Consumers(out).empty()) continue;
+      graph.RemoveNode(n.get());
+      removed = true;
+      break;
+    }
+  }
+  graph.RemoveUnusedValues();
+
+  for (const auto& n : graph.nodes()) {
+    LayerPrecisionInfo info;
+    info.layer = n->name;
+    info.type = n->op_type;
+    info.sqnr_db = NAN;
+    const bool int8 = !n->outputs.empty() && n->outputs[0]->dtype == DataType::kInt8;
+    info.precision = int8 ? Precision::kInt8 : Precision::kFp32;
+    auto r = fp32_reason.find(n.get());
+    if (r != fp32_reason.end()) info.reason = r->second;
+    report.push_back(std::move(info));
+  }
+  return report;
+}
+
+}  // namespace engine::opt

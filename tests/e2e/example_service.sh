@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The example service (examples/) built against the installed package, as a
+# service embedding the engine would be:
+#  1. `cmake --install <build> --prefix $TMP/prefix`; the package layout, and
+#     libengine.so exports no internal symbol;
+#  2. examples/ configured and built on its own with CMAKE_PREFIX_PATH=prefix
+#     (find_package(engine 0.2), engine::engine);
+#  3. a plan of the generated tiny CNN (trtexec_like), and its reference output
+#     for a random input (trtexec_like --exportOutput);
+#  4. engine_server on 127.0.0.1 (a free port), /healthz, /v1/model, a wrong
+#     body size (400 naming the expected bytes), a JSON request;
+#  5. engine_client: 2000 requests at concurrency 4 over keep-alive
+#     connections, every answer equal to the reference; any error fails.
+# Usage: example_service.sh <source dir> <build dir>
+set -euo pipefail
+SRC=$1
+BUILD=$2
+PY=/usr/bin/python3
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/engine_example_service.XXXXXX")"
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+step() { echo "== $*"; }
+fail() { echo "FAILED: $*"; exit 1; }
+
+[ -f /usr/include/httplib.h ] || fail "cpp-httplib is missing: install libcpp-httplib-dev (scripts/setup.sh)"
+
+step "install into $TMP/prefix"
+cmake --install "$BUILD" --prefix "$TMP/prefix" >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log"; fail "cmake --install"; }
+LIBDIR="$(dirname "$(find "$TMP/prefix" -name 'engineConfig.cmake' | head -1)")/../.."
+for f in include/engine/runtime.h include/engine/export.h; do
+  [ -f "$TMP/prefix/$f" ] || fail "$f not installed"
+done
+for f in cmake/engine/engineConfig.cmake cmake/engine/engineConfigVersion.cmake \
+         cmake/engine/engineTargets.cmake libengine.so; do
+  [ -e "$LIBDIR/$f" ] || fail "lib/$f not installed"
+done
+if ls "$LIBDIR"/libengine_*.a >/dev/null 2>&1; then fail "internal static libraries installed"; fi
+nm -DC --defined-only "$LIBDIR/libengine.so" | awk '{ $1 = ""; $2 = ""; print substr($0, 3) }' >"$TMP/exports.txt"
+leaks="$(grep -E '^(engine::(codegen|exec|hw|ir|kernels|opt|parser|int8|quant)::|(absl|onnx|google|flatbuffers|Eigen)::)' "$TMP/exports.txt" || true)"
+if [ -n "$leaks" ]; then echo "$leaks" | head -20; fail "libengine.so exports internal symbols"; fi
+echo "libengine.so: $(wc -l <"$TMP/exports.txt") exported symbols, none internal"
+
+step "build examples/ against the package"
+cmake -S "$SRC/examples" -B "$TMP/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$TMP/prefix" >"$TMP/configure.log" 2>&1 || { cat "$TMP/configure.log"; fail "configure examples"; }
+grep -q "$TMP/prefix" "$TMP/build/CMakeCache.txt" || fail "engine package not found in the prefix"
+cmake --build "$TMP/build" -j2 >"$TMP/build.log" 2>&1 || { cat "$TMP/build.log"; fail "build examples"; }
+grep "engine_DIR" "$TMP/build/CMakeCache.txt"
+
+step "plan and reference output"
+$PY "$SRC/models/generate.py" --out "$TMP" tiny_cnn >/dev/null
+$PY -c "import numpy as np; np.save('$TMP/input.npy', np.random.default_rng(11).standard_normal((1,3,32,32)).astype(np.float32))"
+"$BUILD/bin/trtexec_like" --onnx="$TMP/tiny_cnn.onnx" --saveEngine="$TMP/tiny_cnn.plan" --skipInference \
+  >"$TMP/plan.log" 2>&1 || { cat "$TMP/plan.log"; fail "trtexec_like --saveEngine"; }
+"$BUILD/bin/trtexec_like" --loadEngine="$TMP/tiny_cnn.plan" --loadInputs="input:$TMP/input.npy" \
+  --exportOutput="$TMP/ref" --iterations=1 --duration=0 --warmUp=0 \
+  >"$TMP/ref.log" 2>&1 || { cat "$TMP/ref.log"; fail "trtexec_like --exportOutput"; }
+REF="$(ls "$TMP"/ref/*.pb | head -1)"
+
+step "server"
+"$TMP/build/engine_server" "$TMP/tiny_cnn.plan" --host=127.0.0.1 --port=0 --workers=8 >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+PORT=""
+for _ in $(seq 1 300); do
+  PORT="$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$TMP/server.log")"
+  [ -n "$PORT" ] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log"; fail "server exited"; }
+  sleep 0.1
+done
+[ -n "$PORT" ] || { cat "$TMP/server.log"; fail "server did not start"; }
+cat "$TMP/server.log"
+
+$PY - "$PORT" "$TMP/input.npy" "$REF" <<'PY' || fail "HTTP checks"
+import json, sys, time, urllib.error, urllib.request
+import numpy as np
+from onnx import TensorProto, numpy_helper
+
+port, inp, ref = sys.argv[1], np.load(sys.argv[2]), sys.argv[3]
+base = "http://127.0.0.1:%s" % port
+def call(path, body=None, ctype="application/octet-stream"):
+    req = urllib.request.Request(base + path, data=body, headers={"Content-Type": ctype} if body is not None else {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+for _ in range(100):
+    try:
+        if call("/healthz")[0] == 200: break
+    except OSError:
+        pass
+    time.sleep(0.1)
+else:
+    sys.exit("FAILED: /healthz never answered 200")
+print("GET /healthz: 200")
+
+status, body = call("/v1/model")
+model = json.loads(body)
+assert status == 200, status
+assert [i["name"] for i in model["inputs"]] == ["input"], model
+assert model["inputs"][0]["dtype"] == "float" and model["inputs"][0]["shape"] == [1, 3, 32, 32], model
+assert model["inputs"][0]["bytes"] == 12288 and len(model["outputs"]) == 1, model
+print("GET /v1/model: 200", json.dumps(model["inputs"]), json.dumps(model["outputs"]))
+
+status, body = call("/v1/infer", b"\0" * 100)
+msg = json.loads(body)["error"]
+assert status == 400 and "expected 12288 bytes" in msg and "'input'" in msg, (status, body)
+print("POST /v1/infer, 100 bytes: %d %s" % (status, msg))
+
+status, body = call("/v1/infer", json.dumps({"inputs": {"nope": [1]}}).encode(), "application/json")
+assert status == 400 and "nope" in json.loads(body)["error"], (status, body)
+print("POST /v1/infer, unknown input: %d %s" % (status, json.loads(body)["error"]))
+
+expected = numpy_helper.to_array(TensorProto.FromString(open(ref, "rb").read()))
+status, body = call("/v1/infer", inp.tobytes())
+assert status == 200, (status, body)
+got = np.frombuffer(body, dtype=np.float32).reshape(expected.shape)
+assert np.array_equal(got, expected), "raw answer differs from trtexec_like's output"
+print("POST /v1/infer, raw float32: 200, equal to trtexec_like's output")
+
+status, body = call("/v1/infer", json.dumps({"inputs": {"input": inp.ravel().tolist()}}).encode(), "application/json")
+assert status == 200, (status, body)
+out = list(json.loads(body)["outputs"].values())[0]
+got = np.array(out["data"], dtype=np.float32).reshape(out["shape"])
+assert np.array_equal(got, expected), "JSON answer differs from trtexec_like's output"
+print("POST /v1/infer, JSON: 200, equal to trtexec_like's output")
+PY
+
+step "client: 2000 requests at concurrency 4"
+"$TMP/build/engine_client" --host=127.0.0.1 --port="$PORT" --requests=2000 --concurrency=4 \
+  --warmup=20 --input="$TMP/input.npy" --expect="$REF" | tee "$TMP/client.log" || fail "engine_client reported errors"
+grep -q "^errors: 0" "$TMP/client.log" || fail "engine_client reported errors"
+
+step "stop"
+kill -TERM "$SERVER_PID"
+rc=0; wait "$SERVER_PID" || rc=$?
+SERVER_PID=""
+tail -1 "$TMP/server.log"
+[ "$rc" -eq 0 ] || fail "server exited with $rc after SIGTERM"
+echo "PASSED"

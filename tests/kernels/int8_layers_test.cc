@@ -1,0 +1,263 @@
+// Int8Conv and Int8Gemm against a naive reference of the accelerator's
+// integer arithmetic (src/common/requant.h): every output bit-identical, for
+// pointwise, im2col (padded, strided, dilated, grouped) and depthwise paths,
+// with bias, residual and output clamps, and for every thread count.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "common/requant.h"
+#include "executor/kernels/kernel.h"
+#include "executor/thread_pool.h"
+#include "kernels/kernel_test_util.h"
+
+namespace engine::kernels {
+namespace {
+
+Tensor RandomInt8(const Dims& shape, std::mt19937& rng, int lo = -128, int hi = 127) {
+  Tensor t(DataType::kInt8, shape);
+  std::uniform_int_distribution<int> d(lo, hi);
+  for (int64_t i = 0; i < t.num_elements(); ++i) t.data_as<int8_t>()[i] = static_cast<int8_t>(d(rng));
+  return t;
+}
+
+Tensor RandomInt32(const Dims& shape, std::mt19937& rng, int lo, int hi) {
+  Tensor t(DataType::kInt32, shape);
+  std::uniform_int_distribution<int> d(lo, hi);
+  for (int64_t i = 0; i < t.num_elements(); ++i) t.data_as<int32_t>()[i] = d(rng);
+  return t;
+}
+
+struct ConvCase {
+  int64_t n = 1, c = 8, h = 9, w = 7, m = 6, kh = 3, kw = 3, group = 1;
+  int64_t stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1, pad = 1;
+  bool bias = true, residual = false;
+  int64_t lo = -128, hi = 127;
+};
+
+// Requantization attributes for `m` channels with realistic multipliers
+// (x_scale * w_scale / y_scale between 2^-12 and 2^-6).
+void SetRequantAttrs(Attributes& attrs, int64_t m, std::mt19937& rng, bool residual, int64_t lo,
+                     int64_t hi) {
+  std::uniform_real_distribution<double> d(1.0 / 4096, 1.0 / 64);
+  std::vector<int64_t> mult, shift;
+  for (int64_t i = 0; i < m; ++i) {
+    const QuantizedMultiplier q = QuantizeMultiplier(d(rng));
+    mult.push_back(q.multiplier);
+    shift.push_back(q.shift);
+  }
+  attrs.Set("multiplier", mult);
+  attrs.Set("shift", shift);
+  if (residual) {
+    const QuantizedMultiplier q = QuantizeMultiplier(0.7);
+    attrs.Set("residual_multiplier", int64_t{q.multiplier});
+    attrs.Set("residual_shift", int64_t{q.shift});
+  }
+  attrs.Set("output_min", lo);
+  attrs.Set("output_max", hi);
+}
+
+// The accelerator's definition, one output at a time.
+Tensor ReferenceConv(const ConvCase& k, const Attributes& attrs, const Tensor& x, const Tensor& w,
+                     const Tensor* b, const Tensor* r) {
+  const int64_t oh = (k.h + 2 * k.pad - ((k.kh - 1) * k.dil_h + 1)) / k.stride_h + 1;
+  const int64_t ow = (k.w + 2 * k.pad - ((k.kw - 1) * k.dil_w + 1)) / k.stride_w + 1;
+  Tensor y(DataType::kInt8, {k.n, k.m, oh, ow});
+  const auto mult = attrs.Ints("multiplier");
+  const auto shift = attrs.Ints("shift");
+  const int64_t cg = k.c / k.group, mg = k.m / k.group;
+  for (int64_t n = 0; n < k.n; ++n) {
+    for (int64_t m = 0; m < k.m; ++m) {
+      const int64_t g = m / mg;
+      for (int64_t i = 0; i < oh; ++i) {
+        for (int64_t j = 0; j < ow; ++j) {
+          int32_t acc = b ? b->data_as<int32_t>()[m] : 0;
+          for (int64_t c = 0; c < cg; ++c) {
+            for (int64_t u = 0; u < k.kh; ++u) {
+              for (int64_t v = 0; v < k.kw; ++v) {
+                const int64_t yy = i * k.stride_h + u * k.dil_h - k.pad;
+                const int64_t xx = j * k.stride_w + v * k.dil_w - k.pad;
+                if (yy < 0 || yy >= k.h || xx < 0 || xx >= k.w) continue;
+                const int32_t xv =
+                    x.data_as<int8_t>()[((n * k.c + g * cg + c) * k.h + yy) * k.w + xx];
+                const int32_t wv = w.data_as<int8_t>()[((m * cg + c) * k.kh + u) * k.kw + v];
+                acc += xv * wv;
+              }
+            }
+          }
+          const int64_t idx = ((n * k.m + m) * oh + i) * ow + j;
+          int64_t v = Requantize(acc, static_cast<int32_t>(mult[m]), static_cast<int32_t>(shift[m]));
+          if (r) {
+            v += Requantize(r->data_as<int8_t>()[idx],
+                            static_cast<int32_t>(attrs.Int("residual_multiplier", 0)),
+                            static_cast<int32_t>(attrs.Int("residual_shift", 1)));
+          }
+          y.data_as<int8_t>()[idx] = static_cast<int8_t>(std::clamp<int64_t>(v, k.lo, k.hi));
+        }
+      }
+    }
+  }
+  return y;
+}
+
+// Runs a prepared kernel with `threads` threads of `pool` (nullptr: serial).
+Tensor RunInt8(const std::string& type, const Attributes& attrs,
+               const std::vector<const Tensor*>& inputs, exec::ThreadPool* pool, int threads) {
+  const KernelDef* def = KernelRegistry::Builtin().Find(type);
+  REQUIRE(def != nullptr);
+  std::vector<TensorInfo> in_info;
+  for (const Tensor* t : inputs) {
+    TensorInfo info;
+    info.present = t != nullptr;
+    if (t) {
+      info.dtype = t->dtype();
+      info.shape = t->shape();
+      info.constant = t;
+    }
+    in_info.push_back(info);
+  }
+  auto out_info = def->infer(attrs, in_info);
+  INFO(out_info.status().ToString());
+  REQUIRE(out_info.ok());
+  auto kernel = def->create();
+  absl::Status prepared = kernel->Prepare(attrs, in_info, *out_info);
+  INFO(prepared.ToString());
+  REQUIRE(prepared.ok());
+  Tensor y((*out_info)[0].dtype, (*out_info)[0].shape);
+  std::vector<const void*> in_ptrs;
+  for (const Tensor* t : inputs) in_ptrs.push_back(t ? t->data() : nullptr);
+  std::vector<void*> out_ptrs = {y.data()};
+  Tensor scratch(DataType::kUint8, {static_cast<int64_t>(kernel->ScratchBytes(threads)) + 64});
+  RunContext ctx;
+  ctx.scratch = static_cast<std::byte*>(scratch.data());
+  ctx.scratch_bytes = kernel->ScratchBytes(threads);
+  ctx.pool = pool;
+  ctx.threads = threads;
+  kernel->Run(ctx, in_ptrs, out_ptrs);
+  return y;
+}
+
+void CheckConv(const ConvCase& k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Tensor x = RandomInt8({k.n, k.c, k.h, k.w}, rng);
+  Tensor w = RandomInt8({k.m, k.c / k.group, k.kh, k.kw}, rng, -127, 127);
+  Tensor b = RandomInt32({k.m}, rng, -20000, 20000);
+  const int64_t oh = (k.h + 2 * k.pad - ((k.kh - 1) * k.dil_h + 1)) / k.stride_h + 1;
+  const int64_t ow = (k.w + 2 * k.pad - ((k.kw - 1) * k.dil_w + 1)) / k.stride_w + 1;
+  Tensor r = RandomInt8({k.n, k.m, oh, ow}, rng);
+  Attributes attrs;
+  attrs.Set("group", k.group);
+  attrs.Set("strides", std::vector<int64_t>{k.stride_h, k.stride_w});
+  attrs.Set("dilations", std::vector<int64_t>{k.dil_h, k.dil_w});
+  attrs.Set("pads", std::vector<int64_t>{k.pad, k.pad, k.pad, k.pad});
+  SetRequantAttrs(attrs, k.m, rng, k.residual, k.lo, k.hi);
+  std::vector<const Tensor*> inputs = {&x, &w, k.bias ? &b : nullptr};
+  if (k.residual) inputs.push_back(&r);
+  const Tensor expected = ReferenceConv(k, attrs, x, w, k.bias ? &b : nullptr, k.residual ? &r : nullptr);
+  static exec::ThreadPool pool(3);
+  for (int threads : {1, 2, 4}) {
+    CAPTURE(threads);
+    const Tensor got = RunInt8("Int8Conv", attrs, inputs, threads > 1 ? &pool : nullptr, threads);
+    REQUIRE(got.shape() == expected.shape());
+    int64_t mismatches = 0;
+    for (int64_t i = 0; i < got.num_elements(); ++i) {
+      mismatches += got.data_as<int8_t>()[i] != expected.data_as<int8_t>()[i];
+    }
+    CHECK(mismatches == 0);
+  }
+  // The test must exercise the requantization, not a saturated output.
+  int64_t inside = 0;
+  for (int64_t i = 0; i < expected.num_elements(); ++i) {
+    const int8_t v = expected.data_as<int8_t>()[i];
+    inside += v > k.lo && v < k.hi;
+  }
+  CHECK(inside > expected.num_elements() / 8);
+}
+
+TEST_CASE("Int8Conv is bit-exact to the reference integer arithmetic", "[kernels][int8]") {
+  SECTION("3x3 padded, bias") { CheckConv(ConvCase{}, 1); }
+  SECTION("1x1 pointwise (no im2col), several images") {
+    ConvCase k;
+    k.n = 2; k.kh = k.kw = 1; k.pad = 0; k.c = 70; k.m = 33; k.h = 13; k.w = 11;
+    CheckConv(k, 2);
+  }
+  SECTION("large plane: several im2col tiles, strided, dilated, relu clamp") {
+    ConvCase k;
+    k.c = 16; k.h = 45; k.w = 40; k.m = 24; k.stride_h = 2; k.dil_w = 2; k.pad = 2; k.lo = 0;
+    CheckConv(k, 3);
+  }
+  SECTION("grouped, residual, clip clamp") {
+    ConvCase k;
+    k.c = 12; k.m = 18; k.group = 3; k.residual = true; k.lo = -20; k.hi = 90;
+    CheckConv(k, 4);
+  }
+  SECTION("depthwise 3x3 stride 2 with residual, no bias") {
+    ConvCase k;
+    k.c = 16; k.m = 16; k.group = 16; k.h = 15; k.w = 14; k.stride_h = k.stride_w = 2;
+    k.bias = false; k.residual = true;
+    CheckConv(k, 5);
+  }
+  SECTION("few output positions: rows split over threads") {
+    ConvCase k;
+    k.c = 64; k.m = 256; k.h = 4; k.w = 4;
+    CheckConv(k, 6);
+  }
+}
+
+TEST_CASE("Int8Gemm is bit-exact to the reference integer arithmetic", "[kernels][int8]") {
+  std::mt19937 rng(7);
+  for (int64_t rows : {1, 3}) {
+    CAPTURE(rows);
+    const int64_t k = 300, n = 150;
+    Tensor x = RandomInt8({rows, k}, rng);
+    Tensor w = RandomInt8({n, k}, rng, -127, 127);
+    Tensor b = RandomInt32({n}, rng, -30000, 30000);
+    Attributes attrs;
+    SetRequantAttrs(attrs, n, rng, false, -128, 127);
+    Tensor expected(DataType::kInt8, {rows, n});
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < n; ++c) {
+        int32_t acc = b.data_as<int32_t>()[c];
+        for (int64_t i = 0; i < k; ++i) {
+          acc += int32_t{x.data_as<int8_t>()[r * k + i]} * w.data_as<int8_t>()[c * k + i];
+        }
+        expected.data_as<int8_t>()[r * n + c] = RequantizeToInt8(
+            acc, static_cast<int32_t>(attrs.Ints("multiplier")[c]),
+            static_cast<int32_t>(attrs.Ints("shift")[c]), -128, 127);
+      }
+    }
+    static exec::ThreadPool pool(3);
+    for (int threads : {1, 3}) {
+      const Tensor got = RunInt8("Int8Gemm", attrs, {&x, &w, &b}, threads > 1 ? &pool : nullptr, threads);
+      REQUIRE(got.shape() == expected.shape());
+      CHECK(std::memcmp(got.data(), expected.data(), got.byte_size()) == 0);
+    }
+  }
+}
+
+TEST_CASE("Int8 layers reject bad requantization attributes and dtypes", "[kernels][int8]") {
+  std::mt19937 rng(9);
+  Tensor x = RandomInt8({1, 4, 5, 5}, rng);
+  Tensor w = RandomInt8({2, 4, 3, 3}, rng);
+  Attributes attrs;
+  attrs.Set("multiplier", std::vector<int64_t>{1 << 30});  // one value for two channels
+  attrs.Set("shift", std::vector<int64_t>{40});
+  auto out = testing::Eval("Int8Conv", attrs, {&x, &w});
+  REQUIRE(!out.ok());
+  CHECK(out.status().message().find("one value per output channel") != std::string::npos);
+  attrs.Set("multiplier", std::vector<int64_t>{1 << 30, 1 << 30});
+  attrs.Set("shift", std::vector<int64_t>{40, 0});
+  out = testing::Eval("Int8Conv", attrs, {&x, &w});
+  REQUIRE(!out.ok());
+  CHECK(out.status().message().find("shift in [1, 62]") != std::string::npos);
+  Tensor xf(DataType::kFloat32, {1, 4, 5, 5});
+  attrs.Set("shift", std::vector<int64_t>{40, 40});
+  out = testing::Eval("Int8Conv", attrs, {&xf, &w});
+  REQUIRE(!out.ok());
+  CHECK(out.status().message().find("X must be int8") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace engine::kernels

@@ -1,0 +1,401 @@
+#include "int8.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "common/dataset.h"
+#include "progress.h"
+
+namespace trtexec_like {
+namespace {
+
+using engine::data::Dataset;
+
+// A Calibrator over a Dataset, one engine batch at a time, with a progress bar.
+class DatasetCalibrator final : public engine::Calibrator {
+ public:
+  DatasetCalibrator(std::string path, engine::data::DatasetOptions options, int64_t max_batches)
+      : path_(std::move(path)), options_(std::move(options)), max_batches_(max_batches) {}
+
+  absl::Status Begin(const std::vector<engine::TensorDesc>& inputs) override {
+    if (inputs.size() != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--calibData feeds one input; the network has ", inputs.size(),
+          " (implement engine::Calibrator to calibrate multi-input networks)"));
+    }
+    input_ = inputs[0];
+    auto ds = Dataset::Open(path_, input_, options_);
+    if (!ds.ok()) return absl::Status(ds.status().code(), absl::StrCat("--calibData: ", ds.status().message()));
+    dataset_ = std::move(*ds);
+    batches_ = dataset_->num_batches();
+    if (max_batches_ > 0) batches_ = std::min(batches_, max_batches_);
+    std::printf("[I] Calibrating on %s: %lld batch(es) of %lld\n", dataset_->Describe().c_str(),
+                static_cast<long long>(batches_), static_cast<long long>(dataset_->batch_size()));
+    for (size_t i = 0; i < dataset_->skipped().size(); ++i) {
+      std::printf("[W] --calibData: skipped unreadable file %s (%s)\n",
+                  dataset_->skipped()[i].c_str(), dataset_->skip_reasons()[i].c_str());
+    }
+    bar_ = std::make_unique<ProgressBar>("calibrate", batches_);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<bool> NextBatch(std::map<std::string, engine::Tensor>& inputs) override {
+    if (dataset_ == nullptr || next_ >= batches_) {
+      if (bar_) bar_->Finish();
+      return false;
+    }
+    auto batch = dataset_->GetBatch(next_);
+    if (!batch.ok()) return batch.status();
+    inputs[input_.name] = std::move(batch->input);
+    ++next_;
+    bar_->Update(next_);
+    return true;
+  }
+
+  int64_t BatchCount() const override { return batches_; }
+
+ private:
+  std::string path_;
+  engine::data::DatasetOptions options_;
+  int64_t max_batches_ = 0;
+  engine::TensorDesc input_;
+  std::unique_ptr<Dataset> dataset_;
+  int64_t batches_ = 0;
+  int64_t next_ = 0;
+  std::unique_ptr<ProgressBar> bar_;
+};
+
+absl::StatusOr<engine::data::DatasetOptions> DatasetOptionsFor(const Options& opt, int64_t limit,
+                                                               const std::string& labels) {
+  engine::data::DatasetOptions options;
+  auto pp = engine::data::ParseImagePreprocess(opt.preprocess);
+  if (!pp.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--preprocess: ", pp.status().message()));
+  }
+  options.preprocess = *pp;
+  options.limit = limit > 0 ? limit : -1;
+  options.skip_unreadable = opt.skip_unreadable;
+  options.labels_path = labels;
+  return options;
+}
+
+absl::StatusOr<std::map<std::string, engine::Precision>> ParseLayerPrecisions(
+    const std::string& spec) {
+  std::map<std::string, engine::Precision> out;
+  for (absl::string_view item : absl::StrSplit(spec, ',', absl::SkipEmpty())) {
+    const size_t colon = item.rfind(':');
+    if (colon == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--layerPrecisions: '", std::string(item), "' is not name:precision"));
+    }
+    const std::string name(item.substr(0, colon));
+    auto p = engine::ParsePrecision(std::string(item.substr(colon + 1)));
+    if (!p.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat("--layerPrecisions: unknown precision '",
+                                                     std::string(item.substr(colon + 1)),
+                                                     "' for '", name, "' (fp32, int8)"));
+    }
+    out[name] = *p;
+  }
+  return out;
+}
+
+// Index of the largest of `n` floats.
+int64_t ArgMax(const float* v, int64_t n) {
+  return std::max_element(v, v + n) - v;
+}
+
+// Top-1 class of each of the first `count` rows of output `t` ([N, classes]
+// or [N, classes, 1, 1]).
+std::vector<int64_t> Top1(const engine::Tensor& t, int64_t count) {
+  std::vector<int64_t> out;
+  const int64_t n = t.shape().empty() ? 1 : t.shape()[0];
+  const int64_t classes = n > 0 ? t.num_elements() / n : 0;
+  for (int64_t i = 0; i < std::min(count, n); ++i) {
+    out.push_back(ArgMax(t.data_as<float>() + i * classes, classes));
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<Dataset>> OpenEvalData(const Options& opt,
+                                                      const engine::TensorDesc& input) {
+  const std::string& path = opt.eval_data.empty() ? opt.calib_data : opt.eval_data;
+  if (path.empty()) return absl::InvalidArgumentError("--evalData: no dataset given");
+  auto options = DatasetOptionsFor(opt, opt.eval_images, opt.eval_labels);
+  if (!options.ok()) return options.status();
+  auto ds = Dataset::Open(path, input, *options);
+  if (!ds.ok()) {
+    return absl::Status(ds.status().code(), absl::StrCat("--evalData: ", ds.status().message()));
+  }
+  for (size_t i = 0; i < (*ds)->skipped().size(); ++i) {
+    std::printf("[W] --evalData: skipped unreadable file %s (%s)\n", (*ds)->skipped()[i].c_str(),
+                (*ds)->skip_reasons()[i].c_str());
+  }
+  return ds;
+}
+
+// Running comparison of one tensor between the FP32 and the INT8 engine.
+struct TensorError {
+  double dot = 0, ref2 = 0, test2 = 0, noise = 0, max_abs = 0;
+  void Add(const float* ref, const float* test, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      const double a = ref[i], b = test[i];
+      dot += a * b;
+      ref2 += a * a;
+      test2 += b * b;
+      noise += (a - b) * (a - b);
+      max_abs = std::max(max_abs, std::fabs(a - b));
+    }
+  }
+  double Cosine() const {
+    if (ref2 == 0 || test2 == 0) return ref2 == test2 ? 1.0 : 0.0;
+    return dot / std::sqrt(ref2 * test2);
+  }
+  double SqnrDb() const {
+    if (noise == 0) return INFINITY;
+    if (ref2 == 0) return -INFINITY;
+    return 10 * std::log10(ref2 / noise);
+  }
+};
+
+}  // namespace
+
+absl::Status ConfigureInt8(const Options& opt, engine::BuilderConfig& config, Int8Setup& setup) {
+  const bool wants_int8 = opt.int8 || opt.compare_int8;
+  if (!wants_int8) {
+    if (!opt.calib_data.empty() || !opt.calib_cache.empty() || !opt.layer_precisions.empty() ||
+        opt.accuracy_guard_db > 0) {
+      return absl::InvalidArgumentError(
+          "--calibData, --calib, --layerPrecisions and --accuracyGuard need --int8");
+    }
+    return absl::OkStatus();
+  }
+  config.precision = engine::Precision::kInt8;
+  if (opt.calibrator == "entropy") {
+    config.calibration_algorithm = engine::CalibrationAlgorithm::kEntropy;
+  } else if (opt.calibrator == "minmax") {
+    config.calibration_algorithm = engine::CalibrationAlgorithm::kMinMax;
+  } else if (opt.calibrator == "percentile") {
+    config.calibration_algorithm = engine::CalibrationAlgorithm::kPercentile;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("--calibrator: unknown calibrator '",
+                                                   opt.calibrator,
+                                                   "' (entropy, minmax, percentile)"));
+  }
+  config.calibration_percentile = opt.calib_percentile;
+  config.calibration_cache = opt.calib_cache;
+  config.accuracy_guard_db = opt.accuracy_guard_db;
+  auto pins = ParseLayerPrecisions(opt.layer_precisions);
+  if (!pins.ok()) return pins.status();
+  config.layer_precisions = *pins;
+  if (!opt.calib_data.empty()) {
+    int64_t limit = opt.calib_images;
+    auto options = DatasetOptionsFor(opt, limit, "");
+    if (!options.ok()) return options.status();
+    setup.calibrator =
+        std::make_unique<DatasetCalibrator>(opt.calib_data, *options, opt.calib_batches);
+    config.calibrator = setup.calibrator.get();
+  }
+  return absl::OkStatus();
+}
+
+void PrintInt8Summary(const engine::BuildResult& built) {
+  if (built.layer_precisions.empty()) return;
+  const engine::CalibrationSummary& c = built.calibration;
+  if (c.from_cache) {
+    std::printf("[I] INT8 scales of %lld tensors read from the calibration cache (%s)\n",
+                static_cast<long long>(c.tensors), c.algorithm.c_str());
+  } else {
+    std::printf("[I] INT8 calibration (%s): %lld tensors on %lld batches in %.1f s%s\n",
+                c.algorithm.c_str(), static_cast<long long>(c.tensors),
+                static_cast<long long>(c.batches), c.ms / 1000.0,
+                c.cache_written ? ", calibration cache written" : "");
+  }
+  int int8 = 0, fp32 = 0, boundary = 0;
+  for (const auto& l : built.layer_precisions) {
+    if (l.type == "QuantizeLinear" || l.type == "DequantizeLinear") {
+      ++boundary;
+    } else if (l.precision == engine::Precision::kInt8) {
+      ++int8;
+    } else {
+      ++fp32;
+    }
+  }
+  std::printf("[I] Layer precisions: %d int8, %d fp32, %d quantize/dequantize\n", int8, fp32,
+              boundary);
+  for (const auto& l : built.layer_precisions) {
+    if (l.reason.empty()) continue;
+    std::printf("[I]   kept fp32: %s (%s): %s\n", l.layer.c_str(), l.type.c_str(),
+                l.reason.c_str());
+  }
+}
+
+absl::Status RunEvaluation(const Options& opt, const engine::Engine& eng) {
+  if (eng.inputs().size() != 1 || eng.outputs().empty()) {
+    return absl::InvalidArgumentError("--evalData needs an engine with one input");
+  }
+  auto ds = OpenEvalData(opt, eng.inputs()[0]);
+  if (!ds.ok()) return ds.status();
+  auto ctx = eng.CreateExecutionContext();
+  if (!ctx.ok()) return ctx.status();
+  if (opt.threads > 0) {
+    absl::Status s = (*ctx)->SetThreads(opt.threads);
+    if (!s.ok()) return s;
+  }
+  std::printf("\n=== Evaluation on %s ===\n", (*ds)->Describe().c_str());
+  const std::string out_name = eng.outputs()[0].name;
+  int64_t seen = 0, correct = 0;
+  ProgressBar bar("evaluate", (*ds)->num_batches());
+  for (int64_t b = 0; b < (*ds)->num_batches(); ++b) {
+    auto batch = (*ds)->GetBatch(b);
+    if (!batch.ok()) return batch.status();
+    absl::Status s = (*ctx)->SetInput(eng.inputs()[0].name, batch->input);
+    if (!s.ok()) return s;
+    s = (*ctx)->Execute();
+    if (!s.ok()) return s;
+    auto out = (*ctx)->GetOutput(out_name);
+    if (!out.ok()) return out.status();
+    const std::vector<int64_t> top = Top1(**out, batch->count);
+    for (size_t i = 0; i < top.size(); ++i) correct += top[i] == batch->labels[i];
+    seen += static_cast<int64_t>(top.size());
+    bar.Update(b + 1);
+  }
+  bar.Finish();
+  if ((*ds)->has_labels()) {
+    std::printf("top-1 accuracy: %.2f%% (%lld images)\n", seen ? 100.0 * correct / seen : 0.0,
+                static_cast<long long>(seen));
+  } else {
+    std::printf("[I] %lld images run; no labels, so no accuracy (give --evalLabels)\n",
+                static_cast<long long>(seen));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunCompareInt8(const Options& opt, const engine::BuilderConfig& int8_config) {
+  engine::StderrLogger logger(engine::Severity::kWarning);
+  engine::Builder builder(&logger);
+  engine::BuilderConfig fp32_config = int8_config;
+  fp32_config.precision = engine::Precision::kFp32;
+  fp32_config.calibrator = nullptr;
+  fp32_config.mark_all_outputs = true;
+  engine::BuilderConfig q_config = int8_config;
+  q_config.mark_all_outputs = true;
+  auto fp32_built = builder.BuildFromOnnxFile(opt.onnx, fp32_config);
+  if (!fp32_built.ok()) return fp32_built.status();
+  auto q_built = builder.BuildFromOnnxFile(opt.onnx, q_config);
+  if (!q_built.ok()) return q_built.status();
+  PrintInt8Summary(*q_built);
+  auto fp32 = engine::Runtime::DeserializeEngine(fp32_built->plan, &logger);
+  if (!fp32.ok()) return fp32.status();
+  auto q = engine::Runtime::DeserializeEngine(q_built->plan, &logger);
+  if (!q.ok()) return q.status();
+  if ((*fp32)->inputs().size() != 1) {
+    return absl::InvalidArgumentError("--compareInt8 needs a network with one input");
+  }
+  auto ds = OpenEvalData(opt, (*fp32)->inputs()[0]);
+  if (!ds.ok()) return ds.status();
+  auto fctx = (*fp32)->CreateExecutionContext();
+  if (!fctx.ok()) return fctx.status();
+  auto qctx = (*q)->CreateExecutionContext();
+  if (!qctx.ok()) return qctx.status();
+
+  // Tensors of both engines, in FP32 layer order; the producing layer of each.
+  std::map<std::string, std::string> producer;
+  std::map<std::string, std::string> producer_type;
+  for (const engine::LayerInfo& l : (*fp32)->layers()) {
+    for (const std::string& o : l.outputs) {
+      producer[o] = l.name;
+      producer_type[o] = l.type;
+    }
+  }
+  std::set<std::string> q_outputs;
+  for (const auto& d : (*q)->outputs()) q_outputs.insert(d.name);
+  std::vector<std::string> names;
+  for (const auto& d : (*fp32)->outputs()) {
+    if (q_outputs.contains(d.name) && d.dtype == engine::DataType::kFloat32) names.push_back(d.name);
+  }
+  const std::string model_output = (*fp32)->outputs()[0].name;
+  std::map<std::string, TensorError> errors;
+  int64_t seen = 0, agree = 0, fp32_correct = 0, int8_correct = 0;
+  ProgressBar bar("compare", (*ds)->num_batches());
+  for (int64_t b = 0; b < (*ds)->num_batches(); ++b) {
+    auto batch = (*ds)->GetBatch(b);
+    if (!batch.ok()) return batch.status();
+    for (auto* ctx : {fctx->get(), qctx->get()}) {
+      absl::Status s = ctx->SetInput((*fp32)->inputs()[0].name, batch->input);
+      if (!s.ok()) return s;
+      s = ctx->Execute();
+      if (!s.ok()) return s;
+    }
+    for (const std::string& name : names) {
+      auto a = (*fctx)->GetOutput(name);
+      auto c = (*qctx)->GetOutput(name);
+      if (!a.ok()) return a.status();
+      if (!c.ok()) return c.status();
+      // Only the real rows of a padded last batch.
+      const int64_t n = (*a)->shape().empty() ? 1 : (*a)->shape()[0];
+      const int64_t per_row = n > 0 ? (*a)->num_elements() / n : 0;
+      errors[name].Add((*a)->data_as<float>(), (*c)->data_as<float>(),
+                       per_row * std::min<int64_t>(batch->count, n));
+    }
+    auto fa = (*fctx)->GetOutput(model_output);
+    auto qa = (*qctx)->GetOutput(model_output);
+    const std::vector<int64_t> ft = Top1(**fa, batch->count), qt = Top1(**qa, batch->count);
+    for (size_t i = 0; i < ft.size(); ++i) {
+      agree += ft[i] == qt[i];
+      if ((*ds)->has_labels()) {
+        fp32_correct += ft[i] == batch->labels[i];
+        int8_correct += qt[i] == batch->labels[i];
+      }
+    }
+    seen += static_cast<int64_t>(ft.size());
+    bar.Update(b + 1);
+  }
+  bar.Finish();
+
+  std::vector<std::string> order = names;
+  std::sort(order.begin(), order.end(), [&](const std::string& x, const std::string& y) {
+    return errors[x].SqnrDb() < errors[y].SqnrDb();
+  });
+  std::printf("\n=== INT8 vs FP32, per layer output (%lld images of %s), worst SQNR first ===\n",
+              static_cast<long long>(seen), (*ds)->Describe().c_str());
+  std::printf("%-48s %-16s %10s %10s %12s\n", "Tensor (layer)", "FP32 type", "cosine",
+              "SQNR dB", "max |err|");
+  int rows = 0;
+  for (const std::string& name : order) {
+    if (rows++ >= opt.compare_top) break;
+    const TensorError& e = errors[name];
+    std::string label = name;
+    auto p = producer.find(name);
+    if (p != producer.end() && p->second != name) label = absl::StrCat(name, " (", p->second, ")");
+    if (label.size() > 48) label = "..." + label.substr(label.size() - 45);
+    std::printf("%-48s %-16s %10.6f %10.2f %12.5g\n", label.c_str(),
+                producer_type.count(name) ? producer_type[name].c_str() : "-", e.Cosine(),
+                e.SqnrDb(), e.max_abs);
+  }
+  if (static_cast<int>(order.size()) > opt.compare_top) {
+    std::printf("... %zu more (--compareTop=N shows more)\n", order.size() - opt.compare_top);
+  }
+  const TensorError& out = errors[model_output];
+  std::printf("Model output '%s': cosine %.6f, SQNR %.2f dB, max |err| %.5g\n",
+              model_output.c_str(), out.Cosine(), out.SqnrDb(), out.max_abs);
+  std::printf("top-1 agreement INT8 vs FP32: %.2f%% (%lld images)\n",
+              seen ? 100.0 * agree / seen : 0.0, static_cast<long long>(seen));
+  if ((*ds)->has_labels()) {
+    std::printf("top-1 accuracy FP32: %.2f%%, INT8: %.2f%% (%lld images)\n",
+                seen ? 100.0 * fp32_correct / seen : 0.0, seen ? 100.0 * int8_correct / seen : 0.0,
+                static_cast<long long>(seen));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace trtexec_like

@@ -1,0 +1,44 @@
+// trtexec_like's INT8 workflow: calibration from a dataset (--calibData),
+// evaluation over a dataset (--evalData, top-1 accuracy), and the per-layer
+// INT8-versus-FP32 comparison (--compareInt8).
+#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_INT8_H_
+#define ENGINE_TOOLS_TRTEXEC_LIKE_INT8_H_
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "engine/builder.h"
+#include "engine/runtime.h"
+#include "options.h"
+
+namespace trtexec_like {
+
+/// Owns what an INT8 BuilderConfig points to (the calibrator).
+struct Int8Setup {
+  std::unique_ptr<engine::Calibrator> calibrator;
+};
+
+/// Fills the INT8 fields of `config` from --int8, --calibData, --calibImages,
+/// --calibBatches, --calibrator, --calibPercentile, --calib, --preprocess,
+/// --skipUnreadable, --layerPrecisions and --accuracyGuard. Errors:
+/// InvalidArgument naming the flag.
+absl::Status ConfigureInt8(const Options& opt, engine::BuilderConfig& config, Int8Setup& setup);
+
+/// Prints what the INT8 build did: calibration source, layers per precision,
+/// the layers kept in FP32 and why.
+void PrintInt8Summary(const engine::BuildResult& built);
+
+/// --evalData: runs `engine` over the dataset and prints
+/// `top-1 accuracy: X% (N images)` when it has labels.
+absl::Status RunEvaluation(const Options& opt, const engine::Engine& engine);
+
+/// --compareInt8: builds the FP32 and the INT8 engine of --onnx with every
+/// layer output marked, runs both on --evalData (or --calibData), and prints
+/// per layer the cosine similarity, SQNR (dB) and max abs error, worst first,
+/// then the end-to-end top-1 agreement and, with labels, the top-1 accuracy
+/// of each.
+absl::Status RunCompareInt8(const Options& opt, const engine::BuilderConfig& int8_config);
+
+}  // namespace trtexec_like
+
+#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_INT8_H_
