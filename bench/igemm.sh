@@ -18,7 +18,10 @@ case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ROOT/$BUILD_DIR" ;; esac
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-cmake --build "$BUILD_DIR" --target igemm_bench >/dev/null
+if ! log="$(cmake --build "$BUILD_DIR" --target igemm_bench 2>&1)"; then
+  echo "$log" >&2
+  exit 1
+fi
 BIN="$BUILD_DIR/bin/igemm_bench"
 if [ -n "${CPU:-}" ] && command -v taskset >/dev/null; then
   exec taskset -c "$CPU" "$BIN" "$@"

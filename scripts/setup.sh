@@ -11,6 +11,7 @@ PACKAGES=(
   zlib1g-dev libeigen3-dev libstb-dev
   libcpp-httplib-dev
   libonnx-testdata python3-onnx python3-numpy
+  chromium  # headless: renders `trtexec_like compare --html` pages in tests (large)
 )
 
 missing=()

@@ -245,6 +245,9 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     ir::Graph& graph, const ScaleMap& scales,
     const std::map<const ir::Node*, std::string>& keep_fp32) {
   std::vector<LayerPrecisionInfo> report;
+  // The scales in effect: a layer that passes int8 through gives its output
+  // its input's scale, whatever calibration measured for it.
+  ScaleMap effective = scales;
   // The int8 version of a float tensor and its scale.
   std::map<const ir::Value*, std::pair<ir::Value*, float>> int8_of;
   std::map<const ir::Node*, std::string> fp32_reason;  // quantizable layers left FP32
@@ -308,7 +311,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       continue;
     }
     if (HasInt8Form(*node)) {
-      ENGINE_ASSIGN_OR_RETURN(Int8Layer layer, MakeInt8Layer(*node, scales));
+      ENGINE_ASSIGN_OR_RETURN(Int8Layer layer, MakeInt8Layer(*node, effective));
       auto q = make_node(layer.type, node->name, node->onnx_nodes);
       q->attrs = layer.attrs;
       q->inputs.push_back(int8_input(node->inputs[0], layer.input_scale, node));
@@ -338,6 +341,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       q->inputs[0] = it->second.first;
       const float scale = it->second.second;
       ir::Value* y = node->outputs[0];
+      effective[y->name] = scale;
       ir::Value* yq = new_int8_value(y);
       q->outputs = {yq};
       created.insert(graph.InsertNodeBefore(node, std::move(q)));

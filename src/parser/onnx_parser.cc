@@ -1,9 +1,11 @@
 #include "parser/onnx_parser.h"
 
 #include <exception>
+#include <map>
 #include <unordered_map>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -36,6 +38,51 @@ int DomainOpset(const onnx::ModelProto& model, const std::string& domain) {
   }
   return 0;
 }
+
+// ONNX 1.12's Conv shape inference (convPoolShapeInference) takes the kernel
+// shape from W's dimensions without checking W's rank against X's, and reads
+// past the end of its vectors when W has more dimensions than X: a malformed
+// model crashed the parser. ONNX shape inference runs with this registry,
+// which wraps the inference function of the Conv family (X is input 0, W the
+// given input) with that check.
+class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
+ public:
+  static const CheckedSchemaRegistry* Get() {
+    static const CheckedSchemaRegistry* const registry = new CheckedSchemaRegistry();
+    return registry;
+  }
+
+  const onnx::OpSchema* GetSchema(const std::string& key, const int max_inclusive_version,
+                                  const std::string& domain) const override {
+    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(key, max_inclusive_version, domain);
+    auto it = wrapped_.find(schema);
+    return it == wrapped_.end() ? schema : &it->second;
+  }
+
+ private:
+  CheckedSchemaRegistry() {
+    const int max_opset = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
+    const std::pair<const char*, size_t> kConvs[] = {{"Conv", 1}, {"ConvInteger", 1}, {"QLinearConv", 3}};
+    for (const auto& [op, w] : kConvs) {
+      for (int version = 1; version <= max_opset; ++version) {
+        const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(op, version, "");
+        if (schema == nullptr || wrapped_.count(schema)) continue;
+        onnx::OpSchema copy = *schema;
+        copy.TypeAndShapeInferenceFunction(
+            [inner = schema->GetTypeAndShapeInferenceFunction(), w = w](onnx::InferenceContext& ctx) {
+              if (onnx::hasInputShape(ctx, 0) && onnx::hasInputShape(ctx, w) &&
+                  onnx::getInputShape(ctx, 0).dim_size() != onnx::getInputShape(ctx, w).dim_size()) {
+                fail_shape_inference("X has rank ", onnx::getInputShape(ctx, 0).dim_size(),
+                                     " but W has rank ", onnx::getInputShape(ctx, w).dim_size());
+              }
+              if (inner) inner(ctx);
+            });
+        wrapped_.emplace(schema, std::move(copy));
+      }
+    }
+  }
+  std::map<const onnx::OpSchema*, onnx::OpSchema> wrapped_;
+};
 
 std::string NodeLabel(const onnx::NodeProto& node, int index) {
   return absl::StrCat("node #", index, " '", node.name(), "' (",
@@ -162,6 +209,24 @@ absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options
             d.dim_param().empty() ? "" : absl::StrCat(" ('", d.dim_param(), "')"), " in shape [",
             absl::StrJoin(dims, ","), "]; pin it with --shapes=", input.name(), ":<dims>"));
       }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Every graph output must be a graph input, an initializer or a node output.
+absl::Status CheckOutputsProduced(const onnx::ModelProto& model, const std::string& file) {
+  const onnx::GraphProto& g = model.graph();
+  absl::flat_hash_set<std::string> defined;
+  for (const auto& in : g.input()) defined.insert(in.name());
+  for (const auto& init : g.initializer()) defined.insert(init.name());
+  for (const auto& node : g.node()) {
+    for (const auto& out : node.output()) defined.insert(out);
+  }
+  for (const auto& out : g.output()) {
+    if (!defined.contains(out.name())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": graph output '", out.name(), "' is not produced by any node"));
     }
   }
   return absl::OkStatus();
@@ -311,9 +376,12 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
     }
   }
   if (opset < options.target_opset) {
+    // The version converter dereferences a null value for a graph output that
+    // nothing produces (the checker does not reject it): catch that first.
+    ENGINE_RETURN_IF_ERROR(CheckOutputsProduced(model, file));
     try {
       // Some adapters (Softmax 12->13) need the input shapes.
-      onnx::shape_inference::InferShapes(model);
+      onnx::shape_inference::InferShapes(model, CheckedSchemaRegistry::Get());
       model = onnx::version_conversion::ConvertVersion(model, options.target_opset);
       log.Log(Severity::kVerbose, absl::StrCat(file, ": converted from opset ", opset, " to ",
                                                options.target_opset));
@@ -327,7 +395,7 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
     try {
       onnx::ShapeInferenceOptions si(/*check_type=*/false, /*error_mode=*/1,
                                      /*enable_data_propagation=*/true);
-      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), si);
+      onnx::shape_inference::InferShapes(model, CheckedSchemaRegistry::Get(), si);
     } catch (const std::exception& e) {
       return absl::InvalidArgumentError(
           absl::StrCat(file, ": ONNX shape inference failed: ", e.what()));

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The example service (examples/) built against the installed package, as a
 # service embedding the engine would be:
-#  1. `cmake --install <build> --prefix $TMP/prefix`; the package layout, and
-#     libengine.so exports no internal symbol;
+#  1. `cmake --install <build> --prefix $TMP/prefix`; the package layout;
+#     libengine.so exports the public API and no internal symbol, and every
+#     public function and class is marked ENGINE_API;
 #  2. examples/ configured and built on its own with CMAKE_PREFIX_PATH=prefix
 #     (find_package(engine 0.2), engine::engine);
 #  3. a plan of the generated tiny CNN (trtexec_like), and its reference output
@@ -42,7 +43,16 @@ if ls "$LIBDIR"/libengine_*.a >/dev/null 2>&1; then fail "internal static librar
 nm -DC --defined-only "$LIBDIR/libengine.so" | awk '{ $1 = ""; $2 = ""; print substr($0, 3) }' >"$TMP/exports.txt"
 leaks="$(grep -E '^(engine::(codegen|exec|hw|ir|kernels|opt|parser|int8|quant)::|(absl|onnx|google|flatbuffers|Eigen)::)' "$TMP/exports.txt" || true)"
 if [ -n "$leaks" ]; then echo "$leaks" | head -20; fail "libengine.so exports internal symbols"; fi
+for sym in 'engine::Runtime::LoadEngineFile(' 'engine::Builder::BuildFromOnnxFile(' \
+           'engine::ExecutionContext::Execute()' 'engine::LoadTensorFile(' 'engine::CompareTensors('; do
+  grep -qF "$sym" "$TMP/exports.txt" || fail "libengine.so does not export $sym"
+done
 echo "libengine.so: $(wc -l <"$TMP/exports.txt") exported symbols, none internal"
+# Only ENGINE_API declarations are exported: every namespace-level function and
+# class of the public headers must carry it (see include/engine/export.h).
+unmarked="$(grep -nE '^[A-Za-z_][A-Za-z0-9_:<>, ]*[*&]? +[*&]?[A-Za-z_][A-Za-z0-9_]*\(|^class [A-Za-z_]+[^;]*$' \
+  "$SRC"/include/engine/*.h | grep -v ENGINE_API || true)"
+[ -z "$unmarked" ] || { echo "$unmarked"; fail "public declarations without ENGINE_API (not exported by libengine.so)"; }
 
 step "build examples/ against the package"
 cmake -S "$SRC/examples" -B "$TMP/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \

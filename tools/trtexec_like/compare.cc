@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "compare_html.h"
 #include "device_report.h"
 
 namespace trtexec_like {
@@ -439,6 +440,19 @@ Json ComparisonJson(const std::vector<Report>& reports, const std::vector<LayerG
               {"warnings", warnings}};
 }
 
+void PrintComparison(const std::vector<Report>& reports, const std::vector<LayerGroup>& groups,
+                     const std::vector<std::string>& warnings, int top) {
+  std::printf("=== Reports ===\n");
+  for (size_t i = 0; i < reports.size(); ++i) {
+    std::printf("[%zu] %s: %s\n", i + 1, reports[i].path.c_str(), Describe(reports[i]).c_str());
+  }
+  for (const std::string& w : warnings) std::printf("[W] %s\n", w.c_str());
+  PrintSummary(reports);
+  PrintLayers(reports, groups, top);
+  std::printf("Note: device figures are modeled (deterministic for a plan); host figures are "
+              "wall-clock times of the host emulation.\n");
+}
+
 int RunCompare(int argc, char** argv) {
   std::vector<std::string> paths;
   std::string json_path;
@@ -450,6 +464,10 @@ int RunCompare(int argc, char** argv) {
                                     "reference")
       ->required()->expected(2, CLI::detail::expected_max_vector_size);
   app.add_option("--json", json_path, "Also write the comparison as JSON to this file");
+  std::string html_path;
+  app.add_option("--html", html_path,
+                 "Also write the comparison as a self-contained HTML page (tables and SVG "
+                 "charts, no network access) to this file");
   app.add_option("--top", top, "Per-layer rows to print, largest differences first (0: all)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   std::vector<const char*> args = {"trtexec_like compare"};
@@ -470,17 +488,9 @@ int RunCompare(int argc, char** argv) {
     reports.push_back(*std::move(r));
   }
 
-  std::printf("=== Reports ===\n");
-  for (size_t i = 0; i < reports.size(); ++i) {
-    std::printf("[%zu] %s: %s\n", i + 1, reports[i].path.c_str(), Describe(reports[i]).c_str());
-  }
   const std::vector<std::string> warnings = ComparabilityWarnings(reports);
-  for (const std::string& w : warnings) std::printf("[W] %s\n", w.c_str());
-  PrintSummary(reports);
   const std::vector<LayerGroup> groups = MatchLayers(reports);
-  PrintLayers(reports, groups, top);
-  std::printf("Note: device figures are modeled (deterministic for a plan); host figures are "
-              "wall-clock times of the host emulation.\n");
+  PrintComparison(reports, groups, warnings, top);
   if (!json_path.empty()) {
     absl::Status s = WriteJsonFile("--json", json_path, ComparisonJson(reports, groups, warnings));
     if (!s.ok()) {
@@ -488,6 +498,14 @@ int RunCompare(int argc, char** argv) {
       return 1;
     }
     std::printf("[I] Comparison written to %s\n", json_path.c_str());
+  }
+  if (!html_path.empty()) {
+    absl::Status s = WriteComparisonHtml(html_path, reports, groups, warnings);
+    if (!s.ok()) {
+      std::fprintf(stderr, "[E] compare: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    std::printf("[I] HTML comparison written to %s\n", html_path.c_str());
   }
   return 0;
 }

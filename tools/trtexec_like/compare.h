@@ -47,6 +47,12 @@ nlohmann::json ComparisonJson(const std::vector<Report>& reports,
                               const std::vector<LayerGroup>& groups,
                               const std::vector<std::string>& warnings);
 
+/// Prints the comparison to stdout: the reports, `warnings` ([W] lines), the
+/// summary table with ratios against the first report and the per-layer table
+/// of `groups` (at most `top` rows; 0: all). What `compare` prints.
+void PrintComparison(const std::vector<Report>& reports, const std::vector<LayerGroup>& groups,
+                     const std::vector<std::string>& warnings, int top);
+
 /// Entry point of the subcommand; `argv` holds the arguments after
 /// "compare". Returns the process exit code (0 OK, 1 error).
 int RunCompare(int argc, char** argv);

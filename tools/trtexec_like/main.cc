@@ -28,6 +28,8 @@
 #include "inspect.h"
 #include "int8.h"
 #include "run_report.h"
+#include "progress.h"
+#include "sweep.h"
 
 namespace trtexec_like {
 namespace {
@@ -127,6 +129,7 @@ absl::StatusOr<std::shared_ptr<const engine::Engine>> BuildEngine(
               built->engine_layers, built->plan.size());
   PrintOptimizerSummary(*built);
   PrintInt8Summary(*built);
+  if (opt.verbose) PrintBuildPhases(*built);
   if (opt.verbose) std::printf("[V] Optimizer passes:\n%s", built->optimizer_report.c_str());
   absl::Status dumped = WriteIrDumps(opt, *built);
   if (!dumped.ok()) return dumped;
@@ -185,6 +188,8 @@ int Run(const Options& opt, const std::string& command) {
   if (!exports.ok()) return Fail(std::string(exports.message()), command);
   exports = CheckReportPath(opt);
   if (!exports.ok()) return Fail(std::string(exports.message()), command);
+  exports = CheckHwSweepOptions(opt);
+  if (!exports.ok()) return Fail(std::string(exports.message()), command);
   auto hardware = SelectHardware(opt);
   if (!hardware.ok()) return Fail(std::string(hardware.status().message()), command);
   auto objective = ParseObjective(opt.objective);
@@ -215,6 +220,12 @@ int Run(const Options& opt, const std::string& command) {
     if (!int8.ok()) return Fail(std::string(int8.message()), command);
     if (opt.compare_int8) {
       absl::Status s = RunCompareInt8(opt, config);
+      if (!s.ok()) return Fail(std::string(s.message()), command);
+      std::printf("&&&& PASSED trtexec_like # %s\n", command.c_str());
+      return 0;
+    }
+    if (!opt.hw_sweep.empty()) {
+      absl::Status s = RunHwSweep(opt, config, command, logger);
       if (!s.ok()) return Fail(std::string(s.message()), command);
       std::printf("&&&& PASSED trtexec_like # %s\n", command.c_str());
       return 0;
@@ -454,6 +465,13 @@ int main(int argc, char** argv) {
                  "Write the run report (identity, build options, hardware, modeled and host "
                  "performance, memory, per-layer profile) as versioned JSON, for "
                  "'trtexec_like compare'");
+  app.add_option("--hwSweep", opt.hw_sweep,
+                 "Build once per hardware configuration of KEY=V1|V2[;KEY=...] (--hw override "
+                 "keys, e.g. array=16x16|32x32;dram_bw=8|32; cross product on top of --hw), "
+                 "build only, and print the comparison of all of them");
+  app.add_option("--exportReportDir", opt.export_report_dir,
+                 "With --hwSweep: write one run report per configuration into this directory "
+                 "(created if missing)");
   // INT8.
   app.add_flag("--int8", opt.int8,
                "Build an INT8 engine: layers with an exact integer form run in int8 (calibrated "

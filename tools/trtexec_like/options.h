@@ -51,6 +51,10 @@ struct Options {
   std::string export_layer_info;
   /// --exportReport: the run report (run_report.h, docs/report_schema.md).
   std::string export_report;
+  /// --hwSweep: "KEY=V1|V2;KEY=..." --hw overrides to sweep (sweep.h).
+  std::string hw_sweep;
+  /// --exportReportDir: where --hwSweep writes one report per configuration.
+  std::string export_report_dir;
 
   // INT8 (int8.h).
   bool int8 = false;

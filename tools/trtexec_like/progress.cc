@@ -2,9 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace trtexec_like {
 
@@ -51,6 +57,84 @@ void ProgressBar::Finish() {
   if (!enabled_) return;
   Draw();
   std::fprintf(stderr, "\n");
+}
+
+namespace {
+
+std::string PhaseDetail(const engine::BuildPhase& phase, const engine::BuildResult& built) {
+  if (phase.name == "parse") {
+    return absl::StrCat("read and checked the ONNX model, inferred shapes: ", built.onnx_nodes,
+                        " nodes");
+  }
+  if (phase.name == "optimize") {
+    int changed = 0;
+    int64_t rewrites = 0;
+    std::vector<std::pair<int64_t, std::string>> fired;
+    for (const engine::PassSummary& p : built.passes) {
+      changed += p.changed;
+      auto it = p.counters.find("fired");
+      const int64_t n = it == p.counters.end() ? 0 : it->second;
+      rewrites += n;
+      if (n > 0) fired.emplace_back(n, p.name);
+    }
+    std::stable_sort(fired.begin(), fired.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::string> top;
+    for (size_t i = 0; i < fired.size() && i < 3; ++i) {
+      top.push_back(absl::StrCat(fired[i].second, " x", fired[i].first));
+    }
+    const int before = built.passes.empty() ? built.onnx_nodes : built.passes.front().nodes_before;
+    const int after = built.passes.empty() ? built.onnx_nodes : built.passes.back().nodes_after;
+    std::string out = absl::StrCat("ran ", built.passes.size(), " passes (", changed,
+                                   " changed the graph), ", rewrites, " rewrites");
+    if (!top.empty()) {
+      absl::StrAppend(&out, " (", absl::StrJoin(top, ", "), fired.size() > 3 ? ", ..." : "", ")");
+    }
+    absl::StrAppend(&out, ": ", before, " -> ", after, " nodes");
+    return out;
+  }
+  if (phase.name == "quantize") {
+    int int8 = 0, fp32 = 0, boundary = 0;
+    for (const auto& l : built.layer_precisions) {
+      if (l.type == "QuantizeLinear" || l.type == "DequantizeLinear") {
+        ++boundary;
+      } else if (l.precision == engine::Precision::kInt8) {
+        ++int8;
+      } else {
+        ++fp32;
+      }
+    }
+    const engine::CalibrationSummary& c = built.calibration;
+    std::string out = absl::StrCat("chose layer precisions: ", int8, " int8, ", fp32, " fp32, ",
+                                   boundary, " quantize/dequantize; scales of ", c.tensors,
+                                   " tensors ");
+    if (c.from_cache) {
+      absl::StrAppend(&out, "from the calibration cache (", c.algorithm, ")");
+    } else {
+      absl::StrAppend(&out, "calibrated (", c.algorithm, ") on ", c.batches,
+                      absl::StrFormat(" batches in %.1f ms", c.ms));
+    }
+    return out;
+  }
+  if (phase.name == "codegen") {
+    return absl::StrCat("mapped ", built.engine_layers,
+                        " layers onto the hardware (unit, tactic, dataflow and tiling per layer), "
+                        "planned the activation arena and serialized the plan: ",
+                        built.plan.size(), " bytes");
+  }
+  return "";
+}
+
+}  // namespace
+
+void PrintBuildPhases(const engine::BuildResult& built) {
+  double total = 0;
+  std::printf("[V] Build phases (host wall time):\n");
+  for (const engine::BuildPhase& p : built.phases) {
+    total += p.ms;
+    std::printf("[V]   %-9s %9.1f ms  %s\n", p.name.c_str(), p.ms, PhaseDetail(p, built).c_str());
+  }
+  std::printf("[V]   %-9s %9.1f ms\n", "total", total);
 }
 
 }  // namespace trtexec_like

@@ -1,11 +1,14 @@
 // A progress bar for long phases (calibration, evaluation, sweeps): drawn on
 // stderr when stderr is a terminal, silent otherwise (logs and CI stay clean).
+// Also the --verbose explanation of the build phases.
 #ifndef ENGINE_TOOLS_TRTEXEC_LIKE_PROGRESS_H_
 #define ENGINE_TOOLS_TRTEXEC_LIKE_PROGRESS_H_
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+
+#include "engine/builder.h"
 
 namespace trtexec_like {
 
@@ -31,6 +34,12 @@ class ProgressBar {
   bool finished_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
+
+/// --verbose: the build phases of `built` (BuildResult::phases: parse,
+/// optimize, quantize, codegen), one "[V]" line each with its host time and
+/// what it did (nodes, passes and rewrites, layer precisions and calibration,
+/// layers and plan size), then the total.
+void PrintBuildPhases(const engine::BuildResult& built);
 
 }  // namespace trtexec_like
 

@@ -50,6 +50,9 @@ constexpr int64_t kTileColumns = 512;
 // Rows of one work item when a layer has too few tiles to keep threads busy.
 constexpr int64_t kMinRowBlock = 64;
 
+// Igemm computes rows in blocks of 16: row ranges start on them.
+inline int64_t RoundUp16(int64_t v) { return (v + 15) / 16 * 16; }
+
 // The requantization attributes shared by Int8Conv and Int8Gemm.
 struct Requant {
   std::vector<int32_t> multiplier;  // per output channel
@@ -221,7 +224,7 @@ class Int8ConvKernel final : public Kernel {
     row_block_ = mg_;
     if (tiles_ * p_.batch * p_.group < 8 && mg_ >= 2 * kMinRowBlock) {
       const int64_t blocks = std::min<int64_t>(8, mg_ / kMinRowBlock);
-      row_block_ = (mg_ + blocks - 1) / blocks;
+      row_block_ = RoundUp16((mg_ + blocks - 1) / blocks);
     }
     row_blocks_ = mg_ == 0 ? 0 : (mg_ + row_block_ - 1) / row_block_;
     const size_t col = pointwise_ ? 0 : static_cast<size_t>(k_ * tile_);
@@ -412,7 +415,7 @@ class Int8GemmKernel final : public Kernel {
       return absl::InvalidArgumentError("Int8Gemm: W must be a constant");
     }
     packed_ = PackedInt8Matrix::Pack(inputs[1].constant->data_as<int8_t>(), p_.n, p_.k, p_.k);
-    row_block_ = std::max<int64_t>(kMinRowBlock, (p_.n + 7) / 8);
+    row_block_ = RoundUp16(std::max<int64_t>(kMinRowBlock, (p_.n + 7) / 8));
     row_blocks_ = p_.n == 0 ? 0 : (p_.n + row_block_ - 1) / row_block_;
     // Shared: X transposed [K, rows] (unless rows == 1) and the int32 product
     // Y^T [N, rows]; per thread: an Igemm workspace.

@@ -126,6 +126,10 @@ absl::StatusOr<std::vector<int64_t>> GetSpatialInts(const Attributes& attrs,
       return absl::InvalidArgumentError(
           absl::StrCat(type, ": attribute '", name, "' value ", x, " must be >= ", min));
     }
+    if (x > kMaxSpatialValue) {
+      return absl::InvalidArgumentError(absl::StrCat(type, ": attribute '", name, "' value ", x,
+                                                     " must be <= ", kMaxSpatialValue));
+    }
   }
   return v;
 }

@@ -49,7 +49,10 @@ absl::Status CheckOutputs(std::span<const TensorInfo> outputs,
                           const std::vector<TensorInfo>& expected, const std::string& type);
 
 /// Reads the ints attribute `name` with `n` values (default: `def` repeated)
-/// and checks every value is >= `min`. `type` prefixes error messages.
+/// and checks every value is >= `min` and <= kMaxSpatialValue (so that window
+/// arithmetic on dimensions up to 2^40 cannot overflow). `type` prefixes
+/// error messages.
+inline constexpr int64_t kMaxSpatialValue = int64_t{1} << 20;
 absl::StatusOr<std::vector<int64_t>> GetSpatialInts(const Attributes& attrs,
                                                     const std::string& type,
                                                     const std::string& name, size_t n,

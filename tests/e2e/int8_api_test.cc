@@ -1,0 +1,142 @@
+// The INT8 builder API from C++: a user-written Calibrator (as TensorRT's
+// IInt8Calibrator), the calibration cache written and reused, the result
+// close to FP32, errors for a missing calibrator, a wrong batch and FP16.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "e2e/cli_util.h"
+#include "engine/builder.h"
+#include "engine/runtime.h"
+#include "test_models.h"
+#include "test_util.h"
+
+namespace engine::testing {
+namespace {
+
+// Feeds `batches` random [1,2,4,4] inputs.
+class RandomCalibrator final : public Calibrator {
+ public:
+  RandomCalibrator(int batches, Dims shape) : batches_(batches), shape_(std::move(shape)) {}
+  absl::Status Begin(const std::vector<TensorDesc>& inputs) override {
+    begun_ = true;
+    REQUIRE(inputs.size() == 1);
+    input_ = inputs[0].name;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> NextBatch(std::map<std::string, Tensor>& inputs) override {
+    if (served_ == batches_) return false;
+    ++served_;
+    inputs[input_] = RandomTensor(shape_, rng_);
+    return true;
+  }
+  int64_t BatchCount() const override { return batches_; }
+  bool begun_ = false;
+  int served_ = 0;
+
+ private:
+  int batches_;
+  Dims shape_;
+  std::string input_;
+  std::mt19937 rng_{5};
+};
+
+std::vector<float> Run(const std::string& plan, const Tensor& x) {
+  auto eng = Runtime::DeserializeEngine(plan);
+  REQUIRE(eng.ok());
+  auto ctx = (*eng)->CreateExecutionContext();
+  REQUIRE(ctx.ok());
+  REQUIRE((*ctx)->SetInput("x", x).ok());
+  REQUIRE((*ctx)->Execute().ok());
+  return ToVector(**(*ctx)->GetOutput("y"));
+}
+
+TEST_CASE("A user Calibrator builds an INT8 engine close to FP32; the cache is reused",
+          "[e2e][int8]") {
+  const std::string model = SmallConvModel();
+  const auto dir = TempDir("int8_api");
+  const std::string cache = (dir / "small.cache").string();
+  std::filesystem::remove(cache);
+  Builder builder;
+  RandomCalibrator calibrator(16, {1, 2, 4, 4});
+  BuilderConfig config;
+  config.precision = Precision::kInt8;
+  config.calibrator = &calibrator;
+  config.calibration_algorithm = CalibrationAlgorithm::kMinMax;
+  config.calibration_cache = cache;
+  int64_t progress_calls = 0;
+  config.progress = [&](const std::string& phase, int64_t done, int64_t total) {
+    CHECK(phase == "calibrate");
+    CHECK(total == 16);
+    ++progress_calls;
+  };
+  auto built = builder.BuildFromOnnxBytes(model, "small.onnx", config);
+  INFO(built.status().ToString());
+  REQUIRE(built.ok());
+  CHECK(calibrator.begun_);
+  CHECK(calibrator.served_ == 16);
+  CHECK(progress_calls == 16);
+  CHECK(built->calibration.batches == 16);
+  CHECK(built->calibration.cache_written);
+  CHECK(built->calibration.algorithm == "minmax");
+  CHECK(ReadFile(cache).rfind("TRT-8601-MinMaxCalibration\n", 0) == 0);
+  int int8_layers = 0;
+  for (const LayerPrecisionInfo& l : built->layer_precisions) {
+    int8_layers += l.precision == Precision::kInt8 && l.type.rfind("Int8", 0) == 0;
+  }
+  CHECK(int8_layers == 2);  // the Conv and the Gemm
+
+  auto fp32 = builder.BuildFromOnnxBytes(model, "small.onnx", BuilderConfig{});
+  REQUIRE(fp32.ok());
+  std::mt19937 rng(99);
+  const Tensor x = RandomTensor({1, 2, 4, 4}, rng);
+  const std::vector<float> ref = Run(fp32->plan, x), q = Run(built->plan, x);
+  double dot = 0, r2 = 0, q2 = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    dot += double{ref[i]} * q[i];
+    r2 += double{ref[i]} * ref[i];
+    q2 += double{q[i]} * q[i];
+  }
+  CHECK(dot / std::sqrt(r2 * q2) > 0.99);
+
+  // With the cache, no calibrator is needed and the plan is the same.
+  BuilderConfig again;
+  again.precision = Precision::kInt8;
+  again.calibration_cache = cache;
+  auto rebuilt = builder.BuildFromOnnxBytes(model, "small.onnx", again);
+  REQUIRE(rebuilt.ok());
+  CHECK(rebuilt->calibration.from_cache);
+  CHECK(rebuilt->calibration.batches == 0);
+  CHECK(rebuilt->plan == built->plan);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("INT8 build errors: no calibration data, a batch of the wrong shape, FP16",
+          "[e2e][int8]") {
+  const std::string model = SmallConvModel();
+  Builder builder;
+  BuilderConfig config;
+  config.precision = Precision::kInt8;
+  auto none = builder.BuildFromOnnxBytes(model, "small.onnx", config);
+  REQUIRE(!none.ok());
+  CHECK(none.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(none.status().message().find("needs calibration data") != std::string::npos);
+
+  RandomCalibrator wrong(2, {1, 2, 5, 5});
+  config.calibrator = &wrong;
+  auto bad = builder.BuildFromOnnxBytes(model, "small.onnx", config);
+  REQUIRE(!bad.ok());
+  CHECK(bad.status().message().find("calibration batch 0") != std::string::npos);
+  CHECK(bad.status().message().find("small.onnx") != std::string::npos);
+
+  BuilderConfig half;
+  half.precision = Precision::kFp16;
+  auto fp16 = builder.BuildFromOnnxBytes(model, "small.onnx", half);
+  REQUIRE(!fp16.ok());
+  CHECK(fp16.status().code() == absl::StatusCode::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace engine::testing

@@ -1,0 +1,150 @@
+// INT8 end to end through trtexec_like on mnist-8 (real trained weights) and
+// the MNIST test set: calibration on the first 1,000 images, top-1 accuracy
+// over all 10,000 (>= 98.8%; FP32 98.91%), the calibration cache reused by a
+// second build (which then gives the same plan, byte for byte), cache
+// mismatches, pinned layers, the accuracy guard and the per-layer comparison.
+#include <catch2/catch.hpp>
+
+#include <regex>
+#include <string>
+
+#include "e2e/cli_util.h"
+#include "test_util.h"
+
+namespace engine::testing {
+namespace {
+
+struct Mnist {
+  std::string model, images;
+};
+
+bool FindMnist(Mnist* m) {
+  m->model = SharedPath("models/mnist/mnist-8.onnx");
+  m->images = SharedPath("datasets/mnist_test/t10k-images-idx3-ubyte.gz");
+  return !m->model.empty() && !m->images.empty();
+}
+
+// The percentage of a line "<prefix> X%".
+double Percent(const std::string& output, const std::string& prefix) {
+  std::smatch m;
+  const std::regex re(prefix + R"(\s*([0-9.]+)%)");
+  if (!std::regex_search(output, m, re)) return -1;
+  return std::stod(m[1]);
+}
+
+TEST_CASE("INT8 mnist-8: calibrate on 1,000 images, >= 98.8% top-1 on 10,000, cache reused",
+          "[e2e][int8]") {
+  Mnist m;
+  if (!FindMnist(&m)) {
+    WARN("SKIPPED: mnist-8 or the MNIST test set not found under ../shared");
+    return;
+  }
+  const auto dir = TempDir("int8_mnist");
+  const std::string cache = (dir / "mnist.cache").string();
+  const std::string plan1 = (dir / "a.plan").string(), plan2 = (dir / "b.plan").string();
+  std::filesystem::remove(cache);
+  RunResult built = RunCli("--onnx=" + m.model + " --int8 --calibData=" + m.images +
+                           " --calibImages=1000 --preprocess=raw --calib=" + cache +
+                           " --saveEngine=" + plan1 + " --skipInference");
+  INFO(built.output);
+  REQUIRE(built.exit_code == 0);
+  CHECK(built.output.find("Calibrating on 1000 images") != std::string::npos);
+  CHECK(built.output.find("calibration cache written") != std::string::npos);
+  CHECK(built.output.find("Layer precisions: 6 int8, 0 fp32") != std::string::npos);
+  const std::string cache_text = ReadFile(cache);
+  CHECK(cache_text.rfind("TRT-8601-EntropyCalibration2\n", 0) == 0);
+  CHECK(std::regex_search(cache_text, std::regex(R"(\nInput3: [0-9a-f]{8}\n)")));
+
+  // All 10,000 test images through the saved INT8 plan.
+  RunResult eval = RunCli("--loadEngine=" + plan1 + " --evalData=" + m.images +
+                          " --preprocess=raw --skipInference");
+  INFO(eval.output);
+  REQUIRE(eval.exit_code == 0);
+  CHECK(eval.output.find("(10000 images)") != std::string::npos);
+  const double acc = Percent(eval.output, "top-1 accuracy:");
+  CHECK(acc >= 98.8);
+
+  // A rebuild reads the cache instead of calibrating, and gives the same plan.
+  RunResult rebuilt = RunCli("--onnx=" + m.model + " --int8 --calib=" + cache + " --saveEngine=" +
+                             plan2 + " --skipInference");
+  INFO(rebuilt.output);
+  REQUIRE(rebuilt.exit_code == 0);
+  CHECK(rebuilt.output.find("read from the calibration cache") != std::string::npos);
+  CHECK(rebuilt.output.find("Calibrating on") == std::string::npos);
+  CHECK(ReadFile(plan1) == ReadFile(plan2));
+
+  // A cache for another network: a missing tensor and an unknown one, both named.
+  std::string bad = std::regex_replace(cache_text, std::regex(R"(Input3: [0-9a-f]{8}\n)"), "");
+  bad += "not_a_tensor: 3f800000\n";
+  const std::string bad_cache = (dir / "bad.cache").string();
+  WriteFile(bad_cache, bad);
+  RunResult mismatch = RunCli("--onnx=" + m.model + " --int8 --calib=" + bad_cache +
+                              " --skipInference");
+  INFO(mismatch.output);
+  CHECK(mismatch.exit_code != 0);
+  CHECK(mismatch.output.find("does not match the network") != std::string::npos);
+  CHECK(mismatch.output.find("Input3") != std::string::npos);
+  CHECK(mismatch.output.find("not_a_tensor") != std::string::npos);
+
+  // A corrupt cache line names the file and line.
+  WriteFile(bad_cache, "TRT-8601-EntropyCalibration2\nInput3 3f800000\n");
+  RunResult corrupt = RunCli("--onnx=" + m.model + " --int8 --calib=" + bad_cache +
+                             " --skipInference");
+  CHECK(corrupt.exit_code != 0);
+  CHECK(corrupt.output.find("bad.cache:2") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("INT8 layer pins, the accuracy guard and the per-layer comparison", "[e2e][int8]") {
+  Mnist m;
+  if (!FindMnist(&m)) {
+    WARN("SKIPPED: mnist-8 or the MNIST test set not found under ../shared");
+    return;
+  }
+  const std::string calib = " --int8 --calibData=" + m.images + " --calibImages=200 --preprocess=raw";
+  SECTION("a layer pinned to fp32 by its ONNX node name stays FP32") {
+    RunResult r = RunCli("--onnx=" + m.model + calib + " --layerPrecisions=Times212:fp32 --skipInference");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.output.find("Layer precisions: 5 int8, 1 fp32") != std::string::npos);
+    CHECK(r.output.find("kept fp32: Times212 + Plus214 (Gemm): pinned to fp32") != std::string::npos);
+  }
+  SECTION("an unknown layer name is an error naming it") {
+    RunResult r = RunCli("--onnx=" + m.model + calib + " --layerPrecisions=nope:fp32 --skipInference");
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find("layer precisions name no layer of the engine: nope") != std::string::npos);
+  }
+  SECTION("the accuracy guard keeps layers below the SQNR threshold in FP32 and says why") {
+    RunResult r = RunCli("--onnx=" + m.model + calib + " --accuracyGuard=80 --skipInference");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    // No layer reaches 80 dB in int8: the convolutions and the Gemm stay FP32,
+    // so the pooling and reshape layers between them have no int8 to pass on.
+    CHECK(r.output.find("Layer precisions: 0 int8, 6 fp32") != std::string::npos);
+    CHECK(std::regex_search(r.output, std::regex(R"(accuracy guard: isolated INT8 SQNR [0-9.]+ dB < 80\.0 dB)")));
+    RunResult low = RunCli("--onnx=" + m.model + calib + " --accuracyGuard=5 --skipInference");
+    CHECK(low.output.find("Layer precisions: 6 int8, 0 fp32") != std::string::npos);
+  }
+  SECTION("--compareInt8 prints per-layer errors worst first and top-1 agreement") {
+    RunResult r = RunCli("--onnx=" + m.model + calib + " --compareInt8 --evalData=" + m.images +
+                         " --evalImages=300");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.output.find("INT8 vs FP32, per layer output (300 images") != std::string::npos);
+    // Rows sorted by SQNR, ascending.
+    std::regex row(R"(\n\S.*? (Conv|Gemm|MaxPool|Reshape)\s+([0-9.]+)\s+(-?[0-9.]+|inf)\s+)");
+    std::vector<double> sqnr;
+    for (auto it = std::sregex_iterator(r.output.begin(), r.output.end(), row);
+         it != std::sregex_iterator(); ++it) {
+      const std::string v = (*it)[3];
+      sqnr.push_back(v == "inf" ? 1e9 : std::stod(v));
+    }
+    REQUIRE(sqnr.size() >= 4);
+    CHECK(std::is_sorted(sqnr.begin(), sqnr.end()));
+    CHECK(Percent(r.output, "top-1 agreement INT8 vs FP32:") >= 98.0);
+    CHECK(r.output.find("top-1 accuracy FP32:") != std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace engine::testing

@@ -1,0 +1,186 @@
+// The quantize-int8 rewrite (src/optimizer/quantize_int8.h) on a small
+// hand-built graph: which layers become int8, where QuantizeLinear /
+// DequantizeLinear go, per-channel weight scales, requantization attributes,
+// the activation folded into the clamp, pinned layers, and a missing scale.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <memory>
+
+#include "common/requant.h"
+#include "ir/graph.h"
+#include "optimizer/optimizer_test_util.h"
+#include "optimizer/quantize_int8.h"
+
+namespace engine::opt {
+namespace {
+
+using engine::testing::Count;
+using engine::testing::FindOp;
+
+ir::Value* Act(ir::Graph& g, const std::string& name, Dims shape) {
+  ir::Value* v = g.AddValue(name);
+  v->dtype = DataType::kFloat32;
+  v->shape = std::move(shape);
+  v->has_shape = true;
+  return v;
+}
+
+ir::Value* Const(ir::Graph& g, const std::string& name, Dims shape, float base) {
+  auto t = std::make_shared<Tensor>(DataType::kFloat32, std::move(shape));
+  for (int64_t i = 0; i < t->num_elements(); ++i) {
+    t->data_as<float>()[i] = base * std::sin(0.37f * static_cast<float>(i) + 0.1f);
+  }
+  return g.AddConstant(name, t);
+}
+
+ir::Node* Add(ir::Graph& g, const std::string& type, const std::string& name,
+              std::vector<ir::Value*> in, ir::Value* out) {
+  auto n = std::make_unique<ir::Node>();
+  n->op_type = type;
+  n->name = name;
+  n->onnx_nodes = {name};
+  n->inputs = std::move(in);
+  n->outputs = {out};
+  return g.AddNode(std::move(n));
+}
+
+// x -> Conv(+bias, Relu) -> MaxPool -> Flatten -> Gemm(+bias) -> Softmax -> out
+struct SmallNet {
+  ir::Graph g;
+  ScaleMap scales;
+  SmallNet() {
+    ir::Value* x = Act(g, "x", {1, 3, 8, 8});
+    g.inputs().push_back(x);
+    ir::Value* c = Act(g, "conv_out", {1, 4, 8, 8});
+    ir::Node* conv = Add(g, "Conv", "conv", {x, Const(g, "w", {4, 3, 3, 3}, 0.5f),
+                                             Const(g, "b", {4}, 0.1f)}, c);
+    conv->attrs.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    conv->attrs.Set("activation", std::string("Relu"));
+    ir::Value* p = Act(g, "pool_out", {1, 4, 4, 4});
+    ir::Node* pool = Add(g, "MaxPool", "pool", {c}, p);
+    pool->attrs.Set("kernel_shape", std::vector<int64_t>{2, 2});
+    pool->attrs.Set("strides", std::vector<int64_t>{2, 2});
+    ir::Value* f = Act(g, "flat", {1, 64});
+    Add(g, "Flatten", "flatten", {p}, f);
+    ir::Value* logits = Act(g, "logits", {1, 10});
+    Add(g, "Gemm", "fc", {f, Const(g, "fc_w", {64, 10}, 0.2f), Const(g, "fc_b", {10}, 0.05f)},
+        logits);
+    ir::Value* out = Act(g, "prob", {1, 10});
+    Add(g, "Softmax", "softmax", {logits}, out);
+    g.outputs().push_back(out);
+    scales = {{"x", 0.02f}, {"conv_out", 0.05f}, {"pool_out", 0.07f}, {"flat", 0.09f},
+              {"logits", 0.1f}};
+  }
+};
+
+TEST_CASE("quantize-int8 asks for the scales of the tensors int8 layers read and write",
+          "[optimizer][int8]") {
+  SmallNet net;
+  const std::vector<std::string> want = {"x", "conv_out", "flat", "logits"};
+  CHECK(Int8ScaleTensors(net.g) == want);
+  std::string reason;
+  CHECK_FALSE(HasInt8Form(*FindOp(net.g, "Softmax"), &reason));
+  CHECK(reason == "Softmax has no INT8 form");
+}
+
+TEST_CASE("quantize-int8 rewrites Conv, MaxPool, Flatten and Gemm into one int8 chain",
+          "[optimizer][int8]") {
+  SmallNet net;
+  const SmallNet original;  // the FP32 weights, for reference
+  auto report = QuantizeGraphInt8(net.g, net.scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(net.g.Verify().ok());
+  // Q at the input, the int8 chain, DQ before the float Softmax.
+  CHECK(Count(net.g, "QuantizeLinear") == 1);
+  CHECK(Count(net.g, "Int8Conv") == 1);
+  CHECK(Count(net.g, "Int8Gemm") == 1);
+  CHECK(Count(net.g, "DequantizeLinear") == 1);
+  CHECK(Count(net.g, "Conv") == 0);
+  const ir::Node* pool = FindOp(net.g, "MaxPool");
+  REQUIRE(pool != nullptr);
+  CHECK(pool->inputs[0]->dtype == DataType::kInt8);
+  CHECK(pool->outputs[0]->name == "pool_out:int8");
+  const ir::Node* dq = FindOp(net.g, "DequantizeLinear");
+  CHECK(dq->outputs[0]->name == "logits");  // float tensors keep their names
+  CHECK(dq->inputs[0]->name == "logits:int8");
+  CHECK(net.g.outputs()[0]->dtype == DataType::kFloat32);
+
+  const ir::Node* conv = FindOp(net.g, "Int8Conv");
+  CHECK(conv->attrs.Int("output_min", -128) == 0);  // Relu folded into the clamp
+  CHECK_FALSE(conv->attrs.Has("activation"));
+  CHECK(conv->inputs[1]->dtype == DataType::kInt8);
+  CHECK(conv->inputs[2]->dtype == DataType::kInt32);
+  // Per output channel: the largest |w| of each row maps to +-127, and the
+  // multiplier is x_scale * w_scale[m] / y_scale.
+  const Tensor& wq = *conv->inputs[1]->constant;
+  const auto mult = conv->attrs.Ints("multiplier");
+  const auto shift = conv->attrs.Ints("shift");
+  REQUIRE(mult.size() == 4);
+  for (int64_t m = 0; m < 4; ++m) {
+    int amax = 0;
+    for (int64_t i = 0; i < 27; ++i) amax = std::max(amax, std::abs(int{wq.data_as<int8_t>()[m * 27 + i]}));
+    CHECK(amax == 127);
+    const double real = std::ldexp(static_cast<double>(mult[m]), -static_cast<int>(shift[m]));
+    const double wmax = [&] {
+      double v = 0;
+      const Tensor& w = *original.g.FindValue("w")->constant;
+      for (int64_t i = 0; i < 27; ++i) v = std::max(v, std::fabs(double{w.data_as<float>()[m * 27 + i]}));
+      return v;
+    }();
+    CHECK(real == Approx(0.02 * (wmax / 127) / 0.05).epsilon(1e-6));
+  }
+  // The Gemm reads the int8 Flatten output with the scale it inherited from
+  // the Conv (0.05), not the one calibration measured for "flat" (0.09).
+  const ir::Node* fc = FindOp(net.g, "Int8Gemm");
+  CHECK(fc->inputs[0]->name == "flat:int8");
+  CHECK(fc->inputs[1]->shape == Dims{10, 64});  // [N, K]
+  const auto fc_mult = fc->attrs.Ints("multiplier");
+  const auto fc_shift = fc->attrs.Ints("shift");
+  const Tensor& fw = *original.g.FindValue("fc_w")->constant;
+  double wmax0 = 0;
+  for (int64_t k = 0; k < 64; ++k) wmax0 = std::max(wmax0, std::fabs(double{fw.data_as<float>()[k * 10]}));
+  CHECK(std::ldexp(static_cast<double>(fc_mult[0]), -static_cast<int>(fc_shift[0])) ==
+        Approx(0.05 * (wmax0 / 127) / 0.1).epsilon(1e-6));
+
+  int int8_layers = 0;
+  for (const LayerPrecisionInfo& l : *report) int8_layers += l.precision == Precision::kInt8;
+  CHECK(int8_layers == 5);  // Q, Int8Conv, MaxPool, Flatten, Int8Gemm
+}
+
+TEST_CASE("quantize-int8 keeps pinned layers in FP32 with the reason", "[optimizer][int8]") {
+  SmallNet net;
+  std::map<const ir::Node*, std::string> keep = {{FindOp(net.g, "Gemm"), "pinned"}};
+  auto report = QuantizeGraphInt8(net.g, net.scales, keep);
+  REQUIRE(report.ok());
+  REQUIRE(net.g.Verify().ok());
+  CHECK(Count(net.g, "Gemm") == 1);
+  CHECK(Count(net.g, "Int8Gemm") == 0);
+  // MaxPool and Flatten stay int8; the FP32 Gemm reads a dequantized "flat".
+  const ir::Node* gemm = FindOp(net.g, "Gemm");
+  CHECK(gemm->inputs[0]->name == "flat");
+  CHECK(gemm->inputs[0]->producer->op_type == "DequantizeLinear");
+  bool found = false;
+  for (const LayerPrecisionInfo& l : *report) {
+    if (l.type == "Gemm") {
+      found = true;
+      CHECK(l.precision == Precision::kFp32);
+      CHECK(l.reason == "pinned");
+    }
+  }
+  CHECK(found);
+}
+
+TEST_CASE("quantize-int8 names the tensor whose scale is missing", "[optimizer][int8]") {
+  SmallNet net;
+  net.scales.erase("conv_out");
+  auto report = QuantizeGraphInt8(net.g, net.scales, {});
+  REQUIRE(!report.ok());
+  CHECK(report.status().code() == absl::StatusCode::kNotFound);
+  CHECK(report.status().message().find("'conv_out'") != std::string::npos);
+  CHECK(report.status().message().find("conv") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace engine::opt
