@@ -251,10 +251,13 @@ absl::StatusOr<hw::LayerWorkload> DescribeLayer(const ir::Node& node, const Tens
   w.type = node.op_type;
   w.kind = entry->kind;
   const ir::Value* out = node.outputs.empty() ? nullptr : node.outputs[0];
-  // ConvInteger and MatMulInteger multiply int8 operands into int32 outputs.
-  const Precision precision = node.op_type == "ConvInteger" || node.op_type == "MatMulInteger"
-                                  ? Precision::kInt8
-                                  : PrecisionOf(out ? out->dtype : DataType::kFloat32);
+  // ConvInteger and MatMulInteger multiply int8 operands into int32 outputs;
+  // the engine's Int8Conv / Int8Gemm compute in int8 whatever they write (the
+  // float-output form dequantizes in its epilogue).
+  const bool int8_operands = node.op_type == "ConvInteger" || node.op_type == "MatMulInteger" ||
+                             node.op_type.rfind("Int8", 0) == 0;
+  const Precision precision =
+      int8_operands ? Precision::kInt8 : PrecisionOf(out ? out->dtype : DataType::kFloat32);
   if (w.kind == LayerKind::kArray) {
     hw::GemmWorkload& g = w.gemm;
     g.precision = precision;

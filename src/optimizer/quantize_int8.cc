@@ -238,7 +238,23 @@ absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& sc
     layer.bias = QuantizeBiasVector(bias->constant->data_as<float>(), layer.input_scale, w_scales);
   }
   SetRequant(layer.attrs, w_scales, layer.input_scale, layer.output_scale, lo, hi);
+  layer.weight_scales = w_scales;
+  layer.activation_min = lo;
+  layer.activation_max = hi;
   return layer;
+}
+
+void MakeFloatOutput(Int8Layer& layer) {
+  for (const char* name : {"multiplier", "shift", "output_min", "output_max", "residual_multiplier",
+                           "residual_shift"}) {
+    layer.attrs.Erase(name);
+  }
+  std::vector<float> scale;
+  for (double ws : layer.weight_scales) scale.push_back(static_cast<float>(layer.input_scale * ws));
+  layer.attrs.Set("output_scale", scale);
+  if (layer.residual_scale > 0) layer.attrs.Set("residual_scale", layer.residual_scale);
+  if (std::isfinite(layer.activation_min)) layer.attrs.Set("output_min_float", layer.activation_min);
+  if (std::isfinite(layer.activation_max)) layer.attrs.Set("output_max_float", layer.activation_max);
 }
 
 absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
@@ -301,6 +317,18 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     int8_of[y] = {q, scale};
   };
 
+  // Whether some layer will read `v` as int8: an unpinned layer with an INT8
+  // form reading it as its data input or residual, or one passing int8 through.
+  auto ReadsInt8 = [&](const ir::Value* v) {
+    for (const ir::Node* c : graph.Consumers(v)) {
+      if (keep_fp32.contains(c)) continue;
+      if (IsInt8PassThrough(*c) && c->inputs[0] == v) return true;
+      if (!HasInt8Form(*c)) continue;
+      if (c->inputs[0] == v) return true;
+      if (c->op_type == "Conv" && c->inputs.size() > 3 && c->inputs[3] == v) return true;
+    }
+    return false;
+  };
   std::vector<ir::Node*> schedule;
   for (const auto& n : graph.nodes()) schedule.push_back(n.get());
   std::set<const ir::Node*> created;
@@ -312,6 +340,8 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     }
     if (HasInt8Form(*node)) {
       ENGINE_ASSIGN_OR_RETURN(Int8Layer layer, MakeInt8Layer(*node, effective));
+      const bool float_out = !ReadsInt8(node->outputs[0]);
+      if (float_out) MakeFloatOutput(layer);
       auto q = make_node(layer.type, node->name, node->onnx_nodes);
       q->attrs = layer.attrs;
       q->inputs.push_back(int8_input(node->inputs[0], layer.input_scale, node));
@@ -325,6 +355,12 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       }
       while (!q->inputs.empty() && q->inputs.back() == nullptr) q->inputs.pop_back();
       ir::Value* y = node->outputs[0];
+      if (float_out) {
+        q->outputs = {y};
+        created.insert(graph.InsertNodeBefore(node, std::move(q)));
+        graph.RemoveNode(node);
+        continue;
+      }
       ir::Value* yq = new_int8_value(y);
       q->outputs = {yq};
       created.insert(graph.InsertNodeBefore(node, std::move(q)));
@@ -369,7 +405,8 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     info.layer = n->name;
     info.type = n->op_type;
     info.sqnr_db = NAN;
-    const bool int8 = !n->outputs.empty() && n->outputs[0]->dtype == DataType::kInt8;
+    const bool int8 = (!n->outputs.empty() && n->outputs[0]->dtype == DataType::kInt8) ||
+                      n->op_type.rfind("Int8", 0) == 0;
     info.precision = int8 ? Precision::kInt8 : Precision::kFp32;
     auto r = fp32_reason.find(n.get());
     if (r != fp32_reason.end()) info.reason = r->second;

@@ -12,7 +12,10 @@
 //    is int8 into the same layer on int8 (they commute with a positive scale);
 //  - and inserts QuantizeLinear where an int8 layer reads a float tensor and
 //    DequantizeLinear where a float layer (or an engine output) reads an
-//    int8 one. Every FP32 tensor keeps its name and stays the value float
+//    int8 one. A layer whose output only FP32 layers or engine outputs read
+//    dequantizes in its epilogue instead (float output, MakeFloatOutput): no
+//    clipping to the output's calibrated range and no DequantizeLinear.
+//    Every FP32 tensor keeps its name and stays the value float
 //    readers see (produced by a DequantizeLinear when its producer became
 //    int8); the int8 tensors are named "<name>:int8". DequantizeLinear layers
 //    nobody reads are removed.
@@ -52,7 +55,16 @@ struct Int8Layer {
   std::shared_ptr<const Tensor> weights;  ///< int8: Conv's W layout, or [N, K] for Int8Gemm
   std::shared_ptr<const Tensor> bias;     ///< int32 [M], or nullptr
   float input_scale = 0, output_scale = 0, residual_scale = 0;
+  std::vector<double> weight_scales;  ///< per output channel
+  float activation_min = 0, activation_max = 0;  ///< fused activation bounds (+-inf: none)
 };
+
+/// Turns `layer` into its float-output form: the accumulators are dequantized
+/// with x_scale * w_scale[c] ("output_scale") instead of requantized, the
+/// residual with "residual_scale", and the activation clamps in float
+/// ("output_min_float" / "output_max_float"). For layers whose output only
+/// FP32 layers or engine outputs read.
+void MakeFloatOutput(Int8Layer& layer);
 
 /// Quantizes the weights and bias of `node` and computes its requantization
 /// attributes from the scales of its input, output (and residual) tensors.

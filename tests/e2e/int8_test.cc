@@ -50,7 +50,7 @@ TEST_CASE("INT8 mnist-8: calibrate on 1,000 images, >= 98.8% top-1 on 10,000, ca
   REQUIRE(built.exit_code == 0);
   CHECK(built.output.find("Calibrating on 1000 images") != std::string::npos);
   CHECK(built.output.find("calibration cache written") != std::string::npos);
-  CHECK(built.output.find("Layer precisions: 6 int8, 0 fp32") != std::string::npos);
+  CHECK(built.output.find("Layer precisions: 6 int8, 0 fp32, 1 quantize/dequantize") != std::string::npos);
   const std::string cache_text = ReadFile(cache);
   CHECK(cache_text.rfind("TRT-8601-EntropyCalibration2\n", 0) == 0);
   CHECK(std::regex_search(cache_text, std::regex(R"(\nInput3: [0-9a-f]{8}\n)")));

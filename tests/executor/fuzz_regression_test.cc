@@ -19,6 +19,7 @@
 
 #include "absl/strings/match.h"
 #include "common/plan_generated.h"
+#include "common/version.h"
 #include "engine/builder.h"
 #include "engine/runtime.h"
 
@@ -148,7 +149,7 @@ TEST_CASE("A zero-size constant without data loads", "[executor][fuzz]") {
   flatbuffers::FlatBufferBuilder ob;
   const uint32_t crc = static_cast<uint32_t>(crc32(0L, nb.GetBufferPointer(), nb.GetSize()));
   auto payload = ob.CreateVector(nb.GetBufferPointer(), nb.GetSize());
-  ob.Finish(fb::CreatePlan(ob, 2, ob.CreateString("0.0.0"), crc, payload), fb::PlanIdentifier());
+  ob.Finish(fb::CreatePlan(ob, kPlanSchemaVersion, ob.CreateString("0.0.0"), crc, payload), fb::PlanIdentifier());
   const std::string plan(reinterpret_cast<const char*>(ob.GetBufferPointer()), ob.GetSize());
   StderrLogger quiet(Severity::kError);
   absl::Status s = Runtime::DeserializeEngine(plan, &quiet).status();

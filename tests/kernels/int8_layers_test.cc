@@ -261,3 +261,69 @@ TEST_CASE("Int8 layers reject bad requantization attributes and dtypes", "[kerne
 
 }  // namespace
 }  // namespace engine::kernels
+
+namespace engine::kernels {
+namespace {
+
+TEST_CASE("Int8Conv and Int8Gemm with output_scale dequantize in the epilogue", "[kernels][int8]") {
+  std::mt19937 rng(21);
+  const int64_t c = 24, m = 20, h = 6, w = 5;
+  Tensor x = RandomInt8({1, c, h, w}, rng);
+  Tensor wt = RandomInt8({m, c, 3, 3}, rng, -127, 127);
+  Tensor b = RandomInt32({m}, rng, -5000, 5000);
+  Tensor r = RandomInt8({1, m, h, w}, rng);
+  std::vector<float> scale;
+  for (int64_t i = 0; i < m; ++i) scale.push_back(1e-4f * static_cast<float>(i + 1));
+  Attributes attrs;
+  attrs.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  attrs.Set("output_scale", scale);
+  attrs.Set("residual_scale", 0.03f);
+  attrs.Set("output_min_float", 0.0f);  // a fused Relu
+  static exec::ThreadPool pool(2);
+  const Tensor got = RunInt8("Int8Conv", attrs, {&x, &wt, &b, &r}, &pool, 3);
+  REQUIRE(got.dtype() == DataType::kFloat32);
+  int64_t positive = 0;
+  for (int64_t o = 0; o < m; ++o) {
+    for (int64_t i = 0; i < h; ++i) {
+      for (int64_t j = 0; j < w; ++j) {
+        int32_t acc = b.data_as<int32_t>()[o];
+        for (int64_t ci = 0; ci < c; ++ci) {
+          for (int64_t u = 0; u < 3; ++u) {
+            for (int64_t v = 0; v < 3; ++v) {
+              const int64_t yy = i + u - 1, xx = j + v - 1;
+              if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+              acc += int32_t{x.data_as<int8_t>()[(ci * h + yy) * w + xx]} *
+                     wt.data_as<int8_t>()[((o * c + ci) * 3 + u) * 3 + v];
+            }
+          }
+        }
+        const int64_t idx = (o * h + i) * w + j;
+        float expect = static_cast<float>(acc) * scale[o] +
+                       static_cast<float>(r.data_as<int8_t>()[idx]) * 0.03f;
+        expect = std::max(expect, 0.0f);
+        REQUIRE(got.data_as<float>()[idx] == expect);  // the same float32 operations
+        positive += expect > 0;
+      }
+    }
+  }
+  CHECK(positive > m * h * w / 4);
+
+  Tensor xg = RandomInt8({2, 40}, rng);
+  Tensor wg = RandomInt8({7, 40}, rng, -127, 127);
+  Attributes g;
+  g.Set("output_scale", std::vector<float>(7, 0.01f));
+  const Tensor y = RunInt8("Int8Gemm", g, {&xg, &wg}, nullptr, 1);
+  REQUIRE(y.dtype() == DataType::kFloat32);
+  for (int64_t row = 0; row < 2; ++row) {
+    for (int64_t n = 0; n < 7; ++n) {
+      int32_t acc = 0;
+      for (int64_t k = 0; k < 40; ++k) {
+        acc += int32_t{xg.data_as<int8_t>()[row * 40 + k]} * wg.data_as<int8_t>()[n * 40 + k];
+      }
+      CHECK(y.data_as<float>()[row * 7 + n] == static_cast<float>(acc) * 0.01f);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace engine::kernels

@@ -17,6 +17,14 @@
 // default the full range; a fused Relu sets output_min = 0, a fused Clip its
 // quantized bounds). Padding reads 0 (the zero point of symmetric int8).
 //
+// Float output: with the attribute "output_scale" (floats, one per output
+// channel: x_scale * w_scale[m]) the accumulators are dequantized instead:
+//   Y[n, m, o] = min(max(float(acc) * output_scale[m]
+//                        + float(R[n, m, o]) * residual_scale, output_min_float),
+//                    output_max_float)                                      (float32)
+// in float32 arithmetic (the builder uses it for layers whose output only
+// FP32 layers or engine outputs read: no output clipping, no dequantize layer).
+//
 // Int8Gemm: a fully connected layer in integer arithmetic:
 //   X int8 [R0, ..., K] (leading dims flattened to rows), W int8 [N, K]
 //   (constant, one row per output channel), B int32 [N] (optional)
@@ -31,6 +39,7 @@
 // group) accumulate tap by tap over a zero-padded plane instead. Work is split
 // over output tiles and row blocks; integer results do not depend on the split.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -60,11 +69,42 @@ struct Requant {
   int32_t residual_multiplier = 0;
   int32_t residual_shift = 1;
   int32_t lo = -128, hi = 127;
+  // Float output (attribute "output_scale"): the accumulators are dequantized
+  // instead of requantized.
+  bool float_out = false;
+  std::vector<float> out_scale;  // per output channel: x_scale * w_scale[c]
+  float residual_scale = 0.0f;
+  float fmin = -INFINITY, fmax = INFINITY;
 };
 
 absl::StatusOr<Requant> ParseRequant(const Attributes& attrs, int64_t channels, bool residual,
                                      const std::string& op) {
   Requant r;
+  if (attrs.Has("output_scale")) {
+    r.float_out = true;
+    ENGINE_ASSIGN_OR_RETURN(r.out_scale, attrs.GetFloats("output_scale"));
+    if (static_cast<int64_t>(r.out_scale.size()) != channels) {
+      return absl::InvalidArgumentError(absl::StrCat(op, ": attribute output_scale needs one value "
+                                                     "per output channel (", channels, "), got ",
+                                                     r.out_scale.size()));
+    }
+    for (float v : r.out_scale) {
+      if (!(v > 0.0f) || !std::isfinite(v)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(op, ": output_scale ", v, " is not finite and > 0"));
+      }
+    }
+    if (residual) {
+      ENGINE_ASSIGN_OR_RETURN(r.residual_scale, attrs.GetFloat("residual_scale", -1.0f));
+      if (!(r.residual_scale > 0.0f) || !std::isfinite(r.residual_scale)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(op, ": a residual input needs residual_scale > 0"));
+      }
+    }
+    ENGINE_ASSIGN_OR_RETURN(r.fmin, attrs.GetFloat("output_min_float", -INFINITY));
+    ENGINE_ASSIGN_OR_RETURN(r.fmax, attrs.GetFloat("output_max_float", INFINITY));
+    return r;
+  }
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> m, attrs.GetInts("multiplier", {}));
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> s, attrs.GetInts("shift", {}));
   if (static_cast<int64_t>(m.size()) != channels || static_cast<int64_t>(s.size()) != channels) {
@@ -127,6 +167,29 @@ inline void RequantizeRow(const Requant& q, int64_t c, int32_t bias, const int32
   }
 }
 
+// The float-output form: y[i] = min(max(float(acc[i] + bias) * out_scale[c]
+// [+ float(res[i]) * residual_scale], fmin), fmax), in float32 arithmetic.
+inline void DequantizeRow(const Requant& q, int64_t c, int32_t bias, const int32_t* __restrict acc,
+                          const int8_t* __restrict res, float* __restrict y, int64_t n) {
+  const float s = q.out_scale[c];
+  for (int64_t i = 0; i < n; ++i) {
+    float v = static_cast<float>(AddWrapping(acc[i], bias)) * s;
+    if (res != nullptr) v += static_cast<float>(res[i]) * q.residual_scale;
+    y[i] = std::min(std::max(v, q.fmin), q.fmax);
+  }
+}
+
+// The epilogue of one output row: requantized int8 or dequantized float32
+// into `y` (the layer's output) at element offset `off`.
+inline void StoreRow(const Requant& q, int64_t c, int32_t bias, const int32_t* acc,
+                     const int8_t* res, void* y, int64_t off, int64_t n) {
+  if (q.float_out) {
+    DequantizeRow(q, c, bias, acc, res, static_cast<float*>(y) + off, n);
+  } else {
+    RequantizeRow(q, c, bias, acc, res, static_cast<int8_t*>(y) + off, n);
+  }
+}
+
 absl::Status CheckDtype(const TensorInfo& t, DataType want, const std::string& op,
                         const char* what) {
   if (t.dtype != want) {
@@ -180,7 +243,8 @@ absl::StatusOr<Int8ConvParams> ParseInt8Conv(const Attributes& attrs,
 absl::StatusOr<std::vector<TensorInfo>> InferInt8Conv(const Attributes& attrs,
                                                       std::span<const TensorInfo> inputs) {
   ENGINE_ASSIGN_OR_RETURN(Int8ConvParams p, ParseInt8Conv(attrs, inputs));
-  return std::vector<TensorInfo>{MakeInfo(DataType::kInt8, p.y_shape)};
+  return std::vector<TensorInfo>{
+      MakeInfo(p.requant.float_out ? DataType::kFloat32 : DataType::kInt8, p.y_shape)};
 }
 
 class Int8ConvKernel final : public Kernel {
@@ -188,10 +252,11 @@ class Int8ConvKernel final : public Kernel {
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
                        std::span<const TensorInfo> outputs) override {
     ENGINE_ASSIGN_OR_RETURN(p_, ParseInt8Conv(attrs, inputs));
-    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape ||
-        outputs[0].dtype != DataType::kInt8) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Int8Conv: the output must be int8 ", ShapeString(p_.y_shape)));
+    const DataType out_dtype = p_.requant.float_out ? DataType::kFloat32 : DataType::kInt8;
+    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape || outputs[0].dtype != out_dtype) {
+      return absl::InvalidArgumentError(absl::StrCat("Int8Conv: the output must be ",
+                                                     DataTypeName(out_dtype), " ",
+                                                     ShapeString(p_.y_shape)));
     }
     if (inputs[1].constant == nullptr) {
       return absl::InvalidArgumentError("Int8Conv: W must be a constant");
@@ -241,7 +306,7 @@ class Int8ConvKernel final : public Kernel {
     const int8_t* x = static_cast<const int8_t*>(in[0]);
     const int32_t* bias = p_.has_bias ? static_cast<const int32_t*>(in[2]) : nullptr;
     const int8_t* res = p_.has_residual ? static_cast<const int8_t*>(in[3]) : nullptr;
-    int8_t* y = static_cast<int8_t*>(out[0]);
+    void* y = out[0];
     if (plane_ == 0 || mg_ == 0) return;
     if (depthwise_) {
       ParallelFor(ctx, p_.batch * p_.group, [&](int64_t begin, int64_t end, int slot) {
@@ -291,8 +356,8 @@ class Int8ConvKernel final : public Kernel {
         for (int64_t m = m0; m < m1; ++m) {
           const int64_t oc = g * mg_ + m;
           const int64_t off = (n * p_.out_channels + oc) * plane_ + p0;
-          RequantizeRow(p_.requant, oc, bias != nullptr ? bias[oc] : 0, acc + m * len,
-                        res != nullptr ? res + off : nullptr, y + off, len);
+          StoreRow(p_.requant, oc, bias != nullptr ? bias[oc] : 0, acc + m * len,
+                   res != nullptr ? res + off : nullptr, y, off, len);
         }
       }
     });
@@ -301,7 +366,7 @@ class Int8ConvKernel final : public Kernel {
  private:
   // Image n, group g of a depthwise convolution: output channels g * M/g ...
   // read input channel g.
-  void RunDepthwise(const int8_t* x, const int32_t* bias, const int8_t* res, int8_t* y, int64_t n,
+  void RunDepthwise(const int8_t* x, const int32_t* bias, const int8_t* res, void* y, int64_t n,
                     int64_t g, std::byte* scratch) const {
     int16_t* pad = reinterpret_cast<int16_t*>(scratch);
     int32_t* acc = reinterpret_cast<int32_t*>(
@@ -338,7 +403,7 @@ class Int8ConvKernel final : public Kernel {
         }
       }
       const int64_t off = (n * p_.out_channels + oc) * plane_;
-      RequantizeRow(p_.requant, oc, 0, acc, res != nullptr ? res + off : nullptr, y + off, plane_);
+      StoreRow(p_.requant, oc, 0, acc, res != nullptr ? res + off : nullptr, y, off, plane_);
     }
   }
 
@@ -398,7 +463,8 @@ absl::StatusOr<Int8GemmParams> ParseInt8Gemm(const Attributes& attrs,
 absl::StatusOr<std::vector<TensorInfo>> InferInt8Gemm(const Attributes& attrs,
                                                       std::span<const TensorInfo> inputs) {
   ENGINE_ASSIGN_OR_RETURN(Int8GemmParams p, ParseInt8Gemm(attrs, inputs));
-  return std::vector<TensorInfo>{MakeInfo(DataType::kInt8, p.y_shape)};
+  return std::vector<TensorInfo>{
+      MakeInfo(p.requant.float_out ? DataType::kFloat32 : DataType::kInt8, p.y_shape)};
 }
 
 class Int8GemmKernel final : public Kernel {
@@ -406,10 +472,11 @@ class Int8GemmKernel final : public Kernel {
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
                        std::span<const TensorInfo> outputs) override {
     ENGINE_ASSIGN_OR_RETURN(p_, ParseInt8Gemm(attrs, inputs));
-    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape ||
-        outputs[0].dtype != DataType::kInt8) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Int8Gemm: the output must be int8 ", ShapeString(p_.y_shape)));
+    const DataType out_dtype = p_.requant.float_out ? DataType::kFloat32 : DataType::kInt8;
+    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape || outputs[0].dtype != out_dtype) {
+      return absl::InvalidArgumentError(absl::StrCat("Int8Gemm: the output must be ",
+                                                     DataTypeName(out_dtype), " ",
+                                                     ShapeString(p_.y_shape)));
     }
     if (inputs[1].constant == nullptr) {
       return absl::InvalidArgumentError("Int8Gemm: W must be a constant");
@@ -431,7 +498,7 @@ class Int8GemmKernel final : public Kernel {
            std::span<void* const> out) const override {
     const int8_t* x = static_cast<const int8_t*>(in[0]);
     const int32_t* bias = p_.has_bias ? static_cast<const int32_t*>(in[2]) : nullptr;
-    int8_t* y = static_cast<int8_t*>(out[0]);
+    void* y = out[0];
     if (p_.rows == 0 || p_.n == 0) return;
     std::byte* shared = scratch_.Shared(ctx);
     const int8_t* xt = x;  // X^T [K, rows]
@@ -449,12 +516,21 @@ class Int8GemmKernel final : public Kernel {
         const int64_t m0 = b * row_block_, m1 = std::min(p_.n, m0 + row_block_);
         Igemm(packed_, m0, m1, p_.rows, xt, p_.rows, acc, p_.rows, scratch_.Slot(ctx, slot),
               scratch_.per_thread);
+        const Requant& q = p_.requant;
         for (int64_t c = m0; c < m1; ++c) {
           const int32_t bc = bias != nullptr ? bias[c] : 0;
-          const int32_t m = p_.requant.multiplier[c], s = p_.requant.shift[c];
+          if (q.float_out) {
+            float* yf = static_cast<float*>(y);
+            for (int64_t r = 0; r < p_.rows; ++r) {
+              const float v = static_cast<float>(AddWrapping(acc[c * p_.rows + r], bc)) * q.out_scale[c];
+              yf[r * p_.n + c] = std::min(std::max(v, q.fmin), q.fmax);
+            }
+            continue;
+          }
+          int8_t* yq = static_cast<int8_t*>(y);
           for (int64_t r = 0; r < p_.rows; ++r) {
-            y[r * p_.n + c] =
-                RequantizeToInt8(AddWrapping(acc[c * p_.rows + r], bc), m, s, p_.requant.lo, p_.requant.hi);
+            yq[r * p_.n + c] = RequantizeToInt8(AddWrapping(acc[c * p_.rows + r], bc),
+                                                q.multiplier[c], q.shift[c], q.lo, q.hi);
           }
         }
       }
