@@ -1,0 +1,290 @@
+// Host FP32 Conv / Gemm kernel time per layer shape of ResNet-50 and
+// MobileNetV2 (batch 1, 224 x 224), through the kernel registry exactly as the
+// executor runs them (weights constant at Prepare, fused bias + ReLU
+// epilogue, scratch from ScratchBytes).
+//
+// Default mode: one thread, time = the calling thread's CPU time (best of 5
+// batches), so that other load on a shared machine disturbs it less. With
+// --threads=N (N > 1): wall time with a pool of N - 1 workers (best of 5
+// batches), noisier on a busy machine.
+//
+// Usage: conv_bench [--min-time=SECONDS] [--threads=N] [--model=resnet50|mobilenetv2|all]
+//        [--filter=SUBSTRING]
+// Prints per shape: count in the model, ms per call, GFLOP/s, ms x count;
+// then the model's total over the listed layers.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "executor/kernels/kernel.h"
+#include "executor/thread_pool.h"
+
+namespace {
+
+using namespace engine;
+using namespace engine::kernels;
+
+struct ConvShape {
+  int count;
+  int64_t c, h, w, m, k, stride, pad, group;
+  bool relu;
+  bool residual;
+};
+
+struct Model {
+  const char* name;
+  std::vector<ConvShape> convs;
+  int64_t fc_in, fc_out;
+};
+
+// From models/out/*.onnx (models/generate.py), after the optimizer's fusions.
+Model ResNet50() {
+  return {"resnet50",
+          {
+              {1, 3, 224, 224, 64, 7, 2, 3, 1, true, false},
+              {1, 64, 56, 56, 64, 1, 1, 0, 1, true, false},
+              {3, 64, 56, 56, 64, 3, 1, 1, 1, true, false},
+              {4, 64, 56, 56, 256, 1, 1, 0, 1, true, true},
+              {2, 256, 56, 56, 64, 1, 1, 0, 1, true, false},
+              {1, 256, 56, 56, 128, 1, 1, 0, 1, true, false},
+              {1, 128, 56, 56, 128, 3, 2, 1, 1, true, false},
+              {4, 128, 28, 28, 512, 1, 1, 0, 1, true, true},
+              {1, 256, 56, 56, 512, 1, 2, 0, 1, false, false},
+              {3, 512, 28, 28, 128, 1, 1, 0, 1, true, false},
+              {3, 128, 28, 28, 128, 3, 1, 1, 1, true, false},
+              {1, 512, 28, 28, 256, 1, 1, 0, 1, true, false},
+              {1, 256, 28, 28, 256, 3, 2, 1, 1, true, false},
+              {6, 256, 14, 14, 1024, 1, 1, 0, 1, true, true},
+              {1, 512, 28, 28, 1024, 1, 2, 0, 1, false, false},
+              {5, 1024, 14, 14, 256, 1, 1, 0, 1, true, false},
+              {5, 256, 14, 14, 256, 3, 1, 1, 1, true, false},
+              {1, 1024, 14, 14, 512, 1, 1, 0, 1, true, false},
+              {1, 512, 14, 14, 512, 3, 2, 1, 1, true, false},
+              {3, 512, 7, 7, 2048, 1, 1, 0, 1, true, true},
+              {1, 1024, 14, 14, 2048, 1, 2, 0, 1, false, false},
+              {2, 2048, 7, 7, 512, 1, 1, 0, 1, true, false},
+              {2, 512, 7, 7, 512, 3, 1, 1, 1, true, false},
+          },
+          2048,
+          1000};
+}
+
+Model MobileNetV2() {
+  return {"mobilenetv2",
+          {
+              {1, 3, 224, 224, 32, 3, 2, 1, 1, true, false},
+              {1, 32, 112, 112, 32, 3, 1, 1, 32, true, false},
+              {1, 32, 112, 112, 16, 1, 1, 0, 1, false, false},
+              {1, 16, 112, 112, 96, 1, 1, 0, 1, true, false},
+              {1, 96, 112, 112, 96, 3, 2, 1, 96, true, false},
+              {1, 96, 56, 56, 24, 1, 1, 0, 1, false, false},
+              {2, 24, 56, 56, 144, 1, 1, 0, 1, true, false},
+              {1, 144, 56, 56, 144, 3, 1, 1, 144, true, false},
+              {1, 144, 56, 56, 24, 1, 1, 0, 1, false, true},
+              {1, 144, 56, 56, 144, 3, 2, 1, 144, true, false},
+              {1, 144, 28, 28, 32, 1, 1, 0, 1, false, false},
+              {3, 32, 28, 28, 192, 1, 1, 0, 1, true, false},
+              {2, 192, 28, 28, 192, 3, 1, 1, 192, true, false},
+              {2, 192, 28, 28, 32, 1, 1, 0, 1, false, true},
+              {1, 192, 28, 28, 192, 3, 2, 1, 192, true, false},
+              {1, 192, 14, 14, 64, 1, 1, 0, 1, false, false},
+              {4, 64, 14, 14, 384, 1, 1, 0, 1, true, false},
+              {4, 384, 14, 14, 384, 3, 1, 1, 384, true, false},
+              {3, 384, 14, 14, 64, 1, 1, 0, 1, false, true},
+              {1, 384, 14, 14, 96, 1, 1, 0, 1, false, false},
+              {3, 96, 14, 14, 576, 1, 1, 0, 1, true, false},
+              {2, 576, 14, 14, 576, 3, 1, 1, 576, true, false},
+              {2, 576, 14, 14, 96, 1, 1, 0, 1, false, true},
+              {1, 576, 14, 14, 576, 3, 2, 1, 576, true, false},
+              {1, 576, 7, 7, 160, 1, 1, 0, 1, false, false},
+              {3, 160, 7, 7, 960, 1, 1, 0, 1, true, false},
+              {3, 960, 7, 7, 960, 3, 1, 1, 960, true, false},
+              {2, 960, 7, 7, 160, 1, 1, 0, 1, false, true},
+              {1, 960, 7, 7, 320, 1, 1, 0, 1, false, false},
+              {1, 320, 7, 7, 1280, 1, 1, 0, 1, true, false},
+          },
+          1280,
+          1000};
+}
+
+double ThreadSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+template <typename Fn>
+double SecondsPerCall(Fn&& fn, double min_time, bool wall) {
+  fn();
+  double best = 1e30;
+  for (int batch = 0; batch < 5; ++batch) {
+    int64_t calls = 0;
+    const double start = wall ? WallSeconds() : ThreadSeconds();
+    double elapsed = 0;
+    do {
+      fn();
+      ++calls;
+      elapsed = (wall ? WallSeconds() : ThreadSeconds()) - start;
+    } while (elapsed < min_time / 5);
+    best = std::min(best, elapsed / static_cast<double>(calls));
+  }
+  return best;
+}
+
+Tensor Random(Dims shape, std::mt19937& rng, float scale) {
+  Tensor t(DataType::kFloat32, std::move(shape));
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  float* p = t.data_as<float>();
+  for (int64_t i = 0; i < t.num_elements(); ++i) p[i] = dist(rng);
+  return t;
+}
+
+struct Layer {
+  std::unique_ptr<Kernel> kernel;
+  std::vector<Tensor> inputs;
+  Tensor output;
+  std::vector<std::byte> scratch_storage;
+  int64_t macs = 0;
+};
+
+bool Prepare(const std::string& type, const Attributes& attrs, std::vector<Tensor> inputs,
+             std::vector<bool> constant, Layer* layer) {
+  const KernelDef* def = KernelRegistry::Builtin().Find(type);
+  std::vector<TensorInfo> info;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    TensorInfo t;
+    t.dtype = inputs[i].dtype();
+    t.shape = inputs[i].shape();
+    if (constant[i]) t.constant = &inputs[i];
+    info.push_back(t);
+  }
+  auto out = def->infer(attrs, info);
+  if (!out.ok()) {
+    std::fprintf(stderr, "%s\n", out.status().ToString().c_str());
+    return false;
+  }
+  layer->kernel = def->create();
+  auto st = layer->kernel->Prepare(attrs, info, *out);
+  if (!st.ok()) {
+    std::fprintf(stderr, "%s\n", st.ToString().c_str());
+    return false;
+  }
+  layer->inputs = std::move(inputs);
+  layer->output = Tensor(DataType::kFloat32, (*out)[0].shape);
+  return true;
+}
+
+void RunLayer(const Layer& layer, exec::ThreadPool* pool, int threads, std::byte* scratch) {
+  RunContext ctx;
+  ctx.pool = pool;
+  ctx.threads = threads;
+  ctx.scratch = scratch;
+  ctx.scratch_bytes = layer.kernel->ScratchBytes(threads);
+  std::vector<const void*> in;
+  for (const Tensor& t : layer.inputs) in.push_back(t.data());
+  void* out[] = {const_cast<Tensor&>(layer.output).data()};
+  layer.kernel->Run(ctx, in, out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double min_time = 0.5;
+  int threads = 1;
+  std::string model_name = "all", filter;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--min-time=", 0) == 0) {
+      min_time = std::atof(a.c_str() + 11);
+    } else if (a.rfind("--threads=", 0) == 0) {
+      threads = std::atoi(a.c_str() + 10);
+    } else if (a.rfind("--model=", 0) == 0) {
+      model_name = a.substr(8);
+    } else if (a.rfind("--filter=", 0) == 0) {
+      filter = a.substr(9);
+    } else {
+      std::fprintf(stderr, "usage: conv_bench [--min-time=S] [--threads=N] [--model=M] [--filter=S]\n");
+      return 2;
+    }
+  }
+  std::unique_ptr<exec::ThreadPool> pool;
+  if (threads > 1) pool = std::make_unique<exec::ThreadPool>(threads - 1);
+  const bool wall = threads > 1;
+  std::mt19937 rng(7);
+  for (const Model& model : {ResNet50(), MobileNetV2()}) {
+    if (model_name != "all" && model_name != model.name) continue;
+    std::printf("%s, %d thread(s), %s time\n", model.name, threads, wall ? "wall" : "CPU");
+    std::printf("%-44s %5s %10s %9s %10s\n", "layer", "count", "ms/call", "GFLOP/s", "ms*count");
+    double total = 0;
+    std::vector<ConvShape> shapes = model.convs;
+    for (size_t s = 0; s <= shapes.size(); ++s) {
+      Layer layer;
+      char label[128];
+      int count = 1;
+      if (s < shapes.size()) {
+        const ConvShape& c = shapes[s];
+        count = c.count;
+        const int64_t oh = (c.h + 2 * c.pad - c.k) / c.stride + 1;
+        const int64_t ow = (c.w + 2 * c.pad - c.k) / c.stride + 1;
+        std::snprintf(label, sizeof(label), "conv %lldx%lldx%lld->%lld k%lld s%lld g%lld%s",
+                      (long long)c.c, (long long)c.h, (long long)c.w, (long long)c.m,
+                      (long long)c.k, (long long)c.stride, (long long)c.group,
+                      c.residual ? " +res" : "");
+        if (!filter.empty() && std::string(label).find(filter) == std::string::npos) continue;
+        Attributes attrs;
+        attrs.Set("kernel_shape", std::vector<int64_t>{c.k, c.k});
+        attrs.Set("strides", std::vector<int64_t>{c.stride, c.stride});
+        attrs.Set("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad});
+        attrs.Set("group", c.group);
+        if (c.relu) attrs.Set("activation", std::string("Relu"));
+        std::vector<Tensor> in;
+        in.push_back(Random({1, c.c, c.h, c.w}, rng, 1.0f));
+        in.push_back(Random({c.m, c.c / c.group, c.k, c.k}, rng, 0.1f));
+        in.push_back(Random({c.m}, rng, 0.1f));
+        std::vector<bool> constant = {false, true, true};
+        if (c.residual) {
+          in.push_back(Random({1, c.m, oh, ow}, rng, 1.0f));
+          constant.push_back(false);
+        }
+        if (!Prepare("Conv", attrs, std::move(in), constant, &layer)) return 1;
+        layer.macs = c.m * (c.c / c.group) * c.k * c.k * oh * ow;
+      } else {
+        std::snprintf(label, sizeof(label), "gemm 1x%lld * %lldx%lld^T", (long long)model.fc_in,
+                      (long long)model.fc_out, (long long)model.fc_in);
+        if (!filter.empty() && std::string(label).find(filter) == std::string::npos) continue;
+        Attributes attrs;
+        attrs.Set("transB", int64_t{1});
+        std::vector<Tensor> in;
+        in.push_back(Random({1, model.fc_in}, rng, 1.0f));
+        in.push_back(Random({model.fc_out, model.fc_in}, rng, 0.1f));
+        in.push_back(Random({model.fc_out}, rng, 0.1f));
+        if (!Prepare("Gemm", attrs, std::move(in), {false, true, true}, &layer)) return 1;
+        layer.macs = model.fc_in * model.fc_out;
+      }
+      const size_t bytes = layer.kernel->ScratchBytes(threads);
+      std::vector<std::byte> storage(bytes + 64);
+      auto* scratch = reinterpret_cast<std::byte*>(
+          (reinterpret_cast<uintptr_t>(storage.data()) + 63) / 64 * 64);
+      const double sec = SecondsPerCall(
+          [&] { RunLayer(layer, pool.get(), threads, scratch); }, min_time, wall);
+      total += sec * count;
+      std::printf("%-44s %5d %10.3f %9.1f %10.3f\n", label, count, sec * 1e3,
+                  2.0 * static_cast<double>(layer.macs) / sec * 1e-9, sec * count * 1e3);
+      std::fflush(stdout);
+    }
+    std::printf("%-44s %5s %10s %9s %10.3f\n\n", "total", "", "", "", total * 1e3);
+  }
+  return 0;
+}
