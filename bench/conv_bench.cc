@@ -13,6 +13,7 @@
 // Prints per shape: count in the model, ms per call, GFLOP/s, ms x count;
 // then the model's total over the listed layers.
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -25,6 +26,8 @@
 #include <vector>
 
 #include "executor/kernels/kernel.h"
+#include "executor/kernels/sgemm.h"
+#include "executor/kernels/sgemm_packed.h"
 #include "executor/thread_pool.h"
 
 namespace {
@@ -198,6 +201,64 @@ void RunLayer(const Layer& layer, exec::ThreadPool* pool, int threads, std::byte
   layer.kernel->Run(ctx, in, out);
 }
 
+// --gemm: the bare products of the model's convolutions (im2col shapes
+// M x K x N), Eigen's Sgemm against the packed kernels (B packed per call,
+// A packed once), with the max difference between them.
+int GemmMode(const Model& model, double min_time) {
+  std::mt19937 rng(7);
+  std::printf("%s GEMMs, 1 thread, CPU time, GFLOP/s (path %s)\n", model.name, SgemmPackedPath());
+  std::printf("%-22s %9s %9s %9s %9s\n", "MxKxN", "eigen", "panels", "rows", "maxdiff");
+  for (const ConvShape& s : model.convs) {
+    if (s.group != 1) continue;
+    const int64_t oh = (s.h + 2 * s.pad - s.k) / s.stride + 1;
+    const int64_t m = s.m, k = s.c * s.k * s.k, n = oh * oh;
+    std::vector<float> a(m * k), b(k * n), c0(m * n), c1(m * n), c2(m * n);
+    std::uniform_real_distribution<float> dist(-1, 1);
+    for (float& x : a) x = dist(rng);
+    for (float& x : b) x = dist(rng);
+    std::vector<float> ws_storage(SgemmWorkspaceBytes(m, n, k) / 4 + 32);
+    float* ws_ptr = reinterpret_cast<float*>(
+        (reinterpret_cast<uintptr_t>(ws_storage.data()) + 63) / 64 * 64);
+    const double eigen = SecondsPerCall(
+        [&] {
+          Sgemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c0.data(), n,
+                ws_ptr, SgemmWorkspaceBytes(m, n, k));
+        },
+        min_time, false);
+    std::vector<float> pa(PackedAFloats(m, k)), pb(PackedBFloats(k, n));
+    PackA(a.data(), m, k, k, 1, pa.data());
+    SgemmEpilogue ep;
+    const double panels = SecondsPerCall(
+        [&] {
+          PackB(b.data(), k, n, n, 1, 0, n, pb.data());
+          SgemmPanels(pa.data(), m, k, 0, m, pb.data(), n, 0, n, c1.data(), n, ep);
+        },
+        min_time, false);
+    const double rows = n <= 256 ? SecondsPerCall(
+                                       [&] {
+                                         SgemmRows(pa.data(), m, k, 0, m, b.data(), n, 0, n,
+                                                   c2.data(), n, ep);
+                                       },
+                                       min_time, false)
+                                 : 0;
+    float diff = 0;
+    for (int64_t i = 0; i < m * n; ++i) {
+      diff = std::max(diff, std::abs(c0[i] - c1[i]));
+      if (n <= 256 && c1[i] != c2[i]) {
+        std::printf("rows != panels at %lld\n", (long long)i);
+        return 1;
+      }
+    }
+    const double flop = 2.0 * m * n * k * 1e-9;
+    char label[64];
+    std::snprintf(label, sizeof(label), "%lldx%lldx%lld", (long long)m, (long long)k, (long long)n);
+    std::printf("%-22s %9.1f %9.1f %9.1f %9.2g\n", label, flop / eigen, flop / panels,
+                rows > 0 ? flop / rows : 0.0, diff);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -212,6 +273,11 @@ int main(int argc, char** argv) {
       threads = std::atoi(a.c_str() + 10);
     } else if (a.rfind("--model=", 0) == 0) {
       model_name = a.substr(8);
+    } else if (a == "--gemm") {
+      for (const Model& model : {ResNet50(), MobileNetV2()}) {
+        if (model_name == "all" || model_name == model.name) GemmMode(model, min_time);
+      }
+      return 0;
     } else if (a.rfind("--filter=", 0) == 0) {
       filter = a.substr(9);
     } else {

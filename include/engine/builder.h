@@ -84,6 +84,12 @@ struct BuilderConfig {
   bool plan_memory = true;
   int64_t arena_alignment = 64;
 
+  /// Memory limit of one execution context's activation arena, in bytes (as
+  /// TensorRT's memory pool limits); 0 = none. A plan whose arena exceeds it
+  /// fails the build with ResourceExhausted giving both sizes and the lower
+  /// bound.
+  int64_t max_arena_bytes = 0;
+
   // --- INT8 (see calibrator.h for the quantization scheme) -------------------
 
   /// kFp32 builds an FP32 engine. kInt8 quantizes every layer that has an

@@ -73,6 +73,13 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
   ENGINE_ASSIGN_OR_RETURN(codegen::DeviceCode code,
                           codegen::GenerateDeviceCode(*graph, config.hardware, config.objective));
   code.arena = codegen::PlanActivationArena(*graph, config.arena_alignment, config.plan_memory);
+  if (config.max_arena_bytes > 0 && code.arena.plan.arena_bytes > config.max_arena_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the activation arena needs ", code.arena.plan.arena_bytes,
+        " bytes per execution context, above the limit of ", config.max_arena_bytes,
+        " bytes (BuilderConfig::max_arena_bytes; lower bound ", code.arena.plan.lower_bound_bytes,
+        " bytes", config.plan_memory ? "" : "; memory reuse is off", ")"));
+  }
   ENGINE_ASSIGN_OR_RETURN(result.plan, codegen::SerializePlan(*graph, code));
   timer.Done("codegen");
   return absl::OkStatus();

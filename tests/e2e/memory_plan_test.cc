@@ -8,6 +8,7 @@
 
 #include "engine/builder.h"
 #include "engine/runtime.h"
+#include "test_models.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -92,3 +93,17 @@ TEST_CASE("Memory reuse leaves every output bit for bit unchanged", "[e2e]") {
 
 }  // namespace
 }  // namespace engine
+
+TEST_CASE("An arena above BuilderConfig::max_arena_bytes fails the build with both sizes",
+          "[e2e][memory]") {
+  engine::Builder builder;
+  engine::BuilderConfig config;
+  config.max_arena_bytes = 256;
+  auto built = builder.BuildFromOnnxBytes(engine::testing::SmallConvModel(), "small.onnx", config);
+  REQUIRE(!built.ok());
+  CHECK(built.status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(built.status().message().find("above the limit of 256 bytes") != std::string::npos);
+  CHECK(built.status().message().find("small.onnx") != std::string::npos);
+  config.max_arena_bytes = int64_t{1} << 30;
+  CHECK(builder.BuildFromOnnxBytes(engine::testing::SmallConvModel(), "small.onnx", config).ok());
+}

@@ -179,6 +179,25 @@ TEST_CASE("Malformed programs are rejected with the instruction index", "[hw]") 
   CHECK_FALSE(Simulate(hw, {empty}, 1).ok());
 }
 
+TEST_CASE("Programs whose cycles or bytes would overflow are rejected", "[hw]") {
+  // A crafted plan's program (found by fuzz/plan_loader_fuzzer): the int64
+  // cost arithmetic overflowed (undefined behaviour) instead of an error.
+  const HardwareConfig hw = SmallNpu();
+  Instruction huge = Matmul(1u << 31, 1u << 31, 1u << 31, {});
+  huge.repeat = 0xffffffffu;
+  auto sim = Simulate(hw, {huge, Sync()}, 1);
+  REQUIRE_FALSE(sim.ok());
+  CHECK(sim.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(sim.status().message()).find("out of range") != std::string::npos);
+  Instruction load = Load(Opcode::kLoadInput, 4);
+  load.bytes = ~uint64_t{0};
+  CHECK_FALSE(Simulate(hw, {load, Sync()}, 1).ok());
+  // Many large but individually valid instructions: the sum is bounded too.
+  Instruction big = Load(Opcode::kLoadInput, uint64_t{1} << 50);
+  CHECK(Simulate(hw, {big, Sync()}, 1).ok());
+  CHECK_FALSE(Simulate(hw, Program(1024, big), 1).ok());
+}
+
 TEST_CASE("Instruction energy is the sum of actions times the energy table", "[hw]") {
   HardwareConfig hw = SmallNpu();
   Instruction mm = Matmul(16, 8, 8, {});

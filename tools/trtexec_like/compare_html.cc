@@ -378,6 +378,11 @@ std::string HostChart(const std::vector<Report>& reports) {
   auto X = [&](double ms) { return label_w + plot_w * (ms - lo) / (hi - lo); };
 
   Svg svg("chart-host", "Host latency distribution per inference");
+  if (!any) {
+    svg.Text(8, 20, "No report has host timings: all were built with --skipInference.", "start",
+             "note");
+    return svg.Finish(32);
+  }
   const double axis_y = top + row_h * reports.size() + 4;
   svg.Axis(label_w, plot_w, top, axis_y, lo, hi, step, "ms");
   for (size_t r = 0; r < reports.size(); ++r) {
@@ -486,7 +491,7 @@ std::string SummaryTable(const std::vector<Report>& reports) {
   }
   const Unit eu = EnergyUnit(max_energy), du = BytesUnit(max_dram), au = BytesUnit(max_arena);
   std::string out = absl::StrCat(
-      "<table class=\"summary\">\n<thead><tr><th>#</th><th>Report</th><th>Hardware</th>"
+      "<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th>#</th><th>Report</th><th>Hardware</th>"
       "<th>Latency (ms)</th><th>Cycles</th><th>Energy (",
       eu.name, ")</th><th>DRAM (", du.name, ")</th><th>Arena (", au.name,
       ")</th><th>Util (%)</th>", any_host ? "<th>Host median (ms)</th>" : "",
@@ -518,13 +523,13 @@ std::string SummaryTable(const std::vector<Report>& reports) {
     }
     absl::StrAppend(&out, "</tr>\n");
   }
-  absl::StrAppend(&out, "</tbody></table>\n");
+  absl::StrAppend(&out, "</tbody></table></div>\n");
   return out;
 }
 
 std::string LayerTable(const std::vector<Report>& reports, const std::vector<LayerGroup>& groups) {
   const size_t n = reports.size();
-  std::string out = "<table class=\"layers\">\n<thead><tr><th>#</th>";
+  std::string out = "<div class=\"scroll\"><table class=\"layers\">\n<thead><tr><th>#</th>";
   for (size_t i = 0; i < n; ++i) {
     absl::StrAppend(&out, "<th title=\"", HtmlEscape(HtmlReportLabel(reports[i], i)), "\">[",
                     i + 1, "] ms</th>");
@@ -576,13 +581,14 @@ std::string LayerTable(const std::vector<Report>& reports, const std::vector<Lay
     for (size_t i = 1; i < n; ++i) m = std::max(m, std::fabs(sums[i] - sums[0]));
     absl::StrAppend(&out, "<td class=\"num\">", Num(m), "</td>");
   }
-  absl::StrAppend(&out, "<td></td><td>Total (", groups.size(), " rows)</td></tr></tfoot>\n</table>\n");
+  absl::StrAppend(&out, "<td></td><td>Total (", groups.size(), " rows)</td></tr></tfoot>\n</table></div>\n");
   return out;
 }
 
 constexpr const char* kStyle = R"css(
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
-       color: #222; background: #fff; margin: 24px auto; max-width: 1020px; padding: 0 16px; }
+       color: #222; background: #fff; margin: 24px auto; max-width: 1240px; padding: 0 16px; }
+.scroll { overflow-x: auto; }
 h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 code { font: 12px ui-monospace, "DejaVu Sans Mono", monospace; }

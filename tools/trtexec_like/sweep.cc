@@ -260,9 +260,13 @@ absl::Status RunHwSweep(const Options& opt, const engine::BuilderConfig& config,
     if (!report.ok()) return fail(report.status());
 
     if (bar.enabled()) std::fprintf(stderr, "\r\033[K");  // the bar's line, redrawn below
-    std::printf("[I] [%zu/%zu] --hw=%s: modeled %.4g ms, %.4g uJ, utilization %.1f%%; built in "
+    const double pj = report->energy_pj;
+    const std::string energy = pj >= 1e8   ? absl::StrFormat("%.4g mJ", pj / 1e9)
+                               : pj >= 1e5 ? absl::StrFormat("%.4g uJ", pj / 1e6)
+                                           : absl::StrFormat("%.4g nJ", pj / 1e3);
+    std::printf("[I] [%zu/%zu] --hw=%s: modeled %.4g ms, %s, utilization %.1f%%; built in "
                 "%.2f s%s%s\n",
-                i + 1, n, point.hw_spec.c_str(), report->latency_ms, report->energy_pj / 1e6,
+                i + 1, n, point.hw_spec.c_str(), report->latency_ms, energy.c_str(),
                 100 * report->utilization, build_s, dir.empty() ? "" : " -> ",
                 dir.empty() ? "" : point_opt.export_report.c_str());
     if (opt.verbose) PrintBuildPhases(*built);

@@ -1,0 +1,112 @@
+// FP32 matrix product with a prepacked left operand and a fused epilogue, for
+// the host Conv kernel (weights packed once at prepare time):
+//
+//   C [M, N] = act(A [M, K] * B [K, N] + bias + R)
+//
+// A (the weights: M output channels, K the reduction) is packed once by
+// PackA into blocks of 16 rows ([M/16][K][16]); B (the activations, e.g. an
+// im2col matrix, N = output pixels) changes every call. Two micro-kernels
+// compute the same result:
+//  - SgemmPanels vectorizes over columns of C (kSgemmPanelCols-wide register
+//    tiles, e.g. 8 rows x 48 columns with AVX-512): B must first be packed
+//    into column panels (PackB, or a caller's own packer writing the same
+//    layout, like Conv's fused im2col);
+//  - SgemmRows vectorizes over rows of C (32 rows x up to 14 columns with
+//    AVX-512) and reads B row-major in place: for narrow N (e.g. the 7 x 7
+//    = 49 pixels of ResNet-50's last stage), where column tiles would waste
+//    most of their lanes.
+//
+// Exact, blocking-independent arithmetic: every element of C is
+//   acc = 0; for k = 0 .. K-1 in order: acc = fma(A[i][k], B[k][j], acc);
+//   acc = acc + bias[i] (when given); acc = acc + R[i][j] (when given);
+//   C[i][j] = act(acc)
+// whatever the kernel, the tile, the K blocking (a block's partial sums are
+// stored in C as floats and reloaded, which is exact), the row or column
+// sub-range of the call, or the thread. So a caller may split a product into
+// any blocks, or pick either kernel, without changing a bit of the result.
+//
+// One of three code paths is compiled, by the target's instruction set
+// (SgemmPackedPath()): "avx512" (AVX-512F), "avx2" (AVX2 + FMA) or "scalar".
+#ifndef ENGINE_EXECUTOR_KERNELS_SGEMM_PACKED_H_
+#define ENGINE_EXECUTOR_KERNELS_SGEMM_PACKED_H_
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "executor/kernels/kernel_util.h"
+
+namespace engine::kernels {
+
+/// The code path compiled into this build: "avx512", "avx2" or "scalar".
+const char* SgemmPackedPath();
+
+/// Rows per block of packed A.
+inline constexpr int64_t kSgemmBlockRows = 16;
+
+/// Floats of packed A [m, k]: RoundUp(m, 16) * k.
+inline int64_t PackedAFloats(int64_t m, int64_t k) {
+  return (m + kSgemmBlockRows - 1) / kSgemmBlockRows * kSgemmBlockRows * k;
+}
+
+/// Packs A [m, k], element (i, kk) at a[i * row_stride + kk * col_stride]
+/// (row-major: row_stride = lda, col_stride = 1), into `out`
+/// (PackedAFloats(m, k) floats): row i, depth kk at
+/// out[(i / 16) * 16 * k + kk * 16 + i % 16]; rows past m are zeros.
+void PackA(const float* a, int64_t m, int64_t k, int64_t row_stride, int64_t col_stride,
+           float* out);
+
+/// Width of the column panels of packed B (48 with AVX-512, 24 with AVX2, 4
+/// scalar) and of the vectors that round up the last panel (16, 8, 1).
+int64_t SgemmPanelCols();
+int64_t SgemmPanelAlign();
+
+/// Packed B [k, n]: panel p holds columns [p * P, p * P + w) (P =
+/// SgemmPanelCols()) as [k][w] floats from out + p * P * k, w =
+/// SgemmPanelWidth(n, p * P) (P, or for the last panel its remaining columns
+/// rounded up to whole vectors; the padding columns are zeros).
+inline int64_t SgemmPanelWidth(int64_t n, int64_t j0) {
+  const int64_t align = SgemmPanelAlign();
+  return std::min(SgemmPanelCols(), (n - j0 + align - 1) / align * align);
+}
+/// Floats of packed B [k, n].
+int64_t PackedBFloats(int64_t k, int64_t n);
+
+/// Packs columns [j0, j1) of B [k, n], element (kk, j) at
+/// b[kk * row_stride + j * col_stride], into their panels of `out` (j0 a
+/// multiple of SgemmPanelCols(); j1 a multiple of it or n).
+void PackB(const float* b, int64_t k, int64_t n, int64_t row_stride, int64_t col_stride,
+           int64_t j0, int64_t j1, float* out);
+
+/// The epilogue of a product (see the file comment). Pointers are indexed
+/// by absolute row / column of C, like C itself.
+struct SgemmEpilogue {
+  const float* bias = nullptr;      ///< bias[i] added to row i, or null
+  const float* residual = nullptr;  ///< residual[i * ldr + j] added, or null
+  int64_t ldr = 0;
+  Activation activation;
+};
+
+/// C[i][j] for rows i in [m0, m1) and columns j in [j0, j1) (see the file
+/// comment), with `a` packed A [m, k] and `b` packed B [k, n] (PackB's
+/// layout); j0 a multiple of SgemmPanelCols(), j1 a multiple of it or n.
+/// C is row-major with leading dimension ldc, `c` pointing at C[0][0]. k may
+/// be 0 (the sum is 0). Never allocates; thread-safe on disjoint parts of C.
+void SgemmPanels(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, const float* b,
+                 int64_t n, int64_t j0, int64_t j1, float* c, int64_t ldc,
+                 const SgemmEpilogue& epilogue);
+
+/// The same product with B row-major [k, n] (leading dimension ldb, `b`
+/// pointing at B[0][0]) read in place, vectorized over rows: best for
+/// narrow column ranges (see SgemmPreferRows). Any j0 <= j1 <= n.
+void SgemmRows(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, const float* b,
+               int64_t ldb, int64_t j0, int64_t j1, float* c, int64_t ldc,
+               const SgemmEpilogue& epilogue);
+
+/// Whether SgemmRows is expected to be faster than SgemmPanels for a
+/// product with n columns (and m rows).
+bool SgemmPreferRows(int64_t m, int64_t n);
+
+}  // namespace engine::kernels
+
+#endif  // ENGINE_EXECUTOR_KERNELS_SGEMM_PACKED_H_
