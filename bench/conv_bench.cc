@@ -225,13 +225,21 @@ int GemmMode(const Model& model, double min_time) {
                 ws_ptr, SgemmWorkspaceBytes(m, n, k));
         },
         min_time, false);
-    std::vector<float> pa(PackedAFloats(m, k)), pb(PackedBFloats(k, n));
+    std::vector<float> pa(PackedAFloats(m, k)), pb(PackedBFloats(k, 0, n));
     PackA(a.data(), m, k, k, 1, pa.data());
     SgemmEpilogue ep;
     const double panels = SecondsPerCall(
         [&] {
-          PackB(b.data(), k, n, n, 1, 0, n, pb.data());
-          SgemmPanels(pa.data(), m, k, 0, m, pb.data(), n, 0, n, c1.data(), n, ep);
+          // Goto's loops: B blocks of SgemmBlockDepth x SgemmBlockCols.
+          const int64_t kc = SgemmBlockDepth(k), nc = SgemmBlockCols();
+          for (int64_t j0 = 0; j0 < n; j0 += nc) {
+            const int64_t j1 = std::min(n, j0 + nc);
+            for (int64_t k0 = 0; k0 < k; k0 += kc) {
+              const int64_t k1 = std::min(k, k0 + kc);
+              PackB(b.data(), n, 1, k0, k1, j0, j1, pb.data());
+              SgemmPanels(pa.data(), m, k, k0, k1, 0, m, pb.data(), j0, j1, c1.data(), n, ep);
+            }
+          }
         },
         min_time, false);
     const double rows = n <= 256 ? SecondsPerCall(

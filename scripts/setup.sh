@@ -9,6 +9,7 @@ PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler
   libabsl-dev catch2 libcli11-dev nlohmann-json3-dev
   zlib1g-dev libeigen3-dev libstb-dev
+  clang libclang-rt-dev
   libcpp-httplib-dev
   libonnx-testdata python3-onnx python3-numpy
   chromium  # headless: renders `trtexec_like compare --html` pages in tests (large)

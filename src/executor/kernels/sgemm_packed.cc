@@ -146,6 +146,9 @@ static_assert(kBlock % kLanes == 0 || kLanes % kBlock == 0);
 // stays in L2).
 constexpr int64_t kKc = 256;
 constexpr int64_t kMc = 256;
+// Columns per B block callers should pack (SgemmBlockCols): kKc x kNc floats
+// = 384 KiB, a good part of L2.
+constexpr int64_t kNc = 384 / kPanel * kPanel;
 
 // Activation kinds applied inside the tiles; the others run on the stored
 // rows (ApplyActivation) after the last K block.
@@ -366,20 +369,24 @@ void PackA(const float* a, int64_t m, int64_t k, int64_t row_stride, int64_t col
   }
 }
 
-int64_t PackedBFloats(int64_t k, int64_t n) {
-  if (n <= 0 || k <= 0) return 0;
-  const int64_t full = (n - 1) / kPanel;  // panels before the last
-  return k * (full * kPanel + SgemmPanelWidth(n, full * kPanel));
+int64_t PackedBFloats(int64_t depth, int64_t j0, int64_t j1) {
+  if (depth <= 0 || j1 <= j0) return 0;
+  const int64_t last = j0 + (j1 - j0 - 1) / kPanel * kPanel;  // last panel's first column
+  return depth * (last - j0 + SgemmPanelWidth(j1, last));
 }
 
-void PackB(const float* b, int64_t k, int64_t n, int64_t row_stride, int64_t col_stride,
+int64_t SgemmBlockDepth(int64_t k) { return Balanced(k, kKc); }
+int64_t SgemmBlockCols() { return kNc; }
+
+void PackB(const float* b, int64_t row_stride, int64_t col_stride, int64_t k0, int64_t k1,
            int64_t j0, int64_t j1, float* out) {
+  const int64_t depth = k1 - k0;
   for (int64_t p0 = j0; p0 < j1; p0 += kPanel) {
-    const int64_t w = SgemmPanelWidth(n, p0);
-    const int64_t cols = std::min(kPanel, n - p0);
-    float* panel = out + p0 * k;
-    for (int64_t kk = 0; kk < k; ++kk) {
-      float* dst = panel + kk * w;
+    const int64_t w = SgemmPanelWidth(j1, p0);
+    const int64_t cols = std::min(kPanel, j1 - p0);
+    float* panel = out + (p0 - j0) * depth;
+    for (int64_t kk = k0; kk < k1; ++kk) {
+      float* dst = panel + (kk - k0) * w;
       const float* src = b + kk * row_stride + p0 * col_stride;
       if (col_stride == 1) {
         std::memcpy(dst, src, static_cast<size_t>(cols) * sizeof(float));
@@ -391,35 +398,36 @@ void PackB(const float* b, int64_t k, int64_t n, int64_t row_stride, int64_t col
   }
 }
 
-void SgemmPanels(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, const float* b,
-                 int64_t n, int64_t j0, int64_t j1, float* c, int64_t ldc,
+void SgemmPanels(const float* a, int64_t m, int64_t k, int64_t k0, int64_t k1, int64_t m0,
+                 int64_t m1, const float* b, int64_t j0, int64_t j1, float* c, int64_t ldc,
                  const SgemmEpilogue& ep) {
   if (m0 >= m1 || j0 >= j1) return;
   NTile t{};
   t.ldc = ldc;
   t.ldr = ep.ldr;
   t.act = &ep.activation;
-  // k == 0: one block of depth 0 (the empty sum, then the epilogue).
-  const int64_t kc = k == 0 ? 0 : Balanced(k, kKc);
+  const int64_t depth = k1 - k0;
+  const int64_t kc = depth == 0 ? 0 : Balanced(depth, kKc);
   const int64_t first_row = m0 / kMr * kMr;
-  int64_t k0 = 0;
+  // k == 0 (or an empty block): one pass of depth 0.
+  int64_t kb = k0;
   do {
-    const int64_t kcur = std::min(kc, k - k0);
+    const int64_t kcur = std::min(kc, k1 - kb);
     t.kc = kcur;
-    t.first = k0 == 0;
-    t.last = k0 + kcur == k;
+    t.first = kb == 0;
+    t.last = kb + kcur == k;
     for (int64_t i0 = first_row; i0 < m1; i0 += kMc) {
       const int64_t i1 = std::min(i0 + kMc, m1);
       for (int64_t p0 = j0; p0 < j1; p0 += kPanel) {
-        const int64_t w = SgemmPanelWidth(n, p0);
+        const int64_t w = SgemmPanelWidth(j1, p0);
         t.bw = w;
-        t.b = b + p0 * k + k0 * w;
-        t.cols = static_cast<int>(std::min(kPanel, n - p0));
+        t.b = b + (p0 - j0) * depth + (kb - k0) * w;
+        t.cols = static_cast<int>(std::min(kPanel, j1 - p0));
         const NKernelFn kernel = kNKernels[w / kLanes - 1];
         for (int64_t r0 = i0; r0 < i1; r0 += kMr) {
           // The whole tile is computed (rows past m are zeros in packed A);
           // rows [max(r0, m0), min(r0 + kMr, m1)) are stored.
-          t.a = a + (r0 / kBlock) * kBlock * k + k0 * kBlock + r0 % kBlock;
+          t.a = a + (r0 / kBlock) * kBlock * k + kb * kBlock + r0 % kBlock;
           t.c = c + r0 * ldc + p0;
           t.rs = static_cast<int>(std::max(r0, m0) - r0);
           t.re = static_cast<int>(std::min(r0 + kMr, m1) - r0);
@@ -429,8 +437,8 @@ void SgemmPanels(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, c
         }
       }
     }
-    k0 += kcur;
-  } while (k0 < k);
+    kb += kcur;
+  } while (kb < k1);
 }
 
 bool SgemmPreferRows(int64_t m, int64_t n) {

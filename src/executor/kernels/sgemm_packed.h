@@ -61,22 +61,30 @@ void PackA(const float* a, int64_t m, int64_t k, int64_t row_stride, int64_t col
 int64_t SgemmPanelCols();
 int64_t SgemmPanelAlign();
 
-/// Packed B [k, n]: panel p holds columns [p * P, p * P + w) (P =
-/// SgemmPanelCols()) as [k][w] floats from out + p * P * k, w =
-/// SgemmPanelWidth(n, p * P) (P, or for the last panel its remaining columns
-/// rounded up to whole vectors; the padding columns are zeros).
-inline int64_t SgemmPanelWidth(int64_t n, int64_t j0) {
+/// Packed B: a block of rows [k0, k1) and columns [j0, j1) of B, as panels
+/// of P = SgemmPanelCols() columns from j0: the panel of columns [p0,
+/// min(p0 + P, j1)) (p0 = j0, j0 + P, ...) is [k1 - k0][w] floats from
+/// out + (p0 - j0) * (k1 - k0), w = SgemmPanelWidth(j1, p0) (P, or for the
+/// last panel its columns rounded up to whole vectors; padding columns are
+/// zeros). Callers may write this layout with their own packer (Conv packs
+/// its im2col rows straight into it).
+inline int64_t SgemmPanelWidth(int64_t j1, int64_t p0) {
   const int64_t align = SgemmPanelAlign();
-  return std::min(SgemmPanelCols(), (n - j0 + align - 1) / align * align);
+  return std::min(SgemmPanelCols(), (j1 - p0 + align - 1) / align * align);
 }
-/// Floats of packed B [k, n].
-int64_t PackedBFloats(int64_t k, int64_t n);
+/// Floats of packed B for `depth` rows and columns [j0, j1).
+int64_t PackedBFloats(int64_t depth, int64_t j0, int64_t j1);
 
-/// Packs columns [j0, j1) of B [k, n], element (kk, j) at
-/// b[kk * row_stride + j * col_stride], into their panels of `out` (j0 a
-/// multiple of SgemmPanelCols(); j1 a multiple of it or n).
-void PackB(const float* b, int64_t k, int64_t n, int64_t row_stride, int64_t col_stride,
+/// Packs rows [k0, k1) x columns [j0, j1) of B, element (kk, j) at
+/// b[kk * row_stride + j * col_stride], into `out` (the layout above).
+void PackB(const float* b, int64_t row_stride, int64_t col_stride, int64_t k0, int64_t k1,
            int64_t j0, int64_t j1, float* out);
+
+/// Blocking the callers should use for their B blocks: depth (rows of B per
+/// block) and columns per block (a multiple of SgemmPanelCols()), sized
+/// for the caches (SgemmPanels is correct with any block).
+int64_t SgemmBlockDepth(int64_t k);
+int64_t SgemmBlockCols();
 
 /// The epilogue of a product (see the file comment). Pointers are indexed
 /// by absolute row / column of C, like C itself.
@@ -87,13 +95,18 @@ struct SgemmEpilogue {
   Activation activation;
 };
 
-/// C[i][j] for rows i in [m0, m1) and columns j in [j0, j1) (see the file
-/// comment), with `a` packed A [m, k] and `b` packed B [k, n] (PackB's
-/// layout); j0 a multiple of SgemmPanelCols(), j1 a multiple of it or n.
-/// C is row-major with leading dimension ldc, `c` pointing at C[0][0]. k may
-/// be 0 (the sum is 0). Never allocates; thread-safe on disjoint parts of C.
-void SgemmPanels(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, const float* b,
-                 int64_t n, int64_t j0, int64_t j1, float* c, int64_t ldc,
+/// The part of the product for depths [k0, k1) (a K block) on rows
+/// [m0, m1) and columns [j0, j1) of C (see the file comment): with `a`
+/// packed A [m, k] and `b` rows [k0, k1) x columns [j0, j1) of B packed
+/// (PackB's layout, for the same j0 and j1), C[i][j] = sum over the block,
+/// plus C[i][j] when k0 > 0
+/// (the sum of the previous blocks); after the last block (k1 == k) the
+/// epilogue. Run the blocks of a product in order of k0, from 0 (k == 0:
+/// one call with k0 = k1 = 0, b unused, gives the epilogue of 0). C is
+/// row-major with leading dimension ldc, `c` pointing at C[0][0]. Never
+/// allocates; thread-safe on disjoint parts of C.
+void SgemmPanels(const float* a, int64_t m, int64_t k, int64_t k0, int64_t k1, int64_t m0,
+                 int64_t m1, const float* b, int64_t j0, int64_t j1, float* c, int64_t ldc,
                  const SgemmEpilogue& epilogue);
 
 /// The same product with B row-major [k, n] (leading dimension ldb, `b`

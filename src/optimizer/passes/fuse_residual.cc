@@ -7,7 +7,8 @@
 // then empty) and computes y = act(conv(x) + B + r) (host kernel: conv.cc).
 // Conv group is unrestricted.
 //
-// Checks: the Conv's output has exactly one reader, an Add, and is not a graph
+// Checks: the Conv's output has exactly one reader, an Add (or a two-input Sum,
+// as Caffe2 exports write residual adds), and is not a graph
 // output; the Add's other operand has exactly the Add's output shape and
 // dtype (no broadcasting); the Conv has no residual or activation yet. The
 // Relu joins when it is the only reader of the Add's output and that output is
@@ -60,7 +61,11 @@ class FuseResidualPass : public Pass {
     ir::Value* out = conv->outputs[0];
     std::vector<ir::Node*> readers = graph.Consumers(out);
     bool feeds_add = false;
-    for (const ir::Node* r : readers) feeds_add = feeds_add || r->op_type == "Add";
+    // Caffe2-exported models (e.g. the model zoo ResNet-50) add with a
+    // two-input Sum.
+    for (const ir::Node* r : readers) {
+      feeds_add = feeds_add || r->op_type == "Add" || (r->op_type == "Sum" && r->inputs.size() == 2);
+    }
     if (!feeds_add) return false;
     auto skip = [&](const char* reason) {
       stats.Count(std::string("skipped.") + reason);
