@@ -204,14 +204,26 @@ void RunLayer(const Layer& layer, exec::ThreadPool* pool, int threads, std::byte
 // --gemm: the bare products of the model's convolutions (im2col shapes
 // M x K x N), Eigen's Sgemm against the packed kernels (B packed per call,
 // A packed once), with the max difference between them.
-int GemmMode(const Model& model, double min_time) {
-  std::mt19937 rng(7);
-  std::printf("%s GEMMs, 1 thread, CPU time, GFLOP/s (path %s)\n", model.name, SgemmPackedPath());
-  std::printf("%-22s %9s %9s %9s %9s\n", "MxKxN", "eigen", "panels", "rows", "maxdiff");
+struct GemmShape {
+  int64_t m, k, n;
+};
+
+std::vector<GemmShape> ModelGemms(const Model& model) {
+  std::vector<GemmShape> out;
   for (const ConvShape& s : model.convs) {
     if (s.group != 1) continue;
     const int64_t oh = (s.h + 2 * s.pad - s.k) / s.stride + 1;
-    const int64_t m = s.m, k = s.c * s.k * s.k, n = oh * oh;
+    out.push_back({s.m, s.c * s.k * s.k, oh * oh});
+  }
+  return out;
+}
+
+int GemmMode(const char* name, const std::vector<GemmShape>& shapes, double min_time) {
+  std::mt19937 rng(7);
+  std::printf("%s GEMMs, 1 thread, CPU time, GFLOP/s (path %s)\n", name, SgemmPackedPath());
+  std::printf("%-22s %9s %9s %9s %9s\n", "MxKxN", "eigen", "panels", "rows", "maxdiff");
+  for (const GemmShape& s : shapes) {
+    const int64_t m = s.m, k = s.k, n = s.n;
     std::vector<float> a(m * k), b(k * n), c0(m * n), c1(m * n), c2(m * n);
     std::uniform_real_distribution<float> dist(-1, 1);
     for (float& x : a) x = dist(rng);
@@ -283,9 +295,25 @@ int main(int argc, char** argv) {
       model_name = a.substr(8);
     } else if (a == "--gemm") {
       for (const Model& model : {ResNet50(), MobileNetV2()}) {
-        if (model_name == "all" || model_name == model.name) GemmMode(model, min_time);
+        if (model_name == "all" || model_name == model.name) {
+          GemmMode(model.name, ModelGemms(model), min_time);
+        }
       }
       return 0;
+    } else if (a.rfind("--gemm=", 0) == 0) {
+      // --gemm=MxKxN[,MxKxN...]
+      std::vector<GemmShape> shapes;
+      const char* p = a.c_str() + 7;
+      while (*p != 0) {
+        GemmShape g{};
+        char* end = nullptr;
+        g.m = std::strtoll(p, &end, 10);
+        g.k = std::strtoll(end + 1, &end, 10);
+        g.n = std::strtoll(end + 1, &end, 10);
+        shapes.push_back(g);
+        p = *end == ',' ? end + 1 : end;
+      }
+      return GemmMode("custom", shapes, min_time);
     } else if (a.rfind("--filter=", 0) == 0) {
       filter = a.substr(9);
     } else {

@@ -208,6 +208,20 @@ absl::Status ConfigureInt8(const Options& opt, engine::BuilderConfig& config, In
   return absl::OkStatus();
 }
 
+PrecisionCounts CountPrecisions(const engine::BuildResult& built) {
+  PrecisionCounts n;
+  for (const auto& l : built.layer_precisions) {
+    if (l.type == "QuantizeLinear" || l.type == "DequantizeLinear") {
+      ++n.boundary;
+    } else if (l.precision == engine::Precision::kInt8) {
+      ++n.int8;
+    } else {
+      ++n.fp32;
+    }
+  }
+  return n;
+}
+
 void PrintInt8Summary(const engine::BuildResult& built) {
   if (built.layer_precisions.empty()) return;
   const engine::CalibrationSummary& c = built.calibration;
@@ -220,18 +234,9 @@ void PrintInt8Summary(const engine::BuildResult& built) {
                 static_cast<long long>(c.batches), c.ms / 1000.0,
                 c.cache_written ? ", calibration cache written" : "");
   }
-  int int8 = 0, fp32 = 0, boundary = 0;
-  for (const auto& l : built.layer_precisions) {
-    if (l.type == "QuantizeLinear" || l.type == "DequantizeLinear") {
-      ++boundary;
-    } else if (l.precision == engine::Precision::kInt8) {
-      ++int8;
-    } else {
-      ++fp32;
-    }
-  }
-  std::printf("[I] Layer precisions: %d int8, %d fp32, %d quantize/dequantize\n", int8, fp32,
-              boundary);
+  const PrecisionCounts n = CountPrecisions(built);
+  std::printf("[I] Layer precisions: %d int8, %d fp32, %d quantize/dequantize\n", n.int8, n.fp32,
+              n.boundary);
   for (const auto& l : built.layer_precisions) {
     if (l.reason.empty()) continue;
     std::printf("[I]   kept fp32: %s (%s): %s\n", l.layer.c_str(), l.type.c_str(),

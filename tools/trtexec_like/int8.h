@@ -24,6 +24,13 @@ struct Int8Setup {
 /// InvalidArgument naming the flag.
 absl::Status ConfigureInt8(const Options& opt, engine::BuilderConfig& config, Int8Setup& setup);
 
+/// Layers of an INT8 build by precision; QuantizeLinear / DequantizeLinear
+/// layers counted apart as boundaries.
+struct PrecisionCounts {
+  int int8 = 0, fp32 = 0, boundary = 0;
+};
+PrecisionCounts CountPrecisions(const engine::BuildResult& built);
+
 /// Prints what the INT8 build did: calibration source, layers per precision,
 /// the layers kept in FP32 and why.
 void PrintInt8Summary(const engine::BuildResult& built);

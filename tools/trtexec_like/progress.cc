@@ -1,5 +1,7 @@
 #include "progress.h"
 
+#include "int8.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -94,19 +96,10 @@ std::string PhaseDetail(const engine::BuildPhase& phase, const engine::BuildResu
     return out;
   }
   if (phase.name == "quantize") {
-    int int8 = 0, fp32 = 0, boundary = 0;
-    for (const auto& l : built.layer_precisions) {
-      if (l.type == "QuantizeLinear" || l.type == "DequantizeLinear") {
-        ++boundary;
-      } else if (l.precision == engine::Precision::kInt8) {
-        ++int8;
-      } else {
-        ++fp32;
-      }
-    }
+    const PrecisionCounts n = CountPrecisions(built);
     const engine::CalibrationSummary& c = built.calibration;
-    std::string out = absl::StrCat("chose layer precisions: ", int8, " int8, ", fp32, " fp32, ",
-                                   boundary, " quantize/dequantize; scales of ", c.tensors,
+    std::string out = absl::StrCat("chose layer precisions: ", n.int8, " int8, ", n.fp32, " fp32, ",
+                                   n.boundary, " quantize/dequantize; scales of ", c.tensors,
                                    " tensors ");
     if (c.from_cache) {
       absl::StrAppend(&out, "from the calibration cache (", c.algorithm, ")");

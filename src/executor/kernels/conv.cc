@@ -24,24 +24,32 @@
 //                    the beginning (LOWER).
 //
 // Implementation: per image and group, Y_g [M/g, P] = W_g [M/g, K] * col [K, P]
-// with K = C/g * k1 * ... * kk and P = O1 * ... * Ok. The im2col matrix `col`
-// is built tile by tile (a range of output positions at a time) in the
-// RunContext scratch, so the scratch stays small for large images. A 1x1,
-// stride-1, unpadded convolution uses X_g [C/g, P] directly as `col`. The GEMM
-// is Eigen's blocked kernel (sgemm.h).
+// with K = C/g * k1 * ... * kk and P = O1 * ... * Ok, where col is the im2col
+// matrix of X_g (X_g itself for a 1x1, stride-1, unpadded convolution). The
+// product is sgemm_packed.h's: W_g is packed once at Prepare (at Run, into
+// the scratch, when W is not a constant), col is packed straight from X into
+// the GEMM's column panels (the im2col is fused into the packing), and the
+// bias, residual and activation are applied to each register tile after its
+// last K block. Whatever the split of the work, every output element is the
+// same fused multiply-add chain over K in order, then + bias, + R, act: the
+// outputs do not depend on the thread count. The split is fixed by the shapes
+// (one of three strategies):
+//  - wide outputs (large P): blocks of output columns (and, for few columns,
+//    of rows), each packing its own columns of col, K block by K block, into
+//    a per-thread buffer (Goto & van de Geijn's loops);
+//  - mid-size outputs: col packed once into shared panels (rows of col split
+//    over the threads), then blocks of output rows;
+//  - narrow outputs (e.g. ResNet-50's 7x7 = 49 pixels): the row-vectorized
+//    kernel reads col row-major (X_g itself when pointwise, else an im2col in
+//    the scratch built by the threads), blocks of output rows.
 //
 // Depthwise convolutions (one input channel per group, 1-D or 2-D) skip the
 // GEMM: the zero-padded input plane is split into stride x stride phases so
 // that each tap is one contiguous multiply-add over the output plane.
 //
-// Intra-op parallelism (RunContext::threads): convolutions with many small
-// groups (depthwise) give each thread whole (image, group) pairs with private
-// im2col and GEMM buffers; the others build each im2col tile cooperatively
-// (rows split over the threads) and split its GEMM into a fixed grid of
-// output blocks (SgemmGrid), each thread with its own GEMM workspace. The bias,
-// residual and activation epilogue runs per block. The strategy and the grid
-// depend only on the shapes, so outputs are bit-identical for every thread
-// count.
+// Grouped convolutions with many small groups (depthwise or not) run one
+// (image, group) per task with private buffers (the non-depthwise ones with
+// Eigen's GEMM, sgemm.h); their split is fixed by the shapes too.
 #include <Eigen/Core>
 
 #include <algorithm>
@@ -56,6 +64,7 @@
 #include "executor/kernels/defs.h"
 #include "executor/kernels/kernel_util.h"
 #include "executor/kernels/sgemm.h"
+#include "executor/kernels/sgemm_packed.h"
 
 namespace engine::kernels {
 namespace {
@@ -67,6 +76,9 @@ using StridedMatrixMap = Eigen::Map<RowMajorMatrix, Eigen::Unaligned, Eigen::Out
 
 // Target size of one im2col tile, in floats (4 MiB).
 constexpr int64_t kIm2ColTileFloats = int64_t{1} << 20;
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t RoundUp(int64_t a, int64_t b) { return CeilDiv(a, b) * b; }
 
 // y[i] += a * x[i] for i < n (x and y do not overlap).
 void Axpy(float a, const float* __restrict x, float* __restrict y, int64_t n) {

@@ -200,6 +200,22 @@ absl::Status CheckDtype(const TensorInfo& t, DataType want, const std::string& o
   return absl::OkStatus();
 }
 
+// Prepare's checks shared by both layers: one output of the inferred shape
+// and dtype, constant weights (input 1).
+absl::Status CheckPrepared(const std::string& op, const Requant& q, const Dims& y_shape,
+                           std::span<const TensorInfo> inputs,
+                           std::span<const TensorInfo> outputs) {
+  const DataType out_dtype = q.float_out ? DataType::kFloat32 : DataType::kInt8;
+  if (outputs.size() != 1 || outputs[0].shape != y_shape || outputs[0].dtype != out_dtype) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": the output must be ", DataTypeName(out_dtype), " ", ShapeString(y_shape)));
+  }
+  if (inputs[1].constant == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": W must be a constant"));
+  }
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------------------
 // Int8Conv
 
@@ -252,15 +268,7 @@ class Int8ConvKernel final : public Kernel {
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
                        std::span<const TensorInfo> outputs) override {
     ENGINE_ASSIGN_OR_RETURN(p_, ParseInt8Conv(attrs, inputs));
-    const DataType out_dtype = p_.requant.float_out ? DataType::kFloat32 : DataType::kInt8;
-    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape || outputs[0].dtype != out_dtype) {
-      return absl::InvalidArgumentError(absl::StrCat("Int8Conv: the output must be ",
-                                                     DataTypeName(out_dtype), " ",
-                                                     ShapeString(p_.y_shape)));
-    }
-    if (inputs[1].constant == nullptr) {
-      return absl::InvalidArgumentError("Int8Conv: W must be a constant");
-    }
+    ENGINE_RETURN_IF_ERROR(CheckPrepared("Int8Conv", p_.requant, p_.y_shape, inputs, outputs));
     cg_ = p_.in_channels / p_.group;
     mg_ = p_.out_channels / p_.group;
     k_ = p_.col_rows();
@@ -472,15 +480,7 @@ class Int8GemmKernel final : public Kernel {
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
                        std::span<const TensorInfo> outputs) override {
     ENGINE_ASSIGN_OR_RETURN(p_, ParseInt8Gemm(attrs, inputs));
-    const DataType out_dtype = p_.requant.float_out ? DataType::kFloat32 : DataType::kInt8;
-    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape || outputs[0].dtype != out_dtype) {
-      return absl::InvalidArgumentError(absl::StrCat("Int8Gemm: the output must be ",
-                                                     DataTypeName(out_dtype), " ",
-                                                     ShapeString(p_.y_shape)));
-    }
-    if (inputs[1].constant == nullptr) {
-      return absl::InvalidArgumentError("Int8Gemm: W must be a constant");
-    }
+    ENGINE_RETURN_IF_ERROR(CheckPrepared("Int8Gemm", p_.requant, p_.y_shape, inputs, outputs));
     packed_ = PackedInt8Matrix::Pack(inputs[1].constant->data_as<int8_t>(), p_.n, p_.k, p_.k);
     row_block_ = RoundUp16(std::max<int64_t>(kMinRowBlock, (p_.n + 7) / 8));
     row_blocks_ = p_.n == 0 ? 0 : (p_.n + row_block_ - 1) / row_block_;
