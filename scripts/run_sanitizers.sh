@@ -12,7 +12,8 @@
 # Environment:
 #   ENGINE_SKIP_SANITIZERS=1  do nothing (exit 0)
 #   SANITIZERS="asan tsan"    the stages to run
-#   SANITIZER_CXX=clang++     compiler (clang++ when installed, else g++)
+#   SANITIZER_CXX=g++         compiler: g++ (default; the main build's compiler, so
+#                             bit-exact tests see the same floating-point code) or clang++
 #   JOBS=$(nproc)             build parallelism
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,15 +25,18 @@ if [ "${ENGINE_SKIP_SANITIZERS:-0}" = "1" ]; then
 fi
 STAGES=${SANITIZERS:-asan tsan}
 JOBS=${JOBS:-$(nproc)}
-if [ -z "${SANITIZER_CXX:-}" ]; then
-  if command -v clang++ >/dev/null 2>&1; then SANITIZER_CXX=clang++; else SANITIZER_CXX=g++; fi
-fi
+SANITIZER_CXX=${SANITIZER_CXX:-g++}
 case "$SANITIZER_CXX" in *clang*) SANITIZER_CC=${SANITIZER_CXX/clang++/clang} ;; *) SANITIZER_CC=${SANITIZER_CXX/g++/gcc} ;; esac
 
 # configure <dir> <sanitizer flags>
 configure() {
   local dir=$1 flags=$2
-  if [ -f "$dir/build.ninja" ]; then return 0; fi
+  local want
+  want=$(command -v "$SANITIZER_CXX")
+  if [ -f "$dir/build.ninja" ] && grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=$want\$" "$dir/CMakeCache.txt"; then
+    return 0
+  fi
+  rm -rf "$dir"  # first run, or another compiler
   # Debug with -O1: assertions on; -O1 keeps the tests' run time reasonable.
   CC=$SANITIZER_CC CXX=$SANITIZER_CXX cmake -S "$ROOT" -B "$dir" -G Ninja \
     -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \

@@ -47,7 +47,10 @@ Tensor::Tensor(DataType dtype, Dims shape)
 Tensor::Tensor(DataType dtype, Dims shape, std::span<const std::byte> bytes)
     : Tensor(dtype, std::move(shape)) {
   assert(bytes.size() == byte_size_);
-  std::memcpy(data_.get(), bytes.data(), std::min(bytes.size(), byte_size_));
+  // memcpy's pointers must not be null, even for 0 bytes (empty tensors have none).
+  if (byte_size_ > 0 && !bytes.empty()) {
+    std::memcpy(data_.get(), bytes.data(), std::min(bytes.size(), byte_size_));
+  }
 }
 
 Tensor::Tensor(const Tensor& other)

@@ -161,7 +161,7 @@ TEST_CASE("A fused epilogue adds one vector pass and the residual's traffic per 
     CHECK(c.vector_ops == 2 * g.m * g.p);
     hw::Program unfused;
     LowerArrayLayer(hw, plain, m->array, 0, unfused);
-    const hw::InstructionCost& u = Run(hw, unfused).layers[0].totals;
+    const hw::InstructionCost u = Run(hw, unfused).layers[0].totals;
     CHECK(c.dram_read == u.dram_read + g.residual_bytes);
     CHECK(c.dram_write == u.dram_write);
     const double ratio = static_cast<double>(m->estimated_cycles) / m->chosen.cycles;

@@ -663,7 +663,7 @@ PackedInt8Matrix PackedInt8Matrix::Pack(const int8_t* a, int64_t m, int64_t k, i
   if (bytes > 0) std::memset(p.data_.get(), 0, bytes);
   for (int64_t i = 0; i < p.padded_rows_; ++i) {
     int32_t sum = 0;
-    if (i < m) {
+    if (i < m && k > 0) {  // k == 0: no bytes (data_ is null), sum 0
       const int8_t* row = a + i * lda;
       uint8_t* block = p.data_.get() + (i / kBlockRows) * p.units_ * kBlockUnitBytes +
                        (i % kBlockRows) * kUnitBytes;

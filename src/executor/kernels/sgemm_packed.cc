@@ -144,11 +144,13 @@ static_assert(kBlock % kLanes == 0 || kLanes % kBlock == 0);
 // kKc x kPanel floats, stays in L1 while it meets every row tile of the row
 // block), row blocks of at most kMc rows (their A block, kMc x kKc floats,
 // stays in L2).
-constexpr int64_t kKc = 256;
-constexpr int64_t kMc = 256;
+#include <cstdlib>
+static int64_t EnvInt(const char* name, int64_t def) { const char* v = std::getenv(name); return v ? std::atoll(v) : def; }
+static const int64_t kKc = EnvInt("SG_KC", 256);
+static const int64_t kMc = EnvInt("SG_MC", 256);
 // Columns per B block callers should pack (SgemmBlockCols): kKc x kNc floats
 // = 384 KiB, a good part of L2.
-constexpr int64_t kNc = 384 / kPanel * kPanel;
+static const int64_t kNc = EnvInt("SG_NC", 384) / kPanel * kPanel;
 
 // Activation kinds applied inside the tiles; the others run on the stored
 // rows (ApplyActivation) after the last K block.
@@ -157,7 +159,7 @@ bool InTile(const Activation& act) {
          act.kind == Activation::Kind::kClip;
 }
 
-float ActScalar(const Activation& act, float x) {
+float [[maybe_unused]] ActScalar(const Activation& act, float x) {
   switch (act.kind) {
     case Activation::Kind::kRelu: return ReluOf(x);
     case Activation::Kind::kClip: return ClipOf(x, act.alpha, act.beta);
@@ -184,7 +186,9 @@ struct NTile {
   const Activation* act;
 };
 
-template <int NV>
+// kMaskB: B is read in place (not a zero-padded panel): its last vector
+// is loaded masked to the tile's columns.
+template <int NV, bool kMaskB>
 void KernelN(const NTile& t) {
   V acc[kMr][NV];
   const int last_cols = t.cols - (NV - 1) * kLanes;
@@ -205,12 +209,32 @@ void KernelN(const NTile& t) {
       }
     }
   }
+#if defined(ENGINE_SGEMM_AVX512) || defined(ENGINE_SGEMM_AVX2)
+  // The epilogue's residual and the output lines, fetched while the tile
+  // multiplies (a shallow product would otherwise wait for them at the end).
+  if (t.last) {
+#pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) {
+      if (r < t.rs || r >= t.re) continue;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        if (t.res != nullptr) {
+          _mm_prefetch(reinterpret_cast<const char*>(t.res + r * t.ldr + v * kLanes), _MM_HINT_T0);
+        }
+        _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + v * kLanes), _MM_HINT_T0);
+      }
+    }
+  }
+#endif
   const float* a = t.a;
   const float* b = t.b;
   for (int64_t k = 0; k < t.kc; ++k, a += kBlock, b += t.bw) {
     V bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = Isa::Load(b + v * kLanes);
+    for (int v = 0; v < NV; ++v) {
+      bv[v] = kMaskB && v == NV - 1 ? Isa::LoadN(b + v * kLanes, last_cols)
+                                    : Isa::Load(b + v * kLanes);
+    }
 #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) {
       const V av = Isa::Set1(a[r]);
@@ -270,17 +294,50 @@ void KernelN(const NTile& t) {
 
 using NKernelFn = void (*)(const NTile&);
 
-template <int... I>
+template <bool kMaskB, int... I>
 constexpr auto NKernelTable(std::integer_sequence<int, I...>) {
-  return std::array<NKernelFn, sizeof...(I)>{&KernelN<I + 1>...};
+  return std::array<NKernelFn, sizeof...(I)>{&KernelN<I + 1, kMaskB>...};
 }
-constexpr auto kNKernels = NKernelTable(std::make_integer_sequence<int, Isa::kNv>());
+constexpr auto kNKernels = NKernelTable<false>(std::make_integer_sequence<int, Isa::kNv>());
+constexpr auto kNKernelsDirect = NKernelTable<true>(std::make_integer_sequence<int, Isa::kNv>());
 
 // ---------------------------------------------------------------------------
 // Row kernel: TV vectors of rows x NC columns, over the whole depth; A
 // loaded, B broadcast. The result is transposed through a buffer.
 
 constexpr int kMaxRowTile = Isa::kTv * kLanes;
+
+#if defined(ENGINE_SGEMM_AVX512)
+// In-register transpose: r[j] element l becomes r[l] element j.
+inline void Transpose16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4i + k], 128-bit lane L: row 4L + k of columns 4i .. 4i + 3.
+  __m512 u[16];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    const __m512 v0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);
+    const __m512 v1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xDD);
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
+    const __m512 v3 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xDD);
+    r[k] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+    r[8 + k] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+    r[4 + k] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+    r[12 + k] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+  }
+}
+#endif
 
 struct MTile {
   const float* a[Isa::kTv];  // packed A at depth 0 for each row vector
@@ -320,6 +377,36 @@ void KernelM(const MTile& t) {
       for (int v = 0; v < TV; ++v) acc[v][j] = Isa::Fma(av[v], bj, acc[v][j]);
     }
   }
+#if defined(ENGINE_SGEMM_AVX512)
+  // Per vector of 16 rows: transpose the NC column vectors into 16 row
+  // vectors, then bias, residual and activation on whole rows.
+  const __mmask16 cols = Isa::Mask(NC);
+  const bool in_tile = InTile(*t.act);
+#pragma GCC unroll 4
+  for (int v = 0; v < TV; ++v) {
+    if (v * kLanes >= t.re) break;
+    __m512 r[16];
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) r[j] = j < NC ? acc[v][j] : _mm512_setzero_ps();
+    Transpose16(r);
+#pragma GCC unroll 16
+    for (int l = 0; l < 16; ++l) {
+      const int row = v * kLanes + l;
+      if (row < t.rs || row >= t.re) continue;
+      __m512 x = r[l];
+      if (t.bias != nullptr) x = _mm512_add_ps(x, _mm512_set1_ps(t.bias[row]));
+      if (t.res != nullptr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(cols, t.res + row * t.ldr));
+      if (t.act->kind == Activation::Kind::kRelu) {
+        x = _mm512_max_ps(_mm512_setzero_ps(), x);
+      } else if (t.act->kind == Activation::Kind::kClip) {
+        x = _mm512_min_ps(_mm512_set1_ps(t.act->beta), _mm512_max_ps(_mm512_set1_ps(t.act->alpha), x));
+      }
+      float* out = t.c + row * t.ldc;
+      _mm512_mask_storeu_ps(out, cols, x);
+      if (!in_tile) ApplyActivation(*t.act, out, NC);
+    }
+  }
+#else
   constexpr int kRows = TV * kLanes;
   float* __restrict buf = t.buf;
 #pragma GCC unroll 4
@@ -340,6 +427,7 @@ void KernelM(const MTile& t) {
     }
     if (!in_tile) ApplyActivation(*t.act, row, NC);
   }
+#endif
 }
 
 using MKernelFn = void (*)(const MTile&);
@@ -352,8 +440,8 @@ constexpr auto MKernelTable(std::integer_sequence<int, I...>) {
 }  // namespace
 
 const char* SgemmPackedPath() { return Isa::kName; }
-int64_t SgemmPanelCols() { return kPanel; }
-int64_t SgemmPanelAlign() { return kLanes; }
+static_assert(kSgemmPanelCols == kPanel && kSgemmPanelAlign == kLanes,
+              "sgemm_packed.h's panel constants disagree with the compiled path");
 
 void PackA(const float* a, int64_t m, int64_t k, int64_t row_stride, int64_t col_stride,
            float* out) {
@@ -441,12 +529,61 @@ void SgemmPanels(const float* a, int64_t m, int64_t k, int64_t k0, int64_t k1, i
   } while (kb < k1);
 }
 
-bool SgemmPreferRows(int64_t m, int64_t n) {
+int64_t SgemmRowsCols() { return Isa::kMaxCols; }
+
+void SgemmPanelsDirect(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1,
+                       const float* b, int64_t ldb, int64_t j0, int64_t j1, float* c, int64_t ldc,
+                       const SgemmEpilogue& ep) {
+  if (m0 >= m1 || j0 >= j1) return;
+  NTile t{};
+  t.ldc = ldc;
+  t.ldr = ep.ldr;
+  t.act = &ep.activation;
+  t.bw = ldb;
+  const int64_t kc = k == 0 ? 0 : Balanced(k, kKc);
+  const int64_t first_row = m0 / kMr * kMr;
+  int64_t kb = 0;
+  do {
+    const int64_t kcur = std::min(kc, k - kb);
+    t.kc = kcur;
+    t.first = kb == 0;
+    t.last = kb + kcur == k;
+    for (int64_t i0 = first_row; i0 < m1; i0 += kMc) {
+      const int64_t i1 = std::min(i0 + kMc, m1);
+      for (int64_t p0 = j0; p0 < j1; p0 += kPanel) {
+        const int64_t cols = std::min(kPanel, j1 - p0);
+        t.b = b + kb * ldb + p0;
+        t.cols = static_cast<int>(cols);
+        const NKernelFn kernel = kNKernelsDirect[CeilDiv(cols, kLanes) - 1];
+        for (int64_t r0 = i0; r0 < i1; r0 += kMr) {
+          t.a = a + (r0 / kBlock) * kBlock * k + kb * kBlock + r0 % kBlock;
+          t.c = c + r0 * ldc + p0;
+          t.rs = static_cast<int>(std::max(r0, m0) - r0);
+          t.re = static_cast<int>(std::min(r0 + kMr, m1) - r0);
+          t.bias = ep.bias != nullptr ? ep.bias + r0 : nullptr;
+          t.res = ep.residual != nullptr ? ep.residual + r0 * ep.ldr + p0 : nullptr;
+          kernel(t);
+        }
+      }
+    }
+    kb += kcur;
+  } while (kb < k);
+}
+
+bool SgemmPreferRows(int64_t m, int64_t n, int64_t k) {
   if (Isa::kLanes == 1) return false;
-  // Column tiles pad n to whole vectors; row tiles pad m to kTv vectors.
-  // Prefer rows when the column padding wastes more than ~1/8.
-  const int64_t padded_n = CeilDiv(n, kLanes) * kLanes;
-  return n <= 64 && padded_n * 8 > n * 9;
+  // Column tiles pad n to whole vectors, row tiles pad m to whole vectors.
+  const double col_use = static_cast<double>(n) / static_cast<double>(CeilDiv(n, kLanes) * kLanes);
+  const double row_use = static_cast<double>(m) / static_cast<double>(CeilDiv(m, kLanes) * kLanes);
+  if (row_use < col_use) return false;
+  // Narrow products whose column tiles waste more than ~1/8.
+  if (n <= 64 && col_use * 9 < 8) return true;
+  // Otherwise the row kernel (C in registers over the whole depth, B
+  // broadcast) is faster for deep products, and for mid-deep ones with few
+  // columns; for shallow ones its transposed stores cost more than the
+  // column kernel's K blocks (measured with bench/conv_bench --gemm on
+  // ResNet-50's and MobileNetV2's shapes, against SgemmPanelsDirect).
+  return k >= 512 || (n < 512 && k > 128);
 }
 
 void SgemmRows(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, const float* b,

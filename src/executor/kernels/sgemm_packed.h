@@ -58,8 +58,18 @@ void PackA(const float* a, int64_t m, int64_t k, int64_t row_stride, int64_t col
 
 /// Width of the column panels of packed B (48 with AVX-512, 24 with AVX2, 4
 /// scalar) and of the vectors that round up the last panel (16, 8, 1).
-int64_t SgemmPanelCols();
-int64_t SgemmPanelAlign();
+#if defined(__AVX512F__)
+inline constexpr int64_t kSgemmPanelCols = 48;
+inline constexpr int64_t kSgemmPanelAlign = 16;
+#elif defined(__AVX2__) && defined(__FMA__)
+inline constexpr int64_t kSgemmPanelCols = 24;
+inline constexpr int64_t kSgemmPanelAlign = 8;
+#else
+inline constexpr int64_t kSgemmPanelCols = 4;
+inline constexpr int64_t kSgemmPanelAlign = 1;
+#endif
+inline int64_t SgemmPanelCols() { return kSgemmPanelCols; }
+inline int64_t SgemmPanelAlign() { return kSgemmPanelAlign; }
 
 /// Packed B: a block of rows [k0, k1) and columns [j0, j1) of B, as panels
 /// of P = SgemmPanelCols() columns from j0: the panel of columns [p0,
@@ -109,16 +119,29 @@ void SgemmPanels(const float* a, int64_t m, int64_t k, int64_t k0, int64_t k1, i
                  int64_t m1, const float* b, int64_t j0, int64_t j1, float* c, int64_t ldc,
                  const SgemmEpilogue& epilogue);
 
+/// The same with B row-major [k, n] (leading dimension ldb, `b` pointing at
+/// B[0][0]) read in place by the column kernel, K block by K block: no
+/// packing, best for shallow products (small k, where B's rows stay in L1).
+/// Any j0 <= j1 <= n.
+void SgemmPanelsDirect(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1,
+                       const float* b, int64_t ldb, int64_t j0, int64_t j1, float* c, int64_t ldc,
+                       const SgemmEpilogue& epilogue);
+
 /// The same product with B row-major [k, n] (leading dimension ldb, `b`
-/// pointing at B[0][0]) read in place, vectorized over rows: best for
-/// narrow column ranges (see SgemmPreferRows). Any j0 <= j1 <= n.
+/// pointing at B[0][0]) read in place, vectorized over rows, each register
+/// tile accumulating over the whole depth (see SgemmPreferRows for when it
+/// is the faster one). Any j0 <= j1 <= n.
 void SgemmRows(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, const float* b,
                int64_t ldb, int64_t j0, int64_t j1, float* c, int64_t ldc,
                const SgemmEpilogue& epilogue);
 
-/// Whether SgemmRows is expected to be faster than SgemmPanels for a
-/// product with n columns (and m rows).
-bool SgemmPreferRows(int64_t m, int64_t n);
+/// Whether SgemmRows (on B in place) is expected to be faster than
+/// SgemmPanels (B packed per call) for an m x n x k product.
+bool SgemmPreferRows(int64_t m, int64_t n, int64_t k);
+
+/// Columns per register tile of SgemmRows (14 with AVX-512): column ranges
+/// that are multiples of it use whole tiles.
+int64_t SgemmRowsCols();
 
 }  // namespace engine::kernels
 
