@@ -36,7 +36,8 @@
 // Igemm; the convolution builds int8 im2col tiles in the scratch (a 1x1,
 // stride-1, unpadded convolution reads X directly) and requantizes each int32
 // tile while it is hot in cache. Depthwise convolutions (one input channel per
-// group) accumulate tap by tap over a zero-padded plane instead. Work is split
+// group) accumulate tap by tap over the zero-padded input plane split into
+// stride phases, one contiguous int16 x int32 multiply-add per tap. Work is split
 // over output tiles and row blocks; integer results do not depend on the split.
 #include <algorithm>
 #include <cmath>
@@ -200,6 +201,33 @@ absl::Status CheckDtype(const TensorInfo& t, DataType want, const std::string& o
   return absl::OkStatus();
 }
 
+// acc[i] = bias + sum over the nine taps of w[t] * tap[t][i], exactly: every
+// product of an int8 weight in [-127, 127] and an int8 input fits in int16
+// (|w x| <= 16256), and so does the sum of two (<= 32512), so the taps are
+// multiplied and added in pairs in 16-bit lanes and widened once per pair.
+void Taps3x3Int8(const int16_t* const* tap, const int16_t* w, int32_t bias, int32_t* __restrict acc,
+                 int64_t n) {
+  const int16_t* __restrict t0 = tap[0];
+  const int16_t* __restrict t1 = tap[1];
+  const int16_t* __restrict t2 = tap[2];
+  const int16_t* __restrict t3 = tap[3];
+  const int16_t* __restrict t4 = tap[4];
+  const int16_t* __restrict t5 = tap[5];
+  const int16_t* __restrict t6 = tap[6];
+  const int16_t* __restrict t7 = tap[7];
+  const int16_t* __restrict t8 = tap[8];
+  const int16_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6],
+                w7 = w[7], w8 = w[8];
+  auto pair = [](int16_t wa, int16_t a, int16_t wb, int16_t b) {
+    return static_cast<int16_t>(static_cast<int16_t>(wa * a) + static_cast<int16_t>(wb * b));
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    acc[i] = bias + pair(w0, t0[i], w1, t1[i]) + pair(w2, t2[i], w3, t3[i]) +
+             pair(w4, t4[i], w5, t5[i]) + pair(w6, t6[i], w7, t7[i]) +
+             static_cast<int16_t>(w8 * t8[i]);
+  }
+}
+
 // Prepare's checks shared by both layers: one output of the inferred shape
 // and dtype, constant weights (input 1).
 absl::Status CheckPrepared(const std::string& op, const Requant& q, const Dims& y_shape,
@@ -280,11 +308,20 @@ class Int8ConvKernel final : public Kernel {
     const int8_t* w = inputs[1].constant->data_as<int8_t>();
     if (depthwise_) {
       weights_.assign(w, w + p_.out_channels * k_);
-      padded_rows_ = p_.in[1] + p_.pad_begin[1] + p_.pad_end[1];
-      padded_cols_ = p_.in[2] + p_.pad_begin[2] + p_.pad_end[2];
+      // The zero-padded input plane split into stride[1] x stride[2] phases
+      // (every stride-th row and column), dw_rows_ x dw_cols_ each, so that
+      // every tap is one contiguous multiply-add over the output plane
+      // (computed dw_cols_ wide; the extra columns are dropped), as the FP32
+      // depthwise kernel does.
+      const int64_t padded1 = p_.in[1] + p_.pad_begin[1] + p_.pad_end[1];
+      const int64_t padded2 = p_.in[2] + p_.pad_begin[2] + p_.pad_end[2];
+      dw_rows_ = (padded1 + p_.stride[1] - 1) / p_.stride[1];
+      dw_cols_ = (padded2 + p_.stride[2] - 1) / p_.stride[2];
+      padded_rows_ = p_.stride[1] * p_.stride[2] * dw_rows_;  // phase rows, all phases
+      padded_cols_ = dw_cols_;
       // Per thread: the padded plane (int16) and the int32 accumulators.
       scratch_.per_thread = ScratchLayout::Align(padded_rows_ * padded_cols_ * sizeof(int16_t)) +
-                            static_cast<size_t>(plane_) * sizeof(int32_t);
+                            static_cast<size_t>(p_.out[1] * dw_cols_) * sizeof(int32_t);
       return absl::OkStatus();
     }
     packed_.clear();
@@ -376,42 +413,76 @@ class Int8ConvKernel final : public Kernel {
   // read input channel g.
   void RunDepthwise(const int8_t* x, const int32_t* bias, const int8_t* res, void* y, int64_t n,
                     int64_t g, std::byte* scratch) const {
-    int16_t* pad = reinterpret_cast<int16_t*>(scratch);
+    int16_t* phases = reinterpret_cast<int16_t*>(scratch);
     int32_t* acc = reinterpret_cast<int32_t*>(
         scratch + ScratchLayout::Align(padded_rows_ * padded_cols_ * sizeof(int16_t)));
     const int64_t in1 = p_.in[1], in2 = p_.in[2], pb1 = p_.pad_begin[1], pb2 = p_.pad_begin[2];
+    const int64_t s1 = p_.stride[1], s2 = p_.stride[2], d1 = p_.dilation[1], d2 = p_.dilation[2];
+    const int64_t phase_size = dw_rows_ * dw_cols_;
     const int8_t* xc = x + (n * p_.in_channels + g) * in_plane_;
-    std::fill(pad, pad + padded_rows_ * padded_cols_, int16_t{0});
-    for (int64_t r = 0; r < in1; ++r) {
-      int16_t* dst = pad + (r + pb1) * padded_cols_ + pb2;
-      const int8_t* src = xc + r * in2;
-      for (int64_t c = 0; c < in2; ++c) dst[c] = src[c];
+    // Phase (r1, r2) holds padded[i * s1 + r1][j * s2 + r2] at [i][j].
+    for (int64_t r1 = 0; r1 < s1; ++r1) {
+      for (int64_t i = 0; i < dw_rows_; ++i) {
+        const int64_t row = i * s1 + r1 - pb1;
+        const int8_t* src = row >= 0 && row < in1 ? xc + row * in2 : nullptr;
+        for (int64_t r2 = 0; r2 < s2; ++r2) {
+          int16_t* dst = phases + (r1 * s2 + r2) * phase_size + i * dw_cols_;
+          if (src == nullptr) {
+            std::fill(dst, dst + dw_cols_, int16_t{0});
+            continue;
+          }
+          // Column j reads input column j * s2 + first, inside [0, in2) for
+          // j in [lo, hi).
+          const int64_t first = r2 - pb2;
+          const int64_t lo = std::min(dw_cols_, first >= 0 ? 0 : (-first + s2 - 1) / s2);
+          const int64_t hi = std::clamp<int64_t>((in2 - first + s2 - 1) / s2, lo, dw_cols_);
+          std::fill(dst, dst + lo, int16_t{0});
+          const int8_t* from = src + lo * s2 + first;
+          if (s2 == 1) {
+            for (int64_t j = 0; j < hi - lo; ++j) dst[lo + j] = from[j];
+          } else {
+            for (int64_t j = 0; j < hi - lo; ++j) dst[lo + j] = from[j * s2];
+          }
+          std::fill(dst + hi, dst + dw_cols_, int16_t{0});
+        }
+      }
     }
     const int64_t out1 = p_.out[1], out2 = p_.out[2];
-    const int64_t s1 = p_.stride[1], s2 = p_.stride[2], d1 = p_.dilation[1], d2 = p_.dilation[2];
     const int64_t k1 = p_.kernel[1], k2 = p_.kernel[2];
+    // Output (o1, o2) sits at acc[o1 * dw_cols_ + o2]; no tap reads past its
+    // phase for the last one (the output size formula guarantees it).
+    const int64_t len = (out1 - 1) * dw_cols_ + out2;
     for (int64_t m = 0; m < mg_; ++m) {
       const int64_t oc = g * mg_ + m;
       const int8_t* wk = weights_.data() + oc * k_;
       const int32_t b = bias != nullptr ? bias[oc] : 0;
-      std::fill(acc, acc + plane_, b);
+      if (k1 == 3 && k2 == 3) {
+        const int16_t* taps[9];
+        int16_t w[9];
+        for (int64_t t = 0; t < 9; ++t) {
+          const int64_t e1 = (t / 3) * d1, e2 = (t % 3) * d2;
+          taps[t] = phases + ((e1 % s1) * s2 + e2 % s2) * phase_size + (e1 / s1) * dw_cols_ + e2 / s2;
+          w[t] = wk[t];
+        }
+        Taps3x3Int8(taps, w, b, acc, len);
+      } else {
+      std::fill(acc, acc + len, b);
       for (int64_t t1 = 0; t1 < k1; ++t1) {
         for (int64_t t2 = 0; t2 < k2; ++t2) {
           const int32_t wv = wk[t1 * k2 + t2];
-          if (wv == 0) continue;
-          for (int64_t o1 = 0; o1 < out1; ++o1) {
-            const int16_t* row = pad + (o1 * s1 + t1 * d1) * padded_cols_ + t2 * d2;
-            int32_t* a = acc + o1 * out2;
-            if (s2 == 1) {
-              for (int64_t o2 = 0; o2 < out2; ++o2) a[o2] += wv * row[o2];
-            } else {
-              for (int64_t o2 = 0; o2 < out2; ++o2) a[o2] += wv * row[o2 * s2];
-            }
-          }
+          const int64_t e1 = t1 * d1, e2 = t2 * d2;
+          const int16_t* __restrict tap =
+              phases + ((e1 % s1) * s2 + e2 % s2) * phase_size + (e1 / s1) * dw_cols_ + e2 / s2;
+          int32_t* __restrict a = acc;
+          for (int64_t i = 0; i < len; ++i) a[i] += wv * tap[i];
         }
       }
+      }
       const int64_t off = (n * p_.out_channels + oc) * plane_;
-      StoreRow(p_.requant, oc, 0, acc, res != nullptr ? res + off : nullptr, y, off, plane_);
+      for (int64_t o1 = 0; o1 < out1; ++o1) {
+        StoreRow(p_.requant, oc, 0, acc + o1 * dw_cols_,
+                 res != nullptr ? res + off + o1 * out2 : nullptr, y, off + o1 * out2, out2);
+      }
     }
   }
 
@@ -421,7 +492,8 @@ class Int8ConvKernel final : public Kernel {
   bool depthwise_ = false;
   std::vector<PackedInt8Matrix> packed_;  // one per group
   std::vector<int8_t> weights_;           // depthwise: W as given
-  int64_t padded_rows_ = 0, padded_cols_ = 0;
+  int64_t padded_rows_ = 0, padded_cols_ = 0;  // depthwise: the phases, as one block
+  int64_t dw_rows_ = 0, dw_cols_ = 0;            // depthwise: one phase
   int64_t tile_ = 0, tiles_ = 0, row_block_ = 0, row_blocks_ = 0;
   ScratchLayout scratch_;
 };
