@@ -5,7 +5,8 @@
 #   onnx_parser_fuzzer  <- every model.onnx of Debian's libonnx-testdata (node/)
 #                          and the generated tiny CNN (models/generate.py);
 #   plan_loader_fuzzer  <- plans built from some of those models with
-#                          trtexec_like --saveEngine.
+#                          trtexec_like --saveEngine;
+# plus the inputs of tests/data/fuzz_regressions/.
 # The two targets run at the same time (one core each). Any crash, sanitizer
 # report, leak, out-of-memory or timeout fails the script; the input is saved
 # as build-fuzz/artifacts/<target>/crash-* (reproduce: build-fuzz/bin/<target>
@@ -84,11 +85,14 @@ for name in "${plan_models[@]}" tiny_cnn; do
   "$TOOL" --onnx="$onnx" --saveEngine="$SEEDS/plan/$name.plan" --skipInference \
     >/dev/null 2>&1 || true
 done
-echo "[fuzz] seeds: $(ls "$SEEDS/onnx" | wc -l) models, $(ls "$SEEDS/plan" | wc -l) plans"
 if [ "$(ls "$SEEDS/plan" | wc -l)" -eq 0 ]; then
   echo "[fuzz] FAILED: no seed plan could be built with $TOOL"
   exit 1
 fi
+# Inputs that once crashed a target (tests/executor/fuzz_regression_test.cc replays them).
+cp "$ROOT"/tests/data/fuzz_regressions/onnx/* "$SEEDS/onnx/" 2>/dev/null || true
+cp "$ROOT"/tests/data/fuzz_regressions/plan/* "$SEEDS/plan/" 2>/dev/null || true
+echo "[fuzz] seeds: $(ls "$SEEDS/onnx" | wc -l) models, $(ls "$SEEDS/plan" | wc -l) plans"
 
 # Sanitizers: any report is fatal; leaks are reported by libFuzzer.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}

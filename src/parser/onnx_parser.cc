@@ -39,12 +39,13 @@ int DomainOpset(const onnx::ModelProto& model, const std::string& domain) {
   return 0;
 }
 
-// ONNX 1.12's Conv shape inference (convPoolShapeInference) takes the kernel
-// shape from W's dimensions without checking W's rank against X's, and reads
-// past the end of its vectors when W has more dimensions than X: a malformed
-// model crashed the parser. ONNX shape inference runs with this registry,
-// which wraps the inference function of the Conv family (X is input 0, W the
-// given input) with that check.
+// ONNX 1.12's shape inference of convolutions and pooling
+// (convPoolShapeInference) trusts its inputs: it takes the kernel shape from
+// W's dimensions without checking W's rank against X's (and reads past the end
+// of its vectors when W has more), divides by `strides` values that may be 0,
+// and for auto_pad SAME subtracts the stride from the input size in a loop.
+// Malformed models crashed or hung the parser. ONNX shape inference runs with
+// this registry, which checks those conditions first for the ops that use it.
 class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
  public:
   static const CheckedSchemaRegistry* Get() {
@@ -60,21 +61,47 @@ class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
   }
 
  private:
+  // Input index of W, or 0 for pooling (no W).
+  static void Check(onnx::InferenceContext& ctx, size_t w) {
+    if (w > 0 && onnx::hasInputShape(ctx, 0) && onnx::hasInputShape(ctx, w) &&
+        onnx::getInputShape(ctx, 0).dim_size() != onnx::getInputShape(ctx, w).dim_size()) {
+      fail_shape_inference("X has rank ", onnx::getInputShape(ctx, 0).dim_size(),
+                           " but W has rank ", onnx::getInputShape(ctx, w).dim_size());
+    }
+    for (const char* name : {"strides", "dilations"}) {
+      const onnx::AttributeProto* a = ctx.getAttribute(name);
+      if (a == nullptr) continue;
+      for (int64_t v : a->ints()) {
+        if (v < 1) fail_shape_inference("attribute '", name, "' has value ", v, ", must be >= 1");
+      }
+    }
+    const onnx::AttributeProto* auto_pad = ctx.getAttribute("auto_pad");
+    if (auto_pad != nullptr && auto_pad->s() != "NOTSET" && auto_pad->s() != "VALID" &&
+        onnx::hasInputShape(ctx, 0)) {
+      constexpr int64_t kMaxDim = int64_t{1} << 26;
+      const auto& x = onnx::getInputShape(ctx, 0);
+      for (int i = 2; i < x.dim_size(); ++i) {
+        if (x.dim(i).has_dim_value() && x.dim(i).dim_value() > kMaxDim) {
+          fail_shape_inference("spatial dimension ", x.dim(i).dim_value(), " of X exceeds ",
+                               kMaxDim);
+        }
+      }
+    }
+  }
+
   CheckedSchemaRegistry() {
     const int max_opset = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
-    const std::pair<const char*, size_t> kConvs[] = {{"Conv", 1}, {"ConvInteger", 1}, {"QLinearConv", 3}};
-    for (const auto& [op, w] : kConvs) {
+    const std::pair<const char*, size_t> kOps[] = {{"Conv", 1},    {"ConvInteger", 1},
+                                                   {"QLinearConv", 3}, {"MaxPool", 0},
+                                                   {"AveragePool", 0}, {"LpPool", 0}};
+    for (const auto& [op, w] : kOps) {
       for (int version = 1; version <= max_opset; ++version) {
         const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(op, version, "");
         if (schema == nullptr || wrapped_.count(schema)) continue;
         onnx::OpSchema copy = *schema;
         copy.TypeAndShapeInferenceFunction(
             [inner = schema->GetTypeAndShapeInferenceFunction(), w = w](onnx::InferenceContext& ctx) {
-              if (onnx::hasInputShape(ctx, 0) && onnx::hasInputShape(ctx, w) &&
-                  onnx::getInputShape(ctx, 0).dim_size() != onnx::getInputShape(ctx, w).dim_size()) {
-                fail_shape_inference("X has rank ", onnx::getInputShape(ctx, 0).dim_size(),
-                                     " but W has rank ", onnx::getInputShape(ctx, w).dim_size());
-              }
+              Check(ctx, w);
               if (inner) inner(ctx);
             });
         wrapped_.emplace(schema, std::move(copy));

@@ -142,7 +142,7 @@ TEST_CASE("The timeline covers every instruction inside the inference", "[codege
   CHECK(last == engine->device_profile().total_cycles);
 }
 
-TEST_CASE("A plan remembers its hardware; loading it for other hardware is an error", "[codegen]") {
+TEST_CASE("A plan remembers its hardware, loading it for other hardware is an error", "[codegen]") {
   auto engine = BuildAndLoad(testing::SmallConvModel(), Hw("gemmini"));
   CHECK(engine->hardware().name == "gemmini");
   CHECK(engine->CheckHardware(Hw("gemmini")).ok());

@@ -219,7 +219,7 @@ TEST_CASE("ComputeGeometry matches torchvision Resize(int) + CenterCrop", "[data
   CHECK(g.top == 0);
 }
 
-TEST_CASE("Raw preprocessing keeps pixel values; the centre crop is taken", "[dataset]") {
+TEST_CASE("Raw preprocessing keeps pixel values, the centre crop is taken", "[dataset]") {
   TempDir dir;
   // 10x6 RGB: R = 20 x, G = 40 y, B = 7.
   const int w = 10, h = 6;
@@ -324,7 +324,7 @@ TEST_CASE("Scale, mean/std, BGR order and NHWC layout", "[dataset]") {
   }
 }
 
-TEST_CASE("Grayscale images fill 3 channels; colour becomes luminance for 1 channel", "[dataset]") {
+TEST_CASE("Grayscale images fill 3 channels, colour becomes luminance for 1 channel", "[dataset]") {
   TempDir dir;
   // A binary PGM (P5) 4x3 gray image, written by hand.
   std::string pgm = "P5\n4 3\n255\n";
@@ -487,7 +487,7 @@ TEST_CASE("Tensor-file directories: .npy and .pb samples, batches and conversion
   CHECK((*limited)->size() == 2);
 }
 
-TEST_CASE("Whole-batch tensor files give N samples; the last batch is padded", "[dataset]") {
+TEST_CASE("Whole-batch tensor files give N samples, the last batch is padded", "[dataset]") {
   TempDir dir;
   WriteNpy(dir.file("0.npy"), testing::MakeFloat({2, 3}, {0, 1, 2, 3, 4, 5}));  // a batch of 2
   WriteNpy(dir.file("1.npy"), testing::MakeFloat({1, 3}, {6, 7, 8}));           // one sample

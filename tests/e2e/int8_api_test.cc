@@ -53,7 +53,7 @@ std::vector<float> Run(const std::string& plan, const Tensor& x) {
   return ToVector(**(*ctx)->GetOutput("y"));
 }
 
-TEST_CASE("A user Calibrator builds an INT8 engine close to FP32; the cache is reused",
+TEST_CASE("A user Calibrator builds an INT8 engine close to FP32, the cache is reused",
           "[e2e][int8]") {
   const std::string model = SmallConvModel();
   const auto dir = TempDir("int8_api");

@@ -109,13 +109,14 @@ TEST_CASE("Fuzzer-found plans are rejected with DataLoss, never a crash", "[exec
 
 TEST_CASE("Fuzzer-found models build or fail cleanly, and built plans load", "[executor][fuzz]") {
   const auto files = ReadAll("onnx");
-  REQUIRE(files.size() >= 4);
+  REQUIRE(files.size() >= 5);
   // true: a valid model that must build and load; false: must be rejected.
   const std::map<std::string, bool> builds = {
       {"plan_writer_vector_alignment_assert.onnx", true},  // Tanh: any build asserted (Debug)
       {"empty_program_and_shapes_roundtrip.onnx", true},   // Shape: empty vectors in the plan
       {"version_converter_unproduced_output.onnx", false},
       {"conv_shape_inference_rank_mismatch.onnx", false},
+      {"conv_shape_inference_zero_stride.onnx", false},
   };
   StderrLogger quiet(Severity::kError);
   for (const auto& [name, bytes] : files) {

@@ -120,7 +120,7 @@ TEST_CASE("Ideal memory removes every DMA cycle", "[hw]") {
   CHECK(sim->total_cycles == MapGemm(8, 8, Dataflow::kWeightStationary, 64, 64, 64).Cycles());
 }
 
-TEST_CASE("Fences separate layers; layers without instructions take no time", "[hw]") {
+TEST_CASE("Fences separate layers, layers without instructions take no time", "[hw]") {
   const HardwareConfig hw = SmallNpu();
   Instruction a = Load(Opcode::kLoadInput, 400);  // 100 cycles + 10
   a.layer = 0;

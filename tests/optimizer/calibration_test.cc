@@ -74,7 +74,7 @@ uint32_t Bits(float f) { return std::bit_cast<uint32_t>(f); }
 
 }  // namespace
 
-TEST_CASE("Calibration algorithm names round-trip; unknown names list the valid ones",
+TEST_CASE("Calibration algorithm names round-trip, unknown names list the valid ones",
           "[calibration]") {
   for (auto a : {CalibrationAlgorithm::kEntropy, CalibrationAlgorithm::kMinMax,
                  CalibrationAlgorithm::kPercentile}) {
@@ -92,7 +92,7 @@ TEST_CASE("Calibration algorithm names round-trip; unknown names list the valid 
   CHECK(absl::StrContains(bad.status().message(), "entropy, minmax, percentile"));
 }
 
-TEST_CASE("TensorHistogram bins |x| with width amax/bins; skips NaN and Inf", "[calibration]") {
+TEST_CASE("TensorHistogram bins |x| with width amax/bins, skips NaN and Inf", "[calibration]") {
   TensorHistogram h(8);
   CHECK(h.num_bins() == 8);
   CHECK(h.bin_width() == 0);
@@ -233,7 +233,7 @@ TEST_CASE("TensorHistogram::Merge combines per-thread histograms", "[calibration
   CHECK(a.range() >= a.amax());
 }
 
-TEST_CASE("PercentileAmax on a uniform distribution; ValidatePercentile", "[calibration]") {
+TEST_CASE("PercentileAmax on a uniform distribution, ValidatePercentile", "[calibration]") {
   constexpr int kM = 1'000'000;
   std::vector<float> v(kM);
   for (int k = 0; k < kM; ++k) v[k] = static_cast<float>((k + 0.5) / kM) * (k % 2 ? 1.0f : -1.0f);
@@ -338,7 +338,7 @@ TEST_CASE("EntropyAmax matches the reference implementation on known histograms"
   }
 }
 
-TEST_CASE("EntropyAmax clips a Gaussian's sparse outliers; edge cases", "[calibration]") {
+TEST_CASE("EntropyAmax clips a Gaussian's sparse outliers, edge cases", "[calibration]") {
   Lcg rng(3);
   std::vector<float> v(200'000);
   for (float& x : v) x = static_cast<float>(rng.Normal());

@@ -31,7 +31,7 @@ TEST_CASE("Pass names are kebab-case, unique and creatable", "[optimizer]") {
   CHECK_FALSE(opt::BuildPipeline(4, {}).ok());
 }
 
-TEST_CASE("fold-constants evaluates constant subgraphs; dead nodes go", "[optimizer]") {
+TEST_CASE("fold-constants evaluates constant subgraphs, dead nodes go", "[optimizer]") {
   ModelBuilder b;
   b.Input("x", {2, 3});
   b.Initializer("a", testing::MakeFloat({2, 3}, {1, 2, 3, 4, 5, 6}));

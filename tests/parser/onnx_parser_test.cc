@@ -152,3 +152,45 @@ TEST_CASE("Old opsets are upgraded by the ONNX version converter", "[parser]") {
   REQUIRE(g.ok());
   CHECK((*g)->outputs()[0]->shape == Dims{2, 3, 4});
 }
+
+TEST_CASE("Models that crashed or hung ONNX shape inference are InvalidArgument", "[parser]") {
+  // ONNX 1.12's convolution/pooling shape inference divides by `strides`,
+  // indexes its vectors by W's rank and, for auto_pad SAME, counts the input
+  // size down by the stride (found by fuzz/onnx_parser_fuzzer; the parser
+  // checks these before ONNX runs).
+  auto conv = [](const std::vector<int64_t>& x, const std::vector<int64_t>& w,
+                 const std::vector<int64_t>& strides, const std::string& auto_pad) {
+    ModelBuilder b;
+    b.Input("x", x).Input("w", w);
+    auto& n = b.Node("Conv", {"x", "w"}, {"y"}, "conv");
+    ModelBuilder::SetInts(n, "strides", strides);
+    if (!auto_pad.empty()) {
+      auto* a = n.add_attribute();
+      a->set_name("auto_pad");
+      a->set_type(onnx::AttributeProto::STRING);
+      a->set_s(auto_pad);
+    }
+    b.Output("y", {1, 1, 1, 1});  // not checked: the inference fails first
+    return b.Serialize();
+  };
+  struct Case {
+    const char* what;
+    std::string model;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"zero stride", conv({1, 1, 5, 5}, {1, 1, 3, 3}, {0, 1}, ""), "'strides' has value 0"},
+      {"W of higher rank than X", conv({1, 1, 5}, {1, 1, 3, 3}, {1}, ""), "W has rank 4"},
+      {"huge input with auto_pad SAME", conv({1, 1, int64_t{1} << 40, 5}, {1, 1, 3, 3}, {2, 2},
+                                             "SAME_UPPER"),
+       "exceeds"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    auto g = parser::ParseOnnxBytes(c.model, "m.onnx", Quiet());
+    REQUIRE_FALSE(g.ok());
+    INFO(g.status().ToString());
+    CHECK(g.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(absl::StrContains(Message(g.status()), c.message));
+  }
+}

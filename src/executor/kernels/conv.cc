@@ -27,29 +27,38 @@
 // with K = C/g * k1 * ... * kk and P = O1 * ... * Ok, where col is the im2col
 // matrix of X_g (X_g itself for a 1x1, stride-1, unpadded convolution). The
 // product is sgemm_packed.h's: W_g is packed once at Prepare (at Run, into
-// the scratch, when W is not a constant), col is packed straight from X into
-// the GEMM's column panels (the im2col is fused into the packing), and the
-// bias, residual and activation are applied to each register tile after its
-// last K block. Whatever the split of the work, every output element is the
-// same fused multiply-add chain over K in order, then + bias, + R, act: the
-// outputs do not depend on the thread count. The split is fixed by the shapes
-// (one of three strategies):
-//  - wide outputs (large P): blocks of output columns (and, for few columns,
-//    of rows), each packing its own columns of col, K block by K block, into
-//    a per-thread buffer (Goto & van de Geijn's loops);
-//  - mid-size outputs: col packed once into shared panels (rows of col split
-//    over the threads), then blocks of output rows;
-//  - narrow outputs (e.g. ResNet-50's 7x7 = 49 pixels): the row-vectorized
-//    kernel reads col row-major (X_g itself when pointwise, else an im2col in
-//    the scratch built by the threads), blocks of output rows.
+// the scratch, when W is not a constant) and col is read in place, by the
+// row-vectorized kernel (deep products, few columns) or the
+// column-vectorized one (SgemmPreferRows decides); the bias, residual and
+// activation are applied to each register tile, in registers. Whatever the
+// split of the work, every output element is the same fused multiply-add
+// chain over K in order, then + bias, + R, act: the outputs do not depend on
+// the thread count. The split is fixed by the shapes (SgemmPanelsDirect and
+// SgemmRows on blocks of output rows x columns), with col
+//  - pointwise: X_g itself; blocks of columns (rows too when there are few);
+//  - wide outputs (P >= 512, or a large im2col): built per block, in column
+//    chunks that stay in L2, into a per-thread buffer;
+//  - narrower outputs: built once in the scratch (its rows split over the
+//    threads), then blocks of rows (columns too when there are few).
 //
 // Depthwise convolutions (one input channel per group, 1-D or 2-D) skip the
-// GEMM: the zero-padded input plane is split into stride x stride phases so
-// that each tap is one contiguous multiply-add over the output plane.
+// GEMM. With AVX-512 and a width stride of 1 or 2 they run output row by
+// output row in register tiles (rows x 16-column vectors), each tap one
+// masked load of an input row (stride 2: of its even or odd columns, split
+// once per plane) and one fused multiply-add, the epilogue in registers.
+// Otherwise the zero-padded input plane is split into stride x stride phases
+// so that each tap is one contiguous multiply-add over the output plane.
 //
 // Grouped convolutions with many small groups (depthwise or not) run one
 // (image, group) per task with private buffers (the non-depthwise ones with
 // Eigen's GEMM, sgemm.h); their split is fixed by the shapes too.
+
+// GCC 12's AVX-512 intrinsics return intentionally uninitialized vectors that
+// -Wmaybe-uninitialized flags once inlined (GCC bug 105593, fixed in GCC 13).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include <Eigen/Core>
 
 #if defined(__AVX512F__)
@@ -83,9 +92,16 @@ constexpr int64_t kIm2ColTileFloats = int64_t{1} << 20;
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t RoundUp(int64_t a, int64_t b) { return CeilDiv(a, b) * b; }
+// The largest power of two <= x (1 for x <= 1).
+int64_t FloorPow2(int64_t x) {
+  int64_t p = 1;
+  while (p <= x / 2) p *= 2;
+  return p;
+}
 
-// dst[i] = src[i * stride] for i < n; src == nullptr: dst[i] = 0. Short runs
-// (a panel's width at most), vectorized for strides 1 and 2.
+// dst[i] = src[i * stride] for i < n; src == nullptr: dst[i] = 0. For the
+// runs of an im2col row (an output row's worth at most), vectorized for
+// strides 1 and 2.
 inline void CopyRun(float* __restrict dst, const float* __restrict src, int64_t n,
                     int64_t stride) {
 #if defined(__AVX512F__)
@@ -322,10 +338,11 @@ class ConvKernel final : public Kernel {
     return absl::OkStatus();
   }
 
-  // Scratch: depthwise, per thread the input phases and an output plane; by
+  // Scratch: depthwise, per thread the input plane's column phases (rows
+  // path, stride 2) or the padded input's phases and an output plane; by
   // group, per thread an im2col tile and a GEMM workspace; otherwise the
-  // packed weights when W is not a constant and the shared packed or
-  // im2col'ed input, then per thread a block of packed input.
+  // packed weights when W is not a constant and the shared im2col, then per
+  // thread a private im2col chunk.
   size_t ScratchBytes(int threads) const override { return scratch_.Bytes(threads); }
 
   void Run(const RunContext& ctx, std::span<const void* const> in,
@@ -355,7 +372,8 @@ class ConvKernel final : public Kernel {
   // Least im2col work (floats copied) worth splitting over threads.
   static constexpr int64_t kMinParallelFloats = int64_t{1} << 15;
   // Blocks of a group's product: about one per kBlockMacs multiply-adds, at
-  // most kMaxBlocks (enough for the threads to balance their load).
+  // most kMaxBlocks (enough for the threads to balance their load); a power
+  // of two (see PrepareGemm).
   static constexpr int64_t kBlockMacs = int64_t{1} << 20;
   static constexpr int64_t kMaxBlocks = 16;
   // Private blocks are split into row blocks only when there are fewer than
@@ -388,6 +406,18 @@ class ConvKernel final : public Kernel {
   // GEMM path setup: strategy, kernel, block grid, packed weights, scratch.
   void PrepareGemm(const TensorInfo& w) {
     const int64_t k = col_rows_, n = out_plane_, m = mg_;
+    // Per kernel column t2: the output columns [lo2, hi2) whose im2col
+    // entry reads inside the input along the width (Im2ColRows).
+    col_range_.clear();
+    for (int64_t t2 = 0; t2 < p_.kernel[2]; ++t2) {
+      const int64_t off2 = t2 * p_.dilation[2] - p_.pad_begin[2];
+      const int64_t s2 = p_.stride[2], in2 = p_.in[2], out2 = p_.out[2];
+      const int64_t lo2 = std::min(out2, off2 >= 0 ? 0 : (-off2 + s2 - 1) / s2);
+      const int64_t hi2 =
+          std::clamp<int64_t>(in2 - off2 <= 0 ? 0 : (in2 - off2 + s2 - 1) / s2, lo2, out2);
+      col_range_.push_back(lo2);
+      col_range_.push_back(hi2);
+    }
     w_stride_ = PackedAFloats(m, k);
     w_packed_.clear();
     if (w.constant != nullptr && m > 0) {
@@ -406,25 +436,30 @@ class ConvKernel final : public Kernel {
     }
     rows_kernel_ = SgemmPreferRows(m, n, k);
     const int64_t col_align = rows_kernel_ ? SgemmRowsCols() : SgemmPanelAlign();
-    const int64_t macs = m * k * n;
-    const int64_t target = std::clamp<int64_t>(macs / kBlockMacs, 1, kMaxBlocks);
-    // Blocks: with a shared im2col, rows first (every block reads all of
-    // it); otherwise columns first (a block reads or builds only its
-    // columns), rows only when there are few column blocks. Rows in whole
-    // 32-row tiles of the row kernel (two 16-row blocks of packed A).
+    // Blocks: a power of two of them, about one per kBlockMacs multiply-adds
+    // (at most kMaxBlocks), each an even share of whole units (col_align
+    // columns, 32 rows: one register tile of the row kernel, two 16-row
+    // blocks of packed A), block sizes differing by one unit at most and
+    // alternating: so that the few chunks of blocks ParallelFor hands to the
+    // threads (kChunksPerThread per thread, contiguous) get equal work for
+    // 2 or 4 threads. With a shared im2col, rows first (every block reads
+    // all of it); otherwise columns first (a block reads or builds only its
+    // columns), rows only when there are few column blocks.
     const bool shared = strategy_ == Strategy::kShared;
-    int64_t want_cols = 1;
-    if (!shared) want_cols = std::clamp<int64_t>(n / kMinBlockCols, 1, target);
-    col_block_ = RoundUp(CeilDiv(n, want_cols), col_align);
-    nbc_ = CeilDiv(n, col_block_);
-    const int64_t want_rows = !shared && nbc_ >= kMinBlocks ? 1 : CeilDiv(target, nbc_);
-    row_block_ = RoundUp(CeilDiv(m, want_rows), 32);
-    nbr_ = std::max<int64_t>(CeilDiv(m, row_block_), 1);
-    if (shared && nbr_ * nbc_ < target) {
-      // Few rows: split the columns of the shared im2col too.
-      const int64_t cols = std::clamp<int64_t>(n / kMinBlockCols, 1, CeilDiv(target, nbr_));
-      col_block_ = RoundUp(CeilDiv(n, cols), col_align);
-      nbc_ = CeilDiv(n, col_block_);
+    col_align_ = col_align;
+    col_units_ = std::max<int64_t>(CeilDiv(n, col_align), 1);
+    row_units_ = std::max<int64_t>(CeilDiv(m, 32), 1);
+    const int64_t col_blocks_max =
+        std::max<int64_t>(col_units_ / CeilDiv(kMinBlockCols, col_align), 1);
+    const int64_t target =
+        FloorPow2(std::clamp<int64_t>(m * k * n / kBlockMacs, 1, kMaxBlocks));
+    nbc_ = nbr_ = 1;
+    if (!shared) {
+      nbc_ = FloorPow2(std::min(target, col_blocks_max));
+      if (nbc_ < kMinBlocks) nbr_ = FloorPow2(std::min(target / nbc_, row_units_));
+    } else {
+      nbr_ = FloorPow2(std::min(target, row_units_));
+      nbc_ = FloorPow2(std::min(target / nbr_, col_blocks_max));
     }
     // Private im2col chunks: whole register tiles, at most kChunkFloats.
     chunk_ = std::max<int64_t>(kChunkFloats / std::max<int64_t>(k, 1) / col_align, 1) * col_align;
@@ -515,12 +550,13 @@ class ConvKernel final : public Kernel {
     }
   }
 
+  // Block blk: rows [m0, m1) x columns [c0, c1) of Y_g (see PrepareGemm).
   void Block(int64_t blk, int64_t* m0, int64_t* m1, int64_t* c0, int64_t* c1) const {
     const int64_t rb = blk / nbc_, cb = blk % nbc_;
-    *m0 = rb * row_block_;
-    *m1 = std::min(mg_, *m0 + row_block_);
-    *c0 = cb * col_block_;
-    *c1 = std::min(out_plane_, *c0 + col_block_);
+    *m0 = std::min(mg_, rb * row_units_ / nbr_ * 32);
+    *m1 = std::min(mg_, (rb + 1) * row_units_ / nbr_ * 32);
+    *c0 = std::min(out_plane_, cb * col_units_ / nbc_ * col_align_);
+    *c1 = std::min(out_plane_, (cb + 1) * col_units_ / nbc_ * col_align_);
   }
 
   // Block `blk` of image n, group g's product without a shared im2col; `ws`
@@ -581,9 +617,7 @@ class ConvKernel final : public Kernel {
       const int64_t off1 = t1 * p_.dilation[1] - p_.pad_begin[1];
       const int64_t off2 = t2 * p_.dilation[2] - p_.pad_begin[2];
       // Output columns o2 in [lo2, hi2) read inside the input along axis 2.
-      const int64_t lo2 = std::min(out2, off2 >= 0 ? 0 : (-off2 + s2 - 1) / s2);
-      const int64_t hi2 =
-          std::clamp<int64_t>(in2 - off2 <= 0 ? 0 : (in2 - off2 + s2 - 1) / s2, lo2, out2);
+      const int64_t lo2 = col_range_[2 * t2], hi2 = col_range_[2 * t2 + 1];
       const float* xc = xg + c * in_plane_;
       float* const row = dst_of(r);
       float* dst = row;
@@ -701,10 +735,8 @@ class ConvKernel final : public Kernel {
   // into its even and odd columns (in `scratch`), so that every tap reads
   // consecutive columns of one of them.
   void RunDepthwiseRows(const Operands& op, int64_t n, int64_t g, float* scratch) const {
-    const int64_t s1 = p_.stride[1], s2 = p_.stride[2], d1 = p_.dilation[1], d2 = p_.dilation[2];
+    const int64_t s2 = p_.stride[2];
     const int64_t in1 = p_.in[1], in2 = p_.in[2], out1 = p_.out[1], out2 = p_.out[2];
-    const int64_t pb1 = p_.pad_begin[1], pb2 = p_.pad_begin[2];
-    const int64_t k1 = p_.kernel[1], k2 = p_.kernel[2];
     const float* xc = op.x + (n * p_.in_channels + g) * in_plane_;
     // Column phases: phase q of row i, element j = X[i][j * s2 + q].
     const float* phase[2] = {xc, nullptr};
@@ -986,9 +1018,11 @@ class ConvKernel final : public Kernel {
   std::vector<float> w_packed_;   // packed W per group (PackA), when W is a constant
   int64_t w_stride_ = 0;          // floats of one group's packed W
   int64_t shared_w_floats_ = 0;   // W packed at Run into the scratch (not a constant)
-  int64_t row_block_ = 0, nbr_ = 1;  // blocks: rows of Y_g per block, count
-  int64_t col_block_ = 0, nbc_ = 1;  // columns per block, count
+  int64_t nbr_ = 1, nbc_ = 1;        // blocks: row blocks x column blocks
+  int64_t row_units_ = 1;            // 32-row units of Y_g's rows
+  int64_t col_units_ = 1, col_align_ = 1;  // col_align_-column units of Y_g's columns
   int64_t chunk_ = 0;                // private im2col: columns per chunk
+  std::vector<int64_t> col_range_;   // im2col: [lo2, hi2) per kernel column (Im2ColRows)
   ScratchLayout scratch_;
 };
 

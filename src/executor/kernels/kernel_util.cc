@@ -61,7 +61,7 @@ absl::StatusOr<std::vector<int64_t>> ConstantInts(const TensorInfo& info, const 
   const Tensor& t = *info.constant;
   std::vector<int64_t> out(t.num_elements());
   if (t.dtype() == DataType::kInt64) {
-    std::memcpy(out.data(), t.data(), out.size() * sizeof(int64_t));
+    if (!out.empty()) std::memcpy(out.data(), t.data(), out.size() * sizeof(int64_t));
   } else if (t.dtype() == DataType::kInt32) {
     for (size_t i = 0; i < out.size(); ++i) out[i] = t.data_as<int32_t>()[i];
   } else {

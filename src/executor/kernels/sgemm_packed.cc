@@ -35,9 +35,9 @@ int64_t Balanced(int64_t total, int64_t cap) {
 // ---------------------------------------------------------------------------
 // Instruction-set layer: a vector V of kLanes floats with Load/Store (full or
 // first n lanes), Set1, Fma(a, b, c) = a * b + c rounded once, Add, and the
-// activations' Max/Min with the semantics of ReluOf/ClipOf: Max(lo, x) = lo
-// > x ? lo : x (x when either is NaN... i.e. NaN x passes), Min(hi, x) = hi
-// < x ? hi : x.
+// activations' Max/Min with the semantics of ReluOf/ClipOf: Max(lo, x) =
+// lo > x ? lo : x and Min(hi, x) = hi < x ? hi : x, so a NaN x passes
+// (vmaxps/vminps return their second operand when either is NaN).
 // Tiles: column kernel kMr rows x kNv vectors; row kernel kTv vectors of
 // rows x up to kMaxCols columns.
 
@@ -141,16 +141,15 @@ static_assert(kBlock % kMr == 0, "row tiles must not straddle A blocks");
 static_assert(kBlock % kLanes == 0 || kLanes % kBlock == 0);
 
 // Blocking of the column kernel: K blocks of at most kKc (a B micro-panel,
-// kKc x kPanel floats, stays in L1 while it meets every row tile of the row
-// block), row blocks of at most kMc rows (their A block, kMc x kKc floats,
-// stays in L2).
-#include <cstdlib>
-static int64_t EnvInt(const char* name, int64_t def) { const char* v = std::getenv(name); return v ? std::atoll(v) : def; }
-static const int64_t kKc = EnvInt("SG_KC", 256);
-static const int64_t kMc = EnvInt("SG_MC", 256);
+// kKc x kPanel floats, is reused by every row tile of the row block), row
+// blocks of at most kMc rows (their A block, kMc x kKc floats, stays in L2).
+// Measured on ResNet-50's convolutions (bench/conv_bench): kKc 192..384 and
+// kMc 128..512 are within 1% of each other.
+constexpr int64_t kKc = 256;
+constexpr int64_t kMc = 256;
 // Columns per B block callers should pack (SgemmBlockCols): kKc x kNc floats
 // = 384 KiB, a good part of L2.
-static const int64_t kNc = EnvInt("SG_NC", 384) / kPanel * kPanel;
+constexpr int64_t kNc = 384 / kPanel * kPanel;
 
 // Activation kinds applied inside the tiles; the others run on the stored
 // rows (ApplyActivation) after the last K block.
@@ -159,7 +158,8 @@ bool InTile(const Activation& act) {
          act.kind == Activation::Kind::kClip;
 }
 
-float [[maybe_unused]] ActScalar(const Activation& act, float x) {
+// The in-tile activations on one float (the row kernel's scalar stores).
+[[maybe_unused]] float ActScalar(const Activation& act, float x) {
   switch (act.kind) {
     case Activation::Kind::kRelu: return ReluOf(x);
     case Activation::Kind::kClip: return ClipOf(x, act.alpha, act.beta);
