@@ -13,8 +13,8 @@
 // Prints per shape: count in the model, ms per call, GFLOP/s, ms x count;
 // then the model's total over the listed layers.
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -124,8 +124,7 @@ double ThreadSeconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 double WallSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 template <typename Fn>
@@ -230,12 +229,12 @@ int GemmMode(const char* name, const std::vector<GemmShape>& shapes, double min_
     for (float& x : a) x = dist(rng);
     for (float& x : b) x = dist(rng);
     std::vector<float> ws_storage(SgemmWorkspaceBytes(m, n, k) / 4 + 32);
-    float* ws_ptr = reinterpret_cast<float*>(
-        (reinterpret_cast<uintptr_t>(ws_storage.data()) + 63) / 64 * 64);
+    float* ws_ptr =
+        reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(ws_storage.data()) + 63) / 64 * 64);
     const double eigen = SecondsPerCall(
         [&] {
-          Sgemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c0.data(), n,
-                ws_ptr, SgemmWorkspaceBytes(m, n, k));
+          Sgemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c0.data(), n, ws_ptr,
+                SgemmWorkspaceBytes(m, n, k));
         },
         min_time, false);
     std::vector<float> pa(PackedAFloats(m, k)), pb(PackedBFloats(k, 0, n));
@@ -259,13 +258,12 @@ int GemmMode(const char* name, const std::vector<GemmShape>& shapes, double min_
     const double direct = SecondsPerCall(
         [&] { SgemmPanelsDirect(pa.data(), m, k, 0, m, b.data(), n, 0, n, c3.data(), n, ep); },
         min_time, false);
-    const double rows = n <= 4096 ? SecondsPerCall(
-                                       [&] {
-                                         SgemmRows(pa.data(), m, k, 0, m, b.data(), n, 0, n,
-                                                   c2.data(), n, ep);
-                                       },
-                                       min_time, false)
-                                 : 0;
+    const double rows =
+        n <= 4096
+            ? SecondsPerCall(
+                  [&] { SgemmRows(pa.data(), m, k, 0, m, b.data(), n, 0, n, c2.data(), n, ep); },
+                  min_time, false)
+            : 0;
     float diff = 0;
     for (int64_t i = 0; i < m * n; ++i) {
       diff = std::max(diff, std::abs(c0[i] - c1[i]));
@@ -322,7 +320,8 @@ int main(int argc, char** argv) {
     } else if (a.rfind("--filter=", 0) == 0) {
       filter = a.substr(9);
     } else {
-      std::fprintf(stderr, "usage: conv_bench [--min-time=S] [--threads=N] [--model=M] [--filter=S]\n");
+      std::fprintf(stderr,
+                   "usage: conv_bench [--min-time=S] [--threads=N] [--model=M] [--filter=S]\n");
       return 2;
     }
   }
@@ -384,8 +383,8 @@ int main(int argc, char** argv) {
       std::vector<std::byte> storage(bytes + 64);
       auto* scratch = reinterpret_cast<std::byte*>(
           (reinterpret_cast<uintptr_t>(storage.data()) + 63) / 64 * 64);
-      const double sec = SecondsPerCall(
-          [&] { RunLayer(layer, pool.get(), threads, scratch); }, min_time, wall);
+      const double sec =
+          SecondsPerCall([&] { RunLayer(layer, pool.get(), threads, scratch); }, min_time, wall);
       total += sec * count;
       std::printf("%-44s %5d %10.3f %9.1f %10.3f\n", label, count, sec * 1e3,
                   2.0 * static_cast<double>(layer.macs) / sec * 1e-9, sec * count * 1e3);

@@ -57,11 +57,12 @@ for entry in "${models[@]}"; do
   if ! "$BUILD/bin/trtexec_like" --onnx="$onnx" --saveEngine="$plan" --skipInference >"$TMP/$name.build.log" 2>&1; then
     echo "$name: plan build FAILED"; tail -3 "$TMP/$name.build.log"; continue
   fi
+  : >"$TMP/$name.server.log"  # exists before the background shell opens it
   "$TMP/examples/engine_server" "$plan" --host=127.0.0.1 --port=0 >"$TMP/$name.server.log" 2>&1 &
   SERVER_PID=$!
   port=""
   for _ in $(seq 1 600); do
-    port="$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$TMP/$name.server.log")"
+    port="$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$TMP/$name.server.log" || true)"
     [ -n "$port" ] && break
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1

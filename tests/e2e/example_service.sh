@@ -72,11 +72,14 @@ $PY -c "import numpy as np; np.save('$TMP/input.npy', np.random.default_rng(11).
 REF="$(ls "$TMP"/ref/*.pb | head -1)"
 
 step "server"
+# The log exists before the server starts: the background shell opens it
+# only when it gets scheduled, and the loop below may read it first.
+: >"$TMP/server.log"
 "$TMP/build/engine_server" "$TMP/tiny_cnn.plan" --host=127.0.0.1 --port=0 --workers=8 >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 PORT=""
 for _ in $(seq 1 300); do
-  PORT="$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$TMP/server.log")"
+  PORT="$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$TMP/server.log" || true)"
   [ -n "$PORT" ] && break
   kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log"; fail "server exited"; }
   sleep 0.1

@@ -3,9 +3,10 @@
 // cannot depend on blocking, kernel or thread), sub-ranges touch only their
 // part of C, and Conv gives the same bits with constant and non-constant
 // weights and with any thread count in each of its strategies.
-#include <catch2/catch.hpp>
+#include "executor/kernels/sgemm_packed.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -14,7 +15,6 @@
 
 #include "executor/kernels/kernel.h"
 #include "executor/kernels/kernel_util.h"
-#include "executor/kernels/sgemm_packed.h"
 #include "executor/thread_pool.h"
 #include "test_util.h"
 
@@ -54,14 +54,19 @@ bool SameBits(const float* x, const float* y, int64_t n) {
 Activation MakeActivation(int which) {
   Activation act;
   switch (which) {
-    case 1: act.kind = Activation::Kind::kRelu; break;
+    case 1:
+      act.kind = Activation::Kind::kRelu;
+      break;
     case 2:
       act.kind = Activation::Kind::kClip;
       act.alpha = -0.5f;
       act.beta = 0.75f;
       break;
-    case 3: act.kind = Activation::Kind::kSigmoid; break;
-    default: break;
+    case 3:
+      act.kind = Activation::Kind::kSigmoid;
+      break;
+    default:
+      break;
   }
   return act;
 }
@@ -73,8 +78,8 @@ TEST_CASE("SgemmPanels and SgemmRows compute the exact fused multiply-add chain"
   struct Shape {
     int64_t m, k, n;
   };
-  const std::vector<Shape> shapes = {{1, 1, 1},    {7, 3, 5},     {16, 16, 16},  {17, 300, 49},
-                                     {40, 0, 33},  {33, 600, 97}, {64, 27, 200}, {5, 513, 1},
+  const std::vector<Shape> shapes = {{1, 1, 1},     {7, 3, 5},     {16, 16, 16},  {17, 300, 49},
+                                     {40, 0, 33},   {33, 600, 97}, {64, 27, 200}, {5, 513, 1},
                                      {130, 20, 64}, {24, 257, 150}};
   for (const Shape& s : shapes) {
     for (int which = 0; which < 4; ++which) {
@@ -180,8 +185,8 @@ Tensor RunConv(const Attributes& attrs, const std::vector<const Tensor*>& inputs
   const size_t bytes = kernel->ScratchBytes(threads);
   constexpr size_t kGuard = 256;
   std::vector<std::byte> storage(bytes + kGuard + 64, std::byte{0x5A});
-  auto* base = reinterpret_cast<std::byte*>(
-      (reinterpret_cast<uintptr_t>(storage.data()) + 63) / 64 * 64);
+  auto* base =
+      reinterpret_cast<std::byte*>((reinterpret_cast<uintptr_t>(storage.data()) + 63) / 64 * 64);
   std::fill(base + bytes, base + bytes + kGuard, std::byte{0xA5});
   RunContext ctx;
   ctx.scratch = base;
@@ -209,28 +214,88 @@ TEST_CASE("Conv with packed weights gives the same bits for any thread count",
     const char* activation;
   };
   const std::vector<Case> cases = {
-      {"wide 3x3 (private column blocks)", {1, 24, 40, 44}, {40, 24, 3, 3}, {1, 1}, {1, 1, 1, 1},
-       1, true, "Relu"},
-      {"wide deep 3x3 (private im2col chunks, row kernel)", {1, 64, 26, 24}, {40, 64, 3, 3},
-       {1, 1}, {1, 1, 1, 1}, 1, true, "Relu"},
-      {"wide pointwise, batch 2", {2, 40, 30, 30}, {72, 40, 1, 1}, {1, 1}, {0, 0, 0, 0}, 1, false,
+      {"wide 3x3 (private column blocks)",
+       {1, 24, 40, 44},
+       {40, 24, 3, 3},
+       {1, 1},
+       {1, 1, 1, 1},
+       1,
+       true,
+       "Relu"},
+      {"wide deep 3x3 (private im2col chunks, row kernel)",
+       {1, 64, 26, 24},
+       {40, 64, 3, 3},
+       {1, 1},
+       {1, 1, 1, 1},
+       1,
+       true,
+       "Relu"},
+      {"wide pointwise, batch 2",
+       {2, 40, 30, 30},
+       {72, 40, 1, 1},
+       {1, 1},
+       {0, 0, 0, 0},
+       1,
+       false,
        "Clip"},
-      {"mid-size strided (shared panels)", {1, 64, 28, 28}, {96, 64, 3, 3}, {2, 2}, {1, 1, 1, 1},
-       1, true, "Sigmoid"},
-      {"mid-size pointwise", {1, 256, 14, 14}, {200, 256, 1, 1}, {1, 1}, {0, 0, 0, 0}, 1, false,
+      {"mid-size strided (shared panels)",
+       {1, 64, 28, 28},
+       {96, 64, 3, 3},
+       {2, 2},
+       {1, 1, 1, 1},
+       1,
+       true,
+       "Sigmoid"},
+      {"mid-size pointwise",
+       {1, 256, 14, 14},
+       {200, 256, 1, 1},
+       {1, 1},
+       {0, 0, 0, 0},
+       1,
+       false,
        ""},
-      {"narrow pointwise (row kernel on X)", {2, 256, 7, 7}, {300, 256, 1, 1}, {1, 1},
-       {0, 0, 0, 0}, 1, true, "Relu"},
-      {"narrow 3x3 (row kernel on im2col)", {1, 96, 7, 7}, {130, 96, 3, 3}, {1, 1}, {1, 1, 1, 1},
-       1, false, "Relu"},
+      {"narrow pointwise (row kernel on X)",
+       {2, 256, 7, 7},
+       {300, 256, 1, 1},
+       {1, 1},
+       {0, 0, 0, 0},
+       1,
+       true,
+       "Relu"},
+      {"narrow 3x3 (row kernel on im2col)",
+       {1, 96, 7, 7},
+       {130, 96, 3, 3},
+       {1, 1},
+       {1, 1, 1, 1},
+       1,
+       false,
+       "Relu"},
       {"two groups", {1, 64, 20, 20}, {96, 32, 3, 3}, {1, 1}, {1, 1, 1, 1}, 2, false, ""},
       // Groups large enough for the GEMM path (not one task per group).
-      {"shared im2col, batch 2, two groups", {2, 64, 14, 14}, {256, 32, 3, 3}, {1, 1},
-       {1, 1, 1, 1}, 2, true, "Relu"},
-      {"private im2col, batch 2, two groups, shallow", {2, 8, 64, 64}, {64, 4, 3, 3}, {1, 1},
-       {1, 1, 1, 1}, 2, true, "Clip"},
-      {"one row, strided and padded along the other axis", {1, 3, 1, 500}, {16, 3, 1, 5}, {1, 2},
-       {0, 2, 0, 2}, 1, false, ""},
+      {"shared im2col, batch 2, two groups",
+       {2, 64, 14, 14},
+       {256, 32, 3, 3},
+       {1, 1},
+       {1, 1, 1, 1},
+       2,
+       true,
+       "Relu"},
+      {"private im2col, batch 2, two groups, shallow",
+       {2, 8, 64, 64},
+       {64, 4, 3, 3},
+       {1, 1},
+       {1, 1, 1, 1},
+       2,
+       true,
+       "Clip"},
+      {"one row, strided and padded along the other axis",
+       {1, 3, 1, 500},
+       {16, 3, 1, 5},
+       {1, 2},
+       {0, 2, 0, 2},
+       1,
+       false,
+       ""},
   };
   for (const Case& c : cases) {
     CAPTURE(c.what);

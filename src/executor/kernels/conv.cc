@@ -102,8 +102,7 @@ int64_t FloorPow2(int64_t x) {
 // dst[i] = src[i * stride] for i < n; src == nullptr: dst[i] = 0. For the
 // runs of an im2col row (an output row's worth at most), vectorized for
 // strides 1 and 2.
-inline void CopyRun(float* __restrict dst, const float* __restrict src, int64_t n,
-                    int64_t stride) {
+inline void CopyRun(float* __restrict dst, const float* __restrict src, int64_t n, int64_t stride) {
 #if defined(__AVX512F__)
   if (src == nullptr) {
     for (int64_t i = 0; i < n; i += 16) {
@@ -122,15 +121,13 @@ inline void CopyRun(float* __restrict dst, const float* __restrict src, int64_t 
   if (stride == 2) {
     // 16 outputs from 32 inputs: the even ones. Inputs past the last one
     // read (2 * (n - 1)) are masked off.
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                           28, 30);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     for (int64_t i = 0; i < n; i += 16) {
       const int64_t left = std::min<int64_t>(n - i, 16);
       const int64_t inputs = 2 * left - 1;  // src[2i .. 2i + inputs)
-      const auto lo_mask =
-          static_cast<__mmask16>(inputs >= 16 ? 0xFFFF : (1u << inputs) - 1);
-      const auto hi_mask =
-          static_cast<__mmask16>(inputs <= 16 ? 0 : (1u << (inputs - 16)) - 1);
+      const auto lo_mask = static_cast<__mmask16>(inputs >= 16 ? 0xFFFF : (1u << inputs) - 1);
+      const auto hi_mask = static_cast<__mmask16>(inputs <= 16 ? 0 : (1u << (inputs - 16)) - 1);
       const __m512 lo = _mm512_maskz_loadu_ps(lo_mask, src + 2 * i);
       const __m512 hi = _mm512_maskz_loadu_ps(hi_mask, src + 2 * i + 16);
       const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1);
@@ -451,8 +448,7 @@ class ConvKernel final : public Kernel {
     row_units_ = std::max<int64_t>(CeilDiv(m, 32), 1);
     const int64_t col_blocks_max =
         std::max<int64_t>(col_units_ / CeilDiv(kMinBlockCols, col_align), 1);
-    const int64_t target =
-        FloorPow2(std::clamp<int64_t>(m * k * n / kBlockMacs, 1, kMaxBlocks));
+    const int64_t target = FloorPow2(std::clamp<int64_t>(m * k * n / kBlockMacs, 1, kMaxBlocks));
     nbc_ = nbr_ = 1;
     if (!shared) {
       nbc_ = FloorPow2(std::min(target, col_blocks_max));
@@ -477,8 +473,7 @@ class ConvKernel final : public Kernel {
   SgemmEpilogue EpilogueFor(const Operands& op, int64_t n, int64_t g) const {
     SgemmEpilogue ep;
     ep.bias = op.b != nullptr ? op.b + g * mg_ : nullptr;
-    ep.residual =
-        op.r != nullptr ? op.r + (n * p_.out_channels + g * mg_) * out_plane_ : nullptr;
+    ep.residual = op.r != nullptr ? op.r + (n * p_.out_channels + g * mg_) * out_plane_ : nullptr;
     ep.ldr = out_plane_;
     ep.activation = p_.activation;
     return ep;
@@ -592,8 +587,9 @@ class ConvKernel final : public Kernel {
   void Im2ColPlain(const float* xg, int64_t k0, int64_t k1, int64_t j0, int64_t j1,
                    float* out) const {
     const int64_t len = j1 - j0;
-    Im2ColRows(xg, k0, k1, j0, j1, [&](int64_t r) { return out + (r - k0) * len; },
-               [](int64_t, const float*) {});
+    Im2ColRows(
+        xg, k0, k1, j0, j1, [&](int64_t r) { return out + (r - k0) * len; },
+        [](int64_t, const float*) {});
   }
 
   // Builds rows [k0, k1) x columns [j0, j1) of the im2col matrix of X_g (as
@@ -745,7 +741,8 @@ class ConvKernel final : public Kernel {
       const int64_t half = dw_half_;
       float* even = scratch;
       float* odd = scratch + in1 * half;
-      const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i ev =
+          _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
       const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
       for (int64_t i = 0; i < in1; ++i) {
         const float* src = xc + i * in2;
@@ -753,8 +750,9 @@ class ConvKernel final : public Kernel {
           // Inputs [2j, 2j + 32) ∩ [0, in2).
           const int64_t left = std::min<int64_t>(in2 - 2 * j, 32);
           const auto lo_mask = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1);
-          const auto hi_mask =
-              static_cast<__mmask16>(left <= 16 ? 0 : left >= 32 ? 0xFFFF : (1u << (left - 16)) - 1);
+          const auto hi_mask = static_cast<__mmask16>(left <= 16   ? 0
+                                                      : left >= 32 ? 0xFFFF
+                                                                   : (1u << (left - 16)) - 1);
           const __m512 lo = _mm512_maskz_loadu_ps(lo_mask, src + 2 * j);
           const __m512 hi = _mm512_maskz_loadu_ps(hi_mask, src + 2 * j + 16);
           const int64_t cnt = std::min<int64_t>(half - j, 16);
@@ -824,7 +822,7 @@ class ConvKernel final : public Kernel {
     const float* r;  // its residual plane, or null
     bool has_bias;
     float bias;
-    int64_t o1, c0;  // the tile's first output row and column
+    int64_t o1, c0;         // the tile's first output row and column
     const uint16_t* masks;  // the column group's load masks [tap][vector]
   };
 
@@ -910,7 +908,8 @@ class ConvKernel final : public Kernel {
     const int64_t pb1 = p_.pad_begin[1], pb2 = p_.pad_begin[2];
     const int64_t phase_size = dw_rows_ * dw_cols_;
     float* phases = scratch;
-    float* acc = scratch + ScratchLayout::Align(DepthwisePhaseFloats() * sizeof(float)) / sizeof(float);
+    float* acc =
+        scratch + ScratchLayout::Align(DepthwisePhaseFloats() * sizeof(float)) / sizeof(float);
     // Phase (r1, r2) holds padded[i * s1 + r1][j * s2 + r2] at [i][j].
     const float* xc = op.x + (n * p_.in_channels + g) * in_plane_;
     for (int64_t r1 = 0; r1 < s1; ++r1) {
@@ -987,42 +986,42 @@ class ConvKernel final : public Kernel {
   }
 
   ConvParams p_;
-  int64_t cg_ = 0;           // C / group
-  int64_t mg_ = 0;           // M / group
-  int64_t kernel_size_ = 0;  // k1 * ... * kk
-  int64_t col_rows_ = 0;     // K = C/group * kernel_size_
-  int64_t in_plane_ = 0;     // D1 * ... * Dk
-  int64_t out_plane_ = 0;    // P = O1 * ... * Ok
-  int64_t tile_ = 0;         // output positions per im2col tile
-  bool pointwise_ = false;   // 1x1 kernel, stride 1, no padding
-  bool by_group_ = false;    // parallel over (image, group), else over GEMM blocks
+  int64_t cg_ = 0;                     // C / group
+  int64_t mg_ = 0;                     // M / group
+  int64_t kernel_size_ = 0;            // k1 * ... * kk
+  int64_t col_rows_ = 0;               // K = C/group * kernel_size_
+  int64_t in_plane_ = 0;               // D1 * ... * Dk
+  int64_t out_plane_ = 0;              // P = O1 * ... * Ok
+  int64_t tile_ = 0;                   // output positions per im2col tile
+  bool pointwise_ = false;             // 1x1 kernel, stride 1, no padding
+  bool by_group_ = false;              // parallel over (image, group), else over GEMM blocks
   size_t serial_workspace_bytes_ = 0;  // by group, not depthwise: RunGroup's GEMM workspace
-  bool depthwise_ = false;   // direct depthwise convolution (RunDepthwise)
-  bool dw_rows_path_ = false;  // depthwise: RunDepthwiseRows (AVX-512)
+  bool depthwise_ = false;             // direct depthwise convolution (RunDepthwise)
+  bool dw_rows_path_ = false;          // depthwise: RunDepthwiseRows (AVX-512)
   struct DwTap {
     int64_t row;    // input row = o1 * s1 + row
     int64_t phase;  // column phase read (input column % s2)
     int64_t shift;  // output column o2 reads phase column o2 + shift
   };
-  std::vector<DwTap> dw_taps_;  // depthwise rows path: the taps in kernel order
+  std::vector<DwTap> dw_taps_;    // depthwise rows path: the taps in kernel order
   int64_t dw_cols_per_tile_ = 1;  // vectors of 16 output columns per register tile
   // Load masks per column group (16 * dw_cols_per_tile_ columns), tap and
   // vector of the tile.
   std::vector<uint16_t> dw_masks_;
-  int64_t dw_half_ = 0;        // depthwise, stride 2: columns of the even phase
-  int64_t dw_rows_ = 0;      // depthwise: rows of one phase of the padded input
-  int64_t dw_cols_ = 0;      // depthwise: columns of one phase (and of the output rows computed)
+  int64_t dw_half_ = 0;  // depthwise, stride 2: columns of the even phase
+  int64_t dw_rows_ = 0;  // depthwise: rows of one phase of the padded input
+  int64_t dw_cols_ = 0;  // depthwise: columns of one phase (and of the output rows computed)
   // GEMM path (not by group).
   Strategy strategy_ = Strategy::kDirect;
-  bool rows_kernel_ = false;      // SgemmRows, else SgemmPanelsDirect
-  std::vector<float> w_packed_;   // packed W per group (PackA), when W is a constant
-  int64_t w_stride_ = 0;          // floats of one group's packed W
-  int64_t shared_w_floats_ = 0;   // W packed at Run into the scratch (not a constant)
-  int64_t nbr_ = 1, nbc_ = 1;        // blocks: row blocks x column blocks
-  int64_t row_units_ = 1;            // 32-row units of Y_g's rows
+  bool rows_kernel_ = false;               // SgemmRows, else SgemmPanelsDirect
+  std::vector<float> w_packed_;            // packed W per group (PackA), when W is a constant
+  int64_t w_stride_ = 0;                   // floats of one group's packed W
+  int64_t shared_w_floats_ = 0;            // W packed at Run into the scratch (not a constant)
+  int64_t nbr_ = 1, nbc_ = 1;              // blocks: row blocks x column blocks
+  int64_t row_units_ = 1;                  // 32-row units of Y_g's rows
   int64_t col_units_ = 1, col_align_ = 1;  // col_align_-column units of Y_g's columns
-  int64_t chunk_ = 0;                // private im2col: columns per chunk
-  std::vector<int64_t> col_range_;   // im2col: [lo2, hi2) per kernel column (Im2ColRows)
+  int64_t chunk_ = 0;                      // private im2col: columns per chunk
+  std::vector<int64_t> col_range_;         // im2col: [lo2, hi2) per kernel column (Im2ColRows)
   ScratchLayout scratch_;
 };
 

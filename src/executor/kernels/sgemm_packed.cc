@@ -161,9 +161,12 @@ bool InTile(const Activation& act) {
 // The in-tile activations on one float (the row kernel's scalar stores).
 [[maybe_unused]] float ActScalar(const Activation& act, float x) {
   switch (act.kind) {
-    case Activation::Kind::kRelu: return ReluOf(x);
-    case Activation::Kind::kClip: return ClipOf(x, act.alpha, act.beta);
-    default: return x;
+    case Activation::Kind::kRelu:
+      return ReluOf(x);
+    case Activation::Kind::kClip:
+      return ClipOf(x, act.alpha, act.beta);
+    default:
+      return x;
   }
 }
 
@@ -203,9 +206,9 @@ void KernelN(const NTile& t) {
     for (int r = 0; r < kMr; ++r) {
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
-        acc[r][v] = r >= t.rs && r < t.re ? Isa::LoadN(t.c + r * t.ldc + v * kLanes,
-                                            v == NV - 1 ? last_cols : kLanes)
-                               : Isa::Zero();
+        acc[r][v] = r >= t.rs && r < t.re
+                        ? Isa::LoadN(t.c + r * t.ldc + v * kLanes, v == NV - 1 ? last_cols : kLanes)
+                        : Isa::Zero();
       }
     }
   }
@@ -232,8 +235,8 @@ void KernelN(const NTile& t) {
     V bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      bv[v] = kMaskB && v == NV - 1 ? Isa::LoadN(b + v * kLanes, last_cols)
-                                    : Isa::Load(b + v * kLanes);
+      bv[v] =
+          kMaskB && v == NV - 1 ? Isa::LoadN(b + v * kLanes, last_cols) : Isa::Load(b + v * kLanes);
     }
 #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) {
@@ -257,9 +260,8 @@ void KernelN(const NTile& t) {
         if (r < t.rs || r >= t.re) continue;
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) {
-          acc[r][v] = Isa::Add(
-              acc[r][v],
-              Isa::LoadN(t.res + r * t.ldr + v * kLanes, v == NV - 1 ? last_cols : kLanes));
+          acc[r][v] = Isa::Add(acc[r][v], Isa::LoadN(t.res + r * t.ldr + v * kLanes,
+                                                     v == NV - 1 ? last_cols : kLanes));
         }
       }
     }
@@ -346,7 +348,7 @@ struct MTile {
   int64_t k;
   float* c;  // C[r0][j]
   int64_t ldc;
-  int rs, re;          // rows of the tile to store: [rs, re) within [0, TV * kLanes)
+  int rs, re;         // rows of the tile to store: [rs, re) within [0, TV * kLanes)
   const float* bias;  // bias + r0, or null
   const float* res;   // residual at (r0, j), or null
   int64_t ldr;
@@ -399,7 +401,8 @@ void KernelM(const MTile& t) {
       if (t.act->kind == Activation::Kind::kRelu) {
         x = _mm512_max_ps(_mm512_setzero_ps(), x);
       } else if (t.act->kind == Activation::Kind::kClip) {
-        x = _mm512_min_ps(_mm512_set1_ps(t.act->beta), _mm512_max_ps(_mm512_set1_ps(t.act->alpha), x));
+        x = _mm512_min_ps(_mm512_set1_ps(t.act->beta),
+                          _mm512_max_ps(_mm512_set1_ps(t.act->alpha), x));
       }
       float* out = t.c + row * t.ldc;
       _mm512_mask_storeu_ps(out, cols, x);
@@ -531,8 +534,8 @@ void SgemmPanels(const float* a, int64_t m, int64_t k, int64_t k0, int64_t k1, i
 
 int64_t SgemmRowsCols() { return Isa::kMaxCols; }
 
-void SgemmPanelsDirect(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1,
-                       const float* b, int64_t ldb, int64_t j0, int64_t j1, float* c, int64_t ldc,
+void SgemmPanelsDirect(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, const float* b,
+                       int64_t ldb, int64_t j0, int64_t j1, float* c, int64_t ldc,
                        const SgemmEpilogue& ep) {
   if (m0 >= m1 || j0 >= j1) return;
   NTile t{};

@@ -128,8 +128,8 @@ void SgemmPanels(const float* a, int64_t m, int64_t k, int64_t k0, int64_t k1, i
 /// B[0][0]) read in place by the column kernel, K block by K block: no
 /// packing, best for shallow products (small k, where B's rows stay in L1).
 /// Any j0 <= j1 <= n.
-void SgemmPanelsDirect(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1,
-                       const float* b, int64_t ldb, int64_t j0, int64_t j1, float* c, int64_t ldc,
+void SgemmPanelsDirect(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, const float* b,
+                       int64_t ldb, int64_t j0, int64_t j1, float* c, int64_t ldc,
                        const SgemmEpilogue& epilogue);
 
 /// The same product with B row-major [k, n] (leading dimension ldb, `b`
