@@ -2,9 +2,9 @@
 # The whole test suite on a fresh machine: install dependencies, build, run
 # every test with CTest. Tests that need ../shared or Debian's ONNX test data
 # print "SKIPPED: ..." when it is absent.
-# Then the robustness stages (~25 min on 2 cores): part of the suite under
-# ASan+UBSan and TSan (scripts/run_sanitizers.sh), and the fuzz targets for
-# FUZZ_SECONDS each, default 180 (scripts/run_fuzz.sh).
+# Then the robustness stages (~15 min on 2 cores): part of the suite under
+# ASan+UBSan and TSan (scripts/run_sanitizers.sh), and the two fuzz targets
+# side by side for FUZZ_SECONDS, default 300 (scripts/run_fuzz.sh).
 #   ENGINE_SKIP_SANITIZERS=1  skip both robustness stages
 #   ENGINE_SKIP_FUZZ=1        skip only the fuzzing
 set -euo pipefail
@@ -18,5 +18,5 @@ if [ "${ENGINE_SKIP_SANITIZERS:-0}" = "1" ]; then
   echo "[run_tests] sanitizer and fuzz stages SKIPPED (ENGINE_SKIP_SANITIZERS=1)"
 else
   bash scripts/run_sanitizers.sh
-  FUZZ_SECONDS=${FUZZ_SECONDS:-180} bash scripts/run_fuzz.sh
+  FUZZ_SECONDS=${FUZZ_SECONDS:-300} bash scripts/run_fuzz.sh
 fi

@@ -241,6 +241,26 @@ absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options
   return absl::OkStatus();
 }
 
+// The node's input and output counts against its ONNX schema. The checker
+// verifies them too, but it is skipped for models newer than the ONNX library,
+// and importers index a node's inputs and outputs by position.
+absl::Status CheckArity(const onnx::NodeProto& node, int index, int opset,
+                        const std::string& file) {
+  const std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+  const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, domain);
+  if (schema == nullptr) return absl::OkStatus();  // not an ONNX op: its importer checks
+  auto in_range = [](int n, int lo, int hi) { return n >= lo && n <= hi; };
+  if (!in_range(node.input_size(), schema->min_input(), schema->max_input()) ||
+      !in_range(node.output_size(), schema->min_output(), schema->max_output())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file, ": ", NodeLabel(node, index), " has ", node.input_size(), " inputs and ",
+        node.output_size(), " outputs; its ONNX schema takes ", schema->min_input(), "..",
+        schema->max_input(), " inputs and ", schema->min_output(), "..", schema->max_output(),
+        " outputs"));
+  }
+  return absl::OkStatus();
+}
+
 // Every graph output must be a graph input, an initializer or a node output.
 absl::Status CheckOutputsProduced(const onnx::ModelProto& model, const std::string& file) {
   const onnx::GraphProto& g = model.graph();
@@ -307,6 +327,7 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
     if (imp == nullptr) {
       return absl::UnimplementedError(absl::StrCat(file, ": ", NodeLabel(node, i), ": ", why));
     }
+    ENGINE_RETURN_IF_ERROR(CheckArity(node, i, DomainOpset(model, node.domain()), file));
     ImportContext ctx(graph.get(), opset, source_opset, i, &ranks);
     absl::Status s = imp->import(node, ctx);
     if (!s.ok()) return Annotate(s, absl::StrCat(file, ": ", NodeLabel(node, i)));

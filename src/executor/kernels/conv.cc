@@ -355,7 +355,8 @@ class ConvKernel final : public Kernel {
       ParallelFor(ctx, p_.batch * p_.group, [&](int64_t begin, int64_t end, int slot) {
         std::byte* mine = scratch_.Slot(ctx, slot);
         float* col = reinterpret_cast<float*>(mine);
-        std::byte* workspace = mine + ScratchLayout::Align(ColBytes());
+        // No scratch at all (null) when the layer needs none: no offset from null.
+        std::byte* workspace = mine != nullptr ? mine + ScratchLayout::Align(ColBytes()) : nullptr;
         for (int64_t i = begin; i < end; ++i) {
           RunGroup(op, i / p_.group, i % p_.group, col, workspace, serial_workspace_bytes_);
         }

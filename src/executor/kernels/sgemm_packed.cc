@@ -620,13 +620,14 @@ void SgemmRows(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, con
     tile = tv * kLanes;
     for (int v = 0; v < tv; ++v) {
       const int64_t row = r0 + v * kLanes;
-      t.a[v] = a + (row / kBlock) * kBlock * k + row % kBlock;
+      // k == 0: A and B hold nothing (may be null) and are not read.
+      t.a[v] = k > 0 ? a + (row / kBlock) * kBlock * k + row % kBlock : a;
     }
     t.rs = static_cast<int>(std::max(r0, m0) - r0);
     t.re = static_cast<int>(std::min(r0 + tile, m1) - r0);
     for (int64_t g = 0, jj = j0; g < groups; ++g) {
       const int64_t nc = n / groups + (g < n % groups ? 1 : 0);
-      t.b = b + jj;
+      t.b = k > 0 ? b + jj : b;
       t.c = c + r0 * ldc + jj;
       t.bias = ep.bias != nullptr ? ep.bias + r0 : nullptr;
       t.res = ep.residual != nullptr ? ep.residual + r0 * ep.ldr + jj : nullptr;

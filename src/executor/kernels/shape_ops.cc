@@ -103,14 +103,16 @@ inline void CopyElem(std::byte* dst, const std::byte* src) {
   std::memcpy(dst, src, kSize);
 }
 
-// out[i] = in[i * stride] for i < n (strides in elements, may be negative).
+// out[i] = in[i * stride] for i < n (strides in elements, may be negative:
+// byte offsets are computed in int64_t, never in size_t).
 template <size_t kSize>
 void Copy1D(int64_t n, const std::byte* in, int64_t stride, std::byte* out) {
   if (stride == 1) {
     std::memcpy(out, in, static_cast<size_t>(n) * kSize);
     return;
   }
-  for (int64_t i = 0; i < n; ++i) CopyElem<kSize>(out + i * kSize, in + i * stride * kSize);
+  const int64_t step = stride * static_cast<int64_t>(kSize);
+  for (int64_t i = 0; i < n; ++i) CopyElem<kSize>(out + i * kSize, in + i * step);
 }
 
 // out[r][c] = in[r * sr + c * sc], out dense [rows, cols]. Tiled when the
@@ -120,7 +122,8 @@ void Copy2D(int64_t rows, int64_t cols, const std::byte* in, int64_t sr, int64_t
             std::byte* out) {
   if (sc == 1) {
     for (int64_t r = 0; r < rows; ++r) {
-      std::memcpy(out + r * cols * kSize, in + r * sr * kSize, static_cast<size_t>(cols) * kSize);
+      std::memcpy(out + r * cols * kSize, in + r * sr * static_cast<int64_t>(kSize),
+                  static_cast<size_t>(cols) * kSize);
     }
     return;
   }
@@ -131,8 +134,10 @@ void Copy2D(int64_t rows, int64_t cols, const std::byte* in, int64_t sr, int64_t
       const int64_t c1 = std::min(cols, c0 + kTile);
       for (int64_t r = r0; r < r1; ++r) {
         std::byte* o = out + r * cols * kSize;
-        const std::byte* i = in + r * sr * kSize;
-        for (int64_t c = c0; c < c1; ++c) CopyElem<kSize>(o + c * kSize, i + c * sc * kSize);
+        const std::byte* i = in + r * sr * static_cast<int64_t>(kSize);
+        for (int64_t c = c0; c < c1; ++c) {
+          CopyElem<kSize>(o + c * kSize, i + c * sc * static_cast<int64_t>(kSize));
+        }
       }
     }
   }
