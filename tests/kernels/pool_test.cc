@@ -159,6 +159,58 @@ TEST_CASE("MaxPool and AveragePool match a naive implementation on random shapes
   }
 }
 
+TEST_CASE("Int8 and uint8 MaxPool equal float MaxPool on the same values", "[kernels]") {
+  // 1-D and 2-D without dilation take the separable row path, 3-D and
+  // dilated pools the general loop: both must give float MaxPool's values.
+  std::mt19937 rng(77);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int iter = 0; iter < 200; ++iter) {
+    const size_t nsp = pick(1, 3);
+    const bool is_signed = pick(0, 1) == 1;
+    Dims shape = {pick(1, 2), pick(1, 5)};
+    std::vector<int64_t> kernel, strides, dilations, pads(2 * nsp);
+    for (size_t i = 0; i < nsp; ++i) {
+      const int64_t k = pick(1, 4), d = iter % 4 == 0 ? pick(1, 2) : 1;
+      kernel.push_back(k);
+      strides.push_back(pick(1, 3));
+      dilations.push_back(d);
+      pads[i] = pick(0, k - 1);
+      pads[nsp + i] = pick(0, k - 1);
+      shape.push_back((k - 1) * d + 1 + pick(0, nsp == 3 ? 4 : 40));
+    }
+    Attributes attrs;
+    attrs.Set("kernel_shape", kernel);
+    attrs.Set("strides", strides);
+    attrs.Set("dilations", dilations);
+    attrs.Set("pads", pads);
+    attrs.Set("ceil_mode", int64_t{pick(0, 1)});
+    Tensor xq(is_signed ? DataType::kInt8 : DataType::kUint8, shape);
+    Tensor xf(DataType::kFloat32, shape);
+    for (int64_t i = 0; i < NumElements(shape); ++i) {
+      const int v = is_signed ? pick(-128, 127) : pick(0, 255);
+      if (is_signed) {
+        xq.data_as<int8_t>()[i] = static_cast<int8_t>(v);
+      } else {
+        xq.data_as<uint8_t>()[i] = static_cast<uint8_t>(v);
+      }
+      xf.data_as<float>()[i] = static_cast<float>(v);
+    }
+    INFO("iteration " << iter << ": X " << DimsToString(shape) << " " << attrs.ToString());
+    auto yq = Run("MaxPool", attrs, xq);
+    auto yf = Run("MaxPool", attrs, xf);
+    REQUIRE(yq.ok());
+    REQUIRE(yf.ok());
+    REQUIRE((*yq)[0].shape() == (*yf)[0].shape());
+    const int64_t n = NumElements((*yf)[0].shape());
+    int mismatches = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float q = is_signed ? (*yq)[0].data_as<int8_t>()[i] : (*yq)[0].data_as<uint8_t>()[i];
+      if (q != (*yf)[0].data_as<float>()[i]) ++mismatches;
+    }
+    CHECK(mismatches == 0);
+  }
+}
+
 TEST_CASE("Pooling hand-computed cases (ONNX examples)", "[kernels]") {
   const Tensor x16 = MakeFloat({1, 1, 4, 4}, Iota(16, 1));
   const Tensor x25 = MakeFloat({1, 1, 5, 5}, Iota(25, 1));

@@ -34,6 +34,14 @@
 //
 // Large layers split their planes (n, c) over RunContext::threads threads;
 // planes are independent, so outputs do not depend on the thread count.
+//
+// 1-D and 2-D MaxPool without dilation (ResNet's 3x3/2 stem pool) take a
+// separable path: per output row, the elementwise max of the window's input
+// rows into a row buffer whose padding columns hold the dtype's lowest value,
+// then the max of each window's columns in that buffer. Both passes are
+// contiguous or constant-stride loops the compiler vectorizes; the result is
+// the same value as the general loop's (max is associative and NaN inputs are
+// skipped by both, since the accumulator starts at the lowest value).
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -229,23 +237,51 @@ class PoolKernel final : public Kernel {
         w.count = end_before(in + p_.pad_end[a]);
       }
     }
+    separable_ = kKind == PoolKind::kMax && p_.in[0] == 1 && p_.out[0] == 1 &&
+                 p_.kernel[0] == 1 && p_.dilation[1] == 1 && p_.dilation[2] == 1;
+    if (separable_) {
+      // Padded row: input column c at pad_begin + c; every window, including
+      // a ceil_mode overhang past the end padding, lies inside.
+      row_width_ = std::max(p_.pad_begin[2] + p_.in[2],
+                            (p_.out[2] - 1) * p_.stride[2] + p_.kernel[2]);
+      scratch_.per_thread = static_cast<size_t>(row_width_) * DataTypeSize(p_.dtype);
+    }
     return absl::OkStatus();
   }
+
+  size_t ScratchBytes(int threads) const override { return scratch_.Bytes(threads); }
 
   void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
     // Planes (n, c) are independent: spread them over the threads when the
     // layer is large enough to pay for it.
-    auto planes = [&](int64_t begin, int64_t end, int) {
+    auto planes = [&](int64_t begin, int64_t end, int slot) {
+      std::byte* row = separable_ ? scratch_.Slot(ctx, slot) : nullptr;
       switch (p_.dtype) {
         case DataType::kFloat32:
-          RunTyped<float>(in[0], out[0], begin, end);
+          if (separable_) {
+            MaxPoolRows<float>(in[0], out[0], begin, end, row);
+          } else {
+            RunTyped<float>(in[0], out[0], begin, end);
+          }
           break;
         case DataType::kInt8:
-          if constexpr (IsMax(kKind)) RunTyped<int8_t>(in[0], out[0], begin, end);
+          if constexpr (IsMax(kKind)) {
+            if (separable_) {
+              MaxPoolRows<int8_t>(in[0], out[0], begin, end, row);
+            } else {
+              RunTyped<int8_t>(in[0], out[0], begin, end);
+            }
+          }
           break;
         case DataType::kUint8:
-          if constexpr (IsMax(kKind)) RunTyped<uint8_t>(in[0], out[0], begin, end);
+          if constexpr (IsMax(kKind)) {
+            if (separable_) {
+              MaxPoolRows<uint8_t>(in[0], out[0], begin, end, row);
+            } else {
+              RunTyped<uint8_t>(in[0], out[0], begin, end);
+            }
+          }
           break;
         default:
           break;
@@ -262,6 +298,45 @@ class PoolKernel final : public Kernel {
 
  private:
   static constexpr int64_t kMinParallelTaps = int64_t{1} << 16;
+
+  // The separable 1-D/2-D max pool of planes [begin, end); `row_bytes` holds
+  // row_width_ elements of T.
+  template <typename T>
+  void MaxPoolRows(const void* in, void* out, int64_t begin, int64_t end,
+                   std::byte* row_bytes) const {
+    constexpr T kLowest = std::numeric_limits<T>::lowest();
+    const T* x = static_cast<const T*>(in);
+    T* y = static_cast<T*>(out);
+    T* row = reinterpret_cast<T*>(row_bytes);
+    const int64_t ih = p_.in[1], iw = p_.in[2], oh = p_.out[1], ow = p_.out[2];
+    const int64_t kw = p_.kernel[2], sw = p_.stride[2];
+    T* cols = row + p_.pad_begin[2];
+    // The padding columns stay at the lowest value for the whole call.
+    std::fill(row, row + row_width_, kLowest);
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const T* xp = x + plane * ih * iw;
+      T* yp = y + plane * oh * ow;
+      for (int64_t oy = 0; oy < oh; ++oy, yp += ow) {
+        const AxisWindow& w = windows_[1][oy];
+        std::fill(cols, cols + iw, kLowest);
+        for (int64_t t = w.lo; t < w.hi; ++t) {
+          const T* src = xp + (w.start + t) * iw;
+          for (int64_t c = 0; c < iw; ++c) cols[c] = std::max(cols[c], src[c]);
+        }
+        std::fill(yp, yp + ow, kLowest);
+        for (int64_t t = 0; t < kw; ++t) {
+          const T* src = row + t;
+          if (sw == 1) {
+            for (int64_t o = 0; o < ow; ++o) yp[o] = std::max(yp[o], src[o]);
+          } else if (sw == 2) {
+            for (int64_t o = 0; o < ow; ++o) yp[o] = std::max(yp[o], src[2 * o]);
+          } else {
+            for (int64_t o = 0; o < ow; ++o) yp[o] = std::max(yp[o], src[o * sw]);
+          }
+        }
+      }
+    }
+  }
 
   // Planes [begin, end).
   template <typename T>
@@ -312,6 +387,9 @@ class PoolKernel final : public Kernel {
 
   PoolParams p_;
   std::array<std::vector<AxisWindow>, kMaxSpatial> windows_;
+  bool separable_ = false;     // MaxPoolRows applies
+  int64_t row_width_ = 0;      // elements of its row buffer
+  ScratchLayout scratch_;
 };
 
 template <PoolKind kKind>
