@@ -7,6 +7,10 @@
 # (trtexec_like --loadEngine --threads=N, "Host Latency: ... median = X ms")
 # and ONNX Runtime's median (run.js --threads N --iterations K, its
 # {"median_ms": ...} line), and the ratio ours / ORT (< 1: we are faster).
+# Then our INT8 engine of the same model (--int8, calibrated on 16 images of
+# ../shared/datasets: ImageNet photos for the 224x224 models, MNIST digits for
+# mnist-8; on the benchmark's own random input when ../shared is absent) at
+# the same thread count, and the speed-up FP32 / INT8 (> 1: INT8 is faster).
 #
 # Usage: bash bench/host_vs_onnxruntime.sh
 # Environment: THREADS="1 2" (thread counts), ITERATIONS=30 (timed runs per
@@ -26,6 +30,8 @@ SHARED="$ROOT/../shared"
 THREADS="${THREADS:-1 2}"
 ITERATIONS="${ITERATIONS:-30}"
 SEED="${SEED:-7}"
+IMAGENET="$SHARED/datasets/imagenet_sample_450"
+MNIST_IMAGES="$SHARED/datasets/mnist_test/t10k-images-idx3-ubyte.gz"
 REPEAT="${REPEAT:-1}"
 [ -x "$BIN" ] || { echo "build first: bash scripts/build.sh" >&2; exit 1; }
 bash "$ROOT/tools/ort_ref/setup.sh"
@@ -54,7 +60,8 @@ trap 'rm -rf "$TMP"' EXIT
 
 echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "ONNX Runtime: onnxruntime-node $(cd "$ROOT/tools/ort_ref" && node -p "require('onnxruntime-node/package.json').version")"
-printf "%-18s %7s %12s %12s %10s\n" model threads "ours(ms)" "ORT(ms)" "ours/ORT"
+printf "%-18s %7s %12s %12s %10s %12s %11s\n" model threads "FP32(ms)" "ORT(ms)" "FP32/ORT" \
+  "INT8(ms)" "FP32/INT8"
 for model in "${models[@]}"; do
   name="$(basename "$model" .onnx)"
   iters="$ITERATIONS"
@@ -89,12 +96,36 @@ PY
   if ! "$BIN" --onnx="$model" --saveEngine="$TMP/$name.plan" --skipInference >"$TMP/$name.build.log" 2>&1; then
     echo "$name: build FAILED"; tail -3 "$TMP/$name.build.log"; continue
   fi
+  # The INT8 engine: calibration data by model, else the random input itself.
+  calib=()
+  if [[ "$name" == mnist* && -f "$MNIST_IMAGES" ]]; then
+    calib=(--calibData="$MNIST_IMAGES" --preprocess=raw)
+  elif [[ "$name" != mnist* && -d "$IMAGENET" ]]; then
+    calib=(--calibData="$IMAGENET")
+  else
+    mkdir -p "$TMP/$name.calib"
+    cp "$TMP/$name"_input*.npy "$TMP/$name.calib/"
+    calib=(--calibData="$TMP/$name.calib")
+  fi
+  int8_plan="$TMP/$name.int8.plan"
+  if ! "$BIN" --onnx="$model" --int8 "${calib[@]}" --calibImages=16 --saveEngine="$int8_plan" \
+      --skipInference >"$TMP/$name.int8.build.log" 2>&1; then
+    echo "$name: INT8 build FAILED"; tail -3 "$TMP/$name.int8.build.log"; int8_plan=""
+  fi
   for t in $THREADS; do
     tflag=()
     [ "$threads_flag" = 1 ] && tflag=(--threads="$t")
     # REPEAT rounds, alternating the two sides; each keeps its best median.
-    ours="FAILED" ort="FAILED"
+    ours="FAILED" ort="FAILED" int8="FAILED"
     for ((round = 0; round < REPEAT; ++round)); do
+      if [ -n "$int8_plan" ] && "$BIN" --loadEngine="$int8_plan" --loadInputs="$load_inputs" \
+          "${tflag[@]}" --iterations="$iters" --duration=0 --warmUp=500 \
+          >"$TMP/$name.int8.$t.log" 2>&1; then
+        v=$(sed -n 's/^Host Latency: .*median = \([0-9.e+-]*\) ms.*/\1/p' "$TMP/$name.int8.$t.log")
+        int8=$(best "$int8" "$v")
+      elif [ -n "$int8_plan" ]; then
+        tail -3 "$TMP/$name.int8.$t.log" >&2
+      fi
       if "$BIN" --loadEngine="$TMP/$name.plan" --loadInputs="$load_inputs" "${tflag[@]}" \
           --iterations="$iters" --duration=0 --warmUp=500 >"$TMP/$name.$t.log" 2>&1; then
         v=$(sed -n 's/^Host Latency: .*median = \([0-9.e+-]*\) ms.*/\1/p' "$TMP/$name.$t.log")
@@ -111,13 +142,18 @@ PY
         tail -3 "$TMP/$name.ort.$t.log" >&2
       fi
     done
-    ratio="-"
+    ratio="-" speedup="-"
     if [[ "$ours" =~ ^[0-9] && "$ort" =~ ^[0-9] ]]; then
       ratio=$(/usr/bin/python3 -c "print('%.2f' % ($ours / $ort))")
     fi
-    printf "%-18s %7s %12s %12s %10s\n" "$name" "$t" "$ours" "$ort" "$ratio"
+    if [[ "$ours" =~ ^[0-9] && "$int8" =~ ^[0-9] ]]; then
+      speedup=$(/usr/bin/python3 -c "print('%.2f' % ($ours / $int8))")
+    fi
+    printf "%-18s %7s %12s %12s %10s %12s %11s\n" "$name" "$t" "$ours" "$ort" "$ratio" "$int8" \
+      "$speedup"
   done
 done
 echo "Median host latency per inference, ms, best of $REPEAT round(s) (same input, same intra-op"
 echo "thread count; ORT: graph optimization 'all', sequential execution, timed around"
-echo "session.run in Node.js)."
+echo "session.run in Node.js). INT8: our engine built with --int8 (calibrated on 16 samples),"
+echo "same input and thread count; FP32/INT8 > 1 means INT8 is faster."
