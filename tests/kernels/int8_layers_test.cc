@@ -199,6 +199,33 @@ TEST_CASE("Int8Conv is bit-exact to the reference integer arithmetic", "[kernels
     k.bias = false; k.residual = true;
     CheckConv(k, 5);
   }
+  SECTION("depthwise on random geometries: rows shorter and longer than a vector step") {
+    // Widths from 5 to 75 columns (the widening and requantization steps
+    // take 16 or 32 elements), strides 1 to 3, 3x3 and 5x5 kernels,
+    // dilation, a depth multiplier of 2, residual and clamps.
+    std::mt19937 rng(31);
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    for (int iter = 0; iter < 24; ++iter) {
+      ConvCase k;
+      k.c = k.group = pick(1, 6);
+      k.m = k.c * pick(1, 2);
+      k.kh = k.kw = pick(0, 2) == 0 ? 5 : 3;
+      k.stride_h = pick(1, 3);
+      k.stride_w = pick(1, 3);
+      k.dil_h = pick(1, 2);
+      k.dil_w = pick(0, 3) == 0 ? 2 : 1;
+      k.pad = pick(0, 2);
+      k.h = pick(9, 20);
+      k.w = pick(9, 75);
+      k.bias = pick(0, 1) == 1;
+      k.residual = pick(0, 1) == 1;
+      if (pick(0, 1) == 1) k.lo = 0;
+      INFO("iteration " << iter << ": c " << k.c << " m " << k.m << " k " << k.kh << " s "
+                        << k.stride_h << "x" << k.stride_w << " d " << k.dil_h << "x" << k.dil_w
+                        << " pad " << k.pad << " x " << k.h << "x" << k.w);
+      CheckConv(k, 100 + iter);
+    }
+  }
   SECTION("few output positions: rows split over threads") {
     ConvCase k;
     k.c = 64; k.m = 256; k.h = 4; k.w = 4;
