@@ -42,6 +42,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -60,6 +61,9 @@ namespace {
 
 // Output positions per im2col tile (columns of one Igemm call).
 constexpr int64_t kTileColumns = 512;
+// Fewest output positions a thread takes when Int8Conv splits a tile's
+// columns over threads.
+constexpr int64_t kMinSplitColumns = 16;
 // Rows of one work item when a layer has too few tiles to keep threads busy.
 constexpr int64_t kMinRowBlock = 64;
 
@@ -270,6 +274,99 @@ inline void WidenRow(const int8_t* __restrict from, int16_t* __restrict dst, int
 #endif
 }
 
+// Bits [a, b) ∩ [0, 64) of a 64-bit mask (empty when a >= b).
+inline uint64_t BitRange(int64_t a, int64_t b) {
+  a = std::clamp<int64_t>(a, 0, 64);
+  b = std::clamp<int64_t>(b, 0, 64);
+  if (a >= b) return 0;
+  const uint64_t upto_b = b >= 64 ? ~uint64_t{0} : (uint64_t{1} << b) - 1;
+  const uint64_t below_a = a >= 64 ? ~uint64_t{0} : (uint64_t{1} << a) - 1;
+  return upto_b & ~below_a;
+}
+
+// One segment of an im2col row: dst[j] = src[(o + j) * s] when column o + j
+// is in [lo, hi), else 0, for j < n. `src` is the input row shifted by the
+// tap's column offset: only the elements of valid columns are read (the
+// others may lie outside the input; AVX-512 masked loads do not touch them).
+inline void GatherSegment(const int8_t* src, int64_t o, int64_t n, int64_t s, int64_t lo,
+                          int64_t hi, int8_t* __restrict dst) {
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+  if (s == 1) {
+    for (int64_t j = 0; j < n; j += 64) {
+      const int64_t k = std::min<int64_t>(64, n - j);
+      const __mmask64 valid = BitRange(lo - o - j, hi - o - j) & BitRange(0, k);
+      const __m512i v = _mm512_maskz_loadu_epi8(valid, src + o + j);
+      _mm512_mask_storeu_epi8(dst + j, BitRange(0, k), v);
+    }
+    return;
+  }
+  if (s == 2) {
+    // 32 columns per step: the even bytes of 64, zero-extended to 16 bits
+    // by the masked load, then narrowed.
+    constexpr uint64_t kEven = 0x5555555555555555ull;
+    for (int64_t j = 0; j < n; j += 32) {
+      const int64_t k = std::min<int64_t>(32, n - j);
+      const int64_t a = std::clamp<int64_t>(lo - o - j, 0, k);
+      const int64_t z = std::clamp<int64_t>(hi - o - j, a, k);
+      const __mmask64 bytes = BitRange(2 * a, 2 * z) & kEven;
+      const __m512i w = _mm512_maskz_loadu_epi8(bytes, src + 2 * (o + j));
+      _mm256_mask_storeu_epi8(dst + j, static_cast<__mmask32>(BitRange(0, k)),
+                              _mm512_cvtepi16_epi8(w));
+    }
+    return;
+  }
+#endif
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t c = o + j;
+    dst[j] = c >= lo && c < hi ? src[c * s] : int8_t{0};
+  }
+}
+
+// Im2Col<int8_t>(p, xg, p0, len, 0, col_rows, col, 0) for a 1-D or 2-D
+// convolution (p.in[0] == p.kernel[0] == 1): column matrix rows
+// (channel, kernel row, kernel column) in that order, each len output
+// positions from p0, zero outside the input. Row by row and tap by tap, with
+// no division per element and masked vector copies per output row.
+void Im2ColInt8(const ConvGeometry& p, const int8_t* xg, int64_t p0, int64_t len,
+                int8_t* __restrict col) {
+  const int64_t in1 = p.in[1], in2 = p.in[2], out1 = p.out[1], out2 = p.out[2];
+  const int64_t k1 = p.kernel[1], k2 = p.kernel[2];
+  const int64_t s1 = p.stride[1], s2 = p.stride[2];
+  const int64_t channels = p.in_channels / p.group;
+  const int64_t in_plane = p.in_plane();
+  const int64_t end = p0 + len;
+  int8_t* dst = col;
+  for (int64_t c = 0; c < channels; ++c) {
+    const int8_t* xc = xg + c * in_plane;
+    for (int64_t t1 = 0; t1 < k1; ++t1) {
+      const int64_t off1 = t1 * p.dilation[1] - p.pad_begin[1];
+      for (int64_t t2 = 0; t2 < k2; ++t2) {
+        const int64_t off2 = t2 * p.dilation[2] - p.pad_begin[2];
+        // Output columns o2 in [lo2, hi2) read inside the row: 0 <= o2 * s2 + off2 < in2.
+        const int64_t lo2 = std::min(out2, off2 >= 0 ? 0 : (-off2 + s2 - 1) / s2);
+        const int64_t hi2 =
+            std::clamp<int64_t>(in2 - off2 <= 0 ? 0 : (in2 - off2 + s2 - 1) / s2, lo2, out2);
+        int64_t pos = p0, o1 = p0 / out2, o2 = p0 % out2;
+        while (pos < end) {
+          const int64_t n = std::min(out2 - o2, end - pos);
+          const int64_t i1 = o1 * s1 + off1;
+          if (i1 < 0 || i1 >= in1 || lo2 >= hi2) {
+            std::memset(dst, 0, static_cast<size_t>(n));
+          } else {
+            // Element o2 * s2 of `row` is input column o2 * s2 + off2.
+            const int8_t* row = xc + i1 * in2 + off2;
+            GatherSegment(row, o2, n, s2, lo2, hi2, dst);
+          }
+          dst += n;
+          pos += n;
+          o2 = 0;
+          ++o1;
+        }
+      }
+    }
+  }
+}
+
 // acc[i] = bias + sum over the nine taps of w[t] * tap[t][i], exactly: every
 // product of an int8 weight in [-127, 127] and an int8 input fits in int16
 // (|w x| <= 16256), and so does the sum of two (<= 32512), so the taps are
@@ -404,11 +501,18 @@ class Int8ConvKernel final : public Kernel {
     for (int64_t g = 0; g < p_.group; ++g) {
       packed_.push_back(PackedInt8Matrix::Pack(w + g * mg_ * k_, mg_, k_, k_));
     }
-    tile_ = std::min<int64_t>(kTileColumns, std::max<int64_t>(plane_, 1));
+    plain_2d_ = p_.in[0] == 1 && p_.kernel[0] == 1 && p_.out[0] == 1;
+    // Equal tiles of at most kTileColumns output positions (a multiple of 16
+    // when there are several).
+    tiles_ = plane_ == 0 ? 0 : (plane_ + kTileColumns - 1) / kTileColumns;
+    tile_ = tiles_ <= 1 ? std::max<int64_t>(plane_, 1) : RoundUp16((plane_ + tiles_ - 1) / tiles_);
     tiles_ = plane_ == 0 ? 0 : (plane_ + tile_ - 1) / tile_;
-    // Split rows too when the tiles alone cannot occupy a few threads.
+    // Too few tiles for the threads: Run splits each tile's columns (each
+    // thread builds and packs only its own columns). Planes too small for
+    // that split the rows (output channels) instead.
     row_block_ = mg_;
-    if (tiles_ * p_.batch * p_.group < 8 && mg_ >= 2 * kMinRowBlock) {
+    if (tiles_ * p_.batch * p_.group < 8 && plane_ < 2 * kMinSplitColumns &&
+        mg_ >= 2 * kMinRowBlock) {
       const int64_t blocks = std::min<int64_t>(8, mg_ / kMinRowBlock);
       row_block_ = RoundUp16((mg_ + blocks - 1) / blocks);
     }
@@ -437,8 +541,19 @@ class Int8ConvKernel final : public Kernel {
       });
       return;
     }
-    // Work items: (image, group, tile, row block).
-    const int64_t items = p_.batch * p_.group * tiles_ * row_blocks_;
+    // Work items: (image, group, tile, column part, row block). With fewer
+    // tiles than a few per thread, each tile is split into `parts` column
+    // ranges so that the item count is a multiple of the thread count: every
+    // thread builds the im2col of, and packs, only its own columns. The
+    // split never changes a result (Igemm is exact for any column range).
+    const int64_t tile_items = p_.batch * p_.group * tiles_;
+    int64_t parts = 1;
+    const int64_t threads = std::max(ctx.threads, 1);
+    if (row_blocks_ == 1 && threads > 1 && tile_items < 4 * threads) {
+      parts = threads / std::gcd(tile_items, threads);
+      parts = std::clamp<int64_t>(parts, 1, std::max<int64_t>(1, tile_ / kMinSplitColumns));
+    }
+    const int64_t items = tile_items * parts * row_blocks_;
     ParallelFor(ctx, items, [&](int64_t begin, int64_t end, int slot) {
       std::byte* mine = scratch_.Slot(ctx, slot);
       int8_t* col = reinterpret_cast<int8_t*>(mine);
@@ -450,11 +565,16 @@ class Int8ConvKernel final : public Kernel {
       int64_t built_for = -1;  // the (image, group, tile) whose im2col `col` holds
       for (int64_t i = begin; i < end; ++i) {
         const int64_t rb = i % row_blocks_;
-        const int64_t t = (i / row_blocks_) % tiles_;
-        const int64_t g = (i / (row_blocks_ * tiles_)) % p_.group;
-        const int64_t n = i / (row_blocks_ * tiles_ * p_.group);
-        const int64_t p0 = t * tile_;
-        const int64_t len = std::min(tile_, plane_ - p0);
+        const int64_t part = (i / row_blocks_) % parts;
+        const int64_t tile_item = i / (row_blocks_ * parts);
+        const int64_t t = tile_item % tiles_;
+        const int64_t g = (tile_item / tiles_) % p_.group;
+        const int64_t n = tile_item / (tiles_ * p_.group);
+        const int64_t tile_len = std::min(tile_, plane_ - t * tile_);
+        const int64_t chunk = (tile_len + parts - 1) / parts;
+        const int64_t p0 = t * tile_ + part * chunk;
+        const int64_t len = std::min(chunk, tile_len - part * chunk);
+        if (len <= 0) continue;
         const int8_t* xg = x + (n * p_.in_channels + g * cg_) * in_plane_;
         const int8_t* b;
         int64_t ldb;
@@ -464,7 +584,11 @@ class Int8ConvKernel final : public Kernel {
         } else {
           const int64_t key = i / row_blocks_;
           if (key != built_for) {
-            Im2Col<int8_t>(p_, xg, p0, len, 0, k_, col, 0);
+            if (plain_2d_) {
+              Im2ColInt8(p_, xg, p0, len, col);
+            } else {
+              Im2Col<int8_t>(p_, xg, p0, len, 0, k_, col, 0);
+            }
             built_for = key;
           }
           b = col;
@@ -573,6 +697,7 @@ class Int8ConvKernel final : public Kernel {
   // depthwise: phase column r2 holds input columns for j in [lo[r2], hi[r2])
   std::vector<int64_t> dw_col_lo_, dw_col_hi_;
   int64_t tile_ = 0, tiles_ = 0, row_block_ = 0, row_blocks_ = 0;
+  bool plain_2d_ = false;  // 1-D or 2-D: Im2ColInt8
   ScratchLayout scratch_;
 };
 
