@@ -44,6 +44,11 @@
 #include <cstring>
 #include <numeric>
 #if defined(__AVX512F__)
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+// GCC 12 warns inside its own AVX-512 headers (their _mm512_undefined_*
+// operands; GCC bug 105593, fixed in 13).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #endif
 #include <vector>
@@ -169,7 +174,7 @@ inline __m512i RequantizeLanes(__m512i v64, __m512i m, __m512i round, __m128i sh
 // y[i] = clamp(Requantize(acc[i] + bias) [+ Requantize(res[i])], lo, hi) for
 // i < n, output channel c; `res` may be nullptr. With AVX-512 16 elements per
 // step in the same 64-bit integer arithmetic (bit-identical to the scalar
-// loop, which finishes the row).
+// loop, the path without AVX-512).
 inline void RequantizeRow(const Requant& q, int64_t c, int32_t bias, const int32_t* __restrict acc,
                           const int8_t* __restrict res, int8_t* __restrict y, int64_t n) {
   const int32_t m = q.multiplier[c], s = q.shift[c];
@@ -185,14 +190,16 @@ inline void RequantizeRow(const Requant& q, int64_t c, int32_t bias, const int32
   const __m128i vrs = _mm_cvtsi32_si128(rs);
   const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
   const __m512i vbias = _mm512_set1_epi32(bias);
-  for (; i + 16 <= n; i += 16) {
+  // The last step is masked: rows of 7 or 14 columns (late layers) are one step.
+  for (; i < n; i += 16) {
+    const __mmask16 k = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
     // acc + bias wraps in int32, as AddWrapping.
-    const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + i), vbias);
+    const __m512i a = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + i), vbias);
     __m512i v0 = RequantizeLanes(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(a)), vm, vround, vs);
     __m512i v1 =
         RequantizeLanes(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(a, 1)), vm, vround, vs);
     if (res != nullptr) {
-      const __m128i r = _mm_loadu_si128(reinterpret_cast<const __m128i*>(res + i));
+      const __m128i r = _mm_maskz_loadu_epi8(k, res + i);
       v0 = _mm512_add_epi64(v0, RequantizeLanes(_mm512_cvtepi8_epi64(r), vrm, vrround, vrs));
       v1 = _mm512_add_epi64(
           v1, RequantizeLanes(_mm512_cvtepi8_epi64(_mm_srli_si128(r, 8)), vrm, vrround, vrs));
@@ -202,8 +209,9 @@ inline void RequantizeRow(const Requant& q, int64_t c, int32_t bias, const int32
     // Each lane is in [lo, hi] within [-128, 127]: narrowing keeps it.
     const __m128i b0 = _mm512_cvtepi64_epi8(v0);
     const __m128i b1 = _mm512_cvtepi64_epi8(v1);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), _mm_unpacklo_epi64(b0, b1));
+    _mm_mask_storeu_epi8(y + i, k, _mm_unpacklo_epi64(b0, b1));
   }
+  return;
 #endif
   if (res == nullptr) {
     for (; i < n; ++i) y[i] = RequantizeToInt8(AddWrapping(acc[i], bias), m, s, lo, hi);
@@ -329,7 +337,7 @@ inline void GatherSegment(const int8_t* src, int64_t o, int64_t n, int64_t s, in
 // no division per element and masked vector copies per output row.
 void Im2ColInt8(const ConvGeometry& p, const int8_t* xg, int64_t p0, int64_t len,
                 int8_t* __restrict col) {
-  const int64_t in1 = p.in[1], in2 = p.in[2], out1 = p.out[1], out2 = p.out[2];
+  const int64_t in1 = p.in[1], in2 = p.in[2], out2 = p.out[2];
   const int64_t k1 = p.kernel[1], k2 = p.kernel[2];
   const int64_t s1 = p.stride[1], s2 = p.stride[2];
   const int64_t channels = p.in_channels / p.group;
