@@ -171,16 +171,19 @@ inline __m512i RequantizeLanes(__m512i v64, __m512i m, __m512i round, __m128i sh
 }
 #endif
 
-// y[i] = clamp(Requantize(acc[i] + bias) [+ Requantize(res[i])], lo, hi) for
-// i < n, output channel c; `res` may be nullptr. With AVX-512 16 elements per
-// step in the same 64-bit integer arithmetic (bit-identical to the scalar
-// loop, the path without AVX-512).
-inline void RequantizeRow(const Requant& q, int64_t c, int32_t bias, const int32_t* __restrict acc,
-                          const int8_t* __restrict res, int8_t* __restrict y, int64_t n) {
+// y[r][i] = clamp(Requantize(acc[r][i] + bias) [+ Requantize(res[r][i])], lo,
+// hi) for r < rows, i < n, output channel c; row r of acc, res and y starts
+// at acc + r * acc_stride, res + r * res_stride, y + r * y_stride; `res` may
+// be nullptr. With AVX-512 16 elements per step in the same 64-bit integer
+// arithmetic (bit-identical to the scalar loop, the path without AVX-512),
+// the constants set up once for all rows (a depthwise plane is 7 to 112
+// short rows).
+inline void RequantizeRows(const Requant& q, int64_t c, int32_t bias, const int32_t* acc,
+                           int64_t acc_stride, const int8_t* res, int64_t res_stride, int8_t* y,
+                           int64_t y_stride, int64_t rows, int64_t n) {
   const int32_t m = q.multiplier[c], s = q.shift[c];
   const int32_t rm = q.residual_multiplier, rs = q.residual_shift;
   const int32_t lo = q.lo, hi = q.hi;
-  int64_t i = 0;
 #if defined(__AVX512F__) && defined(__AVX512BW__)
   const __m512i vm = _mm512_set1_epi64(m);
   const __m512i vround = _mm512_set1_epi64(int64_t{1} << (s - 1));
@@ -190,37 +193,51 @@ inline void RequantizeRow(const Requant& q, int64_t c, int32_t bias, const int32
   const __m128i vrs = _mm_cvtsi32_si128(rs);
   const __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
   const __m512i vbias = _mm512_set1_epi32(bias);
-  // The last step is masked: rows of 7 or 14 columns (late layers) are one step.
-  for (; i < n; i += 16) {
-    const __mmask16 k = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    // acc + bias wraps in int32, as AddWrapping.
-    const __m512i a = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + i), vbias);
-    __m512i v0 = RequantizeLanes(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(a)), vm, vround, vs);
-    __m512i v1 =
-        RequantizeLanes(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(a, 1)), vm, vround, vs);
-    if (res != nullptr) {
-      const __m128i r = _mm_maskz_loadu_epi8(k, res + i);
-      v0 = _mm512_add_epi64(v0, RequantizeLanes(_mm512_cvtepi8_epi64(r), vrm, vrround, vrs));
-      v1 = _mm512_add_epi64(
-          v1, RequantizeLanes(_mm512_cvtepi8_epi64(_mm_srli_si128(r, 8)), vrm, vrround, vrs));
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t* a_row = acc + r * acc_stride;
+    const int8_t* r_row = res != nullptr ? res + r * res_stride : nullptr;
+    int8_t* y_row = y + r * y_stride;
+    // The last step is masked: rows of 7 or 14 columns are one step.
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 k = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+      // acc + bias wraps in int32, as AddWrapping.
+      const __m512i a = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, a_row + i), vbias);
+      __m512i v0 =
+          RequantizeLanes(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(a)), vm, vround, vs);
+      __m512i v1 =
+          RequantizeLanes(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(a, 1)), vm, vround, vs);
+      if (r_row != nullptr) {
+        const __m128i rv = _mm_maskz_loadu_epi8(k, r_row + i);
+        v0 = _mm512_add_epi64(v0, RequantizeLanes(_mm512_cvtepi8_epi64(rv), vrm, vrround, vrs));
+        v1 = _mm512_add_epi64(
+            v1, RequantizeLanes(_mm512_cvtepi8_epi64(_mm_srli_si128(rv, 8)), vrm, vrround, vrs));
+      }
+      v0 = _mm512_min_epi64(_mm512_max_epi64(v0, vlo), vhi);
+      v1 = _mm512_min_epi64(_mm512_max_epi64(v1, vlo), vhi);
+      // Each lane is in [lo, hi] within [-128, 127]: narrowing keeps it.
+      const __m128i b0 = _mm512_cvtepi64_epi8(v0);
+      const __m128i b1 = _mm512_cvtepi64_epi8(v1);
+      _mm_mask_storeu_epi8(y_row + i, k, _mm_unpacklo_epi64(b0, b1));
     }
-    v0 = _mm512_min_epi64(_mm512_max_epi64(v0, vlo), vhi);
-    v1 = _mm512_min_epi64(_mm512_max_epi64(v1, vlo), vhi);
-    // Each lane is in [lo, hi] within [-128, 127]: narrowing keeps it.
-    const __m128i b0 = _mm512_cvtepi64_epi8(v0);
-    const __m128i b1 = _mm512_cvtepi64_epi8(v1);
-    _mm_mask_storeu_epi8(y + i, k, _mm_unpacklo_epi64(b0, b1));
   }
-  return;
+#else
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t* a_row = acc + r * acc_stride;
+    int8_t* y_row = y + r * y_stride;
+    if (res == nullptr) {
+      for (int64_t i = 0; i < n; ++i) {
+        y_row[i] = RequantizeToInt8(AddWrapping(a_row[i], bias), m, s, lo, hi);
+      }
+      continue;
+    }
+    const int8_t* r_row = res + r * res_stride;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t v =
+          Requantize(AddWrapping(a_row[i], bias), m, s) + Requantize(r_row[i], rm, rs);
+      y_row[i] = static_cast<int8_t>(std::clamp<int64_t>(v, lo, hi));
+    }
+  }
 #endif
-  if (res == nullptr) {
-    for (; i < n; ++i) y[i] = RequantizeToInt8(AddWrapping(acc[i], bias), m, s, lo, hi);
-    return;
-  }
-  for (; i < n; ++i) {
-    const int64_t v = Requantize(AddWrapping(acc[i], bias), m, s) + Requantize(res[i], rm, rs);
-    y[i] = static_cast<int8_t>(std::clamp<int64_t>(v, lo, hi));
-  }
 }
 
 // The float-output form: y[i] = min(max(float(acc[i] + bias) * out_scale[c]
@@ -235,15 +252,28 @@ inline void DequantizeRow(const Requant& q, int64_t c, int32_t bias, const int32
   }
 }
 
-// The epilogue of one output row: requantized int8 or dequantized float32
-// into `y` (the layer's output) at element offset `off`.
+// The epilogue of `rows` rows of n outputs of channel c: requantized int8 or
+// dequantized float32 into `y` (the layer's output) at element offset `off`,
+// row r at off + r * y_stride; acc and res rows as in RequantizeRows.
+inline void StoreRows(const Requant& q, int64_t c, int32_t bias, const int32_t* acc,
+                      int64_t acc_stride, const int8_t* res, int64_t res_stride, void* y,
+                      int64_t off, int64_t y_stride, int64_t rows, int64_t n) {
+  if (q.float_out) {
+    for (int64_t r = 0; r < rows; ++r) {
+      DequantizeRow(q, c, bias, acc + r * acc_stride,
+                    res != nullptr ? res + r * res_stride : nullptr,
+                    static_cast<float*>(y) + off + r * y_stride, n);
+    }
+  } else {
+    RequantizeRows(q, c, bias, acc, acc_stride, res, res_stride, static_cast<int8_t*>(y) + off,
+                   y_stride, rows, n);
+  }
+}
+
+// One output row (StoreRows with rows = 1).
 inline void StoreRow(const Requant& q, int64_t c, int32_t bias, const int32_t* acc,
                      const int8_t* res, void* y, int64_t off, int64_t n) {
-  if (q.float_out) {
-    DequantizeRow(q, c, bias, acc, res, static_cast<float*>(y) + off, n);
-  } else {
-    RequantizeRow(q, c, bias, acc, res, static_cast<int8_t*>(y) + off, n);
-  }
+  StoreRows(q, c, bias, acc, 0, res, 0, y, off, 0, 1, n);
 }
 
 absl::Status CheckDtype(const TensorInfo& t, DataType want, const std::string& op,
@@ -687,10 +717,8 @@ class Int8ConvKernel final : public Kernel {
       }
       }
       const int64_t off = (n * p_.out_channels + oc) * plane_;
-      for (int64_t o1 = 0; o1 < out1; ++o1) {
-        StoreRow(p_.requant, oc, 0, acc + o1 * dw_cols_,
-                 res != nullptr ? res + off + o1 * out2 : nullptr, y, off + o1 * out2, out2);
-      }
+      StoreRows(p_.requant, oc, 0, acc, dw_cols_, res != nullptr ? res + off : nullptr, out2, y,
+                off, out2, out1, out2);
     }
   }
 
