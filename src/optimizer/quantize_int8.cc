@@ -257,13 +257,83 @@ void MakeFloatOutput(Int8Layer& layer) {
   if (std::isfinite(layer.activation_max)) layer.attrs.Set("output_max_float", layer.activation_max);
 }
 
+// Concats that run in int8, and the scale each one's values share. As
+// TensorRT does, a Concat whose inputs are all produced by INT8 layers (Conv,
+// Gemm) or by other such Concats concatenates int8 values at one scale, so
+// that it is a copy: the producers requantize straight to it. Concats joined
+// through their inputs (a Concat of a Concat) form one group with one scale,
+// the largest calibrated scale among the group's values (no value is
+// clipped; a smaller one loses a little resolution). A group with any other
+// producer (a graph input, an FP32 layer, a pinned layer, a pass-through) or
+// a value without a calibrated scale stays FP32 as a whole.
+std::map<const ir::Node*, float> Int8Concats(const ir::Graph& graph, const ScaleMap& scales,
+                                             const std::map<const ir::Node*, std::string>& keep_fp32) {
+  std::set<const ir::Node*> chosen;
+  for (const auto& n : graph.nodes()) {
+    if (n->op_type != "Concat" || keep_fp32.contains(n.get()) || n->outputs.size() != 1 ||
+        n->inputs.empty() || !IsFloatActivation(n->outputs[0])) {
+      continue;
+    }
+    if (std::all_of(n->inputs.begin(), n->inputs.end(), IsFloatActivation)) chosen.insert(n.get());
+  }
+  std::map<const ir::Value*, const ir::Value*> parent;
+  auto find = [&](const ir::Value* v) {
+    while (parent.contains(v) && parent[v] != v) v = parent[v];
+    return v;
+  };
+  while (true) {
+    parent.clear();
+    for (const ir::Node* c : chosen) {
+      for (const ir::Value* in : c->inputs) {
+        const ir::Value* a = find(in);
+        const ir::Value* b = find(c->outputs[0]);
+        parent[a] = a;
+        parent[b] = b;
+        if (a != b) parent[a] = b;
+      }
+    }
+    std::set<const ir::Value*> bad_groups;
+    for (const ir::Node* c : chosen) {
+      for (const ir::Value* in : c->inputs) {
+        const ir::Node* p = in->producer;
+        const bool int8_layer = p != nullptr && !keep_fp32.contains(p) && HasInt8Form(*p) &&
+                                p->outputs[0] == in && scales.contains(in->name);
+        if (!int8_layer && (p == nullptr || !chosen.contains(p))) bad_groups.insert(find(in));
+      }
+    }
+    const size_t before = chosen.size();
+    std::erase_if(chosen, [&](const ir::Node* c) { return bad_groups.contains(find(c->outputs[0])); });
+    if (chosen.size() == before) break;
+  }
+  std::map<const ir::Value*, float> group_scale;
+  for (const ir::Node* c : chosen) {
+    std::vector<const ir::Value*> members(c->inputs.begin(), c->inputs.end());
+    members.push_back(c->outputs[0]);
+    for (const ir::Value* v : members) {
+      auto it = scales.find(v->name);
+      if (it == scales.end()) continue;
+      float& g = group_scale[find(v)];
+      g = std::max(g, it->second);
+    }
+  }
+  std::map<const ir::Node*, float> out;
+  for (const ir::Node* c : chosen) out[c] = group_scale[find(c->outputs[0])];
+  return out;
+}
+
 absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     ir::Graph& graph, const ScaleMap& scales,
     const std::map<const ir::Node*, std::string>& keep_fp32) {
   std::vector<LayerPrecisionInfo> report;
   // The scales in effect: a layer that passes int8 through gives its output
-  // its input's scale, whatever calibration measured for it.
+  // its input's scale, whatever calibration measured for it, and the values
+  // an int8 Concat joins take its group's scale.
   ScaleMap effective = scales;
+  const std::map<const ir::Node*, float> int8_concats = Int8Concats(graph, scales, keep_fp32);
+  for (const auto& [concat, scale] : int8_concats) {
+    for (const ir::Value* in : concat->inputs) effective[in->name] = scale;
+    effective[concat->outputs[0]->name] = scale;
+  }
   // The int8 version of a float tensor and its scale.
   std::map<const ir::Value*, std::pair<ir::Value*, float>> int8_of;
   std::map<const ir::Node*, std::string> fp32_reason;  // quantizable layers left FP32
@@ -323,6 +393,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     for (const ir::Node* c : graph.Consumers(v)) {
       if (keep_fp32.contains(c)) continue;
       if (IsInt8PassThrough(*c) && c->inputs[0] == v) return true;
+      if (int8_concats.contains(c)) return true;
       if (!HasInt8Form(*c)) continue;
       if (c->inputs[0] == v) return true;
       if (c->op_type == "Conv" && c->inputs.size() > 3 && c->inputs[3] == v) return true;
@@ -365,6 +436,30 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       q->outputs = {yq};
       created.insert(graph.InsertNodeBefore(node, std::move(q)));
       dequantize_into(yq, layer.output_scale, y, node);
+      graph.RemoveNode(node);
+      continue;
+    }
+    if (auto concat = int8_concats.find(node); concat != int8_concats.end()) {
+      // Every input was made int8 at the group's scale by its producer.
+      const float scale = concat->second;
+      auto q = make_node("Concat", node->name, node->onnx_nodes);
+      q->attrs = node->attrs;
+      bool all_int8 = true;
+      for (ir::Value* in : node->inputs) {
+        auto it = int8_of.find(in);
+        all_int8 = all_int8 && it != int8_of.end() && it->second.second == scale;
+        q->inputs.push_back(all_int8 ? it->second.first : nullptr);
+      }
+      if (!all_int8) {
+        return absl::InternalError(absl::StrCat(node->Describe(),
+                                                ": an input of an INT8 Concat is not int8 at the "
+                                                "group's scale"));
+      }
+      ir::Value* y = node->outputs[0];
+      ir::Value* yq = new_int8_value(y);
+      q->outputs = {yq};
+      created.insert(graph.InsertNodeBefore(node, std::move(q)));
+      dequantize_into(yq, scale, y, node);
       graph.RemoveNode(node);
       continue;
     }

@@ -113,6 +113,67 @@ TEST_CASE("A user Calibrator builds an INT8 engine close to FP32, the cache is r
   std::filesystem::remove_all(dir);
 }
 
+// x [1,2,6,6] -> Conv 3x3 (3 ch) + Relu, Conv 1x1 (4 ch) + Relu -> Concat
+// (axis 1) -> Conv 3x3 (2 ch) -> y [1,2,6,6], seeded weights.
+std::string ConcatModel() {
+  ModelBuilder b;
+  std::mt19937 rng(11);
+  b.Input("x", {1, 2, 6, 6});
+  b.Initializer("wa", RandomTensor({3, 2, 3, 3}, rng));
+  b.Initializer("wb", RandomTensor({4, 2, 1, 1}, rng));
+  b.Initializer("wd", RandomTensor({2, 7, 3, 3}, rng));
+  b.Initializer("bd", RandomTensor({2}, rng));
+  auto& a = b.Node("Conv", {"x", "wa"}, {"a"}, "conv_a");
+  ModelBuilder::SetInts(a, "pads", {1, 1, 1, 1});
+  b.Node("Relu", {"a"}, {"ar"}, "relu_a");
+  b.Node("Conv", {"x", "wb"}, {"bb"}, "conv_b");
+  b.Node("Relu", {"bb"}, {"br"}, "relu_b");
+  auto& cat = b.Node("Concat", {"ar", "br"}, {"cat"}, "concat");
+  ModelBuilder::SetInt(cat, "axis", 1);
+  auto& d = b.Node("Conv", {"cat", "wd", "bd"}, {"y"}, "conv_d");
+  ModelBuilder::SetInts(d, "pads", {1, 1, 1, 1});
+  b.Output("y", {1, 2, 6, 6});
+  return b.Serialize();
+}
+
+TEST_CASE("A Concat of INT8 layers runs in int8 and stays close to FP32", "[e2e][int8]") {
+  const std::string model = ConcatModel();
+  Builder builder;
+  RandomCalibrator calibrator(16, {1, 2, 6, 6});
+  BuilderConfig config;
+  config.precision = Precision::kInt8;
+  config.calibrator = &calibrator;
+  config.calibration_algorithm = CalibrationAlgorithm::kMinMax;
+  auto built = builder.BuildFromOnnxBytes(model, "concat.onnx", config);
+  INFO(built.status().ToString());
+  REQUIRE(built.ok());
+  int int8_convs = 0, int8_concats = 0, fp32_layers = 0;
+  for (const LayerPrecisionInfo& l : built->layer_precisions) {
+    int8_convs += l.type == "Int8Conv";
+    int8_concats += l.type == "Concat" && l.precision == Precision::kInt8;
+    fp32_layers += l.precision == Precision::kFp32 && l.type != "QuantizeLinear" &&
+                   l.type != "DequantizeLinear";
+  }
+  CHECK(int8_convs == 3);
+  CHECK(int8_concats == 1);
+  CHECK(fp32_layers == 0);
+  auto fp32 = builder.BuildFromOnnxBytes(model, "concat.onnx", BuilderConfig{});
+  REQUIRE(fp32.ok());
+  std::mt19937 rng(123);
+  for (int i = 0; i < 4; ++i) {
+    const Tensor x = RandomTensor({1, 2, 6, 6}, rng);
+    const std::vector<float> ref = Run(fp32->plan, x), q = Run(built->plan, x);
+    REQUIRE(ref.size() == q.size());
+    double dot = 0, r2 = 0, q2 = 0;
+    for (size_t k = 0; k < ref.size(); ++k) {
+      dot += double{ref[k]} * q[k];
+      r2 += double{ref[k]} * ref[k];
+      q2 += double{q[k]} * q[k];
+    }
+    CHECK(dot / std::sqrt(r2 * q2) > 0.995);
+  }
+}
+
 TEST_CASE("INT8 build errors: no calibration data, a batch of the wrong shape, FP16",
           "[e2e][int8]") {
   const std::string model = SmallConvModel();

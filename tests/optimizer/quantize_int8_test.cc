@@ -174,6 +174,119 @@ TEST_CASE("quantize-int8 keeps pinned layers in FP32 with the reason", "[optimiz
   CHECK(found);
 }
 
+// x -> ConvA, ConvB (Relu) -> cat1 = Concat(a, b); x -> ConvC -> cat2 =
+// Concat(cat1, c) -> ConvD -> d (graph output). With `raw_input`, cat2 also
+// concatenates x itself.
+struct ConcatNet {
+  ir::Graph g;
+  ScaleMap scales;
+  explicit ConcatNet(bool raw_input = false) {
+    ir::Value* x = Act(g, "x", {1, 2, 6, 6});
+    g.inputs().push_back(x);
+    auto conv = [&](const std::string& name, ir::Value* in, int64_t cin, int64_t cout, float base) {
+      ir::Value* out = Act(g, name + "_out", {1, cout, 6, 6});
+      ir::Node* n = Add(g, "Conv", name, {in, Const(g, name + "_w", {cout, cin, 1, 1}, base)}, out);
+      n->attrs.Set("activation", std::string("Relu"));
+      return out;
+    };
+    ir::Value* a = conv("a", x, 2, 3, 0.5f);
+    ir::Value* b = conv("b", x, 2, 4, 0.7f);
+    ir::Value* cat1 = Act(g, "cat1", {1, 7, 6, 6});
+    Add(g, "Concat", "concat1", {a, b}, cat1)->attrs.Set("axis", int64_t{1});
+    ir::Value* c = conv("c", x, 2, 2, 0.3f);
+    std::vector<ir::Value*> parts = {cat1, c};
+    if (raw_input) parts.push_back(x);
+    ir::Value* cat2 = Act(g, "cat2", {1, raw_input ? 11 : 9, 6, 6});
+    Add(g, "Concat", "concat2", parts, cat2)->attrs.Set("axis", int64_t{1});
+    ir::Value* d = conv("d", cat2, raw_input ? 11 : 9, 2, 0.4f);
+    g.outputs().push_back(d);
+    scales = {{"x", 0.02f},    {"a_out", 0.05f}, {"b_out", 0.08f}, {"c_out", 0.03f},
+              {"cat1", 0.06f}, {"cat2", 0.07f},  {"d_out", 0.1f}};
+  }
+};
+
+TEST_CASE("quantize-int8 runs Concats of int8 layers in int8 at one shared scale",
+          "[optimizer][int8]") {
+  SECTION("chained Concats form one group with the largest scale") {
+    ConcatNet net;
+    auto report = QuantizeGraphInt8(net.g, net.scales, {});
+    INFO(report.status().ToString());
+    REQUIRE(report.ok());
+    REQUIRE(net.g.Verify().ok());
+    CHECK(Count(net.g, "Int8Conv") == 4);
+    CHECK(Count(net.g, "Concat") == 2);
+    CHECK(Count(net.g, "QuantizeLinear") == 1);  // x only
+    CHECK(Count(net.g, "DequantizeLinear") == 0);
+    for (const auto& n : net.g.nodes()) {
+      if (n->op_type != "Concat") continue;
+      CAPTURE(n->name);
+      CHECK(n->outputs[0]->dtype == DataType::kInt8);
+      for (const ir::Value* in : n->inputs) CHECK(in->dtype == DataType::kInt8);
+    }
+    // Every producer requantizes to the group's scale, max(0.05, 0.08, 0.03,
+    // 0.06, 0.07) = 0.08; ConvD reads cat2 at that scale.
+    for (const auto& n : net.g.nodes()) {
+      if (n->op_type != "Int8Conv") continue;
+      CAPTURE(n->name);
+      const Tensor& w = *n->inputs[1]->constant;
+      REQUIRE(w.num_elements() > 0);
+      if (n->name == "d") {
+        auto out_scale = n->attrs.GetFloats("output_scale");  // float graph output
+        REQUIRE(out_scale.ok());
+        CHECK(n->inputs[0]->name == "cat2:int8");
+        // output_scale[m] = x_scale * w_scale[m]: recover w_scale from it.
+        const double w_scale0 = (*out_scale)[0] / 0.08;
+        CHECK(w_scale0 > 0);
+        continue;
+      }
+      const auto mult = n->attrs.Ints("multiplier");
+      const auto shift = n->attrs.Ints("shift");
+      REQUIRE(!mult.empty());
+      const double real = std::ldexp(static_cast<double>(mult[0]), -static_cast<int>(shift[0]));
+      // real = 0.02 * w_scale[0] / 0.08, and w_scale[0] = max|w row 0| / 127.
+      double wmax = 0;
+      const int64_t cols = w.num_elements() / w.shape()[0];
+      const ConcatNet original;
+      const Tensor& fw = *original.g.FindValue(n->name + "_w")->constant;
+      for (int64_t i = 0; i < cols; ++i) wmax = std::max(wmax, std::fabs(double{fw.data_as<float>()[i]}));
+      CHECK(real == Approx(0.02 * (wmax / 127) / 0.08).epsilon(1e-6));
+    }
+    int int8_concats = 0;
+    for (const LayerPrecisionInfo& l : *report) {
+      int8_concats += l.type == "Concat" && l.precision == Precision::kInt8;
+    }
+    CHECK(int8_concats == 2);
+  }
+  SECTION("a Concat of a graph input stays FP32, and so does its whole group") {
+    ConcatNet net(/*raw_input=*/true);
+    auto report = QuantizeGraphInt8(net.g, net.scales, {});
+    REQUIRE(report.ok());
+    REQUIRE(net.g.Verify().ok());
+    for (const auto& n : net.g.nodes()) {
+      if (n->op_type != "Concat") continue;
+      CAPTURE(n->name);
+      CHECK(n->outputs[0]->dtype == DataType::kFloat32);
+    }
+  }
+  SECTION("a pinned Concat stays FP32") {
+    ConcatNet net;
+    std::map<const ir::Node*, std::string> keep;
+    for (const auto& n : net.g.nodes()) {
+      if (n->name == "concat2") keep[n.get()] = "pinned";
+    }
+    auto report = QuantizeGraphInt8(net.g, net.scales, keep);
+    REQUIRE(report.ok());
+    REQUIRE(net.g.Verify().ok());
+    for (const auto& n : net.g.nodes()) {
+      if (n->op_type != "Concat") continue;
+      CAPTURE(n->name);
+      // concat1 alone is a group whose producers are int8 layers.
+      CHECK(n->outputs[0]->dtype ==
+            (n->name == "concat1" ? DataType::kInt8 : DataType::kFloat32));
+    }
+  }
+}
+
 TEST_CASE("quantize-int8 names the tensor whose scale is missing", "[optimizer][int8]") {
   SmallNet net;
   net.scales.erase("conv_out");
