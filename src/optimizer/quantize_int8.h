@@ -10,6 +10,11 @@
 //    into the output clamp;
 //  - MaxPool, Flatten, Reshape, Squeeze, Unsqueeze and Identity whose input
 //    is int8 into the same layer on int8 (they commute with a positive scale);
+//  - Concat whose inputs all come from Int8Conv/Int8Gemm layers (or from such
+//    Concats) into an int8 Concat: the values a group of chained Concats
+//    joins share one scale, the largest calibrated among them, to which the
+//    producers requantize, so that the Concat is a copy (TensorRT's
+//    approach); a group with any other producer stays FP32;
 //  - and inserts QuantizeLinear where an int8 layer reads a float tensor and
 //    DequantizeLinear where a float layer (or an engine output) reads an
 //    int8 one. A layer whose output only FP32 layers or engine outputs read
