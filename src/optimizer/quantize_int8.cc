@@ -15,8 +15,8 @@ namespace {
 // Layers that pass int8 through unchanged (they commute with a positive
 // scale): the output keeps the input's scale.
 bool IsInt8PassThrough(const ir::Node& n) {
-  static const std::set<std::string> kTypes = {"MaxPool", "Flatten", "Reshape",
-                                               "Squeeze", "Unsqueeze", "Identity"};
+  static const std::set<std::string> kTypes = {"MaxPool",   "Flatten",  "Reshape",  "Squeeze",
+                                               "Unsqueeze", "Identity", "Transpose", "Slice"};
   return kTypes.contains(n.op_type) && !n.inputs.empty() && n.inputs[0] != nullptr &&
          n.outputs.size() == 1 && n.inputs[0]->dtype == DataType::kFloat32;
 }

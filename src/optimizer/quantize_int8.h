@@ -8,8 +8,9 @@
 //    scale per output channel (max|w| / 127), int32 bias, per-channel
 //    requantization multipliers (src/common/requant.h), the activation folded
 //    into the output clamp;
-//  - MaxPool, Flatten, Reshape, Squeeze, Unsqueeze and Identity whose input
-//    is int8 into the same layer on int8 (they commute with a positive scale);
+//  - MaxPool, Flatten, Reshape, Squeeze, Unsqueeze, Identity, Transpose and
+//    Slice whose data input is int8 into the same layer on int8 (they commute
+//    with a positive scale);
 //  - Concat whose inputs all come from Int8Conv/Int8Gemm layers (or from such
 //    Concats) into an int8 Concat: the values a group of chained Concats
 //    joins share one scale, the largest calibrated among them, to which the

@@ -287,6 +287,54 @@ TEST_CASE("quantize-int8 runs Concats of int8 layers in int8 at one shared scale
   }
 }
 
+TEST_CASE("quantize-int8 passes int8 through Transpose and Slice (channel shuffles)",
+          "[optimizer][int8]") {
+  // x -> Conv -> Transpose -> Slice -> Conv -> y
+  ir::Graph g;
+  ir::Value* x = Act(g, "x", {1, 4, 4, 4});
+  g.inputs().push_back(x);
+  ir::Value* c = Act(g, "c", {1, 4, 4, 4});
+  Add(g, "Conv", "conv1", {x, Const(g, "w1", {4, 4, 1, 1}, 0.5f)}, c);
+  ir::Value* t = Act(g, "t", {1, 4, 4, 4});
+  Add(g, "Transpose", "shuffle", {c}, t)->attrs.Set("perm", std::vector<int64_t>{0, 1, 3, 2});
+  ir::Value* sl = Act(g, "sl", {1, 2, 4, 4});
+  auto ints = [&](const std::string& name, std::vector<int64_t> v) {
+    auto tensor = std::make_shared<Tensor>(DataType::kInt64, Dims{static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), tensor->data_as<int64_t>());
+    return g.AddConstant(name, tensor);
+  };
+  Add(g, "Slice", "half", {t, ints("starts", {0}), ints("ends", {2}), ints("axes", {1})}, sl);
+  ir::Value* y = Act(g, "y", {1, 3, 4, 4});
+  Add(g, "Conv", "conv2", {sl, Const(g, "w2", {3, 2, 1, 1}, 0.4f)}, y);
+  g.outputs().push_back(y);
+  ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"t", 0.5f}, {"sl", 0.9f}, {"y", 0.1f}};
+  auto report = QuantizeGraphInt8(g, scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(g.Verify().ok());
+  CHECK(Count(g, "QuantizeLinear") == 1);
+  CHECK(Count(g, "DequantizeLinear") == 0);
+  const ir::Node* tr = FindOp(g, "Transpose");
+  const ir::Node* slice = FindOp(g, "Slice");
+  REQUIRE(tr != nullptr);
+  REQUIRE(slice != nullptr);
+  CHECK(tr->outputs[0]->dtype == DataType::kInt8);
+  CHECK(slice->outputs[0]->dtype == DataType::kInt8);
+  CHECK(slice->inputs[1]->dtype == DataType::kInt64);  // starts stay as they were
+  // conv2 reads the Slice output at conv1's scale (0.05), not the calibrated 0.9.
+  for (const auto& n : g.nodes()) {
+    if (n->name != "conv2") continue;
+    CHECK(n->inputs[0]->name == "sl:int8");
+    auto out_scale = n->attrs.GetFloats("output_scale");
+    REQUIRE(out_scale.ok());
+    double wmax = 0;
+    ir::Graph ref;
+    const Tensor& fw = *Const(ref, "w2", {3, 2, 1, 1}, 0.4f)->constant;
+    for (int64_t i = 0; i < 2; ++i) wmax = std::max(wmax, std::fabs(double{fw.data_as<float>()[i]}));
+    CHECK((*out_scale)[0] == Approx(0.05 * wmax / 127).epsilon(1e-6));
+  }
+}
+
 TEST_CASE("quantize-int8 names the tensor whose scale is missing", "[optimizer][int8]") {
   SmallNet net;
   net.scales.erase("conv_out");
