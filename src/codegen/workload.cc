@@ -33,7 +33,8 @@ using OpsFn = std::function<double(const ir::Node&)>;
 double Const(double v, const ir::Node&) { return v; }
 
 double PoolOps(const ir::Node& n) {
-  if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool") {
+  if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool" ||
+      n.op_type == "Int8GlobalAveragePool") {
     return static_cast<double>(Prod(n.inputs[0]->shape, 2));
   }
   return static_cast<double>(Prod(n.attrs.Ints("kernel_shape", {1})));
@@ -100,6 +101,8 @@ const std::vector<LoweringEntry>& Table() {
       {"MaxPool", LayerKind::kVector, PoolOps},
       {"AveragePool", LayerKind::kVector, PoolOps},
       {"GlobalAveragePool", LayerKind::kVector, PoolOps},
+      {"Int8AveragePool", LayerKind::kVector, PoolOps},
+      {"Int8GlobalAveragePool", LayerKind::kVector, PoolOps},
       {"GlobalMaxPool", LayerKind::kVector, PoolOps},
       {"BatchNormalization", LayerKind::kVector, std::bind(Const, 2, _1)},
       {"Softmax", LayerKind::kVector, std::bind(Const, 5, _1)},

@@ -21,6 +21,14 @@ bool IsInt8PassThrough(const ir::Node& n) {
          n.outputs.size() == 1 && n.inputs[0]->dtype == DataType::kFloat32;
 }
 
+// AveragePool / GlobalAveragePool with a float activation input: they run in
+// int8 (Int8AveragePool / Int8GlobalAveragePool) when their input is int8.
+bool IsAveragePool(const ir::Node& n) {
+  return (n.op_type == "AveragePool" || n.op_type == "GlobalAveragePool") && n.inputs.size() == 1 &&
+         n.inputs[0] != nullptr && n.inputs[0]->dtype == DataType::kFloat32 &&
+         n.outputs.size() == 1;
+}
+
 bool IsFloatActivation(const ir::Value* v) {
   return v != nullptr && !v->is_constant() && v->dtype == DataType::kFloat32;
 }
@@ -187,6 +195,7 @@ std::vector<std::string> Int8ScaleTensors(const ir::Graph& graph) {
     if (v != nullptr && seen.insert(v->name).second) out.push_back(v->name);
   };
   for (const auto& node : graph.nodes()) {
+    if (IsAveragePool(*node)) add(node->outputs[0]);  // its int8 output's scale
     if (!HasInt8Form(*node)) continue;
     add(node->inputs[0]);
     add(node->outputs[0]);
@@ -394,6 +403,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       if (keep_fp32.contains(c)) continue;
       if (IsInt8PassThrough(*c) && c->inputs[0] == v) return true;
       if (int8_concats.contains(c)) return true;
+      if (IsAveragePool(*c)) return true;
       if (!HasInt8Form(*c)) continue;
       if (c->inputs[0] == v) return true;
       if (c->op_type == "Conv" && c->inputs.size() > 3 && c->inputs[3] == v) return true;
@@ -460,6 +470,31 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       q->outputs = {yq};
       created.insert(graph.InsertNodeBefore(node, std::move(q)));
       dequantize_into(yq, scale, y, node);
+      graph.RemoveNode(node);
+      continue;
+    }
+    if (IsAveragePool(*node) && int8_of.contains(node->inputs[0])) {
+      // Int8(Global)AveragePool: exact int32 window sums, requantized to the
+      // output's calibrated scale, or dequantized when only float layers
+      // read the output.
+      const auto& [xq, x_scale] = int8_of.at(node->inputs[0]);
+      auto q = make_node(absl::StrCat("Int8", node->op_type), node->name, node->onnx_nodes);
+      q->attrs = node->attrs;
+      q->attrs.Set("x_scale", x_scale);
+      q->inputs = {xq};
+      ir::Value* y = node->outputs[0];
+      if (!ReadsInt8(y) || !effective.contains(y->name)) {
+        q->outputs = {y};
+        created.insert(graph.InsertNodeBefore(node, std::move(q)));
+        graph.RemoveNode(node);
+        continue;
+      }
+      ENGINE_ASSIGN_OR_RETURN(const float y_scale, ScaleOf(effective, y, *node));
+      q->attrs.Set("y_scale", y_scale);
+      ir::Value* yq = new_int8_value(y);
+      q->outputs = {yq};
+      created.insert(graph.InsertNodeBefore(node, std::move(q)));
+      dequantize_into(yq, y_scale, y, node);
       graph.RemoveNode(node);
       continue;
     }

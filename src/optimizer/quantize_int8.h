@@ -16,6 +16,10 @@
 //    joins share one scale, the largest calibrated among them, to which the
 //    producers requantize, so that the Concat is a copy (TensorRT's
 //    approach); a group with any other producer stays FP32;
+//  - AveragePool and GlobalAveragePool whose input is int8 into
+//    Int8AveragePool / Int8GlobalAveragePool (exact int32 window sums,
+//    requantized to the output's calibrated scale, or dequantized when only
+//    float layers read it);
 //  - and inserts QuantizeLinear where an int8 layer reads a float tensor and
 //    DequantizeLinear where a float layer (or an engine output) reads an
 //    int8 one. A layer whose output only FP32 layers or engine outputs read

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/requant.h"
 #include "engine/compare.h"
 #include "executor/kernels/kernel.h"
 #include "test_util.h"
@@ -209,6 +210,112 @@ TEST_CASE("Int8 and uint8 MaxPool equal float MaxPool on the same values", "[ker
     }
     CHECK(mismatches == 0);
   }
+}
+
+TEST_CASE("Int8AveragePool and Int8GlobalAveragePool: exact sums, requantized or dequantized",
+          "[kernels][int8]") {
+  // Reference: the int32 sum of each window's taps inside the input over
+  // AveragePool's count, requantized by QuantizeMultiplier(x_scale /
+  // (y_scale * count)) (src/common/requant.h), or float(sum) * (x_scale /
+  // count); and within half an output step of float AveragePool on the
+  // dequantized input.
+  std::mt19937 rng(303);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int iter = 0; iter < 120; ++iter) {
+    const bool global = iter % 4 == 0;
+    const bool int8_out = iter % 3 != 0;
+    const bool include_pad = !global && pick(0, 1) == 1;
+    const int64_t k = pick(1, 4), st = pick(1, 3);
+    const int64_t pad = global ? 0 : pick(0, k - 1);
+    const Dims shape = {pick(1, 2), pick(1, 4), k + pick(0, 9), k + pick(0, 9)};
+    Tensor xq(DataType::kInt8, shape);
+    Tensor xf(DataType::kFloat32, shape);
+    const float x_scale = 0.01f + 0.1f * static_cast<float>(pick(1, 9));
+    const float y_scale = x_scale * (0.2f + 0.3f * static_cast<float>(pick(0, 4)));
+    for (int64_t i = 0; i < NumElements(shape); ++i) {
+      const int v = pick(-128, 127);
+      xq.data_as<int8_t>()[i] = static_cast<int8_t>(v);
+      xf.data_as<float>()[i] = static_cast<float>(v) * x_scale;
+    }
+    Attributes attrs;
+    if (!global) {
+      attrs.Set("kernel_shape", std::vector<int64_t>{k, k});
+      attrs.Set("strides", std::vector<int64_t>{st, st});
+      attrs.Set("pads", std::vector<int64_t>{pad, pad, pad, pad});
+      attrs.Set("count_include_pad", int64_t{include_pad});
+    }
+    Attributes qattrs = attrs;
+    qattrs.Set("x_scale", x_scale);
+    if (int8_out) qattrs.Set("y_scale", y_scale);
+    INFO("iteration " << iter << ": X " << DimsToString(shape) << " " << qattrs.ToString());
+    auto yq = Run(global ? "Int8GlobalAveragePool" : "Int8AveragePool", qattrs, xq);
+    auto yf = Run(global ? "GlobalAveragePool" : "AveragePool", attrs, xf);
+    REQUIRE(yq.ok());
+    REQUIRE(yf.ok());
+    const Tensor& q = (*yq)[0];
+    const Tensor& f = (*yf)[0];
+    REQUIRE(q.shape() == f.shape());
+    REQUIRE(q.dtype() == (int8_out ? DataType::kInt8 : DataType::kFloat32));
+    // The reference, window by window.
+    const int64_t h = shape[2], w = shape[3];
+    const int64_t oh = global ? 1 : (h + 2 * pad - k) / st + 1;
+    const int64_t ow = global ? 1 : (w + 2 * pad - k) / st + 1;
+    const int64_t kk = global ? h : k, kw = global ? w : k, s = global ? 1 : st;
+    int mismatches = 0, far = 0;
+    for (int64_t plane = 0; plane < shape[0] * shape[1]; ++plane) {
+      const int8_t* xp = xq.data_as<int8_t>() + plane * h * w;
+      for (int64_t i = 0; i < oh; ++i) {
+        for (int64_t j = 0; j < ow; ++j) {
+          int32_t sum = 0;
+          int64_t inside = 0, padded = 0;
+          for (int64_t a = 0; a < kk; ++a) {
+            for (int64_t b = 0; b < kw; ++b) {
+              const int64_t r = i * s - pad + a, c = j * s - pad + b;
+              if (r >= -pad && r < h + pad && c >= -pad && c < w + pad) ++padded;
+              if (r < 0 || r >= h || c < 0 || c >= w) continue;
+              sum += xp[r * w + c];
+              ++inside;
+            }
+          }
+          const int64_t count = include_pad ? padded : inside;
+          const int64_t at = (plane * oh + i) * ow + j;
+          const float ref_f = f.data_as<float>()[at];
+          if (int8_out) {
+            const QuantizedMultiplier m = QuantizeMultiplier(double{x_scale} / (double{y_scale} * count));
+            const int8_t expect = RequantizeToInt8(sum, m.multiplier, m.shift, -128, 127);
+            const int8_t got = q.data_as<int8_t>()[at];
+            mismatches += got != expect;
+            const float clamped = std::clamp(ref_f, -128.0f * y_scale, 127.0f * y_scale);
+            far += std::fabs(static_cast<float>(got) * y_scale - clamped) > 0.5f * y_scale + 1e-5f;
+          } else {
+            const float expect = static_cast<float>(sum) * (x_scale / static_cast<float>(count));
+            mismatches += q.data_as<float>()[at] != expect;
+            far += std::fabs(expect - ref_f) > 1e-4f * (1.0f + std::fabs(ref_f));
+          }
+        }
+      }
+    }
+    CHECK(mismatches == 0);
+    CHECK(far == 0);
+  }
+}
+
+TEST_CASE("Int8AveragePool checks its dtype and scales", "[kernels][int8]") {
+  Tensor xq(DataType::kInt8, {1, 1, 4, 4});
+  Tensor xf(DataType::kFloat32, {1, 1, 4, 4});
+  Attributes attrs;
+  attrs.Set("kernel_shape", std::vector<int64_t>{2, 2});
+  auto no_scale = Run("Int8AveragePool", attrs, xq);
+  REQUIRE(!no_scale.ok());
+  CHECK(no_scale.status().message().find("x_scale") != std::string::npos);
+  attrs.Set("x_scale", 0.5f);
+  auto float_in = Run("Int8AveragePool", attrs, xf);
+  REQUIRE(!float_in.ok());
+  CHECK(float_in.status().message().find("must be int8") != std::string::npos);
+  attrs.Set("y_scale", -1.0f);
+  auto bad_y = Run("Int8AveragePool", attrs, xq);
+  REQUIRE(!bad_y.ok());
+  CHECK(bad_y.status().message().find("finite and > 0") != std::string::npos);
 }
 
 TEST_CASE("Pooling hand-computed cases (ONNX examples)", "[kernels]") {

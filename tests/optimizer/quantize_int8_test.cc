@@ -335,6 +335,55 @@ TEST_CASE("quantize-int8 passes int8 through Transpose and Slice (channel shuffl
   }
 }
 
+TEST_CASE("quantize-int8 runs average pooling in int8 (ResNet's head)", "[optimizer][int8]") {
+  // x -> Conv(Relu) -> GlobalAveragePool -> Flatten -> Gemm -> logits
+  // (graph output); pool -> AveragePool -> out2 (graph output, float reader).
+  ir::Graph g;
+  ir::Value* x = Act(g, "x", {1, 2, 4, 4});
+  g.inputs().push_back(x);
+  ir::Value* c = Act(g, "c", {1, 4, 4, 4});
+  Add(g, "Conv", "conv", {x, Const(g, "w", {4, 2, 1, 1}, 0.5f)}, c)
+      ->attrs.Set("activation", std::string("Relu"));
+  ir::Value* gap = Act(g, "gap", {1, 4, 1, 1});
+  Add(g, "GlobalAveragePool", "gap", {c}, gap);
+  ir::Value* flat = Act(g, "flat", {1, 4});
+  Add(g, "Flatten", "flatten", {gap}, flat);
+  ir::Value* logits = Act(g, "logits", {1, 3});
+  Add(g, "Gemm", "fc", {flat, Const(g, "fc_w", {4, 3}, 0.3f)}, logits);
+  g.outputs().push_back(logits);
+  ir::Value* avg = Act(g, "avg", {1, 4, 2, 2});
+  ir::Node* ap = Add(g, "AveragePool", "avgpool", {c}, avg);
+  ap->attrs.Set("kernel_shape", std::vector<int64_t>{2, 2});
+  ap->attrs.Set("strides", std::vector<int64_t>{2, 2});
+  g.outputs().push_back(avg);
+  const std::vector<std::string> wanted = Int8ScaleTensors(g);
+  CHECK(std::find(wanted.begin(), wanted.end(), "gap") != wanted.end());
+  ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"gap", 0.01f}, {"flat", 0.3f},
+                     {"logits", 0.1f}, {"avg", 0.04f}};
+  auto report = QuantizeGraphInt8(g, scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(g.Verify().ok());
+  CHECK(Count(g, "QuantizeLinear") == 1);
+  CHECK(Count(g, "DequantizeLinear") == 0);
+  const ir::Node* gp = FindOp(g, "Int8GlobalAveragePool");
+  REQUIRE(gp != nullptr);
+  CHECK(gp->inputs[0]->name == "c:int8");
+  CHECK(gp->outputs[0]->dtype == DataType::kInt8);
+  CHECK(gp->attrs.Float("x_scale", 0) == 0.05f);
+  CHECK(gp->attrs.Float("y_scale", 0) == 0.01f);  // the pool output's own scale
+  // The FC reads the Flatten of the int8 pool output at the pool's scale.
+  const ir::Node* fc = FindOp(g, "Int8Gemm");
+  REQUIRE(fc != nullptr);
+  CHECK(fc->inputs[0]->name == "flat:int8");
+  // Read only as an engine output: the AveragePool dequantizes (no y_scale).
+  const ir::Node* apq = FindOp(g, "Int8AveragePool");
+  REQUIRE(apq != nullptr);
+  CHECK_FALSE(apq->attrs.Has("y_scale"));
+  CHECK(apq->outputs[0]->name == "avg");
+  CHECK(apq->outputs[0]->dtype == DataType::kFloat32);
+}
+
 TEST_CASE("quantize-int8 names the tensor whose scale is missing", "[optimizer][int8]") {
   SmallNet net;
   net.scales.erase("conv_out");

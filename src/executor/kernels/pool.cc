@@ -32,6 +32,17 @@
 //
 // dtypes: float32 for every op; MaxPool and GlobalMaxPool also int8/uint8.
 //
+// Int8AveragePool / Int8GlobalAveragePool (the engine's INT8 average pooling,
+// written by the quantize-int8 rewrite; not ONNX ops): X int8 at scale
+// `x_scale` (float attribute, > 0), the other attributes as AveragePool /
+// GlobalAveragePool. Each window's taps inside the input are summed exactly
+// in int32 and divided by AveragePool's count (count_include_pad as above):
+//   with `y_scale` (float > 0): Y int8 = clamp(Requantize(sum, M0, shift),
+//     -128, 127) where M0 * 2^-shift = QuantizeMultiplier(x_scale / (y_scale *
+//     count)) (src/common/requant.h: one 64-bit product, ties toward +inf);
+//   without: Y float32 = float(sum) * (x_scale / float(count)).
+// A window with no tap inside the input gives 0.
+//
 // Large layers split their planes (n, c) over RunContext::threads threads;
 // planes are independent, so outputs do not depend on the thread count.
 //
@@ -48,6 +59,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/requant.h"
 #include "common/status_macros.h"
 #include "executor/kernels/defs.h"
 #include "executor/kernels/kernel_util.h"
@@ -107,12 +119,21 @@ struct PoolParams {
 };
 
 
+// `int8_average`: the Int8AveragePool / Int8GlobalAveragePool form, whose X
+// must be int8.
 absl::StatusOr<PoolParams> ParsePool(PoolKind kind, const Attributes& attrs,
-                                     std::span<const TensorInfo> inputs) {
-  const std::string name = PoolName(kind);
+                                     std::span<const TensorInfo> inputs,
+                                     bool int8_average = false) {
+  const std::string name =
+      int8_average ? absl::StrCat("Int8", PoolName(kind)) : std::string(PoolName(kind));
   ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 1, 1, name));
   const TensorInfo& x = inputs[0];
-  const bool int_ok = IsMax(kind) && (x.dtype == DataType::kInt8 || x.dtype == DataType::kUint8);
+  if (int8_average && x.dtype != DataType::kInt8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": X must be int8, got ", DataTypeName(x.dtype)));
+  }
+  const bool int_ok = (IsMax(kind) && (x.dtype == DataType::kInt8 || x.dtype == DataType::kUint8)) ||
+                      int8_average;
   if (x.dtype != DataType::kFloat32 && !int_ok) {
     return absl::UnimplementedError(
         absl::StrCat(name, ": dtype ", DataTypeName(x.dtype), " is not supported"));
@@ -208,6 +229,27 @@ absl::StatusOr<std::vector<TensorInfo>> InferPool(const Attributes& attrs,
   return std::vector<TensorInfo>{MakeInfo(p.dtype, p.y_shape)};
 }
 
+using Windows = std::array<std::vector<AxisWindow>, kMaxSpatial>;
+
+// The windows of every output position along each axis.
+void BuildWindows(const PoolParams& p, Windows& windows) {
+  for (int a = 0; a < kMaxSpatial; ++a) {
+    windows[a].resize(p.out[a]);
+    const int64_t k = p.kernel[a], d = p.dilation[a], in = p.in[a];
+    for (int64_t o = 0; o < p.out[a]; ++o) {
+      AxisWindow& w = windows[a][o];
+      w.start = o * p.stride[a] - p.pad_begin[a];
+      // Smallest t with start + t * d >= 0, and end of t with start + t * d < limit.
+      w.lo = std::min(k, w.start >= 0 ? 0 : (-w.start + d - 1) / d);
+      auto end_before = [&](int64_t limit) {
+        return limit - w.start <= 0 ? 0 : std::min(k, (limit - w.start + d - 1) / d);
+      };
+      w.hi = std::max(w.lo, end_before(in));
+      w.count = end_before(in + p.pad_end[a]);
+    }
+  }
+}
+
 template <PoolKind kKind>
 class PoolKernel final : public Kernel {
  public:
@@ -222,21 +264,7 @@ class PoolKernel final : public Kernel {
       return absl::InvalidArgumentError(absl::StrCat(
           PoolName(kKind), ": expected one output of shape ", ShapeString(p_.y_shape)));
     }
-    for (int a = 0; a < kMaxSpatial; ++a) {
-      windows_[a].resize(p_.out[a]);
-      const int64_t k = p_.kernel[a], d = p_.dilation[a], in = p_.in[a];
-      for (int64_t o = 0; o < p_.out[a]; ++o) {
-        AxisWindow& w = windows_[a][o];
-        w.start = o * p_.stride[a] - p_.pad_begin[a];
-        // Smallest t with start + t * d >= 0, and end of t with start + t * d < limit.
-        w.lo = std::min(k, w.start >= 0 ? 0 : (-w.start + d - 1) / d);
-        auto end_before = [&](int64_t limit) {
-          return limit - w.start <= 0 ? 0 : std::min(k, (limit - w.start + d - 1) / d);
-        };
-        w.hi = std::max(w.lo, end_before(in));
-        w.count = end_before(in + p_.pad_end[a]);
-      }
-    }
+    BuildWindows(p_, windows_);
     separable_ = kKind == PoolKind::kMax && p_.in[0] == 1 && p_.out[0] == 1 &&
                  p_.kernel[0] == 1 && p_.dilation[1] == 1 && p_.dilation[2] == 1;
     if (separable_) {
@@ -386,7 +414,7 @@ class PoolKernel final : public Kernel {
   }
 
   PoolParams p_;
-  std::array<std::vector<AxisWindow>, kMaxSpatial> windows_;
+  Windows windows_;
   bool separable_ = false;     // MaxPoolRows applies
   int64_t row_width_ = 0;      // elements of its row buffer
   ScratchLayout scratch_;
@@ -397,6 +425,138 @@ KernelDef MakePool(const std::string& type) {
   return MakeDef<PoolKernel<kKind>>(type, InferPool<kKind>);
 }
 
+// Int8AveragePool / Int8GlobalAveragePool: the scales, and whether Y is int8.
+struct Int8PoolScales {
+  float x_scale = 0.0f;
+  float y_scale = 0.0f;  // 0: float32 output
+};
+
+absl::StatusOr<Int8PoolScales> ParseInt8PoolScales(PoolKind kind, const Attributes& attrs) {
+  const std::string name = absl::StrCat("Int8", PoolName(kind));
+  Int8PoolScales sc;
+  if (!attrs.Has("x_scale")) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": attribute 'x_scale' is required"));
+  }
+  ENGINE_ASSIGN_OR_RETURN(sc.x_scale, attrs.GetFloat("x_scale", 0.0f));
+  ENGINE_ASSIGN_OR_RETURN(sc.y_scale, attrs.GetFloat("y_scale", 0.0f));
+  const bool bad_y = attrs.Has("y_scale") && !(sc.y_scale > 0.0f && std::isfinite(sc.y_scale));
+  if (!(sc.x_scale > 0.0f && std::isfinite(sc.x_scale)) || bad_y) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": x_scale (", sc.x_scale,
+                                                   ") and y_scale (", sc.y_scale,
+                                                   ") must be finite and > 0"));
+  }
+  return sc;
+}
+
+template <PoolKind kKind>
+absl::StatusOr<std::vector<TensorInfo>> InferInt8Pool(const Attributes& attrs,
+                                                      std::span<const TensorInfo> inputs) {
+  ENGINE_ASSIGN_OR_RETURN(PoolParams p, ParsePool(kKind, attrs, inputs, true));
+  ENGINE_ASSIGN_OR_RETURN(Int8PoolScales sc, ParseInt8PoolScales(kKind, attrs));
+  return std::vector<TensorInfo>{
+      MakeInfo(sc.y_scale > 0.0f ? DataType::kInt8 : DataType::kFloat32, p.y_shape)};
+}
+
+template <PoolKind kKind>
+class Int8AveragePoolKernel final : public Kernel {
+  static_assert(kKind == PoolKind::kAverage || kKind == PoolKind::kGlobalAverage);
+
+ public:
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(p_, ParsePool(kKind, attrs, inputs, true));
+    ENGINE_ASSIGN_OR_RETURN(sc_, ParseInt8PoolScales(kKind, attrs));
+    const DataType out_dtype = sc_.y_scale > 0.0f ? DataType::kInt8 : DataType::kFloat32;
+    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape || outputs[0].dtype != out_dtype) {
+      return absl::InvalidArgumentError(absl::StrCat("Int8", PoolName(kKind),
+                                                     ": expected one output ",
+                                                     DataTypeName(out_dtype), " ",
+                                                     ShapeString(p_.y_shape)));
+    }
+    BuildWindows(p_, windows_);
+    // One multiplier per possible count (1 .. taps of a whole window).
+    const int64_t max_count = p_.kernel[0] * p_.kernel[1] * p_.kernel[2];
+    if (max_count > (int64_t{1} << 23)) {
+      return absl::UnimplementedError(absl::StrCat("Int8", PoolName(kKind), ": a window of ",
+                                                   max_count, " taps is too large (at most 2^23)"));
+    }
+    if (sc_.y_scale > 0.0f) {
+      multipliers_.assign(static_cast<size_t>(max_count) + 1, QuantizedMultiplier{});
+      for (int64_t c = 1; c <= max_count; ++c) {
+        multipliers_[c] = QuantizeMultiplier(static_cast<double>(sc_.x_scale) /
+                                             (static_cast<double>(sc_.y_scale) * c));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void Run(const RunContext& ctx, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    const int64_t taps = p_.kernel[0] * p_.kernel[1] * p_.kernel[2];
+    const int64_t work = p_.planes * p_.out[0] * p_.out[1] * p_.out[2] * taps;
+    auto planes = [&](int64_t begin, int64_t end, int) {
+      RunPlanes(static_cast<const int8_t*>(in[0]), out[0], begin, end);
+    };
+    if (work >= (int64_t{1} << 16)) {
+      ParallelFor(ctx, p_.planes, planes);
+    } else {
+      planes(0, p_.planes, 0);
+    }
+  }
+
+ private:
+  void RunPlanes(const int8_t* x, void* y, int64_t begin, int64_t end) const {
+    const bool int8_out = sc_.y_scale > 0.0f;
+    const int64_t in_plane = p_.in[0] * p_.in[1] * p_.in[2];
+    const int64_t out_plane = p_.out[0] * p_.out[1] * p_.out[2];
+    const int64_t in1 = p_.in[1], in2 = p_.in[2];
+    const int64_t d0 = p_.dilation[0], d1 = p_.dilation[1], d2 = p_.dilation[2];
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int8_t* xp = x + plane * in_plane;
+      int64_t o = plane * out_plane;
+      for (const AxisWindow& w0 : windows_[0]) {
+        for (const AxisWindow& w1 : windows_[1]) {
+          for (const AxisWindow& w2 : windows_[2]) {
+            int32_t sum = 0;
+            for (int64_t t0 = w0.lo; t0 < w0.hi; ++t0) {
+              for (int64_t t1 = w1.lo; t1 < w1.hi; ++t1) {
+                const int8_t* row =
+                    xp + ((w0.start + t0 * d0) * in1 + w1.start + t1 * d1) * in2 + w2.start;
+                for (int64_t t2 = w2.lo; t2 < w2.hi; ++t2) sum += row[t2 * d2];
+              }
+            }
+            const int64_t count = p_.count_include_pad
+                                      ? w0.count * w1.count * w2.count
+                                      : (w0.hi - w0.lo) * (w1.hi - w1.lo) * (w2.hi - w2.lo);
+            if (int8_out) {
+              int8_t v = 0;
+              if (count > 0) {
+                const QuantizedMultiplier& q = multipliers_[count];
+                v = RequantizeToInt8(sum, q.multiplier, q.shift, -128, 127);
+              }
+              static_cast<int8_t*>(y)[o++] = v;
+            } else {
+              static_cast<float*>(y)[o++] =
+                  count > 0 ? static_cast<float>(sum) * (sc_.x_scale / static_cast<float>(count))
+                            : 0.0f;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  PoolParams p_;
+  Int8PoolScales sc_;
+  Windows windows_;
+  std::vector<QuantizedMultiplier> multipliers_;  // by count (int8 output)
+};
+
+template <PoolKind kKind>
+KernelDef MakeInt8AveragePool(const std::string& type) {
+  return MakeDef<Int8AveragePoolKernel<kKind>>(type, InferInt8Pool<kKind>);
+}
+
 }  // namespace
 
 KernelDef MakePoolDef(const std::string& type) {
@@ -404,6 +564,10 @@ KernelDef MakePoolDef(const std::string& type) {
   if (type == "AveragePool") return MakePool<PoolKind::kAverage>(type);
   if (type == "GlobalMaxPool") return MakePool<PoolKind::kGlobalMax>(type);
   if (type == "GlobalAveragePool") return MakePool<PoolKind::kGlobalAverage>(type);
+  if (type == "Int8AveragePool") return MakeInt8AveragePool<PoolKind::kAverage>(type);
+  if (type == "Int8GlobalAveragePool") {
+    return MakeInt8AveragePool<PoolKind::kGlobalAverage>(type);
+  }
   // Unknown pooling type: a def whose inference reports the error.
   KernelDef def;
   def.type = type;

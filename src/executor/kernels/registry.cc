@@ -45,7 +45,8 @@ void RegisterBuiltinKernels(KernelRegistry& r) {
   r.Register(MakeQLinearMatMulDef());
   r.Register(MakeMatMulIntegerDef());
   // Pooling.
-  for (const char* t : {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}) {
+  for (const char* t : {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+                        "Int8AveragePool", "Int8GlobalAveragePool"}) {
     r.Register(MakePoolDef(t));
   }
   // Normalization.
