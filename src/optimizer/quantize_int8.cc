@@ -396,6 +396,18 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     int8_of[y] = {q, scale};
   };
 
+  // Replaces `node` by `q`, which writes the int8 version of node's output at
+  // `scale`; float readers get its DequantizeLinear.
+  std::set<const ir::Node*> created;
+  auto replace_int8_out = [&](ir::Node* node, std::unique_ptr<ir::Node> q, float scale) {
+    ir::Value* y = node->outputs[0];
+    ir::Value* yq = new_int8_value(y);
+    q->outputs = {yq};
+    created.insert(graph.InsertNodeBefore(node, std::move(q)));
+    dequantize_into(yq, scale, y, node);
+    graph.RemoveNode(node);
+  };
+
   // Whether some layer will read `v` as int8: an unpinned layer with an INT8
   // form reading it as its data input or residual, or one passing int8 through.
   auto ReadsInt8 = [&](const ir::Value* v) {
@@ -412,7 +424,6 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
   };
   std::vector<ir::Node*> schedule;
   for (const auto& n : graph.nodes()) schedule.push_back(n.get());
-  std::set<const ir::Node*> created;
   for (ir::Node* node : schedule) {
     auto pinned = keep_fp32.find(node);
     if (pinned != keep_fp32.end()) {
@@ -442,11 +453,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
         graph.RemoveNode(node);
         continue;
       }
-      ir::Value* yq = new_int8_value(y);
-      q->outputs = {yq};
-      created.insert(graph.InsertNodeBefore(node, std::move(q)));
-      dequantize_into(yq, layer.output_scale, y, node);
-      graph.RemoveNode(node);
+      replace_int8_out(node, std::move(q), layer.output_scale);
       continue;
     }
     if (auto concat = int8_concats.find(node); concat != int8_concats.end()) {
@@ -465,12 +472,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
                                                 ": an input of an INT8 Concat is not int8 at the "
                                                 "group's scale"));
       }
-      ir::Value* y = node->outputs[0];
-      ir::Value* yq = new_int8_value(y);
-      q->outputs = {yq};
-      created.insert(graph.InsertNodeBefore(node, std::move(q)));
-      dequantize_into(yq, scale, y, node);
-      graph.RemoveNode(node);
+      replace_int8_out(node, std::move(q), scale);
       continue;
     }
     if (IsAveragePool(*node) && int8_of.contains(node->inputs[0])) {
@@ -491,11 +493,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       }
       ENGINE_ASSIGN_OR_RETURN(const float y_scale, ScaleOf(effective, y, *node));
       q->attrs.Set("y_scale", y_scale);
-      ir::Value* yq = new_int8_value(y);
-      q->outputs = {yq};
-      created.insert(graph.InsertNodeBefore(node, std::move(q)));
-      dequantize_into(yq, y_scale, y, node);
-      graph.RemoveNode(node);
+      replace_int8_out(node, std::move(q), y_scale);
       continue;
     }
     if (IsInt8PassThrough(*node)) {
@@ -506,13 +504,8 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       q->inputs = node->inputs;
       q->inputs[0] = it->second.first;
       const float scale = it->second.second;
-      ir::Value* y = node->outputs[0];
-      effective[y->name] = scale;
-      ir::Value* yq = new_int8_value(y);
-      q->outputs = {yq};
-      created.insert(graph.InsertNodeBefore(node, std::move(q)));
-      dequantize_into(yq, scale, y, node);
-      graph.RemoveNode(node);
+      effective[node->outputs[0]->name] = scale;
+      replace_int8_out(node, std::move(q), scale);
     }
   }
   // Dequantizations nobody reads.

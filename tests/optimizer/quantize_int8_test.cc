@@ -174,6 +174,19 @@ TEST_CASE("quantize-int8 keeps pinned layers in FP32 with the reason", "[optimiz
   CHECK(found);
 }
 
+// Runs the rewrite, which must succeed and leave a valid graph, and checks
+// that exactly one QuantizeLinear (at the input) and no DequantizeLinear
+// remain: the whole graph is int8.
+std::vector<LayerPrecisionInfo> QuantizeAllInt8(ir::Graph& g, const ScaleMap& scales) {
+  auto report = QuantizeGraphInt8(g, scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(g.Verify().ok());
+  CHECK(Count(g, "QuantizeLinear") == 1);
+  CHECK(Count(g, "DequantizeLinear") == 0);
+  return *report;
+}
+
 // x -> ConvA, ConvB (Relu) -> cat1 = Concat(a, b); x -> ConvC -> cat2 =
 // Concat(cat1, c) -> ConvD -> d (graph output). With `raw_input`, cat2 also
 // concatenates x itself.
@@ -209,14 +222,9 @@ TEST_CASE("quantize-int8 runs Concats of int8 layers in int8 at one shared scale
           "[optimizer][int8]") {
   SECTION("chained Concats form one group with the largest scale") {
     ConcatNet net;
-    auto report = QuantizeGraphInt8(net.g, net.scales, {});
-    INFO(report.status().ToString());
-    REQUIRE(report.ok());
-    REQUIRE(net.g.Verify().ok());
+    const std::vector<LayerPrecisionInfo> report = QuantizeAllInt8(net.g, net.scales);
     CHECK(Count(net.g, "Int8Conv") == 4);
     CHECK(Count(net.g, "Concat") == 2);
-    CHECK(Count(net.g, "QuantizeLinear") == 1);  // x only
-    CHECK(Count(net.g, "DequantizeLinear") == 0);
     for (const auto& n : net.g.nodes()) {
       if (n->op_type != "Concat") continue;
       CAPTURE(n->name);
@@ -252,7 +260,7 @@ TEST_CASE("quantize-int8 runs Concats of int8 layers in int8 at one shared scale
       CHECK(real == Approx(0.02 * (wmax / 127) / 0.08).epsilon(1e-6));
     }
     int int8_concats = 0;
-    for (const LayerPrecisionInfo& l : *report) {
+    for (const LayerPrecisionInfo& l : report) {
       int8_concats += l.type == "Concat" && l.precision == Precision::kInt8;
     }
     CHECK(int8_concats == 2);
@@ -308,12 +316,7 @@ TEST_CASE("quantize-int8 passes int8 through Transpose and Slice (channel shuffl
   Add(g, "Conv", "conv2", {sl, Const(g, "w2", {3, 2, 1, 1}, 0.4f)}, y);
   g.outputs().push_back(y);
   ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"t", 0.5f}, {"sl", 0.9f}, {"y", 0.1f}};
-  auto report = QuantizeGraphInt8(g, scales, {});
-  INFO(report.status().ToString());
-  REQUIRE(report.ok());
-  REQUIRE(g.Verify().ok());
-  CHECK(Count(g, "QuantizeLinear") == 1);
-  CHECK(Count(g, "DequantizeLinear") == 0);
+  QuantizeAllInt8(g, scales);
   const ir::Node* tr = FindOp(g, "Transpose");
   const ir::Node* slice = FindOp(g, "Slice");
   REQUIRE(tr != nullptr);
@@ -360,12 +363,7 @@ TEST_CASE("quantize-int8 runs average pooling in int8 (ResNet's head)", "[optimi
   CHECK(std::find(wanted.begin(), wanted.end(), "gap") != wanted.end());
   ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"gap", 0.01f}, {"flat", 0.3f},
                      {"logits", 0.1f}, {"avg", 0.04f}};
-  auto report = QuantizeGraphInt8(g, scales, {});
-  INFO(report.status().ToString());
-  REQUIRE(report.ok());
-  REQUIRE(g.Verify().ok());
-  CHECK(Count(g, "QuantizeLinear") == 1);
-  CHECK(Count(g, "DequantizeLinear") == 0);
+  QuantizeAllInt8(g, scales);
   const ir::Node* gp = FindOp(g, "Int8GlobalAveragePool");
   REQUIRE(gp != nullptr);
   CHECK(gp->inputs[0]->name == "c:int8");

@@ -250,6 +250,29 @@ void BuildWindows(const PoolParams& p, Windows& windows) {
   }
 }
 
+// Sum (in Acc) of the taps of window (w0, w1, w2) inside plane `xp`.
+template <typename Acc, typename T>
+Acc WindowSum(const PoolParams& p, const T* xp, const AxisWindow& w0, const AxisWindow& w1,
+              const AxisWindow& w2) {
+  const int64_t in1 = p.in[1], in2 = p.in[2];
+  const int64_t d0 = p.dilation[0], d1 = p.dilation[1], d2 = p.dilation[2];
+  Acc sum = 0;
+  for (int64_t t0 = w0.lo; t0 < w0.hi; ++t0) {
+    for (int64_t t1 = w1.lo; t1 < w1.hi; ++t1) {
+      const T* row = xp + ((w0.start + t0 * d0) * in1 + w1.start + t1 * d1) * in2 + w2.start;
+      for (int64_t t2 = w2.lo; t2 < w2.hi; ++t2) sum += row[t2 * d2];
+    }
+  }
+  return sum;
+}
+
+// AveragePool's divisor for window (w0, w1, w2) (see the file comment).
+int64_t WindowCount(const PoolParams& p, const AxisWindow& w0, const AxisWindow& w1,
+                    const AxisWindow& w2) {
+  return p.count_include_pad ? w0.count * w1.count * w2.count
+                             : (w0.hi - w0.lo) * (w1.hi - w1.lo) * (w2.hi - w2.lo);
+}
+
 template <PoolKind kKind>
 class PoolKernel final : public Kernel {
  public:
@@ -392,17 +415,8 @@ class PoolKernel final : public Kernel {
               }
               *yp++ = acc;
             } else {
-              double sum = 0.0;
-              for (int64_t t0 = w0.lo; t0 < w0.hi; ++t0) {
-                for (int64_t t1 = w1.lo; t1 < w1.hi; ++t1) {
-                  const T* row =
-                      xp + ((w0.start + t0 * d0) * in1 + w1.start + t1 * d1) * in2 + w2.start;
-                  for (int64_t t2 = w2.lo; t2 < w2.hi; ++t2) sum += row[t2 * d2];
-                }
-              }
-              const int64_t count = p_.count_include_pad
-                                        ? w0.count * w1.count * w2.count
-                                        : (w0.hi - w0.lo) * (w1.hi - w1.lo) * (w2.hi - w2.lo);
+              const double sum = WindowSum<double>(p_, xp, w0, w1, w2);
+              const int64_t count = WindowCount(p_, w0, w1, w2);
               // A window entirely in the padding has no element to average.
               *yp++ = count > 0 ? static_cast<T>(sum / static_cast<double>(count))
                                 : std::numeric_limits<T>::quiet_NaN();
@@ -509,25 +523,14 @@ class Int8AveragePoolKernel final : public Kernel {
     const bool int8_out = sc_.y_scale > 0.0f;
     const int64_t in_plane = p_.in[0] * p_.in[1] * p_.in[2];
     const int64_t out_plane = p_.out[0] * p_.out[1] * p_.out[2];
-    const int64_t in1 = p_.in[1], in2 = p_.in[2];
-    const int64_t d0 = p_.dilation[0], d1 = p_.dilation[1], d2 = p_.dilation[2];
     for (int64_t plane = begin; plane < end; ++plane) {
       const int8_t* xp = x + plane * in_plane;
       int64_t o = plane * out_plane;
       for (const AxisWindow& w0 : windows_[0]) {
         for (const AxisWindow& w1 : windows_[1]) {
           for (const AxisWindow& w2 : windows_[2]) {
-            int32_t sum = 0;
-            for (int64_t t0 = w0.lo; t0 < w0.hi; ++t0) {
-              for (int64_t t1 = w1.lo; t1 < w1.hi; ++t1) {
-                const int8_t* row =
-                    xp + ((w0.start + t0 * d0) * in1 + w1.start + t1 * d1) * in2 + w2.start;
-                for (int64_t t2 = w2.lo; t2 < w2.hi; ++t2) sum += row[t2 * d2];
-              }
-            }
-            const int64_t count = p_.count_include_pad
-                                      ? w0.count * w1.count * w2.count
-                                      : (w0.hi - w0.lo) * (w1.hi - w1.lo) * (w2.hi - w2.lo);
+            const int32_t sum = WindowSum<int32_t>(p_, xp, w0, w1, w2);
+            const int64_t count = WindowCount(p_, w0, w1, w2);
             if (int8_out) {
               int8_t v = 0;
               if (count > 0) {
