@@ -108,6 +108,7 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
   const std::string where = absl::StrCat("layer '", w.name, "' (", w.type, ")");
   if (w.kind == LayerKind::kView) {
     m.chosen.tactic = "view";
+    m.precision = w.vector.precision;  // the viewed tensor's, for reports
     return m;
   }
   m.precision = w.kind == LayerKind::kArray ? w.gemm.precision : w.vector.precision;

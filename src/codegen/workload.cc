@@ -261,6 +261,8 @@ absl::StatusOr<hw::LayerWorkload> DescribeLayer(const ir::Node& node, const Tens
                              node.op_type.rfind("Int8", 0) == 0;
   const Precision precision =
       int8_operands ? Precision::kInt8 : PrecisionOf(out ? out->dtype : DataType::kFloat32);
+  // Views move no data; their precision is reported (the tensor's), not costed.
+  w.vector.precision = precision;
   if (w.kind == LayerKind::kArray) {
     hw::GemmWorkload& g = w.gemm;
     g.precision = precision;

@@ -15,8 +15,9 @@ namespace {
 // Layers that pass int8 through unchanged (they commute with a positive
 // scale): the output keeps the input's scale.
 bool IsInt8PassThrough(const ir::Node& n) {
-  static const std::set<std::string> kTypes = {"MaxPool",   "Flatten",  "Reshape",  "Squeeze",
-                                               "Unsqueeze", "Identity", "Transpose", "Slice"};
+  static const std::set<std::string> kTypes = {"MaxPool",   "Flatten",  "Reshape",
+                                               "Squeeze",   "Unsqueeze", "Identity",
+                                               "Transpose", "Slice",    "Relu"};
   return kTypes.contains(n.op_type) && !n.inputs.empty() && n.inputs[0] != nullptr &&
          n.outputs.size() == 1 && n.inputs[0]->dtype == DataType::kFloat32;
 }
@@ -274,7 +275,10 @@ void MakeFloatOutput(Int8Layer& layer) {
 // the largest calibrated scale among the group's values (no value is
 // clipped; a smaller one loses a little resolution). A group with any other
 // producer (a graph input, an FP32 layer, a pinned layer, a pass-through) or
-// a value without a calibrated scale stays FP32 as a whole.
+// a value without a calibrated scale stays FP32 as a whole, and so does a
+// group whose outputs no int8 layer reads. Average pools count as producers
+// (they requantize to any scale); one whose input stays FP32 leaves its
+// Concat FP32 when the rewrite reaches it.
 std::map<const ir::Node*, float> Int8Concats(const ir::Graph& graph, const ScaleMap& scales,
                                              const std::map<const ir::Node*, std::string>& keep_fp32) {
   std::set<const ir::Node*> chosen;
@@ -305,8 +309,11 @@ std::map<const ir::Node*, float> Int8Concats(const ir::Graph& graph, const Scale
     for (const ir::Node* c : chosen) {
       for (const ir::Value* in : c->inputs) {
         const ir::Node* p = in->producer;
-        const bool int8_layer = p != nullptr && !keep_fp32.contains(p) && HasInt8Form(*p) &&
-                                p->outputs[0] == in && scales.contains(in->name);
+        // Layers that requantize to any output scale: Int8Conv, Int8Gemm and
+        // (when their input turns out int8) Int8AveragePool.
+        const bool int8_layer = p != nullptr && !keep_fp32.contains(p) &&
+                                (HasInt8Form(*p) || IsAveragePool(*p)) && p->outputs[0] == in &&
+                                scales.contains(in->name);
         if (!int8_layer && (p == nullptr || !chosen.contains(p))) bad_groups.insert(find(in));
       }
     }
@@ -314,6 +321,21 @@ std::map<const ir::Node*, float> Int8Concats(const ir::Graph& graph, const Scale
     std::erase_if(chosen, [&](const ir::Node* c) { return bad_groups.contains(find(c->outputs[0])); });
     if (chosen.size() == before) break;
   }
+  // A group none of whose outputs an int8 layer reads (DenseNet's blocks,
+  // read by FP32 BatchNormalization) would only add dequantizations and
+  // coarsen its values to one scale: it stays FP32.
+  std::set<const ir::Value*> read_as_int8;
+  for (const ir::Node* c : chosen) {
+    const ir::Value* v = c->outputs[0];
+    for (const ir::Node* r : graph.Consumers(v)) {
+      if (chosen.contains(r) || keep_fp32.contains(r)) continue;
+      const bool data_input = !r->inputs.empty() && r->inputs[0] == v;
+      if (data_input && (HasInt8Form(*r) || IsInt8PassThrough(*r) || IsAveragePool(*r))) {
+        read_as_int8.insert(find(v));
+      }
+    }
+  }
+  std::erase_if(chosen, [&](const ir::Node* c) { return !read_as_int8.contains(find(c->outputs[0])); });
   std::map<const ir::Value*, float> group_scale;
   for (const ir::Node* c : chosen) {
     std::vector<const ir::Value*> members(c->inputs.begin(), c->inputs.end());
@@ -467,11 +489,10 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
         all_int8 = all_int8 && it != int8_of.end() && it->second.second == scale;
         q->inputs.push_back(all_int8 ? it->second.first : nullptr);
       }
-      if (!all_int8) {
-        return absl::InternalError(absl::StrCat(node->Describe(),
-                                                ": an input of an INT8 Concat is not int8 at the "
-                                                "group's scale"));
-      }
+      // An input that did not become int8 at the group's scale (an average
+      // pool whose own input stayed FP32): the Concat stays FP32 on the
+      // float values; its int8 readers quantize its output.
+      if (!all_int8) continue;
       replace_int8_out(node, std::move(q), scale);
       continue;
     }

@@ -8,14 +8,15 @@
 //    scale per output channel (max|w| / 127), int32 bias, per-channel
 //    requantization multipliers (src/common/requant.h), the activation folded
 //    into the output clamp;
-//  - MaxPool, Flatten, Reshape, Squeeze, Unsqueeze, Identity, Transpose and
-//    Slice whose data input is int8 into the same layer on int8 (they commute
-//    with a positive scale);
-//  - Concat whose inputs all come from Int8Conv/Int8Gemm layers (or from such
-//    Concats) into an int8 Concat: the values a group of chained Concats
-//    joins share one scale, the largest calibrated among them, to which the
-//    producers requantize, so that the Concat is a copy (TensorRT's
-//    approach); a group with any other producer stays FP32;
+//  - MaxPool, Relu, Flatten, Reshape, Squeeze, Unsqueeze, Identity,
+//    Transpose and Slice whose data input is int8 into the same layer on
+//    int8 (they commute with a positive scale and a zero point of 0);
+//  - Concat whose inputs all come from Int8Conv/Int8Gemm layers, average
+//    pools or such Concats, and whose output an int8 layer reads, into an
+//    int8 Concat: the values a group of chained Concats joins share one
+//    scale, the largest calibrated among them, to which the producers
+//    requantize, so that the Concat is a copy (TensorRT's approach); any
+//    other group stays FP32;
 //  - AveragePool and GlobalAveragePool whose input is int8 into
 //    Int8AveragePool / Int8GlobalAveragePool (exact int32 window sums,
 //    requantized to the output's calibrated scale, or dequantized when only

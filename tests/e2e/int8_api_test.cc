@@ -99,6 +99,19 @@ TEST_CASE("A user Calibrator builds an INT8 engine close to FP32, the cache is r
     int8_layers += l.precision == Precision::kInt8 && l.type.rfind("Int8", 0) == 0;
   }
   CHECK(int8_layers == 2);  // the Conv and the Gemm
+  {
+    // The Reshape between them is a view of an int8 tensor: reported int8.
+    auto eng = Runtime::DeserializeEngine(built->plan);
+    REQUIRE(eng.ok());
+    int views = 0;
+    for (const LayerDeviceProfile& l : (*eng)->device_profile().layers) {
+      if (l.unit != "view") continue;
+      ++views;
+      CAPTURE(l.name);
+      CHECK(l.precision == "int8");
+    }
+    CHECK(views == 1);
+  }
 
   auto fp32 = builder.BuildFromOnnxBytes(model, "small.onnx", BuilderConfig{});
   REQUIRE(fp32.ok());

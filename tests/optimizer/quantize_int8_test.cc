@@ -276,7 +276,7 @@ TEST_CASE("quantize-int8 runs Concats of int8 layers in int8 at one shared scale
       CHECK(n->outputs[0]->dtype == DataType::kFloat32);
     }
   }
-  SECTION("a pinned Concat stays FP32") {
+  SECTION("a pinned Concat stays FP32, and so does a group no int8 layer reads") {
     ConcatNet net;
     std::map<const ir::Node*, std::string> keep;
     for (const auto& n : net.g.nodes()) {
@@ -288,9 +288,9 @@ TEST_CASE("quantize-int8 runs Concats of int8 layers in int8 at one shared scale
     for (const auto& n : net.g.nodes()) {
       if (n->op_type != "Concat") continue;
       CAPTURE(n->name);
-      // concat1 alone is a group whose producers are int8 layers.
-      CHECK(n->outputs[0]->dtype ==
-            (n->name == "concat1" ? DataType::kInt8 : DataType::kFloat32));
+      // concat1 alone is a group whose producers are int8 layers, but only
+      // the FP32 concat2 reads it: int8 would only add a dequantization.
+      CHECK(n->outputs[0]->dtype == DataType::kFloat32);
     }
   }
 }
@@ -380,6 +380,56 @@ TEST_CASE("quantize-int8 runs average pooling in int8 (ResNet's head)", "[optimi
   CHECK_FALSE(apq->attrs.Has("y_scale"));
   CHECK(apq->outputs[0]->name == "avg");
   CHECK(apq->outputs[0]->dtype == DataType::kFloat32);
+}
+
+TEST_CASE("quantize-int8: an average pool feeds an int8 Concat, Relu passes int8 through",
+          "[optimizer][int8]") {
+  // ShuffleNet's stride-2 unit: x -> Conv(Relu) -> AveragePool -> ap;
+  // x -> Conv -> b; Concat(ap, b) -> Relu -> Conv -> y.
+  ir::Graph g;
+  ir::Value* x = Act(g, "x", {1, 2, 4, 4});
+  g.inputs().push_back(x);
+  ir::Value* a = Act(g, "a", {1, 2, 4, 4});
+  Add(g, "Conv", "conv_a", {x, Const(g, "wa", {2, 2, 1, 1}, 0.5f)}, a)
+      ->attrs.Set("activation", std::string("Relu"));
+  ir::Value* ap = Act(g, "ap", {1, 2, 2, 2});
+  ir::Node* pool = Add(g, "AveragePool", "pool", {a}, ap);
+  pool->attrs.Set("kernel_shape", std::vector<int64_t>{2, 2});
+  pool->attrs.Set("strides", std::vector<int64_t>{2, 2});
+  ir::Value* b = Act(g, "b", {1, 3, 2, 2});
+  Add(g, "Conv", "conv_b", {x, Const(g, "wb", {3, 2, 1, 1}, 0.6f)}, b)
+      ->attrs.Set("strides", std::vector<int64_t>{2, 2});
+  ir::Value* cat = Act(g, "cat", {1, 5, 2, 2});
+  Add(g, "Concat", "concat", {ap, b}, cat)->attrs.Set("axis", int64_t{1});
+  ir::Value* r = Act(g, "r", {1, 5, 2, 2});
+  Add(g, "Relu", "relu", {cat}, r);
+  ir::Value* y = Act(g, "y", {1, 2, 2, 2});
+  Add(g, "Conv", "conv_y", {r, Const(g, "wy", {2, 5, 1, 1}, 0.4f)}, y);
+  g.outputs().push_back(y);
+  ScaleMap scales = {{"x", 0.02f}, {"a", 0.05f},  {"ap", 0.03f}, {"b", 0.06f},
+                     {"cat", 0.07f}, {"r", 0.5f}, {"y", 0.1f}};
+  QuantizeAllInt8(g, scales);
+  const ir::Node* p = FindOp(g, "Int8AveragePool");
+  REQUIRE(p != nullptr);
+  CHECK(p->attrs.Float("y_scale", 0) == 0.07f);  // the group's: max(0.03, 0.06, 0.07)
+  const ir::Node* c = FindOp(g, "Concat");
+  REQUIRE(c != nullptr);
+  CHECK(c->outputs[0]->dtype == DataType::kInt8);
+  const ir::Node* relu = FindOp(g, "Relu");
+  REQUIRE(relu != nullptr);
+  CHECK(relu->inputs[0]->name == "cat:int8");
+  CHECK(relu->outputs[0]->dtype == DataType::kInt8);
+  for (const auto& n : g.nodes()) {
+    if (n->name != "conv_y") continue;
+    CHECK(n->inputs[0]->name == "r:int8");  // read at the Concat's scale, not 0.5
+    auto out_scale = n->attrs.GetFloats("output_scale");
+    REQUIRE(out_scale.ok());
+    ir::Graph ref;
+    const Tensor& fw = *Const(ref, "wy", {2, 5, 1, 1}, 0.4f)->constant;
+    double wmax = 0;
+    for (int64_t i = 0; i < 5; ++i) wmax = std::max(wmax, std::fabs(double{fw.data_as<float>()[i]}));
+    CHECK((*out_scale)[0] == Approx(0.07 * wmax / 127).epsilon(1e-6));
+  }
 }
 
 TEST_CASE("quantize-int8 names the tensor whose scale is missing", "[optimizer][int8]") {
