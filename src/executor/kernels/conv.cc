@@ -61,9 +61,6 @@
 
 #include <Eigen/Core>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 #include <algorithm>
 #include <array>
@@ -76,6 +73,7 @@
 #include "executor/kernels/conv_geometry.h"
 #include "executor/kernels/defs.h"
 #include "executor/kernels/kernel_util.h"
+#include "executor/kernels/simd.h"
 #include "executor/kernels/sgemm.h"
 #include "executor/kernels/sgemm_packed.h"
 
@@ -408,13 +406,8 @@ class ConvKernel final : public Kernel {
     // entry reads inside the input along the width (Im2ColRows).
     col_range_.clear();
     for (int64_t t2 = 0; t2 < p_.kernel[2]; ++t2) {
-      const int64_t off2 = t2 * p_.dilation[2] - p_.pad_begin[2];
-      const int64_t s2 = p_.stride[2], in2 = p_.in[2], out2 = p_.out[2];
-      const int64_t lo2 = std::min(out2, off2 >= 0 ? 0 : (-off2 + s2 - 1) / s2);
-      const int64_t hi2 =
-          std::clamp<int64_t>(in2 - off2 <= 0 ? 0 : (in2 - off2 + s2 - 1) / s2, lo2, out2);
-      col_range_.push_back(lo2);
-      col_range_.push_back(hi2);
+      col_range_.push_back(InsideOutputs(t2 * p_.dilation[2] - p_.pad_begin[2], p_.stride[2],
+                                         p_.in[2], p_.out[2]));
     }
     w_stride_ = PackedAFloats(m, k);
     w_packed_.clear();
@@ -614,7 +607,7 @@ class ConvKernel final : public Kernel {
       const int64_t off1 = t1 * p_.dilation[1] - p_.pad_begin[1];
       const int64_t off2 = t2 * p_.dilation[2] - p_.pad_begin[2];
       // Output columns o2 in [lo2, hi2) read inside the input along axis 2.
-      const int64_t lo2 = col_range_[2 * t2], hi2 = col_range_[2 * t2 + 1];
+      const int64_t lo2 = col_range_[t2].lo, hi2 = col_range_[t2].hi;
       const float* xc = xg + c * in_plane_;
       float* const row = dst_of(r);
       float* dst = row;
@@ -926,8 +919,7 @@ class ConvKernel final : public Kernel {
           // Column j reads input column j * s2 + r2 - pb2, zero outside
           // [0, in2): inside for j in [lo, hi).
           const int64_t first = r2 - pb2;
-          const int64_t lo = std::min(dw_cols_, first >= 0 ? 0 : (-first + s2 - 1) / s2);
-          const int64_t hi = std::clamp<int64_t>((in2 - first + s2 - 1) / s2, lo, dw_cols_);
+          const auto [lo, hi] = InsideOutputs(first, s2, in2, dw_cols_);
           std::fill(dst, dst + lo, 0.0f);
           const float* from = src + lo * s2 + first;
           if (s2 == 1) {
@@ -1022,7 +1014,7 @@ class ConvKernel final : public Kernel {
   int64_t row_units_ = 1;                  // 32-row units of Y_g's rows
   int64_t col_units_ = 1, col_align_ = 1;  // col_align_-column units of Y_g's columns
   int64_t chunk_ = 0;                      // private im2col: columns per chunk
-  std::vector<int64_t> col_range_;         // im2col: [lo2, hi2) per kernel column (Im2ColRows)
+  std::vector<OutputRange> col_range_;     // im2col: [lo2, hi2) per kernel column (Im2ColRows)
   ScratchLayout scratch_;
 };
 

@@ -8,7 +8,6 @@
 #include "executor/kernels/kernel_util.h"
 
 namespace engine::kernels {
-
 bool ConvGeometry::pointwise() const {
   bool result = kernel_size() == 1;
   for (int a = 0; a < kMaxSpatial; ++a) {

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "common/attributes.h"
 #include "engine/types.h"
+#include "executor/kernels/simd.h"
 
 namespace engine::kernels {
 
@@ -70,6 +71,92 @@ struct ConvGeometry {
 absl::StatusOr<ConvGeometry> ParseConvGeometry(const Attributes& attrs, const Dims& x,
                                                const Dims& w, const std::string& op);
 
+/// The output positions o in [0, out) whose input index o * stride + offset
+/// lies in [0, in): [lo, hi) with 0 <= lo <= hi <= out (stride >= 1).
+struct OutputRange {
+  int64_t lo = 0;
+  int64_t hi = 0;
+};
+inline OutputRange InsideOutputs(int64_t offset, int64_t stride, int64_t in, int64_t out) {
+  OutputRange r;
+  r.lo = std::min(out, offset >= 0 ? 0 : (-offset + stride - 1) / stride);
+  r.hi = std::clamp<int64_t>(in - offset <= 0 ? 0 : (in - offset + stride - 1) / stride, r.lo, out);
+  return r;
+}
+
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+/// Bits [a, b) ∩ [0, 64) of a 64-bit mask (empty when a >= b).
+inline uint64_t BitRange(int64_t a, int64_t b) {
+  a = std::clamp<int64_t>(a, 0, 64);
+  b = std::clamp<int64_t>(b, 0, 64);
+  if (a >= b) return 0;
+  const uint64_t upto_b = b >= 64 ? ~uint64_t{0} : (uint64_t{1} << b) - 1;
+  const uint64_t below_a = a >= 64 ? ~uint64_t{0} : (uint64_t{1} << a) - 1;
+  return upto_b & ~below_a;
+}
+#endif
+
+/// One run of an im2col row: dst[j] = row[(o + j) * stride + offset] when o + j
+/// is in `inside` (InsideOutputs of that offset and stride), else `pad`, for
+/// j < n. Only the elements of inside positions are read.
+///
+/// One-byte types with AVX-512BW (the 7- to 56-element runs of late layers
+/// are one or two vector steps instead of a library call): stride 1 takes 64
+/// positions per step, a zero-masked load of the inside ones; stride 2 takes
+/// 32, the even bytes of 64 loaded zero-extended to 16 bits (inside ones
+/// only) and narrowed with vpmovwb; a nonzero pad is then blended into the
+/// outside ones. Masked-off lanes are never read, so positions outside the
+/// input may lie outside the buffer. A pad of 0 (symmetric int8) needs no
+/// blend: the masked loads zero the outside lanes.
+template <typename T>
+inline void GatherRun(const T* row, int64_t offset, int64_t o, int64_t n, int64_t stride,
+                      OutputRange inside, T pad, T* dst) {
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+  if constexpr (sizeof(T) == 1) {
+    const char fill = static_cast<char>(pad);
+    const char* src = reinterpret_cast<const char*>(row) + offset;
+    char* out = reinterpret_cast<char*>(dst);
+    if (stride == 1) {
+      const __m512i padv = _mm512_set1_epi8(fill);
+      for (int64_t j = 0; j < n; j += 64) {
+        const __mmask64 all = BitRange(0, n - j);
+        const __mmask64 in = BitRange(inside.lo - o - j, inside.hi - o - j) & all;
+        __m512i v = _mm512_maskz_loadu_epi8(in, src + o + j);
+        if (fill != 0) v = _mm512_mask_blend_epi8(in, padv, v);
+        _mm512_mask_storeu_epi8(out + j, all, v);
+      }
+      return;
+    }
+    if (stride == 2) {
+      constexpr uint64_t kEven = 0x5555555555555555ull;
+      const __m256i padv = _mm256_set1_epi8(fill);
+      for (int64_t j = 0; j < n; j += 32) {
+        const int64_t k = std::min<int64_t>(32, n - j);
+        const int64_t a = std::clamp<int64_t>(inside.lo - o - j, 0, k);
+        const int64_t z = std::clamp<int64_t>(inside.hi - o - j, a, k);
+        const __m512i w =
+            _mm512_maskz_loadu_epi8(BitRange(2 * a, 2 * z) & kEven, src + 2 * (o + j));
+        __m256i v = _mm512_cvtepi16_epi8(w);
+        if (fill != 0) v = _mm256_mask_blend_epi8(static_cast<__mmask32>(BitRange(a, z)), padv, v);
+        _mm256_mask_storeu_epi8(out + j, static_cast<__mmask32>(BitRange(0, k)), v);
+      }
+      return;
+    }
+  }
+#endif
+  const int64_t a = std::clamp(inside.lo, o, o + n);  // first inside position
+  const int64_t z = std::clamp(inside.hi, a, o + n);  // end of inside positions
+  std::fill(dst, dst + (a - o), pad);
+  T* d = dst + (a - o);
+  const T* s = row + a * stride + offset;
+  if (stride == 1) {
+    std::memcpy(d, s, static_cast<size_t>(z - a) * sizeof(T));
+  } else {
+    for (int64_t i = 0; i < z - a; ++i) d[i] = s[i * stride];
+  }
+  std::fill(d + (z - a), dst + n, pad);
+}
+
 /// Writes rows [r0, r1) x columns [p0, p0 + len) of the im2col matrix of one
 /// image and group into `col` ([col_rows, len], row-major). `xg` points at the
 /// group's first input channel. Row r = (c * k0 + t0) * k1 * k2 + t1 * k2 + t2
@@ -85,27 +172,23 @@ void Im2Col(const ConvGeometry& p, const T* xg, int64_t p0, int64_t len, int64_t
   const int64_t in0 = p.in[0], in1 = p.in[1], in2 = p.in[2];
   const int64_t out1 = p.out[1], out2 = p.out[2];
   const int64_t s2 = p.stride[2];
+  const int64_t k1 = p.kernel[1], k2 = p.kernel[2];
+  // Row r's channel and tap, counted up from r0's instead of divided out.
+  int64_t c = r0 / kernel_size;
+  int64_t t0 = r0 % kernel_size / (k1 * k2);
+  int64_t t1 = r0 % (k1 * k2) / k2;
+  int64_t t2 = r0 % k2;
+  const int64_t first2 = p0 % out2, first1 = (p0 / out2) % out1, first0 = p0 / (out2 * out1);
   for (int64_t r = r0; r < r1; ++r) {
-    const int64_t c = r / kernel_size;
-    const int64_t kk = r % kernel_size;
-    const int64_t t0 = kk / (p.kernel[1] * p.kernel[2]);
-    const int64_t t1 = (kk / p.kernel[2]) % p.kernel[1];
-    const int64_t t2 = kk % p.kernel[2];
     const int64_t off0 = t0 * p.dilation[0] - p.pad_begin[0];
     const int64_t off1 = t1 * p.dilation[1] - p.pad_begin[1];
     const int64_t off2 = t2 * p.dilation[2] - p.pad_begin[2];
-    // Output columns o2 in [lo2, hi2) read inside the input along axis 2:
-    // 0 <= o2 * s2 + off2 < in2.
-    const int64_t lo2 = std::min(out2, off2 >= 0 ? 0 : (-off2 + s2 - 1) / s2);
-    const int64_t hi2 =
-        std::clamp<int64_t>(in2 - off2 <= 0 ? 0 : (in2 - off2 + s2 - 1) / s2, lo2, out2);
+    const OutputRange inside = InsideOutputs(off2, s2, in2, out2);
     const T* xc = xg + c * in_plane;
     T* dst = col + r * len;
     int64_t pos = p0;
     const int64_t end = p0 + len;
-    int64_t o2 = pos % out2;
-    int64_t o1 = (pos / out2) % out1;
-    int64_t o0 = pos / (out2 * out1);
+    int64_t o2 = first2, o1 = first1, o0 = first0;
     while (pos < end) {
       const int64_t n = std::min(out2 - o2, end - pos);
       const int64_t i0 = o0 * p.stride[0] + off0;
@@ -113,20 +196,7 @@ void Im2Col(const ConvGeometry& p, const T* xg, int64_t p0, int64_t len, int64_t
       if (i0 < 0 || i0 >= in0 || i1 < 0 || i1 >= in1) {
         std::fill(dst, dst + n, pad);
       } else {
-        const T* src = xc + (i0 * in1 + i1) * in2;
-        const int64_t a = std::clamp(lo2, o2, o2 + n);  // first valid column
-        const int64_t z = std::clamp(hi2, a, o2 + n);   // end of valid columns
-        T* d = dst;
-        std::fill(d, d + (a - o2), pad);
-        d += a - o2;
-        if (s2 == 1) {
-          std::memcpy(d, src + a + off2, static_cast<size_t>(z - a) * sizeof(T));
-        } else {
-          const T* s = src + a * s2 + off2;
-          for (int64_t i = 0; i < z - a; ++i) d[i] = s[i * s2];
-        }
-        d += z - a;
-        std::fill(d, d + (o2 + n - z), pad);
+        GatherRun(xc + (i0 * in1 + i1) * in2, off2, o2, n, s2, inside, pad, dst);
       }
       dst += n;
       pos += n;
@@ -134,6 +204,16 @@ void Im2Col(const ConvGeometry& p, const T* xg, int64_t p0, int64_t len, int64_t
       if (++o1 == out1) {
         o1 = 0;
         ++o0;
+      }
+    }
+    if (++t2 == k2) {
+      t2 = 0;
+      if (++t1 == k1) {
+        t1 = 0;
+        if (++t0 == p.kernel[0]) {
+          t0 = 0;
+          ++c;
+        }
       }
     }
   }

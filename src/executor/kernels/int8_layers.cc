@@ -43,14 +43,6 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
-#if defined(__AVX512F__)
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-// GCC 12 warns inside its own AVX-512 headers (their _mm512_undefined_*
-// operands; GCC bug 105593, fixed in 13).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#endif
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -60,6 +52,7 @@
 #include "executor/kernels/defs.h"
 #include "executor/kernels/igemm.h"
 #include "executor/kernels/kernel_util.h"
+#include "executor/kernels/simd.h"
 
 namespace engine::kernels {
 namespace {
@@ -312,99 +305,6 @@ inline void WidenRow(const int8_t* __restrict from, int16_t* __restrict dst, int
 #endif
 }
 
-// Bits [a, b) ∩ [0, 64) of a 64-bit mask (empty when a >= b).
-inline uint64_t BitRange(int64_t a, int64_t b) {
-  a = std::clamp<int64_t>(a, 0, 64);
-  b = std::clamp<int64_t>(b, 0, 64);
-  if (a >= b) return 0;
-  const uint64_t upto_b = b >= 64 ? ~uint64_t{0} : (uint64_t{1} << b) - 1;
-  const uint64_t below_a = a >= 64 ? ~uint64_t{0} : (uint64_t{1} << a) - 1;
-  return upto_b & ~below_a;
-}
-
-// One segment of an im2col row: dst[j] = src[(o + j) * s] when column o + j
-// is in [lo, hi), else 0, for j < n. `src` is the input row shifted by the
-// tap's column offset: only the elements of valid columns are read (the
-// others may lie outside the input; AVX-512 masked loads do not touch them).
-inline void GatherSegment(const int8_t* src, int64_t o, int64_t n, int64_t s, int64_t lo,
-                          int64_t hi, int8_t* __restrict dst) {
-#if defined(__AVX512F__) && defined(__AVX512BW__)
-  if (s == 1) {
-    for (int64_t j = 0; j < n; j += 64) {
-      const int64_t k = std::min<int64_t>(64, n - j);
-      const __mmask64 valid = BitRange(lo - o - j, hi - o - j) & BitRange(0, k);
-      const __m512i v = _mm512_maskz_loadu_epi8(valid, src + o + j);
-      _mm512_mask_storeu_epi8(dst + j, BitRange(0, k), v);
-    }
-    return;
-  }
-  if (s == 2) {
-    // 32 columns per step: the even bytes of 64, zero-extended to 16 bits
-    // by the masked load, then narrowed.
-    constexpr uint64_t kEven = 0x5555555555555555ull;
-    for (int64_t j = 0; j < n; j += 32) {
-      const int64_t k = std::min<int64_t>(32, n - j);
-      const int64_t a = std::clamp<int64_t>(lo - o - j, 0, k);
-      const int64_t z = std::clamp<int64_t>(hi - o - j, a, k);
-      const __mmask64 bytes = BitRange(2 * a, 2 * z) & kEven;
-      const __m512i w = _mm512_maskz_loadu_epi8(bytes, src + 2 * (o + j));
-      _mm256_mask_storeu_epi8(dst + j, static_cast<__mmask32>(BitRange(0, k)),
-                              _mm512_cvtepi16_epi8(w));
-    }
-    return;
-  }
-#endif
-  for (int64_t j = 0; j < n; ++j) {
-    const int64_t c = o + j;
-    dst[j] = c >= lo && c < hi ? src[c * s] : int8_t{0};
-  }
-}
-
-// Im2Col<int8_t>(p, xg, p0, len, 0, col_rows, col, 0) for a 1-D or 2-D
-// convolution (p.in[0] == p.kernel[0] == 1): column matrix rows
-// (channel, kernel row, kernel column) in that order, each len output
-// positions from p0, zero outside the input. Row by row and tap by tap, with
-// no division per element and masked vector copies per output row.
-void Im2ColInt8(const ConvGeometry& p, const int8_t* xg, int64_t p0, int64_t len,
-                int8_t* __restrict col) {
-  const int64_t in1 = p.in[1], in2 = p.in[2], out2 = p.out[2];
-  const int64_t k1 = p.kernel[1], k2 = p.kernel[2];
-  const int64_t s1 = p.stride[1], s2 = p.stride[2];
-  const int64_t channels = p.in_channels / p.group;
-  const int64_t in_plane = p.in_plane();
-  const int64_t end = p0 + len;
-  int8_t* dst = col;
-  for (int64_t c = 0; c < channels; ++c) {
-    const int8_t* xc = xg + c * in_plane;
-    for (int64_t t1 = 0; t1 < k1; ++t1) {
-      const int64_t off1 = t1 * p.dilation[1] - p.pad_begin[1];
-      for (int64_t t2 = 0; t2 < k2; ++t2) {
-        const int64_t off2 = t2 * p.dilation[2] - p.pad_begin[2];
-        // Output columns o2 in [lo2, hi2) read inside the row: 0 <= o2 * s2 + off2 < in2.
-        const int64_t lo2 = std::min(out2, off2 >= 0 ? 0 : (-off2 + s2 - 1) / s2);
-        const int64_t hi2 =
-            std::clamp<int64_t>(in2 - off2 <= 0 ? 0 : (in2 - off2 + s2 - 1) / s2, lo2, out2);
-        int64_t pos = p0, o1 = p0 / out2, o2 = p0 % out2;
-        while (pos < end) {
-          const int64_t n = std::min(out2 - o2, end - pos);
-          const int64_t i1 = o1 * s1 + off1;
-          if (i1 < 0 || i1 >= in1 || lo2 >= hi2) {
-            std::memset(dst, 0, static_cast<size_t>(n));
-          } else {
-            // Element o2 * s2 of `row` is input column o2 * s2 + off2.
-            const int8_t* row = xc + i1 * in2 + off2;
-            GatherSegment(row, o2, n, s2, lo2, hi2, dst);
-          }
-          dst += n;
-          pos += n;
-          o2 = 0;
-          ++o1;
-        }
-      }
-    }
-  }
-}
-
 // acc[i] = bias + sum over the nine taps of w[t] * tap[t][i], exactly: every
 // product of an int8 weight in [-127, 127] and an int8 input fits in int16
 // (|w x| <= 16256), and so does the sum of two (<= 32512), so the taps are
@@ -523,12 +423,10 @@ class Int8ConvKernel final : public Kernel {
       dw_cols_ = (padded2 + p_.stride[2] - 1) / p_.stride[2];
       padded_rows_ = p_.stride[1] * p_.stride[2] * dw_rows_;  // phase rows, all phases
       padded_cols_ = dw_cols_;
-      dw_col_lo_.assign(p_.stride[2], 0);
-      dw_col_hi_.assign(p_.stride[2], 0);
+      dw_col_range_.clear();
       for (int64_t r2 = 0; r2 < p_.stride[2]; ++r2) {
-        const int64_t first = r2 - p_.pad_begin[2], s2 = p_.stride[2];
-        dw_col_lo_[r2] = std::min(dw_cols_, first >= 0 ? 0 : (-first + s2 - 1) / s2);
-        dw_col_hi_[r2] = std::clamp<int64_t>((p_.in[2] - first + s2 - 1) / s2, dw_col_lo_[r2], dw_cols_);
+        dw_col_range_.push_back(
+            InsideOutputs(r2 - p_.pad_begin[2], p_.stride[2], p_.in[2], dw_cols_));
       }
       // Per thread: the padded plane (int16) and the int32 accumulators.
       scratch_.per_thread = ScratchLayout::Align(padded_rows_ * padded_cols_ * sizeof(int16_t)) +
@@ -539,7 +437,6 @@ class Int8ConvKernel final : public Kernel {
     for (int64_t g = 0; g < p_.group; ++g) {
       packed_.push_back(PackedInt8Matrix::Pack(w + g * mg_ * k_, mg_, k_, k_));
     }
-    plain_2d_ = p_.in[0] == 1 && p_.kernel[0] == 1 && p_.out[0] == 1;
     // Equal tiles of at most kTileColumns output positions (a multiple of 16
     // when there are several).
     tiles_ = plane_ == 0 ? 0 : (plane_ + kTileColumns - 1) / kTileColumns;
@@ -622,11 +519,7 @@ class Int8ConvKernel final : public Kernel {
         } else {
           const int64_t key = i / row_blocks_;
           if (key != built_for) {
-            if (plain_2d_) {
-              Im2ColInt8(p_, xg, p0, len, col);
-            } else {
-              Im2Col<int8_t>(p_, xg, p0, len, 0, k_, col, 0);
-            }
+            Im2Col<int8_t>(p_, xg, p0, len, 0, k_, col, 0);
             built_for = key;
           }
           b = col;
@@ -671,7 +564,7 @@ class Int8ConvKernel final : public Kernel {
           }
           // Column j reads input column j * s2 + r2 - pb2, inside [0, in2)
           // for j in [lo, hi).
-          const int64_t lo = dw_col_lo_[r2], hi = dw_col_hi_[r2];
+          const int64_t lo = dw_col_range_[r2].lo, hi = dw_col_range_[r2].hi;
           std::fill(dst, dst + lo, int16_t{0});
           const int8_t* from = src + lo * s2 + r2 - pb2;
           if (s2 == 1) {
@@ -730,10 +623,9 @@ class Int8ConvKernel final : public Kernel {
   std::vector<int8_t> weights_;           // depthwise: W as given
   int64_t padded_rows_ = 0, padded_cols_ = 0;  // depthwise: the phases, as one block
   int64_t dw_rows_ = 0, dw_cols_ = 0;            // depthwise: one phase
-  // depthwise: phase column r2 holds input columns for j in [lo[r2], hi[r2])
-  std::vector<int64_t> dw_col_lo_, dw_col_hi_;
+  // depthwise: phase column r2 holds input columns for j in dw_col_range_[r2]
+  std::vector<OutputRange> dw_col_range_;
   int64_t tile_ = 0, tiles_ = 0, row_block_ = 0, row_blocks_ = 0;
-  bool plain_2d_ = false;  // 1-D or 2-D: Im2ColInt8
   ScratchLayout scratch_;
 };
 
