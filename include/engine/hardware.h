@@ -70,6 +70,16 @@ ENGINE_API std::optional<Precision> ParsePrecision(std::string_view name);
 /// Bytes per operand element: 1, 2 or 4.
 ENGINE_API int PrecisionBytes(Precision precision);
 
+/// What the builder minimizes when it chooses a layer's mapping (dataflow,
+/// tile sizes, loop order, unit) on the modeled accelerator.
+enum class Objective : uint8_t {
+  kLatency = 0,  ///< modeled cycles
+  kEnergy = 1,   ///< modeled energy, pJ
+  kEdp = 2,      ///< energy-delay product (pJ x cycles)
+};
+/// "latency", "energy", "edp".
+ENGINE_API const char* ObjectiveName(Objective objective);
+
 /// One on-chip SRAM.
 struct BufferConfig {
   uint64_t bytes = 0;  ///< capacity, bytes

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ops/op_registry.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/plan_generated.h"
@@ -282,7 +283,7 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
     available[idx] = true;
   }
 
-  const auto& registry = kernels::KernelRegistry::Builtin();
+  const auto& registry = ops::OpRegistry::Builtin();
   std::vector<LayerDeviceProfile> device_layers;
   std::vector<int64_t> min_dram_bytes;
   if (!ElementsAligned(net->program())) return Corrupt("the program is misaligned");
@@ -334,7 +335,7 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
         info.outputs.push_back(slot.name);
       }
     }
-    const kernels::KernelDef* def = registry.Find(type);
+    const kernels::KernelDef* def = registry.FindKernel(type);
     if (def == nullptr) {
       return absl::UnimplementedError(absl::StrCat(
           where, ": layer type unknown to this runtime (engine ", kEngineVersion, ")"));
