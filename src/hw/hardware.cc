@@ -47,12 +47,94 @@ std::string Join(const std::string& path, const std::string& key) {
   return path.empty() ? key : absl::StrCat(path, ".", key);
 }
 
-/// A JSON value as it appears in the text, shortened for messages.
+/// A JSON value for messages, at most about 60 characters: scalars as they
+/// appear in the text (long strings cut), containers as "an object with N
+/// members" / "an array of N elements". Never serializes a whole untrusted
+/// container (no deep recursion, no large allocation) and never throws (a
+/// string cut inside a UTF-8 sequence is dumped with replacement characters).
 std::string Describe(const Json& j) {
-  std::string s = j.dump();
-  if (s.size() > 60) s = absl::StrCat(s.substr(0, 57), "...");
+  if (j.is_object()) return absl::StrCat("an object with ", j.size(), j.size() == 1 ? " member" : " members");
+  if (j.is_array()) return absl::StrCat("an array of ", j.size(), j.size() == 1 ? " element" : " elements");
+  constexpr size_t kMax = 60;
+  if (j.is_string()) {
+    const std::string& text = j.get_ref<const std::string&>();
+    if (text.size() > kMax - 5) {
+      return absl::StrCat(Json(text.substr(0, kMax - 5)).dump(-1, ' ', false, Json::error_handler_t::replace),
+                          "...");
+    }
+  }
+  std::string s = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (s.size() > kMax) s = absl::StrCat(s.substr(0, kMax - 3), "...");
   return s;
 }
+
+/// Fails when `json` nests arrays/objects deeper than kMaxHardwareJsonDepth
+/// (counted outside strings, before parsing), naming the line and column, so
+/// that neither the parser nor anything walking the value can exhaust the
+/// stack.
+absl::Status CheckJsonDepth(std::string_view json, const std::string& source) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  size_t line = 1, line_start = 0;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '\n') {
+      ++line;
+      line_start = i + 1;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxHardwareJsonDepth) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            source, ": not valid hardware JSON: nested deeper than ", kMaxHardwareJsonDepth,
+            " levels at line ", line, ", column ", i - line_start + 1));
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return absl::OkStatus();
+}
+
+/// A stated range of a numeric hardware field.
+struct Range {
+  double min;
+  double max;
+  const char* unit;    // e.g. "MHz", "" for none
+  bool zero_allowed;   // 0 is accepted besides [min, max] (meaning "none"/"no limit")
+
+  bool Contains(double v) const {
+    return std::isfinite(v) && ((zero_allowed && v == 0) || (v >= min && v <= max));
+  }
+  /// "a number from 1 to 100000 (MHz)", "0 or a number from ...".
+  std::string Expected() const {
+    return absl::StrCat(zero_allowed ? "0 or " : "", "a number from ", absl::StrFormat("%g", min),
+                        " to ", absl::StrFormat("%g", max), *unit ? absl::StrCat(" (", unit, ")") : "");
+  }
+};
+
+// The ranges of the numeric fields (see engine/hardware.h).
+constexpr Range kClockRange{1, 100000, "MHz", false};
+constexpr Range kBytesPerCycleRange{0.001, 65536, "bytes per cycle", false};
+constexpr Range kDmaBytesPerCycleRange{0.001, 65536, "bytes per cycle; 0 = no limit", true};
+constexpr Range kBandwidthRange{0.001, 1000000, "GB/s", false};
+constexpr Range kOpsPerCycleRange{0.001, 1024, "operations per lane per cycle", false};
+constexpr Range kEnergyRange{0, 1000000, "pJ", false};
+constexpr int64_t kMaxBufferBytes = int64_t{1} << 40;     // 1 TiB
+constexpr int64_t kMaxBanks = 1024;
+constexpr int64_t kMaxDramLatency = 1000000;              // cycles
+constexpr int64_t kMaxVectorLanes = 65536;
 
 /// Returns "parse error at line L, column C: ..." from an nlohmann exception.
 std::string StripExceptionId(std::string what) {
@@ -82,6 +164,9 @@ struct ErrorRecorder : nlohmann::json_sax<Json> {
                    const nlohmann::detail::exception& ex) override {
     if (message.empty()) message = StripExceptionId(ex.what());
     if (message.empty()) message = absl::StrCat("syntax error at byte ", position);
+    // nlohmann quotes the whole last token, which hostile input makes huge.
+    constexpr size_t kMaxMessage = 160;
+    if (message.size() > kMaxMessage) message = absl::StrCat(message.substr(0, kMaxMessage), "...");
     return false;
   }
 };
@@ -161,23 +246,19 @@ class FieldReader {
     return Error(path, expected, j);
   }
 
-  /// A byte count (non-negative integer, up to 2^62).
+  /// A byte count: an integer from 0 to kMaxBufferBytes (1 TiB).
   absl::StatusOr<uint64_t> Bytes(const Json& j, const std::string& path) const {
-    if (j.is_number_unsigned()) {
-      uint64_t v = j.get<uint64_t>();
-      if (v <= (uint64_t{1} << 62)) return v;
-    }
-    ENGINE_ASSIGN_OR_RETURN(int64_t v, Int(j, path, 0, int64_t{1} << 62,
-                                            "a non-negative integer number of bytes"));
+    ENGINE_ASSIGN_OR_RETURN(int64_t v, Int(j, path, 0, kMaxBufferBytes,
+                                            absl::StrCat("an integer number of bytes from 0 to ",
+                                                         kMaxBufferBytes, " (1 TiB)")));
     return static_cast<uint64_t>(v);
   }
 
-  /// A number; positive when `positive`, otherwise non-negative.
-  absl::StatusOr<double> Number(const Json& j, const std::string& path, bool positive) const {
-    const char* expected = positive ? "a positive number" : "a non-negative number";
-    if (!j.is_number()) return Error(path, expected, j);
+  /// A number within `range`.
+  absl::StatusOr<double> Number(const Json& j, const std::string& path, const Range& range) const {
+    if (!j.is_number()) return Error(path, range.Expected(), j);
     double v = j.get<double>();
-    if (!std::isfinite(v) || (positive ? !(v > 0) : !(v >= 0))) return Error(path, expected, j);
+    if (!range.Contains(v)) return Error(path, range.Expected(), j);
     return v;
   }
 
@@ -187,9 +268,8 @@ class FieldReader {
     ENGINE_ASSIGN_OR_RETURN(const Json* bytes, Required(j, path, "bytes"));
     ENGINE_ASSIGN_OR_RETURN(buffer.bytes, Bytes(*bytes, Join(path, "bytes")));
     ENGINE_ASSIGN_OR_RETURN(const Json* banks, Required(j, path, "banks"));
-    ENGINE_ASSIGN_OR_RETURN(int64_t b, Int(*banks, Join(path, "banks"), 1,
-                                            std::numeric_limits<int>::max(),
-                                            "a positive integer"));
+    ENGINE_ASSIGN_OR_RETURN(int64_t b, Int(*banks, Join(path, "banks"), 1, kMaxBanks,
+                                            absl::StrCat("an integer from 1 to ", kMaxBanks)));
     buffer.banks = static_cast<int>(b);
     return buffer;
   }
@@ -227,7 +307,7 @@ class FieldReader {
                                                 {"fp32", &energy.mac_fp32_pj}};
       for (auto& [key, dst] : macs) {
         if (const Json* v = Optional(*mac, key)) {
-          ENGINE_ASSIGN_OR_RETURN(*dst, Number(*v, Join(mac_path, key), /*positive=*/false));
+          ENGINE_ASSIGN_OR_RETURN(*dst, Number(*v, Join(mac_path, key), kEnergyRange));
         }
       }
     }
@@ -238,7 +318,7 @@ class FieldReader {
         {"vector_op", &energy.vector_op_pj}};
     for (auto& [key, dst] : entries) {
       if (const Json* v = Optional(j, key)) {
-        ENGINE_ASSIGN_OR_RETURN(*dst, Number(*v, Join(path, key), /*positive=*/false));
+        ENGINE_ASSIGN_OR_RETURN(*dst, Number(*v, Join(path, key), kEnergyRange));
       }
     }
     return absl::OkStatus();
@@ -303,7 +383,7 @@ absl::StatusOr<HardwareConfig> ParseHardwareValue(const Json& root, const FieldR
   }
 
   ENGINE_ASSIGN_OR_RETURN(const Json* clock, r.Required(root, "", "clock_mhz"));
-  ENGINE_ASSIGN_OR_RETURN(c.clock_mhz, r.Number(*clock, "clock_mhz", /*positive=*/true));
+  ENGINE_ASSIGN_OR_RETURN(c.clock_mhz, r.Number(*clock, "clock_mhz", kClockRange));
 
   ENGINE_ASSIGN_OR_RETURN(const Json* scratchpad, r.Required(root, "", "scratchpad"));
   ENGINE_ASSIGN_OR_RETURN(c.scratchpad, r.Buffer(*scratchpad, "scratchpad"));
@@ -328,15 +408,21 @@ absl::StatusOr<HardwareConfig> ParseHardwareValue(const Json& root, const FieldR
   }
   if (bpc != nullptr) {
     ENGINE_ASSIGN_OR_RETURN(c.dram_bytes_per_cycle,
-                            r.Number(*bpc, "dram.bytes_per_cycle", /*positive=*/true));
+                            r.Number(*bpc, "dram.bytes_per_cycle", kBytesPerCycleRange));
   } else {
-    ENGINE_ASSIGN_OR_RETURN(double g, r.Number(*gbps, "dram.bandwidth_gbps", /*positive=*/true));
+    ENGINE_ASSIGN_OR_RETURN(double g, r.Number(*gbps, "dram.bandwidth_gbps", kBandwidthRange));
     c.dram_bytes_per_cycle = g * 1000.0 / c.clock_mhz;
+    if (!kBytesPerCycleRange.Contains(c.dram_bytes_per_cycle)) {
+      return r.Error("dram.bandwidth_gbps",
+                     absl::StrCat("a bandwidth that is ", kBytesPerCycleRange.Expected(), " at ",
+                                  absl::StrFormat("%g", c.clock_mhz), " MHz"),
+                     *gbps);
+    }
   }
   ENGINE_ASSIGN_OR_RETURN(const Json* latency, r.Required(*dram, "dram", "latency_cycles"));
-  ENGINE_ASSIGN_OR_RETURN(int64_t lat, r.Int(*latency, "dram.latency_cycles", 0,
-                                              std::numeric_limits<int>::max(),
-                                              "a non-negative integer"));
+  ENGINE_ASSIGN_OR_RETURN(int64_t lat, r.Int(*latency, "dram.latency_cycles", 0, kMaxDramLatency,
+                                              absl::StrCat("an integer from 0 to ", kMaxDramLatency,
+                                                           " (cycles)")));
   c.dram_latency_cycles = static_cast<int>(lat);
 
   c.dma_bytes_per_cycle = 0.0;
@@ -344,19 +430,18 @@ absl::StatusOr<HardwareConfig> ParseHardwareValue(const Json& root, const FieldR
     ENGINE_RETURN_IF_ERROR(r.CheckObject(*dma, "dma", {"bytes_per_cycle"}));
     ENGINE_ASSIGN_OR_RETURN(const Json* v, r.Required(*dma, "dma", "bytes_per_cycle"));
     ENGINE_ASSIGN_OR_RETURN(c.dma_bytes_per_cycle,
-                            r.Number(*v, "dma.bytes_per_cycle", /*positive=*/false));
+                            r.Number(*v, "dma.bytes_per_cycle", kDmaBytesPerCycleRange));
   }
 
   ENGINE_ASSIGN_OR_RETURN(const Json* vector, r.Required(root, "", "vector"));
   ENGINE_RETURN_IF_ERROR(r.CheckObject(*vector, "vector", {"lanes", "ops_per_cycle"}));
   ENGINE_ASSIGN_OR_RETURN(const Json* lanes, r.Required(*vector, "vector", "lanes"));
-  ENGINE_ASSIGN_OR_RETURN(int64_t n, r.Int(*lanes, "vector.lanes", 1,
-                                            std::numeric_limits<int>::max(),
-                                            "a positive integer"));
+  ENGINE_ASSIGN_OR_RETURN(int64_t n, r.Int(*lanes, "vector.lanes", 1, kMaxVectorLanes,
+                                            absl::StrCat("an integer from 1 to ", kMaxVectorLanes)));
   c.vector_lanes = static_cast<int>(n);
   ENGINE_ASSIGN_OR_RETURN(const Json* ops, r.Required(*vector, "vector", "ops_per_cycle"));
   ENGINE_ASSIGN_OR_RETURN(c.vector_ops_per_cycle,
-                          r.Number(*ops, "vector.ops_per_cycle", /*positive=*/true));
+                          r.Number(*ops, "vector.ops_per_cycle", kOpsPerCycleRange));
 
   ENGINE_ASSIGN_OR_RETURN(const Json* precisions, r.Required(root, "", "precisions"));
   ENGINE_ASSIGN_OR_RETURN(c.precisions, r.NameList<Precision>(*precisions, "precisions",
@@ -388,10 +473,10 @@ std::optional<int64_t> ParseInt(absl::string_view s, int64_t min, int64_t max) {
   return v;
 }
 
-std::optional<double> ParsePositiveDouble(absl::string_view s, bool allow_zero) {
+/// A number within `range` (NaN, infinities and out-of-range values fail).
+std::optional<double> ParseNumberIn(absl::string_view s, const Range& range) {
   double v = 0;
-  if (s.empty() || !absl::SimpleAtod(s, &v) || !std::isfinite(v)) return std::nullopt;
-  if (allow_zero ? !(v >= 0) : !(v > 0)) return std::nullopt;
+  if (s.empty() || !absl::SimpleAtod(s, &v) || !range.Contains(v)) return std::nullopt;
   return v;
 }
 
@@ -622,6 +707,7 @@ absl::StatusOr<HardwareConfig> HardwarePreset(std::string_view name) {
 
 absl::StatusOr<HardwareConfig> ParseHardwareJson(std::string_view json, std::string_view source) {
   const std::string src(source);
+  ENGINE_RETURN_IF_ERROR(CheckJsonDepth(json, src));
   Json root = Json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) {
     ErrorRecorder recorder;
@@ -637,7 +723,9 @@ absl::StatusOr<HardwareConfig> ParseHardwareJson(std::string_view json, std::str
 }
 
 absl::StatusOr<HardwareConfig> LoadHardwareFile(const std::string& path) {
-  ENGINE_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  ReadFileOptions options;
+  options.max_bytes = kMaxTextFileBytes;
+  ENGINE_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, options));
   return ParseHardwareJson(text, path);
 }
 
@@ -681,7 +769,6 @@ std::string HardwareConfigToJson(const HardwareConfig& c) {
 absl::Status ApplyHardwareOverride(HardwareConfig& config, std::string_view key,
                                    std::string_view value) {
   const std::string v(absl::StripAsciiWhitespace(AV(value)));
-  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
   if (key == "array") {
     std::vector<std::string> parts = absl::StrSplit(absl::AsciiStrToLower(v), 'x');
     std::optional<int64_t> rows, cols;
@@ -710,12 +797,14 @@ absl::Status ApplyHardwareOverride(HardwareConfig& config, std::string_view key,
   } else if (key == "clock") {
     absl::string_view s = v;
     if (!absl::ConsumeSuffix(&s, "MHz")) absl::ConsumeSuffix(&s, "mhz");
-    std::optional<double> mhz = ParsePositiveDouble(s, /*allow_zero=*/false);
-    if (!mhz) return BadOverride(key, value, "a clock in MHz, e.g. 800");
+    std::optional<double> mhz = ParseNumberIn(s, kClockRange);
+    if (!mhz) return BadOverride(key, value, absl::StrCat("a clock in MHz, e.g. 800: ", kClockRange.Expected()));
     config.clock_mhz = *mhz;
   } else if (key == "scratchpad" || key == "weight_buffer" || key == "accumulator") {
     std::optional<uint64_t> bytes = ParseSize(v);
-    if (!bytes) return BadOverride(key, value, "a size, e.g. 4096, 256KiB or 1MiB");
+    if (!bytes || *bytes > static_cast<uint64_t>(kMaxBufferBytes)) {
+      return BadOverride(key, value, "a size from 0 to 1 TiB, e.g. 4096, 256KiB or 1MiB");
+    }
     BufferConfig& buffer = key == "scratchpad"    ? config.scratchpad
                            : key == "accumulator" ? config.accumulator
                                                   : config.weight_buffer;
@@ -723,24 +812,34 @@ absl::Status ApplyHardwareOverride(HardwareConfig& config, std::string_view key,
   } else if (key == "dram_bw") {
     absl::string_view s = v;
     if (!absl::ConsumeSuffix(&s, "GB/s")) absl::ConsumeSuffix(&s, "gbps");
-    std::optional<double> gbps = ParsePositiveDouble(s, /*allow_zero=*/false);
-    if (!gbps) return BadOverride(key, value, "a DRAM bandwidth in GB/s, e.g. 12.8");
-    config.dram_bytes_per_cycle = *gbps * 1000.0 / config.clock_mhz;
+    std::optional<double> gbps = ParseNumberIn(s, kBandwidthRange);
+    if (!gbps) {
+      return BadOverride(key, value, absl::StrCat("a DRAM bandwidth in GB/s, e.g. 12.8: ",
+                                                  kBandwidthRange.Expected()));
+    }
+    const double bpc = *gbps * 1000.0 / config.clock_mhz;
+    if (!kBytesPerCycleRange.Contains(bpc)) {
+      return BadOverride(key, value,
+                         absl::StrCat("a bandwidth that is ", kBytesPerCycleRange.Expected(), " at ",
+                                      absl::StrFormat("%g", config.clock_mhz), " MHz (got ",
+                                      absl::StrFormat("%g", bpc), ")"));
+    }
+    config.dram_bytes_per_cycle = bpc;
   } else if (key == "dram_bytes_per_cycle") {
-    std::optional<double> n = ParsePositiveDouble(v, /*allow_zero=*/false);
-    if (!n) return BadOverride(key, value, "a positive number of bytes per cycle");
+    std::optional<double> n = ParseNumberIn(v, kBytesPerCycleRange);
+    if (!n) return BadOverride(key, value, kBytesPerCycleRange.Expected());
     config.dram_bytes_per_cycle = *n;
   } else if (key == "dram_latency") {
-    std::optional<int64_t> n = ParseInt(v, 0, kIntMax);
-    if (!n) return BadOverride(key, value, "a non-negative number of cycles");
+    std::optional<int64_t> n = ParseInt(v, 0, kMaxDramLatency);
+    if (!n) return BadOverride(key, value, absl::StrCat("an integer from 0 to ", kMaxDramLatency, " (cycles)"));
     config.dram_latency_cycles = static_cast<int>(*n);
   } else if (key == "dma_bytes_per_cycle") {
-    std::optional<double> n = ParsePositiveDouble(v, /*allow_zero=*/true);
-    if (!n) return BadOverride(key, value, "a non-negative number of bytes per cycle (0 = no limit)");
+    std::optional<double> n = ParseNumberIn(v, kDmaBytesPerCycleRange);
+    if (!n) return BadOverride(key, value, kDmaBytesPerCycleRange.Expected());
     config.dma_bytes_per_cycle = *n;
   } else if (key == "vector_lanes") {
-    std::optional<int64_t> n = ParseInt(v, 1, kIntMax);
-    if (!n) return BadOverride(key, value, "a positive integer");
+    std::optional<int64_t> n = ParseInt(v, 1, kMaxVectorLanes);
+    if (!n) return BadOverride(key, value, absl::StrCat("an integer from 1 to ", kMaxVectorLanes));
     config.vector_lanes = static_cast<int>(*n);
   } else if (key == "name") {
     if (v.empty()) return BadOverride(key, value, "a non-empty name");
@@ -802,42 +901,46 @@ absl::Status ValidateHardwareConfig(const HardwareConfig& c) {
   };
   ENGINE_RETURN_IF_ERROR(check_dim("array.rows", c.array_rows));
   ENGINE_RETURN_IF_ERROR(check_dim("array.cols", c.array_cols));
-  if (!(c.clock_mhz > 0) || !std::isfinite(c.clock_mhz)) {
-    return FieldError(c, "clock_mhz", "a positive number", absl::StrCat(c.clock_mhz));
-  }
+  auto check_number = [&](const char* field, double v, const Range& range) -> absl::Status {
+    if (!range.Contains(v)) return FieldError(c, field, range.Expected(), absl::StrCat(v));
+    return absl::OkStatus();
+  };
+  ENGINE_RETURN_IF_ERROR(check_number("clock_mhz", c.clock_mhz, kClockRange));
   auto check_buffer = [&](const char* field, const BufferConfig& b,
                           bool need_bytes) -> absl::Status {
     if (need_bytes && b.bytes == 0) {
       return FieldError(c, absl::StrCat(field, ".bytes"),
                         "a positive size (or memory=ideal)", "0");
     }
-    if (b.banks < 1) {
-      return FieldError(c, absl::StrCat(field, ".banks"), "at least 1", absl::StrCat(b.banks));
+    if (b.bytes > static_cast<uint64_t>(kMaxBufferBytes)) {
+      return FieldError(c, absl::StrCat(field, ".bytes"),
+                        absl::StrCat("at most ", kMaxBufferBytes, " bytes (1 TiB)"),
+                        absl::StrCat(b.bytes));
+    }
+    if (b.banks < 1 || b.banks > kMaxBanks) {
+      return FieldError(c, absl::StrCat(field, ".banks"), absl::StrCat("1 to ", kMaxBanks),
+                        absl::StrCat(b.banks));
     }
     return absl::OkStatus();
   };
   ENGINE_RETURN_IF_ERROR(check_buffer("scratchpad", c.scratchpad, !c.ideal_memory));
   ENGINE_RETURN_IF_ERROR(check_buffer("weight_buffer", c.weight_buffer, false));
   ENGINE_RETURN_IF_ERROR(check_buffer("accumulator", c.accumulator, !c.ideal_memory));
-  if (!(c.dram_bytes_per_cycle > 0) || !std::isfinite(c.dram_bytes_per_cycle)) {
-    return FieldError(c, "dram.bytes_per_cycle", "a positive number",
-                      absl::StrCat(c.dram_bytes_per_cycle));
-  }
-  if (c.dram_latency_cycles < 0) {
-    return FieldError(c, "dram.latency_cycles", "a non-negative integer",
+  ENGINE_RETURN_IF_ERROR(
+      check_number("dram.bytes_per_cycle", c.dram_bytes_per_cycle, kBytesPerCycleRange));
+  if (c.dram_latency_cycles < 0 || c.dram_latency_cycles > kMaxDramLatency) {
+    return FieldError(c, "dram.latency_cycles",
+                      absl::StrCat("an integer from 0 to ", kMaxDramLatency, " (cycles)"),
                       absl::StrCat(c.dram_latency_cycles));
   }
-  if (!(c.dma_bytes_per_cycle >= 0) || !std::isfinite(c.dma_bytes_per_cycle)) {
-    return FieldError(c, "dma.bytes_per_cycle", "a non-negative number (0 = no limit)",
-                      absl::StrCat(c.dma_bytes_per_cycle));
+  ENGINE_RETURN_IF_ERROR(
+      check_number("dma.bytes_per_cycle", c.dma_bytes_per_cycle, kDmaBytesPerCycleRange));
+  if (c.vector_lanes < 1 || c.vector_lanes > kMaxVectorLanes) {
+    return FieldError(c, "vector.lanes", absl::StrCat("1 to ", kMaxVectorLanes),
+                      absl::StrCat(c.vector_lanes));
   }
-  if (c.vector_lanes < 1) {
-    return FieldError(c, "vector.lanes", "at least 1", absl::StrCat(c.vector_lanes));
-  }
-  if (!(c.vector_ops_per_cycle > 0) || !std::isfinite(c.vector_ops_per_cycle)) {
-    return FieldError(c, "vector.ops_per_cycle", "a positive number",
-                      absl::StrCat(c.vector_ops_per_cycle));
-  }
+  ENGINE_RETURN_IF_ERROR(
+      check_number("vector.ops_per_cycle", c.vector_ops_per_cycle, kOpsPerCycleRange));
   if (c.dataflows.empty()) return FieldError(c, "dataflows", "at least one dataflow", "[]");
   for (size_t i = 0; i < c.dataflows.size(); ++i) {
     const std::string field = absl::StrCat("dataflows[", i, "]");
@@ -880,9 +983,7 @@ absl::Status ValidateHardwareConfig(const HardwareConfig& c) {
       {"energy_pj.dram_byte", c.energy.dram_pj_per_byte},
       {"energy_pj.vector_op", c.energy.vector_op_pj}};
   for (const auto& [field, pj] : energies) {
-    if (!(pj >= 0) || !std::isfinite(pj)) {
-      return FieldError(c, field, "a non-negative number of pJ", absl::StrCat(pj));
-    }
+    ENGINE_RETURN_IF_ERROR(check_number(field, pj, kEnergyRange));
   }
   return absl::OkStatus();
 }
