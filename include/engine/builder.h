@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -31,6 +33,16 @@ enum class Objective : uint8_t {
 };
 /// "latency", "energy", "edp".
 ENGINE_API const char* ObjectiveName(Objective objective);
+/// The inverse of ObjectiveName: the Objective named exactly `name` (plans
+/// store the objective by this name), nullopt for any other string. Inline so
+/// that the plan reader checks a plan's objective without linking the
+/// builder; tests check that it inverts ObjectiveName for every enumerator.
+inline std::optional<Objective> ObjectiveFromName(std::string_view name) {
+  if (name == "latency") return Objective::kLatency;
+  if (name == "energy") return Objective::kEnergy;
+  if (name == "edp") return Objective::kEdp;
+  return std::nullopt;
+}
 
 /// Options of one engine build. Defaults give a fully optimized FP32 engine
 /// for the "edge" accelerator preset.
