@@ -75,6 +75,20 @@ enum class Dataflow : uint8_t {
   kInputStationary = 2,   ///< "is": input windows held in the PEs, weights stream
 };
 
+/// The Dataflow whose numeric value is `code` (plans store it as a byte), or
+/// nullopt when no enumerator has that value. The one range check of the enum:
+/// a new enumerator gets its case here (-Wswitch flags the switch until then).
+constexpr std::optional<Dataflow> DataflowFromCode(int64_t code) {
+  if (code < 0 || code > 0xff) return std::nullopt;
+  switch (static_cast<Dataflow>(code)) {
+    case Dataflow::kWeightStationary:
+    case Dataflow::kOutputStationary:
+    case Dataflow::kInputStationary:
+      return static_cast<Dataflow>(code);
+  }
+  return std::nullopt;
+}
+
 /// "ws", "os" or "is".
 ENGINE_API const char* DataflowName(Dataflow dataflow);
 /// Parses "ws"/"os"/"is" (also "weight_stationary" etc.); nullopt otherwise.
@@ -82,6 +96,18 @@ ENGINE_API std::optional<Dataflow> ParseDataflow(std::string_view name);
 
 /// Arithmetic precision of the array's operands.
 enum class Precision : uint8_t { kInt8 = 0, kFp16 = 1, kFp32 = 2 };
+/// The Precision whose numeric value is `code` (plans store it as a byte), or
+/// nullopt when no enumerator has that value (-Wswitch flags a missing case).
+constexpr std::optional<Precision> PrecisionFromCode(int64_t code) {
+  if (code < 0 || code > 0xff) return std::nullopt;
+  switch (static_cast<Precision>(code)) {
+    case Precision::kInt8:
+    case Precision::kFp16:
+    case Precision::kFp32:
+      return static_cast<Precision>(code);
+  }
+  return std::nullopt;
+}
 /// "int8", "fp16" or "fp32".
 ENGINE_API const char* PrecisionName(Precision precision);
 ENGINE_API std::optional<Precision> ParsePrecision(std::string_view name);
@@ -97,6 +123,16 @@ enum class Objective : uint8_t {
 };
 /// "latency", "energy", "edp".
 ENGINE_API const char* ObjectiveName(Objective objective);
+/// The inverse of ObjectiveName: the Objective named exactly `name` (plans
+/// store the objective by this name), nullopt for any other string. Inline so
+/// that the plan reader checks a plan's objective without linking the
+/// builder; tests check that it inverts ObjectiveName for every enumerator.
+inline std::optional<Objective> ObjectiveFromName(std::string_view name) {
+  if (name == "latency") return Objective::kLatency;
+  if (name == "energy") return Objective::kEnergy;
+  if (name == "edp") return Objective::kEdp;
+  return std::nullopt;
+}
 
 /// One on-chip SRAM.
 struct BufferConfig {
