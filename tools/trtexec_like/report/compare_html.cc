@@ -1,21 +1,17 @@
-#include "compare_html.h"
+#include "trtexec_like/report/compare_html.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-
-#ifndef TRTEXEC_LIKE_VERSION
-#define TRTEXEC_LIKE_VERSION "unknown"
-#endif
+#include "trtexec_like/format.h"
+#include "trtexec_like/report/json_file.h"
+#include "trtexec_like/report/run_report.h"
 
 namespace trtexec_like {
 namespace {
@@ -33,33 +29,8 @@ constexpr size_t kTopGroups = kPaletteSize;
 constexpr double kChartWidth = 980;
 constexpr double kCharWidth = 6.8;  // average width of a 12px character, px
 
-struct Unit {
-  const char* name;
-  double scale;  // value / scale is shown
-};
-
-Unit EnergyUnit(double max_pj) {
-  if (max_pj >= 1e8) return {"mJ", 1e9};
-  if (max_pj >= 1e5) return {"uJ", 1e6};
-  return {"nJ", 1e3};
-}
-
-Unit BytesUnit(double max_bytes) {
-  if (max_bytes >= 1e9) return {"GB", 1e9};
-  if (max_bytes >= 1e6) return {"MB", 1e6};
-  if (max_bytes >= 1e3) return {"KB", 1e3};
-  return {"B", 1};
-}
-
-std::string Num(double v) { return absl::StrFormat("%.4g", v); }
-
 // Coordinates in SVG attributes.
 std::string Px(double v) { return absl::StrFormat("%.2f", v); }
-
-std::string RatioText(double value, double reference) {
-  if (reference == 0) return value == 0 ? "1x" : "-";
-  return absl::StrFormat("%.4gx", value / reference);
-}
 
 // A ratio cell's class: lower is better for every figure it is used for.
 const char* RatioClass(double value, double reference) {
@@ -145,7 +116,7 @@ class Svg {
       const double v = lo + i * step;
       const double x = x0 + width * (v - lo) / (hi - lo);
       Line(x, top, x, y, "#e3e3e3", 1);
-      Text(x, y + 14, Num(std::fabs(v) < step * 1e-6 ? 0 : v), "middle", "tick");
+      Text(x, y + 14, FormatNumber(std::fabs(v) < step * 1e-6 ? 0 : v), "middle", "tick");
     }
     Line(x0, y, x0 + width, y, "#888", 1);
     Text(x0 + width, y + 28, unit, "end", "tick");
@@ -213,12 +184,12 @@ std::string StackedBars(const std::string& id, const std::string& aria,
       const double w = plot_w * v / axis_max;
       const double share = totals[r] > 0 ? 100 * s.values[r] / totals[r] : 0;
       svg.Rect(x, y, w, bar_h, s.color,
-               absl::StrFormat("%s - %s: %s %s (%.1f%%)", label, s.name, Num(v), unit, share),
+               absl::StrFormat("%s - %s: %s %s (%.1f%%)", label, s.name, FormatNumber(v), unit, share),
                "seg");
       x += w;
     }
-    std::string total = absl::StrCat(Num(totals[r] / scale), " ", unit);
-    if (r > 0) absl::StrAppend(&total, " (", RatioText(totals[r], totals[0]), ")");
+    std::string total = absl::StrCat(FormatNumber(totals[r] / scale), " ", unit);
+    if (r > 0) absl::StrAppend(&total, " (", FormatRatio(totals[r], totals[0]), ")");
     svg.Text(x + 6, y + bar_h / 2 + 4, total, "start", "value");
   }
   // Legend: three columns of swatches.
@@ -399,7 +370,7 @@ std::string HostChart(const std::vector<Report>& reports) {
     const auto percentiles = HostPercentiles(rep);
     // Range min..max.
     svg.Rect(X(h.min_ms), cy - 3, std::max(1.0, X(h.max_ms) - X(h.min_ms)), 6, "#c9d6e8",
-             absl::StrFormat("%s: min %s ms, max %s ms", label, Num(h.min_ms), Num(h.max_ms)),
+             absl::StrFormat("%s: min %s ms, max %s ms", label, FormatNumber(h.min_ms), FormatNumber(h.max_ms)),
              "range");
     // Box from the median to p90 (or the nearest percentile).
     std::optional<std::pair<double, double>> box_top;
@@ -410,36 +381,36 @@ std::string HostChart(const std::vector<Report>& reports) {
     if (box_top && box_top->second > h.median_ms) {
       svg.Rect(X(h.median_ms), cy - 9, std::max(1.0, X(box_top->second) - X(h.median_ms)), 18,
                kPalette[r % kPaletteSize],
-               absl::StrFormat("%s: p50 %s ms .. p%g %s ms", label, Num(h.median_ms),
-                               box_top->first, Num(box_top->second)),
+               absl::StrFormat("%s: p50 %s ms .. p%g %s ms", label, FormatNumber(h.median_ms),
+                               box_top->first, FormatNumber(box_top->second)),
                "box");
     }
     // Whisker ends and the median.
     svg.Line(X(h.min_ms), cy - 7, X(h.min_ms), cy + 7, "#555", 1.5,
-             absl::StrFormat("%s: min %s ms", label, Num(h.min_ms)));
+             absl::StrFormat("%s: min %s ms", label, FormatNumber(h.min_ms)));
     svg.Line(X(h.max_ms), cy - 7, X(h.max_ms), cy + 7, "#555", 1.5,
-             absl::StrFormat("%s: max %s ms", label, Num(h.max_ms)));
+             absl::StrFormat("%s: max %s ms", label, FormatNumber(h.max_ms)));
     // The median as a diamond.
     const double mx = X(h.median_ms);
     svg.Polygon({{mx, cy - 8}, {mx + 5, cy}, {mx, cy + 8}, {mx - 5, cy}}, "#222",
-                absl::StrFormat("%s: median %s ms", label, Num(h.median_ms)));
+                absl::StrFormat("%s: median %s ms", label, FormatNumber(h.median_ms)));
     // Percentile ticks; labels only where they do not overlap the previous one.
     double last_label_x = -1e9;
     for (const auto& [p, ms] : percentiles) {
       const double x = X(ms);
-      const std::string title = absl::StrFormat("%s: p%g %s ms", label, p, Num(ms));
+      const std::string title = absl::StrFormat("%s: p%g %s ms", label, p, FormatNumber(ms));
       svg.Line(x, cy - 12, x, cy + 12, "#222", 1, title);
       if (x - last_label_x >= 26) {
         svg.Text(x, cy - 14, absl::StrFormat("p%g", p), "middle", "tick", title);
         last_label_x = x;
       }
     }
-    std::string text = absl::StrCat("median ", Num(h.median_ms), " ms");
+    std::string text = absl::StrCat("median ", FormatNumber(h.median_ms), " ms");
     if (r > 0 && reports[0].host) {
-      absl::StrAppend(&text, " (", RatioText(h.median_ms, reports[0].host->median_ms), ")");
+      absl::StrAppend(&text, " (", FormatRatio(h.median_ms, reports[0].host->median_ms), ")");
     }
     svg.Text(label_w + plot_w + 10, cy + 4, text, "start", "value",
-             absl::StrFormat("%s: %d timed runs, mean %s ms", label, h.iterations, Num(h.mean_ms)));
+             absl::StrFormat("%s: %d timed runs, mean %s ms", label, h.iterations, FormatNumber(h.mean_ms)));
   }
   svg.Text(8, axis_y + 40,
            "Thin bar: min to max; box: median to p90 (or the nearest percentile reported); "
@@ -452,11 +423,11 @@ std::string HostChart(const std::vector<Report>& reports) {
 // One "value (ratio)" summary cell.
 std::string SummaryCell(double value, double reference, double scale, bool is_reference,
                         bool lower_is_better = true) {
-  std::string out = absl::StrCat("<td class=\"num\">", Num(value / scale));
+  std::string out = absl::StrCat("<td class=\"num\">", FormatNumber(value / scale));
   if (!is_reference) {
     absl::StrAppend(&out, " <span class=\"ratio ",
                     lower_is_better ? RatioClass(value, reference) : "same", "\">(",
-                    RatioText(value, reference), ")</span>");
+                    FormatRatio(value, reference), ")</span>");
   }
   absl::StrAppend(&out, "</td>");
   return out;
@@ -481,15 +452,9 @@ std::string Describe(const Report& r) {
 }
 
 std::string SummaryTable(const std::vector<Report>& reports) {
-  double max_energy = 0, max_dram = 0, max_arena = 0;
-  bool any_host = false;
-  for (const Report& r : reports) {
-    max_energy = std::max(max_energy, r.energy_pj);
-    max_dram = std::max(max_dram, static_cast<double>(r.dram_bytes));
-    max_arena = std::max(max_arena, static_cast<double>(r.arena_bytes));
-    any_host = any_host || r.host.has_value();
-  }
-  const Unit eu = EnergyUnit(max_energy), du = BytesUnit(max_dram), au = BytesUnit(max_arena);
+  const SummaryUnits units = ChooseSummaryUnits(reports);
+  const Unit eu = units.energy, du = units.dram, au = units.arena;
+  const bool any_host = units.any_host;
   std::string out = absl::StrCat(
       "<div class=\"scroll\"><table class=\"summary\">\n<thead><tr><th>#</th><th>Report</th><th>Hardware</th>"
       "<th>Latency (ms)</th><th>Cycles</th><th>Energy (",
@@ -518,7 +483,7 @@ std::string SummaryTable(const std::vector<Report>& reports) {
       } else if (ref.host) {
         absl::StrAppend(&out, SummaryCell(r.host->median_ms, ref.host->median_ms, 1, is_ref));
       } else {
-        absl::StrAppend(&out, "<td class=\"num\">", Num(r.host->median_ms), "</td>");
+        absl::StrAppend(&out, "<td class=\"num\">", FormatNumber(r.host->median_ms), "</td>");
       }
     }
     absl::StrAppend(&out, "</tr>\n");
@@ -544,7 +509,7 @@ std::string LayerTable(const std::vector<Report>& reports, const std::vector<Lay
     absl::StrAppend(&out, "<tr class=\"layer ", g.match, "\"><td>", k + 1, "</td>");
     for (size_t i = 0; i < n; ++i) {
       sums[i] += g.time_ms[i].value_or(0);
-      absl::StrAppend(&out, "<td class=\"num\">", g.time_ms[i] ? Num(*g.time_ms[i]) : "-",
+      absl::StrAppend(&out, "<td class=\"num\">", g.time_ms[i] ? FormatNumber(*g.time_ms[i]) : "-",
                       "</td>");
     }
     const double width = max_diff > 0 ? 100 * g.max_abs_diff_ms / max_diff : 0;
@@ -553,9 +518,9 @@ std::string LayerTable(const std::vector<Report>& reports, const std::vector<Lay
       absl::StrAppend(&out, "<td class=\"num diff ", RatioClass(b, a), "\">",
                       absl::StrFormat("%+.4g", b - a), "<span class=\"bar\" style=\"width:",
                       absl::StrFormat("%.1f", width), "%\"></span></td><td class=\"num\">",
-                      g.time_ms[0] && g.time_ms[1] ? RatioText(b, a) : "-", "</td>");
+                      g.time_ms[0] && g.time_ms[1] ? FormatRatio(b, a) : "-", "</td>");
     } else {
-      absl::StrAppend(&out, "<td class=\"num diff\">", Num(g.max_abs_diff_ms),
+      absl::StrAppend(&out, "<td class=\"num diff\">", FormatNumber(g.max_abs_diff_ms),
                       "<span class=\"bar\" style=\"width:", absl::StrFormat("%.1f", width),
                       "%\"></span></td>");
     }
@@ -572,14 +537,14 @@ std::string LayerTable(const std::vector<Report>& reports, const std::vector<Lay
     absl::StrAppend(&out, "</td></tr>\n");
   }
   absl::StrAppend(&out, "</tbody>\n<tfoot><tr class=\"total\"><td></td>");
-  for (size_t i = 0; i < n; ++i) absl::StrAppend(&out, "<td class=\"num\">", Num(sums[i]), "</td>");
+  for (size_t i = 0; i < n; ++i) absl::StrAppend(&out, "<td class=\"num\">", FormatNumber(sums[i]), "</td>");
   if (n == 2) {
     absl::StrAppend(&out, "<td class=\"num\">", absl::StrFormat("%+.4g", sums[1] - sums[0]),
-                    "</td><td class=\"num\">", RatioText(sums[1], sums[0]), "</td>");
+                    "</td><td class=\"num\">", FormatRatio(sums[1], sums[0]), "</td>");
   } else {
     double m = 0;
     for (size_t i = 1; i < n; ++i) m = std::max(m, std::fabs(sums[i] - sums[0]));
-    absl::StrAppend(&out, "<td class=\"num\">", Num(m), "</td>");
+    absl::StrAppend(&out, "<td class=\"num\">", FormatNumber(m), "</td>");
   }
   absl::StrAppend(&out, "<td></td><td>Total (", groups.size(), " rows)</td></tr></tfoot>\n</table></div>\n");
   return out;
@@ -654,7 +619,7 @@ std::string ComparisonHtml(const std::vector<Report>& reports,
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<meta name=\"generator\" content=\"trtexec_like compare ",
-      HtmlEscape(TRTEXEC_LIKE_VERSION), "\">\n<title>",
+      HtmlEscape(ToolVersion()), "\">\n<title>",
       HtmlEscape(absl::StrCat("Report comparison: ", absl::StrJoin(labels, " vs "))),
       "</title>\n<style>", kStyle, "</style>\n</head>\n<body>\n<header>\n<h1>Report comparison</h1>\n"
       "<p class=\"meta\">", reports.size(),
@@ -696,7 +661,7 @@ std::string ComparisonHtml(const std::vector<Report>& reports,
                         "differs); <em>partial</em> = missing from a report.</p>\n",
                   LayerTable(reports, groups), "</section>\n");
   absl::StrAppend(&out, "<footer>Written by <code>trtexec_like compare --html</code> (",
-                  HtmlEscape(TRTEXEC_LIKE_VERSION),
+                  HtmlEscape(ToolVersion()),
                   "); self-contained: no scripts, no external resources.</footer>\n"
                   "</body>\n</html>\n");
   return out;
@@ -705,24 +670,7 @@ std::string ComparisonHtml(const std::vector<Report>& reports,
 absl::Status WriteComparisonHtml(const std::string& path, const std::vector<Report>& reports,
                                  const std::vector<LayerGroup>& groups,
                                  const std::vector<std::string>& warnings) {
-  const std::string page = ComparisonHtml(reports, groups, warnings);
-  const std::string tmp = path + ".tmp";
-  auto error = [&](const std::string& why) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    return absl::PermissionDeniedError(absl::StrCat("cannot write --html file '", path, "': ", why));
-  };
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return error(std::strerror(errno));
-    out.write(page.data(), static_cast<std::streamsize>(page.size()));
-    out.flush();
-    if (!out) return error(std::strerror(errno));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return error(ec.message());
-  return absl::OkStatus();
+  return WriteTextFile("--html", path, ComparisonHtml(reports, groups, warnings));
 }
 
 }  // namespace trtexec_like

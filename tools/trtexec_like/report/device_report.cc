@@ -1,10 +1,7 @@
-#include "device_report.h"
+#include "trtexec_like/report/device_report.h"
 
-#include <cerrno>
+#include <algorithm>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +9,9 @@
 #include "absl/strings/str_join.h"
 #include "engine/builder.h"
 #include "engine/hardware.h"
+#include "trtexec_like/format.h"
+#include "trtexec_like/layer_join.h"
+#include "trtexec_like/report/json_file.h"
 
 namespace trtexec_like {
 namespace {
@@ -23,49 +23,10 @@ using Json = nlohmann::json;
 constexpr int kLayersTid = 1;
 constexpr const char* kUnitTracks[] = {"DMA load", "DMA store", "Systolic array", "Vector unit"};
 
-double Percent(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
-
-// "12.345 ms" for values >= 1 ms, four significant digits below.
-std::string FormatMs(double ms) {
-  return ms >= 1.0 ? absl::StrFormat("%.3f ms", ms) : absl::StrFormat("%.4g ms", ms);
-}
-
-// Picks mJ, uJ or nJ by the magnitude of `reference_pj` so that a line's
-// numbers share one unit.
-struct EnergyUnit {
-  const char* name;
-  double pj_per_unit;
-};
-EnergyUnit EnergyUnitFor(double reference_pj) {
-  if (reference_pj >= 1e8) return {"mJ", 1e9};
-  if (reference_pj >= 1e5) return {"uJ", 1e6};
-  return {"nJ", 1e3};
-}
-
-// "123.4 MB", "45.6 KB" or "789 B" (decimal units).
-std::string FormatBytes(int64_t bytes) {
-  if (bytes >= 1000000) return absl::StrFormat("%.1f MB", bytes / 1e6);
-  if (bytes >= 1000) return absl::StrFormat("%.1f KB", bytes / 1e3);
-  return absl::StrFormat("%d B", bytes);
-}
-
 // "memory 1.30x", "compute 1.00x", or "-" for layers without device work.
 std::string FormatBound(const std::string& bound, double ratio) {
   if (bound.empty() || bound == "-") return "-";
   return absl::StrFormat("%s %.2fx", bound, ratio);
-}
-
-// The device profile of engine layer `index` named `name`: by position when
-// the names agree (the usual case), otherwise by name; nullptr if absent.
-const engine::LayerDeviceProfile* FindDeviceLayer(const engine::DeviceProfile& profile,
-                                                  size_t index, const std::string& name) {
-  if (index < profile.layers.size() && profile.layers[index].name == name) {
-    return &profile.layers[index];
-  }
-  for (const auto& l : profile.layers) {
-    if (l.name == name) return &l;
-  }
-  return nullptr;
 }
 
 Json ProfileLayerJson(const engine::LayerDeviceProfile& l, int count, double total_ms) {
@@ -96,11 +57,6 @@ Json ProfileLayerJson(const engine::LayerDeviceProfile& l, int count, double tot
       {"rooflineRatio", l.roofline_ratio},
       {"bound", l.bound},
   };
-}
-
-// Microseconds from cycles at `clock_mhz` (cycles per microsecond).
-double CyclesToUs(int64_t cycles, double clock_mhz) {
-  return clock_mhz > 0 ? static_cast<double>(cycles) / clock_mhz : 0.0;
 }
 
 Json ThreadNameEvent(int tid, const std::string& name) {
@@ -140,8 +96,6 @@ Json RejectedJson(const std::vector<engine::RejectedTactic>& rejected) {
   return out;
 }
 
-std::string ErrnoText() { return std::strerror(errno); }
-
 }  // namespace
 
 void PrintHardwareLine(const engine::Engine& eng) {
@@ -152,11 +106,10 @@ void PrintHardwareLine(const engine::Engine& eng) {
 }
 
 void PrintLayerInfo(const engine::Engine& eng) {
-  const engine::DeviceProfile& profile = eng.device_profile();
   std::printf("\n=== Layer information (%zu layers) ===\n", eng.layers().size());
-  for (size_t i = 0; i < eng.layers().size(); ++i) {
-    const engine::LayerInfo& l = eng.layers()[i];
-    const engine::LayerDeviceProfile* d = FindDeviceLayer(profile, i, l.name);
+  for (const JoinedLayer& joined : JoinLayers(eng)) {
+    const engine::LayerInfo& l = *joined.info;
+    const engine::LayerDeviceProfile* d = joined.device;
     std::printf("%-20s %s  [%s] -> [%s]  tactic: %s  tiling: %s\n", l.type.c_str(),
                 l.name.c_str(), absl::StrJoin(l.inputs, ", ").c_str(),
                 absl::StrJoin(l.outputs, ", ").c_str(), d ? d->tactic.c_str() : "?",
@@ -186,7 +139,7 @@ void PrintMemoryLine(const engine::Engine& eng) {
 }
 
 void PrintDeviceSummary(const engine::DeviceProfile& p, const std::string& hardware_name) {
-  const EnergyUnit eu = EnergyUnitFor(p.energy_pj());
+  const Unit eu = EnergyUnit(p.energy_pj());
   std::printf("\n=== Modeled device (%s) ===\n", hardware_name.c_str());
   std::printf("Device Latency (modeled): %s (%lld cycles at %g MHz)\n",
               FormatMs(p.latency_ms).c_str(), static_cast<long long>(p.total_cycles),
@@ -194,9 +147,9 @@ void PrintDeviceSummary(const engine::DeviceProfile& p, const std::string& hardw
   std::printf("Device Throughput (modeled): %.1f qps\n", p.throughput_qps);
   std::printf("Energy per inference (modeled): %.4g %s (compute %.4g %s, SRAM %.4g %s, "
               "DRAM %.4g %s)\n",
-              p.energy_pj() / eu.pj_per_unit, eu.name, p.energy_compute_pj / eu.pj_per_unit,
-              eu.name, p.energy_sram_pj / eu.pj_per_unit, eu.name,
-              p.energy_dram_pj / eu.pj_per_unit, eu.name);
+              p.energy_pj() / eu.scale, eu.name, p.energy_compute_pj / eu.scale,
+              eu.name, p.energy_sram_pj / eu.scale, eu.name,
+              p.energy_dram_pj / eu.scale, eu.name);
   std::printf("Array utilization (modeled): %.1f %%   DRAM traffic: %s read, %s written\n",
               100.0 * p.utilization, FormatBytes(p.dram_bytes_read).c_str(),
               FormatBytes(p.dram_bytes_written).c_str());
@@ -245,16 +198,15 @@ Json DeviceProfileJson(const engine::Engine& eng, int count,
   const engine::DeviceProfile& p = eng.device_profile();
   Json out = Json::array();
   out.push_back(Json{{"count", count}});
-  for (size_t i = 0; i < eng.layers().size(); ++i) {
-    const engine::LayerInfo& info = eng.layers()[i];
-    const engine::LayerDeviceProfile* l = FindDeviceLayer(p, i, info.name);
-    if (l == nullptr) {
+  for (const JoinedLayer& joined : JoinLayers(eng)) {
+    const engine::LayerInfo& info = *joined.info;
+    if (joined.device == nullptr) {
       engine::LayerDeviceProfile missing;
       missing.name = info.name;
       missing.type = info.type;
       out.push_back(ProfileLayerJson(missing, count, p.latency_ms));
     } else {
-      out.push_back(ProfileLayerJson(*l, count, p.latency_ms));
+      out.push_back(ProfileLayerJson(*joined.device, count, p.latency_ms));
     }
     if (host_avg_ms != nullptr) {
       auto it = host_avg_ms->find(info.name);
@@ -307,28 +259,25 @@ Json DeviceTraceJson(const engine::Engine& eng) {
   return Json{{"traceEvents", std::move(trace)}, {"displayTimeUnit", "ns"}};
 }
 
+Json LayerMappingJson(const JoinedLayer& layer) {
+  const engine::LayerInfo& info = *layer.info;
+  const engine::LayerDeviceProfile& l = layer.device_or_empty();
+  return Json{{"name", info.name},       {"onnxNodes", info.onnx_nodes}, {"type", info.type},
+              {"precision", l.precision}, {"unit", l.unit},              {"tactic", l.tactic},
+              {"dataflow", l.dataflow},   {"tiling", l.tiling},          {"cycles", l.cycles},
+              {"energyPj", l.energy_pj()}};
+}
+
 Json LayerInfoJson(const engine::Engine& eng) {
-  const engine::DeviceProfile& p = eng.device_profile();
   Json layers = Json::array();
-  for (size_t i = 0; i < eng.layers().size(); ++i) {
-    const engine::LayerInfo& info = eng.layers()[i];
-    const engine::LayerDeviceProfile* d = FindDeviceLayer(p, i, info.name);
-    const engine::LayerDeviceProfile empty;
-    const engine::LayerDeviceProfile& l = d ? *d : empty;
-    layers.push_back(Json{{"name", info.name},
-                          {"onnxNodes", info.onnx_nodes},
-                          {"type", info.type},
-                          {"precision", l.precision},
-                          {"unit", l.unit},
-                          {"tactic", l.tactic},
-                          {"dataflow", l.dataflow},
-                          {"tiling", l.tiling},
-                          {"cycles", l.cycles},
-                          {"estimatedCycles", l.estimated_cycles},
-                          {"energyPj", l.energy_pj()},
-                          {"inputs", info.inputs},
-                          {"outputs", info.outputs},
-                          {"rejected", RejectedJson(l.rejected)}});
+  for (const JoinedLayer& joined : JoinLayers(eng)) {
+    const engine::LayerDeviceProfile& l = joined.device_or_empty();
+    Json layer = LayerMappingJson(joined);
+    layer["estimatedCycles"] = l.estimated_cycles;
+    layer["inputs"] = joined.info->inputs;
+    layer["outputs"] = joined.info->outputs;
+    layer["rejected"] = RejectedJson(l.rejected);
+    layers.push_back(std::move(layer));
   }
   const engine::MemoryPlanInfo& m = eng.memory_plan();
   Json tensors = Json::array();
@@ -350,52 +299,6 @@ Json LayerInfoJson(const engine::Engine& eng) {
                             /*allow_exceptions=*/false);
   if (!config.is_discarded()) out["hardwareConfig"] = std::move(config);
   return out;
-}
-
-absl::Status WriteJsonFile(const std::string& flag, const std::string& path, const Json& json,
-                           int indent) {
-  const std::string text = json.dump(indent, ' ', false, Json::error_handler_t::replace) + "\n";
-  const std::string tmp = path + ".tmp";
-  auto error = [&](const std::string& why) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot write ", flag, " file '", path, "': ", why));
-  };
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return error(ErrnoText());
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out) return error(ErrnoText());
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return error(ec.message());
-  return absl::OkStatus();
-}
-
-absl::Status CheckExportPaths(const Options& opt) {
-  const std::pair<const char*, const std::string*> files[] = {
-      {"--exportProfile", &opt.export_profile},
-      {"--exportTrace", &opt.export_trace},
-      {"--exportLayerInfo", &opt.export_layer_info}};
-  for (const auto& [flag, path] : files) {
-    if (path->empty()) continue;
-    std::filesystem::path dir = std::filesystem::path(*path).parent_path();
-    if (dir.empty()) dir = ".";
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) {
-      return absl::NotFoundError(absl::StrCat("cannot write ", flag, " file '", *path,
-                                              "': directory '", dir.string(),
-                                              "' does not exist"));
-    }
-    if (std::filesystem::is_directory(*path, ec)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot write ", flag, " file '", *path, "': it is a directory"));
-    }
-  }
-  return absl::OkStatus();
 }
 
 absl::Status ReportModeledDevice(const Options& opt, const engine::Engine& eng, int count,

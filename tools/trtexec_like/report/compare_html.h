@@ -11,16 +11,16 @@
 //    per inference split into compute, SRAM and DRAM;
 //  - the per-layer table, sorted by the largest absolute difference to [1].
 // All text taken from the reports (paths, layer names, hardware) is escaped.
-#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_COMPARE_HTML_H_
-#define ENGINE_TOOLS_TRTEXEC_LIKE_COMPARE_HTML_H_
+#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_COMPARE_HTML_H_
+#define ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_COMPARE_HTML_H_
 
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "compare.h"
-#include "run_report.h"
+#include "trtexec_like/report/compare.h"
+#include "trtexec_like/report/schema.h"
 
 namespace trtexec_like {
 
@@ -37,7 +37,7 @@ std::string ComparisonHtml(const std::vector<Report>& reports,
                            const std::vector<LayerGroup>& groups,
                            const std::vector<std::string>& warnings);
 
-/// Writes ComparisonHtml to `path` via `path`.tmp and a rename (a failure never
+/// Writes ComparisonHtml to `path` atomically (WriteTextFile: a failure never
 /// leaves a partial page). Errors name --html and the file.
 absl::Status WriteComparisonHtml(const std::string& path, const std::vector<Report>& reports,
                                  const std::vector<LayerGroup>& groups,
@@ -45,4 +45,4 @@ absl::Status WriteComparisonHtml(const std::string& path, const std::vector<Repo
 
 }  // namespace trtexec_like
 
-#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_COMPARE_HTML_H_
+#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_COMPARE_HTML_H_

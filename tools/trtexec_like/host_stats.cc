@@ -1,4 +1,4 @@
-#include "report.h"
+#include "trtexec_like/host_stats.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,10 +1,10 @@
-// The run report of --exportReport: one versioned JSON document per run that
-// holds everything needed to compare two runs (model identity, build options,
-// hardware, machine, modeled and host performance, memory, per-layer
-// profile). The format is documented field by field in docs/report_schema.md;
-// `trtexec_like compare` reads it back with ReadReport.
-#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_RUN_REPORT_H_
-#define ENGINE_TOOLS_TRTEXEC_LIKE_RUN_REPORT_H_
+// The run report schema (docs/report_schema.md): the versioned JSON document
+// that --exportReport writes (report/run_report.h) and `trtexec_like compare`
+// reads back. This module holds the schema's constants, the fields `compare`
+// uses (Report) and the reader, which checks the kind, the schema version
+// and the type of every field it takes, naming the field in its errors.
+#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_SCHEMA_H_
+#define ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_SCHEMA_H_
 
 #include <cstdint>
 #include <optional>
@@ -14,11 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/runtime.h"
-#include "options.h"
-#include "report.h"
 
 namespace trtexec_like {
 
@@ -29,38 +25,6 @@ inline constexpr int kReportSchemaVersion = 1;
 /// The schema versions ReadReport accepts (the reader of version N accepts
 /// every version it knows how to read).
 inline constexpr int kReportAcceptedVersions[] = {1};
-
-/// FNV-1a, 64-bit, over `bytes`, continuing from `hash` (start with the
-/// offset basis, the default).
-uint64_t Fnv1a64(std::string_view bytes, uint64_t hash = 0xcbf29ce484222325ULL);
-/// FNV-1a 64 of the file's bytes as 16 lowercase hex digits. Errors: NotFound
-/// naming the file when it cannot be read.
-absl::StatusOr<std::string> HashFileFnv1a64(const std::string& path);
-
-/// Host timings of the inference path, handed to WriteRunReport.
-struct HostRun {
-  Stats latency;            ///< per-inference host latency statistics, ms
-  int iterations = 0;       ///< timed inferences
-  int warm_up_runs = 0;     ///< untimed inferences before them
-  double walltime_s = 0;    ///< wall time of the timed inferences, s
-  int threads = 0;          ///< host threads per layer (ExecutionContext::threads())
-  /// Per-layer host times, or nullptr when no profiler was attached.
-  const LayerProfiler* layers = nullptr;
-};
-
-/// Fails early, before building, when the directory of --exportReport does
-/// not exist or the path is a directory. OK when --exportReport is not set.
-absl::Status CheckReportPath(const Options& opt);
-
-/// The report document of one run (schema in docs/report_schema.md).
-/// `command` is the command line; `host` is nullptr with --skipInference.
-absl::StatusOr<nlohmann::json> RunReportJson(const Options& opt, const std::string& command,
-                                             const engine::Engine& eng, const HostRun* host);
-
-/// Writes RunReportJson to opt.export_report and prints where. Errors name
-/// --exportReport and the file.
-absl::Status WriteRunReport(const Options& opt, const std::string& command,
-                            const engine::Engine& eng, const HostRun* host);
 
 /// One layer of a report.
 struct ReportLayer {
@@ -118,10 +82,11 @@ struct Report {
 /// message names the accepted versions).
 absl::StatusOr<Report> ParseReport(std::string_view text, const std::string& source);
 
-/// Reads and parses the report at `path`. Errors: NotFound when the file
-/// cannot be read, otherwise as ParseReport; every message names the file.
+/// Reads (engine::ReadFileToString) and parses the report at `path`. Errors:
+/// NotFound when the file cannot be read (the reader's code and reason),
+/// otherwise as ParseReport; every message names the file.
 absl::StatusOr<Report> ReadReport(const std::string& path);
 
 }  // namespace trtexec_like
 
-#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_RUN_REPORT_H_
+#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_SCHEMA_H_

@@ -3,8 +3,8 @@
 // table with ratios against the first report, and a per-layer table whose
 // rows match layers across reports by name and, when fusion differs, by the
 // ONNX nodes they cover; warns when reports are not comparable.
-#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_COMPARE_H_
-#define ENGINE_TOOLS_TRTEXEC_LIKE_COMPARE_H_
+#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_COMPARE_H_
+#define ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_COMPARE_H_
 
 #include <optional>
 #include <string>
@@ -12,7 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "run_report.h"
+#include "absl/status/status.h"
+#include "trtexec_like/format.h"
+#include "trtexec_like/options.h"
+#include "trtexec_like/report/schema.h"
 
 namespace trtexec_like {
 
@@ -34,6 +37,16 @@ struct LayerGroup {
   size_t order = 0;            ///< first appearance, for stable sorting
 };
 
+/// The units of the summary tables (text and HTML) of `compare`: one per
+/// column, chosen from the largest value of the column.
+struct SummaryUnits {
+  Unit energy;  ///< EnergyUnit of the largest modeled energy
+  Unit dram;    ///< BytesUnit of the largest DRAM traffic
+  Unit arena;   ///< BytesUnit of the largest activation arena
+  bool any_host = false;  ///< whether any report has host timings (a host column)
+};
+SummaryUnits ChooseSummaryUnits(const std::vector<Report>& reports);
+
 /// Groups the layers of `reports` into rows (see LayerGroup), sorted by the
 /// largest absolute difference in modeled time, largest first.
 std::vector<LayerGroup> MatchLayers(const std::vector<Report>& reports);
@@ -53,10 +66,12 @@ nlohmann::json ComparisonJson(const std::vector<Report>& reports,
 void PrintComparison(const std::vector<Report>& reports, const std::vector<LayerGroup>& groups,
                      const std::vector<std::string>& warnings, int top);
 
-/// Entry point of the subcommand; `argv` holds the arguments after
-/// "compare". Returns the process exit code (0 OK, 1 error).
-int RunCompare(int argc, char** argv);
+/// The `compare` subcommand: reads the reports of `opt` (ReadReport), prints
+/// the comparison and writes --json / --html when asked. Errors: those of
+/// ReadReport (naming the report) and of the writers (naming the flag and
+/// the file).
+absl::Status RunCompare(const CompareOptions& opt);
 
 }  // namespace trtexec_like
 
-#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_COMPARE_H_
+#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_COMPARE_H_

@@ -1,6 +1,7 @@
-// Timing statistics and the trtexec-shaped performance summary.
-#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_H_
-#define ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_H_
+// Host timing statistics (trtexec's percentile rule) and the per-layer host
+// profiler behind --dumpProfile's host table. Times are milliseconds.
+#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_HOST_STATS_H_
+#define ENGINE_TOOLS_TRTEXEC_LIKE_HOST_STATS_H_
 
 #include <map>
 #include <string>
@@ -18,9 +19,12 @@ struct Stats {
 };
 
 /// trtexec's percentile rule: sort ascending, take index
-/// n - 1 - floor((1 - p/100) * n) (sampleReporting.cpp).
-double Percentile(std::vector<double> sorted_values, double p);
+/// n - 1 - floor((1 - p/100) * n) (sampleReporting.cpp), clamped to the
+/// values; 0 for no values. `p` in (0, 100].
+double Percentile(std::vector<double> values, double p);
 
+/// Min, max, mean, median, population standard deviation and the
+/// `percentiles` (each in (0, 100]) of `values`; all zero for no values.
 Stats ComputeStats(std::vector<double> values, const std::vector<double>& percentiles);
 
 /// "min = 1.2 ms, max = ..., mean = ..., median = ..., percentile(90%) = ... ms, ..."
@@ -30,6 +34,7 @@ std::string FormatStats(const Stats& s);
 /// and --exportProfile).
 class LayerProfiler : public engine::Profiler {
  public:
+  /// Records one host time of `layer` (engine::Profiler callback).
   void ReportLayerTime(std::string_view layer, double ms) override;
 
   /// Prints the host per-layer table (trtexec's --dumpProfile columns).
@@ -38,6 +43,7 @@ class LayerProfiler : public engine::Profiler {
   /// Mean host time per layer, ms, by layer name.
   std::map<std::string, double> AverageMs() const;
 
+  /// Whether no layer time was recorded.
   bool empty() const { return names_.empty(); }
 
  private:
@@ -48,4 +54,4 @@ class LayerProfiler : public engine::Profiler {
 
 }  // namespace trtexec_like
 
-#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_H_
+#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_HOST_STATS_H_

@@ -1,19 +1,18 @@
-#include "compare.h"
+#include "trtexec_like/report/compare.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <numeric>
 #include <set>
 
-#include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "compare_html.h"
-#include "device_report.h"
+#include "trtexec_like/format.h"
+#include "trtexec_like/report/compare_html.h"
+#include "trtexec_like/report/json_file.h"
 
 namespace trtexec_like {
 namespace {
@@ -41,34 +40,11 @@ class DisjointSets {
   std::vector<int> parent_;
 };
 
-struct Unit {
-  const char* name;
-  double scale;  // value / scale is printed
-};
-
-Unit EnergyUnit(double max_pj) {
-  if (max_pj >= 1e8) return {"mJ", 1e9};
-  if (max_pj >= 1e5) return {"uJ", 1e6};
-  return {"nJ", 1e3};
-}
-
-Unit BytesUnit(double max_bytes) {
-  if (max_bytes >= 1e9) return {"GB", 1e9};
-  if (max_bytes >= 1e6) return {"MB", 1e6};
-  if (max_bytes >= 1e3) return {"KB", 1e3};
-  return {"B", 1};
-}
-
-std::string Ratio(double value, double reference) {
-  if (reference == 0) return value == 0 ? "1x" : "-";
-  return absl::StrFormat("%.4gx", value / reference);
-}
-
 // "value" for the reference report, "value (ratio)" for the others.
 std::string Cell(double value, double reference, double scale, bool is_reference) {
-  std::string v = absl::StrFormat("%.4g", value / scale);
+  std::string v = FormatNumber(value / scale);
   if (is_reference) return v;
-  return absl::StrCat(v, " (", Ratio(value, reference), ")");
+  return absl::StrCat(v, " (", FormatRatio(value, reference), ")");
 }
 
 // The widths of the columns of `rows`.
@@ -125,15 +101,9 @@ std::string GroupLabel(const LayerGroup& g, size_t report) {
 }
 
 void PrintSummary(const std::vector<Report>& reports) {
-  double max_energy = 0, max_dram = 0, max_arena = 0;
-  bool any_host = false;
-  for (const Report& r : reports) {
-    max_energy = std::max(max_energy, r.energy_pj);
-    max_dram = std::max(max_dram, static_cast<double>(r.dram_bytes));
-    max_arena = std::max(max_arena, static_cast<double>(r.arena_bytes));
-    any_host = any_host || r.host.has_value();
-  }
-  const Unit eu = EnergyUnit(max_energy), du = BytesUnit(max_dram), au = BytesUnit(max_arena);
+  const SummaryUnits units = ChooseSummaryUnits(reports);
+  const Unit eu = units.energy, du = units.dram, au = units.arena;
+  const bool any_host = units.any_host;
   const Report& ref = reports[0];
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> header = {"#", "Latency(ms)", "Cycles", absl::StrCat("Energy(", eu.name, ")"),
@@ -161,7 +131,7 @@ void PrintSummary(const std::vector<Report>& reports) {
       } else if (ref.host && !is_ref) {
         row.push_back(Cell(r.host->median_ms, ref.host->median_ms, 1, false));
       } else {
-        row.push_back(absl::StrFormat("%.4g", r.host->median_ms));
+        row.push_back(FormatNumber(r.host->median_ms));
       }
     }
     row.push_back(r.hw_spec.empty() ? r.hardware_name : r.hw_spec);
@@ -193,14 +163,14 @@ void PrintLayers(const std::vector<Report>& reports, const std::vector<LayerGrou
     const LayerGroup& g = groups[k];
     std::vector<std::string> row;
     for (size_t i = 0; i < n; ++i) {
-      row.push_back(g.time_ms[i] ? absl::StrFormat("%.4g", *g.time_ms[i]) : "-");
+      row.push_back(g.time_ms[i] ? FormatNumber(*g.time_ms[i]) : "-");
     }
     if (n == 2) {
       const double a = g.time_ms[0].value_or(0), b = g.time_ms[1].value_or(0);
       row.push_back(absl::StrFormat("%+.4g", b - a));
-      row.push_back(g.time_ms[0] && g.time_ms[1] ? Ratio(b, a) : "-");
+      row.push_back(g.time_ms[0] && g.time_ms[1] ? FormatRatio(b, a) : "-");
     } else {
-      row.push_back(absl::StrFormat("%.4g", g.max_abs_diff_ms));
+      row.push_back(FormatNumber(g.max_abs_diff_ms));
     }
     row.push_back(g.match);
     row.push_back(g.match == "name" ? g.layers[0][0] : GroupLabel(g, 0));
@@ -212,14 +182,14 @@ void PrintLayers(const std::vector<Report>& reports, const std::vector<LayerGrou
   for (const LayerGroup& g : groups) {
     for (size_t i = 0; i < n; ++i) sums[i] += g.time_ms[i].value_or(0);
   }
-  for (size_t i = 0; i < n; ++i) total.push_back(absl::StrFormat("%.4g", sums[i]));
+  for (size_t i = 0; i < n; ++i) total.push_back(FormatNumber(sums[i]));
   if (n == 2) {
     total.push_back(absl::StrFormat("%+.4g", sums[1] - sums[0]));
-    total.push_back(Ratio(sums[1], sums[0]));
+    total.push_back(FormatRatio(sums[1], sums[0]));
   } else {
     double m = 0;
     for (size_t i = 1; i < n; ++i) m = std::max(m, std::fabs(sums[i] - sums[0]));
-    total.push_back(absl::StrFormat("%.4g", m));
+    total.push_back(FormatNumber(m));
   }
   total.push_back("");
   total.push_back(absl::StrCat("Total (", groups.size(), " rows)"));
@@ -254,6 +224,18 @@ void PrintLayers(const std::vector<Report>& reports, const std::vector<LayerGrou
 }
 
 }  // namespace
+
+SummaryUnits ChooseSummaryUnits(const std::vector<Report>& reports) {
+  double max_energy = 0, max_dram = 0, max_arena = 0;
+  bool any_host = false;
+  for (const Report& r : reports) {
+    max_energy = std::max(max_energy, r.energy_pj);
+    max_dram = std::max(max_dram, static_cast<double>(r.dram_bytes));
+    max_arena = std::max(max_arena, static_cast<double>(r.arena_bytes));
+    any_host = any_host || r.host.has_value();
+  }
+  return SummaryUnits{EnergyUnit(max_energy), BytesUnit(max_dram), BytesUnit(max_arena), any_host};
+}
 
 std::vector<LayerGroup> MatchLayers(const std::vector<Report>& reports) {
   const size_t n = reports.size();
@@ -453,61 +435,28 @@ void PrintComparison(const std::vector<Report>& reports, const std::vector<Layer
               "wall-clock times of the host emulation.\n");
 }
 
-int RunCompare(int argc, char** argv) {
-  std::vector<std::string> paths;
-  std::string json_path;
-  int top = 40;
-  CLI::App app{"trtexec_like compare: compare run reports written with --exportReport "
-               "(ratios against the first report)",
-               "trtexec_like compare"};
-  app.add_option("reports", paths, "Report files (JSON, from --exportReport); the first is the "
-                                    "reference")
-      ->required()->expected(2, CLI::detail::expected_max_vector_size);
-  app.add_option("--json", json_path, "Also write the comparison as JSON to this file");
-  std::string html_path;
-  app.add_option("--html", html_path,
-                 "Also write the comparison as a self-contained HTML page (tables and SVG "
-                 "charts, no network access) to this file");
-  app.add_option("--top", top, "Per-layer rows to print, largest differences first (0: all)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  std::vector<const char*> args = {"trtexec_like compare"};
-  for (int i = 0; i < argc; ++i) args.push_back(argv[i]);
-  try {
-    app.parse(static_cast<int>(args.size()), const_cast<char**>(args.data()));
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-
+absl::Status RunCompare(const CompareOptions& opt) {
   std::vector<Report> reports;
-  for (const std::string& p : paths) {
+  for (const std::string& p : opt.reports) {
     auto r = ReadReport(p);
-    if (!r.ok()) {
-      std::fprintf(stderr, "[E] compare: %s\n", std::string(r.status().message()).c_str());
-      return 1;
-    }
+    if (!r.ok()) return r.status();
     reports.push_back(*std::move(r));
   }
 
   const std::vector<std::string> warnings = ComparabilityWarnings(reports);
   const std::vector<LayerGroup> groups = MatchLayers(reports);
-  PrintComparison(reports, groups, warnings, top);
-  if (!json_path.empty()) {
-    absl::Status s = WriteJsonFile("--json", json_path, ComparisonJson(reports, groups, warnings));
-    if (!s.ok()) {
-      std::fprintf(stderr, "[E] compare: %s\n", std::string(s.message()).c_str());
-      return 1;
-    }
-    std::printf("[I] Comparison written to %s\n", json_path.c_str());
+  PrintComparison(reports, groups, warnings, opt.top);
+  if (!opt.json.empty()) {
+    absl::Status s = WriteJsonFile("--json", opt.json, ComparisonJson(reports, groups, warnings));
+    if (!s.ok()) return s;
+    std::printf("[I] Comparison written to %s\n", opt.json.c_str());
   }
-  if (!html_path.empty()) {
-    absl::Status s = WriteComparisonHtml(html_path, reports, groups, warnings);
-    if (!s.ok()) {
-      std::fprintf(stderr, "[E] compare: %s\n", std::string(s.message()).c_str());
-      return 1;
-    }
-    std::printf("[I] HTML comparison written to %s\n", html_path.c_str());
+  if (!opt.html.empty()) {
+    absl::Status s = WriteComparisonHtml(opt.html, reports, groups, warnings);
+    if (!s.ok()) return s;
+    std::printf("[I] HTML comparison written to %s\n", opt.html.c_str());
   }
-  return 0;
+  return absl::OkStatus();
 }
 
 }  // namespace trtexec_like

@@ -4,8 +4,8 @@
 // --exportTrace, --exportLayerInfo). Every figure here comes from the
 // engine's DeviceProfile / DeviceTimeline and is labelled "modeled"; none of
 // it is ever mixed with host wall-clock times.
-#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_DEVICE_REPORT_H_
-#define ENGINE_TOOLS_TRTEXEC_LIKE_DEVICE_REPORT_H_
+#ifndef ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_DEVICE_REPORT_H_
+#define ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_DEVICE_REPORT_H_
 
 #include <map>
 #include <string>
@@ -14,8 +14,9 @@
 
 #include "absl/status/status.h"
 #include "engine/runtime.h"
-#include "options.h"
-#include "report.h"
+#include "trtexec_like/host_stats.h"
+#include "trtexec_like/layer_join.h"
+#include "trtexec_like/options.h"
 
 namespace trtexec_like {
 
@@ -43,18 +44,14 @@ nlohmann::json DeviceProfileJson(const engine::Engine& eng, int count,
 /// modeled timeline, one track per unit plus a "Layers" track.
 nlohmann::json DeviceTraceJson(const engine::Engine& eng);
 
+/// The identity and mapping of one layer, as every per-layer JSON of the tool
+/// writes it: name, onnxNodes, type (from the plan), precision, unit, tactic,
+/// dataflow, tiling, cycles and energyPj (from the device profile; empty or
+/// zero when the layer has no row). Callers add their own fields.
+nlohmann::json LayerMappingJson(const JoinedLayer& layer);
+
 /// --exportLayerInfo JSON: hardware, objective and per-layer mapping choices.
 nlohmann::json LayerInfoJson(const engine::Engine& eng);
-
-/// Writes `json` to `path` via `path`.tmp and a rename; `indent` < 0 writes
-/// it compactly. Errors name `flag` and the file, e.g. "cannot write
-/// --exportTrace file 'x.json': ...".
-absl::Status WriteJsonFile(const std::string& flag, const std::string& path,
-                           const nlohmann::json& json, int indent = 2);
-
-/// Fails early, before building or running, when the directory of an
-/// --export* file does not exist. Errors name the flag and the file.
-absl::Status CheckExportPaths(const Options& opt);
 
 /// Everything modeled that the options ask for: the summary block, the
 /// --dumpProfile tables (host table first when `host` is given, then the
@@ -66,4 +63,4 @@ absl::Status ReportModeledDevice(const Options& opt, const engine::Engine& eng, 
 
 }  // namespace trtexec_like
 
-#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_DEVICE_REPORT_H_
+#endif  // ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_DEVICE_REPORT_H_
