@@ -57,6 +57,19 @@ KernelDef MakeQLinearConvDef();
 KernelDef MakeConvIntegerDef();
 KernelDef MakeQLinearMatMulDef();
 KernelDef MakeMatMulIntegerDef();
+// Indexing / Einsum / recurrent family (ops-index).
+// indexing.cc: "GatherElements", "GatherND", "ScatterElements", "ScatterND", "OneHot".
+KernelDef MakeGatherElementsDef();
+KernelDef MakeGatherNdDef();
+KernelDef MakeScatterElementsDef();
+KernelDef MakeScatterNdDef();
+KernelDef MakeOneHotDef();
+// einsum.cc: "Einsum" (array form) and "VectorEinsum" (the engine's other forms).
+KernelDef MakeEinsumDef(const std::string& type);
+// recurrent.cc: "LSTM", "GRU", "RNN".
+KernelDef MakeLstmDef();
+KernelDef MakeGruDef();
+KernelDef MakeRnnDef();
 
 }  // namespace engine::kernels
 

@@ -63,6 +63,17 @@ OpDef UnsqueezeOp();
 OpDef ShapeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
+// Indexing / Einsum / recurrent family (ops-index): indexing.cc, recurrent.cc.
+OpDef GatherElementsOp();
+OpDef GatherNdOp();
+OpDef ScatterNdOp();
+OpDef ScatterElementsOp();
+OpDef OneHotOp();
+OpDef EinsumOp();
+OpDef VectorEinsumOp();
+OpDef LstmOp();
+OpDef GruOp();
+OpDef RnnOp();
 
 // The one list of ops the engine knows. Adding an op: one line here, plus the
 // files of that op (docs/adding_an_op.md).
@@ -84,6 +95,9 @@ void RegisterBuiltinOps(OpRegistry& r) {
       IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
+      // Indexing (DMA / vector), Einsum (array or vector), recurrent (array + vector epilogue).
+      GatherElementsOp, GatherNdOp, ScatterNdOp, ScatterElementsOp, OneHotOp,
+      EinsumOp, VectorEinsumOp, LstmOp, GruOp, RnnOp,
   };
   for (auto make : kOps) {
     absl::Status s = r.Register(make());
