@@ -7,6 +7,7 @@
 //    (copied), and each update costs one operation (a move, or the add / mul
 //    / max / min of the reduction): updates / output elements ops per output
 //    element.
+//    Scatter (opsets 9-10) is imported as ScatterElements.
 //  - OneHot: vector unit, 1 op per output element (compare the index with
 //    the position, select on / off).
 //  - Einsum: a two-operand contraction without diagonals and with every
@@ -138,6 +139,21 @@ OpDef ScatterElementsOp() {
   d.unit = hw::LayerKind::kVector;
   d.ops_per_element = ScatterOps;
   return Make("ScatterElements", kernels::MakeScatterElementsDef(), std::move(d));
+}
+
+// Scatter (opsets 9-10, deprecated in 11) is ScatterElements without
+// `reduction`; the version converter leaves it as is.
+OpDef ScatterOp() {
+  OpDef op;
+  op.type = "Scatter";
+  op.min_opset = 9;
+  op.import = [](const ImportNode& node, ImportSink& sink) {
+    if (!node.tensor_attrs.empty()) {
+      return absl::InvalidArgumentError("Scatter: unexpected tensor attribute");
+    }
+    return sink.AddLayer(node.name, "ScatterElements", node.attrs, node.inputs, node.outputs);
+  };
+  return op;
 }
 
 OpDef OneHotOp() { return Make("OneHot", kernels::MakeOneHotDef(), VectorDevice(1)); }

@@ -68,6 +68,7 @@ OpDef GatherElementsOp();
 OpDef GatherNdOp();
 OpDef ScatterNdOp();
 OpDef ScatterElementsOp();
+OpDef ScatterOp();
 OpDef OneHotOp();
 OpDef EinsumOp();
 OpDef VectorEinsumOp();
@@ -96,7 +97,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
       // Indexing (DMA / vector), Einsum (array or vector), recurrent (array + vector epilogue).
-      GatherElementsOp, GatherNdOp, ScatterNdOp, ScatterElementsOp, OneHotOp,
+      GatherElementsOp, GatherNdOp, ScatterNdOp, ScatterElementsOp, ScatterOp, OneHotOp,
       EinsumOp, VectorEinsumOp, LstmOp, GruOp, RnnOp,
   };
   for (auto make : kOps) {

@@ -73,7 +73,10 @@ std::string RunOne(const fs::path& dir, int* skipped, std::string* skip_reason, 
       fs::exists(dir / "test_data_set_0")) {
     for (const fs::path& f : SortedFiles(dir / "test_data_set_0", "input_")) {
       auto t = LoadTensorFile(f.string());
-      if (t.ok() && !t->name.empty() && IsIntegral(t->tensor.dtype())) {
+      // Integer shape inputs, and one-element inputs of any dtype (OneHot's
+      // depth may be a float scalar).
+      if (t.ok() && !t->name.empty() &&
+          (IsIntegral(t->tensor.dtype()) || t->tensor.num_elements() == 1)) {
         config.input_values[t->name] = t->tensor;
       }
     }
