@@ -312,11 +312,10 @@ class EinsumKernel : public Kernel {
     return absl::OkStatus();
   }
 
-  size_t ScratchBytes(int) const override {
+  size_t ScratchBytes(int threads) const override {
     if (!gemm_) return 0;
-    return ScratchLayout{static_cast<size_t>(g_ * (p_ * k_ + k_ * m_ + p_ * m_)) * sizeof(float) +
-                             SgemmWorkspaceBytes(p_, m_, k_), 0}
-        .Bytes(1);
+    // Packed operands and product, then one Sgemm workspace per thread.
+    return ScratchLayout{PackedBytes(), SgemmWorkspaceBytes(p_, m_, k_)}.Bytes(threads);
   }
 
   void Run(const RunContext& ctx, std::span<const void* const> in,
@@ -336,6 +335,10 @@ class EinsumKernel : public Kernel {
   }
 
  private:
+  size_t PackedBytes() const {
+    return static_cast<size_t>(g_ * (p_ * k_ + k_ * m_ + p_ * m_)) * sizeof(float);
+  }
+
   // Classifies the loop labels of a two-operand product into groups G (both
   // operands and output), P (A and output), M (B and output) and K (both
   // operands, summed); false when a label is summed from one operand only.
@@ -389,18 +392,20 @@ class EinsumKernel : public Kernel {
     float* a = reinterpret_cast<float*>(ctx.scratch);
     float* b = a + g_ * p_ * k_;
     float* c = b + g_ * k_ * m_;
-    void* ws = c + g_ * p_ * m_;
-    const size_t ws_bytes = SgemmWorkspaceBytes(p_, m_, k_);
+    const ScratchLayout layout{PackedBytes(), SgemmWorkspaceBytes(p_, m_, k_)};
     StridedCopy(a_shape_, a_st_, static_cast<const float*>(in[0]), a, false);
     StridedCopy(b_shape_, b_st_, static_cast<const float*>(in[1]), b, false);
-    for (int64_t g = 0; g < g_; ++g) {
-      if (k_ == 0) {
-        std::fill(c + g * p_ * m_, c + (g + 1) * p_ * m_, 0.0f);
-        continue;
+    // One Sgemm per group; a group's result does not depend on the thread.
+    ParallelFor(ctx, g_, [&](int64_t begin, int64_t end, int slot) {
+      for (int64_t g = begin; g < end; ++g) {
+        if (k_ == 0) {
+          std::fill(c + g * p_ * m_, c + (g + 1) * p_ * m_, 0.0f);
+          continue;
+        }
+        Sgemm(false, false, p_, m_, k_, 1.0f, a + g * p_ * k_, k_, b + g * k_ * m_, m_, 0.0f,
+              c + g * p_ * m_, m_, layout.Slot(ctx, slot), layout.per_thread);
       }
-      Sgemm(false, false, p_, m_, k_, 1.0f, a + g * p_ * k_, k_, b + g * k_ * m_, m_, 0.0f,
-            c + g * p_ * m_, m_, ws, ws_bytes);
-    }
+    });
     StridedCopy(c_shape_, c_st_, c, out, true);
   }
 
