@@ -11,8 +11,9 @@
 //    position i of indices, out[i with i[axis] = indices[i]] op= updates[i].
 //  - OneHot (axis, default -1): depth is a constant scalar (or 1-element)
 //    input of any numeric type; values = [off, on]; output dtype = values'.
-//    indices of any numeric type (float truncates toward zero); negative
-//    indices add depth; indices outside [-depth, depth) give an all-off row.
+//    indices of any numeric type; negative indices add depth; indices
+//    outside [-depth, depth) and non-integral float indices give an all-off
+//    row (the ONNX reference compares the positions with the indices).
 //
 // Indices are int32 or int64 (OneHot: also float32); negative indices count
 // from the end of their axis. Indices known at build time are range-checked
@@ -560,8 +561,10 @@ class OneHotKernel : public Kernel {
     for (int64_t o = 0; o < outer_; ++o) {
       for (int64_t j = 0; j < inner_; ++j) {
         const double v = ReadNumber(in[0], idx_dtype_, o * inner_ + j);
-        if (!std::isfinite(v)) continue;
-        auto k = static_cast<int64_t>(std::trunc(std::clamp(v, -1e18, 1e18)));
+        // Exact comparison with the positions (ONNX reference, ONNX Runtime):
+        // a non-integral float index matches none.
+        if (!std::isfinite(v) || v != std::trunc(v) || std::fabs(v) > 1e18) continue;
+        auto k = static_cast<int64_t>(v);
         if (k < 0) k += depth_;
         if (k < 0 || k >= depth_) continue;
         std::memcpy(dst + ((o * depth_ + k) * inner_ + j) * es, values + es, esize_);
