@@ -59,9 +59,8 @@ absl::StatusOr<std::vector<int>> ParseTerm(const std::string& term, const std::s
     }
     const int id = LabelId(term[i]);
     if (id < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Einsum: equation '", eq, "' has an invalid character '", term.substr(i, 1),
-                       "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Einsum: equation '", eq, "' has an invalid character '", term.substr(i, 1), "'"));
     }
     out.push_back(id);
   }
@@ -81,7 +80,8 @@ absl::StatusOr<EinsumSpec> ParseEinsum(const std::string& equation,
   std::vector<std::string> terms;
   for (size_t start = 0;;) {
     const size_t comma = lhs.find(',', start);
-    terms.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    terms.push_back(
+        lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -97,7 +97,8 @@ absl::StatusOr<EinsumSpec> ParseEinsum(const std::string& equation,
   std::vector<std::vector<int>> parsed;
   for (size_t i = 0; i < terms.size(); ++i) {
     ENGINE_ASSIGN_OR_RETURN(std::vector<int> t, ParseTerm(terms[i], equation));
-    const int64_t named = static_cast<int64_t>(std::count_if(t.begin(), t.end(), [](int l) { return l >= 0; }));
+    const int64_t named =
+        static_cast<int64_t>(std::count_if(t.begin(), t.end(), [](int l) { return l >= 0; }));
     const bool has_ellipsis = named != static_cast<int64_t>(t.size());
     const int64_t rank = static_cast<int64_t>(shapes[i].size());
     if (has_ellipsis ? rank < named : rank != named) {
@@ -113,14 +114,16 @@ absl::StatusOr<EinsumSpec> ParseEinsum(const std::string& equation,
   std::vector<int> count(size.size(), 0);
   for (size_t i = 0; i < parsed.size(); ++i) {
     const Dims& shape = shapes[i];
-    const int64_t named = static_cast<int64_t>(std::count_if(parsed[i].begin(), parsed[i].end(), [](int l) { return l >= 0; }));
+    const int64_t named = static_cast<int64_t>(
+        std::count_if(parsed[i].begin(), parsed[i].end(), [](int l) { return l >= 0; }));
     const int64_t e = static_cast<int64_t>(shape.size()) - named;
     std::vector<int> labels;
     for (int l : parsed[i]) {
       if (l >= 0) {
         labels.push_back(l);
       } else {
-        for (int64_t j = 0; j < e; ++j) labels.push_back(static_cast<int>(kEllipsisBase + ellipsis_rank - e + j));
+        for (int64_t j = 0; j < e; ++j)
+          labels.push_back(static_cast<int>(kEllipsisBase + ellipsis_rank - e + j));
       }
     }
     s.operands[i].labels = labels;
@@ -129,10 +132,9 @@ absl::StatusOr<EinsumSpec> ParseEinsum(const std::string& equation,
       if (sz == -1 || sz == 1) {
         sz = shape[d];
       } else if (shape[d] != sz && shape[d] != 1) {
-        return absl::InvalidArgumentError(absl::StrCat("Einsum: label '", terms[i], "' dimension ",
-                                                       d, " of input ", i, " has size ", shape[d],
-                                                       ", elsewhere ", sz, " (equation '",
-                                                       equation, "')"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "Einsum: label '", terms[i], "' dimension ", d, " of input ", i, " has size ", shape[d],
+            ", elsewhere ", sz, " (equation '", equation, "')"));
       }
     }
     std::vector<int> seen;
@@ -150,11 +152,12 @@ absl::StatusOr<EinsumSpec> ParseEinsum(const std::string& equation,
     ENGINE_ASSIGN_OR_RETURN(std::vector<int> t, ParseTerm(eq.substr(arrow + 2), equation));
     for (int l : t) {
       if (l < 0) {
-        for (int64_t j = 0; j < ellipsis_rank; ++j) s.output.push_back(static_cast<int>(kEllipsisBase + j));
+        for (int64_t j = 0; j < ellipsis_rank; ++j)
+          s.output.push_back(static_cast<int>(kEllipsisBase + j));
       } else {
         if (size[l] < 0) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "Einsum: output label of equation '", equation, "' appears in no input"));
+          return absl::InvalidArgumentError(absl::StrCat("Einsum: output label of equation '",
+                                                         equation, "' appears in no input"));
         }
         if (std::find(s.output.begin(), s.output.end(), l) != s.output.end()) {
           return absl::InvalidArgumentError(
@@ -164,12 +167,14 @@ absl::StatusOr<EinsumSpec> ParseEinsum(const std::string& equation,
       }
     }
   } else {
-    for (int64_t j = 0; j < ellipsis_rank; ++j) s.output.push_back(static_cast<int>(kEllipsisBase + j));
+    for (int64_t j = 0; j < ellipsis_rank; ++j)
+      s.output.push_back(static_cast<int>(kEllipsisBase + j));
     // numpy orders implicit output labels alphabetically (upper case first).
     std::vector<int> once;
     for (int l = 0; l < kEllipsisBase; ++l) {
       int total = 0;
-      for (const auto& op : s.operands) total += static_cast<int>(std::count(op.labels.begin(), op.labels.end(), l));
+      for (const auto& op : s.operands)
+        total += static_cast<int>(std::count(op.labels.begin(), op.labels.end(), l));
       if (total == 1) once.push_back(l);
     }
     std::sort(once.begin(), once.end(), [](int a, int b) {
@@ -195,7 +200,8 @@ absl::StatusOr<EinsumSpec> ParseEinsum(const std::string& equation,
     for (size_t d = 0; d < op.labels.size(); ++d) {
       if (shapes[i][d] != size[op.labels[d]]) s.has_broadcast = true;
       if (shapes[i][d] == 1) continue;  // broadcast (or size 1): stride 0
-      const size_t pos = static_cast<size_t>(std::find(loop.begin(), loop.end(), op.labels[d]) - loop.begin());
+      const size_t pos =
+          static_cast<size_t>(std::find(loop.begin(), loop.end(), op.labels[d]) - loop.begin());
       op.strides[pos] += st[d];
     }
   }
@@ -228,14 +234,16 @@ void EinsumLoop(const EinsumSpec& s, std::span<const void* const> in, T* out, in
     soff = off;
     for (int64_t j = 0; j < summed_n; ++j) {
       T prod = static_cast<const T*>(in[0])[soff[0]];
-      for (size_t i = 1; i < nops; ++i) prod = static_cast<T>(prod * static_cast<const T*>(in[i])[soff[i]]);
+      for (size_t i = 1; i < nops; ++i)
+        prod = static_cast<T>(prod * static_cast<const T*>(in[i])[soff[i]]);
       acc = static_cast<T>(acc + prod);
       for (size_t d = ns; d-- > 0;) {
         if (++spos[d] < s.summed_shape[d]) {
           for (size_t i = 0; i < nops; ++i) soff[i] += s.operands[i].strides[no + d];
           break;
         }
-        for (size_t i = 0; i < nops; ++i) soff[i] -= s.operands[i].strides[no + d] * (s.summed_shape[d] - 1);
+        for (size_t i = 0; i < nops; ++i)
+          soff[i] -= s.operands[i].strides[no + d] * (s.summed_shape[d] - 1);
         spos[d] = 0;
       }
     }
@@ -282,8 +290,8 @@ absl::StatusOr<std::vector<TensorInfo>> InferEinsum(const Attributes& attrs,
   if (eq.empty()) return absl::InvalidArgumentError("Einsum: missing attribute 'equation'");
   const DataType t = inputs[0].dtype;
   if (t != DataType::kFloat32 && t != DataType::kInt32 && t != DataType::kInt64) {
-    return absl::UnimplementedError(
-        absl::StrCat("Einsum: dtype ", DataTypeName(t), " is not supported (float32, int32, int64)"));
+    return absl::UnimplementedError(absl::StrCat("Einsum: dtype ", DataTypeName(t),
+                                                 " is not supported (float32, int32, int64)"));
   }
   std::vector<Dims> shapes;
   for (const TensorInfo& in : inputs) {
@@ -327,9 +335,15 @@ class EinsumKernel : public Kernel {
     }
     ParallelFor(ctx, out_n_, [&](int64_t b, int64_t e, int) {
       switch (dtype_) {
-        case DataType::kFloat32: EinsumLoop(spec_, in, static_cast<float*>(out[0]), b, e); break;
-        case DataType::kInt32: EinsumLoop(spec_, in, static_cast<int32_t*>(out[0]), b, e); break;
-        default: EinsumLoop(spec_, in, static_cast<int64_t*>(out[0]), b, e); break;
+        case DataType::kFloat32:
+          EinsumLoop(spec_, in, static_cast<float*>(out[0]), b, e);
+          break;
+        case DataType::kInt32:
+          EinsumLoop(spec_, in, static_cast<int32_t*>(out[0]), b, e);
+          break;
+        default:
+          EinsumLoop(spec_, in, static_cast<int64_t*>(out[0]), b, e);
+          break;
       }
     });
   }
@@ -357,24 +371,39 @@ class EinsumKernel : public Kernel {
     std::vector<size_t> G, P, M, K;
     for (size_t d = 0; d < loop.size(); ++d) {
       const bool ia = in(a, loop[d]), ib = in(b, loop[d]), io = d < no;
-      if (ia && ib && io) G.push_back(d);
-      else if (ia && !ib && io) P.push_back(d);
-      else if (!ia && ib && io) M.push_back(d);
-      else if (ia && ib && !io) K.push_back(d);
-      else return false;
+      if (ia && ib && io)
+        G.push_back(d);
+      else if (ia && !ib && io)
+        P.push_back(d);
+      else if (!ia && ib && io)
+        M.push_back(d);
+      else if (ia && ib && !io)
+        K.push_back(d);
+      else
+        return false;
     }
     auto sub = [&](const std::vector<size_t>& cls, Dims* shape) {
       for (size_t d : cls) shape->push_back(sizes[d]);
     };
-    auto strides_of = [&](const std::vector<int64_t>& st, std::initializer_list<const std::vector<size_t>*> parts) {
+    auto strides_of = [&](const std::vector<int64_t>& st,
+                          std::initializer_list<const std::vector<size_t>*> parts) {
       std::vector<int64_t> r;
-      for (const auto* p : parts) for (size_t d : *p) r.push_back(st[d]);
+      for (const auto* p : parts)
+        for (size_t d : *p) r.push_back(st[d]);
       return r;
     };
-    a_shape_.clear(); b_shape_.clear(); c_shape_.clear();
-    sub(G, &a_shape_); sub(P, &a_shape_); sub(K, &a_shape_);
-    sub(G, &b_shape_); sub(K, &b_shape_); sub(M, &b_shape_);
-    sub(G, &c_shape_); sub(P, &c_shape_); sub(M, &c_shape_);
+    a_shape_.clear();
+    b_shape_.clear();
+    c_shape_.clear();
+    sub(G, &a_shape_);
+    sub(P, &a_shape_);
+    sub(K, &a_shape_);
+    sub(G, &b_shape_);
+    sub(K, &b_shape_);
+    sub(M, &b_shape_);
+    sub(G, &c_shape_);
+    sub(P, &c_shape_);
+    sub(M, &c_shape_);
     a_st_ = strides_of(a.strides, {&G, &P, &K});
     b_st_ = strides_of(b.strides, {&G, &K, &M});
     const std::vector<int64_t> out_st = RowMajorStrides(spec_.out_shape);
@@ -384,7 +413,10 @@ class EinsumKernel : public Kernel {
       for (size_t d : cls) p *= sizes[d];
       return p;
     };
-    g_ = prod(G); p_ = prod(P); m_ = prod(M); k_ = prod(K);
+    g_ = prod(G);
+    p_ = prod(P);
+    m_ = prod(M);
+    k_ = prod(K);
     return true;
   }
 

@@ -17,16 +17,17 @@ namespace engine::kernels {
 /// ellipsis dimensions, right-aligned across operands).
 struct EinsumSpec {
   struct Operand {
-    std::vector<int> labels;       ///< one per input dimension (repeats = diagonal)
-    std::vector<int64_t> strides;  ///< element stride per loop label (output, then summed); 0 = broadcast
+    std::vector<int> labels;  ///< one per input dimension (repeats = diagonal)
+    std::vector<int64_t>
+        strides;  ///< element stride per loop label (output, then summed); 0 = broadcast
   };
   std::vector<Operand> operands;
-  std::vector<int> output;       ///< output labels in output order
+  std::vector<int> output;  ///< output labels in output order
   Dims out_shape;
-  std::vector<int> summed;       ///< labels summed over (absent from the output)
+  std::vector<int> summed;  ///< labels summed over (absent from the output)
   Dims summed_shape;
-  bool has_diagonal = false;     ///< a label repeats within one operand
-  bool has_broadcast = false;    ///< a dimension of size 1 broadcasts against a larger one
+  bool has_diagonal = false;   ///< a label repeats within one operand
+  bool has_broadcast = false;  ///< a dimension of size 1 broadcasts against a larger one
 };
 
 /// Parses `equation` (numpy.einsum syntax, ONNX Einsum-12; spaces ignored;
@@ -34,7 +35,8 @@ struct EinsumSpec {
 /// InvalidArgument naming the equation when a term does not match its
 /// input's rank, sizes of one label disagree, a character is not a letter,
 /// or an output label is repeated or appears in no input.
-absl::StatusOr<EinsumSpec> ParseEinsum(const std::string& equation, const std::vector<Dims>& shapes);
+absl::StatusOr<EinsumSpec> ParseEinsum(const std::string& equation,
+                                       const std::vector<Dims>& shapes);
 
 }  // namespace engine::kernels
 

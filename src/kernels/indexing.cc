@@ -87,8 +87,8 @@ absl::StatusOr<Reduction> ParseReduction(const Attributes& attrs, const std::str
   if (r == "mul") return Reduction::kMul;
   if (r == "max") return Reduction::kMax;
   if (r == "min") return Reduction::kMin;
-  return absl::InvalidArgumentError(absl::StrCat(type, ": reduction '", r,
-                                                 "' is not one of none, add, mul, max, min"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(type, ": reduction '", r, "' is not one of none, add, mul, max, min"));
 }
 
 template <typename T>
@@ -100,11 +100,21 @@ void ReduceInto(Reduction r, std::byte* dst, const std::byte* src, int64_t n) {
     std::memcpy(&a, d + i, sizeof(T));
     std::memcpy(&b, s + i, sizeof(T));
     switch (r) {
-      case Reduction::kNone: a = b; break;
-      case Reduction::kAdd: a = static_cast<T>(a + b); break;
-      case Reduction::kMul: a = static_cast<T>(a * b); break;
-      case Reduction::kMax: a = std::max(a, b); break;
-      case Reduction::kMin: a = std::min(a, b); break;
+      case Reduction::kNone:
+        a = b;
+        break;
+      case Reduction::kAdd:
+        a = static_cast<T>(a + b);
+        break;
+      case Reduction::kMul:
+        a = static_cast<T>(a * b);
+        break;
+      case Reduction::kMax:
+        a = std::max(a, b);
+        break;
+      case Reduction::kMin:
+        a = std::min(a, b);
+        break;
     }
     std::memcpy(d + i, &a, sizeof(T));
   }
@@ -114,15 +124,20 @@ using ReduceFn = void (*)(Reduction, std::byte*, const std::byte*, int64_t);
 
 absl::StatusOr<ReduceFn> ReduceFor(DataType t, Reduction r, const std::string& type) {
   switch (t) {
-    case DataType::kFloat32: return &ReduceInto<float>;
-    case DataType::kInt32: return &ReduceInto<int32_t>;
-    case DataType::kInt64: return &ReduceInto<int64_t>;
-    case DataType::kInt8: return &ReduceInto<int8_t>;
-    case DataType::kUint8: return &ReduceInto<uint8_t>;
+    case DataType::kFloat32:
+      return &ReduceInto<float>;
+    case DataType::kInt32:
+      return &ReduceInto<int32_t>;
+    case DataType::kInt64:
+      return &ReduceInto<int64_t>;
+    case DataType::kInt8:
+      return &ReduceInto<int8_t>;
+    case DataType::kUint8:
+      return &ReduceInto<uint8_t>;
     default:
       if (r == Reduction::kNone) return ReduceFn{nullptr};
-      return absl::UnimplementedError(absl::StrCat(type, ": reduction on ", DataTypeName(t),
-                                                   " data is not supported"));
+      return absl::UnimplementedError(
+          absl::StrCat(type, ": reduction on ", DataTypeName(t), " data is not supported"));
   }
 }
 
@@ -169,7 +184,8 @@ absl::StatusOr<int64_t> ElementsAxis(const Attributes& attrs, const TensorInfo& 
                                      const TensorInfo& indices, const std::string& type,
                                      bool indices_within_data) {
   const int64_t rank = static_cast<int64_t>(data.shape.size());
-  if (rank == 0) return absl::InvalidArgumentError(absl::StrCat(type, ": data must have rank >= 1"));
+  if (rank == 0)
+    return absl::InvalidArgumentError(absl::StrCat(type, ": data must have rank >= 1"));
   if (static_cast<int64_t>(indices.shape.size()) != rank) {
     return absl::InvalidArgumentError(absl::StrCat(type, ": indices ", ShapeString(indices.shape),
                                                    " must have the rank of data ",
@@ -306,10 +322,10 @@ class ScatterElementsKernel : public Kernel {
 // Geometry shared by GatherND and ScatterND: `batch` leading dims shared by
 // data and indices, tuples of `k` coordinates, slices of `slice` elements.
 struct NdGeometry {
-  int64_t batch = 1;       // product of the batch dims
-  int64_t tuples = 0;      // index tuples per batch entry
-  int64_t k = 0;           // coordinates per tuple
-  int64_t slice = 1;       // elements per slice
+  int64_t batch = 1;                   // product of the batch dims
+  int64_t tuples = 0;                  // index tuples per batch entry
+  int64_t k = 0;                       // coordinates per tuple
+  int64_t slice = 1;                   // elements per slice
   std::vector<int64_t> dims, strides;  // data dims / strides (in slices) of the k coordinates
   int64_t batch_stride = 0;            // data elements per batch entry
 };
@@ -322,8 +338,8 @@ absl::StatusOr<NdGeometry> MakeNdGeometry(const TensorInfo& data, const TensorIn
     return absl::InvalidArgumentError(absl::StrCat(type, ": data and indices must have rank >= 1"));
   }
   if (batch_dims < 0 || batch_dims >= std::min(r, q)) {
-    return absl::InvalidArgumentError(absl::StrCat(type, ": batch_dims ", batch_dims,
-                                                   " must be in [0, min(rank(data), rank(indices)))"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        type, ": batch_dims ", batch_dims, " must be in [0, min(rank(data), rank(indices)))"));
   }
   NdGeometry g;
   g.k = indices.shape.back();
@@ -334,9 +350,9 @@ absl::StatusOr<NdGeometry> MakeNdGeometry(const TensorInfo& data, const TensorIn
   }
   for (int64_t d = 0; d < batch_dims; ++d) {
     if (data.shape[d] != indices.shape[d]) {
-      return absl::InvalidArgumentError(absl::StrCat(type, ": batch dimension ", d, " differs: data ",
-                                                     ShapeString(data.shape), ", indices ",
-                                                     ShapeString(indices.shape)));
+      return absl::InvalidArgumentError(absl::StrCat(type, ": batch dimension ", d,
+                                                     " differs: data ", ShapeString(data.shape),
+                                                     ", indices ", ShapeString(indices.shape)));
     }
     g.batch *= data.shape[d];
   }
@@ -482,12 +498,18 @@ class ScatterNdKernel : public Kernel {
 // Reads element i of a numeric tensor as double.
 double ReadNumber(const void* p, DataType t, int64_t i) {
   switch (t) {
-    case DataType::kFloat32: return static_cast<const float*>(p)[i];
-    case DataType::kInt32: return static_cast<const int32_t*>(p)[i];
-    case DataType::kInt64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-    case DataType::kInt8: return static_cast<const int8_t*>(p)[i];
-    case DataType::kUint8: return static_cast<const uint8_t*>(p)[i];
-    default: return 0;
+    case DataType::kFloat32:
+      return static_cast<const float*>(p)[i];
+    case DataType::kInt32:
+      return static_cast<const int32_t*>(p)[i];
+    case DataType::kInt64:
+      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DataType::kInt8:
+      return static_cast<const int8_t*>(p)[i];
+    case DataType::kUint8:
+      return static_cast<const uint8_t*>(p)[i];
+    default:
+      return 0;
   }
 }
 
@@ -508,8 +530,8 @@ absl::StatusOr<Infos> InferOneHot(const Attributes& attrs, std::span<const Tenso
   }
   ENGINE_RETURN_IF_ERROR(CheckElementDtype(values, "OneHot: values"));
   if (NumElements(values.shape) != 2 || values.shape.size() != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("OneHot: values must be [off, on] (shape [2]), got ", ShapeString(values.shape)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "OneHot: values must be [off, on] (shape [2]), got ", ShapeString(values.shape)));
   }
   if (NumElements(depth.shape) != 1) {
     return absl::InvalidArgumentError(

@@ -62,35 +62,68 @@ namespace {
 enum class Cell { kLstm, kGru, kRnn };
 
 struct Act {
-  enum Kind { kRelu, kTanh, kSigmoid, kAffine, kLeakyRelu, kThresholdedRelu, kScaledTanh,
-              kHardSigmoid, kElu, kSoftsign, kSoftplus };
+  enum Kind {
+    kRelu,
+    kTanh,
+    kSigmoid,
+    kAffine,
+    kLeakyRelu,
+    kThresholdedRelu,
+    kScaledTanh,
+    kHardSigmoid,
+    kElu,
+    kSoftsign,
+    kSoftplus
+  };
   Kind kind = kTanh;
   float alpha = 0, beta = 0;
 
   // y[i] = act(x[i]) in place, n elements.
   void Apply(float* x, int64_t n) const {
     switch (kind) {
-      case kSigmoid: SigmoidArray(x, x, n); return;
-      case kTanh: TanhArray(x, x, n); return;
+      case kSigmoid:
+        SigmoidArray(x, x, n);
+        return;
+      case kTanh:
+        TanhArray(x, x, n);
+        return;
       case kScaledTanh:
         for (int64_t i = 0; i < n; ++i) x[i] *= beta;
         TanhArray(x, x, n);
         for (int64_t i = 0; i < n; ++i) x[i] *= alpha;
         return;
-      default: break;
+      default:
+        break;
     }
     for (int64_t i = 0; i < n; ++i) {
       const float v = x[i];
       switch (kind) {
-        case kRelu: x[i] = v < 0 ? 0.0f : v; break;
-        case kAffine: x[i] = alpha * v + beta; break;
-        case kLeakyRelu: x[i] = v < 0 ? alpha * v : v; break;
-        case kThresholdedRelu: x[i] = v > alpha ? v : 0.0f; break;
-        case kHardSigmoid: x[i] = std::max(0.0f, std::min(1.0f, alpha * v + beta)); break;
-        case kElu: x[i] = v < 0 ? alpha * (std::exp(v) - 1.0f) : v; break;
-        case kSoftsign: x[i] = v / (1.0f + std::fabs(v)); break;
-        case kSoftplus: x[i] = v > 20.0f ? v : std::log1p(std::exp(v)); break;
-        default: break;
+        case kRelu:
+          x[i] = v < 0 ? 0.0f : v;
+          break;
+        case kAffine:
+          x[i] = alpha * v + beta;
+          break;
+        case kLeakyRelu:
+          x[i] = v < 0 ? alpha * v : v;
+          break;
+        case kThresholdedRelu:
+          x[i] = v > alpha ? v : 0.0f;
+          break;
+        case kHardSigmoid:
+          x[i] = std::max(0.0f, std::min(1.0f, alpha * v + beta));
+          break;
+        case kElu:
+          x[i] = v < 0 ? alpha * (std::exp(v) - 1.0f) : v;
+          break;
+        case kSoftsign:
+          x[i] = v / (1.0f + std::fabs(v));
+          break;
+        case kSoftplus:
+          x[i] = v > 20.0f ? v : std::log1p(std::exp(v));
+          break;
+        default:
+          break;
       }
     }
   }
@@ -123,17 +156,34 @@ absl::StatusOr<std::vector<Act>> ParseActivations(const Attributes& attrs, const
     }
     Act a;
     bool uses_alpha = false, uses_beta = false;
-    if (n == "relu") a.kind = Act::kRelu;
-    else if (n == "tanh") a.kind = Act::kTanh;
-    else if (n == "sigmoid") a.kind = Act::kSigmoid;
-    else if (n == "affine") { a = {Act::kAffine, 1.0f, 0.0f}; uses_alpha = uses_beta = true; }
-    else if (n == "leakyrelu") { a = {Act::kLeakyRelu, 0.01f, 0}; uses_alpha = true; }
-    else if (n == "thresholdedrelu") { a = {Act::kThresholdedRelu, 1.0f, 0}; uses_alpha = true; }
-    else if (n == "scaledtanh") { a = {Act::kScaledTanh, 1.0f, 1.0f}; uses_alpha = uses_beta = true; }
-    else if (n == "hardsigmoid") { a = {Act::kHardSigmoid, 0.2f, 0.5f}; uses_alpha = uses_beta = true; }
-    else if (n == "elu") { a = {Act::kElu, 1.0f, 0}; uses_alpha = true; }
-    else if (n == "softsign") a.kind = Act::kSoftsign;
-    else if (n == "softplus") a.kind = Act::kSoftplus;
+    if (n == "relu")
+      a.kind = Act::kRelu;
+    else if (n == "tanh")
+      a.kind = Act::kTanh;
+    else if (n == "sigmoid")
+      a.kind = Act::kSigmoid;
+    else if (n == "affine") {
+      a = {Act::kAffine, 1.0f, 0.0f};
+      uses_alpha = uses_beta = true;
+    } else if (n == "leakyrelu") {
+      a = {Act::kLeakyRelu, 0.01f, 0};
+      uses_alpha = true;
+    } else if (n == "thresholdedrelu") {
+      a = {Act::kThresholdedRelu, 1.0f, 0};
+      uses_alpha = true;
+    } else if (n == "scaledtanh") {
+      a = {Act::kScaledTanh, 1.0f, 1.0f};
+      uses_alpha = uses_beta = true;
+    } else if (n == "hardsigmoid") {
+      a = {Act::kHardSigmoid, 0.2f, 0.5f};
+      uses_alpha = uses_beta = true;
+    } else if (n == "elu") {
+      a = {Act::kElu, 1.0f, 0};
+      uses_alpha = true;
+    } else if (n == "softsign")
+      a.kind = Act::kSoftsign;
+    else if (n == "softplus")
+      a.kind = Act::kSoftplus;
     else {
       return absl::InvalidArgumentError(
           absl::StrCat(type, ": activation '", raw, "' is not an ONNX RNN activation"));
@@ -181,9 +231,13 @@ absl::StatusOr<RnnConfig> MakeConfig(Cell cell, const std::string& type, const A
   c.gates = cell == Cell::kLstm ? 4 : cell == Cell::kGru ? 3 : 1;
   ENGINE_RETURN_IF_ERROR(CheckInputCount(in, 3, cell == Cell::kLstm ? 8 : 6, type));
   ENGINE_ASSIGN_OR_RETURN(std::string dir, attrs.GetString("direction", "forward"));
-  if (dir == "forward") c.dirs = 1;
-  else if (dir == "reverse") { c.dirs = 1; c.reverse_only = true; }
-  else if (dir == "bidirectional") c.dirs = 2;
+  if (dir == "forward")
+    c.dirs = 1;
+  else if (dir == "reverse") {
+    c.dirs = 1;
+    c.reverse_only = true;
+  } else if (dir == "bidirectional")
+    c.dirs = 2;
   else {
     return absl::InvalidArgumentError(
         absl::StrCat(type, ": direction '", dir, "' is not forward, reverse or bidirectional"));
@@ -195,26 +249,26 @@ absl::StatusOr<RnnConfig> MakeConfig(Cell cell, const std::string& type, const A
   const Dims& x = in[0].shape;
   const Dims& w = in[1].shape;
   if (x.size() != 3 || w.size() != 3) {
-    return absl::InvalidArgumentError(absl::StrCat(type, ": X ", ShapeString(x), " and W ",
-                                                   ShapeString(w), " must have rank 3"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(type, ": X ", ShapeString(x), " and W ", ShapeString(w), " must have rank 3"));
   }
   c.seq = c.layout == 0 ? x[0] : x[1];
   c.batch = c.layout == 0 ? x[1] : x[0];
   c.input = x[2];
   if (w[0] != c.dirs || w[2] != c.input || w[1] % c.gates != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(type, ": W ", ShapeString(w),
-                                                   " must be [num_directions=", c.dirs, ", ",
-                                                   c.gates, "*hidden_size, input_size=", c.input,
-                                                   "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(type, ": W ", ShapeString(w), " must be [num_directions=", c.dirs, ", ",
+                     c.gates, "*hidden_size, input_size=", c.input, "]"));
   }
   c.hidden = w[1] / c.gates;
   ENGINE_ASSIGN_OR_RETURN(int64_t hs, attrs.GetInt("hidden_size", c.hidden));
   if (hs != c.hidden || c.hidden < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(type, ": hidden_size ", hs,
-                                                   " does not match W ", ShapeString(w)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(type, ": hidden_size ", hs, " does not match W ", ShapeString(w)));
   }
   const int64_t gh = c.gates * c.hidden;
-  const Dims state = c.layout == 0 ? Dims{c.dirs, c.batch, c.hidden} : Dims{c.batch, c.dirs, c.hidden};
+  const Dims state =
+      c.layout == 0 ? Dims{c.dirs, c.batch, c.hidden} : Dims{c.batch, c.dirs, c.hidden};
   ENGINE_RETURN_IF_ERROR(CheckFloatInput(in, 0, type, "X", {}));
   ENGINE_RETURN_IF_ERROR(CheckFloatInput(in, 1, type, "W", {}));
   ENGINE_RETURN_IF_ERROR(CheckFloatInput(in, 2, type, "R", {c.dirs, gh, c.hidden}));
@@ -233,11 +287,12 @@ absl::StatusOr<RnnConfig> MakeConfig(Cell cell, const std::string& type, const A
                                                      ShapeString(sl.shape)));
     }
     if (sl.constant != nullptr) {
-      ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> lens, ConstantInts(sl, type + ": sequence_lens"));
+      ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> lens,
+                              ConstantInts(sl, type + ": sequence_lens"));
       for (int64_t l : lens) {
         if (l < 0 || l > c.seq) {
-          return absl::InvalidArgumentError(absl::StrCat(type, ": sequence_lens value ", l,
-                                                         " is outside [0, ", c.seq, "]"));
+          return absl::InvalidArgumentError(
+              absl::StrCat(type, ": sequence_lens value ", l, " is outside [0, ", c.seq, "]"));
         }
       }
     }
@@ -249,7 +304,7 @@ absl::StatusOr<RnnConfig> MakeConfig(Cell cell, const std::string& type, const A
   c.input_forget = cell == Cell::kLstm && input_forget != 0;
   c.linear_before_reset = cell == Cell::kGru && lbr != 0;
   const std::vector<std::string> defaults =
-      cell == Cell::kLstm ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
+      cell == Cell::kLstm  ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
       : cell == Cell::kGru ? std::vector<std::string>{"Sigmoid", "Tanh"}
                            : std::vector<std::string>{"Tanh"};
   c.per_dir = defaults.size();
@@ -263,7 +318,8 @@ absl::StatusOr<std::vector<TensorInfo>> InferRecurrent(Cell cell, const std::str
   ENGINE_ASSIGN_OR_RETURN(RnnConfig c, MakeConfig(cell, type, attrs, in));
   const Dims y = c.layout == 0 ? Dims{c.seq, c.dirs, c.batch, c.hidden}
                                : Dims{c.batch, c.seq, c.dirs, c.hidden};
-  const Dims state = c.layout == 0 ? Dims{c.dirs, c.batch, c.hidden} : Dims{c.batch, c.dirs, c.hidden};
+  const Dims state =
+      c.layout == 0 ? Dims{c.dirs, c.batch, c.hidden} : Dims{c.batch, c.dirs, c.hidden};
   std::vector<TensorInfo> out = {MakeInfo(DataType::kFloat32, y),
                                  MakeInfo(DataType::kFloat32, state)};
   if (cell == Cell::kLstm) out.push_back(MakeInfo(DataType::kFloat32, state));
@@ -276,10 +332,14 @@ class RecurrentKernel : public Kernel {
 
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
                        std::span<const TensorInfo> outputs) override {
-    ENGINE_ASSIGN_OR_RETURN(std::vector<TensorInfo> out, InferRecurrent(cell_, type_, attrs, inputs));
+    ENGINE_ASSIGN_OR_RETURN(std::vector<TensorInfo> out,
+                            InferRecurrent(cell_, type_, attrs, inputs));
     // Trailing outputs may be absent (the importer normally names them all).
     if (!outputs.empty()) {
-      ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, std::vector<TensorInfo>(out.begin(), out.begin() + std::min(out.size(), outputs.size())), type_));
+      ENGINE_RETURN_IF_ERROR(CheckOutputs(
+          outputs,
+          std::vector<TensorInfo>(out.begin(), out.begin() + std::min(out.size(), outputs.size())),
+          type_));
     }
     c_ = *MakeConfig(cell_, type_, attrs, inputs);
     has_.assign(8, false);
@@ -288,16 +348,14 @@ class RecurrentKernel : public Kernel {
     const int64_t gh = c_.gates * c_.hidden;
     ws_bytes_ = std::max(SgemmWorkspaceBytes(c_.seq * c_.batch, gh, c_.input),
                          SgemmWorkspaceBytes(c_.batch, gh, c_.hidden));
-    per_dir_floats_ = c_.seq * c_.batch * gh   // X W^T + biases
-                      + c_.batch * gh          // Ht-1 R^T
+    per_dir_floats_ = c_.seq * c_.batch * gh      // X W^T + biases
+                      + c_.batch * gh             // Ht-1 R^T
                       + 4 * c_.batch * c_.hidden  // h, c, r.h, (r.h) Rh^T
-                      + gh;                    // Rb (h gate of GRU)
+                      + gh;                       // Rb (h gate of GRU)
     return absl::OkStatus();
   }
 
-  size_t ScratchBytes(int) const override {
-    return static_cast<size_t>(c_.dirs) * PerDirBytes();
-  }
+  size_t ScratchBytes(int) const override { return static_cast<size_t>(c_.dirs) * PerDirBytes(); }
 
   void Run(const RunContext& ctx, std::span<const void* const> in,
            std::span<void* const> out) const override {
@@ -318,7 +376,8 @@ class RecurrentKernel : public Kernel {
   }
   int64_t YOff(int64_t t, int d, int64_t b) const {
     return (c_.layout == 0 ? ((t * c_.dirs + d) * c_.batch + b)
-                           : ((b * c_.seq + t) * c_.dirs + d)) * c_.hidden;
+                           : ((b * c_.seq + t) * c_.dirs + d)) *
+           c_.hidden;
   }
 
   void Clip(float* x, int64_t n) const {
@@ -443,7 +502,8 @@ class RecurrentKernel : public Kernel {
             continue;  // finished in pass 2
           }
           float* gh_ = g + 2 * H;
-          for (int64_t j = 0; j < H; ++j) gh_[j] = x[2 * H + j] + g[H + j] * (gh_[j] + rb_h[2 * H + j]);
+          for (int64_t j = 0; j < H; ++j)
+            gh_[j] = x[2 * H + j] + g[H + j] * (gh_[j] + rb_h[2 * H + j]);
           Clip(gh_, H);
           act[1].Apply(gh_, H);
           for (int64_t j = 0; j < H; ++j) hb[j] = (1.0f - g[j]) * gh_[j] + g[j] * hb[j];
@@ -457,7 +517,8 @@ class RecurrentKernel : public Kernel {
       }
       if (c_.cell != Cell::kGru || c_.linear_before_reset) continue;
       // Pass 2 (GRU, linear_before_reset 0): h~ = g(x_h + (r.Ht-1) Rh^T).
-      if (B > 0) Sgemm(false, true, B, H, H, 1.0f, rh, H, R + 2 * H * H, H, 0.0f, rhr, H, ws, ws_bytes_);
+      if (B > 0)
+        Sgemm(false, true, B, H, H, 1.0f, rh, H, R + 2 * H * H, H, 0.0f, rhr, H, ws, ws_bytes_);
       for (int64_t b = 0; b < B; ++b) {
         if (s >= len[b]) continue;
         const int64_t t = reverse ? len[b] - 1 - s : s;

@@ -87,13 +87,18 @@ void EinsumGeometry(const LayerView& n, hw::GemmWorkload& g) {
   if (!s.ok()) return;
   const auto& a = s->operands[0].labels;
   const auto& b = s->operands[1].labels;
-  auto in = [](const std::vector<int>& v, int l) { return std::find(v.begin(), v.end(), l) != v.end(); };
+  auto in = [](const std::vector<int>& v, int l) {
+    return std::find(v.begin(), v.end(), l) != v.end();
+  };
   for (size_t i = 0; i < s->output.size(); ++i) {
     const int l = s->output[i];
     const int64_t d = s->out_shape[i];
-    if (in(a, l) && in(b, l)) g.groups *= d;
-    else if (in(a, l)) g.p *= d;
-    else g.m *= d;
+    if (in(a, l) && in(b, l))
+      g.groups *= d;
+    else if (in(a, l))
+      g.p *= d;
+    else
+      g.m *= d;
   }
   for (int64_t d : s->summed_shape) g.k *= d;
   g.out_w = g.p;

@@ -32,9 +32,8 @@ namespace {
 ImportFn ImportRecurrent(size_t num_outputs) {
   return [num_outputs](const ImportNode& node, ImportSink& sink) -> absl::Status {
     if (!node.tensor_attrs.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(node.op_type, ": unexpected tensor attribute '",
-                       node.tensor_attrs.begin()->first, "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          node.op_type, ": unexpected tensor attribute '", node.tensor_attrs.begin()->first, "'"));
     }
     if (node.outputs.size() > num_outputs) {
       return absl::InvalidArgumentError(absl::StrCat(node.op_type, " has at most ", num_outputs,

@@ -4,7 +4,6 @@
 // integers-valued floats), and a random batched matmul against a direct loop
 // at 1e-5 relative tolerance.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <random>
 #include <string>
@@ -17,14 +16,14 @@
 namespace engine::kernels {
 namespace {
 
+using engine::kernels::testing::Eval;
+using engine::kernels::testing::Eval1;
 using engine::testing::MakeFloat;
 using engine::testing::MakeInt64;
 using engine::testing::MakeTyped;
 using engine::testing::RandomTensor;
 using engine::testing::ToVector;
 using engine::testing::Values;
-using engine::kernels::testing::Eval;
-using engine::kernels::testing::Eval1;
 
 Attributes Attr(std::initializer_list<std::pair<std::string, AttrValue>> kv) {
   Attributes a;
@@ -62,8 +61,7 @@ TEST_CASE("GatherElements: spec examples, negative and int32 indices") {
 TEST_CASE("GatherND: spec examples with and without batch_dims") {
   Tensor d = MakeTyped<int32_t>(DataType::kInt32, {2, 2}, {0, 1, 2, 3});
   Tensor i = MakeInt64({2, 2}, {0, 0, 1, 1});
-  CHECK(Values<int32_t>(Eval1("GatherND", Attributes(), {&d, &i})) ==
-        std::vector<int32_t>{0, 3});
+  CHECK(Values<int32_t>(Eval1("GatherND", Attributes(), {&d, &i})) == std::vector<int32_t>{0, 3});
   Tensor i_rows = MakeInt64({2, 1}, {1, 0});
   Tensor rows = Eval1("GatherND", Attributes(), {&d, &i_rows});
   CHECK(rows.shape() == Dims{2, 2});
@@ -236,7 +234,8 @@ TEST_CASE("Einsum: attention scores bhqd,bhkd->bhqk and bij,bjk->bik match a dir
     for (int64_t q = 0; q < Q; ++q) {
       for (int64_t k = 0; k < K; ++k) {
         double acc = 0;
-        for (int64_t d = 0; d < D; ++d) acc += double(px[(g * Q + q) * D + d]) * py[(g * K + k) * D + d];
+        for (int64_t d = 0; d < D; ++d)
+          acc += double(px[(g * Q + q) * D + d]) * py[(g * K + k) * D + d];
         CHECK(pz[(g * Q + q) * K + k] == Approx(acc).epsilon(1e-5).margin(1e-6));
       }
     }

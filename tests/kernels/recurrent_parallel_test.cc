@@ -1,9 +1,8 @@
 // Intra-op parallelism of the Einsum and recurrent kernels (ops-index): the
 // same bits with any thread count, scratch use within ScratchBytes(threads).
 // The helper mirrors parallel_test.cc's.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <random>
 #include <string>

@@ -6,7 +6,6 @@
 // expected outputs computed by ONNX's numpy reference) at rtol 1e-4 / atol
 // 1e-5.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <filesystem>
 #include <string>
@@ -21,10 +20,10 @@
 namespace engine::kernels {
 namespace {
 
+using engine::kernels::testing::Eval;
 using engine::testing::MakeFloat;
 using engine::testing::MakeTyped;
 using engine::testing::ToVector;
-using engine::kernels::testing::Eval;
 
 Attributes Attr(std::initializer_list<std::pair<std::string, AttrValue>> kv) {
   Attributes a;
@@ -58,7 +57,8 @@ TEST_CASE("RNN: one unit, Relu, bidirectional with sequence lengths and batch-fi
   Tensor x = MakeFloat({2, 2, 1}, {1, 3, 2, 4});  // [seq, batch, input]
   Tensor lens = MakeTyped<int32_t>(DataType::kInt32, {2}, {2, 1});
   Tensor none;
-  Attributes a = Attr({{"direction", std::string("bidirectional")}, {"hidden_size", int64_t{1}},
+  Attributes a = Attr({{"direction", std::string("bidirectional")},
+                       {"hidden_size", int64_t{1}},
                        {"activations", std::string("Relu,Relu")}});
   std::vector<Tensor> out = Run("RNN", a, {&x, &w, &r, nullptr, &lens});
   REQUIRE(out.size() == 2);
@@ -87,9 +87,11 @@ TEST_CASE("RNN: reverse, LeakyRelu alpha, clip and initial_h") {
   Tensor b = MakeFloat({1, 2}, {-1, 0});  // Wb = -1
   Tensor x = MakeFloat({2, 1, 1}, {-2, 5});
   Tensor h0 = MakeFloat({1, 1, 1}, {1});
-  Attributes a = Attr({{"direction", std::string("reverse")}, {"hidden_size", int64_t{1}},
+  Attributes a = Attr({{"direction", std::string("reverse")},
+                       {"hidden_size", int64_t{1}},
                        {"activations", std::string("LeakyRelu")},
-                       {"activation_alpha", std::vector<float>{0.5f}}, {"clip", 3.0f}});
+                       {"activation_alpha", std::vector<float>{0.5f}},
+                       {"clip", 3.0f}});
   std::vector<Tensor> out = Run("RNN", a, {&x, &w, &r, &b, nullptr, &h0});
   // t1: 5 + 1 - 1 = 5, clipped to 3 -> 3. t0: -2 + 3 - 1 = 0 -> 0.
   CheckClose(out[0], {0, 3});
@@ -112,9 +114,8 @@ TEST_CASE("LSTM: constant gates, input_forget, peepholes, Y_c") {
   CheckClose(out[2], {c2});
 
   // input_forget: f = 1 - i ~ 0, so Ct = i.c~ at every step.
-  std::vector<Tensor> cif =
-      Run("LSTM", Attr({{"hidden_size", int64_t{1}}, {"input_forget", int64_t{1}}}),
-          {&x, &w, &r, &b});
+  std::vector<Tensor> cif = Run(
+      "LSTM", Attr({{"hidden_size", int64_t{1}}, {"input_forget", int64_t{1}}}), {&x, &w, &r, &b});
   const float c2f = (1 - s) * c1 + s * g;
   CheckClose(cif[2], {c2f});
 
@@ -164,7 +165,7 @@ TEST_CASE("Recurrent: malformed inputs and attributes are refused") {
   CHECK(code("LSTM", Attr({{"activations", std::string("Sigmoid,Tanh,Gelu")}})) ==
         absl::StatusCode::kInvalidArgument);
   CHECK(code("LSTM", Attr({{"direction", std::string("bidirectional")}})) ==
-        absl::StatusCode::kInvalidArgument);  // W has one direction
+        absl::StatusCode::kInvalidArgument);                               // W has one direction
   CHECK(code("GRU", Attributes()) == absl::StatusCode::kInvalidArgument);  // 4 rows, not 3k
   Tensor lens = MakeTyped<int32_t>(DataType::kInt32, {1}, {2});
   CHECK(Eval("LSTM", Attributes(), {&x, &w, &r, nullptr, &lens}).status().code() ==
@@ -177,8 +178,8 @@ struct NodeCase {
   const char* dir;
   const char* type;
   std::vector<std::pair<std::string, AttrValue>> attrs;
-  std::vector<int> input_slots;  // layer input position of each input_i.pb
-  std::vector<int> output_slots; // layer output position of each output_i.pb
+  std::vector<int> input_slots;   // layer input position of each input_i.pb
+  std::vector<int> output_slots;  // layer output position of each output_i.pb
 };
 
 TEST_CASE("Recurrent: ONNX node test data") {
@@ -190,15 +191,35 @@ TEST_CASE("Recurrent: ONNX node test data") {
   const std::vector<NodeCase> cases = {
       {"test_lstm_defaults", "LSTM", {{"hidden_size", int64_t{3}}}, {0, 1, 2}, {1}},
       {"test_lstm_with_initial_bias", "LSTM", {{"hidden_size", int64_t{4}}}, {0, 1, 2, 3}, {1}},
-      {"test_lstm_with_peepholes", "LSTM", {{"hidden_size", int64_t{3}}}, {0, 1, 2, 3, 4, 5, 6, 7}, {1}},
-      {"test_lstm_batchwise", "LSTM", {{"hidden_size", int64_t{7}}, {"layout", int64_t{1}}}, {0, 1, 2}, {0, 1}},
+      {"test_lstm_with_peepholes",
+       "LSTM",
+       {{"hidden_size", int64_t{3}}},
+       {0, 1, 2, 3, 4, 5, 6, 7},
+       {1}},
+      {"test_lstm_batchwise",
+       "LSTM",
+       {{"hidden_size", int64_t{7}}, {"layout", int64_t{1}}},
+       {0, 1, 2},
+       {0, 1}},
       {"test_gru_defaults", "GRU", {{"hidden_size", int64_t{5}}}, {0, 1, 2}, {1}},
       {"test_gru_seq_length", "GRU", {{"hidden_size", int64_t{5}}}, {0, 1, 2, 3}, {1}},
       {"test_gru_with_initial_bias", "GRU", {{"hidden_size", int64_t{3}}}, {0, 1, 2, 3}, {1}},
-      {"test_gru_batchwise", "GRU", {{"hidden_size", int64_t{6}}, {"layout", int64_t{1}}}, {0, 1, 2}, {0, 1}},
+      {"test_gru_batchwise",
+       "GRU",
+       {{"hidden_size", int64_t{6}}, {"layout", int64_t{1}}},
+       {0, 1, 2},
+       {0, 1}},
       {"test_simple_rnn_defaults", "RNN", {{"hidden_size", int64_t{4}}}, {0, 1, 2}, {1}},
-      {"test_simple_rnn_with_initial_bias", "RNN", {{"hidden_size", int64_t{5}}}, {0, 1, 2, 3}, {1}},
-      {"test_simple_rnn_batchwise", "RNN", {{"hidden_size", int64_t{4}}, {"layout", int64_t{1}}}, {0, 1, 2}, {0, 1}},
+      {"test_simple_rnn_with_initial_bias",
+       "RNN",
+       {{"hidden_size", int64_t{5}}},
+       {0, 1, 2, 3},
+       {1}},
+      {"test_simple_rnn_batchwise",
+       "RNN",
+       {{"hidden_size", int64_t{4}}, {"layout", int64_t{1}}},
+       {0, 1, 2},
+       {0, 1}},
       {"test_rnn_seq_length", "RNN", {{"hidden_size", int64_t{5}}}, {0, 1, 2, 3}, {1}},
   };
   for (const NodeCase& c : cases) {

@@ -3,7 +3,6 @@
 // the recurrent importers' output naming and STRINGS attributes, and the
 // opset-10 Scatter imported as ScatterElements.
 #include <catch2/catch.hpp>
-
 #include <random>
 
 #include "engine/tensor.h"
@@ -53,7 +52,7 @@ TEST_CASE("Einsum imports matmul forms for the array, other forms for the vector
   CHECK(EinsumLayerType("...ij,...jk", {{2, 3, 4}, {2, 4, 5}}, {2, 3, 5}) == "Einsum");
   CHECK(EinsumLayerType("ij->ji", {{3, 4}}, {4, 3}) == "VectorEinsum");
   CHECK(EinsumLayerType("ij->i", {{3, 4}}, {3}) == "VectorEinsum");
-  CHECK(EinsumLayerType("i,j->ij", {{3}, {4}}, {3, 4}) == "VectorEinsum");  // nothing summed
+  CHECK(EinsumLayerType("i,j->ij", {{3}, {4}}, {3, 4}) == "VectorEinsum");      // nothing summed
   CHECK(EinsumLayerType("ii,ij->j", {{3, 3}, {3, 4}}, {4}) == "VectorEinsum");  // diagonal
 }
 
