@@ -61,6 +61,7 @@ OpDef ReshapeOp();
 OpDef SqueezeOp();
 OpDef UnsqueezeOp();
 OpDef ShapeOp();
+OpDef SizeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
 
@@ -81,7 +82,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, QuantizeLinearOp, DequantizeLinearOp,
       // Data movement (DMA) and views.
       TransposeOp, ConcatOp, PadOp, SliceOp, GatherOp, ConstantOfShapeOp,
-      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp,
+      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
   };
