@@ -104,12 +104,16 @@ std::optional<std::string> Convert(const Scalar& v, T* out) {
       constexpr int64_t lo = static_cast<int64_t>(std::numeric_limits<T>::min());
       constexpr uint64_t hi = static_cast<uint64_t>(std::numeric_limits<T>::max());
       auto range = [&] {
-        return "(" + ScalarText(v) + ") is out of range for " +
-               std::string(std::is_same_v<T, int64_t>   ? "int64"
-                           : std::is_same_v<T, int32_t> ? "int32"
-                           : std::is_same_v<T, int8_t>  ? "int8"
-                                                        : "uint8") +
-               " [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+        std::string m = "(";
+        m.append(ScalarText(v));
+        m.append(") is out of range for ");
+        m.append(std::is_same_v<T, int64_t>   ? "int64"
+                 : std::is_same_v<T, int32_t> ? "int32"
+                 : std::is_same_v<T, int8_t>  ? "int8"
+                                              : "uint8");
+        m.append(" [").append(std::to_string(lo)).append(", ").append(std::to_string(hi));
+        m.append("]");
+        return m;
       };
       if (v.kind == K::kInt) {
         if (v.i < lo || (v.i > 0 && static_cast<uint64_t>(v.i) > hi)) return range();
@@ -460,8 +464,10 @@ void AppendJsonString(std::string_view s, std::string* out) {
 }
 
 std::string DescribeTensor(const engine::TensorDesc& d) {
-  return "'" + Printable(d.name) + "' " + engine::DataTypeName(d.dtype) + " " +
-         engine::DimsToString(d.shape) + " (" + std::to_string(d.ByteSize()) + " bytes)";
+  std::string s = "'";
+  s.append(Printable(d.name)).append("' ").append(engine::DataTypeName(d.dtype)).append(" ");
+  s.append(engine::DimsToString(d.shape)).append(" (").append(std::to_string(d.ByteSize()));
+  return s.append(" bytes)");
 }
 
 std::string Printable(std::string_view s, size_t max_bytes) {
