@@ -102,22 +102,29 @@ class DeadlineStream : public httplib::Stream {
   DeadlineStream(int fd, const HttpLimits& limits) : fd_(fd), limits_(limits) {}
 
   // Starts a phase: reads must be done within `seconds` from now; `flag`
-  // names the limit in the timeout message.
-  void SetReadDeadline(double seconds, const char* what, const char* flag) {
+  // names the limit in the timeout message. `max_bytes`: how much the phase
+  // may read (0: no limit of the stream's own; httplib reads a body's
+  // Content-Length exactly).
+  void SetReadDeadline(double seconds, const char* what, const char* flag, size_t max_bytes) {
     read_deadline_ = Clock::now() + std::chrono::milliseconds(ToMs(seconds));
     read_what_ = what;
     read_flag_ = flag;
     read_limit_ = seconds;
+    read_budget_ = max_bytes;
+    read_count_ = 0;
   }
   void SetWriteDeadline(double seconds) {
     write_deadline_ = Clock::now() + std::chrono::milliseconds(ToMs(seconds));
   }
   void NewRequest() {
     timeout_.clear();
+    failure_status_ = 0;
     write_deadline_.reset();
   }
-  // Why the last read or write gave up ("" if none did).
+  // Why the last read or write gave up ("" if none did), and the status
+  // that says so: 408 (out of time) or 431 (head too large).
   const std::string& timeout() const { return timeout_; }
+  int failure_status() const { return failure_status_; }
   bool has_buffered() const { return pos_ < len_; }
 
   bool is_readable() const override {
@@ -127,6 +134,21 @@ class DeadlineStream : public httplib::Stream {
 
   ssize_t read(char* ptr, size_t size) override {
     if (size == 0) return 0;
+    if (read_budget_ > 0) {
+      if (read_count_ >= read_budget_) {
+        timeout_ = "request head larger than --max-header-bytes=" + std::to_string(read_budget_);
+        failure_status_ = 431;
+        return -1;
+      }
+      size = std::min(size, read_budget_ - read_count_);
+    }
+    ssize_t n = ReadSome(ptr, size);
+    if (n > 0) read_count_ += static_cast<size_t>(n);
+    return n;
+  }
+
+ private:
+  ssize_t ReadSome(char* ptr, size_t size) {
     if (!has_buffered()) {
       if (WaitRead() <= 0) return -1;
       if (size >= sizeof(buf_)) return Recv(ptr, size);
@@ -141,6 +163,7 @@ class DeadlineStream : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
 
+ public:
   ssize_t write(const char* ptr, size_t size) override {
     if (WaitWrite() <= 0) return -1;
     for (;;) {
@@ -180,6 +203,7 @@ class DeadlineStream : public httplib::Stream {
                                    read_flag_ + "=" + Seconds(read_limit_)
                              : "no request data for --read-timeout=" +
                                    Seconds(limits_.read_timeout);
+      failure_status_ = 408;
     }
     return r;
   }
@@ -187,7 +211,10 @@ class DeadlineStream : public httplib::Stream {
     int per_op = ToMs(limits_.write_timeout);
     int ms = write_deadline_ ? MsUntil(*write_deadline_, per_op) : per_op;
     int r = PollOne(fd_, POLLOUT, ms);
-    if (r == 0) timeout_ = "answer not sent within --write-timeout=" + Seconds(limits_.write_timeout);
+    if (r == 0) {
+      timeout_ = "answer not sent within --write-timeout=" + Seconds(limits_.write_timeout);
+      failure_status_ = 408;
+    }
     return r;
   }
 
@@ -199,7 +226,9 @@ class DeadlineStream : public httplib::Stream {
   const char* read_what_ = "head";
   const char* read_flag_ = "--header-timeout";
   double read_limit_ = 0;
+  size_t read_budget_ = 0, read_count_ = 0;
   mutable std::string timeout_;
+  mutable int failure_status_ = 0;
 };
 
 
@@ -260,8 +289,26 @@ BoundedHttpServer::BoundedHttpServer(const HttpLimits& limits) : limits_(limits)
                                std::to_string(limits_.max_body_bytes));
       }
     }
-    c->stream->SetReadDeadline(limits_.body_timeout, "body", "--body-timeout");
+    c->stream->SetReadDeadline(limits_.body_timeout, "body", "--body-timeout", 0);
     return HandlerResponse::Unhandled;
+  });
+  // `Expect: 100-continue`: an oversized body is refused before the client
+  // sends it. (httplib writes `res` as it is for any status but 100 and 417.)
+  set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+    const std::string len = req.get_header_value("Content-Length");
+    if (!len.empty() && len.size() <= 19 &&
+        len.find_first_not_of("0123456789") == std::string::npos &&
+        std::stoull(len) > limits_.max_body_bytes) {
+      res.status = 413;
+      res.set_content(JsonError("request body of " + len +
+                                " bytes is larger than --max-body-bytes=" +
+                                std::to_string(limits_.max_body_bytes)),
+                      "application/json");
+      res.set_header("Connection", "close");
+      if (tls_connection != nullptr) tls_connection->close_after = true;
+      return 413;
+    }
+    return 100;
   });
   // The answer is ready: it must be sent within write_timeout.
   set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
@@ -278,9 +325,9 @@ BoundedHttpServer::BoundedHttpServer(const HttpLimits& limits) : limits_(limits)
     Connection* c = tls_connection;
     std::string message;
     if (c != nullptr && !c->stream->timeout().empty()) {
-      res.status = 408;
+      res.status = c->stream->failure_status();
       message = c->stream->timeout();
-      stats_.timed_out.fetch_add(1, std::memory_order_relaxed);
+      if (res.status == 408) stats_.timed_out.fetch_add(1, std::memory_order_relaxed);
     } else if (res.status == 413) {
       message = "request body larger than --max-body-bytes=" +
                 std::to_string(limits_.max_body_bytes);
@@ -295,7 +342,8 @@ BoundedHttpServer::BoundedHttpServer(const HttpLimits& limits) : limits_(limits)
     } else {
       message = "HTTP " + std::to_string(res.status);
     }
-    if (c != nullptr && (res.status == 408 || res.status == 413 || res.status == 400)) {
+    if (c != nullptr && (res.status == 408 || res.status == 413 || res.status == 431 ||
+                         res.status == 400)) {
       c->close_after = true;
       res.set_header("Connection", "close");
     }
@@ -525,11 +573,12 @@ void BoundedHttpServer::ServeConnection(int fd) {
         if (r <= 0 || (p[1].revents & POLLIN) != 0) break;
       }
       stream.NewRequest();
-      stream.SetReadDeadline(limits_.header_timeout, "head", "--header-timeout");
+      stream.SetReadDeadline(limits_.header_timeout, "head", "--header-timeout",
+                             limits_.max_header_bytes);
       bool last = n + 1 == limits_.keep_alive_max;
       bool connection_closed = false;
       bool ok = process_request(stream, last, connection_closed, nullptr);
-      if (!ok && !stream.timeout().empty() && !connection.close_after) {
+      if (!ok && stream.failure_status() == 408 && !connection.close_after) {
         // Timed out before anything could be answered (e.g. mid request line).
         stats_.timed_out.fetch_add(1, std::memory_order_relaxed);
       }

@@ -13,8 +13,9 @@
 //    connection with no request for idle_timeout is closed, a request head
 //    must be complete within header_timeout, a body within body_timeout of
 //    its head (and never silent for read_timeout), an answer must be sent
-//    within write_timeout; a body over max_body_bytes is refused with 413.
-//    A request that runs out of time gets 408 and its connection is closed.
+//    within write_timeout; a body over max_body_bytes is refused with 413
+//    before it is read, a head over max_header_bytes with 431. A request that
+//    runs out of time gets 408 and its connection is closed.
 //
 // Handlers are registered on the httplib::Server base (Get, Post, ...), as
 // usual; Listen() and Run() replace httplib's bind/listen (httplib 0.11 has
@@ -60,6 +61,9 @@ struct HttpLimits {
   int keep_alive_max = 1000;
   /// Largest request body in bytes; larger ones get 413.
   size_t max_body_bytes = size_t{64} << 20;
+  /// Largest request head (request line and headers) in bytes; larger ones
+  /// get 431. Range [1024, 1 MiB]. (httplib reads a line of any length.)
+  size_t max_header_bytes = size_t{64} << 10;
   /// Seconds a 503 answer tells the client to wait (`Retry-After`).
   int retry_after = 1;
   /// listen(2) backlog: connections the kernel queues before accept.

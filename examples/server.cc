@@ -25,7 +25,8 @@
 // Errors are JSON {"error": "<message>"}: 400 for what the request got wrong
 // (body size, with the expected bytes; JSON rules; the engine's
 // InvalidArgument, NotFound, FailedPrecondition messages), 408 for a request
-// not received within its time limits, 413 for a body over --max-body-bytes,
+// not received within its time limits, 411 for a body without Content-Length,
+// 413 for a body over --max-body-bytes, 431 for a head over --max-header-bytes,
 // 503 with Retry-After when the server is saturated (connections or queued
 // inferences) or the engine reports ResourceExhausted, 500 otherwise.
 //
@@ -104,12 +105,15 @@ struct Options {
       "  --keep-alive-max=N      requests per connection (default %d) [1, 1000000]\n"
       "  --max-body-bytes=N      largest request body; more gets 413 (default 16 x the\n"
       "                          engine's input bytes + 1 MiB) [1, 2^34]\n"
+      "  --max-header-bytes=N    largest request line + headers; more gets 431 or a close\n"
+      "                          (default %zu) [1024, 1048576]\n"
       "  --retry-after=S         Retry-After of 503 answers, whole seconds (default %d) [0, 3600]\n"
       "  --backlog=N             listen(2) backlog (default %d) [1, 65535]\n"
       "  Times S are seconds in (0, 3600], decimals allowed. A request that runs out of time\n"
       "  gets 408 and its connection is closed.\n",
       d.max_connections, d.max_pending, d.idle_timeout, d.header_timeout, d.read_timeout,
-      d.body_timeout, d.write_timeout, d.keep_alive_max, d.retry_after, d.backlog);
+      d.body_timeout, d.write_timeout, d.keep_alive_max, d.max_header_bytes, d.retry_after,
+      d.backlog);
   std::exit(2);
 }
 
@@ -181,6 +185,8 @@ Options ParseArgs(int argc, char** argv) {
     } else if (key == "--max-body-bytes") {
       l.max_body_bytes = static_cast<size_t>(ParseNumber(key, value, 1, 0x1p34, true));
       o.max_body_given = true;
+    } else if (key == "--max-header-bytes") {
+      l.max_header_bytes = static_cast<size_t>(integer(1024, 1 << 20));
     } else if (key == "--retry-after") {
       l.retry_after = integer(0, 3600);
     } else if (key == "--backlog") {
@@ -533,10 +539,10 @@ int main(int argc, char** argv) {
               eng->layers().size(), opt.workers, opt.max_queued);
   std::printf("engine_server: limits: %d connections (+%d pending), timeouts idle %g s, "
               "header %g s, read %g s, body %g s, write %g s, %d requests per connection, "
-              "body <= %zu bytes\n",
+              "head <= %zu bytes, body <= %zu bytes\n",
               l.max_connections, l.max_pending, l.idle_timeout, l.header_timeout,
               l.read_timeout, l.body_timeout, l.write_timeout, l.keep_alive_max,
-              l.max_body_bytes);
+              l.max_header_bytes, l.max_body_bytes);
   std::printf("engine_server: listening on http://%s:%d\n", opt.host.c_str(), *port);
   std::fflush(stdout);
 

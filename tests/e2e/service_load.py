@@ -4,7 +4,11 @@ Usage: service_load.py PORT INPUT.npy REFERENCE.pb
        service_load.py --flags     (prints the server flags it needs)
 
 The server must run with the limits below (LIMITS, the same flags). The test:
-  1. baseline: /healthz 200, one inference equal to the reference;
+  1. baseline: /healthz 200, one inference equal to the reference; the
+     request limits: a Content-Length over --max-body-bytes gets 413 at once
+     (nothing of the body sent), a body without Content-Length or chunked
+     411, a head over --max-header-bytes=8192 431, an endless request line
+     is closed within 1 s; each answer a JSON error naming the limit;
   2. attack: 40 slow-body connections (a POST head announcing 12288 bytes,
      then 1 byte every 0.5 s, never silent for --read-timeout), 5 slow-head
      connections (the request line 1 byte every 0.5 s) and 200 idle
@@ -37,7 +41,7 @@ from onnx import TensorProto, numpy_helper
 LIMITS = [
     "--workers=2", "--max-queued=2", "--max-connections=64", "--max-pending=32",
     "--idle-timeout=2", "--header-timeout=2", "--read-timeout=1", "--body-timeout=3",
-    "--write-timeout=5", "--retry-after=1",
+    "--write-timeout=5", "--retry-after=1", "--max-header-bytes=8192",
 ]
 HEALTHZ_BOUND_S = 1.0
 SLOW_BODY, SLOW_HEAD, IDLE = 40, 5, 200
@@ -91,6 +95,53 @@ if status != 200 or payload != b"ok\n":
     fail("baseline /healthz: %d %r" % (status, payload))
 check_inference(*request("POST", "/v1/infer", body)[:3], allow_busy=False)
 print("baseline: /healthz 200, inference 200")
+
+def raw_exchange(data, timeout=2.0):
+    """Sends `data` on a new connection; returns (seconds, what came back before the close)."""
+    t0 = time.monotonic()
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+    except OSError:
+        pass  # closed while sending: the answer may still be there
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except socket.timeout:
+        fail("no answer and no close within %.1f s to %r" % (timeout, data[:60]))
+    except OSError:
+        pass
+    s.close()
+    return time.monotonic() - t0, got
+
+def expect_refusal(data, status, words):
+    dt, got = raw_exchange(data)
+    head, _, payload = got.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 %d" % status):
+        fail("expected %d for %r, got %r" % (status, data[:60], got[:120]))
+    msg = json.loads(payload)["error"]
+    if words not in msg:
+        fail("%d without '%s': %r" % (status, words, msg))
+    print("  %d in %.3f s: %s" % (status, dt, msg))
+
+print("request limits:")
+expect_refusal(b"POST /v1/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n",
+               413, "--max-body-bytes=")
+expect_refusal(b"POST /v1/infer HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+               b"Content-Length: 1000000000000\r\n\r\n", 413, "--max-body-bytes=")
+expect_refusal(b"POST /v1/infer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 411, "Content-Length")
+expect_refusal(b"POST /v1/infer HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n0\r\n\r\n", 411, "Transfer-Encoding")
+expect_refusal(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n",
+               431, "--max-header-bytes=8192")
+dt, got = raw_exchange(b"GET /" + b"a" * 200000)
+if got:
+    fail("an endless request line got an answer: %r" % got[:80])
+print("  endless request line: closed after %.3f s" % dt)
 
 # 2. Attack. Slow bodies first so that they hold connection slots.
 def connect():
