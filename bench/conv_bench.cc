@@ -25,10 +25,11 @@
 #include <string>
 #include <vector>
 
-#include "executor/kernels/kernel.h"
-#include "executor/kernels/sgemm.h"
-#include "executor/kernels/sgemm_packed.h"
-#include "executor/thread_pool.h"
+#include "ops/op_registry.h"
+#include "kernels/kernel.h"
+#include "kernels/sgemm.h"
+#include "kernels/sgemm_packed.h"
+#include "kernels/thread_pool.h"
 
 namespace {
 
@@ -163,7 +164,7 @@ struct Layer {
 
 bool Prepare(const std::string& type, const Attributes& attrs, std::vector<Tensor> inputs,
              std::vector<bool> constant, Layer* layer) {
-  const KernelDef* def = KernelRegistry::Builtin().Find(type);
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel(type);
   std::vector<TensorInfo> info;
   for (size_t i = 0; i < inputs.size(); ++i) {
     TensorInfo t;

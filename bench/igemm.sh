@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# INT8 GEMM (Igemm, src/executor/kernels/igemm.h) against the FP32 Sgemm
+# INT8 GEMM (Igemm, src/kernels/igemm.h) against the FP32 Sgemm
 # (sgemm.h, Eigen) on ResNet-50's convolutions as im2col products and its
 # fully connected layer, one thread: GOPS = 2*M*N*K / time per product (int8
 # multiply-adds for Igemm, FP32 for Sgemm), time being the calling thread's

@@ -1,5 +1,5 @@
-// Throughput of the exact int8 GEMM (Igemm, executor/kernels/igemm.h) next
-// to the FP32 Sgemm (executor/kernels/sgemm.h) on the same shapes, one
+// Throughput of the exact int8 GEMM (Igemm, kernels/igemm.h) next
+// to the FP32 Sgemm (kernels/sgemm.h) on the same shapes, one
 // thread, in GOPS = 2 * M * N * K / time / 1e9 (a multiply-add counts as two
 // operations), per second of the thread's CPU time (so that other processes
 // sharing the machine do not count against it). B (the activations) is
@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "executor/kernels/igemm.h"
-#include "executor/kernels/sgemm.h"
+#include "kernels/igemm.h"
+#include "kernels/sgemm.h"
 
 namespace {
 

@@ -22,16 +22,6 @@
 
 namespace engine {
 
-/// What the builder minimizes when it chooses a layer's mapping (dataflow,
-/// tile sizes, loop order, unit) on the modeled accelerator.
-enum class Objective : uint8_t {
-  kLatency = 0,  ///< modeled cycles
-  kEnergy = 1,   ///< modeled energy, pJ
-  kEdp = 2,      ///< energy-delay product (pJ x cycles)
-};
-/// "latency", "energy", "edp".
-ENGINE_API const char* ObjectiveName(Objective objective);
-
 /// Options of one engine build. Defaults give a fully optimized FP32 engine
 /// for the "edge" accelerator preset.
 struct BuilderConfig {

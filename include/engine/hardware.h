@@ -29,6 +29,24 @@
 //                   "sram_byte": 1.25, "accumulator_byte": 1.25,
 //                   "dram_byte": 64, "vector_op": 0.9}
 //   }
+// Ranges (checked by ParseHardwareJson, ApplyHardwareOverride and
+// ValidateHardwareConfig; a value outside is an InvalidArgument error naming
+// the field, the value and the range):
+//   array.rows, array.cols         1 to 4096
+//   clock_mhz                      1 to 100000 (MHz)
+//   *.bytes (buffers)              0 to 2^40 (1 TiB); scratchpad and
+//                                  accumulator > 0 unless memory=ideal
+//   *.banks                        1 to 1024
+//   dram.bytes_per_cycle           0.001 to 65536 (also the value derived from
+//                                  dram.bandwidth_gbps, 0.001 to 1e6 GB/s)
+//   dram.latency_cycles            0 to 1000000
+//   dma.bytes_per_cycle            0 (no limit) or 0.001 to 65536
+//   vector.lanes                   1 to 65536
+//   vector.ops_per_cycle           0.001 to 1024
+//   energy_pj.*                    0 to 1e6 (pJ)
+// Non-finite numbers (NaN, infinities, 1e400) are never accepted. The JSON
+// text may nest arrays and objects at most kMaxHardwareJsonDepth deep.
+//
 // Default energies follow Horowitz (ISSCC 2014, 45 nm): an 8-bit MAC is an
 // 8-bit multiply (0.2 pJ) plus an 8-bit add (0.03 pJ); an FP32 MAC 3.7 + 0.9
 // pJ; SRAM 5 pJ per 32-bit word of an 8 KB array = 1.25 pJ/byte; DRAM per bit
@@ -57,6 +75,20 @@ enum class Dataflow : uint8_t {
   kInputStationary = 2,   ///< "is": input windows held in the PEs, weights stream
 };
 
+/// The Dataflow whose numeric value is `code` (plans store it as a byte), or
+/// nullopt when no enumerator has that value. The one range check of the enum:
+/// a new enumerator gets its case here (-Wswitch flags the switch until then).
+constexpr std::optional<Dataflow> DataflowFromCode(int64_t code) {
+  if (code < 0 || code > 0xff) return std::nullopt;
+  switch (static_cast<Dataflow>(code)) {
+    case Dataflow::kWeightStationary:
+    case Dataflow::kOutputStationary:
+    case Dataflow::kInputStationary:
+      return static_cast<Dataflow>(code);
+  }
+  return std::nullopt;
+}
+
 /// "ws", "os" or "is".
 ENGINE_API const char* DataflowName(Dataflow dataflow);
 /// Parses "ws"/"os"/"is" (also "weight_stationary" etc.); nullopt otherwise.
@@ -64,11 +96,43 @@ ENGINE_API std::optional<Dataflow> ParseDataflow(std::string_view name);
 
 /// Arithmetic precision of the array's operands.
 enum class Precision : uint8_t { kInt8 = 0, kFp16 = 1, kFp32 = 2 };
+/// The Precision whose numeric value is `code` (plans store it as a byte), or
+/// nullopt when no enumerator has that value (-Wswitch flags a missing case).
+constexpr std::optional<Precision> PrecisionFromCode(int64_t code) {
+  if (code < 0 || code > 0xff) return std::nullopt;
+  switch (static_cast<Precision>(code)) {
+    case Precision::kInt8:
+    case Precision::kFp16:
+    case Precision::kFp32:
+      return static_cast<Precision>(code);
+  }
+  return std::nullopt;
+}
 /// "int8", "fp16" or "fp32".
 ENGINE_API const char* PrecisionName(Precision precision);
 ENGINE_API std::optional<Precision> ParsePrecision(std::string_view name);
 /// Bytes per operand element: 1, 2 or 4.
 ENGINE_API int PrecisionBytes(Precision precision);
+
+/// What the builder minimizes when it chooses a layer's mapping (dataflow,
+/// tile sizes, loop order, unit) on the modeled accelerator.
+enum class Objective : uint8_t {
+  kLatency = 0,  ///< modeled cycles
+  kEnergy = 1,   ///< modeled energy, pJ
+  kEdp = 2,      ///< energy-delay product (pJ x cycles)
+};
+/// "latency", "energy", "edp".
+ENGINE_API const char* ObjectiveName(Objective objective);
+/// The inverse of ObjectiveName: the Objective named exactly `name` (plans
+/// store the objective by this name), nullopt for any other string. Inline so
+/// that the plan reader checks a plan's objective without linking the
+/// builder; tests check that it inverts ObjectiveName for every enumerator.
+inline std::optional<Objective> ObjectiveFromName(std::string_view name) {
+  if (name == "latency") return Objective::kLatency;
+  if (name == "energy") return Objective::kEnergy;
+  if (name == "edp") return Objective::kEdp;
+  return std::nullopt;
+}
 
 /// One on-chip SRAM.
 struct BufferConfig {
@@ -149,15 +213,28 @@ ENGINE_API std::vector<std::string> HardwarePresetNames();
 /// The preset named `name`. Errors: NotFound listing the preset names.
 ENGINE_API absl::StatusOr<HardwareConfig> HardwarePreset(std::string_view name);
 
+/// Deepest nesting of arrays and objects accepted in hardware JSON (the
+/// format needs 3). Deeper text is refused before it is parsed, so hostile
+/// input cannot exhaust the stack.
+inline constexpr int kMaxHardwareJsonDepth = 64;
+
 /// Parses the JSON text of a hardware file (format above). `source` names the
 /// file in error messages. Errors: InvalidArgument naming the field, e.g.
-/// "gemmini.json: field 'array.rows': expected a positive integer, got -3";
-/// unknown fields are errors too (they are usually typos).
+/// "gemmini.json: field 'array.rows': expected a positive integer, got -3",
+/// or "npu.json: field 'clock_mhz': expected a number from 1 to 100000 (MHz),
+/// got 1e+308" (the ranges above); unknown fields are errors too (they are
+/// usually typos); nesting deeper than kMaxHardwareJsonDepth ("nested deeper
+/// than 64 levels at line L, column C"); invalid JSON (with line and column).
+/// Values quoted in messages are shortened (containers are described by their
+/// size, never serialized).
 ENGINE_API absl::StatusOr<HardwareConfig> ParseHardwareJson(std::string_view json,
                                                         std::string_view source);
 
-/// Reads and parses a hardware JSON file. Errors: NotFound when the file
-/// cannot be read, otherwise as ParseHardwareJson.
+/// Reads and parses a hardware JSON file (with ReadFileToString: a regular
+/// file of at most 64 MiB). Errors: NotFound when the file cannot be opened,
+/// InvalidArgument when it is not a regular file (directory, FIFO, device),
+/// ResourceExhausted when it is larger than 64 MiB, otherwise as
+/// ParseHardwareJson.
 ENGINE_API absl::StatusOr<HardwareConfig> LoadHardwareFile(const std::string& path);
 
 /// Applies one KEY=VALUE override. Keys: array=RxC, rows=R, cols=C,
@@ -165,7 +242,10 @@ ENGINE_API absl::StatusOr<HardwareConfig> LoadHardwareFile(const std::string& pa
 /// weight_buffer=SIZE, accumulator=SIZE, dram_bw=GB/s,
 /// dram_bytes_per_cycle=N, dram_latency=CYCLES, dma_bytes_per_cycle=N,
 /// vector_lanes=N, name=NAME. SIZE takes B, KiB, MiB suffixes (also K, M,
-/// KB, MB meaning KiB/MiB). Errors: InvalidArgument naming the key and value.
+/// KB, MB meaning KiB/MiB). Values must be within the ranges above (dram_bw in
+/// GB/s: 0.001 to 1e6, and the resulting bytes per cycle at the current clock
+/// within dram.bytes_per_cycle's range). Errors: InvalidArgument naming the
+/// key, the value and the expected range.
 ENGINE_API absl::Status ApplyHardwareOverride(HardwareConfig& config, std::string_view key,
                                               std::string_view value);
 
@@ -176,9 +256,10 @@ ENGINE_API absl::Status ApplyHardwareOverride(HardwareConfig& config, std::strin
 /// ValidateHardwareConfig.
 ENGINE_API absl::StatusOr<HardwareConfig> ParseHardwareSpec(std::string_view spec);
 
-/// Checks ranges and consistency (positive sizes, the pinned dataflow is
-/// supported, at least one dataflow and precision). Errors: InvalidArgument
-/// naming the field.
+/// Checks the ranges above and consistency (positive buffer sizes unless
+/// memory=ideal, the pinned dataflow is supported, at least one dataflow and
+/// precision, no duplicates). Errors: InvalidArgument naming the hardware, the
+/// field, the expected range and the value.
 ENGINE_API absl::Status ValidateHardwareConfig(const HardwareConfig& config);
 
 /// Canonical JSON of the config (the file format above plus "pinned_dataflow"

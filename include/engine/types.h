@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,26 @@ enum class DataType : int32_t {
   kBool = 9,
   kFloat16 = 10,
 };
+
+/// The DataType whose numeric value (ONNX code) is `code`, or nullopt when no
+/// enumerator has that value; kUndefined (0) is returned as such, callers that
+/// need a concrete type refuse it. Plans and ONNX files store the code as an
+/// integer: this is the one range check (-Wswitch flags a missing case).
+constexpr std::optional<DataType> DataTypeFromCode(int64_t code) {
+  if (code < INT32_MIN || code > INT32_MAX) return std::nullopt;
+  switch (static_cast<DataType>(code)) {
+    case DataType::kUndefined:
+    case DataType::kFloat32:
+    case DataType::kUint8:
+    case DataType::kInt8:
+    case DataType::kInt32:
+    case DataType::kInt64:
+    case DataType::kBool:
+    case DataType::kFloat16:
+      return static_cast<DataType>(code);
+  }
+  return std::nullopt;
+}
 
 /// Size of one element of `dtype` in bytes; 0 for kUndefined.
 ENGINE_API size_t DataTypeSize(DataType dtype);

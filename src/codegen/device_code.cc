@@ -2,18 +2,7 @@
 
 #include "common/status_macros.h"
 
-namespace engine {
-
-const char* ObjectiveName(Objective objective) {
-  switch (objective) {
-    case Objective::kLatency: return "latency";
-    case Objective::kEnergy: return "energy";
-    case Objective::kEdp: return "edp";
-  }
-  return "?";
-}
-
-namespace codegen {
+namespace engine::codegen {
 
 absl::StatusOr<DeviceCode> GenerateDeviceCode(const ir::Graph& graph, const HardwareConfig& hw,
                                               Objective objective) {
@@ -35,5 +24,4 @@ absl::StatusOr<DeviceCode> GenerateDeviceCode(const ir::Graph& graph, const Hard
   return code;
 }
 
-}  // namespace codegen
-}  // namespace engine
+}  // namespace engine::codegen

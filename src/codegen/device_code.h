@@ -11,7 +11,7 @@
 #include "codegen/arena.h"
 #include "codegen/mapper.h"
 #include "codegen/workload.h"
-#include "engine/builder.h"
+#include "engine/hardware.h"
 #include "engine/hardware.h"
 #include "hw/program.h"
 #include "ir/graph.h"

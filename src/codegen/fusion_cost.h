@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/builder.h"
+#include "engine/hardware.h"
 #include "engine/hardware.h"
 #include "ir/graph.h"
 

@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "engine/tensor_io.h"
 
@@ -149,24 +150,65 @@ uint32_t BigEndian32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-// Reads a whole file, gunzipping it when it is gzip-compressed (zlib reads
-// other files unchanged).
-absl::StatusOr<std::string> ReadMaybeGzip(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open file: ", std::strerror(errno)));
+// Reads a whole file with the one file reader (regular files only, at most
+// `max_bytes`), gunzipping it in memory when it starts with the gzip magic
+// (concatenated members too); the decompressed size is capped at `max_bytes`
+// as well, so a gzip bomb is refused instead of exhausting memory.
+absl::StatusOr<std::string> ReadMaybeGzip(const std::string& path, uint64_t max_bytes) {
+  ReadFileOptions read_options;
+  read_options.max_bytes = max_bytes;
+  absl::StatusOr<std::string> read = ReadFileToString(path, read_options);
+  if (!read.ok()) return read.status();
+  std::string& raw = *read;
+  const auto* magic = reinterpret_cast<const uint8_t*>(raw.data());
+  if (raw.size() < 2 || magic[0] != 0x1f || magic[1] != 0x8b) return read;
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) {
+    return absl::InternalError(absl::StrCat(path, ": cannot initialise zlib"));
   }
   std::string out;
   char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  if (n < 0) {
-    int errnum = 0;
-    std::string why = gzerror(f, &errnum);
-    gzclose(f);
-    return absl::DataLossError(absl::StrCat(path, ": read error: ", why));
+  Bytef* const base = reinterpret_cast<Bytef*>(raw.data());
+  z.next_in = base;
+  z.avail_in = static_cast<uInt>(std::min<size_t>(raw.size(), UINT32_MAX));
+  absl::Status status;
+  while (true) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof(buf);
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    const size_t produced = sizeof(buf) - z.avail_out;
+    if (out.size() + produced > max_bytes) {
+      status = absl::ResourceExhaustedError(absl::StrCat(
+          path, ": gzip data decompresses to more than ", max_bytes, " bytes (the limit)"));
+      break;
+    }
+    out.append(buf, produced);
+    const size_t consumed = static_cast<size_t>(z.next_in - base);
+    if (rc == Z_STREAM_END) {
+      // Another gzip member may follow (as gzip -c a b > c writes).
+      if (consumed + 2 <= raw.size() && static_cast<uint8_t>(raw[consumed]) == 0x1f &&
+          static_cast<uint8_t>(raw[consumed + 1]) == 0x8b) {
+        inflateReset(&z);
+        continue;
+      }
+      break;
+    }
+    if (rc == Z_BUF_ERROR && z.avail_in == 0) {
+      if (consumed < raw.size()) {  // the next window of a file over 4 GiB
+        z.avail_in = static_cast<uInt>(std::min<size_t>(raw.size() - consumed, UINT32_MAX));
+        continue;
+      }
+      status = absl::DataLossError(absl::StrCat(path, ": truncated gzip data"));
+      break;
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      status = absl::DataLossError(
+          absl::StrCat(path, ": corrupt gzip data: ", z.msg != nullptr ? z.msg : "inflate failed"));
+      break;
+    }
   }
-  gzclose(f);
+  inflateEnd(&z);
+  if (!status.ok()) return status;
   return out;
 }
 
@@ -367,8 +409,8 @@ absl::Status CheckLabelValue(int64_t v, const std::string& where) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Labels> LoadLabels(const std::string& path) {
-  ENGINE_ASSIGN_OR_RETURN(std::string text, ReadMaybeGzip(path));
+absl::StatusOr<Labels> LoadLabels(const std::string& path, uint64_t max_bytes) {
+  ENGINE_ASSIGN_OR_RETURN(std::string text, ReadMaybeGzip(path, max_bytes));
   Labels labels;
   labels.path = path;
   // IDX label file.
@@ -791,33 +833,152 @@ absl::StatusOr<Tensor> PreprocessImage(const uint8_t* pixels, int64_t width, int
   return out;
 }
 
-absl::StatusOr<Tensor> LoadImageTensor(const std::string& path, const TensorDesc& input,
-                                       const ImagePreprocess& pp) {
-  ENGINE_ASSIGN_OR_RETURN(ImageShape shape, CheckImageInput(input, pp));
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    const int err = errno;
-    if (err == ENOENT) {
-      return absl::NotFoundError(absl::StrCat(path, ": cannot open image: ", std::strerror(err)));
+namespace {
+
+uint32_t LittleEndian32(const uint8_t* p) {
+  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
+}
+
+/// Width and height declared by a PNG, BMP, GIF or binary/ASCII PNM header,
+/// read directly (stb_image refuses sizes past 2^24 per side with a generic
+/// error, which would hide a decompression bomb behind "unknown image type").
+std::optional<std::pair<uint64_t, uint64_t>> PeekImageSize(const std::string& bytes) {
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  const size_t n = bytes.size();
+  if (n >= 24 && std::memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(p + 12, "IHDR", 4) == 0) {
+    return std::make_pair(uint64_t{BigEndian32(p + 16)}, uint64_t{BigEndian32(p + 20)});
+  }
+  if (n >= 26 && p[0] == 'B' && p[1] == 'M') {
+    const int32_t w = static_cast<int32_t>(LittleEndian32(p + 18));
+    const int32_t h = static_cast<int32_t>(LittleEndian32(p + 22));
+    auto mag = [](int32_t v) { return v < 0 ? uint64_t{0} - static_cast<uint64_t>(int64_t{v}) : static_cast<uint64_t>(v); };
+    return std::make_pair(mag(w), mag(h));
+  }
+  if (n >= 10 && (std::memcmp(p, "GIF87a", 6) == 0 || std::memcmp(p, "GIF89a", 6) == 0)) {
+    return std::make_pair(uint64_t{p[6]} | (uint64_t{p[7]} << 8), uint64_t{p[8]} | (uint64_t{p[9]} << 8));
+  }
+  if (n >= 3 && p[0] == 'P' && p[1] >= '1' && p[1] <= '6') {
+    // "P6 <ws> width <ws> height ...", '#' comments to the end of the line.
+    size_t i = 2;
+    uint64_t dims[2] = {0, 0};
+    for (uint64_t& d : dims) {
+      while (i < n && (std::isspace(p[i]) || p[i] == '#')) {
+        if (p[i] == '#') {
+          while (i < n && p[i] != '\n') ++i;
+        } else {
+          ++i;
+        }
+      }
+      if (i >= n || !std::isdigit(p[i])) return std::nullopt;
+      while (i < n && std::isdigit(p[i])) {
+        if (d > (uint64_t{1} << 40)) return std::make_pair(uint64_t{1} << 40, uint64_t{1} << 40);
+        d = d * 10 + (p[i++] - '0');
+      }
     }
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open image: ", std::strerror(err)));
+    return std::make_pair(dims[0], dims[1]);
   }
+  return std::nullopt;
+}
+
+// stb_image's limit on either side (STBI_MAX_DIMENSIONS).
+constexpr uint64_t kMaxImageSide = uint64_t{1} << 24;
+
+absl::Status ImageTooLarge(const std::string& path, uint64_t w, uint64_t h, int64_t max_pixels) {
+  return absl::ResourceExhaustedError(absl::StrCat(path, ": image too large: ", w, "x", h,
+                                                   " (limit ", max_pixels, " pixels, ",
+                                                   kMaxImageSide, " per side)"));
+}
+
+/// Whether a w x h image is over `max_pixels` or kMaxImageSide (without
+/// overflow).
+bool OverPixelLimit(uint64_t w, uint64_t h, int64_t max_pixels) {
+  const uint64_t max = static_cast<uint64_t>(std::max<int64_t>(0, max_pixels));
+  return w > kMaxImageSide || h > kMaxImageSide || (w != 0 && h > max / w);
+}
+
+/// Frees stb_image pixels.
+struct StbiFree {
+  void operator()(stbi_uc* p) const { stbi_image_free(p); }
+};
+using StbiPixels = std::unique_ptr<stbi_uc, StbiFree>;
+
+/// Checks and decodes image file contents to 8-bit pixels: `gray` loads a
+/// gray source as 1 channel (then *channels = 1), otherwise everything as
+/// RGB (*channels = 3).
+absl::StatusOr<StbiPixels> DecodeImageBytes(const std::string& path, const std::string& bytes,
+                                            const ImageLimits& limits, bool gray, int* width,
+                                            int* height, int* channels) {
   int w = 0, h = 0, comp = 0;
-  int req = 3;
-  if (shape.c == 1) {
-    // Gray sources are loaded as they are; colour ones as RGB and converted
-    // with PIL's luminance weights in PreprocessImage.
-    if (stbi_info_from_file(f, &w, &h, &comp) && comp <= 2) req = 1;
-  }
-  stbi_uc* pixels = stbi_load_from_file(f, &w, &h, &comp, req);
-  std::fclose(f);
+  ENGINE_RETURN_IF_ERROR(CheckImageHeader(path, bytes, limits, &w, &h, &comp));
+  const int req = gray && comp <= 2 ? 1 : 3;
+  int dw = 0, dh = 0, dcomp = 0;
+  StbiPixels pixels(stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                                          static_cast<int>(bytes.size()), &dw, &dh, &dcomp, req));
   if (pixels == nullptr) {
     const char* why = stbi_failure_reason();
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": cannot decode image: ", why ? why : "unknown error"));
   }
-  absl::StatusOr<Tensor> t = PreprocessImage(pixels, w, h, req, input, pp);
-  stbi_image_free(pixels);
+  if (OverPixelLimit(static_cast<uint64_t>(dw), static_cast<uint64_t>(dh), limits.max_pixels)) {
+    return ImageTooLarge(path, static_cast<uint64_t>(dw), static_cast<uint64_t>(dh), limits.max_pixels);
+  }
+  *width = dw;
+  *height = dh;
+  *channels = req;
+  return pixels;
+}
+
+absl::StatusOr<std::string> ReadImageFile(const std::string& path, const ImageLimits& limits) {
+  ReadFileOptions options;
+  options.max_bytes = std::min<uint64_t>(limits.max_file_bytes, INT32_MAX);
+  absl::StatusOr<std::string> bytes = ReadFileToString(path, options);
+  if (!bytes.ok() && bytes.status().code() == absl::StatusCode::kNotFound) return bytes.status();
+  if (!bytes.ok() && bytes.status().code() == absl::StatusCode::kDataLoss) {
+    return absl::InvalidArgumentError(bytes.status().message());
+  }
+  return bytes;
+}
+
+}  // namespace
+
+absl::Status CheckImageHeader(const std::string& path, const std::string& bytes,
+                              const ImageLimits& limits, int* width, int* height, int* channels) {
+  if (bytes.size() > static_cast<size_t>(INT32_MAX)) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path, ": image file of ", bytes.size(), " bytes is too large to decode"));
+  }
+  int w = 0, h = 0, comp = 0;
+  if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                            static_cast<int>(bytes.size()), &w, &h, &comp) &&
+      w > 0 && h > 0) {
+    if (OverPixelLimit(static_cast<uint64_t>(w), static_cast<uint64_t>(h), limits.max_pixels)) {
+      return ImageTooLarge(path, static_cast<uint64_t>(w), static_cast<uint64_t>(h), limits.max_pixels);
+    }
+    *width = w;
+    *height = h;
+    *channels = comp;
+    return absl::OkStatus();
+  }
+  const char* why = stbi_failure_reason();
+  if (auto size = PeekImageSize(bytes);
+      size && OverPixelLimit(size->first, size->second, limits.max_pixels)) {
+    return ImageTooLarge(path, size->first, size->second, limits.max_pixels);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(path, ": cannot decode image: ", why ? why : "unknown error"));
+}
+
+absl::StatusOr<Tensor> LoadImageTensor(const std::string& path, const TensorDesc& input,
+                                       const ImagePreprocess& pp, const ImageLimits& limits) {
+  ENGINE_ASSIGN_OR_RETURN(ImageShape shape, CheckImageInput(input, pp));
+  ENGINE_ASSIGN_OR_RETURN(std::string bytes, ReadImageFile(path, limits));
+  // Gray sources are loaded as they are for a 1-channel input; colour ones as
+  // RGB (converted with PIL's luminance weights in PreprocessImage).
+  int w = 0, h = 0, channels = 0;
+  ENGINE_ASSIGN_OR_RETURN(StbiPixels pixels,
+                          DecodeImageBytes(path, bytes, limits, shape.c == 1, &w, &h, &channels));
+  bytes = std::string();
+  absl::StatusOr<Tensor> t = PreprocessImage(pixels.get(), w, h, channels, input, pp);
   if (!t.ok()) return Annotate(t.status(), path);
   return t;
 }
@@ -929,7 +1090,7 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path,
   }
   std::optional<Labels> labels;
   if (!labels_path.empty()) {
-    ENGINE_ASSIGN_OR_RETURN(labels, LoadLabels(labels_path));
+    ENGINE_ASSIGN_OR_RETURN(labels, LoadLabels(labels_path, options.limits.max_file_bytes));
     ds->has_labels_ = true;
     ds->labels_path_ = labels_path;
   }
@@ -953,29 +1114,41 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path,
 
   switch (ds->kind_) {
     case DatasetKind::kImages: {
-      for (size_t i = 0; i < files.size() && ds->size() < limit; ++i) {
-        const std::string file = (source / files[i]).string();
-        int w = 0, h = 0, comp = 0;
-        absl::Status status;
-        FILE* f = std::fopen(file.c_str(), "rb");
-        if (f == nullptr) {
-          status = absl::InvalidArgumentError(
-              absl::StrCat(file, ": cannot open image: ", std::strerror(errno)));
+      // Each file is read and its header checked (decoded whole with
+      // skip_unreadable), in parallel chunks, until `limit` samples are found.
+      auto check = [&](const std::string& file) -> absl::Status {
+        ENGINE_ASSIGN_OR_RETURN(std::string bytes, ReadImageFile(file, options.limits));
+        int w = 0, h = 0, c = 0;
+        if (!options.skip_unreadable) return CheckImageHeader(file, bytes, options.limits, &w, &h, &c);
+        return DecodeImageBytes(file, bytes, options.limits, /*gray=*/false, &w, &h, &c).status();
+      };
+      const size_t threads = static_cast<size_t>(
+          options.num_threads > 0 ? options.num_threads
+                                  : std::max<unsigned>(1, std::thread::hardware_concurrency()));
+      const size_t chunk = std::max<size_t>(threads * 4, 16);
+      for (size_t begin = 0; begin < files.size() && ds->size() < limit; begin += chunk) {
+        const size_t end = std::min(files.size(), begin + chunk);
+        std::vector<absl::Status> status(end - begin);
+        std::atomic<size_t> next{begin};
+        auto work = [&] {
+          for (size_t i = next++; i < end; i = next++) status[i - begin] = check((source / files[i]).string());
+        };
+        if (threads <= 1 || end - begin <= 1) {
+          work();
         } else {
-          const int ok = stbi_info_from_file(f, &w, &h, &comp);
-          std::fclose(f);
-          if (!ok || w <= 0 || h <= 0) {
-            const char* why = stbi_failure_reason();
-            status = absl::InvalidArgumentError(
-                absl::StrCat(file, ": cannot decode image: ", why ? why : "unknown error"));
+          std::vector<std::thread> pool;
+          for (size_t t = 0; t < std::min(threads, end - begin); ++t) pool.emplace_back(work);
+          for (std::thread& t : pool) t.join();
+        }
+        for (size_t i = begin; i < end && ds->size() < limit; ++i) {
+          const std::string file = (source / files[i]).string();
+          if (!status[i - begin].ok()) {
+            if (!options.skip_unreadable) return status[i - begin];
+            skip(file, status[i - begin]);
+            continue;
           }
+          ENGINE_RETURN_IF_ERROR(add_entry(file, files[i], files[i], -1, static_cast<int64_t>(i)));
         }
-        if (!status.ok()) {
-          if (!options.skip_unreadable) return status;
-          skip(file, status);
-          continue;
-        }
-        ENGINE_RETURN_IF_ERROR(add_entry(file, files[i], files[i], -1, static_cast<int64_t>(i)));
       }
       break;
     }
@@ -1010,7 +1183,7 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path,
     }
     case DatasetKind::kMnist: {
       const std::string file = source.string();
-      ENGINE_ASSIGN_OR_RETURN(std::string bytes, ReadMaybeGzip(file));
+      ENGINE_ASSIGN_OR_RETURN(std::string bytes, ReadMaybeGzip(file, options.limits.max_file_bytes));
       const uint8_t* p = reinterpret_cast<const uint8_t*>(bytes.data());
       if (bytes.size() < 16 || BigEndian32(p) != kIdxImagesMagic) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -1021,8 +1194,15 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path,
       const int64_t count = BigEndian32(p + 4);
       ds->mnist_rows_ = BigEndian32(p + 8);
       ds->mnist_cols_ = BigEndian32(p + 12);
+      if (OverPixelLimit(static_cast<uint64_t>(ds->mnist_cols_), static_cast<uint64_t>(ds->mnist_rows_),
+                         options.limits.max_pixels)) {
+        return ImageTooLarge(file, static_cast<uint64_t>(ds->mnist_cols_),
+                             static_cast<uint64_t>(ds->mnist_rows_), options.limits.max_pixels);
+      }
+      // rows x cols is within the pixel limit now; the data size is compared
+      // by division so that count x image_bytes cannot overflow.
       const int64_t image_bytes = ds->mnist_rows_ * ds->mnist_cols_;
-      if (image_bytes <= 0 || static_cast<int64_t>(bytes.size()) < 16 + count * image_bytes) {
+      if (image_bytes <= 0 || count > static_cast<int64_t>(bytes.size() - 16) / image_bytes) {
         return absl::InvalidArgumentError(absl::StrCat(
             file, ": IDX image file is truncated or empty: header says ", count, " images of ",
             ds->mnist_rows_, "x", ds->mnist_cols_, ", file has ", bytes.size() - 16, " data bytes"));
@@ -1053,7 +1233,7 @@ absl::Status Dataset::DecodeInto(int64_t index, std::byte* dst) const {
   const size_t sample_bytes = static_cast<size_t>(NumElements(sample_shape_)) * DataTypeSize(input_.dtype);
   switch (kind_) {
     case DatasetKind::kImages: {
-      ENGINE_ASSIGN_OR_RETURN(Tensor t, LoadImageTensor(e.path, input_, options_.preprocess));
+      ENGINE_ASSIGN_OR_RETURN(Tensor t, LoadImageTensor(e.path, input_, options_.preprocess, options_.limits));
       std::memcpy(dst, t.data(), sample_bytes);
       return absl::OkStatus();
     }

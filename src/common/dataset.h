@@ -145,13 +145,46 @@ absl::StatusOr<Tensor> PreprocessImage(const uint8_t* pixels, int64_t width, int
                                        int channels, const TensorDesc& input,
                                        const ImagePreprocess& pp);
 
+/// Default cap on the pixels of one image (width x height) decoded by
+/// LoadImageTensor and Dataset: 2^26 = 67,108,864 pixels (8192 x 8192; 192 MiB
+/// of decoded RGB). Checked from the file's header before any decoding, so a
+/// decompression bomb (a small PNG declaring 100000 x 100000 pixels) is
+/// refused without allocating its pixels.
+inline constexpr int64_t kDefaultMaxImagePixels = int64_t{1} << 26;
+
+/// Limits applied to the files a dataset reads.
+struct ImageLimits {
+  /// Largest width x height decoded (see kDefaultMaxImagePixels).
+  int64_t max_pixels = kDefaultMaxImagePixels;
+  /// Largest image file read, in bytes (default: 256 MiB).
+  uint64_t max_file_bytes = uint64_t{256} << 20;
+};
+
+/// Width, height and channel count of the image file contents `bytes` from
+/// its header only (no decoding), checked against `limits.max_pixels`.
+/// `path` names the file in errors. Errors: ResourceExhausted "PATH: image
+/// too large: WxH (limit N pixels, 16777216 per side)" when width x height is
+/// over limits.max_pixels or a side is over stb_image's own 2^24 (such sizes
+/// are read from PNG, BMP, GIF and PNM headers directly, since stb_image
+/// refuses them with a generic "unknown image type"); InvalidArgument "PATH:
+/// cannot decode image: REASON" with stb_image's reason when the header is not
+/// an image.
+absl::Status CheckImageHeader(const std::string& path, const std::string& bytes,
+                              const ImageLimits& limits, int* width, int* height, int* channels);
+
 /// Decodes the image file at `path` (JPEG baseline/progressive, PNG, BMP,
 /// PGM/PPM binary, TGA, GIF first frame, as stb_image reads them; 16-bit PNGs
-/// are reduced to 8 bits) and preprocesses it as PreprocessImage. Errors:
-/// InvalidArgument naming `path` and stb_image's reason when it cannot be
-/// decoded (missing files too: NotFound), and PreprocessImage's errors.
+/// are reduced to 8 bits) and preprocesses it as PreprocessImage. The file is
+/// read with ReadFileToString (regular files only, at most
+/// limits.max_file_bytes) and its header checked with CheckImageHeader before
+/// decoding. Errors: NotFound (missing file), InvalidArgument naming `path`
+/// (not a regular file; stb_image's reason when it cannot be decoded, e.g. a
+/// JPEG whose header is fine but whose data is corrupt), ResourceExhausted
+/// (file over max_file_bytes, image over max_pixels), and PreprocessImage's
+/// errors.
 absl::StatusOr<Tensor> LoadImageTensor(const std::string& path, const TensorDesc& input,
-                                       const ImagePreprocess& pp);
+                                       const ImagePreprocess& pp,
+                                       const ImageLimits& limits = ImageLimits{});
 
 /// Options of Dataset::Open.
 struct DatasetOptions {
@@ -161,9 +194,17 @@ struct DatasetOptions {
   /// files) are used; otherwise all.
   int64_t limit = -1;
   /// false: a file that cannot be read or decoded fails Open (or Get) with an
-  /// error naming it. true: files that fail Open's check are left out and
-  /// listed by Dataset::skipped().
+  /// error naming it; Open checks image headers only. true: Open decodes
+  /// every image it lists (with num_threads threads), so that a file whose
+  /// header is fine but whose data is corrupt (a truncated or damaged JPEG),
+  /// one over the limits, or one that is not a regular file is left out too;
+  /// the files left out are listed by Dataset::skipped() with their reasons
+  /// and counted by Describe().
   bool skip_unreadable = false;
+  /// Limits on image size and on the image, IDX and label files read (a
+  /// gzip'd file's decompressed size too: max_file_bytes). Tensor files are
+  /// read by LoadTensorFile with the default cap kDefaultMaxFileBytes.
+  ImageLimits limits;
   /// Optional labels file: an IDX label file (magic 2049, optionally gzip'd),
   /// a CSV file (".csv") whose header has a `file` (or `filename`) column
   /// and a `class_index` (or `label`) column, or a text file with either one
@@ -220,7 +261,8 @@ class Dataset {
   ///    sorted by file name (byte order); a directory with no such files but
   ///    an `images` subdirectory uses that subdirectory. `input` must be rank
   ///    4 float32/uint8 as described at PreprocessImage. Open checks every
-  ///    image's header (stbi_info) until `limit` samples are found;
+  ///    image's header (CheckImageHeader), or decodes it with
+  ///    skip_unreadable, until `limit` samples are found;
   ///  - a directory of tensor files (.pb ONNX TensorProto, .npy), sorted by
   ///    file name. Each file's shape must be the sample shape ([1, ...], or
   ///    the same without the leading 1), giving one sample, or the whole
@@ -255,7 +297,7 @@ class Dataset {
   /// Decodes and preprocesses sample `index` (0 <= index < size()).
   /// Errors: OutOfRange (index), InvalidArgument/NotFound naming the file when
   /// it can no longer be read or decoded (e.g. a JPEG whose header was fine
-  /// but whose data is corrupt; skip_unreadable does not apply here).
+  /// but whose data is corrupt, opened without skip_unreadable).
   absl::StatusOr<Sample> Get(int64_t index) const;
 
   /// Samples [first, first + count) stacked along dimension 0: shape

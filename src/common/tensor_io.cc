@@ -92,7 +92,19 @@ absl::StatusOr<NamedTensor> LoadNpyFile(const std::string& path) {
     shape.push_back(d);
   }
   size_t data_offset = offset + header_len;
-  size_t expected = static_cast<size_t>(NumElements(shape)) * DataTypeSize(dtype);
+  // Overflow-checked: a hostile shape must not wrap around to the data size.
+  uint64_t count = 1;
+  for (int64_t d : shape) {
+    const uint64_t ud = static_cast<uint64_t>(d);
+    if (ud != 0 && count > (uint64_t{1} << 62) / ud) {
+      return bad(absl::StrCat("shape ", shape_str, " has more than 2^62 elements"));
+    }
+    count *= ud;
+  }
+  if (count > (uint64_t{1} << 62) / DataTypeSize(dtype)) {
+    return bad(absl::StrCat("shape ", shape_str, " is too large"));
+  }
+  size_t expected = static_cast<size_t>(count) * DataTypeSize(dtype);
   if (bytes.size() - data_offset != expected) {
     return bad(absl::StrCat("data has ", bytes.size() - data_offset, " bytes, shape ",
                             DimsToString(shape), " needs ", expected));

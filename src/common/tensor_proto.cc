@@ -36,29 +36,53 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto) {
   for (int64_t d : shape) {
     if (d < 0) return absl::InvalidArgumentError(absl::StrCat(what, ": negative dimension"));
   }
-  Tensor t(dtype, shape);
-  const size_t n = static_cast<size_t>(t.num_elements());
+  // The element count and byte size, overflow-checked, are compared with the
+  // data the proto holds before the tensor is allocated, so a hostile shape
+  // (e.g. [1e6, 1e6] with no data) is an error, not an allocation.
+  uint64_t count = 1;
+  for (int64_t d : shape) {
+    const uint64_t ud = static_cast<uint64_t>(d);
+    if (ud != 0 && count > (uint64_t{1} << 62) / ud) {
+      return absl::InvalidArgumentError(absl::StrCat(what, ": shape ", DimsToString(shape),
+                                                     " has more than 2^62 elements"));
+    }
+    count *= ud;
+  }
+  const size_t n = static_cast<size_t>(count);
+  const size_t bytes = n * DataTypeSize(dtype);  // n <= 2^62: checked below
+  if (n != 0 && bytes / n != DataTypeSize(dtype)) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": shape ", DimsToString(shape), " is too large"));
+  }
   auto size_error = [&](size_t got) {
     return absl::InvalidArgumentError(absl::StrCat(what, ": holds ", got,
                                                    " elements but its shape ",
                                                    DimsToString(shape), " needs ", n));
   };
   if (proto.has_raw_data()) {
-    if (proto.raw_data().size() != t.byte_size()) {
+    if (proto.raw_data().size() != bytes) {
       return absl::InvalidArgumentError(absl::StrCat(what, ": raw_data has ",
                                                      proto.raw_data().size(), " bytes, shape ",
-                                                     DimsToString(shape), " needs ", t.byte_size()));
+                                                     DimsToString(shape), " needs ", bytes));
     }
+  } else {
+    size_t held = 0;
+    switch (dtype) {
+      case DataType::kFloat32: held = static_cast<size_t>(proto.float_data_size()); break;
+      case DataType::kInt64: held = static_cast<size_t>(proto.int64_data_size()); break;
+      default: held = static_cast<size_t>(proto.int32_data_size()); break;
+    }
+    if (held != n) return size_error(held);
+  }
+  Tensor t(dtype, shape);
+  if (proto.has_raw_data()) {
     if (t.byte_size() > 0) std::memcpy(t.data(), proto.raw_data().data(), t.byte_size());
     return t;
   }
   switch (dtype) {
     case DataType::kFloat32:
-      if (static_cast<size_t>(proto.float_data_size()) != n) return size_error(proto.float_data_size());
       std::copy(proto.float_data().begin(), proto.float_data().end(), t.data_as<float>());
       break;
     case DataType::kInt64:
-      if (static_cast<size_t>(proto.int64_data_size()) != n) return size_error(proto.int64_data_size());
       std::copy(proto.int64_data().begin(), proto.int64_data().end(), t.data_as<int64_t>());
       break;
     case DataType::kInt32:
@@ -67,7 +91,6 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto) {
     case DataType::kBool:
     case DataType::kFloat16: {
       // ONNX stores these in int32_data (float16 as its bit pattern).
-      if (static_cast<size_t>(proto.int32_data_size()) != n) return size_error(proto.int32_data_size());
       for (size_t i = 0; i < n; ++i) {
         int32_t v = proto.int32_data(static_cast<int>(i));
         switch (dtype) {

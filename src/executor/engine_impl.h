@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "engine/runtime.h"
-#include "executor/kernels/kernel.h"
-#include "executor/thread_pool.h"
+#include "kernels/kernel.h"
+#include "kernels/thread_pool.h"
 #include "hw/program.h"
 #include "hw/simulator.h"
 

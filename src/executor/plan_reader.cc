@@ -4,12 +4,18 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/plan_generated.h"
 #include "common/status_macros.h"
+#include "ops/op_registry.h"
 #include "common/version.h"
+#include "engine/hardware.h"
 #include "executor/device_model.h"
 #include "hw/tiling.h"
 
@@ -18,20 +24,24 @@ namespace {
 
 namespace fb = ::engine::plan;
 
-bool ValidDataType(fb::DataType t) {
-  switch (t) {
-    case fb::DataType::FLOAT32:
-    case fb::DataType::UINT8:
-    case fb::DataType::INT8:
-    case fb::DataType::INT32:
-    case fb::DataType::INT64:
-    case fb::DataType::BOOL:
-    case fb::DataType::FLOAT16:
-      return true;
-    default:
-      return false;
-  }
-}
+// The plan stores DataType codes as plan.fbs declares them; the reader turns
+// them into engine::DataType with DataTypeFromCode, so both must agree.
+static_assert(static_cast<int>(fb::DataType::UNDEFINED) == static_cast<int>(DataType::kUndefined));
+static_assert(static_cast<int>(fb::DataType::FLOAT32) == static_cast<int>(DataType::kFloat32));
+static_assert(static_cast<int>(fb::DataType::UINT8) == static_cast<int>(DataType::kUint8));
+static_assert(static_cast<int>(fb::DataType::INT8) == static_cast<int>(DataType::kInt8));
+static_assert(static_cast<int>(fb::DataType::INT32) == static_cast<int>(DataType::kInt32));
+static_assert(static_cast<int>(fb::DataType::INT64) == static_cast<int>(DataType::kInt64));
+static_assert(static_cast<int>(fb::DataType::BOOL) == static_cast<int>(DataType::kBool));
+static_assert(static_cast<int>(fb::DataType::FLOAT16) == static_cast<int>(DataType::kFloat16));
+
+// Largest dimension and tensor size a plan may declare, bytes (1 TiB; the
+// activation arena holding every non-constant tensor has the same limit).
+constexpr int64_t kMaxTensorBytes = int64_t{1} << 40;
+// Bytes a plan may carry after the end of its payload: the writer puts the
+// payload last, so only alignment padding and, from another writer, the
+// small outer table fields may follow. More is appended data.
+constexpr size_t kMaxTrailingBytes = 256;
 
 absl::Status Corrupt(const std::string& what) {
   return absl::DataLossError(absl::StrCat("plan is corrupt: ", what));
@@ -46,7 +56,259 @@ bool ElementsAligned(const Vector* v) {
          reinterpret_cast<uintptr_t>(v->Data()) % alignof(uint64_t) == 0;
 }
 
-absl::StatusOr<Attributes> ReadAttributes(const fb::Layer& layer) {
+// Aligned copies of the caller's bytes, when they are not 8-byte aligned; they
+// must outlive every pointer into the plan (until ReadPlan returns: the
+// engine keeps no pointer into the plan, constants are copied).
+struct AlignedCopies {
+  std::vector<uint64_t> plan;
+  std::vector<uint64_t> payload;
+};
+
+// One layer's accelerator mapping as far as the program step checks it: its
+// instruction range and its array tile (the bounds of its MATMULs).
+struct LayerSpan {
+  uint32_t first = 0;
+  uint32_t count = 0;
+  bool on_array = false;
+  int64_t tile_g = 0, tile_k = 0, tile_m = 0, tile_p = 0;
+};
+
+// What the steps hand on to each other besides the engine being filled.
+struct ReadState {
+  Engine::Impl& impl;
+  /// By tensor index: defined so far (constants, engine inputs, outputs of
+  /// the layers read so far).
+  std::vector<bool> available;
+  /// By layer: the static device profile, compulsory DRAM bytes, mapping.
+  std::vector<LayerDeviceProfile> device_layers;
+  std::vector<int64_t> min_dram_bytes;
+  std::vector<LayerSpan> spans;
+};
+
+std::string LayerWhere(const ReadState& st, size_t layer) {
+  const LayerInfo& l = st.impl.layers[layer];
+  return absl::StrCat("layer #", layer, " '", l.name, "' (", l.type, ")");
+}
+
+// --- Step 1: the header --------------------------------------------------
+
+// Checks the outer table and returns the verified payload. `plan` is replaced
+// by an aligned copy in `copies` when the caller's bytes are misaligned.
+// Checks, in order: the file identifier (InvalidArgument: not a plan), the
+// size (DataLoss past FlatBuffers' 2 GiB), the outer table (DataLoss:
+// truncated), the schema version (FailedPrecondition, naming the accepted
+// range), the payload's CRC-32 (DataLoss: checksum mismatch), appended data
+// (DataLoss), the payload's FlatBuffers verification and required vectors
+// (DataLoss). Fills info.schema_version, engine_version and plan_bytes.
+absl::StatusOr<const fb::Network*> ReadHeader(std::string_view& plan, AlignedCopies& copies,
+                                              PlanInfo& info) {
+  // FlatBuffers reads scalars in place, so the plan and its payload must be
+  // aligned for their widest fields (8 bytes): the builder aligns the payload
+  // within the plan, but the caller's bytes (or a crafted plan) may put either
+  // anywhere; such bytes are read from an aligned copy.
+  if (plan.size() < 8 ||
+      !flatbuffers::BufferHasIdentifier(plan.data(), fb::PlanIdentifier())) {
+    return absl::InvalidArgumentError(
+        "not an engine plan (the file identifier 'ENGP' is missing; was the file written by "
+        "--saveEngine?)");
+  }
+  if (plan.size() >= FLATBUFFERS_MAX_BUFFER_SIZE) {
+    return Corrupt(absl::StrCat("the plan is ", plan.size(),
+                                " bytes, more than a plan can hold (", FLATBUFFERS_MAX_BUFFER_SIZE,
+                                " bytes)"));
+  }
+  if (reinterpret_cast<uintptr_t>(plan.data()) % alignof(uint64_t) != 0) {
+    copies.plan.resize(plan.size() / sizeof(uint64_t) + 1);
+    std::memcpy(copies.plan.data(), plan.data(), plan.size());
+    plan = std::string_view(reinterpret_cast<const char*>(copies.plan.data()), plan.size());
+  }
+  const auto* bytes = reinterpret_cast<const uint8_t*>(plan.data());
+  const fb::Plan* outer = flatbuffers::GetRoot<fb::Plan>(bytes);
+  {
+    flatbuffers::Verifier verifier(bytes, plan.size(), /*max_depth=*/64,
+                                   /*max_tables=*/1u << 30);
+    // Verify the outer table only; the payload is checked after its CRC and
+    // version, so that a newer payload layout is reported as a version error.
+    const auto* t = reinterpret_cast<const flatbuffers::Table*>(outer);
+    if (!t->VerifyTableStart(verifier) ||
+        !t->VerifyField<uint32_t>(verifier, fb::Plan::VT_SCHEMA_VERSION, 4) ||
+        !t->VerifyOffset(verifier, fb::Plan::VT_ENGINE_VERSION) ||
+        !verifier.VerifyString(outer->engine_version()) ||
+        !t->VerifyField<uint32_t>(verifier, fb::Plan::VT_PAYLOAD_CRC32, 4) ||
+        !t->VerifyOffset(verifier, fb::Plan::VT_PAYLOAD) ||
+        !verifier.VerifyVector(outer->payload())) {
+      return absl::DataLossError(absl::StrCat(
+          "plan is truncated or corrupt: its header does not verify (", plan.size(), " bytes)"));
+    }
+  }
+  const uint32_t version = outer->schema_version();
+  const std::string built_by = outer->engine_version() ? outer->engine_version()->str() : "?";
+  if (version < kMinPlanSchemaVersion || version > kPlanSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "plan schema version ", version, " (built by engine ", built_by,
+        ") is not supported: this runtime (engine ", kEngineVersion, ") accepts versions ",
+        kMinPlanSchemaVersion, "..", kPlanSchemaVersion, "; rebuild the engine"));
+  }
+  if (outer->payload() == nullptr || outer->payload()->size() == 0) {
+    return Corrupt("empty payload");
+  }
+  const uint8_t* payload = outer->payload()->data();
+  const size_t payload_size = outer->payload()->size();
+  const uint32_t crc = static_cast<uint32_t>(crc32(0L, payload, static_cast<uInt>(payload_size)));
+  if (crc != outer->payload_crc32()) {
+    return absl::DataLossError(absl::StrCat("plan is corrupt: payload checksum mismatch (stored ",
+                                            outer->payload_crc32(), ", computed ", crc, ")"));
+  }
+  const size_t payload_end = static_cast<size_t>(payload - bytes) + payload_size;
+  if (plan.size() - payload_end > kMaxTrailingBytes) {
+    return Corrupt(absl::StrCat(plan.size() - payload_end, " bytes follow the payload, which ends ",
+                                "at byte ", payload_end, " of ", plan.size(),
+                                " (data appended to a plan?)"));
+  }
+  if (reinterpret_cast<uintptr_t>(payload) % alignof(uint64_t) != 0) {
+    copies.payload.resize(payload_size / sizeof(uint64_t) + 1);
+    std::memcpy(copies.payload.data(), payload, payload_size);
+    payload = reinterpret_cast<const uint8_t*>(copies.payload.data());
+  }
+  flatbuffers::Verifier payload_verifier(payload, payload_size, 64, 1u << 30);
+  if (!payload_verifier.VerifyBuffer<fb::Network>(nullptr)) {
+    return Corrupt("payload does not verify");
+  }
+  const fb::Network* net = flatbuffers::GetRoot<fb::Network>(payload);
+  if (net->tensors() == nullptr || net->layers() == nullptr || net->inputs() == nullptr ||
+      net->outputs() == nullptr) {
+    return Corrupt("missing tensors, layers, inputs or outputs");
+  }
+  info.schema_version = version;
+  info.engine_version = built_by;
+  info.model_name = net->name() ? net->name()->str() : "";
+  info.plan_bytes = plan.size();
+  return net;
+}
+
+// --- Step 2: the tensors -------------------------------------------------
+
+// Reads every tensor: a unique name, a known concrete dtype, dimensions and
+// size at most kMaxTensorBytes (computed without overflow), a constant's data
+// exactly its size, no data on an activation. Constants are copied into the
+// engine (memory: the plan's own constant bytes). Errors: DataLoss naming the
+// tensor.
+absl::Status ReadTensors(const fb::Network& net, ReadState& st) {
+  Engine::Impl& impl = st.impl;
+  const auto& tensors = *net.tensors();
+  impl.tensors.reserve(tensors.size());
+  std::unordered_map<std::string_view, size_t> index_of;
+  index_of.reserve(tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const fb::Tensor* t = tensors.Get(static_cast<flatbuffers::uoffset_t>(i));
+    Engine::Impl::TensorSlot slot;
+    const std::string_view name = t->name()->string_view();
+    slot.name = std::string(name);
+    const std::string where = absl::StrCat("tensor #", i, " '", slot.name, "'");
+    if (auto [it, inserted] = index_of.emplace(name, i); !inserted) {
+      return Corrupt(absl::StrCat(where, " has the name of tensor #", it->second,
+                                  "; tensor names must be unique"));
+    }
+    const std::optional<DataType> dtype = DataTypeFromCode(static_cast<int64_t>(t->dtype()));
+    if (!dtype || *dtype == DataType::kUndefined) {
+      return Corrupt(absl::StrCat(where, " has unknown dtype ", static_cast<int64_t>(t->dtype())));
+    }
+    slot.dtype = *dtype;
+    if (!ElementsAligned(t->shape())) return Corrupt(absl::StrCat(where, " has a misaligned shape"));
+    if (t->shape() != nullptr) {
+      slot.shape.reserve(t->shape()->size());
+      for (int64_t d : *t->shape()) {
+        if (d < 0 || d > kMaxTensorBytes) {
+          return Corrupt(absl::StrCat(where, " has dimension ", d));
+        }
+        slot.shape.push_back(d);
+      }
+    }
+    // Overflow-safe: every factor is at most 2^40 and the product is checked
+    // against 2^40 after each one, so it stays below 2^80.
+    __int128 bytes = DataTypeSize(slot.dtype);
+    for (int64_t d : slot.shape) {
+      bytes *= d;
+      if (bytes > kMaxTensorBytes) {
+        return Corrupt(absl::StrCat(where, " of shape ", DimsToString(slot.shape), " is too large (",
+                                    "more than ", kMaxTensorBytes, " bytes)"));
+      }
+    }
+    slot.bytes = static_cast<size_t>(bytes);
+    slot.arena_offset = t->arena_offset();
+    const size_t have = t->data() ? t->data()->size() : 0;
+    if (t->is_constant()) {
+      if (have != slot.bytes) {
+        return Corrupt(absl::StrCat("constant '", slot.name, "' holds ", have, " bytes, its shape ",
+                                    DimsToString(slot.shape), " needs ", slot.bytes));
+      }
+      impl.constants.emplace_back(
+          slot.dtype, slot.shape,
+          std::span<const std::byte>(
+              have > 0 ? reinterpret_cast<const std::byte*>(t->data()->data()) : nullptr, have));
+      impl.info.weight_bytes += have;
+      slot.constant = static_cast<int>(impl.constants.size() - 1);
+    } else if (have != 0) {
+      return Corrupt(absl::StrCat(where, " is not a constant but carries ", have, " bytes of data"));
+    }
+    impl.tensors.push_back(std::move(slot));
+  }
+  st.available.assign(impl.tensors.size(), false);
+  for (size_t i = 0; i < impl.tensors.size(); ++i) st.available[i] = impl.tensors[i].constant >= 0;
+  return absl::OkStatus();
+}
+
+// Checks a tensor index read from the plan; `what` names its holder.
+absl::Status CheckTensorIndex(const ReadState& st, int64_t idx, const std::string& what) {
+  const size_t n = st.impl.tensors.size();
+  if (idx < 0 || static_cast<uint64_t>(idx) >= n) {
+    return Corrupt(absl::StrCat(what, " refers to tensor ", idx, " of ", n));
+  }
+  return absl::OkStatus();
+}
+
+TensorDesc Desc(const ReadState& st, int idx) {
+  const auto& s = st.impl.tensors[idx];
+  return TensorDesc{s.name, s.dtype, s.shape};
+}
+
+// Reads the engine's inputs (`outputs` false) or outputs (true): tensor
+// indices in range and each listed once; an input is not a constant (it would
+// alias a weight); an output is produced by a layer, an input or a constant.
+// A constant output is valid: the builder writes one for a model output that
+// folds to a constant (tests/data/fuzz_regressions/onnx/
+// empty_program_and_shapes_roundtrip.onnx) and the context serves it from the
+// constant. Errors: DataLoss naming the tensor.
+absl::Status ReadEngineIo(const fb::Network& net, bool outputs, ReadState& st) {
+  Engine::Impl& impl = st.impl;
+  const char* role = outputs ? "engine output" : "engine input";
+  std::vector<int>& index = outputs ? impl.output_index : impl.input_index;
+  std::vector<TensorDesc>& descs = outputs ? impl.outputs : impl.inputs;
+  const auto& list = outputs ? *net.outputs() : *net.inputs();
+  for (size_t i = 0; i < list.size(); ++i) {
+    const int32_t idx = list.Get(static_cast<flatbuffers::uoffset_t>(i));
+    ENGINE_RETURN_IF_ERROR(CheckTensorIndex(st, idx, absl::StrCat(role, " #", i)));
+    const auto& slot = impl.tensors[idx];
+    if (!outputs && slot.constant >= 0) {
+      return Corrupt(absl::StrCat(role, " #", i, " is constant '", slot.name,
+                                  "'; an engine input is set by the caller"));
+    }
+    if (std::find(index.begin(), index.end(), idx) != index.end()) {
+      return Corrupt(absl::StrCat(role, " '", slot.name, "' is listed twice"));
+    }
+    if (outputs && !st.available[idx]) {
+      return Corrupt(absl::StrCat(role, " '", slot.name, "' is never produced"));
+    }
+    index.push_back(idx);
+    descs.push_back(Desc(st, idx));
+    st.available[idx] = true;
+  }
+  return absl::OkStatus();
+}
+
+// --- Step 3: the layers --------------------------------------------------
+
+absl::StatusOr<Attributes> ReadAttributes(const fb::Layer& layer, const std::string& where) {
   Attributes attrs;
   if (layer.attributes() == nullptr) return attrs;
   for (const fb::Attribute* a : *layer.attributes()) {
@@ -57,8 +319,7 @@ absl::StatusOr<Attributes> ReadAttributes(const fb::Layer& layer) {
       case fb::AttrKind::STRING: attrs.Set(name, a->s() ? a->s()->str() : std::string()); break;
       case fb::AttrKind::INTS:
         if (!ElementsAligned(a->ints())) {
-          return Corrupt(absl::StrCat("layer '", layer.name()->str(), "' attribute '", name,
-                                      "' is misaligned"));
+          return Corrupt(absl::StrCat(where, " attribute '", name, "' is misaligned"));
         }
         attrs.Set(name, a->ints() ? std::vector<int64_t>(a->ints()->begin(), a->ints()->end())
                                   : std::vector<int64_t>{});
@@ -69,12 +330,156 @@ absl::StatusOr<Attributes> ReadAttributes(const fb::Layer& layer) {
                             : std::vector<float>{});
         break;
       default:
-        return Corrupt(absl::StrCat("layer '", layer.name()->str(), "' attribute '", name,
-                                    "' has unknown kind"));
+        return Corrupt(absl::StrCat(where, " attribute '", name, "' has unknown kind ",
+                                    static_cast<int>(a->kind())));
     }
   }
   return attrs;
 }
+
+// Reads a layer's accelerator mapping into its static device profile:
+// kind, dataflow and precision known (the enums' FromCode), its instruction
+// range inside the program of `program_size` instructions, figures >= 0.
+absl::Status ReadLayerMapping(const fb::Layer& layer, const std::string& where,
+                              uint32_t program_size, ReadState& st) {
+  const fb::LayerMapping* mapping = layer.mapping();
+  if (mapping == nullptr) return Corrupt(absl::StrCat(where, ": no accelerator mapping"));
+  const std::optional<hw::LayerKind> kind = hw::LayerKindFromCode(mapping->kind());
+  const std::optional<Dataflow> dataflow = DataflowFromCode(mapping->dataflow());
+  const std::optional<Precision> precision = PrecisionFromCode(mapping->precision());
+  if (!kind || !dataflow || !precision) {
+    return Corrupt(absl::StrCat(where, ": invalid accelerator mapping (unit ",
+                                int{mapping->kind()}, ", dataflow ", int{mapping->dataflow()},
+                                ", precision ", int{mapping->precision()}, ")"));
+  }
+  if (uint64_t{mapping->first_instruction()} + mapping->num_instructions() > program_size) {
+    return Corrupt(absl::StrCat(where, ": invalid accelerator mapping (instructions ",
+                                mapping->first_instruction(), " + ", mapping->num_instructions(),
+                                " of a program of ", program_size, ")"));
+  }
+  if (mapping->macs() < 0 || mapping->vector_ops() < 0 || mapping->min_dram_bytes() < 0 ||
+      mapping->estimated_cycles() < 0) {
+    return Corrupt(absl::StrCat("layer '", layer.name()->str(), "': negative accelerator figures"));
+  }
+  LayerDeviceProfile d;
+  d.name = layer.name()->str();
+  d.type = layer.type()->str();
+  d.unit = hw::LayerKindName(*kind);
+  if (*kind == hw::LayerKind::kArray && !mapping->on_array()) {
+    d.unit = "vector";  // e.g. a depthwise convolution on the vector unit
+  }
+  d.tactic = mapping->tactic() ? mapping->tactic()->str() : "";
+  d.tiling = mapping->tiling() ? mapping->tiling()->str() : "";
+  if (mapping->on_array()) d.dataflow = DataflowName(*dataflow);
+  d.precision = PrecisionName(*precision);
+  d.macs = mapping->macs();
+  d.vector_ops = mapping->vector_ops();
+  d.estimated_cycles = mapping->estimated_cycles();
+  if (mapping->rejected()) {
+    for (const fb::TacticCost* t : *mapping->rejected()) {
+      d.rejected.push_back({t->tactic() ? t->tactic()->str() : "",
+                            t->tiling() ? t->tiling()->str() : "", t->cycles(), t->energy_pj()});
+    }
+  }
+  st.device_layers.push_back(std::move(d));
+  st.min_dram_bytes.push_back(mapping->min_dram_bytes());
+  st.spans.push_back({mapping->first_instruction(), mapping->num_instructions(),
+                      *kind == hw::LayerKind::kArray && mapping->on_array(), mapping->tile_g(),
+                      mapping->tile_k(), mapping->tile_m(), mapping->tile_p()});
+  return absl::OkStatus();
+}
+
+// Reads every layer in execution order: tensor indices in range, inputs
+// defined before they are read, outputs written once, a layer type the kernel
+// registry knows (Unimplemented otherwise), attributes, output dtypes and
+// shapes equal to what the layer computes from its inputs, the kernel
+// prepared, then the accelerator mapping. Errors: DataLoss naming the layer.
+absl::Status ReadLayers(const fb::Network& net, ReadState& st) {
+  Engine::Impl& impl = st.impl;
+  const auto& registry = ops::OpRegistry::Builtin();
+  if (!ElementsAligned(net.program())) return Corrupt("the program is misaligned");
+  const uint32_t program_size = net.program() ? net.program()->size() : 0;
+  const size_t num_layers = net.layers()->size();
+  impl.layers.reserve(num_layers);
+  impl.exec.reserve(num_layers);
+  for (size_t l = 0; l < num_layers; ++l) {
+    const fb::Layer* layer = net.layers()->Get(static_cast<flatbuffers::uoffset_t>(l));
+    LayerInfo info;
+    info.name = layer->name()->str();
+    info.type = layer->type()->str();
+    const std::string where = absl::StrCat("layer '", info.name, "' (", info.type, ")");
+    if (layer->onnx_nodes()) {
+      for (const auto* s : *layer->onnx_nodes()) info.onnx_nodes.push_back(s->str());
+    }
+    Engine::Impl::LayerExec ex;
+    std::vector<kernels::TensorInfo> in_info, out_info;
+    if (layer->inputs()) {
+      for (int32_t idx : *layer->inputs()) {
+        kernels::TensorInfo ti;
+        if (idx == -1) {
+          ti.present = false;
+        } else {
+          ENGINE_RETURN_IF_ERROR(CheckTensorIndex(st, idx, where));
+          const auto& slot = impl.tensors[idx];
+          if (!st.available[idx]) {
+            return Corrupt(absl::StrCat(where, " reads tensor '", slot.name,
+                                        "' before it is produced"));
+          }
+          ti.dtype = slot.dtype;
+          ti.shape = slot.shape;
+          ti.constant = slot.constant >= 0 ? &impl.constants[slot.constant] : nullptr;
+          info.inputs.push_back(slot.name);
+        }
+        ex.inputs.push_back(idx);
+        in_info.push_back(std::move(ti));
+      }
+    }
+    if (layer->outputs()) {
+      for (int32_t idx : *layer->outputs()) {
+        ENGINE_RETURN_IF_ERROR(CheckTensorIndex(st, idx, where));
+        const auto& slot = impl.tensors[idx];
+        if (st.available[idx]) {
+          return Corrupt(absl::StrCat(where, " writes tensor '", slot.name,
+                                      "', which is already defined"));
+        }
+        st.available[idx] = true;
+        out_info.push_back(kernels::TensorInfo{slot.dtype, slot.shape, nullptr, true});
+        ex.outputs.push_back(idx);
+        info.outputs.push_back(slot.name);
+      }
+    }
+    const kernels::KernelDef* def = registry.FindKernel(info.type);
+    if (def == nullptr) {
+      return absl::UnimplementedError(absl::StrCat(
+          where, ": layer type unknown to this runtime (engine ", kEngineVersion, ")"));
+    }
+    ENGINE_ASSIGN_OR_RETURN(Attributes attrs, ReadAttributes(*layer, where));
+    auto inferred = def->infer(attrs, in_info);
+    if (!inferred.ok()) return Corrupt(absl::StrCat(where, ": ", inferred.status().message()));
+    if (inferred->size() != out_info.size()) {
+      return Corrupt(absl::StrCat(where, ": has ", out_info.size(), " outputs, expected ",
+                                  inferred->size()));
+    }
+    for (size_t i = 0; i < out_info.size(); ++i) {
+      if ((*inferred)[i].dtype != out_info[i].dtype || (*inferred)[i].shape != out_info[i].shape) {
+        return Corrupt(absl::StrCat(where, ": output ", i, " is stored as ",
+                                    DataTypeName(out_info[i].dtype), " ",
+                                    DimsToString(out_info[i].shape), " but the layer computes ",
+                                    DataTypeName((*inferred)[i].dtype), " ",
+                                    DimsToString((*inferred)[i].shape)));
+      }
+    }
+    ex.kernel = def->create();
+    absl::Status prepared = ex.kernel->Prepare(attrs, in_info, out_info);
+    if (!prepared.ok()) return Corrupt(absl::StrCat(where, ": ", prepared.message()));
+    impl.exec.push_back(std::move(ex));
+    ENGINE_RETURN_IF_ERROR(ReadLayerMapping(*layer, where, program_size, st));
+    impl.layers.push_back(std::move(info));
+  }
+  return absl::OkStatus();
+}
+
+// --- Step 4: the activation arena ----------------------------------------
 
 // Reads and checks the activation arena: every non-constant tensor inside the
 // arena at an aligned offset, and no two tensors whose lifetimes overlap
@@ -88,9 +493,10 @@ absl::Status ReadArena(const fb::Network& net, Engine::Impl& impl) {
   m.no_reuse_bytes = a->no_reuse_bytes();
   m.lower_bound_bytes = a->lower_bound_bytes();
   m.strategy = a->strategy() ? a->strategy()->str() : "";
-  if (m.arena_bytes < 0 || m.arena_bytes > (int64_t{1} << 40) || m.alignment < 8 ||
+  if (m.arena_bytes < 0 || m.arena_bytes > kMaxTensorBytes || m.alignment < 8 ||
       (m.alignment & (m.alignment - 1)) != 0) {
-    return Corrupt("invalid activation arena header");
+    return Corrupt(absl::StrCat("invalid activation arena header (", m.arena_bytes,
+                                " bytes, alignment ", m.alignment, ")"));
   }
   // Lifetimes from the layer list, as the builder computed them.
   const int n = static_cast<int>(impl.tensors.size());
@@ -143,289 +549,92 @@ absl::Status ReadArena(const fb::Network& net, Engine::Impl& impl) {
   return absl::OkStatus();
 }
 
-}  // namespace
+// --- Step 5: the accelerator program -------------------------------------
 
-absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view plan) {
-  // FlatBuffers reads scalars in place, so the plan and its payload must be
-  // aligned for their widest fields (8 bytes): the builder aligns the payload
-  // within the plan, but the caller's bytes (or a crafted plan) may put either
-  // anywhere; such bytes are read from an aligned copy.
-  std::vector<uint64_t> aligned_plan, aligned_payload;
-  if (reinterpret_cast<uintptr_t>(plan.data()) % alignof(uint64_t) != 0) {
-    aligned_plan.resize(plan.size() / sizeof(uint64_t) + 1);
-    std::memcpy(aligned_plan.data(), plan.data(), plan.size());
-    plan = std::string_view(reinterpret_cast<const char*>(aligned_plan.data()), plan.size());
-  }
-  const auto* bytes = reinterpret_cast<const uint8_t*>(plan.data());
-  if (plan.size() < 8 || !flatbuffers::BufferHasIdentifier(bytes, fb::PlanIdentifier())) {
-    return absl::InvalidArgumentError(
-        "not an engine plan (the file identifier 'ENGP' is missing; was the file written by "
-        "--saveEngine?)");
-  }
-  {
-    flatbuffers::Verifier verifier(bytes, plan.size(), /*max_depth=*/64,
-                                   /*max_tables=*/1u << 30);
-    // Verify the outer table only; the payload is checked after its CRC and
-    // version, so that a newer payload layout is reported as a version error.
-    const fb::Plan* outer = flatbuffers::GetRoot<fb::Plan>(bytes);
-    const auto* t = reinterpret_cast<const flatbuffers::Table*>(outer);
-    if (!t->VerifyTableStart(verifier) ||
-        !t->VerifyField<uint32_t>(verifier, fb::Plan::VT_SCHEMA_VERSION, 4) ||
-        !t->VerifyOffset(verifier, fb::Plan::VT_ENGINE_VERSION) ||
-        !verifier.VerifyString(outer->engine_version()) ||
-        !t->VerifyField<uint32_t>(verifier, fb::Plan::VT_PAYLOAD_CRC32, 4) ||
-        !t->VerifyOffset(verifier, fb::Plan::VT_PAYLOAD) ||
-        !verifier.VerifyVector(outer->payload())) {
-      return absl::DataLossError(absl::StrCat(
-          "plan is truncated or corrupt: its header does not verify (", plan.size(), " bytes)"));
-    }
-  }
-  const fb::Plan* outer = flatbuffers::GetRoot<fb::Plan>(bytes);
-  const uint32_t version = outer->schema_version();
-  const std::string built_by = outer->engine_version() ? outer->engine_version()->str() : "?";
-  if (version < kMinPlanSchemaVersion || version > kPlanSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "plan schema version ", version, " (built by engine ", built_by,
-        ") is not supported: this runtime (engine ", kEngineVersion, ") accepts versions ",
-        kMinPlanSchemaVersion, "..", kPlanSchemaVersion, "; rebuild the engine"));
-  }
-  if (outer->payload() == nullptr || outer->payload()->size() == 0) {
-    return Corrupt("empty payload");
-  }
-  const uint8_t* payload = outer->payload()->data();
-  const size_t payload_size = outer->payload()->size();
-  uint32_t crc = static_cast<uint32_t>(crc32(0L, payload, static_cast<uInt>(payload_size)));
-  if (crc != outer->payload_crc32()) {
-    return absl::DataLossError(absl::StrCat("plan is corrupt: payload checksum mismatch (stored ",
-                                            outer->payload_crc32(), ", computed ", crc, ")"));
-  }
-  if (reinterpret_cast<uintptr_t>(payload) % alignof(uint64_t) != 0) {
-    aligned_payload.resize(payload_size / sizeof(uint64_t) + 1);
-    std::memcpy(aligned_payload.data(), payload, payload_size);
-    payload = reinterpret_cast<const uint8_t*>(aligned_payload.data());
-  }
-  flatbuffers::Verifier payload_verifier(payload, payload_size, 64, 1u << 30);
-  if (!payload_verifier.VerifyBuffer<fb::Network>(nullptr)) {
-    return Corrupt("payload does not verify");
-  }
-  const fb::Network* net = flatbuffers::GetRoot<fb::Network>(payload);
-  if (net->tensors() == nullptr || net->layers() == nullptr || net->inputs() == nullptr ||
-      net->outputs() == nullptr) {
-    return Corrupt("missing tensors, layers, inputs or outputs");
-  }
-
-  auto impl = std::make_shared<Engine::Impl>();
-  impl->info.schema_version = version;
-  impl->info.engine_version = built_by;
-  impl->info.model_name = net->name() ? net->name()->str() : "";
-  impl->info.plan_bytes = plan.size();
-
-  const int num_tensors = static_cast<int>(net->tensors()->size());
-  for (int i = 0; i < num_tensors; ++i) {
-    const fb::Tensor* t = net->tensors()->Get(i);
-    Engine::Impl::TensorSlot slot;
-    slot.name = t->name()->str();
-    if (!ValidDataType(t->dtype())) {
-      return Corrupt(absl::StrCat("tensor '", slot.name, "' has unknown dtype"));
-    }
-    slot.dtype = static_cast<DataType>(t->dtype());
-    if (!ElementsAligned(t->shape())) {
-      return Corrupt(absl::StrCat("tensor '", slot.name, "' has a misaligned shape"));
-    }
-    if (t->shape() != nullptr) {
-      for (int64_t d : *t->shape()) {
-        if (d < 0 || d > (int64_t{1} << 40)) {
-          return Corrupt(absl::StrCat("tensor '", slot.name, "' has dimension ", d));
-        }
-        slot.shape.push_back(d);
-      }
-    }
-    // Overflow-safe element count.
-    __int128 bytes128 = DataTypeSize(slot.dtype);
-    for (int64_t d : slot.shape) {
-      bytes128 *= d;
-      if (bytes128 > (__int128{1} << 40)) return Corrupt(absl::StrCat("tensor '", slot.name, "' is too large"));
-    }
-    slot.bytes = static_cast<size_t>(bytes128);
-    slot.arena_offset = t->arena_offset();
-    if (t->is_constant()) {
-      size_t have = t->data() ? t->data()->size() : 0;
-      if (have != slot.bytes) {
-        return Corrupt(absl::StrCat("constant '", slot.name, "' holds ", have, " bytes, its shape ",
-                                    DimsToString(slot.shape), " needs ", slot.bytes));
-      }
-      impl->constants.emplace_back(
-          slot.dtype, slot.shape,
-          std::span<const std::byte>(
-              have > 0 ? reinterpret_cast<const std::byte*>(t->data()->data()) : nullptr, have));
-      impl->info.weight_bytes += have;
-      slot.constant = static_cast<int>(impl->constants.size() - 1);
-    }
-    impl->tensors.push_back(std::move(slot));
-  }
-  auto check_index = [&](int idx, const std::string& what) -> absl::Status {
-    if (idx < 0 || idx >= num_tensors) {
-      return Corrupt(absl::StrCat(what, " refers to tensor ", idx, " of ", num_tensors));
-    }
-    return absl::OkStatus();
-  };
-  auto desc = [&](int idx) {
-    const auto& s = impl->tensors[idx];
-    return TensorDesc{s.name, s.dtype, s.shape};
-  };
-  std::vector<bool> available(num_tensors, false);
-  for (int i = 0; i < num_tensors; ++i) available[i] = impl->tensors[i].constant >= 0;
-  for (int32_t idx : *net->inputs()) {
-    ENGINE_RETURN_IF_ERROR(check_index(idx, "engine input"));
-    impl->input_index.push_back(idx);
-    impl->inputs.push_back(desc(idx));
-    available[idx] = true;
-  }
-
-  const auto& registry = kernels::KernelRegistry::Builtin();
-  std::vector<LayerDeviceProfile> device_layers;
-  std::vector<int64_t> min_dram_bytes;
-  if (!ElementsAligned(net->program())) return Corrupt("the program is misaligned");
-  const uint32_t program_size = net->program() ? net->program()->size() : 0;
-  for (const fb::Layer* layer : *net->layers()) {
-    const std::string name = layer->name()->str();
-    const std::string type = layer->type()->str();
-    const std::string where = absl::StrCat("layer '", name, "' (", type, ")");
-    LayerInfo info;
-    info.name = name;
-    info.type = type;
-    if (layer->onnx_nodes()) {
-      for (const auto* s : *layer->onnx_nodes()) info.onnx_nodes.push_back(s->str());
-    }
-    Engine::Impl::LayerExec ex;
-    std::vector<kernels::TensorInfo> in_info, out_info;
-    if (layer->inputs()) {
-      for (int32_t idx : *layer->inputs()) {
-        kernels::TensorInfo ti;
-        if (idx == -1) {
-          ti.present = false;
-        } else {
-          ENGINE_RETURN_IF_ERROR(check_index(idx, where));
-          if (!available[idx]) {
-            return Corrupt(absl::StrCat(where, " reads tensor '", impl->tensors[idx].name,
-                                        "' before it is produced"));
-          }
-          const auto& slot = impl->tensors[idx];
-          ti.dtype = slot.dtype;
-          ti.shape = slot.shape;
-          ti.constant = slot.constant >= 0 ? &impl->constants[slot.constant] : nullptr;
-          info.inputs.push_back(slot.name);
-        }
-        ex.inputs.push_back(idx);
-        in_info.push_back(std::move(ti));
-      }
-    }
-    if (layer->outputs()) {
-      for (int32_t idx : *layer->outputs()) {
-        ENGINE_RETURN_IF_ERROR(check_index(idx, where));
-        if (available[idx]) {
-          return Corrupt(absl::StrCat(where, " writes tensor '", impl->tensors[idx].name,
-                                      "', which is already defined"));
-        }
-        available[idx] = true;
-        const auto& slot = impl->tensors[idx];
-        out_info.push_back(kernels::TensorInfo{slot.dtype, slot.shape, nullptr, true});
-        ex.outputs.push_back(idx);
-        info.outputs.push_back(slot.name);
-      }
-    }
-    const kernels::KernelDef* def = registry.Find(type);
-    if (def == nullptr) {
-      return absl::UnimplementedError(absl::StrCat(
-          where, ": layer type unknown to this runtime (engine ", kEngineVersion, ")"));
-    }
-    ENGINE_ASSIGN_OR_RETURN(Attributes attrs, ReadAttributes(*layer));
-    auto inferred = def->infer(attrs, in_info);
-    if (!inferred.ok()) return Corrupt(absl::StrCat(where, ": ", inferred.status().message()));
-    if (inferred->size() != out_info.size()) {
-      return Corrupt(absl::StrCat(where, ": has ", out_info.size(), " outputs, expected ",
-                                  inferred->size()));
-    }
-    for (size_t i = 0; i < out_info.size(); ++i) {
-      if ((*inferred)[i].dtype != out_info[i].dtype || (*inferred)[i].shape != out_info[i].shape) {
-        return Corrupt(absl::StrCat(where, ": output ", i, " is stored as ",
-                                    DataTypeName(out_info[i].dtype), " ",
-                                    DimsToString(out_info[i].shape), " but the layer computes ",
-                                    DataTypeName((*inferred)[i].dtype), " ",
-                                    DimsToString((*inferred)[i].shape)));
-      }
-    }
-    ex.kernel = def->create();
-    absl::Status prepared = ex.kernel->Prepare(attrs, in_info, out_info);
-    if (!prepared.ok()) return Corrupt(absl::StrCat(where, ": ", prepared.message()));
-    impl->exec.push_back(std::move(ex));
-
-    // The layer's accelerator mapping.
-    const fb::LayerMapping* mapping = layer->mapping();
-    if (mapping == nullptr) return Corrupt(absl::StrCat(where, ": no accelerator mapping"));
-    if (mapping->kind() > static_cast<uint8_t>(hw::LayerKind::kDma) ||
-        mapping->dataflow() > static_cast<uint8_t>(Dataflow::kInputStationary) ||
-        mapping->precision() > static_cast<uint8_t>(Precision::kFp32) ||
-        uint64_t{mapping->first_instruction()} + mapping->num_instructions() > program_size) {
-      return Corrupt(absl::StrCat(where, ": invalid accelerator mapping"));
-    }
-    LayerDeviceProfile d;
-    d.name = name;
-    d.type = type;
-    d.unit = hw::LayerKindName(static_cast<hw::LayerKind>(mapping->kind()));
-    if (mapping->kind() == static_cast<uint8_t>(hw::LayerKind::kArray) && !mapping->on_array()) {
-      d.unit = "vector";  // e.g. a depthwise convolution on the vector unit
-    }
-    d.tactic = mapping->tactic() ? mapping->tactic()->str() : "";
-    d.tiling = mapping->tiling() ? mapping->tiling()->str() : "";
-    if (mapping->on_array()) d.dataflow = DataflowName(static_cast<Dataflow>(mapping->dataflow()));
-    d.precision = PrecisionName(static_cast<Precision>(mapping->precision()));
-    d.macs = mapping->macs();
-    d.vector_ops = mapping->vector_ops();
-    d.estimated_cycles = mapping->estimated_cycles();
-    if (mapping->rejected()) {
-      for (const fb::TacticCost* t : *mapping->rejected()) {
-        d.rejected.push_back({t->tactic() ? t->tactic()->str() : "",
-                              t->tiling() ? t->tiling()->str() : "", t->cycles(), t->energy_pj()});
-      }
-    }
-    device_layers.push_back(std::move(d));
-    min_dram_bytes.push_back(mapping->min_dram_bytes());
-    impl->layers.push_back(std::move(info));
-  }
-  for (int32_t idx : *net->outputs()) {
-    ENGINE_RETURN_IF_ERROR(check_index(idx, "engine output"));
-    if (!available[idx]) {
-      return Corrupt(absl::StrCat("engine output '", impl->tensors[idx].name, "' is never produced"));
-    }
-    impl->output_index.push_back(idx);
-    impl->outputs.push_back(desc(idx));
-  }
-
-  ENGINE_RETURN_IF_ERROR(ReadArena(*net, *impl));
-
-  // The accelerator: its description, the program, and the simulated profile.
-  if (net->hardware_json() == nullptr) return Corrupt("no hardware description");
-  impl->hardware_json = net->hardware_json()->str();
-  auto hardware = ParseHardwareJson(impl->hardware_json, "plan hardware description");
+// Reads the hardware description, the objective and the instruction stream.
+// Each instruction: opcode, dataflow and precision known (the enums'
+// FromCode), its layer in range and its index inside that layer's mapping
+// range, its tensor -1 or in range, each dependency -1 or an earlier
+// instruction; a MATMUL only on a layer mapped to the array, within that
+// layer's tile (1 <= repeat <= tile_g, k <= tile_k, m <= tile_m, p <= tile_p).
+// The program's size limits (hw::kMaxExpandedInstructions,
+// hw::kMaxSerialCycles) are checked by the device step, before it simulates.
+// Errors: DataLoss naming the instruction index and its layer.
+absl::Status ReadProgram(const fb::Network& net, ReadState& st) {
+  Engine::Impl& impl = st.impl;
+  if (net.hardware_json() == nullptr) return Corrupt("no hardware description");
+  impl.hardware_json = net.hardware_json()->str();
+  auto hardware = ParseHardwareJson(impl.hardware_json, "plan hardware description");
   if (!hardware.ok()) return Corrupt(std::string(hardware.status().message()));
-  impl->hardware = *hardware;
-  impl->info.objective = net->objective() ? net->objective()->str() : "";
-  impl->info.instructions = program_size;
-  impl->program.reserve(program_size);
-  const uint32_t num_layers = static_cast<uint32_t>(impl->layers.size());
-  for (uint32_t i = 0; i < program_size; ++i) {
-    const fb::Instruction* f = net->program()->Get(i);
-    hw::Instruction in;
-    if (f->opcode() > static_cast<uint8_t>(hw::Opcode::kSync) ||
-        f->dataflow() > static_cast<uint8_t>(Dataflow::kInputStationary) ||
-        f->precision() > static_cast<uint8_t>(Precision::kFp32) || f->layer() >= num_layers ||
-        f->tensor() < -1 || f->tensor() >= num_tensors) {
-      return Corrupt(absl::StrCat("program instruction #", i, " is invalid"));
+  impl.hardware = *hardware;
+  if (net.objective() == nullptr) return Corrupt("no objective");
+  impl.info.objective = net.objective()->str();
+  if (!ObjectiveFromName(impl.info.objective)) {
+    return Corrupt(absl::StrCat("unknown objective '", impl.info.objective,
+                                "' (expected latency, energy or edp)"));
+  }
+  // The layer owning each instruction, from the mappings' ranges (each
+  // instruction belongs to at most one layer).
+  const uint32_t program_size = net.program() ? net.program()->size() : 0;
+  constexpr uint32_t kNoLayer = ~uint32_t{0};
+  std::vector<uint32_t> owner(program_size, kNoLayer);
+  for (size_t l = 0; l < st.spans.size(); ++l) {
+    const LayerSpan& s = st.spans[l];
+    for (uint32_t i = s.first; i < s.first + s.count; ++i) {
+      if (owner[i] != kNoLayer) {
+        return Corrupt(absl::StrCat(LayerWhere(st, l), ": its instructions ", s.first, " + ",
+                                    s.count, " overlap those of ", LayerWhere(st, owner[i])));
+      }
+      owner[i] = static_cast<uint32_t>(l);
     }
-    in.opcode = static_cast<hw::Opcode>(f->opcode());
-    in.dataflow = static_cast<Dataflow>(f->dataflow());
-    in.precision = static_cast<Precision>(f->precision());
+  }
+  impl.info.instructions = program_size;
+  impl.program.reserve(program_size);
+  const uint64_t num_layers = impl.layers.size();
+  const int64_t num_tensors = static_cast<int64_t>(impl.tensors.size());
+  for (uint32_t i = 0; i < program_size; ++i) {
+    const fb::Instruction* f = net.program()->Get(i);
+    const std::string at = absl::StrCat("program instruction #", i);
+    const std::optional<hw::Opcode> opcode = hw::OpcodeFromCode(f->opcode());
+    const std::optional<Dataflow> dataflow = DataflowFromCode(f->dataflow());
+    const std::optional<Precision> precision = PrecisionFromCode(f->precision());
+    if (!opcode || !dataflow || !precision) {
+      return Corrupt(absl::StrCat(at, " is invalid (opcode ", int{f->opcode()}, ", dataflow ",
+                                  int{f->dataflow()}, ", precision ", int{f->precision()}, ")"));
+    }
+    if (f->layer() >= num_layers) {
+      return Corrupt(absl::StrCat(at, " is invalid: layer ", f->layer(), " of ", num_layers));
+    }
+    if (owner[i] != f->layer()) {
+      return Corrupt(absl::StrCat(at, " is invalid: it belongs to ", LayerWhere(st, f->layer()),
+                                  " but lies outside that layer's instructions"));
+    }
+    const std::string where = absl::StrCat(at, " (", LayerWhere(st, f->layer()), ")");
+    if (f->tensor() < -1 || f->tensor() >= num_tensors) {
+      return Corrupt(absl::StrCat(where, " is invalid: tensor ", f->tensor(), " of ", num_tensors));
+    }
+    for (int32_t d : {f->dep0(), f->dep1(), f->dep2()}) {
+      if (d < -1 || d >= static_cast<int64_t>(i)) {
+        return Corrupt(absl::StrCat(where, " is invalid: it depends on instruction #", d,
+                                    ", not an earlier one"));
+      }
+    }
+    if (*opcode == hw::Opcode::kMatmul) {
+      const LayerSpan& s = st.spans[f->layer()];
+      if (!s.on_array) {
+        return Corrupt(absl::StrCat(where, ": a MATMUL in a layer not mapped to the array"));
+      }
+      if (f->repeat() < 1 || f->repeat() > s.tile_g || f->k() > s.tile_k || f->m() > s.tile_m ||
+          f->p() > s.tile_p) {
+        return Corrupt(absl::StrCat(where, ": MATMUL of ", f->repeat(), " x ", f->k(), "x", f->m(),
+                                    "x", f->p(), " does not fit the layer's tile of ", s.tile_g,
+                                    " groups x ", s.tile_k, "x", s.tile_m, "x", s.tile_p));
+      }
+    }
+    hw::Instruction in;
+    in.opcode = *opcode;
+    in.dataflow = *dataflow;
+    in.precision = *precision;
     in.flags = f->flags();
     in.layer = f->layer();
     in.deps[0] = f->dep0();
@@ -443,36 +652,73 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
     in.p = f->p();
     in.repeat = f->repeat();
     in.ops = f->ops();
-    impl->program.push_back(in);
+    impl.program.push_back(in);
   }
-  // The per-layer figures the device profile adds up and divides by the
-  // hardware's rates (int64 sums, double -> int64 conversions): bounded like
-  // the program's in hw::Simulate.
-  {
-    constexpr double kMaxTotal = 0x1p58;
-    const double transfer = impl->hardware.TransferBytesPerCycle();
-    const double vector_rate =
-        static_cast<double>(impl->hardware.vector_lanes) * impl->hardware.vector_ops_per_cycle;
-    double total = 0;
-    for (size_t i = 0; i < device_layers.size(); ++i) {
-      const LayerDeviceProfile& d = device_layers[i];
-      if (d.macs < 0 || d.vector_ops < 0 || min_dram_bytes[i] < 0 || d.estimated_cycles < 0) {
-        return Corrupt(absl::StrCat("layer '", d.name, "': negative accelerator figures"));
-      }
-      const double bytes = static_cast<double>(min_dram_bytes[i]);
-      const double ops = static_cast<double>(d.vector_ops);
-      total += static_cast<double>(d.macs) + ops + ops / vector_rate + bytes + bytes / transfer +
-               static_cast<double>(d.estimated_cycles);
-      if (!(total <= kMaxTotal)) {
-        return Corrupt(absl::StrCat("layer '", d.name, "': accelerator figures out of range"));
-      }
+  return absl::OkStatus();
+}
+
+// --- Step 6: the device profile ------------------------------------------
+
+// Bounds the per-layer figures the device profile adds up and divides by the
+// hardware's rates (int64 sums, double -> int64 conversions) like the
+// program's in hw::Simulate, then simulates the program (which checks its
+// limits, hw::kMaxExpandedInstructions and hw::kMaxSerialCycles, before
+// scheduling) into the engine's DeviceProfile. Errors: DataLoss naming the
+// layer or the instruction.
+absl::Status ReadDeviceProfile(ReadState& st) {
+  Engine::Impl& impl = st.impl;
+  constexpr double kMaxTotal = 0x1p58;
+  const double transfer = impl.hardware.TransferBytesPerCycle();
+  const double vector_rate =
+      static_cast<double>(impl.hardware.vector_lanes) * impl.hardware.vector_ops_per_cycle;
+  double total = 0;
+  for (size_t i = 0; i < st.device_layers.size(); ++i) {
+    const LayerDeviceProfile& d = st.device_layers[i];
+    const double bytes = static_cast<double>(st.min_dram_bytes[i]);
+    const double ops = static_cast<double>(d.vector_ops);
+    total += static_cast<double>(d.macs) + ops + ops / vector_rate + bytes + bytes / transfer +
+             static_cast<double>(d.estimated_cycles);
+    if (!(total <= kMaxTotal)) {
+      return Corrupt(absl::StrCat("layer '", d.name, "': accelerator figures out of range"));
     }
   }
-  auto device = SimulateDevice(impl->hardware, impl->program, std::move(device_layers),
-                               min_dram_bytes, &impl->simulation);
+  auto device = SimulateDevice(impl.hardware, impl.program, std::move(st.device_layers),
+                               st.min_dram_bytes, &impl.simulation);
   if (!device.ok()) return Corrupt(std::string(device.status().message()));
-  impl->device = std::move(*device);
+  impl.device = std::move(*device);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlanSteps(std::string_view plan) {
+  AlignedCopies copies;
+  auto impl = std::make_shared<Engine::Impl>();
+  ENGINE_ASSIGN_OR_RETURN(const fb::Network* net, ReadHeader(plan, copies, impl->info));
+  ReadState st{*impl, {}, {}, {}, {}};
+  ENGINE_RETURN_IF_ERROR(ReadTensors(*net, st));
+  ENGINE_RETURN_IF_ERROR(ReadEngineIo(*net, /*outputs=*/false, st));
+  ENGINE_RETURN_IF_ERROR(ReadLayers(*net, st));
+  ENGINE_RETURN_IF_ERROR(ReadEngineIo(*net, /*outputs=*/true, st));
+  ENGINE_RETURN_IF_ERROR(ReadArena(*net, *impl));
+  ENGINE_RETURN_IF_ERROR(ReadProgram(*net, st));
+  ENGINE_RETURN_IF_ERROR(ReadDeviceProfile(st));
   return std::shared_ptr<const Engine::Impl>(std::move(impl));
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view plan) {
+  // Every allocation above is bounded by the plan's size or by a checked
+  // limit; a kernel's Prepare may still allocate per its shapes, so a host
+  // out of memory is reported, not thrown.
+  try {
+    return ReadPlanSteps(plan);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory loading a ", plan.size(), "-byte plan"));
+  } catch (const std::length_error& e) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory loading a ", plan.size(), "-byte plan (", e.what(), ")"));
+  }
 }
 
 }  // namespace engine::exec

@@ -12,6 +12,7 @@
 #define ENGINE_HW_PROGRAM_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "engine/hardware.h"
@@ -27,6 +28,22 @@ enum class Opcode : uint8_t {
   kSync = 5,        ///< fence: waits until every earlier instruction has finished
 };
 const char* OpcodeName(Opcode opcode);
+/// The Opcode whose numeric value is `code` (plans store it as a byte), or
+/// nullopt when no enumerator has that value: the one range check of the
+/// enum (-Wswitch flags the switch when an opcode is added without its case).
+constexpr std::optional<Opcode> OpcodeFromCode(int64_t code) {
+  if (code < 0 || code > 0xff) return std::nullopt;
+  switch (static_cast<Opcode>(code)) {
+    case Opcode::kLoadInput:
+    case Opcode::kLoadWeight:
+    case Opcode::kMatmul:
+    case Opcode::kVector:
+    case Opcode::kStore:
+    case Opcode::kSync:
+      return static_cast<Opcode>(code);
+  }
+  return std::nullopt;
+}
 
 enum class MemorySpace : uint8_t { kScratchpad = 0, kWeightBuffer = 1, kAccumulator = 2 };
 

@@ -33,9 +33,11 @@ absl::StatusOr<SimulationResult> Simulate(const HardwareConfig& hw, const Progra
   const double vector_rate = static_cast<double>(hw.vector_lanes) * hw.vector_ops_per_cycle;
   const double array_extent = 2.0 * hw.array_rows + hw.array_cols;
   double total = 0;
+  uint64_t expanded = 0;     // instructions, MATMUL counted `repeat` times
+  int64_t serial_cycles = 0;  // sum of completion cycles
   for (size_t i = 0; i < program.size(); ++i) {
     const Instruction& in = program[i];
-    if (in.opcode > Opcode::kSync) return Malformed(i, "unknown opcode");
+    if (!OpcodeFromCode(static_cast<int64_t>(in.opcode))) return Malformed(i, "unknown opcode");
     const double bytes = static_cast<double>(in.bytes), ops = static_cast<double>(in.ops);
     double bound = static_cast<double>(hw.dram_latency_cycles) + 4.0 * bytes + bytes / transfer +
                    static_cast<double>(in.aux_bytes) + ops + ops / vector_rate;
@@ -59,6 +61,21 @@ absl::StatusOr<SimulationResult> Simulate(const HardwareConfig& hw, const Progra
     }
     if (in.opcode == Opcode::kMatmul && (in.k == 0 || in.m == 0 || in.p == 0 || in.repeat == 0)) {
       return Malformed(i, "MATMUL with an empty tile");
+    }
+    // Both sums stay below their limits plus one instruction's share (at most
+    // 2^32 and, by the bound above, 2^58), so neither can overflow.
+    expanded += in.opcode == Opcode::kMatmul ? in.repeat : 1;
+    if (expanded > kMaxExpandedInstructions) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "program instruction #", i, ": the program expands to more than ",
+          kMaxExpandedInstructions, " instructions (each MATMUL counted `repeat` times; this one ",
+          in.repeat, "), the limit of a program"));
+    }
+    serial_cycles += CostOf(hw, in).CompletionCycles();
+    if (serial_cycles > kMaxSerialCycles) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "program instruction #", i, ": the program's instructions take more than ",
+          kMaxSerialCycles, " cycles end to end, the limit of a program"));
     }
   }
 

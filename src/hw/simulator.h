@@ -50,12 +50,29 @@ struct SimulationResult {
   int64_t total_cycles = 0;
 };
 
+/// Limits of one program, checked by Simulate before it schedules anything,
+/// so that a crafted plan cannot make the model report absurd figures. The
+/// builder's programs stay orders of magnitude below (ResNet-50 on gemmini:
+/// 43,517 instructions, 4.7e7 serial cycles; docs/accelerator_model.md,
+/// "Limits").
+///
+/// Instructions counting each MATMUL `repeat` times (the array passes the
+/// model times back to back).
+inline constexpr uint64_t kMaxExpandedInstructions = uint64_t{1} << 28;
+/// The sum of every instruction's cycles (occupancy plus latency), i.e. the
+/// modeled time if nothing overlapped, an upper bound of total_cycles:
+/// 2^50 cycles is 13 days at 1 GHz.
+inline constexpr int64_t kMaxSerialCycles = int64_t{1} << 50;
+
 /// Simulates `program` for an engine of `num_layers` layers. Each layer's
 /// instructions must be contiguous and followed by a kSync (codegen's
-/// invariant); layers without instructions take 0 cycles.
-/// Errors: InvalidArgument for a malformed program (unknown opcode, a
-/// dependency on itself or a later instruction, a layer index out of range,
-/// an empty MATMUL tile), naming the instruction index.
+/// invariant); layers without instructions take 0 cycles. Takes time and
+/// memory linear in program.size(), whatever the instructions' sizes.
+/// Errors, naming the instruction index: InvalidArgument for a malformed
+/// program (unknown opcode, a dependency on itself or a later instruction, a
+/// layer index out of range, an empty MATMUL tile, sizes whose cycles or bytes
+/// would overflow int64); ResourceExhausted past kMaxExpandedInstructions or
+/// kMaxSerialCycles.
 absl::StatusOr<SimulationResult> Simulate(const HardwareConfig& hw, const Program& program,
                                           int num_layers);
 

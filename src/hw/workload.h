@@ -6,6 +6,7 @@
 #define ENGINE_HW_WORKLOAD_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,20 @@ enum class LayerKind : uint8_t {
   kDma = 3,     ///< data movement only (Concat, Transpose, Slice, Pad, ...)
 };
 const char* LayerKindName(LayerKind kind);
+/// The LayerKind whose numeric value is `code` (plans store it as a byte), or
+/// nullopt when no enumerator has that value: the one range check of the
+/// enum (-Wswitch flags the switch when a kind is added without its case).
+constexpr std::optional<LayerKind> LayerKindFromCode(int64_t code) {
+  if (code < 0 || code > 0xff) return std::nullopt;
+  switch (static_cast<LayerKind>(code)) {
+    case LayerKind::kView:
+    case LayerKind::kArray:
+    case LayerKind::kVector:
+    case LayerKind::kDma:
+      return static_cast<LayerKind>(code);
+  }
+  return std::nullopt;
+}
 
 /// A convolution or matrix product as `groups` independent products of a
 /// K x M weight matrix by a K x P input matrix (im2col view: K = kernel_h *

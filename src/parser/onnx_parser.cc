@@ -17,7 +17,8 @@
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
-#include "parser/op_registry.h"
+#include "ops/op_registry.h"
+#include "parser/import.h"
 #include "parser/shape_propagation.h"
 
 namespace engine::parser {
@@ -124,7 +125,8 @@ absl::Status CheckSupportedOps(const onnx::ModelProto& model, const std::string&
     const auto& node = nodes[i];
     int opset = DomainOpset(model, node.domain());
     std::string why;
-    if (FindImporter(node.domain(), node.op_type(), opset, &why) == nullptr) {
+    if (ops::OpRegistry::Builtin().FindImport(node.domain(), node.op_type(), opset, &why) ==
+        nullptr) {
       problems.push_back(absl::StrCat(NodeLabel(node, i), ": ", why));
     }
   }
@@ -323,13 +325,17 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
   for (int i = 0; i < nodes.size(); ++i) {
     const auto& node = nodes[i];
     std::string why;
-    const OpImporter* imp = FindImporter(node.domain(), node.op_type(), DomainOpset(model, node.domain()), &why);
-    if (imp == nullptr) {
+    const ops::OpDef* def = ops::OpRegistry::Builtin().FindImport(
+        node.domain(), node.op_type(), DomainOpset(model, node.domain()), &why);
+    if (def == nullptr) {
       return absl::UnimplementedError(absl::StrCat(file, ": ", NodeLabel(node, i), ": ", why));
     }
     ENGINE_RETURN_IF_ERROR(CheckArity(node, i, DomainOpset(model, node.domain()), file));
-    ImportContext ctx(graph.get(), opset, source_opset, i, &ranks);
-    absl::Status s = imp->import(node, ctx);
+    absl::Status s = [&]() -> absl::Status {
+      ENGINE_ASSIGN_OR_RETURN(ops::ImportNode in, MakeImportNode(node, i, opset, source_opset));
+      GraphImportSink sink(graph.get(), &in, i, &ranks);
+      return def->import ? def->import(in, sink) : ops::ImportOneToOne(in, sink);
+    }();
     if (!s.ok()) return Annotate(s, absl::StrCat(file, ": ", NodeLabel(node, i)));
   }
   for (const auto& output : g.output()) {

@@ -2,7 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "executor/kernels/kernel.h"
+#include "kernels/kernel.h"
+#include "ops/op_registry.h"
 
 namespace engine::parser {
 namespace {
@@ -31,12 +32,12 @@ std::shared_ptr<Tensor> FoldShape(const ir::Node& node) {
 }  // namespace
 
 absl::Status PropagateShapes(ir::Graph& graph) {
-  const auto& registry = kernels::KernelRegistry::Builtin();
+  const auto& registry = ops::OpRegistry::Builtin();
   std::vector<ir::Node*> folded;
   for (const auto& node_ptr : graph.nodes()) {
     ir::Node& node = *node_ptr;
     const std::string where = node.Describe();
-    const kernels::KernelDef* def = registry.Find(node.op_type);
+    const kernels::KernelDef* def = registry.FindKernel(node.op_type);
     if (def == nullptr) {
       return absl::InternalError(absl::StrCat(where, ": no kernel for this op"));
     }
@@ -84,7 +85,7 @@ absl::Status PropagateShapes(ir::Graph& graph) {
       integral = integral && IsIntegral(out->dtype);
     }
     if (all_constant && integral && def->foldable) {
-      auto values = kernels::EvaluateLayer(registry, node.op_type, node.attrs, constants);
+      auto values = kernels::EvaluateKernel(*def, node.attrs, constants);
       if (!values.ok()) return Annotate(values.status(), where);
       for (size_t i = 0; i < values->size(); ++i) {
         node.outputs[i]->constant = std::make_shared<Tensor>(std::move((*values)[i]));

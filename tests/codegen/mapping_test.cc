@@ -3,10 +3,11 @@
 
 #include <set>
 
+#include "ops/op_registry.h"
 #include "codegen/lowering.h"
 #include "codegen/mapper.h"
 #include "codegen/workload.h"
-#include "executor/kernels/kernel.h"
+#include "kernels/kernel.h"
 #include "hw/simulator.h"
 #include "hw/tiling.h"
 
@@ -259,7 +260,7 @@ TEST_CASE("A precision the hardware lacks is Unimplemented", "[codegen]") {
 TEST_CASE("Every host layer type has an accelerator lowering", "[codegen]") {
   const std::vector<std::string> lowered = LoweredLayerTypes();
   const std::set<std::string> set(lowered.begin(), lowered.end());
-  for (const std::string& type : kernels::KernelRegistry::Builtin().Types()) {
+  for (const std::string& type : ops::OpRegistry::Builtin().KernelTypes()) {
     CAPTURE(type);
     CHECK(set.count(type) == 1);
   }

@@ -1,7 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+
+#include "onnx/onnx_pb.h"
 
 #include "engine/compare.h"
 #include "engine/tensor_io.h"
@@ -53,6 +59,76 @@ TEST_CASE("Reads .npy written by NumPy's format", "[common]") {
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
   std::filesystem::remove(path);
+}
+
+TEST_CASE("Hostile tensor files are refused with a specific error naming them", "[common][hostile]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("engine_tio_hostile_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "inputs.pb");
+  auto contains = [](const absl::Status& s, const std::string& what) {
+    return std::string(s.message()).find(what) != std::string::npos;
+  };
+  const auto start = std::chrono::steady_clock::now();
+  // A directory, a character device, a FIFO without a writer.
+  auto d = LoadTensorFile((dir / "inputs.pb").string());
+  REQUIRE_FALSE(d.ok());
+  CHECK(contains(d.status(), (dir / "inputs.pb").string() + ": is a directory"));
+  auto z = LoadTensorFile("/dev/zero");
+  REQUIRE_FALSE(z.ok());
+  CHECK(contains(z.status(), "/dev/zero: is a character device"));
+  const std::string fifo = (dir / "x.npy").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto f = LoadTensorFile(fifo);
+  REQUIRE_FALSE(f.ok());
+  CHECK(contains(f.status(), fifo + ": is a FIFO"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  // Saving over the FIFO is refused; it stays a FIFO.
+  absl::Status save = SaveTensorProtoFile(fifo, "x", testing::MakeFloat({1}, {1}));
+  CHECK(contains(save, fifo + ": is a FIFO"));
+  struct stat st;
+  REQUIRE(::lstat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+
+  // .npy shapes whose element count overflows.
+  auto npy = [&](const std::string& shape) {
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+    header += '\n';
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+    bytes += static_cast<char>(header.size() & 0xff);
+    bytes += static_cast<char>(header.size() >> 8);
+    bytes += header;
+    const std::string path = (dir / "bomb.npy").string();
+    { std::ofstream(path, std::ios::binary) << bytes; }
+    return LoadTensorFile(path);
+  };
+  // 2^32 x 2^32 elements wrap to 0 in 64 bits (and 0 data bytes "match").
+  auto wrap = npy("(4294967296, 4294967296)");
+  REQUIRE_FALSE(wrap.ok());
+  CHECK(contains(wrap.status(), "bomb.npy: not a valid .npy file: shape (4294967296, 4294967296) has more than 2^62 elements"));
+  auto big = npy("(4611686018427387904,)");  // 2^62 float32 = 2^64 bytes
+  REQUIRE_FALSE(big.ok());
+  CHECK(contains(big.status(), "is too large"));
+
+  // A TensorProto declaring 10^12 elements without data: an error, no allocation.
+  onnx::TensorProto proto;
+  proto.set_name("x");
+  proto.set_data_type(onnx::TensorProto::FLOAT);
+  proto.add_dims(1000000);
+  proto.add_dims(1000000);
+  const std::string pb = (dir / "bomb.pb").string();
+  { std::ofstream(pb, std::ios::binary) << proto.SerializeAsString(); }
+  auto p = LoadTensorFile(pb);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(contains(p.status(), "tensor 'x': holds 0 elements but its shape 1000000x1000000 needs 1000000000000"));
+  proto.set_raw_data("abcd");
+  { std::ofstream(pb, std::ios::binary) << proto.SerializeAsString(); }
+  auto r = LoadTensorFile(pb);
+  REQUIRE_FALSE(r.ok());
+  CHECK(contains(r.status(), "raw_data has 4 bytes, shape 1000000x1000000 needs 4000000000000"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("CompareTensors applies atol + rtol*|expected|", "[common]") {

@@ -527,3 +527,44 @@ TEST_CASE("trtexec_like --threads sets the host threads and keeps the outputs", 
   CHECK(absl::StrContains(zero.output, "--threads"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("trtexec_like refuses bad numbers, empty values and duplicate tensors before building",
+          "[e2e][cli][hostile]") {
+  fs::path dir = TempDir() / "hostile_flags";
+  fs::create_directories(dir);
+  WriteFile(dir / "small.onnx", engine::testing::SmallConvModel());
+  const std::string model = "--onnx=" + (dir / "small.onnx").string();
+  struct Case {
+    std::string args;
+    std::string needle;
+  };
+  const Case cases[] = {
+      {" --duration=-1", "--duration=-1: expected a number of seconds in [0, 86400]"},
+      {" --duration=nan", "--duration=nan"},
+      {" --duration=1e300", "--duration=1e+300"},
+      {" --warmUp=-5", "--warmUp=-5"},
+      {" --accuracyGuard=nan", "--accuracyGuard=nan"},
+      {" --calibImages=-1", "--calibImages=-1"},
+      {" --iterations=0", "--iterations=0"},
+      {" --threads=100000", "--threads=100000"},
+      {" --passes=,,", "--passes"},
+      {" --shapes=x:1x2x4x4,x:1x2x4x4", "--shapes: input 'x' is given twice"},
+      {" --loadInputs=x:a.pb,x:b.pb", "--loadInputs: tensor 'x' is given twice"},
+      {" --loadInputs= --iterations=1", "--loadInputs: empty value"},
+  };
+  for (const Case& c : cases) {
+    RunResult r = RunCli(model + c.args + " --saveEngine=" + (dir / "out.plan").string());
+    INFO(c.args << "\n" << r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(absl::StrContains(r.output, c.needle));
+    CHECK_FALSE(absl::StrContains(r.output, "Building engine"));
+    CHECK_FALSE(fs::exists(dir / "out.plan"));
+  }
+  // A directory given as an input file is an error, never an abort.
+  RunResult d = RunCli(model + kFast + " --loadInputs=x:" + dir.string());
+  INFO(d.output);
+  CHECK(d.exit_code == 1);
+  CHECK(absl::StrContains(d.output, "[E] "));
+  CHECK(absl::StrContains(d.output, dir.string()));
+  fs::remove_all(dir);
+}

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "executor/thread_pool.h"
+#include "kernels/thread_pool.h"
 
 namespace engine::exec {
 namespace {

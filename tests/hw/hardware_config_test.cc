@@ -5,6 +5,7 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/hardware.h"
@@ -277,7 +278,8 @@ TEST_CASE("Hardware JSON errors name the source and the field", "[hw]") {
   SECTION("wrong type") {
     std::string text = Replace(kCustomJson, R"("clock_mhz": 500)", R"("clock_mhz": "fast")");
     std::string msg = ErrorOf(ParseHardwareJson(text, "npu.json"));
-    CHECK(msg == "npu.json: field 'clock_mhz': expected a positive number, got \"fast\"");
+    CHECK(msg ==
+          "npu.json: field 'clock_mhz': expected a number from 1 to 100000 (MHz), got \"fast\"");
   }
   SECTION("string where an object is expected") {
     std::string text = Replace(kCustomJson, R"({"lanes": 64, "ops_per_cycle": 2})", "64");
@@ -301,7 +303,7 @@ TEST_CASE("Hardware JSON errors name the source and the field", "[hw]") {
   SECTION("negative energy") {
     std::string text = Replace(kCustomJson, R"("dram_byte": 100)", R"("dram_byte": -1)");
     CHECK(ErrorOf(ParseHardwareJson(text, "npu.json")) ==
-          "npu.json: field 'energy_pj.dram_byte': expected a non-negative number, got -1");
+          "npu.json: field 'energy_pj.dram_byte': expected a number from 0 to 1e+06 (pJ), got -1");
   }
   SECTION("invalid JSON") {
     std::string text = Replace(kCustomJson, R"("clock_mhz": 500,)", R"("clock_mhz": 500,,)");
@@ -526,4 +528,154 @@ TEST_CASE("Dataflow and precision names", "[hw]") {
   CHECK(PrecisionBytes(Precision::kFp32) == 4);
   EnergyTable e;
   CHECK(e.MacPj(Precision::kFp16) == 1.5);
+}
+
+TEST_CASE("Deeply nested hardware JSON is refused before parsing, without recursion", "[hw][hostile]") {
+  // 100,000 levels used to overflow the stack in nlohmann's dump() while the
+  // error message was built.
+  for (const char* open_close : {"[]", "{}"}) {
+    std::string deep;
+    const int levels = 100000;
+    for (int i = 0; i < levels; ++i) {
+      deep += open_close[0];
+      if (open_close[0] == '{') deep += "\"a\":";
+    }
+    if (open_close[0] == '{') deep += "1";
+    deep += std::string(levels, open_close[1]);
+    std::string msg = ErrorOf(ParseHardwareJson(deep, "deep.json"));
+    CHECK(msg.rfind("deep.json: not valid hardware JSON: nested deeper than 64 levels at line 1, column ", 0) == 0);
+    // Inside a field, too.
+    std::string nested = Replace(kCustomJson, R"("clock_mhz": 500)", "\"clock_mhz\": " + deep);
+    CHECK(Contains(ErrorOf(ParseHardwareJson(nested, "npu.json")), "nested deeper than 64 levels at line 5"));
+  }
+  // Exactly 64 levels parse (and fail on the field, describing the value by its size).
+  std::string ok_depth = std::string(63, '[') + std::string(63, ']');
+  std::string msg = ErrorOf(ParseHardwareJson(Replace(kCustomJson, R"("clock_mhz": 500)",
+                                                      "\"clock_mhz\": " + ok_depth),
+                                              "npu.json"));
+  CHECK(msg == "npu.json: field 'clock_mhz': expected a number from 1 to 100000 (MHz), got an "
+               "array of 1 element");
+  // Brackets inside strings (with escaped quotes) do not count.
+  std::string in_string = Replace(kCustomJson, R"("name": "my_npu")",
+                                  "\"name\": \"\\\"" + std::string(1000, '[') + "\"");
+  auto named = ParseHardwareJson(in_string, "npu.json");
+  REQUIRE(named.ok());
+  CHECK(named->name == "\"" + std::string(1000, '['));
+  // A huge top-level array is described, not serialized.
+  std::string big = "[" + std::string(200000, '[') + "1" + std::string(200000, ']') + "]";
+  CHECK(Contains(ErrorOf(ParseHardwareJson(big, "npu.json")), "nested deeper than 64"));
+  big = "[";
+  for (int i = 0; i < 200000; ++i) big += "[1,2],";
+  big += "3]";
+  CHECK(ErrorOf(ParseHardwareJson(big, "npu.json")) ==
+        "npu.json: expected a JSON object at the top level, got an array of 200001 elements");
+  // A syntax error quotes at most a short piece of a huge token.
+  big = "[" + std::string(2000000, '1') + "]";
+  msg = ErrorOf(ParseHardwareJson(big, "npu.json"));
+  CHECK(Contains(msg, "npu.json: not valid JSON: number overflow parsing '1111"));
+  CHECK(msg.size() < 300);
+  CHECK(ErrorOf(ParseHardwareJson("[" + std::string(2000000, ' ') + "1]", "npu.json")) ==
+        "npu.json: expected a JSON object at the top level, got an array of 1 element");
+  // Long strings are cut, also inside a UTF-8 sequence, without throwing.
+  std::string utf8;
+  for (int i = 0; i < 100; ++i) utf8 += "\xc3\xa9";  // é
+  msg = ErrorOf(ParseHardwareJson(Replace(kCustomJson, R"("clock_mhz": 500)",
+                                          "\"clock_mhz\": \"" + utf8 + "\""),
+                                  "npu.json"));
+  CHECK(Contains(msg, "got \"\xc3\xa9"));
+  CHECK(msg.size() < 200);
+}
+
+TEST_CASE("Every hardware field is range-checked, naming the field, value and range", "[hw][hostile]") {
+  struct Case {
+    const char* from;
+    const char* to;
+    const char* message;
+  };
+  const Case cases[] = {
+      {R"("clock_mhz": 500)", R"("clock_mhz": 1e308)",
+       "field 'clock_mhz': expected a number from 1 to 100000 (MHz), got 1e+308"},
+      {R"("clock_mhz": 500)", R"("clock_mhz": 1e400)", "not valid JSON: number overflow parsing '1e400'"},
+      {R"("clock_mhz": 500)", R"("clock_mhz": 0)", "field 'clock_mhz': expected a number from 1 to 100000 (MHz), got 0"},
+      {R"("clock_mhz": 500)", R"("clock_mhz": -800)", "field 'clock_mhz': expected a number from 1 to 100000 (MHz), got -800"},
+      {R"("bytes_per_cycle": 32)", R"("bandwidth_gbps": 1e300)",
+       "field 'dram.bandwidth_gbps': expected a number from 0.001 to 1e+06 (GB/s), got 1e+300"},
+      {R"("bytes_per_cycle": 32)", R"("bandwidth_gbps": 900000)",
+       "field 'dram.bandwidth_gbps': expected a bandwidth that is a number from 0.001 to 65536 "
+       "(bytes per cycle) at 500 MHz, got 900000"},
+      {R"("bytes_per_cycle": 32)", R"("bytes_per_cycle": 1e300)",
+       "field 'dram.bytes_per_cycle': expected a number from 0.001 to 65536 (bytes per cycle), got 1e+300"},
+      {R"("bytes_per_cycle": 32)", R"("bytes_per_cycle": 0)", "field 'dram.bytes_per_cycle'"},
+      {R"("latency_cycles": 150)", R"("latency_cycles": 2000000000)",
+       "field 'dram.latency_cycles': expected an integer from 0 to 1000000 (cycles), got 2000000000"},
+      {R"("bytes": 1048576, "banks": 8)", R"("bytes": 1e300, "banks": 8)",
+       "field 'scratchpad.bytes': expected an integer number of bytes from 0 to 1099511627776 (1 TiB), got 1e+300"},
+      {R"("bytes": 1048576, "banks": 8)", R"("bytes": -1, "banks": 8)", "field 'scratchpad.bytes'"},
+      {R"("bytes": 1048576, "banks": 8)", R"("bytes": 1048576, "banks": 0)",
+       "field 'scratchpad.banks': expected an integer from 1 to 1024, got 0"},
+      {R"("bytes": 1048576, "banks": 8)", R"("bytes": 1048576, "banks": 1e9)", "field 'scratchpad.banks'"},
+      {R"("dma": {"bytes_per_cycle": 8})", R"("dma": {"bytes_per_cycle": 1e-9})",
+       "field 'dma.bytes_per_cycle': expected 0 or a number from 0.001 to 65536"},
+      {R"("lanes": 64)", R"("lanes": 100000000)", "field 'vector.lanes': expected an integer from 1 to 65536"},
+      {R"("ops_per_cycle": 2)", R"("ops_per_cycle": 1e10)", "field 'vector.ops_per_cycle'"},
+      {R"("dram_byte": 100)", R"("dram_byte": 1e300)",
+       "field 'energy_pj.dram_byte': expected a number from 0 to 1e+06 (pJ), got 1e+300"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.to);
+    std::string msg = ErrorOf(ParseHardwareJson(Replace(kCustomJson, c.from, c.to), "npu.json"));
+    CHECK(Contains(msg, std::string("npu.json: ") + c.message));
+  }
+  // JSON has no NaN: the literal is a syntax error.
+  CHECK(Contains(ErrorOf(ParseHardwareJson(Replace(kCustomJson, R"("clock_mhz": 500)",
+                                                   R"("clock_mhz": NaN)"),
+                                           "npu.json")),
+                 "npu.json: not valid JSON"));
+
+  // Overrides: the key, the value and the range.
+  const std::pair<const char*, const char*> overrides[] = {
+      {"edge,clock=1e308", "override 'clock=1e308': expected a clock in MHz, e.g. 800: a number from 1 to 100000 (MHz)"},
+      {"edge,clock=nan", "override 'clock=nan'"},
+      {"edge,clock=inf", "override 'clock=inf'"},
+      {"edge,dram_bw=1e300", "override 'dram_bw=1e300': expected a DRAM bandwidth in GB/s, e.g. 12.8: a number from 0.001 to 1e+06 (GB/s)"},
+      {"edge,dram_bw=900000", "override 'dram_bw=900000': expected a bandwidth that is a number from 0.001 to 65536 (bytes per cycle) at 800 MHz (got 1.125e+06)"},
+      {"edge,dram_bytes_per_cycle=1e300", "override 'dram_bytes_per_cycle=1e300'"},
+      {"edge,dram_latency=2000000000", "override 'dram_latency=2000000000': expected an integer from 0 to 1000000 (cycles)"},
+      {"edge,dma_bytes_per_cycle=-1", "override 'dma_bytes_per_cycle=-1'"},
+      {"edge,vector_lanes=0", "override 'vector_lanes=0': expected an integer from 1 to 65536"},
+      {"edge,scratchpad=2048G", "override 'scratchpad=2048G': expected a size from 0 to 1 TiB"},
+  };
+  for (const auto& [spec, message] : overrides) {
+    INFO(spec);
+    CHECK(Contains(ErrorOf(ParseHardwareSpec(spec)), message));
+  }
+  CHECK(ParseHardwareSpec("edge,clock=100000,dram_bw=1e6,scratchpad=1024G,vector_lanes=65536").ok());
+
+  // ValidateHardwareConfig states the range for values set in code.
+  HardwareConfig c;
+  c.clock_mhz = 1e308;
+  CHECK(ErrorOf(ValidateHardwareConfig(c)) ==
+        "hardware 'edge': field 'clock_mhz': expected a number from 1 to 100000 (MHz), got 1e+308");
+  c = HardwareConfig{};
+  c.scratchpad.bytes = uint64_t{1} << 50;
+  CHECK(Contains(ErrorOf(ValidateHardwareConfig(c)), "'scratchpad.bytes': expected at most 1099511627776 bytes (1 TiB)"));
+  c = HardwareConfig{};
+  c.vector_ops_per_cycle = std::numeric_limits<double>::quiet_NaN();
+  CHECK(Contains(ErrorOf(ValidateHardwareConfig(c)), "'vector.ops_per_cycle'"));
+  for (const std::string& preset : HardwarePresetNames()) {
+    CHECK(ValidateHardwareConfig(*HardwarePreset(preset)).ok());
+  }
+}
+
+TEST_CASE("Hardware files that are not regular files are refused promptly", "[hw][hostile]") {
+  const std::string dir = TempPath("hw_dir.json");
+  std::filesystem::create_directories(dir);
+  std::string msg = ErrorOf(ParseHardwareSpec(dir));
+  CHECK(msg == dir + ": is a directory, not a regular file; refusing to read it");
+  std::filesystem::remove_all(dir);
+  const std::string fifo = TempPath("hw_fifo.json");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(Contains(ErrorOf(LoadHardwareFile(fifo)), fifo + ": is a FIFO"));
+  std::filesystem::remove(fifo);
+  CHECK(Contains(ErrorOf(ParseHardwareSpec("/dev/zero")), "/dev/zero: is a character device"));
 }

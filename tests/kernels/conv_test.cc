@@ -6,9 +6,10 @@
 #include <thread>
 #include <vector>
 
+#include "ops/op_registry.h"
 #include "absl/strings/match.h"
 #include "engine/compare.h"
-#include "executor/kernels/kernel.h"
+#include "kernels/kernel.h"
 #include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
@@ -23,7 +24,7 @@ absl::StatusOr<std::vector<Tensor>> RunConv(const Attributes& attrs, const Tenso
                                             const Tensor& w, const Tensor* b = nullptr) {
   std::vector<const Tensor*> inputs = {&x, &w};
   if (b != nullptr) inputs.push_back(b);
-  return EvaluateLayer(KernelRegistry::Builtin(), "Conv", attrs, inputs);
+  return ops::EvaluateLayer(ops::OpRegistry::Builtin(), "Conv", attrs, inputs);
 }
 
 // Geometry of a direct convolution, with explicit pads per spatial axis.
@@ -334,7 +335,7 @@ TEST_CASE("Conv reports bad shapes and attributes", "[kernels]") {
   }
   SECTION("missing W") {
     std::vector<const Tensor*> inputs = {&x};
-    CHECK(EvaluateLayer(KernelRegistry::Builtin(), "Conv", Attributes(), inputs).status().code() ==
+    CHECK(ops::EvaluateLayer(ops::OpRegistry::Builtin(), "Conv", Attributes(), inputs).status().code() ==
           absl::StatusCode::kInvalidArgument);
   }
   SECTION("non-float dtypes are unimplemented; mixed dtypes are invalid") {
@@ -357,7 +358,7 @@ TEST_CASE("Conv Run is safe to call concurrently on one kernel", "[kernels]") {
   Attributes attrs;
   attrs.Set("group", int64_t{2});
   attrs.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  const KernelDef* def = KernelRegistry::Builtin().Find("Conv");
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel("Conv");
   REQUIRE(def != nullptr);
   std::vector<TensorInfo> in(2);
   in[0].dtype = in[1].dtype = DataType::kFloat32;

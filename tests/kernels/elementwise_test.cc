@@ -1,4 +1,4 @@
-// Tests of the elementwise host kernels (src/executor/kernels/elementwise.cc).
+// Tests of the elementwise host kernels (src/kernels/elementwise.cc).
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
@@ -9,9 +9,10 @@
 #include <thread>
 #include <vector>
 
+#include "ops/op_registry.h"
 #include "engine/compare.h"
 #include "engine/tensor.h"
-#include "executor/kernels/kernel.h"
+#include "kernels/kernel.h"
 #include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
@@ -474,7 +475,7 @@ TEST_CASE("Sum rejects incompatible shapes and non-float dtypes", "[kernels]") {
 }
 
 TEST_CASE("A prepared binary kernel can run from several threads", "[kernels]") {
-  const KernelDef* def = KernelRegistry::Builtin().Find("Add");
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel("Add");
   REQUIRE(def != nullptr);
   TensorInfo a{DataType::kFloat32, {4, 64, 64}};
   TensorInfo b{DataType::kFloat32, {4, 1, 1}};

@@ -7,7 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "engine/compare.h"
-#include "executor/kernels/kernel.h"
+#include "kernels/kernel.h"
 #include "kernels/kernel_test_util.h"
 #include "test_util.h"
 

@@ -2,7 +2,7 @@
 // ragged shapes, N = 1 and K = 1, extreme values up to K = 65536, row and
 // column sub-ranges, the exact and the minimum workspace, and concurrent
 // calls on one packed matrix.
-#include "executor/kernels/igemm.h"
+#include "kernels/igemm.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

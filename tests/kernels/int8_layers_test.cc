@@ -8,9 +8,10 @@
 #include <random>
 #include <vector>
 
+#include "ops/op_registry.h"
 #include "common/requant.h"
-#include "executor/kernels/kernel.h"
-#include "executor/thread_pool.h"
+#include "kernels/kernel.h"
+#include "kernels/thread_pool.h"
 #include "kernels/kernel_test_util.h"
 
 namespace engine::kernels {
@@ -105,7 +106,7 @@ Tensor ReferenceConv(const ConvCase& k, const Attributes& attrs, const Tensor& x
 // Runs a prepared kernel with `threads` threads of `pool` (nullptr: serial).
 Tensor RunInt8(const std::string& type, const Attributes& attrs,
                const std::vector<const Tensor*>& inputs, exec::ThreadPool* pool, int threads) {
-  const KernelDef* def = KernelRegistry::Builtin().Find(type);
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel(type);
   REQUIRE(def != nullptr);
   std::vector<TensorInfo> in_info;
   for (const Tensor* t : inputs) {

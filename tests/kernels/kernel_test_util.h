@@ -7,14 +7,15 @@
 #include <string>
 #include <vector>
 
-#include "executor/kernels/kernel.h"
+#include "ops/op_registry.h"
+#include "kernels/kernel.h"
 
 namespace engine::kernels::testing {
 
 /// Runs layer `type` on constant inputs with the built-in registry.
 inline absl::StatusOr<std::vector<Tensor>> Eval(const std::string& type, const Attributes& attrs,
                                                 std::vector<const Tensor*> inputs) {
-  return EvaluateLayer(KernelRegistry::Builtin(), type, attrs, inputs);
+  return ops::EvaluateLayer(ops::OpRegistry::Builtin(), type, attrs, inputs);
 }
 
 /// Runs a single-output layer and returns its output (failing the test on error).

@@ -5,8 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "ops/op_registry.h"
 #include "engine/compare.h"
-#include "executor/kernels/kernel.h"
+#include "kernels/kernel.h"
 #include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
@@ -90,7 +91,7 @@ TEST_CASE("BatchNormalization reports bad inputs", "[kernels]") {
         absl::StatusCode::kUnimplemented);
 
   SECTION("running mean/var outputs are unimplemented") {
-    const KernelDef* def = KernelRegistry::Builtin().Find("BatchNormalization");
+    const KernelDef* def = ops::OpRegistry::Builtin().FindKernel("BatchNormalization");
     REQUIRE(def != nullptr);
     std::vector<TensorInfo> in(5);
     for (auto& t : in) {

@@ -10,9 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "executor/kernels/kernel.h"
-#include "executor/kernels/sgemm.h"
-#include "executor/thread_pool.h"
+#include "ops/op_registry.h"
+#include "kernels/kernel.h"
+#include "kernels/sgemm.h"
+#include "kernels/thread_pool.h"
 #include "test_util.h"
 
 namespace engine::kernels {
@@ -29,7 +30,7 @@ constexpr std::byte kGuard{0xA5};
 std::vector<Tensor> RunWith(const std::string& type, const Attributes& attrs,
                             const std::vector<const Tensor*>& inputs, exec::ThreadPool* pool,
                             int threads) {
-  const KernelDef* def = KernelRegistry::Builtin().Find(type);
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel(type);
   REQUIRE(def != nullptr);
   std::vector<TensorInfo> in_info;
   for (const Tensor* t : inputs) {

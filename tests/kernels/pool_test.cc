@@ -8,9 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "ops/op_registry.h"
 #include "common/requant.h"
 #include "engine/compare.h"
-#include "executor/kernels/kernel.h"
+#include "kernels/kernel.h"
 #include "test_util.h"
 
 namespace engine::kernels {
@@ -22,7 +23,7 @@ using engine::testing::RandomTensor;
 absl::StatusOr<std::vector<Tensor>> Run(const std::string& type, const Attributes& attrs,
                                         const Tensor& x) {
   std::vector<const Tensor*> inputs = {&x};
-  return EvaluateLayer(KernelRegistry::Builtin(), type, attrs, inputs);
+  return ops::EvaluateLayer(ops::OpRegistry::Builtin(), type, attrs, inputs);
 }
 
 void ExpectClose(const Tensor& actual, const Tensor& expected) {
@@ -519,7 +520,7 @@ TEST_CASE("Pooling reports bad attributes and shapes", "[kernels]") {
         absl::StatusCode::kInvalidArgument);
 
   SECTION("MaxPool's Indices output is unimplemented") {
-    const KernelDef* def = KernelRegistry::Builtin().Find("MaxPool");
+    const KernelDef* def = ops::OpRegistry::Builtin().FindKernel("MaxPool");
     REQUIRE(def != nullptr);
     std::vector<TensorInfo> in(1);
     in[0].dtype = DataType::kFloat32;

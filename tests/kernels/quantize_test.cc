@@ -14,10 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "ops/op_registry.h"
 #include "absl/strings/match.h"
-#include "executor/kernels/kernel.h"
-#include "executor/kernels/quantize.h"
-#include "executor/thread_pool.h"
+#include "kernels/kernel.h"
+#include "kernels/quantize.h"
+#include "kernels/thread_pool.h"
 #include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
@@ -81,7 +82,7 @@ int32_t RefQuantize(float x, float scale, int32_t zp) {
 Tensor RunKernel(const std::string& type, const Attributes& attrs,
                  const std::vector<const Tensor*>& inputs, bool constants,
                  exec::ThreadPool* pool = nullptr, int threads = 1) {
-  const KernelDef* def = KernelRegistry::Builtin().Find(type);
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel(type);
   REQUIRE(def != nullptr);
   std::vector<TensorInfo> in_info;
   for (const Tensor* t : inputs) {

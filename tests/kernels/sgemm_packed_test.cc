@@ -3,7 +3,8 @@
 // cannot depend on blocking, kernel or thread), sub-ranges touch only their
 // part of C, and Conv gives the same bits with constant and non-constant
 // weights and with any thread count in each of its strategies.
-#include "executor/kernels/sgemm_packed.h"
+#include "ops/op_registry.h"
+#include "kernels/sgemm_packed.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -13,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "executor/kernels/kernel.h"
-#include "executor/kernels/kernel_util.h"
-#include "executor/thread_pool.h"
+#include "kernels/kernel.h"
+#include "kernels/kernel_util.h"
+#include "kernels/thread_pool.h"
 #include "test_util.h"
 
 namespace engine::kernels {
@@ -167,7 +168,7 @@ TEST_CASE("PackB handles strided and transposed sources", "[kernels][sgemm_packe
 // not overrun.
 Tensor RunConv(const Attributes& attrs, const std::vector<const Tensor*>& inputs,
                bool constant_weights, exec::ThreadPool* pool, int threads) {
-  const KernelDef* def = KernelRegistry::Builtin().Find("Conv");
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel("Conv");
   REQUIRE(def != nullptr);
   std::vector<TensorInfo> info;
   for (size_t i = 0; i < inputs.size(); ++i) {

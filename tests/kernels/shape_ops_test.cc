@@ -1,5 +1,5 @@
 // Tests of the data movement and shape host kernels
-// (src/executor/kernels/shape_ops.cc).
+// (src/kernels/shape_ops.cc).
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "ops/op_registry.h"
 #include "engine/tensor.h"
-#include "executor/kernels/kernel.h"
+#include "kernels/kernel.h"
 #include "kernels/kernel_test_util.h"
 #include "test_util.h"
 
@@ -163,7 +164,7 @@ TEST_CASE("Reshape errors", "[kernels]") {
 }
 
 TEST_CASE("Reshape needs a constant shape for inference", "[kernels]") {
-  const KernelDef* def = KernelRegistry::Builtin().Find("Reshape");
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel("Reshape");
   REQUIRE(def != nullptr);
   std::vector<TensorInfo> ins = {{DataType::kFloat32, {2, 3}}, {DataType::kInt64, {2}}};
   CHECK(def->infer({}, ins).status().code() == absl::StatusCode::kUnimplemented);
@@ -743,7 +744,7 @@ TEST_CASE("Slice errors", "[kernels]") {
   Tensor dup_axes = I64({0, -2});
   CHECK(Code("Slice", {}, {&x, &two, &two, &dup_axes}) == absl::StatusCode::kInvalidArgument);
   // Non-constant starts cannot be inferred.
-  const KernelDef* def = KernelRegistry::Builtin().Find("Slice");
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel("Slice");
   std::vector<TensorInfo> ins = {
       {DataType::kFloat32, {3, 4}}, {DataType::kInt64, {1}}, {DataType::kInt64, {1}}};
   CHECK(def->infer({}, ins).status().code() == absl::StatusCode::kUnimplemented);

@@ -10,10 +10,11 @@
 #include <map>
 #include <random>
 
+#include "ops/op_registry.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "engine/compare.h"
-#include "executor/kernels/kernel.h"
+#include "kernels/kernel.h"
 #include "optimizer/pass.h"
 #include "optimizer/passes.h"
 #include "parser/onnx_parser.h"
@@ -71,7 +72,7 @@ std::vector<Tensor> Evaluate(const ir::Graph& g, const std::map<std::string, Ten
     std::vector<const Tensor*> in;
     for (const ir::Value* v : node->inputs) in.push_back(lookup(v));
     auto out =
-        kernels::EvaluateLayer(kernels::KernelRegistry::Builtin(), node->op_type, node->attrs, in);
+        ops::EvaluateLayer(ops::OpRegistry::Builtin(), node->op_type, node->attrs, in);
     INFO(node->Describe() << ": " << out.status().ToString());
     REQUIRE(out.ok());
     for (size_t k = 0; k < node->outputs.size(); ++k) {

@@ -5,11 +5,15 @@
 #ifndef ENGINE_TOOLS_TRTEXEC_LIKE_INSPECT_H_
 #define ENGINE_TOOLS_TRTEXEC_LIKE_INSPECT_H_
 
+#include "absl/status/status.h"
+#include "trtexec_like/options.h"
+
 namespace trtexec_like {
 
-/// Entry point of the subcommand; `argv` holds the arguments after
-/// "inspect". Returns the process exit code (0 OK, 1 error).
-int RunInspect(int argc, char** argv);
+/// The `inspect` subcommand: loads the plan of `opt` and prints what it
+/// holds. Errors: NotFound when the path is not a regular file; the loader's
+/// error otherwise; every message names the file.
+absl::Status InspectPlan(const InspectOptions& opt);
 
 }  // namespace trtexec_like
 

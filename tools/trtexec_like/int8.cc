@@ -1,4 +1,4 @@
-#include "int8.h"
+#include "trtexec_like/int8.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,12 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "common/dataset.h"
-#include "progress.h"
+#include "trtexec_like/progress.h"
 
 namespace trtexec_like {
 namespace {
@@ -74,39 +72,14 @@ class DatasetCalibrator final : public engine::Calibrator {
   std::unique_ptr<ProgressBar> bar_;
 };
 
-absl::StatusOr<engine::data::DatasetOptions> DatasetOptionsFor(const Options& opt, int64_t limit,
-                                                               const std::string& labels) {
+engine::data::DatasetOptions DatasetOptionsFor(const Options& opt, const ValidatedOptions& v,
+                                               int64_t limit, const std::string& labels) {
   engine::data::DatasetOptions options;
-  auto pp = engine::data::ParseImagePreprocess(opt.preprocess);
-  if (!pp.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--preprocess: ", pp.status().message()));
-  }
-  options.preprocess = *pp;
+  options.preprocess = v.preprocess;
   options.limit = limit > 0 ? limit : -1;
   options.skip_unreadable = opt.skip_unreadable;
   options.labels_path = labels;
   return options;
-}
-
-absl::StatusOr<std::map<std::string, engine::Precision>> ParseLayerPrecisions(
-    const std::string& spec) {
-  std::map<std::string, engine::Precision> out;
-  for (absl::string_view item : absl::StrSplit(spec, ',', absl::SkipEmpty())) {
-    const size_t colon = item.rfind(':');
-    if (colon == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--layerPrecisions: '", std::string(item), "' is not name:precision"));
-    }
-    const std::string name(item.substr(0, colon));
-    auto p = engine::ParsePrecision(std::string(item.substr(colon + 1)));
-    if (!p.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat("--layerPrecisions: unknown precision '",
-                                                     std::string(item.substr(colon + 1)),
-                                                     "' for '", name, "' (fp32, int8)"));
-    }
-    out[name] = *p;
-  }
-  return out;
 }
 
 // Index of the largest of `n` floats.
@@ -127,12 +100,11 @@ std::vector<int64_t> Top1(const engine::Tensor& t, int64_t count) {
 }
 
 absl::StatusOr<std::unique_ptr<Dataset>> OpenEvalData(const Options& opt,
+                                                      const ValidatedOptions& v,
                                                       const engine::TensorDesc& input) {
   const std::string& path = opt.eval_data.empty() ? opt.calib_data : opt.eval_data;
   if (path.empty()) return absl::InvalidArgumentError("--evalData: no dataset given");
-  auto options = DatasetOptionsFor(opt, opt.eval_images, opt.eval_labels);
-  if (!options.ok()) return options.status();
-  auto ds = Dataset::Open(path, input, *options);
+  auto ds = Dataset::Open(path, input, DatasetOptionsFor(opt, v, opt.eval_images, opt.eval_labels));
   if (!ds.ok()) {
     return absl::Status(ds.status().code(), absl::StrCat("--evalData: ", ds.status().message()));
   }
@@ -169,43 +141,20 @@ struct TensorError {
 
 }  // namespace
 
-absl::Status ConfigureInt8(const Options& opt, engine::BuilderConfig& config, Int8Setup& setup) {
-  const bool wants_int8 = opt.int8 || opt.compare_int8;
-  if (!wants_int8) {
-    if (!opt.calib_data.empty() || !opt.calib_cache.empty() || !opt.layer_precisions.empty() ||
-        opt.accuracy_guard_db > 0) {
-      return absl::InvalidArgumentError(
-          "--calibData, --calib, --layerPrecisions and --accuracyGuard need --int8");
-    }
-    return absl::OkStatus();
-  }
+void ConfigureInt8(const Options& opt, const ValidatedOptions& v, engine::BuilderConfig& config,
+                   Int8Setup& setup) {
+  if (!opt.int8 && !opt.compare_int8) return;
   config.precision = engine::Precision::kInt8;
-  if (opt.calibrator == "entropy") {
-    config.calibration_algorithm = engine::CalibrationAlgorithm::kEntropy;
-  } else if (opt.calibrator == "minmax") {
-    config.calibration_algorithm = engine::CalibrationAlgorithm::kMinMax;
-  } else if (opt.calibrator == "percentile") {
-    config.calibration_algorithm = engine::CalibrationAlgorithm::kPercentile;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("--calibrator: unknown calibrator '",
-                                                   opt.calibrator,
-                                                   "' (entropy, minmax, percentile)"));
-  }
+  config.calibration_algorithm = v.calibrator;
   config.calibration_percentile = opt.calib_percentile;
   config.calibration_cache = opt.calib_cache;
   config.accuracy_guard_db = opt.accuracy_guard_db;
-  auto pins = ParseLayerPrecisions(opt.layer_precisions);
-  if (!pins.ok()) return pins.status();
-  config.layer_precisions = *pins;
+  config.layer_precisions = v.layer_precisions;
   if (!opt.calib_data.empty()) {
-    int64_t limit = opt.calib_images;
-    auto options = DatasetOptionsFor(opt, limit, "");
-    if (!options.ok()) return options.status();
-    setup.calibrator =
-        std::make_unique<DatasetCalibrator>(opt.calib_data, *options, opt.calib_batches);
+    setup.calibrator = std::make_unique<DatasetCalibrator>(
+        opt.calib_data, DatasetOptionsFor(opt, v, opt.calib_images, ""), opt.calib_batches);
     config.calibrator = setup.calibrator.get();
   }
-  return absl::OkStatus();
 }
 
 PrecisionCounts CountPrecisions(const engine::BuildResult& built) {
@@ -244,16 +193,17 @@ void PrintInt8Summary(const engine::BuildResult& built) {
   }
 }
 
-absl::Status RunEvaluation(const Options& opt, const engine::Engine& eng) {
+absl::Status RunEvaluation(const Options& opt, const ValidatedOptions& v,
+                           const engine::Engine& eng) {
   if (eng.inputs().size() != 1 || eng.outputs().empty()) {
     return absl::InvalidArgumentError("--evalData needs an engine with one input");
   }
-  auto ds = OpenEvalData(opt, eng.inputs()[0]);
+  auto ds = OpenEvalData(opt, v, eng.inputs()[0]);
   if (!ds.ok()) return ds.status();
   auto ctx = eng.CreateExecutionContext();
   if (!ctx.ok()) return ctx.status();
-  if (opt.threads > 0) {
-    absl::Status s = (*ctx)->SetThreads(opt.threads);
+  if (opt.threads.has_value()) {
+    absl::Status s = (*ctx)->SetThreads(*opt.threads);
     if (!s.ok()) return s;
   }
   std::printf("\n=== Evaluation on %s ===\n", (*ds)->Describe().c_str());
@@ -285,7 +235,8 @@ absl::Status RunEvaluation(const Options& opt, const engine::Engine& eng) {
   return absl::OkStatus();
 }
 
-absl::Status RunCompareInt8(const Options& opt, const engine::BuilderConfig& int8_config) {
+absl::Status RunCompareInt8(const Options& opt, const ValidatedOptions& v,
+                            const engine::BuilderConfig& int8_config) {
   engine::StderrLogger logger(engine::Severity::kWarning);
   engine::Builder builder(&logger);
   engine::BuilderConfig fp32_config = int8_config;
@@ -306,7 +257,7 @@ absl::Status RunCompareInt8(const Options& opt, const engine::BuilderConfig& int
   if ((*fp32)->inputs().size() != 1) {
     return absl::InvalidArgumentError("--compareInt8 needs a network with one input");
   }
-  auto ds = OpenEvalData(opt, (*fp32)->inputs()[0]);
+  auto ds = OpenEvalData(opt, v, (*fp32)->inputs()[0]);
   if (!ds.ok()) return ds.status();
   auto fctx = (*fp32)->CreateExecutionContext();
   if (!fctx.ok()) return fctx.status();

@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "engine/builder.h"
 #include "engine/runtime.h"
-#include "options.h"
+#include "trtexec_like/options.h"
 
 namespace trtexec_like {
 
@@ -18,17 +18,22 @@ struct Int8Setup {
   std::unique_ptr<engine::Calibrator> calibrator;
 };
 
-/// Fills the INT8 fields of `config` from --int8, --calibData, --calibImages,
-/// --calibBatches, --calibrator, --calibPercentile, --calib, --preprocess,
-/// --skipUnreadable, --layerPrecisions and --accuracyGuard. Errors:
-/// InvalidArgument naming the flag.
-absl::Status ConfigureInt8(const Options& opt, engine::BuilderConfig& config, Int8Setup& setup);
+/// Fills the INT8 fields of `config` from --int8 (or --compareInt8),
+/// --calibData, --calibImages, --calibBatches, --calibrator,
+/// --calibPercentile, --calib, --preprocess, --skipUnreadable,
+/// --layerPrecisions and --accuracyGuard, as ValidateOptions accepted them
+/// (`v`); nothing without --int8 or --compareInt8. `setup` owns the
+/// calibrator `config` then points to.
+void ConfigureInt8(const Options& opt, const ValidatedOptions& v, engine::BuilderConfig& config,
+                   Int8Setup& setup);
 
 /// Layers of an INT8 build by precision; QuantizeLinear / DequantizeLinear
 /// layers counted apart as boundaries.
 struct PrecisionCounts {
   int int8 = 0, fp32 = 0, boundary = 0;
 };
+
+/// Counts BuildResult::layer_precisions (all zero for an FP32 build).
 PrecisionCounts CountPrecisions(const engine::BuildResult& built);
 
 /// Prints what the INT8 build did: calibration source, layers per precision,
@@ -36,15 +41,18 @@ PrecisionCounts CountPrecisions(const engine::BuildResult& built);
 void PrintInt8Summary(const engine::BuildResult& built);
 
 /// --evalData: runs `engine` over the dataset and prints
-/// `top-1 accuracy: X% (N images)` when it has labels.
-absl::Status RunEvaluation(const Options& opt, const engine::Engine& engine);
+/// `top-1 accuracy: X% (N images)` when it has labels. Errors: those of the
+/// dataset (prefixed with --evalData) and of execution.
+absl::Status RunEvaluation(const Options& opt, const ValidatedOptions& v,
+                           const engine::Engine& engine);
 
 /// --compareInt8: builds the FP32 and the INT8 engine of --onnx with every
 /// layer output marked, runs both on --evalData (or --calibData), and prints
 /// per layer the cosine similarity, SQNR (dB) and max abs error, worst first,
 /// then the end-to-end top-1 agreement and, with labels, the top-1 accuracy
-/// of each.
-absl::Status RunCompareInt8(const Options& opt, const engine::BuilderConfig& int8_config);
+/// of each. Errors: those of the builds, the dataset and execution.
+absl::Status RunCompareInt8(const Options& opt, const ValidatedOptions& v,
+                            const engine::BuilderConfig& int8_config);
 
 }  // namespace trtexec_like
 

@@ -1,17 +1,31 @@
-// Command-line options of trtexec_like (trtexec's flag names).
+// Command-line options of trtexec_like (trtexec's flag names) and of its
+// `compare` and `inspect` subcommands: the one place where flags are declared,
+// parsed and validated. Nothing is built, loaded or written before
+// ValidateOptions accepts the whole command line, and every error names the
+// flag (and, for a list, the item) it is about.
 #ifndef ENGINE_TOOLS_TRTEXEC_LIKE_OPTIONS_H_
 #define ENGINE_TOOLS_TRTEXEC_LIKE_OPTIONS_H_
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/dataset.h"
 #include "engine/builder.h"
+#include "engine/calibrator.h"
+#include "engine/hardware.h"
 #include "engine/types.h"
+#include "trtexec_like/sweep_spec.h"
 
 namespace trtexec_like {
 
+/// The flags of the main command, as typed (strings unparsed; "" = not given).
 struct Options {
   std::string onnx;
   std::string save_engine;
@@ -23,9 +37,9 @@ struct Options {
   double atol = 1e-5;
   double rtol = 1e-3;
   int iterations = 10;
-  /// --threads: host threads per layer (ExecutionContext::SetThreads); 0 =
-  /// not given (ExecutionContext::DefaultThreads(), the hardware threads).
-  int threads = 0;
+  /// --threads: host threads per layer (ExecutionContext::SetThreads); unset
+  /// = not given (ExecutionContext::DefaultThreads(), the hardware threads).
+  std::optional<int> threads;
   double warm_up_ms = 200;
   double duration_s = 3;
   std::string percentile = "90,95,99";
@@ -49,9 +63,9 @@ struct Options {
   std::string export_profile;
   std::string export_trace;
   std::string export_layer_info;
-  /// --exportReport: the run report (run_report.h, docs/report_schema.md).
+  /// --exportReport: the run report (report/run_report.h, docs/report_schema.md).
   std::string export_report;
-  /// --hwSweep: "KEY=V1|V2;KEY=..." --hw overrides to sweep (sweep.h).
+  /// --hwSweep: "KEY=V1|V2;KEY=..." --hw overrides to sweep (sweep_spec.h).
   std::string hw_sweep;
   /// --exportReportDir: where --hwSweep writes one report per configuration.
   std::string export_report_dir;
@@ -75,20 +89,131 @@ struct Options {
   int compare_top = 25;            ///< rows of the --compareInt8 table
 };
 
+/// The flags of `trtexec_like compare REPORT REPORT... [--json=F] [--html=F] [--top=N]`.
+struct CompareOptions {
+  std::vector<std::string> reports;  ///< at least two; the first is the reference
+  std::string json;                  ///< --json: also write the comparison as JSON
+  std::string html;                  ///< --html: also write it as an HTML page
+  int top = 40;                      ///< --top: per-layer rows printed (0: all)
+};
+
+/// The argument of `trtexec_like inspect PLAN`.
+struct InspectOptions {
+  std::string plan;
+};
+
+/// A command line, parsed: either options to run with, or an exit right away
+/// (--help, or a syntax error such as an unknown flag, a value that is not a
+/// number or an empty value).
+template <typename T>
+struct ParsedCommandLine {
+  T options;
+  /// "trtexec_like <arguments as given>", for the &&&& lines and reports.
+  std::string command;
+  /// Set when nothing is to run: the process exits with this code after
+  /// printing `message` (to stdout for 0, to stderr otherwise).
+  std::optional<int> exit_code;
+  std::string message;
+};
+
+/// Parses the main command's arguments (`args`: argv without the program
+/// name) into Options. Syntax only: ranges and consistency are
+/// ValidateOptions' job. A value-taking flag given an empty value
+/// (`--loadInputs=` or `--loadInputs ""`) is an error "--loadInputs: empty
+/// value ..." instead of silently taking the next argument as its value.
+ParsedCommandLine<Options> ParseCommandLine(const std::vector<std::string>& args);
+
+/// Parses the arguments after "compare". --top must be in [0, 1000000].
+ParsedCommandLine<CompareOptions> ParseCompareCommandLine(const std::vector<std::string>& args);
+
+/// Parses the arguments after "inspect".
+ParsedCommandLine<InspectOptions> ParseInspectCommandLine(const std::vector<std::string>& args);
+
+/// The documented range of a numeric flag (the README lists the same).
+struct NumericRange {
+  const char* flag;    ///< "--duration"
+  double min, max;     ///< bounds; max is inclusive
+  bool integer;        ///< a whole number
+  const char* unit;    ///< what the value counts ("seconds"), for messages; "" for none
+  bool min_exclusive;  ///< min itself is out of range: (min, max]
+};
+
+/// The ranges of every numeric flag of the main command, in --help order.
+const std::vector<NumericRange>& NumericRanges();
+
+/// The range of `flag` ("--duration"); nullptr when it is not numeric.
+const NumericRange* FindNumericRange(absl::string_view flag);
+
+/// "a number of seconds in [0, 86400]", "an integer in [1, 4096] (threads)",
+/// "a number in (0, 100]".
+std::string DescribeRange(const NumericRange& range);
+
+/// OK when `value` is finite, in [range.min, range.max] and whole when the
+/// range says so. Errors: InvalidArgument "--duration=nan: expected a number
+/// of seconds in [0, 86400]".
+absl::Status CheckRange(const NumericRange& range, double value);
+
+/// The comma-separated items of list flag `flag`'s value `spec`, each trimmed
+/// of ASCII spaces. An empty `spec` is an empty list. Errors: InvalidArgument
+/// naming the flag when an item is empty ("--passes=,,").
+absl::StatusOr<std::vector<std::string>> SplitList(absl::string_view flag, const std::string& spec);
+
 /// Parses "a:1x3x224x224,b:1x10" (trtexec --shapes). Names may contain ':'
-/// (the last ':' separates the dims). Errors: InvalidArgument naming the item.
+/// (the last ':' separates the dims). Errors: InvalidArgument naming the item
+/// for a malformed item or a dimension that is not a non-negative integer,
+/// and naming the tensor when it is given twice.
 absl::StatusOr<std::map<std::string, engine::Dims>> ParseShapes(const std::string& spec);
 
-/// Parses "name:file,name2:file2"; an item without ':' gets the name "".
+/// Parses "name:file,name2:file2" of list flag `flag` (--loadInputs,
+/// --loadRefOutputs); an item without ':' gets the name "" (the engine's only
+/// input or output). Errors: InvalidArgument naming the flag and the item for
+/// an empty file name, and naming the tensor when it is given twice (two
+/// items without a name count as the same tensor).
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseNamedFiles(
-    const std::string& spec);
+    absl::string_view flag, const std::string& spec);
 
-/// Parses "90,95,99" into percentages in (0, 100].
+/// Parses "90,95,99" into percentages in (0, 100]. Errors: InvalidArgument
+/// naming --percentile and the value.
 absl::StatusOr<std::vector<double>> ParsePercentiles(const std::string& spec);
 
 /// The builder objective named "latency", "energy" or "edp" (any case);
 /// "" means the default, latency. Errors: InvalidArgument naming the value.
 absl::StatusOr<engine::Objective> ParseObjective(const std::string& name);
+
+/// Parses --layerPrecisions "name:fp32,name2:int8" (the last ':' separates
+/// the precision). Errors: InvalidArgument naming the item or the precision,
+/// and naming the layer when it is given twice.
+absl::StatusOr<std::map<std::string, engine::Precision>> ParseLayerPrecisions(
+    const std::string& spec);
+
+/// Parses --calibrator: entropy, minmax or percentile. Errors:
+/// InvalidArgument naming the value and the choices.
+absl::StatusOr<engine::CalibrationAlgorithm> ParseCalibrator(const std::string& name);
+
+/// Everything ValidateOptions parsed out of the Options, ready to use.
+struct ValidatedOptions {
+  std::map<std::string, engine::Dims> shapes;                       ///< --shapes
+  std::vector<double> percentiles;                                  ///< --percentile
+  /// --hw parsed; with --onnx and no --hw the "edge" preset; with
+  /// --loadEngine and no --hw nullopt (the plan's hardware is used).
+  std::optional<engine::HardwareConfig> hardware;
+  engine::Objective objective = engine::Objective::kLatency;        ///< --objective
+  std::vector<std::string> passes;                                  ///< --passes (empty: default)
+  std::vector<std::pair<std::string, std::string>> load_inputs;     ///< --loadInputs
+  std::vector<std::pair<std::string, std::string>> ref_outputs;     ///< --loadRefOutputs
+  std::vector<SweepPoint> sweep;                                    ///< --hwSweep
+  engine::CalibrationAlgorithm calibrator = engine::CalibrationAlgorithm::kEntropy;
+  std::map<std::string, engine::Precision> layer_precisions;       ///< --layerPrecisions
+  engine::data::ImagePreprocess preprocess;                         ///< --preprocess
+};
+
+/// Checks the whole command line before anything runs: exactly one of --onnx
+/// and --loadEngine, every numeric flag against its range (NumericRanges),
+/// every list flag, --hw, --objective, --hwSweep and the flags it excludes,
+/// the INT8 flags (they need --int8 when building), --preprocess, and that
+/// the directory of every --export* file exists. Errors: InvalidArgument (or
+/// NotFound for a missing export directory) naming the flag.
+absl::StatusOr<ValidatedOptions> ValidateOptions(const Options& opt);
 
 }  // namespace trtexec_like
 

@@ -1,6 +1,6 @@
-#include "progress.h"
+#include "trtexec_like/progress.h"
 
-#include "int8.h"
+#include "trtexec_like/int8.h"
 
 #include <unistd.h>
 

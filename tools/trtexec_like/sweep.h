@@ -1,63 +1,30 @@
 // `trtexec_like --onnx=M --hwSweep=SPEC [--hw=BASE] [--exportReportDir=DIR]`:
 // builds the model once per hardware configuration of the cross product SPEC
-// describes (build only, --skipInference semantics: modeled figures), writes
-// one run report per configuration into DIR and prints the `compare` tables
-// of all of them (ratios against the first configuration).
-//
-// SPEC grammar (docs/report_schema.md, "Sweeps"):
-//   SPEC  := AXIS (';' AXIS)*
-//   AXIS  := KEY '=' VALUE ('|' VALUE)*
-// KEY is a --hw override key (ApplyHardwareOverride in engine/hardware.h:
-// array, rows, cols, dataflow, memory, clock, scratchpad, weight_buffer,
-// accumulator, dram_bw, dram_bytes_per_cycle, dram_latency,
-// dma_bytes_per_cycle, vector_lanes) or `bandwidth`, an alias of dram_bw
-// (GB/s). Each configuration is `--hw=BASE,KEY1=V1,KEY2=V2,...` (BASE: --hw,
-// default edge); the first axis varies slowest, as in nested loops written in
-// SPEC order. Example: "dram_bw=12.8|51.2;array=16x16|32x32|64x64|128x128".
+// describes (grammar: sweep_spec.h; build only, --skipInference semantics:
+// modeled figures), writes one run report per configuration into DIR and
+// prints the `compare` tables of all of them (ratios against the first
+// configuration).
 #ifndef ENGINE_TOOLS_TRTEXEC_LIKE_SWEEP_H_
 #define ENGINE_TOOLS_TRTEXEC_LIKE_SWEEP_H_
 
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "engine/builder.h"
 #include "engine/logger.h"
-#include "options.h"
+#include "trtexec_like/options.h"
+#include "trtexec_like/sweep_spec.h"
 
 namespace trtexec_like {
 
-/// One configuration of a sweep.
-struct SweepPoint {
-  /// (key, value) in SPEC order; keys canonical (`bandwidth` -> `dram_bw`).
-  std::vector<std::pair<std::string, std::string>> overrides;
-  std::string hw_spec;    ///< the --hw value of this configuration
-  std::string file_name;  ///< report file name, e.g. "p03_dram_bw-12.8_array-64x64.json"
-};
-
-/// Configurations above this count are refused (a typo should not start
-/// thousands of builds).
-inline constexpr size_t kMaxSweepPoints = 256;
-
-/// Parses SPEC into the cross product on top of `base_hw` ("" = edge). Every
-/// value is checked with ApplyHardwareOverride and every configuration with
-/// ParseHardwareSpec, so nothing is built when one is bad. Errors:
-/// InvalidArgument starting with "--hwSweep" and naming the bad item (the
-/// "KEY=V1|V2" text) and, for a bad value, the value.
-absl::StatusOr<std::vector<SweepPoint>> ParseHwSweep(const std::string& spec,
-                                                     const std::string& base_hw);
-
-/// Checks --hwSweep and --exportReportDir against the other flags and parses
-/// SPEC, before anything is built. OK when neither is given.
-absl::Status CheckHwSweepOptions(const Options& opt);
-
-/// Runs the sweep with `config` (built from the other flags) as the template
-/// of every build; one progress-bar tick per configuration. Errors name the
-/// configuration that failed.
-absl::Status RunHwSweep(const Options& opt, const engine::BuilderConfig& config,
-                        const std::string& command, engine::Logger& logger);
+/// Runs the sweep of `points` (ParseHwSweep of --hwSweep, validated) with
+/// `config` (built from the other flags) as the template of every build; one
+/// progress-bar tick per configuration. Errors name the configuration that
+/// failed.
+absl::Status RunHwSweep(const Options& opt, const std::vector<SweepPoint>& points,
+                        const engine::BuilderConfig& config, const std::string& command,
+                        engine::Logger& logger);
 
 }  // namespace trtexec_like
 

@@ -3,7 +3,8 @@
 // replaces its outputs by constants.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "executor/kernels/kernel.h"
+#include "kernels/kernel.h"
+#include "ops/op_registry.h"
 #include "optimizer/passes.h"
 
 namespace engine::opt {
@@ -17,7 +18,7 @@ class FoldConstantsPass : public Pass {
   }
 
   absl::StatusOr<bool> Run(ir::Graph& graph, PassStats& stats) override {
-    const auto& registry = kernels::KernelRegistry::Builtin();
+    const auto& registry = ops::OpRegistry::Builtin();
     std::vector<ir::Node*> folded;
     for (const auto& node : graph.nodes()) {
       bool all_constant = true;
@@ -27,12 +28,12 @@ class FoldConstantsPass : public Pass {
         inputs.push_back(in == nullptr ? nullptr : in->constant.get());
       }
       if (!all_constant) continue;
-      const kernels::KernelDef* def = registry.Find(node->op_type);
+      const kernels::KernelDef* def = registry.FindKernel(node->op_type);
       if (def == nullptr || !def->foldable) {
         stats.Count("skipped.not_foldable");
         continue;
       }
-      auto values = kernels::EvaluateLayer(registry, node->op_type, node->attrs, inputs);
+      auto values = kernels::EvaluateKernel(*def, node->attrs, inputs);
       if (!values.ok()) return Annotate(values.status(), node->Describe());
       for (size_t i = 0; i < values->size(); ++i) {
         node->outputs[i]->constant = std::make_shared<Tensor>(std::move((*values)[i]));

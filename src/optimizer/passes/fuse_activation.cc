@@ -26,19 +26,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "ops/op_registry.h"
 #include "optimizer/passes.h"
 #include "optimizer/passes/pass_util.h"
 
 namespace engine::opt {
 namespace {
 
+// Activations the Conv/Gemm kernels apply in their epilogue
+// (ops::OpDef::epilogue_activation).
 bool IsActivation(const ir::Node* n) {
-  static const char* kTypes[] = {"Relu", "Clip",        "LeakyRelu", "Sigmoid",
-                                 "Tanh", "HardSigmoid", "HardSwish"};
-  for (const char* t : kTypes) {
-    if (n->op_type == t) return true;
-  }
-  return false;
+  const ops::OpDef* def = ops::OpRegistry::Builtin().Find(n->op_type);
+  return def != nullptr && def->epilogue_activation;
 }
 
 // A scalar float constant bound of Clip: `present` false when the input is

@@ -1,0 +1,319 @@
+#include "builder/int8_phase.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "codegen/arena.h"
+#include "codegen/device_code.h"
+#include "codegen/plan_writer.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "engine/runtime.h"
+#include "kernels/kernel.h"
+#include "ops/op_registry.h"
+#include "builder/calibration.h"
+#include "builder/quantize_int8.h"
+
+namespace engine {
+
+namespace builder {
+namespace {
+
+opt::CalibrationAlgorithm ToOpt(CalibrationAlgorithm a) {
+  switch (a) {
+    case CalibrationAlgorithm::kMinMax: return opt::CalibrationAlgorithm::kMinMax;
+    case CalibrationAlgorithm::kPercentile: return opt::CalibrationAlgorithm::kPercentile;
+    default: return opt::CalibrationAlgorithm::kEntropy;
+  }
+}
+
+// FP32 values of the calibration tensors for the first samples (accuracy
+// guard), one map per batch.
+using Captured = std::vector<std::map<std::string, Tensor>>;
+
+// An FP32 engine of `graph` whose outputs also include `tensors`.
+absl::StatusOr<std::shared_ptr<const Engine>> BuildObservingEngine(
+    ir::Graph& graph, const std::vector<std::string>& tensors, const BuilderConfig& config) {
+  const std::vector<ir::Value*> saved = graph.outputs();
+  for (const std::string& name : tensors) {
+    ir::Value* v = graph.FindValue(name);
+    if (v != nullptr && !graph.IsGraphOutput(v) && !graph.IsGraphInput(v)) {
+      graph.outputs().push_back(v);
+    }
+  }
+  absl::StatusOr<std::string> plan = [&]() -> absl::StatusOr<std::string> {
+    ENGINE_ASSIGN_OR_RETURN(codegen::DeviceCode code,
+                            codegen::GenerateDeviceCode(graph, config.hardware, config.objective));
+    code.arena = codegen::PlanActivationArena(graph, config.arena_alignment, true);
+    return codegen::SerializePlan(graph, code);
+  }();
+  graph.outputs() = saved;
+  if (!plan.ok()) return plan.status();
+  return Runtime::DeserializeEngine(*plan, nullptr);
+}
+
+absl::Status RunCalibration(ir::Graph& graph, const std::vector<std::string>& tensors,
+                            const BuilderConfig& config, int guard_samples, Logger* logger,
+                            std::map<std::string, opt::TensorHistogram>& histograms,
+                            Captured& captured, int64_t* batches) {
+  ENGINE_ASSIGN_OR_RETURN(std::shared_ptr<const Engine> engine,
+                          BuildObservingEngine(graph, tensors, config));
+  ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionContext> ctx, engine->CreateExecutionContext());
+  ENGINE_RETURN_IF_ERROR(config.calibrator->Begin(engine->inputs()));
+  for (const std::string& t : tensors) histograms.emplace(t, opt::TensorHistogram());
+  const int64_t total = config.calibrator->BatchCount();
+  int samples = 0;
+  for (*batches = 0;; ++*batches) {
+    std::map<std::string, Tensor> inputs;
+    ENGINE_ASSIGN_OR_RETURN(bool more, config.calibrator->NextBatch(inputs));
+    if (!more) break;
+    for (const TensorDesc& in : engine->inputs()) {
+      auto it = inputs.find(in.name);
+      if (it == inputs.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("calibration batch ", *batches,
+                                                       ": no tensor for input '", in.name, "'"));
+      }
+      absl::Status set = ctx->SetInput(in.name, it->second);
+      if (!set.ok()) return Annotate(set, absl::StrCat("calibration batch ", *batches));
+    }
+    ENGINE_RETURN_IF_ERROR(ctx->Execute());
+    const bool capture = samples < guard_samples;
+    if (capture) captured.emplace_back();
+    for (const std::string& t : tensors) {
+      const ir::Value* v = graph.FindValue(t);
+      const Tensor* value = nullptr;
+      if (v != nullptr && graph.IsGraphInput(v)) {
+        value = &inputs.at(t);
+      } else {
+        ENGINE_ASSIGN_OR_RETURN(value, ctx->GetOutput(t));
+      }
+      histograms.at(t).Add(value->data_as<float>(), value->num_elements());
+      if (capture) captured.back().emplace(t, *value);
+    }
+    if (capture && !engine->inputs().empty()) {
+      samples += static_cast<int>(std::max<int64_t>(1, engine->inputs()[0].shape.empty()
+                                                           ? 1
+                                                           : engine->inputs()[0].shape[0]));
+    }
+    if (config.progress) config.progress("calibrate", *batches + 1, total);
+  }
+  if (*batches == 0) {
+    return absl::InvalidArgumentError("INT8 calibration: the calibrator delivered no batch");
+  }
+  logger->Log(Severity::kInfo, absl::StrCat("calibrated ", tensors.size(), " tensors on ",
+                                            *batches, " batches"));
+  return absl::OkStatus();
+}
+
+// 10 log10(|ref|^2 / |ref - test|^2); +inf when equal.
+double Sqnr(const Tensor& ref, const Tensor& test) {
+  double signal = 0, noise = 0;
+  const float* a = ref.data_as<float>();
+  const float* b = test.data_as<float>();
+  for (int64_t i = 0; i < ref.num_elements(); ++i) {
+    signal += static_cast<double>(a[i]) * a[i];
+    const double d = static_cast<double>(a[i]) - b[i];
+    noise += d * d;
+  }
+  if (noise == 0) return INFINITY;
+  if (signal == 0) return -INFINITY;
+  return 10.0 * std::log10(signal / noise);
+}
+
+Tensor QuantizeTensor(const Tensor& x, float scale) {
+  Tensor q(DataType::kInt8, x.shape());
+  const float* src = x.data_as<float>();
+  int8_t* dst = q.data_as<int8_t>();
+  for (int64_t i = 0; i < x.num_elements(); ++i) {
+    const float v = std::nearbyint(src[i] / scale);
+    dst[i] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
+  }
+  return q;
+}
+
+// The isolated INT8 SQNR of `node` on the captured samples: its FP32 inputs
+// quantized, the INT8 layer run alone, its output dequantized and compared
+// with the FP32 output.
+absl::StatusOr<double> IsolatedSqnr(const ir::Node& node, const opt::ScaleMap& scales,
+                                    const Captured& captured) {
+  ENGINE_ASSIGN_OR_RETURN(opt::Int8Layer layer, opt::MakeInt8Layer(node, scales));
+  double signal = 0, noise = 0;
+  for (const auto& batch : captured) {
+    auto x = batch.find(node.inputs[0]->name);
+    auto y = batch.find(node.outputs[0]->name);
+    if (x == batch.end() || y == batch.end()) continue;
+    const Tensor xq = QuantizeTensor(x->second, layer.input_scale);
+    std::vector<const Tensor*> inputs = {&xq, layer.weights.get(), layer.bias.get()};
+    Tensor rq;
+    if (layer.type == "Int8Conv" && node.inputs.size() > 3 && node.inputs[3] != nullptr) {
+      auto r = batch.find(node.inputs[3]->name);
+      if (r == batch.end()) continue;
+      rq = QuantizeTensor(r->second, layer.residual_scale);
+      inputs.push_back(&rq);
+    }
+    while (!inputs.empty() && inputs.back() == nullptr) inputs.pop_back();
+    ENGINE_ASSIGN_OR_RETURN(std::vector<Tensor> out,
+                            ops::EvaluateLayer(ops::OpRegistry::Builtin(), layer.type,
+                                                   layer.attrs, inputs));
+    const int8_t* q = out[0].data_as<int8_t>();
+    const float* ref = y->second.data_as<float>();
+    for (int64_t i = 0; i < out[0].num_elements(); ++i) {
+      const double d = static_cast<double>(ref[i]) - q[i] * static_cast<double>(layer.output_scale);
+      signal += static_cast<double>(ref[i]) * ref[i];
+      noise += d * d;
+    }
+  }
+  if (noise == 0) return INFINITY;
+  if (signal == 0) return -INFINITY;
+  return 10.0 * std::log10(signal / noise);
+}
+
+}  // namespace
+
+void MarkAllOutputs(ir::Graph& graph) {
+  for (const auto& node : graph.nodes()) {
+    for (ir::Value* v : node->outputs) {
+      if (v != nullptr && !v->is_constant() && v->dtype == DataType::kFloat32 &&
+          !graph.IsGraphOutput(v)) {
+        graph.outputs().push_back(v);
+      }
+    }
+  }
+}
+
+absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
+                             const std::set<std::string>& known_tensors, Logger* logger,
+                             BuildResult& result) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<std::string> tensors = opt::Int8ScaleTensors(graph);
+  CalibrationSummary& summary = result.calibration;
+  summary.algorithm = CalibrationAlgorithmName(config.calibration_algorithm);
+  opt::ScaleMap scales;
+  Captured captured;
+  const std::string& cache_path = config.calibration_cache;
+  const bool guard = config.accuracy_guard_db > 0;
+  if (!cache_path.empty() && std::filesystem::exists(cache_path)) {
+    ENGINE_ASSIGN_OR_RETURN(std::string text, ReadFileToString(cache_path));
+    ENGINE_ASSIGN_OR_RETURN(opt::CalibrationCache cache,
+                            opt::ParseCalibrationCache(text, cache_path));
+    std::vector<std::string> missing, unknown;
+    for (const std::string& t : tensors) {
+      if (!cache.scales.contains(t)) missing.push_back(t);
+    }
+    for (const auto& [name, scale] : cache.scales) {
+      if (!known_tensors.contains(name)) unknown.push_back(name);
+    }
+    if (!missing.empty() || !unknown.empty()) {
+      std::string msg = absl::StrCat("calibration cache '", cache_path,
+                                     "' does not match the network");
+      if (!missing.empty()) {
+        absl::StrAppend(&msg, "; it has no scale for ", missing.size(), " tensor(s): ",
+                        absl::StrJoin(missing, ", "));
+      }
+      if (!unknown.empty()) {
+        absl::StrAppend(&msg, "; it names ", unknown.size(),
+                        " tensor(s) the network does not have: ", absl::StrJoin(unknown, ", "));
+      }
+      return absl::InvalidArgumentError(msg);
+    }
+    scales = cache.scales;
+    summary.from_cache = true;
+    summary.algorithm = opt::CalibrationAlgorithmName(cache.algorithm);
+    if (guard && config.calibrator == nullptr) {
+      return absl::FailedPreconditionError(
+          "the INT8 accuracy guard needs calibration data (a calibrator), even with a cache");
+    }
+    if (guard) {
+      std::map<std::string, opt::TensorHistogram> unused;
+      ENGINE_RETURN_IF_ERROR(RunCalibration(graph, tensors, config, config.accuracy_guard_samples,
+                                            logger, unused, captured, &summary.batches));
+    }
+  } else {
+    if (config.calibrator == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "an INT8 build needs calibration data (a Calibrator, trtexec_like --calibData) or an "
+          "existing calibration cache",
+          cache_path.empty() ? "" : absl::StrCat(" ('", cache_path, "' does not exist)")));
+    }
+    if (config.calibration_algorithm == CalibrationAlgorithm::kPercentile) {
+      ENGINE_RETURN_IF_ERROR(opt::ValidatePercentile(config.calibration_percentile));
+    }
+    std::map<std::string, opt::TensorHistogram> histograms;
+    ENGINE_RETURN_IF_ERROR(RunCalibration(graph, tensors, config,
+                                          guard ? config.accuracy_guard_samples : 0, logger,
+                                          histograms, captured, &summary.batches));
+    for (const auto& [name, h] : histograms) {
+      scales[name] = opt::ScaleFromAmax(opt::ComputeAmax(h, ToOpt(config.calibration_algorithm),
+                                                         config.calibration_percentile));
+    }
+    if (!cache_path.empty()) {
+      opt::CalibrationCache cache;
+      cache.algorithm = ToOpt(config.calibration_algorithm);
+      cache.scales = scales;
+      ENGINE_RETURN_IF_ERROR(WriteFileAtomically(cache_path, opt::SerializeCalibrationCache(cache)));
+      summary.cache_written = true;
+    }
+  }
+  summary.tensors = static_cast<int64_t>(scales.size());
+
+  // Pinned layers.
+  std::map<const ir::Node*, std::string> keep_fp32;
+  std::vector<std::string> unmatched;
+  for (const auto& [name, precision] : config.layer_precisions) {
+    bool matched = false;
+    for (const auto& node : graph.nodes()) {
+      const bool hit = node->name == name || std::find(node->onnx_nodes.begin(),
+                                                       node->onnx_nodes.end(),
+                                                       name) != node->onnx_nodes.end();
+      if (!hit) continue;
+      matched = true;
+      if (precision == Precision::kFp32) {
+        keep_fp32[node.get()] = absl::StrCat("pinned to fp32 by layer precisions ('", name, "')");
+      } else if (precision != Precision::kInt8) {
+        return absl::UnimplementedError(absl::StrCat("layer precision ", PrecisionName(precision),
+                                                     " for '", name,
+                                                     "': only fp32 and int8 are supported"));
+      }
+    }
+    if (!matched) unmatched.push_back(name);
+  }
+  if (!unmatched.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("layer precisions name no layer of the engine: ",
+                                                   absl::StrJoin(unmatched, ", ")));
+  }
+
+  // Accuracy guard.
+  std::map<std::string, double> sqnr;
+  if (guard) {
+    for (const auto& node : graph.nodes()) {
+      if (!opt::HasInt8Form(*node) || keep_fp32.contains(node.get())) continue;
+      ENGINE_ASSIGN_OR_RETURN(double db, IsolatedSqnr(*node, scales, captured));
+      sqnr[node->name] = db;
+      if (db < config.accuracy_guard_db) {
+        keep_fp32[node.get()] = absl::StrFormat("accuracy guard: isolated INT8 SQNR %.1f dB < %.1f dB",
+                                                db, config.accuracy_guard_db);
+        logger->Log(Severity::kInfo, absl::StrCat(node->Describe(), " stays FP32: ",
+                                                  keep_fp32[node.get()]));
+      }
+    }
+  }
+
+  ENGINE_ASSIGN_OR_RETURN(result.layer_precisions, opt::QuantizeGraphInt8(graph, scales, keep_fp32));
+  for (LayerPrecisionInfo& info : result.layer_precisions) {
+    auto it = sqnr.find(info.layer);
+    if (it != sqnr.end()) info.sqnr_db = it->second;
+  }
+  summary.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                   .count();
+  return absl::OkStatus();
+}
+
+}  // namespace builder
+}  // namespace engine

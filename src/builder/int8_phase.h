@@ -1,0 +1,41 @@
+// The INT8 phase of a build: calibration (or a calibration cache), the
+// accuracy guard and the quantize-int8 rewrite of the optimized graph.
+#ifndef ENGINE_BUILDER_INT8_PHASE_H_
+#define ENGINE_BUILDER_INT8_PHASE_H_
+
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "engine/builder.h"
+#include "ir/graph.h"
+
+namespace engine::builder {
+
+/// Quantizes `graph` (optimized, FP32) for config.precision == kInt8:
+///  1. scales from config.calibration_cache when that file exists, else from
+///     running the FP32 graph over config.calibrator's batches (histograms of
+///     every tensor an INT8 layer reads or writes, then the configured
+///     algorithm), writing the cache when a path is given;
+///  2. layers pinned by config.layer_precisions and, with
+///     config.accuracy_guard_db > 0, layers whose isolated INT8 SQNR is below
+///     it stay FP32;
+///  3. opt::QuantizeGraphInt8.
+/// `known_tensors` are the tensor names of the network before optimization
+/// (a cache may name tensors that fusion removed). Fills
+/// result.layer_precisions and result.calibration.
+/// Errors: FailedPrecondition (no calibrator and no cache), InvalidArgument (a
+/// cache that does not match the network, an unknown pinned layer, a
+/// calibration batch of the wrong shape), Unimplemented (a pinned precision
+/// other than fp32/int8), and errors of the calibrator or of I/O.
+absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
+                             const std::set<std::string>& known_tensors, Logger* logger,
+                             BuildResult& result);
+
+/// Appends every non-constant float32 tensor that a layer produces to the
+/// graph's outputs (BuilderConfig::mark_all_outputs), in schedule order.
+void MarkAllOutputs(ir::Graph& graph);
+
+}  // namespace engine::builder
+
+#endif  // ENGINE_BUILDER_INT8_PHASE_H_

@@ -1,0 +1,575 @@
+#include "builder/quantize_int8.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/requant.h"
+#include "common/status_macros.h"
+#include "kernels/kernel_util.h"
+#include "ops/op_registry.h"
+
+namespace engine::opt {
+namespace {
+
+// The op's INT8 behaviour (ops::Int8Spec) from its record.
+ops::Int8Role RoleOf(const ir::Node& n) {
+  const ops::OpDef* def = ops::OpRegistry::Builtin().Find(n.op_type);
+  return def == nullptr ? ops::Int8Role::kFloat : def->int8.role;
+}
+
+// The integer layer type an average pool runs as (ops::Int8Spec::int8_type).
+std::string Int8TypeOf(const ir::Node& n) {
+  const ops::OpDef* def = ops::OpRegistry::Builtin().Find(n.op_type);
+  return def == nullptr ? std::string() : def->int8.int8_type;
+}
+
+// Layers that pass int8 through unchanged (they commute with a positive
+// scale): the output keeps the input's scale.
+bool IsInt8PassThrough(const ir::Node& n) {
+  return RoleOf(n) == ops::Int8Role::kPassThrough && !n.inputs.empty() && n.inputs[0] != nullptr &&
+         n.outputs.size() == 1 && n.inputs[0]->dtype == DataType::kFloat32;
+}
+
+// AveragePool / GlobalAveragePool with a float activation input: they run in
+// int8 (Int8AveragePool / Int8GlobalAveragePool) when their input is int8.
+bool IsAveragePool(const ir::Node& n) {
+  return RoleOf(n) == ops::Int8Role::kAveragePool && n.inputs.size() == 1 &&
+         n.inputs[0] != nullptr && n.inputs[0]->dtype == DataType::kFloat32 &&
+         n.outputs.size() == 1;
+}
+
+bool IsFloatActivation(const ir::Value* v) {
+  return v != nullptr && !v->is_constant() && v->dtype == DataType::kFloat32;
+}
+
+bool IsFloatConstant(const ir::Value* v) {
+  return v != nullptr && v->is_constant() && v->dtype == DataType::kFloat32;
+}
+
+// The fused activation as an output clamp [lo, hi] in real units; false when
+// it has no exact integer form.
+bool ActivationBounds(const ir::Node& n, float* lo, float* hi, std::string* reason) {
+  auto act = kernels::ParseActivation(n.attrs);
+  if (!act.ok()) {
+    if (reason) *reason = std::string(act.status().message());
+    return false;
+  }
+  *lo = -INFINITY;
+  *hi = INFINITY;
+  switch (act->kind) {
+    case kernels::Activation::Kind::kNone: return true;
+    case kernels::Activation::Kind::kRelu: *lo = 0.0f; return true;
+    case kernels::Activation::Kind::kClip:
+      *lo = act->alpha;
+      *hi = act->beta;
+      return true;
+    default: break;
+  }
+  if (reason) {
+    *reason = absl::StrCat("fused ", n.attrs.Has("activation")
+                                         ? std::get<std::string>(n.attrs.values().at("activation"))
+                                         : std::string("activation"),
+                           " has no exact integer form");
+  }
+  return false;
+}
+
+bool ConvForm(const ir::Node& n, std::string* reason) {
+  if (n.inputs.size() < 2 || !IsFloatActivation(n.inputs[0])) {
+    if (reason) *reason = "input is not a float32 activation";
+    return false;
+  }
+  if (!IsFloatConstant(n.inputs[1])) {
+    if (reason) *reason = "weights are not a float32 constant";
+    return false;
+  }
+  if (n.inputs.size() > 2 && n.inputs[2] != nullptr && !IsFloatConstant(n.inputs[2])) {
+    if (reason) *reason = "bias is not a float32 constant";
+    return false;
+  }
+  if (n.inputs.size() > 3 && n.inputs[3] != nullptr && !IsFloatActivation(n.inputs[3])) {
+    if (reason) *reason = "residual is not a float32 activation";
+    return false;
+  }
+  float lo, hi;
+  return ActivationBounds(n, &lo, &hi, reason);
+}
+
+bool GemmForm(const ir::Node& n, std::string* reason) {
+  if (n.inputs.size() < 2 || !IsFloatActivation(n.inputs[0])) {
+    if (reason) *reason = "input A is not a float32 activation";
+    return false;
+  }
+  if (!IsFloatConstant(n.inputs[1]) || n.inputs[1]->shape.size() != 2) {
+    if (reason) *reason = "weights B are not a 2-D float32 constant";
+    return false;
+  }
+  const Dims& a = n.inputs[0]->shape;
+  if (n.op_type == "Gemm") {
+    if (n.attrs.Int("transA", 0) != 0 || n.attrs.Float("alpha", 1.0f) != 1.0f ||
+        n.attrs.Float("beta", 1.0f) != 1.0f) {
+      if (reason) *reason = "transA, alpha or beta differ from (0, 1, 1)";
+      return false;
+    }
+    const int64_t nout = n.outputs[0]->shape.back();
+    if (n.inputs.size() > 2 && n.inputs[2] != nullptr) {
+      const ir::Value* c = n.inputs[2];
+      if (!IsFloatConstant(c) || NumElements(c->shape) != nout || c->shape.empty() ||
+          c->shape.back() != nout) {
+        if (reason) *reason = "C is not a constant bias of shape [N] or [1, N]";
+        return false;
+      }
+    }
+  } else {  // MatMul
+    if (a.size() < 2) {
+      if (reason) *reason = "A has rank < 2";
+      return false;
+    }
+  }
+  float lo, hi;
+  return ActivationBounds(n, &lo, &hi, reason);
+}
+
+absl::StatusOr<float> ScaleOf(const ScaleMap& scales, const ir::Value* v, const ir::Node& n) {
+  auto it = scales.find(v->name);
+  if (it == scales.end()) {
+    return absl::NotFoundError(
+        absl::StrCat(n.Describe(), ": no INT8 scale for tensor '", v->name, "'"));
+  }
+  if (!(it->second > 0.0f) || !std::isfinite(it->second)) {
+    return absl::InvalidArgumentError(absl::StrCat(n.Describe(), ": INT8 scale ", it->second,
+                                                   " of tensor '", v->name,
+                                                   "' is not finite and > 0"));
+  }
+  return it->second;
+}
+
+// int8 weights with one scale per row of `w` ([rows, cols] row-major).
+std::shared_ptr<Tensor> QuantizeRows(const float* w, int64_t rows, int64_t cols, Dims shape,
+                                     std::vector<double>* scales) {
+  auto q = std::make_shared<Tensor>(DataType::kInt8, std::move(shape));
+  int8_t* out = q->data_as<int8_t>();
+  scales->assign(rows, 1.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    float amax = 0.0f;
+    for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(w[r * cols + c]));
+    const float s = amax > 0.0f ? amax / 127.0f : 1.0f;
+    (*scales)[r] = s;
+    for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = QuantizeWeight(w[r * cols + c], s);
+  }
+  return q;
+}
+
+void SetRequant(Attributes& attrs, const std::vector<double>& w_scales, float in_scale,
+                float out_scale, float lo, float hi) {
+  std::vector<int64_t> mult, shift;
+  for (double ws : w_scales) {
+    const QuantizedMultiplier q = QuantizeMultiplier(in_scale * ws / out_scale);
+    mult.push_back(q.multiplier);
+    shift.push_back(q.shift);
+  }
+  attrs.Set("multiplier", mult);
+  attrs.Set("shift", shift);
+  // The activation as the output clamp, rounded inward so that the clamp never
+  // lets through a value the activation would cut.
+  const int64_t qlo = std::isfinite(lo) ? static_cast<int64_t>(std::ceil(lo / out_scale)) : -128;
+  const int64_t qhi = std::isfinite(hi) ? static_cast<int64_t>(std::floor(hi / out_scale)) : 127;
+  const int64_t l = std::clamp<int64_t>(qlo, -128, 127);
+  const int64_t h = std::clamp<int64_t>(qhi, -128, 127);
+  attrs.Set("output_min", std::min(l, h));
+  attrs.Set("output_max", std::max(l, h));
+}
+
+std::shared_ptr<Tensor> QuantizeBiasVector(const float* b, float in_scale,
+                                           const std::vector<double>& w_scales) {
+  const int64_t n = static_cast<int64_t>(w_scales.size());
+  auto q = std::make_shared<Tensor>(DataType::kInt32, Dims{n});
+  for (int64_t i = 0; i < n; ++i) q->data_as<int32_t>()[i] = QuantizeBias(b[i], in_scale, w_scales[i]);
+  return q;
+}
+
+}  // namespace
+
+bool HasInt8Form(const ir::Node& node, std::string* reason) {
+  switch (RoleOf(node)) {
+    case ops::Int8Role::kConvProduct: return ConvForm(node, reason);
+    case ops::Int8Role::kMatrixProduct: return GemmForm(node, reason);
+    default: break;
+  }
+  if (reason) *reason = absl::StrCat(node.op_type, " has no INT8 form");
+  return false;
+}
+
+std::vector<std::string> Int8ScaleTensors(const ir::Graph& graph) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](const ir::Value* v) {
+    if (v != nullptr && seen.insert(v->name).second) out.push_back(v->name);
+  };
+  for (const auto& node : graph.nodes()) {
+    if (IsAveragePool(*node)) add(node->outputs[0]);  // its int8 output's scale
+    if (!HasInt8Form(*node)) continue;
+    add(node->inputs[0]);
+    add(node->outputs[0]);
+    if (RoleOf(*node) == ops::Int8Role::kConvProduct && node->inputs.size() > 3) add(node->inputs[3]);
+  }
+  return out;
+}
+
+absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& scales) {
+  std::string reason;
+  if (!HasInt8Form(node, &reason)) {
+    return absl::InvalidArgumentError(absl::StrCat(node.Describe(), ": ", reason));
+  }
+  Int8Layer layer;
+  ENGINE_ASSIGN_OR_RETURN(layer.input_scale, ScaleOf(scales, node.inputs[0], node));
+  ENGINE_ASSIGN_OR_RETURN(layer.output_scale, ScaleOf(scales, node.outputs[0], node));
+  float lo, hi;
+  ActivationBounds(node, &lo, &hi, nullptr);
+  const Tensor& w = *node.inputs[1]->constant;
+  const ir::Value* bias = node.inputs.size() > 2 ? node.inputs[2] : nullptr;
+  std::vector<double> w_scales;
+  if (RoleOf(node) == ops::Int8Role::kConvProduct) {
+    layer.type = "Int8Conv";
+    const int64_t m = w.shape()[0];
+    layer.weights = QuantizeRows(w.data_as<float>(), m, w.num_elements() / std::max<int64_t>(m, 1),
+                                 w.shape(), &w_scales);
+    for (const auto& [name, value] : node.attrs.values()) {
+      if (name.rfind("activation", 0) != 0) layer.attrs.Set(name, value);
+    }
+    if (node.inputs.size() > 3 && node.inputs[3] != nullptr) {
+      ENGINE_ASSIGN_OR_RETURN(layer.residual_scale, ScaleOf(scales, node.inputs[3], node));
+      const QuantizedMultiplier q = QuantizeMultiplier(layer.residual_scale / layer.output_scale);
+      layer.attrs.Set("residual_multiplier", int64_t{q.multiplier});
+      layer.attrs.Set("residual_shift", int64_t{q.shift});
+    }
+  } else {
+    layer.type = "Int8Gemm";
+    const bool trans_b = node.op_type == "Gemm" && node.attrs.Int("transB", 0) != 0;
+    const int64_t k = trans_b ? w.shape()[1] : w.shape()[0];
+    const int64_t n = trans_b ? w.shape()[0] : w.shape()[1];
+    std::vector<float> wt(static_cast<size_t>(n * k));  // [N, K]
+    const float* src = w.data_as<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < k; ++j) wt[i * k + j] = trans_b ? src[i * k + j] : src[j * n + i];
+    }
+    layer.weights = QuantizeRows(wt.data(), n, k, Dims{n, k}, &w_scales);
+  }
+  if (bias != nullptr) {
+    layer.bias = QuantizeBiasVector(bias->constant->data_as<float>(), layer.input_scale, w_scales);
+  }
+  SetRequant(layer.attrs, w_scales, layer.input_scale, layer.output_scale, lo, hi);
+  layer.weight_scales = w_scales;
+  layer.activation_min = lo;
+  layer.activation_max = hi;
+  return layer;
+}
+
+void MakeFloatOutput(Int8Layer& layer) {
+  for (const char* name : {"multiplier", "shift", "output_min", "output_max", "residual_multiplier",
+                           "residual_shift"}) {
+    layer.attrs.Erase(name);
+  }
+  std::vector<float> scale;
+  for (double ws : layer.weight_scales) scale.push_back(static_cast<float>(layer.input_scale * ws));
+  layer.attrs.Set("output_scale", scale);
+  if (layer.residual_scale > 0) layer.attrs.Set("residual_scale", layer.residual_scale);
+  if (std::isfinite(layer.activation_min)) layer.attrs.Set("output_min_float", layer.activation_min);
+  if (std::isfinite(layer.activation_max)) layer.attrs.Set("output_max_float", layer.activation_max);
+}
+
+// Concats that run in int8, and the scale each one's values share. As
+// TensorRT does, a Concat whose inputs are all produced by INT8 layers (Conv,
+// Gemm) or by other such Concats concatenates int8 values at one scale, so
+// that it is a copy: the producers requantize straight to it. Concats joined
+// through their inputs (a Concat of a Concat) form one group with one scale,
+// the largest calibrated scale among the group's values (no value is
+// clipped; a smaller one loses a little resolution). A group with any other
+// producer (a graph input, an FP32 layer, a pinned layer, a pass-through) or
+// a value without a calibrated scale stays FP32 as a whole, and so does a
+// group whose outputs no int8 layer reads. Average pools count as producers
+// (they requantize to any scale); one whose input stays FP32 leaves its
+// Concat FP32 when the rewrite reaches it.
+std::map<const ir::Node*, float> Int8Concats(const ir::Graph& graph, const ScaleMap& scales,
+                                             const std::map<const ir::Node*, std::string>& keep_fp32) {
+  std::set<const ir::Node*> chosen;
+  for (const auto& n : graph.nodes()) {
+    if (RoleOf(*n) != ops::Int8Role::kConcat || keep_fp32.contains(n.get()) || n->outputs.size() != 1 ||
+        n->inputs.empty() || !IsFloatActivation(n->outputs[0])) {
+      continue;
+    }
+    if (std::all_of(n->inputs.begin(), n->inputs.end(), IsFloatActivation)) chosen.insert(n.get());
+  }
+  std::map<const ir::Value*, const ir::Value*> parent;
+  auto find = [&](const ir::Value* v) {
+    while (parent.contains(v) && parent[v] != v) v = parent[v];
+    return v;
+  };
+  while (true) {
+    parent.clear();
+    for (const ir::Node* c : chosen) {
+      for (const ir::Value* in : c->inputs) {
+        const ir::Value* a = find(in);
+        const ir::Value* b = find(c->outputs[0]);
+        parent[a] = a;
+        parent[b] = b;
+        if (a != b) parent[a] = b;
+      }
+    }
+    std::set<const ir::Value*> bad_groups;
+    for (const ir::Node* c : chosen) {
+      for (const ir::Value* in : c->inputs) {
+        const ir::Node* p = in->producer;
+        // Layers that requantize to any output scale: Int8Conv, Int8Gemm and
+        // (when their input turns out int8) Int8AveragePool.
+        const bool int8_layer = p != nullptr && !keep_fp32.contains(p) &&
+                                (HasInt8Form(*p) || IsAveragePool(*p)) && p->outputs[0] == in &&
+                                scales.contains(in->name);
+        if (!int8_layer && (p == nullptr || !chosen.contains(p))) bad_groups.insert(find(in));
+      }
+    }
+    const size_t before = chosen.size();
+    std::erase_if(chosen, [&](const ir::Node* c) { return bad_groups.contains(find(c->outputs[0])); });
+    if (chosen.size() == before) break;
+  }
+  // A group none of whose outputs an int8 layer reads (DenseNet's blocks,
+  // read by FP32 BatchNormalization) would only add dequantizations and
+  // coarsen its values to one scale: it stays FP32.
+  std::set<const ir::Value*> read_as_int8;
+  for (const ir::Node* c : chosen) {
+    const ir::Value* v = c->outputs[0];
+    for (const ir::Node* r : graph.Consumers(v)) {
+      if (chosen.contains(r) || keep_fp32.contains(r)) continue;
+      const bool data_input = !r->inputs.empty() && r->inputs[0] == v;
+      if (data_input && (HasInt8Form(*r) || IsInt8PassThrough(*r) || IsAveragePool(*r))) {
+        read_as_int8.insert(find(v));
+      }
+    }
+  }
+  std::erase_if(chosen, [&](const ir::Node* c) { return !read_as_int8.contains(find(c->outputs[0])); });
+  std::map<const ir::Value*, float> group_scale;
+  for (const ir::Node* c : chosen) {
+    std::vector<const ir::Value*> members(c->inputs.begin(), c->inputs.end());
+    members.push_back(c->outputs[0]);
+    for (const ir::Value* v : members) {
+      auto it = scales.find(v->name);
+      if (it == scales.end()) continue;
+      float& g = group_scale[find(v)];
+      g = std::max(g, it->second);
+    }
+  }
+  std::map<const ir::Node*, float> out;
+  for (const ir::Node* c : chosen) out[c] = group_scale[find(c->outputs[0])];
+  return out;
+}
+
+absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
+    ir::Graph& graph, const ScaleMap& scales,
+    const std::map<const ir::Node*, std::string>& keep_fp32) {
+  std::vector<LayerPrecisionInfo> report;
+  // The scales in effect: a layer that passes int8 through gives its output
+  // its input's scale, whatever calibration measured for it, and the values
+  // an int8 Concat joins take its group's scale.
+  ScaleMap effective = scales;
+  const std::map<const ir::Node*, float> int8_concats = Int8Concats(graph, scales, keep_fp32);
+  for (const auto& [concat, scale] : int8_concats) {
+    for (const ir::Value* in : concat->inputs) effective[in->name] = scale;
+    effective[concat->outputs[0]->name] = scale;
+  }
+  // The int8 version of a float tensor and its scale.
+  std::map<const ir::Value*, std::pair<ir::Value*, float>> int8_of;
+  std::map<const ir::Node*, std::string> fp32_reason;  // quantizable layers left FP32
+
+  auto scalar_constant = [&](const std::string& name, DataType dtype, float value) {
+    auto t = std::make_shared<Tensor>(dtype, Dims{});
+    if (dtype == DataType::kFloat32) {
+      *t->data_as<float>() = value;
+    } else {
+      *t->data_as<int8_t>() = 0;
+    }
+    return graph.AddConstant(name, std::move(t));
+  };
+  auto new_int8_value = [&](const ir::Value* like) {
+    ir::Value* v = graph.AddValue(absl::StrCat(like->name, ":int8"));
+    v->dtype = DataType::kInt8;
+    v->shape = like->shape;
+    v->has_shape = true;
+    return v;
+  };
+  auto make_node = [&](const std::string& type, const std::string& name,
+                       std::vector<std::string> onnx_nodes) {
+    auto n = std::make_unique<ir::Node>();
+    n->op_type = type;
+    n->name = name;
+    n->onnx_nodes = std::move(onnx_nodes);
+    return n;
+  };
+  // The int8 version of float tensor `v` before `at`, inserting a
+  // QuantizeLinear when there is none yet.
+  auto int8_input = [&](ir::Value* v, float scale, ir::Node* at) -> ir::Value* {
+    auto it = int8_of.find(v);
+    if (it != int8_of.end()) return it->second.first;
+    ir::Value* q = new_int8_value(v);
+    auto node = make_node("QuantizeLinear", absl::StrCat(v->name, "/quantize"), {});
+    node->inputs = {v, scalar_constant(absl::StrCat(v->name, "/scale"), DataType::kFloat32, scale),
+                    scalar_constant(absl::StrCat(v->name, "/zero_point"), DataType::kInt8, 0)};
+    node->outputs = {q};
+    graph.InsertNodeBefore(at, std::move(node));
+    int8_of[v] = {q, scale};
+    return q;
+  };
+  // Makes float `y` the DequantizeLinear of int8 `q` (scale `scale`), inserted
+  // before `at`.
+  auto dequantize_into = [&](ir::Value* q, float scale, ir::Value* y, ir::Node* at) {
+    auto node = make_node("DequantizeLinear", absl::StrCat(y->name, "/dequantize"), {});
+    node->inputs = {q, scalar_constant(absl::StrCat(y->name, "/scale"), DataType::kFloat32, scale),
+                    scalar_constant(absl::StrCat(y->name, "/zero_point"), DataType::kInt8, 0)};
+    node->outputs = {y};
+    graph.InsertNodeBefore(at, std::move(node));
+    int8_of[y] = {q, scale};
+  };
+
+  // Replaces `node` by `q`, which writes the int8 version of node's output at
+  // `scale`; float readers get its DequantizeLinear.
+  std::set<const ir::Node*> created;
+  auto replace_int8_out = [&](ir::Node* node, std::unique_ptr<ir::Node> q, float scale) {
+    ir::Value* y = node->outputs[0];
+    ir::Value* yq = new_int8_value(y);
+    q->outputs = {yq};
+    created.insert(graph.InsertNodeBefore(node, std::move(q)));
+    dequantize_into(yq, scale, y, node);
+    graph.RemoveNode(node);
+  };
+
+  // Whether some layer will read `v` as int8: an unpinned layer with an INT8
+  // form reading it as its data input or residual, or one passing int8 through.
+  auto ReadsInt8 = [&](const ir::Value* v) {
+    for (const ir::Node* c : graph.Consumers(v)) {
+      if (keep_fp32.contains(c)) continue;
+      if (IsInt8PassThrough(*c) && c->inputs[0] == v) return true;
+      if (int8_concats.contains(c)) return true;
+      if (IsAveragePool(*c)) return true;
+      if (!HasInt8Form(*c)) continue;
+      if (c->inputs[0] == v) return true;
+      if (RoleOf(*c) == ops::Int8Role::kConvProduct && c->inputs.size() > 3 && c->inputs[3] == v) return true;
+    }
+    return false;
+  };
+  std::vector<ir::Node*> schedule;
+  for (const auto& n : graph.nodes()) schedule.push_back(n.get());
+  for (ir::Node* node : schedule) {
+    auto pinned = keep_fp32.find(node);
+    if (pinned != keep_fp32.end()) {
+      if (HasInt8Form(*node)) fp32_reason[node] = pinned->second;
+      continue;
+    }
+    if (HasInt8Form(*node)) {
+      ENGINE_ASSIGN_OR_RETURN(Int8Layer layer, MakeInt8Layer(*node, effective));
+      const bool float_out = !ReadsInt8(node->outputs[0]);
+      if (float_out) MakeFloatOutput(layer);
+      auto q = make_node(layer.type, node->name, node->onnx_nodes);
+      q->attrs = layer.attrs;
+      q->inputs.push_back(int8_input(node->inputs[0], layer.input_scale, node));
+      q->inputs.push_back(graph.AddConstant(absl::StrCat(node->inputs[1]->name, ":int8"),
+                                            layer.weights));
+      q->inputs.push_back(layer.bias ? graph.AddConstant(
+                                           absl::StrCat(node->inputs[2]->name, ":int32"), layer.bias)
+                                     : nullptr);
+      if (layer.type == "Int8Conv" && node->inputs.size() > 3 && node->inputs[3] != nullptr) {
+        q->inputs.push_back(int8_input(node->inputs[3], layer.residual_scale, node));
+      }
+      while (!q->inputs.empty() && q->inputs.back() == nullptr) q->inputs.pop_back();
+      ir::Value* y = node->outputs[0];
+      if (float_out) {
+        q->outputs = {y};
+        created.insert(graph.InsertNodeBefore(node, std::move(q)));
+        graph.RemoveNode(node);
+        continue;
+      }
+      replace_int8_out(node, std::move(q), layer.output_scale);
+      continue;
+    }
+    if (auto concat = int8_concats.find(node); concat != int8_concats.end()) {
+      // Every input was made int8 at the group's scale by its producer.
+      const float scale = concat->second;
+      auto q = make_node("Concat", node->name, node->onnx_nodes);
+      q->attrs = node->attrs;
+      bool all_int8 = true;
+      for (ir::Value* in : node->inputs) {
+        auto it = int8_of.find(in);
+        all_int8 = all_int8 && it != int8_of.end() && it->second.second == scale;
+        q->inputs.push_back(all_int8 ? it->second.first : nullptr);
+      }
+      // An input that did not become int8 at the group's scale (an average
+      // pool whose own input stayed FP32): the Concat stays FP32 on the
+      // float values; its int8 readers quantize its output.
+      if (!all_int8) continue;
+      replace_int8_out(node, std::move(q), scale);
+      continue;
+    }
+    if (IsAveragePool(*node) && int8_of.contains(node->inputs[0])) {
+      // Int8(Global)AveragePool: exact int32 window sums, requantized to the
+      // output's calibrated scale, or dequantized when only float layers
+      // read the output.
+      const auto& [xq, x_scale] = int8_of.at(node->inputs[0]);
+      auto q = make_node(Int8TypeOf(*node), node->name, node->onnx_nodes);
+      q->attrs = node->attrs;
+      q->attrs.Set("x_scale", x_scale);
+      q->inputs = {xq};
+      ir::Value* y = node->outputs[0];
+      if (!ReadsInt8(y) || !effective.contains(y->name)) {
+        q->outputs = {y};
+        created.insert(graph.InsertNodeBefore(node, std::move(q)));
+        graph.RemoveNode(node);
+        continue;
+      }
+      ENGINE_ASSIGN_OR_RETURN(const float y_scale, ScaleOf(effective, y, *node));
+      q->attrs.Set("y_scale", y_scale);
+      replace_int8_out(node, std::move(q), y_scale);
+      continue;
+    }
+    if (IsInt8PassThrough(*node)) {
+      auto it = int8_of.find(node->inputs[0]);
+      if (it == int8_of.end()) continue;
+      auto q = make_node(node->op_type, node->name, node->onnx_nodes);
+      q->attrs = node->attrs;
+      q->inputs = node->inputs;
+      q->inputs[0] = it->second.first;
+      const float scale = it->second.second;
+      effective[node->outputs[0]->name] = scale;
+      replace_int8_out(node, std::move(q), scale);
+    }
+  }
+  // Dequantizations nobody reads.
+  bool removed = true;
+  while (removed) {
+    removed = false;
+    for (const auto& n : graph.nodes()) {
+      if (n->op_type != "DequantizeLinear" && n->op_type != "QuantizeLinear") continue;
+      const ir::Value* out = n->outputs[0];
+      if (graph.IsGraphOutput(out) || !graph.Consumers(out).empty()) continue;
+      graph.RemoveNode(n.get());
+      removed = true;
+      break;
+    }
+  }
+  graph.RemoveUnusedValues();
+
+  for (const auto& n : graph.nodes()) {
+    LayerPrecisionInfo info;
+    info.layer = n->name;
+    info.type = n->op_type;
+    info.sqnr_db = NAN;
+    const bool int8 = (!n->outputs.empty() && n->outputs[0]->dtype == DataType::kInt8) ||
+                      n->op_type.rfind("Int8", 0) == 0;
+    info.precision = int8 ? Precision::kInt8 : Precision::kFp32;
+    auto r = fp32_reason.find(n.get());
+    if (r != fp32_reason.end()) info.reason = r->second;
+    report.push_back(std::move(info));
+  }
+  return report;
+}
+
+}  // namespace engine::opt

@@ -1,0 +1,95 @@
+// INT8 quantization of an optimized FP32 graph (the builder's "quantize-int8"
+// step, run after fusion so that it quantizes the layers that execute).
+//
+// Given one scale per activation tensor (from calibration or a calibration
+// cache), it rewrites:
+//  - Conv (with fused bias, Relu/Clip and residual add) into Int8Conv, and
+//    Gemm / MatMul with constant weights into Int8Gemm: int8 weights with one
+//    scale per output channel (max|w| / 127), int32 bias, per-channel
+//    requantization multipliers (src/common/requant.h), the activation folded
+//    into the output clamp;
+//  - MaxPool, Relu, Flatten, Reshape, Squeeze, Unsqueeze, Identity,
+//    Transpose and Slice whose data input is int8 into the same layer on
+//    int8 (they commute with a positive scale and a zero point of 0);
+//  - Concat whose inputs all come from Int8Conv/Int8Gemm layers, average
+//    pools or such Concats, and whose output an int8 layer reads, into an
+//    int8 Concat: the values a group of chained Concats joins share one
+//    scale, the largest calibrated among them, to which the producers
+//    requantize, so that the Concat is a copy (TensorRT's approach); any
+//    other group stays FP32;
+//  - AveragePool and GlobalAveragePool whose input is int8 into
+//    Int8AveragePool / Int8GlobalAveragePool (exact int32 window sums,
+//    requantized to the output's calibrated scale, or dequantized when only
+//    float layers read it);
+//  - and inserts QuantizeLinear where an int8 layer reads a float tensor and
+//    DequantizeLinear where a float layer (or an engine output) reads an
+//    int8 one. A layer whose output only FP32 layers or engine outputs read
+//    dequantizes in its epilogue instead (float output, MakeFloatOutput): no
+//    clipping to the output's calibrated range and no DequantizeLinear.
+//    Every FP32 tensor keeps its name and stays the value float
+//    readers see (produced by a DequantizeLinear when its producer became
+//    int8); the int8 tensors are named "<name>:int8". DequantizeLinear layers
+//    nobody reads are removed.
+#ifndef ENGINE_BUILDER_QUANTIZE_INT8_H_
+#define ENGINE_BUILDER_QUANTIZE_INT8_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/attributes.h"
+#include "engine/builder.h"
+#include "engine/tensor.h"
+#include "ir/graph.h"
+
+namespace engine::opt {
+
+/// Activation scales by tensor name (float32, > 0: real = scale * q).
+using ScaleMap = std::map<std::string, float>;
+
+/// Whether `node` has an INT8 form (Int8Conv / Int8Gemm). When it does not
+/// and `reason` is given, says why ("weights are not constant", "fused
+/// Sigmoid has no exact integer form", ...).
+bool HasInt8Form(const ir::Node& node, std::string* reason = nullptr);
+
+/// The activation tensors whose scales the rewrite needs: the data input,
+/// the output and the residual input of every layer with an INT8 form, in
+/// schedule order, without duplicates.
+std::vector<std::string> Int8ScaleTensors(const ir::Graph& graph);
+
+/// The INT8 form of one layer (HasInt8Form must hold).
+struct Int8Layer {
+  std::string type;  ///< "Int8Conv" or "Int8Gemm"
+  Attributes attrs;
+  std::shared_ptr<const Tensor> weights;  ///< int8: Conv's W layout, or [N, K] for Int8Gemm
+  std::shared_ptr<const Tensor> bias;     ///< int32 [M], or nullptr
+  float input_scale = 0, output_scale = 0, residual_scale = 0;
+  std::vector<double> weight_scales;  ///< per output channel
+  float activation_min = 0, activation_max = 0;  ///< fused activation bounds (+-inf: none)
+};
+
+/// Turns `layer` into its float-output form: the accumulators are dequantized
+/// with x_scale * w_scale[c] ("output_scale") instead of requantized, the
+/// residual with "residual_scale", and the activation clamps in float
+/// ("output_min_float" / "output_max_float"). For layers whose output only
+/// FP32 layers or engine outputs read.
+void MakeFloatOutput(Int8Layer& layer);
+
+/// Quantizes the weights and bias of `node` and computes its requantization
+/// attributes from the scales of its input, output (and residual) tensors.
+/// Errors: NotFound naming a tensor without a scale; InvalidArgument for a
+/// scale that is not finite and > 0.
+absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& scales);
+
+/// Rewrites `graph` as described in the file comment. Layers in `keep_fp32`
+/// (by node, with the reason reported) stay FP32. Returns the precision of
+/// every layer of the result, in schedule order. Errors: as MakeInt8Layer.
+absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
+    ir::Graph& graph, const ScaleMap& scales,
+    const std::map<const ir::Node*, std::string>& keep_fp32);
+
+}  // namespace engine::opt
+
+#endif  // ENGINE_BUILDER_QUANTIZE_INT8_H_

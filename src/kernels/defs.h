@@ -1,0 +1,63 @@
+// Constructors of the built-in KernelDefs, one per layer type or family, each
+// implemented in the file named beside it. Only registry.cc calls them.
+//
+// Semantics are those of the ONNX operator at opset 13 or later (the parser
+// upgrades older models with the ONNX version converter), with inputs in
+// ONNX order; see each file for the supported attributes and dtypes.
+#ifndef ENGINE_KERNELS_DEFS_H_
+#define ENGINE_KERNELS_DEFS_H_
+
+#include <string>
+
+#include "kernels/kernel.h"
+
+namespace engine::kernels {
+
+// conv.cc
+KernelDef MakeConvDef();
+// int8_layers.cc: the engine's integer layers "Int8Conv", "Int8Gemm".
+KernelDef MakeInt8ConvDef();
+KernelDef MakeInt8GemmDef();
+// gemm.cc
+KernelDef MakeGemmDef();
+KernelDef MakeMatMulDef();
+// pool.cc: "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+// "Int8AveragePool", "Int8GlobalAveragePool"
+KernelDef MakePoolDef(const std::string& type);
+// norm.cc
+KernelDef MakeBatchNormalizationDef();
+KernelDef MakeSoftmaxDef();
+KernelDef MakeLrnDef();
+// elementwise.cc: unary activations "Relu", "LeakyRelu", "Clip", "Sigmoid",
+// "Tanh", "HardSigmoid", "HardSwish"; binary broadcasting "Add", "Sub",
+// "Mul", "Div", "PRelu"; variadic "Sum".
+KernelDef MakeUnaryDef(const std::string& type);
+KernelDef MakeBinaryDef(const std::string& type);
+KernelDef MakeSumDef();
+// shape_ops.cc
+KernelDef MakeIdentityDef();
+KernelDef MakeFlattenDef();
+KernelDef MakeReshapeDef();
+KernelDef MakeTransposeDef();
+KernelDef MakeSqueezeDef();
+KernelDef MakeUnsqueezeDef();
+KernelDef MakeConcatDef();
+KernelDef MakePadDef();
+KernelDef MakeShapeDef();
+KernelDef MakeGatherDef();
+KernelDef MakeConstantOfShapeDef();
+KernelDef MakeCastDef();
+KernelDef MakeSliceDef();
+// quantize.cc: "QuantizeLinear", "DequantizeLinear".
+KernelDef MakeQuantizeLinearDef();
+KernelDef MakeDequantizeLinearDef();
+// qlinear.cc: imported ONNX quantized products "QLinearConv", "ConvInteger",
+// "QLinearMatMul", "MatMulInteger".
+KernelDef MakeQLinearConvDef();
+KernelDef MakeConvIntegerDef();
+KernelDef MakeQLinearMatMulDef();
+KernelDef MakeMatMulIntegerDef();
+
+}  // namespace engine::kernels
+
+#endif  // ENGINE_KERNELS_DEFS_H_

@@ -1,0 +1,363 @@
+// Gemm and MatMul: matrix products with Eigen's blocked kernel (sgemm.h), FP32
+// split into a fixed grid of output blocks (SgemmGrid) spread over
+// RunContext::threads threads, so outputs do not depend on the thread count.
+//
+// Gemm (ONNX opset 13, Operators.md#Gemm), float32:
+//   A [M,K] (or [K,M] when transA), B [K,N] (or [N,K] when transB),
+//   C optional, unidirectionally broadcastable to [M,N] (shape [], [N], [1,N],
+//   [M,1], [M,N], ...);
+//   Y [M,N] = act(alpha * A' * B' + beta * C), where act is the optional fused
+//   activation (engine extension, set by the optimizer's fuse-activation
+//   pass): attribute "activation" with "activation_alpha" /
+//   "activation_beta" (see kernel_util.h, ParseActivation).
+//
+// MatMul (ONNX opset 13, numpy.matmul semantics), float32, int32, int64:
+//   A [..., M, K], B [..., K, N] -> Y [broadcast(...), M, N]. A 1-D A [K] is
+//   treated as [1, K] and a 1-D B [K] as [K, 1]; the added dimension is
+//   removed from the output (so two 1-D operands give a scalar []). Batch
+//   dimensions broadcast numpy-style.
+#include <Eigen/Core>
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "kernels/defs.h"
+#include "kernels/kernel_util.h"
+#include "kernels/sgemm.h"
+
+namespace engine::kernels {
+namespace {
+
+template <typename T>
+using RowMajorMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using ConstMatrixMap = Eigen::Map<const RowMajorMatrix<T>>;
+template <typename T>
+using MatrixMap = Eigen::Map<RowMajorMatrix<T>>;
+
+// ---------------------------------------------------------------------------
+// Gemm
+
+struct GemmParams {
+  int64_t m = 0, k = 0, n = 0;
+  bool trans_a = false, trans_b = false;
+  float alpha = 1.0f, beta = 1.0f;
+  bool has_c = false;
+  Activation activation;
+  // C broadcast to [M,N]: element (i, j) is C[i * c_row_stride + j * c_col_stride].
+  int64_t c_row_stride = 0, c_col_stride = 0;
+};
+
+absl::StatusOr<GemmParams> ParseGemm(const Attributes& attrs, std::span<const TensorInfo> inputs) {
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 3, "Gemm"));
+  const TensorInfo& a = inputs[0];
+  const TensorInfo& b = inputs[1];
+  GemmParams p;
+  p.has_c = inputs.size() > 2 && inputs[2].present;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].present) continue;
+    if (inputs[i].dtype != a.dtype) {
+      return absl::InvalidArgumentError(absl::StrCat("Gemm: inputs must have the same dtype, got ",
+                                                     DataTypeName(a.dtype), " and ",
+                                                     DataTypeName(inputs[i].dtype)));
+    }
+  }
+  if (a.dtype != DataType::kFloat32) {
+    return absl::UnimplementedError(
+        absl::StrCat("Gemm: only float32 is supported, got ", DataTypeName(a.dtype)));
+  }
+  ENGINE_ASSIGN_OR_RETURN(int64_t trans_a, attrs.GetInt("transA", 0));
+  ENGINE_ASSIGN_OR_RETURN(int64_t trans_b, attrs.GetInt("transB", 0));
+  ENGINE_ASSIGN_OR_RETURN(p.alpha, attrs.GetFloat("alpha", 1.0f));
+  ENGINE_ASSIGN_OR_RETURN(p.beta, attrs.GetFloat("beta", 1.0f));
+  p.trans_a = trans_a != 0;
+  p.trans_b = trans_b != 0;
+  auto activation = ParseActivation(attrs);
+  if (!activation.ok()) return Annotate(activation.status(), "Gemm");
+  p.activation = *activation;
+  if (a.shape.size() != 2 || b.shape.size() != 2) {
+    return absl::InvalidArgumentError(absl::StrCat("Gemm: A ", ShapeString(a.shape), " and B ",
+                                                   ShapeString(b.shape), " must both be 2-D"));
+  }
+  p.m = p.trans_a ? a.shape[1] : a.shape[0];
+  p.k = p.trans_a ? a.shape[0] : a.shape[1];
+  const int64_t kb = p.trans_b ? b.shape[1] : b.shape[0];
+  p.n = p.trans_b ? b.shape[0] : b.shape[1];
+  if (kb != p.k) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Gemm: inner dimensions differ: A ", ShapeString(a.shape),
+                     (p.trans_a ? " (transposed)" : ""), " has K = ", p.k, ", B ",
+                     ShapeString(b.shape), (p.trans_b ? " (transposed)" : ""), " has K = ", kb));
+  }
+  if (p.has_c) {
+    const Dims& c = inputs[2].shape;
+    bool ok = c.size() <= 2;
+    if (ok) {
+      // Right-align C against [M, N]: each dim is 1 or equal (unidirectional).
+      const int64_t cm = c.size() == 2 ? c[0] : 1;
+      const int64_t cn = c.empty() ? 1 : c.back();
+      ok = (cm == 1 || cm == p.m) && (cn == 1 || cn == p.n);
+      p.c_col_stride = cn == 1 ? 0 : 1;
+      p.c_row_stride = cm == 1 ? 0 : cn;
+    }
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat("Gemm: C ", ShapeString(c),
+                                                     " is not unidirectionally broadcastable to [",
+                                                     p.m, ",", p.n, "]"));
+    }
+  }
+  return p;
+}
+
+absl::StatusOr<std::vector<TensorInfo>> InferGemm(const Attributes& attrs,
+                                                  std::span<const TensorInfo> inputs) {
+  ENGINE_ASSIGN_OR_RETURN(GemmParams p, ParseGemm(attrs, inputs));
+  return std::vector<TensorInfo>{MakeInfo(DataType::kFloat32, {p.m, p.n})};
+}
+
+class GemmKernel final : public Kernel {
+ public:
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(p_, ParseGemm(attrs, inputs));
+    if (outputs.size() != 1 || outputs[0].shape != Dims{p_.m, p_.n}) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Gemm: expected one output of shape [", p_.m, ",", p_.n, "]"));
+    }
+    grid_ = SgemmGrid(p_.m, p_.n, p_.k);
+    scratch_.per_thread = grid_.WorkspaceBytes();
+    return absl::OkStatus();
+  }
+
+  // One GEMM workspace per thread.
+  size_t ScratchBytes(int threads) const override { return scratch_.Bytes(threads); }
+
+  void Run(const RunContext& ctx, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    const float* a = static_cast<const float*>(in[0]);
+    const float* b = static_cast<const float*>(in[1]);
+    const float* c = p_.has_c ? static_cast<const float*>(in[2]) : nullptr;
+    float* y = static_cast<float*>(out[0]);
+    const int64_t n = p_.n, k = p_.k;
+    if (p_.m == 0 || n == 0) return;
+    // Block by block (the blocks spread over the threads): Y = beta * C
+    // (broadcast), or 0; then Y += alpha * A' * B'; then the activation.
+    const bool use_c = c != nullptr && p_.beta != 0.0f;
+    ParallelFor(ctx, grid_.blocks(), [&](int64_t begin, int64_t end, int slot) {
+      for (int64_t blk = begin; blk < end; ++blk) {
+        int64_t m0, m1, n0, n1;
+        grid_.Block(blk, &m0, &m1, &n0, &n1);
+        for (int64_t i = m0; i < m1; ++i) {
+          float* yrow = y + i * n;
+          if (use_c) {
+            const float* crow = c + i * p_.c_row_stride;
+            for (int64_t j = n0; j < n1; ++j) yrow[j] = p_.beta * crow[j * p_.c_col_stride];
+          } else {
+            std::fill(yrow + n0, yrow + n1, 0.0f);
+          }
+        }
+        if (k > 0) {
+          // Y += alpha * A' * B' (A [M,K] or [K,M]; B [K,N] or [N,K]).
+          grid_.Run(blk, p_.trans_a, p_.trans_b, p_.alpha, a, p_.trans_a ? p_.m : k, b,
+                    p_.trans_b ? k : n, 1.0f, y, n, scratch_.Slot(ctx, slot), scratch_.per_thread);
+        }
+        for (int64_t i = m0; i < m1; ++i) ApplyActivation(p_.activation, y + i * n + n0, n1 - n0);
+      }
+    });
+  }
+
+ private:
+  GemmParams p_;
+  SgemmGrid grid_;
+  ScratchLayout scratch_;
+};
+
+// ---------------------------------------------------------------------------
+// MatMul
+
+struct MatMulParams {
+  DataType dtype = DataType::kUndefined;
+  int64_t m = 1, k = 1, n = 1;
+  Dims batch_shape;  // broadcast batch dims
+  Dims y_shape;
+  // Element offsets of each batch's A and B matrices (A/B with broadcasting).
+  std::vector<int64_t> a_offsets, b_offsets;
+  // True when B has a single matrix: then all batches of A form one
+  // [batch * M, K] matrix and the whole product is one GEMM.
+  bool fold_batch = false;
+};
+
+absl::StatusOr<MatMulParams> ParseMatMul(std::span<const TensorInfo> inputs, bool offsets) {
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 2, "MatMul"));
+  const TensorInfo& a = inputs[0];
+  const TensorInfo& b = inputs[1];
+  if (a.dtype != b.dtype) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MatMul: A is ", DataTypeName(a.dtype), " but B is ", DataTypeName(b.dtype)));
+  }
+  if (a.dtype != DataType::kFloat32 && a.dtype != DataType::kInt32 && a.dtype != DataType::kInt64) {
+    return absl::UnimplementedError(absl::StrCat(
+        "MatMul: only float32, int32 and int64 are supported, got ", DataTypeName(a.dtype)));
+  }
+  if (a.shape.empty() || b.shape.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("MatMul: operands must have rank >= 1, got A ",
+                                                   ShapeString(a.shape), " and B ",
+                                                   ShapeString(b.shape)));
+  }
+  MatMulParams p;
+  p.dtype = a.dtype;
+  const bool a_vec = a.shape.size() == 1;
+  const bool b_vec = b.shape.size() == 1;
+  p.m = a_vec ? 1 : a.shape[a.shape.size() - 2];
+  p.k = a.shape.back();
+  const int64_t kb = b_vec ? b.shape[0] : b.shape[b.shape.size() - 2];
+  p.n = b_vec ? 1 : b.shape.back();
+  if (kb != p.k) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MatMul: A ", ShapeString(a.shape), " and B ", ShapeString(b.shape),
+                     " have different inner dimensions (", p.k, " vs ", kb, ")"));
+  }
+  const Dims a_batch(a.shape.begin(), a.shape.end() - (a_vec ? 1 : 2));
+  const Dims b_batch(b.shape.begin(), b.shape.end() - (b_vec ? 1 : 2));
+  auto batch = BroadcastShapes(a_batch, b_batch);
+  if (!batch.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MatMul: batch dimensions of A ", ShapeString(a.shape), " and B ",
+                     ShapeString(b.shape), ": ", batch.status().message()));
+  }
+  p.batch_shape = *batch;
+  p.y_shape = p.batch_shape;
+  if (!a_vec) p.y_shape.push_back(p.m);
+  if (!b_vec) p.y_shape.push_back(p.n);
+  p.fold_batch = NumElements(b_batch) == 1;
+  if (offsets && !p.fold_batch) {
+    const int64_t count = NumElements(p.batch_shape);
+    const std::vector<int64_t> as = BroadcastStrides(a_batch, p.batch_shape);
+    const std::vector<int64_t> bs = BroadcastStrides(b_batch, p.batch_shape);
+    p.a_offsets.resize(count);
+    p.b_offsets.resize(count);
+    std::vector<int64_t> idx(p.batch_shape.size(), 0);
+    int64_t ao = 0, bo = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      p.a_offsets[i] = ao * p.m * p.k;
+      p.b_offsets[i] = bo * p.k * p.n;
+      // Increment the multi-index over the batch shape (last dim fastest).
+      for (int d = static_cast<int>(idx.size()) - 1; d >= 0; --d) {
+        ao += as[d];
+        bo += bs[d];
+        if (++idx[d] < p.batch_shape[d]) break;
+        ao -= as[d] * idx[d];
+        bo -= bs[d] * idx[d];
+        idx[d] = 0;
+      }
+    }
+  }
+  return p;
+}
+
+absl::StatusOr<std::vector<TensorInfo>> InferMatMul(const Attributes& attrs,
+                                                    std::span<const TensorInfo> inputs) {
+  ENGINE_ASSIGN_OR_RETURN(MatMulParams p, ParseMatMul(inputs, /*offsets=*/false));
+  return std::vector<TensorInfo>{MakeInfo(p.dtype, p.y_shape)};
+}
+
+class MatMulKernel final : public Kernel {
+ public:
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(p_, ParseMatMul(inputs, /*offsets=*/true));
+    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("MatMul: expected one output of shape ", ShapeString(p_.y_shape)));
+    }
+    if (p_.dtype == DataType::kFloat32) {
+      const int64_t rows = p_.fold_batch ? NumElements(p_.batch_shape) * p_.m : p_.m;
+      grid_ = SgemmGrid(rows, p_.n, p_.k);
+      scratch_.per_thread = grid_.WorkspaceBytes();
+    }
+    return absl::OkStatus();
+  }
+
+  // FP32: one GEMM workspace per thread.
+  size_t ScratchBytes(int threads) const override {
+    return p_.dtype == DataType::kFloat32 ? scratch_.Bytes(threads) : 0;
+  }
+
+  void Run(const RunContext& ctx, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    switch (p_.dtype) {
+      case DataType::kFloat32:
+        RunFloat(ctx, in, out);
+        break;
+      case DataType::kInt32:
+        RunTyped<int32_t>(in, out);
+        break;
+      case DataType::kInt64:
+        RunTyped<int64_t>(in, out);
+        break;
+      default:
+        break;
+    }
+  }
+
+ private:
+  // FP32 through Sgemm (no allocation), the grid's blocks of every batch
+  // spread over the threads; other dtypes through Eigen.
+  void RunFloat(const RunContext& ctx, std::span<const void* const> in,
+                std::span<void* const> out) const {
+    const float* a = static_cast<const float*>(in[0]);
+    const float* b = static_cast<const float*>(in[1]);
+    float* y = static_cast<float*>(out[0]);
+    const int64_t m = p_.m, k = p_.k, n = p_.n;
+    const int64_t batches = p_.fold_batch ? 1 : NumElements(p_.batch_shape);
+    if (NumElements(p_.batch_shape) == 0 || m == 0 || n == 0) return;
+    const int64_t blocks = grid_.blocks();
+    ParallelFor(ctx, batches * blocks, [&](int64_t begin, int64_t end, int slot) {
+      std::byte* workspace = scratch_.Slot(ctx, slot);
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t batch = i / blocks;
+        const float* ab = p_.fold_batch ? a : a + p_.a_offsets[batch];
+        const float* bb = p_.fold_batch ? b : b + p_.b_offsets[batch];
+        grid_.Run(i % blocks, false, false, 1.0f, ab, k, bb, n, 0.0f, y + batch * m * n, n,
+                  workspace, scratch_.per_thread);
+      }
+    });
+  }
+
+  template <typename T>
+  void RunTyped(std::span<const void* const> in, std::span<void* const> out) const {
+    const T* a = static_cast<const T*>(in[0]);
+    const T* b = static_cast<const T*>(in[1]);
+    T* y = static_cast<T*>(out[0]);
+    const int64_t m = p_.m, k = p_.k, n = p_.n;
+    const int64_t batches = NumElements(p_.batch_shape);
+    if (batches == 0 || m == 0 || n == 0) return;
+    if (k == 0) {
+      std::fill(y, y + batches * m * n, T(0));
+      return;
+    }
+    if (p_.fold_batch) {
+      // A's batches are contiguous: one [batches * M, K] x [K, N] product.
+      MatrixMap<T>(y, batches * m, n).noalias() =
+          ConstMatrixMap<T>(a, batches * m, k) * ConstMatrixMap<T>(b, k, n);
+      return;
+    }
+    for (int64_t i = 0; i < batches; ++i) {
+      MatrixMap<T>(y + i * m * n, m, n).noalias() = ConstMatrixMap<T>(a + p_.a_offsets[i], m, k) *
+                                                    ConstMatrixMap<T>(b + p_.b_offsets[i], k, n);
+    }
+  }
+
+  MatMulParams p_;
+  SgemmGrid grid_;  // FP32: blocks of one batch's product (fold_batch: of the whole)
+  ScratchLayout scratch_;
+};
+
+}  // namespace
+
+KernelDef MakeGemmDef() { return MakeDef<GemmKernel>("Gemm", InferGemm); }
+
+KernelDef MakeMatMulDef() { return MakeDef<MatMulKernel>("MatMul", InferMatMul); }
+
+}  // namespace engine::kernels

@@ -1,0 +1,198 @@
+// Small helpers shared by the kernel files.
+#ifndef ENGINE_KERNELS_KERNEL_UTIL_H_
+#define ENGINE_KERNELS_KERNEL_UTIL_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "kernels/kernel.h"
+#include "kernels/thread_pool.h"
+
+namespace engine::kernels {
+
+/// Multidirectional (numpy) broadcast of two shapes (ONNX Broadcasting.md).
+/// Errors: InvalidArgument naming both shapes when they are incompatible.
+absl::StatusOr<Dims> BroadcastShapes(const Dims& a, const Dims& b);
+
+/// Row-major element strides of `shape`, in elements.
+std::vector<int64_t> RowMajorStrides(const Dims& shape);
+
+/// Strides for reading an input of shape `in` broadcast to `out` (rank of
+/// `out`, right-aligned): 0 on broadcast dimensions.
+std::vector<int64_t> BroadcastStrides(const Dims& in, const Dims& out);
+
+/// Normalizes a possibly negative `axis` against `rank` (valid range
+/// [-rank, rank - 1], or [-rank-1, rank] when `inclusive_end`).
+absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int64_t rank, bool inclusive_end = false);
+
+/// Reads a constant integer tensor (int32 or int64) as int64 values.
+/// Errors: InvalidArgument when `info` is not a constant or not integral;
+/// `what` names the input in the message.
+absl::StatusOr<std::vector<int64_t>> ConstantInts(const TensorInfo& info, const std::string& what);
+
+/// Checks the input count is within [min, max] (absent optionals counted).
+absl::Status CheckInputCount(std::span<const TensorInfo> inputs, size_t min, size_t max,
+                             const std::string& type);
+
+/// "[1,3,224,224]", the shape notation of kernel error messages.
+std::string ShapeString(const Dims& dims);
+
+/// Verifies that the output descriptors handed to Prepare agree with what the
+/// infer function computed (no check when `outputs` is empty). `type` prefixes
+/// the InvalidArgument message.
+absl::Status CheckOutputs(std::span<const TensorInfo> outputs,
+                          const std::vector<TensorInfo>& expected, const std::string& type);
+
+/// Reads the ints attribute `name` with `n` values (default: `def` repeated)
+/// and checks every value is >= `min` and <= kMaxSpatialValue (so that window
+/// arithmetic on dimensions up to 2^40 cannot overflow). `type` prefixes
+/// error messages.
+inline constexpr int64_t kMaxSpatialValue = int64_t{1} << 20;
+absl::StatusOr<std::vector<int64_t>> GetSpatialInts(const Attributes& attrs,
+                                                    const std::string& type,
+                                                    const std::string& name, size_t n,
+                                                    int64_t def, int64_t min);
+
+/// Reads `auto_pad` (ONNX Conv/pool attribute): "NOTSET" (also for ""),
+/// "SAME_UPPER", "SAME_LOWER" or "VALID"; anything else is InvalidArgument.
+absl::StatusOr<std::string> GetAutoPad(const Attributes& attrs, const std::string& type);
+
+/// SAME_UPPER / SAME_LOWER padding of one spatial axis (ONNX Operators.md,
+/// Conv): output = ceil(in / stride), total pad = max(0, (output - 1) * stride +
+/// dilated_kernel - in), the odd element at the end (UPPER) or begin (LOWER).
+/// Returns the output size.
+int64_t SamePadding(const std::string& auto_pad, int64_t in, int64_t stride,
+                    int64_t dilated_kernel, int64_t* pad_begin, int64_t* pad_end);
+
+// ---------------------------------------------------------------------------
+// Activations: the one implementation of the elementwise activation formulas,
+// shared by the unary kernels (elementwise.cc) and the fused epilogues of Conv
+// and Gemm (attribute "activation", set by the optimizer's fuse-activation and
+// fuse-residual passes). Semantics are those of the ONNX operators (opset 13+).
+
+/// Relu: x < 0 ? 0 : x (keeps NaN, like numpy.maximum).
+template <typename T>
+inline T ReluOf(T x) {
+  return x < T(0) ? T(0) : x;
+}
+
+/// Clip: min(max(x, lo), hi); when lo > hi the result is hi (numpy.clip); NaN
+/// passes.
+template <typename T>
+inline T ClipOf(T x, T lo, T hi) {
+  const T y = x < lo ? lo : x;
+  return y > hi ? hi : y;
+}
+
+/// LeakyRelu: x < 0 ? alpha * x : x.
+inline float LeakyReluOf(float x, float alpha) { return x < 0 ? alpha * x : x; }
+
+/// HardSigmoid: max(0, min(1, alpha * x + beta)).
+inline float HardSigmoidOf(float x, float alpha, float beta) {
+  return std::max(0.0f, std::min(1.0f, alpha * x + beta));
+}
+
+/// HardSwish-14: x * max(0, min(1, x / 6 + 0.5)).
+inline float HardSwishOf(float x) {
+  return x * std::max(0.0f, std::min(1.0f, x * (1.0f / 6.0f) + 0.5f));
+}
+
+/// Sigmoid 1 / (1 + e^-x) and Tanh over `n` floats, with a vectorizable expf
+/// (Cephes, ~1 ulp). `y` may alias `x`.
+void SigmoidArray(const float* x, float* y, int64_t n);
+void TanhArray(const float* x, float* y, int64_t n);
+
+/// An activation applied elementwise to a layer's float32 output.
+struct Activation {
+  enum class Kind { kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kHardSwish };
+  Kind kind = Kind::kNone;
+  /// Clip: min; LeakyRelu: alpha; HardSigmoid: alpha. Unused otherwise.
+  float alpha = 0.0f;
+  /// Clip: max; HardSigmoid: beta. Unused otherwise.
+  float beta = 0.0f;
+};
+
+/// The activation of an ONNX activation op type ("Relu", "LeakyRelu", "Clip",
+/// "Sigmoid", "Tanh", "HardSigmoid", "HardSwish") with its ONNX default
+/// parameters (LeakyRelu alpha 0.01; HardSigmoid alpha 0.2, beta 0.5; Clip
+/// -FLT_MAX..FLT_MAX). Error: InvalidArgument naming an unknown type.
+absl::StatusOr<Activation> ActivationFromType(const std::string& type);
+
+/// Reads a fused activation from a Conv/Gemm layer's attributes: "activation"
+/// (string, the activation's op type; absent or "" = none) and optional
+/// "activation_alpha" / "activation_beta" (floats, overriding the defaults of
+/// ActivationFromType). Errors: InvalidArgument for an unknown activation
+/// (naming it) or attributes of the wrong kind.
+absl::StatusOr<Activation> ParseActivation(const Attributes& attrs);
+
+/// y[i] = act(x[i]) for i < n; `y` may alias `x` (in place).
+void ApplyActivation(const Activation& act, const float* x, float* y, int64_t n);
+/// In place.
+inline void ApplyActivation(const Activation& act, float* data, int64_t n) {
+  ApplyActivation(act, data, data, n);
+}
+
+// ---------------------------------------------------------------------------
+// Intra-op parallelism.
+
+/// Runs f(begin, end, slot) over contiguous ranges covering [0, n), on the
+/// calling thread and up to ctx.threads - 1 idle workers of ctx.pool
+/// (exec::ThreadPool::ParallelFor). `slot` < ctx.threads identifies the
+/// thread: ranges run at the same time have distinct slots (index per-thread
+/// scratch with it). Inline (one range, slot 0) without a pool or with one
+/// thread. The split varies from call to call: f must give the same result
+/// for an element whichever range holds it.
+template <typename F>
+void ParallelFor(const RunContext& ctx, int64_t n, const F& f) {
+  if (n <= 0) return;
+  if (ctx.pool == nullptr || ctx.threads <= 1 || n == 1) {
+    f(int64_t{0}, n, 0);
+    return;
+  }
+  ctx.pool->ParallelFor(ctx.threads, n, f);
+}
+
+/// Scratch of a kernel whose threads each need their own buffer: `shared`
+/// bytes for the whole call, then one slot of `per_thread` bytes per thread,
+/// every part 64-byte aligned.
+struct ScratchLayout {
+  size_t shared = 0;
+  size_t per_thread = 0;
+
+  static size_t Align(size_t bytes) { return (bytes + 63) / 64 * 64; }
+  size_t Bytes(int threads) const {
+    return Align(shared) + static_cast<size_t>(std::max(threads, 1)) * Align(per_thread);
+  }
+  std::byte* Shared(const RunContext& ctx) const { return ctx.scratch; }
+  std::byte* Slot(const RunContext& ctx, int slot) const {
+    return ctx.scratch + Align(shared) + static_cast<size_t>(slot) * Align(per_thread);
+  }
+};
+
+/// An output descriptor.
+inline TensorInfo MakeInfo(DataType dtype, Dims shape) {
+  TensorInfo t;
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  return t;
+}
+
+/// Builds a KernelDef from an infer function and a kernel class.
+template <typename KernelT>
+KernelDef MakeDef(std::string type, InferFn infer, bool foldable = true) {
+  KernelDef def;
+  def.type = std::move(type);
+  def.infer = std::move(infer);
+  def.create = [] { return std::unique_ptr<Kernel>(new KernelT()); };
+  def.foldable = foldable;
+  return def;
+}
+
+}  // namespace engine::kernels
+
+#endif  // ENGINE_KERNELS_KERNEL_UTIL_H_

@@ -1,0 +1,176 @@
+// Data movement and shape computations: DMA-only layers (Transpose, Concat,
+// Pad, Slice, Gather, ConstantOfShape), views whose output aliases the input
+// (Identity, Flatten, Reshape, Squeeze, Unsqueeze, Shape), and the
+// import-only ops Constant and Dropout, which their importers rewrite.
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "kernels/defs.h"
+#include "ops/op_def.h"
+#include "ops/op_util.h"
+
+namespace engine::ops {
+namespace {
+
+OpDef Dma(const std::string& type, kernels::KernelDef host) {
+  OpDef op;
+  op.type = type;
+  op.host = std::move(host);
+  op.device = DmaDevice();
+  return op;
+}
+
+OpDef View(const std::string& type, kernels::KernelDef host) {
+  OpDef op;
+  op.type = type;
+  op.host = std::move(host);
+  op.device = ViewDevice();
+  op.int8.role = Int8Role::kPassThrough;  // a view of int8 values is int8
+  return op;
+}
+
+absl::Status ImportConstant(const ImportNode& node, ImportSink& sink) {
+  if (node.attrs.values().size() + node.tensor_attrs.size() != 1 || node.outputs.empty()) {
+    return absl::InvalidArgumentError("Constant must have exactly one attribute");
+  }
+  if (auto it = node.tensor_attrs.find("value"); it != node.tensor_attrs.end()) {
+    sink.AddConstant(node.outputs[0], it->second);
+    return absl::OkStatus();
+  }
+  if (!node.tensor_attrs.empty()) {
+    return absl::UnimplementedError(absl::StrCat("Constant attribute '",
+                                                 node.tensor_attrs.begin()->first,
+                                                 "' is not supported"));
+  }
+  const auto& [name, value] = *node.attrs.values().begin();
+  Tensor t;
+  if (name == "value_float" && std::holds_alternative<float>(value)) {
+    t = Tensor(DataType::kFloat32, Dims{});
+    *t.data_as<float>() = std::get<float>(value);
+  } else if (name == "value_floats" && std::holds_alternative<std::vector<float>>(value)) {
+    const auto& v = std::get<std::vector<float>>(value);
+    t = Tensor(DataType::kFloat32, Dims{static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), t.data_as<float>());
+  } else if (name == "value_int" && std::holds_alternative<int64_t>(value)) {
+    t = Tensor(DataType::kInt64, Dims{});
+    *t.data_as<int64_t>() = std::get<int64_t>(value);
+  } else if (name == "value_ints" && std::holds_alternative<std::vector<int64_t>>(value)) {
+    const auto& v = std::get<std::vector<int64_t>>(value);
+    t = Tensor(DataType::kInt64, Dims{static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), t.data_as<int64_t>());
+  } else {
+    return absl::UnimplementedError(absl::StrCat("Constant attribute '", name,
+                                                 "' is not supported"));
+  }
+  sink.AddConstant(node.outputs[0], std::move(t));
+  return absl::OkStatus();
+}
+
+// The optional `value` tensor attribute becomes typed scalar attributes
+// (dtype, value_float, value_int) of the ConstantOfShape layer.
+absl::Status ImportConstantOfShape(const ImportNode& node, ImportSink& sink) {
+  Attributes attrs = node.attrs;
+  attrs.Set("dtype", int64_t{1});
+  attrs.Set("value_float", 0.0f);
+  attrs.Set("value_int", int64_t{0});
+  if (auto it = node.tensor_attrs.find("value"); it != node.tensor_attrs.end()) {
+    const Tensor& v = it->second;
+    if (v.num_elements() != 1) {
+      return absl::InvalidArgumentError("ConstantOfShape value must have one element");
+    }
+    attrs.Set("dtype", static_cast<int64_t>(v.dtype()));
+    switch (v.dtype()) {
+      case DataType::kFloat32: attrs.Set("value_float", *v.data_as<float>()); break;
+      case DataType::kInt64: attrs.Set("value_int", *v.data_as<int64_t>()); break;
+      case DataType::kInt32: attrs.Set("value_int", int64_t{*v.data_as<int32_t>()}); break;
+      case DataType::kInt8: attrs.Set("value_int", int64_t{*v.data_as<int8_t>()}); break;
+      case DataType::kUint8:
+      case DataType::kBool: attrs.Set("value_int", int64_t{*v.data_as<uint8_t>()}); break;
+      default:
+        return absl::UnimplementedError(absl::StrCat("ConstantOfShape value of type ",
+                                                     DataTypeName(v.dtype()),
+                                                     " is not supported"));
+    }
+  }
+  return sink.AddLayer(node.name, "ConstantOfShape", std::move(attrs), node.inputs, node.outputs);
+}
+
+// Inference-mode Dropout is the identity; its mask output, when used, is all
+// true: ConstantOfShape(Shape(x), value=true).
+absl::Status ImportDropout(const ImportNode& node, ImportSink& sink) {
+  if (node.inputs.size() >= 3 && !node.inputs[2].empty()) {
+    const Tensor* training = sink.ConstantValue(node.inputs[2]);
+    const bool is_false = training != nullptr && training->num_elements() == 1 &&
+                          *static_cast<const uint8_t*>(training->data()) == 0;
+    if (!is_false) {
+      return absl::UnimplementedError("Dropout with training_mode other than constant false");
+    }
+  }
+  ENGINE_RETURN_IF_ERROR(
+      sink.AddLayer(node.name, "Identity", Attributes(), {node.inputs[0]}, {node.outputs[0]}));
+  if (node.outputs.size() >= 2 && !node.outputs[1].empty()) {
+    const std::string shape = node.outputs[1] + "__shape";
+    ENGINE_RETURN_IF_ERROR(
+        sink.AddLayer(node.name + "/mask_shape", "Shape", Attributes(), {node.inputs[0]}, {shape}));
+    Attributes mask;
+    mask.Set("dtype", static_cast<int64_t>(DataType::kBool));
+    mask.Set("value_int", int64_t{1});
+    mask.Set("value_float", 1.0f);
+    ENGINE_RETURN_IF_ERROR(sink.AddLayer(node.name + "/mask", "ConstantOfShape",
+                                             std::move(mask), {shape}, {node.outputs[1]}));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+OpDef TransposeOp() {
+  OpDef op = Dma("Transpose", kernels::MakeTransposeDef());
+  op.int8.role = Int8Role::kPassThrough;
+  return op;
+}
+OpDef ConcatOp() {
+  OpDef op = Dma("Concat", kernels::MakeConcatDef());
+  op.int8.role = Int8Role::kConcat;
+  return op;
+}
+OpDef PadOp() { return Dma("Pad", kernels::MakePadDef()); }
+OpDef SliceOp() {
+  OpDef op = Dma("Slice", kernels::MakeSliceDef());
+  op.int8.role = Int8Role::kPassThrough;
+  return op;
+}
+OpDef GatherOp() { return Dma("Gather", kernels::MakeGatherDef()); }
+OpDef ConstantOfShapeOp() {
+  OpDef op = Dma("ConstantOfShape", kernels::MakeConstantOfShapeDef());
+  op.import = ImportConstantOfShape;
+  return op;
+}
+
+OpDef IdentityOp() { return View("Identity", kernels::MakeIdentityDef()); }
+OpDef FlattenOp() { return View("Flatten", kernels::MakeFlattenDef()); }
+OpDef ReshapeOp() { return View("Reshape", kernels::MakeReshapeDef()); }
+OpDef SqueezeOp() { return View("Squeeze", kernels::MakeSqueezeDef()); }
+OpDef UnsqueezeOp() { return View("Unsqueeze", kernels::MakeUnsqueezeDef()); }
+OpDef ShapeOp() {
+  OpDef op = View("Shape", kernels::MakeShapeDef());
+  op.int8.role = Int8Role::kFloat;  // an int64 shape, not a scaled value
+  return op;
+}
+
+OpDef ConstantOp() {
+  OpDef op;
+  op.type = "Constant";
+  op.import = ImportConstant;  // defines a constant; no layer
+  return op;
+}
+
+OpDef DropoutOp() {
+  OpDef op;
+  op.type = "Dropout";
+  op.import = ImportDropout;  // Identity (+ the all-true mask)
+  return op;
+}
+
+}  // namespace engine::ops

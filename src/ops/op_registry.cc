@@ -1,0 +1,184 @@
+#include "ops/op_registry.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace engine::ops {
+
+// Op records, one constructor per op, each in the file of its family.
+// conv.cc
+OpDef ConvOp();
+OpDef Int8ConvOp();
+OpDef QLinearConvOp();
+OpDef ConvIntegerOp();
+// matmul.cc
+OpDef GemmOp();
+OpDef MatMulOp();
+OpDef Int8GemmOp();
+OpDef QLinearMatMulOp();
+OpDef MatMulIntegerOp();
+// pool.cc
+OpDef MaxPoolOp();
+OpDef AveragePoolOp();
+OpDef GlobalAveragePoolOp();
+OpDef GlobalMaxPoolOp();
+OpDef Int8AveragePoolOp();
+OpDef Int8GlobalAveragePoolOp();
+// norm.cc
+OpDef BatchNormalizationOp();
+OpDef SoftmaxOp();
+OpDef LrnOp();
+// elementwise.cc
+OpDef ReluOp();
+OpDef LeakyReluOp();
+OpDef ClipOp();
+OpDef SigmoidOp();
+OpDef TanhOp();
+OpDef HardSigmoidOp();
+OpDef HardSwishOp();
+OpDef AddOp();
+OpDef SubOp();
+OpDef MulOp();
+OpDef DivOp();
+OpDef PReluOp();
+OpDef SumOp();
+OpDef CastOp();
+OpDef QuantizeLinearOp();
+OpDef DequantizeLinearOp();
+// data_movement.cc
+OpDef TransposeOp();
+OpDef ConcatOp();
+OpDef PadOp();
+OpDef SliceOp();
+OpDef GatherOp();
+OpDef ConstantOfShapeOp();
+OpDef IdentityOp();
+OpDef FlattenOp();
+OpDef ReshapeOp();
+OpDef SqueezeOp();
+OpDef UnsqueezeOp();
+OpDef ShapeOp();
+OpDef ConstantOp();
+OpDef DropoutOp();
+
+// The one list of ops the engine knows. Adding an op: one line here, plus the
+// files of that op (docs/adding_an_op.md).
+void RegisterBuiltinOps(OpRegistry& r) {
+  OpDef (*const kOps[])() = {
+      // Matrix work on the systolic array.
+      ConvOp, Int8ConvOp, QLinearConvOp, ConvIntegerOp,
+      GemmOp, MatMulOp, Int8GemmOp, QLinearMatMulOp, MatMulIntegerOp,
+      // Pooling (vector unit).
+      MaxPoolOp, AveragePoolOp, GlobalAveragePoolOp, GlobalMaxPoolOp, Int8AveragePoolOp,
+      Int8GlobalAveragePoolOp,
+      // Normalization (vector unit).
+      BatchNormalizationOp, SoftmaxOp, LrnOp,
+      // Elementwise (vector unit).
+      ReluOp, LeakyReluOp, ClipOp, SigmoidOp, TanhOp, HardSigmoidOp, HardSwishOp,
+      AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, QuantizeLinearOp, DequantizeLinearOp,
+      // Data movement (DMA) and views.
+      TransposeOp, ConcatOp, PadOp, SliceOp, GatherOp, ConstantOfShapeOp,
+      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp,
+      // Import-only: rewritten by their importers.
+      ConstantOp, DropoutOp,
+  };
+  for (auto make : kOps) {
+    absl::Status s = r.Register(make());
+    if (!s.ok()) {
+      std::fprintf(stderr, "RegisterBuiltinOps: %s\n", std::string(s.message()).c_str());
+      std::abort();
+    }
+  }
+}
+
+absl::Status OpRegistry::Register(OpDef def) {
+  if (def.type.empty()) return absl::InvalidArgumentError("op record without a type");
+  if (def.min_opset > def.max_opset) {
+    return absl::InvalidArgumentError(absl::StrCat(def.type, ": empty opset range"));
+  }
+  if (def.has_kernel() && !def.host.infer) {
+    return absl::InvalidArgumentError(absl::StrCat(def.type, ": kernel without shape inference"));
+  }
+  if (def.has_kernel() && def.host.type != def.type) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(def.type, ": host kernel is registered as '", def.host.type, "'"));
+  }
+  if (def.has_kernel() && !def.device.unit) {
+    return absl::InvalidArgumentError(absl::StrCat(def.type, ": kernel without accelerator unit"));
+  }
+  if (def.device.unit == hw::LayerKind::kArray && !def.device.gemm) {
+    return absl::InvalidArgumentError(absl::StrCat(def.type, ": array layer without geometry"));
+  }
+  if (!def.has_kernel() && !def.import) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(def.type, ": neither a kernel nor an importer that rewrites it"));
+  }
+  if (defs_.contains(def.type)) {
+    return absl::AlreadyExistsError(absl::StrCat("op '", def.type, "' is registered twice"));
+  }
+  std::string type = def.type;
+  defs_.emplace(std::move(type), std::move(def));
+  return absl::OkStatus();
+}
+
+const OpDef* OpRegistry::Find(std::string_view type) const {
+  auto it = defs_.find(type);
+  return it == defs_.end() ? nullptr : &it->second;
+}
+
+const OpDef* OpRegistry::FindImport(std::string_view domain, std::string_view op_type, int opset,
+                                    std::string* why) const {
+  const std::string_view d = domain == "ai.onnx" ? std::string_view() : domain;
+  const OpDef* def = Find(op_type);
+  if (def != nullptr && def->importable && def->domain == d) {
+    if (opset > def->max_opset) {
+      if (why) *why = absl::StrCat("opset ", opset, " is newer than the supported ", def->max_opset);
+      return nullptr;
+    }
+    return def;
+  }
+  if (why) {
+    *why = d.empty() ? std::string("op not supported")
+                     : absl::StrCat("domain '", std::string(d), "' not supported");
+  }
+  return nullptr;
+}
+
+std::vector<const OpDef*> OpRegistry::All() const {
+  std::vector<const OpDef*> out;
+  for (const auto& [type, def] : defs_) out.push_back(&def);
+  return out;
+}
+
+std::vector<std::string> OpRegistry::KernelTypes() const {
+  std::vector<std::string> out;
+  for (const auto& [type, def] : defs_) {
+    if (def.has_kernel()) out.push_back(type);
+  }
+  return out;
+}
+
+const OpRegistry& OpRegistry::Builtin() {
+  static const OpRegistry* registry = [] {
+    auto* r = new OpRegistry();
+    RegisterBuiltinOps(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+absl::StatusOr<std::vector<Tensor>> EvaluateLayer(const OpRegistry& registry,
+                                                  std::string_view type, const Attributes& attrs,
+                                                  std::span<const Tensor* const> inputs) {
+  const OpDef* def = registry.Find(type);
+  if (def == nullptr || !def->has_kernel()) {
+    return absl::UnimplementedError(
+        absl::StrCat("no kernel for layer type '", std::string(type), "'"));
+  }
+  return kernels::EvaluateKernel(def->host, attrs, inputs);
+}
+
+}  // namespace engine::ops

@@ -1,0 +1,446 @@
+// The quantize-int8 rewrite (src/builder/quantize_int8.h) on a small
+// hand-built graph: which layers become int8, where QuantizeLinear /
+// DequantizeLinear go, per-channel weight scales, requantization attributes,
+// the activation folded into the clamp, pinned layers, and a missing scale.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <memory>
+
+#include "common/requant.h"
+#include "ir/graph.h"
+#include "optimizer/optimizer_test_util.h"
+#include "builder/quantize_int8.h"
+
+namespace engine::opt {
+namespace {
+
+using engine::testing::Count;
+using engine::testing::FindOp;
+
+ir::Value* Act(ir::Graph& g, const std::string& name, Dims shape) {
+  ir::Value* v = g.AddValue(name);
+  v->dtype = DataType::kFloat32;
+  v->shape = std::move(shape);
+  v->has_shape = true;
+  return v;
+}
+
+ir::Value* Const(ir::Graph& g, const std::string& name, Dims shape, float base) {
+  auto t = std::make_shared<Tensor>(DataType::kFloat32, std::move(shape));
+  for (int64_t i = 0; i < t->num_elements(); ++i) {
+    t->data_as<float>()[i] = base * std::sin(0.37f * static_cast<float>(i) + 0.1f);
+  }
+  return g.AddConstant(name, t);
+}
+
+ir::Node* Add(ir::Graph& g, const std::string& type, const std::string& name,
+              std::vector<ir::Value*> in, ir::Value* out) {
+  auto n = std::make_unique<ir::Node>();
+  n->op_type = type;
+  n->name = name;
+  n->onnx_nodes = {name};
+  n->inputs = std::move(in);
+  n->outputs = {out};
+  return g.AddNode(std::move(n));
+}
+
+// x -> Conv(+bias, Relu) -> MaxPool -> Flatten -> Gemm(+bias) -> Softmax -> out
+struct SmallNet {
+  ir::Graph g;
+  ScaleMap scales;
+  SmallNet() {
+    ir::Value* x = Act(g, "x", {1, 3, 8, 8});
+    g.inputs().push_back(x);
+    ir::Value* c = Act(g, "conv_out", {1, 4, 8, 8});
+    ir::Node* conv = Add(g, "Conv", "conv", {x, Const(g, "w", {4, 3, 3, 3}, 0.5f),
+                                             Const(g, "b", {4}, 0.1f)}, c);
+    conv->attrs.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    conv->attrs.Set("activation", std::string("Relu"));
+    ir::Value* p = Act(g, "pool_out", {1, 4, 4, 4});
+    ir::Node* pool = Add(g, "MaxPool", "pool", {c}, p);
+    pool->attrs.Set("kernel_shape", std::vector<int64_t>{2, 2});
+    pool->attrs.Set("strides", std::vector<int64_t>{2, 2});
+    ir::Value* f = Act(g, "flat", {1, 64});
+    Add(g, "Flatten", "flatten", {p}, f);
+    ir::Value* logits = Act(g, "logits", {1, 10});
+    Add(g, "Gemm", "fc", {f, Const(g, "fc_w", {64, 10}, 0.2f), Const(g, "fc_b", {10}, 0.05f)},
+        logits);
+    ir::Value* out = Act(g, "prob", {1, 10});
+    Add(g, "Softmax", "softmax", {logits}, out);
+    g.outputs().push_back(out);
+    scales = {{"x", 0.02f}, {"conv_out", 0.05f}, {"pool_out", 0.07f}, {"flat", 0.09f},
+              {"logits", 0.1f}};
+  }
+};
+
+TEST_CASE("quantize-int8 asks for the scales of the tensors int8 layers read and write",
+          "[optimizer][int8]") {
+  SmallNet net;
+  const std::vector<std::string> want = {"x", "conv_out", "flat", "logits"};
+  CHECK(Int8ScaleTensors(net.g) == want);
+  std::string reason;
+  CHECK_FALSE(HasInt8Form(*FindOp(net.g, "Softmax"), &reason));
+  CHECK(reason == "Softmax has no INT8 form");
+}
+
+TEST_CASE("quantize-int8 rewrites Conv, MaxPool, Flatten and Gemm into one int8 chain",
+          "[optimizer][int8]") {
+  SmallNet net;
+  const SmallNet original;  // the FP32 weights, for reference
+  auto report = QuantizeGraphInt8(net.g, net.scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(net.g.Verify().ok());
+  // Q at the input, the int8 chain; the Gemm, read only by the float
+  // Softmax, dequantizes in its epilogue (no DequantizeLinear).
+  CHECK(Count(net.g, "QuantizeLinear") == 1);
+  CHECK(Count(net.g, "Int8Conv") == 1);
+  CHECK(Count(net.g, "Int8Gemm") == 1);
+  CHECK(Count(net.g, "DequantizeLinear") == 0);
+  CHECK(Count(net.g, "Conv") == 0);
+  const ir::Node* pool = FindOp(net.g, "MaxPool");
+  REQUIRE(pool != nullptr);
+  CHECK(pool->inputs[0]->dtype == DataType::kInt8);
+  CHECK(pool->outputs[0]->name == "pool_out:int8");
+  CHECK(net.g.outputs()[0]->dtype == DataType::kFloat32);
+
+  const ir::Node* conv = FindOp(net.g, "Int8Conv");
+  CHECK(conv->attrs.Int("output_min", -128) == 0);  // Relu folded into the clamp
+  CHECK_FALSE(conv->attrs.Has("activation"));
+  CHECK(conv->inputs[1]->dtype == DataType::kInt8);
+  CHECK(conv->inputs[2]->dtype == DataType::kInt32);
+  // Per output channel: the largest |w| of each row maps to +-127, and the
+  // multiplier is x_scale * w_scale[m] / y_scale.
+  const Tensor& wq = *conv->inputs[1]->constant;
+  const auto mult = conv->attrs.Ints("multiplier");
+  const auto shift = conv->attrs.Ints("shift");
+  REQUIRE(mult.size() == 4);
+  for (int64_t m = 0; m < 4; ++m) {
+    int amax = 0;
+    for (int64_t i = 0; i < 27; ++i) amax = std::max(amax, std::abs(int{wq.data_as<int8_t>()[m * 27 + i]}));
+    CHECK(amax == 127);
+    const double real = std::ldexp(static_cast<double>(mult[m]), -static_cast<int>(shift[m]));
+    const double wmax = [&] {
+      double v = 0;
+      const Tensor& w = *original.g.FindValue("w")->constant;
+      for (int64_t i = 0; i < 27; ++i) v = std::max(v, std::fabs(double{w.data_as<float>()[m * 27 + i]}));
+      return v;
+    }();
+    CHECK(real == Approx(0.02 * (wmax / 127) / 0.05).epsilon(1e-6));
+  }
+  // The Gemm reads the int8 Flatten output with the scale it inherited from
+  // the Conv (0.05), not the one calibration measured for "flat" (0.09).
+  const ir::Node* fc = FindOp(net.g, "Int8Gemm");
+  CHECK(fc->inputs[0]->name == "flat:int8");
+  CHECK(fc->inputs[1]->shape == Dims{10, 64});  // [N, K]
+  CHECK(fc->outputs[0]->name == "logits");  // float tensors keep their names
+  CHECK(fc->outputs[0]->dtype == DataType::kFloat32);
+  CHECK_FALSE(fc->attrs.Has("multiplier"));
+  const Tensor& fw = *original.g.FindValue("fc_w")->constant;
+  double wmax0 = 0;
+  for (int64_t k = 0; k < 64; ++k) wmax0 = std::max(wmax0, std::fabs(double{fw.data_as<float>()[k * 10]}));
+  auto out_scale = fc->attrs.GetFloats("output_scale");
+  REQUIRE(out_scale.ok());
+  REQUIRE(out_scale->size() == 10);
+  CHECK((*out_scale)[0] == Approx(0.05 * (wmax0 / 127)).epsilon(1e-6));
+
+  int int8_layers = 0;
+  for (const LayerPrecisionInfo& l : *report) int8_layers += l.precision == Precision::kInt8;
+  CHECK(int8_layers == 5);  // Q, Int8Conv, MaxPool, Flatten, Int8Gemm
+}
+
+TEST_CASE("quantize-int8 keeps pinned layers in FP32 with the reason", "[optimizer][int8]") {
+  SmallNet net;
+  std::map<const ir::Node*, std::string> keep = {{FindOp(net.g, "Gemm"), "pinned"}};
+  auto report = QuantizeGraphInt8(net.g, net.scales, keep);
+  REQUIRE(report.ok());
+  REQUIRE(net.g.Verify().ok());
+  CHECK(Count(net.g, "Gemm") == 1);
+  CHECK(Count(net.g, "Int8Gemm") == 0);
+  // MaxPool and Flatten stay int8; the FP32 Gemm reads a dequantized "flat";
+  // the Conv writes int8 because the MaxPool passes int8 on.
+  const ir::Node* gemm = FindOp(net.g, "Gemm");
+  CHECK(gemm->inputs[0]->name == "flat");
+  CHECK(gemm->inputs[0]->producer->op_type == "DequantizeLinear");
+  bool found = false;
+  for (const LayerPrecisionInfo& l : *report) {
+    if (l.type == "Gemm") {
+      found = true;
+      CHECK(l.precision == Precision::kFp32);
+      CHECK(l.reason == "pinned");
+    }
+  }
+  CHECK(found);
+}
+
+// Runs the rewrite, which must succeed and leave a valid graph, and checks
+// that exactly one QuantizeLinear (at the input) and no DequantizeLinear
+// remain: the whole graph is int8.
+std::vector<LayerPrecisionInfo> QuantizeAllInt8(ir::Graph& g, const ScaleMap& scales) {
+  auto report = QuantizeGraphInt8(g, scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(g.Verify().ok());
+  CHECK(Count(g, "QuantizeLinear") == 1);
+  CHECK(Count(g, "DequantizeLinear") == 0);
+  return *report;
+}
+
+// x -> ConvA, ConvB (Relu) -> cat1 = Concat(a, b); x -> ConvC -> cat2 =
+// Concat(cat1, c) -> ConvD -> d (graph output). With `raw_input`, cat2 also
+// concatenates x itself.
+struct ConcatNet {
+  ir::Graph g;
+  ScaleMap scales;
+  explicit ConcatNet(bool raw_input = false) {
+    ir::Value* x = Act(g, "x", {1, 2, 6, 6});
+    g.inputs().push_back(x);
+    auto conv = [&](const std::string& name, ir::Value* in, int64_t cin, int64_t cout, float base) {
+      ir::Value* out = Act(g, name + "_out", {1, cout, 6, 6});
+      ir::Node* n = Add(g, "Conv", name, {in, Const(g, name + "_w", {cout, cin, 1, 1}, base)}, out);
+      n->attrs.Set("activation", std::string("Relu"));
+      return out;
+    };
+    ir::Value* a = conv("a", x, 2, 3, 0.5f);
+    ir::Value* b = conv("b", x, 2, 4, 0.7f);
+    ir::Value* cat1 = Act(g, "cat1", {1, 7, 6, 6});
+    Add(g, "Concat", "concat1", {a, b}, cat1)->attrs.Set("axis", int64_t{1});
+    ir::Value* c = conv("c", x, 2, 2, 0.3f);
+    std::vector<ir::Value*> parts = {cat1, c};
+    if (raw_input) parts.push_back(x);
+    ir::Value* cat2 = Act(g, "cat2", {1, raw_input ? 11 : 9, 6, 6});
+    Add(g, "Concat", "concat2", parts, cat2)->attrs.Set("axis", int64_t{1});
+    ir::Value* d = conv("d", cat2, raw_input ? 11 : 9, 2, 0.4f);
+    g.outputs().push_back(d);
+    scales = {{"x", 0.02f},    {"a_out", 0.05f}, {"b_out", 0.08f}, {"c_out", 0.03f},
+              {"cat1", 0.06f}, {"cat2", 0.07f},  {"d_out", 0.1f}};
+  }
+};
+
+TEST_CASE("quantize-int8 runs Concats of int8 layers in int8 at one shared scale",
+          "[optimizer][int8]") {
+  SECTION("chained Concats form one group with the largest scale") {
+    ConcatNet net;
+    const std::vector<LayerPrecisionInfo> report = QuantizeAllInt8(net.g, net.scales);
+    CHECK(Count(net.g, "Int8Conv") == 4);
+    CHECK(Count(net.g, "Concat") == 2);
+    for (const auto& n : net.g.nodes()) {
+      if (n->op_type != "Concat") continue;
+      CAPTURE(n->name);
+      CHECK(n->outputs[0]->dtype == DataType::kInt8);
+      for (const ir::Value* in : n->inputs) CHECK(in->dtype == DataType::kInt8);
+    }
+    // Every producer requantizes to the group's scale, max(0.05, 0.08, 0.03,
+    // 0.06, 0.07) = 0.08; ConvD reads cat2 at that scale.
+    for (const auto& n : net.g.nodes()) {
+      if (n->op_type != "Int8Conv") continue;
+      CAPTURE(n->name);
+      const Tensor& w = *n->inputs[1]->constant;
+      REQUIRE(w.num_elements() > 0);
+      if (n->name == "d") {
+        auto out_scale = n->attrs.GetFloats("output_scale");  // float graph output
+        REQUIRE(out_scale.ok());
+        CHECK(n->inputs[0]->name == "cat2:int8");
+        // output_scale[m] = x_scale * w_scale[m]: recover w_scale from it.
+        const double w_scale0 = (*out_scale)[0] / 0.08;
+        CHECK(w_scale0 > 0);
+        continue;
+      }
+      const auto mult = n->attrs.Ints("multiplier");
+      const auto shift = n->attrs.Ints("shift");
+      REQUIRE(!mult.empty());
+      const double real = std::ldexp(static_cast<double>(mult[0]), -static_cast<int>(shift[0]));
+      // real = 0.02 * w_scale[0] / 0.08, and w_scale[0] = max|w row 0| / 127.
+      double wmax = 0;
+      const int64_t cols = w.num_elements() / w.shape()[0];
+      const ConcatNet original;
+      const Tensor& fw = *original.g.FindValue(n->name + "_w")->constant;
+      for (int64_t i = 0; i < cols; ++i) wmax = std::max(wmax, std::fabs(double{fw.data_as<float>()[i]}));
+      CHECK(real == Approx(0.02 * (wmax / 127) / 0.08).epsilon(1e-6));
+    }
+    int int8_concats = 0;
+    for (const LayerPrecisionInfo& l : report) {
+      int8_concats += l.type == "Concat" && l.precision == Precision::kInt8;
+    }
+    CHECK(int8_concats == 2);
+  }
+  SECTION("a Concat of a graph input stays FP32, and so does its whole group") {
+    ConcatNet net(/*raw_input=*/true);
+    auto report = QuantizeGraphInt8(net.g, net.scales, {});
+    REQUIRE(report.ok());
+    REQUIRE(net.g.Verify().ok());
+    for (const auto& n : net.g.nodes()) {
+      if (n->op_type != "Concat") continue;
+      CAPTURE(n->name);
+      CHECK(n->outputs[0]->dtype == DataType::kFloat32);
+    }
+  }
+  SECTION("a pinned Concat stays FP32, and so does a group no int8 layer reads") {
+    ConcatNet net;
+    std::map<const ir::Node*, std::string> keep;
+    for (const auto& n : net.g.nodes()) {
+      if (n->name == "concat2") keep[n.get()] = "pinned";
+    }
+    auto report = QuantizeGraphInt8(net.g, net.scales, keep);
+    REQUIRE(report.ok());
+    REQUIRE(net.g.Verify().ok());
+    for (const auto& n : net.g.nodes()) {
+      if (n->op_type != "Concat") continue;
+      CAPTURE(n->name);
+      // concat1 alone is a group whose producers are int8 layers, but only
+      // the FP32 concat2 reads it: int8 would only add a dequantization.
+      CHECK(n->outputs[0]->dtype == DataType::kFloat32);
+    }
+  }
+}
+
+TEST_CASE("quantize-int8 passes int8 through Transpose and Slice (channel shuffles)",
+          "[optimizer][int8]") {
+  // x -> Conv -> Transpose -> Slice -> Conv -> y
+  ir::Graph g;
+  ir::Value* x = Act(g, "x", {1, 4, 4, 4});
+  g.inputs().push_back(x);
+  ir::Value* c = Act(g, "c", {1, 4, 4, 4});
+  Add(g, "Conv", "conv1", {x, Const(g, "w1", {4, 4, 1, 1}, 0.5f)}, c);
+  ir::Value* t = Act(g, "t", {1, 4, 4, 4});
+  Add(g, "Transpose", "shuffle", {c}, t)->attrs.Set("perm", std::vector<int64_t>{0, 1, 3, 2});
+  ir::Value* sl = Act(g, "sl", {1, 2, 4, 4});
+  auto ints = [&](const std::string& name, std::vector<int64_t> v) {
+    auto tensor = std::make_shared<Tensor>(DataType::kInt64, Dims{static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), tensor->data_as<int64_t>());
+    return g.AddConstant(name, tensor);
+  };
+  Add(g, "Slice", "half", {t, ints("starts", {0}), ints("ends", {2}), ints("axes", {1})}, sl);
+  ir::Value* y = Act(g, "y", {1, 3, 4, 4});
+  Add(g, "Conv", "conv2", {sl, Const(g, "w2", {3, 2, 1, 1}, 0.4f)}, y);
+  g.outputs().push_back(y);
+  ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"t", 0.5f}, {"sl", 0.9f}, {"y", 0.1f}};
+  QuantizeAllInt8(g, scales);
+  const ir::Node* tr = FindOp(g, "Transpose");
+  const ir::Node* slice = FindOp(g, "Slice");
+  REQUIRE(tr != nullptr);
+  REQUIRE(slice != nullptr);
+  CHECK(tr->outputs[0]->dtype == DataType::kInt8);
+  CHECK(slice->outputs[0]->dtype == DataType::kInt8);
+  CHECK(slice->inputs[1]->dtype == DataType::kInt64);  // starts stay as they were
+  // conv2 reads the Slice output at conv1's scale (0.05), not the calibrated 0.9.
+  for (const auto& n : g.nodes()) {
+    if (n->name != "conv2") continue;
+    CHECK(n->inputs[0]->name == "sl:int8");
+    auto out_scale = n->attrs.GetFloats("output_scale");
+    REQUIRE(out_scale.ok());
+    double wmax = 0;
+    ir::Graph ref;
+    const Tensor& fw = *Const(ref, "w2", {3, 2, 1, 1}, 0.4f)->constant;
+    for (int64_t i = 0; i < 2; ++i) wmax = std::max(wmax, std::fabs(double{fw.data_as<float>()[i]}));
+    CHECK((*out_scale)[0] == Approx(0.05 * wmax / 127).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("quantize-int8 runs average pooling in int8 (ResNet's head)", "[optimizer][int8]") {
+  // x -> Conv(Relu) -> GlobalAveragePool -> Flatten -> Gemm -> logits
+  // (graph output); pool -> AveragePool -> out2 (graph output, float reader).
+  ir::Graph g;
+  ir::Value* x = Act(g, "x", {1, 2, 4, 4});
+  g.inputs().push_back(x);
+  ir::Value* c = Act(g, "c", {1, 4, 4, 4});
+  Add(g, "Conv", "conv", {x, Const(g, "w", {4, 2, 1, 1}, 0.5f)}, c)
+      ->attrs.Set("activation", std::string("Relu"));
+  ir::Value* gap = Act(g, "gap", {1, 4, 1, 1});
+  Add(g, "GlobalAveragePool", "gap", {c}, gap);
+  ir::Value* flat = Act(g, "flat", {1, 4});
+  Add(g, "Flatten", "flatten", {gap}, flat);
+  ir::Value* logits = Act(g, "logits", {1, 3});
+  Add(g, "Gemm", "fc", {flat, Const(g, "fc_w", {4, 3}, 0.3f)}, logits);
+  g.outputs().push_back(logits);
+  ir::Value* avg = Act(g, "avg", {1, 4, 2, 2});
+  ir::Node* ap = Add(g, "AveragePool", "avgpool", {c}, avg);
+  ap->attrs.Set("kernel_shape", std::vector<int64_t>{2, 2});
+  ap->attrs.Set("strides", std::vector<int64_t>{2, 2});
+  g.outputs().push_back(avg);
+  const std::vector<std::string> wanted = Int8ScaleTensors(g);
+  CHECK(std::find(wanted.begin(), wanted.end(), "gap") != wanted.end());
+  ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"gap", 0.01f}, {"flat", 0.3f},
+                     {"logits", 0.1f}, {"avg", 0.04f}};
+  QuantizeAllInt8(g, scales);
+  const ir::Node* gp = FindOp(g, "Int8GlobalAveragePool");
+  REQUIRE(gp != nullptr);
+  CHECK(gp->inputs[0]->name == "c:int8");
+  CHECK(gp->outputs[0]->dtype == DataType::kInt8);
+  CHECK(gp->attrs.Float("x_scale", 0) == 0.05f);
+  CHECK(gp->attrs.Float("y_scale", 0) == 0.01f);  // the pool output's own scale
+  // The FC reads the Flatten of the int8 pool output at the pool's scale.
+  const ir::Node* fc = FindOp(g, "Int8Gemm");
+  REQUIRE(fc != nullptr);
+  CHECK(fc->inputs[0]->name == "flat:int8");
+  // Read only as an engine output: the AveragePool dequantizes (no y_scale).
+  const ir::Node* apq = FindOp(g, "Int8AveragePool");
+  REQUIRE(apq != nullptr);
+  CHECK_FALSE(apq->attrs.Has("y_scale"));
+  CHECK(apq->outputs[0]->name == "avg");
+  CHECK(apq->outputs[0]->dtype == DataType::kFloat32);
+}
+
+TEST_CASE("quantize-int8: an average pool feeds an int8 Concat, Relu passes int8 through",
+          "[optimizer][int8]") {
+  // ShuffleNet's stride-2 unit: x -> Conv(Relu) -> AveragePool -> ap;
+  // x -> Conv -> b; Concat(ap, b) -> Relu -> Conv -> y.
+  ir::Graph g;
+  ir::Value* x = Act(g, "x", {1, 2, 4, 4});
+  g.inputs().push_back(x);
+  ir::Value* a = Act(g, "a", {1, 2, 4, 4});
+  Add(g, "Conv", "conv_a", {x, Const(g, "wa", {2, 2, 1, 1}, 0.5f)}, a)
+      ->attrs.Set("activation", std::string("Relu"));
+  ir::Value* ap = Act(g, "ap", {1, 2, 2, 2});
+  ir::Node* pool = Add(g, "AveragePool", "pool", {a}, ap);
+  pool->attrs.Set("kernel_shape", std::vector<int64_t>{2, 2});
+  pool->attrs.Set("strides", std::vector<int64_t>{2, 2});
+  ir::Value* b = Act(g, "b", {1, 3, 2, 2});
+  Add(g, "Conv", "conv_b", {x, Const(g, "wb", {3, 2, 1, 1}, 0.6f)}, b)
+      ->attrs.Set("strides", std::vector<int64_t>{2, 2});
+  ir::Value* cat = Act(g, "cat", {1, 5, 2, 2});
+  Add(g, "Concat", "concat", {ap, b}, cat)->attrs.Set("axis", int64_t{1});
+  ir::Value* r = Act(g, "r", {1, 5, 2, 2});
+  Add(g, "Relu", "relu", {cat}, r);
+  ir::Value* y = Act(g, "y", {1, 2, 2, 2});
+  Add(g, "Conv", "conv_y", {r, Const(g, "wy", {2, 5, 1, 1}, 0.4f)}, y);
+  g.outputs().push_back(y);
+  ScaleMap scales = {{"x", 0.02f}, {"a", 0.05f},  {"ap", 0.03f}, {"b", 0.06f},
+                     {"cat", 0.07f}, {"r", 0.5f}, {"y", 0.1f}};
+  QuantizeAllInt8(g, scales);
+  const ir::Node* p = FindOp(g, "Int8AveragePool");
+  REQUIRE(p != nullptr);
+  CHECK(p->attrs.Float("y_scale", 0) == 0.07f);  // the group's: max(0.03, 0.06, 0.07)
+  const ir::Node* c = FindOp(g, "Concat");
+  REQUIRE(c != nullptr);
+  CHECK(c->outputs[0]->dtype == DataType::kInt8);
+  const ir::Node* relu = FindOp(g, "Relu");
+  REQUIRE(relu != nullptr);
+  CHECK(relu->inputs[0]->name == "cat:int8");
+  CHECK(relu->outputs[0]->dtype == DataType::kInt8);
+  for (const auto& n : g.nodes()) {
+    if (n->name != "conv_y") continue;
+    CHECK(n->inputs[0]->name == "r:int8");  // read at the Concat's scale, not 0.5
+    auto out_scale = n->attrs.GetFloats("output_scale");
+    REQUIRE(out_scale.ok());
+    ir::Graph ref;
+    const Tensor& fw = *Const(ref, "wy", {2, 5, 1, 1}, 0.4f)->constant;
+    double wmax = 0;
+    for (int64_t i = 0; i < 5; ++i) wmax = std::max(wmax, std::fabs(double{fw.data_as<float>()[i]}));
+    CHECK((*out_scale)[0] == Approx(0.07 * wmax / 127).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("quantize-int8 names the tensor whose scale is missing", "[optimizer][int8]") {
+  SmallNet net;
+  net.scales.erase("conv_out");
+  auto report = QuantizeGraphInt8(net.g, net.scales, {});
+  REQUIRE(!report.ok());
+  CHECK(report.status().code() == absl::StatusCode::kNotFound);
+  CHECK(report.status().message().find("'conv_out'") != std::string::npos);
+  CHECK(report.status().message().find("conv") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace engine::opt

@@ -1,0 +1,335 @@
+#include "trtexec_like/report/device_report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "engine/builder.h"
+#include "engine/hardware.h"
+#include "trtexec_like/format.h"
+#include "trtexec_like/layer_join.h"
+#include "trtexec_like/report/json_file.h"
+
+namespace trtexec_like {
+namespace {
+
+using Json = nlohmann::json;
+
+// Track ids of the trace; unit tracks follow in the order below, any track
+// name the engine reports beyond these gets the next free id.
+constexpr int kLayersTid = 1;
+constexpr const char* kUnitTracks[] = {"DMA load", "DMA store", "Systolic array", "Vector unit"};
+
+// "memory 1.30x", "compute 1.00x", or "-" for layers without device work.
+std::string FormatBound(const std::string& bound, double ratio) {
+  if (bound.empty() || bound == "-") return "-";
+  return absl::StrFormat("%s %.2fx", bound, ratio);
+}
+
+Json ProfileLayerJson(const engine::LayerDeviceProfile& l, int count, double total_ms) {
+  return Json{
+      {"name", l.name},
+      {"timeMs", l.time_ms * count},
+      {"averageMs", l.time_ms},
+      {"medianMs", l.time_ms},
+      {"percentage", Percent(l.time_ms, total_ms)},
+      {"cycles", l.cycles},
+      {"computeCycles", l.compute_cycles},
+      {"stallCycles", l.stall_cycles},
+      {"utilization", l.utilization},
+      {"mappingEfficiency", l.mapping_efficiency},
+      {"dramBytesRead", l.dram_bytes_read},
+      {"dramBytesWritten", l.dram_bytes_written},
+      {"energyPj", l.energy_pj()},
+      {"energyComputePj", l.energy_compute_pj},
+      {"energySramPj", l.energy_sram_pj},
+      {"energyDramPj", l.energy_dram_pj},
+      {"dataflow", l.dataflow},
+      {"tactic", l.tactic},
+      {"tiling", l.tiling},
+      {"unit", l.unit},
+      {"type", l.type},
+      {"rooflineComputeCycles", l.roofline_compute_cycles},
+      {"rooflineMemoryCycles", l.roofline_memory_cycles},
+      {"rooflineRatio", l.roofline_ratio},
+      {"bound", l.bound},
+  };
+}
+
+Json ThreadNameEvent(int tid, const std::string& name) {
+  return Json{{"ph", "M"}, {"pid", 1}, {"tid", tid}, {"name", "thread_name"},
+              {"args", {{"name", name}}}};
+}
+
+Json ThreadSortEvent(int tid) {
+  return Json{{"ph", "M"}, {"pid", 1}, {"tid", tid}, {"name", "thread_sort_index"},
+              {"args", {{"sort_index", tid}}}};
+}
+
+// Track name -> tid, with the metadata events naming each track.
+std::map<std::string, int> TraceTracks(const std::vector<engine::DeviceEvent>& events,
+                                       Json& trace_events) {
+  std::map<std::string, int> tids;
+  int next = kLayersTid + 1;
+  for (const char* name : kUnitTracks) tids[name] = next++;
+  for (const auto& e : events) {
+    if (!tids.count(e.track)) tids[e.track] = next++;
+  }
+  trace_events.push_back(ThreadNameEvent(kLayersTid, "Layers"));
+  trace_events.push_back(ThreadSortEvent(kLayersTid));
+  for (const auto& [name, tid] : tids) {
+    trace_events.push_back(ThreadNameEvent(tid, name));
+    trace_events.push_back(ThreadSortEvent(tid));
+  }
+  return tids;
+}
+
+Json RejectedJson(const std::vector<engine::RejectedTactic>& rejected) {
+  Json out = Json::array();
+  for (const auto& r : rejected) {
+    out.push_back(Json{{"tactic", r.tactic}, {"tiling", r.tiling}, {"cycles", r.cycles},
+                       {"energyPj", r.energy_pj}});
+  }
+  return out;
+}
+
+}  // namespace
+
+void PrintHardwareLine(const engine::Engine& eng) {
+  const engine::PlanInfo& info = eng.plan_info();
+  std::printf("[I] Hardware: %s; objective %s, %llu accelerator instructions\n",
+              engine::HardwareSummary(eng.hardware()).c_str(), info.objective.c_str(),
+              static_cast<unsigned long long>(info.instructions));
+}
+
+void PrintLayerInfo(const engine::Engine& eng) {
+  std::printf("\n=== Layer information (%zu layers) ===\n", eng.layers().size());
+  for (const JoinedLayer& joined : JoinLayers(eng)) {
+    const engine::LayerInfo& l = *joined.info;
+    const engine::LayerDeviceProfile* d = joined.device;
+    std::printf("%-20s %s  [%s] -> [%s]  tactic: %s  tiling: %s\n", l.type.c_str(),
+                l.name.c_str(), absl::StrJoin(l.inputs, ", ").c_str(),
+                absl::StrJoin(l.outputs, ", ").c_str(), d ? d->tactic.c_str() : "?",
+                d && !d->tiling.empty() ? d->tiling.c_str() : "-");
+  }
+  const engine::MemoryPlanInfo& m = eng.memory_plan();
+  std::printf("\n=== Activation arena: %lld bytes (lower bound %lld, no reuse %lld; %s) ===\n",
+              static_cast<long long>(m.arena_bytes), static_cast<long long>(m.lower_bound_bytes),
+              static_cast<long long>(m.no_reuse_bytes), m.strategy.c_str());
+  std::printf("%12s %12s %7s  %s\n", "Offset", "Bytes", "Layers", "Tensor");
+  for (const engine::TensorPlacement& t : m.tensors) {
+    std::printf("%12lld %12lld %3d-%-3d  %s\n", static_cast<long long>(t.offset),
+                static_cast<long long>(t.bytes), t.first_layer, t.last_layer, t.name.c_str());
+  }
+}
+
+void PrintMemoryLine(const engine::Engine& eng) {
+  const engine::MemoryPlanInfo& m = eng.memory_plan();
+  std::printf("[I] Activation memory: arena %s per execution context (lower bound %s, %.1f%% "
+              "above it; no reuse %s; %s, %lld-byte alignment)\n",
+              FormatBytes(m.arena_bytes).c_str(), FormatBytes(m.lower_bound_bytes).c_str(),
+              m.lower_bound_bytes > 0
+                  ? 100.0 * (m.arena_bytes - m.lower_bound_bytes) / m.lower_bound_bytes
+                  : 0.0,
+              FormatBytes(m.no_reuse_bytes).c_str(), m.strategy.c_str(),
+              static_cast<long long>(m.alignment));
+}
+
+void PrintDeviceSummary(const engine::DeviceProfile& p, const std::string& hardware_name) {
+  const Unit eu = EnergyUnit(p.energy_pj());
+  std::printf("\n=== Modeled device (%s) ===\n", hardware_name.c_str());
+  std::printf("Device Latency (modeled): %s (%lld cycles at %g MHz)\n",
+              FormatMs(p.latency_ms).c_str(), static_cast<long long>(p.total_cycles),
+              p.clock_mhz);
+  std::printf("Device Throughput (modeled): %.1f qps\n", p.throughput_qps);
+  std::printf("Energy per inference (modeled): %.4g %s (compute %.4g %s, SRAM %.4g %s, "
+              "DRAM %.4g %s)\n",
+              p.energy_pj() / eu.scale, eu.name, p.energy_compute_pj / eu.scale,
+              eu.name, p.energy_sram_pj / eu.scale, eu.name,
+              p.energy_dram_pj / eu.scale, eu.name);
+  std::printf("Array utilization (modeled): %.1f %%   DRAM traffic: %s read, %s written\n",
+              100.0 * p.utilization, FormatBytes(p.dram_bytes_read).c_str(),
+              FormatBytes(p.dram_bytes_written).c_str());
+  std::printf("Roofline (modeled): bound %lld cycles; modeled / bound = %.2fx\n",
+              static_cast<long long>(p.roofline_cycles), p.roofline_ratio);
+  std::printf("Note: device figures are modeled for one inference on the accelerator; "
+              "they are not host measurements.\n");
+}
+
+void PrintDeviceProfile(const engine::DeviceProfile& p, const std::string& hardware_name) {
+  std::printf("\n=== Profile (modeled device %s, per inference) ===\n", hardware_name.c_str());
+  const char* kRow = "%12s %8s %12s %8s %8s %10s %11s  %-15s %-13s %s\n";
+  std::printf(kRow, "Time(ms)", "Time(%)", "Cycles", "Util(%)", "Stall(%)", "DRAM(KB)",
+              "Energy(uJ)", "Dataflow/tactic", "Bound", "Layer");
+  int64_t cycles = 0, stall = 0, dram = 0;
+  double ms = 0, energy = 0;
+  for (const auto& l : p.layers) {
+    const int64_t layer_dram = l.dram_bytes_read + l.dram_bytes_written;
+    std::printf(kRow, absl::StrFormat("%.5f", l.time_ms).c_str(),
+                absl::StrFormat("%.2f", Percent(l.time_ms, p.latency_ms)).c_str(),
+                absl::StrCat(l.cycles).c_str(),
+                absl::StrFormat("%.1f", 100.0 * l.utilization).c_str(),
+                absl::StrFormat("%.1f", Percent(l.stall_cycles, l.cycles)).c_str(),
+                absl::StrFormat("%.1f", layer_dram / 1e3).c_str(),
+                absl::StrFormat("%.3f", l.energy_pj() / 1e6).c_str(), l.tactic.c_str(),
+                FormatBound(l.bound, l.roofline_ratio).c_str(), l.name.c_str());
+    cycles += l.cycles;
+    stall += l.stall_cycles;
+    dram += layer_dram;
+    ms += l.time_ms;
+    energy += l.energy_pj();
+  }
+  std::printf(kRow, absl::StrFormat("%.5f", ms).c_str(),
+              absl::StrFormat("%.2f", Percent(ms, p.latency_ms)).c_str(),
+              absl::StrCat(cycles).c_str(), absl::StrFormat("%.1f", 100.0 * p.utilization).c_str(),
+              absl::StrFormat("%.1f", Percent(stall, cycles)).c_str(),
+              absl::StrFormat("%.1f", dram / 1e3).c_str(),
+              absl::StrFormat("%.3f", energy / 1e6).c_str(), "-",
+              absl::StrFormat("%.2fx", p.roofline_ratio).c_str(), "Total");
+  std::printf("Note: Util(%%) is the busy fraction of the layer's unit (array or vector); the "
+              "Total row's is the array's.\n");
+}
+
+Json DeviceProfileJson(const engine::Engine& eng, int count,
+                       const std::map<std::string, double>* host_avg_ms) {
+  const engine::DeviceProfile& p = eng.device_profile();
+  Json out = Json::array();
+  out.push_back(Json{{"count", count}});
+  for (const JoinedLayer& joined : JoinLayers(eng)) {
+    const engine::LayerInfo& info = *joined.info;
+    if (joined.device == nullptr) {
+      engine::LayerDeviceProfile missing;
+      missing.name = info.name;
+      missing.type = info.type;
+      out.push_back(ProfileLayerJson(missing, count, p.latency_ms));
+    } else {
+      out.push_back(ProfileLayerJson(*joined.device, count, p.latency_ms));
+    }
+    if (host_avg_ms != nullptr) {
+      auto it = host_avg_ms->find(info.name);
+      if (it != host_avg_ms->end()) out.back()["hostAverageMs"] = it->second;
+    }
+  }
+  return out;
+}
+
+Json DeviceTraceJson(const engine::Engine& eng) {
+  const engine::DeviceProfile& p = eng.device_profile();
+  const double mhz = p.clock_mhz > 0 ? p.clock_mhz : eng.hardware().clock_mhz;
+  const std::vector<engine::DeviceEvent> events = eng.DeviceTimeline();
+  Json trace = Json::array();
+  trace.push_back(Json{{"ph", "M"}, {"pid", 1}, {"name", "process_name"},
+                       {"args", {{"name", absl::StrCat("Modeled accelerator: ",
+                                                       eng.hardware().name)}}}});
+  const std::map<std::string, int> tids = TraceTracks(events, trace);
+  for (const auto& l : p.layers) {
+    trace.push_back(Json{{"name", l.name},
+                         {"cat", l.type},
+                         {"ph", "X"},
+                         {"pid", 1},
+                         {"tid", kLayersTid},
+                         {"ts", CyclesToUs(l.start_cycle, mhz)},
+                         {"dur", CyclesToUs(l.cycles, mhz)},
+                         {"args",
+                          {{"cycles", l.cycles},
+                           {"tactic", l.tactic},
+                           {"tiling", l.tiling},
+                           {"bound", FormatBound(l.bound, l.roofline_ratio)},
+                           {"energyPj", l.energy_pj()}}}});
+  }
+  for (const auto& e : events) {
+    const bool known = e.layer >= 0 && static_cast<size_t>(e.layer) < p.layers.size();
+    const int64_t cycles = std::max<int64_t>(0, e.end_cycle - e.start_cycle);
+    trace.push_back(Json{{"name", e.name},
+                         {"cat", known ? p.layers[e.layer].type : std::string("?")},
+                         {"ph", "X"},
+                         {"pid", 1},
+                         {"tid", tids.at(e.track)},
+                         {"ts", CyclesToUs(e.start_cycle, mhz)},
+                         {"dur", CyclesToUs(cycles, mhz)},
+                         {"args",
+                          {{"layer", known ? p.layers[e.layer].name : absl::StrCat(e.layer)},
+                           {"cycles", cycles},
+                           {"bytes", e.bytes},
+                           {"macs", e.macs}}}});
+  }
+  return Json{{"traceEvents", std::move(trace)}, {"displayTimeUnit", "ns"}};
+}
+
+Json LayerMappingJson(const JoinedLayer& layer) {
+  const engine::LayerInfo& info = *layer.info;
+  const engine::LayerDeviceProfile& l = layer.device_or_empty();
+  return Json{{"name", info.name},       {"onnxNodes", info.onnx_nodes}, {"type", info.type},
+              {"precision", l.precision}, {"unit", l.unit},              {"tactic", l.tactic},
+              {"dataflow", l.dataflow},   {"tiling", l.tiling},          {"cycles", l.cycles},
+              {"energyPj", l.energy_pj()}};
+}
+
+Json LayerInfoJson(const engine::Engine& eng) {
+  Json layers = Json::array();
+  for (const JoinedLayer& joined : JoinLayers(eng)) {
+    const engine::LayerDeviceProfile& l = joined.device_or_empty();
+    Json layer = LayerMappingJson(joined);
+    layer["estimatedCycles"] = l.estimated_cycles;
+    layer["inputs"] = joined.info->inputs;
+    layer["outputs"] = joined.info->outputs;
+    layer["rejected"] = RejectedJson(l.rejected);
+    layers.push_back(std::move(layer));
+  }
+  const engine::MemoryPlanInfo& m = eng.memory_plan();
+  Json tensors = Json::array();
+  for (const engine::TensorPlacement& t : m.tensors) {
+    tensors.push_back(Json{{"name", t.name},
+                           {"offset", t.offset},
+                           {"bytes", t.bytes},
+                           {"firstLayer", t.first_layer},
+                           {"lastLayer", t.last_layer}});
+  }
+  Json memory{{"arenaBytes", m.arena_bytes},     {"noReuseBytes", m.no_reuse_bytes},
+              {"lowerBoundBytes", m.lower_bound_bytes}, {"alignment", m.alignment},
+              {"strategy", m.strategy},          {"tensors", std::move(tensors)}};
+  Json out{{"hardware", engine::HardwareSummary(eng.hardware())},
+           {"objective", eng.plan_info().objective},
+           {"memory", std::move(memory)},
+           {"layers", std::move(layers)}};
+  Json config = Json::parse(engine::HardwareConfigToJson(eng.hardware()), nullptr,
+                            /*allow_exceptions=*/false);
+  if (!config.is_discarded()) out["hardwareConfig"] = std::move(config);
+  return out;
+}
+
+absl::Status ReportModeledDevice(const Options& opt, const engine::Engine& eng, int count,
+                                 const LayerProfiler* host) {
+  const engine::DeviceProfile& profile = eng.device_profile();
+  PrintDeviceSummary(profile, eng.hardware().name);
+  if (opt.dump_profile && host != nullptr) host->Print(count);
+  if (opt.dump_profile) PrintDeviceProfile(profile, eng.hardware().name);
+  if (!opt.export_profile.empty()) {
+    std::map<std::string, double> host_ms;
+    if (host != nullptr && !host->empty()) host_ms = host->AverageMs();
+    const auto* host_arg = host_ms.empty() ? nullptr : &host_ms;
+    absl::Status s = WriteJsonFile("--exportProfile", opt.export_profile,
+                                   DeviceProfileJson(eng, count, host_arg));
+    if (!s.ok()) return s;
+    std::printf("[I] Profile (modeled, %d inferences) written to %s\n", count,
+                opt.export_profile.c_str());
+  }
+  if (!opt.export_trace.empty()) {
+    absl::Status s = WriteJsonFile("--exportTrace", opt.export_trace, DeviceTraceJson(eng),
+                                   /*indent=*/-1);
+    if (!s.ok()) return s;
+    std::printf("[I] Modeled device trace written to %s (open in Perfetto or chrome://tracing)\n",
+                opt.export_trace.c_str());
+  }
+  if (!opt.export_layer_info.empty()) {
+    absl::Status s = WriteJsonFile("--exportLayerInfo", opt.export_layer_info, LayerInfoJson(eng));
+    if (!s.ok()) return s;
+    std::printf("[I] Layer information written to %s\n", opt.export_layer_info.c_str());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace trtexec_like
