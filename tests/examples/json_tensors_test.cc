@@ -164,7 +164,7 @@ TEST_CASE("AppendJsonTensor spells non-finite floats as strings, never null") {
   }
 }
 
-TEST_CASE("AppendJsonTensor encodes integers and booleans; float16 is Unimplemented") {
+TEST_CASE("AppendJsonTensor encodes integers and booleans, not float16 (Unimplemented)") {
   engine::Tensor i(DataType::kInt64, {2});
   i.data_as<int64_t>()[0] = std::numeric_limits<int64_t>::min();
   i.data_as<int64_t>()[1] = 42;
