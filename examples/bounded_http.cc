@@ -231,7 +231,6 @@ class DeadlineStream : public httplib::Stream {
   mutable int failure_status_ = 0;
 };
 
-
 // The connection the calling thread serves (set by ServeConnection), for the
 // routing hooks, which httplib calls on that thread.
 struct Connection {
