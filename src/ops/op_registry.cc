@@ -61,6 +61,7 @@ OpDef ReshapeOp();
 OpDef SqueezeOp();
 OpDef UnsqueezeOp();
 OpDef ShapeOp();
+OpDef SizeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
 // Indexing / Einsum / recurrent family (ops-index): indexing.cc, recurrent.cc.
@@ -93,7 +94,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, QuantizeLinearOp, DequantizeLinearOp,
       // Data movement (DMA) and views.
       TransposeOp, ConcatOp, PadOp, SliceOp, GatherOp, ConstantOfShapeOp,
-      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp,
+      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
       // Indexing (DMA / vector), Einsum (array or vector), recurrent (array + vector epilogue).
