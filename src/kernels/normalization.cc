@@ -590,7 +590,7 @@ class LpPoolKernel final : public Kernel {
     const std::vector<int64_t> in_strides = RowMajorStrides(p_.in);
     MaybeParallel(ctx, p_.planes * out_plane, p_.planes * out_plane * window,
                   [&](int64_t begin, int64_t end, int) {
-                    std::vector<int64_t> start(nsp), tap(nsp);
+                    std::vector<int64_t> start(nsp);
                     for (int64_t e = begin; e < end; ++e) {
                       const float* xp = x + (e / out_plane) * in_plane;
                       int64_t rem = e % out_plane;
