@@ -64,6 +64,31 @@ OpDef ShapeOp();
 OpDef SizeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
+// --- reductions and normalization (ops-reduce) ---
+// reduce.cc
+OpDef ReduceSumOp();
+OpDef ReduceMeanOp();
+OpDef ReduceMaxOp();
+OpDef ReduceMinOp();
+OpDef ReduceProdOp();
+OpDef ReduceL1Op();
+OpDef ReduceL2Op();
+OpDef ReduceSumSquareOp();
+OpDef ReduceLogSumOp();
+OpDef ReduceLogSumExpOp();
+OpDef ArgMaxOp();
+OpDef ArgMinOp();
+OpDef TopKOp();
+OpDef CumSumOp();
+// normalization.cc
+OpDef InstanceNormalizationOp();
+OpDef LayerNormalizationOp();
+OpDef GroupNormalizationOp();
+OpDef LpNormalizationOp();
+OpDef MeanVarianceNormalizationOp();
+OpDef GlobalLpPoolOp();
+OpDef LpPoolOp();
+// --- end reductions and normalization ---
 // Indexing / Einsum / recurrent family (ops-index): indexing.cc, recurrent.cc.
 OpDef GatherElementsOp();
 OpDef GatherNdOp();
@@ -97,6 +122,12 @@ void RegisterBuiltinOps(OpRegistry& r) {
       IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
+      // Reductions and search, normalization (vector unit; ops-reduce).
+      ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op, ReduceL2Op,
+      ReduceSumSquareOp, ReduceLogSumOp, ReduceLogSumExpOp, ArgMaxOp, ArgMinOp, TopKOp, CumSumOp,
+      InstanceNormalizationOp, LayerNormalizationOp, GroupNormalizationOp, LpNormalizationOp,
+      MeanVarianceNormalizationOp, GlobalLpPoolOp, LpPoolOp,
+      // --- end reductions and normalization ---
       // Indexing (DMA / vector), Einsum (array or vector), recurrent (array + vector epilogue).
       GatherElementsOp, GatherNdOp, ScatterNdOp, ScatterElementsOp, ScatterOp, OneHotOp,
       EinsumOp, VectorEinsumOp, LstmOp, GruOp, RnnOp,
