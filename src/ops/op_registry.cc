@@ -73,6 +73,7 @@ OpDef ReshapeOp();
 OpDef SqueezeOp();
 OpDef UnsqueezeOp();
 OpDef ShapeOp();
+OpDef SizeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
 
@@ -100,7 +101,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       MaxOp, MeanOp,
       // Data movement (DMA) and views.
       TransposeOp, ConcatOp, PadOp, SliceOp, GatherOp, ConstantOfShapeOp,
-      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp,
+      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
   };
