@@ -48,6 +48,8 @@ KernelDef MakeGatherDef();
 KernelDef MakeConstantOfShapeDef();
 KernelDef MakeCastDef();
 KernelDef MakeSliceDef();
+// size.cc: "Size" (element count of the input, int64 scalar).
+KernelDef MakeSizeDef();
 // quantize.cc: "QuantizeLinear", "DequantizeLinear".
 KernelDef MakeQuantizeLinearDef();
 KernelDef MakeDequantizeLinearDef();
@@ -57,6 +59,25 @@ KernelDef MakeQLinearConvDef();
 KernelDef MakeConvIntegerDef();
 KernelDef MakeQLinearMatMulDef();
 KernelDef MakeMatMulIntegerDef();
+// --- reductions and normalization (ops-reduce) ---
+// reduce.cc: "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+// "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",
+// "ReduceLogSumExp" (an unknown type gives a KernelDef without a kernel);
+// ArgMax, ArgMin, TopK, CumSum.
+KernelDef MakeReduceDef(const std::string& type);
+KernelDef MakeArgMaxDef();
+KernelDef MakeArgMinDef();
+KernelDef MakeTopKDef();
+KernelDef MakeCumSumDef();
+// normalization.cc
+KernelDef MakeInstanceNormalizationDef();
+KernelDef MakeLayerNormalizationDef();
+KernelDef MakeGroupNormalizationDef();
+KernelDef MakeLpNormalizationDef();
+KernelDef MakeMeanVarianceNormalizationDef();
+KernelDef MakeGlobalLpPoolDef();
+KernelDef MakeLpPoolDef();
+// --- end reductions and normalization ---
 
 }  // namespace engine::kernels
 

@@ -61,8 +61,34 @@ OpDef ReshapeOp();
 OpDef SqueezeOp();
 OpDef UnsqueezeOp();
 OpDef ShapeOp();
+OpDef SizeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
+// --- reductions and normalization (ops-reduce) ---
+// reduce.cc
+OpDef ReduceSumOp();
+OpDef ReduceMeanOp();
+OpDef ReduceMaxOp();
+OpDef ReduceMinOp();
+OpDef ReduceProdOp();
+OpDef ReduceL1Op();
+OpDef ReduceL2Op();
+OpDef ReduceSumSquareOp();
+OpDef ReduceLogSumOp();
+OpDef ReduceLogSumExpOp();
+OpDef ArgMaxOp();
+OpDef ArgMinOp();
+OpDef TopKOp();
+OpDef CumSumOp();
+// normalization.cc
+OpDef InstanceNormalizationOp();
+OpDef LayerNormalizationOp();
+OpDef GroupNormalizationOp();
+OpDef LpNormalizationOp();
+OpDef MeanVarianceNormalizationOp();
+OpDef GlobalLpPoolOp();
+OpDef LpPoolOp();
+// --- end reductions and normalization ---
 
 // The one list of ops the engine knows. Adding an op: one line here, plus the
 // files of that op (docs/adding_an_op.md).
@@ -81,9 +107,15 @@ void RegisterBuiltinOps(OpRegistry& r) {
       AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, QuantizeLinearOp, DequantizeLinearOp,
       // Data movement (DMA) and views.
       TransposeOp, ConcatOp, PadOp, SliceOp, GatherOp, ConstantOfShapeOp,
-      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp,
+      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
+      // Reductions and search, normalization (vector unit; ops-reduce).
+      ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op, ReduceL2Op,
+      ReduceSumSquareOp, ReduceLogSumOp, ReduceLogSumExpOp, ArgMaxOp, ArgMinOp, TopKOp, CumSumOp,
+      InstanceNormalizationOp, LayerNormalizationOp, GroupNormalizationOp, LpNormalizationOp,
+      MeanVarianceNormalizationOp, GlobalLpPoolOp, LpPoolOp,
+      // --- end reductions and normalization ---
   };
   for (auto make : kOps) {
     absl::Status s = r.Register(make());
