@@ -63,6 +63,12 @@ OpDef UnsqueezeOp();
 OpDef ShapeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
+// Resampling and layout family (resample.cc).
+OpDef ResizeOp();
+OpDef UpsampleOp();
+OpDef ConvTransposeOp();
+OpDef DepthToSpaceOp();
+OpDef SpaceToDepthOp();
 
 // The one list of ops the engine knows. Adding an op: one line here, plus the
 // files of that op (docs/adding_an_op.md).
@@ -84,6 +90,9 @@ void RegisterBuiltinOps(OpRegistry& r) {
       IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
+      // Resampling and layout family: array (ConvTranspose), vector (Resize),
+      // DMA (DepthToSpace, SpaceToDepth); Upsample is imported as Resize.
+      ConvTransposeOp, ResizeOp, UpsampleOp, DepthToSpaceOp, SpaceToDepthOp,
   };
   for (auto make : kOps) {
     absl::Status s = r.Register(make());
