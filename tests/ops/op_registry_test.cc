@@ -13,6 +13,7 @@ TEST_CASE("Every importable ONNX op has a host kernel", "[ops]") {
     if (!def->importable || def->type == "Constant" || def->type == "Dropout") {
       continue;  // internal layers; Constant and Dropout are rewritten at import
     }
+    if (def->type == "Upsample") continue;  // imported as a Resize layer
     INFO(def->type);
     CHECK(ops::OpRegistry::Builtin().FindKernel(def->type) != nullptr);
   }
@@ -70,4 +71,21 @@ TEST_CASE("INT8 roles and epilogue activations come from the records", "[ops]") 
   CHECK(r.Find("Softmax")->int8.role == ops::Int8Role::kFloat);
   CHECK(r.Find("Relu")->epilogue_activation);
   CHECK_FALSE(r.Find("Add")->epilogue_activation);
+}
+
+TEST_CASE("Resize passes int8 through only in nearest mode", "[ops][int8]") {
+  const ops::OpDef* resize = ops::OpRegistry::Builtin().Find("Resize");
+  REQUIRE(resize != nullptr);
+  CHECK(resize->int8.role == ops::Int8Role::kPassThrough);
+  REQUIRE(static_cast<bool>(resize->int8.pass_through_if));
+  Attributes a;
+  CHECK(resize->int8.pass_through_if(a));  // default mode: nearest
+  a.Set("mode", std::string("linear"));
+  CHECK_FALSE(resize->int8.pass_through_if(a));
+  a.Set("mode", std::string("nearest"));
+  a.Set("coordinate_transformation_mode", std::string("tf_crop_and_resize"));
+  a.Set("extrapolation_value", 0.5f);
+  CHECK_FALSE(resize->int8.pass_through_if(a));  // 0.5 has no exact int8 value at every scale
+  a.Set("extrapolation_value", 0.0f);
+  CHECK(resize->int8.pass_through_if(a));
 }
