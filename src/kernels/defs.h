@@ -48,6 +48,8 @@ KernelDef MakeGatherDef();
 KernelDef MakeConstantOfShapeDef();
 KernelDef MakeCastDef();
 KernelDef MakeSliceDef();
+// size.cc: "Size" (element count of the input, int64 scalar).
+KernelDef MakeSizeDef();
 // quantize.cc: "QuantizeLinear", "DequantizeLinear".
 KernelDef MakeQuantizeLinearDef();
 KernelDef MakeDequantizeLinearDef();

@@ -61,6 +61,7 @@ OpDef ReshapeOp();
 OpDef SqueezeOp();
 OpDef UnsqueezeOp();
 OpDef ShapeOp();
+OpDef SizeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
 // Resampling and layout family (resample.cc).
@@ -87,7 +88,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, QuantizeLinearOp, DequantizeLinearOp,
       // Data movement (DMA) and views.
       TransposeOp, ConcatOp, PadOp, SliceOp, GatherOp, ConstantOfShapeOp,
-      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp,
+      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
       // Resampling and layout family: array (ConvTranspose), vector (Resize),

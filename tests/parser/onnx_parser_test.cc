@@ -194,3 +194,21 @@ TEST_CASE("Models that crashed or hung ONNX shape inference are InvalidArgument"
     CHECK(absl::StrContains(Message(g.status()), c.message));
   }
 }
+
+TEST_CASE("Size folds to a constant from the static input shape", "[parser]") {
+  ModelBuilder b;
+  b.Input("x", {2, 3, 5});
+  b.Node("Size", {"x"}, {"n"}, "size");
+  auto& cast = b.Node("Cast", {"n"}, {"y"}, "cast");
+  ModelBuilder::SetInt(cast, "to", onnx::TensorProto::FLOAT);
+  b.Output("y", {});
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "size.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(g.ok());
+  for (const auto& n : (*g)->nodes()) CHECK(n->op_type != "Size");
+  const ir::Value* n = (*g)->FindValue("n");
+  REQUIRE(n != nullptr);
+  REQUIRE(n->is_constant());
+  CHECK(n->dtype == DataType::kInt64);
+  CHECK(*n->constant->data_as<int64_t>() == 30);
+}
