@@ -38,6 +38,10 @@ TOLERANCES = {
 # operators land.
 EXPECTED_PASS = {
     "blazeface-front-128",
+    # Resize + ConvTranspose (resampling family).
+    "ppocr-mobile-v2.0-det-ch",
+    "ppocr-v3-det-ch",
+    "ppocr-v3-det-en",
     "squeezenet1.0-fp16-winml/derived_fp32",
     "super-resolution-10",
 }
