@@ -44,6 +44,9 @@ EXPECTED_PASS = {
     "ppocr-v3-det-en",
     "squeezenet1.0-fp16-winml/derived_fp32",
     "super-resolution-10",
+    # elementwise math family: Min/Max clamp on a head (max abs error 2.2e-4
+    # on outputs up to ~0.2, within ATOL + RTOL * |ref|).
+    "bodypix-mnv1-x050-stride16",
 }
 
 
