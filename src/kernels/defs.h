@@ -59,6 +59,13 @@ KernelDef MakeQLinearConvDef();
 KernelDef MakeConvIntegerDef();
 KernelDef MakeQLinearMatMulDef();
 KernelDef MakeMatMulIntegerDef();
+// Resampling and layout family (ops-resample).
+// resample.cc: "Resize" (also Upsample's layer), "DepthToSpace", "SpaceToDepth".
+KernelDef MakeResizeDef();
+KernelDef MakeDepthToSpaceDef();
+KernelDef MakeSpaceToDepthDef();
+// conv_transpose.cc
+KernelDef MakeConvTransposeDef();
 // --- reductions and normalization (ops-reduce) ---
 // reduce.cc: "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
 // "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",

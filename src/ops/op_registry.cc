@@ -76,6 +76,12 @@ OpDef ShapeOp();
 OpDef SizeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
+// Resampling and layout family (resample.cc).
+OpDef ResizeOp();
+OpDef UpsampleOp();
+OpDef ConvTransposeOp();
+OpDef DepthToSpaceOp();
+OpDef SpaceToDepthOp();
 // --- reductions and normalization (ops-reduce) ---
 // reduce.cc
 OpDef ReduceSumOp();
@@ -141,6 +147,9 @@ void RegisterBuiltinOps(OpRegistry& r) {
       IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
+      // Resampling and layout family: array (ConvTranspose), vector (Resize),
+      // DMA (DepthToSpace, SpaceToDepth); Upsample is imported as Resize.
+      ConvTransposeOp, ResizeOp, UpsampleOp, DepthToSpaceOp, SpaceToDepthOp,
       // Reductions and search, normalization (vector unit; ops-reduce).
       ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op, ReduceL2Op,
       ReduceSumSquareOp, ReduceLogSumOp, ReduceLogSumExpOp, ArgMaxOp, ArgMinOp, TopKOp, CumSumOp,

@@ -14,6 +14,7 @@ TEST_CASE("Every importable ONNX op has a host kernel", "[ops]") {
       continue;  // internal layers; Constant and Dropout are rewritten at import
     }
     if (def->type == "Scatter") continue;  // imported as ScatterElements (ops-index)
+    if (def->type == "Upsample") continue;  // imported as a Resize layer
     INFO(def->type);
     CHECK(ops::OpRegistry::Builtin().FindKernel(def->type) != nullptr);
   }
@@ -139,4 +140,19 @@ TEST_CASE("Einsum matmul forms map to the array, other forms to the vector unit"
   auto w1 = ops::DescribeDeviceWork(*vec, v1, nullptr);
   REQUIRE(w1.ok());
   CHECK(w1->vector.ops_per_element == 4);  // four summed terms per output
+TEST_CASE("Resize passes int8 through only in nearest mode", "[ops][int8]") {
+  const ops::OpDef* resize = ops::OpRegistry::Builtin().Find("Resize");
+  REQUIRE(resize != nullptr);
+  CHECK(resize->int8.role == ops::Int8Role::kPassThrough);
+  REQUIRE(static_cast<bool>(resize->int8.pass_through_if));
+  Attributes a;
+  CHECK(resize->int8.pass_through_if(a));  // default mode: nearest
+  a.Set("mode", std::string("linear"));
+  CHECK_FALSE(resize->int8.pass_through_if(a));
+  a.Set("mode", std::string("nearest"));
+  a.Set("coordinate_transformation_mode", std::string("tf_crop_and_resize"));
+  a.Set("extrapolation_value", 0.5f);
+  CHECK_FALSE(resize->int8.pass_through_if(a));  // 0.5 has no exact int8 value at every scale
+  a.Set("extrapolation_value", 0.0f);
+  CHECK(resize->int8.pass_through_if(a));
 }
