@@ -57,6 +57,12 @@ KernelDef MakeQLinearConvDef();
 KernelDef MakeConvIntegerDef();
 KernelDef MakeQLinearMatMulDef();
 KernelDef MakeMatMulIntegerDef();
+// layout.cc (layout family): "Split", "Expand", "Tile", "Range", "Trilu".
+KernelDef MakeSplitDef();
+KernelDef MakeExpandDef();
+KernelDef MakeTileDef();
+KernelDef MakeRangeDef();
+KernelDef MakeTriluDef();
 
 }  // namespace engine::kernels
 

@@ -63,6 +63,17 @@ OpDef UnsqueezeOp();
 OpDef ShapeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
+// layout.cc (layout family: Split/Expand/Tile/Range/Trilu, legacy image ops, If)
+OpDef SplitOp();
+OpDef ExpandOp();
+OpDef TileOp();
+OpDef RangeOp();
+OpDef TriluOp();
+OpDef CropOp();
+OpDef AffineOp();
+OpDef ImageScalerOp();
+OpDef ScaleOp();
+OpDef IfOp();
 
 // The one list of ops the engine knows. Adding an op: one line here, plus the
 // files of that op (docs/adding_an_op.md).
@@ -84,6 +95,10 @@ void RegisterBuiltinOps(OpRegistry& r) {
       IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
+      // Layout family: Split/Expand/Tile/Trilu (DMA), Range; legacy image ops
+      // and If are rewritten by their importers / the parser.
+      SplitOp, ExpandOp, TileOp, RangeOp, TriluOp, CropOp, AffineOp, ImageScalerOp, ScaleOp,
+      IfOp,
   };
   for (auto make : kOps) {
     absl::Status s = r.Register(make());
