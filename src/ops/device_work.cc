@@ -14,7 +14,8 @@ Precision PrecisionOf(DataType t) {
   switch (t) {
     case DataType::kInt8:
     case DataType::kUint8: return Precision::kInt8;
-    case DataType::kFloat16: return Precision::kFp16;
+    case DataType::kFloat16:
+    case DataType::kBFloat16: return Precision::kFp16;  // 16-bit float datapath
     default: return Precision::kFp32;
   }
 }

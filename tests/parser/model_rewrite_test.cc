@@ -217,3 +217,29 @@ TEST_CASE("Split imports its attribute, input and num_outputs forms", "[parser][
            absl::StrContains(g.status().message(), "not evenly splittable")));
   }
 }
+
+TEST_CASE("A bfloat16 model computes in float32 and keeps its I/O types", "[parser][layout]") {
+  ModelBuilder b(13);
+  b.Input("x", {1, 2}, onnx::TensorProto::BFLOAT16);
+  auto* w = b.model().mutable_graph()->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::BFLOAT16);
+  w->add_dims(1);
+  w->add_dims(2);
+  w->add_int32_data(0x3fc0);  // 1.5
+  w->add_int32_data(0xc080);  // -4
+  b.Node("Mul", {"x", "w"}, {"y"}, "mul");
+  auto* out = b.model().mutable_graph()->add_output();
+  out->set_name("y");
+  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::BFLOAT16);
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "bf16.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(g.ok());
+  CHECK(Types(**g) == std::vector<std::string>{"Cast", "Mul", "Cast"});
+  CHECK((*g)->inputs()[0]->dtype == DataType::kBFloat16);
+  CHECK((*g)->outputs()[0]->dtype == DataType::kBFloat16);
+  const ir::Node& mul = *(*g)->nodes()[1];
+  REQUIRE(mul.inputs[1]->is_constant());
+  CHECK(mul.inputs[1]->constant->data_as<float>()[0] == 1.5f);
+  CHECK(mul.inputs[1]->constant->data_as<float>()[1] == -4.0f);
+}
