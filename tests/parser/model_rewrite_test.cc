@@ -232,6 +232,8 @@ TEST_CASE("A bfloat16 model computes in float32 and keeps its I/O types", "[pars
   auto* out = b.model().mutable_graph()->add_output();
   out->set_name("y");
   out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::BFLOAT16);
+  out->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(1);
+  out->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(2);
   auto g = parser::ParseOnnxBytes(b.Serialize(), "bf16.onnx", Quiet());
   INFO(g.status().ToString());
   REQUIRE(g.ok());
