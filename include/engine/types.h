@@ -29,6 +29,7 @@ enum class DataType : int32_t {
   kInt64 = 7,
   kBool = 9,
   kFloat16 = 10,
+  kBFloat16 = 16,  ///< bfloat16 (the top half of a float32); storage at model I/O
 };
 
 /// The DataType whose numeric value (ONNX code) is `code`, or nullopt when no
@@ -46,6 +47,7 @@ constexpr std::optional<DataType> DataTypeFromCode(int64_t code) {
     case DataType::kInt64:
     case DataType::kBool:
     case DataType::kFloat16:
+    case DataType::kBFloat16:
       return static_cast<DataType>(code);
   }
   return std::nullopt;

@@ -29,6 +29,12 @@ double ElementAsDouble(const Tensor& t, int64_t i) {
       }
       return sign ? -v : v;
     }
+    case DataType::kBFloat16: {
+      const uint32_t bits = static_cast<uint32_t>(t.data_as<uint16_t>()[i]) << 16;
+      float f;
+      std::memcpy(&f, &bits, 4);
+      return f;
+    }
     case DataType::kUndefined: return 0;
   }
   return 0;

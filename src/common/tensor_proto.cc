@@ -15,6 +15,7 @@ DataType DataTypeFromOnnx(int32_t onnx_type) {
     case onnx::TensorProto::INT64: return DataType::kInt64;
     case onnx::TensorProto::BOOL: return DataType::kBool;
     case onnx::TensorProto::FLOAT16: return DataType::kFloat16;
+    case onnx::TensorProto::BFLOAT16: return DataType::kBFloat16;
     default: return DataType::kUndefined;
   }
 }
@@ -89,14 +90,16 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto) {
     case DataType::kInt8:
     case DataType::kUint8:
     case DataType::kBool:
-    case DataType::kFloat16: {
-      // ONNX stores these in int32_data (float16 as its bit pattern).
+    case DataType::kFloat16:
+    case DataType::kBFloat16: {
+      // ONNX stores these in int32_data (float16/bfloat16 as their bit pattern).
       for (size_t i = 0; i < n; ++i) {
         int32_t v = proto.int32_data(static_cast<int>(i));
         switch (dtype) {
           case DataType::kInt32: t.data_as<int32_t>()[i] = v; break;
           case DataType::kInt8: t.data_as<int8_t>()[i] = static_cast<int8_t>(v); break;
-          case DataType::kFloat16: t.data_as<uint16_t>()[i] = static_cast<uint16_t>(v); break;
+          case DataType::kFloat16:
+          case DataType::kBFloat16: t.data_as<uint16_t>()[i] = static_cast<uint16_t>(v); break;
           default: t.data_as<uint8_t>()[i] = static_cast<uint8_t>(v); break;
         }
       }

@@ -66,6 +66,12 @@ KernelDef MakeDepthToSpaceDef();
 KernelDef MakeSpaceToDepthDef();
 // conv_transpose.cc
 KernelDef MakeConvTransposeDef();
+// layout.cc (layout family): "Split", "Expand", "Tile", "Range", "Trilu".
+KernelDef MakeSplitDef();
+KernelDef MakeExpandDef();
+KernelDef MakeTileDef();
+KernelDef MakeRangeDef();
+KernelDef MakeTriluDef();
 // --- reductions and normalization (ops-reduce) ---
 // reduce.cc: "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
 // "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",

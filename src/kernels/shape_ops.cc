@@ -32,8 +32,10 @@
 //  - ConstantOfShape: constant int shape input; attributes `dtype` (ONNX type
 //    code, default 1 = float) and `value_float` / `value_int` (the importer's
 //    form of ONNX's tensor-valued `value`, default 0).
-//  - Cast: attribute `to`; between float32, float16, int32, int64, int8,
-//    uint8 and bool. Float to integer truncates toward zero (numpy astype);
+//  - Cast: attribute `to`; between float32, float16, bfloat16, int32, int64,
+//    int8, uint8 and bool (to float16/bfloat16: round to nearest even, NaN
+//    and infinities kept, overflow to infinity). Float to integer truncates
+//    toward zero (numpy astype);
 //    NaN gives 0, values beyond int64 saturate and narrower integer types
 //    then wrap (out-of-range conversions are undefined in ONNX). Integer
 //    narrowing wraps; anything to bool is x != 0.
@@ -261,6 +263,23 @@ float HalfToFloat(uint16_t h) {
   return f;
 }
 
+// float -> bfloat16, round to nearest even; NaN stays a (quiet) NaN, values
+// beyond the bfloat16 range round to infinity as IEEE rounding does.
+uint16_t FloatToBFloat16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);
+  x += 0x7fffu + ((x >> 16) & 1u);
+  return static_cast<uint16_t>(x >> 16);
+}
+
+float BFloat16ToFloat(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
 // Float to int64 truncating toward zero; NaN -> 0, saturating beyond int64.
 int64_t TruncToInt64(float v) {
   if (std::isnan(v)) return 0;
@@ -288,6 +307,14 @@ struct Elem<DataType::kFloat16> {
   static float Get(S v) { return HalfToFloat(v); }
   static S FromF(float v) { return FloatToHalf(v); }
   static S FromI(int64_t v) { return FloatToHalf(static_cast<float>(v)); }
+};
+template <>
+struct Elem<DataType::kBFloat16> {
+  using S = uint16_t;
+  static constexpr bool kFloat = true;
+  static float Get(S v) { return BFloat16ToFloat(v); }
+  static S FromF(float v) { return FloatToBFloat16(v); }
+  static S FromI(int64_t v) { return FloatToBFloat16(static_cast<float>(v)); }
 };
 template <>
 struct Elem<DataType::kBool> {
@@ -318,6 +345,7 @@ bool IsCastDtype(DataType t) {
   switch (t) {
     case DataType::kFloat32:
     case DataType::kFloat16:
+    case DataType::kBFloat16:
     case DataType::kInt32:
     case DataType::kInt64:
     case DataType::kInt8:
@@ -347,6 +375,7 @@ void CastFrom(DataType to, const void* in, void* out, int64_t n) {
   switch (to) {
     case DataType::kFloat32: CastLoop<From, DataType::kFloat32>(in, out, n); break;
     case DataType::kFloat16: CastLoop<From, DataType::kFloat16>(in, out, n); break;
+    case DataType::kBFloat16: CastLoop<From, DataType::kBFloat16>(in, out, n); break;
     case DataType::kInt32: CastLoop<From, DataType::kInt32>(in, out, n); break;
     case DataType::kInt64: CastLoop<From, DataType::kInt64>(in, out, n); break;
     case DataType::kInt8: CastLoop<From, DataType::kInt8>(in, out, n); break;
@@ -360,6 +389,7 @@ void CastBuffer(DataType from, DataType to, const void* in, void* out, int64_t n
   switch (from) {
     case DataType::kFloat32: CastFrom<DataType::kFloat32>(to, in, out, n); break;
     case DataType::kFloat16: CastFrom<DataType::kFloat16>(to, in, out, n); break;
+    case DataType::kBFloat16: CastFrom<DataType::kBFloat16>(to, in, out, n); break;
     case DataType::kInt32: CastFrom<DataType::kInt32>(to, in, out, n); break;
     case DataType::kInt64: CastFrom<DataType::kInt64>(to, in, out, n); break;
     case DataType::kInt8: CastFrom<DataType::kInt8>(to, in, out, n); break;

@@ -14,7 +14,8 @@ Precision PrecisionOf(DataType t) {
   switch (t) {
     case DataType::kInt8:
     case DataType::kUint8: return Precision::kInt8;
-    case DataType::kFloat16: return Precision::kFp16;
+    case DataType::kFloat16:
+    case DataType::kBFloat16: return Precision::kFp16;  // 16-bit float datapath
     default: return Precision::kFp32;
   }
 }
@@ -42,8 +43,16 @@ absl::StatusOr<hw::LayerWorkload> DescribeDeviceWork(const OpDef& def, const Lay
   w.type = std::string(layer.type);
   w.kind = *spec.unit;
   const kernels::TensorInfo* out = layer.outputs.empty() ? nullptr : &layer.outputs[0];
-  const Precision precision =
+  Precision precision =
       spec.int8_operands ? Precision::kInt8 : PrecisionOf(out ? out->dtype : DataType::kFloat32);
+  // A vector layer writing float16 from a float32 input (the Cast at the
+  // output of a float16 model computed in float32) converts on the fp32
+  // datapath; only its stored bytes are half-width.
+  if (precision == Precision::kFp16 && *spec.unit != hw::LayerKind::kArray) {
+    for (const kernels::TensorInfo& in : layer.inputs) {
+      if (in.present && in.dtype == DataType::kFloat32) precision = Precision::kFp32;
+    }
+  }
   // Views move no data; their precision is reported (the tensor's), not costed.
   w.vector.precision = precision;
   if (w.kind == hw::LayerKind::kArray) {

@@ -82,6 +82,17 @@ OpDef UpsampleOp();
 OpDef ConvTransposeOp();
 OpDef DepthToSpaceOp();
 OpDef SpaceToDepthOp();
+// layout.cc (layout family: Split/Expand/Tile/Range/Trilu, legacy image ops, If)
+OpDef SplitOp();
+OpDef ExpandOp();
+OpDef TileOp();
+OpDef RangeOp();
+OpDef TriluOp();
+OpDef CropOp();
+OpDef AffineOp();
+OpDef ImageScalerOp();
+OpDef ScaleOp();
+OpDef IfOp();
 // --- reductions and normalization (ops-reduce) ---
 // reduce.cc
 OpDef ReduceSumOp();
@@ -150,6 +161,10 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Resampling and layout family: array (ConvTranspose), vector (Resize),
       // DMA (DepthToSpace, SpaceToDepth); Upsample is imported as Resize.
       ConvTransposeOp, ResizeOp, UpsampleOp, DepthToSpaceOp, SpaceToDepthOp,
+      // Layout family: Split/Expand/Tile/Trilu (DMA), Range; legacy image ops
+      // and If are rewritten by their importers / the parser.
+      SplitOp, ExpandOp, TileOp, RangeOp, TriluOp, CropOp, AffineOp, ImageScalerOp, ScaleOp,
+      IfOp,
       // Reductions and search, normalization (vector unit; ops-reduce).
       ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op, ReduceL2Op,
       ReduceSumSquareOp, ReduceLogSumOp, ReduceLogSumExpOp, ArgMaxOp, ArgMinOp, TopKOp, CumSumOp,

@@ -20,6 +20,7 @@
 #include "onnx/version_converter/convert.h"
 #include "ops/op_registry.h"
 #include "parser/import.h"
+#include "parser/model_rewrite.h"
 #include "parser/shape_propagation.h"
 
 namespace engine::parser {
@@ -335,12 +336,19 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
   for (int i = 0; i < nodes.size(); ++i) {
     const auto& node = nodes[i];
     std::string why;
-    const ops::OpDef* def = ops::OpRegistry::Builtin().FindImport(
-        node.domain(), node.op_type(), DomainOpset(model, node.domain()), &why);
+    int node_opset = DomainOpset(model, node.domain());
+    if (const ops::OpDef* legacy = ops::OpRegistry::Builtin().Find(node.op_type());
+        legacy != nullptr && legacy->importable && legacy->domain.empty() &&
+        (node.domain().empty() || node.domain() == "ai.onnx") && legacy->max_opset < node_opset &&
+        source_opset <= legacy->max_opset) {
+      node_opset = source_opset;  // held out of conversion: imported at its own opset
+    }
+    const ops::OpDef* def = ops::OpRegistry::Builtin().FindImport(node.domain(), node.op_type(),
+                                                                  node_opset, &why);
     if (def == nullptr) {
       return absl::UnimplementedError(absl::StrCat(file, ": ", NodeLabel(node, i), ": ", why));
     }
-    ENGINE_RETURN_IF_ERROR(CheckArity(node, i, DomainOpset(model, node.domain()), file));
+    ENGINE_RETURN_IF_ERROR(CheckArity(node, i, node_opset, file));
     absl::Status s = [&]() -> absl::Status {
       ENGINE_ASSIGN_OR_RETURN(ops::ImportNode in, MakeImportNode(node, i, opset, source_opset));
       GraphImportSink sink(graph.get(), &in, i, &ranks);
@@ -420,7 +428,26 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
   }
   ENGINE_RETURN_IF_ERROR(CheckSupportedOps(model, file));
   ENGINE_RETURN_IF_ERROR(BindInputValues(model, options, file));
+  {
+    // If with a build-time-constant condition: inline the taken branch, then
+    // check the ops it brought in.
+    absl::StatusOr<int> folded = FoldConstantIfs(model);
+    if (!folded.ok()) return Annotate(folded.status(), file);
+    if (*folded > 0) {
+      log.Log(Severity::kVerbose, absl::StrCat(file, ": folded ", *folded, " If node(s)"));
+      ENGINE_RETURN_IF_ERROR(CheckSupportedOps(model, file));
+    }
+  }
   ENGINE_RETURN_IF_ERROR(PinInputShapes(model, options, file));
+  {
+    // float16 / bfloat16 models compute in float32 (Cast at the boundaries).
+    absl::StatusOr<bool> lowered = LowerHalfPrecision(model);
+    if (!lowered.ok()) return Annotate(lowered.status(), file);
+    if (*lowered) {
+      log.Log(Severity::kVerbose,
+              absl::StrCat(file, ": float16/bfloat16 tensors computed in float32"));
+    }
+  }
 
   const int opset = DefaultOpset(model);
   const bool newer_than_onnx_lib =
@@ -439,13 +466,38 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
           absl::StrCat(file, ": ONNX checker rejected the model: ", e.what()));
     }
   }
+  // Nodes the version converter cannot carry (experimental ops removed in
+  // opset 10, whose records stop before the target opset): imported at the
+  // model's own opset, outside the conversion.
+  HeldOutNodes held;
   if (opset < options.target_opset) {
     // The version converter dereferences a null value for a graph output that
     // nothing produces (the checker does not reject it): catch that first.
     ENGINE_RETURN_IF_ERROR(CheckOutputsProduced(model, file));
     try {
       // Some adapters (Softmax 12->13) need the input shapes.
-      onnx::shape_inference::InferShapes(model, CheckedSchemaRegistry::Get());
+      onnx::ShapeInferenceOptions pre(/*check_type=*/false, /*error_mode=*/0,
+                                      /*enable_data_propagation=*/true);
+      onnx::shape_inference::InferShapes(model, CheckedSchemaRegistry::Get(), pre);
+    } catch (const std::exception& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": ONNX shape inference failed: ", e.what()));
+    }
+    // The Softmax 12->13 adapter asserts when the input shape is unknown:
+    // the engine's own rule for those nodes.
+    const int softmax = RewriteLegacySoftmax(model);
+    if (softmax > 0) {
+      log.Log(Severity::kVerbose, absl::StrCat(file, ": ", softmax,
+                                               " Softmax-family node(s) converted by the engine"));
+    }
+    const int target = options.target_opset;
+    held = HoldOutNodes(model, [target](const onnx::NodeProto& n) {
+      if (!n.domain().empty() && n.domain() != "ai.onnx") return false;
+      const ops::OpDef* def = ops::OpRegistry::Builtin().Find(n.op_type());
+      return def != nullptr && def->importable && def->domain.empty() &&
+             def->max_opset < target;
+    });
+    try {
       model = onnx::version_conversion::ConvertVersion(model, options.target_opset);
       log.Log(Severity::kVerbose, absl::StrCat(file, ": converted from opset ", opset, " to ",
                                                options.target_opset));
@@ -465,6 +517,7 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
           absl::StrCat(file, ": ONNX shape inference failed: ", e.what()));
     }
   }
+  if (absl::Status s = RestoreNodes(model, std::move(held)); !s.ok()) return Annotate(s, file);
   ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph, Import(model, file, opset));
   absl::Status s = PropagateShapes(*graph);
   if (!s.ok()) return Annotate(s, file);

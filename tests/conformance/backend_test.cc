@@ -54,6 +54,13 @@ std::vector<fs::path> SortedFiles(const fs::path& dir, const std::string& prefix
 
 bool IsIntegral(DataType t) { return t == DataType::kInt64 || t == DataType::kInt32; }
 
+// ONNX 1.12's bfloat16 Cast tests store their bfloat16 data files as UINT16
+// (element type 4), which the engine's tensor files do not read: a feature
+// skip, stated (the bfloat16 Cast itself is tested in tests/kernels).
+bool Uint16DataFile(const absl::Status& s) {
+  return absl::StrContains(s.message(), "element type 4 is not supported");
+}
+
 // Runs one test directory; returns "" on pass, else the failure message.
 // Sets *skipped to 1 (op) or 2 (feature) when the model is rejected as
 // unsupported. A model whose shapes depend on integer inputs (Reshape's
@@ -112,6 +119,11 @@ std::string RunOne(const fs::path& dir, int* skipped, std::string* skip_reason, 
     size_t next = 0;
     for (size_t i = 0; i < inputs.size(); ++i) {
       auto t = LoadTensorFile(inputs[i].string());
+      if (!t.ok() && Uint16DataFile(t.status())) {
+        *skipped = 2;
+        *skip_reason = "bfloat16 test data stored as uint16: " + std::string(t.status().message());
+        return "";
+      }
       if (!t.ok()) return t.status().ToString();
       if (config.input_values.count(t->name)) {
         // Bound at build time; later data sets must use the same value.
@@ -137,6 +149,12 @@ std::string RunOne(const fs::path& dir, int* skipped, std::string* skip_reason, 
     }
     for (size_t i = 0; i < outputs.size(); ++i) {
       auto expected = LoadTensorFile(outputs[i].string());
+      if (!expected.ok() && Uint16DataFile(expected.status())) {
+        *skipped = 2;
+        *skip_reason =
+            "bfloat16 test data stored as uint16: " + std::string(expected.status().message());
+        return "";
+      }
       if (!expected.ok()) return expected.status().ToString();
       auto actual = (*ctx)->GetOutput(out_desc[i].name);
       if (!actual.ok()) return actual.status().ToString();

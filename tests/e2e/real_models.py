@@ -49,6 +49,14 @@ EXPECTED_PASS = {
     # elementwise math family: Min/Max clamp on a head (max abs error 2.2e-4
     # on outputs up to ~0.2, within ATOL + RTOL * |ref|).
     "bodypix-mnv1-x050-stride16",
+    # layout family (ops-layout): fp16 weights and I/O computed in fp32; the
+    # engine's own Softmax rule where the opset converter asserted; Expand.
+    "squeezenet1.0-fp16-winml",
+    "ultraface-version-RFB-320-without-postprocessing",
+    "ppocr-mobile-v2.0-cls-kazuhito",
+    "facemesh-landmark",
+    # Split (layout) + ReduceMean (ops-reduce).
+    "shufflenet-v2-12-qdq",
 }
 
 

@@ -15,6 +15,14 @@ TEST_CASE("Every importable ONNX op has a host kernel", "[ops]") {
     }
     if (def->type == "Scatter") continue;  // imported as ScatterElements (ops-index)
     if (def->type == "Upsample") continue;  // imported as a Resize layer
+    // Layout family: the legacy image ops become Slice/Mul/Add at import and
+    // If is folded by the parser (ImportIf reports an unfoldable one).
+    static const std::set<std::string> kLayoutImportOnly = {"Crop", "Affine", "ImageScaler",
+                                                            "Scale", "If"};
+    if (kLayoutImportOnly.count(def->type)) {
+      CHECK(def->import != nullptr);
+      continue;
+    }
     INFO(def->type);
     CHECK(ops::OpRegistry::Builtin().FindKernel(def->type) != nullptr);
   }

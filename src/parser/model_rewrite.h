@@ -1,0 +1,87 @@
+// ONNX-level rewrites the parser applies before import (ModelProto in,
+// ModelProto out), for models the engine's importers cannot take as written:
+//
+//  - FoldConstantIfs: an If whose condition is a build-time constant is
+//    replaced by the nodes of the branch it takes;
+//  - LowerHalfPrecision: float16/bfloat16 models compute in float32 (weights
+//    converted at import, Cast layers at the graph inputs and outputs, which
+//    keep the model's declared I/O types);
+//  - RewriteLegacySoftmax: Softmax/LogSoftmax/Hardmax of opsets < 13 rewritten
+//    by the engine's own rule where the ONNX version converter's 12->13
+//    adapter would need an input shape it does not have (it asserts);
+//  - HoldOutNodes / RestoreNodes: nodes the version converter cannot carry
+//    (experimental ops removed in opset 10: Crop, Affine, ImageScaler, Scale)
+//    are taken out of the graph during conversion and put back afterwards,
+//    so their importers see them at their own opset.
+#ifndef ENGINE_PARSER_MODEL_REWRITE_H_
+#define ENGINE_PARSER_MODEL_REWRITE_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "onnx/onnx_pb.h"
+
+namespace engine::parser {
+
+/// Replaces every If node of the main graph whose condition is a build-time
+/// constant (an initializer, which includes inputs bound with
+/// ParseOptions::input_values, or a Constant node's output) by the nodes of
+/// the branch it selects: the branch's initializers join the graph's, its
+/// outputs are renamed to the If's outputs (an Identity is added for a branch
+/// output that is an outer value), and branch-local names that clash with
+/// the graph's get the prefix "<if node name>/". Nested Ifs of the taken
+/// branch are folded in turn. Returns the number of If nodes folded.
+/// Errors: Unimplemented for an If whose condition is not a build-time
+/// constant (naming the node, the condition and the node computing it);
+/// InvalidArgument for a malformed If (missing branch, output count mismatch,
+/// empty condition).
+absl::StatusOr<int> FoldConstantIfs(onnx::ModelProto& model);
+
+/// Makes a float16/bfloat16 model compute in float32: every FLOAT16/BFLOAT16
+/// initializer, Constant value and ConstantOfShape value becomes FLOAT
+/// (exact: every half and bfloat16 value is a float); Cast nodes to
+/// FLOAT16/BFLOAT16 cast to FLOAT instead; each FLOAT16/BFLOAT16 graph input
+/// `x` gets a Cast(to=FLOAT) whose output "x__fp32" replaces `x` in its
+/// consumers; each FLOAT16/BFLOAT16 graph output `y` is produced by a final
+/// Cast back to its declared type from "y__fp32" (round to nearest even).
+/// value_info entries of those types are retyped FLOAT. Graph I/O
+/// declarations are unchanged. Returns whether anything changed.
+/// Errors: InvalidArgument for an initializer whose data does not match its
+/// dims; Unimplemented for externally stored half tensors.
+absl::StatusOr<bool> LowerHalfPrecision(onnx::ModelProto& model);
+
+/// For a model of default-domain opset < 13: rewrites every Softmax,
+/// LogSoftmax and Hardmax (whose pre-13 semantics coerce the input to 2-D at
+/// `axis`) so that the ONNX version converter's 12->13 adapter does not need
+/// the input shape: when the input rank is known (from value_info) and
+/// `axis` is its last axis, the axis is set to -1 (same result in both
+/// semantics); otherwise the node becomes Flatten(axis) -> op(axis=-1) ->
+/// Reshape(Shape(x)). Returns the number of nodes rewritten.
+int RewriteLegacySoftmax(onnx::ModelProto& model);
+
+/// Nodes taken out of a graph while the version converter runs.
+struct HeldOutNodes {
+  /// The nodes, in graph order.
+  std::vector<onnx::NodeProto> nodes;
+  /// Names of the graph inputs added for their outputs.
+  std::vector<std::string> added_inputs;
+};
+
+/// Removes the main-graph nodes for which `hold(node)` is true, declaring
+/// each of their outputs as a graph input (with its type from value_info, or
+/// float of unknown shape) so the rest of the graph stays valid.
+HeldOutNodes HoldOutNodes(onnx::ModelProto& model,
+                          const std::function<bool(const onnx::NodeProto&)>& hold);
+
+/// Undoes HoldOutNodes: removes the added graph inputs (their declarations
+/// move to value_info), puts the nodes back and sorts the graph
+/// topologically (stable: other nodes keep their order).
+/// Errors: InvalidArgument when the graph has a cycle.
+absl::Status RestoreNodes(onnx::ModelProto& model, HeldOutNodes held);
+
+}  // namespace engine::parser
+
+#endif  // ENGINE_PARSER_MODEL_REWRITE_H_
