@@ -45,7 +45,7 @@ for c in "${CASES[@]}"; do
          awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }')
   rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp")
   rss_mb=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
-  err=$(grep -m1 -E "ResourceExhausted|InvalidArgument|\[E\]" "$tmp.out" | cut -c1-110)
+  err=$(grep -m1 -E "\[E\]" "$tmp.out" | sed "s|$DATA/||" | cut -c1-120)
   ok=yes
   if [ "$rc" -eq 0 ] || ! grep -qE "above the limit|more than 2\^62|larger than 2\^63|instructions" "$tmp.out" ||
      awk -v w="$wall" -v m="$MAX_SECONDS" 'BEGIN { exit !(w >= m) }' ||

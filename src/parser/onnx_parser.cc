@@ -527,8 +527,9 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
         file, ": not a valid ONNX model (", !model.has_graph() ? "no graph" : "no opset_import",
         "; the file is truncated or not an .onnx file)"));
   }
-  ENGINE_RETURN_IF_ERROR(CheckGraphStructure(model.graph(), file));
+  // Unsupported ops first: all of them in one message, whatever else is wrong.
   ENGINE_RETURN_IF_ERROR(CheckSupportedOps(model, file));
+  ENGINE_RETURN_IF_ERROR(CheckGraphStructure(model.graph(), file));
   ENGINE_RETURN_IF_ERROR(BindInputValues(model, options, file));
   ENGINE_RETURN_IF_ERROR(PinInputShapes(model, options, file));
 

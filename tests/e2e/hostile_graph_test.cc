@@ -197,7 +197,7 @@ std::string TwoProducers() {
   b.Input("x", {1, 4}).Output("y", {1, 4});
   b.Node("Relu", {"x"}, {"t"}, "first");
   b.Node("Sigmoid", {"x"}, {"t"}, "second");
-  b.Node("Neg", {"t"}, {"y"}, "neg");
+  b.Node("Relu", {"t"}, {"y"}, "last");
   return b.Serialize();
 }
 
@@ -237,7 +237,7 @@ std::string ReadBeforeWrite() {
   ModelBuilder b(13, "read_before_write");
   b.Input("x", {1, 4}).Output("y", {1, 4});
   b.Node("Relu", {"t"}, {"y"}, "relu");
-  b.Node("Neg", {"x"}, {"t"}, "neg");
+  b.Node("Sigmoid", {"x"}, {"t"}, "sig");
   return b.Serialize();
 }
 
@@ -412,7 +412,7 @@ TEST_CASE("Graph structure is checked whatever the IR version", "[e2e][hostile]"
       ExpectRefused(build(OverwritesInitializer()), absl::StatusCode::kInvalidArgument,
                     {"tensor 'c'", "'relu' (Relu)", "an initializer"});
       ExpectRefused(build(ReadBeforeWrite()), absl::StatusCode::kInvalidArgument,
-                    {"'relu' (Relu) reads 't' before", "'neg' (Neg)", "topological"});
+                    {"'relu' (Relu) reads 't' before", "'sig' (Sigmoid)", "topological"});
     }
   }
 }
