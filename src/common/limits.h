@@ -51,7 +51,7 @@ int64_t SaturatingAdd(int64_t a, int64_t b);
 /// allocated. `what` names it in the error ("node #3 'fill' (ConstantOfShape):
 /// output 'big'"), `limit_name` names the setting ("max_tensor_bytes"; the
 /// message also gives the CLI flag). Errors: ResourceExhausted "<what>
-/// [1000000x1000000] float32 needs 4000000000000 bytes, above the limit of
+/// [1000000x1000000] float needs 4000000000000 bytes, above the limit of
 /// ... bytes (BuilderConfig::max_tensor_bytes, --maxTensorBytes)", or, for a
 /// shape whose size is not representable, "... has more than 2^62 elements";
 /// InvalidArgument for a negative dimension.
