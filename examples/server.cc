@@ -2,11 +2,13 @@
 // public API (the installed package: find_package(engine), engine::engine).
 //
 //   engine_server PLAN [--host=127.0.0.1] [--port=8080] [--workers=N] [--threads=N]
+//                      [limits: see Usage() and examples/README.md]
 //
 // Loads the plan once (Runtime::LoadEngineFile; the Engine is immutable and
-// shared by every request) and answers over HTTP/1.1 (cpp-httplib, keep-alive):
+// shared by every request) and answers over HTTP/1.1 (keep-alive):
 //
-//   GET  /healthz    200 "ok"
+//   GET  /healthz    200 "ok"; answered even when every connection slot is
+//                    taken (by the accept thread, see bounded_http.h)
 //   GET  /v1/model   JSON: model name, engine version, hardware, inputs and
 //                    outputs with name, dtype, shape and bytes
 //   POST /v1/infer   body: the raw little-endian bytes of every input, in
@@ -15,28 +17,38 @@
 //                    raw bytes of every output, in engine order.
 //                    With Content-Type application/json the body is
 //                    {"inputs": {"<name>": [flat list of numbers], ...}} and the
-//                    answer {"outputs": {"<name>": {"dtype", "shape", "data"}}}.
+//                    answer {"outputs": {"<name>": {"dtype", "shape", "data"}}}
+//                    (json_tensors.h: finite numbers only in requests; a
+//                    non-finite output element is the string "nan", "inf" or
+//                    "-inf").
 //
 // Errors are JSON {"error": "<message>"}: 400 for what the request got wrong
-// (body size, with the expected bytes; the engine's InvalidArgument, NotFound,
-// FailedPrecondition messages), 503 ResourceExhausted, 500 otherwise.
+// (body size, with the expected bytes; JSON rules; the engine's
+// InvalidArgument, NotFound, FailedPrecondition messages), 408 for a request
+// not received within its time limits, 411 for a body without Content-Length,
+// 413 for a body over --max-body-bytes, 431 for a head over --max-header-bytes,
+// 503 with Retry-After when the server is saturated (connections or queued
+// inferences) or the engine reports ResourceExhausted, 500 otherwise.
 //
-// Threads: httplib's pool of --workers threads serves connections (a
-// keep-alive connection holds its worker while open). A request borrows an
-// ExecutionContext from a pool: contexts are created on first need and reused,
-// so there are at most as many as requests running at once (<= workers), each
-// used by one thread at a time. --threads sets every context's intra-op
-// threads (ExecutionContext::SetThreads; default: the engine's default, all
-// cores, shared between contexts by the engine's process-wide worker pool).
+// Threads: each open connection is served by a thread of its own, up to
+// --max-connections (bounded_http.h: timeouts, limits, /healthz past the
+// limit). At most --workers requests run inference at once, each with an
+// ExecutionContext from a pool (created on first need, reused, one thread at a
+// time); up to --max-queued more wait for one, past that a request gets 503.
+// --threads sets every context's intra-op threads (default: the engine's
+// default, all cores, shared between contexts by the engine's process-wide
+// worker pool).
 //
 // The server has no authentication: it binds the loopback address unless
-// --host says otherwise. SIGINT/SIGTERM stop it.
-#include <httplib.h>
+// --host says otherwise. SIGINT/SIGTERM stop it (requests in flight finish).
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -48,40 +60,81 @@
 #include <thread>
 #include <vector>
 
+#include "bounded_http.h"
 #include "engine/runtime.h"
+#include "json_tensors.h"
 
 namespace {
 
+using engine_example::DescribeTensor;
+using engine_example::HttpLimits;
 using nlohmann::json;
 
 struct Options {
   std::string plan;
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0: any free port (printed)
-  int workers = 0;  // 0: max(8, hardware threads)
-  int threads = 0;  // 0: ExecutionContext::DefaultThreads()
+  int port = 8080;     // 0: any free port (printed)
+  int workers = 0;     // 0: max(8, hardware threads)
+  int threads = 0;     // 0: ExecutionContext::DefaultThreads()
+  int max_queued = -1;  // -1: 4 * workers
+  HttpLimits limits;
+  bool max_body_given = false;  // else derived from the engine's input bytes
 };
 
 [[noreturn]] void Usage(const char* msg) {
   if (msg != nullptr) std::fprintf(stderr, "engine_server: %s\n", msg);
-  std::fprintf(stderr,
-               "usage: engine_server PLAN [--host=127.0.0.1] [--port=8080] [--workers=N] "
-               "[--threads=N]\n"
-               "  --port=0 binds any free port; the chosen one is printed.\n");
+  const HttpLimits d;
+  std::fprintf(
+      stderr,
+      "usage: engine_server PLAN [flags]\n"
+      "  --host=127.0.0.1        address to listen on\n"
+      "  --port=8080             port; 0 binds any free port (printed)\n"
+      "  --workers=N             requests running inference at once (default max(8, cores)) [1, 1024]\n"
+      "  --threads=N             intra-op threads per request (default: all cores) [0, 1024]\n"
+      "  --max-queued=N          requests waiting for a worker; more get 503 (default 4 x workers)"
+      " [0, 65536]\n"
+      "  --max-connections=N     connections served at once, one thread each (default %d)"
+      " [1, 900]\n"
+      "  --max-pending=N         connections past that kept to answer /healthz 200 or 503"
+      " (default %d) [1, 100]\n"
+      "  --idle-timeout=S        close a keep-alive connection idle this long (default %g s)\n"
+      "  --header-timeout=S      request line + headers complete within (default %g s)\n"
+      "  --read-timeout=S        longest silence while receiving a request (default %g s)\n"
+      "  --body-timeout=S        body complete within, after the headers (default %g s)\n"
+      "  --write-timeout=S       answer sent within (default %g s)\n"
+      "  --keep-alive-max=N      requests per connection (default %d) [1, 1000000]\n"
+      "  --max-body-bytes=N      largest request body; more gets 413 (default 16 x the\n"
+      "                          engine's input bytes + 1 MiB) [1, 2^34]\n"
+      "  --max-header-bytes=N    largest request line + headers; more gets 431 or a close\n"
+      "                          (default %zu) [1024, 1048576]\n"
+      "  --retry-after=S         Retry-After of 503 answers, whole seconds (default %d) [0, 3600]\n"
+      "  --backlog=N             listen(2) backlog (default %d) [1, 65535]\n"
+      "  Times S are seconds in (0, 3600], decimals allowed. A request that runs out of time\n"
+      "  gets 408 and its connection is closed.\n",
+      d.max_connections, d.max_pending, d.idle_timeout, d.header_timeout, d.read_timeout,
+      d.body_timeout, d.write_timeout, d.keep_alive_max, d.max_header_bytes, d.retry_after,
+      d.backlog);
   std::exit(2);
 }
 
-int ParseInt(const std::string& flag, const std::string& value) {
+// A number within [lo, hi]; `integer`: whole numbers only.
+double ParseNumber(const std::string& flag, const std::string& value, double lo, double hi,
+                   bool integer) {
   char* end = nullptr;
-  long v = std::strtol(value.c_str(), &end, 10);
-  if (value.empty() || *end != '\0' || v < 0 || v > 1 << 20) {
-    Usage(("bad value for " + flag + ": '" + value + "'").c_str());
+  double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || !std::isfinite(v) || v < lo || v > hi ||
+      (integer && std::trunc(v) != v)) {
+    char range[96];
+    std::snprintf(range, sizeof(range), "%s in [%.15g, %.15g]",
+                  integer ? "an integer" : "a number", lo, hi);
+    Usage(("bad value for " + flag + ": '" + value + "' (expected " + range + ")").c_str());
   }
-  return static_cast<int>(v);
+  return v;
 }
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
+  HttpLimits& l = o.limits;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") Usage(nullptr);
@@ -93,34 +146,76 @@ Options ParseArgs(int argc, char** argv) {
     size_t eq = arg.find('=');
     if (eq == std::string::npos) Usage(("flag needs a value: " + arg).c_str());
     std::string key = arg.substr(0, eq), value = arg.substr(eq + 1);
+    auto integer = [&](double lo, double hi) {
+      return static_cast<int>(ParseNumber(key, value, lo, hi, true));
+    };
+    auto seconds = [&] {
+      double v = ParseNumber(key, value, 0, 3600, false);
+      if (v <= 0) Usage(("bad value for " + key + ": must be more than 0 seconds").c_str());
+      return v;
+    };
     if (key == "--plan") {
       o.plan = value;
     } else if (key == "--host") {
       o.host = value;
     } else if (key == "--port") {
-      o.port = ParseInt(key, value);
+      o.port = integer(0, 65535);
     } else if (key == "--workers") {
-      o.workers = ParseInt(key, value);
+      o.workers = integer(1, 1024);
     } else if (key == "--threads") {
-      o.threads = ParseInt(key, value);
+      o.threads = integer(0, 1024);
+    } else if (key == "--max-queued") {
+      o.max_queued = integer(0, 65536);
+    } else if (key == "--max-connections") {
+      l.max_connections = integer(1, 900);
+    } else if (key == "--max-pending") {
+      l.max_pending = integer(1, 100);
+    } else if (key == "--idle-timeout") {
+      l.idle_timeout = seconds();
+    } else if (key == "--header-timeout") {
+      l.header_timeout = seconds();
+    } else if (key == "--read-timeout") {
+      l.read_timeout = seconds();
+    } else if (key == "--body-timeout") {
+      l.body_timeout = seconds();
+    } else if (key == "--write-timeout") {
+      l.write_timeout = seconds();
+    } else if (key == "--keep-alive-max") {
+      l.keep_alive_max = integer(1, 1e6);
+    } else if (key == "--max-body-bytes") {
+      l.max_body_bytes = static_cast<size_t>(ParseNumber(key, value, 1, 0x1p34, true));
+      o.max_body_given = true;
+    } else if (key == "--max-header-bytes") {
+      l.max_header_bytes = static_cast<size_t>(integer(1024, 1 << 20));
+    } else if (key == "--retry-after") {
+      l.retry_after = integer(0, 3600);
+    } else if (key == "--backlog") {
+      l.backlog = integer(1, 65535);
     } else {
       Usage(("unknown flag " + key).c_str());
     }
   }
   if (o.plan.empty()) Usage("no plan given");
-  if (o.port > 65535) Usage("--port must be in [0, 65535]");
   if (o.workers == 0) {
     o.workers = std::max(8, static_cast<int>(std::thread::hardware_concurrency()));
   }
+  if (o.max_queued < 0) o.max_queued = 4 * o.workers;
   return o;
 }
 
-// Execution contexts for the requests in flight: Acquire() hands out a free
-// context or creates one; the lease gives it back when the request is done.
+// Execution contexts for the requests in flight. At most `max_running`
+// leases are out at once; Acquire() waits for one when they are (with at most
+// `max_queued` others) and refuses with ResourceExhausted past that. A lease
+// gives its context back when the request is done; contexts are created on
+// first need and reused, so there are at most `max_running` of them.
 class ContextPool {
  public:
-  ContextPool(std::shared_ptr<const engine::Engine> engine, int threads)
-      : engine_(std::move(engine)), threads_(threads) {}
+  ContextPool(std::shared_ptr<const engine::Engine> engine, int threads, int max_running,
+              int max_queued)
+      : engine_(std::move(engine)),
+        threads_(threads),
+        max_running_(max_running),
+        max_queued_(max_queued) {}
 
   class Lease {
    public:
@@ -140,7 +235,19 @@ class ContextPool {
 
   absl::StatusOr<Lease> Acquire() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
+      if (running_ >= max_running_) {
+        if (waiting_ >= max_queued_) {
+          return absl::ResourceExhaustedError(
+              "server busy: " + std::to_string(running_) + " requests running inference and " +
+              std::to_string(waiting_) + " waiting (--workers=" + std::to_string(max_running_) +
+              ", --max-queued=" + std::to_string(max_queued_) + ")");
+        }
+        ++waiting_;
+        free_slot_.wait(lock, [&] { return running_ < max_running_; });
+        --waiting_;
+      }
+      ++running_;
       if (!free_.empty()) {
         std::unique_ptr<engine::ExecutionContext> ctx = std::move(free_.back());
         free_.pop_back();
@@ -150,10 +257,13 @@ class ContextPool {
     // Created outside the lock: allocating an arena may take a while.
     absl::StatusOr<std::unique_ptr<engine::ExecutionContext>> ctx =
         engine_->CreateExecutionContext();
-    if (!ctx.ok()) return ctx.status();
-    if (threads_ > 0) {
-      absl::Status s = (*ctx)->SetThreads(threads_);
-      if (!s.ok()) return s;
+    absl::Status s = ctx.status();
+    if (s.ok() && threads_ > 0) s = (*ctx)->SetThreads(threads_);
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      --running_;
+      free_slot_.notify_one();
+      return s;
     }
     created_.fetch_add(1, std::memory_order_relaxed);
     return Lease(this, *std::move(ctx));
@@ -165,11 +275,15 @@ class ContextPool {
   void Release(std::unique_ptr<engine::ExecutionContext> ctx) {
     std::lock_guard<std::mutex> lock(mu_);
     free_.push_back(std::move(ctx));
+    --running_;
+    free_slot_.notify_one();
   }
 
   std::shared_ptr<const engine::Engine> engine_;
-  int threads_;
+  const int threads_, max_running_, max_queued_;
   std::mutex mu_;
+  std::condition_variable free_slot_;
+  int running_ = 0, waiting_ = 0;
   std::vector<std::unique_ptr<engine::ExecutionContext>> free_;
   std::atomic<int> created_{0};
 };
@@ -189,18 +303,19 @@ int HttpStatus(const absl::Status& s) {
   }
 }
 
+std::string ErrorBody(const std::string& message) {
+  std::string body = "{\"error\":";
+  engine_example::AppendJsonString(message, &body);
+  return body + "}\n";
+}
+
 void SendError(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
-  res.set_content(json{{"error", message}}.dump() + "\n", "application/json");
+  res.set_content(ErrorBody(message), "application/json");
 }
 
 void SendError(httplib::Response& res, const absl::Status& s) {
   SendError(res, HttpStatus(s), s.ToString());
-}
-
-std::string Describe(const engine::TensorDesc& d) {
-  return "'" + d.name + "' " + engine::DataTypeName(d.dtype) + " " +
-         engine::DimsToString(d.shape) + " (" + std::to_string(d.ByteSize()) + " bytes)";
 }
 
 json DescJson(const engine::TensorDesc& d) {
@@ -223,72 +338,6 @@ json ModelJson(const engine::Engine& e) {
               {"outputs", outputs}};
 }
 
-// --- JSON tensors -----------------------------------------------------------
-
-template <typename T>
-absl::Status FillFromJson(const json& values, engine::Tensor& t) {
-  T* out = t.data_as<T>();
-  int64_t i = 0;
-  for (const json& v : values) {
-    if (!v.is_number() && !v.is_boolean()) {
-      return absl::InvalidArgumentError("element " + std::to_string(i) + " is not a number");
-    }
-    out[i++] = v.is_boolean() ? static_cast<T>(v.get<bool>()) : v.get<T>();
-  }
-  return absl::OkStatus();
-}
-
-template <typename T>
-json ToJsonArray(const engine::Tensor& t) {
-  const T* p = t.data_as<T>();
-  json a = json::array();
-  for (int64_t i = 0; i < t.num_elements(); ++i) a.push_back(p[i]);
-  return a;
-}
-
-absl::StatusOr<engine::Tensor> TensorFromJson(const engine::TensorDesc& d, const json& values) {
-  if (!values.is_array()) {
-    return absl::InvalidArgumentError("input '" + d.name + "': expected a flat array of numbers");
-  }
-  if (static_cast<int64_t>(values.size()) != engine::NumElements(d.shape)) {
-    return absl::InvalidArgumentError(
-        "input " + Describe(d) + ": expected " + std::to_string(engine::NumElements(d.shape)) +
-        " elements, got " + std::to_string(values.size()));
-  }
-  engine::Tensor t(d.dtype, d.shape);
-  absl::Status s;
-  switch (d.dtype) {
-    case engine::DataType::kFloat32: s = FillFromJson<float>(values, t); break;
-    case engine::DataType::kInt64: s = FillFromJson<int64_t>(values, t); break;
-    case engine::DataType::kInt32: s = FillFromJson<int32_t>(values, t); break;
-    case engine::DataType::kInt8: s = FillFromJson<int8_t>(values, t); break;
-    case engine::DataType::kUint8: s = FillFromJson<uint8_t>(values, t); break;
-    case engine::DataType::kBool: s = FillFromJson<bool>(values, t); break;
-    default:
-      return absl::UnimplementedError("input " + Describe(d) +
-                                      ": dtype not supported in JSON requests; send raw bytes");
-  }
-  if (!s.ok()) return absl::InvalidArgumentError("input '" + d.name + "': " + s.ToString());
-  return t;
-}
-
-absl::StatusOr<json> TensorToJson(const engine::Tensor& t) {
-  json data;
-  switch (t.dtype()) {
-    case engine::DataType::kFloat32: data = ToJsonArray<float>(t); break;
-    case engine::DataType::kInt64: data = ToJsonArray<int64_t>(t); break;
-    case engine::DataType::kInt32: data = ToJsonArray<int32_t>(t); break;
-    case engine::DataType::kInt8: data = ToJsonArray<int8_t>(t); break;
-    case engine::DataType::kUint8: data = ToJsonArray<uint8_t>(t); break;
-    case engine::DataType::kBool: data = ToJsonArray<bool>(t); break;
-    default:
-      return absl::UnimplementedError(std::string("output dtype ") +
-                                      engine::DataTypeName(t.dtype()) +
-                                      " not supported in JSON answers; send raw bytes");
-  }
-  return json{{"dtype", engine::DataTypeName(t.dtype())}, {"shape", t.shape()}, {"data", data}};
-}
-
 // --- /v1/infer ----------------------------------------------------------------
 
 class InferHandler {
@@ -296,28 +345,52 @@ class InferHandler {
   InferHandler(std::shared_ptr<const engine::Engine> engine, ContextPool* pool)
       : engine_(std::move(engine)), pool_(pool) {
     for (const engine::TensorDesc& d : engine_->inputs()) input_bytes_ += d.ByteSize();
+    for (const engine::TensorDesc& d : engine_->outputs()) output_bytes_ += d.ByteSize();
   }
+
+  size_t input_bytes() const { return input_bytes_; }
 
   void operator()(const httplib::Request& req, httplib::Response& res) const {
     auto start = std::chrono::steady_clock::now();
+    const std::string content_type = req.get_header_value("Content-Type");
+    const bool json_mode = content_type.rfind("application/json", 0) == 0;
+    // The body is checked before a worker is taken: a bad request costs none.
+    std::vector<engine::Tensor> parsed;
+    if (json_mode) {
+      absl::StatusOr<std::vector<engine::Tensor>> t =
+          engine_example::ParseJsonInputs(req.body, engine_->inputs());
+      if (!t.ok()) return SendError(res, t.status());
+      parsed = *std::move(t);
+    } else if (absl::Status s = CheckRawSize(req.body); !s.ok()) {
+      return SendError(res, s);
+    }
+
     absl::StatusOr<ContextPool::Lease> lease = pool_->Acquire();
     if (!lease.ok()) return SendError(res, lease.status());
-    const std::string content_type = req.get_header_value("Content-Type");
-    bool json_mode = content_type.rfind("application/json", 0) == 0;
-    absl::Status s = json_mode ? SetJsonInputs(req.body, *lease) : SetRawInputs(req.body, *lease);
+    absl::Status s = json_mode ? SetInputs(parsed, *lease) : SetRawInputs(req.body, *lease);
     if (s.ok()) s = (*lease)->Execute();
     if (!s.ok()) return SendError(res, s);
 
     std::string body;
-    json outputs = json::object();
-    if (!json_mode) body.reserve(output_bytes());
+    if (json_mode) {
+      body = "{\"outputs\":{";
+    } else {
+      body.reserve(output_bytes_);
+    }
+    bool first = true;
     for (const engine::TensorDesc& d : engine_->outputs()) {
       absl::StatusOr<const engine::Tensor*> out = (*lease)->GetOutput(d.name);
       if (!out.ok()) return SendError(res, out.status());
       if (json_mode) {
-        absl::StatusOr<json> j = TensorToJson(**out);
-        if (!j.ok()) return SendError(res, j.status());
-        outputs[d.name] = *std::move(j);
+        if (!first) body.push_back(',');
+        first = false;
+        engine_example::AppendJsonString(d.name, &body);
+        body.push_back(':');
+        absl::Status e = engine_example::AppendJsonTensor(**out, &body);
+        if (!e.ok()) {
+          return SendError(res, absl::Status(e.code(), "output " + DescribeTensor(d) + ": " +
+                                                           std::string(e.message())));
+        }
       } else {
         body.append(static_cast<const char*>((*out)->data()), (*out)->byte_size());
       }
@@ -326,30 +399,27 @@ class InferHandler {
                                                           start).count();
     res.set_header("Server-Timing", "infer;dur=" + std::to_string(ms));
     if (json_mode) {
-      res.set_content(json{{"outputs", outputs}}.dump() + "\n", "application/json");
+      body += "}}\n";
+      res.set_content(std::move(body), "application/json");
     } else {
       res.set_content(std::move(body), "application/octet-stream");
     }
   }
 
  private:
-  size_t output_bytes() const {
-    size_t n = 0;
-    for (const engine::TensorDesc& d : engine_->outputs()) n += d.ByteSize();
-    return n;
+  absl::Status CheckRawSize(const std::string& body) const {
+    if (body.size() == input_bytes_) return absl::OkStatus();
+    std::string expected;
+    for (const engine::TensorDesc& d : engine_->inputs()) {
+      expected += (expected.empty() ? "" : ", ") + DescribeTensor(d);
+    }
+    return absl::InvalidArgumentError(
+        "request body has " + std::to_string(body.size()) + " bytes; expected " +
+        std::to_string(input_bytes_) + " bytes: the raw little-endian bytes of input " +
+        expected + (engine_->inputs().size() > 1 ? ", concatenated in this order" : ""));
   }
 
   absl::Status SetRawInputs(const std::string& body, ContextPool::Lease& ctx) const {
-    if (body.size() != input_bytes_) {
-      std::string expected;
-      for (const engine::TensorDesc& d : engine_->inputs()) {
-        expected += (expected.empty() ? "" : ", ") + Describe(d);
-      }
-      return absl::InvalidArgumentError(
-          "request body has " + std::to_string(body.size()) + " bytes; expected " +
-          std::to_string(input_bytes_) + " bytes: the raw little-endian bytes of input " +
-          expected + (engine_->inputs().size() > 1 ? ", concatenated in this order" : ""));
-    }
     size_t offset = 0;
     for (const engine::TensorDesc& d : engine_->inputs()) {
       const char* p = body.data() + offset;
@@ -369,39 +439,19 @@ class InferHandler {
     return absl::OkStatus();
   }
 
-  absl::Status SetJsonInputs(const std::string& body, ContextPool::Lease& ctx) const {
-    json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("inputs") ||
-        !doc["inputs"].is_object()) {
-      return absl::InvalidArgumentError(
-          "expected a JSON body {\"inputs\": {\"<name>\": [numbers...]}}");
-    }
-    const json& inputs = doc["inputs"];
-    for (const auto& [name, values] : inputs.items()) {
-      const engine::TensorDesc* desc = nullptr;
-      for (const engine::TensorDesc& d : engine_->inputs()) {
-        if (d.name == name) desc = &d;
-      }
-      if (desc == nullptr) {
-        // SetInput's NotFound message lists the engine's inputs.
-        return ctx->SetInput(name, engine::Tensor());
-      }
-      absl::StatusOr<engine::Tensor> t = TensorFromJson(*desc, values);
-      if (!t.ok()) return t.status();
-      absl::Status s = ctx->SetInput(name, *t);
+  // `tensors`: one per engine input, in engine order (ParseJsonInputs).
+  absl::Status SetInputs(const std::vector<engine::Tensor>& tensors,
+                         ContextPool::Lease& ctx) const {
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      absl::Status s = ctx->SetInput(engine_->inputs()[i].name, tensors[i]);
       if (!s.ok()) return s;
-    }
-    for (const engine::TensorDesc& d : engine_->inputs()) {
-      if (!inputs.contains(d.name)) {
-        return absl::InvalidArgumentError("missing input " + Describe(d));
-      }
     }
     return absl::OkStatus();
   }
 
   std::shared_ptr<const engine::Engine> engine_;
   ContextPool* pool_;
-  size_t input_bytes_ = 0;
+  size_t input_bytes_ = 0, output_bytes_ = 0;
 };
 
 }  // namespace
@@ -425,7 +475,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::shared_ptr<const engine::Engine> eng = *std::move(loaded);
-  ContextPool pool(eng, opt.threads);
+  ContextPool pool(eng, opt.threads, opt.workers, opt.max_queued);
   // One context up front: a plan whose arena cannot be allocated fails here,
   // not on the first request.
   {
@@ -435,27 +485,23 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  InferHandler infer(eng, &pool);
+  if (!opt.max_body_given) {
+    // Room for the inputs as JSON text (about 5-7 bytes of text per byte of
+    // float32, int8 or bool data), with a floor for small models.
+    opt.limits.max_body_bytes = 16 * infer.input_bytes() + (size_t{1} << 20);
+  }
 
   const std::string model_json = ModelJson(*eng).dump(2) + "\n";
   std::atomic<uint64_t> served{0};
 
-  httplib::Server svr;
-  const int workers = opt.workers;
-  svr.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
-  svr.set_tcp_nodelay(true);
-  svr.set_keep_alive_max_count(1u << 20);
-  svr.set_keep_alive_timeout(5);
-  svr.set_read_timeout(30);
-  svr.set_write_timeout(30);
-  svr.set_payload_max_length(size_t{1} << 30);
-
+  engine_example::BoundedHttpServer svr(opt.limits);
   svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
   svr.Get("/v1/model", [&model_json](const httplib::Request&, httplib::Response& res) {
     res.set_content(model_json, "application/json");
   });
-  InferHandler infer(eng, &pool);
   svr.Post("/v1/infer", [&infer, &served](const httplib::Request& req, httplib::Response& res) {
     infer(req, res);
     served.fetch_add(1, std::memory_order_relaxed);
@@ -472,11 +518,9 @@ int main(int argc, char** argv) {
         SendError(res, 500, "internal error: " + what);
       });
 
-  int port = opt.port;
-  bool bound = port == 0 ? (port = svr.bind_to_any_port(opt.host)) > 0
-                         : svr.bind_to_port(opt.host, port);
-  if (!bound) {
-    std::fprintf(stderr, "engine_server: cannot bind %s:%d\n", opt.host.c_str(), opt.port);
+  absl::StatusOr<int> port = svr.Listen(opt.host, opt.port);
+  if (!port.ok()) {
+    std::fprintf(stderr, "engine_server: %s\n", port.status().ToString().c_str());
     return 1;
   }
 
@@ -485,19 +529,39 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     stopping = true;
-    svr.stop();
+    svr.Stop();
   });
 
-  std::printf("engine_server: model '%s' (%zu inputs, %zu outputs, %zu layers), %d workers\n",
+  const HttpLimits& l = opt.limits;
+  std::printf("engine_server: model '%s' (%zu inputs, %zu outputs, %zu layers), %d workers, "
+              "%d queued\n",
               eng->plan_info().model_name.c_str(), eng->inputs().size(), eng->outputs().size(),
-              eng->layers().size(), workers);
-  std::printf("engine_server: listening on http://%s:%d\n", opt.host.c_str(), port);
+              eng->layers().size(), opt.workers, opt.max_queued);
+  std::printf("engine_server: limits: %d connections (+%d pending), timeouts idle %g s, "
+              "header %g s, read %g s, body %g s, write %g s, %d requests per connection, "
+              "head <= %zu bytes, body <= %zu bytes\n",
+              l.max_connections, l.max_pending, l.idle_timeout, l.header_timeout,
+              l.read_timeout, l.body_timeout, l.write_timeout, l.keep_alive_max,
+              l.max_header_bytes, l.max_body_bytes);
+  std::printf("engine_server: listening on http://%s:%d\n", opt.host.c_str(), *port);
   std::fflush(stdout);
 
-  bool ok = svr.listen_after_bind();
-  if (!stopping) kill(getpid(), SIGTERM);  // wakes the signal thread
+  svr.Run();  // returns after Stop(), or when the accept loop fails (reported)
+  const bool failed = !stopping;
+  if (failed) kill(getpid(), SIGTERM);  // wakes the signal thread
   signal_thread.join();
+  const engine_example::HttpStats& st = svr.stats();
+  std::printf("engine_server: connections: %llu accepted, %llu served, %llu answered busy "
+              "(503), %llu /healthz past the limit, %llu closed unanswered, %llu closed idle, "
+              "%llu requests timed out\n",
+              static_cast<unsigned long long>(st.accepted.load()),
+              static_cast<unsigned long long>(st.served.load()),
+              static_cast<unsigned long long>(st.busy_answers.load()),
+              static_cast<unsigned long long>(st.busy_healthz.load()),
+              static_cast<unsigned long long>(st.evicted.load()),
+              static_cast<unsigned long long>(st.idle_closed.load()),
+              static_cast<unsigned long long>(st.timed_out.load()));
   std::printf("engine_server: stopped after %llu inference requests (%d execution contexts)\n",
               static_cast<unsigned long long>(served.load()), pool.created());
-  return ok || stopping ? 0 : 1;
+  return failed ? 1 : 0;
 }

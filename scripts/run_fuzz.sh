@@ -6,14 +6,21 @@
 #                          and the generated tiny CNN (models/generate.py);
 #   plan_loader_fuzzer  <- plans built from some of those models with
 #                          trtexec_like --saveEngine;
+#   request_parser_fuzzer <- JSON requests of the example server (written
+#                          here), with the JSON dictionary fuzz/json.dict;
 # plus the inputs of tests/data/fuzz_regressions/.
-# The two targets run at the same time (one core each). Any crash, sanitizer
-# report, leak, out-of-memory or timeout fails the script; the input is saved
-# as build-fuzz/artifacts/<target>/crash-* (reproduce: build-fuzz/bin/<target>
-# <file>; add it to tests/data/fuzz_regressions/ once fixed).
+# Two lanes run at the same time (one core each) for FUZZ_SECONDS: the ONNX
+# parser fuzzer (the slowest per input) the whole time; the plan loader fuzzer
+# for 3/4 of it, then the request parser fuzzer (small: the example server's
+# JSON parser) for the last 1/4 (at least 1 s), so the stage takes no longer
+# than with two targets.
+# Any crash, sanitizer report, leak, out-of-memory or timeout fails the script;
+# the input is saved as build-fuzz/artifacts/<target>/crash-* (reproduce:
+# build-fuzz/bin/<target> <file>; add it to tests/data/fuzz_regressions/ once
+# fixed).
 #
 # Environment:
-#   FUZZ_SECONDS=60      fuzzing time per target (seconds; the targets run in parallel)
+#   FUZZ_SECONDS=60      the stage's fuzzing time (seconds; shared as above)
 #   FUZZ_BUILD_DIR=build-fuzz
 #   TRTEXEC_LIKE=path    tool that builds the seed plans (default: build/bin/trtexec_like
 #                        when present, else it is built in FUZZ_BUILD_DIR)
@@ -44,7 +51,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     -DCMAKE_CXX_FLAGS_DEBUG="-O1" -DENGINE_FUZZ=ON -DENGINE_BUILD_TESTS=OFF >/dev/null ||
     { rm -f "$BUILD/build.ninja"; echo "[fuzz] FAILED: configure"; exit 1; }
 fi
-targets=(onnx_parser_fuzzer plan_loader_fuzzer)
+targets=(onnx_parser_fuzzer plan_loader_fuzzer request_parser_fuzzer)
 TOOL=${TRTEXEC_LIKE:-}
 if [ -z "$TOOL" ]; then
   if [ -x "$ROOT/build/bin/trtexec_like" ]; then
@@ -62,7 +69,7 @@ echo "[fuzz] build: $(( $(date +%s) - start )) s"
 # Seed corpora, regenerated every run.
 SEEDS="$BUILD/seeds"
 rm -rf "$SEEDS"
-mkdir -p "$SEEDS/onnx" "$SEEDS/plan"
+mkdir -p "$SEEDS/onnx" "$SEEDS/plan" "$SEEDS/request"
 TESTDATA=/usr/share/libonnx-testdata/data/node
 if [ -d "$TESTDATA" ]; then
   for m in "$TESTDATA"/*/model.onnx; do
@@ -93,39 +100,72 @@ fi
 # Inputs that once crashed a target (tests/executor/fuzz_regression_test.cc replays them).
 cp "$ROOT"/tests/data/fuzz_regressions/onnx/* "$SEEDS/onnx/" 2>/dev/null || true
 cp "$ROOT"/tests/data/fuzz_regressions/plan/* "$SEEDS/plan/" 2>/dev/null || true
-echo "[fuzz] seeds: $(ls "$SEEDS/onnx" | wc -l) models, $(ls "$SEEDS/plan" | wc -l) plans"
+# JSON requests: the first byte picks the input signature of
+# fuzz/request_parser_fuzzer.cc (0: float 1x3x4x4 'input'; 1: int64, bool,
+# uint8; 2: int8, int32, float; 3: a float scalar; 4: an empty float tensor
+# and an int64; 5: float16).
+request_seed() {  # request_seed NAME SIGNATURE JSON
+  { printf "\\$(printf '%03o' "$2")"; printf '%s' "$3"; } >"$SEEDS/request/$1.bin"
+}
+floats48=$(seq -s, -24 23 | sed 's/,/.5,/g')
+request_seed float 0 "{\"inputs\": {\"input\": [$floats48.5]}}"
+request_seed mixed 1 '{"inputs": {"a": [1, -2], "b": [true, 0, 1], "c": [0, 255, 3, 4]}}'
+request_seed ints 2 '{"inputs": {"x": [-128, 127, 0, 2.0], "y": [-7], "z": [1.5e-3, -0.0]}}'
+request_seed scalar 3 '{"inputs": {"s": [3.4028234663852886e38]}}'
+request_seed empty 4 '{"inputs": {"e": [], "i": [9223372036854775807]}}'
+request_seed half 5 '{"inputs": {"h": [1, 2]}}'
+request_seed nonfinite 0 '{"inputs": {"input": [NaN, Infinity, -Infinity, 1e999, "nan"]}}'
+request_seed nested 2 '{"inputs": {"x": [[1, 2], {"a": 3}], "y": [null]}}'
+cp "$ROOT"/tests/data/fuzz_regressions/request/* "$SEEDS/request/" 2>/dev/null || true
+echo "[fuzz] seeds: $(ls "$SEEDS/onnx" | wc -l) models, $(ls "$SEEDS/plan" | wc -l) plans, $(ls "$SEEDS/request" | wc -l) requests"
 
 # Sanitizers: any report is fatal; leaks are reported by libFuzzer.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-run_target() {  # name max_len seed_dir
-  local name=$1 max_len=$2 seeds=$3
+run_target() {  # name seconds max_len seed_dir [libFuzzer flags...]
+  local name=$1 seconds=$2 max_len=$3 seeds=$4
+  shift 4
   local work="$BUILD/corpus/$name" art="$BUILD/artifacts/$name/"
   rm -rf "$work" "$art"
   mkdir -p "$work" "$art"
-  "$BUILD/bin/$name" -max_total_time="$FUZZ_SECONDS" -max_len="$max_len" -timeout=30 \
-    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art" "$work" "$seeds" \
+  "$BUILD/bin/$name" -max_total_time="$seconds" -max_len="$max_len" -timeout=30 \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art" "$@" "$work" "$seeds" \
     >"$BUILD/$name.log" 2>&1
 }
 
-echo "[fuzz] running each target for ${FUZZ_SECONDS} s"
-run_target onnx_parser_fuzzer 16384 "$SEEDS/onnx" & pid_onnx=$!
-run_target plan_loader_fuzzer 32768 "$SEEDS/plan" & pid_plan=$!
-rc_onnx=0; rc_plan=0
+request_seconds=$(( FUZZ_SECONDS / 4 > 0 ? FUZZ_SECONDS / 4 : 1 ))
+plan_seconds=$(( FUZZ_SECONDS - request_seconds > 0 ? FUZZ_SECONDS - request_seconds : 1 ))
+echo "[fuzz] running for ${FUZZ_SECONDS} s on two cores: onnx_parser_fuzzer ${FUZZ_SECONDS} s;" \
+  "plan_loader_fuzzer ${plan_seconds} s, then request_parser_fuzzer ${request_seconds} s"
+rm -f "$BUILD/plan_loader_fuzzer.rc"
+run_target onnx_parser_fuzzer "$FUZZ_SECONDS" 16384 "$SEEDS/onnx" & pid_onnx=$!
+( rc=0
+  run_target plan_loader_fuzzer "$plan_seconds" 32768 "$SEEDS/plan" || rc=$?
+  echo "$rc" >"$BUILD/plan_loader_fuzzer.rc"
+  run_target request_parser_fuzzer "$request_seconds" 8192 "$SEEDS/request" \
+    -dict="$ROOT/fuzz/json.dict" ) & pid_lane=$!
+rc_onnx=0; rc_request=0
 wait $pid_onnx || rc_onnx=$?
-wait $pid_plan || rc_plan=$?
+wait $pid_lane || rc_request=$?
+rc_plan=$(cat "$BUILD/plan_loader_fuzzer.rc" 2>/dev/null || echo 1)
 
 failed=0
-for pair in "onnx_parser_fuzzer:$rc_onnx" "plan_loader_fuzzer:$rc_plan"; do
+for pair in "onnx_parser_fuzzer:$rc_onnx" "plan_loader_fuzzer:$rc_plan" \
+            "request_parser_fuzzer:$rc_request"; do
   name=${pair%%:*}; rc=${pair##*:}
+  case $name in
+    plan_loader_fuzzer) seconds=$plan_seconds ;;
+    request_parser_fuzzer) seconds=$request_seconds ;;
+    *) seconds=$FUZZ_SECONDS ;;
+  esac
   log="$BUILD/$name.log"
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || true)
   corpus=$(ls "$BUILD/corpus/$name" | wc -l)
   crashes=$(ls "$BUILD/artifacts/$name" 2>/dev/null | wc -l)
   if [ "$rc" -eq 0 ] && [ "$crashes" -eq 0 ]; then
-    echo "[fuzz] $name: PASSED: ${runs:-?} executions in ${FUZZ_SECONDS} s, coverage ${cov:-?}, ${corpus} new corpus inputs"
+    echo "[fuzz] $name: PASSED: ${runs:-?} executions in ${seconds} s, coverage ${cov:-?}, ${corpus} new corpus inputs"
   else
     failed=1
     echo "[fuzz] $name: FAILED (exit $rc) after ${runs:-?} executions; inputs in $BUILD/artifacts/$name/:"

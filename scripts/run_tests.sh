@@ -3,8 +3,8 @@
 # every test with CTest. Tests that need ../shared or Debian's ONNX test data
 # print "SKIPPED: ..." when it is absent.
 # Then the robustness stages (~13 min on 2 cores): part of the suite under
-# ASan+UBSan and TSan (scripts/run_sanitizers.sh), and the two fuzz targets
-# side by side for FUZZ_SECONDS, default 300 (scripts/run_fuzz.sh).
+# ASan+UBSan and TSan (scripts/run_sanitizers.sh), and the fuzz targets on
+# two cores for FUZZ_SECONDS, default 300 (scripts/run_fuzz.sh).
 #   ENGINE_SKIP_SANITIZERS=1  skip both robustness stages
 #   ENGINE_SKIP_FUZZ=1        skip only the fuzzing
 set -euo pipefail

@@ -48,6 +48,8 @@ KernelDef MakeGatherDef();
 KernelDef MakeConstantOfShapeDef();
 KernelDef MakeCastDef();
 KernelDef MakeSliceDef();
+// size.cc: "Size" (element count of the input, int64 scalar).
+KernelDef MakeSizeDef();
 // quantize.cc: "QuantizeLinear", "DequantizeLinear".
 KernelDef MakeQuantizeLinearDef();
 KernelDef MakeDequantizeLinearDef();
@@ -57,6 +59,39 @@ KernelDef MakeQLinearConvDef();
 KernelDef MakeConvIntegerDef();
 KernelDef MakeQLinearMatMulDef();
 KernelDef MakeMatMulIntegerDef();
+// --- reductions and normalization (ops-reduce) ---
+// reduce.cc: "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+// "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",
+// "ReduceLogSumExp" (an unknown type gives a KernelDef without a kernel);
+// ArgMax, ArgMin, TopK, CumSum.
+KernelDef MakeReduceDef(const std::string& type);
+KernelDef MakeArgMaxDef();
+KernelDef MakeArgMinDef();
+KernelDef MakeTopKDef();
+KernelDef MakeCumSumDef();
+// normalization.cc
+KernelDef MakeInstanceNormalizationDef();
+KernelDef MakeLayerNormalizationDef();
+KernelDef MakeGroupNormalizationDef();
+KernelDef MakeLpNormalizationDef();
+KernelDef MakeMeanVarianceNormalizationDef();
+KernelDef MakeGlobalLpPoolDef();
+KernelDef MakeLpPoolDef();
+// --- end reductions and normalization ---
+// Elementwise math and activations family (issue 17).
+// elementwise_math.cc: unary "Exp", "Log", "Sqrt", "Reciprocal", "Floor",
+// "Ceil", "Round", "Erf", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh",
+// "Cosh", "Asinh", "Acosh", "Atanh", "Elu", "Selu", "Celu", "Softplus",
+// "Softsign", "ThresholdedRelu", "Mish", "Gelu", "Shrink", "Neg", "Abs",
+// "Sign", "IsNaN", "IsInf", "Not"; axis activations "Hardmax", "LogSoftmax".
+KernelDef MakeMathUnaryDef(const std::string& type);
+KernelDef MakeAxisActivationDef(const std::string& type);
+// elementwise_logic.cc: broadcasting "Pow", "Mod", "Equal", "Greater",
+// "GreaterOrEqual", "Less", "LessOrEqual", "And", "Or", "Xor", "BitShift";
+// "Where"; variadic "Min", "Max", "Mean".
+KernelDef MakeLogicBinaryDef(const std::string& type);
+KernelDef MakeWhereDef();
+KernelDef MakeVariadicDef(const std::string& type);
 
 }  // namespace engine::kernels
 

@@ -108,7 +108,18 @@ struct KernelDef {
   /// Whether the optimizer may evaluate the layer at build time when all its
   /// inputs are constant (true for every pure op).
   bool foldable = true;
+  /// The outputs depend only on the static shapes of the inputs, never on
+  /// their values (Shape, Size): Run is called with null input pointers, and
+  /// shape propagation folds the layer whatever its inputs are.
+  bool data_independent = false;
 };
+
+/// For a data-independent kernel (KernelDef::data_independent): infers,
+/// prepares and runs it once on input descriptors alone (no input data),
+/// returning the outputs. Errors: FailedPrecondition when `def` is not
+/// data-independent; those of def.infer and Prepare.
+absl::StatusOr<std::vector<Tensor>> EvaluateOnShapes(const KernelDef& def, const Attributes& attrs,
+                                                     std::span<const TensorInfo> inputs);
 
 /// Infers output shapes, prepares a kernel of `def` and runs it once on
 /// constant inputs (`inputs[i]` nullptr for an absent optional input) with one

@@ -1271,7 +1271,11 @@ KernelDef MakeUnsqueezeDef() { return MakeCopyDef("Unsqueeze", InferUnsqueeze); 
 KernelDef MakeTransposeDef() { return Def<TransposeKernel>("Transpose", InferTranspose); }
 KernelDef MakeConcatDef() { return Def<ConcatKernel>("Concat", InferConcat); }
 KernelDef MakePadDef() { return Def<PadKernel>("Pad", InferPad); }
-KernelDef MakeShapeDef() { return Def<ShapeKernel>("Shape", InferShape); }
+KernelDef MakeShapeDef() {
+  KernelDef def = Def<ShapeKernel>("Shape", InferShape);
+  def.data_independent = true;
+  return def;
+}
 KernelDef MakeGatherDef() { return Def<GatherKernel>("Gather", InferGather); }
 KernelDef MakeConstantOfShapeDef() {
   return Def<ConstantOfShapeKernel>("ConstantOfShape", InferConstantOfShape);

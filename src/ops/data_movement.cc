@@ -159,6 +159,17 @@ OpDef ShapeOp() {
   return op;
 }
 
+// Size: folded at build time from the input's static shape (the kernel is
+// data-independent), so it never reaches the accelerator; were it to, it is
+// a scalar known from the shape: a view.
+OpDef SizeOp() {
+  OpDef op;
+  op.type = "Size";
+  op.host = kernels::MakeSizeDef();
+  op.device = ViewDevice();
+  return op;
+}
+
 OpDef ConstantOp() {
   OpDef op;
   op.type = "Constant";

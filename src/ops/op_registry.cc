@@ -48,6 +48,18 @@ OpDef SumOp();
 OpDef CastOp();
 OpDef QuantizeLinearOp();
 OpDef DequantizeLinearOp();
+// elementwise_math.cc: elementwise math, logic and activations (issue 17)
+OpDef ExpOp(); OpDef LogOp(); OpDef SqrtOp(); OpDef ReciprocalOp(); OpDef NegOp(); OpDef AbsOp();
+OpDef FloorOp(); OpDef CeilOp(); OpDef RoundOp(); OpDef SignOp(); OpDef ErfOp();
+OpDef SinOp(); OpDef CosOp(); OpDef TanOp(); OpDef AsinOp(); OpDef AcosOp(); OpDef AtanOp();
+OpDef SinhOp(); OpDef CoshOp(); OpDef AsinhOp(); OpDef AcoshOp(); OpDef AtanhOp();
+OpDef IsNaNOp(); OpDef IsInfOp(); OpDef NotOp();
+OpDef EluOp(); OpDef SeluOp(); OpDef CeluOp(); OpDef SoftplusOp(); OpDef SoftsignOp();
+OpDef ThresholdedReluOp(); OpDef MishOp(); OpDef GeluOp(); OpDef ShrinkOp();
+OpDef HardmaxOp(); OpDef LogSoftmaxOp();
+OpDef PowOp(); OpDef ModOp(); OpDef EqualOp(); OpDef GreaterOp(); OpDef GreaterOrEqualOp();
+OpDef LessOp(); OpDef LessOrEqualOp(); OpDef AndOp(); OpDef OrOp(); OpDef XorOp();
+OpDef BitShiftOp(); OpDef WhereOp(); OpDef MinOp(); OpDef MaxOp(); OpDef MeanOp();
 // data_movement.cc
 OpDef TransposeOp();
 OpDef ConcatOp();
@@ -61,8 +73,34 @@ OpDef ReshapeOp();
 OpDef SqueezeOp();
 OpDef UnsqueezeOp();
 OpDef ShapeOp();
+OpDef SizeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
+// --- reductions and normalization (ops-reduce) ---
+// reduce.cc
+OpDef ReduceSumOp();
+OpDef ReduceMeanOp();
+OpDef ReduceMaxOp();
+OpDef ReduceMinOp();
+OpDef ReduceProdOp();
+OpDef ReduceL1Op();
+OpDef ReduceL2Op();
+OpDef ReduceSumSquareOp();
+OpDef ReduceLogSumOp();
+OpDef ReduceLogSumExpOp();
+OpDef ArgMaxOp();
+OpDef ArgMinOp();
+OpDef TopKOp();
+OpDef CumSumOp();
+// normalization.cc
+OpDef InstanceNormalizationOp();
+OpDef LayerNormalizationOp();
+OpDef GroupNormalizationOp();
+OpDef LpNormalizationOp();
+OpDef MeanVarianceNormalizationOp();
+OpDef GlobalLpPoolOp();
+OpDef LpPoolOp();
+// --- end reductions and normalization ---
 
 // The one list of ops the engine knows. Adding an op: one line here, plus the
 // files of that op (docs/adding_an_op.md).
@@ -79,11 +117,24 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Elementwise (vector unit).
       ReluOp, LeakyReluOp, ClipOp, SigmoidOp, TanhOp, HardSigmoidOp, HardSwishOp,
       AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, QuantizeLinearOp, DequantizeLinearOp,
+      // Elementwise math, logic and activations (vector unit; elementwise_math.cc).
+      ExpOp, LogOp, SqrtOp, ReciprocalOp, NegOp, AbsOp, FloorOp, CeilOp, RoundOp, SignOp, ErfOp,
+      SinOp, CosOp, TanOp, AsinOp, AcosOp, AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp,
+      IsNaNOp, IsInfOp, NotOp, EluOp, SeluOp, CeluOp, SoftplusOp, SoftsignOp, ThresholdedReluOp,
+      MishOp, GeluOp, ShrinkOp, HardmaxOp, LogSoftmaxOp, PowOp, ModOp, EqualOp, GreaterOp,
+      GreaterOrEqualOp, LessOp, LessOrEqualOp, AndOp, OrOp, XorOp, BitShiftOp, WhereOp, MinOp,
+      MaxOp, MeanOp,
       // Data movement (DMA) and views.
       TransposeOp, ConcatOp, PadOp, SliceOp, GatherOp, ConstantOfShapeOp,
-      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp,
+      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
+      // Reductions and search, normalization (vector unit; ops-reduce).
+      ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op, ReduceL2Op,
+      ReduceSumSquareOp, ReduceLogSumOp, ReduceLogSumExpOp, ArgMaxOp, ArgMinOp, TopKOp, CumSumOp,
+      InstanceNormalizationOp, LayerNormalizationOp, GroupNormalizationOp, LpNormalizationOp,
+      MeanVarianceNormalizationOp, GlobalLpPoolOp, LpPoolOp,
+      // --- end reductions and normalization ---
   };
   for (auto make : kOps) {
     absl::Status s = r.Register(make());

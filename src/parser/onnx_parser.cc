@@ -1,5 +1,6 @@
 #include "parser/onnx_parser.h"
 
+#include <climits>
 #include <exception>
 #include <map>
 #include <unordered_map>
@@ -362,9 +363,18 @@ absl::Status CheckArity(const onnx::NodeProto& node, int index, int opset,
   const std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
   const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, domain);
   if (schema == nullptr) return absl::OkStatus();  // not an ONNX op: its importer checks
+  // A model newer than the ONNX library may use a later version of the op
+  // than the schema found here (ReduceMean-18 takes `axes` as a second
+  // input; the library knows ReduceMean-13): only the minimum counts are
+  // checked then, the importer and kernel check the rest.
+  const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  const auto range = ranges.find(domain.empty() ? std::string(onnx::ONNX_DOMAIN) : domain);
+  const bool newer_than_library = range != ranges.end() && opset > range->second.second;
+  const int max_input = newer_than_library ? INT_MAX : schema->max_input();
+  const int max_output = newer_than_library ? INT_MAX : schema->max_output();
   auto in_range = [](int n, int lo, int hi) { return n >= lo && n <= hi; };
-  if (!in_range(node.input_size(), schema->min_input(), schema->max_input()) ||
-      !in_range(node.output_size(), schema->min_output(), schema->max_output())) {
+  if (!in_range(node.input_size(), schema->min_input(), max_input) ||
+      !in_range(node.output_size(), schema->min_output(), max_output)) {
     return absl::InvalidArgumentError(absl::StrCat(
         file, ": ", NodeLabel(node, index), " has ", node.input_size(), " inputs and ",
         node.output_size(), " outputs; its ONNX schema takes ", schema->min_input(), "..",

@@ -13,22 +13,6 @@ bool IsIntegral(DataType t) {
          t == DataType::kInt8 || t == DataType::kUint8;
 }
 
-// Folds Shape(x) when x's shape is static: [start, end) per opset 15.
-std::shared_ptr<Tensor> FoldShape(const ir::Node& node) {
-  const Dims& shape = node.inputs[0]->shape;
-  const int64_t rank = static_cast<int64_t>(shape.size());
-  auto clamp = [&](int64_t v) {
-    if (v < 0) v += rank;
-    return std::min(std::max<int64_t>(v, 0), rank);
-  };
-  int64_t start = clamp(node.attrs.Int("start", 0));
-  int64_t end = clamp(node.attrs.Int("end", rank));
-  int64_t n = std::max<int64_t>(end - start, 0);
-  auto t = std::make_shared<Tensor>(DataType::kInt64, Dims{n});
-  for (int64_t i = 0; i < n; ++i) t->data_as<int64_t>()[i] = shape[start + i];
-  return t;
-}
-
 }  // namespace
 
 absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits) {
@@ -61,11 +45,23 @@ absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits) {
       }
       inputs.push_back(std::move(info));
     }
-    if (node.op_type == "Shape" && node.outputs.size() == 1) {
-      node.outputs[0]->constant = FoldShape(node);
-      node.outputs[0]->dtype = DataType::kInt64;
-      node.outputs[0]->shape = node.outputs[0]->constant->shape();
-      node.outputs[0]->has_shape = true;
+    // Layers whose outputs depend only on static input shapes (Shape, Size)
+    // fold whatever their inputs are.
+    if (def->data_independent) {
+      auto values = kernels::EvaluateOnShapes(*def, node.attrs, inputs);
+      if (!values.ok()) return Annotate(values.status(), where);
+      if (values->size() != node.outputs.size()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": has ", node.outputs.size(),
+                                                       " outputs, the op produces ",
+                                                       values->size()));
+      }
+      for (size_t i = 0; i < values->size(); ++i) {
+        ir::Value* out = node.outputs[i];
+        out->dtype = (*values)[i].dtype();
+        out->shape = (*values)[i].shape();
+        out->has_shape = true;
+        out->constant = std::make_shared<Tensor>(std::move((*values)[i]));
+      }
       folded.push_back(&node);
       continue;
     }

@@ -10,8 +10,15 @@
 #     for a random input (trtexec_like --exportOutput);
 #  4. engine_server on 127.0.0.1 (a free port), /healthz, /v1/model, a wrong
 #     body size (400 naming the expected bytes), a JSON request;
+#     non-finite numbers in JSON requests (400 saying why) and in JSON answers
+#     (the strings "nan"/"inf"/"-inf", equal to the raw answer, never null);
 #  5. engine_client: 2000 requests at concurrency 4 over keep-alive
-#     connections, every answer equal to the reference; any error fails.
+#     connections, every answer equal to the reference; any error fails;
+#  6. hostile load (tests/e2e/service_load.py, with its small limits): 200
+#     idle, 5 slow-head and 40 slow-body connections; /healthz answers 200
+#     within 1 s throughout, inference answers 200 or 503 with Retry-After,
+#     the timeouts close the attackers (408 for slow bodies), and the server
+#     recovers.
 # Usage: example_service.sh <source dir> <build dir>
 set -euo pipefail
 SRC=$1
@@ -49,9 +56,10 @@ for sym in 'engine::Runtime::LoadEngineFile(' 'engine::Builder::BuildFromOnnxFil
 done
 echo "libengine.so: $(wc -l <"$TMP/exports.txt") exported symbols, none internal"
 # Only ENGINE_API declarations are exported: every namespace-level function and
-# class of the public headers must carry it (see include/engine/export.h).
+# class of the public headers must carry it (see include/engine/export.h);
+# inline and constexpr functions, defined in the header, need no export.
 unmarked="$(grep -nE '^[A-Za-z_][A-Za-z0-9_:<>, ]*[*&]? +[*&]?[A-Za-z_][A-Za-z0-9_]*\(|^class [A-Za-z_]+[^;]*$' \
-  "$SRC"/include/engine/*.h | grep -v ENGINE_API || true)"
+  "$SRC"/include/engine/*.h | grep -v ENGINE_API | grep -vE '^[^:]+:[0-9]+:(inline|constexpr) ' || true)"
 [ -z "$unmarked" ] || { echo "$unmarked"; fail "public declarations without ENGINE_API (not exported by libengine.so)"; }
 
 step "build examples/ against the package"
@@ -71,21 +79,24 @@ $PY -c "import numpy as np; np.save('$TMP/input.npy', np.random.default_rng(11).
   >"$TMP/ref.log" 2>&1 || { cat "$TMP/ref.log"; fail "trtexec_like --exportOutput"; }
 REF="$(ls "$TMP"/ref/*.pb | head -1)"
 
+start_server() {  # start_server FLAGS...: sets SERVER_PID and PORT
+  # The log exists before the server starts: the background shell opens it
+  # only when it gets scheduled, and the loop below may read it first.
+  : >"$TMP/server.log"
+  "$TMP/build/engine_server" "$TMP/tiny_cnn.plan" --host=127.0.0.1 --port=0 "$@" >"$TMP/server.log" 2>&1 &
+  SERVER_PID=$!
+  PORT=""
+  for _ in $(seq 1 300); do
+    PORT="$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$TMP/server.log" || true)"
+    [ -n "$PORT" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log"; fail "server exited"; }
+    sleep 0.1
+  done
+  [ -n "$PORT" ] || { cat "$TMP/server.log"; fail "server did not start"; }
+  cat "$TMP/server.log"
+}
 step "server"
-# The log exists before the server starts: the background shell opens it
-# only when it gets scheduled, and the loop below may read it first.
-: >"$TMP/server.log"
-"$TMP/build/engine_server" "$TMP/tiny_cnn.plan" --host=127.0.0.1 --port=0 --workers=8 >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-PORT=""
-for _ in $(seq 1 300); do
-  PORT="$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$TMP/server.log" || true)"
-  [ -n "$PORT" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log"; fail "server exited"; }
-  sleep 0.1
-done
-[ -n "$PORT" ] || { cat "$TMP/server.log"; fail "server did not start"; }
-cat "$TMP/server.log"
+start_server --workers=8
 
 $PY - "$PORT" "$TMP/input.npy" "$REF" <<'PY' || fail "HTTP checks"
 import json, sys, time, urllib.error, urllib.request
@@ -142,6 +153,33 @@ out = list(json.loads(body)["outputs"].values())[0]
 got = np.array(out["data"], dtype=np.float32).reshape(out["shape"])
 assert np.array_equal(got, expected), "JSON answer differs from trtexec_like's output"
 print("POST /v1/infer, JSON: 200, equal to trtexec_like's output")
+
+# Non-finite numbers: refused in requests (400, saying why), spelled out in answers.
+n = inp.size
+for text, why in (("[" + "Infinity," * (n - 1) + "1]", "NaN and Infinity are not valid JSON"),
+                  ("[NaN" + ",1" * (n - 1) + "]", "NaN and Infinity are not valid JSON"),
+                  ("[1e999" + ",1" * (n - 1) + "]", "overflows a double"),
+                  ("[\"nan\"" + ",1" * (n - 1) + "]", "not a number")):
+    status, body = call("/v1/infer", ('{"inputs": {"input": %s}}' % text).encode(), "application/json")
+    msg = json.loads(body)["error"]
+    assert status == 400 and why in msg and "element 0" in msg, (status, msg)
+    print("POST /v1/infer, JSON %s...: %d %s" % (text[:12], status, msg))
+big = np.full(inp.shape, 3e38, dtype=np.float32)  # overflows inside the network
+status, body = call("/v1/infer", big.tobytes())
+assert status == 200, (status, body)
+raw = np.frombuffer(body, dtype=np.float32)
+assert not np.all(np.isfinite(raw)), "expected a non-finite output for inputs of 3e38"
+status, body = call("/v1/infer", json.dumps({"inputs": {"input": big.ravel().tolist()}}).encode(), "application/json")
+assert status == 200, (status, body)
+data = list(json.loads(body)["outputs"].values())[0]["data"]
+assert None not in data, "a non-finite output came back as null"
+for got, want in zip(data, raw):
+    if np.isfinite(want):
+        assert got == want, (got, want)
+    else:
+        assert got == ("nan" if np.isnan(want) else "inf" if want > 0 else "-inf"), (got, want)
+print("POST /v1/infer, JSON with non-finite outputs: 200, %d of %d elements as \"nan\"/\"inf\"/\"-inf\", equal to the raw answer"
+      % (sum(isinstance(v, str) for v in data), len(data)))
 PY
 
 step "client: 2000 requests at concurrency 4"
@@ -149,10 +187,21 @@ step "client: 2000 requests at concurrency 4"
   --warmup=20 --input="$TMP/input.npy" --expect="$REF" | tee "$TMP/client.log" || fail "engine_client reported errors"
 grep -q "^errors: 0" "$TMP/client.log" || fail "engine_client reported errors"
 
+stop_server() {
+  kill -TERM "$SERVER_PID"
+  rc=0; wait "$SERVER_PID" || rc=$?
+  SERVER_PID=""
+  tail -2 "$TMP/server.log"
+  [ "$rc" -eq 0 ] || fail "server exited with $rc after SIGTERM"
+}
 step "stop"
-kill -TERM "$SERVER_PID"
-rc=0; wait "$SERVER_PID" || rc=$?
-SERVER_PID=""
-tail -1 "$TMP/server.log"
-[ "$rc" -eq 0 ] || fail "server exited with $rc after SIGTERM"
+stop_server
+
+step "hostile load: idle, slow-head and slow-body connections (tests/e2e/service_load.py)"
+LOAD_FLAGS="$($PY "$SRC/tests/e2e/service_load.py" --flags)"
+# shellcheck disable=SC2086  # the flags are words
+start_server $LOAD_FLAGS
+timeout 120 $PY "$SRC/tests/e2e/service_load.py" "$PORT" "$TMP/input.npy" "$REF" || {
+  cat "$TMP/server.log"; fail "service under hostile load"; }
+stop_server
 echo "PASSED"

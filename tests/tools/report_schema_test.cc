@@ -132,8 +132,8 @@ TEST_CASE("ReadReport reads through the file reader and names the file", "[tools
   std::filesystem::remove_all(dir);
 }
 
-// until the hardened engine::ReadFileToString (regular files only,
-// never throws; issue 16) is on main: today's reader throws on a directory.
+// The hardened engine::ReadFileToString (regular files only, never throws;
+// issue 16) refuses a directory with an error instead of throwing.
 TEST_CASE("ReadReport refuses a directory without throwing", "[tools][report]") {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() /
                                     ("engine_tools_schema_dir_" + std::to_string(::getpid()));
