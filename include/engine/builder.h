@@ -128,9 +128,12 @@ struct BuilderConfig {
   CalibrationAlgorithm calibration_algorithm = CalibrationAlgorithm::kEntropy;
   /// For kPercentile: the percentile of |x| taken as amax, in (0, 100].
   double calibration_percentile = 99.99;
-  /// Path of a calibration cache in TensorRT's text format (ANCHORS.md 2:
-  /// a `TRT-<version>-<Algorithm>` line, then `tensor: <float32 scale as 8 hex
-  /// digits>` lines). When the file exists it is read and calibration is
+  /// Path of a calibration cache in the text format TensorRT's calibrators
+  /// write and read (nvinfer1::IInt8Calibrator::writeCalibrationCache /
+  /// readCalibrationCache, NVIDIA TensorRT C++ API; ONNX Runtime's TensorRT
+  /// execution provider reads the same files): a `TRT-<version>-<Algorithm>`
+  /// line, then `tensor: <float32 scale's IEEE-754 bits as 8 hex digits>`
+  /// lines, e.g. `data_0: 4000889d` for 2.00833f. When the file exists it is read and calibration is
   /// skipped (a cache that lacks a tensor the network needs, or names tensors
   /// the network does not have, is InvalidArgument naming them); otherwise the
   /// builder calibrates and writes it (atomically).

@@ -1,5 +1,6 @@
 #include "builder/int8_phase.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -10,16 +11,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "codegen/arena.h"
-#include "codegen/device_code.h"
-#include "codegen/plan_writer.h"
+#include "builder/calibration.h"
+#include "builder/graph_runner.h"
+#include "builder/quantize_int8.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
-#include "engine/runtime.h"
 #include "kernels/kernel.h"
+#include "kernels/thread_pool.h"
 #include "ops/op_registry.h"
-#include "builder/calibration.h"
-#include "builder/quantize_int8.h"
 
 namespace engine {
 
@@ -38,69 +37,77 @@ opt::CalibrationAlgorithm ToOpt(CalibrationAlgorithm a) {
 // guard), one map per batch.
 using Captured = std::vector<std::map<std::string, Tensor>>;
 
-// An FP32 engine of `graph` whose outputs also include `tensors`.
-absl::StatusOr<std::shared_ptr<const Engine>> BuildObservingEngine(
-    ir::Graph& graph, const std::vector<std::string>& tensors, const BuilderConfig& config) {
-  const std::vector<ir::Value*> saved = graph.outputs();
-  for (const std::string& name : tensors) {
-    ir::Value* v = graph.FindValue(name);
-    if (v != nullptr && !graph.IsGraphOutput(v) && !graph.IsGraphInput(v)) {
-      graph.outputs().push_back(v);
-    }
-  }
-  absl::StatusOr<std::string> plan = [&]() -> absl::StatusOr<std::string> {
-    ENGINE_ASSIGN_OR_RETURN(codegen::DeviceCode code,
-                            codegen::GenerateDeviceCode(graph, config.hardware, config.objective));
-    code.arena = codegen::PlanActivationArena(graph, config.arena_alignment, true);
-    return codegen::SerializePlan(graph, code);
-  }();
-  graph.outputs() = saved;
-  if (!plan.ok()) return plan.status();
-  return Runtime::DeserializeEngine(*plan, nullptr);
-}
-
-absl::Status RunCalibration(ir::Graph& graph, const std::vector<std::string>& tensors,
+// Runs the FP32 graph over every batch of config.calibrator on the host
+// kernels (GraphRunner, the default thread count as an execution context's),
+// adding the values of `tensors` to `histograms` (when it has an entry for
+// them) and copying them into `captured` for the first `guard_samples`
+// samples. Errors: InvalidArgument naming the batch (a missing input, a
+// wrong dtype or shape, no batch at all), and those of the calibrator.
+absl::Status RunCalibration(const ir::Graph& graph, const std::vector<std::string>& tensors,
                             const BuilderConfig& config, int guard_samples, Logger* logger,
                             std::map<std::string, opt::TensorHistogram>& histograms,
                             Captured& captured, int64_t* batches) {
-  ENGINE_ASSIGN_OR_RETURN(std::shared_ptr<const Engine> engine,
-                          BuildObservingEngine(graph, tensors, config));
-  ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionContext> ctx, engine->CreateExecutionContext());
-  ENGINE_RETURN_IF_ERROR(config.calibrator->Begin(engine->inputs()));
+  ENGINE_ASSIGN_OR_RETURN(
+      std::unique_ptr<GraphRunner> runner,
+      GraphRunner::Create(graph, tensors, exec::ThreadPool::HardwareThreads()));
+  ENGINE_RETURN_IF_ERROR(config.calibrator->Begin(runner->inputs()));
   for (const std::string& t : tensors) histograms.emplace(t, opt::TensorHistogram());
+  std::vector<opt::TensorHistogram*> hist;
+  for (const std::string& t : tensors) hist.push_back(&histograms.at(t));
+  std::vector<const Tensor*> values(tensors.size(), nullptr);
+  // Histogram work in threads * ThreadPool::kChunksPerThread groups of about
+  // equal element counts (largest tensor first into the lightest group), so
+  // that each ParallelFor chunk is one group.
+  std::vector<std::vector<size_t>> groups(static_cast<size_t>(
+      std::max<int64_t>(1, std::min<int64_t>(static_cast<int64_t>(tensors.size()),
+                                             int64_t{runner->threads()} *
+                                                 exec::ThreadPool::kChunksPerThread))));
+  {
+    std::vector<std::pair<int64_t, size_t>> by_size;
+    for (size_t k = 0; k < tensors.size(); ++k) {
+      const ir::Value* v = graph.FindValue(tensors[k]);
+      by_size.emplace_back(v != nullptr ? NumElements(v->shape) : 0, k);
+    }
+    std::stable_sort(by_size.begin(), by_size.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<int64_t> load(groups.size(), 0);
+    for (const auto& [size, k] : by_size) {
+      const size_t g = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+      groups[g].push_back(k);
+      load[g] += size;
+    }
+  }
   const int64_t total = config.calibrator->BatchCount();
   int samples = 0;
   for (*batches = 0;; ++*batches) {
     std::map<std::string, Tensor> inputs;
     ENGINE_ASSIGN_OR_RETURN(bool more, config.calibrator->NextBatch(inputs));
     if (!more) break;
-    for (const TensorDesc& in : engine->inputs()) {
-      auto it = inputs.find(in.name);
-      if (it == inputs.end()) {
-        return absl::InvalidArgumentError(absl::StrCat("calibration batch ", *batches,
-                                                       ": no tensor for input '", in.name, "'"));
-      }
-      absl::Status set = ctx->SetInput(in.name, it->second);
-      if (!set.ok()) return Annotate(set, absl::StrCat("calibration batch ", *batches));
-    }
-    ENGINE_RETURN_IF_ERROR(ctx->Execute());
+    absl::Status ran = runner->Run(inputs);
+    if (!ran.ok()) return Annotate(ran, absl::StrCat("calibration batch ", *batches));
     const bool capture = samples < guard_samples;
     if (capture) captured.emplace_back();
-    for (const std::string& t : tensors) {
-      const ir::Value* v = graph.FindValue(t);
-      const Tensor* value = nullptr;
-      if (v != nullptr && graph.IsGraphInput(v)) {
-        value = &inputs.at(t);
-      } else {
-        ENGINE_ASSIGN_OR_RETURN(value, ctx->GetOutput(t));
-      }
-      histograms.at(t).Add(value->data_as<float>(), value->num_elements());
-      if (capture) captured.back().emplace(t, *value);
+    for (size_t k = 0; k < tensors.size(); ++k) {
+      ENGINE_ASSIGN_OR_RETURN(values[k], runner->Get(tensors[k]));
+      if (capture) captured.back().emplace(tensors[k], *values[k]);
     }
-    if (capture && !engine->inputs().empty()) {
-      samples += static_cast<int>(std::max<int64_t>(1, engine->inputs()[0].shape.empty()
-                                                           ? 1
-                                                           : engine->inputs()[0].shape[0]));
+    // Each histogram is filled by one thread, batch after batch, so the
+    // counts do not depend on the split.
+    auto add = [&](int64_t begin, int64_t end, int) {
+      for (int64_t g = begin; g < end; ++g) {
+        for (size_t k : groups[static_cast<size_t>(g)]) {
+          hist[k]->Add(values[k]->data_as<float>(), values[k]->num_elements());
+        }
+      }
+    };
+    if (runner->pool() != nullptr) {
+      runner->pool()->ParallelFor(runner->threads(), static_cast<int64_t>(groups.size()), add);
+    } else {
+      add(0, static_cast<int64_t>(groups.size()), 0);
+    }
+    if (capture && !runner->inputs().empty()) {
+      const Dims& shape = runner->inputs()[0].shape;
+      samples += static_cast<int>(std::max<int64_t>(1, shape.empty() ? 1 : shape[0]));
     }
     if (config.progress) config.progress("calibrate", *batches + 1, total);
   }

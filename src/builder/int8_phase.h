@@ -14,7 +14,8 @@ namespace engine::builder {
 
 /// Quantizes `graph` (optimized, FP32) for config.precision == kInt8:
 ///  1. scales from config.calibration_cache when that file exists, else from
-///     running the FP32 graph over config.calibrator's batches (histograms of
+///     running the FP32 graph over config.calibrator's batches on the host
+///     kernels (GraphRunner: no plan, same values as the engine; histograms of
 ///     every tensor an INT8 layer reads or writes, then the configured
 ///     algorithm), writing the cache when a path is given;
 ///  2. layers pinned by config.layer_precisions and, with

@@ -26,10 +26,15 @@ std::string Int8TypeOf(const ir::Node& n) {
 }
 
 // Layers that pass int8 through unchanged (they commute with a positive
-// scale): the output keeps the input's scale.
+// scale): the output keeps the input's scale. A record may restrict this to
+// some attribute values (Int8Spec::pass_through_if, e.g. Resize "nearest").
 bool IsInt8PassThrough(const ir::Node& n) {
-  return RoleOf(n) == ops::Int8Role::kPassThrough && !n.inputs.empty() && n.inputs[0] != nullptr &&
-         n.outputs.size() == 1 && n.inputs[0]->dtype == DataType::kFloat32;
+  if (RoleOf(n) != ops::Int8Role::kPassThrough || n.inputs.empty() || n.inputs[0] == nullptr ||
+      n.outputs.size() != 1 || n.inputs[0]->dtype != DataType::kFloat32) {
+    return false;
+  }
+  const ops::OpDef* def = ops::OpRegistry::Builtin().Find(n.op_type);
+  return def == nullptr || !def->int8.pass_through_if || def->int8.pass_through_if(n.attrs);
 }
 
 // AveragePool / GlobalAveragePool with a float activation input: they run in

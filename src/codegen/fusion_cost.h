@@ -2,9 +2,9 @@
 // (opt::PassContext::accept_fusion). A fusion is taken only when the fused
 // layer has a tiling whose working set (accumulator tile, residual tile,
 // input and weight tiles, double-buffered) fits the on-chip buffers, and its
-// modeled cost is not above the separate layers' summed cost (ANCHORS.md
-// section 7: "Conv-BN-ReLU fusion is applied only when the fused block's
-// working set fits on chip").
+// modeled cost is not above the separate layers' summed cost
+// (docs/accelerator_model.md, "Memory timing": a fused layer's traffic and
+// the fit of its tiles).
 #ifndef ENGINE_CODEGEN_FUSION_COST_H_
 #define ENGINE_CODEGEN_FUSION_COST_H_
 

@@ -1,4 +1,6 @@
 // Runtime, Engine and ExecutionContext (public API, include/engine/runtime.h).
+#include "engine/runtime.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>

@@ -5,7 +5,7 @@
 // P output pixels). The dataflow decides which dimension is mapped on the
 // array's rows (Sr), which on its columns (Sc) and which streams through (T)
 // (SCALE-Sim v2, Samajdar et al., ISPASS 2020; scalesim-project/scale-sim-v2,
-// compute/systolic_compute_{ws,os,is}.py; table in ANCHORS.md section 4):
+// compute/systolic_compute_{ws,os,is}.py; docs/accelerator_model.md, "Compute timing"):
 //
 //   dataflow | Sr | Sc | T | cycles per fold
 //   ws       | K  | M  | P | 2R + C + T - 2

@@ -59,6 +59,13 @@ KernelDef MakeQLinearConvDef();
 KernelDef MakeConvIntegerDef();
 KernelDef MakeQLinearMatMulDef();
 KernelDef MakeMatMulIntegerDef();
+// Resampling and layout family (ops-resample).
+// resample.cc: "Resize" (also Upsample's layer), "DepthToSpace", "SpaceToDepth".
+KernelDef MakeResizeDef();
+KernelDef MakeDepthToSpaceDef();
+KernelDef MakeSpaceToDepthDef();
+// conv_transpose.cc
+KernelDef MakeConvTransposeDef();
 // --- reductions and normalization (ops-reduce) ---
 // reduce.cc: "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
 // "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",
@@ -92,6 +99,19 @@ KernelDef MakeAxisActivationDef(const std::string& type);
 KernelDef MakeLogicBinaryDef(const std::string& type);
 KernelDef MakeWhereDef();
 KernelDef MakeVariadicDef(const std::string& type);
+// Indexing / Einsum / recurrent family (ops-index).
+// indexing.cc: "GatherElements", "GatherND", "ScatterElements", "ScatterND", "OneHot".
+KernelDef MakeGatherElementsDef();
+KernelDef MakeGatherNdDef();
+KernelDef MakeScatterElementsDef();
+KernelDef MakeScatterNdDef();
+KernelDef MakeOneHotDef();
+// einsum.cc: "Einsum" (array form) and "VectorEinsum" (the engine's other forms).
+KernelDef MakeEinsumDef(const std::string& type);
+// recurrent.cc: "LSTM", "GRU", "RNN".
+KernelDef MakeLstmDef();
+KernelDef MakeGruDef();
+KernelDef MakeRnnDef();
 
 }  // namespace engine::kernels
 

@@ -27,6 +27,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -164,9 +165,17 @@ enum class Int8Role : uint8_t {
 };
 
 struct Int8Spec {
+  Int8Spec() = default;
+  /// {role, int8_type}, as the records write it.
+  Int8Spec(Int8Role r, std::string type = {}) : role(r), int8_type(std::move(type)) {}
+
   Int8Role role = Int8Role::kFloat;
   /// The integer layer type the rewrite produces (kAveragePool).
   std::string int8_type;
+  /// kPassThrough only: when set, the layer passes int8 through only if this
+  /// returns true for its attributes (e.g. Resize: mode "nearest", a gather,
+  /// but not linear or cubic, which interpolate); nullptr = always.
+  std::function<bool(const Attributes&)> pass_through_if;
 };
 
 // ---------------------------------------------------------------------------

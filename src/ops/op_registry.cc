@@ -76,6 +76,12 @@ OpDef ShapeOp();
 OpDef SizeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
+// Resampling and layout family (resample.cc).
+OpDef ResizeOp();
+OpDef UpsampleOp();
+OpDef ConvTransposeOp();
+OpDef DepthToSpaceOp();
+OpDef SpaceToDepthOp();
 // --- reductions and normalization (ops-reduce) ---
 // reduce.cc
 OpDef ReduceSumOp();
@@ -101,6 +107,18 @@ OpDef MeanVarianceNormalizationOp();
 OpDef GlobalLpPoolOp();
 OpDef LpPoolOp();
 // --- end reductions and normalization ---
+// Indexing / Einsum / recurrent family (ops-index): indexing.cc, recurrent.cc.
+OpDef GatherElementsOp();
+OpDef GatherNdOp();
+OpDef ScatterNdOp();
+OpDef ScatterElementsOp();
+OpDef ScatterOp();
+OpDef OneHotOp();
+OpDef EinsumOp();
+OpDef VectorEinsumOp();
+OpDef LstmOp();
+OpDef GruOp();
+OpDef RnnOp();
 
 // The one list of ops the engine knows. Adding an op: one line here, plus the
 // files of that op (docs/adding_an_op.md).
@@ -129,12 +147,18 @@ void RegisterBuiltinOps(OpRegistry& r) {
       IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
+      // Resampling and layout family: array (ConvTranspose), vector (Resize),
+      // DMA (DepthToSpace, SpaceToDepth); Upsample is imported as Resize.
+      ConvTransposeOp, ResizeOp, UpsampleOp, DepthToSpaceOp, SpaceToDepthOp,
       // Reductions and search, normalization (vector unit; ops-reduce).
       ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op, ReduceL2Op,
       ReduceSumSquareOp, ReduceLogSumOp, ReduceLogSumExpOp, ArgMaxOp, ArgMinOp, TopKOp, CumSumOp,
       InstanceNormalizationOp, LayerNormalizationOp, GroupNormalizationOp, LpNormalizationOp,
       MeanVarianceNormalizationOp, GlobalLpPoolOp, LpPoolOp,
       // --- end reductions and normalization ---
+      // Indexing (DMA / vector), Einsum (array or vector), recurrent (array + vector epilogue).
+      GatherElementsOp, GatherNdOp, ScatterNdOp, ScatterElementsOp, ScatterOp, OneHotOp,
+      EinsumOp, VectorEinsumOp, LstmOp, GruOp, RnnOp,
   };
   for (auto make : kOps) {
     absl::Status s = r.Register(make());

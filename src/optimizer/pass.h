@@ -36,8 +36,9 @@ class PassStats {
 /// Build-wide information passes may consult. The PassManager hands the same
 /// context to every pass.
 struct PassContext {
-  /// The cost model's verdict on a fusion (ANCHORS.md section 7: fuse only
-  /// when the fused block's working set fits on chip and it is not costlier).
+  /// The cost model's verdict on a fusion (codegen/fusion_cost.h; fuse only
+  /// when the fused block's working set fits on chip and it is not costlier,
+  /// docs/accelerator_model.md).
   /// `fused` is the candidate node, built but not inserted in the graph (its
   /// inputs and outputs are values of the graph); `separate` are the nodes it
   /// would replace. Returns true to fuse. Unset: every legal fusion is taken.

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "common/tensor_proto.h"
 
@@ -17,6 +18,10 @@ absl::StatusOr<AttrValue> ConvertAttribute(const onnx::AttributeProto& attr) {
       return AttrValue(std::vector<int64_t>(attr.ints().begin(), attr.ints().end()));
     case onnx::AttributeProto::FLOATS:
       return AttrValue(std::vector<float>(attr.floats().begin(), attr.floats().end()));
+    case onnx::AttributeProto::STRINGS:
+      // One comma-separated string (AttrValue has no string list; the one
+      // user, the recurrent ops' `activations`, names never hold a comma).
+      return AttrValue(absl::StrJoin(attr.strings(), ","));
     default:
       return absl::UnimplementedError(absl::StrCat(
           "attribute '", attr.name(), "' has kind ",

@@ -73,7 +73,12 @@ std::string RunOne(const fs::path& dir, int* skipped, std::string* skip_reason, 
       fs::exists(dir / "test_data_set_0")) {
     for (const fs::path& f : SortedFiles(dir / "test_data_set_0", "input_")) {
       auto t = LoadTensorFile(f.string());
-      if (t.ok() && !t->name.empty() && IsIntegral(t->tensor.dtype())) {
+      // Integer shape inputs, one-element inputs of any dtype (OneHot's depth
+      // may be a float scalar) and 1-D float ones (Resize's scales and roi).
+      const bool shape_like =
+          t.ok() && (IsIntegral(t->tensor.dtype()) || t->tensor.num_elements() == 1 ||
+                     (t->tensor.dtype() == DataType::kFloat32 && t->tensor.shape().size() == 1));
+      if (t.ok() && !t->name.empty() && shape_like) {
         config.input_values[t->name] = t->tensor;
       }
     }

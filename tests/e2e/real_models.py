@@ -38,6 +38,12 @@ TOLERANCES = {
 # operators land.
 EXPECTED_PASS = {
     "blazeface-front-128",
+    # Resize + ConvTranspose (resampling family).
+    "ppocr-mobile-v2.0-det-ch",
+    "ppocr-v3-det-ch",
+    "ppocr-v3-det-en",
+    # Resize (bilinear) + ReduceMean (resampling and reduction families).
+    "pan-mnv3s-skin-clothes-hair",
     "squeezenet1.0-fp16-winml/derived_fp32",
     "super-resolution-10",
     # elementwise math family: Min/Max clamp on a head (max abs error 2.2e-4

@@ -1,4 +1,4 @@
-// SCALE-Sim's stall-free timing (ANCHORS.md section 4): fold counts, cycles
+// SCALE-Sim's stall-free timing (docs/accelerator_model.md, "Compute timing"): fold counts, cycles
 // per fold, totals, utilization and mapping efficiency.
 #include <catch2/catch.hpp>
 

@@ -13,6 +13,8 @@ TEST_CASE("Every importable ONNX op has a host kernel", "[ops]") {
     if (!def->importable || def->type == "Constant" || def->type == "Dropout") {
       continue;  // internal layers; Constant and Dropout are rewritten at import
     }
+    if (def->type == "Scatter") continue;  // imported as ScatterElements (ops-index)
+    if (def->type == "Upsample") continue;  // imported as a Resize layer
     INFO(def->type);
     CHECK(ops::OpRegistry::Builtin().FindKernel(def->type) != nullptr);
   }
@@ -70,4 +72,87 @@ TEST_CASE("INT8 roles and epilogue activations come from the records", "[ops]") 
   CHECK(r.Find("Softmax")->int8.role == ops::Int8Role::kFloat);
   CHECK(r.Find("Relu")->epilogue_activation);
   CHECK_FALSE(r.Find("Add")->epilogue_activation);
+}
+
+// Indexing / Einsum / recurrent family (ops-index): the accelerator mapping of
+// the recurrent ops and of Einsum's two forms.
+#include "common/attributes.h"
+#include "ops/op_def.h"
+
+TEST_CASE("LSTM maps its gate products to the array: groups = seq x dirs, K = I + H, M = 4H, P = batch",
+          "[ops]") {
+  const ops::OpDef* def = ops::OpRegistry::Builtin().Find("LSTM");
+  REQUIRE(def != nullptr);
+  REQUIRE(def->device.unit == hw::LayerKind::kArray);
+  using kernels::TensorInfo;
+  const int64_t seq = 5, batch = 3, in = 8, hidden = 16, dirs = 2;
+  std::vector<TensorInfo> inputs = {
+      {DataType::kFloat32, {seq, batch, in}, nullptr, true},
+      {DataType::kFloat32, {dirs, 4 * hidden, in}, nullptr, true},
+      {DataType::kFloat32, {dirs, 4 * hidden, hidden}, nullptr, true},
+      {DataType::kFloat32, {dirs, 8 * hidden}, nullptr, true},
+  };
+  Attributes attrs;
+  attrs.Set("direction", std::string("bidirectional"));
+  auto outputs = def->host.infer(attrs, inputs);
+  REQUIRE(outputs.ok());
+  ops::LayerView view{"lstm", "LSTM", attrs, inputs, *outputs, {}, {}};
+  auto w = ops::DescribeDeviceWork(*def, view, nullptr);
+  REQUIRE(w.ok());
+  CHECK(w->kind == hw::LayerKind::kArray);
+  CHECK(w->gemm.groups == seq * dirs);
+  CHECK(w->gemm.k == in + hidden);
+  CHECK(w->gemm.m == 4 * hidden);
+  CHECK(w->gemm.p == batch);
+  CHECK(w->gemm.bias_bytes == 8 * hidden * 4);
+  CHECK(w->gemm.epilogue_ops_per_element == Approx(27.0 / 4));
+}
+
+TEST_CASE("Einsum matmul forms map to the array, other forms to the vector unit", "[ops]") {
+  const ops::OpDef* def = ops::OpRegistry::Builtin().Find("Einsum");
+  const ops::OpDef* vec = ops::OpRegistry::Builtin().Find("VectorEinsum");
+  REQUIRE(def != nullptr);
+  REQUIRE(vec != nullptr);
+  CHECK(def->device.unit == hw::LayerKind::kArray);
+  CHECK(vec->device.unit == hw::LayerKind::kVector);
+  CHECK_FALSE(vec->importable);
+  using kernels::TensorInfo;
+  std::vector<TensorInfo> inputs = {{DataType::kFloat32, {2, 12, 7, 64}, nullptr, true},
+                                    {DataType::kFloat32, {2, 12, 9, 64}, nullptr, true}};
+  Attributes attrs;
+  attrs.Set("equation", std::string("bhqd,bhkd->bhqk"));
+  auto outputs = def->host.infer(attrs, inputs);
+  REQUIRE(outputs.ok());
+  ops::LayerView view{"e", "Einsum", attrs, inputs, *outputs, {}, {}};
+  auto w = ops::DescribeDeviceWork(*def, view, nullptr);
+  REQUIRE(w.ok());
+  CHECK(w->gemm.groups == 24);
+  CHECK(w->gemm.k == 64);
+  CHECK(w->gemm.p == 7);
+  CHECK(w->gemm.m == 9);
+
+  std::vector<TensorInfo> one = {{DataType::kFloat32, {3, 4}, nullptr, true}};
+  Attributes sum;
+  sum.Set("equation", std::string("ij->i"));
+  auto out1 = vec->host.infer(sum, one);
+  REQUIRE(out1.ok());
+  ops::LayerView v1{"s", "VectorEinsum", sum, one, *out1, {}, {}};
+  auto w1 = ops::DescribeDeviceWork(*vec, v1, nullptr);
+  REQUIRE(w1.ok());
+  CHECK(w1->vector.ops_per_element == 4);  // four summed terms per output
+TEST_CASE("Resize passes int8 through only in nearest mode", "[ops][int8]") {
+  const ops::OpDef* resize = ops::OpRegistry::Builtin().Find("Resize");
+  REQUIRE(resize != nullptr);
+  CHECK(resize->int8.role == ops::Int8Role::kPassThrough);
+  REQUIRE(static_cast<bool>(resize->int8.pass_through_if));
+  Attributes a;
+  CHECK(resize->int8.pass_through_if(a));  // default mode: nearest
+  a.Set("mode", std::string("linear"));
+  CHECK_FALSE(resize->int8.pass_through_if(a));
+  a.Set("mode", std::string("nearest"));
+  a.Set("coordinate_transformation_mode", std::string("tf_crop_and_resize"));
+  a.Set("extrapolation_value", 0.5f);
+  CHECK_FALSE(resize->int8.pass_through_if(a));  // 0.5 has no exact int8 value at every scale
+  a.Set("extrapolation_value", 0.0f);
+  CHECK(resize->int8.pass_through_if(a));
 }

@@ -1,0 +1,182 @@
+// Resampling and layout: Resize (and the legacy Upsample, imported as
+// Resize), ConvTranspose, DepthToSpace, SpaceToDepth.
+//
+// Accelerator mapping:
+//  - ConvTranspose runs on the systolic array as the GEMM its host kernel
+//    does (src/kernels/conv_transpose.cc): per group, [M/g * kernel elements]
+//    x [C/g] x [N * input positions] (weights W_g^T, the input read as is),
+//    whose accumulator tiles are scatter-added into the output (col2im) by the
+//    vector unit as the tile's epilogue, 1 add per product element. The
+//    product, not the output, is what the store moves: kernel/stride^2 times
+//    the output (equal for the usual kernel == stride upsampling layer). The
+//    alternative, a convolution over the zero-stuffed input, would cost
+//    stride^d times the multiply-adds, most of them on zeros.
+//  - Resize runs on the vector unit; ops per output element by mode over the
+//    d axes it actually resizes: nearest 1 (an index computation and a
+//    gather), linear 2^d multiply-adds, cubic 4^d.
+//  - DepthToSpace / SpaceToDepth are pure permutations: DMA.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "kernels/defs.h"
+#include "ops/op_def.h"
+#include "ops/op_util.h"
+
+namespace engine::ops {
+namespace {
+
+// Resize and Upsample written at opset <= 10 (Upsample 7-9, Resize 10) have
+// one coordinate transformation, asymmetric, and ONNX Runtime's "simple"
+// nearest rounding (floor upsampling, ceil downsampling); the version
+// converter turns them into Resize-11+ without saying so (its default would
+// be half_pixel / round_prefer_floor). The importer makes it explicit.
+void SetLegacyResizeAttrs(Attributes& attrs) {
+  attrs.Set("coordinate_transformation_mode", std::string("asymmetric"));
+  attrs.Set("nearest_mode", std::string("simple"));
+  if (attrs.Has("mode")) {
+    const std::string mode = attrs.GetString("mode", "nearest").value_or("nearest");
+    if (mode == "bilinear" || mode == "trilinear") attrs.Set("mode", std::string("linear"));
+  }
+}
+
+// Resize: Resize-10 (X, scales) left unconverted becomes (X, "", scales, "");
+// legacy forms get their coordinate rules (SetLegacyResizeAttrs).
+absl::Status ImportResize(const ImportNode& node, ImportSink& sink) {
+  if (!node.tensor_attrs.empty()) {
+    return absl::UnimplementedError(absl::StrCat("Resize attribute '",
+                                                 node.tensor_attrs.begin()->first,
+                                                 "' has kind TENSOR, which is not supported"));
+  }
+  Attributes attrs = node.attrs;
+  std::vector<std::string> inputs = node.inputs;
+  const bool legacy = node.source_opset <= 10 || inputs.size() == 2;
+  if (inputs.size() == 2) inputs = {inputs[0], "", inputs[1], ""};
+  if (legacy) SetLegacyResizeAttrs(attrs);
+  return sink.AddLayer(node.name, "Resize", std::move(attrs), inputs, node.outputs);
+}
+
+// Upsample (opsets 7-9; 10 deprecated) when the version converter leaves it:
+// scales as an attribute (7) or an input (9); always asymmetric.
+absl::Status ImportUpsample(const ImportNode& node, ImportSink& sink) {
+  if (node.inputs.empty() || node.outputs.empty()) {
+    return absl::InvalidArgumentError("Upsample needs an input and an output");
+  }
+  Attributes attrs;
+  attrs.Set("mode", node.attrs.GetString("mode", "nearest").value_or("nearest"));
+  SetLegacyResizeAttrs(attrs);
+  std::string scales;
+  if (node.inputs.size() >= 2 && !node.inputs[1].empty()) {
+    scales = node.inputs[1];
+  } else if (node.attrs.Has("scales")) {
+    ENGINE_ASSIGN_OR_RETURN(std::vector<float> s, node.attrs.GetFloats("scales", {}));
+    Tensor t(DataType::kFloat32, Dims{static_cast<int64_t>(s.size())});
+    std::copy(s.begin(), s.end(), t.data_as<float>());
+    scales = node.outputs[0] + "__upsample_scales";
+    sink.AddConstant(scales, std::move(t));
+  } else {
+    return absl::InvalidArgumentError("Upsample has neither a scales attribute nor input");
+  }
+  return sink.AddLayer(node.name, "Resize", std::move(attrs), {node.inputs[0], "", scales, ""},
+                       node.outputs);
+}
+
+// Number of axes whose output size differs from the input's (at least 1).
+int ResizedAxes(const LayerView& n) {
+  int d = 0;
+  if (n.inputs.empty() || n.outputs.empty()) return 1;
+  const Dims& in = n.inputs[0].shape;
+  const Dims& out = n.outputs[0].shape;
+  for (size_t i = 0; i < in.size() && i < out.size(); ++i) d += in[i] != out[i] ? 1 : 0;
+  return std::max(d, 1);
+}
+
+}  // namespace
+
+OpDef ResizeOp() {
+  OpDef op;
+  op.type = "Resize";
+  op.min_opset = 10;
+  op.import = ImportResize;
+  op.host = kernels::MakeResizeDef();
+  op.device.unit = hw::LayerKind::kVector;
+  // nearest: index + gather, 1; linear: 2^d multiply-adds; cubic: 4^d.
+  op.device.ops_per_element = [](const LayerView& n) {
+    const std::string mode = n.attrs.GetString("mode", "nearest").value_or("nearest");
+    if (mode == "nearest") return 1.0;
+    const int d = ResizedAxes(n);
+    double taps = 1;
+    for (int i = 0; i < d; ++i) taps *= mode == "cubic" ? 4 : 2;
+    return taps;
+  };
+  // Nearest is a gather: int8 values at one scale stay exact. Extrapolated
+  // elements (tf_crop_and_resize) are exact only for the value 0.
+  op.int8.role = Int8Role::kPassThrough;
+  op.int8.pass_through_if = [](const Attributes& a) {
+    return a.GetString("mode", "nearest").value_or("") == "nearest" &&
+           (a.GetString("coordinate_transformation_mode", "half_pixel").value_or("") !=
+                "tf_crop_and_resize" ||
+            a.GetFloat("extrapolation_value", 0.0f).value_or(1.0f) == 0.0f);
+  };
+  return op;
+}
+
+OpDef UpsampleOp() {
+  OpDef op;
+  op.type = "Upsample";
+  op.min_opset = 7;
+  // Left at its own opset by the converter (or after a fallback conversion),
+  // it may appear in a model converted to a newer opset.
+  op.import = ImportUpsample;
+  return op;
+}
+
+OpDef ConvTransposeOp() {
+  OpDef op;
+  op.type = "ConvTranspose";
+  op.host = kernels::MakeConvTransposeDef();
+  op.device.unit = hw::LayerKind::kArray;
+  op.device.weight_input = 1;
+  op.device.bias_input = 2;
+  op.device.gemm = [](const LayerView& n, hw::GemmWorkload& g) {
+    // X [N, C, spatial], W [C, M/g, kernel]: per group, [M/g * K] x [C/g] x
+    // [N * input positions], plus the col2im scatter-add (1 op per product
+    // element) as the tile epilogue.
+    const Dims& x = n.inputs[0].shape;
+    const Dims& w = n.inputs[1].shape;
+    const int64_t group = n.attrs.Int("group", 1);
+    g.groups = group;
+    g.k = w[0] / group;
+    g.m = Prod(w, 1);
+    g.batch = x[0];
+    const int64_t positions = Prod(x, 2);
+    g.p = g.batch * positions;
+    g.conv = false;
+    g.in_h = g.out_h = 1;
+    g.in_w = g.out_w = positions;
+    g.epilogue_ops_per_element = 1;
+    if (n.Has(2)) g.bias_bytes = ByteSize(n.inputs[2]) / group;
+  };
+  return op;
+}
+
+OpDef DepthToSpaceOp() {
+  OpDef op;
+  op.type = "DepthToSpace";
+  op.host = kernels::MakeDepthToSpaceDef();
+  op.device = DmaDevice();
+  op.int8.role = Int8Role::kPassThrough;  // a permutation
+  return op;
+}
+
+OpDef SpaceToDepthOp() {
+  OpDef op;
+  op.type = "SpaceToDepth";
+  op.host = kernels::MakeSpaceToDepthDef();
+  op.device = DmaDevice();
+  op.int8.role = Int8Role::kPassThrough;  // a permutation
+  return op;
+}
+
+}  // namespace engine::ops
