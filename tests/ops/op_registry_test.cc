@@ -140,6 +140,8 @@ TEST_CASE("Einsum matmul forms map to the array, other forms to the vector unit"
   auto w1 = ops::DescribeDeviceWork(*vec, v1, nullptr);
   REQUIRE(w1.ok());
   CHECK(w1->vector.ops_per_element == 4);  // four summed terms per output
+}
+
 TEST_CASE("Resize passes int8 through only in nearest mode", "[ops][int8]") {
   const ops::OpDef* resize = ops::OpRegistry::Builtin().Find("Resize");
   REQUIRE(resize != nullptr);

@@ -80,7 +80,7 @@ TEST_CASE("Normalizations keep the normalized extent on chip", "[ops][normalizat
   CHECK(CostOf("GlobalLpPool", Attributes(), {{1, 2, 8, 8}}, {{1, 2, 1, 1}}).ops == 64 + 4);
 }
 
-TEST_CASE("ReduceMax and ReduceMin pass INT8 through; the rest stays FP32", "[ops][reduce]") {
+TEST_CASE("ReduceMax and ReduceMin pass INT8 through, the rest stays FP32", "[ops][reduce]") {
   const OpRegistry& r = OpRegistry::Builtin();
   CHECK(r.Find("ReduceMax")->int8.role == Int8Role::kPassThrough);
   CHECK(r.Find("ReduceMin")->int8.role == Int8Role::kPassThrough);
