@@ -74,11 +74,43 @@ struct BuilderConfig {
   bool plan_memory = true;
   int64_t arena_alignment = 64;
 
+  // --- Resource limits ------------------------------------------------------
+  //
+  // Checked before anything is allocated: element counts, byte sizes and
+  // instruction counts are computed from shapes first (overflow-checked: a
+  // shape of more than 2^62 bytes is refused whatever the limit), so a hostile
+  // model is refused in milliseconds with ResourceExhausted naming the node,
+  // the tensor and the size, never by std::bad_alloc after gigabytes. 0 turns
+  // a limit off. trtexec_like: --maxTensorBytes, --maxConstantBytes,
+  // --maxInstructions, --maxArenaBytes. ResNet-50 at batch 1 needs tensors of
+  // at most 3.2 MB, constants of at most 9.4 MB, 43,517 instructions (gemmini)
+  // and an arena of 7.8 MB, far below every default.
+
+  /// Any one tensor (graph input, activation, output): checked at input shape
+  /// pinning and after each node's shape inference.
+  int64_t max_tensor_bytes = kDefaultMaxTensorBytes;
+  static constexpr int64_t kDefaultMaxTensorBytes = int64_t{4} << 30;  // 4 GiB
+
+  /// Any one constant: initializers (from their dims, before their data is
+  /// decoded) and constants computed at build time (shape propagation and
+  /// the fold-constants pass check the output shape before evaluating). The
+  /// plan holds every constant and stays below 2 GiB.
+  int64_t max_constant_bytes = kDefaultMaxConstantBytes;
+  static constexpr int64_t kDefaultMaxConstantBytes = (int64_t{2} << 30) - 1;  // 2 GiB - 1
+
+  /// Instructions of the accelerator program, all layers together. Each
+  /// mapping's instruction count is bounded from its tiling before it is
+  /// lowered; a layer with no tiling under the remaining budget fails with
+  /// ResourceExhausted naming the layer and the count. 2^24 instructions are
+  /// about 1.5 GB in memory and stay inside the 2 GiB plan.
+  int64_t max_instructions = kDefaultMaxInstructions;
+  static constexpr int64_t kDefaultMaxInstructions = int64_t{1} << 24;
+
   /// Memory limit of one execution context's activation arena, in bytes (as
-  /// TensorRT's memory pool limits); 0 = none. A plan whose arena exceeds it
-  /// fails the build with ResourceExhausted giving both sizes and the lower
-  /// bound.
-  int64_t max_arena_bytes = 0;
+  /// TensorRT's memory pool limits). A plan whose arena exceeds it fails the
+  /// build with ResourceExhausted giving both sizes and the lower bound.
+  int64_t max_arena_bytes = kDefaultMaxArenaBytes;
+  static constexpr int64_t kDefaultMaxArenaBytes = int64_t{16} << 30;  // 16 GiB
 
   // --- INT8 (see calibrator.h for the quantization scheme) -------------------
 
@@ -226,8 +258,12 @@ class ENGINE_API Builder {
   ///    all unsupported ops of the model are listed in one message; a
   ///    precision the hardware does not list;
   ///  - ResourceExhausted: a layer that no tiling fits into the hardware's
-  ///    on-chip buffers (the message names the layer and the sizes), or a
-  ///    plan above 2 GiB.
+  ///    on-chip buffers (the message names the layer and the sizes), a
+  ///    tensor, constant, program or arena above its limit (see the resource
+  ///    limits of BuilderConfig; the message names the node, the tensor and
+  ///    the size), or a plan above 2 GiB. As a last resort, a
+  ///    std::bad_alloc or std::length_error inside the build is caught and
+  ///    returned as ResourceExhausted; no exception leaves the builder.
   absl::StatusOr<BuildResult> BuildFromOnnxFile(const std::string& onnx_path,
                                                 const BuilderConfig& config) const;
 
@@ -238,6 +274,9 @@ class ENGINE_API Builder {
                                                  const BuilderConfig& config) const;
 
  private:
+  absl::StatusOr<BuildResult> BuildFromOnnxBytesUnchecked(const std::string& bytes,
+                                                          const std::string& name,
+                                                          const BuilderConfig& config) const;
   Logger* logger_;
 };
 

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
 #include <set>
+#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -13,6 +15,7 @@
 #include "builder/int8_phase.h"
 #include "codegen/plan_writer.h"
 #include "common/file_util.h"
+#include "common/limits.h"
 #include "common/status_macros.h"
 #include "optimizer/pass.h"
 #include "parser/onnx_parser.h"
@@ -34,6 +37,28 @@ class PhaseTimer {
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
+BuildLimits LimitsOf(const BuilderConfig& config) {
+  return {config.max_tensor_bytes, config.max_constant_bytes, config.max_instructions,
+          config.max_arena_bytes};
+}
+
+// The limits themselves: 0 (off) or a positive count.
+absl::Status CheckLimits(const BuilderConfig& config) {
+  const std::pair<const char*, int64_t> limits[] = {
+      {"max_tensor_bytes", config.max_tensor_bytes},
+      {"max_constant_bytes", config.max_constant_bytes},
+      {"max_instructions", config.max_instructions},
+      {"max_arena_bytes", config.max_arena_bytes}};
+  for (const auto& [name, value] : limits) {
+    if (value < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("BuilderConfig::", name, " (", LimitFlag(name),
+                                                     ") is ", value, "; give 0 (no limit) or a "
+                                                     "positive count"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config, Logger* logger,
                    const std::set<std::string>& known_tensors, BuildResult& result,
                    PhaseTimer& timer) {
@@ -54,7 +79,9 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
     });
   }
   opt::PassContext context;
-  context.accept_fusion = codegen::MakeFusionVerdict(config.hardware, config.objective);
+  context.accept_fusion =
+      codegen::MakeFusionVerdict(config.hardware, config.objective, config.max_instructions);
+  context.limits = LimitsOf(config);
   pm->set_context(std::move(context));
   ENGINE_RETURN_IF_ERROR(pm->Run(*graph));
   result.optimizer_report = pm->Report();
@@ -70,14 +97,23 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
     timer.Done("quantize");
   }
   result.engine_layers = static_cast<int>(graph->nodes().size());
+  // Every tensor the passes (fusions, INT8 quantization) left, before the
+  // arena and the program are sized from them.
+  for (const ir::Value* v : graph->values()) {
+    ENGINE_RETURN_IF_ERROR(CheckTensorSize(
+        absl::StrCat("tensor '", v->name, "'"), v->shape, v->dtype,
+        v->is_constant() ? config.max_constant_bytes : config.max_tensor_bytes,
+        v->is_constant() ? "max_constant_bytes" : "max_tensor_bytes"));
+  }
   ENGINE_ASSIGN_OR_RETURN(codegen::DeviceCode code,
-                          codegen::GenerateDeviceCode(*graph, config.hardware, config.objective));
+                          codegen::GenerateDeviceCode(*graph, config.hardware, config.objective,
+                                                      config.max_instructions));
   code.arena = codegen::PlanActivationArena(*graph, config.arena_alignment, config.plan_memory);
   if (config.max_arena_bytes > 0 && code.arena.plan.arena_bytes > config.max_arena_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the activation arena needs ", code.arena.plan.arena_bytes,
         " bytes per execution context, above the limit of ", config.max_arena_bytes,
-        " bytes (BuilderConfig::max_arena_bytes; lower bound ", code.arena.plan.lower_bound_bytes,
+        " bytes (BuilderConfig::max_arena_bytes, --maxArenaBytes; lower bound ", code.arena.plan.lower_bound_bytes,
         " bytes", config.plan_memory ? "" : "; memory reuse is off", ")"));
   }
   ENGINE_ASSIGN_OR_RETURN(result.plan, codegen::SerializePlan(*graph, code));
@@ -98,6 +134,28 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxFile(const std::string& onnx_p
 absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytes(const std::string& bytes,
                                                         const std::string& name,
                                                         const BuilderConfig& config) const {
+  // The last resort under the limits checked before each allocation: no
+  // exception leaves the library (a service embedding the builder must not
+  // abort on a hostile model).
+  try {
+    return BuildFromOnnxBytesUnchecked(bytes, name, config);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        name, ": out of memory while building (std::bad_alloc); lower the model's sizes or the "
+              "BuilderConfig limits (max_tensor_bytes, max_constant_bytes, max_instructions)"));
+  } catch (const std::length_error& e) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(name, ": a size too large to represent while building (std::length_error: ",
+                     e.what(), ")"));
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat(name, ": unexpected exception while building: ", e.what()));
+  }
+}
+
+absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytesUnchecked(
+    const std::string& bytes, const std::string& name, const BuilderConfig& config) const {
+  ENGINE_RETURN_IF_ERROR(CheckLimits(config));
   ENGINE_RETURN_IF_ERROR(ValidateHardwareConfig(config.hardware));
   const int64_t a = config.arena_alignment;
   if (a < 8 || a > 4096 || (a & (a - 1)) != 0) {
@@ -114,6 +172,7 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytes(const std::string& bytes
   options.input_values = config.input_values;
   options.target_opset = config.target_opset;
   options.logger = logger_;
+  options.limits = LimitsOf(config);
   ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph,
                           parser::ParseOnnxBytes(bytes, name, options));
   result.onnx_nodes = graph->source_node_count;

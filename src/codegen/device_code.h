@@ -12,7 +12,6 @@
 #include "codegen/mapper.h"
 #include "codegen/workload.h"
 #include "engine/hardware.h"
-#include "engine/hardware.h"
 #include "hw/program.h"
 #include "ir/graph.h"
 
@@ -32,11 +31,13 @@ struct DeviceCode {
   ArenaPlan arena;
 };
 
-/// Maps and lowers every layer of `graph`. Errors: as ChooseMapping
-/// (Unimplemented precision, ResourceExhausted tiling), and Internal for a
-/// layer type without a lowering.
+/// Maps and lowers every layer of `graph`. `max_instructions` (> 0) bounds
+/// the whole program: each layer is mapped within what the earlier layers
+/// left, before it is lowered; 0 = unlimited. Errors: as ChooseMapping
+/// (Unimplemented precision, ResourceExhausted tiling or instruction budget,
+/// naming the layer), and Internal for a layer type without a lowering.
 absl::StatusOr<DeviceCode> GenerateDeviceCode(const ir::Graph& graph, const HardwareConfig& hw,
-                                              Objective objective);
+                                              Objective objective, int64_t max_instructions = 0);
 
 }  // namespace engine::codegen
 

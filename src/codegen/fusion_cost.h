@@ -23,8 +23,10 @@ using FusionVerdict = std::function<absl::StatusOr<bool>(
 
 /// A verdict function for `hw` and `objective` (the objective's value of the
 /// fused layer against the sum over the separate layers; for edp, the
-/// products are summed).
-FusionVerdict MakeFusionVerdict(const HardwareConfig& hw, Objective objective);
+/// products are summed). Mappings are costed within `max_instructions`
+/// instructions (0 = unlimited); a fused layer that needs more is not fused.
+FusionVerdict MakeFusionVerdict(const HardwareConfig& hw, Objective objective,
+                                int64_t max_instructions = 0);
 
 }  // namespace engine::codegen
 

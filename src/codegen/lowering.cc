@@ -1,4 +1,5 @@
 #include "codegen/lowering.h"
+#include "hw/int_math.h"
 
 #include <vector>
 
@@ -10,6 +11,10 @@
 #include <tuple>
 
 namespace engine::codegen {
+
+using hw::CeilDiv;
+using hw::FloorDiv;
+using hw::RoundUp;
 namespace {
 
 using hw::Instruction;
@@ -20,7 +25,6 @@ int32_t Emit(hw::Program& program, Instruction in) {
   return static_cast<int32_t>(program.size() - 1);
 }
 
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // On-chip addresses of a layer's tile slots, placed by the same planner as
 // the activation arena (memory_planner.h). Every slot lives for the whole
@@ -62,7 +66,7 @@ void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const 
   const int64_t ng = CeilDiv(w.groups, t.gt), nk = CeilDiv(w.k, t.kt), nm = CeilDiv(w.m, t.mt),
                 np_img = CeilDiv(ohw, t.pt);
   const int64_t window = w.conv ? w.kernel_h * w.kernel_w : 1;
-  const int64_t in_c = w.k / window;  // input channels per group
+  const int64_t in_c = FloorDiv(w.k, window);  // input channels per group
   const int64_t plane = w.in_h * w.in_w;
 
   Instruction base;
@@ -107,8 +111,8 @@ void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w, const 
         in.tensor = w.input_tensor;
         int64_t offset;
         if (w.conv) {
-          const int64_t row0 = std::min(w.in_h - 1, (p0 / w.out_w) * w.stride_h);
-          offset = ((b * w.groups + g0) * in_c + k0 / window) * plane + row0 * w.in_w;
+          const int64_t row0 = std::min(w.in_h - 1, FloorDiv(p0, w.out_w) * w.stride_h);
+          offset = ((b * w.groups + g0) * in_c + FloorDiv(k0, window)) * plane + row0 * w.in_w;
         } else {
           offset = ((b * w.groups + g0) * ohw + p0) * w.k + k0;
         }

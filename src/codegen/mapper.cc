@@ -1,4 +1,5 @@
 #include "codegen/mapper.h"
+#include "hw/int_math.h"
 
 #include <algorithm>
 #include <numeric>
@@ -11,13 +12,15 @@
 #include "hw/simulator.h"
 
 namespace engine::codegen {
+
+using hw::CeilDiv;
+using hw::FloorDiv;
+using hw::RoundUp;
 namespace {
 
 using hw::ArrayTiling;
 using hw::LayerKind;
 
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t RoundUp(int64_t x, int64_t a) { return CeilDiv(x, a) * a; }
 
 // Numbers of tiles an extent is split into when tile sizes are enumerated.
 constexpr int64_t kSplits[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256, 512, 1024};
@@ -102,10 +105,24 @@ struct Ranked {
 }  // namespace
 
 absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::LayerWorkload& w,
-                                           Objective objective) {
+                                           Objective objective, int64_t instruction_budget) {
+  ENGINE_RETURN_IF_ERROR(hw::ValidateWorkload(w));
   LayerMapping m;
   m.kind = w.kind;
   const std::string where = absl::StrCat("layer '", w.name, "' (", w.type, ")");
+  // The fewest instructions of a candidate refused for the budget.
+  int64_t fewest_over_budget = 0;
+  auto within_budget = [&](int64_t bound) {
+    if (instruction_budget <= 0 || bound <= instruction_budget) return true;
+    if (fewest_over_budget == 0 || bound < fewest_over_budget) fewest_over_budget = bound;
+    return false;
+  };
+  auto over_budget_error = [&]() {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        where, ": every mapping that fits hardware '", hw.name, "' needs at least ",
+        fewest_over_budget, " instructions, above the ", instruction_budget,
+        " the program has left (BuilderConfig::max_instructions, --maxInstructions)"));
+  };
   if (w.kind == LayerKind::kView) {
     m.chosen.tactic = "view";
     m.precision = w.vector.precision;  // the viewed tensor's, for reports
@@ -161,6 +178,7 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
               for (hw::LoopOrder order : {hw::LoopOrder::kMPK, hw::LoopOrder::kPMK}) {
                 ArrayTiling t{d, order, gt, kt, mt, pt};
                 if (!hw::Fits(hw, hw::ArrayBufferNeeds(hw, g, t))) continue;
+                if (!within_budget(hw::ArrayInstructionBound(g, t))) continue;
                 const hw::Estimate est = hw::EstimateArray(hw, g, t);
                 ranked.push_back({ObjectiveOf(objective, static_cast<double>(est.cycles),
                                               est.totals.EnergyPj()),
@@ -189,7 +207,7 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
     }
     if (w.vector_alternative) {
       const hw::VectorTiling vt = hw::ChooseVectorTiling(hw, w.vector);
-      if (vt.tile_elements > 0) {
+      if (vt.tile_elements > 0 && within_budget(hw::VectorInstructionBound(w.vector, vt))) {
         hw::Program program;
         LowerVectorLayer(hw, w.vector, vt, 0, program);
         Option o;
@@ -200,6 +218,7 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
         options.push_back(o);
       }
     }
+    if (options.empty() && fewest_over_budget > 0) return over_budget_error();
     if (options.empty()) {
       const Dataflow d = dataflows.front();
       const ArrayTiling smallest{d, hw::LoopOrder::kMPK, 1, std::min(g.k, window), 1, 1};
@@ -220,6 +239,8 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
           one.tile_elements, " elements) needs ",
           hw::DescribeNeeds(hw, hw::VectorBufferNeeds(hw, v, one))));
     }
+    // The largest tile that fits has the fewest instructions.
+    if (!within_budget(hw::VectorInstructionBound(v, vt))) return over_budget_error();
     hw::Program program;
     LowerVectorLayer(hw, v, vt, 0, program);
     Option o;

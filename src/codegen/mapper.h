@@ -46,11 +46,20 @@ struct LayerMapping {
   Precision precision = Precision::kFp32;
 };
 
-/// Chooses the mapping of `w`. Errors: Unimplemented when the layer's
-/// precision is not in the hardware's list; ResourceExhausted when no tiling
-/// fits the buffers, naming the layer and the smallest tile's needs.
+/// Chooses the mapping of `w`. `instruction_budget` (> 0) is the number of
+/// instructions the layer may lower to (what the program's
+/// BuilderConfig::max_instructions leaves); 0 = unlimited. Each candidate's
+/// instruction count is bounded from its tile counts
+/// (hw::ArrayInstructionBound / VectorInstructionBound) before it is lowered,
+/// and candidates above the budget are not considered.
+/// Errors: Internal for a malformed workload (hw::ValidateWorkload; checked
+/// first, so no extent reaches a division as 0); Unimplemented when the
+/// layer's precision is not in the hardware's list; ResourceExhausted when no
+/// tiling fits the buffers, naming the layer and the smallest tile's needs, or
+/// when every tiling that fits needs more instructions than the budget,
+/// naming the layer, the fewest instructions and the budget.
 absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::LayerWorkload& w,
-                                           Objective objective);
+                                           Objective objective, int64_t instruction_budget = 0);
 
 /// Appends the chosen mapping's instructions for layer `layer` (with its
 /// closing kSync) to `program`.

@@ -1,8 +1,10 @@
 #include "codegen/workload.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "ops/op_registry.h"
 
 namespace engine::codegen {
@@ -75,7 +77,35 @@ absl::StatusOr<hw::LayerWorkload> DescribeLayer(const ir::Node& node, const Tens
   }
   const ops::LayerView view{node.name, node.op_type, node.attrs, inputs, outputs,
                             input_tensors, output_tensors};
-  return ops::DescribeDeviceWork(*def, view, activation);
+  ENGINE_ASSIGN_OR_RETURN(hw::LayerWorkload w, ops::DescribeDeviceWork(*def, view, activation));
+  ResolveZeroExtents(w);
+  return w;
+}
+
+void ResolveZeroExtents(hw::LayerWorkload& w) {
+  if (w.kind == hw::LayerKind::kView) return;
+  if (w.kind != hw::LayerKind::kArray) {
+    if (w.vector.out_elements == 0) w.kind = hw::LayerKind::kView;  // nothing to write
+    return;
+  }
+  const hw::GemmWorkload& g = w.gemm;
+  const bool empty_output =
+      g.groups <= 0 || g.m <= 0 || g.p <= 0 || g.batch <= 0 || g.output_bytes <= 0;
+  const bool empty_reduction = g.k <= 0 || g.kernel_h <= 0 || g.kernel_w <= 0 || g.in_h <= 0 ||
+                               g.in_w <= 0 || g.out_h <= 0 || g.out_w <= 0;
+  if (!empty_output && !empty_reduction) return;
+  hw::VectorWorkload fill;
+  fill.precision = g.precision;
+  fill.output_tensor = g.output_tensor;
+  fill.output_bytes = std::max<int64_t>(g.output_bytes, 0);
+  fill.out_elements = std::max<int64_t>(g.groups, 0) * std::max<int64_t>(g.m, 0) *
+                      std::max<int64_t>(g.p, 0);
+  fill.ops_per_element = 1;  // fill: one write per output element (the bias or 0)
+  w.vector = std::move(fill);
+  w.vector_alternative = false;
+  w.gemm = hw::GemmWorkload{};
+  w.kind = empty_output || w.vector.out_elements == 0 ? hw::LayerKind::kView
+                                                      : hw::LayerKind::kVector;
 }
 
 }  // namespace engine::codegen

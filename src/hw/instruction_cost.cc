@@ -1,4 +1,5 @@
 #include "hw/instruction_cost.h"
+#include "hw/int_math.h"
 
 #include <cmath>
 
@@ -7,7 +8,6 @@
 namespace engine::hw {
 namespace {
 
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 int64_t DmaCycles(const HardwareConfig& hw, uint64_t bytes) {
   if (hw.ideal_memory || bytes == 0) return 0;

@@ -1,8 +1,8 @@
 #include "hw/systolic.h"
+#include "hw/int_math.h"
 
 namespace engine::hw {
 namespace {
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 }  // namespace
 
 FoldPlan MapGemm(int rows, int cols, Dataflow dataflow, int64_t k, int64_t m, int64_t p) {

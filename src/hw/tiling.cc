@@ -1,16 +1,17 @@
 #include "hw/tiling.h"
+#include "hw/int_math.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/limits.h"
 
 namespace engine::hw {
 namespace {
 
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t AlignUp(int64_t x, int64_t a) { return CeilDiv(x, a) * a; }
+int64_t AlignUp(int64_t x, int64_t a) { return RoundUp(x, a); }
 constexpr int64_t kSlotAlign = 64;
 
 
@@ -276,6 +277,64 @@ Estimate EstimateArray(const HardwareConfig& hw, const GemmWorkload& w, const Ar
                      (w.epilogue_ops_per_element > 0 || w.residual_tensor >= 0 ? stores : 0) +
                      (w.residual_tensor >= 0 ? stores : 0);
   return est;
+}
+
+int64_t ArrayInstructionBound(const GemmWorkload& w, const ArrayTiling& t) {
+  const int64_t ng = CeilDiv(w.groups, t.gt), nk = CeilDiv(w.k, t.kt), nm = CeilDiv(w.m, t.mt),
+                np = CeilDiv(w.PixelsPerImage(), t.pt);
+  const int64_t output_tiles = SaturatingMul(SaturatingMul(ng, nm), SaturatingMul(w.batch, np));
+  const int64_t per_tile = SaturatingAdd(SaturatingMul(3, nk), 3);
+  return SaturatingAdd(SaturatingMul(output_tiles, per_tile), 1);
+}
+
+int64_t VectorInstructionBound(const VectorWorkload& w, const VectorTiling& t) {
+  const int64_t tiles =
+      CeilDiv(std::max<int64_t>(w.out_elements, 1), std::max<int64_t>(1, t.tile_elements));
+  const int64_t per_tile = static_cast<int64_t>(w.inputs.size()) + 2;
+  return SaturatingAdd(SaturatingMul(tiles, per_tile), 1);
+}
+
+absl::Status ValidateWorkload(const LayerWorkload& w) {
+  auto bad = [&](const char* field, int64_t value, const char* want) {
+    return absl::InternalError(absl::StrCat("layer '", w.name, "' (", w.type, "): workload field ",
+                                            field, " is ", value, ", must be ", want));
+  };
+  if (w.kind == LayerKind::kView) return absl::OkStatus();
+  if (w.kind == LayerKind::kArray) {
+    const GemmWorkload& g = w.gemm;
+    const std::pair<const char*, int64_t> positive[] = {
+        {"groups", g.groups},     {"k", g.k},
+        {"m", g.m},               {"p", g.p},
+        {"batch", g.batch},       {"in_h", g.in_h},
+        {"in_w", g.in_w},         {"out_h", g.out_h},
+        {"out_w", g.out_w},       {"kernel_h", g.kernel_h},
+        {"kernel_w", g.kernel_w}, {"stride_h", g.stride_h},
+        {"stride_w", g.stride_w}, {"dilation_h", g.dilation_h},
+        {"dilation_w", g.dilation_w}};
+    for (const auto& [field, value] : positive) {
+      if (value < 1) return bad(field, value, ">= 1");
+    }
+    if (SaturatingMul(g.batch, SaturatingMul(g.out_h, g.out_w)) != g.p) {
+      return bad("p", g.p, "batch * out_h * out_w");
+    }
+    const std::pair<const char*, int64_t> sizes[] = {
+        {"input_bytes", g.input_bytes},   {"weight_bytes", g.weight_bytes},
+        {"output_bytes", g.output_bytes}, {"bias_bytes", g.bias_bytes},
+        {"residual_bytes", g.residual_bytes}};
+    for (const auto& [field, value] : sizes) {
+      if (value < 0) return bad(field, value, ">= 0");
+    }
+  }
+  if (w.kind != LayerKind::kArray || w.vector_alternative) {
+    const VectorWorkload& v = w.vector;
+    if (v.out_elements < 0) return bad("out_elements", v.out_elements, ">= 0");
+    if (v.tile_unit < 1) return bad("tile_unit", v.tile_unit, ">= 1");
+    if (v.output_bytes < 0) return bad("output_bytes", v.output_bytes, ">= 0");
+    for (const auto& in : v.inputs) {
+      if (in.bytes < 0) return bad("input bytes", in.bytes, ">= 0");
+    }
+  }
+  return absl::OkStatus();
 }
 
 int64_t ProportionalBytes(int64_t bytes, int64_t tile_elements, int64_t out_elements) {

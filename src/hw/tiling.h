@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/hardware.h"
+#include "absl/status/status.h"
 #include "hw/instruction_cost.h"
 #include "hw/workload.h"
 
@@ -101,6 +102,26 @@ BufferNeeds VectorBufferNeeds(const HardwareConfig& hw, const VectorWorkload& w,
 /// 0 when even one unit does not fit.
 VectorTiling ChooseVectorTiling(const HardwareConfig& hw, const VectorWorkload& w);
 Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const VectorTiling& t);
+
+/// Upper bounds of the instructions LowerArrayLayer / LowerVectorLayer emit
+/// for a mapping, computed from the tile counts without lowering (saturating
+/// at 2^62, never overflowing): per (group, M, image, P) tile at most three
+/// per K tile (weight load, input load, MATMUL) and three per output tile
+/// (residual load, epilogue, store); per vector tile one load per input, one
+/// VECTOR and one STORE; plus the layer's SYNC. The mapper compares them with
+/// the program's instruction budget before it lowers anything, so a layer
+/// with a 10^12-element output is refused before its instruction list grows.
+int64_t ArrayInstructionBound(const GemmWorkload& w, const ArrayTiling& t);
+int64_t VectorInstructionBound(const VectorWorkload& w, const VectorTiling& t);
+
+/// Checks a workload before any mapping arithmetic: an array workload has
+/// every extent >= 1 (groups, K, M, P, batch, input and output sizes, kernel,
+/// strides, dilations) and P = batch * out_h * out_w; a vector or DMA
+/// workload has out_elements >= 0, tile_unit >= 1 and no negative byte
+/// count. codegen::DescribeLayer turns zero-extent products into layers
+/// without array work first, so a failure is a bug of the layer's
+/// description: Internal naming the layer, the field and its value.
+absl::Status ValidateWorkload(const LayerWorkload& w);
 
 /// Bytes an operand of `bytes` contributes to a tile of `tile_elements` of
 /// `out_elements` output elements (proportional, at least 1 byte, at most all).

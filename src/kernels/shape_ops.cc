@@ -723,7 +723,11 @@ struct PadSetup {
   Dims out_shape;
 };
 
-absl::StatusOr<PadSetup> ComputePad(const Attributes& attrs, std::span<const TensorInfo> inputs) {
+// `with_sources`: also build each axis's source table (Prepare); shape
+// inference needs only the output shape, so a hostile pad of 2^40 is refused
+// from the shape by the builder's limits, not by building a 2^40-entry table.
+absl::StatusOr<PadSetup> ComputePad(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                                    bool with_sources = true) {
   ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 4, "Pad"));
   const TensorInfo& data = inputs[0];
   ENGINE_RETURN_IF_ERROR(CheckDataDtype(data, "Pad"));
@@ -776,6 +780,12 @@ absl::StatusOr<PadSetup> ComputePad(const Attributes& attrs, std::span<const Ten
     const int64_t n = in[d];
     // Negative pads crop [lo, hi) of the input first; positive pads then
     // extend the cropped range.
+    // Pads beyond +-2^62 overflow the extent arithmetic (and any tensor).
+    constexpr int64_t kMaxPad = int64_t{1} << 62;
+    if (begin[d] < -kMaxPad || begin[d] > kMaxPad || end[d] < -kMaxPad || end[d] > kMaxPad) {
+      return absl::InvalidArgumentError(absl::StrCat("Pad: pads ", begin[d], ",", end[d],
+                                                     " of axis ", d, " exceed +-2^62"));
+    }
     const int64_t lo = std::max<int64_t>(0, -begin[d]);
     const int64_t hi = n - std::max<int64_t>(0, -end[d]);
     const int64_t kept = hi - lo;
@@ -786,11 +796,17 @@ absl::StatusOr<PadSetup> ComputePad(const Attributes& attrs, std::span<const Ten
                                                      " crop more than axis ", d, " of size ", n));
     }
     PadAxis& ax = s.axes[d];
-    ax.out_dim = kept + before + after;
+    if (__builtin_add_overflow(kept, before, &ax.out_dim) ||
+        __builtin_add_overflow(ax.out_dim, after, &ax.out_dim)) {
+      return absl::InvalidArgumentError(absl::StrCat("Pad: pads ", begin[d], ",", end[d],
+                                                     " make axis ", d, " larger than 2^63"));
+    }
     if (kept == 0 && ax.out_dim > 0 && s.mode != PadMode::kConstant) {
       return absl::InvalidArgumentError(
           absl::StrCat("Pad: mode '", mode, "' cannot pad empty axis ", d));
     }
+    s.out_shape.push_back(ax.out_dim);
+    if (!with_sources) continue;
     ax.src.resize(ax.out_dim);
     for (int64_t o = 0; o < ax.out_dim; ++o) {
       int64_t i = o - before;  // index into the cropped range
@@ -813,13 +829,12 @@ absl::StatusOr<PadSetup> ComputePad(const Attributes& attrs, std::span<const Ten
       }
       ax.src[o] = i < 0 ? -1 : lo + i;
     }
-    s.out_shape.push_back(ax.out_dim);
   }
   return s;
 }
 
 absl::StatusOr<Infos> InferPad(const Attributes& attrs, std::span<const TensorInfo> inputs) {
-  ENGINE_ASSIGN_OR_RETURN(PadSetup s, ComputePad(attrs, inputs));
+  ENGINE_ASSIGN_OR_RETURN(PadSetup s, ComputePad(attrs, inputs, /*with_sources=*/false));
   return Infos{MakeInfo(inputs[0].dtype, std::move(s.out_shape))};
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/limits.h"
 #include "engine/logger.h"
 #include "ir/graph.h"
 
@@ -44,6 +45,10 @@ struct PassContext {
   std::function<absl::StatusOr<bool>(const ir::Node& fused,
                                      const std::vector<const ir::Node*>& separate)>
       accept_fusion;
+
+  /// Size limits (common/limits.h): fold-constants checks each output
+  /// against max_constant_bytes before evaluating the node.
+  BuildLimits limits;
 
   /// Asks accept_fusion, or true when unset.
   absl::StatusOr<bool> AcceptFusion(const ir::Node& fused,

@@ -119,6 +119,99 @@ std::string NodeLabel(const onnx::NodeProto& node, int index) {
                       node.domain().empty() ? "" : node.domain() + ".", node.op_type(), ")");
 }
 
+// A tensor's definition, for the structural checks' messages.
+struct Definition {
+  enum Kind { kGraphInput, kInitializer, kNode } kind;
+  int node = -1;  ///< node index for kNode
+};
+
+// The project's own structural checks of the top-level graph, whatever the
+// IR version (the ONNX checker is skipped for models newer than the library,
+// and ir::Graph::AddValue renames a second definition, so the first would
+// silently win): single assignment, every read defined earlier, every graph
+// output defined. Subgraphs (If/Loop bodies) may read outer names: their
+// importers check them.
+absl::Status CheckGraphStructure(const onnx::GraphProto& g, const std::string& file) {
+  const auto& nodes = g.node();
+  auto describe = [&](const Definition& d) -> std::string {
+    switch (d.kind) {
+      case Definition::kGraphInput: return "a graph input";
+      case Definition::kInitializer: return "an initializer";
+      case Definition::kNode: return NodeLabel(nodes[d.node], d.node);
+    }
+    return "?";
+  };
+  auto dims_of = [](const onnx::TensorProto& t) {
+    return absl::StrCat("[", absl::StrJoin(t.dims(), ","), "]");
+  };
+  absl::flat_hash_map<std::string, Definition> defined;
+  absl::flat_hash_map<std::string, int> initializer_index;
+  for (int i = 0; i < g.initializer_size(); ++i) {
+    const onnx::TensorProto& init = g.initializer(i);
+    auto [it, inserted] = initializer_index.emplace(init.name(), i);
+    if (!inserted) {
+      const onnx::TensorProto& first = g.initializer(it->second);
+      return absl::InvalidArgumentError(absl::StrCat(
+          file, ": initializer '", init.name(), "' is defined twice (initializers #",
+          it->second, " ", dims_of(first), " and #", i, " ", dims_of(init),
+          "); a tensor name must be defined once"));
+    }
+    defined.emplace(init.name(), Definition{Definition::kInitializer});
+  }
+  absl::flat_hash_set<std::string> input_names;
+  for (const auto& in : g.input()) {
+    if (!input_names.insert(in.name()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": graph input '", in.name(), "' is listed twice"));
+    }
+    // An initializer listed as an input too is its default value (IR < 4 form).
+    defined.emplace(in.name(), Definition{Definition::kGraphInput});
+  }
+  // Where each node output is defined, so a read of a later output says so.
+  absl::flat_hash_map<std::string, int> node_output;
+  for (int i = 0; i < nodes.size(); ++i) {
+    for (const std::string& out : nodes[i].output()) {
+      if (out.empty()) continue;  // an omitted optional output
+      auto it = defined.find(out);
+      if (it != defined.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, ": tensor '", out, "' is written by ", NodeLabel(nodes[i], i),
+            it->second.kind == Definition::kNode && it->second.node == i
+                ? " twice"
+                : absl::StrCat(" but is already defined by ", describe(it->second)),
+            "; a tensor must have one producer"));
+      }
+      defined.emplace(out, Definition{Definition::kNode, i});
+      node_output.emplace(out, i);
+    }
+  }
+  // Reads: defined by an input, an initializer or an earlier node.
+  for (int i = 0; i < nodes.size(); ++i) {
+    for (const std::string& in : nodes[i].input()) {
+      if (in.empty()) continue;  // an omitted optional input
+      auto it = defined.find(in);
+      if (it == defined.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, ": ", NodeLabel(nodes[i], i), " reads '", in,
+            "', which no node, initializer or graph input defines"));
+      }
+      if (it->second.kind == Definition::kNode && it->second.node >= i) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, ": ", NodeLabel(nodes[i], i), " reads '", in, "' before ",
+            describe(it->second), " writes it (nodes must be in topological order)"));
+      }
+    }
+  }
+  for (const auto& out : g.output()) {
+    if (!defined.contains(out.name())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          file, ": graph output '", out.name(),
+          "' is not produced by any node, initializer or graph input"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Lists every node whose op the engine cannot import, in one error.
 absl::Status CheckSupportedOps(const onnx::ModelProto& model, const std::string& file) {
   std::vector<std::string> problems;
@@ -169,7 +262,13 @@ absl::Status BindInputValues(onnx::ModelProto& model, const ParseOptions& option
                          DimsToString(value.shape()), ", which the model's declaration rejects"));
       }
     }
-    *graph->add_initializer() = TensorToProto(value, name);
+    // An input with a default value (an initializer of the same name) gets
+    // the bound value instead of a second definition.
+    onnx::TensorProto* target = nullptr;
+    for (auto& init : *graph->mutable_initializer()) {
+      if (init.name() == name) target = &init;
+    }
+    *(target != nullptr ? target : graph->add_initializer()) = TensorToProto(value, name);
   }
   return absl::OkStatus();
 }
@@ -242,6 +341,18 @@ absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options
       }
     }
   }
+  // Every input's size, before ONNX shape inference or anything else works
+  // with shapes derived from it.
+  for (const auto& input : graph->input()) {
+    if (initializer.count(input.name())) continue;
+    Dims dims;
+    for (const auto& d : input.type().tensor_type().shape().dim()) dims.push_back(d.dim_value());
+    DataType dtype = DataTypeFromOnnx(input.type().tensor_type().elem_type());
+    if (dtype == DataType::kUndefined) dtype = DataType::kUint8;  // refused at import
+    ENGINE_RETURN_IF_ERROR(CheckTensorSize(
+        absl::StrCat(file, ": input '", input.name(), "'"), dims, dtype,
+        options.limits.max_tensor_bytes, "max_tensor_bytes"));
+  }
   return absl::OkStatus();
 }
 
@@ -293,7 +404,8 @@ absl::Status CheckOutputsProduced(const onnx::ModelProto& model, const std::stri
 }
 
 absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
-                                                  const std::string& file, int source_opset) {
+                                                  const std::string& file, int source_opset,
+                                                  const BuildLimits& limits) {
   auto graph = std::make_unique<ir::Graph>();
   const onnx::GraphProto& g = model.graph();
   graph->name = g.name();
@@ -305,6 +417,13 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
     return absl::UnimplementedError(absl::StrCat(file, ": sparse initializers are not supported"));
   }
   for (const auto& init : g.initializer()) {
+    const Dims dims(init.dims().begin(), init.dims().end());
+    const DataType dtype = DataTypeFromOnnx(init.data_type());
+    if (dtype != DataType::kUndefined) {
+      ENGINE_RETURN_IF_ERROR(CheckTensorSize(absl::StrCat(file, ": initializer '", init.name(), "'"),
+                                             dims, dtype, limits.max_constant_bytes,
+                                             "max_constant_bytes"));
+    }
     auto t = TensorFromProto(init);
     if (!t.ok()) return Annotate(t.status(), absl::StrCat(file, ": initializer '", init.name(), "'"));
     graph->AddConstant(init.name(), std::make_shared<Tensor>(std::move(t).value()));
@@ -426,7 +545,9 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
         file, ": not a valid ONNX model (", !model.has_graph() ? "no graph" : "no opset_import",
         "; the file is truncated or not an .onnx file)"));
   }
+  // Unsupported ops first: all of them in one message, whatever else is wrong.
   ENGINE_RETURN_IF_ERROR(CheckSupportedOps(model, file));
+  ENGINE_RETURN_IF_ERROR(CheckGraphStructure(model.graph(), file));
   ENGINE_RETURN_IF_ERROR(BindInputValues(model, options, file));
   {
     // If with a build-time-constant condition: inline the taken branch, then
@@ -518,8 +639,9 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
     }
   }
   if (absl::Status s = RestoreNodes(model, std::move(held)); !s.ok()) return Annotate(s, file);
-  ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph, Import(model, file, opset));
-  absl::Status s = PropagateShapes(*graph);
+  ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph,
+                          Import(model, file, opset, options.limits));
+  absl::Status s = PropagateShapes(*graph, options.limits);
   if (!s.ok()) return Annotate(s, file);
   ENGINE_RETURN_IF_ERROR(CrossCheckShapes(model, *graph, file));
   ENGINE_RETURN_IF_ERROR(graph->Verify());

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/limits.h"
 #include "engine/logger.h"
 #include "engine/tensor.h"
 #include "engine/types.h"
@@ -38,6 +39,11 @@ struct ParseOptions {
   int target_opset = 13;
   /// Receives warnings and verbose progress; nullptr = DefaultLogger().
   Logger* logger = nullptr;
+  /// Size limits checked while parsing (see common/limits.h): graph inputs
+  /// (after --shapes pins) and inferred activations against
+  /// max_tensor_bytes, initializers (from their dims, before decoding) and
+  /// constants folded during shape propagation against max_constant_bytes.
+  BuildLimits limits;
 };
 
 /// Parses the `.onnx` file at `path`. Errors: NotFound (missing file), and as
@@ -47,8 +53,18 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxFile(const std::string& path
 
 /// Parses a serialized ModelProto; `name` (usually the file path) prefixes
 /// every error message. Errors: InvalidArgument (malformed model, checker or
-/// shape inference failure, unpinned dynamic dimension, bad pinned shape),
-/// Unimplemented (unsupported ops, attributes or dtypes; all ops listed).
+/// shape inference failure, unpinned dynamic dimension, bad pinned shape, a
+/// graph that is not single-assignment: see below), Unimplemented
+/// (unsupported ops, attributes or dtypes; all ops listed), ResourceExhausted
+/// (a tensor or constant above `options.limits`).
+///
+/// The project's own structural checks run first, whatever the model's IR
+/// version (the ONNX checker is skipped for models newer than the ONNX
+/// library): every tensor is defined once (two nodes writing one tensor, a
+/// node writing a graph input or an initializer, two initializers or two graph
+/// inputs with one name are errors naming the tensor and both definitions),
+/// every node input is defined by a graph input, an initializer or an earlier
+/// node, and every graph output is defined.
 absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& bytes,
                                                           const std::string& name,
                                                           const ParseOptions& options);

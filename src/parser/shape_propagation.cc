@@ -15,7 +15,7 @@ bool IsIntegral(DataType t) {
 
 }  // namespace
 
-absl::Status PropagateShapes(ir::Graph& graph) {
+absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits) {
   const auto& registry = ops::OpRegistry::Builtin();
   std::vector<ir::Node*> folded;
   for (const auto& node_ptr : graph.nodes()) {
@@ -75,12 +75,22 @@ absl::Status PropagateShapes(ir::Graph& graph) {
     bool integral = true;
     for (size_t i = 0; i < outputs->size(); ++i) {
       ir::Value* out = node.outputs[i];
+      // Sizes before anything of this shape exists (a later pass, the arena
+      // or the host kernels would allocate it).
+      ENGINE_RETURN_IF_ERROR(CheckTensorSize(absl::StrCat(where, ": output '", out->name, "'"),
+                                             (*outputs)[i].shape, (*outputs)[i].dtype,
+                                             limits.max_tensor_bytes, "max_tensor_bytes"));
       out->dtype = (*outputs)[i].dtype;
       out->shape = (*outputs)[i].shape;
       out->has_shape = true;
       integral = integral && IsIntegral(out->dtype);
     }
     if (all_constant && integral && def->foldable) {
+      for (const ir::Value* out : node.outputs) {
+        ENGINE_RETURN_IF_ERROR(CheckTensorSize(
+            absl::StrCat(where, ": folded constant '", out->name, "'"), out->shape, out->dtype,
+            limits.max_constant_bytes, "max_constant_bytes"));
+      }
       auto values = kernels::EvaluateKernel(*def, node.attrs, constants);
       if (!values.ok()) return Annotate(values.status(), where);
       for (size_t i = 0; i < values->size(); ++i) {

@@ -3,6 +3,7 @@
 #define ENGINE_PARSER_SHAPE_PROPAGATION_H_
 
 #include "absl/status/status.h"
+#include "common/limits.h"
 #include "ir/graph.h"
 
 namespace engine::parser {
@@ -14,9 +15,12 @@ namespace engine::parser {
 /// or bool), so that Reshape/Expand targets become constants. Float work is
 /// left to the optimizer's fold-constants pass.
 /// Errors carry the node ("node #12 'x' (Reshape): ..."): InvalidArgument for
-/// inconsistent shapes, Unimplemented for a shape that depends on run-time
-/// data.
-absl::Status PropagateShapes(ir::Graph& graph);
+/// inconsistent shapes or a negative inferred dimension, Unimplemented for a
+/// shape that depends on run-time data, ResourceExhausted for an output above
+/// `limits.max_tensor_bytes` (or above 2^62 bytes) or a folded constant above
+/// `limits.max_constant_bytes`: each output's size is checked right after the
+/// node's shape inference, before anything of that size is allocated.
+absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits = {});
 
 }  // namespace engine::parser
 

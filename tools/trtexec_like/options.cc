@@ -135,6 +135,26 @@ void AddFlags(CLI::App& app, Options& opt) {
                  WithRange("Alignment of activation offsets in the arena, bytes (a power of two)",
                            "--arenaAlignment"))
       ->capture_default_str();
+  app.add_option("--maxTensorBytes", opt.max_tensor_bytes,
+                 WithRange("Refuse a model with a tensor above this size, checked from shapes "
+                           "before anything is allocated (0 = no limit; default 4 GiB)",
+                           "--maxTensorBytes"))
+      ->capture_default_str();
+  app.add_option("--maxConstantBytes", opt.max_constant_bytes,
+                 WithRange("Refuse an initializer or build-time folded constant above this size "
+                           "(0 = no limit; default 2 GiB - 1)",
+                           "--maxConstantBytes"))
+      ->capture_default_str();
+  app.add_option("--maxInstructions", opt.max_instructions,
+                 WithRange("Refuse an accelerator program above this many instructions, counted "
+                           "from each layer's tiling before it is lowered (0 = no limit)",
+                           "--maxInstructions"))
+      ->capture_default_str();
+  app.add_option("--maxArenaBytes", opt.max_arena_bytes,
+                 WithRange("Refuse an engine whose activation arena per execution context is "
+                           "above this size (0 = no limit; default 16 GiB)",
+                           "--maxArenaBytes"))
+      ->capture_default_str();
   app.add_flag("--listPasses", opt.list_passes, "List the optimizer passes in pipeline order and exit");
   app.add_option("--seed", opt.seed, WithRange("Seed of generated inputs", "--seed"))
       ->capture_default_str();
@@ -256,6 +276,10 @@ absl::Status CheckNumericFlags(const Options& opt) {
       {"--duration", opt.duration_s},
       {"--optLevel", opt.opt_level},
       {"--arenaAlignment", static_cast<double>(opt.arena_alignment)},
+      {"--maxTensorBytes", static_cast<double>(opt.max_tensor_bytes)},
+      {"--maxConstantBytes", static_cast<double>(opt.max_constant_bytes)},
+      {"--maxInstructions", static_cast<double>(opt.max_instructions)},
+      {"--maxArenaBytes", static_cast<double>(opt.max_arena_bytes)},
       {"--seed", opt.seed},
       {"--calibImages", static_cast<double>(opt.calib_images)},
       {"--calibBatches", static_cast<double>(opt.calib_batches)},
@@ -406,6 +430,10 @@ const std::vector<NumericRange>& NumericRanges() {
       {"--duration", 0, 86400, false, "seconds", false},
       {"--optLevel", 0, 3, true, "", false},
       {"--arenaAlignment", 8, 4096, true, "bytes", false},
+      {"--maxTensorBytes", 0, 4611686018427387904.0, true, "bytes", false},    // 2^62
+      {"--maxConstantBytes", 0, 4611686018427387904.0, true, "bytes", false},  // 2^62
+      {"--maxInstructions", 0, 4611686018427387904.0, true, "instructions", false},
+      {"--maxArenaBytes", 0, 4611686018427387904.0, true, "bytes", false},
       {"--seed", 0, 2147483647, true, "", false},
       {"--calibImages", 0, 1e9, true, "samples", false},
       {"--calibBatches", 0, 1e9, true, "batches", false},

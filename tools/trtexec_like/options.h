@@ -54,6 +54,12 @@ struct Options {
   bool list_passes = false;
   bool no_memory_reuse = false;
   int64_t arena_alignment = 64;
+  /// Resource limits of the build (BuilderConfig's fields of the same name),
+  /// bytes or instructions; 0 = no limit.
+  int64_t max_tensor_bytes = engine::BuilderConfig::kDefaultMaxTensorBytes;
+  int64_t max_constant_bytes = engine::BuilderConfig::kDefaultMaxConstantBytes;
+  int64_t max_instructions = engine::BuilderConfig::kDefaultMaxInstructions;
+  int64_t max_arena_bytes = engine::BuilderConfig::kDefaultMaxArenaBytes;
   int seed = 1;
   /// --hw: preset or JSON file plus ",KEY=VALUE" overrides; "" = not given
   /// (build: the "edge" preset; --loadEngine: the plan's hardware).

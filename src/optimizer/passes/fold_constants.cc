@@ -1,6 +1,8 @@
 // fold-constants: evaluates at build time every node whose inputs are all
 // constants (initializers or already folded), with the host kernels, and
-// replaces its outputs by constants.
+// replaces its outputs by constants. An output above the context's
+// max_constant_bytes is ResourceExhausted naming the node and the tensor,
+// checked from its static shape before anything is allocated.
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "kernels/kernel.h"
@@ -32,6 +34,14 @@ class FoldConstantsPass : public Pass {
       if (def == nullptr || !def->foldable) {
         stats.Count("skipped.not_foldable");
         continue;
+      }
+      // The outputs' shapes are static: their sizes are checked before the
+      // kernel allocates them (ConstantOfShape to [1e6, 1e6] is 4 TB).
+      for (const ir::Value* out : node->outputs) {
+        if (out == nullptr) continue;
+        ENGINE_RETURN_IF_ERROR(CheckTensorSize(
+            absl::StrCat(node->Describe(), ": folded constant '", out->name, "'"), out->shape,
+            out->dtype, context().limits.max_constant_bytes, "max_constant_bytes"));
       }
       auto values = kernels::EvaluateKernel(*def, node->attrs, inputs);
       if (!values.ok()) return Annotate(values.status(), node->Describe());
