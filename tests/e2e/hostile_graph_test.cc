@@ -329,7 +329,7 @@ TEST_CASE("A Conv with a 4x10^10-element output is refused at once", "[e2e][host
                  "max_tensor_bytes"});
 }
 
-TEST_CASE("--shapes=x:100000x3x224x224 is refused at the input", "[e2e][hostile]") {
+TEST_CASE("An input pinned by --shapes to 100000x3x224x224 is refused at the input", "[e2e][hostile]") {
   BuilderConfig config;
   config.input_shapes["x"] = {100000, 3, 224, 224};
   ExpectRefused(Build(DynamicBatchConv(), config), absl::StatusCode::kResourceExhausted,

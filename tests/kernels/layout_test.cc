@@ -154,7 +154,7 @@ TEST_CASE("Tile repeats every axis (numpy.tile)", "[kernels][layout]") {
   CHECK_THAT(std::string(err.status().message()), Catch::Contains("repeats"));
 }
 
-TEST_CASE("Range: numpy.arange of constants; a dynamic Range is refused", "[kernels][layout]") {
+TEST_CASE("Range: numpy.arange of constants, and a dynamic Range is refused", "[kernels][layout]") {
   SECTION("float, positive delta") {
     const Tensor s = MakeFloat({}, {1}), l = MakeFloat({}, {5}), d = MakeFloat({}, {2});
     const Tensor y = Eval1("Range", {}, {&s, &l, &d});
