@@ -57,6 +57,11 @@ EXPECTED_PASS = {
     "facemesh-landmark",
     # Split (layout) + ReduceMean (ops-reduce).
     "shufflenet-v2-12-qdq",
+    # Tile (layout) + LSTM (recurrent): the OCR recogniser.
+    "ppocr-en-number-mobile-v2.0-rec",
+    # the engine's Softmax opset rule + the detectors' box decoding ops.
+    "ultraface-version-RFB-320",
+    "ultraface-version-slim-320",
 }
 
 
