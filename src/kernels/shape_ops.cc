@@ -460,6 +460,10 @@ absl::StatusOr<Infos> InferReshape(const Attributes& attrs, std::span<const Tens
       }
     }
     out[i] = d;
+    // Overflow-checked: a product past int64 cannot equal any real size.
+    if (d != 0 && known > std::numeric_limits<int64_t>::max() / d) {
+      return fail(absl::StrCat(" (the dimensions' product overflows int64)"));
+    }
     known *= d;
   }
   if (infer_at >= 0) {

@@ -481,6 +481,10 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
       return absl::InvalidArgumentError(
           absl::StrCat(file, ": graph output '", output.name(), "' is not produced by any node"));
     }
+    if (graph->IsGraphOutput(v)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": graph output '", output.name(), "' is listed twice"));
+    }
     graph->outputs().push_back(v);
   }
   if (graph->outputs().empty()) {
