@@ -360,50 +360,7 @@ TEST_CASE("Variadic Min, Max and Mean", "[kernels][elementwise_logic]") {
 // ---------------------------------------------------------------------------
 // Thread-count invariance.
 
-std::vector<Tensor> RunThreads(const std::string& type, const Attributes& attrs,
-                               const std::vector<const Tensor*>& inputs, exec::ThreadPool* pool,
-                               int threads) {
-  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel(type);
-  REQUIRE(def != nullptr);
-  std::vector<TensorInfo> in_info;
-  for (const Tensor* t : inputs) {
-    TensorInfo info;
-    info.dtype = t->dtype();
-    info.shape = t->shape();
-    in_info.push_back(info);
-  }
-  auto out_info = def->infer(attrs, in_info);
-  REQUIRE(out_info.ok());
-  auto kernel = def->create();
-  REQUIRE(kernel->Prepare(attrs, in_info, *out_info).ok());
-  std::vector<Tensor> outputs;
-  std::vector<void*> out_ptrs;
-  for (const TensorInfo& info : *out_info) {
-    outputs.emplace_back(info.dtype, info.shape);
-    out_ptrs.push_back(outputs.back().data());
-  }
-  std::vector<const void*> in_ptrs;
-  for (const Tensor* t : inputs) in_ptrs.push_back(t->data());
-  RunContext ctx;
-  ctx.pool = pool;
-  ctx.threads = threads;
-  kernel->Run(ctx, in_ptrs, out_ptrs);
-  return outputs;
-}
-
-void CheckThreadInvariant(const std::string& type, const Attributes& attrs,
-                          const std::vector<const Tensor*>& inputs) {
-  static exec::ThreadPool pool(4);
-  const std::vector<Tensor> serial = RunThreads(type, attrs, inputs, nullptr, 1);
-  for (int threads : {2, 3, 5}) {
-    CAPTURE(type, threads);
-    const std::vector<Tensor> parallel = RunThreads(type, attrs, inputs, &pool, threads);
-    REQUIRE(parallel.size() == serial.size());
-    for (size_t i = 0; i < serial.size(); ++i) {
-      CHECK(std::memcmp(parallel[i].data(), serial[i].data(), serial[i].byte_size()) == 0);
-    }
-  }
-}
+using engine::kernels::testing::CheckThreadInvariant;
 
 TEST_CASE("Elementwise math kernels give the same bits with any thread count",
           "[kernels][elementwise_math][parallel]") {

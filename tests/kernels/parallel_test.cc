@@ -12,6 +12,7 @@
 
 #include "ops/op_registry.h"
 #include "kernels/kernel.h"
+#include "kernels/kernel_test_util.h"
 #include "kernels/sgemm.h"
 #include "kernels/thread_pool.h"
 #include "test_util.h"
@@ -21,75 +22,7 @@ namespace {
 
 using engine::testing::RandomTensor;
 
-constexpr size_t kGuardBytes = 256;
-constexpr std::byte kGuard{0xA5};
-
-// Prepares `type` for `inputs` and runs it with `threads` threads of `pool`
-// (nullptr: serial), checking that the scratch beyond ScratchBytes(threads)
-// is left alone. Returns the outputs.
-std::vector<Tensor> RunWith(const std::string& type, const Attributes& attrs,
-                            const std::vector<const Tensor*>& inputs, exec::ThreadPool* pool,
-                            int threads) {
-  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel(type);
-  REQUIRE(def != nullptr);
-  std::vector<TensorInfo> in_info;
-  for (const Tensor* t : inputs) {
-    TensorInfo info;
-    if (t == nullptr) {
-      info.present = false;
-    } else {
-      info.dtype = t->dtype();
-      info.shape = t->shape();
-    }
-    in_info.push_back(info);
-  }
-  auto out_info = def->infer(attrs, in_info);
-  INFO(type << ": " << out_info.status().ToString());
-  REQUIRE(out_info.ok());
-  auto kernel = def->create();
-  REQUIRE(kernel->Prepare(attrs, in_info, *out_info).ok());
-  std::vector<Tensor> outputs;
-  std::vector<void*> out_ptrs;
-  for (const TensorInfo& info : *out_info) {
-    outputs.emplace_back(info.dtype, info.shape);
-    out_ptrs.push_back(outputs.back().data());
-  }
-  std::vector<const void*> in_ptrs;
-  for (const Tensor* t : inputs) in_ptrs.push_back(t == nullptr ? nullptr : t->data());
-  const size_t bytes = kernel->ScratchBytes(threads);
-  CHECK(bytes >= kernel->ScratchBytes(1));
-  Tensor scratch(DataType::kUint8, {static_cast<int64_t>(bytes + kGuardBytes)});
-  auto* base = static_cast<std::byte*>(scratch.data());
-  std::fill(base + bytes, base + bytes + kGuardBytes, kGuard);
-  RunContext ctx;
-  ctx.scratch = base;
-  ctx.scratch_bytes = bytes;
-  ctx.pool = pool;
-  ctx.threads = threads;
-  kernel->Run(ctx, in_ptrs, out_ptrs);
-  for (size_t i = 0; i < kGuardBytes; ++i) REQUIRE(base[bytes + i] == kGuard);
-  return outputs;
-}
-
-// Outputs with 2, 3 and 5 threads (a pool of 4 workers) are bit-identical to
-// the serial run's.
-void CheckThreadInvariant(const std::string& type, const Attributes& attrs,
-                          const std::vector<const Tensor*>& inputs) {
-  static exec::ThreadPool pool(4);
-  const std::vector<Tensor> serial = RunWith(type, attrs, inputs, nullptr, 1);
-  for (int threads : {2, 3, 5}) {
-    CAPTURE(type, threads);
-    // Several runs: the split depends on which workers are idle.
-    for (int rep = 0; rep < 3; ++rep) {
-      const std::vector<Tensor> parallel = RunWith(type, attrs, inputs, &pool, threads);
-      REQUIRE(parallel.size() == serial.size());
-      for (size_t i = 0; i < serial.size(); ++i) {
-        REQUIRE(parallel[i].byte_size() == serial[i].byte_size());
-        CHECK(std::memcmp(parallel[i].data(), serial[i].data(), serial[i].byte_size()) == 0);
-      }
-    }
-  }
-}
+using engine::kernels::testing::CheckThreadInvariant;
 
 TEST_CASE("Conv gives the same bits with any thread count", "[kernels][parallel]") {
   std::mt19937 rng(11);

@@ -231,46 +231,10 @@ TEST_CASE("CumSum: exclusive, reverse, axes (ONNX examples)", "[kernels][reduce]
         std::vector<int32_t>{5, 3, 0, 11, 6, 0});
 }
 
-// Runs `type` with `threads` threads of a 4-worker pool and compares with
-// the serial run bit for bit (constant inputs passed as constants).
-void CheckThreadInvariant(const std::string& type, const Attributes& attrs,
-                          const std::vector<const Tensor*>& inputs) {
-  static exec::ThreadPool pool(4);
-  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel(type);
-  REQUIRE(def != nullptr);
-  std::vector<TensorInfo> in;
-  for (const Tensor* t : inputs) {
-    TensorInfo i;
-    i.dtype = t->dtype();
-    i.shape = t->shape();
-    i.constant = t;
-    in.push_back(i);
-  }
-  auto out_info = def->infer(attrs, in);
-  REQUIRE(out_info.ok());
-  auto kernel = def->create();
-  REQUIRE(kernel->Prepare(attrs, in, *out_info).ok());
-  auto run = [&](int threads) {
-    std::vector<Tensor> outs;
-    std::vector<void*> out_ptrs;
-    for (const TensorInfo& o : *out_info) outs.emplace_back(o.dtype, o.shape);
-    for (Tensor& o : outs) out_ptrs.push_back(o.data());
-    std::vector<const void*> in_ptrs;
-    for (const Tensor* t : inputs) in_ptrs.push_back(t->data());
-    Tensor scratch(DataType::kUint8, {static_cast<int64_t>(kernel->ScratchBytes(threads))});
-    RunContext ctx{static_cast<std::byte*>(scratch.data()), scratch.byte_size(),
-                   threads > 1 ? &pool : nullptr, threads};
-    kernel->Run(ctx, in_ptrs, out_ptrs);
-    return outs;
-  };
-  const std::vector<Tensor> serial = run(1);
-  for (int threads : {2, 3, 5}) {
-    const std::vector<Tensor> par = run(threads);
-    for (size_t i = 0; i < serial.size(); ++i) {
-      CAPTURE(type, threads, i);
-      CHECK(std::memcmp(par[i].data(), serial[i].data(), serial[i].byte_size()) == 0);
-    }
-  }
+// Constant inputs (axes, K) are handed to Prepare as constants.
+void CheckConstThreadInvariant(const std::string& type, const Attributes& attrs,
+                               const std::vector<const Tensor*>& inputs) {
+  testing::CheckThreadInvariant(type, attrs, inputs, testing::Inputs::kConstants);
 }
 
 TEST_CASE("Reductions and search give the same bits with any thread count",
@@ -280,15 +244,15 @@ TEST_CASE("Reductions and search give the same bits with any thread count",
   const Tensor axes_hw = MakeInt64({2}, {2, 3});
   const Tensor axes_c = MakeInt64({1}, {1});
   for (const char* type : {"ReduceSum", "ReduceMean", "ReduceLogSumExp", "ReduceL2"}) {
-    CheckThreadInvariant(type, Attributes(), {&x, &axes_hw});
-    CheckThreadInvariant(type, Attributes(), {&x, &axes_c});
+    CheckConstThreadInvariant(type, Attributes(), {&x, &axes_hw});
+    CheckConstThreadInvariant(type, Attributes(), {&x, &axes_c});
   }
   Attributes a;
   a.Set("axis", int64_t{1});
-  CheckThreadInvariant("ArgMax", a, {&x});
+  CheckConstThreadInvariant("ArgMax", a, {&x});
   const Tensor k = MakeInt64({1}, {5});
-  CheckThreadInvariant("TopK", a, {&x, &k});
-  CheckThreadInvariant("CumSum", Attributes(), {&x, &axes_c});
+  CheckConstThreadInvariant("TopK", a, {&x, &k});
+  CheckConstThreadInvariant("CumSum", Attributes(), {&x, &axes_c});
 }
 
 }  // namespace
