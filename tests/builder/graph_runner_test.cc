@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "optimizer/optimizer_test_util.h"
 #include "builder/graph_runner.h"
 #include "ir/graph.h"
 #include "kernels/thread_pool.h"
@@ -27,13 +28,7 @@
 namespace engine::builder {
 namespace {
 
-ir::Value* Act(ir::Graph& g, const std::string& name, Dims shape) {
-  ir::Value* v = g.AddValue(name);
-  v->dtype = DataType::kFloat32;
-  v->shape = std::move(shape);
-  v->has_shape = true;
-  return v;
-}
+using engine::testing::Act;
 
 ir::Value* Const(ir::Graph& g, const std::string& name, Dims shape, float base) {
   auto t = std::make_shared<Tensor>(DataType::kFloat32, std::move(shape));

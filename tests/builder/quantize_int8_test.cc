@@ -18,13 +18,7 @@ namespace {
 using engine::testing::Count;
 using engine::testing::FindOp;
 
-ir::Value* Act(ir::Graph& g, const std::string& name, Dims shape) {
-  ir::Value* v = g.AddValue(name);
-  v->dtype = DataType::kFloat32;
-  v->shape = std::move(shape);
-  v->has_shape = true;
-  return v;
-}
+using engine::testing::Act;
 
 ir::Value* Const(ir::Graph& g, const std::string& name, Dims shape, float base) {
   auto t = std::make_shared<Tensor>(DataType::kFloat32, std::move(shape));

@@ -1,5 +1,5 @@
 // Helpers shared by the optimizer tests: parse a model into the IR, count and
-// find ops.
+// find ops, make activation values.
 #ifndef ENGINE_TESTS_OPTIMIZER_OPTIMIZER_TEST_UTIL_H_
 #define ENGINE_TESTS_OPTIMIZER_OPTIMIZER_TEST_UTIL_H_
 
@@ -38,6 +38,15 @@ inline const ir::Node* FindOp(const ir::Graph& g, const std::string& op) {
     if (node->op_type == op) return node.get();
   }
   return nullptr;
+}
+
+/// Adds a float32 activation value `name` of static `shape` (no producer yet).
+inline ir::Value* Act(ir::Graph& g, const std::string& name, Dims shape) {
+  ir::Value* v = g.AddValue(name);
+  v->dtype = DataType::kFloat32;
+  v->shape = std::move(shape);
+  v->has_shape = true;
+  return v;
 }
 
 }  // namespace engine::testing
