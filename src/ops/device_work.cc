@@ -20,23 +20,14 @@ Precision PrecisionOf(DataType t) {
   }
 }
 
-
 }  // namespace
-
-absl::Status ImportOneToOne(const ImportNode& node, ImportSink& sink) {
-  if (!node.tensor_attrs.empty()) {
-    return absl::UnimplementedError(absl::StrCat("attribute '", node.tensor_attrs.begin()->first,
-                                                 "' has kind TENSOR, which is not supported"));
-  }
-  return sink.AddLayer(node.name, node.op_type, node.attrs, node.inputs, node.outputs);
-}
 
 absl::StatusOr<hw::LayerWorkload> DescribeDeviceWork(const OpDef& def, const LayerView& layer,
                                                      const OpDef* activation_def) {
   const DeviceSpec& spec = def.device;
   if (!spec.unit) {
-    return absl::InternalError(
-        absl::StrCat(layer.name, " (", std::string(layer.type), "): layer type has no accelerator mapping"));
+    return absl::InternalError(absl::StrCat(layer.name, " (", std::string(layer.type),
+                                            "): layer type has no accelerator mapping"));
   }
   hw::LayerWorkload w;
   w.name = layer.name;

@@ -184,6 +184,15 @@ void RegisterBuiltinOps(OpRegistry& r) {
   }
 }
 
+// The default importer (op_def.h).
+absl::Status ImportOneToOne(const ImportNode& node, ImportSink& sink) {
+  if (!node.tensor_attrs.empty()) {
+    return absl::UnimplementedError(absl::StrCat("attribute '", node.tensor_attrs.begin()->first,
+                                                 "' has kind TENSOR, which is not supported"));
+  }
+  return sink.AddLayer(node.name, node.op_type, node.attrs, node.inputs, node.outputs);
+}
+
 absl::Status OpRegistry::Register(OpDef def) {
   if (def.type.empty()) return absl::InvalidArgumentError("op record without a type");
   if (def.min_opset > def.max_opset) {
