@@ -33,7 +33,12 @@ constexpr int64_t kMaxBytes = int64_t{64} << 20;
 
 void LoadAndRun(std::string_view bytes) {
   static SilentLogger logger;
-  auto engine = engine::Runtime::DeserializeEngine(bytes, &logger);
+  // The harness's budget also bounds what loading may allocate (kernel
+  // tables in proportion to the declared shapes), under libFuzzer's limit.
+  engine::RuntimeOptions options;
+  options.logger = &logger;
+  options.max_activation_bytes = kMaxBytes;
+  auto engine = engine::Runtime::DeserializeEngine(bytes, options);
   if (!engine.ok()) return;
   const engine::Engine& e = **engine;
   // Exercise the read-only accessors too.

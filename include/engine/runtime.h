@@ -284,6 +284,21 @@ class ENGINE_API ExecutionContext {
   std::unique_ptr<Impl> impl_;
 };
 
+/// What a plan may ask of this host when it loads. A plan declares the shape
+/// of every activation tensor; loading prepares each layer's kernel (index
+/// tables, packed weights) in proportion to those shapes, and every
+/// execution context allocates the activation arena. A corrupt or hostile
+/// plan that declares more than the host can hold is refused at load with
+/// ResourceExhausted, instead of exhausting memory later.
+struct RuntimeOptions {
+  Logger* logger = nullptr;  ///< nullptr: the default logger
+  /// Largest activation tensor (engine input, output or intermediate) and
+  /// largest activation arena a plan may declare, bytes. 0: the host's
+  /// physical memory (sysconf _SC_PHYS_PAGES x _SC_PAGE_SIZE). A service
+  /// loading untrusted plans sets its own budget.
+  int64_t max_activation_bytes = 0;
+};
+
 /// Deserializes plans into engines.
 class ENGINE_API Runtime {
  public:
@@ -295,14 +310,23 @@ class ENGINE_API Runtime {
   /// FlatBuffers verification failure, inconsistent tensor sizes, an invalid
   /// hardware description or program), Unimplemented (a layer type this
   /// runtime does not know).
+  /// ResourceExhausted when an activation tensor or the arena is larger than
+  /// RuntimeOptions::max_activation_bytes (default: the host's physical
+  /// memory), naming the tensor.
   static absl::StatusOr<std::shared_ptr<const Engine>> DeserializeEngine(
       std::string_view plan, Logger* logger = nullptr);
+  /// As above, with the load limits of `options`.
+  static absl::StatusOr<std::shared_ptr<const Engine>> DeserializeEngine(
+      std::string_view plan, const RuntimeOptions& options);
 
   /// Reads the file at `path` and deserializes it. Errors: NotFound when the
   /// file cannot be opened, otherwise as DeserializeEngine, with the path in
   /// the message.
   static absl::StatusOr<std::shared_ptr<const Engine>> LoadEngineFile(
       const std::string& path, Logger* logger = nullptr);
+  /// As above, with the load limits of `options`.
+  static absl::StatusOr<std::shared_ptr<const Engine>> LoadEngineFile(
+      const std::string& path, const RuntimeOptions& options);
 };
 
 }  // namespace engine

@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/limits.h"
 #include "common/plan_generated.h"
 #include "common/status_macros.h"
 #include "ops/op_registry.h"
@@ -77,6 +80,8 @@ struct LayerSpan {
 // What the steps hand on to each other besides the engine being filled.
 struct ReadState {
   Engine::Impl& impl;
+  /// RuntimeOptions::max_activation_bytes, resolved (never 0).
+  int64_t max_activation_bytes = 0;
   /// By tensor index: defined so far (constants, engine inputs, outputs of
   /// the layers read so far).
   std::vector<bool> available;
@@ -189,6 +194,26 @@ absl::StatusOr<const fb::Network*> ReadHeader(std::string_view& plan, AlignedCop
 
 // --- Step 2: the tensors -------------------------------------------------
 
+// The host's physical memory, bytes (the default load limit); 2^40 when
+// sysconf cannot tell.
+int64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return kMaxTensorBytes;
+  return SaturatingMul(static_cast<int64_t>(pages), static_cast<int64_t>(page));
+}
+
+// An activation tensor's size against the load limit.
+absl::Status CheckActivationBytes(const ReadState& st, const std::string& where,
+                                  const Engine::Impl::TensorSlot& slot) {
+  if (static_cast<int64_t>(slot.bytes) <= st.max_activation_bytes) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      where, " ", DataTypeName(slot.dtype), " ", DimsToString(slot.shape), " needs ", slot.bytes,
+      " bytes, more than the ", st.max_activation_bytes,
+      " bytes this runtime allows for an activation tensor (RuntimeOptions::"
+      "max_activation_bytes; default: the host's physical memory)"));
+}
+
 // Reads every tensor: a unique name, a known concrete dtype, dimensions and
 // size at most kMaxTensorBytes (computed without overflow), a constant's data
 // exactly its size, no data on an activation. Constants are copied into the
@@ -251,6 +276,8 @@ absl::Status ReadTensors(const fb::Network& net, ReadState& st) {
       slot.constant = static_cast<int>(impl.constants.size() - 1);
     } else if (have != 0) {
       return Corrupt(absl::StrCat(where, " is not a constant but carries ", have, " bytes of data"));
+    } else {
+      ENGINE_RETURN_IF_ERROR(CheckActivationBytes(st, where, slot));
     }
     impl.tensors.push_back(std::move(slot));
   }
@@ -690,16 +717,25 @@ absl::Status ReadDeviceProfile(ReadState& st) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlanSteps(std::string_view plan) {
+absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlanSteps(std::string_view plan,
+                                                                  int64_t max_activation_bytes) {
   AlignedCopies copies;
   auto impl = std::make_shared<Engine::Impl>();
   ENGINE_ASSIGN_OR_RETURN(const fb::Network* net, ReadHeader(plan, copies, impl->info));
-  ReadState st{*impl, {}, {}, {}, {}};
+  ReadState st{*impl, max_activation_bytes > 0 ? max_activation_bytes : PhysicalMemoryBytes(),
+               {}, {}, {}, {}};
   ENGINE_RETURN_IF_ERROR(ReadTensors(*net, st));
   ENGINE_RETURN_IF_ERROR(ReadEngineIo(*net, /*outputs=*/false, st));
   ENGINE_RETURN_IF_ERROR(ReadLayers(*net, st));
   ENGINE_RETURN_IF_ERROR(ReadEngineIo(*net, /*outputs=*/true, st));
   ENGINE_RETURN_IF_ERROR(ReadArena(*net, *impl));
+  if (impl->memory.arena_bytes > st.max_activation_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the plan's activation arena needs ", impl->memory.arena_bytes,
+        " bytes per execution context, more than the ", st.max_activation_bytes,
+        " bytes this runtime allows (RuntimeOptions::max_activation_bytes; default: the host's "
+        "physical memory)"));
+  }
   ENGINE_RETURN_IF_ERROR(ReadProgram(*net, st));
   ENGINE_RETURN_IF_ERROR(ReadDeviceProfile(st));
   return std::shared_ptr<const Engine::Impl>(std::move(impl));
@@ -707,12 +743,13 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlanSteps(std::string_vi
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view plan) {
+absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view plan,
+                                                             int64_t max_activation_bytes) {
   // Every allocation above is bounded by the plan's size or by a checked
   // limit; a kernel's Prepare may still allocate per its shapes, so a host
   // out of memory is reported, not thrown.
   try {
-    return ReadPlanSteps(plan);
+    return ReadPlanSteps(plan, max_activation_bytes);
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         absl::StrCat("out of memory loading a ", plan.size(), "-byte plan"));

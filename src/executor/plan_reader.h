@@ -35,7 +35,12 @@ namespace engine::exec {
 /// the plan's size, never to a count or size read from it unchecked.
 /// Callers that read a file prefix errors with its path
 /// (Runtime::LoadEngineFile).
-absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view plan);
+/// `max_activation_bytes` bounds every non-constant tensor and the arena
+/// (0: the host's physical memory): a larger one is ResourceExhausted naming
+/// it, so that preparing the kernels (tables in proportion to the shapes)
+/// cannot exhaust memory.
+absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view plan,
+                                                             int64_t max_activation_bytes = 0);
 
 }  // namespace engine::exec
 

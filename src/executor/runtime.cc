@@ -19,8 +19,16 @@ namespace engine {
 
 absl::StatusOr<std::shared_ptr<const Engine>> Runtime::DeserializeEngine(std::string_view plan,
                                                                         Logger* logger) {
-  ENGINE_ASSIGN_OR_RETURN(std::shared_ptr<const Engine::Impl> impl, exec::ReadPlan(plan));
-  Logger& log = logger != nullptr ? *logger : DefaultLogger();
+  RuntimeOptions options;
+  options.logger = logger;
+  return DeserializeEngine(plan, options);
+}
+
+absl::StatusOr<std::shared_ptr<const Engine>> Runtime::DeserializeEngine(
+    std::string_view plan, const RuntimeOptions& options) {
+  ENGINE_ASSIGN_OR_RETURN(std::shared_ptr<const Engine::Impl> impl,
+                          exec::ReadPlan(plan, options.max_activation_bytes));
+  Logger& log = options.logger != nullptr ? *options.logger : DefaultLogger();
   log.Log(Severity::kVerbose,
           absl::StrCat("loaded engine '", impl->info.model_name, "': ", impl->layers.size(),
                        " layers, ", impl->info.weight_bytes, " weight bytes, plan schema v",
@@ -30,8 +38,15 @@ absl::StatusOr<std::shared_ptr<const Engine>> Runtime::DeserializeEngine(std::st
 
 absl::StatusOr<std::shared_ptr<const Engine>> Runtime::LoadEngineFile(const std::string& path,
                                                                      Logger* logger) {
+  RuntimeOptions options;
+  options.logger = logger;
+  return LoadEngineFile(path, options);
+}
+
+absl::StatusOr<std::shared_ptr<const Engine>> Runtime::LoadEngineFile(
+    const std::string& path, const RuntimeOptions& options) {
   ENGINE_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
-  auto engine = DeserializeEngine(bytes, logger);
+  auto engine = DeserializeEngine(bytes, options);
   if (!engine.ok()) return Annotate(engine.status(), path);
   return engine;
 }

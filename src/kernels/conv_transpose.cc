@@ -82,7 +82,11 @@ absl::StatusOr<ConvTParams> ParseConvTranspose(const Attributes& attrs,
     return absl::InvalidArgumentError("ConvTranspose: X, W and B must have the same dtype");
   }
   const size_t rank = x.shape.size();
-  if (rank < 3 || rank > 5) {
+  if (rank < 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ConvTranspose: X must be [N, C, D1..Dk], got ", ShapeString(x.shape)));
+  }
+  if (rank > 5) {
     return absl::UnimplementedError(absl::StrCat(
         "ConvTranspose: X must be [N, C, D1..Dk] with k = 1, 2 or 3, got ", ShapeString(x.shape)));
   }

@@ -43,7 +43,7 @@ int DomainOpset(const onnx::ModelProto& model, const std::string& domain) {
 }
 
 // ONNX 1.12's shape inference of convolutions and pooling
-// (convPoolShapeInference) trusts its inputs: it takes the kernel shape from
+// (convPoolShapeInference, convTransposeShapeInference) trusts its inputs: it takes the kernel shape from
 // W's dimensions without checking W's rank against X's (and reads past the end
 // of its vectors when W has more), divides by `strides` values that may be 0,
 // and for auto_pad SAME subtracts the stride from the input size in a loop.
@@ -66,6 +66,10 @@ class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
  private:
   // Input index of W, or 0 for pooling (no W).
   static void Check(onnx::InferenceContext& ctx, size_t w) {
+    if (onnx::hasInputShape(ctx, 0) && onnx::getInputShape(ctx, 0).dim_size() < 3) {
+      fail_shape_inference("X has rank ", onnx::getInputShape(ctx, 0).dim_size(),
+                           ", must be at least 3 (N, C and a spatial axis)");
+    }
     if (w > 0 && onnx::hasInputShape(ctx, 0) && onnx::hasInputShape(ctx, w) &&
         onnx::getInputShape(ctx, 0).dim_size() != onnx::getInputShape(ctx, w).dim_size()) {
       fail_shape_inference("X has rank ", onnx::getInputShape(ctx, 0).dim_size(),
@@ -94,7 +98,7 @@ class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
 
   CheckedSchemaRegistry() {
     const int max_opset = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
-    const std::pair<const char*, size_t> kOps[] = {{"Conv", 1},    {"ConvInteger", 1},
+    const std::pair<const char*, size_t> kOps[] = {{"Conv", 1},    {"ConvInteger", 1}, {"ConvTranspose", 1},
                                                    {"QLinearConv", 3}, {"MaxPool", 0},
                                                    {"AveragePool", 0}, {"LpPool", 0}};
     for (const auto& [op, w] : kOps) {
@@ -300,11 +304,14 @@ absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options
       return absl::UnimplementedError(
           absl::StrCat(file, ": input '", input.name(), "' is not a tensor"));
     }
+    // has_shape() is read before mutable_shape() creates an empty (scalar)
+    // shape: a shapeless input is refused below, never taken as a scalar.
+    const bool declared_shape = input.type().tensor_type().has_shape();
     auto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
     auto pin = options.input_shapes.find(input.name());
     if (pin != options.input_shapes.end()) {
       const Dims& dims = pin->second;
-      if (input.type().tensor_type().has_shape() && shape->dim_size() != static_cast<int>(dims.size())) {
+      if (declared_shape && shape->dim_size() != static_cast<int>(dims.size())) {
         return absl::InvalidArgumentError(absl::StrCat(
             file, ": --shapes gives input '", input.name(), "' rank ", dims.size(), " (",
             DimsToString(dims), ") but the model declares rank ", shape->dim_size()));
@@ -321,7 +328,7 @@ absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options
       for (int64_t d : dims) shape->add_dim()->set_dim_value(d);
       continue;
     }
-    if (!input.type().tensor_type().has_shape()) {
+    if (!declared_shape) {
       return absl::InvalidArgumentError(absl::StrCat(
           file, ": input '", input.name(), "' has no shape; pin it with --shapes=", input.name(),
           ":<dims>, e.g. --shapes=", input.name(), ":1x3x224x224"));
@@ -632,22 +639,32 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
                                                    options.target_opset, ": ", e.what()));
     }
   }
-  if (!newer_than_onnx_lib) {
-    try {
-      onnx::ShapeInferenceOptions si(/*check_type=*/false, /*error_mode=*/1,
-                                     /*enable_data_propagation=*/true);
-      onnx::shape_inference::InferShapes(model, CheckedSchemaRegistry::Get(), si);
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(file, ": ONNX shape inference failed: ", e.what()));
-    }
-  }
+  // ONNX shape inference (the cross-check below) runs only once the engine's
+  // own shape propagation has accepted every node: ONNX 1.12's inference
+  // functions trust their inputs (ConvTranspose reads a kernel shape past the
+  // end of W's dimensions when W is a scalar, LayerNormalization indexes a
+  // scalar X), and the engine's checks of ranks, axes and attributes come
+  // first. It sees the model without the held-out nodes, as the converter did.
+  onnx::ModelProto without_held;
+  const bool infer = !newer_than_onnx_lib;
+  if (infer && !held.nodes.empty()) without_held = model;
   if (absl::Status s = RestoreNodes(model, std::move(held)); !s.ok()) return Annotate(s, file);
   ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph,
                           Import(model, file, opset, options.limits));
   absl::Status s = PropagateShapes(*graph, options.limits);
   if (!s.ok()) return Annotate(s, file);
-  ENGINE_RETURN_IF_ERROR(CrossCheckShapes(model, *graph, file));
+  if (infer) {
+    onnx::ModelProto& inferred = without_held.has_graph() ? without_held : model;
+    try {
+      onnx::ShapeInferenceOptions si(/*check_type=*/false, /*error_mode=*/1,
+                                     /*enable_data_propagation=*/true);
+      onnx::shape_inference::InferShapes(inferred, CheckedSchemaRegistry::Get(), si);
+    } catch (const std::exception& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ": ONNX shape inference failed: ", e.what()));
+    }
+    ENGINE_RETURN_IF_ERROR(CrossCheckShapes(inferred, *graph, file));
+  }
   ENGINE_RETURN_IF_ERROR(graph->Verify());
   return graph;
 }

@@ -375,6 +375,37 @@ TEST_CASE("Data appended to a plan is refused, a plan of 2 GiB or more before it
   }
 }
 
+TEST_CASE("A plan asking for more activation memory than the runtime allows is refused at load",
+          "[executor][plan]") {
+  // Found by the fuzz stage: a plan declaring a LayerNormalization over a
+  // 400 GB tensor made its kernel's Prepare allocate an index table of that
+  // size at load. The load limit bounds every activation tensor and the
+  // arena before any kernel is prepared.
+  const std::string& plan = SmallPlan();
+  StderrLogger quiet(Severity::kError);
+  auto engine = Runtime::DeserializeEngine(plan, &quiet);
+  REQUIRE(engine.ok());
+  int64_t largest = 0;
+  for (const auto& d : (*engine)->inputs()) {
+    int64_t n = DataTypeSize(d.dtype);
+    for (int64_t dim : d.shape) n *= dim;
+    largest = std::max(largest, n);
+  }
+  const int64_t arena = (*engine)->memory_plan().arena_bytes;
+  REQUIRE(largest > 0);
+  REQUIRE(arena >= largest);
+  RuntimeOptions options;
+  options.logger = &quiet;
+  options.max_activation_bytes = largest - 1;
+  absl::Status s = Runtime::DeserializeEngine(plan, options).status();
+  INFO(s.ToString());
+  CHECK(s.code() == absl::StatusCode::kResourceExhausted);
+  CHECK(absl::StrContains(s.message(), "RuntimeOptions::max_activation_bytes"));
+  CHECK(absl::StrContains(s.message(), "tensor #"));
+  options.max_activation_bytes = arena;
+  CHECK(Runtime::DeserializeEngine(plan, options).ok());
+}
+
 TEST_CASE("Write the crafted bad plans to tests/data/fuzz_regressions/plan",
           "[.write_regressions]") {
   for (const BadPlan& b : BadPlans()) {
