@@ -26,11 +26,11 @@ std::string Int8TypeOf(const ir::Node& n) {
 }
 
 // Layers that pass int8 through unchanged (they commute with a positive
-// scale): the output keeps the input's scale. A record may restrict this to
+// scale): every output (Split has several) keeps the input's scale. A record may restrict this to
 // some attribute values (Int8Spec::pass_through_if, e.g. Resize "nearest").
 bool IsInt8PassThrough(const ir::Node& n) {
   if (RoleOf(n) != ops::Int8Role::kPassThrough || n.inputs.empty() || n.inputs[0] == nullptr ||
-      n.outputs.size() != 1 || n.inputs[0]->dtype != DataType::kFloat32) {
+      n.outputs.empty() || n.inputs[0]->dtype != DataType::kFloat32) {
     return false;
   }
   const ops::OpDef* def = ops::OpRegistry::Builtin().Find(n.op_type);
@@ -439,12 +439,15 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
   // Replaces `node` by `q`, which writes the int8 version of node's output at
   // `scale`; float readers get its DequantizeLinear.
   std::set<const ir::Node*> created;
+  // Every output of `node` (Split has several) gets its int8 version at the
+  // same `scale`.
   auto replace_int8_out = [&](ir::Node* node, std::unique_ptr<ir::Node> q, float scale) {
-    ir::Value* y = node->outputs[0];
-    ir::Value* yq = new_int8_value(y);
-    q->outputs = {yq};
-    created.insert(graph.InsertNodeBefore(node, std::move(q)));
-    dequantize_into(yq, scale, y, node);
+    std::vector<ir::Value*> outs = node->outputs;
+    q->outputs.clear();
+    for (ir::Value* y : outs) q->outputs.push_back(new_int8_value(y));
+    ir::Node* inserted = graph.InsertNodeBefore(node, std::move(q));
+    created.insert(inserted);
+    for (size_t i = 0; i < outs.size(); ++i) dequantize_into(inserted->outputs[i], scale, outs[i], node);
     graph.RemoveNode(node);
   };
 
@@ -543,7 +546,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       q->inputs = node->inputs;
       q->inputs[0] = it->second.first;
       const float scale = it->second.second;
-      effective[node->outputs[0]->name] = scale;
+      for (const ir::Value* y : node->outputs) effective[y->name] = scale;
       replace_int8_out(node, std::move(q), scale);
     }
   }

@@ -201,6 +201,7 @@ OpDef Legacy(const std::string& type, ImportFn import) {
 OpDef SplitOp() {
   OpDef op = Dma("Split", kernels::MakeSplitDef());
   op.import = ImportSplit;
+  op.int8.role = Int8Role::kPassThrough;  // a copy: each part keeps the input's scale
   return op;
 }
 OpDef ExpandOp() { return Dma("Expand", kernels::MakeExpandDef()); }

@@ -332,6 +332,50 @@ TEST_CASE("quantize-int8 passes int8 through Transpose and Slice (channel shuffl
   }
 }
 
+TEST_CASE("quantize-int8 passes int8 through Split: every part keeps the input's scale",
+          "[optimizer][int8]") {
+  // x -> Conv -> Split -> (Conv, float output): ShuffleNet's channel split.
+  ir::Graph g;
+  ir::Value* x = Act(g, "x", {1, 4, 4, 4});
+  g.inputs().push_back(x);
+  ir::Value* c = Act(g, "c", {1, 4, 4, 4});
+  Add(g, "Conv", "conv1", {x, Const(g, "w1", {4, 4, 1, 1}, 0.5f)}, c);
+  ir::Value* a = Act(g, "a", {1, 2, 4, 4});
+  ir::Value* b = Act(g, "b", {1, 2, 4, 4});
+  ir::Node* split = Add(g, "Split", "split", {c}, a);
+  split->outputs = {a, b};
+  split->attrs.Set("axis", int64_t{1});
+  split->attrs.Set("split", std::vector<int64_t>{2, 2});
+  ir::Value* y = Act(g, "y", {1, 3, 4, 4});
+  Add(g, "Conv", "conv2", {a, Const(g, "w2", {3, 2, 1, 1}, 0.4f)}, y);
+  g.outputs().push_back(y);
+  g.outputs().push_back(b);
+  ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"a", 0.5f}, {"b", 0.7f}, {"y", 0.1f}};
+  auto report = QuantizeGraphInt8(g, scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(g.Verify().ok());
+  CHECK(Count(g, "DequantizeLinear") == 1);  // part b, a graph output
+  const ir::Node* s8 = FindOp(g, "Split");
+  REQUIRE(s8 != nullptr);
+  REQUIRE(s8->outputs.size() == 2);
+  CHECK(s8->inputs[0]->dtype == DataType::kInt8);
+  CHECK(s8->outputs[0]->dtype == DataType::kInt8);
+  CHECK(s8->outputs[1]->dtype == DataType::kInt8);
+  // conv2 reads part a as int8; the float graph output b is the
+  // DequantizeLinear of part b at conv1's output scale (0.05), not 0.7.
+  bool conv2_int8 = false, b_dequantized = false;
+  for (const auto& n : g.nodes()) {
+    if (n->name == "conv2") conv2_int8 = n->inputs[0] == s8->outputs[0];
+    if (n->op_type == "DequantizeLinear" && n->outputs[0] == b) {
+      b_dequantized = n->inputs[0] == s8->outputs[1] &&
+                      n->inputs[1]->constant->data_as<float>()[0] == 0.05f;
+    }
+  }
+  CHECK(conv2_int8);
+  CHECK(b_dequantized);
+}
+
 TEST_CASE("quantize-int8 runs average pooling in int8 (ResNet's head)", "[optimizer][int8]") {
   // x -> Conv(Relu) -> GlobalAveragePool -> Flatten -> Gemm -> logits
   // (graph output); pool -> AveragePool -> out2 (graph output, float reader).
