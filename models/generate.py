@@ -5,7 +5,8 @@ Run with Debian's interpreter (it has python3-onnx 1.12 + numpy):
 
     /usr/bin/python3 models/generate.py [--out DIR] [--seed N] [--opset 13] [--force] [names...]
 
-Models: resnet50, mobilenetv2, tiny_cnn (default: all). Writes DIR/<name>.onnx
+Models: resnet50, mobilenetv2, tiny_cnn, yolov5n (detector), unet (segmentation)
+(default: all). Writes DIR/<name>.onnx
 (default DIR: models/out/, which is gitignored). A model whose file already exists is
 skipped unless --force is given.
 
@@ -37,7 +38,7 @@ MIN_OPSET = 11  # Clip with min/max as inputs
 MAX_OPSET = onnx.defs.onnx_opset_version()
 
 # Number of random images used to calibrate BN statistics (per model).
-CALIB_BATCH = {"resnet50": 2, "mobilenetv2": 4, "tiny_cnn": 16}
+CALIB_BATCH = {"resnet50": 2, "mobilenetv2": 4, "tiny_cnn": 16, "yolov5n": 1, "unet": 1}
 
 
 # --------------------------------------------------------------------------------------
@@ -148,22 +149,60 @@ class Builder:
         return out
 
     # -- layers (each returns (tensor_name, numpy_value)) ------------------------------------
-    def conv(self, module, x, cout, k, stride=1, pad=None, groups=1):
+    def conv(self, module, x, cout, k, stride=1, pad=None, groups=1, bias=None, std=None):
+        """Conv without bias (followed by BN), or with `bias` (a [cout] array: a head)."""
         xn, xv = x
         cin = xv.shape[3]
         if pad is None:
             pad = (k - 1) // 2
         # Kaiming normal, mode=fan_out, nonlinearity=relu (torchvision init):
         # fan_out = out_channels * kh * kw (weight.size(0) * receptive field).
-        std = np.sqrt(2.0 / (cout * k * k))
+        if std is None:
+            std = np.sqrt(2.0 / (cout * k * k))
         w = (self.rng.standard_normal((cout, cin // groups, k, k)) * std).astype(np.float32)
-        wn = self.add_init(f"{module}.weight", w)
+        inputs = [xn, self.add_init(f"{module}.weight", w)]
+        if bias is not None:
+            bias = np.asarray(bias, np.float32)
+            inputs.append(self.add_init(f"{module}.bias", bias))
         out = self.node(
-            "Conv", [xn, wn], module,
+            "Conv", inputs, module,
             dilations=[1, 1], group=groups, kernel_shape=[k, k],
             pads=[pad, pad, pad, pad], strides=[stride, stride],
         )
-        return out, np_conv(xv, w, stride, pad, groups)
+        y = np_conv(xv, w, stride, pad, groups)
+        return out, y + bias if bias is not None else y
+
+    def conv_transpose2x(self, module, x, cout):
+        """ConvTranspose kernel 2, stride 2, with bias (U-Net's up-convolution)."""
+        xn, xv = x
+        n, h, wd, cin = xv.shape
+        std = np.sqrt(2.0 / (cin * 4))
+        w = (self.rng.standard_normal((cin, cout, 2, 2)) * std).astype(np.float32)
+        b = self.rng.uniform(-0.05, 0.05, cout).astype(np.float32)
+        inputs = [xn, self.add_init(f"{module}.weight", w), self.add_init(f"{module}.bias", b)]
+        out = self.node("ConvTranspose", inputs, module, dilations=[1, 1], group=1,
+                        kernel_shape=[2, 2], pads=[0, 0, 0, 0], strides=[2, 2])
+        # y[n, 2i+a, 2j+b, o] = sum_c x[n, i, j, c] * w[c, o, a, b] + bias[o]
+        y = np.einsum("nijc,coab->niajbo", xv, w).reshape(n, 2 * h, 2 * wd, cout) + b
+        return out, y.astype(np.float32)
+
+    def silu(self, module, x):
+        """SiLU as PyTorch exports nn.SiLU: x * Sigmoid(x)."""
+        s = self.node("Sigmoid", [x[0]], module)
+        out = self.node("Mul", [x[0], s], module)
+        return out, (x[1] / (1.0 + np.exp(-x[1]))).astype(np.float32)
+
+    def concat(self, scope, xs, call_name=None):
+        """Concat along channels (axis 1 in NCHW; NHWC axis 3 in numpy)."""
+        out = self.node("Concat", [x[0] for x in xs], scope, call_name=call_name, axis=1)
+        return out, np.concatenate([x[1] for x in xs], axis=3)
+
+    def upsample2x(self, module, x):
+        """nn.Upsample(scale_factor=2, mode='nearest') as exported: Resize."""
+        scales = self.add_init(f"{module}.scales", np.array([1, 1, 2, 2], np.float32))
+        out = self.node("Resize", [x[0], "", scales], module, mode="nearest",
+                        coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        return out, x[1].repeat(2, axis=1).repeat(2, axis=2)
 
     def bn(self, module, x, gamma_range=(0.5, 1.5)):
         xn, xv = x
@@ -341,6 +380,135 @@ def build_tiny_cnn(b, x):
     return b.softmax("", x, output="output")
 
 
+def build_yolov5n(b, x):
+    """Ultralytics YOLOv5n v6.0 (depth 0.33, width 0.25) at 640x640, 80 classes, with the
+    export's Detect decode: per level a 1x1 conv to 3 x 85, view [1, 3, 85, ny, nx],
+    permute to [1, 3, ny, nx, 85], Sigmoid, Split (2, 2, 81), xy = (2 s - 0.5 + grid) *
+    stride, wh = (2 s)^2 * anchor, Concat, view [1, 3 ny nx, 85]; the three levels
+    concatenated into [1, 25200, 85]."""
+
+    def conv(module, x, cout, k, stride=1, pad=None):
+        x = b.conv(f"{module}.conv", x, cout, k, stride=stride, pad=pad)
+        x = b.bn(f"{module}.bn", x)
+        return b.silu(f"{module}.act", x)
+
+    def c3(module, x, cout, n, shortcut=True):
+        c_ = cout // 2
+        y1 = conv(f"{module}.cv1", x, c_, 1)
+        for i in range(n):
+            m = f"{module}.m.{i}"
+            t = conv(f"{m}.cv2", conv(f"{m}.cv1", y1, c_, 1), c_, 3)
+            y1 = b.add(m, y1, t) if shortcut else t
+        y2 = conv(f"{module}.cv2", x, c_, 1)
+        return conv(f"{module}.cv3", b.concat(module, [y1, y2]), cout, 1)
+
+    def sppf(module, x, cout):
+        c_ = x[1].shape[3] // 2
+        x = conv(f"{module}.cv1", x, c_, 1)
+        ys = [x]
+        for i in range(3):
+            ys.append(b.maxpool(f"{module}.m", ys[-1], 5, 1, 2) if i == 0 else
+                      (b.node("MaxPool", [ys[-1][0]], module, call_name=f"m_{i}", ceil_mode=0,
+                              dilations=[1, 1], kernel_shape=[5, 5], pads=[2, 2, 2, 2],
+                              strides=[1, 1]),
+                       np_maxpool(ys[-1][1], 5, 1, 2)))
+        return conv(f"{module}.cv2", b.concat(module, ys), cout, 1)
+
+    x0 = conv("model.0", x, 16, 6, stride=2, pad=2)
+    x1 = conv("model.1", x0, 32, 3, stride=2)
+    x2 = c3("model.2", x1, 32, 1)
+    x3 = conv("model.3", x2, 64, 3, stride=2)
+    x4 = c3("model.4", x3, 64, 2)
+    x5 = conv("model.5", x4, 128, 3, stride=2)
+    x6 = c3("model.6", x5, 128, 3)
+    x7 = conv("model.7", x6, 256, 3, stride=2)
+    x8 = c3("model.8", x7, 256, 1)
+    x9 = sppf("model.9", x8, 256)
+    x10 = conv("model.10", x9, 128, 1)
+    x13 = c3("model.13", b.concat("model.12", [b.upsample2x("model.11", x10), x6]), 128, 1, False)
+    x14 = conv("model.14", x13, 64, 1)
+    x17 = c3("model.17", b.concat("model.16", [b.upsample2x("model.15", x14), x4]), 64, 1, False)
+    x18 = conv("model.18", x17, 64, 3, stride=2)
+    x20 = c3("model.20", b.concat("model.19", [x18, x14]), 128, 1, False)
+    x21 = conv("model.21", x20, 128, 3, stride=2)
+    x23 = c3("model.23", b.concat("model.22", [x21, x10]), 256, 1, False)
+
+    nc, na = 80, 3
+    no = nc + 5
+    anchors = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]]
+    levels = []
+    for i, (feat, stride) in enumerate([(x17, 8), (x20, 16), (x23, 32)]):
+        m = f"model.24.m.{i}"
+        # YOLOv5's bias prior: objectness log(8 / (640 / stride)^2), classes log(0.6 / (nc - 0.99)).
+        bias = np.zeros((na, no), np.float32)
+        bias[:, 4] = np.log(8 / (640 / stride) ** 2)
+        bias[:, 5:] = np.log(0.6 / (nc - 0.99))
+        p = b.conv(m, feat, na * no, 1, pad=0, bias=bias.reshape(-1), std=0.01)
+        _, ny, nx, _ = p[1].shape
+        scope = "model.24"
+        call = f"level{i}"
+        shape1 = b.add_init(f"{m}.shape1", np.array([1, na, no, ny, nx], np.int64))
+        r = b.node("Reshape", [p[0], shape1], scope, call_name=call)
+        t = b.node("Transpose", [r], scope, call_name=call, perm=[0, 1, 3, 4, 2])
+        sg = b.node("Sigmoid", [t], scope, call_name=call)
+        v = p[1].transpose(0, 3, 1, 2).reshape(-1, na, no, ny, nx).transpose(0, 1, 3, 4, 2)
+        v = 1.0 / (1.0 + np.exp(-v))
+        split = b.add_init(f"{m}.split", np.array([2, 2, no - 4], np.int64))
+        name = f"{scope_prefix(scope)}/{call}/Split"
+        outs = [f"{name}_output_{k}" for k in range(3)]
+        b.nodes.append(helper.make_node("Split", [sg, split], outs, name=name, axis=4))
+        yy, xx = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
+        grid = (np.stack((xx, yy), 2).reshape(1, 1, ny, nx, 2) - 0.5).astype(np.float32)
+        anchor = (np.array(anchors[i], np.float32).reshape(1, na, 1, 1, 2))
+        two = b.const_scalar("two", 2.0)
+        xy = b.node("Mul", [outs[0], two], scope, call_name=f"{call}/xy")
+        xy = b.node("Add", [xy, b.add_init(f"{m}.grid", grid)], scope, call_name=f"{call}/xy")
+        xy = b.node("Mul", [xy, b.const_scalar(f"stride{stride}", float(stride))], scope,
+                    call_name=f"{call}/xy_1")
+        wh = b.node("Mul", [outs[1], two], scope, call_name=f"{call}/wh")
+        wh = b.node("Pow", [wh, two], scope, call_name=f"{call}/wh")
+        wh = b.node("Mul", [wh, b.add_init(f"{m}.anchor_grid", anchor)], scope, call_name=f"{call}/wh_1")
+        cat = b.node("Concat", [xy, wh, outs[2]], scope, call_name=call, axis=4)
+        shape2 = b.add_init(f"{m}.shape2", np.array([1, na * ny * nx, no], np.int64))
+        flat = b.node("Reshape", [cat, shape2], scope, call_name=f"{call}_1")
+        vxy = (v[..., 0:2] * 2 + grid) * stride
+        vwh = (v[..., 2:4] * 2) ** 2 * anchor
+        val = np.concatenate([vxy, vwh, v[..., 4:]], axis=4).reshape(v.shape[0], -1, no)
+        levels.append((flat, val.astype(np.float32)))
+    out = b.node("Concat", [l[0] for l in levels], "model.24", output="output", axis=1)
+    return out, np.concatenate([l[1] for l in levels], axis=1)
+
+
+def build_unet(b, x):
+    """U-Net (Ronneberger et al. 2015) for semantic segmentation at 256x256, 21 classes
+    (PASCAL VOC's count): four levels of two 3x3 Conv-BN-ReLU (32, 64, 128, 256
+    channels), MaxPool 2 down, ConvTranspose 2x2 stride 2 up with the skip
+    concatenated, and a 1x1 Conv head giving per-pixel logits [1, 21, 256, 256]."""
+
+    def double_conv(module, x, cout):
+        for i in (0, 3):
+            x = b.conv(f"{module}.double_conv.{i}", x, cout, 3)
+            x = b.bn(f"{module}.double_conv.{i + 1}", x)
+            x = b.relu(f"{module}.double_conv.{i + 2}", x)
+        return x
+
+    skips = []
+    for i, c in enumerate([32, 64, 128]):
+        x = double_conv(f"down{i}", x, c)
+        skips.append(x)
+        x = b.maxpool(f"pool{i}", x, 2, 2, 0)
+    x = double_conv("bottleneck", x, 256)
+    for i, c in enumerate([128, 64, 32]):
+        x = b.conv_transpose2x(f"up{i}.up", x, c)
+        x = b.concat(f"up{i}", [skips[-1 - i], x])
+        x = double_conv(f"up{i}.conv", x, c)
+    nc = 21
+    bound = 1.0 / np.sqrt(32)
+    head = b.conv("head", x, nc, 1, pad=0, bias=b.rng.uniform(-bound, bound, nc), std=bound)
+    out = b.node("Identity", [head[0]], "", output="output")
+    return out, head[1].transpose(0, 3, 1, 2)
+
+
 MODELS = {
     # name: (builder, input shape, output shape, description)
     "resnet50": (build_resnet50, [1, 3, 224, 224], [1, 1000],
@@ -349,6 +517,12 @@ MODELS = {
                     "MobileNetV2 1.0 (torchvision layout), synthetic seeded weights, BN unfused"),
     "tiny_cnn": (build_tiny_cnn, [1, 3, 32, 32], [1, 10],
                  "tiny residual CNN for fast tests, synthetic seeded weights"),
+    "yolov5n": (build_yolov5n, [1, 3, 640, 640], [1, 25200, 85],
+                "YOLOv5n v6.0 detector (Ultralytics layout, Detect decode in the graph), "
+                "synthetic seeded weights, BN unfused"),
+    "unet": (build_unet, [1, 3, 256, 256], [1, 21, 256, 256],
+             "U-Net segmentation (4 levels, ConvTranspose up-sampling, 21 classes), "
+             "synthetic seeded weights, BN unfused"),
 }
 
 

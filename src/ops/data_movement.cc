@@ -13,14 +13,6 @@
 namespace engine::ops {
 namespace {
 
-OpDef Dma(const std::string& type, kernels::KernelDef host) {
-  OpDef op;
-  op.type = type;
-  op.host = std::move(host);
-  op.device = DmaDevice();
-  return op;
-}
-
 OpDef View(const std::string& type, kernels::KernelDef host) {
   OpDef op;
   op.type = type;

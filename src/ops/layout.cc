@@ -177,14 +177,6 @@ absl::Status ImportIf(const ImportNode& node, ImportSink&) {
       "when its condition is known at build time"));
 }
 
-OpDef Dma(const std::string& type, kernels::KernelDef host) {
-  OpDef op;
-  op.type = type;
-  op.host = std::move(host);
-  op.device = DmaDevice();
-  return op;
-}
-
 // Experimental ops of opsets 1-9: the parser imports them at the model's own
 // opset (the ONNX version converter cannot carry them past opset 10).
 OpDef Legacy(const std::string& type, ImportFn import) {

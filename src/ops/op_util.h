@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
+#include <utility>
 
 #include "kernels/kernel.h"
 #include "ops/op_def.h"
@@ -40,6 +42,16 @@ inline DeviceSpec DmaDevice() {
   DeviceSpec d;
   d.unit = hw::LayerKind::kDma;
   return d;
+}
+
+/// The record of a data-movement op: `host` on the host, the DMA engine on
+/// the device (DmaDevice).
+inline OpDef Dma(const std::string& type, kernels::KernelDef host) {
+  OpDef op;
+  op.type = type;
+  op.host = std::move(host);
+  op.device = DmaDevice();
+  return op;
 }
 
 /// A DeviceSpec for a view: the output aliases the input, no device work.

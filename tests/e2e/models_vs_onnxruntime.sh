@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Generated ResNet-50, MobileNetV2 and tiny_cnn (models/generate.py): the
+# Generated ResNet-50, MobileNetV2, tiny_cnn, the YOLOv5n detector (640x640,
+# Detect decode in the graph) and the U-Net segmenter (models/generate.py): the
 # engine's outputs (built, saved, reloaded plan) must match ONNX Runtime's on
 # the same random input, rtol 1e-3 / atol 1e-4 (float32 summation order
 # differs between the two runtimes).
@@ -16,11 +17,11 @@ if ! command -v node >/dev/null 2>&1 || ! bash "$SRC/tools/ort_ref/setup.sh" >"$
   exit 0
 fi
 
-/usr/bin/python3 "$SRC/models/generate.py" --out "$WORK/models" tiny_cnn mobilenetv2 resnet50
+/usr/bin/python3 "$SRC/models/generate.py" --out "$WORK/models" tiny_cnn mobilenetv2 resnet50 yolov5n unet
 
 fail=0
-for model in tiny_cnn mobilenetv2 resnet50; do
-  size=224; [ "$model" = tiny_cnn ] && size=32
+for model in tiny_cnn mobilenetv2 resnet50 yolov5n unet; do
+  case "$model" in tiny_cnn) size=32 ;; yolov5n) size=640 ;; unet) size=256 ;; *) size=224 ;; esac
   /usr/bin/python3 -c "import numpy as np; np.save('$WORK/$model.input.npy', np.random.default_rng(7).standard_normal((1,3,$size,$size)).astype(np.float32))"
   node "$SRC/tools/ort_ref/run.js" --model "$WORK/models/$model.onnx" \
     --input "input=$WORK/$model.input.npy" --outdir "$WORK/$model.ort" --threads 2 2>"$WORK/$model.ort.log"
