@@ -53,8 +53,20 @@ bool IsFloatConstant(const ir::Value* v) {
   return v != nullptr && v->is_constant() && v->dtype == DataType::kFloat32;
 }
 
-// The fused activation as an output clamp [lo, hi] in real units; false when
-// it has no exact integer form.
+// Whether the layer's fused activation has no exact integer form (Sigmoid,
+// Tanh, LeakyRelu, HardSigmoid, HardSwish, Swish): the INT8 layer then
+// dequantizes its accumulators and applies it in float32 (float output;
+// int8 readers quantize that output).
+bool FloatEpilogue(const ir::Node& n) {
+  auto act = kernels::ParseActivation(n.attrs);
+  if (!act.ok()) return false;
+  using Kind = kernels::Activation::Kind;
+  return act->kind != Kind::kNone && act->kind != Kind::kRelu && act->kind != Kind::kClip;
+}
+
+// The fused activation as an output clamp [lo, hi] in real units (none,
+// +-inf, for an activation applied in a float epilogue, FloatEpilogue);
+// false when the activation attributes do not parse.
 bool ActivationBounds(const ir::Node& n, float* lo, float* hi, std::string* reason) {
   auto act = kernels::ParseActivation(n.attrs);
   if (!act.ok()) {
@@ -70,15 +82,8 @@ bool ActivationBounds(const ir::Node& n, float* lo, float* hi, std::string* reas
       *lo = act->alpha;
       *hi = act->beta;
       return true;
-    default: break;
+    default: return true;  // applied in a float epilogue (FloatEpilogue)
   }
-  if (reason) {
-    *reason = absl::StrCat("fused ", n.attrs.Has("activation")
-                                         ? std::get<std::string>(n.attrs.values().at("activation"))
-                                         : std::string("activation"),
-                           " has no exact integer form");
-  }
-  return false;
 }
 
 bool ConvForm(const ir::Node& n, std::string* reason) {
@@ -266,6 +271,11 @@ absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& sc
     layer.bias = QuantizeBiasVector(bias->constant->data_as<float>(), layer.input_scale, w_scales);
   }
   SetRequant(layer.attrs, w_scales, layer.input_scale, layer.output_scale, lo, hi);
+  if (FloatEpilogue(node)) {
+    for (const auto& [name, value] : node.attrs.values()) {
+      if (name.rfind("activation", 0) == 0) layer.float_activation.Set(name, value);
+    }
+  }
   layer.weight_scales = w_scales;
   layer.activation_min = lo;
   layer.activation_max = hi;
@@ -283,6 +293,7 @@ void MakeFloatOutput(Int8Layer& layer) {
   if (layer.residual_scale > 0) layer.attrs.Set("residual_scale", layer.residual_scale);
   if (std::isfinite(layer.activation_min)) layer.attrs.Set("output_min_float", layer.activation_min);
   if (std::isfinite(layer.activation_max)) layer.attrs.Set("output_max_float", layer.activation_max);
+  for (const auto& [name, value] : layer.float_activation.values()) layer.attrs.Set(name, value);
 }
 
 // Concats that run in int8, and the scale each one's values share. As
@@ -330,7 +341,8 @@ std::map<const ir::Node*, float> Int8Concats(const ir::Graph& graph, const Scale
         // Layers that requantize to any output scale: Int8Conv, Int8Gemm and
         // (when their input turns out int8) Int8AveragePool.
         const bool int8_layer = p != nullptr && !keep_fp32.contains(p) &&
-                                (HasInt8Form(*p) || IsAveragePool(*p)) && p->outputs[0] == in &&
+                                (HasInt8Form(*p) || IsAveragePool(*p)) && !FloatEpilogue(*p) &&
+                                p->outputs[0] == in &&
                                 scales.contains(in->name);
         if (!int8_layer && (p == nullptr || !chosen.contains(p))) bad_groups.insert(find(in));
       }
@@ -475,7 +487,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     }
     if (HasInt8Form(*node)) {
       ENGINE_ASSIGN_OR_RETURN(Int8Layer layer, MakeInt8Layer(*node, effective));
-      const bool float_out = !ReadsInt8(node->outputs[0]);
+      const bool float_out = !ReadsInt8(node->outputs[0]) || FloatEpilogue(*node);
       if (float_out) MakeFloatOutput(layer);
       auto q = make_node(layer.type, node->name, node->onnx_nodes);
       q->attrs = layer.attrs;

@@ -50,8 +50,10 @@ namespace engine::opt {
 using ScaleMap = std::map<std::string, float>;
 
 /// Whether `node` has an INT8 form (Int8Conv / Int8Gemm). When it does not
-/// and `reason` is given, says why ("weights are not constant", "fused
-/// Sigmoid has no exact integer form", ...).
+/// and `reason` is given, says why ("weights are not constant", ...). A fused
+/// activation without an exact integer form (Sigmoid, Swish, ...) does not
+/// prevent it: the INT8 layer then has a float output and applies the
+/// activation in float32 (its int8 readers quantize that output).
 bool HasInt8Form(const ir::Node& node, std::string* reason = nullptr);
 
 /// The activation tensors whose scales the rewrite needs: the data input,
@@ -68,13 +70,19 @@ struct Int8Layer {
   float input_scale = 0, output_scale = 0, residual_scale = 0;
   std::vector<double> weight_scales;  ///< per output channel
   float activation_min = 0, activation_max = 0;  ///< fused activation bounds (+-inf: none)
+  /// A fused activation without an exact integer form ("activation",
+  /// "activation_alpha", "activation_beta" of the float layer; empty
+  /// otherwise): MakeFloatOutput puts it back for the float epilogue.
+  Attributes float_activation;
 };
 
 /// Turns `layer` into its float-output form: the accumulators are dequantized
 /// with x_scale * w_scale[c] ("output_scale") instead of requantized, the
 /// residual with "residual_scale", and the activation clamps in float
-/// ("output_min_float" / "output_max_float"). For layers whose output only
-/// FP32 layers or engine outputs read.
+/// ("output_min_float" / "output_max_float"), and a fused activation without
+/// an exact integer form (Int8Layer::float_activation) is applied in float32.
+/// For layers whose output only FP32 layers or engine outputs read, and for
+/// every layer with such an activation.
 void MakeFloatOutput(Int8Layer& layer);
 
 /// Quantizes the weights and bias of `node` and computes its requantization

@@ -29,7 +29,7 @@ KernelDef MakeBatchNormalizationDef();
 KernelDef MakeSoftmaxDef();
 KernelDef MakeLrnDef();
 // elementwise.cc: unary activations "Relu", "LeakyRelu", "Clip", "Sigmoid",
-// "Tanh", "HardSigmoid", "HardSwish"; binary broadcasting "Add", "Sub",
+// "Tanh", "HardSigmoid", "HardSwish", "Swish"; binary broadcasting "Add", "Sub",
 // "Mul", "Div", "PRelu"; variadic "Sum".
 KernelDef MakeUnaryDef(const std::string& type);
 KernelDef MakeBinaryDef(const std::string& type);

@@ -13,6 +13,7 @@
 //  - HardSigmoid (float32): y = max(0, min(1, alpha * x + beta)), alpha 0.2,
 //    beta 0.5.
 //  - HardSwish (float32): y = x * max(0, min(1, x / 6 + 0.5)).
+//  - Swish-24 (float32): y = x * Sigmoid(alpha * x) (alpha default 1: SiLU).
 //  - Add, Sub, Mul, Div (float32, int32, int64, int8, uint8) with
 //    multidirectional (numpy) broadcasting (ONNX Broadcasting.md). Integer
 //    Div truncates toward zero like C++; integer overflow wraps (two's
@@ -406,14 +407,14 @@ class SumKernel : public Kernel {
 // ---------------------------------------------------------------------------
 // Unary activations.
 
-enum class UnaryOp { kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kHardSwish };
+enum class UnaryOp { kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kHardSwish, kSwish };
 
 bool UnaryFromName(const std::string& type, UnaryOp* op) {
   static const std::pair<const char*, UnaryOp> kOps[] = {
       {"Relu", UnaryOp::kRelu},          {"LeakyRelu", UnaryOp::kLeakyRelu},
       {"Clip", UnaryOp::kClip},          {"Sigmoid", UnaryOp::kSigmoid},
       {"Tanh", UnaryOp::kTanh},          {"HardSigmoid", UnaryOp::kHardSigmoid},
-      {"HardSwish", UnaryOp::kHardSwish}};
+      {"HardSwish", UnaryOp::kHardSwish}, {"Swish", UnaryOp::kSwish}};
   for (const auto& [name, value] : kOps) {
     if (type == name) {
       *op = value;
@@ -527,6 +528,10 @@ class UnaryKernel : public Kernel {
         ENGINE_ASSIGN_OR_RETURN(act_.beta, attrs.GetFloat("beta", 0.5f));
         break;
       }
+      case UnaryOp::kSwish: {
+        ENGINE_ASSIGN_OR_RETURN(act_.alpha, attrs.GetFloat("alpha", 1.0f));
+        break;
+      }
       case UnaryOp::kClip: {
         // Clip-6 attributes; the upgraded form uses inputs, which win.
         clip_.has_min = attrs.Has("min");
@@ -574,6 +579,7 @@ class UnaryKernel : public Kernel {
       case UnaryOp::kTanh:
       case UnaryOp::kHardSigmoid:
       case UnaryOp::kHardSwish:
+      case UnaryOp::kSwish:
         // float32 only (checked by Prepare); the formulas live in kernel_util.
         ApplyActivation(act_, static_cast<const float*>(x), static_cast<float*>(y), n);
         break;

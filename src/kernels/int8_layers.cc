@@ -22,7 +22,10 @@
 //   Y[n, m, o] = min(max(float(acc) * output_scale[m]
 //                        + float(R[n, m, o]) * residual_scale, output_min_float),
 //                    output_max_float)                                      (float32)
-// in float32 arithmetic (the builder uses it for layers whose output only
+// then, for a fused activation without an exact integer form (attribute
+// "activation": Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, Swish, with
+// "activation_alpha"/"activation_beta" as on Conv), that activation in float32
+// (kernel_util.h, ApplyActivation), in float32 arithmetic (the builder uses it for layers whose output only
 // FP32 layers or engine outputs read: no output clipping, no dequantize layer).
 //
 // Int8Gemm: a fully connected layer in integer arithmetic:
@@ -81,6 +84,11 @@ struct Requant {
   std::vector<float> out_scale;  // per output channel: x_scale * w_scale[c]
   float residual_scale = 0.0f;
   float fmin = -INFINITY, fmax = INFINITY;
+  // Float output only: a fused activation without an exact integer form
+  // (Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, Swish), applied in
+  // float32 after the clamp; Relu and Clip are the clamp itself.
+  Activation act;
+  bool float_act = false;
 };
 
 absl::StatusOr<Requant> ParseRequant(const Attributes& attrs, int64_t channels, bool residual,
@@ -109,6 +117,9 @@ absl::StatusOr<Requant> ParseRequant(const Attributes& attrs, int64_t channels, 
     }
     ENGINE_ASSIGN_OR_RETURN(r.fmin, attrs.GetFloat("output_min_float", -INFINITY));
     ENGINE_ASSIGN_OR_RETURN(r.fmax, attrs.GetFloat("output_max_float", INFINITY));
+    ENGINE_ASSIGN_OR_RETURN(r.act, ParseActivation(attrs));
+    using Kind = Activation::Kind;
+    r.float_act = r.act.kind != Kind::kNone && r.act.kind != Kind::kRelu && r.act.kind != Kind::kClip;
     return r;
   }
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> m, attrs.GetInts("multiplier", {}));
@@ -243,6 +254,7 @@ inline void DequantizeRow(const Requant& q, int64_t c, int32_t bias, const int32
     if (res != nullptr) v += static_cast<float>(res[i]) * q.residual_scale;
     y[i] = std::min(std::max(v, q.fmin), q.fmax);
   }
+  if (q.float_act) ApplyActivation(q.act, y, y, n);
 }
 
 // The epilogue of `rows` rows of n outputs of channel c: requantized int8 or
@@ -727,6 +739,7 @@ class Int8GemmKernel final : public Kernel {
             for (int64_t r = 0; r < p_.rows; ++r) {
               const float v = static_cast<float>(AddWrapping(acc[c * p_.rows + r], bc)) * q.out_scale[c];
               yf[r * p_.n + c] = std::min(std::max(v, q.fmin), q.fmax);
+              if (q.float_act) ApplyActivation(q.act, &yf[r * p_.n + c], &yf[r * p_.n + c], 1);
             }
             continue;
           }

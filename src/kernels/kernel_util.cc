@@ -210,6 +210,20 @@ void SigmoidArray(const float* x, float* y, int64_t n) {
   }
 }
 
+void SwishArray(const float* x, float* y, int64_t n, float alpha) {
+  float s[kBlock];
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t m = std::min(kBlock, n - b);
+    if (alpha == 1.0f) {
+      SigmoidArray(x + b, s, m);
+    } else {
+      for (int64_t i = 0; i < m; ++i) s[i] = alpha * x[b + i];
+      SigmoidArray(s, s, m);
+    }
+    for (int64_t i = 0; i < m; ++i) y[b + i] = x[b + i] * s[i];
+  }
+}
+
 // Tanh (Cephes tanhf): an odd polynomial for |x| < 0.625, else
 // sign(x) * (1 - 2 / (e^(2|x|) + 1)).
 void TanhArray(const float* x, float* y, int64_t n) {
@@ -262,10 +276,13 @@ absl::StatusOr<Activation> ActivationFromType(const std::string& type) {
     a.beta = 0.5f;
   } else if (type == "HardSwish") {
     a.kind = Kind::kHardSwish;
+  } else if (type == "Swish") {
+    a.kind = Kind::kSwish;
+    a.alpha = 1.0f;
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown activation '", type,
-        "' (expected Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid or HardSwish)"));
+        "' (expected Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish or Swish)"));
   }
   return a;
 }
@@ -297,6 +314,7 @@ void ApplyActivation(const Activation& act, const float* x, float* y, int64_t n)
       Map(x, y, n, [alpha, beta](float v) { return HardSigmoidOf(v, alpha, beta); });
       break;
     case Kind::kHardSwish: Map(x, y, n, [](float v) { return HardSwishOf(v); }); break;
+    case Kind::kSwish: SwishArray(x, y, n, alpha); break;
   }
 }
 

@@ -106,21 +106,27 @@ inline float HardSwishOf(float x) {
 /// (Cephes, ~1 ulp). `y` may alias `x`.
 void SigmoidArray(const float* x, float* y, int64_t n);
 void TanhArray(const float* x, float* y, int64_t n);
+/// Swish-24 over `n` floats: x * Sigmoid(alpha * x), the Sigmoid as
+/// SigmoidArray, so that alpha = 1 gives exactly Mul(x, Sigmoid(x)) (SiLU as
+/// PyTorch exports it). `y` may alias `x`.
+void SwishArray(const float* x, float* y, int64_t n, float alpha);
 
 /// An activation applied elementwise to a layer's float32 output.
 struct Activation {
-  enum class Kind { kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kHardSwish };
+  enum class Kind {
+    kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kHardSwish, kSwish
+  };
   Kind kind = Kind::kNone;
-  /// Clip: min; LeakyRelu: alpha; HardSigmoid: alpha. Unused otherwise.
+  /// Clip: min; LeakyRelu, HardSigmoid, Swish: alpha. Unused otherwise.
   float alpha = 0.0f;
   /// Clip: max; HardSigmoid: beta. Unused otherwise.
   float beta = 0.0f;
 };
 
 /// The activation of an ONNX activation op type ("Relu", "LeakyRelu", "Clip",
-/// "Sigmoid", "Tanh", "HardSigmoid", "HardSwish") with its ONNX default
-/// parameters (LeakyRelu alpha 0.01; HardSigmoid alpha 0.2, beta 0.5; Clip
-/// -FLT_MAX..FLT_MAX). Error: InvalidArgument naming an unknown type.
+/// "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Swish") with its ONNX
+/// default parameters (LeakyRelu alpha 0.01; HardSigmoid alpha 0.2, beta 0.5;
+/// Clip -FLT_MAX..FLT_MAX; Swish alpha 1). Error: InvalidArgument naming an unknown type.
 absl::StatusOr<Activation> ActivationFromType(const std::string& type);
 
 /// Reads a fused activation from a Conv/Gemm layer's attributes: "activation"

@@ -63,6 +63,14 @@ OpDef SigmoidOp() { return Activation("Sigmoid", 4); }
 OpDef TanhOp() { return Activation("Tanh", 4); }
 OpDef HardSigmoidOp() { return Activation("HardSigmoid", 3); }
 OpDef HardSwishOp() { return Activation("HardSwish", 4); }
+// Swish-24, x * Sigmoid(alpha * x): the Sigmoid's 4 plus the multiply (and the
+// scale when alpha != 1). The fuse-swish pass also makes it from PyTorch's
+// exported SiLU, Mul(x, Sigmoid(x)).
+OpDef SwishOp() {
+  OpDef op = Activation("Swish", 5);
+  op.min_opset = 24;
+  return op;
+}
 
 OpDef AddOp() { return Binary("Add", 1); }
 OpDef SubOp() { return Binary("Sub", 1); }

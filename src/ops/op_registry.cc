@@ -39,6 +39,7 @@ OpDef SigmoidOp();
 OpDef TanhOp();
 OpDef HardSigmoidOp();
 OpDef HardSwishOp();
+OpDef SwishOp();
 OpDef AddOp();
 OpDef SubOp();
 OpDef MulOp();
@@ -144,7 +145,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Normalization (vector unit).
       BatchNormalizationOp, SoftmaxOp, LrnOp,
       // Elementwise (vector unit).
-      ReluOp, LeakyReluOp, ClipOp, SigmoidOp, TanhOp, HardSigmoidOp, HardSwishOp,
+      ReluOp, LeakyReluOp, ClipOp, SigmoidOp, TanhOp, HardSigmoidOp, HardSwishOp, SwishOp,
       AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, QuantizeLinearOp, DequantizeLinearOp,
       // Elementwise math, logic and activations (vector unit; elementwise_math.cc).
       ExpOp, LogOp, SqrtOp, ReciprocalOp, NegOp, AbsOp, FloorOp, CeilOp, RoundOp, SignOp, ErfOp,

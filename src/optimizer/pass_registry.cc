@@ -21,6 +21,7 @@ const PassEntry kPasses[] = {
     {"fold-scale-shift", MakeFoldScaleShiftPass},
     {"fuse-matmul-add", MakeFuseMatMulAddPass},
     {"fuse-residual", MakeFuseResidualPass},
+    {"fuse-swish", MakeFuseSwishPass},
     {"fuse-activation", MakeFuseActivationPass},
     {"eliminate-dead-nodes", MakeEliminateDeadNodesPass},
 };

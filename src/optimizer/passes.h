@@ -20,6 +20,7 @@ std::unique_ptr<Pass> MakeFoldBatchNormPass();      // "fold-batchnorm"
 std::unique_ptr<Pass> MakeFoldScaleShiftPass();     // "fold-scale-shift" (fold_batchnorm.cc)
 std::unique_ptr<Pass> MakeFuseMatMulAddPass();      // "fuse-matmul-add"
 std::unique_ptr<Pass> MakeFuseResidualPass();       // "fuse-residual"
+std::unique_ptr<Pass> MakeFuseSwishPass();          // "fuse-swish"
 std::unique_ptr<Pass> MakeFuseActivationPass();     // "fuse-activation"
 
 /// Every pass name, in the order a full pipeline runs them.

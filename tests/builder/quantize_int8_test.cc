@@ -376,6 +376,51 @@ TEST_CASE("quantize-int8 passes int8 through Split: every part keeps the input's
   CHECK(b_dequantized);
 }
 
+TEST_CASE("quantize-int8 keeps a Conv with fused SiLU in INT8 with a float epilogue",
+          "[optimizer][int8]") {
+  // x -> Conv{Swish} -> Conv -> y: the first layer has no exact integer
+  // epilogue, so it dequantizes and applies Swish in float32; the second
+  // reads its output through a QuantizeLinear at the calibrated scale.
+  ir::Graph g;
+  ir::Value* x = Act(g, "x", {1, 4, 4, 4});
+  g.inputs().push_back(x);
+  ir::Value* c = Act(g, "c", {1, 4, 4, 4});
+  ir::Node* conv1 = Add(g, "Conv", "conv1", {x, Const(g, "w1", {4, 4, 1, 1}, 0.5f)}, c);
+  conv1->attrs.Set("activation", std::string("Swish"));
+  conv1->attrs.Set("activation_alpha", 1.0f);
+  ir::Value* y = Act(g, "y", {1, 3, 4, 4});
+  Add(g, "Conv", "conv2", {c, Const(g, "w2", {3, 4, 1, 1}, 0.4f)}, y);
+  g.outputs().push_back(y);
+  ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"y", 0.1f}};
+  auto report = QuantizeGraphInt8(g, scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(g.Verify().ok());
+  CHECK(Count(g, "Int8Conv") == 2);
+  CHECK(Count(g, "Conv") == 0);
+  const ir::Node* first = nullptr;
+  for (const auto& n : g.nodes()) {
+    if (n->name == "conv1") first = n.get();
+  }
+  REQUIRE(first != nullptr);
+  CHECK(first->op_type == "Int8Conv");
+  CHECK(first->outputs[0]->dtype == DataType::kFloat32);  // float epilogue
+  CHECK(first->attrs.Has("output_scale"));
+  CHECK(first->attrs.GetString("activation", "").value_or("") == "Swish");
+  // conv2 reads c quantized at its calibrated scale.
+  REQUIRE(Count(g, "QuantizeLinear") == 2);
+  bool quantized_c = false;
+  for (const auto& n : g.nodes()) {
+    if (n->op_type == "QuantizeLinear" && n->inputs[0] == c) {
+      quantized_c = n->inputs[1]->constant->data_as<float>()[0] == 0.05f;
+    }
+  }
+  CHECK(quantized_c);
+  for (const LayerPrecisionInfo& l : *report) {
+    if (l.layer == "conv1") CHECK(l.precision == Precision::kInt8);
+  }
+}
+
 TEST_CASE("quantize-int8 runs average pooling in int8 (ResNet's head)", "[optimizer][int8]") {
   // x -> Conv(Relu) -> GlobalAveragePool -> Flatten -> Gemm -> logits
   // (graph output); pool -> AveragePool -> out2 (graph output, float reader).

@@ -207,6 +207,29 @@ TEST_CASE("HardSigmoid and HardSwish", "[kernels]") {
   CheckClose(ToVector(Eval1("HardSwish", {}, {&x})), {0, 0, -1.0f / 3.0f, 0, 2.0f / 3.0f, 3, 4});
 }
 
+TEST_CASE("Swish is x * Sigmoid(alpha * x), bit-identical to Mul(x, Sigmoid(x))", "[kernels]") {
+  std::vector<float> xs;
+  for (int i = -700; i <= 700; ++i) xs.push_back(static_cast<float>(i) * 0.013f);
+  xs.push_back(-1000.0f);
+  xs.push_back(1000.0f);
+  Tensor x = MakeFloat({static_cast<int64_t>(xs.size())}, xs);
+  const std::vector<float> y = ToVector(Eval1("Swish", {}, {&x}));
+  const std::vector<float> sig = ToVector(Eval1("Sigmoid", {}, {&x}));
+  for (size_t i = 0; i < xs.size(); ++i) {
+    INFO("x = " << xs[i]);
+    REQUIRE(y[i] == xs[i] * sig[i]);  // SiLU as PyTorch exports it: the same two roundings
+    const double ref = xs[i] / (1.0 + std::exp(-static_cast<double>(xs[i])));
+    REQUIRE(y[i] == Approx(ref).epsilon(3e-6).margin(1e-30));
+  }
+  Attributes alpha;
+  alpha.Set("alpha", 1.702f);  // the sigmoid approximation of GELU
+  const std::vector<float> ya = ToVector(Eval1("Swish", alpha, {&x}));
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double ref = xs[i] / (1.0 + std::exp(-1.702 * static_cast<double>(xs[i])));
+    REQUIRE(ya[i] == Approx(ref).epsilon(3e-6).margin(1e-30));
+  }
+}
+
 TEST_CASE("Relu on integer types", "[kernels]") {
   Tensor i32 = MakeTyped<int32_t>(DataType::kInt32, {4}, {-5, 0, 7, -1});
   CHECK(Values<int32_t>(Eval1("Relu", {}, {&i32})) == std::vector<int32_t>{0, 0, 7, 0});

@@ -13,6 +13,7 @@
 #include "kernels/kernel.h"
 #include "kernels/thread_pool.h"
 #include "kernels/kernel_test_util.h"
+#include "kernels/kernel_util.h"
 
 namespace engine::kernels {
 namespace {
@@ -285,6 +286,47 @@ TEST_CASE("Int8 layers reject bad requantization attributes and dtypes", "[kerne
   out = testing::Eval("Int8Conv", attrs, {&xf, &w});
   REQUIRE(!out.ok());
   CHECK(out.status().message().find("X must be int8") != std::string::npos);
+}
+
+TEST_CASE("Int8Conv with a float output applies an activation without integer form in float32",
+          "[kernels][int8]") {
+  // Conv + Swish (SiLU) in an INT8 engine: int8 operands, int32 accumulation,
+  // dequantized accumulators, then Swish in float32, exactly as
+  // Int8Conv(float output) followed by a Swish layer.
+  std::mt19937 rng(5);
+  const int64_t c = 8, m = 6, h = 5, w = 4;
+  Tensor x = RandomInt8({1, c, h, w}, rng);
+  Tensor wt = RandomInt8({m, c, 3, 3}, rng, -127, 127);
+  std::vector<float> scale(static_cast<size_t>(m), 2e-3f);
+  Attributes plain;
+  plain.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  plain.Set("output_scale", scale);
+  static exec::ThreadPool pool(2);
+  const Tensor dequantized = RunInt8("Int8Conv", plain, {&x, &wt}, &pool, 2);
+  for (const char* act : {"Swish", "Sigmoid", "HardSwish"}) {
+    INFO(act);
+    Attributes fused = plain;
+    fused.Set("activation", std::string(act));
+    const Tensor got = RunInt8("Int8Conv", fused, {&x, &wt}, &pool, 2);
+    REQUIRE(got.dtype() == DataType::kFloat32);
+    auto parsed = ActivationFromType(act);
+    REQUIRE(parsed.ok());
+    std::vector<float> expect(dequantized.data_as<float>(),
+                              dequantized.data_as<float>() + dequantized.num_elements());
+    ApplyActivation(*parsed, expect.data(), expect.data(), static_cast<int64_t>(expect.size()));
+    for (size_t i = 0; i < expect.size(); ++i) REQUIRE(got.data_as<float>()[i] == expect[i]);
+  }
+  // Int8Gemm too.
+  Tensor xg = RandomInt8({3, 16}, rng);
+  Tensor wg = RandomInt8({5, 16}, rng, -127, 127);
+  Attributes g;
+  g.Set("output_scale", std::vector<float>(5, 0.01f));
+  const Tensor yg = RunInt8("Int8Gemm", g, {&xg, &wg}, nullptr, 1);
+  g.Set("activation", std::string("Swish"));
+  const Tensor sg = RunInt8("Int8Gemm", g, {&xg, &wg}, nullptr, 1);
+  std::vector<float> expect(yg.data_as<float>(), yg.data_as<float>() + yg.num_elements());
+  SwishArray(expect.data(), expect.data(), static_cast<int64_t>(expect.size()), 1.0f);
+  for (size_t i = 0; i < expect.size(); ++i) CHECK(sg.data_as<float>()[i] == expect[i]);
 }
 
 }  // namespace

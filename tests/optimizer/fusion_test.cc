@@ -165,7 +165,7 @@ TEST_CASE("Optimization levels run the documented pipelines", "[optimizer]") {
   const std::vector<std::string> full = {
       "fold-constants", "eliminate-identity", "simplify-reshape",
       "fold-pad",       "fold-batchnorm", "fold-scale-shift",     "fuse-matmul-add",
-      "fuse-residual",  "fuse-activation",    "eliminate-dead-nodes"};
+      "fuse-residual",  "fuse-swish",     "fuse-activation",      "eliminate-dead-nodes"};
   CHECK(opt::AllPassNamesInOrder() == full);
   CHECK(opt::PassesForLevel(0) == std::vector<std::string>{"eliminate-dead-nodes"});
   CHECK(opt::PassesForLevel(1) ==
@@ -920,6 +920,8 @@ TEST_CASE("fuse-activation fuses each activation into a Conv", "[optimizer]") {
       {"HardSigmoid", {}, {}, true, true, 0.2f, 0.5f},
       {"HardSigmoid", {{"alpha", 0.3f}, {"beta", 0.4f}}, {}, true, true, 0.3f, 0.4f},
       {"HardSwish", {}, {}, false, false, 0, 0, 14},
+      {"Swish", {}, {}, true, false, 1.0f, 0, 24},
+      {"Swish", {{"alpha", 0.5f}}, {}, true, false, 0.5f, 0, 24},
   };
   for (const Case& c : cases) {
     DYNAMIC_SECTION(c.op << " " << c.attrs.size() << " attrs, " << c.clip.size() << " bounds") {
@@ -956,6 +958,69 @@ TEST_CASE("fuse-activation fuses each activation into a Conv", "[optimizer]") {
       CHECK(Counter(r.counters, "fired." + c.op) == 1);
     }
   }
+}
+
+TEST_CASE("fuse-swish turns SiLU (Mul(x, Sigmoid(x))) into Swish, then into the Conv",
+          "[optimizer]") {
+  for (bool sigmoid_first : {false, true}) {
+    DYNAMIC_SECTION("Mul operands " << (sigmoid_first ? "(s, x)" : "(x, s)")) {
+      ModelBuilder b;
+      b.Input("x", {1, 3, 5, 5});
+      b.Initializer("w", Rand({4, 3, 3, 3}, -2.0f, 2.0f));
+      b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+      b.Node("Sigmoid", {"c"}, {"s"}, "sig");
+      if (sigmoid_first) {
+        b.Node("Mul", {"s", "c"}, {"y"}, "mul");
+      } else {
+        b.Node("Mul", {"c", "s"}, {"y"}, "mul");
+      }
+      b.Output("y", {1, 4, 3, 3});
+      Optimized swish = OptimizeAndCompare(b.Serialize(), {"fuse-swish"});
+      REQUIRE(swish.after->nodes().size() == 2);
+      const ir::Node& s = *swish.after->nodes()[1];
+      CHECK(s.op_type == "Swish");
+      CHECK(s.name == "sig + mul");
+      CHECK(s.outputs[0]->name == "y");
+      CHECK(Counter(swish.counters, "fired") == 1);
+      Optimized conv = OptimizeAndCompare(b.Serialize(), {"fuse-swish", "fuse-activation"});
+      REQUIRE(conv.after->nodes().size() == 1);
+      const ir::Node& n = *conv.after->nodes()[0];
+      CHECK(n.op_type == "Conv");
+      CHECK(n.name == "conv + sig + mul");
+      CHECK(AttrString(n, "activation") == "Swish");
+      CHECK(n.attrs.Float("activation_alpha", -1) == 1.0f);
+    }
+  }
+}
+
+TEST_CASE("fuse-swish declines and says why", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {1, 4, 3, 3});
+  b.Input("z", {1, 4, 3, 3});
+  b.Node("Relu", {"x"}, {"r"}, "relu");
+  b.Node("Sigmoid", {"r"}, {"s"}, "sig");
+  std::string skip;
+  SECTION("the Sigmoid's output is a graph output") {
+    b.Node("Mul", {"r", "s"}, {"y"}, "mul");
+    b.Output("y", {1, 4, 3, 3});
+    b.Output("s", {1, 4, 3, 3});
+    skip = "skipped.sigmoid_is_graph_output";
+  }
+  SECTION("another layer reads the Sigmoid") {
+    b.Node("Mul", {"r", "s"}, {"y"}, "mul");
+    b.Node("Add", {"s", "z"}, {"t"}, "add");
+    b.Output("y", {1, 4, 3, 3});
+    b.Output("t", {1, 4, 3, 3});
+    skip = "skipped.sigmoid_has_other_readers";
+  }
+  SECTION("the Mul's other operand is not the Sigmoid's input (no match, no counter)") {
+    b.Node("Mul", {"z", "s"}, {"y"}, "mul");
+    b.Output("y", {1, 4, 3, 3});
+  }
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-swish"});
+  CHECK(Count(*r.after, "Swish") == 0);
+  CHECK(Counter(r.counters, "fired") == 0);
+  if (!skip.empty()) CHECK(Counter(r.counters, skip) == 1);
 }
 
 TEST_CASE("fuse-activation fuses into a Gemm and into one made from MatMul + Add", "[optimizer]") {

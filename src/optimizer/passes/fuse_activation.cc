@@ -4,11 +4,13 @@
 //   y = act(Conv(...))  ->  Conv(...) {activation = "<act op type>",
 //                                      activation_alpha, activation_beta}
 //
-// for act in Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish.
+// for act in Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Swish
+// (which fuse-swish makes from SiLU's Mul(x, Sigmoid(x))).
 // Parameters (floats, written only for the activations that have them):
 //   Clip:        alpha = min, beta = max (constant inputs 1 and 2 of Clip-11+,
 //                or the Clip-6 attributes; missing -> -FLT_MAX / FLT_MAX);
 //   LeakyRelu:   alpha (default 0.01);
+//   Swish:       alpha (default 1);
 //   HardSigmoid: alpha, beta (defaults 0.2, 0.5).
 // The host kernels apply it after bias / residual (Conv) or after
 // alpha * A * B + beta * C (Gemm); see kernel_util.h, ParseActivation.
@@ -57,7 +59,7 @@ class FuseActivationPass : public Pass {
   std::string_view name() const override { return "fuse-activation"; }
   std::string_view description() const override {
     return "fuse a following activation (Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid, "
-           "HardSwish) into a Conv or Gemm";
+           "HardSwish, Swish) into a Conv or Gemm";
   }
 
   absl::StatusOr<bool> Run(ir::Graph& graph, PassStats& stats) override {
@@ -114,6 +116,9 @@ class FuseActivationPass : public Pass {
       fused->attrs.Set("activation_beta", has_hi ? in_hi : hi);
     } else if (act->op_type == "LeakyRelu") {
       ENGINE_ASSIGN_OR_RETURN(float alpha, OnNode(act->attrs.GetFloat("alpha", 0.01f), *act));
+      fused->attrs.Set("activation_alpha", alpha);
+    } else if (act->op_type == "Swish") {
+      ENGINE_ASSIGN_OR_RETURN(float alpha, OnNode(act->attrs.GetFloat("alpha", 1.0f), *act));
       fused->attrs.Set("activation_alpha", alpha);
     } else if (act->op_type == "HardSigmoid") {
       ENGINE_ASSIGN_OR_RETURN(float alpha, OnNode(act->attrs.GetFloat("alpha", 0.2f), *act));
