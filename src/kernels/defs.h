@@ -118,6 +118,9 @@ KernelDef MakeEinsumDef(const std::string& type);
 KernelDef MakeLstmDef();
 KernelDef MakeGruDef();
 KernelDef MakeRnnDef();
+// loss.cc: "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss".
+KernelDef MakeNegativeLogLikelihoodLossDef();
+KernelDef MakeSoftmaxCrossEntropyLossDef();
 
 }  // namespace engine::kernels
 

@@ -130,6 +130,9 @@ OpDef VectorEinsumOp();
 OpDef LstmOp();
 OpDef GruOp();
 OpDef RnnOp();
+// Loss functions (vector unit; loss.cc).
+OpDef NegativeLogLikelihoodLossOp();
+OpDef SoftmaxCrossEntropyLossOp();
 
 // The one list of ops the engine knows. Adding an op: one line here, plus the
 // files of that op (docs/adding_an_op.md).
@@ -174,6 +177,8 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Indexing (DMA / vector), Einsum (array or vector), recurrent (array + vector epilogue).
       GatherElementsOp, GatherNdOp, ScatterNdOp, ScatterElementsOp, ScatterOp, OneHotOp,
       EinsumOp, VectorEinsumOp, LstmOp, GruOp, RnnOp,
+      // Loss functions (vector unit).
+      NegativeLogLikelihoodLossOp, SoftmaxCrossEntropyLossOp,
   };
   for (auto make : kOps) {
     absl::Status s = r.Register(make());
