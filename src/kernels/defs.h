@@ -47,6 +47,8 @@ KernelDef MakeShapeDef();
 KernelDef MakeGatherDef();
 KernelDef MakeConstantOfShapeDef();
 KernelDef MakeCastDef();
+KernelDef MakeCastLikeDef();
+KernelDef MakeEyeLikeDef();
 KernelDef MakeSliceDef();
 // size.cc: "Size" (element count of the input, int64 scalar).
 KernelDef MakeSizeDef();

@@ -46,6 +46,7 @@ OpDef DivOp();
 OpDef PReluOp();
 OpDef SumOp();
 OpDef CastOp();
+OpDef CastLikeOp();
 OpDef QuantizeLinearOp();
 OpDef DequantizeLinearOp();
 // elementwise_math.cc: elementwise math, logic and activations (issue 17)
@@ -74,6 +75,7 @@ OpDef SqueezeOp();
 OpDef UnsqueezeOp();
 OpDef ShapeOp();
 OpDef SizeOp();
+OpDef EyeLikeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
 // Resampling and layout family (resample.cc).
@@ -148,7 +150,8 @@ void RegisterBuiltinOps(OpRegistry& r) {
       BatchNormalizationOp, SoftmaxOp, LrnOp,
       // Elementwise (vector unit).
       ReluOp, LeakyReluOp, ClipOp, SigmoidOp, TanhOp, HardSigmoidOp, HardSwishOp,
-      AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, QuantizeLinearOp, DequantizeLinearOp,
+      AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, CastLikeOp, QuantizeLinearOp,
+      DequantizeLinearOp,
       // Elementwise math, logic and activations (vector unit; elementwise_math.cc).
       ExpOp, LogOp, SqrtOp, ReciprocalOp, NegOp, AbsOp, FloorOp, CeilOp, RoundOp, SignOp, ErfOp,
       SinOp, CosOp, TanOp, AsinOp, AcosOp, AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp,
@@ -158,7 +161,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       MaxOp, MeanOp,
       // Data movement (DMA) and views.
       TransposeOp, ConcatOp, PadOp, SliceOp, GatherOp, ConstantOfShapeOp,
-      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp,
+      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp, EyeLikeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
       // Resampling and layout family: array (ConvTranspose), vector (Resize),
