@@ -88,6 +88,15 @@ TEST_CASE("NegativeLogLikelihoodLoss ignore_index", "[kernels][loss]") {
   // The ignored target may be outside [0, C).
   const Tensor neg = MakeInt64({3}, {-100, 1, -100});
   ExpectClose(Eval1(kNll, Ignore("none", -100), {&x, &neg}), MakeFloat({3}, {0, 1.5f, 0}));
+  // A target outside [0, C) that is not ignore_index is invalid ONNX; Run
+  // cannot fail, so it counts as ignored (no out-of-bounds read).
+  const Tensor out_of_range = MakeInt64({3}, {3, 1, -1});
+  ExpectClose(Eval1(kNll, Reduction("none"), {&x, &out_of_range}), MakeFloat({3}, {0, 1.5f, 0}));
+  ExpectClose(Eval1(kNll, Reduction("mean"), {&x, &out_of_range, &w}), MakeFloat({}, {1.5f}));
+  // Row 1 of SoftmaxCrossEntropyLoss: ln(e^-0.5 + e^-1.5 + e^-2.5) - (-1.5).
+  const float row1 =
+      static_cast<float>(std::log(std::exp(-0.5) + std::exp(-1.5) + std::exp(-2.5)) + 1.5);
+  ExpectClose(Eval1(kSce, Reduction("none"), {&x, &out_of_range}), MakeFloat({3}, {0, row1, 0}));
 }
 
 TEST_CASE("NegativeLogLikelihoodLoss [N, C, d1, d2] with int32 targets", "[kernels][loss]") {
