@@ -1,8 +1,8 @@
 // Data movement and shape computations: DMA-only layers (Transpose, Concat,
 // Pad, Slice, Gather, ConstantOfShape), views whose output aliases the input
-// (Identity, Flatten, Reshape, Squeeze, Unsqueeze, Shape), shape-folded
-// constants (Size, EyeLike), and the
-// import-only ops Constant and Dropout, which their importers rewrite.
+// (Identity, Flatten, Reshape, Squeeze, Unsqueeze, Shape), constants folded
+// from static shapes (Size, EyeLike), and the import-only ops Constant and
+// Dropout, which their importers rewrite.
 #include <string>
 
 #include "absl/strings/str_cat.h"
