@@ -47,6 +47,8 @@ KernelDef MakeShapeDef();
 KernelDef MakeGatherDef();
 KernelDef MakeConstantOfShapeDef();
 KernelDef MakeCastDef();
+KernelDef MakeCastLikeDef();
+KernelDef MakeEyeLikeDef();
 KernelDef MakeSliceDef();
 // size.cc: "Size" (element count of the input, int64 scalar).
 KernelDef MakeSizeDef();
@@ -118,6 +120,9 @@ KernelDef MakeEinsumDef(const std::string& type);
 KernelDef MakeLstmDef();
 KernelDef MakeGruDef();
 KernelDef MakeRnnDef();
+// loss.cc: "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss".
+KernelDef MakeNegativeLogLikelihoodLossDef();
+KernelDef MakeSoftmaxCrossEntropyLossDef();
 
 }  // namespace engine::kernels
 

@@ -39,6 +39,16 @@
 //    NaN gives 0, values beyond int64 saturate and narrower integer types
 //    then wrap (out-of-range conversions are undefined in ONNX). Integer
 //    narrowing wraps; anything to bool is x != 0.
+//  - CastLike (opsets 15, 19, 21): Cast to the dtype of the second input
+//    `target_type`, whose values are never read (same types and conversions
+//    as Cast); the opset-19 attribute `saturate` only concerns float8 types,
+//    which the engine does not have, and is ignored.
+//  - EyeLike (opsets 9, 22): a 2-D tensor of the input's shape with ones on
+//    the k-th diagonal (column - row == k, attribute `k`, default 0; k > 0 is
+//    above the main diagonal) and zeros elsewhere, of type `dtype` (ONNX type
+//    code; default: the input's dtype; the Cast dtypes). The input's values
+//    are never read (data-independent): shape propagation folds every
+//    EyeLike layer into a constant.
 //  - Slice (Slice-13): data, constant starts, ends, optional axes, optional
 //    steps. Per the spec, negative starts/ends add the dimension; then for
 //    step > 0 both clamp to [0, dim], for step < 0 start clamps to [0, dim-1]
@@ -49,6 +59,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -1152,12 +1163,34 @@ absl::StatusOr<Infos> InferCast(const Attributes& attrs, std::span<const TensorI
   return Infos{MakeInfo(dst, inputs[0].shape)};
 }
 
+// CastLike: Cast to the dtype of input 1 (`target_type`, values unread).
+absl::StatusOr<Infos> InferCastLike(const Attributes&, std::span<const TensorInfo> inputs) {
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 2, "CastLike"));
+  if (!inputs[0].present || !inputs[1].present) {
+    return absl::InvalidArgumentError("CastLike: inputs 'input' and 'target_type' are required");
+  }
+  if (!IsCastDtype(inputs[1].dtype)) {
+    return absl::UnimplementedError(absl::StrCat("CastLike: unsupported target dtype ",
+                                                 DataTypeName(inputs[1].dtype),
+                                                 " of input 'target_type'"));
+  }
+  if (!IsCastDtype(inputs[0].dtype)) {
+    return absl::UnimplementedError(
+        absl::StrCat("CastLike: unsupported source dtype ", DataTypeName(inputs[0].dtype)));
+  }
+  return Infos{MakeInfo(inputs[1].dtype, inputs[0].shape)};
+}
+
+// Cast, or CastLike when `like` (the target dtype is that of input 1).
 class CastKernel : public Kernel {
  public:
+  explicit CastKernel(bool like = false) : like_(like) {}
+
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
                        std::span<const TensorInfo> outputs) override {
-    ENGINE_ASSIGN_OR_RETURN(Infos out, InferCast(attrs, inputs));
-    ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, out, "Cast"));
+    ENGINE_ASSIGN_OR_RETURN(Infos out,
+                            like_ ? InferCastLike(attrs, inputs) : InferCast(attrs, inputs));
+    ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, out, like_ ? "CastLike" : "Cast"));
     from_ = inputs[0].dtype;
     to_ = out[0].dtype;
     count_ = NumElements(inputs[0].shape);
@@ -1175,9 +1208,106 @@ class CastKernel : public Kernel {
   }
 
  private:
+  bool like_;
   DataType from_ = DataType::kUndefined;
   DataType to_ = DataType::kUndefined;
   int64_t count_ = 0;
+};
+
+class CastLikeKernel final : public CastKernel {
+ public:
+  CastLikeKernel() : CastKernel(true) {}
+};
+
+// ---------------------------------------------------------------------------
+// EyeLike.
+
+struct EyeLikeSetup {
+  DataType dtype = DataType::kFloat32;
+  Dims shape;             // [rows, cols]
+  int64_t k = 0;          // diagonal offset
+  std::byte one[8] = {};  // 1 in `dtype`
+};
+
+absl::StatusOr<EyeLikeSetup> ComputeEyeLike(const Attributes& attrs,
+                                            std::span<const TensorInfo> inputs) {
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 1, 1, "EyeLike"));
+  const TensorInfo& x = inputs[0];
+  if (!x.present) return absl::InvalidArgumentError("EyeLike: input 'input' is absent");
+  if (x.shape.size() != 2) {
+    return absl::InvalidArgumentError(absl::StrCat("EyeLike: input 'input' has shape ",
+                                                   ShapeString(x.shape), ", expected rank 2"));
+  }
+  EyeLikeSetup s;
+  s.shape = x.shape;
+  ENGINE_ASSIGN_OR_RETURN(s.k, attrs.GetInt("k", 0));
+  if (attrs.Has("dtype")) {
+    ENGINE_ASSIGN_OR_RETURN(int64_t code, attrs.GetInt("dtype", 1));
+    const std::optional<DataType> dt = DataTypeFromCode(code);
+    if (!dt || !IsCastDtype(*dt)) {
+      return absl::UnimplementedError(
+          absl::StrCat("EyeLike: attribute 'dtype' is ", code, ", an unsupported type code"));
+    }
+    s.dtype = *dt;
+  } else {
+    s.dtype = x.dtype;
+    if (!IsCastDtype(s.dtype)) {
+      return absl::UnimplementedError(
+          absl::StrCat("EyeLike: unsupported dtype ", DataTypeName(s.dtype), " of input 'input'"));
+    }
+  }
+  switch (s.dtype) {
+    case DataType::kFloat32: StoreValue<DataType::kFloat32>(false, 0, 1, s.one); break;
+    case DataType::kFloat16: StoreValue<DataType::kFloat16>(false, 0, 1, s.one); break;
+    case DataType::kBFloat16: StoreValue<DataType::kBFloat16>(false, 0, 1, s.one); break;
+    case DataType::kInt32: StoreValue<DataType::kInt32>(false, 0, 1, s.one); break;
+    case DataType::kInt64: StoreValue<DataType::kInt64>(false, 0, 1, s.one); break;
+    case DataType::kInt8: StoreValue<DataType::kInt8>(false, 0, 1, s.one); break;
+    case DataType::kUint8: StoreValue<DataType::kUint8>(false, 0, 1, s.one); break;
+    case DataType::kBool: StoreValue<DataType::kBool>(false, 0, 1, s.one); break;
+    default: break;
+  }
+  return s;
+}
+
+absl::StatusOr<Infos> InferEyeLike(const Attributes& attrs, std::span<const TensorInfo> inputs) {
+  ENGINE_ASSIGN_OR_RETURN(EyeLikeSetup s, ComputeEyeLike(attrs, inputs));
+  return Infos{MakeInfo(s.dtype, std::move(s.shape))};
+}
+
+class EyeLikeKernel : public Kernel {
+ public:
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(s_, ComputeEyeLike(attrs, inputs));
+    ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, Infos{MakeInfo(s_.dtype, s_.shape)}, "EyeLike"));
+    const int64_t rows = s_.shape[0], cols = s_.shape[1];
+    // Rows i with 0 <= i + k < cols; none when the diagonal misses the matrix
+    // (compared before adding, so no k overflows).
+    if (s_.k >= cols || s_.k <= -rows) {
+      first_row_ = last_row_ = 0;
+    } else {
+      first_row_ = std::max<int64_t>(0, -s_.k);
+      last_row_ = std::min(rows, cols - s_.k);
+    }
+    return absl::OkStatus();
+  }
+
+  // Reads no input data (KernelDef::data_independent).
+  void Run(const RunContext&, std::span<const void* const>,
+           std::span<void* const> out) const override {
+    const size_t elem = DataTypeSize(s_.dtype);
+    auto* y = static_cast<std::byte*>(out[0]);
+    const int64_t cols = s_.shape[1];
+    std::memset(y, 0, static_cast<size_t>(s_.shape[0] * cols) * elem);
+    for (int64_t i = first_row_; i < last_row_; ++i) {
+      std::memcpy(y + static_cast<size_t>(i * cols + i + s_.k) * elem, s_.one, elem);
+    }
+  }
+
+ private:
+  EyeLikeSetup s_;
+  int64_t first_row_ = 0, last_row_ = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -1315,6 +1445,12 @@ KernelDef MakeConstantOfShapeDef() {
   return Def<ConstantOfShapeKernel>("ConstantOfShape", InferConstantOfShape);
 }
 KernelDef MakeCastDef() { return Def<CastKernel>("Cast", InferCast); }
+KernelDef MakeCastLikeDef() { return Def<CastLikeKernel>("CastLike", InferCastLike); }
+KernelDef MakeEyeLikeDef() {
+  KernelDef def = Def<EyeLikeKernel>("EyeLike", InferEyeLike);
+  def.data_independent = true;
+  return def;
+}
 KernelDef MakeSliceDef() { return Def<SliceKernel>("Slice", InferSlice); }
 
 }  // namespace engine::kernels

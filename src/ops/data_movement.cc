@@ -1,7 +1,8 @@
 // Data movement and shape computations: DMA-only layers (Transpose, Concat,
 // Pad, Slice, Gather, ConstantOfShape), views whose output aliases the input
-// (Identity, Flatten, Reshape, Squeeze, Unsqueeze, Shape), and the
-// import-only ops Constant and Dropout, which their importers rewrite.
+// (Identity, Flatten, Reshape, Squeeze, Unsqueeze, Shape), constants folded
+// from static shapes (Size, EyeLike), and the import-only ops Constant and
+// Dropout, which their importers rewrite.
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -158,6 +159,18 @@ OpDef SizeOp() {
   OpDef op;
   op.type = "Size";
   op.host = kernels::MakeSizeDef();
+  op.device = ViewDevice();
+  return op;
+}
+
+// EyeLike: like Size, folded at build time from the input's static shape
+// (the kernel is data-independent, the input's values are never read), so it
+// never reaches the accelerator: a view.
+OpDef EyeLikeOp() {
+  OpDef op;
+  op.type = "EyeLike";
+  op.min_opset = 9;
+  op.host = kernels::MakeEyeLikeDef();
   op.device = ViewDevice();
   return op;
 }

@@ -101,6 +101,18 @@ OpDef CastOp() {
   return op;
 }
 
+// CastLike: Cast to the dtype of its second input (one conversion per
+// element, as Cast); the second input's values are never read, but the
+// generic vector description still counts its bytes as input traffic.
+OpDef CastLikeOp() {
+  OpDef op;
+  op.type = "CastLike";
+  op.min_opset = 15;
+  op.host = kernels::MakeCastLikeDef();
+  op.device = VectorDevice(1);
+  return op;
+}
+
 // Precision boundaries: divide, round, add the zero point, clamp (4); subtract
 // the zero point, multiply (2).
 OpDef QuantizeLinearOp() {

@@ -47,6 +47,7 @@ OpDef DivOp();
 OpDef PReluOp();
 OpDef SumOp();
 OpDef CastOp();
+OpDef CastLikeOp();
 OpDef QuantizeLinearOp();
 OpDef DequantizeLinearOp();
 // elementwise_math.cc: elementwise math, logic and activations (issue 17)
@@ -75,6 +76,7 @@ OpDef SqueezeOp();
 OpDef UnsqueezeOp();
 OpDef ShapeOp();
 OpDef SizeOp();
+OpDef EyeLikeOp();
 OpDef ConstantOp();
 OpDef DropoutOp();
 // Resampling and layout family (resample.cc).
@@ -131,6 +133,9 @@ OpDef VectorEinsumOp();
 OpDef LstmOp();
 OpDef GruOp();
 OpDef RnnOp();
+// Loss functions (vector unit; loss.cc).
+OpDef NegativeLogLikelihoodLossOp();
+OpDef SoftmaxCrossEntropyLossOp();
 
 // The one list of ops the engine knows. Adding an op: one line here, plus the
 // files of that op (docs/adding_an_op.md).
@@ -146,7 +151,8 @@ void RegisterBuiltinOps(OpRegistry& r) {
       BatchNormalizationOp, SoftmaxOp, LrnOp,
       // Elementwise (vector unit).
       ReluOp, LeakyReluOp, ClipOp, SigmoidOp, TanhOp, HardSigmoidOp, HardSwishOp, SwishOp,
-      AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, QuantizeLinearOp, DequantizeLinearOp,
+      AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, CastLikeOp, QuantizeLinearOp,
+      DequantizeLinearOp,
       // Elementwise math, logic and activations (vector unit; elementwise_math.cc).
       ExpOp, LogOp, SqrtOp, ReciprocalOp, NegOp, AbsOp, FloorOp, CeilOp, RoundOp, SignOp, ErfOp,
       SinOp, CosOp, TanOp, AsinOp, AcosOp, AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp,
@@ -156,7 +162,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       MaxOp, MeanOp,
       // Data movement (DMA) and views.
       TransposeOp, ConcatOp, PadOp, SliceOp, GatherOp, ConstantOfShapeOp,
-      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp,
+      IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp, EyeLikeOp,
       // Import-only: rewritten by their importers.
       ConstantOp, DropoutOp,
       // Resampling and layout family: array (ConvTranspose), vector (Resize),
@@ -175,6 +181,8 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Indexing (DMA / vector), Einsum (array or vector), recurrent (array + vector epilogue).
       GatherElementsOp, GatherNdOp, ScatterNdOp, ScatterElementsOp, ScatterOp, OneHotOp,
       EinsumOp, VectorEinsumOp, LstmOp, GruOp, RnnOp,
+      // Loss functions (vector unit).
+      NegativeLogLikelihoodLossOp, SoftmaxCrossEntropyLossOp,
   };
   for (auto make : kOps) {
     absl::Status s = r.Register(make());

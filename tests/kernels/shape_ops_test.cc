@@ -621,6 +621,77 @@ TEST_CASE("Cast errors", "[kernels]") {
   CHECK(Code("Cast", Attr("to", int64_t{11}), {&f}) == absl::StatusCode::kUnimplemented);
 }
 
+// CastLike: Cast to the dtype of the second input, whose values are unread.
+TEST_CASE("CastLike casts to the dtype of its second input", "[kernels]") {
+  Tensor x = MakeFloat({2, 3}, {-2.7f, -1.2f, 0.5f, 1.9f, 300.0f, 0.1f});
+  Tensor like_i32 = MakeTyped<int32_t>(DataType::kInt32, {1}, {12345});
+  Tensor out = Eval1("CastLike", {}, {&x, &like_i32});
+  CHECK(out.shape() == Dims{2, 3});  // the first input's shape
+  CHECK(Values<int32_t>(out) == std::vector<int32_t>{-2, -1, 0, 1, 300, 0});
+  // float16 both ways, as Cast (0.1 -> 0x2e66).
+  Tensor like_f16 = MakeTyped<uint16_t>(DataType::kFloat16, {}, {0});
+  Tensor h = Eval1("CastLike", {}, {&x, &like_f16});
+  CHECK(h.dtype() == DataType::kFloat16);
+  CHECK(Values<uint16_t>(h)[5] == 0x2e66);
+  Tensor like_f32 = MakeFloat({4, 4}, std::vector<float>(16, 7.0f));
+  CHECK(ToVector(Eval1("CastLike", {}, {&h, &like_f32}))[2] == 0.5f);
+  // Same dtype: a copy.
+  CHECK(ToVector(Eval1("CastLike", {}, {&x, &like_f32})) == ToVector(x));
+}
+
+TEST_CASE("CastLike errors", "[kernels]") {
+  Tensor f = MakeFloat({1}, {1});
+  CHECK(Code("CastLike", {}, {&f}) == absl::StatusCode::kInvalidArgument);
+  CHECK(Code("CastLike", {}, {&f, nullptr}) == absl::StatusCode::kInvalidArgument);
+  CHECK(Code("CastLike", {}, {&f, &f, &f}) == absl::StatusCode::kInvalidArgument);
+}
+
+// ---------------------------------------------------------------------------
+// EyeLike.
+
+TEST_CASE("EyeLike puts ones on the k-th diagonal", "[kernels]") {
+  Tensor x = MakeTyped<int32_t>(DataType::kInt32, {3, 4}, std::vector<int32_t>(12, 9));
+  // Default: the input's dtype, main diagonal.
+  CHECK(Values<int32_t>(Eval1("EyeLike", {}, {&x})) ==
+        std::vector<int32_t>{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0});
+  // k = 1 (above), dtype float.
+  Attributes up;
+  up.Set("k", int64_t{1});
+  up.Set("dtype", static_cast<int64_t>(DataType::kFloat32));
+  Tensor y = Eval1("EyeLike", up, {&x});
+  CHECK(y.dtype() == DataType::kFloat32);
+  CHECK(ToVector(y) == std::vector<float>{0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1});
+  // k = -2 (below): one element on a 3 x 4 matrix.
+  CHECK(Values<int32_t>(Eval1("EyeLike", Attr("k", int64_t{-2}), {&x})) ==
+        std::vector<int32_t>{0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0});
+  // A diagonal outside the matrix (even at the int64 extremes): all zeros.
+  for (int64_t k : {int64_t{4}, int64_t{-3}, kInt64Max, kInt64Min}) {
+    CAPTURE(k);
+    CHECK(Values<int32_t>(Eval1("EyeLike", Attr("k", k), {&x})) == std::vector<int32_t>(12, 0));
+  }
+  // float16 and bool ones.
+  CHECK(Values<uint16_t>(Eval1("EyeLike", Attr("dtype", int64_t{10}), {&x}))[5] == 0x3c00);
+  CHECK(Values<uint8_t>(Eval1("EyeLike", Attr("dtype", int64_t{9}), {&x}))[10] == 1);
+}
+
+TEST_CASE("EyeLike folds on shapes alone and refuses bad layers", "[kernels]") {
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel("EyeLike");
+  REQUIRE(def != nullptr);
+  CHECK(def->data_independent);
+  TensorInfo x;
+  x.dtype = DataType::kFloat32;
+  x.shape = {2, 2};  // no data anywhere
+  auto out = EvaluateOnShapes(*def, Attributes(), std::span<const TensorInfo>(&x, 1));
+  REQUIRE(out.ok());
+  CHECK(ToVector((*out)[0]) == std::vector<float>{1, 0, 0, 1});
+  Tensor v = MakeFloat({3}, {1, 2, 3});
+  CHECK(Code("EyeLike", {}, {&v}) == absl::StatusCode::kInvalidArgument);  // rank 1
+  Tensor m = MakeFloat({2, 2}, {1, 2, 3, 4});
+  CHECK(Code("EyeLike", Attr("dtype", int64_t{11}), {&m}) ==  // double
+        absl::StatusCode::kUnimplemented);
+  CHECK(Code("EyeLike", Attr("dtype", int64_t{12345}), {&m}) == absl::StatusCode::kUnimplemented);
+}
+
 // ---------------------------------------------------------------------------
 // Slice.
 

@@ -233,6 +233,49 @@ TEST_CASE("An input declared without a shape is refused, not taken as a scalar",
   CHECK(absl::StrContains(Message(g.status()), "input 'x' has no shape; pin it with --shapes=x:"));
 }
 
+TEST_CASE("EyeLike folds to a constant from the static input shape", "[parser]") {
+  ModelBuilder b;
+  b.Input("x", {2, 3});
+  auto& eye = b.Node("EyeLike", {"x"}, {"e"}, "eye");
+  ModelBuilder::SetInt(eye, "k", 1);
+  b.Node("Add", {"x", "e"}, {"y"}, "add");
+  b.Output("y", {2, 3});
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "eyelike.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(g.ok());
+  for (const auto& n : (*g)->nodes()) CHECK(n->op_type != "EyeLike");
+  const ir::Value* e = (*g)->FindValue("e");
+  REQUIRE(e != nullptr);
+  REQUIRE(e->is_constant());
+  CHECK(e->dtype == DataType::kFloat32);
+  const float* v = e->constant->data_as<float>();
+  CHECK(std::vector<float>(v, v + 6) == std::vector<float>{0, 1, 0, 0, 0, 1});
+}
+
+TEST_CASE("SoftmaxCrossEntropyLoss with log_prob is one layer with two outputs", "[parser]") {
+  ModelBuilder b;
+  b.Input("x", {2, 3, 4});
+  b.Input("t", {2, 4}, onnx::TensorProto::INT64);
+  b.Node("SoftmaxCrossEntropyLoss", {"x", "t"}, {"z", "log_prob"}, "sce");
+  b.Output("z", {});
+  b.Output("log_prob", {2, 3, 4});
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "sce.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(g.ok());
+  int layers = 0;
+  for (const auto& n : (*g)->nodes()) {
+    if (n->op_type != "SoftmaxCrossEntropyLoss") continue;
+    ++layers;
+    CHECK(n->attrs.Int("num_outputs", 0) == 2);
+    REQUIRE(n->outputs.size() == 2);
+  }
+  CHECK(layers == 1);
+  REQUIRE((*g)->FindValue("z") != nullptr);
+  CHECK((*g)->FindValue("z")->shape == Dims{});
+  REQUIRE((*g)->FindValue("log_prob") != nullptr);
+  CHECK((*g)->FindValue("log_prob")->shape == Dims{2, 3, 4});
+}
+
 TEST_CASE("Size folds to a constant from the static input shape", "[parser]") {
   ModelBuilder b;
   b.Input("x", {2, 3, 5});
