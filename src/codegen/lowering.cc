@@ -214,7 +214,8 @@ void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
   const int64_t tile = std::max<int64_t>(1, t.tile_elements);
   const int64_t tiles = CeilDiv(total, tile);
   const bool compute = w.ops_per_element > 0;
-  // Input and output tile slots in the scratchpad, placed by the planner.
+  // Input and output tile (or chunk) slots in the scratchpad, placed by the
+  // planner.
   std::vector<int64_t> sizes;
   for (int i = 0; i < needs.slots; ++i) sizes.push_back(needs.input_slot);
   for (int i = 0; i < needs.slots; ++i) sizes.push_back(needs.weight_slot);  // output tiles
@@ -224,9 +225,15 @@ void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
   base.layer = layer;
   base.precision = w.precision;
   std::array<int32_t, 2> in_reader{-1, -1}, out_store{-1, -1};
-  for (int64_t ti = 0; ti < tiles; ++ti) {
-    const int slot = static_cast<int>(ti % needs.slots);
-    const int64_t e0 = ti * tile, esz = std::min(tile, total - e0);
+  int next_slot = 0;
+  // What one pass over a range of elements does: load, compute and store
+  // (kWhole); load and accumulate statistics only (kStats); load again,
+  // compute with the statistics and store (kOutput).
+  enum class Pass { kWhole, kStats, kOutput };
+  int32_t last_stats = -1;  // the statistics of the current streamed tile
+  auto emit = [&](int64_t e0, int64_t esz, Pass pass) {
+    const int slot = next_slot;
+    next_slot = (next_slot + 1) % needs.slots;
     const uint64_t in_addr = spad[slot];
     uint64_t offset_in_slot = 0;
     int64_t in_bytes = 0;
@@ -245,6 +252,17 @@ void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
       in_bytes += static_cast<int64_t>(ld.bytes);
       last_load = Emit(program, ld);
     }
+    if (pass == Pass::kStats) {
+      Instruction v = base;
+      v.opcode = Opcode::kVector;
+      v.ops = static_cast<uint64_t>(std::ceil(w.stats_ops_per_element * static_cast<double>(esz)));
+      v.bytes = static_cast<uint64_t>(in_bytes);
+      v.addr = in_addr;
+      v.AddDep(last_load);
+      last_stats = Emit(program, v);
+      in_reader[slot] = last_stats;
+      return;
+    }
     const int64_t out_bytes = hw::ProportionalBytes(w.output_bytes, esz, total);
     Instruction st = base;
     st.opcode = Opcode::kStore;
@@ -256,15 +274,18 @@ void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
                                    hw::ProportionalBytes(w.output_bytes, e0, total))
                : 0);
     if (compute) {
+      const double ops =
+          w.ops_per_element - (pass == Pass::kOutput ? w.stats_ops_per_element : 0.0);
       Instruction v = base;
       v.opcode = Opcode::kVector;
-      v.ops = static_cast<uint64_t>(std::ceil(w.ops_per_element * static_cast<double>(esz)));
+      v.ops = static_cast<uint64_t>(std::ceil(ops * static_cast<double>(esz)));
       v.bytes = static_cast<uint64_t>(in_bytes);
       v.aux_bytes = static_cast<uint64_t>(out_bytes);
       v.addr = in_addr;
       v.acc_addr = spad[needs.slots + slot];  // output tile
       v.AddDep(last_load);
       v.AddDep(out_store[slot]);
+      if (pass == Pass::kOutput) v.AddDep(last_stats);
       const int32_t vi = Emit(program, v);
       in_reader[slot] = vi;
       st.addr = v.acc_addr;
@@ -274,6 +295,17 @@ void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
       st.addr = in_addr;
       st.AddDep(last_load);
       in_reader[slot] = Emit(program, st);
+    }
+  };
+  for (int64_t ti = 0; ti < tiles; ++ti) {
+    const int64_t e0 = ti * tile, esz = std::min(tile, total - e0);
+    if (!t.streamed()) {
+      emit(e0, esz, Pass::kWhole);
+      continue;
+    }
+    const int64_t chunk = t.chunk_elements;
+    for (Pass pass : {Pass::kStats, Pass::kOutput}) {
+      for (int64_t c0 = 0; c0 < esz; c0 += chunk) emit(e0 + c0, std::min(chunk, esz - c0), pass);
     }
   }
   Instruction sync = base;

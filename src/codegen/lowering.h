@@ -22,7 +22,11 @@ void LowerArrayLayer(const HardwareConfig& hw, const hw::GemmWorkload& w,
                      const hw::ArrayTiling& t, uint32_t layer, hw::Program& program);
 
 /// Appends the instructions of a vector or DMA-only layer, tiled as `t`,
-/// followed by a kSync.
+/// followed by a kSync. Per tile: one load per input, a VECTOR (compute
+/// layers) and a STORE. A streamed tiling (t.chunk_elements > 0) runs each
+/// tile as two passes over its chunks: loads and a statistics VECTOR per
+/// chunk (nothing stored), then loads, the output VECTOR (depending on the
+/// last statistics VECTOR) and a STORE per chunk.
 void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
                       const hw::VectorTiling& t, uint32_t layer, hw::Program& program);
 

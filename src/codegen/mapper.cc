@@ -93,6 +93,10 @@ absl::StatusOr<TacticCost> Measure(const HardwareConfig& hw, const hw::Program& 
 }
 
 std::string VectorTilingString(const hw::VectorTiling& t) {
+  if (t.streamed()) {
+    return absl::StrCat("tile ", t.tile_elements, " elements, streamed in two passes of ",
+                        t.chunk_elements, "-element chunks");
+  }
   return absl::StrCat("tile ", t.tile_elements, " elements");
 }
 
@@ -233,10 +237,12 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
     m.min_dram_bytes = v.InputBytes() + v.output_bytes;
     const hw::VectorTiling vt = hw::ChooseVectorTiling(hw, v);
     if (vt.tile_elements == 0) {
-      const hw::VectorTiling one{std::max<int64_t>(1, v.tile_unit)};
+      const int64_t unit = std::max<int64_t>(1, v.tile_unit);
+      const bool streamable = v.stats_ops_per_element > 0 && unit > 1;
+      const hw::VectorTiling one{unit, streamable ? 1 : 0};
       return absl::ResourceExhaustedError(absl::StrCat(
           where, ": no tiling fits hardware '", hw.name, "': the smallest tile (",
-          one.tile_elements, " elements) needs ",
+          streamable ? "one element of a streamed " : "", one.tile_elements, " elements) needs ",
           hw::DescribeNeeds(hw, hw::VectorBufferNeeds(hw, v, one))));
     }
     // The largest tile that fits has the fewest instructions.

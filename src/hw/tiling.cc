@@ -288,10 +288,14 @@ int64_t ArrayInstructionBound(const GemmWorkload& w, const ArrayTiling& t) {
 }
 
 int64_t VectorInstructionBound(const VectorWorkload& w, const VectorTiling& t) {
-  const int64_t tiles =
-      CeilDiv(std::max<int64_t>(w.out_elements, 1), std::max<int64_t>(1, t.tile_elements));
-  const int64_t per_tile = static_cast<int64_t>(w.inputs.size()) + 2;
-  return SaturatingAdd(SaturatingMul(tiles, per_tile), 1);
+  const int64_t tile = std::max<int64_t>(1, t.tile_elements);
+  const int64_t tiles = CeilDiv(std::max<int64_t>(w.out_elements, 1), tile);
+  const int64_t inputs = static_cast<int64_t>(w.inputs.size());
+  if (t.streamed()) {
+    const int64_t chunks = SaturatingMul(tiles, CeilDiv(tile, t.chunk_elements));
+    return SaturatingAdd(SaturatingMul(chunks, 2 * inputs + 3), 1);
+  }
+  return SaturatingAdd(SaturatingMul(tiles, inputs + 2), 1);
 }
 
 absl::Status ValidateWorkload(const LayerWorkload& w) {
@@ -329,6 +333,11 @@ absl::Status ValidateWorkload(const LayerWorkload& w) {
     const VectorWorkload& v = w.vector;
     if (v.out_elements < 0) return bad("out_elements", v.out_elements, ">= 0");
     if (v.tile_unit < 1) return bad("tile_unit", v.tile_unit, ">= 1");
+    if (!(v.stats_ops_per_element >= 0 && v.stats_ops_per_element <= v.ops_per_element)) {
+      return absl::InternalError(absl::StrCat(
+          "layer '", w.name, "' (", w.type, "): workload field stats_ops_per_element is ",
+          v.stats_ops_per_element, ", must be in [0, ops_per_element = ", v.ops_per_element, "]"));
+    }
     if (v.output_bytes < 0) return bad("output_bytes", v.output_bytes, ">= 0");
     for (const auto& in : v.inputs) {
       if (in.bytes < 0) return bad("input bytes", in.bytes, ">= 0");
@@ -347,16 +356,20 @@ int64_t ProportionalBytes(int64_t bytes, int64_t tile_elements, int64_t out_elem
 BufferNeeds VectorBufferNeeds(const HardwareConfig& hw, const VectorWorkload& w,
                               const VectorTiling& t) {
   BufferNeeds n;
+  // Elements on chip at once: a whole tile, or one chunk of a streamed tile.
+  const int64_t resident = t.streamed() ? t.chunk_elements : t.tile_elements;
   for (const auto& in : w.inputs) {
-    n.input_slot += AlignUp(ProportionalBytes(in.bytes, t.tile_elements, w.out_elements), kSlotAlign);
+    n.input_slot += AlignUp(ProportionalBytes(in.bytes, resident, w.out_elements), kSlotAlign);
   }
   // Data movement stores straight from the input slot.
   n.acc_slot = 0;
   n.weight_slot =
       w.ops_per_element > 0
-          ? AlignUp(ProportionalBytes(w.output_bytes, t.tile_elements, w.out_elements), kSlotAlign)
+          ? AlignUp(ProportionalBytes(w.output_bytes, resident, w.out_elements), kSlotAlign)
           : 0;
-  n.slots = CeilDiv(w.out_elements, std::max<int64_t>(1, t.tile_elements)) > 1 ? 2 : 1;
+  n.slots = t.streamed() || CeilDiv(w.out_elements, std::max<int64_t>(1, t.tile_elements)) > 1
+                ? 2
+                : 1;
   n.scratchpad = n.slots * (n.input_slot + n.weight_slot);
   return n;
 }
@@ -369,7 +382,20 @@ VectorTiling ChooseVectorTiling(const HardwareConfig& hw, const VectorWorkload& 
     return Fits(hw, VectorBufferNeeds(hw, w, {units * unit}));
   };
   if (fits(max_units)) return {std::min(max_units * unit, std::max<int64_t>(w.out_elements, 1))};
-  if (!fits(1)) return {0};
+  if (!fits(1)) {
+    // One unit is too large: stream it in the largest chunk that fits.
+    if (w.stats_ops_per_element <= 0 || unit < 2) return {0};
+    auto chunk_fits = [&](int64_t chunk) {
+      return Fits(hw, VectorBufferNeeds(hw, w, {unit, chunk}));
+    };
+    if (!chunk_fits(1)) return {0};
+    int64_t lo = 1, hi = unit;  // chunk_fits(lo), !fits(unit)
+    while (hi - lo > 1) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      (chunk_fits(mid) ? lo : hi) = mid;
+    }
+    return {unit, lo};
+  }
   int64_t lo = 1, hi = max_units;  // fits(lo), !fits(hi)
   while (hi - lo > 1) {
     const int64_t mid = lo + (hi - lo) / 2;
@@ -380,15 +406,31 @@ VectorTiling ChooseVectorTiling(const HardwareConfig& hw, const VectorWorkload& 
 
 Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const VectorTiling& t) {
   Estimate est;
-  const Split s = SplitExtent(std::max<int64_t>(w.out_elements, 1), t.tile_elements);
+  const int64_t total = std::max<int64_t>(w.out_elements, 1);
+  const Split s = SplitExtent(total, t.tile_elements);
+  // What moves through the scratchpad: whole tiles, or the chunks of every
+  // streamed tile (loaded once per pass).
+  std::vector<Piece> pieces;
+  const int64_t passes = t.streamed() ? 2 : 1;
+  if (t.streamed()) {
+    for (const Piece& tile : Pieces(s)) {
+      for (const Piece& chunk : Pieces(SplitExtent(tile.size, t.chunk_elements), tile.count)) {
+        pieces.push_back(chunk);
+      }
+    }
+  } else {
+    pieces = Pieces(s);
+  }
   InstructionCost vec, loads, stores;
   int64_t first_load = 0, last_store = 0;
-  for (const Piece& piece : Pieces(s)) {
+  int64_t chunks = 0;
+  for (const Piece& piece : pieces) {
+    chunks += piece.count;
     int64_t in_bytes = 0;
     for (const auto& in : w.inputs) {
       const InstructionCost c = DmaCost(
           hw, Opcode::kLoadInput, ProportionalBytes(in.bytes, piece.size, w.out_elements), w.precision);
-      loads += c.Scaled(piece.count);
+      loads += c.Scaled(piece.count * passes);
       in_bytes += c.dram_read;
       if (first_load == 0) first_load += c.occupancy_cycles;
     }
@@ -405,8 +447,13 @@ Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const
       Instruction v;
       v.opcode = Opcode::kVector;
       v.precision = w.precision;
-      v.ops = static_cast<uint64_t>(std::ceil(w.ops_per_element * piece.size));
       v.bytes = static_cast<uint64_t>(in_bytes);
+      if (t.streamed()) {  // the statistics pass reads the chunk and writes nothing
+        v.ops = static_cast<uint64_t>(std::ceil(w.stats_ops_per_element * piece.size));
+        vec += CostOf(hw, v).Scaled(piece.count);
+      }
+      const double ops = w.ops_per_element - (t.streamed() ? w.stats_ops_per_element : 0.0);
+      v.ops = static_cast<uint64_t>(std::ceil(ops * piece.size));
       v.aux_bytes = static_cast<uint64_t>(out_bytes);
       vec += CostOf(hw, v).Scaled(piece.count);
     }
@@ -419,9 +466,8 @@ Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const
   est.compute_cycles = vec.occupancy_cycles;
   est.cycles = std::max(vec.occupancy_cycles, loads.occupancy_cycles + stores.occupancy_cycles) +
                first_load + last_store + latency;
-  const int64_t tiles = s.Tiles();
-  est.instructions = tiles * (static_cast<int64_t>(w.inputs.size()) + 1 +
-                              (w.ops_per_element > 0 ? 1 : 0)) + 1;
+  est.instructions = chunks * (passes * static_cast<int64_t>(w.inputs.size()) + 1 +
+                               (w.ops_per_element > 0 ? passes : 0)) + 1;
   return est;
 }
 

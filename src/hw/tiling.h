@@ -93,14 +93,26 @@ Estimate EstimateArray(const HardwareConfig& hw, const GemmWorkload& w, const Ar
 /// A tiling of a VectorWorkload: output elements per tile.
 struct VectorTiling {
   int64_t tile_elements = 1;
+  /// 0: every tile is loaded, computed and stored whole. > 0 (only for a
+  /// workload with stats_ops_per_element > 0, and then tile_elements is one
+  /// tile unit): each tile is streamed through the scratchpad in chunks of
+  /// this many elements, twice (statistics pass, then output pass).
+  int64_t chunk_elements = 0;
+
+  bool streamed() const { return chunk_elements > 0; }
 };
-/// Scratchpad bytes of one tile (inputs + output) and in total (x2 slots
-/// when there is more than one tile).
+/// Scratchpad bytes of one tile (inputs + output; of one chunk when
+/// streamed) and in total (x2 slots when there is more than one tile or
+/// chunk).
 BufferNeeds VectorBufferNeeds(const HardwareConfig& hw, const VectorWorkload& w,
                               const VectorTiling& t);
-/// The largest tile that fits (whole multiples of tile_unit); tile_elements
-/// 0 when even one unit does not fit.
+/// The largest tile that fits (whole multiples of tile_unit). When even one
+/// unit does not fit and the workload may be streamed
+/// (stats_ops_per_element > 0): one unit per tile, streamed in the largest
+/// chunk that fits. tile_elements 0 when nothing fits.
 VectorTiling ChooseVectorTiling(const HardwareConfig& hw, const VectorWorkload& w);
+/// Estimate of a vector mapping; a streamed tiling loads its inputs twice
+/// (two passes) and stores its output once.
 Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const VectorTiling& t);
 
 /// Upper bounds of the instructions LowerArrayLayer / LowerVectorLayer emit
@@ -108,7 +120,8 @@ Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const
 /// at 2^62, never overflowing): per (group, M, image, P) tile at most three
 /// per K tile (weight load, input load, MATMUL) and three per output tile
 /// (residual load, epilogue, store); per vector tile one load per input, one
-/// VECTOR and one STORE; plus the layer's SYNC. The mapper compares them with
+/// VECTOR and one STORE (per streamed chunk two loads per input, two VECTORs
+/// and one STORE); plus the layer's SYNC. The mapper compares them with
 /// the program's instruction budget before it lowers anything, so a layer
 /// with a 10^12-element output is refused before its instruction list grows.
 int64_t ArrayInstructionBound(const GemmWorkload& w, const ArrayTiling& t);

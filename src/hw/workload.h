@@ -86,6 +86,15 @@ struct VectorWorkload {
   /// Tiles hold whole multiples of this many output elements (e.g. a softmax
   /// row); >= 1.
   int64_t tile_unit = 1;
+  /// Statistics normalizations (InstanceNormalization, ...): operations per
+  /// element of the statistics part of ops_per_element (sums of x and x^2).
+  /// When > 0, a tile unit too large for the on-chip buffers may be streamed
+  /// in chunks with two passes over its inputs: a statistics pass
+  /// (stats_ops_per_element per element, loads and vector work, nothing
+  /// stored), then the output pass (the remaining ops_per_element -
+  /// stats_ops_per_element), which loads each chunk again and stores it.
+  /// 0 = a tile unit is never split. Must be <= ops_per_element.
+  double stats_ops_per_element = 0;
   /// kDma layers with several inputs (Concat) copy each input separately.
   bool copy_each_input = false;
   Precision precision = Precision::kFp32;

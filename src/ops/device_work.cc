@@ -104,6 +104,7 @@ absl::StatusOr<hw::LayerWorkload> DescribeDeviceWork(const OpDef& def, const Lay
     v.out_elements = out ? NumElements(out->shape) : 0;
     v.ops_per_element = spec.ops_per_element ? spec.ops_per_element(layer) : 0.0;
     v.tile_unit = spec.tile_unit ? spec.tile_unit(layer) : 1;
+    v.stats_ops_per_element = std::min(spec.stats_ops_per_element, v.ops_per_element);
     v.precision = precision;
   }
   return w;

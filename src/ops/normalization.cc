@@ -2,12 +2,19 @@
 // InstanceNormalization, LayerNormalization, GroupNormalization,
 // LpNormalization, MeanVarianceNormalization, GlobalLpPool, LpPool.
 //
-// A normalization needs its whole normalized extent on chip (statistics
-// first, then the normalized output from the same tile): its tile unit is
-// that extent. Costs per output element, with the statistics computed from
+// A normalization computes statistics over its whole normalized extent and
+// then the normalized output: its tile unit is that extent, kept on chip
+// when it fits. Costs per output element, with the statistics computed from
 // the tile: mean (an add, 1), variance (subtract and multiply-add, 2), the
 // output (see each op), plus the per-row rsqrt (Newton, ~6 ops) amortized
 // over the row, which is neglected.
+//
+// InstanceNormalization, LayerNormalization, GroupNormalization and
+// MeanVarianceNormalization declare those 3 statistics ops
+// (DeviceSpec::stats_ops_per_element): an extent larger than the on-chip
+// buffers (a 720x720 InstanceNormalization plane is 2 MB in fp32) is then
+// streamed in chunks, once to accumulate sum(x) and sum(x^2) and once more to
+// write the output, instead of failing to map.
 #include <algorithm>
 #include <string>
 
@@ -68,18 +75,23 @@ absl::Status ImportGroupNormalization(const ImportNode& node, ImportSink& sink) 
 double LpTermOps(int64_t p) { return p == 1 ? 2 : p == 2 ? 1 : 18; }
 double LpRootOps(int64_t p) { return p == 1 ? 0 : p == 2 ? 4 : 17; }
 
+// Statistics ops per element of the mean/variance normalizations: mean 1 +
+// variance 2.
+constexpr double kStatsOps = 3;
+
 }  // namespace
 
 // --- normalization (ops-reduce) ---
 // InstanceNormalization: mean 1 + variance 2 + one multiply-add with the
 // per-plane folded scale and shift (a = scale * rsqrt, b = B - mean * a) = 4.
-// Tile unit: one (n, c) plane.
+// Tile unit: one (n, c) plane (streamed when it does not fit).
 OpDef InstanceNormalizationOp() {
   OpDef op;
   op.type = "InstanceNormalization";
   op.host = kernels::MakeInstanceNormalizationDef();
   op.device = VectorDevice(4);
   op.device.tile_unit = [](const LayerView& n) { return ExtentFrom(n, 2); };
+  op.device.stats_ops_per_element = kStatsOps;
   return op;
 }
 
@@ -95,6 +107,7 @@ OpDef LayerNormalizationOp() {
   op.device.unit = hw::LayerKind::kVector;
   op.device.ops_per_element = [](const LayerView& n) { return n.Has(2) ? 7.0 : 6.0; };
   op.device.tile_unit = [](const LayerView& n) { return ExtentFrom(n, n.attrs.Int("axis", -1)); };
+  op.device.stats_ops_per_element = kStatsOps;
   return op;
 }
 
@@ -114,6 +127,7 @@ OpDef GroupNormalizationOp() {
     if (out.size() < 2) return 1;
     return std::max<int64_t>(1, out[1] / groups * ElementsFrom(out, 2));
   };
+  op.device.stats_ops_per_element = kStatsOps;
   return op;
 }
 
@@ -148,6 +162,7 @@ OpDef MeanVarianceNormalizationOp() {
     }
     return ExtentFrom(n, std::max<int64_t>(0, first));
   };
+  op.device.stats_ops_per_element = kStatsOps;
   return op;
 }
 

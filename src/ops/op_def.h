@@ -134,6 +134,11 @@ struct DeviceSpec {
   OpsPerElementFn ops_per_element;
   /// kVector layers: tile unit; nullptr = 1.
   TileUnitFn tile_unit;
+  /// kVector statistics normalizations: the operations per output element
+  /// that compute the statistics (part of ops_per_element). When > 0, a tile
+  /// unit too large for the on-chip buffers is streamed in two passes over
+  /// its input (hw::VectorWorkload::stats_ops_per_element); 0 = never split.
+  double stats_ops_per_element = 0;
   /// kArray layers: product geometry.
   GemmGeometryFn gemm;
   /// kArray layers: position of the weight operand, of the bias (-1: none)

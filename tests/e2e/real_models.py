@@ -5,7 +5,9 @@ For every model folder: build an engine with trtexec_like, run it on
 ref/inputs/*.pb and compare each output with ref/ort/*.pb (ONNX Runtime 1.20.1)
 at the tolerances below. Dynamic input dimensions are pinned to the reference
 input's shape (--shapes). Prints one line per model (PASS / FAIL with the
-first error line) and a summary.
+first error line) and a summary. Models in ORT_UNOPTIMIZED_REFERENCE, whose
+stored ORT output is known to be wrong, are compared with ORT run again with
+its graph optimizations disabled (SKIPPED when ORT is not available).
 
 Exit status: non-zero when a model listed in EXPECTED_PASS fails. Models not
 in that list are reported as "known gap" with their error, so the table shows
@@ -17,6 +19,7 @@ import glob
 import os
 import subprocess
 import sys
+import tempfile
 
 import onnx
 from onnx import numpy_helper
@@ -32,6 +35,31 @@ TOLERANCES = {
     # fp16 model: ORT computes in fp16, the engine in fp32 (issue 17 item 2).
     "squeezenet1.0-fp16-winml": (2e-3, 1e-2),
     "squeezenet1.0-fp16-winml/derived_fp32": (2e-3, 1e-2),
+    # Fast neural style: outputs in [-45, 273] (std 73) after 15
+    # InstanceNormalizations, which rescale low-variance planes. Per layer the
+    # engine is within ~1e-6 of ORT relative to the layer's std (float32
+    # summation order; the engine's InstanceNormalization statistics are in
+    # double); at the output the largest difference is 0.022 (candy) and 0.0065
+    # (mosaic), and ORT's own optimization levels differ by 0.0069 / 0.0049.
+    # At these tolerances the worst element uses 23 % (candy) of its bound.
+    "fns-candy": (1e-2, 1e-3),
+    "fns-mosaic": (1e-2, 1e-3),
+}
+
+# Models whose stored ref/ort outputs are wrong, with why: their reference is
+# recomputed with ONNX Runtime's graph optimizations disabled (tools/ort_ref,
+# --opt-level disabled), which runs the model's nodes as written. Needs node
+# and onnxruntime-node (tools/ort_ref/setup.sh, or NODE_PATH pointing at an
+# installed node_modules); without them the model is reported SKIPPED.
+ORT_UNOPTIMIZED_REFERENCE = {
+    # ORT 1.20.1's Pad fusion folded the explicit zero Pad (pads 1) into the
+    # AveragePool (count_include_pad=0) without setting count_include_pad=1,
+    # so the stored reference divides border windows by the in-bounds taps
+    # only; ONNX (and PyTorch's AvgPool2d export) counts the padded zeros.
+    # onnxruntime issue #22177, fixed by PR #23190 (1.21). The stored output
+    # differs from ORT's unoptimized run by up to 0.95.
+    "fastestdet": "stored ORT 1.20.1 output has the Pad+AveragePool fusion bug "
+                  "(onnxruntime#22177)",
 }
 
 # Models that must build and match (the regression guard). Grows as
@@ -55,6 +83,13 @@ EXPECTED_PASS = {
     "ultraface-version-RFB-320-without-postprocessing",
     "ppocr-mobile-v2.0-cls-kazuhito",
     "facemesh-landmark",
+    # Pad + AveragePool(count_include_pad=0) checked against an unoptimized
+    # ORT run (see ORT_UNOPTIMIZED_REFERENCE).
+    "fastestdet",
+    # InstanceNormalization planes larger than the scratchpad are streamed in
+    # two passes (statistics, then output).
+    "fns-candy",
+    "fns-mosaic",
     # Split (layout) + ReduceMean (ops-reduce).
     "shufflenet-v2-12-qdq",
     # Tile (layout) + LSTM (recurrent): the OCR recogniser.
@@ -92,14 +127,66 @@ def tensor_files(d):
     return files
 
 
-def run(trtexec, d, name):
-    """Builds and runs the model of folder `d`; returns (ok, first error line)."""
+ORT_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                          "ort_ref", "run.js")
+
+
+def unoptimized_ort_outputs(model, inputs, workdir):
+    """ONNX Runtime's outputs of `model` with graph optimizations disabled.
+
+    inputs: {name: (TensorProto file, dims)}. Writes the inputs as .npy and the
+    outputs as TensorProto files under `workdir`. Returns {name: (file, dims)},
+    or None when node / onnxruntime-node is not available or the run fails.
+    """
+    import numpy as np
+    try:
+        probe = subprocess.run(["node", "-e", "require('onnxruntime-node')"],
+                               cwd=os.path.dirname(ORT_RUNNER), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if probe.returncode != 0:
+        return None
+    cmd = ["node", ORT_RUNNER, "--model", model, "--opt-level", "disabled",
+           "--outdir", os.path.join(workdir, "ort")]
+    for n, (f, _) in inputs.items():
+        t = onnx.TensorProto()
+        with open(f, "rb") as fh:
+            t.ParseFromString(fh.read())
+        npy = os.path.join(workdir, "input_%d.npy" % len(cmd))
+        np.save(npy, numpy_helper.to_array(t))
+        cmd += ["--input", "%s=%s" % (n, npy)]
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                       timeout=900)
+    if p.returncode != 0:
+        return None
+    out = {}
+    for f in sorted(glob.glob(os.path.join(workdir, "ort", "*.npy"))):
+        name = os.path.basename(f)[:-len(".npy")]
+        a = np.load(f)
+        pb = os.path.join(workdir, name + ".pb")
+        with open(pb, "wb") as fh:
+            fh.write(numpy_helper.from_array(a, name).SerializeToString())
+        out[name] = (pb, list(a.shape))
+    return out
+
+
+def run(trtexec, d, name, workdir):
+    """Builds and runs the model of folder `d`; returns (ok, first error line).
+
+    ok is None when the model is skipped (no reference to compare with).
+    """
     model = find_model(d)
     ref = os.path.join(d, "ref")
     if model is None or not os.path.isdir(os.path.join(ref, "inputs")):
         return None, "no model or ref/ folder"
     inputs = tensor_files(os.path.join(ref, "inputs"))
     outputs = tensor_files(os.path.join(ref, "ort"))
+    if name in ORT_UNOPTIMIZED_REFERENCE:
+        outputs = unoptimized_ort_outputs(model, inputs, workdir)
+        if outputs is None:
+            return None, ("%s; ONNX Runtime (node, onnxruntime-node) is not available to "
+                          "recompute it" % ORT_UNOPTIMIZED_REFERENCE[name])
     if not outputs and name.endswith("derived_fp32"):
         # The derived fp32 model has no ORT outputs of its own: compare with
         # the fp16 original's (ORT max |diff| between the two: 4.6e-4).
@@ -133,11 +220,15 @@ def main():
     if not os.path.isdir(root):
         print("SKIPPED: %s is absent (real models live in ../shared)" % root)
         return 0
-    failures, passed, gaps = [], 0, 0
+    failures, passed, gaps, skipped = [], 0, 0, 0
     for d in model_dirs(root):
         name = os.path.relpath(d, root)
-        ok, why = run(trtexec, d, name)
+        with tempfile.TemporaryDirectory(prefix="real_models_") as workdir:
+            ok, why = run(trtexec, d, name, workdir)
         if ok is None:
+            if name in ORT_UNOPTIMIZED_REFERENCE:
+                skipped += 1
+                print("SKIPPED   %s: %s" % (name, why))
             continue
         if ok:
             passed += 1
@@ -149,7 +240,8 @@ def main():
             gaps += 1
             print("KNOWN GAP %s: %s" % (name, why))
         sys.stdout.flush()
-    print("real models: %d pass, %d known gaps, %d regressions" % (passed, gaps, len(failures)))
+    print("real models: %d pass, %d known gaps, %d regressions%s" %
+          (passed, gaps, len(failures), ", %d skipped" % skipped if skipped else ""))
     return 1 if failures else 0
 
 

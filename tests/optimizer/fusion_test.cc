@@ -514,6 +514,41 @@ TEST_CASE("fold-pad declines pads it cannot fold and says why", "[optimizer]") {
   CHECK(Count(*r.after, "Pad") == 1);
 }
 
+// FastestDet (models/real/fastestdet, PyTorch AvgPool2d(3, 2, padding=1)
+// exported at opset 11): an explicit zero Pad feeding an AveragePool with the
+// default count_include_pad=0. The padded zeros are real input values and
+// count in every window's divisor. ONNX Runtime 1.20.1's Pad fusion folded
+// them into the pool's pads without setting count_include_pad=1 (onnxruntime
+// #22177, fixed in 1.21), which made its stored reference divide border
+// windows by the in-bounds taps only; fold-pad must never do the same.
+TEST_CASE("fold-pad keeps FastestDet's Pad before an AveragePool with count_include_pad=0",
+          "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {1, 1, 4, 4});
+  b.Initializer("pads", MakeInt64({8}, {0, 0, 1, 1, 0, 0, 1, 1}));
+  b.Node("Pad", {"x", "pads"}, {"p"}, "Pad_228");
+  auto& pool = b.Node("AveragePool", {"p"}, {"y"}, "AveragePool_229");
+  ModelBuilder::SetInts(pool, "kernel_shape", {3, 3});
+  ModelBuilder::SetInts(pool, "strides", {2, 2});
+  ModelBuilder::SetInts(pool, "pads", {0, 0, 0, 0});
+  b.Output("y", {1, 1, 2, 2});
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fold-pad"});
+  CHECK(Counter(r.counters, "skipped.count_include_pad_0") == 1);
+  CHECK(Count(*r.after, "Pad") == 1);
+  // All-ones input: the corner window holds 4 ones and 5 padded zeros (4/9),
+  // the edge windows 6 ones (6/9), the inner window 9; folded pads with
+  // count_include_pad=0 would give 1 everywhere.
+  std::map<std::string, Tensor> ones{{"x", MakeFloat({1, 1, 4, 4}, std::vector<float>(16, 1.0f))}};
+  const std::vector<Tensor> y = Evaluate(*r.after, ones);
+  REQUIRE(y.size() == 1);
+  REQUIRE(y[0].num_elements() == 4);
+  const float* v = y[0].data_as<float>();
+  CHECK(v[0] == Approx(4.0 / 9));
+  CHECK(v[1] == Approx(6.0 / 9));
+  CHECK(v[2] == Approx(6.0 / 9));
+  CHECK(v[3] == Approx(1.0));
+}
+
 // ---------------------------------------------------------------------------
 // fuse-matmul-add
 
