@@ -64,6 +64,9 @@ KernelDef MakeMatMulIntegerDef();
 KernelDef MakeResizeDef();
 KernelDef MakeDepthToSpaceDef();
 KernelDef MakeSpaceToDepthDef();
+// grid_sample.cc: "GridSample", "RoiAlign" (sampling at computed coordinates).
+KernelDef MakeGridSampleDef();
+KernelDef MakeRoiAlignDef();
 // conv_transpose.cc
 KernelDef MakeConvTransposeDef();
 // layout.cc (layout family): "Split", "Expand", "Tile", "Range", "Trilu".

@@ -82,6 +82,8 @@ OpDef UpsampleOp();
 OpDef ConvTransposeOp();
 OpDef DepthToSpaceOp();
 OpDef SpaceToDepthOp();
+OpDef GridSampleOp();
+OpDef RoiAlignOp();
 // layout.cc (layout family: Split/Expand/Tile/Range/Trilu, legacy image ops, If)
 OpDef SplitOp();
 OpDef ExpandOp();
@@ -161,6 +163,8 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Resampling and layout family: array (ConvTranspose), vector (Resize),
       // DMA (DepthToSpace, SpaceToDepth); Upsample is imported as Resize.
       ConvTransposeOp, ResizeOp, UpsampleOp, DepthToSpaceOp, SpaceToDepthOp,
+      // Sampling at computed coordinates (vector unit; GridSample, RoiAlign).
+      GridSampleOp, RoiAlignOp,
       // Layout family: Split/Expand/Tile/Trilu (DMA), Range; legacy image ops
       // and If are rewritten by their importers / the parser.
       SplitOp, ExpandOp, TileOp, RangeOp, TriluOp, CropOp, AffineOp, ImageScalerOp, ScaleOp,
