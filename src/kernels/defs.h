@@ -67,6 +67,9 @@ KernelDef MakeSpaceToDepthDef();
 // grid_sample.cc: "GridSample", "RoiAlign" (sampling at computed coordinates).
 KernelDef MakeGridSampleDef();
 KernelDef MakeRoiAlignDef();
+// reorder.cc: "MaxUnpool", "ReverseSequence" (element moves to computed positions).
+KernelDef MakeMaxUnpoolDef();
+KernelDef MakeReverseSequenceDef();
 // conv_transpose.cc
 KernelDef MakeConvTransposeDef();
 // layout.cc (layout family): "Split", "Expand", "Tile", "Range", "Trilu".

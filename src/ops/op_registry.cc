@@ -27,6 +27,7 @@ OpDef GlobalAveragePoolOp();
 OpDef GlobalMaxPoolOp();
 OpDef Int8AveragePoolOp();
 OpDef Int8GlobalAveragePoolOp();
+OpDef MaxUnpoolOp();
 // norm.cc
 OpDef BatchNormalizationOp();
 OpDef SoftmaxOp();
@@ -127,6 +128,7 @@ OpDef ScatterNdOp();
 OpDef ScatterElementsOp();
 OpDef ScatterOp();
 OpDef OneHotOp();
+OpDef ReverseSequenceOp();
 OpDef EinsumOp();
 OpDef VectorEinsumOp();
 OpDef LstmOp();
@@ -142,7 +144,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       GemmOp, MatMulOp, Int8GemmOp, QLinearMatMulOp, MatMulIntegerOp,
       // Pooling (vector unit).
       MaxPoolOp, AveragePoolOp, GlobalAveragePoolOp, GlobalMaxPoolOp, Int8AveragePoolOp,
-      Int8GlobalAveragePoolOp,
+      Int8GlobalAveragePoolOp, MaxUnpoolOp,
       // Normalization (vector unit).
       BatchNormalizationOp, SoftmaxOp, LrnOp,
       // Elementwise (vector unit).
@@ -177,7 +179,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // --- end reductions and normalization ---
       // Indexing (DMA / vector), Einsum (array or vector), recurrent (array + vector epilogue).
       GatherElementsOp, GatherNdOp, ScatterNdOp, ScatterElementsOp, ScatterOp, OneHotOp,
-      EinsumOp, VectorEinsumOp, LstmOp, GruOp, RnnOp,
+      EinsumOp, VectorEinsumOp, LstmOp, GruOp, RnnOp, ReverseSequenceOp,
   };
   for (auto make : kOps) {
     absl::Status s = r.Register(make());
