@@ -130,8 +130,10 @@ float Reflect(float v, int64_t twice_low, int64_t twice_high) {
   const float span = static_cast<float>(twice_high - twice_low) / 2;
   v = std::fabs(v - lo);
   const float extra = std::fmod(v, span);
-  const int64_t flips = static_cast<int64_t>(std::floor(v / span));
-  return flips % 2 == 0 ? extra + lo : span - extra + lo;
+  // Parity of the number of flips, in float: no integer cast to overflow for
+  // coordinates far outside the image.
+  const float flips = std::floor(v / span);
+  return std::fmod(flips, 2.0f) == 0.0f ? extra + lo : span - extra + lo;
 }
 
 // Applies the padding mode to a coordinate on an axis of `size` pixels.

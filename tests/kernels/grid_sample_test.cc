@@ -2,6 +2,7 @@
 // comments), attribute and shape errors, thread-count invariance.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -78,6 +79,25 @@ TEST_CASE("GridSample bicubic uses Keys' kernel with a = -0.75", "[kernels][grid
   Tensor grid = MakeFloat({1, 1, 2, 2}, {0, 0, -1, 0});
   CheckClose(Eval1("GridSample", GridAttrs("bicubic", "zeros", 1), {&x, &grid}), {2.71875f, 1});
   CheckClose(Eval1("GridSample", GridAttrs("cubic", "border", 1), {&x, &grid}), {2.71875f, 1});
+}
+
+TEST_CASE("GridSample reflection folds far coordinates back into the image",
+          "[kernels][gridsample]") {
+  // W = 2, align_corners=1: reflection about 0 and 1 with period 2. gx = 5
+  // -> x = 3 -> 1 (X = 2); gx = 7 -> x = 4 -> 0 (X = 1). Far and non-finite
+  // coordinates give finite values (reflection) or 0 (zeros).
+  Tensor x = MakeFloat({1, 1, 1, 2}, {1, 2});
+  Tensor grid = MakeFloat({1, 1, 2, 2}, {5, 0, 7, 0});
+  CheckClose(Eval1("GridSample", GridAttrs("bilinear", "reflection", 1), {&x, &grid}), {2, 1});
+  Tensor far = MakeFloat({1, 1, 3, 2}, {1e30f, 0, -1e30f, 0, std::nanf(""), 0});
+  for (const char* mode : {"bilinear", "nearest", "bicubic"}) {
+    CAPTURE(mode);
+    const std::vector<float> v =
+        ToVector(Eval1("GridSample", GridAttrs(mode, "reflection", 0), {&x, &far}));
+    for (float f : v) CHECK(std::isfinite(f));
+    CHECK(ToVector(Eval1("GridSample", GridAttrs(mode, "zeros", 0), {&x, &far})) ==
+          std::vector<float>{0, 0, 0});
+  }
 }
 
 TEST_CASE("GridSample applies one grid to every channel", "[kernels][gridsample]") {
