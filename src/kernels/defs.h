@@ -70,6 +70,13 @@ KernelDef MakeRoiAlignDef();
 // reorder.cc: "MaxUnpool", "ReverseSequence" (element moves to computed positions).
 KernelDef MakeMaxUnpoolDef();
 KernelDef MakeReverseSequenceDef();
+// signal.cc: "Det"; the window generators "HannWindow", "HammingWindow",
+// "BlackmanWindow"; "DFT", "STFT", "MelWeightMatrix".
+KernelDef MakeDetDef();
+KernelDef MakeWindowDef(const std::string& type);
+KernelDef MakeDftDef();
+KernelDef MakeStftDef();
+KernelDef MakeMelWeightMatrixDef();
 // conv_transpose.cc
 KernelDef MakeConvTransposeDef();
 // layout.cc (layout family): "Split", "Expand", "Tile", "Range", "Trilu".

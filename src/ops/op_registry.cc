@@ -135,6 +135,15 @@ OpDef LstmOp();
 OpDef GruOp();
 OpDef RnnOp();
 
+// signal.cc: signal processing and linear algebra.
+OpDef DetOp();
+OpDef HannWindowOp();
+OpDef HammingWindowOp();
+OpDef BlackmanWindowOp();
+OpDef DftOp();
+OpDef StftOp();
+OpDef MelWeightMatrixOp();
+
 // The one list of ops the engine knows. Adding an op: one line here, plus the
 // files of that op (docs/adding_an_op.md).
 void RegisterBuiltinOps(OpRegistry& r) {
@@ -180,6 +189,9 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Indexing (DMA / vector), Einsum (array or vector), recurrent (array + vector epilogue).
       GatherElementsOp, GatherNdOp, ScatterNdOp, ScatterElementsOp, ScatterOp, OneHotOp,
       EinsumOp, VectorEinsumOp, LstmOp, GruOp, RnnOp, ReverseSequenceOp,
+      // Signal processing and linear algebra: Det, DFT, STFT (vector unit);
+      // window generators and MelWeightMatrix always fold (constant inputs).
+      DetOp, HannWindowOp, HammingWindowOp, BlackmanWindowOp, DftOp, StftOp, MelWeightMatrixOp,
   };
   for (auto make : kOps) {
     absl::Status s = r.Register(make());
