@@ -66,6 +66,19 @@ KernelDef MakeMatMulIntegerDef();
 KernelDef MakeResizeDef();
 KernelDef MakeDepthToSpaceDef();
 KernelDef MakeSpaceToDepthDef();
+// grid_sample.cc: "GridSample", "RoiAlign" (sampling at computed coordinates).
+KernelDef MakeGridSampleDef();
+KernelDef MakeRoiAlignDef();
+// reorder.cc: "MaxUnpool", "ReverseSequence" (element moves to computed positions).
+KernelDef MakeMaxUnpoolDef();
+KernelDef MakeReverseSequenceDef();
+// signal.cc: "Det"; the window generators "HannWindow", "HammingWindow",
+// "BlackmanWindow"; "DFT", "STFT", "MelWeightMatrix".
+KernelDef MakeDetDef();
+KernelDef MakeWindowDef(const std::string& type);
+KernelDef MakeDftDef();
+KernelDef MakeStftDef();
+KernelDef MakeMelWeightMatrixDef();
 // conv_transpose.cc
 KernelDef MakeConvTransposeDef();
 // layout.cc (layout family): "Split", "Expand", "Tile", "Range", "Trilu".

@@ -8,6 +8,8 @@
 //    / max / min of the reduction): updates / output elements ops per output
 //    element.
 //    Scatter (opsets 9-10) is imported as ScatterElements.
+//  - ReverseSequence (kernel in src/kernels/reorder.cc): pure data movement,
+//    DMA (one copy per time step and batch entry; sequence_lens is read).
 //  - OneHot: vector unit, 1 op per output element (compare the index with
 //    the position, select on / off).
 //  - Einsum: a two-operand contraction without diagonals and with every
@@ -130,6 +132,11 @@ OpDef Make(const std::string& type, kernels::KernelDef host, DeviceSpec device) 
 
 OpDef GatherElementsOp() {
   return Make("GatherElements", kernels::MakeGatherElementsDef(), DmaDevice());
+}
+OpDef ReverseSequenceOp() {
+  OpDef op = Make("ReverseSequence", kernels::MakeReverseSequenceDef(), DmaDevice());
+  op.min_opset = 10;
+  return op;
 }
 OpDef GatherNdOp() { return Make("GatherND", kernels::MakeGatherNdDef(), DmaDevice()); }
 

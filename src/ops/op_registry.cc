@@ -27,6 +27,7 @@ OpDef GlobalAveragePoolOp();
 OpDef GlobalMaxPoolOp();
 OpDef Int8AveragePoolOp();
 OpDef Int8GlobalAveragePoolOp();
+OpDef MaxUnpoolOp();
 // norm.cc
 OpDef BatchNormalizationOp();
 OpDef SoftmaxOp();
@@ -85,6 +86,8 @@ OpDef UpsampleOp();
 OpDef ConvTransposeOp();
 OpDef DepthToSpaceOp();
 OpDef SpaceToDepthOp();
+OpDef GridSampleOp();
+OpDef RoiAlignOp();
 // layout.cc (layout family: Split/Expand/Tile/Range/Trilu, legacy image ops, If)
 OpDef SplitOp();
 OpDef ExpandOp();
@@ -128,6 +131,7 @@ OpDef ScatterNdOp();
 OpDef ScatterElementsOp();
 OpDef ScatterOp();
 OpDef OneHotOp();
+OpDef ReverseSequenceOp();
 OpDef EinsumOp();
 OpDef VectorEinsumOp();
 OpDef LstmOp();
@@ -136,6 +140,15 @@ OpDef RnnOp();
 // Loss functions (vector unit; loss.cc).
 OpDef NegativeLogLikelihoodLossOp();
 OpDef SoftmaxCrossEntropyLossOp();
+
+// signal.cc: signal processing and linear algebra.
+OpDef DetOp();
+OpDef HannWindowOp();
+OpDef HammingWindowOp();
+OpDef BlackmanWindowOp();
+OpDef DftOp();
+OpDef StftOp();
+OpDef MelWeightMatrixOp();
 
 // The one list of ops the engine knows. Adding an op: one line here, plus the
 // files of that op (docs/adding_an_op.md).
@@ -146,7 +159,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       GemmOp, MatMulOp, Int8GemmOp, QLinearMatMulOp, MatMulIntegerOp,
       // Pooling (vector unit).
       MaxPoolOp, AveragePoolOp, GlobalAveragePoolOp, GlobalMaxPoolOp, Int8AveragePoolOp,
-      Int8GlobalAveragePoolOp,
+      Int8GlobalAveragePoolOp, MaxUnpoolOp,
       // Normalization (vector unit).
       BatchNormalizationOp, SoftmaxOp, LrnOp,
       // Elementwise (vector unit).
@@ -168,6 +181,8 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Resampling and layout family: array (ConvTranspose), vector (Resize),
       // DMA (DepthToSpace, SpaceToDepth); Upsample is imported as Resize.
       ConvTransposeOp, ResizeOp, UpsampleOp, DepthToSpaceOp, SpaceToDepthOp,
+      // Sampling at computed coordinates (vector unit; GridSample, RoiAlign).
+      GridSampleOp, RoiAlignOp,
       // Layout family: Split/Expand/Tile/Trilu (DMA), Range; legacy image ops
       // and If are rewritten by their importers / the parser.
       SplitOp, ExpandOp, TileOp, RangeOp, TriluOp, CropOp, AffineOp, ImageScalerOp, ScaleOp,
@@ -180,9 +195,12 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // --- end reductions and normalization ---
       // Indexing (DMA / vector), Einsum (array or vector), recurrent (array + vector epilogue).
       GatherElementsOp, GatherNdOp, ScatterNdOp, ScatterElementsOp, ScatterOp, OneHotOp,
-      EinsumOp, VectorEinsumOp, LstmOp, GruOp, RnnOp,
+      EinsumOp, VectorEinsumOp, LstmOp, GruOp, RnnOp, ReverseSequenceOp,
       // Loss functions (vector unit).
       NegativeLogLikelihoodLossOp, SoftmaxCrossEntropyLossOp,
+      // Signal processing and linear algebra: Det, DFT, STFT (vector unit);
+      // window generators and MelWeightMatrix always fold (constant inputs).
+      DetOp, HannWindowOp, HammingWindowOp, BlackmanWindowOp, DftOp, StftOp, MelWeightMatrixOp,
   };
   for (auto make : kOps) {
     absl::Status s = r.Register(make());

@@ -1,6 +1,12 @@
 // Pooling on the vector unit (one operation per window element): MaxPool,
 // AveragePool, GlobalAveragePool, GlobalMaxPool and the engine's integer
 // average pools Int8AveragePool / Int8GlobalAveragePool.
+//
+// MaxUnpool (kernel in src/kernels/reorder.cc) is a scatter on the vector
+// unit, like ScatterND: the output is zero-filled (1 op per output element)
+// and each input element moved to its index (X elements / Y elements ops per
+// output element); X and I are read once (their bytes are inputs).
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -61,6 +67,19 @@ OpDef GlobalAveragePoolOp() {
 }
 
 OpDef GlobalMaxPoolOp() { return PoolOp("GlobalMaxPool", true); }
+
+OpDef MaxUnpoolOp() {
+  OpDef op;
+  op.type = "MaxUnpool";
+  op.min_opset = 9;
+  op.host = kernels::MakeMaxUnpoolDef();
+  op.device.unit = hw::LayerKind::kVector;
+  op.device.ops_per_element = [](const LayerView& n) {
+    const double out = static_cast<double>(std::max<int64_t>(NumElements(n.outputs[0].shape), 1));
+    return 1.0 + static_cast<double>(NumElements(n.inputs[0].shape)) / out;
+  };
+  return op;
+}
 
 OpDef Int8AveragePoolOp() {
   OpDef op = PoolOp("Int8AveragePool", false);

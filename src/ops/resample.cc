@@ -15,6 +15,19 @@
 //    d axes it actually resizes: nearest 1 (an index computation and a
 //    gather), linear 2^d multiply-adds, cubic 4^d.
 //  - DepthToSpace / SpaceToDepth are pure permutations: DMA.
+//  - GridSample runs on the vector unit like Resize, a gather with
+//    interpolation: per output element its taps (nearest 1, bilinear 4,
+//    bicubic 16 multiply-adds) plus the coordinate arithmetic of its output
+//    position (unnormalize, pad, floor, weights: ~8 ops for bilinear and
+//    nearest, ~24 for bicubic's 4 + 4 weights and 8 padded coordinates),
+//    shared by the C channels. Grid is read once (its bytes are an input).
+//  - RoiAlign runs on the vector unit: per output element, samples per bin
+//    (sampling_ratio^2; adaptive: the grid of a roi covering the whole
+//    scaled image, ceil(H * scale / out_h) * ceil(W * scale / out_w), an
+//    upper estimate since the rois are data) times 4 multiply-adds, plus
+//    ~10 ops per sample for its weights, shared by the C channels.
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -82,6 +95,26 @@ absl::Status ImportUpsample(const ImportNode& node, ImportSink& sink) {
                        node.outputs);
 }
 
+// RoiAlign's samples per bin at build time (see the file comment).
+double RoiSamplesPerBin(const LayerView& n) {
+  const int64_t s = n.attrs.Int("sampling_ratio", 0);
+  if (s > 0) return static_cast<double>(s) * static_cast<double>(s);
+  const Dims& x = n.inputs[0].shape;
+  if (x.size() != 4) return 1;
+  const double scale = std::fabs(n.attrs.Float("spatial_scale", 1.0f));
+  const double gh = std::ceil(static_cast<double>(x[2]) * scale /
+                              static_cast<double>(std::max<int64_t>(n.attrs.Int("output_height", 1), 1)));
+  const double gw = std::ceil(static_cast<double>(x[3]) * scale /
+                              static_cast<double>(std::max<int64_t>(n.attrs.Int("output_width", 1), 1)));
+  return std::max(gh * gw, 1.0);
+}
+
+// Channels of a [N, C, ...] input (>= 1), over which per-position work is shared.
+double Channels(const LayerView& n) {
+  const Dims& x = n.inputs[0].shape;
+  return x.size() >= 2 ? static_cast<double>(std::max<int64_t>(x[1], 1)) : 1.0;
+}
+
 // Number of axes whose output size differs from the input's (at least 1).
 int ResizedAxes(const LayerView& n) {
   int d = 0;
@@ -118,6 +151,49 @@ OpDef ResizeOp() {
            (a.GetString("coordinate_transformation_mode", "half_pixel").value_or("") !=
                 "tf_crop_and_resize" ||
             a.GetFloat("extrapolation_value", 0.0f).value_or(1.0f) == 0.0f);
+  };
+  return op;
+}
+
+OpDef GridSampleOp() {
+  OpDef op;
+  op.type = "GridSample";
+  op.min_opset = 16;
+  op.host = kernels::MakeGridSampleDef();
+  op.device.unit = hw::LayerKind::kVector;
+  op.device.ops_per_element = [](const LayerView& n) {
+    const std::string mode = n.attrs.GetString("mode", "bilinear").value_or("bilinear");
+    if (mode == "nearest") return 1.0 + 8.0 / Channels(n);
+    if (mode == "bicubic" || mode == "cubic") return 16.0 + 24.0 / Channels(n);
+    return 4.0 + 8.0 / Channels(n);
+  };
+  return op;
+}
+
+// RoiAlign-10 has no coordinate_transformation_mode: its coordinates are
+// those of output_half_pixel (opset 16 made half_pixel the default).
+absl::Status ImportRoiAlign(const ImportNode& node, ImportSink& sink) {
+  if (!node.tensor_attrs.empty()) {
+    return absl::UnimplementedError(absl::StrCat("RoiAlign attribute '",
+                                                 node.tensor_attrs.begin()->first,
+                                                 "' has kind TENSOR, which is not supported"));
+  }
+  Attributes attrs = node.attrs;
+  if (node.source_opset < 16 && !attrs.Has("coordinate_transformation_mode")) {
+    attrs.Set("coordinate_transformation_mode", std::string("output_half_pixel"));
+  }
+  return sink.AddLayer(node.name, "RoiAlign", std::move(attrs), node.inputs, node.outputs);
+}
+
+OpDef RoiAlignOp() {
+  OpDef op;
+  op.type = "RoiAlign";
+  op.min_opset = 10;
+  op.import = ImportRoiAlign;
+  op.host = kernels::MakeRoiAlignDef();
+  op.device.unit = hw::LayerKind::kVector;
+  op.device.ops_per_element = [](const LayerView& n) {
+    return RoiSamplesPerBin(n) * (4.0 + 10.0 / Channels(n));
   };
   return op;
 }

@@ -114,6 +114,21 @@ class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
         wrapped_.emplace(schema, std::move(copy));
       }
     }
+    // ONNX 1.12's STFT inference reads attribute onesided with default 0
+    // where the schema's default is 1, so a model relying on the default
+    // (its declared output shape right) fails the cross-check. Without the
+    // attribute, ONNX inference leaves STFT's output to the engine's own
+    // propagation (src/kernels/signal.cc), which implements the default.
+    for (int version = 1; version <= max_opset; ++version) {
+      const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema("STFT", version, "");
+      if (schema == nullptr || wrapped_.count(schema)) continue;
+      onnx::OpSchema copy = *schema;
+      copy.TypeAndShapeInferenceFunction(
+          [inner = schema->GetTypeAndShapeInferenceFunction()](onnx::InferenceContext& ctx) {
+            if (inner && ctx.getAttribute("onesided") != nullptr) inner(ctx);
+          });
+      wrapped_.emplace(schema, std::move(copy));
+    }
   }
   std::map<const onnx::OpSchema*, onnx::OpSchema> wrapped_;
 };

@@ -140,7 +140,7 @@ TEST_CASE("trtexec_like rejects bad input with a clear error and leaves no plan"
   SECTION("unsupported ops") {
     ModelBuilder b;
     b.Input("x", {1, 4});
-    b.Node("Det", {"x"}, {"a"}, "det1");
+    b.Node("Unique", {"x"}, {"a"}, "unique1");
     b.Node("Relu", {"a"}, {"b"});
     b.Node("Multinomial", {"b"}, {"y"}, "multinomial1");
     b.Output("y", {1, 4});
@@ -149,7 +149,7 @@ TEST_CASE("trtexec_like rejects bad input with a clear error and leaves no plan"
     INFO(r.output);
     CHECK(r.exit_code != 0);
     CHECK(absl::StrContains(r.output, "2 unsupported ops"));
-    CHECK(absl::StrContains(r.output, "node #0 'det1' (Det)"));
+    CHECK(absl::StrContains(r.output, "node #0 'unique1' (Unique)"));
     CHECK(absl::StrContains(r.output, "node #2 'multinomial1' (Multinomial)"));
     CHECK_FALSE(fs::exists(plan));
   }
