@@ -55,8 +55,9 @@ bool IsFloatConstant(const ir::Value* v) {
 
 // Whether the layer's fused activation has no exact integer form (Sigmoid,
 // Tanh, LeakyRelu, HardSigmoid, HardSwish, Swish): the INT8 layer then
-// dequantizes its accumulators and applies it in float32 (float output;
-// int8 readers quantize that output).
+// dequantizes its accumulators, applies it in float32 and, when int8 layers
+// read the output, quantizes the result to the output scale in the same
+// epilogue (MakeFloatEpilogueOutput); otherwise it writes float32.
 bool FloatEpilogue(const ir::Node& n) {
   auto act = kernels::ParseActivation(n.attrs);
   if (!act.ok()) return false;
@@ -282,6 +283,18 @@ absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& sc
   return layer;
 }
 
+void MakeFloatEpilogueOutput(Int8Layer& layer) {
+  for (const char* name : {"multiplier", "shift", "residual_multiplier", "residual_shift"}) {
+    layer.attrs.Erase(name);
+  }
+  std::vector<float> scale;
+  for (double ws : layer.weight_scales) scale.push_back(static_cast<float>(layer.input_scale * ws));
+  layer.attrs.Set("epilogue_scale", scale);
+  layer.attrs.Set("y_scale", layer.output_scale);
+  if (layer.residual_scale > 0) layer.attrs.Set("residual_scale", layer.residual_scale);
+  for (const auto& [name, value] : layer.float_activation.values()) layer.attrs.Set(name, value);
+}
+
 void MakeFloatOutput(Int8Layer& layer) {
   for (const char* name : {"multiplier", "shift", "output_min", "output_max", "residual_multiplier",
                            "residual_shift"}) {
@@ -341,8 +354,7 @@ std::map<const ir::Node*, float> Int8Concats(const ir::Graph& graph, const Scale
         // Layers that requantize to any output scale: Int8Conv, Int8Gemm and
         // (when their input turns out int8) Int8AveragePool.
         const bool int8_layer = p != nullptr && !keep_fp32.contains(p) &&
-                                (HasInt8Form(*p) || IsAveragePool(*p)) && !FloatEpilogue(*p) &&
-                                p->outputs[0] == in &&
+                                (HasInt8Form(*p) || IsAveragePool(*p)) && p->outputs[0] == in &&
                                 scales.contains(in->name);
         if (!int8_layer && (p == nullptr || !chosen.contains(p))) bad_groups.insert(find(in));
       }
@@ -487,8 +499,12 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     }
     if (HasInt8Form(*node)) {
       ENGINE_ASSIGN_OR_RETURN(Int8Layer layer, MakeInt8Layer(*node, effective));
-      const bool float_out = !ReadsInt8(node->outputs[0]) || FloatEpilogue(*node);
-      if (float_out) MakeFloatOutput(layer);
+      const bool float_out = !ReadsInt8(node->outputs[0]);
+      if (float_out) {
+        MakeFloatOutput(layer);
+      } else if (FloatEpilogue(*node)) {
+        MakeFloatEpilogueOutput(layer);
+      }
       auto q = make_node(layer.type, node->name, node->onnx_nodes);
       q->attrs = layer.attrs;
       q->inputs.push_back(int8_input(node->inputs[0], layer.input_scale, node));

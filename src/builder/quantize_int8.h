@@ -52,8 +52,8 @@ using ScaleMap = std::map<std::string, float>;
 /// Whether `node` has an INT8 form (Int8Conv / Int8Gemm). When it does not
 /// and `reason` is given, says why ("weights are not constant", ...). A fused
 /// activation without an exact integer form (Sigmoid, Swish, ...) does not
-/// prevent it: the INT8 layer then has a float output and applies the
-/// activation in float32 (its int8 readers quantize that output).
+/// prevent it: the INT8 layer then applies the activation in float32 in its
+/// epilogue (MakeFloatEpilogueOutput, or MakeFloatOutput for float readers).
 bool HasInt8Form(const ir::Node& node, std::string* reason = nullptr);
 
 /// The activation tensors whose scales the rewrite needs: the data input,
@@ -84,6 +84,14 @@ struct Int8Layer {
 /// For layers whose output only FP32 layers or engine outputs read, and for
 /// every layer with such an activation.
 void MakeFloatOutput(Int8Layer& layer);
+
+/// Turns `layer`, whose fused activation has no exact integer form
+/// (Int8Layer::float_activation), into its float-epilogue form with an int8
+/// output: the accumulators are dequantized with x_scale * w_scale[c]
+/// ("epilogue_scale"), the activation applied in float32 and the result
+/// quantized to the output scale ("y_scale", round half to even as
+/// QuantizeLinear), then clamped to [output_min, output_max].
+void MakeFloatEpilogueOutput(Int8Layer& layer);
 
 /// Quantizes the weights and bias of `node` and computes its requantization
 /// attributes from the scales of its input, output (and residual) tensors.

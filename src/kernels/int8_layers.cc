@@ -28,6 +28,14 @@
 // (kernel_util.h, ApplyActivation), in float32 arithmetic (the builder uses it for layers whose output only
 // FP32 layers or engine outputs read: no output clipping, no dequantize layer).
 //
+// Float epilogue with an int8 output (attributes "epilogue_scale", per output
+// channel x_scale * w_scale[m], and "y_scale"), for a fused activation
+// without an exact integer form:
+//   v = act(float(acc) * epilogue_scale[m] + float(R) * residual_scale)     (float32)
+//   Y = clamp(saturate(round_half_even(v / y_scale)), output_min, output_max) (int8)
+// bit-identical to the float output form followed by the activation layer
+// and a QuantizeLinear (kernels/quantize.h).
+//
 // Int8Gemm: a fully connected layer in integer arithmetic:
 //   X int8 [R0, ..., K] (leading dims flattened to rows), W int8 [N, K]
 //   (constant, one row per output channel), B int32 [N] (optional)
@@ -55,6 +63,7 @@
 #include "kernels/defs.h"
 #include "kernels/igemm.h"
 #include "kernels/kernel_util.h"
+#include "kernels/quantize.h"
 #include "kernels/simd.h"
 
 namespace engine::kernels {
@@ -89,11 +98,64 @@ struct Requant {
   // float32 after the clamp; Relu and Clip are the clamp itself.
   Activation act;
   bool float_act = false;
+  // Int8 output through a float epilogue (attribute "epilogue_scale"): the
+  // accumulators are dequantized (epilogue_scale[c] = x_scale * w_scale[c]),
+  // the float activation applied, and the result quantized to y_scale as
+  // QuantizeLinear does (kernels/quantize.h), then clamped to [lo, hi].
+  bool float_epilogue = false;
+  float y_scale = 1.0f;
 };
+
+// Per-channel float scales (> 0, finite), one per output channel.
+absl::StatusOr<std::vector<float>> ParseChannelScales(const Attributes& attrs,
+                                                      const std::string& name, int64_t channels,
+                                                      const std::string& op) {
+  ENGINE_ASSIGN_OR_RETURN(std::vector<float> v, attrs.GetFloats(name));
+  if (static_cast<int64_t>(v.size()) != channels) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": attribute ", name,
+                                                   " needs one value per output channel (",
+                                                   channels, "), got ", v.size()));
+  }
+  for (float x : v) {
+    if (!(x > 0.0f) || !std::isfinite(x)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(op, ": ", name, " ", x, " is not finite and > 0"));
+    }
+  }
+  return v;
+}
 
 absl::StatusOr<Requant> ParseRequant(const Attributes& attrs, int64_t channels, bool residual,
                                      const std::string& op) {
   Requant r;
+  if (attrs.Has("epilogue_scale")) {
+    r.float_epilogue = true;
+    ENGINE_ASSIGN_OR_RETURN(r.out_scale, ParseChannelScales(attrs, "epilogue_scale", channels, op));
+    ENGINE_ASSIGN_OR_RETURN(r.y_scale, attrs.GetFloat("y_scale", -1.0f));
+    if (!(r.y_scale > 0.0f) || !std::isfinite(r.y_scale)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(op, ": a float epilogue needs y_scale > 0, got ", r.y_scale));
+    }
+    if (residual) {
+      ENGINE_ASSIGN_OR_RETURN(r.residual_scale, attrs.GetFloat("residual_scale", -1.0f));
+      if (!(r.residual_scale > 0.0f) || !std::isfinite(r.residual_scale)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(op, ": a residual input needs residual_scale > 0"));
+      }
+    }
+    ENGINE_ASSIGN_OR_RETURN(r.act, ParseActivation(attrs));
+    using Kind = Activation::Kind;
+    r.float_act = r.act.kind != Kind::kNone && r.act.kind != Kind::kRelu && r.act.kind != Kind::kClip;
+    ENGINE_ASSIGN_OR_RETURN(int64_t lo, attrs.GetInt("output_min", -128));
+    ENGINE_ASSIGN_OR_RETURN(int64_t hi, attrs.GetInt("output_max", 127));
+    if (lo < -128 || hi > 127 || lo > hi) {
+      return absl::InvalidArgumentError(absl::StrCat(op, ": output range [", lo, ", ", hi,
+                                                     "] is not within [-128, 127]"));
+    }
+    r.lo = static_cast<int32_t>(lo);
+    r.hi = static_cast<int32_t>(hi);
+    return r;
+  }
   if (attrs.Has("output_scale")) {
     r.float_out = true;
     ENGINE_ASSIGN_OR_RETURN(r.out_scale, attrs.GetFloats("output_scale"));
@@ -257,9 +319,34 @@ inline void DequantizeRow(const Requant& q, int64_t c, int32_t bias, const int32
   if (q.float_act) ApplyActivation(q.act, y, y, n);
 }
 
-// The epilogue of `rows` rows of n outputs of channel c: requantized int8 or
-// dequantized float32 into `y` (the layer's output) at element offset `off`,
-// row r at off + r * y_stride; acc and res rows as in RequantizeRows.
+// The float epilogue with an int8 output: v = float(acc[i] + bias) *
+// out_scale[c] [+ float(res[i]) * residual_scale], the activation in float32,
+// then y[i] = clamp(saturate(round_half_even(v / y_scale)), lo, hi), as a
+// DequantizeLinear, the activation layer and a QuantizeLinear would compute.
+inline void FloatEpilogueRow(const Requant& q, int64_t c, int32_t bias,
+                             const int32_t* __restrict acc, const int8_t* __restrict res,
+                             int8_t* __restrict y, int64_t n) {
+  constexpr int64_t kChunk = 256;
+  float v[kChunk];
+  const float s = q.out_scale[c];
+  for (int64_t b = 0; b < n; b += kChunk) {
+    const int64_t m = std::min(kChunk, n - b);
+    for (int64_t i = 0; i < m; ++i) {
+      v[i] = static_cast<float>(AddWrapping(acc[b + i], bias)) * s;
+      if (res != nullptr) v[i] += static_cast<float>(res[b + i]) * q.residual_scale;
+    }
+    if (q.float_act) ApplyActivation(q.act, v, v, m);
+    QuantizeInt8(v, m, q.y_scale, 0, y + b);
+    for (int64_t i = 0; i < m; ++i) {
+      y[b + i] = static_cast<int8_t>(std::clamp<int32_t>(y[b + i], q.lo, q.hi));
+    }
+  }
+}
+
+// The epilogue of `rows` rows of n outputs of channel c: requantized int8,
+// dequantized float32, or int8 through a float epilogue into `y` (the
+// layer's output) at element offset `off`, row r at off + r * y_stride; acc
+// and res rows as in RequantizeRows.
 inline void StoreRows(const Requant& q, int64_t c, int32_t bias, const int32_t* acc,
                       int64_t acc_stride, const int8_t* res, int64_t res_stride, void* y,
                       int64_t off, int64_t y_stride, int64_t rows, int64_t n) {
@@ -268,6 +355,12 @@ inline void StoreRows(const Requant& q, int64_t c, int32_t bias, const int32_t* 
       DequantizeRow(q, c, bias, acc + r * acc_stride,
                     res != nullptr ? res + r * res_stride : nullptr,
                     static_cast<float*>(y) + off + r * y_stride, n);
+    }
+  } else if (q.float_epilogue) {
+    for (int64_t r = 0; r < rows; ++r) {
+      FloatEpilogueRow(q, c, bias, acc + r * acc_stride,
+                       res != nullptr ? res + r * res_stride : nullptr,
+                       static_cast<int8_t*>(y) + off + r * y_stride, n);
     }
   } else {
     RequantizeRows(q, c, bias, acc, acc_stride, res, res_stride, static_cast<int8_t*>(y) + off,
@@ -744,6 +837,12 @@ class Int8GemmKernel final : public Kernel {
             continue;
           }
           int8_t* yq = static_cast<int8_t*>(y);
+          if (q.float_epilogue) {
+            for (int64_t r = 0; r < p_.rows; ++r) {
+              FloatEpilogueRow(q, c, bc, &acc[c * p_.rows + r], nullptr, &yq[r * p_.n + c], 1);
+            }
+            continue;
+          }
           for (int64_t r = 0; r < p_.rows; ++r) {
             yq[r * p_.n + c] = RequantizeToInt8(AddWrapping(acc[c * p_.rows + r], bc),
                                                 q.multiplier[c], q.shift[c], q.lo, q.hi);

@@ -378,46 +378,55 @@ TEST_CASE("quantize-int8 passes int8 through Split: every part keeps the input's
 
 TEST_CASE("quantize-int8 keeps a Conv with fused SiLU in INT8 with a float epilogue",
           "[optimizer][int8]") {
-  // x -> Conv{Swish} -> Conv -> y: the first layer has no exact integer
-  // epilogue, so it dequantizes and applies Swish in float32; the second
-  // reads its output through a QuantizeLinear at the calibrated scale.
-  ir::Graph g;
-  ir::Value* x = Act(g, "x", {1, 4, 4, 4});
-  g.inputs().push_back(x);
-  ir::Value* c = Act(g, "c", {1, 4, 4, 4});
-  ir::Node* conv1 = Add(g, "Conv", "conv1", {x, Const(g, "w1", {4, 4, 1, 1}, 0.5f)}, c);
-  conv1->attrs.Set("activation", std::string("Swish"));
-  conv1->attrs.Set("activation_alpha", 1.0f);
-  ir::Value* y = Act(g, "y", {1, 3, 4, 4});
-  Add(g, "Conv", "conv2", {c, Const(g, "w2", {3, 4, 1, 1}, 0.4f)}, y);
-  g.outputs().push_back(y);
-  ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"y", 0.1f}};
-  auto report = QuantizeGraphInt8(g, scales, {});
-  INFO(report.status().ToString());
-  REQUIRE(report.ok());
-  REQUIRE(g.Verify().ok());
-  CHECK(Count(g, "Int8Conv") == 2);
-  CHECK(Count(g, "Conv") == 0);
-  const ir::Node* first = nullptr;
-  for (const auto& n : g.nodes()) {
-    if (n->name == "conv1") first = n.get();
-  }
-  REQUIRE(first != nullptr);
-  CHECK(first->op_type == "Int8Conv");
-  CHECK(first->outputs[0]->dtype == DataType::kFloat32);  // float epilogue
-  CHECK(first->attrs.Has("output_scale"));
-  CHECK(first->attrs.GetString("activation", "").value_or("") == "Swish");
-  // conv2 reads c quantized at its calibrated scale.
-  REQUIRE(Count(g, "QuantizeLinear") == 2);
-  bool quantized_c = false;
-  for (const auto& n : g.nodes()) {
-    if (n->op_type == "QuantizeLinear" && n->inputs[0] == c) {
-      quantized_c = n->inputs[1]->constant->data_as<float>()[0] == 0.05f;
+  // x -> Conv{Swish} -> c -> Conv -> y. The first layer has no exact integer
+  // epilogue: it dequantizes, applies Swish in float32 and quantizes to c's
+  // scale in the same epilogue when an int8 layer reads c; when only an FP32
+  // layer (Softmax) reads c it writes float32.
+  for (bool int8_reader : {true, false}) {
+    DYNAMIC_SECTION((int8_reader ? "read by an INT8 Conv" : "read by an FP32 layer")) {
+      ir::Graph g;
+      ir::Value* x = Act(g, "x", {1, 4, 4, 4});
+      g.inputs().push_back(x);
+      ir::Value* c = Act(g, "c", {1, 4, 4, 4});
+      ir::Node* conv1 = Add(g, "Conv", "conv1", {x, Const(g, "w1", {4, 4, 1, 1}, 0.5f)}, c);
+      conv1->attrs.Set("activation", std::string("Swish"));
+      conv1->attrs.Set("activation_alpha", 1.0f);
+      ir::Value* y = Act(g, "y", {1, int8_reader ? 3 : 4, 4, 4});
+      if (int8_reader) {
+        Add(g, "Conv", "conv2", {c, Const(g, "w2", {3, 4, 1, 1}, 0.4f)}, y);
+      } else {
+        Add(g, "Softmax", "softmax", {c}, y)->attrs.Set("axis", int64_t{1});
+      }
+      g.outputs().push_back(y);
+      ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"y", 0.1f}};
+      auto report = QuantizeGraphInt8(g, scales, {});
+      INFO(report.status().ToString());
+      REQUIRE(report.ok());
+      REQUIRE(g.Verify().ok());
+      CHECK(Count(g, "Conv") == 0);
+      CHECK(Count(g, "QuantizeLinear") == 1);  // the graph input only
+      CHECK(Count(g, "DequantizeLinear") == 0);
+      const ir::Node* first = nullptr;
+      for (const auto& n : g.nodes()) {
+        if (n->name == "conv1") first = n.get();
+      }
+      REQUIRE(first != nullptr);
+      CHECK(first->op_type == "Int8Conv");
+      CHECK(first->attrs.GetString("activation", "").value_or("") == "Swish");
+      if (int8_reader) {
+        CHECK(first->outputs[0]->dtype == DataType::kInt8);
+        CHECK(first->attrs.Has("epilogue_scale"));
+        CHECK(first->attrs.Float("y_scale", 0) == 0.05f);
+        CHECK_FALSE(first->attrs.Has("multiplier"));
+        CHECK(Count(g, "Int8Conv") == 2);
+      } else {
+        CHECK(first->outputs[0]->dtype == DataType::kFloat32);
+        CHECK(first->attrs.Has("output_scale"));
+      }
+      for (const LayerPrecisionInfo& l : *report) {
+        if (l.layer == "conv1") CHECK(l.precision == Precision::kInt8);
+      }
     }
-  }
-  CHECK(quantized_c);
-  for (const LayerPrecisionInfo& l : *report) {
-    if (l.layer == "conv1") CHECK(l.precision == Precision::kInt8);
   }
 }
 

@@ -14,6 +14,7 @@
 #include "kernels/thread_pool.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/kernel_util.h"
+#include "kernels/quantize.h"
 
 namespace engine::kernels {
 namespace {
@@ -315,6 +316,33 @@ TEST_CASE("Int8Conv with a float output applies an activation without integer fo
                               dequantized.data_as<float>() + dequantized.num_elements());
     ApplyActivation(*parsed, expect.data(), expect.data(), static_cast<int64_t>(expect.size()));
     for (size_t i = 0; i < expect.size(); ++i) REQUIRE(got.data_as<float>()[i] == expect[i]);
+  }
+  // Int8 output through the float epilogue: the float result quantized to
+  // y_scale as QuantizeLinear (round half to even, saturate), then clamped.
+  for (const char* act : {"Swish", "Sigmoid"}) {
+    INFO(act << " with an int8 output");
+    Attributes epi;
+    epi.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    epi.Set("epilogue_scale", scale);
+    epi.Set("y_scale", 0.01f);
+    epi.Set("output_min", int64_t{-100});
+    epi.Set("activation", std::string(act));
+    const Tensor got = RunInt8("Int8Conv", epi, {&x, &wt}, &pool, 2);
+    REQUIRE(got.dtype() == DataType::kInt8);
+    auto parsed = ActivationFromType(act);
+    REQUIRE(parsed.ok());
+    std::vector<float> f(dequantized.data_as<float>(),
+                         dequantized.data_as<float>() + dequantized.num_elements());
+    ApplyActivation(*parsed, f.data(), f.data(), static_cast<int64_t>(f.size()));
+    std::vector<int8_t> expect(f.size());
+    QuantizeInt8(f.data(), static_cast<int64_t>(f.size()), 0.01f, 0, expect.data());
+    int64_t distinct = 0;
+    for (size_t i = 0; i < f.size(); ++i) {
+      const int8_t e = std::max<int8_t>(expect[i], -100);
+      REQUIRE(got.data_as<int8_t>()[i] == e);
+      distinct += e != 0;
+    }
+    CHECK(distinct > static_cast<int64_t>(f.size()) / 4);
   }
   // Int8Gemm too.
   Tensor xg = RandomInt8({3, 16}, rng);
