@@ -22,6 +22,7 @@ const PassEntry kPasses[] = {
     {"fuse-matmul-add", MakeFuseMatMulAddPass},
     {"fuse-residual", MakeFuseResidualPass},
     {"fuse-swish", MakeFuseSwishPass},
+    {"fuse-gelu", MakeFuseGeluPass},
     {"fuse-activation", MakeFuseActivationPass},
     {"eliminate-dead-nodes", MakeEliminateDeadNodesPass},
 };

@@ -21,6 +21,7 @@ std::unique_ptr<Pass> MakeFoldScaleShiftPass();     // "fold-scale-shift" (fold_
 std::unique_ptr<Pass> MakeFuseMatMulAddPass();      // "fuse-matmul-add"
 std::unique_ptr<Pass> MakeFuseResidualPass();       // "fuse-residual"
 std::unique_ptr<Pass> MakeFuseSwishPass();          // "fuse-swish"
+std::unique_ptr<Pass> MakeFuseGeluPass();           // "fuse-gelu"
 std::unique_ptr<Pass> MakeFuseActivationPass();     // "fuse-activation"
 
 /// Every pass name, in the order a full pipeline runs them.

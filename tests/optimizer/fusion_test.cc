@@ -165,7 +165,8 @@ TEST_CASE("Optimization levels run the documented pipelines", "[optimizer]") {
   const std::vector<std::string> full = {
       "fold-constants", "eliminate-identity", "simplify-reshape",
       "fold-pad",       "fold-batchnorm", "fold-scale-shift",     "fuse-matmul-add",
-      "fuse-residual",  "fuse-swish",     "fuse-activation",      "eliminate-dead-nodes"};
+      "fuse-residual",  "fuse-swish",     "fuse-gelu",            "fuse-activation",
+      "eliminate-dead-nodes"};
   CHECK(opt::AllPassNamesInOrder() == full);
   CHECK(opt::PassesForLevel(0) == std::vector<std::string>{"eliminate-dead-nodes"});
   CHECK(opt::PassesForLevel(1) ==
@@ -1054,6 +1055,76 @@ TEST_CASE("fuse-swish declines and says why", "[optimizer]") {
   }
   Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-swish"});
   CHECK(Count(*r.after, "Swish") == 0);
+  CHECK(Counter(r.counters, "fired") == 0);
+  if (!skip.empty()) CHECK(Counter(r.counters, skip) == 1);
+}
+
+TEST_CASE("fuse-gelu turns the exported Erf chain into one Gelu layer", "[optimizer]") {
+  // The three forms exporters emit; x comes from a MatMul as in a transformer
+  // MLP.
+  enum Form { kMulXThenHalf, kHalfXFirst, kHalfAFirst };
+  for (Form form : {kMulXThenHalf, kHalfXFirst, kHalfAFirst}) {
+    for (bool div : {true, false}) {
+      DYNAMIC_SECTION("form " << form << (div ? " Div(x, sqrt2)" : " Mul(x, 1/sqrt2)")) {
+        ModelBuilder b;
+        b.Input("in", {2, 8});
+        b.Initializer("w", Rand({8, 6}));
+        b.Initializer("sqrt2", MakeFloat({}, {div ? 1.4142135f : 0.70710677f}));
+        b.Initializer("one", MakeFloat({}, {1.0f}));
+        b.Initializer("half", MakeFloat({}, {0.5f}));
+        b.Node("MatMul", {"in", "w"}, {"x"}, "fc");
+        b.Node(div ? "Div" : "Mul", {"x", "sqrt2"}, {"d"}, "scale");
+        b.Node("Erf", {"d"}, {"e"}, "erf");
+        b.Node("Add", {"e", "one"}, {"a"}, "add");
+        if (form == kMulXThenHalf) {
+          b.Node("Mul", {"x", "a"}, {"m"}, "mul");
+          b.Node("Mul", {"m", "half"}, {"y"}, "mul_half");
+        } else if (form == kHalfXFirst) {
+          b.Node("Mul", {"x", "half"}, {"m"}, "mul_half");
+          b.Node("Mul", {"m", "a"}, {"y"}, "mul");
+        } else {
+          b.Node("Mul", {"a", "half"}, {"m"}, "mul_half");
+          b.Node("Mul", {"x", "m"}, {"y"}, "mul");
+        }
+        b.Output("y", {2, 6});
+        Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-gelu"});
+        CHECK(Count(*r.after, "Gelu") == 1);
+        CHECK(Count(*r.after, "Erf") == 0);
+        CHECK(Count(*r.after, "Mul") == 0);
+        REQUIRE(r.after->nodes().size() == 2);
+        CHECK(r.after->nodes()[1]->outputs[0]->name == "y");
+        CHECK(r.after->nodes()[1]->onnx_nodes.size() == 5);
+        CHECK(Counter(r.counters, "fired") == 1);
+      }
+    }
+  }
+}
+
+TEST_CASE("fuse-gelu declines and says why", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {2, 6});
+  b.Initializer("sqrt2", MakeFloat({}, {1.4142135f}));
+  b.Initializer("one", MakeFloat({}, {1.0f}));
+  b.Initializer("half", MakeFloat({}, {0.5f}));
+  b.Initializer("third", MakeFloat({}, {0.33f}));
+  b.Node("Div", {"x", "sqrt2"}, {"d"}, "scale");
+  b.Node("Erf", {"d"}, {"e"}, "erf");
+  b.Node("Add", {"e", "one"}, {"a"}, "add");
+  std::string skip;
+  SECTION("an intermediate is a graph output") {
+    b.Node("Mul", {"x", "a"}, {"m"}, "mul");
+    b.Node("Mul", {"m", "half"}, {"y"}, "mul_half");
+    b.Output("y", {2, 6});
+    b.Output("m", {2, 6});
+    skip = "skipped.intermediate_is_graph_output";
+  }
+  SECTION("not 0.5 (no match, no counter)") {
+    b.Node("Mul", {"x", "a"}, {"m"}, "mul");
+    b.Node("Mul", {"m", "third"}, {"y"}, "mul_third");
+    b.Output("y", {2, 6});
+  }
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-gelu"});
+  CHECK(Count(*r.after, "Gelu") == 0);
   CHECK(Counter(r.counters, "fired") == 0);
   if (!skip.empty()) CHECK(Counter(r.counters, skip) == 1);
 }

@@ -1,0 +1,166 @@
+// fuse-gelu: GELU as PyTorch and TensorFlow export it (BERT, ViT, GPT-2's
+// exact form) becomes one Gelu layer (ONNX Gelu-20, approximate "none"):
+//
+//   d = Div(x, sqrt(2))  or  Mul(x, 1/sqrt(2))
+//   e = Erf(d); a = Add(e, 1)
+//   y = Mul(Mul(x, a), 0.5)  or  Mul(Mul(x, 0.5), a)  (operands in any order)
+//     ->  y = Gelu(x)
+//
+// Five vector layers, four DRAM round trips, become one. The fused kernel
+// computes x / 2 * (1 + erf(x / sqrt(2))) in float32 (kernels/
+// elementwise_math.cc); results differ from the five-layer chain by the
+// chain's own intermediate roundings (a few ulp).
+//
+// Checks: every constant is a float32 scalar with the value above (sqrt(2)
+// and 1/sqrt(2) to 1e-6 relative); every intermediate has exactly one reader
+// and is not a graph output; float32. The cost model is asked
+// (PassContext::AcceptFusion).
+//
+// Counters: "fired"; "skipped.<reason>" for an Erf whose neighbourhood
+// matches the shape of the pattern but not its conditions
+// ("intermediate_has_other_readers", "intermediate_is_graph_output",
+// "unsupported_dtype", "cost_model").
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "optimizer/passes.h"
+#include "optimizer/passes/pass_util.h"
+
+namespace engine::opt {
+namespace {
+
+// Whether `v` is a float32 scalar constant equal to `want` (to `rel`).
+bool IsScalar(const ir::Value* v, double want, double rel = 0.0) {
+  const Tensor* t = FloatConstant(v);
+  if (t == nullptr || t->num_elements() != 1) return false;
+  const double got = t->data_as<float>()[0];
+  return rel == 0.0 ? got == want : std::fabs(got - want) <= rel * std::fabs(want);
+}
+
+// The operand of binary `n` other than `v` (nullptr if `n` does not read `v`
+// exactly once).
+ir::Value* Other(const ir::Node& n, const ir::Value* v) {
+  if (n.inputs.size() != 2) return nullptr;
+  if (n.inputs[0] == v && n.inputs[1] != v) return n.inputs[1];
+  if (n.inputs[1] == v && n.inputs[0] != v) return n.inputs[0];
+  return nullptr;
+}
+
+class FuseGeluPass : public Pass {
+ public:
+  std::string_view name() const override { return "fuse-gelu"; }
+  std::string_view description() const override {
+    return "fuse the exported GELU chain (Div/Mul, Erf, Add, Mul, Mul) into one Gelu layer";
+  }
+
+  absl::StatusOr<bool> Run(ir::Graph& graph, PassStats& stats) override {
+    bool changed = false;
+    for (size_t i = 0; i < graph.nodes().size(); ++i) {
+      ir::Node* erf = graph.nodes()[i].get();
+      if (erf->op_type != "Erf" || erf->inputs.size() != 1 || erf->outputs.size() != 1) continue;
+      ENGINE_ASSIGN_OR_RETURN(bool fused, TryFuse(graph, erf, stats));
+      if (fused) {
+        changed = true;
+        i = 0;  // the node list changed; a fused Gelu is not an Erf, so this ends
+      }
+    }
+    if (changed) graph.RemoveUnusedValues();
+    return changed;
+  }
+
+ private:
+  // The single reader of `v` when it is a `type` node, else nullptr.
+  static ir::Node* OnlyReader(const ir::Graph& graph, const ir::Value* v, const char* type) {
+    std::vector<ir::Node*> readers = graph.Consumers(v);
+    if (readers.size() != 1 || readers[0]->op_type != type || readers[0]->outputs.size() != 1) {
+      return nullptr;
+    }
+    return readers[0];
+  }
+
+  absl::StatusOr<bool> TryFuse(ir::Graph& graph, ir::Node* erf, PassStats& stats) {
+    // x / sqrt(2) or x * (1 / sqrt(2)).
+    ir::Node* scale = erf->inputs[0] != nullptr ? erf->inputs[0]->producer : nullptr;
+    if (scale == nullptr || scale->inputs.size() != 2) return false;
+    ir::Value* x = nullptr;
+    if (scale->op_type == "Div" && IsScalar(scale->inputs[1], std::sqrt(2.0), 1e-6)) {
+      x = scale->inputs[0];
+    } else if (scale->op_type == "Mul") {
+      for (int s = 0; s < 2; ++s) {
+        if (IsScalar(scale->inputs[s], 1.0 / std::sqrt(2.0), 1e-6)) x = scale->inputs[1 - s];
+      }
+    }
+    if (x == nullptr || x->is_constant()) return false;
+    // 1 + erf.
+    ir::Node* add = OnlyReader(graph, erf->outputs[0], "Add");
+    if (add == nullptr || !IsScalar(Other(*add, erf->outputs[0]), 1.0)) return false;
+    ir::Value* a = add->outputs[0];
+    // The product of x, a and 0.5 as two Muls.
+    ir::Node* m1 = OnlyReader(graph, a, "Mul");
+    if (m1 == nullptr) return false;
+    ir::Value* p = Other(*m1, a);
+    if (p == nullptr) return false;
+    std::vector<ir::Node*> chain = {scale, erf, add};
+    ir::Node* last = nullptr;
+    if (p->producer != nullptr && p->producer->op_type == "Mul" &&
+        Other(*p->producer, x) != nullptr && IsScalar(Other(*p->producer, x), 0.5)) {
+      // Mul(Mul(x, 0.5), a): the half product is computed before the Erf chain.
+      ir::Node* m0 = p->producer;
+      if (graph.Consumers(p).size() != 1) return Skip(stats, "intermediate_has_other_readers");
+      if (graph.IsGraphOutput(p)) return Skip(stats, "intermediate_is_graph_output");
+      chain.insert(chain.begin(), m0);
+      chain.push_back(m1);
+      last = m1;
+    } else if (p == x || IsScalar(p, 0.5)) {
+      // Mul(Mul(x, a), 0.5) or Mul(Mul(a, 0.5), x).
+      ir::Node* m2 = OnlyReader(graph, m1->outputs[0], "Mul");
+      if (m2 == nullptr) return false;
+      ir::Value* q = Other(*m2, m1->outputs[0]);
+      if (q == nullptr || !(p == x ? IsScalar(q, 0.5) : q == x)) return false;
+      chain.push_back(m1);
+      chain.push_back(m2);
+      last = m2;
+    } else {
+      return false;
+    }
+    // Every intermediate: one reader (checked for the Erf chain by
+    // OnlyReader) and not a graph output.
+    if (graph.Consumers(scale->outputs[0]).size() != 1) {
+      return Skip(stats, "intermediate_has_other_readers");
+    }
+    for (ir::Node* n : chain) {
+      if (n != last && graph.IsGraphOutput(n->outputs[0])) {
+        return Skip(stats, "intermediate_is_graph_output");
+      }
+    }
+    if (x->dtype != DataType::kFloat32 || last->outputs[0]->dtype != DataType::kFloat32) {
+      return Skip(stats, "unsupported_dtype");
+    }
+    auto gelu = std::make_unique<ir::Node>();
+    gelu->op_type = "Gelu";
+    gelu->inputs = {x};
+    gelu->outputs = {last->outputs[0]};
+    std::vector<const ir::Node*> covered(chain.begin(), chain.end());
+    NameFused(*gelu, covered);
+    auto accepted = context().AcceptFusion(*gelu, covered);
+    if (!accepted.ok()) return Annotate(accepted.status(), erf->Describe());
+    if (!*accepted) return Skip(stats, "cost_model");
+    ir::Node* inserted = graph.InsertNodeBefore(last, std::move(gelu));
+    for (ir::Node* n : chain) graph.RemoveNode(n);
+    inserted->outputs[0]->producer = inserted;
+    stats.Count("fired");
+    return true;
+  }
+
+  static bool Skip(PassStats& stats, const char* reason) {
+    stats.Count(std::string("skipped.") + reason);
+    return false;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Pass> MakeFuseGeluPass() { return std::make_unique<FuseGeluPass>(); }
+
+}  // namespace engine::opt
