@@ -19,6 +19,7 @@ const PassEntry kPasses[] = {
     {"fold-pad", MakeFoldPadPass},
     {"fold-batchnorm", MakeFoldBatchNormPass},
     {"fold-scale-shift", MakeFoldScaleShiftPass},
+    {"minmax-to-clip", MakeMinMaxToClipPass},
     {"fuse-matmul-add", MakeFuseMatMulAddPass},
     {"fuse-residual", MakeFuseResidualPass},
     {"fuse-swish", MakeFuseSwishPass},

@@ -18,6 +18,7 @@ std::unique_ptr<Pass> MakeSimplifyReshapePass();    // "simplify-reshape"
 std::unique_ptr<Pass> MakeFoldPadPass();            // "fold-pad"
 std::unique_ptr<Pass> MakeFoldBatchNormPass();      // "fold-batchnorm"
 std::unique_ptr<Pass> MakeFoldScaleShiftPass();     // "fold-scale-shift" (fold_batchnorm.cc)
+std::unique_ptr<Pass> MakeMinMaxToClipPass();       // "minmax-to-clip"
 std::unique_ptr<Pass> MakeFuseMatMulAddPass();      // "fuse-matmul-add"
 std::unique_ptr<Pass> MakeFuseResidualPass();       // "fuse-residual"
 std::unique_ptr<Pass> MakeFuseSwishPass();          // "fuse-swish"

@@ -164,7 +164,8 @@ std::string AttrString(const ir::Node& n, const std::string& name) {
 TEST_CASE("Optimization levels run the documented pipelines", "[optimizer]") {
   const std::vector<std::string> full = {
       "fold-constants", "eliminate-identity", "simplify-reshape",
-      "fold-pad",       "fold-batchnorm", "fold-scale-shift",     "fuse-matmul-add",
+      "fold-pad",       "fold-batchnorm", "fold-scale-shift",     "minmax-to-clip",
+      "fuse-matmul-add",
       "fuse-residual",  "fuse-swish",     "fuse-gelu",            "fuse-activation",
       "eliminate-dead-nodes"};
   CHECK(opt::AllPassNamesInOrder() == full);
@@ -1127,6 +1128,57 @@ TEST_CASE("fuse-gelu declines and says why", "[optimizer]") {
   CHECK(Count(*r.after, "Gelu") == 0);
   CHECK(Counter(r.counters, "fired") == 0);
   if (!skip.empty()) CHECK(Counter(r.counters, skip) == 1);
+}
+
+TEST_CASE("minmax-to-clip turns Max/Min with a scalar into Clip, merges them, and the Conv takes it",
+          "[optimizer]") {
+  // Conv -> Max(., 0) -> Min(., 6): ReLU6 as tf2onnx exports it.
+  ModelBuilder b;
+  b.Input("x", {1, 3, 5, 5});
+  b.Initializer("w", Rand({4, 3, 3, 3}, -2.0f, 2.0f));
+  b.Initializer("zero", MakeFloat({}, {0.0f}));
+  b.Initializer("six", MakeFloat({1}, {6.0f}));
+  b.Node("Conv", {"x", "w"}, {"c"}, "conv");
+  b.Node("Max", {"zero", "c"}, {"m"}, "max");
+  b.Node("Min", {"m", "six"}, {"y"}, "min");
+  b.Output("y", {1, 4, 3, 3});
+  Optimized clip = OptimizeAndCompare(b.Serialize(), {"minmax-to-clip"});
+  CHECK(Counter(clip.counters, "fired.max") == 1);
+  CHECK(Counter(clip.counters, "fired.min") == 1);
+  CHECK(Counter(clip.counters, "fired.merge") == 1);
+  REQUIRE(clip.after->nodes().size() == 2);
+  const ir::Node& c = *clip.after->nodes()[1];
+  CHECK(c.op_type == "Clip");
+  CHECK(c.name == "max + min");
+  REQUIRE(c.inputs.size() == 3);
+  CHECK(c.inputs[1]->constant->data_as<float>()[0] == 0.0f);
+  CHECK(c.inputs[2]->constant->data_as<float>()[0] == 6.0f);
+  Optimized conv = OptimizeAndCompare(b.Serialize(), {"minmax-to-clip", "fuse-activation"});
+  REQUIRE(conv.after->nodes().size() == 1);
+  CHECK(AttrString(*conv.after->nodes()[0], "activation") == "Clip");
+  CHECK(conv.after->nodes()[0]->attrs.Float("activation_alpha", -1) == 0.0f);
+  CHECK(conv.after->nodes()[0]->attrs.Float("activation_beta", -1) == 6.0f);
+}
+
+TEST_CASE("minmax-to-clip declines what is not a clamp", "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {2, 3});
+  b.Input("z", {2, 3});
+  b.Initializer("row", MakeFloat({3}, {0.0f, 1.0f, 2.0f}));
+  b.Initializer("big", MakeFloat({1, 2, 3}, {0, 0, 0, 0, 0, 0}));
+  b.Initializer("lo", MakeFloat({}, {5.0f}));
+  b.Initializer("hi", MakeFloat({}, {1.0f}));
+  b.Node("Max", {"x", "z"}, {"a"}, "two_activations");
+  b.Node("Max", {"a", "row"}, {"r"}, "per_column");
+  b.Node("Min", {"r", "big"}, {"g"}, "broadcast_grows");
+  b.Node("Clip", {"g", "lo"}, {"c1"}, "clip_low");
+  b.Node("Clip", {"c1", "", "hi"}, {"y"}, "clip_high");  // disjoint ranges: always 1
+  b.Output("y", {1, 2, 3});
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"minmax-to-clip"});
+  CHECK(Count(*r.after, "Max") == 2);
+  CHECK(Count(*r.after, "Min") == 1);
+  CHECK(Count(*r.after, "Clip") == 2);
+  CHECK(Counter(r.counters, "skipped.ranges_do_not_overlap") == 1);
 }
 
 TEST_CASE("fuse-activation fuses into a Gemm and into one made from MatMul + Add", "[optimizer]") {
