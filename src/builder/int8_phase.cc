@@ -119,21 +119,6 @@ absl::Status RunCalibration(const ir::Graph& graph, const std::vector<std::strin
   return absl::OkStatus();
 }
 
-// 10 log10(|ref|^2 / |ref - test|^2); +inf when equal.
-double Sqnr(const Tensor& ref, const Tensor& test) {
-  double signal = 0, noise = 0;
-  const float* a = ref.data_as<float>();
-  const float* b = test.data_as<float>();
-  for (int64_t i = 0; i < ref.num_elements(); ++i) {
-    signal += static_cast<double>(a[i]) * a[i];
-    const double d = static_cast<double>(a[i]) - b[i];
-    noise += d * d;
-  }
-  if (noise == 0) return INFINITY;
-  if (signal == 0) return -INFINITY;
-  return 10.0 * std::log10(signal / noise);
-}
-
 Tensor QuantizeTensor(const Tensor& x, float scale) {
   Tensor q(DataType::kInt8, x.shape());
   const float* src = x.data_as<float>();
