@@ -32,8 +32,9 @@ tensors ORT's own two levels differ by 0.67 points (351 vs 348 of 450), more
 than the 0.5 bound, and the engine equals ORT's unoptimized run on all 450
 predictions. For SqueezeNet the default-level figure is asserted as well.
 
-Skipped (exit 0, "SKIPPED: ...") when ../shared or node/onnxruntime-node is
-absent. About 2 minutes on 2 cores.
+Skipped (exit 0, "SKIPPED: ...") when ../shared is absent; without node /
+onnxruntime-node only the stated figures are checked. About 1.5 minutes on 2
+cores.
 
 Usage: imagenet_top1.py <trtexec_like> <dump_dataset> <source_dir> <shared_dir> <work_dir>
 """
@@ -71,7 +72,8 @@ def ort_available(ort_runner):
                            timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, str(e)
-    return r.returncode == 0, r.stderr.strip()
+    lines = [l for l in r.stderr.splitlines() if l.startswith("Error")]
+    return r.returncode == 0, lines[0] if lines else r.stderr.strip()[-200:]
 
 
 def main():
@@ -87,11 +89,11 @@ def main():
               % (labels, root))
         return 0
     ort_runner = os.path.join(src, "tools", "ort_ref", "run.js")
-    ok, why = ort_available(ort_runner)
-    if not ok:
-        print("SKIPPED: ONNX Runtime (node, onnxruntime-node) is not available: %s "
-              "(run tools/ort_ref/setup.sh or set NODE_PATH)" % why)
-        return 0
+    have_ort, why = ort_available(ort_runner)
+    if not have_ort:
+        print("NOTE: ONNX Runtime (node, onnxruntime-node) is not available (%s; run "
+              "tools/ort_ref/setup.sh or set NODE_PATH): checking against the stated figures "
+              "only" % why)
     os.makedirs(work, exist_ok=True)
 
     failures = []
@@ -112,6 +114,14 @@ def main():
                                                                         out[-2000:]))
             continue
         engine_top1 = float(m.group(1))
+        if not have_ort:
+            print("%-26s %8.2f%% %11.2f%% %13s %14s" % (name, engine_top1, stated, "-", "-"))
+            if abs(engine_top1 - stated) > TOLERANCE + 1e-9:
+                failures.append("%s: engine top-1 %.2f%% is %.2f points from ORT's stated "
+                                "figure %.2f%% (bound %.1f)"
+                                % (name, engine_top1, abs(engine_top1 - stated), stated,
+                                   TOLERANCE))
+            continue
 
         # 2. ONNX Runtime on the same tensors.
         stack = os.path.join(wd, "inputs.npy")
@@ -160,7 +170,8 @@ def main():
         print("FAIL " + f)
     if failures:
         return 1
-    print("PASS: both classifiers within %.1f points of ONNX Runtime's top-1" % TOLERANCE)
+    print("PASS: both classifiers within %.1f points of ONNX Runtime's top-1%s"
+          % (TOLERANCE, "" if have_ort else " (stated figures only)"))
     return 0
 
 
