@@ -102,22 +102,26 @@ float HalfToFloat(uint16_t h) {
   return (h & 0x8000) ? -v : v;
 }
 
+// The elements of a float32 tensor, or of a float16 one (a float16 model's
+// output) widened; `storage` holds the widened copy.
+const float* FloatData(const engine::Tensor& t, std::vector<float>* storage) {
+  if (t.dtype() != engine::DataType::kFloat16) return t.data_as<float>();
+  const uint16_t* h = t.data_as<uint16_t>();
+  storage->resize(static_cast<size_t>(t.num_elements()));
+  for (int64_t k = 0; k < t.num_elements(); ++k) (*storage)[k] = HalfToFloat(h[k]);
+  return storage->data();
+}
+
 // Top-1 class of each of the first `count` rows of output `t` ([N, classes]
-// or [N, classes, 1, 1]; float32, or float16 as a float16 model's output).
+// or [N, classes, 1, 1]; float32, or float16).
 std::vector<int64_t> Top1(const engine::Tensor& t, int64_t count) {
   std::vector<int64_t> out;
   const int64_t n = t.shape().empty() ? 1 : t.shape()[0];
   const int64_t classes = n > 0 ? t.num_elements() / n : 0;
-  std::vector<float> row;
+  std::vector<float> storage;
+  const float* v = FloatData(t, &storage);
   for (int64_t i = 0; i < std::min(count, n); ++i) {
-    if (t.dtype() == engine::DataType::kFloat16) {
-      const uint16_t* h = t.data_as<uint16_t>() + i * classes;
-      row.resize(static_cast<size_t>(classes));
-      for (int64_t k = 0; k < classes; ++k) row[k] = HalfToFloat(h[k]);
-      out.push_back(ArgMax(row.data(), classes));
-    } else {
-      out.push_back(ArgMax(t.data_as<float>() + i * classes, classes));
-    }
+    out.push_back(ArgMax(v + i * classes, classes));
   }
   return out;
 }
