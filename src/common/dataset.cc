@@ -221,9 +221,11 @@ struct ImageShape {
 
 absl::StatusOr<ImageShape> CheckImageInput(const TensorDesc& input, const ImagePreprocess& pp) {
   const std::string who = absl::StrCat("input '", input.name, "' (", DimsToString(input.shape), ")");
-  if (input.dtype != DataType::kFloat32 && input.dtype != DataType::kUint8) {
-    return absl::InvalidArgumentError(absl::StrCat(who, " has dtype ", DataTypeName(input.dtype),
-                                                   "; image datasets produce float or uint8"));
+  if (input.dtype != DataType::kFloat32 && input.dtype != DataType::kFloat16 &&
+      input.dtype != DataType::kUint8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(who, " has dtype ", DataTypeName(input.dtype),
+                     "; image datasets produce float32, float16 or uint8"));
   }
   if (input.shape.size() != 4) {
     return absl::InvalidArgumentError(
@@ -275,6 +277,24 @@ float HalfToFloat(uint16_t h) {
   uint32_t bits = exp == 31 ? (sign | 0x7f800000u | (mant << 13))
                             : (sign | ((exp + 112) << 23) | (mant << 13));
   return std::bit_cast<float>(bits);
+}
+
+// float32 -> IEEE half, round to nearest even (overflow to infinity, NaN kept).
+uint16_t FloatToHalf(float f) {
+  const uint32_t x = std::bit_cast<uint32_t>(f);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  const uint32_t abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u) return sign | (abs > 0x7f800000u ? 0x7e00u : 0x7c00u);
+  if (abs >= 0x477ff000u) return sign | 0x7c00u;  // rounds past 65504
+  if (abs < 0x38800000u) {                        // below 2^-14: subnormal half
+    const float v = std::bit_cast<float>(abs) * 16777216.0f;  // in units of 2^-24
+    return sign | static_cast<uint16_t>(std::nearbyint(v));
+  }
+  const uint32_t mant = abs & 0x7fffffu;
+  uint32_t h = ((abs >> 23) - 112) << 10 | (mant >> 13);
+  const uint32_t rest = mant & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;
+  return sign | static_cast<uint16_t>(h);
 }
 
 // `t` as dtype `to` (same values); only to float32 from other numeric types.
@@ -810,6 +830,7 @@ absl::StatusOr<Tensor> PreprocessImage(const uint8_t* pixels, int64_t width, int
   const bool nhwc = pp.layout == Layout::kNHWC;
   Tensor out(input.dtype, SampleShape(input.shape));
   float* out_f = input.dtype == DataType::kFloat32 ? out.data_as<float>() : nullptr;
+  uint16_t* out_f16 = input.dtype == DataType::kFloat16 ? out.data_as<uint16_t>() : nullptr;
   uint8_t* out_u8 = input.dtype == DataType::kUint8 ? out.data_as<uint8_t>() : nullptr;
   for (int64_t y = 0; y < H; ++y) {
     const int64_t sy = y + g.top;
@@ -824,6 +845,8 @@ absl::StatusOr<Tensor> PreprocessImage(const uint8_t* pixels, int64_t width, int
         const int64_t o = nhwc ? (y * W + x) * C + k : (k * H + y) * W + x;
         if (out_f) {
           out_f[o] = v;
+        } else if (out_f16) {
+          out_f16[o] = FloatToHalf(v);
         } else {
           out_u8[o] = static_cast<uint8_t>(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
         }

@@ -47,7 +47,8 @@ namespace engine::data {
 ///  3. value = (pixel * scale - mean[c]) / stddev[c], pixel in 0..255, c the
 ///     *output* channel index (so with kBGR, mean[0] applies to blue);
 ///  4. channel order and layout of the output tensor.
-/// Output values are float32; for a uint8 model input the value is rounded
+/// Output values are float32 (float16 for a float16 model input, rounded to
+/// nearest even); for a uint8 model input the value is rounded
 /// and clamped to 0..255.
 struct ImagePreprocess {
   /// Output channel order for C = 3 (ignored for C = 1).
@@ -137,7 +138,7 @@ ImageGeometry ComputeGeometry(int64_t src_width, int64_t src_height, int64_t out
 /// Preprocesses one 8-bit image already in memory: `pixels` holds
 /// `height` x `width` pixels of `channels` (1 gray, 2 gray+alpha, 3 RGB,
 /// 4 RGBA) interleaved bytes, rows top to bottom. `input` is the model input:
-/// float32 or uint8, rank 4, [N, C, H, W] (kNCHW) or [N, H, W, C] (kNHWC),
+/// float32, float16 or uint8, rank 4, [N, C, H, W] (kNCHW) or [N, H, W, C] (kNHWC),
 /// C = 1 or 3. Returns one sample of shape [1, C, H, W] / [1, H, W, C] and
 /// the dtype of `input`. Errors: InvalidArgument (bad input desc, bad
 /// channels or size, invalid `pp`), Internal (resampling failed).
@@ -260,7 +261,7 @@ class Dataset {
   ///  - a directory of images (.jpg .jpeg .png .bmp .pgm .ppm, any case),
   ///    sorted by file name (byte order); a directory with no such files but
   ///    an `images` subdirectory uses that subdirectory. `input` must be rank
-  ///    4 float32/uint8 as described at PreprocessImage. Open checks every
+  ///    4 float32/float16/uint8 as described at PreprocessImage. Open checks every
   ///    image's header (CheckImageHeader), or decodes it with
   ///    skip_unreadable, until `limit` samples are found;
   ///  - a directory of tensor files (.pb ONNX TensorProto, .npy), sorted by

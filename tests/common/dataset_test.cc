@@ -322,6 +322,34 @@ TEST_CASE("Scale, mean/std, BGR order and NHWC layout", "[dataset]") {
     CHECK(s->input.data_as<uint8_t>()[0] == 100);
     CHECK(s->input.data_as<uint8_t>()[h * w] == 150);
   }
+  SECTION("float16 input gets the values rounded to nearest even half") {
+    // Caffe means: 100 - 103.939 = -3.939 (nearest half -3.939453125),
+    // 150 - 116.779 = 33.221 (33.21875), 200 - 123.68 = 76.32 (76.3125), as
+    // numpy's float16 cast gives.
+    auto ds = Dataset::Open(dir.str(), Input({1, 3, h, w}, DataType::kFloat16),
+                            WithPreprocess("mean=103.939:116.779:123.68"));
+    REQUIRE(ds.ok());
+    auto s = (*ds)->Get(0);
+    REQUIRE(s.ok());
+    CHECK(s->input.dtype() == DataType::kFloat16);
+    const uint16_t* p = s->input.data_as<uint16_t>();
+    CHECK(p[0] == 0xC3E1);          // -3.939453125
+    CHECK(p[h * w] == 0x5027);      // 33.21875
+    CHECK(p[2 * h * w] == 0x54C5);  // 76.3125
+    // Values past the half range saturate to infinity; tiny ones become subnormal.
+    auto big = Dataset::Open(dir.str(), Input({1, 3, h, w}, DataType::kFloat16),
+                             WithPreprocess("scale=1000"));
+    REQUIRE(big.ok());
+    auto sb = (*big)->Get(0);
+    REQUIRE(sb.ok());
+    CHECK(sb->input.data_as<uint16_t>()[0] == 0x7C00);  // 100000 -> +inf
+    auto tiny = Dataset::Open(dir.str(), Input({1, 3, h, w}, DataType::kFloat16),
+                              WithPreprocess("scale=1e-9"));
+    REQUIRE(tiny.ok());
+    auto st = (*tiny)->Get(0);
+    REQUIRE(st.ok());
+    CHECK(st->input.data_as<uint16_t>()[0] == 2);  // 1e-7 = 1.68 x 2^-24 -> 2 x 2^-24
+  }
 }
 
 TEST_CASE("Grayscale images fill 3 channels, colour becomes luminance for 1 channel", "[dataset]") {

@@ -4,6 +4,7 @@
 //
 //   node run.js --model m.onnx [--input name=in.npy ...] --outdir DIR
 //               [--threads N] [--iterations N [--warmup N]] [--opt-level all|extended|basic|disabled]
+//               [--stacked]
 //
 // Writes every output as DIR/<output name with '/' replaced by '_'>.npy (.npy format 1.0,
 // C order). Without --input, deterministic inputs are generated with the ONNX backend-test
@@ -11,6 +12,11 @@
 // written to DIR/input_<name>.npy as well. With --iterations, prints
 // {"median_ms":..,"mean_ms":..,"min_ms":..,"iterations":..} on stdout; everything else
 // (shapes, notes) goes to stderr so stdout stays machine-readable.
+// With --stacked, every --input file holds K samples along its first axis (a batch-1
+// input [1, C, H, W] given as [K, C, H, W], the same K for all inputs); the model runs
+// once per sample in one session, fed row k as [1, ...], and each output is written with
+// the K results concatenated along its first axis (e.g. [1, 1000] -> [K, 1000]): a whole
+// evaluation set in one process. Every input must be given; no timing.
 'use strict';
 
 const fs = require('fs');
@@ -32,7 +38,7 @@ try {
 // command line
 // ---------------------------------------------------------------------------------------
 function parseArgs(argv) {
-  const a = { inputs: [], threads: 0, iterations: 0, warmup: null, optLevel: 'all' };
+  const a = { inputs: [], threads: 0, iterations: 0, warmup: null, optLevel: 'all', stacked: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => {
@@ -57,11 +63,12 @@ function parseArgs(argv) {
       case '--iterations': a.iterations = int(next()); break;
       case '--warmup': a.warmup = int(next()); break;
       case '--opt-level': a.optLevel = next(); break;
+      case '--stacked': a.stacked = true; break;
       case '-h': case '--help':
         process.stdout.write(
           'usage: node run.js --model m.onnx [--input name=in.npy ...] --outdir DIR\n' +
           '                   [--threads N] [--iterations N [--warmup N]]\n' +
-          '                   [--opt-level all|extended|basic|disabled]\n');
+          '                   [--opt-level all|extended|basic|disabled] [--stacked]\n');
         process.exit(0);
       default: die(`unknown argument '${k}' (see --help)`);
     }
@@ -69,6 +76,7 @@ function parseArgs(argv) {
   if (!a.model) die('--model is required');
   if (!a.outdir) die('--outdir is required');
   if (!['all', 'extended', 'basic', 'disabled'].includes(a.optLevel)) die(`bad --opt-level '${a.optLevel}'`);
+  if (a.stacked && a.iterations > 0) die('--stacked does not time (drop --iterations)');
   if (a.warmup === null) a.warmup = a.iterations > 0 ? 5 : 0;
   return a;
 }
@@ -79,6 +87,7 @@ function parseArgs(argv) {
 const NPY_TYPES = {
   // descr: [ort type, TypedArray, bytes per element]
   '<f4': ['float32', Float32Array, 4],
+  '<f2': ['float16', Uint16Array, 2],
   '<f8': ['float64', Float64Array, 8],
   '<i8': ['int64', BigInt64Array, 8],
   '<i4': ['int32', Int32Array, 4],
@@ -270,6 +279,52 @@ function safeName(name) {
   return name.replace(/\//g, '_');
 }
 
+// --stacked: sample k of every input is row k of its file; outputs are stacked likewise.
+async function runStacked(args, session) {
+  const given = new Map(args.inputs);
+  for (const name of session.inputNames) {
+    if (!given.has(name)) die(`--stacked needs every input; missing --input ${name}=file.npy`);
+  }
+  const stacks = {};
+  let count = -1;
+  for (const name of session.inputNames) {
+    const t = readNpy(given.get(name));
+    if (t.dims.length < 1) die(`--stacked: ${given.get(name)} has no leading sample axis`);
+    if (count >= 0 && t.dims[0] !== count) die(`--stacked: inputs hold different sample counts`);
+    count = t.dims[0];
+    stacks[name] = t;
+    process.stderr.write(`input  ${name}: ${t.type} [${t.dims.join(',')}] (${count} samples)\n`);
+  }
+  const outs = {};
+  for (let k = 0; k < count; k++) {
+    const feeds = {};
+    for (const name of session.inputNames) {
+      const t = stacks[name];
+      const dims = [1, ...t.dims.slice(1)];
+      const n = dims.reduce((p, d) => p * d, 1);
+      feeds[name] = new ort.Tensor(t.type, t.data.subarray(k * n, (k + 1) * n), dims);
+    }
+    const results = await session.run(feeds);
+    for (const name of session.outputNames) {
+      const r = results[name];
+      if (!outs[name]) {
+        outs[name] = { type: r.type, dims: r.dims, data: new r.data.constructor(count * r.data.length) };
+      }
+      const o = outs[name];
+      if (r.data.length * count !== o.data.length) die(`--stacked: output '${name}' changes size between samples`);
+      o.data.set(r.data, k * r.data.length);
+    }
+  }
+  for (const name of session.outputNames) {
+    const o = outs[name];
+    if (!o) continue;
+    const f = path.join(args.outdir, `${safeName(name)}.npy`);
+    const dims = o.dims.length ? [count * o.dims[0], ...o.dims.slice(1)] : [count];
+    const ok = writeNpy(f, o.type, dims, o.data);
+    process.stderr.write(`output ${name}: ${o.type} [${dims.join(',')}]${ok ? ` -> ${f}` : ''}\n`);
+  }
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(args.model)) die(`model not found: ${args.model}`);
@@ -283,6 +338,11 @@ async function main() {
   };
   if (args.threads > 0) opts.intraOpNumThreads = args.threads;
   const session = await ort.InferenceSession.create(args.model, opts);
+
+  if (args.stacked) {
+    await runStacked(args, session);
+    return;
+  }
 
   const feeds = {};
   const given = new Map(args.inputs);

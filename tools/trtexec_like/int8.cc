@@ -87,14 +87,41 @@ int64_t ArgMax(const float* v, int64_t n) {
   return std::max_element(v, v + n) - v;
 }
 
+// IEEE half -> float (exact).
+float HalfToFloat(uint16_t h) {
+  const int exp = (h >> 10) & 0x1f;
+  const int mant = h & 0x3ff;
+  float v;
+  if (exp == 0) {
+    v = std::ldexp(static_cast<float>(mant), -24);
+  } else if (exp == 31) {
+    v = mant ? NAN : INFINITY;
+  } else {
+    v = std::ldexp(static_cast<float>(mant | 0x400), exp - 25);
+  }
+  return (h & 0x8000) ? -v : v;
+}
+
+// The elements of a float32 tensor, or of a float16 one (a float16 model's
+// output) widened; `storage` holds the widened copy.
+const float* FloatData(const engine::Tensor& t, std::vector<float>* storage) {
+  if (t.dtype() != engine::DataType::kFloat16) return t.data_as<float>();
+  const uint16_t* h = t.data_as<uint16_t>();
+  storage->resize(static_cast<size_t>(t.num_elements()));
+  for (int64_t k = 0; k < t.num_elements(); ++k) (*storage)[k] = HalfToFloat(h[k]);
+  return storage->data();
+}
+
 // Top-1 class of each of the first `count` rows of output `t` ([N, classes]
-// or [N, classes, 1, 1]).
+// or [N, classes, 1, 1]; float32, or float16).
 std::vector<int64_t> Top1(const engine::Tensor& t, int64_t count) {
   std::vector<int64_t> out;
   const int64_t n = t.shape().empty() ? 1 : t.shape()[0];
   const int64_t classes = n > 0 ? t.num_elements() / n : 0;
+  std::vector<float> storage;
+  const float* v = FloatData(t, &storage);
   for (int64_t i = 0; i < std::min(count, n); ++i) {
-    out.push_back(ArgMax(t.data_as<float>() + i * classes, classes));
+    out.push_back(ArgMax(v + i * classes, classes));
   }
   return out;
 }
