@@ -263,16 +263,24 @@ void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
       in_reader[slot] = last_stats;
       return;
     }
-    const int64_t out_bytes = hw::ProportionalBytes(w.output_bytes, esz, total);
-    Instruction st = base;
-    st.opcode = Opcode::kStore;
-    st.flags = hw::kFlagFromScratchpad;
-    st.tensor = w.output_tensor;
-    st.bytes = static_cast<uint64_t>(out_bytes);
-    st.dram_offset = static_cast<uint64_t>(
-        e0 > 0 ? std::min<int64_t>(w.output_bytes - out_bytes,
-                                   hw::ProportionalBytes(w.output_bytes, e0, total))
-               : 0);
+    // One STORE per output: its share of the elements [e0, e0 + esz), at
+    // the same proportional place in its tensor as the loads'.
+    std::vector<Instruction> stores;
+    int64_t out_bytes = 0;
+    for (const auto& operand : w.outputs) {
+      const int64_t bytes = hw::ProportionalBytes(operand.bytes, esz, total);
+      Instruction st = base;
+      st.opcode = Opcode::kStore;
+      st.flags = hw::kFlagFromScratchpad;
+      st.tensor = operand.tensor;
+      st.bytes = static_cast<uint64_t>(bytes);
+      st.dram_offset = static_cast<uint64_t>(
+          e0 > 0 ? std::min<int64_t>(operand.bytes - bytes,
+                                     hw::ProportionalBytes(operand.bytes, e0, total))
+                 : 0);
+      out_bytes += bytes;
+      stores.push_back(st);
+    }
     if (compute) {
       const double ops =
           w.ops_per_element - (pass == Pass::kOutput ? w.stats_ops_per_element : 0.0);
@@ -288,13 +296,28 @@ void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
       if (pass == Pass::kOutput) v.AddDep(last_stats);
       const int32_t vi = Emit(program, v);
       in_reader[slot] = vi;
-      st.addr = v.acc_addr;
-      st.AddDep(vi);
-      out_store[slot] = Emit(program, st);
+      // The output slot holds each output's part, aligned as in
+      // hw::VectorBufferNeeds. The stores share one in-order queue, so the
+      // next VECTOR on this slot waits for the last of them.
+      uint64_t offset_in_out = 0;
+      for (Instruction& st : stores) {
+        st.addr = v.acc_addr + offset_in_out;
+        offset_in_out += (st.bytes + 63) / 64 * 64;
+        st.AddDep(vi);
+        out_store[slot] = Emit(program, st);
+      }
     } else {
-      st.addr = in_addr;
-      st.AddDep(last_load);
-      in_reader[slot] = Emit(program, st);
+      // Data movement stores straight from the input slot: the outputs lie
+      // back to back in the loaded bytes (a Split's parts), each kept inside
+      // them.
+      uint64_t offset_in_in = 0;
+      for (Instruction& st : stores) {
+        const uint64_t loaded = static_cast<uint64_t>(in_bytes);
+        st.addr = in_addr + std::min(offset_in_in, loaded > st.bytes ? loaded - st.bytes : 0);
+        offset_in_in += st.bytes;
+        st.AddDep(last_load);
+        in_reader[slot] = Emit(program, st);
+      }
     }
   };
   for (int64_t ti = 0; ti < tiles; ++ti) {

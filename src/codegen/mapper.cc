@@ -234,7 +234,7 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
   } else {
     const hw::VectorWorkload& v = w.vector;
     m.vector_ops = v.Ops();
-    m.min_dram_bytes = v.InputBytes() + v.output_bytes;
+    m.min_dram_bytes = v.InputBytes() + v.OutputBytes();
     const hw::VectorTiling vt = hw::ChooseVectorTiling(hw, v);
     if (vt.tile_elements == 0) {
       const int64_t unit = std::max<int64_t>(1, v.tile_unit);

@@ -96,8 +96,7 @@ void ResolveZeroExtents(hw::LayerWorkload& w) {
   if (!empty_output && !empty_reduction) return;
   hw::VectorWorkload fill;
   fill.precision = g.precision;
-  fill.output_tensor = g.output_tensor;
-  fill.output_bytes = std::max<int64_t>(g.output_bytes, 0);
+  fill.outputs = {{g.output_tensor, std::max<int64_t>(g.output_bytes, 0)}};
   fill.out_elements = std::max<int64_t>(g.groups, 0) * std::max<int64_t>(g.m, 0) *
                       std::max<int64_t>(g.p, 0);
   fill.ops_per_element = 1;  // fill: one write per output element (the bias or 0)

@@ -45,6 +45,10 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
     }
     l.mapping_efficiency =
         c.pe_slots > 0 ? static_cast<double>(c.used_pe_slots) / static_cast<double>(c.pe_slots) : 0;
+    // DRAM bytes of the layer's loads and STOREs. A vector or DMA layer
+    // stores every output (codegen lowers one STORE per output and tile), so
+    // dram_bytes_written is the sum of its outputs' bytes; the plan reader
+    // has checked that each STORE names one of the layer's outputs.
     l.dram_bytes_read = c.dram_read;
     l.dram_bytes_written = c.dram_write;
     l.sram_bytes_read = c.sram_read;

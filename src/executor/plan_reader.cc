@@ -582,7 +582,8 @@ absl::Status ReadArena(const fb::Network& net, Engine::Impl& impl) {
 // Reads the hardware description, the objective and the instruction stream.
 // Each instruction: opcode, dataflow and precision known (the enums'
 // FromCode), its layer in range and its index inside that layer's mapping
-// range, its tensor -1 or in range, each dependency -1 or an earlier
+// range, its tensor -1 or in range (and, for a load or STORE, one of its
+// layer's inputs or outputs respectively), each dependency -1 or an earlier
 // instruction; a MATMUL only on a layer mapped to the array, within that
 // layer's tile (1 <= repeat <= tile_g, k <= tile_k, m <= tile_m, p <= tile_p).
 // The program's size limits (hw::kMaxExpandedInstructions,
@@ -640,6 +641,21 @@ absl::Status ReadProgram(const fb::Network& net, ReadState& st) {
     const std::string where = absl::StrCat(at, " (", LayerWhere(st, f->layer()), ")");
     if (f->tensor() < -1 || f->tensor() >= num_tensors) {
       return Corrupt(absl::StrCat(where, " is invalid: tensor ", f->tensor(), " of ", num_tensors));
+    }
+    // DRAM transfers move the layer's own tensors: a load reads one of its
+    // inputs, a STORE writes one of its outputs (a layer with several
+    // outputs stores each of them).
+    if (f->tensor() >= 0 && (*opcode == hw::Opcode::kLoadInput ||
+                             *opcode == hw::Opcode::kLoadWeight ||
+                             *opcode == hw::Opcode::kStore)) {
+      const Engine::Impl::LayerExec& ex = impl.exec[f->layer()];
+      const bool store = *opcode == hw::Opcode::kStore;
+      const std::vector<int>& own = store ? ex.outputs : ex.inputs;
+      if (std::find(own.begin(), own.end(), f->tensor()) == own.end()) {
+        return Corrupt(absl::StrCat(where, " is invalid: it ", store ? "stores" : "loads",
+                                    " tensor '", impl.tensors[f->tensor()].name, "', not ",
+                                    store ? "an output" : "an input", " of its layer"));
+      }
     }
     for (int32_t d : {f->dep0(), f->dep1(), f->dep2()}) {
       if (d < -1 || d >= static_cast<int64_t>(i)) {

@@ -58,6 +58,12 @@ int64_t VectorWorkload::InputBytes() const {
   return b;
 }
 
+int64_t VectorWorkload::OutputBytes() const {
+  int64_t b = 0;
+  for (const Operand& o : outputs) b += o.bytes;
+  return b;
+}
+
 int64_t VectorWorkload::Ops() const {
   return static_cast<int64_t>(std::ceil(ops_per_element * static_cast<double>(out_elements)));
 }
@@ -291,11 +297,14 @@ int64_t VectorInstructionBound(const VectorWorkload& w, const VectorTiling& t) {
   const int64_t tile = std::max<int64_t>(1, t.tile_elements);
   const int64_t tiles = CeilDiv(std::max<int64_t>(w.out_elements, 1), tile);
   const int64_t inputs = static_cast<int64_t>(w.inputs.size());
+  // One STORE per output (at least one, as a layer without outputs is
+  // bounded as if it had one).
+  const int64_t stores = std::max<int64_t>(1, static_cast<int64_t>(w.outputs.size()));
   if (t.streamed()) {
     const int64_t chunks = SaturatingMul(tiles, CeilDiv(tile, t.chunk_elements));
-    return SaturatingAdd(SaturatingMul(chunks, 2 * inputs + 3), 1);
+    return SaturatingAdd(SaturatingMul(chunks, 2 * inputs + 2 + stores), 1);
   }
-  return SaturatingAdd(SaturatingMul(tiles, inputs + 2), 1);
+  return SaturatingAdd(SaturatingMul(tiles, inputs + 1 + stores), 1);
 }
 
 absl::Status ValidateWorkload(const LayerWorkload& w) {
@@ -338,7 +347,9 @@ absl::Status ValidateWorkload(const LayerWorkload& w) {
           "layer '", w.name, "' (", w.type, "): workload field stats_ops_per_element is ",
           v.stats_ops_per_element, ", must be in [0, ops_per_element = ", v.ops_per_element, "]"));
     }
-    if (v.output_bytes < 0) return bad("output_bytes", v.output_bytes, ">= 0");
+    for (const auto& out : v.outputs) {
+      if (out.bytes < 0) return bad("output bytes", out.bytes, ">= 0");
+    }
     for (const auto& in : v.inputs) {
       if (in.bytes < 0) return bad("input bytes", in.bytes, ">= 0");
     }
@@ -361,12 +372,16 @@ BufferNeeds VectorBufferNeeds(const HardwareConfig& hw, const VectorWorkload& w,
   for (const auto& in : w.inputs) {
     n.input_slot += AlignUp(ProportionalBytes(in.bytes, resident, w.out_elements), kSlotAlign);
   }
-  // Data movement stores straight from the input slot.
+  // Data movement stores straight from the input slot; computed outputs go
+  // to an output slot holding each output's share of the tile, each part
+  // aligned.
   n.acc_slot = 0;
-  n.weight_slot =
-      w.ops_per_element > 0
-          ? AlignUp(ProportionalBytes(w.output_bytes, resident, w.out_elements), kSlotAlign)
-          : 0;
+  n.weight_slot = 0;
+  if (w.ops_per_element > 0) {
+    for (const auto& out : w.outputs) {
+      n.weight_slot += AlignUp(ProportionalBytes(out.bytes, resident, w.out_elements), kSlotAlign);
+    }
+  }
   n.slots = t.streamed() || CeilDiv(w.out_elements, std::max<int64_t>(1, t.tile_elements)) > 1
                 ? 2
                 : 1;
@@ -434,15 +449,21 @@ Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const
       in_bytes += c.dram_read;
       if (first_load == 0) first_load += c.occupancy_cycles;
     }
-    const int64_t out_bytes = ProportionalBytes(w.output_bytes, piece.size, w.out_elements);
-    Instruction st;
-    st.opcode = Opcode::kStore;
-    st.flags = kFlagFromScratchpad;
-    st.precision = w.precision;
-    st.bytes = static_cast<uint64_t>(out_bytes);
-    const InstructionCost sc = CostOf(hw, st);
-    stores += sc.Scaled(piece.count);
-    last_store = sc.occupancy_cycles;
+    // One STORE per output, each of its share of the piece.
+    int64_t out_bytes = 0;
+    last_store = 0;
+    for (const auto& out : w.outputs) {
+      const int64_t bytes = ProportionalBytes(out.bytes, piece.size, w.out_elements);
+      out_bytes += bytes;
+      Instruction st;
+      st.opcode = Opcode::kStore;
+      st.flags = kFlagFromScratchpad;
+      st.precision = w.precision;
+      st.bytes = static_cast<uint64_t>(bytes);
+      const InstructionCost sc = CostOf(hw, st);
+      stores += sc.Scaled(piece.count);
+      last_store += sc.occupancy_cycles;
+    }
     if (w.ops_per_element > 0) {
       Instruction v;
       v.opcode = Opcode::kVector;
@@ -466,7 +487,8 @@ Estimate EstimateVector(const HardwareConfig& hw, const VectorWorkload& w, const
   est.compute_cycles = vec.occupancy_cycles;
   est.cycles = std::max(vec.occupancy_cycles, loads.occupancy_cycles + stores.occupancy_cycles) +
                first_load + last_store + latency;
-  est.instructions = chunks * (passes * static_cast<int64_t>(w.inputs.size()) + 1 +
+  est.instructions = chunks * (passes * static_cast<int64_t>(w.inputs.size()) +
+                               static_cast<int64_t>(w.outputs.size()) +
                                (w.ops_per_element > 0 ? passes : 0)) + 1;
   return est;
 }

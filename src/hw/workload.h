@@ -71,16 +71,27 @@ struct GemmWorkload {
 };
 
 /// A layer for the vector unit or the DMA engine: reads `inputs`, writes
-/// `output_bytes` to `output_tensor`, `ops_per_element` operations per output
-/// element (0 for pure data movement).
+/// every one of `outputs`, `ops_per_element` operations per output element
+/// (0 for pure data movement).
+///
+/// Tiling runs over `out_elements`, the elements of the layer's first output;
+/// every operand, input or output, moves in proportion to a tile's share of
+/// them (hw::ProportionalBytes). A layer with several outputs (Split's parts,
+/// TopK's values and indices, LayerNormalization's Y / Mean / InvStdDev, ...)
+/// stores each output's share of every tile, so the DRAM bytes it writes are
+/// the sum of its outputs' bytes (OutputBytes()).
 struct VectorWorkload {
+  /// One DRAM operand: plan tensor index (-1 when the plan has none yet, e.g.
+  /// while costing a fusion) and its size in bytes.
   struct Operand {
     int32_t tensor = -1;
     int64_t bytes = 0;
   };
   std::vector<Operand> inputs;
-  int32_t output_tensor = -1;
-  int64_t output_bytes = 0;
+  /// Every output the layer writes, in the layer's output order (absent
+  /// optional outputs left out). Empty only for a layer that writes nothing.
+  std::vector<Operand> outputs;
+  /// Elements of the first output: the extent tiles are cut from.
   int64_t out_elements = 0;
   double ops_per_element = 0;
   /// Tiles hold whole multiples of this many output elements (e.g. a softmax
@@ -99,7 +110,11 @@ struct VectorWorkload {
   bool copy_each_input = false;
   Precision precision = Precision::kFp32;
 
+  /// Bytes of all inputs.
   int64_t InputBytes() const;
+  /// Bytes of all outputs: what the layer writes to DRAM.
+  int64_t OutputBytes() const;
+  /// Vector operations of the layer: ceil(ops_per_element * out_elements).
   int64_t Ops() const;
 };
 

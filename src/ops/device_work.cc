@@ -77,8 +77,7 @@ absl::StatusOr<hw::LayerWorkload> DescribeDeviceWork(const OpDef& def, const Lay
       w.vector_alternative = true;
       hw::VectorWorkload& v = w.vector;
       v.inputs = {{g.input_tensor, g.input_bytes}, {g.weight_tensor, g.weight_bytes}};
-      v.output_tensor = g.output_tensor;
-      v.output_bytes = g.output_bytes;
+      v.outputs = {{g.output_tensor, g.output_bytes}};
       v.out_elements = NumElements(out->shape);
       v.ops_per_element = static_cast<double>(g.k);
       v.tile_unit = std::max<int64_t>(1, g.out_w);
@@ -99,8 +98,13 @@ absl::StatusOr<hw::LayerWorkload> DescribeDeviceWork(const OpDef& def, const Lay
       }
       v.inputs.push_back({layer.InputTensor(i), ByteSize(in)});
     }
-    v.output_tensor = layer.OutputTensor(0);
-    v.output_bytes = out ? ByteSize(*out) : 0;
+    // Every output is written to DRAM (Split's parts, TopK's values and
+    // indices, LayerNormalization's Mean and InvStdDev, ...); tiles run over
+    // the first output's elements and store each output's share.
+    for (size_t i = 0; i < layer.outputs.size(); ++i) {
+      if (!layer.outputs[i].present) continue;
+      v.outputs.push_back({layer.OutputTensor(i), ByteSize(layer.outputs[i])});
+    }
     v.out_elements = out ? NumElements(out->shape) : 0;
     v.ops_per_element = spec.ops_per_element ? spec.ops_per_element(layer) : 0.0;
     v.tile_unit = spec.tile_unit ? spec.tile_unit(layer) : 1;

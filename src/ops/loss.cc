@@ -16,8 +16,9 @@
 //    the LogSoftmax record: a max (1), subtract and exp (1 + 8) and add (1)
 //    per class, one log (8) per position, then the NegativeLogLikelihoodLoss
 //    work; writing the optional log_prob output adds a subtract per class (1).
-//    Only the loss output is modeled as the layer's output (as TopK's
-//    Values); log_prob's store traffic is not in the modeled bytes.
+//    Tiles run over the loss output's elements; log_prob, when written, is
+//    stored too, its share of each tile (DescribeDeviceWork stores every
+//    output), so its bytes are in the modeled DRAM traffic.
 // Tiles: each position's C scores are read by the position's own output
 // element (or by the single reduced one), so the input streams through in
 // tiles proportional to the output (tile unit 1).

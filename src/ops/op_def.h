@@ -214,6 +214,9 @@ struct OpDef {
 
 /// The device work of a layer described by `def` (hw::LayerWorkload): unit,
 /// product geometry or vector work, operand tensors and bytes, precision.
+/// A vector or DMA layer's workload lists every present output (tensor and
+/// bytes), so its modeled stores write them all; an array layer stores its
+/// first output only (the recurrent layers' Y_h / Y_c are not modeled).
 /// `activation_def` is the record of a fused epilogue activation (the
 /// layer's "activation" attribute), or nullptr. Errors: Internal when the
 /// layer's shapes do not fit its unit's description.

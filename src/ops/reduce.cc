@@ -85,8 +85,8 @@ OpDef ArgMinOp() {
 // TopK: a selection heap of K over each slice of n elements (n compares, each
 // insertion ceil(log2 K) more) then sorting the K winners (ceil(log2 K) per
 // winner): per output element (n / K + 1) * max(1, ceil(log2 K)). Tiles hold
-// whole slices of K outputs (both outputs are written together; the
-// modeled output is Values).
+// whole slices of K outputs; each tile stores its share of both outputs
+// (Values and Indices, DescribeDeviceWork stores every output).
 OpDef TopKOp() {
   OpDef op;
   op.type = "TopK";

@@ -210,8 +210,7 @@ TEST_CASE("Depthwise convolutions compare the array with the vector unit", "[cod
   g.input_bytes *= 32, g.weight_bytes *= 32, g.output_bytes *= 32;
   hw::LayerWorkload w{"dw", "Conv", hw::LayerKind::kArray, g, {}, true};
   w.vector.inputs = {{0, g.input_bytes}, {1, g.weight_bytes}};
-  w.vector.output_tensor = 2;
-  w.vector.output_bytes = g.output_bytes;
+  w.vector.outputs = {{2, g.output_bytes}};
   w.vector.out_elements = g.output_bytes / 4;
   w.vector.ops_per_element = 9;
   w.vector.tile_unit = 112;

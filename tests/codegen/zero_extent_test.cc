@@ -72,7 +72,7 @@ TEST_CASE("Zero-extent products do no array work", "[codegen][hostile]") {
   ResolveZeroExtents(empty_k);
   REQUIRE(empty_k.kind == hw::LayerKind::kVector);
   CHECK(empty_k.vector.out_elements == 15);
-  CHECK(empty_k.vector.output_bytes == 60);
+  CHECK(empty_k.vector.OutputBytes() == 60);
   CHECK(empty_k.vector.inputs.empty());
   auto m = ChooseMapping(hw, empty_k, Objective::kLatency);
   INFO(m.status().ToString());
@@ -111,7 +111,8 @@ TEST_CASE("Instruction bounds hold for what lowering emits", "[codegen][hostile]
     }
     hw::VectorWorkload v;
     v.inputs = {{0, 4000}, {1, 4000}};
-    v.output_tensor = 2, v.output_bytes = 4000, v.out_elements = 1000, v.ops_per_element = 1;
+    v.outputs = {{2, 4000}};
+    v.out_elements = 1000, v.ops_per_element = 1;
     for (int64_t tile : {1, 7, 100, 1000}) {
       hw::Program program;
       LowerVectorLayer(hw, v, {tile}, 0, program);

@@ -350,6 +350,38 @@ TEST_CASE("The kept regression plans get the same specific errors", "[executor][
   }
 }
 
+TEST_CASE("A load or STORE naming a tensor that is not its layer's is refused", "[executor][plan]") {
+  // The first STORE writes its layer's output and the first LOAD_INPUT reads
+  // its layer's input; swapping in the other's tensor keeps it in range.
+  PlanEditor probe(SmallPlan());
+  const size_t store = probe.Find(hw::Opcode::kStore);
+  const size_t load = probe.Find(hw::Opcode::kLoadInput);
+  REQUIRE(probe.instruction(store).layer() == probe.instruction(load).layer());
+  const int32_t output = probe.instruction(store).tensor();
+  const int32_t input = probe.instruction(load).tensor();
+  REQUIRE(output >= 0);
+  REQUIRE(input >= 0);
+  REQUIRE(output != input);
+  SECTION("a STORE to the layer's input") {
+    PlanEditor e(SmallPlan());
+    e.WriteInstruction<int32_t>(store, kInstrTensor, input);
+    REQUIRE(e.instruction(store).tensor() == input);
+    absl::Status s = Load(e.Fixed());
+    INFO(s.ToString());
+    CHECK(s.code() == absl::StatusCode::kDataLoss);
+    CHECK(absl::StrContains(s.message(), "', not an output of its layer"));
+  }
+  SECTION("a load of the layer's output") {
+    PlanEditor e(SmallPlan());
+    e.WriteInstruction<int32_t>(load, kInstrTensor, output);
+    REQUIRE(e.instruction(load).tensor() == output);
+    absl::Status s = Load(e.Fixed());
+    INFO(s.ToString());
+    CHECK(s.code() == absl::StatusCode::kDataLoss);
+    CHECK(absl::StrContains(s.message(), "', not an input of its layer"));
+  }
+}
+
 TEST_CASE("Data appended to a plan is refused, a plan of 2 GiB or more before it is read",
           "[executor][plan]") {
   const std::string& plan = SmallPlan();
