@@ -18,7 +18,7 @@ shape, as tests/e2e/real_models.py does):
 Prints a Markdown table (the README's) and one line per model that fails to
 build or run, with the first error.
 
-Usage: bench/real_models.py [--threads N] [--iterations N] [--repeat N] [--only a,b]
+Usage: bench/real_models.py [--threads N] [--iterations N] [--repeat N] [--only a,b] [--no-host]
 Environment: TRTEXEC_LIKE (default build/bin/trtexec_like).
 Needs a build (bash scripts/build.sh) and onnxruntime-node (tools/ort_ref/setup.sh,
 run here when missing). Exits 0 with a SKIPPED line when ../shared is absent.
@@ -84,6 +84,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=1,
                     help="measurements per side, alternating; the best median is kept")
     ap.add_argument("--only", default="", help="comma-separated model folder names (default: all)")
+    ap.add_argument("--no-host", action="store_true",
+                    help="modeled figures only: skip the host timing of both runtimes")
     args = ap.parse_args()
     only = set(x for x in args.only.split(",") if x)
     trtexec = os.environ.get("TRTEXEC_LIKE", os.path.join(ROOT, "build", "bin", "trtexec_like"))
@@ -152,7 +154,7 @@ def main():
                 if n and preset == "edge":
                     layers = "%s → %s" % (n.group(1), n.group(2))
             ours = ort = None
-            if os.path.exists(plan):
+            if os.path.exists(plan) and not args.no_host:
                 for _ in range(args.repeat):
                     rc, out = run([trtexec, "--loadEngine=" + plan,
                                    "--loadInputs=" + ",".join(ours_inputs),
