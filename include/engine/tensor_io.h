@@ -19,13 +19,14 @@ struct NamedTensor {
 };
 
 /// Reads a serialized ONNX TensorProto (raw_data or typed fields; float,
-/// int8/uint8/int32/int64/bool/float16 elements). External data is not supported.
+/// int8/uint8/int32/int64/bool/float16/bfloat16/double elements;
+/// double from double_data or raw_data). External data is not supported.
 /// Errors: NotFound (no such file), InvalidArgument (not a TensorProto, or its
 /// data size disagrees with its dims), Unimplemented (element type).
 ENGINE_API absl::StatusOr<NamedTensor> LoadTensorProtoFile(const std::string& path);
 
 /// Reads a NumPy `.npy` file (format versions 1-3, little-endian, C order;
-/// dtypes <f4 <f2 |i1 |u1 <i4 <i8 |b1).
+/// dtypes <f4 <f2 <f8 |i1 |u1 <i4 <i8 |b1).
 /// Errors: NotFound, InvalidArgument (bad header or size), Unimplemented
 /// (Fortran order, big-endian or other dtype).
 ENGINE_API absl::StatusOr<NamedTensor> LoadNpyFile(const std::string& path);

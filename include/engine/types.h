@@ -29,6 +29,7 @@ enum class DataType : int32_t {
   kInt64 = 7,
   kBool = 9,
   kFloat16 = 10,
+  kFloat64 = 11,   ///< float64 ("double"); storage at model I/O (computed in float32)
   kBFloat16 = 16,  ///< bfloat16 (the top half of a float32); storage at model I/O
 };
 
@@ -47,6 +48,7 @@ constexpr std::optional<DataType> DataTypeFromCode(int64_t code) {
     case DataType::kInt64:
     case DataType::kBool:
     case DataType::kFloat16:
+    case DataType::kFloat64:
     case DataType::kBFloat16:
       return static_cast<DataType>(code);
   }

@@ -29,6 +29,7 @@ double ElementAsDouble(const Tensor& t, int64_t i) {
       }
       return sign ? -v : v;
     }
+    case DataType::kFloat64: return t.data_as<double>()[i];
     case DataType::kBFloat16: {
       const uint32_t bits = static_cast<uint32_t>(t.data_as<uint16_t>()[i]) << 16;
       float f;

@@ -76,6 +76,7 @@ absl::StatusOr<NamedTensor> LoadNpyFile(const std::string& path) {
   DataType dtype;
   if (descr == "<f4") dtype = DataType::kFloat32;
   else if (descr == "<f2") dtype = DataType::kFloat16;
+  else if (descr == "<f8") dtype = DataType::kFloat64;
   else if (descr == "|i1") dtype = DataType::kInt8;
   else if (descr == "|u1") dtype = DataType::kUint8;
   else if (descr == "<i4") dtype = DataType::kInt32;

@@ -15,6 +15,7 @@ DataType DataTypeFromOnnx(int32_t onnx_type) {
     case onnx::TensorProto::INT64: return DataType::kInt64;
     case onnx::TensorProto::BOOL: return DataType::kBool;
     case onnx::TensorProto::FLOAT16: return DataType::kFloat16;
+    case onnx::TensorProto::DOUBLE: return DataType::kFloat64;
     case onnx::TensorProto::BFLOAT16: return DataType::kBFloat16;
     default: return DataType::kUndefined;
   }
@@ -25,7 +26,8 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto) {
   const std::string what = absl::StrCat("tensor '", proto.name(), "'");
   if (dtype == DataType::kUndefined) {
     return absl::UnimplementedError(
-        absl::StrCat(what, ": element type ", proto.data_type(), " is not supported"));
+        absl::StrCat(what, ": element type ", proto.data_type(), " (",
+                     onnx::TensorProto_DataType_Name(proto.data_type()), ") is not supported"));
   }
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
     return absl::UnimplementedError(absl::StrCat(what, ": external data is not supported"));
@@ -70,6 +72,7 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto) {
     switch (dtype) {
       case DataType::kFloat32: held = static_cast<size_t>(proto.float_data_size()); break;
       case DataType::kInt64: held = static_cast<size_t>(proto.int64_data_size()); break;
+      case DataType::kFloat64: held = static_cast<size_t>(proto.double_data_size()); break;
       default: held = static_cast<size_t>(proto.int32_data_size()); break;
     }
     if (held != n) return size_error(held);
@@ -85,6 +88,9 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto) {
       break;
     case DataType::kInt64:
       std::copy(proto.int64_data().begin(), proto.int64_data().end(), t.data_as<int64_t>());
+      break;
+    case DataType::kFloat64:
+      std::copy(proto.double_data().begin(), proto.double_data().end(), t.data_as<double>());
       break;
     case DataType::kInt32:
     case DataType::kInt8:

@@ -13,6 +13,7 @@ size_t DataTypeSize(DataType dtype) {
     case DataType::kInt64: return 8;
     case DataType::kBool: return 1;
     case DataType::kFloat16: return 2;
+    case DataType::kFloat64: return 8;
     case DataType::kBFloat16: return 2;
     case DataType::kUndefined: return 0;
   }
@@ -28,6 +29,7 @@ const char* DataTypeName(DataType dtype) {
     case DataType::kInt64: return "int64";
     case DataType::kBool: return "bool";
     case DataType::kFloat16: return "float16";
+    case DataType::kFloat64: return "double";
     case DataType::kBFloat16: return "bfloat16";
     case DataType::kUndefined: return "undefined";
   }

@@ -14,8 +14,10 @@ inline constexpr const char* kEngineVersion = "0.2.0";
 /// schema version lies in [kMinPlanSchemaVersion, kPlanSchemaVersion].
 /// History: 1 = host layers only; 2 = adds the hardware description, the
 /// accelerator program and per-layer mappings (plans of version 1 carry no
-/// program, so they must be rebuilt).
-inline constexpr uint32_t kPlanSchemaVersion = 2;
+/// program, so they must be rebuilt); 3 = adds DataType FLOAT64 (11) for the
+/// I/O of float64 models (a version-2 runtime would call such a plan
+/// corrupt; version-2 plans are a subset of version 3 and still load).
+inline constexpr uint32_t kPlanSchemaVersion = 3;
 inline constexpr uint32_t kMinPlanSchemaVersion = 2;
 
 }  // namespace engine

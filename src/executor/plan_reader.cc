@@ -37,6 +37,7 @@ static_assert(static_cast<int>(fb::DataType::INT32) == static_cast<int>(DataType
 static_assert(static_cast<int>(fb::DataType::INT64) == static_cast<int>(DataType::kInt64));
 static_assert(static_cast<int>(fb::DataType::BOOL) == static_cast<int>(DataType::kBool));
 static_assert(static_cast<int>(fb::DataType::FLOAT16) == static_cast<int>(DataType::kFloat16));
+static_assert(static_cast<int>(fb::DataType::FLOAT64) == static_cast<int>(DataType::kFloat64));
 static_assert(static_cast<int>(fb::DataType::BFLOAT16) == static_cast<int>(DataType::kBFloat16));
 
 // Largest dimension and tensor size a plan may declare, bytes (1 TiB; the

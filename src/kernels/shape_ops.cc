@@ -32,9 +32,12 @@
 //  - ConstantOfShape: constant int shape input; attributes `dtype` (ONNX type
 //    code, default 1 = float) and `value_float` / `value_int` (the importer's
 //    form of ONNX's tensor-valued `value`, default 0).
-//  - Cast: attribute `to`; between float32, float16, bfloat16, int32, int64,
-//    int8, uint8 and bool (to float16/bfloat16: round to nearest even, NaN
-//    and infinities kept, overflow to infinity). Float to integer truncates
+//  - Cast: attribute `to`; between float32, float16, bfloat16, float64
+//    (double), int32, int64, int8, uint8 and bool (to float16/bfloat16, and
+//    float64 to float32: one rounding to nearest even, NaN and infinities
+//    kept, overflow to infinity; float32 to float64 is exact; float64 models
+//    compute in float32, so this Cast is met at their graph inputs and
+//    outputs). Float to integer truncates
 //    toward zero (numpy astype);
 //    NaN gives 0, values beyond int64 saturate and narrower integer types
 //    then wrap (out-of-range conversions are undefined in ONNX). Integer
@@ -299,8 +302,30 @@ int64_t TruncToInt64(float v) {
   return static_cast<int64_t>(v);
 }
 
+// Double to int64 truncating toward zero; NaN -> 0, saturating beyond int64.
+int64_t TruncToInt64(double v) {
+  if (std::isnan(v)) return 0;
+  if (v >= 9.2233720368547758e18) return std::numeric_limits<int64_t>::max();
+  if (v <= -9.2233720368547758e18) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
+}
+
+// double -> float rounding to odd (the float nearest toward zero, its last bit
+// set when inexact): a float64 value converted to float16/bfloat16 through
+// it rounds once to nearest even, as a direct conversion would (24 bits >=
+// 11 + 2). NaN and infinities are kept; beyond the float range: infinity.
+float DoubleToFloatRoundOdd(double d) {
+  float f = static_cast<float>(d);  // nearest even
+  if (!std::isfinite(f) || static_cast<double>(f) == d) return f;
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 1u) == 0) f = std::nextafter(f, d > f ? INFINITY : -INFINITY);  // the odd neighbour
+  return f;
+}
+
 // Per-dtype conversion traits: storage type, whether values are read as
-// float (float32/float16) or int64 (integers, bool), and constructors.
+// float (float32/float16/bfloat16; float64 as double) or int64 (integers,
+// bool), and constructors from float, int64 and double (FromD: one rounding).
 template <DataType DT>
 struct Elem;
 template <>
@@ -310,6 +335,7 @@ struct Elem<DataType::kFloat32> {
   static float Get(S v) { return v; }
   static S FromF(float v) { return v; }
   static S FromI(int64_t v) { return static_cast<float>(v); }
+  static S FromD(double v) { return static_cast<float>(v); }  // nearest even
 };
 template <>
 struct Elem<DataType::kFloat16> {
@@ -318,6 +344,7 @@ struct Elem<DataType::kFloat16> {
   static float Get(S v) { return HalfToFloat(v); }
   static S FromF(float v) { return FloatToHalf(v); }
   static S FromI(int64_t v) { return FloatToHalf(static_cast<float>(v)); }
+  static S FromD(double v) { return FloatToHalf(DoubleToFloatRoundOdd(v)); }
 };
 template <>
 struct Elem<DataType::kBFloat16> {
@@ -326,6 +353,16 @@ struct Elem<DataType::kBFloat16> {
   static float Get(S v) { return BFloat16ToFloat(v); }
   static S FromF(float v) { return FloatToBFloat16(v); }
   static S FromI(int64_t v) { return FloatToBFloat16(static_cast<float>(v)); }
+  static S FromD(double v) { return FloatToBFloat16(DoubleToFloatRoundOdd(v)); }
+};
+template <>
+struct Elem<DataType::kFloat64> {
+  using S = double;
+  static constexpr bool kFloat = true;
+  static double Get(S v) { return v; }
+  static S FromF(float v) { return v; }  // exact
+  static S FromI(int64_t v) { return static_cast<double>(v); }
+  static S FromD(double v) { return v; }
 };
 template <>
 struct Elem<DataType::kBool> {
@@ -334,6 +371,7 @@ struct Elem<DataType::kBool> {
   static int64_t Get(S v) { return v != 0; }
   static S FromF(float v) { return v != 0.0f; }
   static S FromI(int64_t v) { return v != 0; }
+  static S FromD(double v) { return v != 0.0; }
 };
 template <typename T>
 struct IntElem {
@@ -342,6 +380,7 @@ struct IntElem {
   static int64_t Get(S v) { return v; }
   static S FromF(float v) { return static_cast<T>(TruncToInt64(v)); }
   static S FromI(int64_t v) { return static_cast<T>(v); }  // wraps (C++20)
+  static S FromD(double v) { return static_cast<T>(TruncToInt64(v)); }
 };
 template <>
 struct Elem<DataType::kInt32> : IntElem<int32_t> {};
@@ -357,6 +396,7 @@ bool IsCastDtype(DataType t) {
     case DataType::kFloat32:
     case DataType::kFloat16:
     case DataType::kBFloat16:
+    case DataType::kFloat64:
     case DataType::kInt32:
     case DataType::kInt64:
     case DataType::kInt8:
@@ -373,7 +413,9 @@ void CastLoop(const void* in, void* out, int64_t n) {
   const auto* x = static_cast<const typename Src::S*>(in);
   auto* y = static_cast<typename Dst::S*>(out);
   for (int64_t i = 0; i < n; ++i) {
-    if constexpr (Src::kFloat) {
+    if constexpr (From == DataType::kFloat64) {
+      y[i] = Dst::FromD(x[i]);
+    } else if constexpr (Src::kFloat) {
       y[i] = Dst::FromF(Src::Get(x[i]));
     } else {
       y[i] = Dst::FromI(Src::Get(x[i]));
@@ -387,6 +429,7 @@ void CastFrom(DataType to, const void* in, void* out, int64_t n) {
     case DataType::kFloat32: CastLoop<From, DataType::kFloat32>(in, out, n); break;
     case DataType::kFloat16: CastLoop<From, DataType::kFloat16>(in, out, n); break;
     case DataType::kBFloat16: CastLoop<From, DataType::kBFloat16>(in, out, n); break;
+    case DataType::kFloat64: CastLoop<From, DataType::kFloat64>(in, out, n); break;
     case DataType::kInt32: CastLoop<From, DataType::kInt32>(in, out, n); break;
     case DataType::kInt64: CastLoop<From, DataType::kInt64>(in, out, n); break;
     case DataType::kInt8: CastLoop<From, DataType::kInt8>(in, out, n); break;
@@ -401,6 +444,7 @@ void CastBuffer(DataType from, DataType to, const void* in, void* out, int64_t n
     case DataType::kFloat32: CastFrom<DataType::kFloat32>(to, in, out, n); break;
     case DataType::kFloat16: CastFrom<DataType::kFloat16>(to, in, out, n); break;
     case DataType::kBFloat16: CastFrom<DataType::kBFloat16>(to, in, out, n); break;
+    case DataType::kFloat64: CastFrom<DataType::kFloat64>(to, in, out, n); break;
     case DataType::kInt32: CastFrom<DataType::kInt32>(to, in, out, n); break;
     case DataType::kInt64: CastFrom<DataType::kInt64>(to, in, out, n); break;
     case DataType::kInt8: CastFrom<DataType::kInt8>(to, in, out, n); break;
@@ -1101,13 +1145,16 @@ absl::StatusOr<ConstantOfShapeSetup> ComputeConstantOfShape(const Attributes& at
   }
   ENGINE_ASSIGN_OR_RETURN(float vf, attrs.GetFloat("value_float", 0.0f));
   ENGINE_ASSIGN_OR_RETURN(int64_t vi, attrs.GetInt("value_int", 0));
-  const bool float_type = s.dtype == DataType::kFloat32 || s.dtype == DataType::kFloat16;
+  const bool float_type = s.dtype == DataType::kFloat32 || s.dtype == DataType::kFloat16 ||
+                          s.dtype == DataType::kBFloat16 || s.dtype == DataType::kFloat64;
   // Use the attribute matching the output type when given, else the other.
   bool from_float = float_type ? !(attrs.Has("value_int") && !attrs.Has("value_float"))
                                : (attrs.Has("value_float") && !attrs.Has("value_int"));
   switch (s.dtype) {
     case DataType::kFloat32: StoreValue<DataType::kFloat32>(from_float, vf, vi, s.value); break;
     case DataType::kFloat16: StoreValue<DataType::kFloat16>(from_float, vf, vi, s.value); break;
+    case DataType::kBFloat16: StoreValue<DataType::kBFloat16>(from_float, vf, vi, s.value); break;
+    case DataType::kFloat64: StoreValue<DataType::kFloat64>(from_float, vf, vi, s.value); break;
     case DataType::kInt32: StoreValue<DataType::kInt32>(from_float, vf, vi, s.value); break;
     case DataType::kInt64: StoreValue<DataType::kInt64>(from_float, vf, vi, s.value); break;
     case DataType::kInt8: StoreValue<DataType::kInt8>(from_float, vf, vi, s.value); break;
@@ -1260,6 +1307,7 @@ absl::StatusOr<EyeLikeSetup> ComputeEyeLike(const Attributes& attrs,
     case DataType::kFloat32: StoreValue<DataType::kFloat32>(false, 0, 1, s.one); break;
     case DataType::kFloat16: StoreValue<DataType::kFloat16>(false, 0, 1, s.one); break;
     case DataType::kBFloat16: StoreValue<DataType::kBFloat16>(false, 0, 1, s.one); break;
+    case DataType::kFloat64: StoreValue<DataType::kFloat64>(false, 0, 1, s.one); break;
     case DataType::kInt32: StoreValue<DataType::kInt32>(false, 0, 1, s.one); break;
     case DataType::kInt64: StoreValue<DataType::kInt64>(false, 0, 1, s.one); break;
     case DataType::kInt8: StoreValue<DataType::kInt8>(false, 0, 1, s.one); break;

@@ -17,8 +17,10 @@ namespace {
 constexpr int kFloat = onnx::TensorProto::FLOAT;
 constexpr int kFloat16 = onnx::TensorProto::FLOAT16;
 constexpr int kBFloat16 = onnx::TensorProto::BFLOAT16;
+constexpr int kDouble = onnx::TensorProto::DOUBLE;
 
-bool IsHalf(int t) { return t == kFloat16 || t == kBFloat16; }
+// The float types a model may declare that the engine computes in float32.
+bool IsLowered(int t) { return t == kFloat16 || t == kBFloat16 || t == kDouble; }
 
 bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
@@ -46,39 +48,63 @@ float BFloat16BitsToFloat(uint16_t h) {
   return f;
 }
 
-// Converts a FLOAT16/BFLOAT16 TensorProto to FLOAT in place.
+// Converts a FLOAT16/BFLOAT16/DOUBLE TensorProto to FLOAT in place: half
+// and bfloat16 exactly, double rounded to the nearest float (ties to even;
+// beyond the float range: infinity; NaN and infinities kept).
 absl::Status TensorToFloat(onnx::TensorProto& t, const std::string& what) {
-  if (!IsHalf(t.data_type())) return absl::OkStatus();
+  const int type = t.data_type();
+  if (!IsLowered(type)) return absl::OkStatus();
+  const bool dbl = type == kDouble;
+  const char* type_name = dbl ? "double" : type == kBFloat16 ? "bfloat16" : "float16";
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    return absl::UnimplementedError(
-        absl::StrCat(what, " '", t.name(), "': externally stored half tensors are not supported"));
+    return absl::UnimplementedError(absl::StrCat(what, " '", t.name(), "': externally stored ",
+                                                 type_name, " tensors are not supported"));
   }
   int64_t n = 1;
   for (int64_t d : t.dims()) n *= d;
-  std::vector<uint16_t> bits;
+  const int64_t elem = dbl ? 8 : 2;
+  std::vector<float> values;
   if (t.has_raw_data()) {
-    if (static_cast<int64_t>(t.raw_data().size()) != 2 * n) {
+    if (static_cast<int64_t>(t.raw_data().size()) != elem * n) {
       return absl::InvalidArgumentError(absl::StrCat(what, " '", t.name(), "' has ",
                                                      t.raw_data().size(), " bytes of raw data for ",
-                                                     n, " half elements"));
+                                                     n, " ", type_name, " elements"));
     }
-    bits.resize(n);
-    std::memcpy(bits.data(), t.raw_data().data(), 2 * n);  // little-endian host
+    values.resize(n);
+    const char* raw = t.raw_data().data();  // little-endian host
+    for (int64_t i = 0; i < n; ++i) {
+      if (dbl) {
+        double d;
+        std::memcpy(&d, raw + 8 * i, 8);
+        values[i] = static_cast<float>(d);
+      } else {
+        uint16_t bits;
+        std::memcpy(&bits, raw + 2 * i, 2);
+        values[i] = type == kBFloat16 ? BFloat16BitsToFloat(bits) : HalfBitsToFloat(bits);
+      }
+    }
+  } else if (dbl) {
+    if (t.double_data_size() != n) {
+      return absl::InvalidArgumentError(absl::StrCat(what, " '", t.name(), "' has ",
+                                                     t.double_data_size(), " values for ", n,
+                                                     " elements"));
+    }
+    for (double d : t.double_data()) values.push_back(static_cast<float>(d));
   } else {
     if (t.int32_data_size() != n) {
       return absl::InvalidArgumentError(absl::StrCat(what, " '", t.name(), "' has ",
                                                      t.int32_data_size(), " values for ", n,
                                                      " elements"));
     }
-    for (int32_t v : t.int32_data()) bits.push_back(static_cast<uint16_t>(v));
+    for (int32_t v : t.int32_data()) {
+      const auto bits = static_cast<uint16_t>(v);
+      values.push_back(type == kBFloat16 ? BFloat16BitsToFloat(bits) : HalfBitsToFloat(bits));
+    }
   }
-  const bool bf16 = t.data_type() == kBFloat16;
   std::string raw(static_cast<size_t>(n) * 4, '\0');
-  for (int64_t i = 0; i < n; ++i) {
-    const float f = bf16 ? BFloat16BitsToFloat(bits[i]) : HalfBitsToFloat(bits[i]);
-    std::memcpy(raw.data() + 4 * i, &f, 4);
-  }
+  if (n > 0) std::memcpy(raw.data(), values.data(), raw.size());
   t.clear_int32_data();
+  t.clear_double_data();
   t.set_data_type(kFloat);
   t.set_raw_data(std::move(raw));
   return absl::OkStatus();
@@ -285,13 +311,13 @@ absl::StatusOr<int> FoldConstantIfs(onnx::ModelProto& model) {
 }
 
 // ---------------------------------------------------------------------------
-// float16 / bfloat16 models.
+// float16 / bfloat16 / float64 models.
 
-absl::StatusOr<bool> LowerHalfPrecision(onnx::ModelProto& model) {
+absl::StatusOr<bool> LowerToFloat32(onnx::ModelProto& model) {
   onnx::GraphProto* g = model.mutable_graph();
   bool changed = false;
   for (auto& init : *g->mutable_initializer()) {
-    if (!IsHalf(init.data_type())) continue;
+    if (!IsLowered(init.data_type())) continue;
     absl::Status s = TensorToFloat(init, "initializer");
     if (!s.ok()) return s;
     changed = true;
@@ -299,20 +325,23 @@ absl::StatusOr<bool> LowerHalfPrecision(onnx::ModelProto& model) {
   for (auto& n : *g->mutable_node()) {
     if (!IsDefaultDomain(n.domain())) continue;
     for (auto& a : *n.mutable_attribute()) {
-      if (a.has_t() && IsHalf(a.t().data_type()) &&
+      if (a.has_t() && IsLowered(a.t().data_type()) &&
           (n.op_type() == "Constant" || n.op_type() == "ConstantOfShape")) {
         absl::Status s = TensorToFloat(*a.mutable_t(), absl::StrCat(n.op_type(), " '", n.name(), "' value"));
         if (!s.ok()) return s;
         changed = true;
       }
-      if (n.op_type() == "Cast" && a.name() == "to" && IsHalf(static_cast<int>(a.i()))) {
+      // Cast's target and the output type of the ops that take one
+      // (EyeLike, RandomNormal(Like), RandomUniform(Like), Bernoulli).
+      if (a.has_i() && IsLowered(static_cast<int>(a.i())) &&
+          ((n.op_type() == "Cast" && a.name() == "to") || a.name() == "dtype")) {
         a.set_i(kFloat);
         changed = true;
       }
     }
   }
   for (auto& vi : *g->mutable_value_info()) {
-    if (IsHalf(ElemType(vi))) {
+    if (IsLowered(ElemType(vi))) {
       vi.mutable_type()->mutable_tensor_type()->set_elem_type(kFloat);
       changed = true;
     }
@@ -331,7 +360,7 @@ absl::StatusOr<bool> LowerHalfPrecision(onnx::ModelProto& model) {
   std::vector<onnx::NodeProto> head;
   absl::flat_hash_map<std::string, std::string> in_map;
   for (auto& in : *g->mutable_input()) {
-    if (!IsHalf(ElemType(in))) continue;
+    if (!IsLowered(ElemType(in))) continue;
     if (initializers.contains(in.name())) {
       // An initializer listed as an input (IR < 4): now a float constant.
       in.mutable_type()->mutable_tensor_type()->set_elem_type(kFloat);
@@ -356,7 +385,7 @@ absl::StatusOr<bool> LowerHalfPrecision(onnx::ModelProto& model) {
   std::vector<onnx::NodeProto> tail;
   for (const auto& out : g->output()) {
     const int type = ElemType(out);
-    if (!IsHalf(type)) continue;
+    if (!IsLowered(type)) continue;
     const std::string& y = out.name();
     if (in_map.contains(y)) continue;  // a graph input passed through: already its type
     const std::string f = fresh(y);
@@ -380,7 +409,8 @@ absl::StatusOr<bool> LowerHalfPrecision(onnx::ModelProto& model) {
     if (!produced) continue;  // an undefined output: the parser reports it
     onnx::NodeProto cast;
     cast.set_op_type("Cast");
-    cast.set_name(y + "/to_" + (type == kFloat16 ? "float16" : "bfloat16"));
+    cast.set_name(y + "/to_" +
+                  (type == kFloat16 ? "float16" : type == kBFloat16 ? "bfloat16" : "double"));
     cast.add_input(f);
     cast.add_output(y);
     auto* to = cast.add_attribute();

@@ -3,9 +3,9 @@
 //
 //  - FoldConstantIfs: an If whose condition is a build-time constant is
 //    replaced by the nodes of the branch it takes;
-//  - LowerHalfPrecision: float16/bfloat16 models compute in float32 (weights
-//    converted at import, Cast layers at the graph inputs and outputs, which
-//    keep the model's declared I/O types);
+//  - LowerToFloat32: float16/bfloat16/float64 models compute in float32
+//    (weights converted at import, Cast layers at the graph inputs and
+//    outputs, which keep the model's declared I/O types);
 //  - RewriteLegacySoftmax: Softmax/LogSoftmax/Hardmax of opsets < 13 rewritten
 //    by the engine's own rule where the ONNX version converter's 12->13
 //    adapter would need an input shape it does not have (it asserts);
@@ -40,18 +40,22 @@ namespace engine::parser {
 /// empty condition).
 absl::StatusOr<int> FoldConstantIfs(onnx::ModelProto& model);
 
-/// Makes a float16/bfloat16 model compute in float32: every FLOAT16/BFLOAT16
+/// Makes a float16/bfloat16/float64 (DOUBLE) model compute in float32, as
+/// TensorRT does with FP64 weights: every FLOAT16/BFLOAT16/DOUBLE
 /// initializer, Constant value and ConstantOfShape value becomes FLOAT
-/// (exact: every half and bfloat16 value is a float); Cast nodes to
-/// FLOAT16/BFLOAT16 cast to FLOAT instead; each FLOAT16/BFLOAT16 graph input
-/// `x` gets a Cast(to=FLOAT) whose output "x__fp32" replaces `x` in its
-/// consumers; each FLOAT16/BFLOAT16 graph output `y` is produced by a final
-/// Cast back to its declared type from "y__fp32" (round to nearest even).
-/// value_info entries of those types are retyped FLOAT. Graph I/O
-/// declarations are unchanged. Returns whether anything changed.
+/// (half and bfloat16 exactly; double rounded to the nearest float, ties to
+/// even, beyond the float range to infinity, so a float64 model loses
+/// precision); Cast nodes to those types cast to FLOAT instead, as do the
+/// `dtype` attributes of EyeLike and the random generators; each such graph
+/// input `x` gets a Cast(to=FLOAT) whose output "x__fp32" replaces `x` in its
+/// consumers (double inputs rounded as above); each such graph output `y` is
+/// produced by a final Cast back to its declared type from "y__fp32" (round
+/// to nearest even for float16/bfloat16, exact for double). value_info
+/// entries of those types are retyped FLOAT. Graph I/O declarations are
+/// unchanged. Returns whether anything changed.
 /// Errors: InvalidArgument for an initializer whose data does not match its
-/// dims; Unimplemented for externally stored half tensors.
-absl::StatusOr<bool> LowerHalfPrecision(onnx::ModelProto& model);
+/// dims; Unimplemented for externally stored tensors of those types.
+absl::StatusOr<bool> LowerToFloat32(onnx::ModelProto& model);
 
 /// For a model of default-domain opset < 13: rewrites every Softmax,
 /// LogSoftmax and Hardmax (whose pre-13 semantics coerce the input to 2-D at

@@ -458,7 +458,9 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
     if (v->dtype == DataType::kUndefined) {
       return absl::UnimplementedError(absl::StrCat(file, ": input '", input.name(),
                                                    "' has unsupported element type ",
-                                                   tt.elem_type()));
+                                                   tt.elem_type(), " (",
+                                                   onnx::TensorProto_DataType_Name(tt.elem_type()),
+                                                   ")"));
     }
     for (const auto& d : tt.shape().dim()) v->shape.push_back(d.dim_value());
     v->has_shape = true;
@@ -587,12 +589,13 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
   }
   ENGINE_RETURN_IF_ERROR(PinInputShapes(model, options, file));
   {
-    // float16 / bfloat16 models compute in float32 (Cast at the boundaries).
-    absl::StatusOr<bool> lowered = LowerHalfPrecision(model);
+    // float16 / bfloat16 / float64 models compute in float32 (Cast at the
+    // boundaries; the engine's I/O keeps the declared types).
+    absl::StatusOr<bool> lowered = LowerToFloat32(model);
     if (!lowered.ok()) return Annotate(lowered.status(), file);
     if (*lowered) {
       log.Log(Severity::kVerbose,
-              absl::StrCat(file, ": float16/bfloat16 tensors computed in float32"));
+              absl::StrCat(file, ": float16/bfloat16/float64 tensors computed in float32"));
     }
   }
 

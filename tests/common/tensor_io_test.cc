@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -138,4 +139,65 @@ TEST_CASE("CompareTensors applies atol + rtol*|expected|", "[common]") {
   CHECK(CompareTensors(a, b, 1e-3, 0).passed);
   Tensor c = testing::MakeFloat({1, 3}, {1.0f, 2.0f, 3.0f});
   CHECK_FALSE(CompareTensors(a, c, 1, 1).passed);
+}
+
+TEST_CASE("float64 tensors load from .pb (double_data, raw_data) and .npy '<f8'", "[common]") {
+  const std::vector<double> values = {0.1, -1e300, 1.0 + 0x1p-40, -0.0};
+  const std::filesystem::path dir = std::filesystem::temp_directory_path();
+  const std::string tag = std::to_string(::getpid());
+  auto check = [&](const NamedTensor& t) {
+    REQUIRE(t.tensor.dtype() == DataType::kFloat64);
+    CHECK(t.tensor.shape() == Dims{2, 2});
+    for (size_t i = 0; i < values.size(); ++i) {
+      const double got = t.tensor.data_as<double>()[i];
+      CHECK(std::memcmp(&got, &values[i], 8) == 0);  // bit-exact, -0.0 included
+    }
+  };
+  SECTION("SaveTensorProtoFile (raw_data) round trip") {
+    Tensor t(DataType::kFloat64, {2, 2});
+    std::memcpy(t.data(), values.data(), 32);
+    const std::string path = (dir / ("engine_tio_f64_" + tag + ".pb")).string();
+    REQUIRE(SaveTensorProtoFile(path, "d", t).ok());
+    auto loaded = LoadTensorFile(path);
+    std::filesystem::remove(path);
+    REQUIRE(loaded.ok());
+    CHECK(loaded->name == "d");
+    check(*loaded);
+    CHECK(CompareTensors(loaded->tensor, t, 0, 0).passed);
+  }
+  SECTION("double_data") {
+    onnx::TensorProto p;
+    p.set_name("d");
+    p.set_data_type(onnx::TensorProto::DOUBLE);
+    p.add_dims(2);
+    p.add_dims(2);
+    for (double v : values) p.add_double_data(v);
+    const std::string path = (dir / ("engine_tio_f64_dd_" + tag + ".pb")).string();
+    { std::ofstream(path, std::ios::binary) << p.SerializeAsString(); }
+    auto loaded = LoadTensorFile(path);
+    REQUIRE(loaded.ok());
+    check(*loaded);
+    p.add_double_data(1.0);  // five values for four elements
+    { std::ofstream(path, std::ios::binary) << p.SerializeAsString(); }
+    auto bad = LoadTensorFile(path);
+    std::filesystem::remove(path);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
+  }
+  SECTION(".npy '<f8'") {
+    std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }";
+    while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+    header += '\n';
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+    bytes += static_cast<char>(header.size() & 0xff);
+    bytes += static_cast<char>(header.size() >> 8);
+    bytes += header;
+    bytes.append(reinterpret_cast<const char*>(values.data()), 32);
+    const std::string path = (dir / ("engine_tio_f64_" + tag + ".npy")).string();
+    { std::ofstream(path, std::ios::binary) << bytes; }
+    auto loaded = LoadTensorFile(path);
+    std::filesystem::remove(path);
+    REQUIRE(loaded.ok());
+    check(*loaded);
+  }
 }

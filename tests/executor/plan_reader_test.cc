@@ -302,10 +302,11 @@ TEST_CASE("Enum code helpers accept every enumerator and nothing else", "[execut
   for (int code = 0; code <= 3; ++code) REQUIRE(hw::LayerKindFromCode(code));
   for (int64_t bad : {-1, 4, 257}) CHECK_FALSE(hw::LayerKindFromCode(bad));
   for (DataType t : {DataType::kUndefined, DataType::kFloat32, DataType::kUint8, DataType::kInt8,
-                     DataType::kInt32, DataType::kInt64, DataType::kBool, DataType::kFloat16}) {
+                     DataType::kInt32, DataType::kInt64, DataType::kBool, DataType::kFloat16,
+                     DataType::kFloat64, DataType::kBFloat16}) {
     CHECK(DataTypeFromCode(static_cast<int>(t)) == t);
   }
-  for (int64_t bad : {int64_t{-1}, int64_t{4}, int64_t{5}, int64_t{8}, int64_t{11}, int64_t{1} << 32 | 1}) CHECK_FALSE(DataTypeFromCode(bad));
+  for (int64_t bad : {int64_t{-1}, int64_t{4}, int64_t{5}, int64_t{8}, int64_t{12}, int64_t{17}, int64_t{1} << 32 | 1}) CHECK_FALSE(DataTypeFromCode(bad));
   for (Objective o : {Objective::kLatency, Objective::kEnergy, Objective::kEdp}) {
     CHECK(ObjectiveFromName(ObjectiveName(o)) == o);
   }

@@ -135,6 +135,12 @@ TEST_CASE("Not-a-plan, truncated, corrupt and wrong-version plans get distinct e
     CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
     CHECK(absl::StrContains(s.message(), accepted));
     CHECK(Load(WithVersion(plan, kPlanSchemaVersion)).ok());
+    // Every version of the accepted range loads (version 3 only added an
+    // enumerator, so version-2 plans are still read).
+    for (uint32_t v = kMinPlanSchemaVersion; v <= kPlanSchemaVersion; ++v) {
+      INFO("version " << v);
+      CHECK(Load(WithVersion(plan, v)).ok());
+    }
   }
 }
 

@@ -618,7 +618,8 @@ TEST_CASE("Cast to and from float16", "[kernels]") {
 TEST_CASE("Cast errors", "[kernels]") {
   Tensor f = MakeFloat({1}, {1});
   CHECK(Code("Cast", {}, {&f}) == absl::StatusCode::kInvalidArgument);
-  CHECK(Code("Cast", Attr("to", int64_t{11}), {&f}) == absl::StatusCode::kUnimplemented);
+  CHECK(Code("Cast", Attr("to", int64_t{5}), {&f}) == absl::StatusCode::kUnimplemented);   // int16
+  CHECK(Code("Cast", Attr("to", int64_t{12}), {&f}) == absl::StatusCode::kUnimplemented);  // uint32
 }
 
 // CastLike: Cast to the dtype of the second input, whose values are unread.
@@ -687,8 +688,12 @@ TEST_CASE("EyeLike folds on shapes alone and refuses bad layers", "[kernels]") {
   Tensor v = MakeFloat({3}, {1, 2, 3});
   CHECK(Code("EyeLike", {}, {&v}) == absl::StatusCode::kInvalidArgument);  // rank 1
   Tensor m = MakeFloat({2, 2}, {1, 2, 3, 4});
-  CHECK(Code("EyeLike", Attr("dtype", int64_t{11}), {&m}) ==  // double
+  CHECK(Code("EyeLike", Attr("dtype", int64_t{5}), {&m}) ==  // int16
         absl::StatusCode::kUnimplemented);
+  const Tensor d = Eval1("EyeLike", Attr("dtype", int64_t{11}), {&m});  // double
+  REQUIRE(d.dtype() == DataType::kFloat64);
+  CHECK(std::vector<double>(d.data_as<double>(), d.data_as<double>() + 4) ==
+        std::vector<double>{1, 0, 0, 1});
   CHECK(Code("EyeLike", Attr("dtype", int64_t{12345}), {&m}) == absl::StatusCode::kUnimplemented);
 }
 

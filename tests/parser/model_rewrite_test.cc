@@ -1,7 +1,7 @@
 // Parser rewrites of issue 17 (src/parser/model_rewrite.cc and the layout
 // importers of src/ops/layout.cc): legacy opset-7 image ops imported at their
 // own opset around the version converter, If folding, float16 models computed
-// in float32, Split's attribute/input forms.
+// in float32, float64 models computed in float32, Split's attribute/input forms.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -244,4 +244,100 @@ TEST_CASE("A bfloat16 model computes in float32 and keeps its I/O types", "[pars
   REQUIRE(mul.inputs[1]->is_constant());
   CHECK(mul.inputs[1]->constant->data_as<float>()[0] == 1.5f);
   CHECK(mul.inputs[1]->constant->data_as<float>()[1] == -4.0f);
+}
+
+TEST_CASE("A float64 model computes in float32 and keeps its I/O types", "[parser][layout]") {
+  ModelBuilder b(13);
+  b.Input("x", {1, 3}, onnx::TensorProto::DOUBLE);
+  auto* w = b.model().mutable_graph()->add_initializer();  // double_data
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::DOUBLE);
+  w->add_dims(1);
+  w->add_dims(3);
+  w->add_double_data(0.1);     // rounds to the nearest float
+  w->add_double_data(-1e300);  // beyond the float range: -inf
+  w->add_double_data(2.5);
+  auto* c = b.model().mutable_graph()->add_initializer();  // raw_data
+  c->set_name("c");
+  c->set_data_type(onnx::TensorProto::DOUBLE);
+  c->add_dims(1);
+  const double cv = 1.0 + 0x1p-40;  // between 1 and the next float: rounds to 1
+  c->set_raw_data(std::string(reinterpret_cast<const char*>(&cv), 8));
+  b.Node("Add", {"x", "w"}, {"s"}, "add");
+  auto& cast = b.Node("Cast", {"s"}, {"d"}, "to_double");
+  auto* to = cast.add_attribute();
+  to->set_name("to");
+  to->set_type(onnx::AttributeProto::INT);
+  to->set_i(onnx::TensorProto::DOUBLE);
+  b.Node("Mul", {"d", "c"}, {"y"}, "mul");
+  auto* out = b.model().mutable_graph()->add_output();
+  out->set_name("y");
+  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::DOUBLE);
+  out->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(1);
+  out->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(3);
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "f64.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(g.ok());
+  CHECK(Types(**g) == std::vector<std::string>{"Cast", "Add", "Cast", "Mul", "Cast"});
+  CHECK((*g)->inputs()[0]->dtype == DataType::kFloat64);
+  CHECK((*g)->outputs()[0]->dtype == DataType::kFloat64);
+  // Every tensor inside is float32: the input Cast's output, the weights, the
+  // model's own Cast (retargeted to float) and the Mul feeding the output Cast.
+  for (size_t i = 0; i + 1 < (*g)->nodes().size(); ++i) {
+    const ir::Node& n = *(*g)->nodes()[i];
+    INFO(n.name);
+    CHECK(n.outputs[0]->dtype == DataType::kFloat32);
+    for (const ir::Value* in : n.inputs) {
+      if (in != (*g)->inputs()[0]) CHECK(in->dtype == DataType::kFloat32);
+    }
+  }
+  const ir::Node& add = *(*g)->nodes()[1];
+  REQUIRE(add.inputs[1]->is_constant());
+  const Tensor& wf = *add.inputs[1]->constant;
+  REQUIRE(wf.dtype() == DataType::kFloat32);
+  CHECK(wf.data_as<float>()[0] == 0.1f);
+  CHECK(std::isinf(wf.data_as<float>()[1]));
+  CHECK(wf.data_as<float>()[1] < 0);
+  CHECK(wf.data_as<float>()[2] == 2.5f);
+  const ir::Node& mul = *(*g)->nodes()[3];
+  REQUIRE(mul.inputs[1]->is_constant());
+  CHECK(mul.inputs[1]->constant->data_as<float>()[0] == 1.0f);
+}
+
+TEST_CASE("A float64 initializer whose data does not match its dims is InvalidArgument",
+          "[parser][layout]") {
+  ModelBuilder b(13);
+  b.Input("x", {2}, onnx::TensorProto::DOUBLE);
+  auto* w = b.model().mutable_graph()->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::DOUBLE);
+  w->add_dims(2);
+  w->add_double_data(1.0);  // one value for two elements
+  b.Node("Add", {"x", "w"}, {"y"}, "add");
+  auto* out = b.model().mutable_graph()->add_output();
+  out->set_name("y");
+  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::DOUBLE);
+  out->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(2);
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "bad_f64.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(!g.ok());
+  CHECK(g.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(g.status().message(), "initializer 'w' has 1 values for 2 elements"));
+}
+
+TEST_CASE("An input of a type the engine lacks is Unimplemented, naming it and its type",
+          "[parser][layout]") {
+  ModelBuilder b(13);
+  b.Input("u", {2}, onnx::TensorProto::UINT16);
+  b.Node("Identity", {"u"}, {"y"}, "id");
+  auto* out = b.model().mutable_graph()->add_output();
+  out->set_name("y");
+  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::UINT16);
+  out->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(2);
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "u16.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(!g.ok());
+  CHECK(g.status().code() == absl::StatusCode::kUnimplemented);
+  CHECK(absl::StrContains(g.status().message(), "input 'u'"));
+  CHECK(absl::StrContains(g.status().message(), "UINT16"));
 }
