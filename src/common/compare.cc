@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/half.h"
 
 namespace engine {
 namespace {
@@ -16,26 +17,9 @@ double ElementAsDouble(const Tensor& t, int64_t i) {
     case DataType::kInt32: return t.data_as<int32_t>()[i];
     case DataType::kInt64: return static_cast<double>(t.data_as<int64_t>()[i]);
     case DataType::kBool: return t.data_as<uint8_t>()[i] != 0;
-    case DataType::kFloat16: {
-      uint16_t h = t.data_as<uint16_t>()[i];
-      uint32_t sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-      double v;
-      if (exp == 0) {
-        v = std::ldexp(static_cast<double>(mant), -24);
-      } else if (exp == 31) {
-        v = mant ? NAN : INFINITY;
-      } else {
-        v = std::ldexp(static_cast<double>(mant | 0x400), static_cast<int>(exp) - 25);
-      }
-      return sign ? -v : v;
-    }
+    case DataType::kFloat16: return HalfToFloat(t.data_as<uint16_t>()[i]);
     case DataType::kFloat64: return t.data_as<double>()[i];
-    case DataType::kBFloat16: {
-      const uint32_t bits = static_cast<uint32_t>(t.data_as<uint16_t>()[i]) << 16;
-      float f;
-      std::memcpy(&f, &bits, 4);
-      return f;
-    }
+    case DataType::kBFloat16: return BFloat16ToFloat(t.data_as<uint16_t>()[i]);
     case DataType::kUndefined: return 0;
   }
   return 0;

@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/half.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "engine/tensor_io.h"
@@ -265,37 +266,6 @@ int64_t CropOffset(int64_t resized, int64_t out) {
 
 // ---------------------------------------------------------------------------
 // Tensor conversion.
-
-float HalfToFloat(uint16_t h) {
-  const uint32_t sign = uint32_t{h & 0x8000u} << 16;
-  const uint32_t exp = (h >> 10) & 0x1f;
-  const uint32_t mant = h & 0x3ff;
-  if (exp == 0) {
-    const float v = std::ldexp(static_cast<float>(mant), -24);
-    return sign ? -v : v;
-  }
-  uint32_t bits = exp == 31 ? (sign | 0x7f800000u | (mant << 13))
-                            : (sign | ((exp + 112) << 23) | (mant << 13));
-  return std::bit_cast<float>(bits);
-}
-
-// float32 -> IEEE half, round to nearest even (overflow to infinity, NaN kept).
-uint16_t FloatToHalf(float f) {
-  const uint32_t x = std::bit_cast<uint32_t>(f);
-  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
-  const uint32_t abs = x & 0x7fffffffu;
-  if (abs >= 0x7f800000u) return sign | (abs > 0x7f800000u ? 0x7e00u : 0x7c00u);
-  if (abs >= 0x477ff000u) return sign | 0x7c00u;  // rounds past 65504
-  if (abs < 0x38800000u) {                        // below 2^-14: subnormal half
-    const float v = std::bit_cast<float>(abs) * 16777216.0f;  // in units of 2^-24
-    return sign | static_cast<uint16_t>(std::nearbyint(v));
-  }
-  const uint32_t mant = abs & 0x7fffffu;
-  uint32_t h = ((abs >> 23) - 112) << 10 | (mant >> 13);
-  const uint32_t rest = mant & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;
-  return sign | static_cast<uint16_t>(h);
-}
 
 // `t` as dtype `to` (same values); only to float32 from other numeric types.
 absl::StatusOr<Tensor> ConvertTensor(Tensor t, DataType to, const std::string& path) {

@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/half.h"
 
 namespace engine::parser {
 namespace {
@@ -23,30 +24,6 @@ constexpr int kDouble = onnx::TensorProto::DOUBLE;
 bool IsLowered(int t) { return t == kFloat16 || t == kBFloat16 || t == kDouble; }
 
 bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
-
-// IEEE 754 binary16 bits to float (exact).
-float HalfBitsToFloat(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1fu;
-  const uint32_t mant = h & 0x3ffu;
-  if (exp == 0) {
-    const float v = std::ldexp(static_cast<float>(mant), -24);
-    return sign ? -v : v;
-  }
-  const uint32_t bits =
-      exp == 31 ? sign | 0x7f800000u | (mant << 13) : sign | ((exp + 112u) << 23) | (mant << 13);
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-// bfloat16 bits (the top half of a float) to float (exact).
-float BFloat16BitsToFloat(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 // Converts a FLOAT16/BFLOAT16/DOUBLE TensorProto to FLOAT in place: half
 // and bfloat16 exactly, double rounded to the nearest float (ties to even;
@@ -80,7 +57,7 @@ absl::Status TensorToFloat(onnx::TensorProto& t, const std::string& what) {
       } else {
         uint16_t bits;
         std::memcpy(&bits, raw + 2 * i, 2);
-        values[i] = type == kBFloat16 ? BFloat16BitsToFloat(bits) : HalfBitsToFloat(bits);
+        values[i] = type == kBFloat16 ? BFloat16ToFloat(bits) : HalfToFloat(bits);
       }
     }
   } else if (dbl) {
@@ -98,7 +75,7 @@ absl::Status TensorToFloat(onnx::TensorProto& t, const std::string& what) {
     }
     for (int32_t v : t.int32_data()) {
       const auto bits = static_cast<uint16_t>(v);
-      values.push_back(type == kBFloat16 ? BFloat16BitsToFloat(bits) : HalfBitsToFloat(bits));
+      values.push_back(type == kBFloat16 ? BFloat16ToFloat(bits) : HalfToFloat(bits));
     }
   }
   std::string raw(static_cast<size_t>(n) * 4, '\0');
