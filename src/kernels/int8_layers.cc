@@ -125,6 +125,39 @@ absl::StatusOr<std::vector<float>> ParseChannelScales(const Attributes& attrs,
   return v;
 }
 
+// residual_scale (> 0, finite), required with a residual input in the
+// float-output and float-epilogue forms.
+absl::StatusOr<float> ParseResidualScale(const Attributes& attrs, const std::string& op) {
+  ENGINE_ASSIGN_OR_RETURN(float scale, attrs.GetFloat("residual_scale", -1.0f));
+  if (!(scale > 0.0f) || !std::isfinite(scale)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": a residual input needs residual_scale > 0"));
+  }
+  return scale;
+}
+
+// The fused activation; float_act when it has no exact integer form (Relu and
+// Clip are the output clamp).
+absl::Status ParseFloatActivation(const Attributes& attrs, Requant& r) {
+  ENGINE_ASSIGN_OR_RETURN(r.act, ParseActivation(attrs));
+  using Kind = Activation::Kind;
+  r.float_act = r.act.kind != Kind::kNone && r.act.kind != Kind::kRelu && r.act.kind != Kind::kClip;
+  return absl::OkStatus();
+}
+
+// output_min / output_max: the int8 output clamp within [-128, 127].
+absl::Status ParseOutputRange(const Attributes& attrs, const std::string& op, Requant& r) {
+  ENGINE_ASSIGN_OR_RETURN(int64_t lo, attrs.GetInt("output_min", -128));
+  ENGINE_ASSIGN_OR_RETURN(int64_t hi, attrs.GetInt("output_max", 127));
+  if (lo < -128 || hi > 127 || lo > hi) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": output range [", lo, ", ", hi,
+                                                   "] is not within [-128, 127]"));
+  }
+  r.lo = static_cast<int32_t>(lo);
+  r.hi = static_cast<int32_t>(hi);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Requant> ParseRequant(const Attributes& attrs, int64_t channels, bool residual,
                                      const std::string& op) {
   Requant r;
@@ -137,51 +170,21 @@ absl::StatusOr<Requant> ParseRequant(const Attributes& attrs, int64_t channels, 
           absl::StrCat(op, ": a float epilogue needs y_scale > 0, got ", r.y_scale));
     }
     if (residual) {
-      ENGINE_ASSIGN_OR_RETURN(r.residual_scale, attrs.GetFloat("residual_scale", -1.0f));
-      if (!(r.residual_scale > 0.0f) || !std::isfinite(r.residual_scale)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(op, ": a residual input needs residual_scale > 0"));
-      }
+      ENGINE_ASSIGN_OR_RETURN(r.residual_scale, ParseResidualScale(attrs, op));
     }
-    ENGINE_ASSIGN_OR_RETURN(r.act, ParseActivation(attrs));
-    using Kind = Activation::Kind;
-    r.float_act = r.act.kind != Kind::kNone && r.act.kind != Kind::kRelu && r.act.kind != Kind::kClip;
-    ENGINE_ASSIGN_OR_RETURN(int64_t lo, attrs.GetInt("output_min", -128));
-    ENGINE_ASSIGN_OR_RETURN(int64_t hi, attrs.GetInt("output_max", 127));
-    if (lo < -128 || hi > 127 || lo > hi) {
-      return absl::InvalidArgumentError(absl::StrCat(op, ": output range [", lo, ", ", hi,
-                                                     "] is not within [-128, 127]"));
-    }
-    r.lo = static_cast<int32_t>(lo);
-    r.hi = static_cast<int32_t>(hi);
+    ENGINE_RETURN_IF_ERROR(ParseFloatActivation(attrs, r));
+    ENGINE_RETURN_IF_ERROR(ParseOutputRange(attrs, op, r));
     return r;
   }
   if (attrs.Has("output_scale")) {
     r.float_out = true;
-    ENGINE_ASSIGN_OR_RETURN(r.out_scale, attrs.GetFloats("output_scale"));
-    if (static_cast<int64_t>(r.out_scale.size()) != channels) {
-      return absl::InvalidArgumentError(absl::StrCat(op, ": attribute output_scale needs one value "
-                                                     "per output channel (", channels, "), got ",
-                                                     r.out_scale.size()));
-    }
-    for (float v : r.out_scale) {
-      if (!(v > 0.0f) || !std::isfinite(v)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(op, ": output_scale ", v, " is not finite and > 0"));
-      }
-    }
+    ENGINE_ASSIGN_OR_RETURN(r.out_scale, ParseChannelScales(attrs, "output_scale", channels, op));
     if (residual) {
-      ENGINE_ASSIGN_OR_RETURN(r.residual_scale, attrs.GetFloat("residual_scale", -1.0f));
-      if (!(r.residual_scale > 0.0f) || !std::isfinite(r.residual_scale)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(op, ": a residual input needs residual_scale > 0"));
-      }
+      ENGINE_ASSIGN_OR_RETURN(r.residual_scale, ParseResidualScale(attrs, op));
     }
     ENGINE_ASSIGN_OR_RETURN(r.fmin, attrs.GetFloat("output_min_float", -INFINITY));
     ENGINE_ASSIGN_OR_RETURN(r.fmax, attrs.GetFloat("output_max_float", INFINITY));
-    ENGINE_ASSIGN_OR_RETURN(r.act, ParseActivation(attrs));
-    using Kind = Activation::Kind;
-    r.float_act = r.act.kind != Kind::kNone && r.act.kind != Kind::kRelu && r.act.kind != Kind::kClip;
+    ENGINE_RETURN_IF_ERROR(ParseFloatActivation(attrs, r));
     return r;
   }
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> m, attrs.GetInts("multiplier", {}));
@@ -212,14 +215,7 @@ absl::StatusOr<Requant> ParseRequant(const Attributes& attrs, int64_t channels, 
     r.residual_multiplier = static_cast<int32_t>(rm);
     r.residual_shift = static_cast<int32_t>(rs);
   }
-  ENGINE_ASSIGN_OR_RETURN(int64_t lo, attrs.GetInt("output_min", -128));
-  ENGINE_ASSIGN_OR_RETURN(int64_t hi, attrs.GetInt("output_max", 127));
-  if (lo < -128 || hi > 127 || lo > hi) {
-    return absl::InvalidArgumentError(absl::StrCat(op, ": output range [", lo, ", ", hi,
-                                                   "] is not within [-128, 127]"));
-  }
-  r.lo = static_cast<int32_t>(lo);
-  r.hi = static_cast<int32_t>(hi);
+  ENGINE_RETURN_IF_ERROR(ParseOutputRange(attrs, op, r));
   return r;
 }
 
