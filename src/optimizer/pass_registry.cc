@@ -16,6 +16,7 @@ const PassEntry kPasses[] = {
     {"fold-constants", MakeFoldConstantsPass},
     {"eliminate-identity", MakeEliminateIdentityPass},
     {"simplify-reshape", MakeSimplifyReshapePass},
+    {"fuse-layernorm", MakeFuseLayerNormPass},
     {"fold-pad", MakeFoldPadPass},
     {"fold-batchnorm", MakeFoldBatchNormPass},
     {"fold-scale-shift", MakeFoldScaleShiftPass},

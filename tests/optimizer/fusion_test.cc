@@ -163,7 +163,7 @@ std::string AttrString(const ir::Node& n, const std::string& name) {
 
 TEST_CASE("Optimization levels run the documented pipelines", "[optimizer]") {
   const std::vector<std::string> full = {
-      "fold-constants", "eliminate-identity", "simplify-reshape",
+      "fold-constants", "eliminate-identity", "simplify-reshape", "fuse-layernorm",
       "fold-pad",       "fold-batchnorm", "fold-scale-shift",     "minmax-to-clip",
       "fuse-matmul-add",
       "fuse-residual",  "fuse-swish",     "fuse-gelu",            "fuse-activation",
@@ -1128,6 +1128,225 @@ TEST_CASE("fuse-gelu declines and says why", "[optimizer]") {
   CHECK(Count(*r.after, "Gelu") == 0);
   CHECK(Counter(r.counters, "fired") == 0);
   if (!skip.empty()) CHECK(Counter(r.counters, skip) == 1);
+}
+
+TEST_CASE("fuse-gelu turns the tanh approximation into Gelu approximate=tanh", "[optimizer]") {
+  // HF NewGELUActivation / GPT-2: 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))),
+  // the cube as Pow(x, 3) or two Muls.
+  for (int cube : {0, 1, 2}) {
+    DYNAMIC_SECTION("cube form " << cube) {
+      ModelBuilder b;
+      b.Input("in", {2, 8});
+      b.Initializer("w", Rand({8, 6}));
+      b.Initializer("three", MakeFloat({}, {3.0f}));
+      b.Initializer("kappa", MakeFloat({}, {0.044715f}));
+      b.Initializer("beta", MakeFloat({}, {0.7978845608f}));
+      b.Initializer("one", MakeFloat({}, {1.0f}));
+      b.Initializer("half", MakeFloat({}, {0.5f}));
+      b.Node("MatMul", {"in", "w"}, {"x"}, "fc");
+      b.Node("Mul", {"x", "half"}, {"h"}, "mul_half");
+      if (cube == 0) {
+        b.Node("Pow", {"x", "three"}, {"c"}, "pow");
+      } else {
+        b.Node("Mul", {"x", "x"}, {"sq"}, "sq");
+        b.Node("Mul", cube == 1 ? std::vector<std::string>{"x", "sq"}
+                                : std::vector<std::string>{"sq", "x"}, {"c"}, "cube");
+      }
+      b.Node("Mul", {"kappa", "c"}, {"k"}, "mul_kappa");
+      b.Node("Add", {"x", "k"}, {"w2"}, "add_x");
+      b.Node("Mul", {"beta", "w2"}, {"u"}, "mul_beta");
+      b.Node("Tanh", {"u"}, {"t"}, "tanh");
+      b.Node("Add", {"one", "t"}, {"a"}, "add_one");
+      b.Node("Mul", {"h", "a"}, {"y"}, "mul");
+      b.Output("y", {2, 6});
+      Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-gelu"});
+      REQUIRE(r.after->nodes().size() == 2);
+      const ir::Node& g = *r.after->nodes()[1];
+      CHECK(g.op_type == "Gelu");
+      CHECK(AttrString(g, "approximate") == "tanh");
+      CHECK(g.inputs[0]->name == "x");
+      CHECK(g.onnx_nodes.size() == (cube == 0 ? 8u : 9u));
+      CHECK(Counter(r.counters, "fired") == 1);
+      CHECK(Counter(r.counters, "fired.tanh") == 1);
+    }
+  }
+}
+
+TEST_CASE("fuse-gelu declines a tanh chain with a wrong constant or a shared intermediate",
+          "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {2, 6});
+  b.Initializer("three", MakeFloat({}, {3.0f}));
+  b.Initializer("beta", MakeFloat({}, {0.7978845608f}));
+  b.Initializer("one", MakeFloat({}, {1.0f}));
+  b.Initializer("half", MakeFloat({}, {0.5f}));
+  std::string skip;
+  SECTION("kappa 0.05 (no match, no counter)") {
+    b.Initializer("kappa", MakeFloat({}, {0.05f}));
+  }
+  SECTION("the cube is also a graph output") {
+    b.Initializer("kappa", MakeFloat({}, {0.044715f}));
+    b.Output("c", {2, 6});
+    skip = "skipped.intermediate_is_graph_output";
+  }
+  b.Node("Pow", {"x", "three"}, {"c"}, "pow");
+  b.Node("Mul", {"c", "kappa"}, {"k"}, "mul_kappa");
+  b.Node("Add", {"k", "x"}, {"w2"}, "add_x");
+  b.Node("Mul", {"w2", "beta"}, {"u"}, "mul_beta");
+  b.Node("Tanh", {"u"}, {"t"}, "tanh");
+  b.Node("Add", {"t", "one"}, {"a"}, "add_one");
+  b.Node("Mul", {"x", "a"}, {"m"}, "mul");
+  b.Node("Mul", {"m", "half"}, {"y"}, "mul_half");
+  b.Output("y", {2, 6});
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-gelu"});
+  CHECK(Count(*r.after, "Gelu") == 0);
+  CHECK(Count(*r.after, "Tanh") == 1);
+  CHECK(Counter(r.counters, "fired") == 0);
+  if (!skip.empty()) CHECK(Counter(r.counters, skip) == 1);
+}
+
+namespace {
+
+// The nine-node LayerNorm as PyTorch exports it over the last axis of x
+// [batch, rows, 8] (x produced by a MatMul), with the variants of `v`, then a
+// Relu.
+struct LnVariant {
+  bool mul_square = false;   // Mul(d, d) instead of Pow(d, 2)
+  bool reciprocal = false;   // Mul(d, Reciprocal(s)) instead of Div(d, s)
+  bool gamma = true, beta = true;
+  bool eps_first = false;    // Add(eps, v)
+  Dims gamma_shape = {8};
+  std::vector<int64_t> axes = {-1}, var_axes = {-1};
+  int64_t keepdims = 1;
+  int64_t batch = 2, rows = 5;  // x is [batch, rows, 8]
+};
+
+ModelBuilder LayerNormModel(const LnVariant& v) {
+  ModelBuilder b;
+  b.Input("in", {v.batch, v.rows, 4});
+  b.Initializer("w", Rand({4, 8}, -2.0f, 2.0f));
+  b.Initializer("two", MakeFloat({}, {2.0f}));
+  b.Initializer("eps", MakeFloat({}, {1e-5f}));
+  b.Initializer("gamma", Rand(v.gamma_shape, 0.5f, 1.5f));
+  b.Initializer("beta", Rand({8}));
+  b.Node("MatMul", {"in", "w"}, {"x"}, "fc");
+  ModelBuilder::SetInts(b.Node("ReduceMean", {"x"}, {"m"}, "mean"), "axes", v.axes);
+  b.Node("Sub", {"x", "m"}, {"d"}, "sub");
+  if (v.mul_square) {
+    b.Node("Mul", {"d", "d"}, {"q"}, "square");
+  } else {
+    b.Node("Pow", {"d", "two"}, {"q"}, "square");
+  }
+  auto& var = b.Node("ReduceMean", {"q"}, {"var"}, "var");
+  ModelBuilder::SetInts(var, "axes", v.var_axes);
+  ModelBuilder::SetInt(var, "keepdims", v.keepdims);
+  b.Node("Add", v.eps_first ? std::vector<std::string>{"eps", "var"}
+                            : std::vector<std::string>{"var", "eps"}, {"a"}, "add_eps");
+  b.Node("Sqrt", {"a"}, {"s"}, "sqrt");
+  std::string out = "n";
+  if (v.reciprocal) {
+    b.Node("Reciprocal", {"s"}, {"r"}, "recip");
+    b.Node("Mul", {"r", "d"}, {"n"}, "norm");
+  } else {
+    b.Node("Div", {"d", "s"}, {"n"}, "norm");
+  }
+  if (v.gamma) {
+    b.Node("Mul", {out, "gamma"}, {"g"}, "mul_gamma");
+    out = "g";
+  }
+  if (v.beta) {
+    b.Node("Add", {"beta", out}, {"z"}, "add_beta");
+    out = "z";
+  }
+  b.Node("Relu", {out}, {"y"}, "relu");
+  b.Output("y", {v.batch, v.rows, 8});
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("fuse-layernorm turns the exported LayerNorm chain into one LayerNormalization",
+          "[optimizer]") {
+  struct Case {
+    const char* name;
+    LnVariant v;
+    size_t covered;
+  };
+  std::vector<Case> cases = {
+      {"pytorch (Pow, Sqrt, Div, gamma, beta)", {}, 9},
+      {"Mul(d, d)", {.mul_square = true}, 9},
+      {"Reciprocal + Mul, Add(eps, var)", {.reciprocal = true, .eps_first = true}, 10},
+      {"no gamma, no beta", {.gamma = false, .beta = false}, 7},
+      {"beta only", {.gamma = false}, 8},
+      {"gamma [1, 1, 8]", {.gamma_shape = {1, 1, 8}}, 9},
+      {"axes [2]", {.axes = {2}, .var_axes = {2}}, 9},
+  };
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      Optimized r = OptimizeAndCompare(LayerNormModel(c.v).Serialize(), {"fuse-layernorm"});
+      REQUIRE(r.after->nodes().size() == 3);
+      const ir::Node& ln = *r.after->nodes()[1];
+      CHECK(ln.op_type == "LayerNormalization");
+      CHECK(ln.inputs[0]->name == "x");
+      CHECK(ln.inputs.size() == (c.v.beta ? 3u : 2u));
+      CHECK(ln.inputs[1]->constant->shape() == Dims{8});
+      CHECK(ln.attrs.GetInt("axis", -1).value() == 2);
+      CHECK(ln.attrs.GetFloat("epsilon", 0).value() == 1e-5f);
+      CHECK(ln.onnx_nodes.size() == c.covered);
+      CHECK(ln.onnx_nodes.front() == "mean");
+      CHECK(Count(*r.after, "ReduceMean") == 0);
+      CHECK(Counter(r.counters, "fired") == 1);
+    }
+  }
+}
+
+TEST_CASE("fuse-layernorm declines and says why", "[optimizer]") {
+  LnVariant v;
+  std::string skip;
+  bool separate_gamma = false;
+  SECTION("axes not trailing") {
+    v.axes = v.var_axes = {1};
+    skip = "skipped.axes_not_trailing";
+  }
+  SECTION("axes differ") {
+    v.var_axes = {1, 2};
+    skip = "skipped.axes_differ";
+  }
+  SECTION("keepdims 0 on the variance") {
+    // x [1, 8, 8]: the [1, 8] variance broadcasts back along the wrong axis.
+    v.keepdims = 0;
+    v.batch = 1;
+    v.rows = 8;
+    skip = "skipped.keepdims_0";
+  }
+  SECTION("gamma varying along a leading axis stays a separate Mul") {
+    v.gamma_shape = {5, 8};
+    separate_gamma = true;
+  }
+  ModelBuilder b = LayerNormModel(v);
+  SECTION("an intermediate read elsewhere") {
+    b.Node("Relu", {"var"}, {"var_relu"}, "extra_reader");
+    b.Output("var_relu", {2, 5, 1});
+    skip = "skipped.intermediate_has_other_readers";
+  }
+  SECTION("an intermediate is a graph output") {
+    b.Output("s", {2, 5, 1});
+    skip = "skipped.intermediate_is_graph_output";
+  }
+  REQUIRE((!skip.empty() || separate_gamma));
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-layernorm"});
+  if (separate_gamma) {
+    CHECK(Count(*r.after, "LayerNormalization") == 1);
+    CHECK(Count(*r.after, "Mul") == 1);   // the [5, 8] gamma
+    CHECK(Count(*r.after, "Add") == 1);   // beta after it, not folded either
+    CHECK(Counter(r.counters, "gamma_left_separate") == 1);
+    CHECK(Counter(r.counters, "fired") == 1);
+  } else {
+    CHECK(Count(*r.after, "LayerNormalization") == 0);
+    CHECK(Count(*r.after, "ReduceMean") == 2);
+    CHECK(Counter(r.counters, "fired") == 0);
+    CHECK(Counter(r.counters, skip) == 1);
+  }
 }
 
 TEST_CASE("minmax-to-clip turns Max/Min with a scalar into Clip, merges them, and the Conv takes it",

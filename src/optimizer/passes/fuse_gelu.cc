@@ -6,17 +6,27 @@
 //   y = Mul(Mul(x, a), 0.5)  or  Mul(Mul(x, 0.5), a)  (operands in any order)
 //     ->  y = Gelu(x)
 //
-// Five vector layers, four DRAM round trips, become one. The fused kernel
-// computes x / 2 * (1 + erf(x / sqrt(2))) in float32 (kernels/
-// elementwise_math.cc); results differ from the five-layer chain by the
+// and the tanh approximation (GPT-2, HF NewGELUActivation, PyTorch
+// nn.GELU(approximate="tanh") below opset 20):
+//
+//   c = Pow(x, 3)  or  Mul(x, Mul(x, x))  or  Mul(Mul(x, x), x)
+//   k = Mul(c, 0.044715);  w = Add(x, k);  u = Mul(w, sqrt(2 / pi))
+//   t = Tanh(u); a = Add(t, 1); y = the same 0.5 * x * a product as above
+//     ->  y = Gelu(x, approximate = "tanh")
+//
+// Five (Erf) or nine (tanh) vector layers become one. The fused kernel
+// computes x / 2 * (1 + erf(x / sqrt(2))), or x / 2 * (1 + tanh(sqrt(2 / pi)
+// * (x + 0.044715 x^3))), in float32 (kernels/elementwise_math.cc; formulas
+// of ONNX Gelu-20); results differ from the five-layer chain by the
 // chain's own intermediate roundings (a few ulp).
 //
-// Checks: every constant is a float32 scalar with the value above (sqrt(2)
-// and 1/sqrt(2) to 1e-6 relative); every intermediate has exactly one reader
+// Checks: every constant is a float32 scalar with the value above (sqrt(2),
+// 1/sqrt(2), sqrt(2/pi) and 0.044715 to 1e-6 relative; 3 in Pow exact); every intermediate has exactly one reader
 // and is not a graph output; float32. The cost model is asked
 // (PassContext::AcceptFusion).
 //
-// Counters: "fired"; "skipped.<reason>" for an Erf whose neighbourhood
+// Counters: "fired" (both forms), "fired.tanh" (the tanh form also);
+// "skipped.<reason>" for an Erf or Tanh whose neighbourhood
 // matches the shape of the pattern but not its conditions
 // ("intermediate_has_other_readers", "intermediate_is_graph_output",
 // "unsupported_dtype", "cost_model").
@@ -51,18 +61,22 @@ class FuseGeluPass : public Pass {
  public:
   std::string_view name() const override { return "fuse-gelu"; }
   std::string_view description() const override {
-    return "fuse the exported GELU chain (Div/Mul, Erf, Add, Mul, Mul) into one Gelu layer";
+    return "fuse the exported GELU chains (Erf form: Div/Mul, Erf, Add, Mul, Mul; tanh form: "
+           "Pow, Mul, Add, Mul, Tanh, Add, Mul, Mul) into one Gelu layer";
   }
 
   absl::StatusOr<bool> Run(ir::Graph& graph, PassStats& stats) override {
     bool changed = false;
     for (size_t i = 0; i < graph.nodes().size(); ++i) {
       ir::Node* erf = graph.nodes()[i].get();
-      if (erf->op_type != "Erf" || erf->inputs.size() != 1 || erf->outputs.size() != 1) continue;
+      if ((erf->op_type != "Erf" && erf->op_type != "Tanh") || erf->inputs.size() != 1 ||
+          erf->outputs.size() != 1) {
+        continue;
+      }
       ENGINE_ASSIGN_OR_RETURN(bool fused, TryFuse(graph, erf, stats));
       if (fused) {
         changed = true;
-        i = 0;  // the node list changed; a fused Gelu is not an Erf, so this ends
+        i = 0;  // the node list changed; a fused Gelu is not an Erf or Tanh, so this ends
       }
     }
     if (changed) graph.RemoveUnusedValues();
@@ -79,11 +93,12 @@ class FuseGeluPass : public Pass {
     return readers[0];
   }
 
-  absl::StatusOr<bool> TryFuse(ir::Graph& graph, ir::Node* erf, PassStats& stats) {
+  // The head of the Erf form ending at `erf`: sets `x` and the nodes before
+  // `erf` (one, the scaling); false when it does not match.
+  static bool MatchErfHead(ir::Node* erf, ir::Value*& x, std::vector<ir::Node*>& head) {
     // x / sqrt(2) or x * (1 / sqrt(2)).
     ir::Node* scale = erf->inputs[0] != nullptr ? erf->inputs[0]->producer : nullptr;
-    if (scale == nullptr || scale->inputs.size() != 2) return false;
-    ir::Value* x = nullptr;
+    if (scale == nullptr || scale->inputs.size() != 2 || scale->outputs.size() != 1) return false;
     if (scale->op_type == "Div" && IsScalar(scale->inputs[1], std::sqrt(2.0), 1e-6)) {
       x = scale->inputs[0];
     } else if (scale->op_type == "Mul") {
@@ -91,7 +106,68 @@ class FuseGeluPass : public Pass {
         if (IsScalar(scale->inputs[s], 1.0 / std::sqrt(2.0), 1e-6)) x = scale->inputs[1 - s];
       }
     }
-    if (x == nullptr || x->is_constant()) return false;
+    head = {scale};
+    return x != nullptr && !x->is_constant();
+  }
+
+  // The head of the tanh form ending at `tanh`: sets `x` and the nodes before
+  // `tanh` in data order (cube, 0.044715 scaling, Add, sqrt(2/pi) scaling);
+  // false when it does not match.
+  static bool MatchTanhHead(ir::Node* tanh, ir::Value*& x, std::vector<ir::Node*>& head) {
+    // Node producing `v` when it is a binary `type` with one output.
+    auto producer = [](const ir::Value* v, const char* type) -> ir::Node* {
+      ir::Node* p = v != nullptr ? v->producer : nullptr;
+      if (p == nullptr || p->op_type != type || p->inputs.size() != 2 || p->outputs.size() != 1) {
+        return nullptr;
+      }
+      return p;
+    };
+    // The operand of `n` other than a float32 scalar constant equal to
+    // `want`, or nullptr.
+    auto by_scalar = [](const ir::Node* n, double want) -> ir::Value* {
+      for (int s = 0; s < 2; ++s) {
+        if (IsScalar(n->inputs[s], want, 1e-6)) return n->inputs[1 - s];
+      }
+      return nullptr;
+    };
+    ir::Node* mu = producer(tanh->inputs[0], "Mul");
+    if (mu == nullptr) return false;
+    ir::Value* w = by_scalar(mu, std::sqrt(2.0 / 3.14159265358979323846));
+    ir::Node* add = producer(w, "Add");
+    if (add == nullptr) return false;
+    for (int s = 0; s < 2 && x == nullptr; ++s) {
+      ir::Node* mk = producer(add->inputs[1 - s], "Mul");
+      if (mk == nullptr) continue;
+      ir::Value* cube = by_scalar(mk, 0.044715);
+      ir::Value* cand = add->inputs[s];
+      if (cube == nullptr || cand == nullptr || cand->is_constant() || cube->producer == nullptr) {
+        continue;
+      }
+      ir::Node* pc = cube->producer;
+      if (pc->outputs.size() != 1 || pc->inputs.size() != 2) continue;
+      if (pc->op_type == "Pow" && pc->inputs[0] == cand && IsScalar(pc->inputs[1], 3.0)) {
+        head = {pc, mk, add, mu};
+        x = cand;
+      } else if (pc->op_type == "Mul") {
+        // x * (x * x) or (x * x) * x.
+        for (int t = 0; t < 2 && x == nullptr; ++t) {
+          ir::Node* sq = producer(pc->inputs[1 - t], "Mul");
+          if (pc->inputs[t] == cand && sq != nullptr && sq->inputs[0] == cand &&
+              sq->inputs[1] == cand) {
+            head = {sq, pc, mk, add, mu};
+            x = cand;
+          }
+        }
+      }
+    }
+    return x != nullptr;
+  }
+
+  absl::StatusOr<bool> TryFuse(ir::Graph& graph, ir::Node* erf, PassStats& stats) {
+    const bool tanh = erf->op_type == "Tanh";
+    ir::Value* x = nullptr;
+    std::vector<ir::Node*> head;
+    if (!(tanh ? MatchTanhHead(erf, x, head) : MatchErfHead(erf, x, head))) return false;
     // 1 + erf.
     ir::Node* add = OnlyReader(graph, erf->outputs[0], "Add");
     if (add == nullptr || !IsScalar(Other(*add, erf->outputs[0]), 1.0)) return false;
@@ -101,7 +177,9 @@ class FuseGeluPass : public Pass {
     if (m1 == nullptr) return false;
     ir::Value* p = Other(*m1, a);
     if (p == nullptr) return false;
-    std::vector<ir::Node*> chain = {scale, erf, add};
+    std::vector<ir::Node*> chain = head;
+    chain.push_back(erf);
+    chain.push_back(add);
     ir::Node* last = nullptr;
     if (p->producer != nullptr && p->producer->op_type == "Mul" &&
         Other(*p->producer, x) != nullptr && IsScalar(Other(*p->producer, x), 0.5)) {
@@ -124,10 +202,12 @@ class FuseGeluPass : public Pass {
     } else {
       return false;
     }
-    // Every intermediate: one reader (checked for the Erf chain by
+    // Every intermediate: one reader (checked from the Erf / Tanh on by
     // OnlyReader) and not a graph output.
-    if (graph.Consumers(scale->outputs[0]).size() != 1) {
-      return Skip(stats, "intermediate_has_other_readers");
+    for (ir::Node* n : head) {
+      if (graph.Consumers(n->outputs[0]).size() != 1) {
+        return Skip(stats, "intermediate_has_other_readers");
+      }
     }
     for (ir::Node* n : chain) {
       if (n != last && graph.IsGraphOutput(n->outputs[0])) {
@@ -140,6 +220,7 @@ class FuseGeluPass : public Pass {
     auto gelu = std::make_unique<ir::Node>();
     gelu->op_type = "Gelu";
     gelu->inputs = {x};
+    if (tanh) gelu->attrs.Set("approximate", std::string("tanh"));
     gelu->outputs = {last->outputs[0]};
     std::vector<const ir::Node*> covered(chain.begin(), chain.end());
     NameFused(*gelu, covered);
@@ -150,6 +231,7 @@ class FuseGeluPass : public Pass {
     for (ir::Node* n : chain) graph.RemoveNode(n);
     inserted->outputs[0]->producer = inserted;
     stats.Count("fired");
+    if (tanh) stats.Count("fired.tanh");
     return true;
   }
 
