@@ -5,7 +5,8 @@ Run with Debian's interpreter (it has python3-onnx 1.12 + numpy):
 
     /usr/bin/python3 models/generate.py [--out DIR] [--seed N] [--opset 13] [--force] [names...]
 
-Models: resnet50, mobilenetv2, tiny_cnn, yolov5n (detector), unet (segmentation)
+Models: resnet50, mobilenetv2, tiny_cnn, yolov5n (detector), unet (segmentation),
+bert_small, bert_base, vit_tiny, vit_b16 (transformers, see TRANSFORMERS)
 (default: all). Writes DIR/<name>.onnx
 (default DIR: models/out/, which is gitignored). A model whose file already exists is
 skipped unless --force is given.
@@ -526,6 +527,232 @@ MODELS = {
 }
 
 
+
+# --------------------------------------------------------------------------------------
+# transformers (BERT, ViT) as PyTorch's ONNX exporter emits them (issue 18)
+# --------------------------------------------------------------------------------------
+#
+# Static shapes (batch 1), so every Reshape takes a constant shape initializer (the
+# exporter's Shape/Gather/Concat chains appear only with dynamic axes). The graphs are
+# the eval-mode export of HuggingFace BertForSequenceClassification / ViTForImageClassification
+# at opset 13..17: LayerNorm decomposed (opset < 17 has no LayerNormalization; the exporter
+# emits ReduceMean, Sub, Pow, ReduceMean, Add eps, Sqrt, Div, Mul gamma, Add beta), GELU
+# in its exact Erf form (Div sqrt2, Erf, Add 1, Mul x, Mul 0.5), Linear on a 3-D input as
+# MatMul by the transposed weight then Add(bias, product), dropout removed. No numpy
+# reference is computed for these: tests compare the engine with ONNX Runtime.
+
+# name: (layers, hidden, heads, intermediate, seq or (image, patch), vocab or classes, eps)
+TRANSFORMERS = {
+    "bert_small": dict(kind="bert", layers=4, hidden=256, heads=4, inter=1024, seq=128,
+                       vocab=30522, labels=2, eps=1e-12,
+                       doc="BERT-small encoder (4 layers, hidden 256, 4 heads, seq 128, "
+                           "vocab 30522) + pooler + 2-way classifier"),
+    "bert_base": dict(kind="bert", layers=12, hidden=768, heads=12, inter=3072, seq=128,
+                      vocab=30522, labels=2, eps=1e-12,
+                      doc="BERT-base encoder (12 layers, hidden 768, 12 heads, seq 128, "
+                          "vocab 30522) + pooler + 2-way classifier"),
+    "vit_tiny": dict(kind="vit", layers=4, hidden=192, heads=3, inter=768, image=224, patch=16,
+                     classes=1000, eps=1e-12,
+                     doc="ViT-Tiny/16 (4 layers, hidden 192, 3 heads, 224x224) + classifier"),
+    "vit_b16": dict(kind="vit", layers=12, hidden=768, heads=12, inter=3072, image=224,
+                    patch=16, classes=1000, eps=1e-12,
+                    doc="ViT-B/16 (12 layers, hidden 768, 12 heads, 224x224) + classifier"),
+}
+
+
+class TransformerBuilder(Builder):
+    """Builder for the transformer graphs: weights only (no numpy reference values)."""
+
+    def const(self, name, arr):
+        """A named constant initializer (shared by name)."""
+        if name not in self.consts:
+            self.add_init(name, arr)
+            self.consts[name] = name
+        return name
+
+    def scalar(self, value):
+        """A float32 scalar constant named after its value (as the exporter's onnx::Div_123)."""
+        return self.const(f"const_{value!r}", np.array(value, np.float32))
+
+    def reduce_mean(self, x, scope, call_name):
+        if self.opset >= 18:
+            axes = self.const("const_axes_last", np.array([-1], np.int64))
+            return self.node("ReduceMean", [x, axes], scope, call_name=call_name, keepdims=1)
+        return self.node("ReduceMean", [x], scope, call_name=call_name, axes=[-1], keepdims=1)
+
+    def layer_norm(self, module, x, width, eps):
+        """torch.nn.LayerNorm over the last axis, decomposed as the opset < 17 exporter does."""
+        gamma = self.rng.uniform(0.5, 1.5, width).astype(np.float32)
+        beta = self.rng.normal(0.0, 0.1, width).astype(np.float32)
+        m = self.reduce_mean(x, module, "mean")
+        d = self.node("Sub", [x, m], module)
+        p = self.node("Pow", [d, self.scalar(2.0)], module)
+        v = self.reduce_mean(p, module, "var")
+        a = self.node("Add", [v, self.scalar(eps)], module)
+        s = self.node("Sqrt", [a], module)
+        n = self.node("Div", [d, s], module)
+        y = self.node("Mul", [n, self.add_init(f"{module}.weight", gamma)], module)
+        return self.node("Add", [y, self.add_init(f"{module}.bias", beta)], module, call_name="beta")
+
+    def dense(self, module, x, nin, nout):
+        """nn.Linear on a [B, S, nin] input: MatMul(x, W^T) then Add(bias, product)."""
+        bound = 1.0 / np.sqrt(nin)
+        w = self.rng.uniform(-bound, bound, (nin, nout)).astype(np.float32) * np.float32(np.sqrt(3.0))
+        b = self.rng.uniform(-bound, bound, nout).astype(np.float32)
+        mm = self.node("MatMul", [x, self.add_init(f"onnx::MatMul_{module}", w)], module)
+        return self.node("Add", [self.add_init(f"{module}.bias", b), mm], module)
+
+    def gemm(self, module, x, nin, nout):
+        """nn.Linear on a [B, nin] input: Gemm with transB."""
+        bound = 1.0 / np.sqrt(nin)
+        w = (self.rng.uniform(-bound, bound, (nout, nin)) * np.sqrt(3.0)).astype(np.float32)
+        b = self.rng.uniform(-bound, bound, nout).astype(np.float32)
+        return self.node("Gemm", [x, self.add_init(f"{module}.weight", w),
+                                  self.add_init(f"{module}.bias", b)],
+                         module, alpha=1.0, beta=1.0, transB=1)
+
+    def gelu(self, module, x):
+        """nn.GELU() (exact): x * 0.5 * (1 + erf(x / sqrt(2))) as exported."""
+        d = self.node("Div", [x, self.scalar(1.4142135381698608)], module)
+        e = self.node("Erf", [d], module)
+        a = self.node("Add", [e, self.scalar(1.0)], module)
+        m = self.node("Mul", [x, a], module)
+        return self.node("Mul", [m, self.scalar(0.5)], module, call_name="half")
+
+    def shape(self, dims):
+        return self.const("const_shape_" + "x".join(str(d) for d in dims), np.array(dims, np.int64))
+
+    def attention(self, sm, out_module, x, seq, hidden, heads, mask):
+        """HF BertSelfAttention / ViTSelfAttention (scope `sm`) and the output dense
+        `out_module` (no residual). `mask`: the additive [1, 1, 1, seq] mask or None."""
+        d = hidden // heads
+        heads_shape = self.shape([1, seq, heads, d])
+
+        def project(name):
+            p = self.dense(f"{sm}.{name}", x, hidden, hidden)
+            r = self.node("Reshape", [p, heads_shape], f"{sm}.{name}", call_name="split")
+            return self.node("Transpose", [r], f"{sm}.{name}", call_name="heads", perm=[0, 2, 1, 3])
+
+        q, k, v = project("query"), project("key"), project("value")
+        kt = self.node("Transpose", [k], sm, call_name="key_t", perm=[0, 1, 3, 2])
+        s = self.node("MatMul", [q, kt], sm, call_name="scores")
+        s = self.node("Div", [s, self.scalar(float(np.float32(np.sqrt(d))))], sm)
+        if mask is not None:
+            s = self.node("Add", [s, mask], sm, call_name="mask")
+        p = self.node("Softmax", [s], sm, axis=-1)
+        c = self.node("MatMul", [p, v], sm, call_name="context")
+        c = self.node("Transpose", [c], sm, call_name="merge", perm=[0, 2, 1, 3])
+        c = self.node("Reshape", [c, self.shape([1, seq, hidden])], sm, call_name="merge")
+        return self.dense(out_module, c, hidden, hidden)
+
+    def finish_multi(self, graph_name, inputs, outputs, doc):
+        graph = helper.make_graph(self.nodes, graph_name, inputs, outputs, initializer=self.inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)],
+                                 producer_name="engine-models-generate", producer_version="1.0",
+                                 doc_string=doc)
+
+
+def build_bert(b, c):
+    """BertForSequenceClassification (HF layout, post-LN), eval mode."""
+    S, H, L = c["seq"], c["hidden"], c["layers"]
+    std = 0.02 * 25  # embeddings: larger than BERT's 0.02 so the sum is not LayerNorm-dominated by one table
+    emb = lambda n, rows: b.add_init(f"bert.embeddings.{n}.weight",
+                                     (b.rng.standard_normal((rows, H)) * std).astype(np.float32))
+    we = b.node("Gather", [emb("word_embeddings", c["vocab"]), "input_ids"], "bert.embeddings.word_embeddings")
+    te = b.node("Gather", [emb("token_type_embeddings", 2), "token_type_ids"],
+                "bert.embeddings.token_type_embeddings")
+    x = b.node("Add", [we, te], "bert.embeddings")
+    pos_ids = b.add_init("bert.embeddings.position_ids", np.arange(S, dtype=np.int64)[None, :])
+    pe = b.node("Gather", [emb("position_embeddings", 512), pos_ids], "bert.embeddings.position_embeddings")
+    x = b.node("Add", [x, pe], "bert.embeddings", call_name="pos")
+    x = b.layer_norm("bert.embeddings.LayerNorm", x, H, c["eps"])
+    # extended_attention_mask = (1.0 - mask[:, None, None, :].float()) * -10000.0
+    one_axes = b.const("const_axes_1", np.array([1], np.int64))
+    two_axes = b.const("const_axes_2", np.array([2], np.int64))
+    m = b.node("Unsqueeze", ["attention_mask", one_axes], "bert")
+    m = b.node("Unsqueeze", [m, two_axes], "bert", call_name="second")
+    m = b.node("Cast", [m], "bert", to=TensorProto.FLOAT)
+    m = b.node("Sub", [b.scalar(1.0), m], "bert")
+    mask = b.node("Mul", [m, b.scalar(-10000.0)], "bert")
+    for i in range(L):
+        lm = f"bert.encoder.layer.{i}"
+        a = b.attention(f"{lm}.attention.self", f"{lm}.attention.output.dense", x, S, H, c["heads"], mask)
+        x = b.node("Add", [a, x], f"{lm}.attention.output", call_name="residual")
+        x = b.layer_norm(f"{lm}.attention.output.LayerNorm", x, H, c["eps"])
+        h = b.dense(f"{lm}.intermediate.dense", x, H, c["inter"])
+        h = b.gelu(f"{lm}.intermediate.intermediate_act_fn", h)
+        h = b.dense(f"{lm}.output.dense", h, c["inter"], H)
+        x = b.node("Add", [h, x], f"{lm}.output", call_name="residual")
+        x = b.layer_norm(f"{lm}.output.LayerNorm", x, H, c["eps"])
+    hidden = b.node("Identity", [x], "", output="last_hidden_state")
+    first = b.node("Gather", [hidden, b.const("const_index_0", np.array(0, np.int64))], "bert.pooler", axis=1)
+    p = b.gemm("bert.pooler.dense", first, H, H)
+    p = b.node("Tanh", [p], "bert.pooler.activation")
+    b.node("Gemm", [p, b.add_init("classifier.weight",
+                                                (b.rng.standard_normal((c["labels"], H)) * 0.2).astype(np.float32)),
+                                 b.add_init("classifier.bias", np.zeros(c["labels"], np.float32))],
+                        "classifier", output="logits", alpha=1.0, beta=1.0, transB=1)
+    ints = lambda n: helper.make_tensor_value_info(n, TensorProto.INT64, [1, S])
+    return ([ints("input_ids"), ints("attention_mask"), ints("token_type_ids")],
+            [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [1, S, H]),
+             helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, c["labels"]])])
+
+
+def build_vit(b, c):
+    """ViTForImageClassification (HF layout, pre-LN), eval mode."""
+    H, P, I = c["hidden"], c["patch"], c["image"]
+    n = (I // P) ** 2
+    S = n + 1
+    std = np.sqrt(1.0 / (3 * P * P))
+    w = (b.rng.standard_normal((H, 3, P, P)) * std).astype(np.float32)
+    bias = b.rng.uniform(-0.05, 0.05, H).astype(np.float32)
+    pm = "vit.embeddings.patch_embeddings.projection"
+    x = b.node("Conv", ["pixel_values", b.add_init(f"{pm}.weight", w), b.add_init(f"{pm}.bias", bias)],
+               pm, dilations=[1, 1], group=1, kernel_shape=[P, P], pads=[0, 0, 0, 0], strides=[P, P])
+    x = b.node("Reshape", [x, b.shape([1, H, n])], "vit.embeddings.patch_embeddings")
+    x = b.node("Transpose", [x], "vit.embeddings.patch_embeddings", perm=[0, 2, 1])
+    cls = b.add_init("vit.embeddings.cls_token", (b.rng.standard_normal((1, 1, H)) * 0.02).astype(np.float32))
+    cls = b.node("Expand", [cls, b.shape([1, 1, H])], "vit.embeddings")
+    x = b.node("Concat", [cls, x], "vit.embeddings", axis=1)
+    pos = b.add_init("vit.embeddings.position_embeddings",
+                     (b.rng.standard_normal((1, S, H)) * 0.02).astype(np.float32))
+    x = b.node("Add", [x, pos], "vit.embeddings")
+    for i in range(c["layers"]):
+        lm = f"vit.encoder.layer.{i}"
+        h = b.layer_norm(f"{lm}.layernorm_before", x, H, c["eps"])
+        h = b.attention(f"{lm}.attention.attention", f"{lm}.attention.output.dense", h, S, H, c["heads"], None)
+        x = b.node("Add", [h, x], lm, call_name="residual_attention")
+        h = b.layer_norm(f"{lm}.layernorm_after", x, H, c["eps"])
+        h = b.dense(f"{lm}.intermediate.dense", h, H, c["inter"])
+        h = b.gelu(f"{lm}.intermediate.intermediate_act_fn", h)
+        h = b.dense(f"{lm}.output.dense", h, c["inter"], H)
+        x = b.node("Add", [h, x], lm, call_name="residual_mlp")
+    x = b.layer_norm("vit.layernorm", x, H, c["eps"])
+    first = b.node("Gather", [x, b.const("const_index_0", np.array(0, np.int64))], "classifier", axis=1)
+    b.node("Gemm", [first, b.add_init("classifier.weight",
+                                      (b.rng.standard_normal((c["classes"], H)) / np.sqrt(H)).astype(np.float32)),
+                    b.add_init("classifier.bias", np.zeros(c["classes"], np.float32))],
+           "classifier", output="logits", alpha=1.0, beta=1.0, transB=1)
+    return ([helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, [1, 3, I, I])],
+            [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, c["classes"]])])
+
+
+def generate_transformer(name, path, seed, opset):
+    """Builds, checks (shape inference, full checker) and saves transformer `name`."""
+    c = TRANSFORMERS[name]
+    b = TransformerBuilder(np.random.default_rng([seed, zlib.crc32(name.encode())]), opset)
+    inputs, outputs = (build_bert if c["kind"] == "bert" else build_vit)(b, c)
+    model = b.finish_multi(name, inputs, outputs, f"{c['doc']}; seed={seed}; opset={opset}")
+    onnx.checker.check_model(model, full_check=False)
+    inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    for want, got in zip(outputs, inferred.graph.output):
+        if got.type.tensor_type.shape != want.type.tensor_type.shape:
+            raise RuntimeError(f"{name}: output {got.name} inferred {got.type}")
+    tmp = path + ".tmp"
+    onnx.save(model, tmp)
+    os.replace(tmp, path)
+    return model
+
 # --------------------------------------------------------------------------------------
 
 def count_params(model):
@@ -569,7 +796,8 @@ def generate(name, path, seed, opset):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("names", nargs="*", help=f"models to generate: {', '.join(MODELS)} (default: all)")
+    ap.add_argument("names", nargs="*",
+                    help=f"models to generate: {', '.join(list(MODELS) + list(TRANSFORMERS))} (default: all)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"),
                     help="output directory (default: models/out)")
     ap.add_argument("--seed", type=int, default=0)
@@ -577,10 +805,11 @@ def main(argv=None):
     ap.add_argument("--force", action="store_true", help="regenerate even if the file exists")
     args = ap.parse_args(argv)
 
-    names = args.names or list(MODELS)
-    bad = [n for n in names if n not in MODELS]
+    known = list(MODELS) + list(TRANSFORMERS)
+    names = args.names or known
+    bad = [n for n in names if n not in known]
     if bad:
-        ap.error(f"unknown model(s): {', '.join(bad)}; known: {', '.join(MODELS)}")
+        ap.error(f"unknown model(s): {', '.join(bad)}; known: {', '.join(known)}")
     if not MIN_OPSET <= args.opset <= MAX_OPSET:
         ap.error(f"--opset must be in [{MIN_OPSET}, {MAX_OPSET}]")
     os.makedirs(args.out, exist_ok=True)
@@ -591,8 +820,11 @@ def main(argv=None):
             describe(path, onnx.load(path), " (exists, skipped; --force to regenerate)")
             continue
         t0 = time.time()
-        model, y = generate(name, path, args.seed, args.opset)
-        stats = f", calib output mean {y.mean():.3g} std {y.std():.3g}"
+        if name in TRANSFORMERS:
+            model, stats = generate_transformer(name, path, args.seed, args.opset), ""
+        else:
+            model, y = generate(name, path, args.seed, args.opset)
+            stats = f", calib output mean {y.mean():.3g} std {y.std():.3g}"
         describe(path, model, f", {time.time() - t0:.1f} s{stats}")
     return 0
 

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Generated transformers (models/generate.py, issue 18): bert_small (4 layers,
+# hidden 256, seq 128; int64 input_ids / attention_mask with padding /
+# token_type_ids) and vit_tiny (4 layers, hidden 192, 224x224). Each is built
+# at the default optimization level, its plan saved and reloaded, and every
+# output compared with ONNX Runtime's on the same inputs at rtol 1e-3 /
+# atol 1e-4 (float32 summation order differs between the runtimes); the
+# fused plan must have one LayerNormalization layer per LayerNorm and one
+# Gelu layer per GELU, and match ONNX Runtime as well at --optLevel=0.
+# Usage: transformers_vs_onnxruntime.sh <source dir> <build dir>
+set -euo pipefail
+SRC=$1
+BUILD=$2
+WORK=$BUILD/test_work/transformers_vs_ort
+TRT=$BUILD/bin/trtexec_like
+mkdir -p "$WORK"
+
+if ! command -v node >/dev/null 2>&1 || ! bash "$SRC/tools/ort_ref/setup.sh" >"$WORK/ort_setup.log" 2>&1; then
+  echo "SKIPPED: ONNX Runtime (npm onnxruntime-node) is not available:"
+  cat "$WORK/ort_setup.log" 2>/dev/null || true
+  exit 0
+fi
+
+/usr/bin/python3 "$SRC/models/generate.py" --out "$WORK/models" bert_small vit_tiny
+/usr/bin/python3 - "$WORK" <<'PY'
+import sys
+import numpy as np
+w = sys.argv[1]
+r = np.random.default_rng(7)
+ids = r.integers(0, 30522, (1, 128)).astype(np.int64)
+ids[0, 0] = 101
+mask = np.ones((1, 128), np.int64)
+mask[0, 100:] = 0  # 28 padding positions
+types = np.zeros((1, 128), np.int64)
+types[0, 60:100] = 1
+np.save(f"{w}/input_ids.npy", ids)
+np.save(f"{w}/attention_mask.npy", mask)
+np.save(f"{w}/token_type_ids.npy", types)
+np.save(f"{w}/pixel_values.npy", r.standard_normal((1, 3, 224, 224)).astype(np.float32))
+PY
+
+fail=0
+# check <model> <optLevel> <inputs> <outputs> <LayerNormalization layers> <Gelu layers>
+check() {
+  local model=$1 level=$2 inputs=$3 outputs=$4 want_ln=$5 want_gelu=$6
+  local tag=$model.O$level ort_args=() refs=() item
+  for item in ${inputs//,/ }; do ort_args+=(--input "$item=$WORK/$item.npy"); done
+  for item in ${outputs//,/ }; do refs+=("$item:$WORK/$model.ort/$item.npy"); done
+  if [ ! -d "$WORK/$model.ort" ]; then
+    node "$SRC/tools/ort_ref/run.js" --model "$WORK/models/$model.onnx" "${ort_args[@]}" \
+      --outdir "$WORK/$model.ort" --threads 2 2>"$WORK/$model.ort.log"
+  fi
+  local load=""
+  for item in ${inputs//,/ }; do load+="${load:+,}$item:$WORK/$item.npy"; done
+  local ref
+  ref=$(IFS=,; echo "${refs[*]}")
+  if "$TRT" --onnx="$WORK/models/$model.onnx" --optLevel="$level" --saveEngine="$WORK/$tag.plan" \
+       --skipInference >"$WORK/$tag.build.log" 2>&1 &&
+     "$TRT" --loadEngine="$WORK/$tag.plan" --loadInputs="$load" --loadRefOutputs="$ref" \
+       --rtol=1e-3 --atol=1e-4 --iterations=1 --duration=0 --warmUp=0 >"$WORK/$tag.run.log" 2>&1 &&
+     "$TRT" inspect "$WORK/$tag.plan" >"$WORK/$tag.inspect.log" 2>&1; then
+    local ln gelu layers
+    ln=$(grep -cE '^ *[0-9]+  LayerNormalization ' "$WORK/$tag.inspect.log" || true)
+    gelu=$(grep -cE '^ *[0-9]+  Gelu ' "$WORK/$tag.inspect.log" || true)
+    layers=$(grep -oE '=== Layers \([0-9]+ layers' "$WORK/$tag.inspect.log" | grep -oE '[0-9]+')
+    if [ "$ln" != "$want_ln" ] || [ "$gelu" != "$want_gelu" ]; then
+      echo "FAILED $tag: $ln LayerNormalization and $gelu Gelu layers, expected $want_ln and $want_gelu"
+      fail=1
+    else
+      echo "PASSED $tag: $layers layers ($ln LayerNormalization, $gelu Gelu);" \
+        $(grep "output '" "$WORK/$tag.run.log" | tr '\n' ' ')
+    fi
+  else
+    echo "FAILED $tag:"; cat "$WORK/$tag.build.log" "$WORK/$tag.run.log"
+    fail=1
+  fi
+  rm -f "$WORK/$tag.plan"
+}
+
+check bert_small 2 input_ids,attention_mask,token_type_ids last_hidden_state,logits 9 4
+check bert_small 0 input_ids,attention_mask,token_type_ids last_hidden_state,logits 0 0
+check vit_tiny 2 pixel_values logits 9 4
+check vit_tiny 0 pixel_values logits 0 0
+exit $fail
