@@ -1219,10 +1219,11 @@ struct LnVariant {
   std::vector<int64_t> axes = {-1}, var_axes = {-1};
   int64_t keepdims = 1;
   int64_t batch = 2, rows = 5;  // x is [batch, rows, 8]
+  int opset = 13;                // 18: ReduceMean's axes as a constant input
 };
 
 ModelBuilder LayerNormModel(const LnVariant& v) {
-  ModelBuilder b;
+  ModelBuilder b(v.opset);
   b.Input("in", {v.batch, v.rows, 4});
   b.Initializer("w", Rand({4, 8}, -2.0f, 2.0f));
   b.Initializer("two", MakeFloat({}, {2.0f}));
@@ -1230,16 +1231,25 @@ ModelBuilder LayerNormModel(const LnVariant& v) {
   b.Initializer("gamma", Rand(v.gamma_shape, 0.5f, 1.5f));
   b.Initializer("beta", Rand({8}));
   b.Node("MatMul", {"in", "w"}, {"x"}, "fc");
-  ModelBuilder::SetInts(b.Node("ReduceMean", {"x"}, {"m"}, "mean"), "axes", v.axes);
+  // ReduceMean over `axes`, as an attribute or (opset 18) a constant input.
+  auto reduce_mean = [&](const std::string& in, const std::string& out,
+                         const std::vector<int64_t>& axes) -> onnx::NodeProto& {
+    if (v.opset < 18) {
+      onnx::NodeProto& n = b.Node("ReduceMean", {in}, {out}, out);
+      ModelBuilder::SetInts(n, "axes", axes);
+      return n;
+    }
+    b.Initializer(out + "_axes", MakeInt64({static_cast<int64_t>(axes.size())}, axes));
+    return b.Node("ReduceMean", {in, out + "_axes"}, {out}, out);
+  };
+  reduce_mean("x", "m", v.axes).set_name("mean");
   b.Node("Sub", {"x", "m"}, {"d"}, "sub");
   if (v.mul_square) {
     b.Node("Mul", {"d", "d"}, {"q"}, "square");
   } else {
     b.Node("Pow", {"d", "two"}, {"q"}, "square");
   }
-  auto& var = b.Node("ReduceMean", {"q"}, {"var"}, "var");
-  ModelBuilder::SetInts(var, "axes", v.var_axes);
-  ModelBuilder::SetInt(var, "keepdims", v.keepdims);
+  ModelBuilder::SetInt(reduce_mean("q", "var", v.var_axes), "keepdims", v.keepdims);
   b.Node("Add", v.eps_first ? std::vector<std::string>{"eps", "var"}
                             : std::vector<std::string>{"var", "eps"}, {"a"}, "add_eps");
   b.Node("Sqrt", {"a"}, {"s"}, "sqrt");
@@ -1280,6 +1290,7 @@ TEST_CASE("fuse-layernorm turns the exported LayerNorm chain into one LayerNorma
       {"beta only", {.gamma = false}, 8},
       {"gamma [1, 1, 8]", {.gamma_shape = {1, 1, 8}}, 9},
       {"axes [2]", {.axes = {2}, .var_axes = {2}}, 9},
+      {"opset 18: axes as an input", {.opset = 18}, 9},
   };
   for (const Case& c : cases) {
     DYNAMIC_SECTION(c.name) {
@@ -1298,6 +1309,28 @@ TEST_CASE("fuse-layernorm turns the exported LayerNorm chain into one LayerNorma
       CHECK(Counter(r.counters, "fired") == 1);
     }
   }
+}
+
+TEST_CASE("fuse-layernorm asks the cost model and leaves the graph as it was on a refusal",
+          "[optimizer]") {
+  int calls = 0;
+  opt::PassContext context;
+  context.accept_fusion =
+      [&](const ir::Node& fused,
+          const std::vector<const ir::Node*>& separate) -> absl::StatusOr<bool> {
+    ++calls;
+    CHECK(fused.op_type == "LayerNormalization");
+    CHECK(fused.inputs.size() == 3);
+    CHECK(separate.size() == 9);
+    return false;
+  };
+  Optimized r = OptimizeAndCompare(LayerNormModel({}).Serialize(), {"fuse-layernorm"}, context);
+  CHECK(calls == 1);
+  CHECK(Count(*r.after, "ReduceMean") == 2);
+  CHECK(r.after->nodes().size() == r.before->nodes().size());
+  CHECK(r.after->values().size() == r.before->values().size());  // no stray gamma/beta constants
+  CHECK(Counter(r.counters, "skipped.cost_model") == 1);
+  CHECK(Counter(r.counters, "fired") == 0);
 }
 
 TEST_CASE("fuse-layernorm declines and says why", "[optimizer]") {
