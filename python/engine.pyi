@@ -358,3 +358,27 @@ def load_tensor(path: str) -> Tuple[str, np.ndarray]:
 
 def save_tensor(path: str, name: str, value: np.ndarray) -> None:
     """Writes an ONNX TensorProto named `name` (atomically)."""
+
+def export_report(engine: Engine, model: PathLike, path: Optional[PathLike] = None,
+                  config: Optional[BuilderConfig] = None,
+                  command: str = "python engine.export_report") -> Dict[str, Any]:
+    """The run report of trtexec_like --exportReport (docs/report_schema.md,
+    schemaVersion 1) for `engine`, with the modeled device figures, memory
+    and per-layer profile (performance.host is None: no host timings).
+    model: the ONNX file the engine was built from (with `config`, the
+    BuilderConfig used: build.source "onnx", options recorded) or the plan
+    file it was loaded from (config None: build.source "plan"); its bytes
+    are hashed (model.hash). path: when given, the JSON is written there
+    atomically; `trtexec_like compare` reads it. Returns the document as
+    Python data. Raises EngineError (the model file cannot be read, the file
+    cannot be written)."""
+
+def compare_reports(reports: Sequence[Union[PathLike, Dict[str, Any]]]) -> Dict[str, Any]:
+    """Compares two or more run reports (files or export_report() dicts) as
+    `trtexec_like compare --json` does: {"kind": "engine-report-comparison",
+    "reports": [...], "warnings": [str], "layers": [per matched layer group:
+    {"match", "onnxNodes", "maxAbsDiffMs", "reports": [{"layers", "timeMs",
+    "cycles", "energyPj", "dramBytes", "hostAverageMs"}]}]} sorted by the
+    largest modeled time difference. Raises EngineError (INVALID_ARGUMENT:
+    fewer than two reports, a field missing or of the wrong type, an
+    unsupported schemaVersion; NOT_FOUND: no such file)."""

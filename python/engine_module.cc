@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/dataset.h"
+#include "common/file_util.h"
 #include "engine/builder.h"
 #include "engine/calibrator.h"
 #include "engine/compare.h"
@@ -37,6 +38,10 @@
 #include "engine/tensor.h"
 #include "engine/tensor_io.h"
 #include "engine/types.h"
+#include "trtexec_like/options.h"
+#include "trtexec_like/report/compare.h"
+#include "trtexec_like/report/run_report.h"
+#include "trtexec_like/report/schema.h"
 
 namespace py = pybind11;
 
@@ -354,6 +359,7 @@ class PyCalibratorAdapter final : public engine::Calibrator {
 
 struct PyBuilderConfig {
   engine::BuilderConfig cfg;
+  std::string hw_spec = "edge";  // as given (for the report's build.hwSpec)
   py::object calibrator = py::none();
   py::object progress = py::none();
 };
@@ -640,6 +646,60 @@ PyEngine Deserialize(const py::object& plan, int64_t max_activation_bytes) {
   return PyEngine{Unwrap(std::move(eng))};
 }
 
+
+// --- Reports (trtexec_like --exportReport / compare, docs/report_schema.md) ---
+
+py::object ExportReport(const PyEngine& e, const std::string& model, const py::object& path,
+                        const py::object& config, const std::string& command) {
+  trtexec_like::Options opt;
+  if (config.is_none()) {
+    opt.load_engine = model;  // a plan: build options unknown
+  } else {
+    const PyBuilderConfig& c = config.cast<const PyBuilderConfig&>();
+    opt.onnx = model;
+    opt.hw = c.hw_spec;
+    opt.opt_level = c.cfg.opt_level;
+    opt.passes = absl::StrJoin(c.cfg.passes, ",");
+    opt.no_memory_reuse = !c.cfg.plan_memory;
+    opt.arena_alignment = c.cfg.arena_alignment;
+    std::vector<std::string> shapes;
+    for (const auto& [name, dims] : c.cfg.input_shapes) {
+      shapes.push_back(absl::StrCat(name, ":", engine::DimsToString(dims)));
+    }
+    opt.shapes = absl::StrJoin(shapes, ",");
+  }
+  auto json = trtexec_like::RunReportJson(opt, command, *e.eng, nullptr);
+  if (!json.ok()) ThrowStatus(json.status());
+  const std::string text = json->dump(2) + "\n";
+  if (!path.is_none()) {
+    const std::string out = py::module_::import("os").attr("fspath")(path).cast<std::string>();
+    Check(engine::WriteFileAtomically(out, text));
+  }
+  return JsonLoads(text);
+}
+
+py::object CompareReports(const py::list& reports) {
+  std::vector<trtexec_like::Report> parsed;
+  py::module_ json = py::module_::import("json");
+  int index = 0;
+  for (const auto& item : reports) {
+    ++index;
+    std::string text, source;
+    if (py::isinstance<py::dict>(item)) {
+      text = json.attr("dumps")(item).cast<std::string>();
+      source = absl::StrCat("report #", index);
+    } else {
+      source = py::module_::import("os").attr("fspath")(item).cast<std::string>();
+      text = Unwrap(engine::ReadFileToString(source));
+    }
+    parsed.push_back(Unwrap(trtexec_like::ParseReport(text, source)));
+  }
+  if (parsed.size() < 2) ThrowStatus(absl::InvalidArgumentError("compare_reports needs at least two reports"));
+  auto groups = trtexec_like::MatchLayers(parsed);
+  auto warnings = trtexec_like::ComparabilityWarnings(parsed);
+  return JsonLoads(trtexec_like::ComparisonJson(parsed, groups, warnings).dump());
+}
+
 // Pure-Python parts of the module: the exception class, the Calibrator base
 // class and the NumPy calibrator (documented in engine.pyi).
 constexpr const char* kPythonPart = R"PY(
@@ -917,8 +977,10 @@ PYBIND11_MODULE(engine, m) {
                     [](PyBuilderConfig& c, const py::object& hw) {
                       if (py::isinstance<PyHardware>(hw)) {
                         c.cfg.hardware = hw.cast<PyHardware>().config;
+                        c.hw_spec = c.cfg.hardware.name;
                       } else {
-                        c.cfg.hardware = Unwrap(engine::ParseHardwareSpec(hw.cast<std::string>()));
+                        c.hw_spec = hw.cast<std::string>();
+                        c.cfg.hardware = Unwrap(engine::ParseHardwareSpec(c.hw_spec));
                       }
                     })
       .def_property("objective",
@@ -1093,4 +1155,9 @@ PYBIND11_MODULE(engine, m) {
     py::array a = ContiguousArray(value, name);
     Check(engine::SaveTensorProtoFile(path, name, ViewOf(a, name)));
   }, py::arg("path"), py::arg("name"), py::arg("value"));
+
+  // --- Reports ---------------------------------------------------------------
+  m.def("export_report", &ExportReport, py::arg("engine"), py::arg("model"), py::arg("path") = py::none(),
+        py::arg("config") = py::none(), py::arg("command") = "python engine.export_report");
+  m.def("compare_reports", &CompareReports, py::arg("reports"));
 }
