@@ -882,8 +882,9 @@ PYBIND11_MODULE(engine, m) {
       .def("__repr__", [](const PyHardware& h) {
         return "Hardware(" + engine::HardwareSummary(h.config) + ")";
       });
-  m.def("hardware_presets", &engine::HardwarePresetNames);
-  m.def("optimizer_passes", &engine::ListOptimizerPasses);
+  m.def("hardware_presets", &engine::HardwarePresetNames, "Names of the built-in hardware presets.");
+  m.def("optimizer_passes", &engine::ListOptimizerPasses,
+        "Every optimizer pass as (kebab-case name, description), in pipeline order.");
 
   // --- DatasetCalibrator ----------------------------------------------------
   py::class_<DatasetCalibrator>(m, "DatasetCalibrator",
@@ -928,7 +929,12 @@ PYBIND11_MODULE(engine, m) {
       names.push_back(ds->name(i));
     }
     return py::make_tuple(ToNumpy(all), py::array_t<int64_t>(labels.size(), labels.data()), names);
-  }, py::arg("path"), py::arg("shape"), py::arg("preprocess") = "raw", py::arg("limit") = 0);
+  }, py::arg("path"), py::arg("shape"), py::arg("preprocess") = "raw", py::arg("limit") = 0,
+     "load_dataset(path, shape, preprocess='raw', limit=0) -> (samples, labels, names)\n\n"
+     "Reads images / tensor files / an MNIST IDX file as trtexec_like --evalData does, for a\n"
+     "model input of `shape` [N, C, H, W]: samples float32 [S, C, H, W], labels int64 [S] (-1\n"
+     "without labels), names [S]. preprocess: 'raw', 'imagenet', 'caffe' or key=value items.\n"
+     "Raises EngineError: NOT_FOUND, INVALID_ARGUMENT (bad file, spec or shape).");
 
   // --- BuilderConfig --------------------------------------------------------
   py::class_<PyBuilderConfig> config(m, "BuilderConfig", "Options of one engine build (builder.h).");
@@ -1069,7 +1075,14 @@ PYBIND11_MODULE(engine, m) {
   // --- Builder --------------------------------------------------------------
   py::class_<PyBuilder>(m, "Builder", "Compiles ONNX models into plans (builder.h).")
       .def(py::init<bool>(), py::arg("verbose") = false)
-      .def("build", &PyBuilder::Build, py::arg("model"), py::arg("config") = PyBuilderConfig{});
+      .def("build", &PyBuilder::Build, py::arg("model"), py::arg("config") = PyBuilderConfig{},
+           "build(model, config=BuilderConfig()) -> (plan: bytes, BuildResult)\n\n"
+           "Builds the ONNX model at path `model` (str or os.PathLike) or in `model` (bytes of a\n"
+           "ModelProto). The GIL is released during the build; a Python calibrator re-acquires it.\n"
+           "Raises EngineError: NOT_FOUND (no such file), INVALID_ARGUMENT (not a valid model,\n"
+           "unpinned dynamic shape), UNIMPLEMENTED (unsupported ops, all listed),\n"
+           "RESOURCE_EXHAUSTED (a limit), ABORTED (the Python calibrator raised; __cause__ is\n"
+           "its exception). No plan or calibration cache is written on error.");
 
   m.def("write_plan_file", [](const std::string& path, const py::bytes& plan) {
     Check(engine::WritePlanFile(path, std::string(plan)));
@@ -1078,15 +1091,30 @@ PYBIND11_MODULE(engine, m) {
   // --- Runtime --------------------------------------------------------------
   py::class_<PyExecutionContext>(m, "ExecutionContext",
                                  "Per-thread state for running an engine (runtime.h).")
-      .def("execute", &PyExecutionContext::Execute, py::arg("inputs"))
-      .def_property("threads", &PyExecutionContext::threads, &PyExecutionContext::set_threads);
+      .def("execute", &PyExecutionContext::Execute, py::arg("inputs"),
+           "execute(inputs: {name: ndarray}) -> {name: ndarray}\n\n"
+           "Runs one inference. Each input has exactly the engine input's shape and dtype\n"
+           "(Engine.inputs, e.g. float32 [1, 1, 28, 28]); a C-contiguous, aligned, native-order\n"
+           "array is read in place, others are made contiguous first. The GIL is released while\n"
+           "the engine runs. Returns a new array per engine output (Engine.outputs shapes and\n"
+           "dtypes). Raises EngineError: INVALID_ARGUMENT (wrong shape or dtype, both named),\n"
+           "NOT_FOUND (unknown input name), FAILED_PRECONDITION (an input never set).")
+      .def_property("threads", &PyExecutionContext::threads, &PyExecutionContext::set_threads,
+                    "Host threads per layer, the caller included (>= 1). Outputs are bit-identical "
+                    "for every value. Setting < 1 raises EngineError (INVALID_ARGUMENT).");
 
   py::class_<PyEngine>(m, "Engine", "A loaded, verified, immutable engine (runtime.h).")
       .def_property_readonly("inputs", [](const PyEngine& e) { return Descs(e.eng->inputs()); })
       .def_property_readonly("outputs", [](const PyEngine& e) { return Descs(e.eng->outputs()); })
-      .def_property_readonly("layers", &PyEngine::Layers)
+      .def_property_readonly("layers", &PyEngine::Layers,
+                             "Layers in execution order: [{'name', 'type', 'onnx_nodes', 'inputs', "
+                             "'outputs', 'precision': 'fp32' | 'int8' | ...}]")
       .def_property_readonly("device_profile",
-                             [](const PyEngine& e) { return DeviceProfileDict(e.eng->device_profile()); })
+                             [](const PyEngine& e) { return DeviceProfileDict(e.eng->device_profile()); },
+                             "Modeled figures of one inference on the accelerator (plain dicts): totals "
+                             "(total_cycles, latency_ms, energy_pj in pJ, macs, utilization 0..1, ...) and "
+                             "'layers' (cycles, time_ms, energy_*_pj, tactic, tiling, precision, ...). "
+                             "See engine.pyi.")
       .def_property_readonly("hardware", [](const PyEngine& e) { return PyHardware{e.eng->hardware()}; })
       .def_property_readonly("plan_info", [](const PyEngine& e) {
         const auto& p = e.eng->plan_info();
@@ -1128,10 +1156,19 @@ PYBIND11_MODULE(engine, m) {
         auto ctx = Unwrap(e.eng->CreateExecutionContext());
         if (threads) Check(ctx->SetThreads(*threads));
         return std::make_unique<PyExecutionContext>(e.eng, std::move(ctx));
-      }, py::arg("threads") = py::none());
+      }, py::arg("threads") = py::none(),
+         "create_execution_context(threads=None) -> ExecutionContext\n\n"
+         "A new context with its own activation arena (memory_plan['arena_bytes'] bytes); one per\n"
+         "thread. threads: host threads per layer (default: the CPUs this process may use).");
 
   py::class_<engine::Runtime>(m, "Runtime", "Deserializes plans into engines (runtime.h).")
-      .def_static("deserialize", &Deserialize, py::arg("plan"), py::arg("max_activation_bytes") = 0);
+      .def_static("deserialize", &Deserialize, py::arg("plan"), py::arg("max_activation_bytes") = 0,
+                  "deserialize(plan: bytes | path, max_activation_bytes=0) -> Engine\n\n"
+                  "Loads and verifies a plan from bytes or a file. max_activation_bytes: largest\n"
+                  "activation tensor / arena the plan may declare, bytes (0: physical memory).\n"
+                  "Raises EngineError: NOT_FOUND (no such file), INVALID_ARGUMENT (not a plan),\n"
+                  "FAILED_PRECONDITION (schema version), DATA_LOSS (corrupt), UNIMPLEMENTED,\n"
+                  "RESOURCE_EXHAUSTED.");
 
   // --- Tensor utilities -----------------------------------------------------
   m.def("compare_tensors", [](const py::object& actual, const py::object& expected, double rtol,
@@ -1158,6 +1195,14 @@ PYBIND11_MODULE(engine, m) {
 
   // --- Reports ---------------------------------------------------------------
   m.def("export_report", &ExportReport, py::arg("engine"), py::arg("model"), py::arg("path") = py::none(),
-        py::arg("config") = py::none(), py::arg("command") = "python engine.export_report");
-  m.def("compare_reports", &CompareReports, py::arg("reports"));
+        py::arg("config") = py::none(), py::arg("command") = "python engine.export_report",
+        "export_report(engine, model, path=None, config=None) -> dict\n\n"
+        "The run report of trtexec_like --exportReport (docs/report_schema.md): modeled device\n"
+        "figures (ms, cycles, pJ, bytes), memory, per-layer profile. model: the ONNX file (with\n"
+        "config, the BuilderConfig used) or the plan file (config None). Written atomically to\n"
+        "`path` when given. Raises EngineError (unreadable model file, write failure).");
+  m.def("compare_reports", &CompareReports, py::arg("reports"),
+        "compare_reports([path | dict, ...]) -> dict\n\n"
+        "Compares two or more run reports as `trtexec_like compare --json`. Raises EngineError\n"
+        "(INVALID_ARGUMENT: fewer than two, malformed or unsupported schemaVersion).");
 }
