@@ -52,6 +52,34 @@ def mnist():
     return MNIST_MODEL, images, labels
 
 
+def conv_model_bytes():
+    """A generated CNN heavy enough (~60 M MACs per inference) that the time is
+    spent in the engine, not in Python: 2 x (3x3 Conv 32->32 + Relu) on
+    [1, 32, 56, 56], seeded weights."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(22)
+    inits, nodes, prev = [], [], "x"
+    for k in range(2):
+        w = (rng.standard_normal((32, 32, 3, 3)) * 0.06).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, "w%d" % k))
+        nodes.append(helper.make_node("Conv", [prev, "w%d" % k], ["c%d" % k], pads=[1, 1, 1, 1]))
+        nodes.append(helper.make_node("Relu", ["c%d" % k], ["y%d" % k]))
+        prev = "y%d" % k
+    graph = helper.make_graph(nodes, "conv2", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 56, 56])],
+                              [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [1, 32, 56, 56])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    return model.SerializeToString()
+
+
+@pytest.fixture(scope="session")
+def conv_plan():
+    """The plan of conv_model_bytes() (input "x" float32 [1, 32, 56, 56], output "y1");
+    needs only python3-onnx, not ../shared."""
+    plan, _ = engine.Builder().build(conv_model_bytes())
+    return plan
+
+
 @pytest.fixture(scope="session")
 def fp32_plan(mnist):
     plan, result = engine.Builder().build(mnist[0])

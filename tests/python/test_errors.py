@@ -34,42 +34,49 @@ def test_not_a_plan():
     assert e.value.code_name == "NOT_FOUND" and "/no/such/file.plan" in e.value.message
 
 
-def test_corrupt_plan(fp32_plan):
-    bad = bytearray(fp32_plan)
+def test_corrupt_plan(conv_plan):
+    bad = bytearray(conv_plan)
     bad[len(bad) // 2] ^= 0xFF
     with pytest.raises(engine.EngineError) as e:
         engine.Runtime.deserialize(bytes(bad))
     assert e.value.code_name == "DATA_LOSS", e.value
-
-
-def test_wrong_input_shape_dtype_name(fp32_plan):
-    ctx = engine.Runtime.deserialize(fp32_plan).create_execution_context()
     with pytest.raises(engine.EngineError) as e:
-        ctx.execute({"Input3": np.zeros((1, 1, 28, 27), np.float32)})
+        engine.Runtime.deserialize(conv_plan[:len(conv_plan) // 3])
+    assert e.value.code_name in ("DATA_LOSS", "INVALID_ARGUMENT"), e.value
+
+
+def test_wrong_input_shape_dtype_name(conv_plan):
+    ctx = engine.Runtime.deserialize(conv_plan).create_execution_context()
+    with pytest.raises(engine.EngineError) as e:
+        ctx.execute({"x": np.zeros((1, 32, 56, 55), np.float32)})
     assert e.value.code_name == "INVALID_ARGUMENT"
-    assert "1x1x28x27" in e.value.message and "1x1x28x28" in e.value.message, e.value.message
+    assert "1x32x56x55" in e.value.message and "1x32x56x56" in e.value.message, e.value.message
     with pytest.raises(engine.EngineError) as e:
-        ctx.execute({"Input3": np.zeros((1, 1, 28, 28), np.float64)})
+        ctx.execute({"x": np.zeros((1, 32, 56, 56), np.float64)})
     assert e.value.code_name == "INVALID_ARGUMENT"
     assert "double" in e.value.message and "float" in e.value.message, e.value.message
     with pytest.raises(engine.EngineError) as e:
-        ctx.execute({"Input3": np.zeros((1, 1, 28, 28), np.complex64)})
+        ctx.execute({"x": np.zeros((1, 32, 56, 56), np.complex64)})
     assert e.value.code_name == "INVALID_ARGUMENT" and "complex64" in e.value.message
     with pytest.raises(engine.EngineError) as e:
-        ctx.execute({"nope": np.zeros((1, 1, 28, 28), np.float32)})
-    assert e.value.code_name == "NOT_FOUND" and "Input3" in e.value.message, e.value.message
+        ctx.execute({"nope": np.zeros((1, 32, 56, 56), np.float32)})
+    assert e.value.code_name == "NOT_FOUND" and "'nope'" in e.value.message, e.value
+    assert e.value.message.endswith("inputs are: x"), e.value
     with pytest.raises(TypeError):
-        ctx.execute({1: np.zeros((1, 1, 28, 28), np.float32)})
+        ctx.execute({1: np.zeros((1, 32, 56, 56), np.float32)})
+    with pytest.raises(engine.EngineError) as e:
+        ctx.threads = 0
+    assert e.value.code_name == "INVALID_ARGUMENT"
     # the context still works after the errors
-    out = ctx.execute({"Input3": np.zeros((1, 1, 28, 28), np.float32)})
-    assert out["Plus214_Output_0"].shape == (1, 10)
+    out = ctx.execute({"x": np.ones((1, 32, 56, 56), np.float32)})
+    assert out["y1"].shape == (1, 32, 56, 56) and out["y1"].dtype == np.float32
 
 
-def test_missing_input_on_a_new_context(fp32_plan):
-    ctx = engine.Runtime.deserialize(fp32_plan).create_execution_context()
+def test_missing_input_on_a_new_context(conv_plan):
+    ctx = engine.Runtime.deserialize(conv_plan).create_execution_context()
     with pytest.raises(engine.EngineError) as e:
         ctx.execute({})
-    assert e.value.code_name == "FAILED_PRECONDITION" and "Input3" in e.value.message
+    assert e.value.code_name == "FAILED_PRECONDITION" and "input 'x'" in e.value.message
 
 
 class Exploding(engine.Calibrator):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import engine
-from conftest import MNIST_IMAGES, run_cli
+from conftest import MNIST_IMAGES, conv_model_bytes, run_cli
 
 CALIB_IMAGES = 1000  # as tests/e2e/int8_test.cc: the first 1,000 test digits
 
@@ -246,26 +246,6 @@ def test_four_threads_four_contexts_identical(mnist, fp32_plan, py_int8):
         for o in outs:
             assert len(o) == len(xs)
             assert all(a.tobytes() == b.tobytes() for a, b in zip(o, reference))
-
-
-def conv_model_bytes():
-    """A generated CNN heavy enough (~60 M MACs per inference) that the time is
-    spent in the engine, not in Python: 2 x (3x3 Conv 32->32 + Relu) on
-    [1, 32, 56, 56], seeded weights."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-    rng = np.random.default_rng(22)
-    inits, nodes, prev = [], [], "x"
-    for k in range(2):
-        w = (rng.standard_normal((32, 32, 3, 3)) * 0.06).astype(np.float32)
-        inits.append(numpy_helper.from_array(w, "w%d" % k))
-        nodes.append(helper.make_node("Conv", [prev, "w%d" % k], ["c%d" % k], pads=[1, 1, 1, 1]))
-        nodes.append(helper.make_node("Relu", ["c%d" % k], ["y%d" % k]))
-        prev = "y%d" % k
-    graph = helper.make_graph(nodes, "conv2", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 56, 56])],
-                              [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [1, 32, 56, 56])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    return model.SerializeToString()
 
 
 def test_four_threads_release_the_gil():
