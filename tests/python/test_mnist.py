@@ -302,3 +302,54 @@ def test_four_threads_release_the_gil():
              os.cpu_count(), overlapped))
     assert overlapped > 0.05 * t4
     assert ratio < 3.5
+
+
+def test_every_builder_config_field_is_exposed():
+    """Each data member of engine::BuilderConfig (include/engine/builder.h) is a
+    BuilderConfig property, so a field added in C++ without its binding fails here."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "include", "engine", "builder.h")) as f:
+        text = f.read()
+    body = text[text.index("struct BuilderConfig {"):]
+    body = body[:body.index("\n};")]
+    fields = []
+    for line in body.splitlines():
+        line = line.split("//")[0].strip()
+        if not line.endswith(";") or line.startswith(("static", "return")):
+            continue
+        m = re.search(r"\s(\w+)\s*(=[^;]*)?;$", line)
+        if m:
+            fields.append(m.group(1))
+    assert len(fields) >= 25 and "progress" in fields and "calibrator" in fields, fields
+    config = engine.BuilderConfig()
+    missing = [f for f in fields if not hasattr(config, f)]
+    assert not missing, "BuilderConfig fields without a Python binding: %s" % missing
+
+
+def test_cache_pins_and_guard_from_python(mnist):
+    model, images, _ = mnist
+    with tempfile.TemporaryDirectory() as d:
+        cache = os.path.join(d, "mnist.cache")
+        config = engine.BuilderConfig()
+        config.precision = "int8"
+        config.calibration_cache = cache
+        config.calibrator = engine.NumpyCalibrator(images, limit=200)
+        plan1, r1 = engine.Builder().build(model, config)
+        assert r1.calibration["cache_written"] and not r1.calibration["from_cache"]
+        with open(cache) as f:
+            assert f.readline() == "TRT-8601-EntropyCalibration2\n"
+        config.calibrator = None  # the cache alone
+        plan2, r2 = engine.Builder().build(model, config)
+        assert r2.calibration["from_cache"] and r2.calibration["batches"] == 0
+        assert plan1 == plan2
+        config.layer_precisions = {"Times212": "fp32"}
+        _, r3 = engine.Builder().build(model, config)
+        kept = [l for l in r3.layer_precisions if l["precision"] == "fp32" and l["reason"]]
+        assert [l["layer"] for l in kept] == ["Times212 + Plus214"], kept
+        assert kept[0]["reason"].startswith("pinned to fp32"), kept
+        config.layer_precisions = {}
+        config.calibration_cache = ""
+        config.calibrator = engine.NumpyCalibrator(images, limit=50)
+        config.accuracy_guard_db = 80.0
+        _, r4 = engine.Builder().build(model, config)
+        guarded = [l for l in r4.layer_precisions if l["reason"].startswith("accuracy guard")]
+        assert guarded and all(l["sqnr_db"] < 80 for l in guarded)
