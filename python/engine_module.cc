@@ -409,6 +409,13 @@ class PyBuilder {
       : logger_(verbose ? engine::Severity::kInfo : engine::Severity::kWarning), builder_(&logger_) {}
 
   py::tuple Build(const py::object& model, const PyBuilderConfig& pc) {
+    // engine::Builder is not thread-safe: builds of one Builder from several
+    // Python threads run one after another (taken before the GIL is released).
+    std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      py::gil_scoped_release release;
+      lock.lock();
+    }
     engine::BuilderConfig cfg = pc.cfg;
     std::unique_ptr<PyCalibratorAdapter> adapter;
     if (!pc.calibrator.is_none()) {
@@ -460,6 +467,7 @@ class PyBuilder {
  private:
   engine::StderrLogger logger_;
   engine::Builder builder_;
+  std::mutex mu_;
 };
 
 // ---------------------------------------------------------------------------
@@ -974,7 +982,8 @@ PYBIND11_MODULE(engine, m) {
                       for (auto item : values) {
                         const std::string name = item.first.cast<std::string>();
                         py::array a = ContiguousArray(py::reinterpret_borrow<py::object>(item.second), name);
-                        m[name] = engine::Tensor(ViewOf(a, "input_values['" + name + "']"));  // owning copy
+                        const engine::Tensor view = ViewOf(a, "input_values['" + name + "']");
+                        m[name] = view;  // copying a view makes an owning copy (tensor.h)
                       }
                       c.cfg.input_values = std::move(m);
                     })

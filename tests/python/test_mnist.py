@@ -353,3 +353,20 @@ def test_cache_pins_and_guard_from_python(mnist):
         _, r4 = engine.Builder().build(model, config)
         guarded = [l for l in r4.layer_precisions if l["reason"].startswith("accuracy guard")]
         assert guarded and all(l["sqnr_db"] < 80 for l in guarded)
+
+
+def test_one_builder_from_two_threads(mnist, fp32_plan):
+    """engine::Builder is not thread-safe: the binding serializes builds of one
+    Builder, so two Python threads sharing it get the same plan as one build."""
+    builder = engine.Builder()
+    plans = [None, None]
+
+    def build(i):
+        plans[i] = builder.build(mnist[0])[0]
+
+    threads = [threading.Thread(target=build, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert plans[0] == fp32_plan and plans[1] == fp32_plan
