@@ -322,7 +322,9 @@ class PyCalibratorAdapter final : public engine::Calibrator {
 
  private:
   absl::Status Fail(const char* method, py::error_already_set& e) {
-    std::string what = e.what();
+    // "ValueError: message" (the traceback stays on the exception, __cause__).
+    std::string what = absl::StrCat(py::str(e.type().attr("__name__")).cast<std::string>(), ": ",
+                                    py::str(e.value()).cast<std::string>());
     if (error_.is_none()) error_ = e.value();
     return absl::AbortedError(absl::StrCat("Python calibrator ", method, "() raised ", what,
                                            " (batch ", calls_ + 1, ")"));

@@ -24,9 +24,13 @@ import time
 
 import numpy as np
 
-import engine
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+try:
+    import engine  # PYTHONPATH=build/python
+except ImportError:  # run from a source tree built by scripts/build.sh
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "build", "python"))
+    import engine  # noqa: E402
+
 DEFAULT_SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared"))
 MODEL = "models/real/squeezenet1.0-fp16-winml/derived_fp32/SqueezeNet_fp16_as_fp32.onnx"
 PHOTOS = "datasets/imagenet_sample_450"

@@ -25,9 +25,13 @@ matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-import engine  # noqa: E402
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+try:
+    import engine  # PYTHONPATH=build/python
+except ImportError:  # run from a source tree built by scripts/build.sh
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "build", "python"))
+    import engine  # noqa: E402
+
 DEFAULT_SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared"))
 CANDIDATES = ["models/real/squeezenet1.0-fp16-winml/derived_fp32/SqueezeNet_fp16_as_fp32.onnx",
               "models/mnist/mnist-8.onnx"]
