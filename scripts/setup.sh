@@ -12,6 +12,7 @@ PACKAGES=(
   clang libclang-rt-dev
   libcpp-httplib-dev
   libonnx-testdata python3-onnx python3-numpy
+  pybind11-dev python3-dev python3-pytest python3-matplotlib  # the Python module and its tests (python/, tests/python/)
   chromium  # headless: renders `trtexec_like compare --html` pages in tests (large)
 )
 
