@@ -21,6 +21,9 @@ KernelDef MakeInt8GemmDef();
 // gemm.cc
 KernelDef MakeGemmDef();
 KernelDef MakeMatMulDef();
+// attention.cc: "Attention" (Q, K, V [B, H, seq, head], optional additive
+// mask; not yet registered as a layer: no accelerator mapping / fusion yet).
+KernelDef MakeAttentionDef();
 // pool.cc: "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
 // "Int8AveragePool", "Int8GlobalAveragePool"
 KernelDef MakePoolDef(const std::string& type);

@@ -10,6 +10,10 @@
 //   activation (engine extension, set by the optimizer's fuse-activation
 //   pass): attribute "activation" with "activation_alpha" /
 //   "activation_beta" (see kernel_util.h, ParseActivation).
+//   Engine extension (made by the optimizer's fuse-matmul-add for transformer
+//   projections): with transA = 0, A may be N-D [d0, ..., K]; its leading
+//   dims flatten to M = d0 * ... rows (row-major, so the same GEMM), Y is
+//   [d0, ..., N], and C must not vary along the rows (shape [], [N], [1,N]).
 //
 // MatMul (ONNX opset 13, numpy.matmul semantics), float32, int32, int64:
 //   A [..., M, K], B [..., K, N] -> Y [broadcast(...), M, N]. A 1-D A [K] is
@@ -45,6 +49,8 @@ struct GemmParams {
   float alpha = 1.0f, beta = 1.0f;
   bool has_c = false;
   Activation activation;
+  // [M, N], or A's leading dims followed by N for an N-D A (engine extension).
+  Dims y_shape;
   // C broadcast to [M,N]: element (i, j) is C[i * c_row_stride + j * c_col_stride].
   int64_t c_row_stride = 0, c_col_stride = 0;
 };
@@ -76,12 +82,20 @@ absl::StatusOr<GemmParams> ParseGemm(const Attributes& attrs, std::span<const Te
   auto activation = ParseActivation(attrs);
   if (!activation.ok()) return Annotate(activation.status(), "Gemm");
   p.activation = *activation;
-  if (a.shape.size() != 2 || b.shape.size() != 2) {
-    return absl::InvalidArgumentError(absl::StrCat("Gemm: A ", ShapeString(a.shape), " and B ",
-                                                   ShapeString(b.shape), " must both be 2-D"));
+  const bool nd_a = a.shape.size() > 2 && !p.trans_a;
+  if ((a.shape.size() != 2 && !nd_a) || b.shape.size() != 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Gemm: A ", ShapeString(a.shape), " and B ", ShapeString(b.shape),
+        " must both be 2-D (A may be N-D [..., K] with transA = 0)"));
   }
-  p.m = p.trans_a ? a.shape[1] : a.shape[0];
-  p.k = p.trans_a ? a.shape[0] : a.shape[1];
+  if (nd_a) {
+    p.k = a.shape.back();
+    p.m = 1;
+    for (size_t d = 0; d + 1 < a.shape.size(); ++d) p.m *= a.shape[d];
+  } else {
+    p.m = p.trans_a ? a.shape[1] : a.shape[0];
+    p.k = p.trans_a ? a.shape[0] : a.shape[1];
+  }
   const int64_t kb = p.trans_b ? b.shape[1] : b.shape[0];
   p.n = p.trans_b ? b.shape[0] : b.shape[1];
   if (kb != p.k) {
@@ -97,15 +111,22 @@ absl::StatusOr<GemmParams> ParseGemm(const Attributes& attrs, std::span<const Te
       // Right-align C against [M, N]: each dim is 1 or equal (unidirectional).
       const int64_t cm = c.size() == 2 ? c[0] : 1;
       const int64_t cn = c.empty() ? 1 : c.back();
-      ok = (cm == 1 || cm == p.m) && (cn == 1 || cn == p.n);
+      ok = (cm == 1 || (cm == p.m && !nd_a)) && (cn == 1 || cn == p.n);
       p.c_col_stride = cn == 1 ? 0 : 1;
       p.c_row_stride = cm == 1 ? 0 : cn;
     }
     if (!ok) {
       return absl::InvalidArgumentError(absl::StrCat("Gemm: C ", ShapeString(c),
                                                      " is not unidirectionally broadcastable to [",
-                                                     p.m, ",", p.n, "]"));
+                                                     p.m, ",", p.n, "]",
+                                                     nd_a ? " by a row vector" : ""));
     }
+  }
+  if (nd_a) {
+    p.y_shape.assign(a.shape.begin(), a.shape.end() - 1);
+    p.y_shape.push_back(p.n);
+  } else {
+    p.y_shape = {p.m, p.n};
   }
   return p;
 }
@@ -113,7 +134,7 @@ absl::StatusOr<GemmParams> ParseGemm(const Attributes& attrs, std::span<const Te
 absl::StatusOr<std::vector<TensorInfo>> InferGemm(const Attributes& attrs,
                                                   std::span<const TensorInfo> inputs) {
   ENGINE_ASSIGN_OR_RETURN(GemmParams p, ParseGemm(attrs, inputs));
-  return std::vector<TensorInfo>{MakeInfo(DataType::kFloat32, {p.m, p.n})};
+  return std::vector<TensorInfo>{MakeInfo(DataType::kFloat32, p.y_shape)};
 }
 
 class GemmKernel final : public Kernel {
@@ -121,9 +142,9 @@ class GemmKernel final : public Kernel {
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
                        std::span<const TensorInfo> outputs) override {
     ENGINE_ASSIGN_OR_RETURN(p_, ParseGemm(attrs, inputs));
-    if (outputs.size() != 1 || outputs[0].shape != Dims{p_.m, p_.n}) {
+    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape) {
       return absl::InvalidArgumentError(
-          absl::StrCat("Gemm: expected one output of shape [", p_.m, ",", p_.n, "]"));
+          absl::StrCat("Gemm: expected one output of shape ", ShapeString(p_.y_shape)));
     }
     grid_ = SgemmGrid(p_.m, p_.n, p_.k);
     scratch_.per_thread = grid_.WorkspaceBytes();

@@ -23,7 +23,7 @@
 //                        + float(R[n, m, o]) * residual_scale, output_min_float),
 //                    output_max_float)                                      (float32)
 // then, for a fused activation without an exact integer form (attribute
-// "activation": Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, Swish, with
+// "activation": Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, Swish, Gelu, with
 // "activation_alpha"/"activation_beta" as on Conv), that activation in float32
 // (kernel_util.h, ApplyActivation), in float32 arithmetic (the builder uses it for layers whose output only
 // FP32 layers or engine outputs read: no output clipping, no dequantize layer).

@@ -279,10 +279,13 @@ absl::StatusOr<Activation> ActivationFromType(const std::string& type) {
   } else if (type == "Swish") {
     a.kind = Kind::kSwish;
     a.alpha = 1.0f;
+  } else if (type == "Gelu") {
+    a.kind = Kind::kGelu;
+    a.alpha = 0.0f;
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown activation '", type,
-        "' (expected Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish or Swish)"));
+        "' (expected Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid, HardSwish, Swish or Gelu)"));
   }
   return a;
 }
@@ -315,6 +318,13 @@ void ApplyActivation(const Activation& act, const float* x, float* y, int64_t n)
       break;
     case Kind::kHardSwish: Map(x, y, n, [](float v) { return HardSwishOf(v); }); break;
     case Kind::kSwish: SwishArray(x, y, n, alpha); break;
+    case Kind::kGelu:
+      if (alpha != 0.0f) {
+        Map(x, y, n, [](float v) { return GeluOf(v, true); });
+      } else {
+        Map(x, y, n, [](float v) { return GeluOf(v, false); });
+      }
+      break;
   }
 }
 

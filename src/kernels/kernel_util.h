@@ -3,6 +3,7 @@
 #define ENGINE_KERNELS_KERNEL_UTIL_H_
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -102,6 +103,19 @@ inline float HardSwishOf(float x) {
   return x * std::max(0.0f, std::min(1.0f, x * (1.0f / 6.0f) + 0.5f));
 }
 
+/// Gelu-20: approximate "none": x / 2 * (1 + erf(x / sqrt(2))); "tanh"
+/// (`tanh_form`): x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))), in
+/// float32 with std::erf / std::tanh, the same expressions as the Gelu kernel
+/// (elementwise_math.cc), so a fused Gelu epilogue gives the same bits.
+inline float GeluOf(float x, bool tanh_form) {
+  if (tanh_form) {
+    constexpr float kC = 0.7978845608028654f;  // sqrt(2 / pi)
+    return 0.5f * x * (1.0f + std::tanh(kC * (x + 0.044715f * x * x * x)));
+  }
+  constexpr float kInvSqrt2 = 0.7071067811865476f;
+  return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
+}
+
 /// Sigmoid 1 / (1 + e^-x) and Tanh over `n` floats, with a vectorizable expf
 /// (Cephes, ~1 ulp). `y` may alias `x`.
 void SigmoidArray(const float* x, float* y, int64_t n);
@@ -114,17 +128,19 @@ void SwishArray(const float* x, float* y, int64_t n, float alpha);
 /// An activation applied elementwise to a layer's float32 output.
 struct Activation {
   enum class Kind {
-    kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kHardSwish, kSwish
+    kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kHardSwish, kSwish, kGelu
   };
   Kind kind = Kind::kNone;
-  /// Clip: min; LeakyRelu, HardSigmoid, Swish: alpha. Unused otherwise.
+  /// Clip: min; LeakyRelu, HardSigmoid, Swish: alpha; Gelu: 0 for the exact
+  /// (erf) form, 1 for approximate = "tanh" (GeluOf). Unused otherwise.
   float alpha = 0.0f;
   /// Clip: max; HardSigmoid: beta. Unused otherwise.
   float beta = 0.0f;
 };
 
 /// The activation of an ONNX activation op type ("Relu", "LeakyRelu", "Clip",
-/// "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Swish") with its ONNX
+/// "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Swish", "Gelu" (alpha 0:
+/// the erf form; 1: the tanh form)) with its ONNX
 /// default parameters (LeakyRelu alpha 0.01; HardSigmoid alpha 0.2, beta 0.5;
 /// Clip -FLT_MAX..FLT_MAX; Swish alpha 1). Error: InvalidArgument naming an unknown type.
 absl::StatusOr<Activation> ActivationFromType(const std::string& type);

@@ -165,11 +165,21 @@ OpDef MishOp() {
 OpDef GeluOp() {
   OpDef op = Unary("Gelu", 0);
   op.min_opset = 20;
+  // May be a Conv/Gemm epilogue (fuse-activation): "activation" = "Gelu" with
+  // activation_alpha 0 (erf) or 1 (tanh), kernel_util.h GeluOf.
+  op.epilogue_activation = true;
   // none: x / sqrt(2), erf, add 1, two multiplies; tanh: cubic (3), tanh, add 1,
-  // two multiplies.
+  // two multiplies. As an epilogue `n` is the fused layer: the form is its
+  // activation_alpha.
   op.device.ops_per_element = [](const LayerView& n) {
-    const absl::StatusOr<std::string> approx = n.attrs.GetString("approximate", "none");
-    const bool tanh = approx.ok() && *approx == "tanh";
+    bool tanh = false;
+    if (n.type == "Gelu") {
+      const absl::StatusOr<std::string> approx = n.attrs.GetString("approximate", "none");
+      tanh = approx.ok() && *approx == "tanh";
+    } else {
+      const absl::StatusOr<float> alpha = n.attrs.GetFloat("activation_alpha", 0.0f);
+      tanh = alpha.ok() && *alpha != 0.0f;
+    }
     return tanh ? 3 + kTanhOps + 3 : 1 + kErfOps + 3;
   };
   return op;

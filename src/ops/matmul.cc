@@ -8,13 +8,15 @@ namespace engine::ops {
 namespace {
 
 // Gemm: Y [P, M] = A [P, K] (or A^T with transA) x B + C; C is the bias.
+// An N-D A [..., K] (engine extension, transA = 0) is one GEMM with
+// P = the product of Y's leading dims (the rows), as for a 2-D weight MatMul.
 void GemmGeometry(const LayerView& n, hw::GemmWorkload& g) {
   const Dims& a = n.inputs[0].shape;
   const Dims& y = n.outputs[0].shape;
   const bool trans_a = n.attrs.Int("transA", 0) != 0;
-  g.k = trans_a ? a[0] : a[1];
-  g.m = y[1];
-  g.p = y[0];
+  g.k = trans_a ? a[0] : a.back();
+  g.m = y.back();
+  g.p = Prod(y, 0, y.size() - 1);
   if (n.Has(2)) g.bias_bytes = ByteSize(n.inputs[2]);
   g.out_w = g.p;
 }

@@ -129,8 +129,15 @@ TEST_CASE("Gemm reports bad shapes and dtypes", "[kernels]") {
   Attributes ta;
   ta.Set("transA", int64_t{1});
   CHECK(code(Eval("Gemm", ta, {&a, &b})) == absl::StatusCode::kInvalidArgument);
+  // An N-D A (engine extension) only with transA = 0, and with a C that does
+  // not vary along the rows.
   Tensor a3 = MakeFloat({1, 2, 3}, std::vector<float>(6, 1.0f));
-  CHECK(code(Eval("Gemm", Attributes(), {&a3, &b})) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(Eval("Gemm", ta, {&a3, &b})) == absl::StatusCode::kInvalidArgument);
+  Tensor c_rows = MakeFloat({2, 4}, std::vector<float>(8, 1.0f));
+  CHECK(code(Eval("Gemm", Attributes(), {&a3, &b, &c_rows})) ==
+        absl::StatusCode::kInvalidArgument);
+  Tensor b3 = MakeFloat({1, 3, 4}, std::vector<float>(12, 1.0f));
+  CHECK(code(Eval("Gemm", Attributes(), {&a3, &b3})) == absl::StatusCode::kInvalidArgument);
   Tensor c_bad = MakeFloat({2}, {1, 2});  // [2] is not broadcastable to [2, 4]
   CHECK(code(Eval("Gemm", Attributes(), {&a, &b, &c_bad})) == absl::StatusCode::kInvalidArgument);
   Tensor c_bad2 = MakeFloat({3, 4}, std::vector<float>(12, 1.0f));
@@ -322,6 +329,58 @@ TEST_CASE("MatMul reports bad shapes and dtypes", "[kernels]") {
   Tensor a8(DataType::kInt8, {2, 3});
   Tensor b8(DataType::kInt8, {3, 5});
   CHECK(code(Eval("MatMul", Attributes(), {&a8, &b8})) == absl::StatusCode::kUnimplemented);
+}
+
+
+TEST_CASE("Gemm takes an N-D A [..., K] as rows (fuse-matmul-add's projections)", "[kernels]") {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  auto rand = [&](Dims shape) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& x : v) x = u(rng);
+    return MakeFloat(shape, v);
+  };
+  Tensor a = rand({2, 3, 5});
+  Tensor b = rand({5, 4});
+  Tensor c = rand({4});
+  Tensor a2 = MakeFloat({6, 5}, std::vector<float>(a.data_as<float>(), a.data_as<float>() + 30));
+  for (const char* act : {"", "Relu", "Gelu"}) {
+    for (float alpha : {0.0f, 1.0f}) {
+      if (std::string(act) != "Gelu" && alpha != 0.0f) continue;
+      DYNAMIC_SECTION("activation '" << act << "' alpha " << alpha) {
+        Attributes attrs;
+        if (*act != 0) attrs.Set("activation", std::string(act));
+        if (std::string(act) == "Gelu") attrs.Set("activation_alpha", alpha);
+        auto nd = Eval("Gemm", attrs, {&a, &b, &c});
+        auto flat = Eval("Gemm", Attributes(), {&a2, &b, &c});
+        REQUIRE(nd.ok());
+        REQUIRE(flat.ok());
+        REQUIRE((*nd)[0].shape() == Dims{2, 3, 4});
+        REQUIRE((*flat)[0].shape() == Dims{6, 4});
+        // The activation as its own layer on the 2-D product: the same bits.
+        std::vector<float> want((*flat)[0].data_as<float>(), (*flat)[0].data_as<float>() + 24);
+        if (std::string(act) == "Relu") {
+          for (float& v : want) v = std::max(v, 0.0f);
+        } else if (std::string(act) == "Gelu") {
+          Attributes g;
+          g.Set("approximate", std::string(alpha != 0.0f ? "tanh" : "none"));
+          auto gelu = Eval("Gelu", g, {&(*flat)[0]});
+          REQUIRE(gelu.ok());
+          want.assign((*gelu)[0].data_as<float>(), (*gelu)[0].data_as<float>() + 24);
+        }
+        const float* got = (*nd)[0].data_as<float>();
+        int mismatches = 0;
+        for (int i = 0; i < 24; ++i) mismatches += got[i] != want[i];
+        CHECK(mismatches == 0);
+        // Gelu actually changed something (not an ignored attribute).
+        if (std::string(act) == "Gelu") {
+          CHECK(std::memcmp(got, (*flat)[0].data_as<float>(), 24 * sizeof(float)) != 0);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -40,14 +40,16 @@ enum class Inputs { kActivations, kConstants };
 /// it with `threads` threads of `pool` (nullptr: serial), checking that the
 /// 256 bytes past ScratchBytes(threads) are left alone and that scratch does
 /// not shrink with more threads. Returns the outputs.
-inline std::vector<Tensor> RunWithThreads(const std::string& type, const Attributes& attrs,
-                                          const std::vector<const Tensor*>& inputs,
-                                          exec::ThreadPool* pool, int threads,
-                                          Inputs kind = Inputs::kActivations) {
+/// The same for a kernel given by its definition (e.g. one not registered as
+/// a layer).
+inline std::vector<Tensor> RunDefWithThreads(const KernelDef* def, const Attributes& attrs,
+                                             const std::vector<const Tensor*>& inputs,
+                                             exec::ThreadPool* pool, int threads,
+                                             Inputs kind = Inputs::kActivations) {
   constexpr size_t kGuardBytes = 256;
   constexpr std::byte kGuard{0xA5};
-  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel(type);
   REQUIRE(def != nullptr);
+  const std::string& type = def->type;
   std::vector<TensorInfo> in_info;
   for (const Tensor* t : inputs) {
     TensorInfo info;
@@ -86,6 +88,16 @@ inline std::vector<Tensor> RunWithThreads(const std::string& type, const Attribu
   kernel->Run(ctx, in_ptrs, out_ptrs);
   for (size_t i = 0; i < kGuardBytes; ++i) REQUIRE(base[bytes + i] == kGuard);
   return outputs;
+}
+
+inline std::vector<Tensor> RunWithThreads(const std::string& type, const Attributes& attrs,
+                                          const std::vector<const Tensor*>& inputs,
+                                          exec::ThreadPool* pool, int threads,
+                                          Inputs kind = Inputs::kActivations) {
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel(type);
+  INFO(type);
+  REQUIRE(def != nullptr);
+  return RunDefWithThreads(def, attrs, inputs, pool, threads, kind);
 }
 
 /// Outputs with 2, 3 and 5 threads (a pool of 4 workers), three runs each

@@ -588,6 +588,60 @@ TEST_CASE("fuse-matmul-add turns MatMul + bias Add into a Gemm", "[optimizer]") 
   CHECK(Counter(r.counters, "fired") == 1);
 }
 
+TEST_CASE("fuse-matmul-add takes a transformer projection [B, S, K] x [K, N] + bias",
+          "[optimizer]") {
+  ModelBuilder b;
+  b.Input("x", {2, 3, 5});
+  b.Initializer("w", Rand({5, 4}));
+  b.Initializer("bias", Rand({4}));
+  b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
+  b.Node("Add", {"m", "bias"}, {"a"}, "add");
+  b.Node("Relu", {"a"}, {"y"}, "relu");
+  b.Output("y", {2, 3, 4});
+  {
+    Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-matmul-add"});
+    CHECK(Counter(r.counters, "fired") == 1);
+    CHECK(Counter(r.counters, "fired.nd") == 1);
+    CHECK(Count(*r.after, "MatMul") == 0);
+    CHECK(Count(*r.after, "Add") == 0);
+  }
+  Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-matmul-add", "fuse-activation"});
+  REQUIRE(r.after->nodes().size() == 1);
+  const ir::Node& g = *r.after->nodes()[0];
+  CHECK(g.op_type == "Gemm");
+  CHECK(g.onnx_nodes == std::vector<std::string>{"mm", "add", "relu"});
+  CHECK(AttrString(g, "activation") == "Relu");
+  CHECK(g.outputs[0]->shape == Dims{2, 3, 4});
+  CHECK(Counter(r.counters, "fired.Relu") == 1);
+}
+
+TEST_CASE("fuse-activation takes a Gelu (erf and tanh) into an N-D Gemm", "[optimizer]") {
+  for (const char* approx : {"none", "tanh"}) {
+    DYNAMIC_SECTION("approximate " << approx) {
+      ModelBuilder b(20);
+      b.Input("x", {2, 3, 8});
+      b.Initializer("w", Rand({8, 6}));
+      b.Initializer("bias", Rand({6}));
+      b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
+      b.Node("Add", {"m", "bias"}, {"a"}, "add");
+      auto& gelu = b.Node("Gelu", {"a"}, {"y"}, "gelu");
+      auto* attr = gelu.add_attribute();
+      attr->set_name("approximate");
+      attr->set_type(onnx::AttributeProto::STRING);
+      attr->set_s(approx);
+      b.Output("y", {2, 3, 6});
+      Optimized r = OptimizeAndCompare(b.Serialize(), {"fuse-matmul-add", "fuse-activation"});
+      REQUIRE(r.after->nodes().size() == 1);
+      const ir::Node& g = *r.after->nodes()[0];
+      CHECK(g.op_type == "Gemm");
+      CHECK(AttrString(g, "activation") == "Gelu");
+      CHECK(Counter(r.counters, "fired.Gelu") == 1);
+      CHECK(g.attrs.Float("activation_alpha", -1) == (std::string(approx) == "tanh" ? 1.0f : 0.0f));
+      CHECK(g.onnx_nodes.size() == 3);
+    }
+  }
+}
+
 TEST_CASE("fuse-matmul-add declines and says why", "[optimizer]") {
   ModelBuilder b;
   std::string reason;
@@ -600,11 +654,20 @@ TEST_CASE("fuse-matmul-add declines and says why", "[optimizer]") {
     b.Node("Add", {"m", "bias"}, {"y"}, "add");
     b.Output("y", {3, 4});
   }
-  SECTION("A is 3-D") {
-    reason = "skipped.not_2d";
+  SECTION("weights are 3-D (a batched product)") {
+    reason = "skipped.weights_not_2d";
+    b.Input("x", {2, 3, 5});
+    b.Initializer("w", Rand({2, 5, 4}));
+    b.Initializer("bias", Rand({4}));
+    b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
+    b.Node("Add", {"m", "bias"}, {"y"}, "add");
+    b.Output("y", {2, 3, 4});
+  }
+  SECTION("A is 3-D and the bias varies per row") {
+    reason = "skipped.bias_shape";
     b.Input("x", {2, 3, 5});
     b.Initializer("w", Rand({5, 4}));
-    b.Initializer("bias", Rand({4}));
+    b.Initializer("bias", Rand({3, 4}));
     b.Node("MatMul", {"x", "w"}, {"m"}, "mm");
     b.Node("Add", {"m", "bias"}, {"y"}, "add");
     b.Output("y", {2, 3, 4});

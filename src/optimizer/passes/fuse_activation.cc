@@ -5,13 +5,16 @@
 //                                      activation_alpha, activation_beta}
 //
 // for act in Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Swish
-// (which fuse-swish makes from SiLU's Mul(x, Sigmoid(x))).
+// (which fuse-swish makes from SiLU's Mul(x, Sigmoid(x))) and Gelu (which
+// fuse-gelu makes from the Erf and Tanh forms; the Gemm is typically a
+// transformer's FFN projection from fuse-matmul-add).
 // Parameters (floats, written only for the activations that have them):
 //   Clip:        alpha = min, beta = max (constant inputs 1 and 2 of Clip-11+,
 //                or the Clip-6 attributes; missing -> -FLT_MAX / FLT_MAX);
 //   LeakyRelu:   alpha (default 0.01);
 //   Swish:       alpha (default 1);
-//   HardSigmoid: alpha, beta (defaults 0.2, 0.5).
+//   HardSigmoid: alpha, beta (defaults 0.2, 0.5);
+//   Gelu:        alpha = 0 for approximate "none" (erf), 1 for "tanh".
 // The host kernels apply it after bias / residual (Conv) or after
 // alpha * A * B + beta * C (Gemm); see kernel_util.h, ParseActivation.
 //
@@ -59,7 +62,7 @@ class FuseActivationPass : public Pass {
   std::string_view name() const override { return "fuse-activation"; }
   std::string_view description() const override {
     return "fuse a following activation (Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid, "
-           "HardSwish, Swish) into a Conv or Gemm";
+           "HardSwish, Swish, Gelu) into a Conv or Gemm";
   }
 
   absl::StatusOr<bool> Run(ir::Graph& graph, PassStats& stats) override {
@@ -125,6 +128,11 @@ class FuseActivationPass : public Pass {
       ENGINE_ASSIGN_OR_RETURN(float beta, OnNode(act->attrs.GetFloat("beta", 0.5f), *act));
       fused->attrs.Set("activation_alpha", alpha);
       fused->attrs.Set("activation_beta", beta);
+    } else if (act->op_type == "Gelu") {
+      ENGINE_ASSIGN_OR_RETURN(std::string approx,
+                              OnNode(act->attrs.GetString("approximate", "none"), *act));
+      if (approx != "none" && approx != "tanh") return skip("unknown_gelu_approximation");
+      fused->attrs.Set("activation_alpha", approx == "tanh" ? 1.0f : 0.0f);
     }
     NameFused(*fused, {layer, act});
     fused->outputs = {act->outputs[0]};

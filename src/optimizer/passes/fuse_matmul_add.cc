@@ -4,6 +4,12 @@
 //   [], [1], [N], [1, 1] or [1, N] (unidirectionally broadcastable to [M, N]
 //   as Gemm's C) -> Gemm(A, B, bias) with alpha = beta = 1, transA = transB = 0.
 //
+//   A N-D activation A [d0, ..., K] (a transformer projection, [B, S, hidden])
+//   with the same B and a bias that does not vary along the rows ([], [1],
+//   [N], [1, N]) -> the same Gemm with the engine's N-D A extension
+//   (kernels/gemm.cc): rows M = d0 * ..., one GEMM on the array, Y [d0, ..., N].
+//   Counted as "fired.nd" besides "fired".
+//
 // Checks: the MatMul's output has exactly one reader, the Add, and is not a
 // graph output; the Add's result has the MatMul's shape (the bias does not
 // broadcast the product); float32. The MatMul node becomes the Gemm in place
@@ -30,7 +36,8 @@ class FuseMatMulAddPass : public Pass {
  public:
   std::string_view name() const override { return "fuse-matmul-add"; }
   std::string_view description() const override {
-    return "fuse a 2-D MatMul with constant weights and a bias Add into a Gemm";
+    return "fuse a MatMul (2-D or N-D activation [..., K]) with 2-D constant weights and a bias "
+           "Add into a Gemm";
   }
 
   absl::StatusOr<bool> Run(ir::Graph& graph, PassStats& stats) override {
@@ -61,6 +68,7 @@ class FuseMatMulAddPass : public Pass {
       SetSingleOutput(*mm, add->outputs[0]);
       graph.RemoveNode(add);  // after position i: the index stays valid
       stats.Count("fired");
+      if (mm->inputs[0]->shape.size() > 2) stats.Count("fired.nd");
       changed = true;
     }
     if (changed) graph.RemoveUnusedValues();
@@ -84,11 +92,12 @@ class FuseMatMulAddPass : public Pass {
         b->dtype != DataType::kFloat32) {
       return "unsupported_dtype";
     }
-    if (a->shape.size() != 2 || b->shape.size() != 2) return "not_2d";
+    if (a->shape.size() < 2) return "activation_rank_below_2";
+    if (b->shape.size() != 2) return "weights_not_2d";
     if (!b->is_constant()) return "non_constant_weights";
     const ir::Value* bias = add->inputs[0] == out ? add->inputs[1] : add->inputs[0];
     if (!IsConstant(bias) || bias->dtype != DataType::kFloat32) return "non_constant_bias";
-    if (!IsGemmBiasShape(bias->shape, out->shape[1]) || add->outputs[0]->shape != out->shape) {
+    if (!IsGemmBiasShape(bias->shape, out->shape.back()) || add->outputs[0]->shape != out->shape) {
       return "bias_shape";
     }
     return "";

@@ -1,0 +1,200 @@
+// Attention (engine layer type, not an ONNX op; the host kernel of the fused
+// multi-head attention issue 18 asks for), float32:
+//
+//   Q [B, H, S, D], K [B, H, T, D] (not transposed), V [B, H, T, Dv],
+//   optional additive mask M unidirectionally broadcastable to [B, H, S, T]
+//   (rank <= 4, right-aligned: the exporters' [B, 1, 1, T] padding mask,
+//   [S, T] causal masks, ...);
+//   attributes "scale" (float, default 1 / sqrt(D)) and "scale_mode"
+//   ("div": scores = (Q Kᵀ) / scale, as PyTorch exports Div(scores,
+//   sqrt(D)); "mul", the default: scores = (Q Kᵀ) * scale);
+//
+//   Y [B, H, S, Dv] = softmax_T(scores + M) · V
+//
+// with the operations in the order of the unfused chain MatMul, Div or Mul,
+// Add, Softmax(axis -1), MatMul: each score is rounded to float32 after the
+// product, after the scale and after the mask add; the softmax is the
+// Softmax kernel's contiguous form (max, exp(x - max) summed left to right,
+// times 1 / sum; kernels/norm.cc); both products are Sgemm calls
+// (kernels/sgemm.h). Only the materialized Kᵀ and the [B, H, S, T] score
+// tensors of the chain disappear: a head's scores live in per-thread scratch.
+//
+// Threading: the B * H heads are spread over RunContext::threads with
+// ParallelFor; each head is computed by one thread with the same calls
+// whatever the split, so outputs are bit-identical for any thread count.
+//
+// Not yet registered as a layer: the accelerator mapping (two GEMMs per head
+// on the array, the softmax on the vector unit, the score tile kept on chip)
+// and the fuse-attention pass that would produce it are still to do.
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "kernels/defs.h"
+#include "kernels/kernel_util.h"
+#include "kernels/sgemm.h"
+
+namespace engine::kernels {
+namespace {
+
+struct AttentionParams {
+  int64_t b = 0, h = 0, s = 0, t = 0, d = 0, dv = 0;
+  float scale = 1.0f;
+  bool divide = false;
+  bool has_mask = false;
+  // Element (b, h, i, j) of the broadcast mask is
+  // mask[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]].
+  int64_t ms[4] = {0, 0, 0, 0};
+};
+
+absl::StatusOr<AttentionParams> ParseAttention(const Attributes& attrs,
+                                               std::span<const TensorInfo> inputs) {
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 3, 4, "Attention"));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].present) {
+      if (i < 3) return absl::InvalidArgumentError("Attention: Q, K and V are required");
+      continue;
+    }
+    if (inputs[i].dtype != DataType::kFloat32) {
+      return absl::UnimplementedError(absl::StrCat("Attention: input ", i, " is ",
+                                                   DataTypeName(inputs[i].dtype),
+                                                   "; only float32 is supported"));
+    }
+  }
+  const Dims& q = inputs[0].shape;
+  const Dims& k = inputs[1].shape;
+  const Dims& v = inputs[2].shape;
+  if (q.size() != 4 || k.size() != 4 || v.size() != 4) {
+    return absl::InvalidArgumentError(absl::StrCat("Attention: Q ", ShapeString(q), ", K ",
+                                                   ShapeString(k), " and V ", ShapeString(v),
+                                                   " must be 4-D [B, H, seq, head]"));
+  }
+  AttentionParams p;
+  p.b = q[0], p.h = q[1], p.s = q[2], p.d = q[3], p.t = k[2], p.dv = v[3];
+  if (k[0] != p.b || k[1] != p.h || k[3] != p.d || v[0] != p.b || v[1] != p.h || v[2] != p.t) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Attention: shapes do not agree: Q ", ShapeString(q), " [B, H, S, D], K ", ShapeString(k),
+        " [B, H, T, D], V ", ShapeString(v), " [B, H, T, Dv]"));
+  }
+  ENGINE_ASSIGN_OR_RETURN(std::string mode, attrs.GetString("scale_mode", "mul"));
+  if (mode != "mul" && mode != "div") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Attention: attribute 'scale_mode' must be \"mul\" or \"div\", got \"", mode, "\""));
+  }
+  p.divide = mode == "div";
+  const float default_scale =
+      p.d > 0 ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.d))) : 1.0f;
+  ENGINE_ASSIGN_OR_RETURN(p.scale, attrs.GetFloat("scale", p.divide ? 1.0f / default_scale
+                                                                    : default_scale));
+  p.has_mask = inputs.size() > 3 && inputs[3].present;
+  if (p.has_mask) {
+    const Dims& m = inputs[3].shape;
+    const int64_t full[4] = {p.b, p.h, p.s, p.t};
+    bool ok = m.size() <= 4;
+    int64_t stride = 1;
+    for (size_t i = 0; ok && i < m.size(); ++i) {
+      const size_t axis = 4 - m.size() + (m.size() - 1 - i);  // right-aligned, last first
+      const int64_t dim = m[m.size() - 1 - i];
+      ok = dim == 1 || dim == full[axis];
+      p.ms[axis] = dim == 1 ? 0 : stride;
+      stride *= dim;
+    }
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat("Attention: mask ", ShapeString(m),
+                                                     " is not broadcastable to [", p.b, ",", p.h,
+                                                     ",", p.s, ",", p.t, "]"));
+    }
+  }
+  return p;
+}
+
+absl::StatusOr<std::vector<TensorInfo>> InferAttention(const Attributes& attrs,
+                                                       std::span<const TensorInfo> inputs) {
+  ENGINE_ASSIGN_OR_RETURN(AttentionParams p, ParseAttention(attrs, inputs));
+  return std::vector<TensorInfo>{MakeInfo(DataType::kFloat32, {p.b, p.h, p.s, p.dv})};
+}
+
+class AttentionKernel final : public Kernel {
+ public:
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(p_, ParseAttention(attrs, inputs));
+    const Dims y_shape{p_.b, p_.h, p_.s, p_.dv};
+    if (outputs.size() != 1 || outputs[0].shape != y_shape ||
+        outputs[0].dtype != DataType::kFloat32) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Attention: expected one float32 output of shape ", ShapeString(y_shape)));
+    }
+    gemm_bytes_ = std::max(SgemmWorkspaceBytes(p_.s, p_.t, p_.d),
+                           SgemmWorkspaceBytes(p_.s, p_.dv, p_.t));
+    scratch_.per_thread =
+        ScratchLayout::Align(static_cast<size_t>(p_.s * p_.t) * sizeof(float)) + gemm_bytes_;
+    return absl::OkStatus();
+  }
+
+  // Per thread: one head's [S, T] scores and the GEMM workspace.
+  size_t ScratchBytes(int threads) const override { return scratch_.Bytes(threads); }
+
+  void Run(const RunContext& ctx, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    const float* q = static_cast<const float*>(in[0]);
+    const float* k = static_cast<const float*>(in[1]);
+    const float* v = static_cast<const float*>(in[2]);
+    const float* mask = p_.has_mask ? static_cast<const float*>(in[3]) : nullptr;
+    float* y = static_cast<float*>(out[0]);
+    const int64_t s = p_.s, t = p_.t, d = p_.d, dv = p_.dv;
+    if (p_.b * p_.h * s * dv == 0) return;
+    ParallelFor(ctx, p_.b * p_.h, [&](int64_t begin, int64_t end, int slot) {
+      std::byte* base = scratch_.Slot(ctx, slot);
+      float* scores = reinterpret_cast<float*>(base);
+      void* ws = base + ScratchLayout::Align(static_cast<size_t>(s * t) * sizeof(float));
+      for (int64_t bh = begin; bh < end; ++bh) {
+        const int64_t bi = bh / p_.h, hi = bh % p_.h;
+        float* yh = y + bh * s * dv;
+        if (t == 0) {  // softmax over nothing: Y = 0 (the chain's empty product)
+          std::fill(yh, yh + s * dv, 0.0f);
+          continue;
+        }
+        // scores [S, T] = Q_h [S, D] x K_h^T.
+        Sgemm(false, true, s, t, d, 1.0f, q + bh * s * d, d, k + bh * t * d, d, 0.0f, scores, t,
+              ws, gemm_bytes_);
+        for (int64_t i = 0; i < s; ++i) {
+          float* row = scores + i * t;
+          if (p_.divide) {
+            for (int64_t j = 0; j < t; ++j) row[j] = row[j] / p_.scale;
+          } else {
+            for (int64_t j = 0; j < t; ++j) row[j] = row[j] * p_.scale;
+          }
+          if (mask != nullptr) {
+            const float* mrow = mask + bi * p_.ms[0] + hi * p_.ms[1] + i * p_.ms[2];
+            for (int64_t j = 0; j < t; ++j) row[j] = row[j] + mrow[j * p_.ms[3]];
+          }
+          // Softmax as kernels/norm.cc (contiguous rows).
+          const float mx = *std::max_element(row, row + t);
+          float sum = 0.0f;
+          for (int64_t j = 0; j < t; ++j) {
+            row[j] = std::exp(row[j] - mx);
+            sum += row[j];
+          }
+          const float inv = 1.0f / sum;
+          for (int64_t j = 0; j < t; ++j) row[j] *= inv;
+        }
+        // Y_h [S, Dv] = P [S, T] x V_h [T, Dv].
+        Sgemm(false, false, s, dv, t, 1.0f, scores, t, v + bh * t * dv, dv, 0.0f, yh, dv, ws,
+              gemm_bytes_);
+      }
+    });
+  }
+
+ private:
+  AttentionParams p_;
+  size_t gemm_bytes_ = 0;
+  ScratchLayout scratch_;
+};
+
+}  // namespace
+
+KernelDef MakeAttentionDef() { return MakeDef<AttentionKernel>("Attention", InferAttention); }
+
+}  // namespace engine::kernels
