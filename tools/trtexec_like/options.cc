@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/version.h"
 #include "engine/runtime.h"
 
 namespace trtexec_like {
@@ -238,6 +239,24 @@ void AddFlags(CLI::App& app, Options& opt) {
                "Print the per-layer profile (modeled device; host too when inference runs)");
   app.add_flag("--dumpLayerInfo", opt.dump_layer_info, "Print the engine's layers");
   app.add_flag("--verbose", opt.verbose, "Verbose logging");
+  app.add_option("--exportTimes", opt.export_times,
+                 "Write the host timing of every timed iteration as JSON (trtexec's format: "
+                 "startComputeMs, endComputeMs, computeMs, latencyMs, ..., ms from the start of "
+                 "the timed runs)");
+  app.add_flag("--dumpOutput", opt.dump_output, "Print the output tensors after the timed runs");
+  app.add_option("--infStreams", opt.inf_streams,
+                 WithRange("Execution contexts running at once, each on its own thread; "
+                           "the aggregate throughput is printed", "--infStreams"))
+      ->capture_default_str();
+  app.set_version_flag("--version", VersionString(), "Print the version and exit");
+  app.footer(
+      "\nSubcommands:\n"
+      "  trtexec_like compare REPORT REPORT... [--json=F] [--html=F] [--top=N]\n"
+      "      compare run reports written with --exportReport (see compare --help)\n"
+      "  trtexec_like inspect PLAN|MODEL.onnx\n"
+      "      what a plan holds (layers, precision, mapping, memory, hardware), or an ONNX\n"
+      "      model's inputs, outputs, opsets, op histogram and the ops the engine does not\n"
+      "      support (see inspect --help)");
 }
 
 absl::Status FileExists(const char* flag, const std::string& path) {
@@ -287,6 +306,7 @@ absl::Status CheckNumericFlags(const Options& opt) {
       {"--accuracyGuard", opt.accuracy_guard_db},
       {"--evalImages", static_cast<double>(opt.eval_images)},
       {"--compareTop", opt.compare_top},
+      {"--infStreams", opt.inf_streams},
   };
   for (const auto& [flag, value] : values) {
     if (!value.has_value()) continue;
@@ -413,11 +433,20 @@ ParsedCommandLine<CompareOptions> ParseCompareCommandLine(const std::vector<std:
 ParsedCommandLine<InspectOptions> ParseInspectCommandLine(const std::vector<std::string>& args) {
   ParsedCommandLine<InspectOptions> out;
   CLI::App app{"trtexec_like inspect: print what a plan holds (layers, fused ONNX nodes, "
-               "precision, mapping, memory, hardware, versions) without running it",
+               "precision, mapping, memory, hardware, versions) without running it; or, for "
+               "an .onnx file, the model's inputs, outputs, opsets, op histogram and the ops "
+               "the engine does not support",
                "trtexec_like inspect"};
-  app.add_option("plan", out.options.plan, "Plan file (from --saveEngine)")->required();
+  app.add_option("plan", out.options.plan,
+                 "Plan file (from --saveEngine), or an ONNX model (*.onnx)")->required();
   ParseWith(app, args, "trtexec_like inspect", out);
   return out;
+}
+
+std::string VersionString() {
+  return absl::StrCat("trtexec_like ", TRTEXEC_LIKE_VERSION, " (engine ", engine::kEngineVersion,
+                      ", plan schema v", engine::kMinPlanSchemaVersion, "..v",
+                      engine::kPlanSchemaVersion, ")");
 }
 
 const std::vector<NumericRange>& NumericRanges() {
@@ -441,6 +470,7 @@ const std::vector<NumericRange>& NumericRanges() {
       {"--accuracyGuard", 0, 200, false, "dB", false},
       {"--evalImages", 0, 1e9, true, "samples", false},
       {"--compareTop", 1, 1e6, true, "rows", false},
+      {"--infStreams", 1, 256, true, "contexts", false},
   };
   return kRanges;
 }
@@ -624,7 +654,8 @@ absl::StatusOr<ValidatedOptions> ValidateOptions(const Options& opt) {
       {"--exportProfile", &opt.export_profile},
       {"--exportTrace", &opt.export_trace},
       {"--exportLayerInfo", &opt.export_layer_info},
-      {"--exportReport", &opt.export_report}};
+      {"--exportReport", &opt.export_report},
+      {"--exportTimes", &opt.export_times}};
   for (const auto& [flag, path] : outputs) {
     s = CheckOutputPath(flag, *path);
     if (!s.ok()) return s;

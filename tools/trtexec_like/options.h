@@ -93,6 +93,15 @@ struct Options {
   int64_t eval_images = 0;         ///< --evalImages: at most this many (0 = all)
   bool compare_int8 = false;       ///< --compareInt8: per-layer INT8 vs FP32 table
   int compare_top = 25;            ///< rows of the --compareInt8 table
+
+  /// --exportTimes: per-iteration host timings of the timed runs as JSON
+  /// (trtexec's --exportTimes array; report/times.h).
+  std::string export_times;
+  /// --dumpOutput: print every output tensor after the timed runs.
+  bool dump_output = false;
+  /// --infStreams: execution contexts running at once, each on its own host
+  /// thread, during the timed runs (aggregate throughput is printed).
+  int inf_streams = 1;
 };
 
 /// The flags of `trtexec_like compare REPORT REPORT... [--json=F] [--html=F] [--top=N]`.
@@ -103,10 +112,15 @@ struct CompareOptions {
   int top = 40;                      ///< --top: per-layer rows printed (0: all)
 };
 
-/// The argument of `trtexec_like inspect PLAN`.
+/// The argument of `trtexec_like inspect PLAN|MODEL.onnx`.
 struct InspectOptions {
-  std::string plan;
+  std::string plan;  ///< a plan (--saveEngine) or an ONNX model (".onnx")
 };
+
+/// "trtexec_like 0.2.0 (engine 0.2.0, plan schema v2..v3)": the tool's and
+/// the engine's versions and the plan schema versions this build loads;
+/// printed by --version.
+std::string VersionString();
 
 /// A command line, parsed: either options to run with, or an exit right away
 /// (--help, or a syntax error such as an unknown flag, a value that is not a
