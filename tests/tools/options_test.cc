@@ -85,7 +85,7 @@ TEST_CASE("Every numeric flag is checked against its range, naming the flag", "[
       {"--seed=-1", "--seed=-1"},
       {"--calibPercentile=0", "--calibPercentile=0: expected a number in (0, 100]"},
       {"--calibPercentile=100.5", "--calibPercentile=100.5"},
-      {"--compareTop=0", "--compareTop=0"},
+      {"--compareTop=-1", "--compareTop=-1: expected an integer in [0, 1000000] (rows (0: all))"},
       {"--atol=-1", "--atol=-1"},
       {"--rtol=nan", "--rtol=nan"},
   };

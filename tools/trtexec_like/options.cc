@@ -469,7 +469,7 @@ const std::vector<NumericRange>& NumericRanges() {
       {"--calibPercentile", 0, 100, false, "", true},
       {"--accuracyGuard", 0, 200, false, "dB", false},
       {"--evalImages", 0, 1e9, true, "samples", false},
-      {"--compareTop", 1, 1e6, true, "rows", false},
+      {"--compareTop", 0, 1e6, true, "rows (0: all)", false},
       {"--infStreams", 1, 256, true, "contexts", false},
   };
   return kRanges;
