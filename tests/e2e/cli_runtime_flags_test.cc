@@ -27,7 +27,7 @@ const char* kFast = " --iterations=4 --duration=0 --warmUp=0";
 fs::path TempDir() { return engine::testing::TempDir("engine_cli_runtime_flags_test"); }
 }  // namespace
 
-TEST_CASE("--version prints the versions; --help lists compare and inspect", "[e2e][cli]") {
+TEST_CASE("trtexec_like --version prints the versions, --help lists compare and inspect", "[e2e][cli]") {
   RunResult v = RunCli("--version");
   INFO(v.output);
   CHECK(v.exit_code == 0);
@@ -43,7 +43,7 @@ TEST_CASE("--version prints the versions; --help lists compare and inspect", "[e
   }
 }
 
-TEST_CASE("inspect MODEL.onnx: inputs, outputs, opsets, op histogram, unsupported ops",
+TEST_CASE("trtexec_like inspect MODEL.onnx: inputs, outputs, opsets, op histogram, unsupported ops",
           "[e2e][cli]") {
   const fs::path dir = TempDir();
   WriteFile(dir / "small.onnx", engine::testing::SmallConvModel());
@@ -76,7 +76,7 @@ TEST_CASE("inspect MODEL.onnx: inputs, outputs, opsets, op histogram, unsupporte
   CHECK(absl::StrContains(r.output, "junk.onnx' is not an ONNX model"));
 }
 
-TEST_CASE("--loadInputs and --loadRefOutputs names are checked before the build", "[e2e][cli]") {
+TEST_CASE("trtexec_like --loadInputs and --loadRefOutputs names are checked before the build", "[e2e][cli]") {
   const fs::path dir = TempDir();
   WriteFile(dir / "small.onnx", engine::testing::SmallConvModel());
   const std::string model = (dir / "small.onnx").string();
@@ -100,7 +100,7 @@ TEST_CASE("--loadInputs and --loadRefOutputs names are checked before the build"
   CHECK_FALSE(absl::StrContains(r.output, "Performance summary"));
 }
 
-TEST_CASE("--exportTimes, --dumpOutput and --infStreams", "[e2e][cli]") {
+TEST_CASE("trtexec_like --exportTimes, --dumpOutput and --infStreams", "[e2e][cli]") {
   const fs::path dir = TempDir();
   WriteFile(dir / "small.onnx", engine::testing::SmallConvModel());
   const std::string model = (dir / "small.onnx").string();

@@ -145,7 +145,7 @@ TEST_CASE("SetTensorAddress refuses unknown names, wrong sizes and misaligned bu
   CHECK(ctx->Execute().code() == absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_CASE("Enqueue runs asynchronously; its future and callback give Execute's result",
+TEST_CASE("Enqueue runs asynchronously, its future and callback give the result of Execute",
           "[executor][concurrency]") {
   auto engine = BindModel();
   auto ctx = Context(*engine);
