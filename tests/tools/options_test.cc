@@ -219,5 +219,32 @@ TEST_CASE("compare and inspect parse their arguments", "[tools][options]") {
   CHECK(ParseInspectCommandLine({}).exit_code.has_value());
 }
 
+TEST_CASE("memPoolSize: trtexec's pool:size, workspace only, MiB or a suffix", "[tools][options]") {
+  CHECK(*ParseMemPoolSize("workspace:1024") == int64_t{1024} << 20);
+  CHECK(*ParseMemPoolSize("workspace:0.5") == int64_t{512} << 10);
+  CHECK(*ParseMemPoolSize("workspace:64K") == int64_t{64} << 10);
+  CHECK(*ParseMemPoolSize("workspace:2G") == int64_t{2} << 30);
+  CHECK(*ParseMemPoolSize("workspace:100B") == 100);
+  struct Case {
+    std::string spec, needle;
+  };
+  for (const Case& c : {Case{"dlaSRAM:1", "pool 'dlaSRAM' is not modeled"},
+                        Case{"workspace", "expected pool:size"},
+                        Case{"workspace:-1", "the size must be"},
+                        Case{"workspace:abc", "the size must be"},
+                        Case{"workspace:1,workspace:2", "given twice"}}) {
+    INFO(c.spec);
+    auto r = ParseMemPoolSize(c.spec);
+    REQUIRE_FALSE(r.ok());
+    CHECK(absl::StrContains(r.status().message(), c.needle));
+    CHECK(absl::StrContains(r.status().message(), "--memPoolSize"));
+  }
+  // Through ValidateOptions: replaces --maxArenaBytes.
+  auto v = ValidateOptions(Parse({"--memPoolSize=workspace:16"}));
+  REQUIRE(v.ok());
+  CHECK(v->workspace_bytes == int64_t{16} << 20);
+  CHECK_FALSE(ValidateOptions(Parse({"--memPoolSize=tacticSharedMem:1"})).ok());
+}
+
 }  // namespace
 }  // namespace trtexec_like

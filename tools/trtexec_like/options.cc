@@ -248,6 +248,10 @@ void AddFlags(CLI::App& app, Options& opt) {
                  WithRange("Execution contexts running at once, each on its own thread; "
                            "the aggregate throughput is printed", "--infStreams"))
       ->capture_default_str();
+  app.add_option("--memPoolSize", opt.mem_pool_size,
+                 "trtexec's pool limits, pool:size[,pool:size]: workspace:SIZE limits the "
+                 "activation arena per execution context (as --maxArenaBytes, which it "
+                 "replaces); SIZE in MiB, or with a B/K/M/G suffix");
   app.set_version_flag("--version", VersionString(), "Print the version and exit");
   app.footer(
       "\nSubcommands:\n"
@@ -441,6 +445,52 @@ ParsedCommandLine<InspectOptions> ParseInspectCommandLine(const std::vector<std:
                  "Plan file (from --saveEngine), or an ONNX model (*.onnx)")->required();
   ParseWith(app, args, "trtexec_like inspect", out);
   return out;
+}
+
+absl::StatusOr<int64_t> ParseMemPoolSize(const std::string& spec) {
+  auto items = SplitList("--memPoolSize", spec);
+  if (!items.ok()) return items.status();
+  std::optional<int64_t> workspace;
+  for (const std::string& item : *items) {
+    const size_t colon = item.rfind(':');
+    if (colon == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--memPoolSize item '", item, "': expected pool:size, e.g. workspace:1024 (MiB)"));
+    }
+    const std::string pool = item.substr(0, colon);
+    std::string size = item.substr(colon + 1);
+    if (pool != "workspace") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--memPoolSize item '", item, "': pool '", pool,
+          "' is not modeled; the only pool is 'workspace' (the activation arena)"));
+    }
+    if (workspace.has_value()) {
+      return absl::InvalidArgumentError("--memPoolSize: pool 'workspace' is given twice");
+    }
+    double unit = 1024.0 * 1024.0;  // MiB without a suffix, as trtexec
+    if (!size.empty()) {
+      switch (absl::ascii_toupper(static_cast<unsigned char>(size.back()))) {
+        case 'B': unit = 1; break;
+        case 'K': unit = 1024.0; break;
+        case 'M': unit = 1024.0 * 1024.0; break;
+        case 'G': unit = 1024.0 * 1024.0 * 1024.0; break;
+        default: unit = 0; break;
+      }
+      if (unit != 0) size.pop_back(); else unit = 1024.0 * 1024.0;
+    }
+    double value = 0;
+    if (!absl::SimpleAtod(size, &value) || !std::isfinite(value) || value < 0 ||
+        value * unit > 4611686018427387904.0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--memPoolSize item '", item,
+          "': the size must be a number of MiB, or a number with a B/K/M/G suffix, in [0, 2^62] bytes"));
+    }
+    workspace = static_cast<int64_t>(value * unit);
+  }
+  if (!workspace.has_value()) {
+    return absl::InvalidArgumentError("--memPoolSize: no pool given; expected workspace:SIZE");
+  }
+  return *workspace;
 }
 
 std::string VersionString() {
@@ -682,6 +732,11 @@ absl::StatusOr<ValidatedOptions> ValidateOptions(const Options& opt) {
     return absl::InvalidArgumentError(absl::StrCat("--preprocess: ", preprocess.status().message()));
   }
   v.preprocess = *std::move(preprocess);
+  if (!opt.mem_pool_size.empty()) {
+    auto workspace = ParseMemPoolSize(opt.mem_pool_size);
+    if (!workspace.ok()) return workspace.status();
+    v.workspace_bytes = *workspace;
+  }
   return v;
 }
 

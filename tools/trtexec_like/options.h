@@ -102,6 +102,8 @@ struct Options {
   /// --infStreams: execution contexts running at once, each on its own host
   /// thread, during the timed runs (aggregate throughput is printed).
   int inf_streams = 1;
+  /// --memPoolSize: trtexec's "pool:size[,pool:size]" (ParseMemPoolSize).
+  std::string mem_pool_size;
 };
 
 /// The flags of `trtexec_like compare REPORT REPORT... [--json=F] [--html=F] [--top=N]`.
@@ -225,7 +227,19 @@ struct ValidatedOptions {
   engine::CalibrationAlgorithm calibrator = engine::CalibrationAlgorithm::kEntropy;
   std::map<std::string, engine::Precision> layer_precisions;       ///< --layerPrecisions
   engine::data::ImagePreprocess preprocess;                         ///< --preprocess
+  /// --memPoolSize=workspace:SIZE, bytes: replaces --maxArenaBytes (the
+  /// activation arena is the engine's one memory pool). nullopt: not given.
+  std::optional<int64_t> workspace_bytes;
 };
+
+/// Parses trtexec's --memPoolSize "pool:size[,pool:size]". The only pool is
+/// "workspace" (the activation arena per execution context); a size is MiB
+/// (decimals allowed, "0.5") or a number with a suffix B, K, M or G (bytes,
+/// KiB, MiB, GiB), at most 2^62 bytes. Returns the workspace bytes.
+/// Errors: InvalidArgument naming --memPoolSize and the item for another
+/// pool (TensorRT's dlaSRAM, tacticSharedMem, ...: "not modeled"), a
+/// malformed or negative size, or a pool given twice.
+absl::StatusOr<int64_t> ParseMemPoolSize(const std::string& spec);
 
 /// Checks the whole command line before anything runs: exactly one of --onnx
 /// and --loadEngine, every numeric flag against its range (NumericRanges),

@@ -150,7 +150,7 @@ engine::BuilderConfig MakeBuilderConfig(const Options& opt, const ValidatedOptio
   config.max_tensor_bytes = opt.max_tensor_bytes;
   config.max_constant_bytes = opt.max_constant_bytes;
   config.max_instructions = opt.max_instructions;
-  config.max_arena_bytes = opt.max_arena_bytes;
+  config.max_arena_bytes = v.workspace_bytes.value_or(opt.max_arena_bytes);
   config.dump_ir_after = opt.dump_ir_after;
   config.dump_dot = !opt.dump_dot.empty();
   if (config.dump_dot && config.dump_ir_after.empty()) config.dump_ir_after = "*";
