@@ -4,7 +4,9 @@
 #   asan  build-asan/  -fsanitize=address,undefined  executor, kernels, parser and
 #                      codegen tests (the whole binaries)
 #   tsan  build-tsan/  -fsanitize=thread             the executor's concurrency and
-#                      thread pool tests, the kernels' intra-op parallelism tests
+#                      thread pool tests (with Enqueue's worker thread and the
+#                      busy-context checks of bind_enqueue_test.cc), the kernels'
+#                      intra-op parallelism tests
 # Both are -O1 with line tables and assertions on. Any sanitizer report fails the stage
 # (halt_on_error, no recovery), and so does a failing test. Prints each
 # stage's build and test times.

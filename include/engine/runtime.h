@@ -9,7 +9,10 @@
 #ifndef ENGINE_RUNTIME_H_
 #define ENGINE_RUNTIME_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -218,8 +221,20 @@ class ENGINE_API Engine {
 };
 
 /// Per-thread state for running an engine: owns the activation memory and the
-/// output tensors. Not thread-safe: use one context per thread. Steady-state
-/// Execute() calls do not reallocate.
+/// output tensors. Steady-state Execute() calls do not reallocate.
+///
+/// Thread-safety: a context runs one request at a time. Use one context per
+/// concurrent request (several contexts of one Engine may run at once, on any
+/// threads). Execute() and Enqueue() on a context that is already running a
+/// request (an Enqueue not yet completed, or an Execute on another thread)
+/// fail with FailedPrecondition ("busy") instead of racing; the other calls
+/// (SetInput, SetTensorAddress, GetOutput, SetThreads, SetProfiler) must not
+/// be made while a request runs (SetInput, SetTensorAddress and GetOutput
+/// check it and fail with FailedPrecondition too).
+///
+/// Zero-copy I/O (TensorRT's setTensorAddress): SetTensorAddress binds a
+/// caller-owned buffer to an input or output; Execute() and Enqueue() then
+/// read that input from it and write that output into it, with no copy.
 ///
 /// Host execution is multi-threaded within each layer (intra-op parallelism,
 /// see SetThreads). The worker threads belong to one pool shared by every
@@ -259,13 +274,60 @@ class ENGINE_API ExecutionContext {
   /// both are named in the message).
   absl::Status SetInput(std::string_view name, const Tensor& value);
 
-  /// Runs all layers synchronously on the host. Inputs not set since the
-  /// context was created are an error (FailedPrecondition naming them).
+  /// Binds the caller-owned buffer `data` of `bytes` bytes to the engine input
+  /// or output named `name` (TensorRT's IExecutionContext::setTensorAddress).
+  /// The buffer holds the tensor densely, row-major, in the engine's dtype and
+  /// shape (inputs()/outputs()); `bytes` must be exactly its TensorDesc's
+  /// ByteSize() and `data` aligned to the element size (64 bytes is best).
+  /// Execute() and Enqueue() then read a bound input from `data` (never
+  /// writing it) and write a bound output into `data`, with no copy; layers
+  /// after the one that writes a bound output read it there too. The caller
+  /// keeps the buffer alive and does not touch it while a request runs. The
+  /// binding stays until changed: a bound input counts as set; SetInput on it
+  /// copies into the context's own memory again and unbinds it. `data` ==
+  /// nullptr (with any `bytes`) unbinds: an input becomes unset, an output is
+  /// written to the context's memory again. An output no layer writes (a
+  /// constant, or an engine input passed through) is copied into `data` at
+  /// the end of each execution.
+  /// Errors: NotFound (no such input or output; the message lists them),
+  /// InvalidArgument (`bytes` differs from the tensor's size, or `data` is
+  /// misaligned; both named), FailedPrecondition (a request is running).
+  absl::Status SetTensorAddress(std::string_view name, void* data, size_t bytes);
+
+  /// The buffer bound to input or output `name` by SetTensorAddress, or
+  /// nullptr when none is. Errors: NotFound (no such input or output).
+  absl::StatusOr<void*> GetTensorAddress(std::string_view name) const;
+
+  /// Runs all layers synchronously on the calling thread (plus the intra-op
+  /// workers), reading the inputs from SetInput copies or bound buffers and
+  /// writing outputs to the context's memory or to bound buffers. Errors:
+  /// FailedPrecondition when an input has been neither set nor bound (naming
+  /// it) or when the context is busy with another request.
   absl::Status Execute();
 
+  /// Asynchronous Execute(): returns at once and runs the request on the
+  /// context's own worker thread (started on the first Enqueue, joined by the
+  /// destructor, which waits for a running request). The future becomes
+  /// ready with Execute()'s status when the outputs are written; after that
+  /// the context accepts the next request. A context that is already busy
+  /// gives a future that is ready at once with FailedPrecondition ("busy"),
+  /// and the running request is not disturbed. Inputs and bound buffers must
+  /// stay unchanged until the future is ready.
+  std::future<absl::Status> Enqueue();
+
+  /// As Enqueue(), calling `on_done` with Execute()'s status on the context's
+  /// worker thread when the request completes (the context is idle again by
+  /// then, so `on_done` may enqueue the next request). Returns
+  /// FailedPrecondition at once, without calling `on_done`, when the context
+  /// is busy; InvalidArgument when `on_done` is empty.
+  absl::Status Enqueue(std::function<void(absl::Status)> on_done);
+
   /// The output named `name` after the last Execute(); the pointer stays valid
-  /// until the next Execute() or the context's destruction.
-  /// Errors: NotFound (no such output), FailedPrecondition (not executed yet).
+  /// until the next Execute() or the context's destruction (for a bound
+  /// output, a view of the bound buffer, or the context's tensor whose bytes
+  /// Execute() copied there when no layer writes that output).
+  /// Errors: NotFound (no such output), FailedPrecondition (not executed yet,
+  /// or a request is running).
   absl::StatusOr<const Tensor*> GetOutput(std::string_view name) const;
 
   /// Convenience: sets every input in `inputs` (by name), executes and returns
@@ -273,7 +335,8 @@ class ENGINE_API ExecutionContext {
   absl::StatusOr<std::vector<NamedTensor>> Infer(const std::vector<NamedTensor>& inputs);
 
   /// Sets or clears (nullptr) the per-layer profiler. `profiler` must outlive
-  /// its use by this context.
+  /// its use by this context. It is called on the thread that executes: the
+  /// caller of Execute(), the context's worker thread for Enqueue().
   void SetProfiler(Profiler* profiler);
 
   struct Impl;  // defined in src/executor

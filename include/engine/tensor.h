@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "engine/export.h"
 #include "engine/types.h"
 
@@ -24,10 +25,18 @@ class ENGINE_API Tensor {
   Tensor();
   /// A zero-filled tensor of `dtype` and `shape`.
   Tensor(DataType dtype, Dims shape);
-  /// A tensor of `dtype` and `shape` initialised from `bytes`; `bytes.size()`
-  /// must equal NumElements(shape) * DataTypeSize(dtype) (checked: aborts in
-  /// debug builds, truncated or zero-padded otherwise).
+  /// A tensor of `dtype` and `shape` (row-major) initialised from `bytes`,
+  /// which must hold exactly NumElements(shape) * DataTypeSize(dtype) bytes.
+  /// Throws std::invalid_argument naming both sizes, the dtype and the shape
+  /// otherwise (never truncates or zero-pads). FromBytes is the same without
+  /// exceptions.
   Tensor(DataType dtype, Dims shape, std::span<const std::byte> bytes);
+
+  /// As the constructor above, returning InvalidArgument (naming the byte
+  /// counts, dtype and shape) when `bytes.size()` is not
+  /// NumElements(shape) * DataTypeSize(dtype).
+  static absl::StatusOr<Tensor> FromBytes(DataType dtype, Dims shape,
+                                          std::span<const std::byte> bytes);
 
   /// A view of `NumElements(shape) * DataTypeSize(dtype)` bytes at `data`,
   /// which the tensor does not own: the caller keeps them alive and aligned

@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
 
 namespace engine {
 namespace {
@@ -18,7 +21,22 @@ std::byte* AllocAligned(size_t bytes) {
   return static_cast<std::byte*>(p);
 }
 
+// "" when `given` bytes fit `dtype` `shape`, else the error message.
+std::string SizeMismatch(DataType dtype, const Dims& shape, size_t given) {
+  const size_t want = static_cast<size_t>(NumElements(shape)) * DataTypeSize(dtype);
+  if (given == want) return "";
+  return absl::StrCat("Tensor: ", given, " bytes given for a ", DataTypeName(dtype), " tensor of shape ",
+                      DimsToString(shape), ", which needs ", want, " bytes");
+}
+
 }  // namespace
+
+absl::StatusOr<Tensor> Tensor::FromBytes(DataType dtype, Dims shape,
+                                         std::span<const std::byte> bytes) {
+  std::string error = SizeMismatch(dtype, shape, bytes.size());
+  if (!error.empty()) return absl::InvalidArgumentError(error);
+  return Tensor(dtype, std::move(shape), bytes);
+}
 
 void Tensor::AlignedFree::operator()(std::byte* p) const {
   if (owned) std::free(p);
@@ -46,11 +64,11 @@ Tensor::Tensor(DataType dtype, Dims shape)
 
 Tensor::Tensor(DataType dtype, Dims shape, std::span<const std::byte> bytes)
     : Tensor(dtype, std::move(shape)) {
-  assert(bytes.size() == byte_size_);
-  // memcpy's pointers must not be null, even for 0 bytes (empty tensors have none).
-  if (byte_size_ > 0 && !bytes.empty()) {
-    std::memcpy(data_.get(), bytes.data(), std::min(bytes.size(), byte_size_));
+  if (bytes.size() != byte_size_) {
+    throw std::invalid_argument(SizeMismatch(dtype_, shape_, bytes.size()));
   }
+  // memcpy's pointers must not be null, even for 0 bytes (empty tensors have none).
+  if (byte_size_ > 0) std::memcpy(data_.get(), bytes.data(), byte_size_);
 }
 
 Tensor::Tensor(const Tensor& other)

@@ -2,7 +2,12 @@
 #ifndef ENGINE_EXECUTOR_ENGINE_IMPL_H_
 #define ENGINE_EXECUTOR_ENGINE_IMPL_H_
 
+#include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "engine/runtime.h"
@@ -53,6 +58,8 @@ struct Engine::Impl {
 
 /// Per-context state: one buffer per non-constant tensor.
 struct ExecutionContext::Impl {
+  ~Impl();  // stops and joins `worker`
+
   std::shared_ptr<const Engine::Impl> engine;
   Tensor arena;                      ///< memory.arena_bytes, allocated once
   std::vector<Tensor> buffers;       ///< by tensor index: views into `arena` (empty for constants)
@@ -67,6 +74,24 @@ struct ExecutionContext::Impl {
   // Reused per layer to avoid allocation in Execute().
   std::vector<const void*> layer_in;
   std::vector<void*> layer_out;
+
+  // SetTensorAddress: the caller's buffer bound to each engine input / output
+  // (nullptr: none). A bound input or output tensor's `buffers` entry is a
+  // view of the caller's buffer and `in_ptrs` points there; an output whose
+  // tensor no layer writes into (a constant, or an engine input) is copied
+  // into its buffer at the end of Execute() instead (`copy_out`).
+  std::vector<void*> input_address;
+  std::vector<void*> output_address;
+  std::vector<bool> copy_out;
+
+  // One request at a time: set by Execute()/Enqueue() while one runs.
+  std::atomic<bool> busy{false};
+  // Enqueue's worker thread, started on first use: runs `job` when set.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::function<void()> job;
+  bool stop = false;
+  std::thread worker;
 };
 
 }  // namespace engine

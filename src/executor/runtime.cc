@@ -116,12 +116,51 @@ absl::StatusOr<std::unique_ptr<ExecutionContext>> Engine::CreateExecutionContext
     return absl::ResourceExhaustedError("cannot allocate the execution context's buffers");
   }
   ctx->input_set.assign(impl_->input_index.size(), false);
+  ctx->input_address.assign(impl_->inputs.size(), nullptr);
+  ctx->output_address.assign(impl_->outputs.size(), nullptr);
+  ctx->copy_out.assign(impl_->outputs.size(), false);
   auto context = std::unique_ptr<ExecutionContext>(new ExecutionContext(std::move(ctx)));
   ENGINE_RETURN_IF_ERROR(context->SetThreads(ExecutionContext::DefaultThreads()));
   return context;
 }
 
 // ---------------------------------------------------------------- ExecutionContext
+
+namespace {
+
+absl::Status Busy(std::string_view call, std::string_view name) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      std::string(call), name.empty() ? "" : absl::StrCat("('", std::string(name), "')"),
+      ": the execution context is busy with another request (one request at a time per "
+      "context; wait for the running Execute/Enqueue, or use one context per concurrent request)"));
+}
+
+absl::Status NoSuchTensor(const Engine::Impl& e, std::string_view name) {
+  std::vector<std::string> ins, outs;
+  for (const TensorDesc& d : e.inputs) ins.push_back(d.name);
+  for (const TensorDesc& d : e.outputs) outs.push_back(d.name);
+  return absl::NotFoundError(absl::StrCat("no input or output named '", std::string(name),
+                                          "'; the engine's inputs are: ", absl::StrJoin(ins, ", "),
+                                          "; its outputs are: ", absl::StrJoin(outs, ", ")));
+}
+
+// Tensor `idx` (an activation) lives in the caller's buffer `data` from now on.
+void UseCallerMemory(ExecutionContext::Impl& c, int idx, void* data) {
+  const auto& slot = c.engine->tensors[idx];
+  c.buffers[idx] = Tensor::View(slot.dtype, slot.shape, data);
+  c.in_ptrs[idx] = data;
+}
+
+// Tensor `idx` (an activation) lives in the context's arena again.
+void UseContextMemory(ExecutionContext::Impl& c, int idx) {
+  const auto& slot = c.engine->tensors[idx];
+  auto* base = static_cast<std::byte*>(c.arena.data());
+  c.buffers[idx] = Tensor::View(slot.dtype, slot.shape,
+                                slot.bytes > 0 ? base + slot.arena_offset : nullptr);
+  c.in_ptrs[idx] = c.buffers[idx].data();
+}
+
+}  // namespace
 
 int ExecutionContext::DefaultThreads() { return exec::ThreadPool::HardwareThreads(); }
 
@@ -179,6 +218,11 @@ absl::Status ExecutionContext::SetInput(std::string_view name, const Tensor& val
                                                      DimsToString(d.shape), ", got ",
                                                      DimsToString(value.shape())));
     }
+    if (impl_->busy.load()) return Busy("SetInput", name);
+    if (impl_->input_address[i] != nullptr) {  // copy into the context's memory again
+      UseContextMemory(*impl_, e.input_index[i]);
+      impl_->input_address[i] = nullptr;
+    }
     Tensor& buf = impl_->buffers[e.input_index[i]];
     if (buf.byte_size() > 0) std::memcpy(buf.data(), value.data(), buf.byte_size());
     impl_->input_set[i] = true;
@@ -191,7 +235,11 @@ absl::Status ExecutionContext::SetInput(std::string_view name, const Tensor& val
                                           absl::StrJoin(names, ", ")));
 }
 
-absl::Status ExecutionContext::Execute() {
+namespace {
+
+// Runs every layer of context `c`; the caller holds c.busy.
+absl::Status RunLayers(ExecutionContext::Impl& c) {
+  ExecutionContext::Impl* impl_ = &c;
   const Engine::Impl& e = *impl_->engine;
   for (size_t i = 0; i < e.inputs.size(); ++i) {
     if (!impl_->input_set[i]) {
@@ -221,14 +269,151 @@ absl::Status ExecutionContext::Execute() {
       layer.kernel->Run(rc, in, out);
     }
   }
+  // Bound outputs no layer writes into: copy the constant / input there.
+  for (size_t o = 0; o < e.outputs.size(); ++o) {
+    if (impl_->output_address[o] == nullptr || !impl_->copy_out[o]) continue;
+    const void* src = impl_->in_ptrs[e.output_index[o]];
+    const size_t bytes = e.outputs[o].ByteSize();
+    if (bytes > 0 && src != impl_->output_address[o]) std::memmove(impl_->output_address[o], src, bytes);
+  }
   impl_->executed = true;
   return absl::OkStatus();
 }
+
+}  // namespace
+
+ExecutionContext::Impl::~Impl() {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  if (worker.joinable()) worker.join();  // runs a pending request first
+}
+
+absl::Status ExecutionContext::Execute() {
+  bool idle = false;
+  if (!impl_->busy.compare_exchange_strong(idle, true)) return Busy("Execute", "");
+  absl::Status s = RunLayers(*impl_);
+  impl_->busy.store(false);
+  return s;
+}
+
+absl::Status ExecutionContext::Enqueue(std::function<void(absl::Status)> on_done) {
+  if (!on_done) return absl::InvalidArgumentError("Enqueue: the completion callback is empty");
+  bool idle = false;
+  if (!impl_->busy.compare_exchange_strong(idle, true)) return Busy("Enqueue", "");
+  Impl* c = impl_.get();
+  try {
+    std::lock_guard<std::mutex> lock(c->mu);
+    if (!c->worker.joinable()) {
+      c->worker = std::thread([c] {
+        for (;;) {
+          std::function<void()> job;
+          {
+            std::unique_lock<std::mutex> lock(c->mu);
+            c->cv.wait(lock, [c] { return c->stop || c->job != nullptr; });
+            if (c->job == nullptr) return;  // stopping, nothing pending
+            job = std::move(c->job);
+            c->job = nullptr;
+          }
+          job();
+        }
+      });
+    }
+    c->job = [c, on_done = std::move(on_done)] {
+      absl::Status s = RunLayers(*c);
+      c->busy.store(false);  // idle before on_done: it may enqueue again
+      on_done(std::move(s));
+    };
+  } catch (const std::exception& ex) {  // std::system_error (no thread), std::bad_alloc
+    c->busy.store(false);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("Enqueue: cannot start the context's worker thread: ", ex.what()));
+  }
+  c->cv.notify_one();
+  return absl::OkStatus();
+}
+
+std::future<absl::Status> ExecutionContext::Enqueue() {
+  auto promise = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> done = promise->get_future();
+  absl::Status s = Enqueue([promise](absl::Status st) { promise->set_value(std::move(st)); });
+  if (!s.ok()) promise->set_value(std::move(s));
+  return done;
+}
+
+absl::Status ExecutionContext::SetTensorAddress(std::string_view name, void* data, size_t bytes) {
+  const Engine::Impl& e = *impl_->engine;
+  int in = -1, out = -1;
+  for (size_t i = 0; i < e.inputs.size(); ++i) {
+    if (e.inputs[i].name == name) in = static_cast<int>(i);
+  }
+  for (size_t o = 0; o < e.outputs.size(); ++o) {
+    if (e.outputs[o].name == name) out = static_cast<int>(o);
+  }
+  if (in < 0 && out < 0) return NoSuchTensor(e, name);
+  if (impl_->busy.load()) return Busy("SetTensorAddress", name);
+  const TensorDesc& d = in >= 0 ? e.inputs[in] : e.outputs[out];
+  if (data != nullptr) {
+    if (bytes != d.ByteSize()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "SetTensorAddress: '", d.name, "' (", DataTypeName(d.dtype), " ", DimsToString(d.shape),
+          ") needs a buffer of ", d.ByteSize(), " bytes, got ", bytes));
+    }
+    const size_t align = std::max<size_t>(1, DataTypeSize(d.dtype));
+    if (reinterpret_cast<uintptr_t>(data) % align != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "SetTensorAddress: the buffer of '", d.name, "' at ", absl::Hex(reinterpret_cast<uintptr_t>(data)),
+          " is not aligned to its element size (", align, " bytes for ", DataTypeName(d.dtype), ")"));
+    }
+  }
+  if (in >= 0) {
+    const int idx = e.input_index[in];
+    if (data != nullptr) {
+      UseCallerMemory(*impl_, idx, data);
+      impl_->input_set[in] = true;
+    } else if (impl_->input_address[in] != nullptr) {
+      UseContextMemory(*impl_, idx);
+      impl_->input_set[in] = false;
+    }
+    impl_->input_address[in] = data;
+  }
+  if (out >= 0) {
+    const int idx = e.output_index[out];
+    bool written_by_layer = e.tensors[idx].constant < 0;
+    for (int i : e.input_index) written_by_layer = written_by_layer && i != idx;
+    if (written_by_layer) {
+      if (data != nullptr) {
+        UseCallerMemory(*impl_, idx, data);
+      } else if (impl_->output_address[out] != nullptr) {
+        UseContextMemory(*impl_, idx);
+      }
+    }
+    impl_->copy_out[out] = data != nullptr && !written_by_layer;
+    impl_->output_address[out] = data;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<void*> ExecutionContext::GetTensorAddress(std::string_view name) const {
+  const Engine::Impl& e = *impl_->engine;
+  for (size_t i = 0; i < e.inputs.size(); ++i) {
+    if (e.inputs[i].name == name) return impl_->input_address[i];
+  }
+  for (size_t o = 0; o < e.outputs.size(); ++o) {
+    if (e.outputs[o].name == name) return impl_->output_address[o];
+  }
+  return NoSuchTensor(e, name);
+}
+
+
 
 absl::StatusOr<const Tensor*> ExecutionContext::GetOutput(std::string_view name) const {
   const Engine::Impl& e = *impl_->engine;
   for (size_t i = 0; i < e.outputs.size(); ++i) {
     if (e.outputs[i].name != name) continue;
+    if (impl_->busy.load()) return Busy("GetOutput", name);
     if (!impl_->executed) {
       return absl::FailedPreconditionError(
           absl::StrCat("output '", std::string(name), "' read before Execute()"));

@@ -48,8 +48,9 @@ ALLOWED = {
 HEADER_ONLY = {"export.h"}
 
 # CMake targets defined under src/ that are not a module's library: the
-# umbrella library users link (it joins builder, executor and tensor I/O).
-UMBRELLA = {"engine"}
+# umbrella libraries users link (engine joins builder, executor and tensor
+# I/O; engine_runtime is the executor alone, for services that load plans).
+UMBRELLA = {"engine", "engine_runtime"}
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([a-z_0-9]+)/([^"]+)"')
 

@@ -5,6 +5,7 @@
 // mismatches, pinned layers, the accuracy guard and the per-layer comparison.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <regex>
 #include <string>
 
@@ -125,22 +126,32 @@ TEST_CASE("INT8 layer pins, the accuracy guard and the per-layer comparison", "[
     RunResult low = RunCli("--onnx=" + m.model + calib + " --accuracyGuard=5 --skipInference");
     CHECK(low.output.find("Layer precisions: 6 int8, 0 fp32") != std::string::npos);
   }
-  SECTION("--compareInt8 prints per-layer errors worst first and top-1 agreement") {
-    RunResult r = RunCli("--onnx=" + m.model + calib + " --compareInt8 --evalData=" + m.images +
-                         " --evalImages=300");
+  SECTION("--compareInt8 prints per-layer errors in execution order with the SQNR drop, and top-1 agreement") {
+    RunResult r = RunCli("--onnx=" + m.model + calib + " --compareInt8 --compareTop=0 --evalData=" +
+                         m.images + " --evalImages=300");
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     CHECK(r.output.find("INT8 vs FP32, per layer output (300 images") != std::string::npos);
-    // Rows sorted by SQNR, ascending.
-    std::regex row(R"(\n\S.*? (Conv|Gemm|MaxPool|Reshape)\s+([0-9.]+)\s+(-?[0-9.]+|inf)\s+)");
-    std::vector<double> sqnr;
+    CHECK(r.output.find("in execution order") != std::string::npos);
+    CHECK(r.output.find("Largest SQNR drops against the layer's inputs: '") != std::string::npos);
+    // Rows numbered in execution order; the first reads the exact model input;
+    // every other row's drop is its inputs' SQNR minus its own.
+    std::regex row(R"(\n\s*([0-9]+) (\S+)\s+([0-9.]+)\s+(-?[0-9.]+|inf)\s+(exact|-?[0-9.]+)\s+(-|-?[0-9.]+)\s)");
+    std::vector<int> index;
+    std::vector<std::string> in_db;
     for (auto it = std::sregex_iterator(r.output.begin(), r.output.end(), row);
          it != std::sregex_iterator(); ++it) {
-      const std::string v = (*it)[3];
-      sqnr.push_back(v == "inf" ? 1e9 : std::stod(v));
+      index.push_back(std::stoi((*it)[1]));
+      in_db.push_back((*it)[5]);
+      const std::string own = (*it)[4], in = (*it)[5], drop = (*it)[6];
+      if (in != "exact" && own != "inf") {
+        CHECK(std::fabs(std::stod(in) - std::stod(own) - std::stod(drop)) < 0.02);
+      }
     }
-    REQUIRE(sqnr.size() >= 4);
-    CHECK(std::is_sorted(sqnr.begin(), sqnr.end()));
+    REQUIRE(index.size() >= 4);
+    for (size_t i = 0; i < index.size(); ++i) CHECK(index[i] == static_cast<int>(i));
+    CHECK(in_db[0] == "exact");
+    CHECK(r.output.find("... ") == std::string::npos);  // --compareTop=0: every row
     CHECK(Percent(r.output, "top-1 agreement INT8 vs FP32:") >= 98.0);
     CHECK(r.output.find("top-1 accuracy FP32:") != std::string::npos);
   }

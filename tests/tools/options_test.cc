@@ -85,7 +85,7 @@ TEST_CASE("Every numeric flag is checked against its range, naming the flag", "[
       {"--seed=-1", "--seed=-1"},
       {"--calibPercentile=0", "--calibPercentile=0: expected a number in (0, 100]"},
       {"--calibPercentile=100.5", "--calibPercentile=100.5"},
-      {"--compareTop=0", "--compareTop=0"},
+      {"--compareTop=-1", "--compareTop=-1: expected an integer in [0, 1000000] (rows (0: all))"},
       {"--atol=-1", "--atol=-1"},
       {"--rtol=nan", "--rtol=nan"},
   };
@@ -217,6 +217,33 @@ TEST_CASE("compare and inspect parse their arguments", "[tools][options]") {
   REQUIRE_FALSE(inspect.exit_code.has_value());
   CHECK(inspect.options.plan == "p.plan");
   CHECK(ParseInspectCommandLine({}).exit_code.has_value());
+}
+
+TEST_CASE("memPoolSize: trtexec's pool:size, workspace only, MiB or a suffix", "[tools][options]") {
+  CHECK(*ParseMemPoolSize("workspace:1024") == int64_t{1024} << 20);
+  CHECK(*ParseMemPoolSize("workspace:0.5") == int64_t{512} << 10);
+  CHECK(*ParseMemPoolSize("workspace:64K") == int64_t{64} << 10);
+  CHECK(*ParseMemPoolSize("workspace:2G") == int64_t{2} << 30);
+  CHECK(*ParseMemPoolSize("workspace:100B") == 100);
+  struct Case {
+    std::string spec, needle;
+  };
+  for (const Case& c : {Case{"dlaSRAM:1", "pool 'dlaSRAM' is not modeled"},
+                        Case{"workspace", "expected pool:size"},
+                        Case{"workspace:-1", "the size must be"},
+                        Case{"workspace:abc", "the size must be"},
+                        Case{"workspace:1,workspace:2", "given twice"}}) {
+    INFO(c.spec);
+    auto r = ParseMemPoolSize(c.spec);
+    REQUIRE_FALSE(r.ok());
+    CHECK(absl::StrContains(r.status().message(), c.needle));
+    CHECK(absl::StrContains(r.status().message(), "--memPoolSize"));
+  }
+  // Through ValidateOptions: replaces --maxArenaBytes.
+  auto v = ValidateOptions(Parse({"--memPoolSize=workspace:16"}));
+  REQUIRE(v.ok());
+  CHECK(v->workspace_bytes == int64_t{16} << 20);
+  CHECK_FALSE(ValidateOptions(Parse({"--memPoolSize=tacticSharedMem:1"})).ok());
 }
 
 }  // namespace

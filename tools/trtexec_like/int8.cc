@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/dataset.h"
 #include "trtexec_like/progress.h"
 
@@ -345,28 +346,71 @@ absl::Status RunCompareInt8(const Options& opt, const ValidatedOptions& v,
   }
   bar.Finish();
 
+  // Execution order (the FP32 engine's layer order), each tensor's SQNR drop
+  // against the worst of its producing layer's measured inputs: accumulated
+  // error falls layer after layer, so the layer that breaks accuracy is the one
+  // with the large drop, not the one with the lowest SQNR (that is the last).
+  std::map<std::string, size_t> layer_of;   // tensor -> index of its producing layer
+  const auto& layers = (*fp32)->layers();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    for (const std::string& o : layers[i].outputs) layer_of[o] = i;
+  }
   std::vector<std::string> order = names;
-  std::sort(order.begin(), order.end(), [&](const std::string& x, const std::string& y) {
-    return errors[x].SqnrDb() < errors[y].SqnrDb();
+  std::stable_sort(order.begin(), order.end(), [&](const std::string& x, const std::string& y) {
+    const size_t lx = layer_of.count(x) ? layer_of[x] : layers.size();
+    const size_t ly = layer_of.count(y) ? layer_of[y] : layers.size();
+    return lx < ly;
   });
-  std::printf("\n=== INT8 vs FP32, per layer output (%lld images of %s), worst SQNR first ===\n",
-              static_cast<long long>(seen), (*ds)->Describe().c_str());
-  std::printf("%-48s %-16s %10s %10s %12s\n", "Tensor (layer)", "FP32 type", "cosine",
-              "SQNR dB", "max |err|");
-  int rows = 0;
+  std::map<std::string, double> input_sqnr, drop;  // dB; inputs: +inf when exact or unmeasured
   for (const std::string& name : order) {
-    if (rows++ >= opt.compare_top) break;
+    double in = INFINITY;
+    auto l = layer_of.find(name);
+    if (l != layer_of.end()) {
+      for (const std::string& i : layers[l->second].inputs) {
+        auto e = errors.find(i);
+        if (e != errors.end()) in = std::min(in, e->second.SqnrDb());
+      }
+    }
+    input_sqnr[name] = in;
+    const double own = errors[name].SqnrDb();
+    // From exact inputs (the model input) the drop is undefined ("-"): the
+    // layer's own SQNR is the whole story.
+    drop[name] = std::isinf(in) || std::isinf(own) ? 0.0 : in - own;
+  }
+  std::vector<std::string> by_drop;
+  for (const std::string& name : order) {
+    if (!std::isinf(input_sqnr[name])) by_drop.push_back(name);  // the first layers drop from "exact"
+  }
+  std::stable_sort(by_drop.begin(), by_drop.end(),
+                   [&](const std::string& x, const std::string& y) { return drop[x] > drop[y]; });
+  std::printf("\n=== INT8 vs FP32, per layer output (%lld images of %s), in execution order ===\n",
+              static_cast<long long>(seen), (*ds)->Describe().c_str());
+  if (!by_drop.empty()) {
+    std::vector<std::string> worst;
+    for (size_t i = 0; i < by_drop.size() && i < 3; ++i) {
+      worst.push_back(absl::StrFormat("'%s' %.2f dB", by_drop[i], drop[by_drop[i]]));
+    }
+    std::printf("Largest SQNR drops against the layer's inputs: %s\n", absl::StrJoin(worst, ", ").c_str());
+  }
+  std::printf("%4s %-16s %10s %10s %10s %10s %12s  %s\n", "#", "FP32 type", "cosine", "SQNR dB",
+              "in dB", "drop dB", "max |err|", "Tensor (layer)");
+  const size_t limit = opt.compare_top == 0 ? order.size() : static_cast<size_t>(opt.compare_top);
+  for (size_t r = 0; r < order.size() && r < limit; ++r) {
+    const std::string& name = order[r];
     const TensorError& e = errors[name];
     std::string label = name;
     auto p = producer.find(name);
     if (p != producer.end() && p->second != name) label = absl::StrCat(name, " (", p->second, ")");
-    if (label.size() > 48) label = "..." + label.substr(label.size() - 45);
-    std::printf("%-48s %-16s %10.6f %10.2f %12.5g\n", label.c_str(),
+    const bool flagged = !by_drop.empty() && !std::isinf(input_sqnr[name]) && drop[name] >= 10.0;
+    const bool exact_in = std::isinf(input_sqnr[name]);
+    std::printf("%4zu %-16s %10.6f %10.2f %10s %10s %12.5g  %s%s\n", r,
                 producer_type.count(name) ? producer_type[name].c_str() : "-", e.Cosine(),
-                e.SqnrDb(), e.max_abs);
+                e.SqnrDb(), exact_in ? "exact" : absl::StrFormat("%.2f", input_sqnr[name]).c_str(),
+                exact_in ? "-" : absl::StrFormat("%.2f", drop[name]).c_str(), e.max_abs,
+                label.c_str(), flagged ? "   <-- drop >= 10 dB" : "");
   }
-  if (static_cast<int>(order.size()) > opt.compare_top) {
-    std::printf("... %zu more (--compareTop=N shows more)\n", order.size() - opt.compare_top);
+  if (order.size() > limit) {
+    std::printf("... %zu more (--compareTop=N shows more, 0 all)\n", order.size() - limit);
   }
   const TensorError& out = errors[model_output];
   std::printf("Model output '%s': cosine %.6f, SQNR %.2f dB, max |err| %.5g\n",

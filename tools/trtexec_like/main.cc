@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "trtexec_like/inspect.h"
+#include "trtexec_like/inspect_model.h"
 #include "trtexec_like/options.h"
 #include "trtexec_like/report/compare.h"
 #include "trtexec_like/run.h"
@@ -45,7 +47,11 @@ int Main(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] == "inspect") {
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     return RunSubcommand("inspect", trtexec_like::ParseInspectCommandLine(rest),
-                         trtexec_like::InspectPlan);
+                         [](const trtexec_like::InspectOptions& o) {
+                           return absl::EndsWithIgnoreCase(o.plan, ".onnx")
+                                      ? trtexec_like::InspectModel(o.plan)
+                                      : trtexec_like::InspectPlan(o);
+                         });
   }
   auto parsed = trtexec_like::ParseCommandLine(args);
   if (parsed.exit_code.has_value()) return ExitWith(parsed);

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/version.h"
 #include "engine/runtime.h"
 
 namespace trtexec_like {
@@ -238,6 +239,28 @@ void AddFlags(CLI::App& app, Options& opt) {
                "Print the per-layer profile (modeled device; host too when inference runs)");
   app.add_flag("--dumpLayerInfo", opt.dump_layer_info, "Print the engine's layers");
   app.add_flag("--verbose", opt.verbose, "Verbose logging");
+  app.add_option("--exportTimes", opt.export_times,
+                 "Write the host timing of every timed iteration as JSON (trtexec's format: "
+                 "startComputeMs, endComputeMs, computeMs, latencyMs, ..., ms from the start of "
+                 "the timed runs)");
+  app.add_flag("--dumpOutput", opt.dump_output, "Print the output tensors after the timed runs");
+  app.add_option("--infStreams", opt.inf_streams,
+                 WithRange("Execution contexts running at once, each on its own thread; "
+                           "the aggregate throughput is printed", "--infStreams"))
+      ->capture_default_str();
+  app.add_option("--memPoolSize", opt.mem_pool_size,
+                 "trtexec's pool limits, pool:size[,pool:size]: workspace:SIZE limits the "
+                 "activation arena per execution context (as --maxArenaBytes, which it "
+                 "replaces); SIZE in MiB, or with a B/K/M/G suffix");
+  app.set_version_flag("--version", VersionString(), "Print the version and exit");
+  app.footer(
+      "\nSubcommands:\n"
+      "  trtexec_like compare REPORT REPORT... [--json=F] [--html=F] [--top=N]\n"
+      "      compare run reports written with --exportReport (see compare --help)\n"
+      "  trtexec_like inspect PLAN|MODEL.onnx\n"
+      "      what a plan holds (layers, precision, mapping, memory, hardware), or an ONNX\n"
+      "      model's inputs, outputs, opsets, op histogram and the ops the engine does not\n"
+      "      support (see inspect --help)");
 }
 
 absl::Status FileExists(const char* flag, const std::string& path) {
@@ -287,6 +310,7 @@ absl::Status CheckNumericFlags(const Options& opt) {
       {"--accuracyGuard", opt.accuracy_guard_db},
       {"--evalImages", static_cast<double>(opt.eval_images)},
       {"--compareTop", opt.compare_top},
+      {"--infStreams", opt.inf_streams},
   };
   for (const auto& [flag, value] : values) {
     if (!value.has_value()) continue;
@@ -413,11 +437,66 @@ ParsedCommandLine<CompareOptions> ParseCompareCommandLine(const std::vector<std:
 ParsedCommandLine<InspectOptions> ParseInspectCommandLine(const std::vector<std::string>& args) {
   ParsedCommandLine<InspectOptions> out;
   CLI::App app{"trtexec_like inspect: print what a plan holds (layers, fused ONNX nodes, "
-               "precision, mapping, memory, hardware, versions) without running it",
+               "precision, mapping, memory, hardware, versions) without running it; or, for "
+               "an .onnx file, the model's inputs, outputs, opsets, op histogram and the ops "
+               "the engine does not support",
                "trtexec_like inspect"};
-  app.add_option("plan", out.options.plan, "Plan file (from --saveEngine)")->required();
+  app.add_option("plan", out.options.plan,
+                 "Plan file (from --saveEngine), or an ONNX model (*.onnx)")->required();
   ParseWith(app, args, "trtexec_like inspect", out);
   return out;
+}
+
+absl::StatusOr<int64_t> ParseMemPoolSize(const std::string& spec) {
+  auto items = SplitList("--memPoolSize", spec);
+  if (!items.ok()) return items.status();
+  std::optional<int64_t> workspace;
+  for (const std::string& item : *items) {
+    const size_t colon = item.rfind(':');
+    if (colon == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--memPoolSize item '", item, "': expected pool:size, e.g. workspace:1024 (MiB)"));
+    }
+    const std::string pool = item.substr(0, colon);
+    std::string size = item.substr(colon + 1);
+    if (pool != "workspace") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--memPoolSize item '", item, "': pool '", pool,
+          "' is not modeled; the only pool is 'workspace' (the activation arena)"));
+    }
+    if (workspace.has_value()) {
+      return absl::InvalidArgumentError("--memPoolSize: pool 'workspace' is given twice");
+    }
+    double unit = 1024.0 * 1024.0;  // MiB without a suffix, as trtexec
+    if (!size.empty()) {
+      switch (absl::ascii_toupper(static_cast<unsigned char>(size.back()))) {
+        case 'B': unit = 1; break;
+        case 'K': unit = 1024.0; break;
+        case 'M': unit = 1024.0 * 1024.0; break;
+        case 'G': unit = 1024.0 * 1024.0 * 1024.0; break;
+        default: unit = 0; break;
+      }
+      if (unit != 0) size.pop_back(); else unit = 1024.0 * 1024.0;
+    }
+    double value = 0;
+    if (!absl::SimpleAtod(size, &value) || !std::isfinite(value) || value < 0 ||
+        value * unit > 4611686018427387904.0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--memPoolSize item '", item,
+          "': the size must be a number of MiB, or a number with a B/K/M/G suffix, in [0, 2^62] bytes"));
+    }
+    workspace = static_cast<int64_t>(value * unit);
+  }
+  if (!workspace.has_value()) {
+    return absl::InvalidArgumentError("--memPoolSize: no pool given; expected workspace:SIZE");
+  }
+  return *workspace;
+}
+
+std::string VersionString() {
+  return absl::StrCat("trtexec_like ", TRTEXEC_LIKE_VERSION, " (engine ", engine::kEngineVersion,
+                      ", plan schema v", engine::kMinPlanSchemaVersion, "..v",
+                      engine::kPlanSchemaVersion, ")");
 }
 
 const std::vector<NumericRange>& NumericRanges() {
@@ -440,7 +519,8 @@ const std::vector<NumericRange>& NumericRanges() {
       {"--calibPercentile", 0, 100, false, "", true},
       {"--accuracyGuard", 0, 200, false, "dB", false},
       {"--evalImages", 0, 1e9, true, "samples", false},
-      {"--compareTop", 1, 1e6, true, "rows", false},
+      {"--compareTop", 0, 1e6, true, "rows (0: all)", false},
+      {"--infStreams", 1, 256, true, "contexts", false},
   };
   return kRanges;
 }
@@ -624,7 +704,8 @@ absl::StatusOr<ValidatedOptions> ValidateOptions(const Options& opt) {
       {"--exportProfile", &opt.export_profile},
       {"--exportTrace", &opt.export_trace},
       {"--exportLayerInfo", &opt.export_layer_info},
-      {"--exportReport", &opt.export_report}};
+      {"--exportReport", &opt.export_report},
+      {"--exportTimes", &opt.export_times}};
   for (const auto& [flag, path] : outputs) {
     s = CheckOutputPath(flag, *path);
     if (!s.ok()) return s;
@@ -651,6 +732,11 @@ absl::StatusOr<ValidatedOptions> ValidateOptions(const Options& opt) {
     return absl::InvalidArgumentError(absl::StrCat("--preprocess: ", preprocess.status().message()));
   }
   v.preprocess = *std::move(preprocess);
+  if (!opt.mem_pool_size.empty()) {
+    auto workspace = ParseMemPoolSize(opt.mem_pool_size);
+    if (!workspace.ok()) return workspace.status();
+    v.workspace_bytes = *workspace;
+  }
   return v;
 }
 

@@ -93,6 +93,17 @@ struct Options {
   int64_t eval_images = 0;         ///< --evalImages: at most this many (0 = all)
   bool compare_int8 = false;       ///< --compareInt8: per-layer INT8 vs FP32 table
   int compare_top = 25;            ///< rows of the --compareInt8 table
+
+  /// --exportTimes: per-iteration host timings of the timed runs as JSON
+  /// (trtexec's --exportTimes array; report/times.h).
+  std::string export_times;
+  /// --dumpOutput: print every output tensor after the timed runs.
+  bool dump_output = false;
+  /// --infStreams: execution contexts running at once, each on its own host
+  /// thread, during the timed runs (aggregate throughput is printed).
+  int inf_streams = 1;
+  /// --memPoolSize: trtexec's "pool:size[,pool:size]" (ParseMemPoolSize).
+  std::string mem_pool_size;
 };
 
 /// The flags of `trtexec_like compare REPORT REPORT... [--json=F] [--html=F] [--top=N]`.
@@ -103,10 +114,15 @@ struct CompareOptions {
   int top = 40;                      ///< --top: per-layer rows printed (0: all)
 };
 
-/// The argument of `trtexec_like inspect PLAN`.
+/// The argument of `trtexec_like inspect PLAN|MODEL.onnx`.
 struct InspectOptions {
-  std::string plan;
+  std::string plan;  ///< a plan (--saveEngine) or an ONNX model (".onnx")
 };
+
+/// "trtexec_like 0.2.0 (engine 0.2.0, plan schema v2..v3)": the tool's and
+/// the engine's versions and the plan schema versions this build loads;
+/// printed by --version.
+std::string VersionString();
 
 /// A command line, parsed: either options to run with, or an exit right away
 /// (--help, or a syntax error such as an unknown flag, a value that is not a
@@ -211,7 +227,19 @@ struct ValidatedOptions {
   engine::CalibrationAlgorithm calibrator = engine::CalibrationAlgorithm::kEntropy;
   std::map<std::string, engine::Precision> layer_precisions;       ///< --layerPrecisions
   engine::data::ImagePreprocess preprocess;                         ///< --preprocess
+  /// --memPoolSize=workspace:SIZE, bytes: replaces --maxArenaBytes (the
+  /// activation arena is the engine's one memory pool). nullopt: not given.
+  std::optional<int64_t> workspace_bytes;
 };
+
+/// Parses trtexec's --memPoolSize "pool:size[,pool:size]". The only pool is
+/// "workspace" (the activation arena per execution context); a size is MiB
+/// (decimals allowed, "0.5") or a number with a suffix B, K, M or G (bytes,
+/// KiB, MiB, GiB), at most 2^62 bytes. Returns the workspace bytes.
+/// Errors: InvalidArgument naming --memPoolSize and the item for another
+/// pool (TensorRT's dlaSRAM, tacticSharedMem, ...: "not modeled"), a
+/// malformed or negative size, or a pool given twice.
+absl::StatusOr<int64_t> ParseMemPoolSize(const std::string& spec);
 
 /// Checks the whole command line before anything runs: exactly one of --onnx
 /// and --loadEngine, every numeric flag against its range (NumericRanges),

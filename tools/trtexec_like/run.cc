@@ -1,6 +1,9 @@
 #include "trtexec_like/run.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -8,6 +11,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -20,6 +24,7 @@
 #include "engine/hardware.h"
 #include "engine/tensor_io.h"
 #include "trtexec_like/host_stats.h"
+#include "trtexec_like/inspect_model.h"
 #include "trtexec_like/int8.h"
 #include "trtexec_like/progress.h"
 #include "trtexec_like/report/device_report.h"
@@ -145,7 +150,7 @@ engine::BuilderConfig MakeBuilderConfig(const Options& opt, const ValidatedOptio
   config.max_tensor_bytes = opt.max_tensor_bytes;
   config.max_constant_bytes = opt.max_constant_bytes;
   config.max_instructions = opt.max_instructions;
-  config.max_arena_bytes = opt.max_arena_bytes;
+  config.max_arena_bytes = v.workspace_bytes.value_or(opt.max_arena_bytes);
   config.dump_ir_after = opt.dump_ir_after;
   config.dump_dot = !opt.dump_dot.empty();
   if (config.dump_dot && config.dump_ir_after.empty()) config.dump_ir_after = "*";
@@ -202,6 +207,65 @@ absl::Status ExportOutputs(const Options& opt, const engine::Engine& eng,
   return absl::OkStatus();
 }
 
+// --dumpOutput: every output's name, dtype, shape and values (at most
+// kDumpLimit per output), as trtexec's "Output Tensors:" block.
+void DumpOutputs(const engine::Engine& eng, engine::ExecutionContext& ctx) {
+  constexpr int64_t kDumpLimit = 4096;
+  std::printf("\n=== Output Tensors ===\n");
+  for (const auto& d : eng.outputs()) {
+    auto t = ctx.GetOutput(d.name);
+    if (!t.ok()) continue;
+    std::printf("%s: %s %s\n", d.name.c_str(), engine::DataTypeName(d.dtype),
+                engine::DimsToString(d.shape).c_str());
+    std::string line;
+    const int64_t n = std::min<int64_t>((*t)->num_elements(), kDumpLimit);
+    for (int64_t i = 0; i < n; ++i) {
+      std::string v;
+      switch (d.dtype) {
+        case engine::DataType::kFloat32: v = absl::StrFormat("%g", (*t)->data_as<float>()[i]); break;
+        case engine::DataType::kInt64: v = absl::StrCat((*t)->data_as<int64_t>()[i]); break;
+        case engine::DataType::kInt32: v = absl::StrCat((*t)->data_as<int32_t>()[i]); break;
+        case engine::DataType::kInt8: v = absl::StrCat((*t)->data_as<int8_t>()[i]); break;
+        case engine::DataType::kUint8: v = absl::StrCat((*t)->data_as<uint8_t>()[i]); break;
+        case engine::DataType::kBool: v = (*t)->data_as<uint8_t>()[i] ? "1" : "0"; break;
+        default: v = "?"; break;
+      }
+      absl::StrAppend(&line, i == 0 ? "" : " ", v);
+    }
+    if ((*t)->num_elements() > n) {
+      absl::StrAppend(&line, " ... (", (*t)->num_elements() - n, " more)");
+    }
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+// One timed iteration: host start and end, ms from the start of the timed runs.
+struct Timing {
+  double start_ms = 0, end_ms = 0;
+  int stream = 0;
+};
+
+// --exportTimes: trtexec's per-iteration array. The host emulation has no
+// transfers: H2D and D2H are empty intervals at the compute's start and end,
+// and enqueue is the synchronous Execute.
+absl::Status ExportTimes(const std::string& path, const std::vector<Timing>& times, int streams) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Timing& t : times) {
+    nlohmann::json row = {
+        {"startEnqMs", t.start_ms}, {"endEnqMs", t.end_ms},
+        {"startH2DMs", t.start_ms}, {"endH2DMs", t.start_ms},
+        {"startComputeMs", t.start_ms}, {"endComputeMs", t.end_ms},
+        {"startD2HMs", t.end_ms}, {"endD2HMs", t.end_ms},
+        {"h2dMs", 0.0}, {"computeMs", t.end_ms - t.start_ms}, {"d2hMs", 0.0},
+        {"latencyMs", t.end_ms - t.start_ms}, {"enqMs", t.end_ms - t.start_ms}};
+    if (streams > 1) row["stream"] = t.stream;
+    out.push_back(std::move(row));
+  }
+  absl::Status s = WriteJsonFile("--exportTimes", path, out);
+  if (s.ok()) std::printf("[I] Per-iteration times written to %s\n", path.c_str());
+  return s;
+}
+
 // --loadRefOutputs: compares each named output; false when one differs.
 absl::StatusOr<bool> CheckReferenceOutputs(const Options& opt, const ValidatedOptions& v,
                                            const engine::Engine& eng,
@@ -255,22 +319,69 @@ absl::StatusOr<Outcome> RunInference(const Options& opt, const ValidatedOptions&
   const bool profile_layers =
       opt.dump_profile || !opt.export_profile.empty() || !opt.export_report.empty();
   if (profile_layers) ctx.SetProfiler(&profiler);
-  std::vector<double> latencies;
-  auto start = Clock::now();
-  while (static_cast<int>(latencies.size()) < opt.iterations ||
-         MsSince(start) < opt.duration_s * 1000.0) {
-    auto t0 = Clock::now();
-    s = ctx.Execute();
+  // --infStreams: more contexts, each on its own thread, with the same inputs
+  // (stream 0 is `ctx`, which alone feeds the per-layer profiler).
+  const int streams = std::max(1, opt.inf_streams);
+  std::vector<std::unique_ptr<engine::ExecutionContext>> extra;
+  for (int k = 1; k < streams; ++k) {
+    auto c = eng.CreateExecutionContext();
+    if (!c.ok()) return c.status();
+    if (opt.threads.has_value()) {
+      s = (*c)->SetThreads(*opt.threads);
+      if (!s.ok()) return s;
+    }
+    s = SetInputs(opt, v, eng, **c);
     if (!s.ok()) return s;
-    latencies.push_back(MsSince(t0));
+    extra.push_back(std::move(*c));
+  }
+  // Each stream runs until, together, the streams did --iterations and
+  // --duration passed.
+  std::vector<std::vector<Timing>> per_stream(streams);
+  std::vector<absl::Status> status(streams);
+  std::atomic<int64_t> done{0};
+  auto start = Clock::now();
+  auto run_stream = [&](int k, engine::ExecutionContext& c) {
+    while (done.load() < opt.iterations || MsSince(start) < opt.duration_s * 1000.0) {
+      const double t0 = MsSince(start);
+      absl::Status r = c.Execute();
+      if (!r.ok()) {
+        status[k] = r;
+        return;
+      }
+      per_stream[k].push_back({t0, MsSince(start), k});
+      done.fetch_add(1);
+    }
+  };
+  {
+    std::vector<std::thread> threads;
+    for (int k = 1; k < streams; ++k) threads.emplace_back(run_stream, k, std::ref(*extra[k - 1]));
+    run_stream(0, ctx);
+    for (std::thread& t : threads) t.join();
   }
   const double wall_s = MsSince(start) / 1000.0;
   ctx.SetProfiler(nullptr);
+  for (const absl::Status& r : status) {
+    if (!r.ok()) return r;
+  }
+  std::vector<Timing> times;
+  for (const auto& st : per_stream) times.insert(times.end(), st.begin(), st.end());
+  std::sort(times.begin(), times.end(),
+            [](const Timing& a, const Timing& b) { return a.start_ms < b.start_ms; });
+  std::vector<double> latencies;
+  for (const Timing& t : times) latencies.push_back(t.end_ms - t.start_ms);
+  const int profiled_runs = static_cast<int>(per_stream[0].size());
 
   Stats st = ComputeStats(latencies, v.percentiles);
   std::printf("\n=== Performance summary ===\n");
   std::printf("[I] Host threads: %d\n", ctx.threads());
-  std::printf("Throughput: %.4g qps\n", latencies.size() / wall_s);
+  if (streams > 1) {
+    std::printf("[I] Inference streams: %d contexts on %d threads (%s iterations)\n", streams,
+                streams, absl::StrJoin(per_stream, " + ", [](std::string* o, const auto& st) {
+                  absl::StrAppend(o, st.size());
+                }).c_str());
+  }
+  std::printf("Throughput: %.4g qps%s\n", latencies.size() / wall_s,
+              streams > 1 ? absl::StrCat(" (aggregate over ", streams, " streams)").c_str() : "");
   std::printf("Host Latency: %s\n", FormatStats(st).c_str());
   std::printf("Total Host Walltime: %.4g s\n", wall_s);
   std::printf("Iterations: %zu timed (after %d warm-up runs)\n", latencies.size(), warm_runs);
@@ -280,9 +391,14 @@ absl::StatusOr<Outcome> RunInference(const Options& opt, const ValidatedOptions&
                 "the machine may be busy\n", 100 * cv);
   }
   std::printf("Note: host latency is the wall-clock time of the host emulation.\n");
-  s = ReportModeledDevice(opt, eng, static_cast<int>(latencies.size()),
+  s = ReportModeledDevice(opt, eng, streams > 1 ? profiled_runs : static_cast<int>(latencies.size()),
                           profile_layers ? &profiler : nullptr);
   if (!s.ok()) return s;
+  if (!opt.export_times.empty()) {
+    s = ExportTimes(opt.export_times, times, streams);
+    if (!s.ok()) return s;
+  }
+  if (opt.dump_output) DumpOutputs(eng, ctx);
 
   if (!opt.export_output.empty()) {
     s = ExportOutputs(opt, eng, ctx);
@@ -307,7 +423,17 @@ absl::StatusOr<Outcome> RunJob(const Options& opt, const ValidatedOptions& v,
                                const std::string& command, engine::Logger& logger) {
   std::shared_ptr<const engine::Engine> eng;
   Int8Setup int8_setup;
+  const bool names_given = !v.load_inputs.empty() || !v.ref_outputs.empty();
   if (!opt.onnx.empty()) {
+    if (names_given) {  // before the build, not after it
+      auto model = SummarizeOnnxModel(opt.onnx);
+      if (!model.ok()) return model.status();
+      std::vector<std::string> ins, outs;
+      for (const auto& d : model->inputs) ins.push_back(d.name);
+      for (const auto& d : model->outputs) outs.push_back(d.name);
+      absl::Status s = CheckTensorNames(v, ins, outs, absl::StrCat("model '", opt.onnx, "'"));
+      if (!s.ok()) return s;
+    }
     engine::BuilderConfig config = MakeBuilderConfig(opt, v);
     ConfigureInt8(opt, v, config, int8_setup);
     if (opt.compare_int8) {
@@ -327,6 +453,13 @@ absl::StatusOr<Outcome> RunJob(const Options& opt, const ValidatedOptions& v,
     auto loaded = LoadEngine(opt, v.hardware, logger);
     if (!loaded.ok()) return loaded.status();
     eng = *loaded;
+    if (names_given) {
+      std::vector<std::string> ins, outs;
+      for (const auto& d : eng->inputs()) ins.push_back(d.name);
+      for (const auto& d : eng->outputs()) outs.push_back(d.name);
+      absl::Status s = CheckTensorNames(v, ins, outs, absl::StrCat("plan '", opt.load_engine, "'"));
+      if (!s.ok()) return s;
+    }
   }
   PrintHardwareLine(*eng);
   PrintMemoryLine(*eng);
