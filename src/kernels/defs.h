@@ -21,8 +21,8 @@ KernelDef MakeInt8GemmDef();
 // gemm.cc
 KernelDef MakeGemmDef();
 KernelDef MakeMatMulDef();
-// pool.cc: "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-// "Int8AveragePool", "Int8GlobalAveragePool"
+// pool.cc: "MaxPool", "MaxPoolWithIndices", "AveragePool", "GlobalAveragePool",
+// "GlobalMaxPool", "Int8AveragePool", "Int8GlobalAveragePool"
 KernelDef MakePoolDef(const std::string& type);
 // norm.cc
 KernelDef MakeBatchNormalizationDef();

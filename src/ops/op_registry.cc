@@ -22,6 +22,7 @@ OpDef QLinearMatMulOp();
 OpDef MatMulIntegerOp();
 // pool.cc
 OpDef MaxPoolOp();
+OpDef MaxPoolWithIndicesOp();
 OpDef AveragePoolOp();
 OpDef GlobalAveragePoolOp();
 OpDef GlobalMaxPoolOp();
@@ -159,7 +160,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       GemmOp, MatMulOp, Int8GemmOp, QLinearMatMulOp, MatMulIntegerOp,
       // Pooling (vector unit).
       MaxPoolOp, AveragePoolOp, GlobalAveragePoolOp, GlobalMaxPoolOp, Int8AveragePoolOp,
-      Int8GlobalAveragePoolOp, MaxUnpoolOp,
+      Int8GlobalAveragePoolOp, MaxUnpoolOp, MaxPoolWithIndicesOp,
       // Normalization (vector unit).
       BatchNormalizationOp, SoftmaxOp, LrnOp,
       // Elementwise (vector unit).

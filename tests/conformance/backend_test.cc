@@ -7,7 +7,7 @@
 // pytorch-operator/) and ../shared/models/onnx_backend_tests/ (newer opsets).
 // Each suite prints how many tests ran, passed, and were skipped, separating
 // "op not supported" from "op supported, but a feature of this test is not"
-// (e.g. an unsupported dtype), and names the latter.
+// (e.g. an unsupported dtype), and names every skipped test with its reason.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "engine/builder.h"
 #include "engine/compare.h"
 #include "engine/runtime.h"
@@ -37,6 +38,7 @@ struct SuiteResult {
   int run = 0, passed = 0, skipped_op = 0, skipped_feature = 0, bound = 0;
   std::vector<std::string> failures;
   std::vector<std::string> feature_skips;
+  std::vector<std::string> op_skips;
 };
 
 std::vector<fs::path> SortedFiles(const fs::path& dir, const std::string& prefix) {
@@ -216,6 +218,10 @@ SuiteResult RunSuite(const std::string& root) {
     std::string err = RunOne(dir, &skipped, &reason, &bound);
     if (skipped == 1) {
       ++res.skipped_op;
+      // One line per test: the "N unsupported ops:" list joined.
+      res.op_skips.push_back(absl::StrCat(dir.filename().string(), ": ",
+                                          absl::StrReplaceAll(reason, {{":\n  ", ": "},
+                                                                       {"\n  ", "; "}})));
       continue;
     }
     if (skipped == 2) {
@@ -244,10 +250,34 @@ void CheckSuite(const std::string& label, const std::string& root) {
             << " with integer shape inputs bound at build time), " << r.passed << " passed, "
             << r.failures.size() << " failed, " << r.skipped_op << " skipped (unsupported op), "
             << r.skipped_feature << " skipped (unsupported attribute/dtype)\n";
+  for (const std::string& s : r.op_skips) std::cout << "  op skip: " << s << "\n";
   for (const std::string& s : r.feature_skips) std::cout << "  feature skip: " << s << "\n";
   INFO(absl::StrJoin(r.failures, "\n"));
   CHECK(r.failures.empty());
   CHECK(r.run > 0);
+}
+
+// Every listed backend test must exist, run (not be skipped) and pass.
+void CheckListed(const std::string& label,
+                 const std::vector<std::pair<std::string, std::vector<const char*>>>& suites) {
+  for (const auto& [root, tests] : suites) {
+    if (root.empty()) {
+      WARN("SKIPPED: " << label << ": test data not found");
+      continue;
+    }
+    for (const char* test : tests) {
+      const fs::path dir = fs::path(root) / test;
+      INFO(dir.string());
+      REQUIRE(fs::exists(dir / "model.onnx"));
+      int skipped = 0;
+      std::string reason;
+      bool bound = false;
+      const std::string err = RunOne(dir, &skipped, &reason, &bound);
+      INFO(reason);
+      CHECK(skipped == 0);
+      CHECK(err == "");
+    }
+  }
 }
 
 }  // namespace
@@ -272,24 +302,18 @@ TEST_CASE("ONNX backend tests of the quantization operators run and pass",
         "test_qlinearmatmul_3D_uint8_float32", "test_quantizelinear",
         "test_quantizelinear_axis"}},
   };
-  for (const auto& [root, tests] : suites) {
-    if (root.empty()) {
-      WARN("SKIPPED: quantization backend tests: test data not found");
-      continue;
-    }
-    for (const char* test : tests) {
-      const fs::path dir = fs::path(root) / test;
-      INFO(dir.string());
-      REQUIRE(fs::exists(dir / "model.onnx"));
-      int skipped = 0;
-      std::string reason;
-      bool bound = false;
-      const std::string err = RunOne(dir, &skipped, &reason, &bound);
-      INFO(reason);
-      CHECK(skipped == 0);
-      CHECK(err == "");
-    }
-  }
+  CheckListed("quantization backend tests", suites);
+}
+
+// Node tests that issue 17's later work made run (they were skipped as an
+// unsupported output, attribute or dtype): they must keep running and
+// passing.
+TEST_CASE("ONNX backend tests of issue 17's closed gaps run and pass", "[conformance]") {
+  CheckListed("issue 17 backend tests",
+              {{testing::OnnxTestDataPath("node"),
+                {// MaxPool's Indices output (row-major and storage_order 1).
+                 "test_maxpool_with_argmax_2d_precomputed_pads",
+                 "test_maxpool_with_argmax_2d_precomputed_strides"}}});
 }
 
 TEST_CASE("ONNX backend tests (libonnx-testdata node)", "[conformance]") {
