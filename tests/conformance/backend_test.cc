@@ -313,7 +313,12 @@ TEST_CASE("ONNX backend tests of issue 17's closed gaps run and pass", "[conform
               {{testing::OnnxTestDataPath("node"),
                 {// MaxPool's Indices output (row-major and storage_order 1).
                  "test_maxpool_with_argmax_2d_precomputed_pads",
-                 "test_maxpool_with_argmax_2d_precomputed_strides"}}});
+                 "test_maxpool_with_argmax_2d_precomputed_strides",
+                 // Dropout in training mode with ratio 0 (the identity, mask all true;
+                 // ratio and training_mode are graph inputs bound at build time).
+                 "test_training_dropout_zero_ratio", "test_training_dropout_zero_ratio_mask",
+                 // BatchNormalization training_mode=1: batch statistics, running mean/var.
+                 "test_batchnorm_epsilon_training_mode", "test_batchnorm_example_training_mode"}}});
 }
 
 TEST_CASE("ONNX backend tests (libonnx-testdata node)", "[conformance]") {
