@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -58,9 +59,6 @@ std::vector<fs::path> SortedFiles(const fs::path& dir, const std::string& prefix
 
 bool IsIntegral(DataType t) { return t == DataType::kInt64 || t == DataType::kInt32; }
 
-// ONNX 1.12's bfloat16 Cast tests store their bfloat16 data files as UINT16
-// (element type 4), which the engine's tensor files do not read: a feature
-// skip, stated (the bfloat16 Cast itself is tested in tests/kernels).
 // float64 models compute in float32 (the engine's lowering): test data with
 // finite float64 values beyond the float32 range (PyTorch's operator tests
 // hold such values, e.g. 2.4e198) cannot be represented and is a feature skip,
@@ -77,8 +75,15 @@ std::string BeyondFloat32(const Tensor& t, const fs::path& file) {
   return "";
 }
 
-bool Uint16DataFile(const absl::Status& s) {
-  return absl::StrContains(s.message(), "element type 4 (UINT16) is not supported");
+// ONNX 1.12's bfloat16 Cast tests store their bfloat16 data as UINT16 (numpy
+// has no bfloat16): where the engine's tensor is bfloat16, the uint16 file
+// holds its bit patterns, which are taken as they are (ONNX Runtime's test
+// runner does the same).
+Tensor AsBFloat16IfUint16(Tensor t, DataType engine_dtype) {
+  if (t.dtype() != DataType::kUint16 || engine_dtype != DataType::kBFloat16) return t;
+  Tensor b(DataType::kBFloat16, t.shape());
+  if (t.byte_size() > 0) std::memcpy(b.data(), t.data(), t.byte_size());
+  return b;
 }
 
 // Runs one test directory; returns "" on pass, else the failure message.
@@ -87,9 +92,38 @@ bool Uint16DataFile(const absl::Status& s) {
 // shape, Slice's starts, ...) is rebuilt with those inputs bound to the
 // values of test_data_set_0 (BuilderConfig::input_values, TensorRT's shape
 // tensors); *bound is set then.
+// Tests whose stored data cannot be matched as the engine follows the current
+// spec: stated feature skips (name -> reason).
+const std::vector<std::pair<std::string, std::string>>& StatedDataSkips() {
+  static const auto* skips = new std::vector<std::pair<std::string, std::string>>{
+      {"test_cast_FLOAT_to_BFLOAT16",
+       "ONNX 1.12's expected bfloat16 values truncate the float32 bits; Cast rounds to nearest "
+       "even (the spec since ONNX 1.14, ONNX Runtime)"},
+      {"test_castlike_BFLOAT16_to_FLOAT",
+       "the data file of input 'like' has shape [1], the model declares [3, 4]"},
+      {"test_castlike_BFLOAT16_to_FLOAT_expanded",
+       "the data file of input 'like' has shape [1], the model declares [3, 4]"},
+      {"test_castlike_FLOAT_to_BFLOAT16",
+       "the data file of input 'like' has shape [1], the model declares [3, 4]"},
+      {"test_castlike_FLOAT_to_BFLOAT16_expanded",
+       "the data file of input 'like' has shape [1], the model declares [3, 4]"},
+  };
+  return *skips;
+}
+
 std::string RunOne(const fs::path& dir, int* skipped, std::string* skip_reason, bool* bound) {
   *skipped = 0;
   *bound = false;
+  if (dir.parent_path().filename() == "node" &&
+      absl::StrContains(dir.parent_path().string(), "libonnx-testdata")) {
+    for (const auto& [name, why] : StatedDataSkips()) {
+      if (dir.filename() == name) {
+        *skipped = 2;
+        *skip_reason = why;
+        return "";
+      }
+    }
+  }
   static StderrLogger quiet(Severity::kError);
   Builder builder(&quiet);
   BuilderConfig config;
@@ -139,11 +173,6 @@ std::string RunOne(const fs::path& dir, int* skipped, std::string* skip_reason, 
     size_t next = 0;
     for (size_t i = 0; i < inputs.size(); ++i) {
       auto t = LoadTensorFile(inputs[i].string());
-      if (!t.ok() && Uint16DataFile(t.status())) {
-        *skipped = 2;
-        *skip_reason = "bfloat16 test data stored as uint16: " + std::string(t.status().message());
-        return "";
-      }
       if (!t.ok()) return t.status().ToString();
       if (std::string why = BeyondFloat32(t->tensor, inputs[i]); !why.empty()) {
         *skipped = 2;
@@ -160,7 +189,8 @@ std::string RunOne(const fs::path& dir, int* skipped, std::string* skip_reason, 
       if (next >= in_desc.size()) {
         return absl::StrCat(inputs.size(), " input files for ", in_desc.size(), " engine inputs");
       }
-      absl::Status s = (*ctx)->SetInput(in_desc[next++].name, t->tensor);
+      const Tensor value = AsBFloat16IfUint16(t->tensor, in_desc[next].dtype);
+      absl::Status s = (*ctx)->SetInput(in_desc[next++].name, value);
       if (!s.ok()) return s.ToString();
     }
     if (next != in_desc.size()) {
@@ -174,13 +204,8 @@ std::string RunOne(const fs::path& dir, int* skipped, std::string* skip_reason, 
     }
     for (size_t i = 0; i < outputs.size(); ++i) {
       auto expected = LoadTensorFile(outputs[i].string());
-      if (!expected.ok() && Uint16DataFile(expected.status())) {
-        *skipped = 2;
-        *skip_reason =
-            "bfloat16 test data stored as uint16: " + std::string(expected.status().message());
-        return "";
-      }
       if (!expected.ok()) return expected.status().ToString();
+      expected->tensor = AsBFloat16IfUint16(std::move(expected->tensor), out_desc[i].dtype);
       if (std::string why = BeyondFloat32(expected->tensor, outputs[i]); !why.empty()) {
         *skipped = 2;
         *skip_reason = why;
@@ -240,7 +265,9 @@ SuiteResult RunSuite(const std::string& root) {
   return res;
 }
 
-void CheckSuite(const std::string& label, const std::string& root) {
+// `min_passed`: the suite's figure when last raised; fewer passing tests
+// (a test newly skipped, not only failing) is a regression.
+void CheckSuite(const std::string& label, const std::string& root, int min_passed = 1) {
   if (root.empty()) {
     WARN("SKIPPED: " << label << ": test data not found");
     return;
@@ -255,6 +282,7 @@ void CheckSuite(const std::string& label, const std::string& root) {
   INFO(absl::StrJoin(r.failures, "\n"));
   CHECK(r.failures.empty());
   CHECK(r.run > 0);
+  CHECK(r.passed >= min_passed);
 }
 
 // Every listed backend test must exist, run (not be skipped) and pass.
@@ -323,11 +351,23 @@ TEST_CASE("ONNX backend tests of issue 17's closed gaps run and pass", "[conform
                  // window functions' expanded forms): small float folds at parse.
                  "test_blackmanwindow_expanded", "test_blackmanwindow_symmetric_expanded",
                  "test_hammingwindow_expanded", "test_hammingwindow_symmetric_expanded",
-                 "test_hannwindow_expanded", "test_hannwindow_symmetric_expanded"}}});
+                 "test_hannwindow_expanded", "test_hannwindow_symmetric_expanded",
+                 // Integer element types int16, uint16, uint32, uint64.
+                 "test_bitshift_left_uint16", "test_bitshift_left_uint32",
+                 "test_bitshift_left_uint64", "test_bitshift_right_uint16",
+                 "test_bitshift_right_uint32", "test_bitshift_right_uint64", "test_max_int16",
+                 "test_max_uint16", "test_max_uint32", "test_max_uint64", "test_min_int16",
+                 "test_min_uint16", "test_min_uint32", "test_min_uint64",
+                 "test_mod_mixed_sign_int16", "test_mod_uint16", "test_mod_uint32",
+                 "test_mod_uint64", "test_pow_types_float32_uint32",
+                 "test_pow_types_float32_uint64",
+                 // bfloat16 data stored as uint16 (ONNX 1.12), taken as bit patterns.
+                 "test_cast_BFLOAT16_to_FLOAT"}}});
 }
 
 TEST_CASE("ONNX backend tests (libonnx-testdata node)", "[conformance]") {
-  CheckSuite("libonnx-testdata/node", testing::OnnxTestDataPath("node"));
+  // 839 of the 932 node tests (issue 17).
+  CheckSuite("libonnx-testdata/node", testing::OnnxTestDataPath("node"), 839);
 }
 
 TEST_CASE("ONNX backend tests (libonnx-testdata pytorch-converted)", "[conformance]") {
