@@ -55,6 +55,9 @@ KernelDef MakeSizeDef();
 // quantize.cc: "QuantizeLinear", "DequantizeLinear".
 KernelDef MakeQuantizeLinearDef();
 KernelDef MakeDequantizeLinearDef();
+// quantize.cc: "DynamicQuantizeLinear" (ONNX 11; three outputs y, y_scale,
+// y_zero_point).
+KernelDef MakeDynamicQuantizeLinearDef();
 // qlinear.cc: imported ONNX quantized products "QLinearConv", "ConvInteger",
 // "QLinearMatMul", "MatMulInteger".
 KernelDef MakeQLinearConvDef();

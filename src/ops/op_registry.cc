@@ -52,6 +52,7 @@ OpDef CastOp();
 OpDef CastLikeOp();
 OpDef QuantizeLinearOp();
 OpDef DequantizeLinearOp();
+OpDef DynamicQuantizeLinearOp();
 // elementwise_math.cc: elementwise math, logic and activations (issue 17)
 OpDef ExpOp(); OpDef LogOp(); OpDef SqrtOp(); OpDef ReciprocalOp(); OpDef NegOp(); OpDef AbsOp();
 OpDef FloorOp(); OpDef CeilOp(); OpDef RoundOp(); OpDef SignOp(); OpDef ErfOp();
@@ -166,7 +167,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Elementwise (vector unit).
       ReluOp, LeakyReluOp, ClipOp, SigmoidOp, TanhOp, HardSigmoidOp, HardSwishOp, SwishOp,
       AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, CastLikeOp, QuantizeLinearOp,
-      DequantizeLinearOp,
+      DequantizeLinearOp, DynamicQuantizeLinearOp,
       // Elementwise math, logic and activations (vector unit; elementwise_math.cc).
       ExpOp, LogOp, SqrtOp, ReciprocalOp, NegOp, AbsOp, FloorOp, CeilOp, RoundOp, SignOp, ErfOp,
       SinOp, CosOp, TanOp, AsinOp, AcosOp, AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp,

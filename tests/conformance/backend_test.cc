@@ -311,9 +311,8 @@ void CheckListed(const std::string& label,
 }  // namespace
 
 // The quantization operators (QuantizeLinear, DequantizeLinear, QLinearConv,
-// QLinearMatMul, ConvInteger, MatMulInteger): every backend test of them must
-// run and pass, none may be skipped. (DynamicQuantizeLinear and its
-// *_expanded forms are not supported: another op.)
+// QLinearMatMul, ConvInteger, MatMulInteger, DynamicQuantizeLinear): every
+// backend test of them must run and pass, none may be skipped.
 TEST_CASE("ONNX backend tests of the quantization operators run and pass",
           "[conformance][quantize]") {
   const std::vector<std::pair<std::string, std::vector<const char*>>> suites = {
@@ -321,14 +320,16 @@ TEST_CASE("ONNX backend tests of the quantization operators run and pass",
        {"test_basic_convinteger", "test_convinteger_with_padding",
         "test_convinteger_without_padding", "test_dequantizelinear", "test_dequantizelinear_axis",
         "test_matmulinteger", "test_qlinearconv", "test_qlinearmatmul_2D", "test_qlinearmatmul_3D",
-        "test_quantizelinear", "test_quantizelinear_axis"}},
+        "test_quantizelinear", "test_quantizelinear_axis", "test_dynamicquantizelinear",
+        "test_dynamicquantizelinear_max_adjusted", "test_dynamicquantizelinear_min_adjusted"}},
       {testing::SharedPath("models/onnx_backend_tests/node"),
        {"test_convinteger_with_padding", "test_convinteger_without_padding",
         "test_dequantizelinear", "test_dequantizelinear_axis", "test_matmulinteger",
         "test_qlinearconv", "test_qlinearmatmul_2D_int8_float32",
         "test_qlinearmatmul_2D_uint8_float32", "test_qlinearmatmul_3D_int8_float32",
         "test_qlinearmatmul_3D_uint8_float32", "test_quantizelinear",
-        "test_quantizelinear_axis"}},
+        "test_quantizelinear_axis", "test_dynamicquantizelinear",
+        "test_dynamicquantizelinear_max_adjusted", "test_dynamicquantizelinear_min_adjusted"}},
   };
   CheckListed("quantization backend tests", suites);
 }
@@ -366,8 +367,8 @@ TEST_CASE("ONNX backend tests of issue 17's closed gaps run and pass", "[conform
 }
 
 TEST_CASE("ONNX backend tests (libonnx-testdata node)", "[conformance]") {
-  // 839 of the 932 node tests (issue 17).
-  CheckSuite("libonnx-testdata/node", testing::OnnxTestDataPath("node"), 839);
+  // 842 of the 932 node tests (issue 17).
+  CheckSuite("libonnx-testdata/node", testing::OnnxTestDataPath("node"), 842);
 }
 
 TEST_CASE("ONNX backend tests (libonnx-testdata pytorch-converted)", "[conformance]") {
