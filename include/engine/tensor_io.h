@@ -26,7 +26,7 @@ struct NamedTensor {
 ENGINE_API absl::StatusOr<NamedTensor> LoadTensorProtoFile(const std::string& path);
 
 /// Reads a NumPy `.npy` file (format versions 1-3, little-endian, C order;
-/// dtypes <f4 <f2 <f8 |i1 |u1 <i4 <i8 |b1).
+/// dtypes <f4 <f2 <f8 |i1 |u1 <i2 <u2 <i4 <u4 <i8 <u8 |b1).
 /// Errors: NotFound, InvalidArgument (bad header or size), Unimplemented
 /// (Fortran order, big-endian or other dtype).
 ENGINE_API absl::StatusOr<NamedTensor> LoadNpyFile(const std::string& path);

@@ -25,11 +25,15 @@ enum class DataType : int32_t {
   kFloat32 = 1,
   kUint8 = 2,
   kInt8 = 3,
+  kUint16 = 4,
+  kInt16 = 5,
   kInt32 = 6,
   kInt64 = 7,
   kBool = 9,
   kFloat16 = 10,
   kFloat64 = 11,   ///< float64 ("double"); storage at model I/O (computed in float32)
+  kUint32 = 12,
+  kUint64 = 13,
   kBFloat16 = 16,  ///< bfloat16 (the top half of a float32); storage at model I/O
 };
 
@@ -44,11 +48,15 @@ constexpr std::optional<DataType> DataTypeFromCode(int64_t code) {
     case DataType::kFloat32:
     case DataType::kUint8:
     case DataType::kInt8:
+    case DataType::kUint16:
+    case DataType::kInt16:
     case DataType::kInt32:
     case DataType::kInt64:
     case DataType::kBool:
     case DataType::kFloat16:
     case DataType::kFloat64:
+    case DataType::kUint32:
+    case DataType::kUint64:
     case DataType::kBFloat16:
       return static_cast<DataType>(code);
   }

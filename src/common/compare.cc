@@ -14,6 +14,10 @@ double ElementAsDouble(const Tensor& t, int64_t i) {
     case DataType::kFloat32: return t.data_as<float>()[i];
     case DataType::kUint8: return t.data_as<uint8_t>()[i];
     case DataType::kInt8: return t.data_as<int8_t>()[i];
+    case DataType::kUint16: return t.data_as<uint16_t>()[i];
+    case DataType::kInt16: return t.data_as<int16_t>()[i];
+    case DataType::kUint32: return t.data_as<uint32_t>()[i];
+    case DataType::kUint64: return static_cast<double>(t.data_as<uint64_t>()[i]);
     case DataType::kInt32: return t.data_as<int32_t>()[i];
     case DataType::kInt64: return static_cast<double>(t.data_as<int64_t>()[i]);
     case DataType::kBool: return t.data_as<uint8_t>()[i] != 0;

@@ -81,6 +81,10 @@ absl::StatusOr<NamedTensor> LoadNpyFile(const std::string& path) {
   else if (descr == "|u1") dtype = DataType::kUint8;
   else if (descr == "<i4") dtype = DataType::kInt32;
   else if (descr == "<i8") dtype = DataType::kInt64;
+  else if (descr == "<i2") dtype = DataType::kInt16;
+  else if (descr == "<u2") dtype = DataType::kUint16;
+  else if (descr == "<u4") dtype = DataType::kUint32;
+  else if (descr == "<u8") dtype = DataType::kUint64;
   else if (descr == "|b1") dtype = DataType::kBool;
   else return absl::UnimplementedError(absl::StrCat(path, ": unsupported .npy dtype '", descr, "'"));
   Dims shape;

@@ -11,6 +11,10 @@ DataType DataTypeFromOnnx(int32_t onnx_type) {
     case onnx::TensorProto::FLOAT: return DataType::kFloat32;
     case onnx::TensorProto::UINT8: return DataType::kUint8;
     case onnx::TensorProto::INT8: return DataType::kInt8;
+    case onnx::TensorProto::UINT16: return DataType::kUint16;
+    case onnx::TensorProto::INT16: return DataType::kInt16;
+    case onnx::TensorProto::UINT32: return DataType::kUint32;
+    case onnx::TensorProto::UINT64: return DataType::kUint64;
     case onnx::TensorProto::INT32: return DataType::kInt32;
     case onnx::TensorProto::INT64: return DataType::kInt64;
     case onnx::TensorProto::BOOL: return DataType::kBool;
@@ -73,6 +77,8 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto) {
       case DataType::kFloat32: held = static_cast<size_t>(proto.float_data_size()); break;
       case DataType::kInt64: held = static_cast<size_t>(proto.int64_data_size()); break;
       case DataType::kFloat64: held = static_cast<size_t>(proto.double_data_size()); break;
+      case DataType::kUint32:
+      case DataType::kUint64: held = static_cast<size_t>(proto.uint64_data_size()); break;
       default: held = static_cast<size_t>(proto.int32_data_size()); break;
     }
     if (held != n) return size_error(held);
@@ -92,8 +98,16 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto) {
     case DataType::kFloat64:
       std::copy(proto.double_data().begin(), proto.double_data().end(), t.data_as<double>());
       break;
+    case DataType::kUint32:  // ONNX stores uint32 and uint64 in uint64_data
+      std::copy(proto.uint64_data().begin(), proto.uint64_data().end(), t.data_as<uint32_t>());
+      break;
+    case DataType::kUint64:
+      std::copy(proto.uint64_data().begin(), proto.uint64_data().end(), t.data_as<uint64_t>());
+      break;
     case DataType::kInt32:
     case DataType::kInt8:
+    case DataType::kUint16:
+    case DataType::kInt16:
     case DataType::kUint8:
     case DataType::kBool:
     case DataType::kFloat16:
@@ -104,6 +118,8 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto) {
         switch (dtype) {
           case DataType::kInt32: t.data_as<int32_t>()[i] = v; break;
           case DataType::kInt8: t.data_as<int8_t>()[i] = static_cast<int8_t>(v); break;
+          case DataType::kInt16: t.data_as<int16_t>()[i] = static_cast<int16_t>(v); break;
+          case DataType::kUint16:
           case DataType::kFloat16:
           case DataType::kBFloat16: t.data_as<uint16_t>()[i] = static_cast<uint16_t>(v); break;
           default: t.data_as<uint8_t>()[i] = static_cast<uint8_t>(v); break;

@@ -9,6 +9,10 @@ size_t DataTypeSize(DataType dtype) {
     case DataType::kFloat32: return 4;
     case DataType::kUint8: return 1;
     case DataType::kInt8: return 1;
+    case DataType::kUint16: return 2;
+    case DataType::kInt16: return 2;
+    case DataType::kUint32: return 4;
+    case DataType::kUint64: return 8;
     case DataType::kInt32: return 4;
     case DataType::kInt64: return 8;
     case DataType::kBool: return 1;
@@ -25,6 +29,10 @@ const char* DataTypeName(DataType dtype) {
     case DataType::kFloat32: return "float";
     case DataType::kUint8: return "uint8";
     case DataType::kInt8: return "int8";
+    case DataType::kUint16: return "uint16";
+    case DataType::kInt16: return "int16";
+    case DataType::kUint32: return "uint32";
+    case DataType::kUint64: return "uint64";
     case DataType::kInt32: return "int32";
     case DataType::kInt64: return "int64";
     case DataType::kBool: return "bool";

@@ -39,6 +39,10 @@ static_assert(static_cast<int>(fb::DataType::BOOL) == static_cast<int>(DataType:
 static_assert(static_cast<int>(fb::DataType::FLOAT16) == static_cast<int>(DataType::kFloat16));
 static_assert(static_cast<int>(fb::DataType::FLOAT64) == static_cast<int>(DataType::kFloat64));
 static_assert(static_cast<int>(fb::DataType::BFLOAT16) == static_cast<int>(DataType::kBFloat16));
+static_assert(static_cast<int>(fb::DataType::UINT16) == static_cast<int>(DataType::kUint16));
+static_assert(static_cast<int>(fb::DataType::INT16) == static_cast<int>(DataType::kInt16));
+static_assert(static_cast<int>(fb::DataType::UINT32) == static_cast<int>(DataType::kUint32));
+static_assert(static_cast<int>(fb::DataType::UINT64) == static_cast<int>(DataType::kUint64));
 
 // Largest dimension and tensor size a plan may declare, bytes (1 TiB; the
 // activation arena holding every non-constant tensor has the same limit).

@@ -24,8 +24,8 @@ KernelDef MakeMatMulDef();
 // attention.cc: "Attention" (Q, K, V [B, H, seq, head], optional additive
 // mask; not yet registered as a layer: no accelerator mapping / fusion yet).
 KernelDef MakeAttentionDef();
-// pool.cc: "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-// "Int8AveragePool", "Int8GlobalAveragePool"
+// pool.cc: "MaxPool", "MaxPoolWithIndices", "AveragePool", "GlobalAveragePool",
+// "GlobalMaxPool", "Int8AveragePool", "Int8GlobalAveragePool"
 KernelDef MakePoolDef(const std::string& type);
 // norm.cc
 KernelDef MakeBatchNormalizationDef();
@@ -58,6 +58,9 @@ KernelDef MakeSizeDef();
 // quantize.cc: "QuantizeLinear", "DequantizeLinear".
 KernelDef MakeQuantizeLinearDef();
 KernelDef MakeDequantizeLinearDef();
+// quantize.cc: "DynamicQuantizeLinear" (ONNX 11; three outputs y, y_scale,
+// y_zero_point).
+KernelDef MakeDynamicQuantizeLinearDef();
 // qlinear.cc: imported ONNX quantized products "QLinearConv", "ConvInteger",
 // "QLinearMatMul", "MatMulInteger".
 KernelDef MakeQLinearConvDef();

@@ -1,8 +1,11 @@
 // Broadcasting elementwise kernels whose operand and result element types
 // differ or are not float (the "elementwise math" family, issue 17):
 //
-//  - Pow (ONNX Pow-15): Z = X ^ Y, X float32, int32 or int64, Y float32,
-//    int32, int64, int8 or uint8; Z has X's type. Float bases are raised in
+//  Integer types below ("the integer types"): int8, uint8, int16, uint16,
+//  int32, uint32, int64, uint64.
+//
+//  - Pow (ONNX Pow-15): Z = X ^ Y, X float32, int32 or int64, Y float32 or
+//    any of the integer types; Z has X's type. Float bases are raised in
 //    double and rounded once (numpy's float64 promotion for integer
 //    exponents; correctly rounded for float exponents within libm's ulp);
 //    a constant scalar exponent 2 is x * x (identical result). Integer
@@ -11,22 +14,22 @@
 //    0, where numpy raises); integer bases with float exponents are computed
 //    in double and converted (NaN gives 0, out-of-range saturates).
 //  - Mod (ONNX Mod-13), attribute fmod (default 0): fmod = 0 is integer
-//    modulus with the sign of the divisor (Python's %), int32, int64, int8,
-//    uint8; fmod = 1 is the truncated remainder with the sign of the
+//    modulus with the sign of the divisor (Python's %), the integer types;
+//    fmod = 1 is the truncated remainder with the sign of the
 //    dividend (C fmod), float32 and the integer types. Float inputs with
 //    fmod = 0 are InvalidArgument (the spec requires fmod = 1 for floats).
 //    Integer modulus by zero gives 0 instead of trapping (undefined in ONNX).
 //  - Equal, Greater, GreaterOrEqual, Less, LessOrEqual (ONNX 13/16/19):
-//    float32, int32, int64, int8, uint8, and bool (Equal only) operands of one
+//    float32, the integer types, and bool (Equal only) operands of one
 //    type, bool result. Comparisons with NaN are false (IEEE).
 //  - And, Or, Xor (ONNX 7): bool operands, bool result.
-//  - BitShift (ONNX 11): uint8 operands (the only unsigned integer type the
-//    engine stores), attribute direction "LEFT" or "RIGHT" (required); a
-//    shift by the bit width or more gives 0 (numpy).
+//  - BitShift (ONNX 11): uint8, uint16, uint32 or uint64 operands,
+//    attribute direction "LEFT" or "RIGHT" (required); a shift by the bit
+//    width or more gives 0 (numpy).
 //  - Where (ONNX Where-16): condition bool, X and Y of any one element type;
 //    three-way multidirectional broadcasting.
-//  - Min, Max (ONNX 13): variadic (1..N inputs), float32, int32, int64, int8,
-//    uint8; NaN propagates (numpy.minimum / maximum). Mean (ONNX 13):
+//  - Min, Max (ONNX 13): variadic (1..N inputs), float32 or the integer
+//    types; NaN propagates (numpy.minimum / maximum). Mean (ONNX 13):
 //    variadic float32, the sum of the inputs divided by their count.
 //
 // Broadcasting is ONNX's multidirectional (numpy) rule, executed by the
@@ -63,6 +66,10 @@ bool DispatchNumeric(DataType t, const F& f) {
     case DataType::kInt32: f(Tag<int32_t>{}); return true;
     case DataType::kInt64: f(Tag<int64_t>{}); return true;
     case DataType::kInt8: f(Tag<int8_t>{}); return true;
+    case DataType::kInt16: f(Tag<int16_t>{}); return true;
+    case DataType::kUint16: f(Tag<uint16_t>{}); return true;
+    case DataType::kUint32: f(Tag<uint32_t>{}); return true;
+    case DataType::kUint64: f(Tag<uint64_t>{}); return true;
     case DataType::kUint8:
     case DataType::kBool: f(Tag<uint8_t>{}); return true;
     default: return false;
@@ -71,7 +78,8 @@ bool DispatchNumeric(DataType t, const F& f) {
 
 bool IsNumeric(DataType t) {
   return t == DataType::kFloat32 || t == DataType::kInt32 || t == DataType::kInt64 ||
-         t == DataType::kInt8 || t == DataType::kUint8;
+         t == DataType::kInt8 || t == DataType::kUint8 || t == DataType::kInt16 ||
+         t == DataType::kUint16 || t == DataType::kUint32 || t == DataType::kUint64;
 }
 
 absl::Status Unsupported(const std::string& type, const std::string& what, DataType dtype) {
@@ -267,7 +275,10 @@ absl::StatusOr<std::vector<TensorInfo>> InferBin(BinOp op, const std::string& ty
       case BinOp::kAnd:
       case BinOp::kOr:
       case BinOp::kXor: ok = a.dtype == DataType::kBool; break;
-      case BinOp::kBitShift: ok = a.dtype == DataType::kUint8; break;
+      case BinOp::kBitShift:
+        ok = a.dtype == DataType::kUint8 || a.dtype == DataType::kUint16 ||
+             a.dtype == DataType::kUint32 || a.dtype == DataType::kUint64;
+        break;
       case BinOp::kPow: break;
     }
     if (!ok) return Unsupported(type, "its inputs", a.dtype);
@@ -344,15 +355,23 @@ class BinKernel final : public Kernel {
             ctx, plan_, a, b, o, [](uint8_t x, uint8_t y) -> uint8_t { return (x != 0) ^ (y != 0); });
         break;
       case BinOp::kBitShift:
-        if (attrs_.shift_left) {
-          RunBinaryPlan<uint8_t, uint8_t, uint8_t>(
-              ctx, plan_, a, b, o,
-              [](uint8_t x, uint8_t s) -> uint8_t { return s >= 8 ? 0 : static_cast<uint8_t>(x << s); });
-        } else {
-          RunBinaryPlan<uint8_t, uint8_t, uint8_t>(
-              ctx, plan_, a, b, o,
-              [](uint8_t x, uint8_t s) -> uint8_t { return s >= 8 ? 0 : static_cast<uint8_t>(x >> s); });
-        }
+        DispatchNumeric(a_, [&](auto tag) {
+          using T = typename decltype(tag)::type;
+          if constexpr (std::is_unsigned_v<T>) {
+            // A shift by the bit width or more gives 0 (numpy's result for
+            // these unsigned types), not C++'s undefined behaviour.
+            constexpr T kBits = static_cast<T>(8 * sizeof(T));
+            if (attrs_.shift_left) {
+              RunBinaryPlan<T, T, T>(ctx, plan_, a, b, o, [](T x, T s) -> T {
+                return s >= kBits ? T{0} : static_cast<T>(x << s);
+              });
+            } else {
+              RunBinaryPlan<T, T, T>(ctx, plan_, a, b, o, [](T x, T s) -> T {
+                return s >= kBits ? T{0} : static_cast<T>(x >> s);
+              });
+            }
+          }
+        });
         break;
     }
   }

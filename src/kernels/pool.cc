@@ -7,8 +7,20 @@
 // MaxPool / AveragePool attributes (Operators.md#MaxPool, #AveragePool):
 // kernel_shape (required), strides, pads [x1_begin, ..., x1_end, ...],
 // dilations, auto_pad, ceil_mode, count_include_pad (AveragePool),
-// storage_order (MaxPool; only 0). MaxPool's optional Indices output is not
-// supported.
+// storage_order (MaxPool; 0 or 1, it orders the Indices output).
+//
+// MaxPoolWithIndices (the engine's layer for a MaxPool whose optional second
+// output Indices is used; written by the MaxPool importer, not an ONNX op):
+// the outputs Y and Indices, int64 of Y's shape. Indices[j] is the position
+// of the maximum of window j in X flattened to 1-D (the plane offset
+// (n * C + c) * D1 * ... * Dk included, padding not counted, so values lie in
+// [0, N*C*D1*..*Dk)), with the spatial dims ordered row-major
+// (storage_order 0) or column-major (storage_order 1: D1 varies fastest), as
+// ONNX Runtime computes it. The first tap inside the input claims the window
+// and a later tap replaces it only when greater, so a tie keeps the first tap
+// in row-major window order and a NaN is never the maximum (an all-NaN window
+// gives the dtype's lowest value at its first tap). MaxUnpool
+// (src/kernels/reorder.cc) reads the storage_order 0 positions back.
 //
 // Output size per spatial axis (effective kernel ek = (k - 1) * d + 1), as in
 // onnx/reference/ops/op_pool_common.py:
@@ -67,7 +79,7 @@
 namespace engine::kernels {
 namespace {
 
-enum class PoolKind { kMax, kAverage, kGlobalMax, kGlobalAverage };
+enum class PoolKind { kMax, kAverage, kGlobalMax, kGlobalAverage, kMaxIndices };
 
 constexpr int kMaxSpatial = 3;
 using Dims3 = std::array<int64_t, kMaxSpatial>;
@@ -76,6 +88,8 @@ const char* PoolName(PoolKind kind) {
   switch (kind) {
     case PoolKind::kMax:
       return "MaxPool";
+    case PoolKind::kMaxIndices:
+      return "MaxPoolWithIndices";
     case PoolKind::kAverage:
       return "AveragePool";
     case PoolKind::kGlobalMax:
@@ -87,7 +101,7 @@ const char* PoolName(PoolKind kind) {
 }
 
 constexpr bool IsMax(PoolKind kind) {
-  return kind == PoolKind::kMax || kind == PoolKind::kGlobalMax;
+  return kind == PoolKind::kMax || kind == PoolKind::kGlobalMax || kind == PoolKind::kMaxIndices;
 }
 constexpr bool IsGlobal(PoolKind kind) {
   return kind == PoolKind::kGlobalMax || kind == PoolKind::kGlobalAverage;
@@ -107,6 +121,8 @@ struct PoolParams {
   DataType dtype = DataType::kUndefined;
   int64_t planes = 0;  // N * C
   bool count_include_pad = false;
+  bool column_major = false;  // storage_order 1 (the Indices output's order)
+  int nsp = 0;                // spatial axes of the model's X
   // Spatial geometry normalized to 3-D (leading unit axes), as in conv.cc.
   Dims3 in{1, 1, 1};
   Dims3 out{1, 1, 1};
@@ -146,6 +162,7 @@ absl::StatusOr<PoolParams> ParsePool(PoolKind kind, const Attributes& attrs,
   const size_t nsp = x.shape.size() - 2;
   PoolParams p;
   p.dtype = x.dtype;
+  p.nsp = static_cast<int>(nsp);
   p.planes = x.shape[0] * x.shape[1];
   p.y_shape = {x.shape[0], x.shape[1]};
   if (IsGlobal(kind)) {
@@ -178,10 +195,11 @@ absl::StatusOr<PoolParams> ParsePool(PoolKind kind, const Attributes& attrs,
   ENGINE_ASSIGN_OR_RETURN(int64_t count_include_pad, attrs.GetInt("count_include_pad", 0));
   ENGINE_ASSIGN_OR_RETURN(int64_t storage_order, attrs.GetInt("storage_order", 0));
   ENGINE_ASSIGN_OR_RETURN(std::string auto_pad, GetAutoPad(attrs, name));
-  if (storage_order != 0) {
-    return absl::UnimplementedError(
-        absl::StrCat(name, ": storage_order ", storage_order, " is not supported (only 0)"));
+  if (storage_order != 0 && storage_order != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": storage_order ", storage_order, " must be 0 or 1"));
   }
+  p.column_major = storage_order == 1;
   p.count_include_pad = kind == PoolKind::kAverage && count_include_pad != 0;
 
   const size_t lead = kMaxSpatial - nsp;
@@ -226,6 +244,10 @@ template <PoolKind kKind>
 absl::StatusOr<std::vector<TensorInfo>> InferPool(const Attributes& attrs,
                                                   std::span<const TensorInfo> inputs) {
   ENGINE_ASSIGN_OR_RETURN(PoolParams p, ParsePool(kKind, attrs, inputs));
+  if (kKind == PoolKind::kMaxIndices) {
+    return std::vector<TensorInfo>{MakeInfo(p.dtype, p.y_shape),
+                                   MakeInfo(DataType::kInt64, p.y_shape)};
+  }
   return std::vector<TensorInfo>{MakeInfo(p.dtype, p.y_shape)};
 }
 
@@ -279,13 +301,13 @@ class PoolKernel final : public Kernel {
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
                        std::span<const TensorInfo> outputs) override {
     ENGINE_ASSIGN_OR_RETURN(p_, ParsePool(kKind, attrs, inputs));
-    if (outputs.size() > 1) {
-      return absl::UnimplementedError(absl::StrCat(
-          PoolName(kKind), ": only one output is supported (Indices is not implemented)"));
-    }
-    if (outputs.size() != 1 || outputs[0].shape != p_.y_shape) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          PoolName(kKind), ": expected one output of shape ", ShapeString(p_.y_shape)));
+    constexpr size_t kOutputs = kKind == PoolKind::kMaxIndices ? 2 : 1;
+    if (outputs.size() != kOutputs || outputs[0].shape != p_.y_shape ||
+        (kOutputs == 2 &&
+         (outputs[1].shape != p_.y_shape || outputs[1].dtype != DataType::kInt64))) {
+      return absl::InvalidArgumentError(absl::StrCat(PoolName(kKind), ": expected ", kOutputs,
+                                                     " output(s) of shape ",
+                                                     ShapeString(p_.y_shape)));
     }
     BuildWindows(p_, windows_);
     separable_ = kKind == PoolKind::kMax && p_.in[0] == 1 && p_.out[0] == 1 &&
@@ -308,6 +330,23 @@ class PoolKernel final : public Kernel {
     // layer is large enough to pay for it.
     auto planes = [&](int64_t begin, int64_t end, int slot) {
       std::byte* row = separable_ ? scratch_.Slot(ctx, slot) : nullptr;
+      if constexpr (kKind == PoolKind::kMaxIndices) {
+        int64_t* indices = static_cast<int64_t*>(out[1]);
+        switch (p_.dtype) {
+          case DataType::kFloat32:
+            RunIndices<float>(in[0], out[0], indices, begin, end);
+            break;
+          case DataType::kInt8:
+            RunIndices<int8_t>(in[0], out[0], indices, begin, end);
+            break;
+          case DataType::kUint8:
+            RunIndices<uint8_t>(in[0], out[0], indices, begin, end);
+            break;
+          default:
+            break;
+        }
+        return;
+      }
       switch (p_.dtype) {
         case DataType::kFloat32:
           if (separable_) {
@@ -383,6 +422,61 @@ class PoolKernel final : public Kernel {
             for (int64_t o = 0; o < ow; ++o) yp[o] = std::max(yp[o], src[2 * o]);
           } else {
             for (int64_t o = 0; o < ow; ++o) yp[o] = std::max(yp[o], src[o * sw]);
+          }
+        }
+      }
+    }
+  }
+
+  // MaxPoolWithIndices over planes [begin, end): Y and the flat position of
+  // each window's maximum in X (see the file comment).
+  template <typename T>
+  void RunIndices(const void* in, void* out, int64_t* indices, int64_t begin, int64_t end) const {
+    const T* x = static_cast<const T*>(in);
+    T* y = static_cast<T*>(out);
+    const int64_t in_plane = p_.in[0] * p_.in[1] * p_.in[2];
+    const int64_t out_plane = p_.out[0] * p_.out[1] * p_.out[2];
+    // Stride of each (3-D normalized) spatial axis in the Indices numbering.
+    // Row-major; column-major over the model's spatial axes a = kMaxSpatial -
+    // nsp .. 2, the first varying fastest (a unit leading axis has coordinate
+    // 0, its stride does not matter).
+    Dims3 st{p_.in[1] * p_.in[2], p_.in[2], 1};
+    if (p_.column_major) {
+      int64_t stride = 1;
+      for (int a = kMaxSpatial - p_.nsp; a < kMaxSpatial; ++a) {
+        st[a] = stride;
+        stride *= p_.in[a];
+      }
+    }
+    const int64_t in1 = p_.in[1], in2 = p_.in[2];
+    const int64_t d0 = p_.dilation[0], d1 = p_.dilation[1], d2 = p_.dilation[2];
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const T* xp = x + plane * in_plane;
+      T* yp = y + plane * out_plane;
+      int64_t* ip = indices + plane * out_plane;
+      for (const AxisWindow& w0 : windows_[0]) {
+        for (const AxisWindow& w1 : windows_[1]) {
+          for (const AxisWindow& w2 : windows_[2]) {
+            T acc = std::numeric_limits<T>::lowest();
+            int64_t best = -1;
+            for (int64_t t0 = w0.lo; t0 < w0.hi; ++t0) {
+              const int64_t c0 = w0.start + t0 * d0;
+              for (int64_t t1 = w1.lo; t1 < w1.hi; ++t1) {
+                const int64_t c1 = w1.start + t1 * d1;
+                for (int64_t t2 = w2.lo; t2 < w2.hi; ++t2) {
+                  const int64_t c2 = w2.start + t2 * d2;
+                  const T v = xp[(c0 * in1 + c1) * in2 + c2];
+                  // The first tap claims the window; a later one only when
+                  // greater (a NaN never is, and never becomes the maximum).
+                  if (best < 0 || v > acc) {
+                    if (v > acc) acc = v;
+                    best = c0 * st[0] + c1 * st[1] + c2 * st[2];
+                  }
+                }
+              }
+            }
+            *yp++ = acc;
+            *ip++ = plane * in_plane + std::max<int64_t>(best, 0);
           }
         }
       }
@@ -564,6 +658,7 @@ KernelDef MakeInt8AveragePool(const std::string& type) {
 
 KernelDef MakePoolDef(const std::string& type) {
   if (type == "MaxPool") return MakePool<PoolKind::kMax>(type);
+  if (type == "MaxPoolWithIndices") return MakePool<PoolKind::kMaxIndices>(type);
   if (type == "AveragePool") return MakePool<PoolKind::kAverage>(type);
   if (type == "GlobalMaxPool") return MakePool<PoolKind::kGlobalMax>(type);
   if (type == "GlobalAveragePool") return MakePool<PoolKind::kGlobalAverage>(type);

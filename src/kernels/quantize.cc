@@ -38,6 +38,7 @@
 #include "kernels/quantize.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -410,7 +411,70 @@ class DequantizeKernel final : public Kernel {
   QuantParams p_;
 };
 
+// DynamicQuantizeLinear (ONNX 11): x float32 of any shape -> y uint8 (x's
+// shape), y_scale float32 [], y_zero_point uint8 [], per the spec's
+// formula over the whole tensor:
+//   x_min = min(0, min(x)), x_max = max(0, max(x)) (NaN elements skipped)
+//   y_scale = (x_max - x_min) / 255 (float32; 0 when x_max == x_min)
+//   y_zero_point = saturate(round(0 - x_min / y_scale)) to [0, 255]
+//   y = saturate(round(x / y_scale) + y_zero_point) to [0, 255]
+// round is half to even (std::nearbyint in the default rounding mode), as
+// the spec and its reference. With y_scale 0 (all-zero x) y and the zero
+// point are 0. Serial: two passes over x.
+absl::StatusOr<std::vector<TensorInfo>> InferDynamicQuantize(const Attributes&,
+                                                             std::span<const TensorInfo> inputs) {
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 1, 1, "DynamicQuantizeLinear"));
+  if (inputs[0].dtype != DataType::kFloat32) {
+    return absl::UnimplementedError(absl::StrCat("DynamicQuantizeLinear: x must be float32, got ",
+                                                 DataTypeName(inputs[0].dtype)));
+  }
+  return std::vector<TensorInfo>{MakeInfo(DataType::kUint8, inputs[0].shape),
+                                 MakeInfo(DataType::kFloat32, {}),
+                                 MakeInfo(DataType::kUint8, {})};
+}
+
+class DynamicQuantizeKernel final : public Kernel {
+ public:
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(std::vector<TensorInfo> out, InferDynamicQuantize(attrs, inputs));
+    ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, out, "DynamicQuantizeLinear"));
+    n_ = NumElements(inputs[0].shape);
+    return absl::OkStatus();
+  }
+
+  void Run(const RunContext&, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    const float* x = static_cast<const float*>(in[0]);
+    uint8_t* y = static_cast<uint8_t*>(out[0]);
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t i = 0; i < n_; ++i) {
+      if (x[i] < lo) lo = x[i];
+      if (x[i] > hi) hi = x[i];
+    }
+    const float scale = (hi - lo) / 255.0f;
+    auto saturate = [](float v) -> uint8_t {
+      if (!(v > 0.0f)) return 0;  // NaN too
+      return v >= 255.0f ? uint8_t{255} : static_cast<uint8_t>(v);
+    };
+    uint8_t zp = 0;
+    if (scale > 0.0f) zp = saturate(std::nearbyint(0.0f - lo / scale));
+    for (int64_t i = 0; i < n_; ++i) {
+      y[i] = scale > 0.0f ? saturate(std::nearbyint(x[i] / scale) + static_cast<float>(zp)) : 0;
+    }
+    *static_cast<float*>(out[1]) = scale;
+    *static_cast<uint8_t*>(out[2]) = zp;
+  }
+
+ private:
+  int64_t n_ = 0;
+};
+
 }  // namespace
+
+KernelDef MakeDynamicQuantizeLinearDef() {
+  return MakeDef<DynamicQuantizeKernel>("DynamicQuantizeLinear", InferDynamicQuantize);
+}
 
 KernelDef MakeQuantizeLinearDef() {
   return MakeDef<QuantizeKernel>("QuantizeLinear", InferQuantize);

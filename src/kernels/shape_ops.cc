@@ -33,7 +33,9 @@
 //    code, default 1 = float) and `value_float` / `value_int` (the importer's
 //    form of ONNX's tensor-valued `value`, default 0).
 //  - Cast: attribute `to`; between float32, float16, bfloat16, float64
-//    (double), int32, int64, int8, uint8 and bool (to float16/bfloat16, and
+//    (double), int32, int64, int8, uint8, int16, uint16, uint32 and bool
+//    (uint64 is not a Cast type: its values above 2^63 do not pass through
+//    the int64 conversion; Unimplemented) (to float16/bfloat16, and
 //    float64 to float32: one rounding to nearest even, NaN and infinities
 //    kept, overflow to infinity; float32 to float64 is exact; float64 models
 //    compute in float32, so this Cast is met at their graph inputs and
@@ -339,6 +341,12 @@ template <>
 struct Elem<DataType::kInt8> : IntElem<int8_t> {};
 template <>
 struct Elem<DataType::kUint8> : IntElem<uint8_t> {};
+template <>
+struct Elem<DataType::kInt16> : IntElem<int16_t> {};
+template <>
+struct Elem<DataType::kUint16> : IntElem<uint16_t> {};
+template <>
+struct Elem<DataType::kUint32> : IntElem<uint32_t> {};
 
 bool IsCastDtype(DataType t) {
   switch (t) {
@@ -350,6 +358,9 @@ bool IsCastDtype(DataType t) {
     case DataType::kInt64:
     case DataType::kInt8:
     case DataType::kUint8:
+    case DataType::kInt16:
+    case DataType::kUint16:
+    case DataType::kUint32:
     case DataType::kBool: return true;
     default: return false;
   }
@@ -383,6 +394,9 @@ void CastFrom(DataType to, const void* in, void* out, int64_t n) {
     case DataType::kInt64: CastLoop<From, DataType::kInt64>(in, out, n); break;
     case DataType::kInt8: CastLoop<From, DataType::kInt8>(in, out, n); break;
     case DataType::kUint8: CastLoop<From, DataType::kUint8>(in, out, n); break;
+    case DataType::kInt16: CastLoop<From, DataType::kInt16>(in, out, n); break;
+    case DataType::kUint16: CastLoop<From, DataType::kUint16>(in, out, n); break;
+    case DataType::kUint32: CastLoop<From, DataType::kUint32>(in, out, n); break;
     case DataType::kBool: CastLoop<From, DataType::kBool>(in, out, n); break;
     default: break;
   }
@@ -398,6 +412,9 @@ void CastBuffer(DataType from, DataType to, const void* in, void* out, int64_t n
     case DataType::kInt64: CastFrom<DataType::kInt64>(to, in, out, n); break;
     case DataType::kInt8: CastFrom<DataType::kInt8>(to, in, out, n); break;
     case DataType::kUint8: CastFrom<DataType::kUint8>(to, in, out, n); break;
+    case DataType::kInt16: CastFrom<DataType::kInt16>(to, in, out, n); break;
+    case DataType::kUint16: CastFrom<DataType::kUint16>(to, in, out, n); break;
+    case DataType::kUint32: CastFrom<DataType::kUint32>(to, in, out, n); break;
     case DataType::kBool: CastFrom<DataType::kBool>(to, in, out, n); break;
     default: break;
   }

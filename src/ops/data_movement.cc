@@ -89,15 +89,55 @@ absl::Status ImportConstantOfShape(const ImportNode& node, ImportSink& sink) {
   return sink.AddLayer(node.name, "ConstantOfShape", std::move(attrs), node.inputs, node.outputs);
 }
 
-// Inference-mode Dropout is the identity; its mask output, when used, is all
-// true: ConstantOfShape(Shape(x), value=true).
+// Dropout (opsets 1-22) is the identity, with an all-true mask output when
+// used (ConstantOfShape(Shape(x), value=true)), whenever no element can be
+// dropped: training_mode absent or false (inference), or ratio 0 (opset 12+
+// inputs; the older `is_test`/`ratio` attributes are inference forms). Both
+// inputs must then be build-time constants (an initializer, a Constant, or a
+// graph input bound with BuilderConfig::input_values). training_mode true
+// with a ratio > 0 draws a random mask: Unimplemented, naming the ratio (the
+// engine compiles inference graphs and has no random-number layers).
 absl::Status ImportDropout(const ImportNode& node, ImportSink& sink) {
-  if (node.inputs.size() >= 3 && !node.inputs[2].empty()) {
-    const Tensor* training = sink.ConstantValue(node.inputs[2]);
-    const bool is_false = training != nullptr && training->num_elements() == 1 &&
-                          *static_cast<const uint8_t*>(training->data()) == 0;
-    if (!is_false) {
-      return absl::UnimplementedError("Dropout with training_mode other than constant false");
+  auto input = [&](size_t i) -> std::string {
+    return node.inputs.size() > i ? node.inputs[i] : std::string();
+  };
+  auto scalar = [&](size_t i, const char* what) -> absl::StatusOr<const Tensor*> {
+    const Tensor* t = sink.ConstantValue(input(i));
+    if (t == nullptr) {
+      return absl::UnimplementedError(absl::StrCat(
+          "Dropout: input '", what, "' ('", input(i),
+          "') must be a constant tensor: the engine compiles a static inference graph"));
+    }
+    if (t->num_elements() != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Dropout: input '", what, "' must be a scalar, got shape ", DimsToString(t->shape())));
+    }
+    return t;
+  };
+  bool training = false;
+  if (!input(2).empty()) {
+    ENGINE_ASSIGN_OR_RETURN(const Tensor* t, scalar(2, "training_mode"));
+    if (t->dtype() != DataType::kBool) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Dropout: input 'training_mode' must be bool, got ", DataTypeName(t->dtype())));
+    }
+    training = *static_cast<const uint8_t*>(t->data()) != 0;
+  }
+  if (training) {
+    float ratio = 0.5f;  // the default when the input is absent
+    if (!input(1).empty()) {
+      ENGINE_ASSIGN_OR_RETURN(const Tensor* r, scalar(1, "ratio"));
+      if (r->dtype() != DataType::kFloat32) {
+        return absl::UnimplementedError(absl::StrCat(
+            "Dropout: input 'ratio' of dtype ", DataTypeName(r->dtype()), " is not supported"));
+      }
+      ratio = *r->data_as<float>();
+    }
+    if (ratio != 0.0f) {
+      return absl::UnimplementedError(absl::StrCat(
+          "Dropout: training_mode true with ratio ", ratio,
+          " drops random elements; only ratio 0 or training_mode false (the identity) is "
+          "supported"));
     }
   }
   ENGINE_RETURN_IF_ERROR(

@@ -123,6 +123,17 @@ OpDef QuantizeLinearOp() {
   return op;
 }
 
+// DynamicQuantizeLinear: a min/max pass and a quantize pass over x (1 + 4
+// vector operations per element, as QuantizeLinear plus the reduction).
+OpDef DynamicQuantizeLinearOp() {
+  OpDef op;
+  op.type = "DynamicQuantizeLinear";
+  op.min_opset = 11;
+  op.host = kernels::MakeDynamicQuantizeLinearDef();
+  op.device = VectorDevice(5);
+  return op;
+}
+
 OpDef DequantizeLinearOp() {
   OpDef op;
   op.type = "DequantizeLinear";

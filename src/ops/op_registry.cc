@@ -22,6 +22,7 @@ OpDef QLinearMatMulOp();
 OpDef MatMulIntegerOp();
 // pool.cc
 OpDef MaxPoolOp();
+OpDef MaxPoolWithIndicesOp();
 OpDef AveragePoolOp();
 OpDef GlobalAveragePoolOp();
 OpDef GlobalMaxPoolOp();
@@ -51,6 +52,7 @@ OpDef CastOp();
 OpDef CastLikeOp();
 OpDef QuantizeLinearOp();
 OpDef DequantizeLinearOp();
+OpDef DynamicQuantizeLinearOp();
 // elementwise_math.cc: elementwise math, logic and activations (issue 17)
 OpDef ExpOp(); OpDef LogOp(); OpDef SqrtOp(); OpDef ReciprocalOp(); OpDef NegOp(); OpDef AbsOp();
 OpDef FloorOp(); OpDef CeilOp(); OpDef RoundOp(); OpDef SignOp(); OpDef ErfOp();
@@ -159,13 +161,13 @@ void RegisterBuiltinOps(OpRegistry& r) {
       GemmOp, MatMulOp, Int8GemmOp, QLinearMatMulOp, MatMulIntegerOp,
       // Pooling (vector unit).
       MaxPoolOp, AveragePoolOp, GlobalAveragePoolOp, GlobalMaxPoolOp, Int8AveragePoolOp,
-      Int8GlobalAveragePoolOp, MaxUnpoolOp,
+      Int8GlobalAveragePoolOp, MaxUnpoolOp, MaxPoolWithIndicesOp,
       // Normalization (vector unit).
       BatchNormalizationOp, SoftmaxOp, LrnOp,
       // Elementwise (vector unit).
       ReluOp, LeakyReluOp, ClipOp, SigmoidOp, TanhOp, HardSigmoidOp, HardSwishOp, SwishOp,
       AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, CastLikeOp, QuantizeLinearOp,
-      DequantizeLinearOp,
+      DequantizeLinearOp, DynamicQuantizeLinearOp,
       // Elementwise math, logic and activations (vector unit; elementwise_math.cc).
       ExpOp, LogOp, SqrtOp, ReciprocalOp, NegOp, AbsOp, FloorOp, CeilOp, RoundOp, SignOp, ErfOp,
       SinOp, CosOp, TanOp, AsinOp, AcosOp, AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp,

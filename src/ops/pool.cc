@@ -34,13 +34,19 @@ OpDef PoolOp(const std::string& type, bool global) {
   return op;
 }
 
-// MaxPool's optional Indices output is a training-time feature.
+// MaxPool with its optional second output Indices used becomes the engine's
+// MaxPoolWithIndices layer (outputs Y and Indices; an omitted Y gets a
+// private name); otherwise the plain MaxPool layer.
 absl::Status ImportMaxPool(const ImportNode& node, ImportSink& sink) {
-  for (size_t i = 1; i < node.outputs.size(); ++i) {
-    if (!node.outputs[i].empty()) {
-      return absl::UnimplementedError(absl::StrCat("output ", i, " ('", node.outputs[i],
-                                                   "') is not supported at inference"));
-    }
+  if (node.outputs.size() > 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MaxPool has at most 2 outputs, got ", node.outputs.size()));
+  }
+  if (node.outputs.size() == 2 && !node.outputs[1].empty()) {
+    std::string y = node.outputs[0];
+    if (y.empty()) y = absl::StrCat(node.name, "/unused_Y");
+    return sink.AddLayer(node.name, "MaxPoolWithIndices", node.attrs, node.inputs,
+                         {y, node.outputs[1]});
   }
   return sink.AddLayer(node.name, "MaxPool", node.attrs, node.inputs, {node.outputs[0]});
 }
@@ -51,6 +57,16 @@ OpDef MaxPoolOp() {
   OpDef op = PoolOp("MaxPool", false);
   op.import = ImportMaxPool;
   op.int8.role = Int8Role::kPassThrough;  // max commutes with a positive scale
+  return op;
+}
+
+// MaxPool's window search plus one int64 position per output element: the
+// same vector work as MaxPool (one compare-and-select per tap; the position
+// is a register beside the running maximum); the Indices bytes are outputs.
+// Not importable: the MaxPool importer writes it. INT8: kFloat (the default).
+OpDef MaxPoolWithIndicesOp() {
+  OpDef op = PoolOp("MaxPoolWithIndices", false);
+  op.importable = false;
   return op;
 }
 

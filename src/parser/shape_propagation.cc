@@ -13,6 +13,14 @@ bool IsIntegral(DataType t) {
          t == DataType::kInt8 || t == DataType::kUint8;
 }
 
+// A float output small enough to be a shape operand (a Range limit, Resize
+// scales): rank <= 1, at most kMaxFoldedFloatElements elements.
+bool ShapeLikeFloat(DataType t, const Dims& shape) {
+  const bool is_float =
+      t == DataType::kFloat32 || t == DataType::kFloat16 || t == DataType::kFloat64;
+  return is_float && shape.size() <= 1 && NumElements(shape) <= kMaxFoldedFloatElements;
+}
+
 }  // namespace
 
 absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits) {
@@ -83,7 +91,7 @@ absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits) {
       out->dtype = (*outputs)[i].dtype;
       out->shape = (*outputs)[i].shape;
       out->has_shape = true;
-      integral = integral && IsIntegral(out->dtype);
+      integral = integral && (IsIntegral(out->dtype) || ShapeLikeFloat(out->dtype, out->shape));
     }
     if (all_constant && integral && def->foldable) {
       for (const ir::Value* out : node.outputs) {

@@ -12,7 +12,9 @@ namespace engine::parser {
 /// with the kernels' shape functions. Along the way it folds the integer
 /// shape computations exporters emit (a Shape of a statically shaped tensor,
 /// and any node whose inputs are all constant and whose outputs are integer
-/// or bool), so that Reshape/Expand targets become constants. Float work is
+/// or bool, or float scalars/vectors of at most kMaxFoldedFloatElements
+/// elements: Range limits and Resize scales computed in float), so that
+/// Reshape/Expand/Range/Resize operands become constants. Other float work is
 /// left to the optimizer's fold-constants pass.
 /// Errors carry the node ("node #12 'x' (Reshape): ..."): InvalidArgument for
 /// inconsistent shapes or a negative inferred dimension, Unimplemented for a
@@ -20,6 +22,8 @@ namespace engine::parser {
 /// `limits.max_tensor_bytes` (or above 2^62 bytes) or a folded constant above
 /// `limits.max_constant_bytes`: each output's size is checked right after the
 /// node's shape inference, before anything of that size is allocated.
+inline constexpr int64_t kMaxFoldedFloatElements = 16;
+
 absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits = {});
 
 }  // namespace engine::parser

@@ -271,9 +271,9 @@ std::vector<BadPlan> BadPlans() {
   bad.push_back({"tensor_unknown_dtype.plan",
                  [](PlanEditor& e) {
                    const fb::Tensor* t = e.net().tensors()->Get(0);
-                   e.WriteField<int32_t>(t, fb::Tensor::VT_DTYPE, 4);
+                   e.WriteField<int32_t>(t, fb::Tensor::VT_DTYPE, 8);  // STRING
                  },
-                 "has unknown dtype 4"});
+                 "has unknown dtype 8"});
   return bad;
 }
 
@@ -303,10 +303,11 @@ TEST_CASE("Enum code helpers accept every enumerator and nothing else", "[execut
   for (int64_t bad : {-1, 4, 257}) CHECK_FALSE(hw::LayerKindFromCode(bad));
   for (DataType t : {DataType::kUndefined, DataType::kFloat32, DataType::kUint8, DataType::kInt8,
                      DataType::kInt32, DataType::kInt64, DataType::kBool, DataType::kFloat16,
-                     DataType::kFloat64, DataType::kBFloat16}) {
+                     DataType::kFloat64, DataType::kBFloat16, DataType::kUint16,
+                     DataType::kInt16, DataType::kUint32, DataType::kUint64}) {
     CHECK(DataTypeFromCode(static_cast<int>(t)) == t);
   }
-  for (int64_t bad : {int64_t{-1}, int64_t{4}, int64_t{5}, int64_t{8}, int64_t{12}, int64_t{17}, int64_t{1} << 32 | 1}) CHECK_FALSE(DataTypeFromCode(bad));
+  for (int64_t bad : {int64_t{-1}, int64_t{8}, int64_t{14}, int64_t{15}, int64_t{17}, int64_t{1} << 32 | 1}) CHECK_FALSE(DataTypeFromCode(bad));
   for (Objective o : {Objective::kLatency, Objective::kEnergy, Objective::kEdp}) {
     CHECK(ObjectiveFromName(ObjectiveName(o)) == o);
   }

@@ -506,8 +506,8 @@ TEST_CASE("Pooling reports bad attributes and shapes", "[kernels]") {
   attrs.Set("auto_pad", std::string("SAME"));
   CHECK(code(Run("MaxPool", attrs, x)) == absl::StatusCode::kInvalidArgument);
   attrs = ok;
-  attrs.Set("storage_order", int64_t{1});
-  CHECK(code(Run("MaxPool", attrs, x)) == absl::StatusCode::kUnimplemented);
+  attrs.Set("storage_order", int64_t{2});
+  CHECK(code(Run("MaxPool", attrs, x)) == absl::StatusCode::kInvalidArgument);
 
   const Tensor x2(DataType::kFloat32, {1, 2});
   CHECK(code(Run("MaxPool", ok, x2)) == absl::StatusCode::kInvalidArgument);
@@ -519,7 +519,7 @@ TEST_CASE("Pooling reports bad attributes and shapes", "[kernels]") {
   CHECK(code(Run("GlobalAveragePool", Attributes(), x_empty)) ==
         absl::StatusCode::kInvalidArgument);
 
-  SECTION("MaxPool's Indices output is unimplemented") {
+  SECTION("plain MaxPool has one output; Indices is MaxPoolWithIndices") {
     const KernelDef* def = ops::OpRegistry::Builtin().FindKernel("MaxPool");
     REQUIRE(def != nullptr);
     std::vector<TensorInfo> in(1);
@@ -527,14 +527,74 @@ TEST_CASE("Pooling reports bad attributes and shapes", "[kernels]") {
     in[0].shape = x.shape();
     auto outs = def->infer(ok, in);
     REQUIRE(outs.ok());
+    REQUIRE(outs->size() == 1);
     std::vector<TensorInfo> two = *outs;
     TensorInfo indices;
     indices.dtype = DataType::kInt64;
     indices.shape = two[0].shape;
     two.push_back(indices);
     auto kernel = def->create();
-    CHECK(kernel->Prepare(ok, in, two).code() == absl::StatusCode::kUnimplemented);
+    CHECK(kernel->Prepare(ok, in, two).code() == absl::StatusCode::kInvalidArgument);
   }
+}
+
+// Hand-computed: X [1, 2, 3, 4] (plane 1 offset by 12), 2x2 windows, stride
+// 2, ceil_mode so the last column window overhangs (taps outside X skipped).
+TEST_CASE("MaxPoolWithIndices gives the flat position of each maximum", "[kernels][pool]") {
+  // Plane 0:            Plane 1 (values negated, so maxima move):
+  //  0  5  2  9          -0 -5 -2 -9
+  //  4  1  7  3          -4 -1 -7 -3
+  //  8  6  9  9          -8 -6 -9 -9
+  std::vector<float> p0 = {0, 5, 2, 9, 4, 1, 7, 3, 8, 6, 9, 9};
+  std::vector<float> v = p0;
+  for (float f : p0) v.push_back(-f);
+  const Tensor x = MakeFloat({1, 2, 3, 4}, v);
+  Attributes attrs;
+  attrs.Set("kernel_shape", std::vector<int64_t>{2, 2});
+  attrs.Set("strides", std::vector<int64_t>{2, 2});
+  attrs.Set("ceil_mode", int64_t{1});
+  auto out = Run("MaxPoolWithIndices", attrs, x);
+  REQUIRE(out.ok());
+  REQUIRE(out->size() == 2);
+  ExpectClose((*out)[0], MakeFloat({1, 2, 2, 2}, {5, 9, 8, 9, 0, -2, -6, -9}));
+  // Row-major positions; plane 1's are offset by 12. Ties (9, 9 in the last
+  // window of plane 0; -9, -9 of plane 1) keep the first tap.
+  CHECK((*out)[1].dtype() == DataType::kInt64);
+  CHECK(testing::Values<int64_t>((*out)[1]) ==
+        std::vector<int64_t>{1, 3, 8, 10, 12, 14, 21, 22});
+
+  // storage_order 1: column-major spatial positions (h + w * 3).
+  attrs.Set("storage_order", int64_t{1});
+  auto col = Run("MaxPoolWithIndices", attrs, x);
+  REQUIRE(col.ok());
+  CHECK(testing::Values<int64_t>((*col)[1]) ==
+        std::vector<int64_t>{3, 9, 2, 8, 12, 18, 17, 20});
+}
+
+TEST_CASE("MaxUnpool inverts MaxPoolWithIndices", "[kernels][pool]") {
+  std::mt19937 rng(7);
+  const Tensor x = RandomTensor({2, 3, 4, 6}, rng);
+  Attributes attrs;
+  attrs.Set("kernel_shape", std::vector<int64_t>{2, 2});
+  attrs.Set("strides", std::vector<int64_t>{2, 2});
+  auto out = Run("MaxPoolWithIndices", attrs, x);
+  REQUIRE(out.ok());
+  std::vector<const Tensor*> in = {&(*out)[0], &(*out)[1]};
+  auto back = ops::EvaluateLayer(ops::OpRegistry::Builtin(), "MaxUnpool", attrs, in);
+  REQUIRE(back.ok());
+  REQUIRE((*back)[0].shape() == x.shape());
+  // Every window's maximum is back at its place, everything else is zero.
+  const std::vector<float> xv = testing::Values<float>(x);
+  const std::vector<float> bv = testing::Values<float>((*back)[0]);
+  const std::vector<int64_t> idx = testing::Values<int64_t>((*out)[1]);
+  std::vector<float> expect(xv.size(), 0.0f);
+  for (int64_t i : idx) {
+    REQUIRE(i >= 0);
+    REQUIRE(i < static_cast<int64_t>(xv.size()));
+    expect[i] = xv[i];
+  }
+  CHECK(bv == expect);
+  CHECK(std::count_if(bv.begin(), bv.end(), [](float f) { return f != 0.0f; }) == 36);
 }
 
 }  // namespace

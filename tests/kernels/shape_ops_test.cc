@@ -618,8 +618,37 @@ TEST_CASE("Cast to and from float16", "[kernels]") {
 TEST_CASE("Cast errors", "[kernels]") {
   Tensor f = MakeFloat({1}, {1});
   CHECK(Code("Cast", {}, {&f}) == absl::StatusCode::kInvalidArgument);
-  CHECK(Code("Cast", Attr("to", int64_t{5}), {&f}) == absl::StatusCode::kUnimplemented);   // int16
-  CHECK(Code("Cast", Attr("to", int64_t{12}), {&f}) == absl::StatusCode::kUnimplemented);  // uint32
+  CHECK(Code("Cast", Attr("to", int64_t{8}), {&f}) == absl::StatusCode::kUnimplemented);   // string
+  CHECK(Code("Cast", Attr("to", int64_t{13}), {&f}) == absl::StatusCode::kUnimplemented);  // uint64
+}
+
+// int16, uint16, uint32: Cast from float truncates toward zero and wraps
+// (numpy astype), back to float exactly.
+TEST_CASE("Cast to and from int16, uint16, uint32", "[kernels]") {
+  Tensor f = MakeFloat({4}, {-2.7f, 3.9f, 65537.0f, 40000.0f});
+  Attributes to16;
+  to16.Set("to", int64_t{5});
+  auto i16 = Eval("Cast", to16, {&f});
+  REQUIRE(i16.ok());
+  CHECK((*i16)[0].dtype() == DataType::kInt16);
+  CHECK(Values<int16_t>((*i16)[0]) == std::vector<int16_t>{-2, 3, 1, -25536});
+  Attributes tou16;
+  tou16.Set("to", int64_t{4});
+  auto u16 = Eval("Cast", tou16, {&f});
+  REQUIRE(u16.ok());
+  CHECK(Values<uint16_t>((*u16)[0]) == std::vector<uint16_t>{65534, 3, 1, 40000});
+  Attributes tou32;
+  tou32.Set("to", int64_t{12});
+  auto u32 = Eval("Cast", tou32, {&f});
+  REQUIRE(u32.ok());
+  CHECK(Values<uint32_t>((*u32)[0]) ==
+        std::vector<uint32_t>{4294967294u, 3, 65537, 40000});
+  Attributes tof;
+  tof.Set("to", int64_t{1});
+  const Tensor& u = (*u16)[0];
+  auto back = Eval("Cast", tof, {&u});
+  REQUIRE(back.ok());
+  CHECK(Values<float>((*back)[0]) == std::vector<float>{65534, 3, 1, 40000});
 }
 
 // CastLike: Cast to the dtype of the second input, whose values are unread.
@@ -688,7 +717,7 @@ TEST_CASE("EyeLike folds on shapes alone and refuses bad layers", "[kernels]") {
   Tensor v = MakeFloat({3}, {1, 2, 3});
   CHECK(Code("EyeLike", {}, {&v}) == absl::StatusCode::kInvalidArgument);  // rank 1
   Tensor m = MakeFloat({2, 2}, {1, 2, 3, 4});
-  CHECK(Code("EyeLike", Attr("dtype", int64_t{5}), {&m}) ==  // int16
+  CHECK(Code("EyeLike", Attr("dtype", int64_t{8}), {&m}) ==  // string
         absl::StatusCode::kUnimplemented);
   const Tensor d = Eval1("EyeLike", Attr("dtype", int64_t{11}), {&m});  // double
   REQUIRE(d.dtype() == DataType::kFloat64);

@@ -287,9 +287,40 @@ TEST_CASE("Size folds to a constant from the static input shape", "[parser]") {
   INFO(g.status().ToString());
   REQUIRE(g.ok());
   for (const auto& n : (*g)->nodes()) CHECK(n->op_type != "Size");
-  const ir::Value* n = (*g)->FindValue("n");
-  REQUIRE(n != nullptr);
-  REQUIRE(n->is_constant());
-  CHECK(n->dtype == DataType::kInt64);
-  CHECK(*n->constant->data_as<int64_t>() == 30);
+  // The scalar Cast of the folded size folds too (a float scalar).
+  const ir::Value* y = (*g)->FindValue("y");
+  REQUIRE(y != nullptr);
+  REQUIRE(y->is_constant());
+  CHECK(y->dtype == DataType::kFloat32);
+  CHECK(*y->constant->data_as<float>() == 30.0f);
+}
+
+// A Range limit computed in float from constants (the *window_expanded
+// functions: Cast(size) to float) folds at parse, so the Range has a static
+// length; a large float tensor of constants is left to fold-constants.
+TEST_CASE("Small float computations of constants fold at parse, large ones do not", "[parser]") {
+  ModelBuilder b;
+  b.Input("x", {2, 3, 5});
+  b.Initializer("zero", testing::MakeFloat({}, {0.0f}));
+  b.Initializer("two", testing::MakeFloat({}, {2.0f}));
+  b.Initializer("w", testing::MakeFloat({4, 5}, std::vector<float>(20, 1.0f)));
+  b.Node("Size", {"x"}, {"n"}, "size");
+  auto& cast = b.Node("Cast", {"n"}, {"nf"}, "cast");
+  ModelBuilder::SetInt(cast, "to", onnx::TensorProto::FLOAT);
+  b.Node("Range", {"zero", "nf", "two"}, {"r"}, "range");
+  b.Node("Neg", {"w"}, {"wn"}, "neg");
+  b.Output("r", {15});
+  b.Output("wn", {4, 5});
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "float_fold.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(g.ok());
+  for (const auto& n : (*g)->nodes()) CHECK(n->op_type != "Range");
+  const ir::Value* r = (*g)->FindValue("r");
+  REQUIRE(r != nullptr);
+  CHECK(r->shape == Dims{15});
+  REQUIRE(r->is_constant());
+  CHECK(r->constant->data_as<float>()[14] == 28.0f);
+  const ir::Value* wn = (*g)->FindValue("wn");
+  REQUIRE(wn != nullptr);
+  CHECK_FALSE(wn->is_constant());  // 20 float elements: the optimizer's job
 }
