@@ -132,6 +132,52 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
     m.precision = w.vector.precision;  // the viewed tensor's, for reports
     return m;
   }
+  if (w.kind == LayerKind::kComposite) {
+    // Each piece is mapped on its own (its best tactic), then all are lowered
+    // in sequence under one layer index and simulated together.
+    m.precision = w.vector.precision;
+    std::vector<std::string> tilings;
+    hw::Program program;
+    for (const hw::LayerWorkload& part : w.parts) {
+      int64_t left = 0;
+      if (instruction_budget > 0) {
+        left = instruction_budget - static_cast<int64_t>(program.size());
+        if (left <= 0) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              where, ": its pieces need more than the ", instruction_budget,
+              " instructions the program has left (BuilderConfig::max_instructions, "
+              "--maxInstructions)"));
+        }
+      }
+      ENGINE_ASSIGN_OR_RETURN(LayerMapping pm, ChooseMapping(hw, part, objective, left));
+      LowerLayer(hw, part, pm, 0, program);
+      m.macs += pm.macs;
+      m.vector_ops += pm.vector_ops;
+      m.min_dram_bytes += pm.min_dram_bytes;
+      m.estimated_cycles += pm.estimated_cycles;
+      const std::string_view piece =
+          part.name.size() > w.name.size() && part.name.starts_with(w.name)
+              ? std::string_view(part.name).substr(w.name.size() + 1)
+              : std::string_view(part.name);
+      tilings.push_back(absl::StrCat(std::string(piece), ": ", pm.chosen.tactic, " ", pm.chosen.tiling));
+      // The plan's tile of a composite bounds every MATMUL of its pieces:
+      // the largest tile extents of its array pieces (first piece's dataflow
+      // and loop order; `tiling` names each piece's own).
+      if (pm.on_array) {
+        if (!m.on_array) m.array = pm.array;
+        m.on_array = true;
+        m.array.gt = std::max(m.array.gt, pm.array.gt);
+        m.array.kt = std::max(m.array.kt, pm.array.kt);
+        m.array.mt = std::max(m.array.mt, pm.array.mt);
+        m.array.pt = std::max(m.array.pt, pm.array.pt);
+      }
+      m.vector.tile_elements = std::max(m.vector.tile_elements, pm.vector.tile_elements);
+      m.parts.push_back(std::move(pm));
+    }
+    ENGINE_ASSIGN_OR_RETURN(m.chosen, Measure(hw, program, objective, "composite",
+                                              absl::StrJoin(tilings, "; ")));
+    return m;
+  }
   m.precision = w.kind == LayerKind::kArray ? w.gemm.precision : w.vector.precision;
   if (!hw.Supports(m.precision)) {
     std::vector<std::string> names;
@@ -275,6 +321,12 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
 void LowerLayer(const HardwareConfig& hw, const hw::LayerWorkload& w, const LayerMapping& m,
                 uint32_t layer, hw::Program& program) {
   if (w.kind == LayerKind::kView) return;
+  if (w.kind == LayerKind::kComposite) {
+    for (size_t i = 0; i < w.parts.size() && i < m.parts.size(); ++i) {
+      LowerLayer(hw, w.parts[i], m.parts[i], layer, program);
+    }
+    return;
+  }
   if (m.on_array) {
     LowerArrayLayer(hw, w.gemm, m.array, layer, program);
   } else {

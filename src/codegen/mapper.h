@@ -44,6 +44,13 @@ struct LayerMapping {
   /// (the roofline's memory term).
   int64_t min_dram_bytes = 0;
   Precision precision = Precision::kFp32;
+  /// kComposite only: the mapping of each piece (hw::LayerWorkload::parts;
+  /// `on_array` / `array` then hold the largest tile of its array pieces, the
+  /// bound the plan reader checks each MATMUL against),
+  /// in order. The layer's figures are their sums (macs, vector_ops,
+  /// min_dram_bytes, estimated_cycles); `chosen` is the simulated program of
+  /// all pieces lowered in sequence.
+  std::vector<LayerMapping> parts;
 };
 
 /// Chooses the mapping of `w`. `instruction_budget` (> 0) is the number of
