@@ -51,6 +51,10 @@ struct LayerMapping {
   /// min_dram_bytes, estimated_cycles); `chosen` is the simulated program of
   /// all pieces lowered in sequence.
   std::vector<LayerMapping> parts;
+  /// kComposite only: the intermediates between pieces stay in the
+  /// scratchpad (their loads and stores are not emitted; the pieces were
+  /// tiled in the scratchpad they leave), instead of going through DRAM.
+  bool intermediates_on_chip = false;
 };
 
 /// Chooses the mapping of `w`. `instruction_budget` (> 0) is the number of

@@ -140,7 +140,17 @@ struct LayerWorkload {
   /// a barrier between pieces (a piece reads what the previous one stored).
   /// Intermediates that have no plan tensor carry tensor index -1.
   std::vector<LayerWorkload> parts;
+  /// kComposite only: bytes of the intermediates between pieces (operands
+  /// whose tensor is kOnChipTensor, e.g. Attention's scores) when all of them
+  /// stay in the scratchpad; 0 = they can only be spilled to DRAM.
+  int64_t resident_bytes = 0;
 };
+
+/// Tensor index of a composite layer's intermediate operand (no plan
+/// tensor) that may stay on chip: the mapper either drops its loads and
+/// stores (resident variant) or turns it into -1 (spilled); it never reaches
+/// a plan.
+inline constexpr int32_t kOnChipTensor = -2;
 
 }  // namespace engine::hw
 

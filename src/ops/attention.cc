@@ -15,12 +15,15 @@
 //     it reads the scores and the mask and writes the probabilities;
 //  3. "context": per head P [S, T] · V [T, Dv] on the array, K = T, M = Dv,
 //     P = S.
-// The score tensor is modeled as spilled: piece 1 stores it to DRAM, piece 2
-// loads it and stores the probabilities, piece 3 loads them (4 * B*H*S*T
-// elements of DRAM traffic, counted in the layer's bytes and energy). What
-// fusion saves in this model is the materialized Kᵀ (the Transpose layer)
-// and the separate scale and mask-add passes over the scores; keeping a
-// head's S x T tile on chip is not modeled.
+// Scores: the mapper (codegen/mapper.cc) prices two variants and keeps the
+// better one. Spilled: piece 1 stores the scores to DRAM, piece 2 loads them
+// and stores the probabilities, piece 3 loads them (4 * B*H*S*T elements of
+// DRAM traffic, counted in the layer's bytes and energy). Resident, when the
+// B*H*S*T scores take at most half the scratchpad: they stay there (in place
+// for the probabilities), those loads and stores are dropped, and the
+// pieces are tiled in the scratchpad that is left. A per-head streaming
+// schedule (one head's S x T tile at a time, pieces interleaved) is not
+// modeled.
 #include "kernels/defs.h"
 #include "ops/op_def.h"
 #include "ops/op_util.h"
@@ -64,7 +67,7 @@ absl::Status DescribeAttention(const LayerView& n, Precision precision, hw::Laye
   g1.input_bytes = ByteSize(n.inputs[0]);
   g1.weight_tensor = n.InputTensor(1);
   g1.weight_bytes = ByteSize(n.inputs[1]);
-  g1.output_tensor = -1;  // the scores have no plan tensor
+  g1.output_tensor = hw::kOnChipTensor;  // the scores have no plan tensor
   g1.output_bytes = score_bytes;
 
   hw::LayerWorkload softmax;
@@ -72,10 +75,10 @@ absl::Status DescribeAttention(const LayerView& n, Precision precision, hw::Laye
   softmax.kind = hw::LayerKind::kVector;
   hw::VectorWorkload& v = softmax.vector;
   v.precision = precision;
-  v.inputs.push_back({-1, score_bytes});
+  v.inputs.push_back({hw::kOnChipTensor, score_bytes});
   const bool has_mask = n.Has(3);
   if (has_mask) v.inputs.push_back({n.InputTensor(3), ByteSize(n.inputs[3])});
-  v.outputs.push_back({-1, score_bytes});
+  v.outputs.push_back({hw::kOnChipTensor, score_bytes});
   v.out_elements = heads * s * t;
   v.ops_per_element = 5 + 1 + (has_mask ? 1 : 0);
   v.tile_unit = std::max<int64_t>(1, t);
@@ -90,7 +93,7 @@ absl::Status DescribeAttention(const LayerView& n, Precision precision, hw::Laye
   g2.m = dv;
   g2.p = s;
   g2.out_w = s;
-  g2.input_tensor = -1;
+  g2.input_tensor = hw::kOnChipTensor;
   g2.input_bytes = score_bytes;
   g2.weight_tensor = n.InputTensor(2);
   g2.weight_bytes = ByteSize(n.inputs[2]);
@@ -98,6 +101,8 @@ absl::Status DescribeAttention(const LayerView& n, Precision precision, hw::Laye
   g2.output_bytes = ByteSize(n.outputs[0]);
 
   w.parts = {std::move(scores), std::move(softmax), std::move(context)};
+  // The scores and the probabilities share one S x T buffer per head.
+  w.resident_bytes = score_bytes;
   return absl::OkStatus();
 }
 

@@ -390,9 +390,14 @@ TEST_CASE("Attention maps as two array GEMMs and a vector softmax in one layer",
   CHECK(pv.gemm.input_bytes == score_bytes);   // ... and loaded again
   CHECK(pv.gemm.output_tensor == 4);
 
-  const HardwareConfig hw = Preset("edge");
+  CHECK(w->resident_bytes == score_bytes);
+  // A scratchpad too small to hold the 256 KiB of scores beside the tiles:
+  // spilled, and the figures are the sum of the pieces mapped alone.
+  const HardwareConfig hw = Preset("edge,scratchpad=256KiB");
   auto m = ChooseMapping(hw, *w, Objective::kLatency);
   REQUIRE(m.ok());
+  CHECK_FALSE(m->intermediates_on_chip);
+  CHECK(m->chosen.tactic == "composite-spilled");
   REQUIRE(m->parts.size() == 3);
   int64_t macs = 0, ops = 0, bytes = 0, cycles = 0;
   for (size_t i = 0; i < 3; ++i) {
@@ -408,7 +413,6 @@ TEST_CASE("Attention maps as two array GEMMs and a vector softmax in one layer",
   CHECK(m->min_dram_bytes == bytes);
   // Pieces run one after the other (a barrier between them).
   CHECK(m->chosen.cycles == cycles);
-  CHECK(m->chosen.tactic == "composite");
   CHECK(m->on_array);
   hw::Program program;
   LowerLayer(hw, *w, *m, 0, program);
@@ -422,6 +426,31 @@ TEST_CASE("Attention maps as two array GEMMs and a vector softmax in one layer",
     CHECK(in.k <= m->array.kt);
     CHECK(in.m <= m->array.mt);
     CHECK(in.p <= m->array.pt);
+  }
+
+  // The edge preset's 512 KiB scratchpad holds the scores with room for the
+  // tiles: the resident variant wins, its DRAM traffic lacks the 4 passes
+  // over the scores, and the spilled variant is its rejected alternative.
+  const HardwareConfig edge = Preset("edge");
+  auto on_chip = ChooseMapping(edge, *w, Objective::kLatency);
+  REQUIRE(on_chip.ok());
+  CHECK(on_chip->intermediates_on_chip);
+  CHECK(on_chip->chosen.tactic == "composite-onchip");
+  REQUIRE(on_chip->rejected.size() == 1);
+  CHECK(on_chip->rejected[0].tactic == "composite-spilled");
+  CHECK(on_chip->chosen.cycles < on_chip->rejected[0].cycles);
+  CHECK(on_chip->min_dram_bytes == bytes - 4 * score_bytes);
+  hw::Program resident_program;
+  LowerLayer(edge, *w, *on_chip, 0, resident_program);
+  auto rsim = hw::Simulate(edge, resident_program, 1);
+  REQUIRE(rsim.ok());
+  CHECK(rsim->total_cycles == on_chip->chosen.cycles);
+  const int64_t resident_dram = rsim->layers[0].totals.dram_read + rsim->layers[0].totals.dram_write;
+  CHECK(resident_dram >= on_chip->min_dram_bytes);
+  CHECK(resident_dram < on_chip->min_dram_bytes + 4 * score_bytes);
+  for (const hw::Instruction& in : resident_program) {
+    CHECK(in.tensor >= -1);  // no on-chip marker reaches a program
+    for (int32_t d : in.deps) CHECK(d < static_cast<int32_t>(resident_program.size()));
   }
 }
 
