@@ -100,6 +100,56 @@ std::string VectorTilingString(const hw::VectorTiling& t) {
   return absl::StrCat("tile ", t.tile_elements, " elements");
 }
 
+// The instructions of a composite layer from `first` on move its
+// intermediates (tensor hw::kOnChipTensor). On chip: those loads and stores
+// are dropped, and an instruction that depended on a dropped one depends on
+// what that one depended on instead (the latest kMaxDeps of them); spilled:
+// they stay, reading / writing an unnamed DRAM buffer (tensor -1).
+void ResolveOnChipOperands(hw::Program& program, size_t first, bool on_chip) {
+  if (!on_chip) {
+    for (size_t i = first; i < program.size(); ++i) {
+      if (program[i].tensor == hw::kOnChipTensor) program[i].tensor = -1;
+    }
+    return;
+  }
+  // For every old index: its new index, or (dropped) the new indices it stands for.
+  std::vector<int32_t> new_index(program.size(), -1);
+  std::vector<std::vector<int32_t>> stands_for(program.size());
+  hw::Program out(program.begin(), program.begin() + static_cast<std::ptrdiff_t>(first));
+  for (size_t i = first; i < program.size(); ++i) {
+    hw::Instruction in = program[i];
+    std::vector<int32_t> deps;
+    for (int32_t d : in.deps) {
+      if (d < 0) continue;
+      if (static_cast<size_t>(d) < first) {
+        deps.push_back(d);
+      } else if (new_index[d] >= 0) {
+        deps.push_back(new_index[d]);
+      } else {
+        deps.insert(deps.end(), stands_for[d].begin(), stands_for[d].end());
+      }
+    }
+    std::sort(deps.begin(), deps.end());
+    deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
+    const bool moves = in.opcode == hw::Opcode::kLoadInput ||
+                       in.opcode == hw::Opcode::kLoadWeight || in.opcode == hw::Opcode::kStore;
+    if (moves && in.tensor == hw::kOnChipTensor) {
+      stands_for[i] = deps;
+      continue;
+    }
+    if (deps.size() > static_cast<size_t>(hw::kMaxDeps)) {
+      deps.erase(deps.begin(), deps.end() - hw::kMaxDeps);
+    }
+    for (int k = 0; k < hw::kMaxDeps; ++k) {
+      in.deps[k] = k < static_cast<int>(deps.size()) ? deps[static_cast<size_t>(k)] : -1;
+    }
+    if (in.tensor == hw::kOnChipTensor) in.tensor = -1;
+    new_index[i] = static_cast<int32_t>(out.size());
+    out.push_back(in);
+  }
+  program = std::move(out);
+}
+
 struct Ranked {
   double objective;
   ArrayTiling tiling;
@@ -131,6 +181,98 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
     m.chosen.tactic = "view";
     m.precision = w.vector.precision;  // the viewed tensor's, for reports
     return m;
+  }
+  if (w.kind == LayerKind::kComposite) {
+    // Each piece is mapped on its own (its best tactic), then all are lowered
+    // in sequence under one layer index and simulated together. Two variants
+    // when the intermediates may stay on chip (w.resident_bytes > 0, at most
+    // half the scratchpad): spilled (pieces tiled in the whole scratchpad,
+    // intermediates through DRAM) and resident (pieces tiled in what the
+    // intermediates leave, their loads and stores dropped); the better wins.
+    auto variant = [&](bool resident) -> absl::StatusOr<LayerMapping> {
+      HardwareConfig piece_hw = hw;
+      if (resident) piece_hw.scratchpad.bytes -= static_cast<uint64_t>(w.resident_bytes);
+      LayerMapping v;
+      v.kind = w.kind;
+      v.precision = w.vector.precision;
+      v.intermediates_on_chip = resident;
+      std::vector<std::string> tilings;
+      for (const hw::LayerWorkload& part : w.parts) {
+        ENGINE_ASSIGN_OR_RETURN(LayerMapping pm,
+                                ChooseMapping(piece_hw, part, objective, instruction_budget));
+        v.macs += pm.macs;
+        v.vector_ops += pm.vector_ops;
+        v.estimated_cycles += pm.estimated_cycles;
+        // Compulsory bytes: the spilled intermediates count (stored, reloaded).
+        v.min_dram_bytes += pm.min_dram_bytes;
+        const std::string_view piece =
+            part.name.size() > w.name.size() && part.name.starts_with(w.name)
+                ? std::string_view(part.name).substr(w.name.size() + 1)
+                : std::string_view(part.name);
+        tilings.push_back(absl::StrCat(std::string(piece), ": ", pm.chosen.tactic, " ",
+                                       pm.chosen.tiling));
+        // The plan's tile of a composite bounds every MATMUL of its pieces:
+        // the largest tile extents of its array pieces (first piece's
+        // dataflow and loop order; `tiling` names each piece's own).
+        if (pm.on_array) {
+          if (!v.on_array) v.array = pm.array;
+          v.on_array = true;
+          v.array.gt = std::max(v.array.gt, pm.array.gt);
+          v.array.kt = std::max(v.array.kt, pm.array.kt);
+          v.array.mt = std::max(v.array.mt, pm.array.mt);
+          v.array.pt = std::max(v.array.pt, pm.array.pt);
+        }
+        v.vector.tile_elements = std::max(v.vector.tile_elements, pm.vector.tile_elements);
+        v.parts.push_back(std::move(pm));
+      }
+      if (resident) {
+        // Every intermediate byte is on chip: none is compulsory DRAM traffic.
+        int64_t spilled = 0;
+        for (const hw::LayerWorkload& part : w.parts) {
+          if (part.kind == LayerKind::kArray) {
+            if (part.gemm.input_tensor == hw::kOnChipTensor) spilled += part.gemm.input_bytes;
+            if (part.gemm.output_tensor == hw::kOnChipTensor) spilled += part.gemm.output_bytes;
+          } else {
+            for (const auto& o : part.vector.inputs) {
+              if (o.tensor == hw::kOnChipTensor) spilled += o.bytes;
+            }
+            for (const auto& o : part.vector.outputs) {
+              if (o.tensor == hw::kOnChipTensor) spilled += o.bytes;
+            }
+          }
+        }
+        v.min_dram_bytes -= spilled;
+      }
+      hw::Program program;
+      LowerLayer(hw, w, v, 0, program);
+      if (instruction_budget > 0 && static_cast<int64_t>(program.size()) > instruction_budget) {
+        if (fewest_over_budget == 0 || static_cast<int64_t>(program.size()) < fewest_over_budget) {
+          fewest_over_budget = static_cast<int64_t>(program.size());
+        }
+        return over_budget_error();
+      }
+      ENGINE_ASSIGN_OR_RETURN(
+          v.chosen, Measure(hw, program, objective,
+                            resident ? "composite-onchip" : "composite-spilled",
+                            absl::StrJoin(tilings, "; ")));
+      return v;
+    };
+    ENGINE_ASSIGN_OR_RETURN(LayerMapping spilled, variant(false));
+    const bool may_reside = !hw.ideal_memory && w.resident_bytes > 0 &&
+                            w.resident_bytes <= static_cast<int64_t>(hw.scratchpad.bytes / 2);
+    if (may_reside) {
+      auto resident = variant(true);
+      // A resident variant whose pieces no longer fit is simply not a candidate.
+      if (!resident.ok() && !absl::IsResourceExhausted(resident.status())) {
+        return resident.status();
+      }
+      if (resident.ok() && resident->chosen.objective < spilled.chosen.objective) {
+        resident->rejected.push_back(spilled.chosen);
+        return *std::move(resident);
+      }
+      if (resident.ok()) spilled.rejected.push_back(resident->chosen);
+    }
+    return spilled;
   }
   m.precision = w.kind == LayerKind::kArray ? w.gemm.precision : w.vector.precision;
   if (!hw.Supports(m.precision)) {
@@ -275,6 +417,14 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
 void LowerLayer(const HardwareConfig& hw, const hw::LayerWorkload& w, const LayerMapping& m,
                 uint32_t layer, hw::Program& program) {
   if (w.kind == LayerKind::kView) return;
+  if (w.kind == LayerKind::kComposite) {
+    const size_t first = program.size();
+    for (size_t i = 0; i < w.parts.size() && i < m.parts.size(); ++i) {
+      LowerLayer(hw, w.parts[i], m.parts[i], layer, program);
+    }
+    ResolveOnChipOperands(program, first, m.intermediates_on_chip);
+    return;
+  }
   if (m.on_array) {
     LowerArrayLayer(hw, w.gemm, m.array, layer, program);
   } else {

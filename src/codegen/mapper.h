@@ -44,6 +44,17 @@ struct LayerMapping {
   /// (the roofline's memory term).
   int64_t min_dram_bytes = 0;
   Precision precision = Precision::kFp32;
+  /// kComposite only: the mapping of each piece (hw::LayerWorkload::parts;
+  /// `on_array` / `array` then hold the largest tile of its array pieces, the
+  /// bound the plan reader checks each MATMUL against),
+  /// in order. The layer's figures are their sums (macs, vector_ops,
+  /// min_dram_bytes, estimated_cycles); `chosen` is the simulated program of
+  /// all pieces lowered in sequence.
+  std::vector<LayerMapping> parts;
+  /// kComposite only: the intermediates between pieces stay in the
+  /// scratchpad (their loads and stores are not emitted; the pieces were
+  /// tiled in the scratchpad they leave), instead of going through DRAM.
+  bool intermediates_on_chip = false;
 };
 
 /// Chooses the mapping of `w`. `instruction_budget` (> 0) is the number of

@@ -84,6 +84,18 @@ absl::StatusOr<hw::LayerWorkload> DescribeLayer(const ir::Node& node, const Tens
 
 void ResolveZeroExtents(hw::LayerWorkload& w) {
   if (w.kind == hw::LayerKind::kView) return;
+  if (w.kind == hw::LayerKind::kComposite) {
+    // Pieces that become views (nothing to compute or write) are dropped; a
+    // composite with no piece left is a view.
+    std::vector<hw::LayerWorkload> kept;
+    for (hw::LayerWorkload& part : w.parts) {
+      ResolveZeroExtents(part);
+      if (part.kind != hw::LayerKind::kView) kept.push_back(std::move(part));
+    }
+    w.parts = std::move(kept);
+    if (w.parts.empty()) w.kind = hw::LayerKind::kView;
+    return;
+  }
   if (w.kind != hw::LayerKind::kArray) {
     if (w.vector.out_elements == 0) w.kind = hw::LayerKind::kView;  // nothing to write
     return;

@@ -417,7 +417,11 @@ absl::Status ReadLayerMapping(const fb::Layer& layer, const std::string& where,
   st.device_layers.push_back(std::move(d));
   st.min_dram_bytes.push_back(mapping->min_dram_bytes());
   st.spans.push_back({mapping->first_instruction(), mapping->num_instructions(),
-                      *kind == hw::LayerKind::kArray && mapping->on_array(), mapping->tile_g(),
+                      // A composite layer with array pieces (Attention) carries the
+                      // largest tile of its pieces, bounding each MATMUL.
+                      (*kind == hw::LayerKind::kArray || *kind == hw::LayerKind::kComposite) &&
+                          mapping->on_array(),
+                      mapping->tile_g(),
                       mapping->tile_k(), mapping->tile_m(), mapping->tile_p()});
   return absl::OkStatus();
 }

@@ -48,6 +48,7 @@ const char* LayerKindName(LayerKind kind) {
     case LayerKind::kArray: return "array";
     case LayerKind::kVector: return "vector";
     case LayerKind::kDma: return "dma";
+    case LayerKind::kComposite: return "composite";
   }
   return "?";
 }
@@ -313,6 +314,18 @@ absl::Status ValidateWorkload(const LayerWorkload& w) {
                                             field, " is ", value, ", must be ", want));
   };
   if (w.kind == LayerKind::kView) return absl::OkStatus();
+  if (w.kind == LayerKind::kComposite) {
+    if (w.parts.empty()) return bad("parts", 0, ">= 1");
+    for (const LayerWorkload& part : w.parts) {
+      if (part.kind == LayerKind::kComposite || part.kind == LayerKind::kView) {
+        return absl::InternalError(absl::StrCat("layer '", w.name, "' (", w.type,
+                                                "): composite piece '", part.name, "' is ",
+                                                LayerKindName(part.kind)));
+      }
+      if (absl::Status st = ValidateWorkload(part); !st.ok()) return st;
+    }
+    return absl::OkStatus();
+  }
   if (w.kind == LayerKind::kArray) {
     const GemmWorkload& g = w.gemm;
     const std::pair<const char*, int64_t> positive[] = {

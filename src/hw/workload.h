@@ -20,6 +20,10 @@ enum class LayerKind : uint8_t {
   kArray = 1,   ///< matrix work on the systolic array (Conv, Gemm, MatMul)
   kVector = 2,  ///< the vector unit (activations, pooling, normalization, elementwise)
   kDma = 3,     ///< data movement only (Concat, Transpose, Slice, Pad, ...)
+  /// A sequence of array / vector pieces run one after the other inside one
+  /// layer (LayerWorkload::parts), e.g. the fused Attention: per head Q·Kᵀ on
+  /// the array, the softmax on the vector unit, P·V on the array.
+  kComposite = 4,
 };
 const char* LayerKindName(LayerKind kind);
 /// The LayerKind whose numeric value is `code` (plans store it as a byte), or
@@ -32,6 +36,7 @@ constexpr std::optional<LayerKind> LayerKindFromCode(int64_t code) {
     case LayerKind::kArray:
     case LayerKind::kVector:
     case LayerKind::kDma:
+    case LayerKind::kComposite:
       return static_cast<LayerKind>(code);
   }
   return std::nullopt;
@@ -129,7 +134,23 @@ struct LayerWorkload {
   /// Depthwise-like grouped convolutions may also run on the vector unit;
   /// then `vector` describes that alternative.
   bool vector_alternative = false;
+  /// kComposite only: the pieces, in execution order, each of kind kArray,
+  /// kVector or kDma (never nested). Each piece is mapped, lowered and
+  /// simulated like a layer of its own kind, under this layer's index, with
+  /// a barrier between pieces (a piece reads what the previous one stored).
+  /// Intermediates that have no plan tensor carry tensor index -1.
+  std::vector<LayerWorkload> parts;
+  /// kComposite only: bytes of the intermediates between pieces (operands
+  /// whose tensor is kOnChipTensor, e.g. Attention's scores) when all of them
+  /// stay in the scratchpad; 0 = they can only be spilled to DRAM.
+  int64_t resident_bytes = 0;
 };
+
+/// Tensor index of a composite layer's intermediate operand (no plan
+/// tensor) that may stay on chip: the mapper either drops its loads and
+/// stores (resident variant) or turns it into -1 (spilled); it never reaches
+/// a plan.
+inline constexpr int32_t kOnChipTensor = -2;
 
 }  // namespace engine::hw
 

@@ -23,9 +23,8 @@
 // ParallelFor; each head is computed by one thread with the same calls
 // whatever the split, so outputs are bit-identical for any thread count.
 //
-// Not yet registered as a layer: the accelerator mapping (two GEMMs per head
-// on the array, the softmax on the vector unit, the score tile kept on chip)
-// and the fuse-attention pass that would produce it are still to do.
+// Registered as the engine-internal "Attention" layer (ops/attention.cc,
+// accelerator mapping there), produced by the fuse-attention pass.
 #include <algorithm>
 #include <cmath>
 

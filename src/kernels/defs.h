@@ -22,7 +22,7 @@ KernelDef MakeInt8GemmDef();
 KernelDef MakeGemmDef();
 KernelDef MakeMatMulDef();
 // attention.cc: "Attention" (Q, K, V [B, H, seq, head], optional additive
-// mask; not yet registered as a layer: no accelerator mapping / fusion yet).
+// mask); the layer fuse-attention produces (record in ops/attention.cc).
 KernelDef MakeAttentionDef();
 // pool.cc: "MaxPool", "MaxPoolWithIndices", "AveragePool", "GlobalAveragePool",
 // "GlobalMaxPool", "Int8AveragePool", "Int8GlobalAveragePool"

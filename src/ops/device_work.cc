@@ -46,6 +46,19 @@ absl::StatusOr<hw::LayerWorkload> DescribeDeviceWork(const OpDef& def, const Lay
   }
   // Views move no data; their precision is reported (the tensor's), not costed.
   w.vector.precision = precision;
+  if (w.kind == hw::LayerKind::kComposite) {
+    if (!spec.composite) {
+      return absl::InternalError(absl::StrCat(layer.name, " (", std::string(layer.type),
+                                              "): composite layer without pieces"));
+    }
+    absl::Status st = spec.composite(layer, precision, w);
+    if (!st.ok()) return st;
+    for (hw::LayerWorkload& part : w.parts) {
+      part.name = absl::StrCat(layer.name, "/", part.name);
+      part.type = w.type;
+    }
+    return w;
+  }
   if (w.kind == hw::LayerKind::kArray) {
     const size_t wi = static_cast<size_t>(spec.weight_input);
     if (!spec.gemm || out == nullptr || !layer.Has(0) || !layer.Has(wi)) {

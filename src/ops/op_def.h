@@ -123,6 +123,10 @@ using TileUnitFn = std::function<int64_t(const LayerView&)>;
 /// bytes) of an array layer; operand tensors, bytes, precision and the
 /// epilogue are filled by DescribeDeviceWork.
 using GemmGeometryFn = std::function<void(const LayerView&, hw::GemmWorkload&)>;
+/// Fills the pieces (hw::LayerWorkload::parts) of a kComposite layer, each a
+/// complete kArray / kVector workload with its operands' tensors and bytes.
+/// Errors: Internal when the layer's shapes do not fit the description.
+using CompositeFn = std::function<absl::Status(const LayerView&, Precision, hw::LayerWorkload&)>;
 
 /// How a layer runs on the modeled accelerator.
 struct DeviceSpec {
@@ -141,6 +145,8 @@ struct DeviceSpec {
   double stats_ops_per_element = 0;
   /// kArray layers: product geometry.
   GemmGeometryFn gemm;
+  /// kComposite layers: the pieces (required for that unit).
+  CompositeFn composite;
   /// kArray layers: position of the weight operand, of the bias (-1: none)
   /// and of a fused residual operand (-1: none).
   int weight_input = 1;

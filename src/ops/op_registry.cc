@@ -29,6 +29,8 @@ OpDef GlobalMaxPoolOp();
 OpDef Int8AveragePoolOp();
 OpDef Int8GlobalAveragePoolOp();
 OpDef MaxUnpoolOp();
+// attention.cc: fused multi-head attention (engine-internal, fuse-attention)
+OpDef AttentionOp();
 // norm.cc
 OpDef BatchNormalizationOp();
 OpDef SoftmaxOp();
@@ -164,6 +166,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       Int8GlobalAveragePoolOp, MaxUnpoolOp, MaxPoolWithIndicesOp,
       // Normalization (vector unit).
       BatchNormalizationOp, SoftmaxOp, LrnOp,
+      AttentionOp,  // fused attention: array + vector composite (attention.cc)
       // Elementwise (vector unit).
       ReluOp, LeakyReluOp, ClipOp, SigmoidOp, TanhOp, HardSigmoidOp, HardSwishOp, SwishOp,
       AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, CastLikeOp, QuantizeLinearOp,
@@ -239,6 +242,9 @@ absl::Status OpRegistry::Register(OpDef def) {
   }
   if (def.device.unit == hw::LayerKind::kArray && !def.device.gemm) {
     return absl::InvalidArgumentError(absl::StrCat(def.type, ": array layer without geometry"));
+  }
+  if (def.device.unit == hw::LayerKind::kComposite && !def.device.composite) {
+    return absl::InvalidArgumentError(absl::StrCat(def.type, ": composite layer without pieces"));
   }
   if (!def.has_kernel() && !def.import) {
     return absl::InvalidArgumentError(

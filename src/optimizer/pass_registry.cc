@@ -25,6 +25,7 @@ const PassEntry kPasses[] = {
     {"fuse-residual", MakeFuseResidualPass},
     {"fuse-swish", MakeFuseSwishPass},
     {"fuse-gelu", MakeFuseGeluPass},
+    {"fuse-attention", MakeFuseAttentionPass},
     {"fuse-activation", MakeFuseActivationPass},
     {"eliminate-dead-nodes", MakeEliminateDeadNodesPass},
 };

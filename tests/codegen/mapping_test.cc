@@ -353,5 +353,106 @@ TEST_CASE("Every host layer type has an accelerator lowering", "[codegen]") {
   }
 }
 
+
+// The Attention composite (ops/attention.cc): per head Q.K^T and P.V on the
+// array, the softmax on the vector unit, the scores spilled to DRAM. Its
+// figures are those of its three pieces, each mapped as a layer of its own.
+TEST_CASE("Attention maps as two array GEMMs and a vector softmax in one layer", "[codegen]") {
+  const ops::OpDef* def = ops::OpRegistry::Builtin().Find("Attention");
+  REQUIRE(def != nullptr);
+  REQUIRE(def->device.unit == hw::LayerKind::kComposite);
+  const int64_t b = 1, h = 4, s = 128, t = 128, d = 64;
+  std::vector<kernels::TensorInfo> inputs(4), outputs(1);
+  inputs[0] = {DataType::kFloat32, {b, h, s, d}};
+  inputs[1] = {DataType::kFloat32, {b, h, t, d}};
+  inputs[2] = {DataType::kFloat32, {b, h, t, d}};
+  inputs[3] = {DataType::kFloat32, {b, 1, 1, t}};
+  outputs[0] = {DataType::kFloat32, {b, h, s, d}};
+  const std::vector<int32_t> in_tensors{0, 1, 2, 3}, out_tensors{4};
+  Attributes attrs;
+  const ops::LayerView view{"attn", "Attention", attrs, inputs, outputs, in_tensors, out_tensors};
+  auto w = ops::DescribeDeviceWork(*def, view, nullptr);
+  REQUIRE(w.ok());
+  REQUIRE(w->kind == hw::LayerKind::kComposite);
+  REQUIRE(w->parts.size() == 3);
+  const hw::LayerWorkload &qk = w->parts[0], &sm = w->parts[1], &pv = w->parts[2];
+  CHECK(qk.name == "attn/scores");
+  CHECK(qk.kind == hw::LayerKind::kArray);
+  CHECK((qk.gemm.groups == b * h && qk.gemm.k == d && qk.gemm.m == t && qk.gemm.p == s));
+  CHECK(sm.kind == hw::LayerKind::kVector);
+  CHECK(sm.vector.out_elements == b * h * s * t);
+  CHECK(sm.vector.ops_per_element == 7);  // Softmax 5 + scale 1 + mask 1
+  CHECK(sm.vector.tile_unit == t);
+  CHECK(pv.kind == hw::LayerKind::kArray);
+  CHECK((pv.gemm.groups == b * h && pv.gemm.k == t && pv.gemm.m == d && pv.gemm.p == s));
+  const int64_t score_bytes = b * h * s * t * 4;
+  CHECK(qk.gemm.output_bytes == score_bytes);  // spilled: stored ...
+  CHECK(pv.gemm.input_bytes == score_bytes);   // ... and loaded again
+  CHECK(pv.gemm.output_tensor == 4);
+
+  CHECK(w->resident_bytes == score_bytes);
+  // A scratchpad too small to hold the 256 KiB of scores beside the tiles:
+  // spilled, and the figures are the sum of the pieces mapped alone.
+  const HardwareConfig hw = Preset("edge,scratchpad=256KiB");
+  auto m = ChooseMapping(hw, *w, Objective::kLatency);
+  REQUIRE(m.ok());
+  CHECK_FALSE(m->intermediates_on_chip);
+  CHECK(m->chosen.tactic == "composite-spilled");
+  REQUIRE(m->parts.size() == 3);
+  int64_t macs = 0, ops = 0, bytes = 0, cycles = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    auto alone = ChooseMapping(hw, w->parts[i], Objective::kLatency);
+    REQUIRE(alone.ok());
+    CHECK(alone->chosen.tiling == m->parts[i].chosen.tiling);
+    macs += alone->macs, ops += alone->vector_ops, bytes += alone->min_dram_bytes;
+    cycles += alone->chosen.cycles;
+  }
+  CHECK(m->macs == 2 * b * h * s * t * d);
+  CHECK(m->macs == macs);
+  CHECK(m->vector_ops == ops);
+  CHECK(m->min_dram_bytes == bytes);
+  // Pieces run one after the other (a barrier between them).
+  CHECK(m->chosen.cycles == cycles);
+  CHECK(m->on_array);
+  hw::Program program;
+  LowerLayer(hw, *w, *m, 0, program);
+  auto sim = hw::Simulate(hw, program, 1);
+  REQUIRE(sim.ok());
+  CHECK(sim->total_cycles == m->chosen.cycles);
+  CHECK(sim->layers[0].totals.dram_read + sim->layers[0].totals.dram_write >= bytes);
+  // Every MATMUL fits the layer's tile bound, as the plan reader checks.
+  for (const hw::Instruction& in : program) {
+    if (in.opcode != hw::Opcode::kMatmul) continue;
+    CHECK(in.k <= m->array.kt);
+    CHECK(in.m <= m->array.mt);
+    CHECK(in.p <= m->array.pt);
+  }
+
+  // The edge preset's 512 KiB scratchpad holds the scores with room for the
+  // tiles: the resident variant wins, its DRAM traffic lacks the 4 passes
+  // over the scores, and the spilled variant is its rejected alternative.
+  const HardwareConfig edge = Preset("edge");
+  auto on_chip = ChooseMapping(edge, *w, Objective::kLatency);
+  REQUIRE(on_chip.ok());
+  CHECK(on_chip->intermediates_on_chip);
+  CHECK(on_chip->chosen.tactic == "composite-onchip");
+  REQUIRE(on_chip->rejected.size() == 1);
+  CHECK(on_chip->rejected[0].tactic == "composite-spilled");
+  CHECK(on_chip->chosen.cycles < on_chip->rejected[0].cycles);
+  CHECK(on_chip->min_dram_bytes == bytes - 4 * score_bytes);
+  hw::Program resident_program;
+  LowerLayer(edge, *w, *on_chip, 0, resident_program);
+  auto rsim = hw::Simulate(edge, resident_program, 1);
+  REQUIRE(rsim.ok());
+  CHECK(rsim->total_cycles == on_chip->chosen.cycles);
+  const int64_t resident_dram = rsim->layers[0].totals.dram_read + rsim->layers[0].totals.dram_write;
+  CHECK(resident_dram >= on_chip->min_dram_bytes);
+  CHECK(resident_dram < on_chip->min_dram_bytes + 4 * score_bytes);
+  for (const hw::Instruction& in : resident_program) {
+    CHECK(in.tensor >= -1);  // no on-chip marker reaches a program
+    for (int32_t d : in.deps) CHECK(d < static_cast<int32_t>(resident_program.size()));
+  }
+}
+
 }  // namespace
 }  // namespace engine::codegen

@@ -8,9 +8,9 @@
 # fused plan must have one LayerNormalization layer per LayerNorm, every
 # GELU fused into its FFN Gemm (fuse-matmul-add on [1, S, hidden], then
 # fuse-activation: no Gelu layer left, one Gemm holding the Erf per block),
-# only the two attention MatMuls per block left unfused (Q.K^T and P.V: every
-# weight projection became a Gemm with its bias), and match ONNX Runtime as
-# well at --optLevel=0.
+# every weight projection a Gemm with its bias (fuse-matmul-add), exactly one
+# Attention layer per block (fuse-attention: Q.K^T, scale, mask add, Softmax,
+# P.V) and no MatMul left, and match ONNX Runtime as well at --optLevel=0.
 # The large models the same way (not in CTest: ~2 min and 0.8 GB of files):
 #   transformers_vs_onnxruntime.sh <src> <build> bert_base vit_b16
 # Usage: transformers_vs_onnxruntime.sh <source dir> <build dir> [models...]
@@ -53,10 +53,10 @@ PY
 
 fail=0
 # check <model> <optLevel> <inputs> <outputs> <LayerNormalization layers> <Gelu layers>
-#       <Gemm layers with a fused GELU> <MatMul layers, or - for any>
+#       <Gemm layers with a fused GELU> <MatMul layers, or - for any> <Attention layers>
 check() {
   local model=$1 level=$2 inputs=$3 outputs=$4 want_ln=$5 want_gelu=$6 want_gemm_gelu=$7
-  local want_mm=$8
+  local want_mm=$8 want_attn=$9
   local tag=$model.O$level ort_args=() refs=() item
   for item in ${inputs//,/ }; do ort_args+=(--input "$item=$WORK/$item.npy"); done
   for item in ${outputs//,/ }; do refs+=("$item:$WORK/$model.ort/$item.npy"); done
@@ -74,19 +74,22 @@ check() {
      "$TRT" --loadEngine="$WORK/$tag.plan" --loadInputs="$load" --loadRefOutputs="$ref" \
        --rtol=1e-3 --atol=1e-4 --iterations=1 --duration=0 --warmUp=0 >"$WORK/$tag.run.log" 2>&1 &&
      "$TRT" inspect "$WORK/$tag.plan" >"$WORK/$tag.inspect.log" 2>&1; then
-    local ln gelu gemm_gelu mm layers
+    local ln gelu gemm_gelu mm attn layers
     ln=$(grep -cE '^ *[0-9]+  LayerNormalization ' "$WORK/$tag.inspect.log" || true)
     gelu=$(grep -cE '^ *[0-9]+  Gelu ' "$WORK/$tag.inspect.log" || true)
     gemm_gelu=$(grep -cE '^ *[0-9]+  Gemm .*/Erf' "$WORK/$tag.inspect.log" || true)
     mm=$(grep -cE '^ *[0-9]+  MatMul ' "$WORK/$tag.inspect.log" || true)
+    attn=$(grep -cE '^ *[0-9]+  Attention ' "$WORK/$tag.inspect.log" || true)
     layers=$(grep -oE '=== Layers \([0-9]+ layers' "$WORK/$tag.inspect.log" | grep -oE '[0-9]+')
     if [ "$ln" != "$want_ln" ] || [ "$gelu" != "$want_gelu" ] ||
-       [ "$gemm_gelu" != "$want_gemm_gelu" ] || { [ "$want_mm" != - ] && [ "$mm" != "$want_mm" ]; }; then
-      echo "FAILED $tag: $ln LayerNormalization, $gelu Gelu, $gemm_gelu Gemm+GELU, $mm MatMul" \
-        "layers, expected $want_ln, $want_gelu, $want_gemm_gelu, $want_mm"
+       [ "$gemm_gelu" != "$want_gemm_gelu" ] || { [ "$want_mm" != - ] && [ "$mm" != "$want_mm" ]; } ||
+       [ "$attn" != "$want_attn" ]; then
+      echo "FAILED $tag: $ln LayerNormalization, $gelu Gelu, $gemm_gelu Gemm+GELU, $mm MatMul," \
+        "$attn Attention layers, expected $want_ln, $want_gelu, $want_gemm_gelu, $want_mm, $want_attn"
       fail=1
     else
-      echo "PASSED $tag: $layers layers ($ln LayerNormalization, $gelu Gelu, $gemm_gelu Gemm+GELU, $mm MatMul);" \
+      echo "PASSED $tag: $layers layers ($ln LayerNormalization, $gelu Gelu, $gemm_gelu Gemm+GELU," \
+        "$mm MatMul, $attn Attention);" \
         $(grep "output '" "$WORK/$tag.run.log" | tr '\n' ' ')
     fi
   else
@@ -97,8 +100,8 @@ check() {
 }
 
 # One LayerNormalization per LayerNorm (2 per block + the embeddings' or the
-# final one), one Gemm with the GELU per block and two MatMuls per block
-# (attention) when fused; none of these at --optLevel=0.
+# final one), one Gemm with the GELU and one Attention per block and no MatMul
+# when fused; none of these at --optLevel=0.
 for model in "${MODELS[@]}"; do
   case "$model" in
     bert_small) blocks=4 ;; bert_base) blocks=12 ;; vit_tiny) blocks=4 ;; vit_b16) blocks=12 ;;
@@ -108,7 +111,7 @@ for model in "${MODELS[@]}"; do
     bert_*) io=(input_ids,attention_mask,token_type_ids last_hidden_state,logits) ;;
     *) io=(pixel_values logits) ;;
   esac
-  check "$model" 2 "${io[@]}" $((2 * blocks + 1)) 0 "$blocks" $((2 * blocks))
-  check "$model" 0 "${io[@]}" 0 0 0 -
+  check "$model" 2 "${io[@]}" $((2 * blocks + 1)) 0 "$blocks" 0 "$blocks"
+  check "$model" 0 "${io[@]}" 0 0 0 - 0
 done
 exit $fail

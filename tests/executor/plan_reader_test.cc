@@ -299,8 +299,8 @@ TEST_CASE("Enum code helpers accept every enumerator and nothing else", "[execut
     CHECK(static_cast<int>(*hw::OpcodeFromCode(code)) == code);
   }
   for (int64_t bad : {-1, 6, 255, 256 + 2}) CHECK_FALSE(hw::OpcodeFromCode(bad));
-  for (int code = 0; code <= 3; ++code) REQUIRE(hw::LayerKindFromCode(code));
-  for (int64_t bad : {-1, 4, 257}) CHECK_FALSE(hw::LayerKindFromCode(bad));
+  for (int code = 0; code <= 4; ++code) REQUIRE(hw::LayerKindFromCode(code));  // 4: composite
+  for (int64_t bad : {-1, 5, 257}) CHECK_FALSE(hw::LayerKindFromCode(bad));
   for (DataType t : {DataType::kUndefined, DataType::kFloat32, DataType::kUint8, DataType::kInt8,
                      DataType::kInt32, DataType::kInt64, DataType::kBool, DataType::kFloat16,
                      DataType::kFloat64, DataType::kBFloat16, DataType::kUint16,

@@ -166,7 +166,8 @@ TEST_CASE("Optimization levels run the documented pipelines", "[optimizer]") {
       "fold-constants", "eliminate-identity", "simplify-reshape", "fuse-layernorm",
       "fold-pad",       "fold-batchnorm", "fold-scale-shift",     "minmax-to-clip",
       "fuse-matmul-add",
-      "fuse-residual",  "fuse-swish",     "fuse-gelu",            "fuse-activation",
+      "fuse-residual",  "fuse-swish",     "fuse-gelu",            "fuse-attention",
+      "fuse-activation",
       "eliminate-dead-nodes"};
   CHECK(opt::AllPassNamesInOrder() == full);
   CHECK(opt::PassesForLevel(0) == std::vector<std::string>{"eliminate-dead-nodes"});
@@ -1635,4 +1636,128 @@ TEST_CASE("The level-2 pipeline fuses a small residual network and keeps its out
                      "Reshape: flatten + reshape",
                      "Gemm: fc + fc_bias + sigmoid",
                  });
+}
+
+// ---------------------------------------------------------------------------
+// fuse-attention
+
+namespace {
+
+// Options of the exported attention chain AttentionModel builds (B 2, H 2,
+// S 5, T 6, D 4, Dv 3).
+struct AttnVariant {
+  bool kt_0231 = false;          // Kt = Transpose(K [B, T, H, D], [0, 2, 3, 1])
+  bool div = true;               // Div(scores, sqrt(D)) or Mul(scores, 1 / sqrt(D))
+  bool mask = true;              // Add of a [B, 1, 1, T] mask (graph input)
+  bool scale_is_input = false;   // the scale is a graph input, not a constant
+  int64_t softmax_axis = -1;
+  bool scores_output = false;    // the scaled scores are also a graph output
+  bool probs_read_twice = false; // a second reader of the probabilities
+};
+
+ModelBuilder AttentionModel(const AttnVariant& v) {
+  ModelBuilder b;
+  b.Input("q", {2, 2, 5, 4});
+  b.Input("k", v.kt_0231 ? std::vector<int64_t>{2, 6, 2, 4} : std::vector<int64_t>{2, 2, 6, 4});
+  b.Input("v", {2, 2, 6, 3});
+  if (v.mask) b.Input("m", {2, 1, 1, 6});
+  if (v.scale_is_input) {
+    b.Input("c", {});
+  } else {
+    b.Initializer("c", MakeFloat({}, {v.div ? 2.0f : 0.5f}));
+  }
+  auto& t = b.Node("Transpose", {"k"}, {"kt"}, "key_t");
+  ModelBuilder::SetInts(t, "perm", v.kt_0231 ? std::vector<int64_t>{0, 2, 3, 1}
+                                             : std::vector<int64_t>{0, 1, 3, 2});
+  b.Node("MatMul", {"q", "kt"}, {"s"}, "scores");
+  b.Node(v.div ? "Div" : "Mul", {"s", "c"}, {"sc"}, "scale");
+  if (v.mask) b.Node("Add", {"sc", "m"}, {"sm"}, "mask");
+  auto& sm = b.Node("Softmax", {v.mask ? "sm" : "sc"}, {"p"}, "softmax");
+  ModelBuilder::SetInt(sm, "axis", v.softmax_axis);
+  b.Node("MatMul", {"p", "v"}, {"y"}, "context");
+  b.Output("y", {2, 2, 5, 3});
+  if (v.scores_output) b.Output("sc", {2, 2, 5, 6});
+  if (v.probs_read_twice) {
+    b.Node("Relu", {"p"}, {"r"}, "relu");
+    b.Output("r", {2, 2, 5, 6});
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("fuse-attention turns the exported chain into one Attention layer", "[optimizer]") {
+  for (bool kt_0231 : {false, true}) {
+    for (bool div : {true, false}) {
+      for (bool mask : {true, false}) {
+        DYNAMIC_SECTION("kt " << (kt_0231 ? "0231" : "0132") << (div ? " Div" : " Mul")
+                              << (mask ? " mask" : " no mask")) {
+          AttnVariant v;
+          v.kt_0231 = kt_0231;
+          v.div = div;
+          v.mask = mask;
+          Optimized r = OptimizeAndCompare(AttentionModel(v).Serialize(), {"fuse-attention"});
+          CHECK(Count(*r.after, "Attention") == 1);
+          CHECK(Count(*r.after, "Softmax") == 0);
+          CHECK(Count(*r.after, "MatMul") == 0);
+          CHECK(Count(*r.after, "Div") + Count(*r.after, "Mul") + Count(*r.after, "Add") == 0);
+          // The [0, 2, 3, 1] form keeps one Transpose: the head split of K.
+          CHECK(Count(*r.after, "Transpose") == (kt_0231 ? 1 : 0));
+          CHECK(r.after->nodes().size() == (kt_0231 ? 2u : 1u));
+          const ir::Node& attn = *r.after->nodes().back();
+          CHECK(attn.op_type == "Attention");
+          CHECK(attn.inputs.size() == (mask ? 4u : 3u));
+          CHECK(attn.inputs[1]->shape == Dims{2, 2, 6, 4});
+          CHECK(attn.outputs[0]->name == "y");
+          CHECK(Counter(r.counters, "fired") == 1);
+          CHECK(Counter(r.counters, "fired.mask") == (mask ? 1 : 0));
+          CHECK(Counter(r.counters, "fired.kt_0231") == (kt_0231 ? 1 : 0));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("fuse-attention declines and says why", "[optimizer]") {
+  AttnVariant v;
+  std::string skip;
+  opt::PassContext context;
+  SECTION("the scale is not a constant") {
+    v.scale_is_input = true;
+    skip = "skipped.scale_not_constant_scalar";
+  }
+  SECTION("softmax over another axis") {
+    v.softmax_axis = 2;
+    skip = "skipped.softmax_axis_not_last";
+  }
+  SECTION("the scaled scores are a graph output") {
+    v.scores_output = true;
+    skip = "skipped.intermediate_is_graph_output";
+  }
+  SECTION("the probabilities have another reader") {
+    v.probs_read_twice = true;
+    skip = "skipped.intermediate_has_other_readers";
+  }
+  SECTION("the cost model refuses (the [0, 2, 3, 1] Transpose is restored)") {
+    v.kt_0231 = true;
+    context.accept_fusion = [](const ir::Node& fused, const std::vector<const ir::Node*>& separate)
+        -> absl::StatusOr<bool> {
+      CHECK(fused.op_type == "Attention");
+      CHECK(separate.size() == 5);  // MatMul, Div, Add, Softmax, MatMul
+      return false;
+    };
+    skip = "skipped.cost_model";
+  }
+  Optimized r = OptimizeAndCompare(AttentionModel(v).Serialize(), {"fuse-attention"}, context);
+  CHECK(Count(*r.after, "Attention") == 0);
+  CHECK(Count(*r.after, "Softmax") == 1);
+  CHECK(r.after->nodes().size() == r.before->nodes().size());
+  for (const auto& n : r.after->nodes()) {
+    if (n->op_type == "Transpose") {
+      CHECK(n->attrs.Ints("perm") == (v.kt_0231 ? std::vector<int64_t>{0, 2, 3, 1}
+                                                : std::vector<int64_t>{0, 1, 3, 2}));
+    }
+  }
+  CHECK(Counter(r.counters, "fired") == 0);
+  CHECK(Counter(r.counters, skip) == 1);
 }

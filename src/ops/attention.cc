@@ -1,0 +1,121 @@
+// Attention (engine-internal layer, produced by the fuse-attention pass):
+// Y [B, H, S, Dv] = softmax_T(scale(Q Kᵀ) + mask) · V, host kernel in
+// kernels/attention.cc.
+//
+// Accelerator mapping: a composite layer (hw::LayerKind::kComposite) of
+// three pieces run in sequence, each priced exactly as the unfused layer it
+// replaces:
+//  1. "scores": per head (groups = B * H) the product Q [S, D] · Kᵀ on the
+//     array, GEMM geometry K = D, M = T, P = S (what MatMul's geometry gives
+//     the unfused batched Q·Kᵀ), SCALE-Sim fold timing (hw/systolic.h);
+//  2. "softmax": the vector unit over the B * H * S * T scores, whole rows
+//     of T on chip (Softmax's tile unit), Softmax's 5 ops per element plus
+//     1 for the scale and 1 for the mask add when there is a mask (the Div /
+//     Mul and Add layers of the unfused chain cost 1 op per element each);
+//     it reads the scores and the mask and writes the probabilities;
+//  3. "context": per head P [S, T] · V [T, Dv] on the array, K = T, M = Dv,
+//     P = S.
+// Scores: the mapper (codegen/mapper.cc) prices two variants and keeps the
+// better one. Spilled: piece 1 stores the scores to DRAM, piece 2 loads them
+// and stores the probabilities, piece 3 loads them (4 * B*H*S*T elements of
+// DRAM traffic, counted in the layer's bytes and energy). Resident, when the
+// B*H*S*T scores take at most half the scratchpad: they stay there (in place
+// for the probabilities), those loads and stores are dropped, and the
+// pieces are tiled in the scratchpad that is left. A per-head streaming
+// schedule (one head's S x T tile at a time, pieces interleaved) is not
+// modeled.
+#include "kernels/defs.h"
+#include "ops/op_def.h"
+#include "ops/op_util.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace engine::ops {
+namespace {
+
+/// Fills the three pieces of an Attention layer (see the file comment).
+/// Shapes: Q [B, H, S, D], K [B, H, T, D], V [B, H, T, Dv], optional mask
+/// (input 3), Y [B, H, S, Dv]. Errors: Internal naming the layer when the
+/// shapes are not rank 4.
+absl::Status DescribeAttention(const LayerView& n, Precision precision, hw::LayerWorkload& w) {
+  if (n.inputs.size() < 3 || n.outputs.empty() || !n.Has(0) || !n.Has(1) || !n.Has(2) ||
+      n.inputs[0].shape.size() != 4 || n.inputs[1].shape.size() != 4 ||
+      n.inputs[2].shape.size() != 4 || n.outputs[0].shape.size() != 4) {
+    return absl::InternalError(
+        absl::StrCat(n.name, " (Attention): Q, K, V and Y must be rank-4 [B, H, seq, head]"));
+  }
+  const Dims& q = n.inputs[0].shape;
+  const Dims& k = n.inputs[1].shape;
+  const Dims& y = n.outputs[0].shape;
+  const int64_t heads = q[0] * q[1], s = q[2], d = q[3], t = k[2], dv = y[3];
+  const int64_t elem = PrecisionBytes(precision);
+  const int64_t score_bytes = heads * s * t * elem;
+
+  hw::LayerWorkload scores;
+  scores.name = "scores";
+  scores.kind = hw::LayerKind::kArray;
+  hw::GemmWorkload& g1 = scores.gemm;
+  g1.precision = precision;
+  g1.groups = heads;
+  g1.k = d;
+  g1.m = t;
+  g1.p = s;
+  g1.out_w = s;
+  g1.input_tensor = n.InputTensor(0);
+  g1.input_bytes = ByteSize(n.inputs[0]);
+  g1.weight_tensor = n.InputTensor(1);
+  g1.weight_bytes = ByteSize(n.inputs[1]);
+  g1.output_tensor = hw::kOnChipTensor;  // the scores have no plan tensor
+  g1.output_bytes = score_bytes;
+
+  hw::LayerWorkload softmax;
+  softmax.name = "softmax";
+  softmax.kind = hw::LayerKind::kVector;
+  hw::VectorWorkload& v = softmax.vector;
+  v.precision = precision;
+  v.inputs.push_back({hw::kOnChipTensor, score_bytes});
+  const bool has_mask = n.Has(3);
+  if (has_mask) v.inputs.push_back({n.InputTensor(3), ByteSize(n.inputs[3])});
+  v.outputs.push_back({hw::kOnChipTensor, score_bytes});
+  v.out_elements = heads * s * t;
+  v.ops_per_element = 5 + 1 + (has_mask ? 1 : 0);
+  v.tile_unit = std::max<int64_t>(1, t);
+
+  hw::LayerWorkload context;
+  context.name = "context";
+  context.kind = hw::LayerKind::kArray;
+  hw::GemmWorkload& g2 = context.gemm;
+  g2.precision = precision;
+  g2.groups = heads;
+  g2.k = t;
+  g2.m = dv;
+  g2.p = s;
+  g2.out_w = s;
+  g2.input_tensor = hw::kOnChipTensor;
+  g2.input_bytes = score_bytes;
+  g2.weight_tensor = n.InputTensor(2);
+  g2.weight_bytes = ByteSize(n.inputs[2]);
+  g2.output_tensor = n.OutputTensor(0);
+  g2.output_bytes = ByteSize(n.outputs[0]);
+
+  w.parts = {std::move(scores), std::move(softmax), std::move(context)};
+  // The scores and the probabilities share one S x T buffer per head.
+  w.resident_bytes = score_bytes;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+OpDef AttentionOp() {
+  OpDef op;
+  op.type = "Attention";
+  op.importable = false;  // engine-internal: only fuse-attention creates it
+  op.host = kernels::MakeAttentionDef();
+  op.device.unit = hw::LayerKind::kComposite;
+  op.device.composite = DescribeAttention;
+  return op;  // INT8: stays FP32 (kFloat)
+}
+
+}  // namespace engine::ops
