@@ -18,7 +18,9 @@ inline constexpr const char* kEngineVersion = "0.2.0";
 /// I/O of float64 models (a version-2 runtime would call such a plan
 /// corrupt; version-2 plans are a subset of version 3 and still load);
 /// 4 = adds DataType UINT16 (4), INT16 (5), UINT32 (12), UINT64 (13) for
-/// integer tensors of those types (versions 2 and 3 still load).
+/// integer tensors of those types, and layer mapping kind 4 (composite: the
+/// Attention layer's array and vector pieces in sequence); versions 2 and 3
+/// still load.
 inline constexpr uint32_t kPlanSchemaVersion = 4;
 inline constexpr uint32_t kMinPlanSchemaVersion = 2;
 
