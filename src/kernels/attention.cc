@@ -169,15 +169,7 @@ class AttentionKernel final : public Kernel {
             const float* mrow = mask + bi * p_.ms[0] + hi * p_.ms[1] + i * p_.ms[2];
             for (int64_t j = 0; j < t; ++j) row[j] = row[j] + mrow[j * p_.ms[3]];
           }
-          // Softmax as kernels/norm.cc (contiguous rows).
-          const float mx = *std::max_element(row, row + t);
-          float sum = 0.0f;
-          for (int64_t j = 0; j < t; ++j) {
-            row[j] = std::exp(row[j] - mx);
-            sum += row[j];
-          }
-          const float inv = 1.0f / sum;
-          for (int64_t j = 0; j < t; ++j) row[j] *= inv;
+          SoftmaxRow(row, row, t);  // the Softmax kernel's row, in place
         }
         // Y_h [S, Dv] = P [S, T] x V_h [T, Dv].
         Sgemm(false, false, s, dv, t, 1.0f, scores, t, v + bh * t * dv, dv, 0.0f, yh, dv, ws,

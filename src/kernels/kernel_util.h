@@ -116,6 +116,22 @@ inline float GeluOf(float x, bool tanh_form) {
   return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
 }
 
+/// Softmax-13 over one contiguous row of `n` >= 1 floats: y[i] =
+/// exp(x[i] - max(x)) / sum_j exp(x[j] - max(x)), with std::exp, the sum
+/// accumulated left to right in float32 and one multiply by its reciprocal.
+/// The Softmax and Attention kernels both use it, so a fused attention layer
+/// gives the unfused Softmax's bits. `y` may alias `x`.
+inline void SoftmaxRow(const float* x, float* y, int64_t n) {
+  const float mx = *std::max_element(x, x + n);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = std::exp(x[i] - mx);
+    sum += y[i];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+}
+
 /// Sigmoid 1 / (1 + e^-x) and Tanh over `n` floats, with a vectorizable expf
 /// (Cephes, ~1 ulp). `y` may alias `x`.
 void SigmoidArray(const float* x, float* y, int64_t n);

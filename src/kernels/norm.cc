@@ -216,18 +216,7 @@ class SoftmaxKernel final : public Kernel {
   // Contiguous rows [begin, end) of length axis_size.
   void RunContiguous(const float* x, float* y, int64_t begin, int64_t end) const {
     const int64_t n = p_.axis_size;
-    for (int64_t o = begin; o < end; ++o) {
-      const float* xr = x + o * n;
-      float* yr = y + o * n;
-      const float mx = *std::max_element(xr, xr + n);
-      float sum = 0.0f;
-      for (int64_t i = 0; i < n; ++i) {
-        yr[i] = std::exp(xr[i] - mx);
-        sum += yr[i];
-      }
-      const float inv = 1.0f / sum;
-      for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
-    }
+    for (int64_t o = begin; o < end; ++o) SoftmaxRow(x + o * n, y + o * n, n);
   }
 
   // Strided: X[o, i, j] for j in [0, inner), processed a whole [axis, inner]

@@ -45,18 +45,6 @@ bool IsActivation(const ir::Node* n) {
   return def != nullptr && def->epilogue_activation;
 }
 
-// A scalar float constant bound of Clip: `present` false when the input is
-// absent. Returns false when the input is present but not a constant scalar.
-bool ClipBound(const ir::Node& clip, size_t index, bool* present, float* value) {
-  const ir::Value* v = index < clip.inputs.size() ? clip.inputs[index] : nullptr;
-  *present = v != nullptr;
-  if (v == nullptr) return true;
-  const Tensor* t = FloatConstant(v);
-  if (t == nullptr || t->num_elements() != 1) return false;
-  *value = t->data_as<float>()[0];
-  return true;
-}
-
 class FuseActivationPass : public Pass {
  public:
   std::string_view name() const override { return "fuse-activation"; }

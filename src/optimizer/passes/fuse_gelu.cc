@@ -40,23 +40,6 @@
 namespace engine::opt {
 namespace {
 
-// Whether `v` is a float32 scalar constant equal to `want` (to `rel`).
-bool IsScalar(const ir::Value* v, double want, double rel = 0.0) {
-  const Tensor* t = FloatConstant(v);
-  if (t == nullptr || t->num_elements() != 1) return false;
-  const double got = t->data_as<float>()[0];
-  return rel == 0.0 ? got == want : std::fabs(got - want) <= rel * std::fabs(want);
-}
-
-// The operand of binary `n` other than `v` (nullptr if `n` does not read `v`
-// exactly once).
-ir::Value* Other(const ir::Node& n, const ir::Value* v) {
-  if (n.inputs.size() != 2) return nullptr;
-  if (n.inputs[0] == v && n.inputs[1] != v) return n.inputs[1];
-  if (n.inputs[1] == v && n.inputs[0] != v) return n.inputs[0];
-  return nullptr;
-}
-
 class FuseGeluPass : public Pass {
  public:
   std::string_view name() const override { return "fuse-gelu"; }
@@ -99,11 +82,11 @@ class FuseGeluPass : public Pass {
     // x / sqrt(2) or x * (1 / sqrt(2)).
     ir::Node* scale = erf->inputs[0] != nullptr ? erf->inputs[0]->producer : nullptr;
     if (scale == nullptr || scale->inputs.size() != 2 || scale->outputs.size() != 1) return false;
-    if (scale->op_type == "Div" && IsScalar(scale->inputs[1], std::sqrt(2.0), 1e-6)) {
+    if (scale->op_type == "Div" && IsFloatScalar(scale->inputs[1], std::sqrt(2.0), 1e-6)) {
       x = scale->inputs[0];
     } else if (scale->op_type == "Mul") {
       for (int s = 0; s < 2; ++s) {
-        if (IsScalar(scale->inputs[s], 1.0 / std::sqrt(2.0), 1e-6)) x = scale->inputs[1 - s];
+        if (IsFloatScalar(scale->inputs[s], 1.0 / std::sqrt(2.0), 1e-6)) x = scale->inputs[1 - s];
       }
     }
     head = {scale};
@@ -126,7 +109,7 @@ class FuseGeluPass : public Pass {
     // `want`, or nullptr.
     auto by_scalar = [](const ir::Node* n, double want) -> ir::Value* {
       for (int s = 0; s < 2; ++s) {
-        if (IsScalar(n->inputs[s], want, 1e-6)) return n->inputs[1 - s];
+        if (IsFloatScalar(n->inputs[s], want, 1e-6)) return n->inputs[1 - s];
       }
       return nullptr;
     };
@@ -145,7 +128,7 @@ class FuseGeluPass : public Pass {
       }
       ir::Node* pc = cube->producer;
       if (pc->outputs.size() != 1 || pc->inputs.size() != 2) continue;
-      if (pc->op_type == "Pow" && pc->inputs[0] == cand && IsScalar(pc->inputs[1], 3.0)) {
+      if (pc->op_type == "Pow" && pc->inputs[0] == cand && IsFloatScalar(pc->inputs[1], 3.0)) {
         head = {pc, mk, add, mu};
         x = cand;
       } else if (pc->op_type == "Mul") {
@@ -170,19 +153,19 @@ class FuseGeluPass : public Pass {
     if (!(tanh ? MatchTanhHead(erf, x, head) : MatchErfHead(erf, x, head))) return false;
     // 1 + erf.
     ir::Node* add = OnlyReader(graph, erf->outputs[0], "Add");
-    if (add == nullptr || !IsScalar(Other(*add, erf->outputs[0]), 1.0)) return false;
+    if (add == nullptr || !IsFloatScalar(OtherOperand(*add, erf->outputs[0]), 1.0)) return false;
     ir::Value* a = add->outputs[0];
     // The product of x, a and 0.5 as two Muls.
     ir::Node* m1 = OnlyReader(graph, a, "Mul");
     if (m1 == nullptr) return false;
-    ir::Value* p = Other(*m1, a);
+    ir::Value* p = OtherOperand(*m1, a);
     if (p == nullptr) return false;
     std::vector<ir::Node*> chain = head;
     chain.push_back(erf);
     chain.push_back(add);
     ir::Node* last = nullptr;
     if (p->producer != nullptr && p->producer->op_type == "Mul" &&
-        Other(*p->producer, x) != nullptr && IsScalar(Other(*p->producer, x), 0.5)) {
+        OtherOperand(*p->producer, x) != nullptr && IsFloatScalar(OtherOperand(*p->producer, x), 0.5)) {
       // Mul(Mul(x, 0.5), a): the half product is computed before the Erf chain.
       ir::Node* m0 = p->producer;
       if (graph.Consumers(p).size() != 1) return Skip(stats, "intermediate_has_other_readers");
@@ -190,12 +173,12 @@ class FuseGeluPass : public Pass {
       chain.insert(chain.begin(), m0);
       chain.push_back(m1);
       last = m1;
-    } else if (p == x || IsScalar(p, 0.5)) {
+    } else if (p == x || IsFloatScalar(p, 0.5)) {
       // Mul(Mul(x, a), 0.5) or Mul(Mul(a, 0.5), x).
       ir::Node* m2 = OnlyReader(graph, m1->outputs[0], "Mul");
       if (m2 == nullptr) return false;
-      ir::Value* q = Other(*m2, m1->outputs[0]);
-      if (q == nullptr || !(p == x ? IsScalar(q, 0.5) : q == x)) return false;
+      ir::Value* q = OtherOperand(*m2, m1->outputs[0]);
+      if (q == nullptr || !(p == x ? IsFloatScalar(q, 0.5) : q == x)) return false;
       chain.push_back(m1);
       chain.push_back(m2);
       last = m2;

@@ -46,21 +46,6 @@
 namespace engine::opt {
 namespace {
 
-// Whether `v` is a float32 constant of one element equal to `want`.
-bool IsScalar(const ir::Value* v, double want) {
-  const Tensor* t = FloatConstant(v);
-  return t != nullptr && t->num_elements() == 1 && t->data_as<float>()[0] == want;
-}
-
-// The operand of binary `n` other than `v` (nullptr if `n` does not read `v`
-// exactly once).
-ir::Value* Other(const ir::Node& n, const ir::Value* v) {
-  if (n.inputs.size() != 2) return nullptr;
-  if (n.inputs[0] == v && n.inputs[1] != v) return n.inputs[1];
-  if (n.inputs[1] == v && n.inputs[0] != v) return n.inputs[0];
-  return nullptr;
-}
-
 // The first reader of `v` of type `type` with one output for which `pred`
 // holds, or nullptr.
 template <typename Pred>
@@ -161,7 +146,7 @@ class FuseLayerNormPass : public Pass {
     ir::Node* square = nullptr;
     for (ir::Node* n : graph.Consumers(d)) {
       if (n->outputs.size() != 1 || n->inputs.size() != 2) continue;
-      if ((n->op_type == "Pow" && n->inputs[0] == d && IsScalar(n->inputs[1], 2.0)) ||
+      if ((n->op_type == "Pow" && n->inputs[0] == d && IsFloatScalar(n->inputs[1], 2.0)) ||
           (n->op_type == "Mul" && n->inputs[0] == d && n->inputs[1] == d)) {
         square = n;
         break;
@@ -173,7 +158,7 @@ class FuseLayerNormPass : public Pass {
     });
     if (var == nullptr) return false;
     ir::Node* add_eps = FindReader(graph, var->outputs[0], "Add", [&](const ir::Node& n) {
-      return IsConstant(Other(n, var->outputs[0]));
+      return IsConstant(OtherOperand(n, var->outputs[0]));
     });
     if (add_eps == nullptr) return false;
     ir::Node* sqrt = FindReader(graph, add_eps->outputs[0], "Sqrt", [](const ir::Node& n) {
@@ -191,7 +176,7 @@ class FuseLayerNormPass : public Pass {
       });
       if (recip == nullptr) return false;
       norm = FindReader(graph, recip->outputs[0], "Mul", [&](const ir::Node& n) {
-        return Other(n, recip->outputs[0]) == d;
+        return OtherOperand(n, recip->outputs[0]) == d;
       });
       if (norm == nullptr) return false;
     }
@@ -229,7 +214,7 @@ class FuseLayerNormPass : public Pass {
       ENGINE_ASSIGN_OR_RETURN(int64_t keepdims, OnNode(r->attrs.GetInt("keepdims", 1), *r));
       if (keepdims != 1) return Skip(stats, "keepdims_0");
     }
-    const Tensor* eps_t = FloatConstant(Other(*add_eps, var->outputs[0]));
+    const Tensor* eps_t = FloatConstant(OtherOperand(*add_eps, var->outputs[0]));
     if (eps_t == nullptr || eps_t->num_elements() != 1 ||
         !std::isfinite(eps_t->data_as<float>()[0]) || eps_t->data_as<float>()[0] < 0.0f) {
       return Skip(stats, "eps_not_scalar");
@@ -241,7 +226,7 @@ class FuseLayerNormPass : public Pass {
     std::optional<Tensor> gamma, beta;
     ir::Node* tail = TailOp(graph, last, "Mul");
     if (tail != nullptr) {
-      gamma = AffineFor(*FloatConstant(Other(*tail, last->outputs[0])), x->shape, axis);
+      gamma = AffineFor(*FloatConstant(OtherOperand(*tail, last->outputs[0])), x->shape, axis);
       if (gamma) {
         chain.push_back(tail);
         last = tail;
@@ -251,7 +236,7 @@ class FuseLayerNormPass : public Pass {
     }
     tail = (last == norm && tail != nullptr) ? nullptr : TailOp(graph, last, "Add");
     if (tail != nullptr) {
-      beta = AffineFor(*FloatConstant(Other(*tail, last->outputs[0])), x->shape, axis);
+      beta = AffineFor(*FloatConstant(OtherOperand(*tail, last->outputs[0])), x->shape, axis);
       if (beta) {
         chain.push_back(tail);
         last = tail;
@@ -298,7 +283,7 @@ class FuseLayerNormPass : public Pass {
     if (graph.IsGraphOutput(v)) return nullptr;
     ir::Node* n = SoleConsumer(graph, v);
     if (n == nullptr || n->op_type != type || n->outputs.size() != 1) return nullptr;
-    if (FloatConstant(Other(*n, v)) == nullptr) return nullptr;
+    if (FloatConstant(OtherOperand(*n, v)) == nullptr) return nullptr;
     return n;
   }
 

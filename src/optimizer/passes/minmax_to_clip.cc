@@ -32,18 +32,6 @@
 namespace engine::opt {
 namespace {
 
-// A Clip bound: `present` false when the input is absent; false when present
-// but not a float32 scalar constant.
-bool Bound(const ir::Node& clip, size_t index, bool* present, float* value) {
-  const ir::Value* v = index < clip.inputs.size() ? clip.inputs[index] : nullptr;
-  *present = v != nullptr;
-  if (v == nullptr) return true;
-  const Tensor* t = FloatConstant(v);
-  if (t == nullptr || t->num_elements() != 1) return false;
-  *value = t->data_as<float>()[0];
-  return true;
-}
-
 class MinMaxToClipPass : public Pass {
  public:
   std::string_view name() const override { return "minmax-to-clip"; }
@@ -108,8 +96,8 @@ class MinMaxToClipPass : public Pass {
     if (!inner->attrs.values().empty() || !outer->attrs.values().empty()) return false;  // Clip-6
     bool lo1, hi1, lo2, hi2;
     float a1 = -FLT_MAX, b1 = FLT_MAX, a2 = -FLT_MAX, b2 = FLT_MAX;
-    if (!Bound(*inner, 1, &lo1, &a1) || !Bound(*inner, 2, &hi1, &b1) ||
-        !Bound(*outer, 1, &lo2, &a2) || !Bound(*outer, 2, &hi2, &b2)) {
+    if (!ClipBound(*inner, 1, &lo1, &a1) || !ClipBound(*inner, 2, &hi1, &b1) ||
+        !ClipBound(*outer, 1, &lo2, &a2) || !ClipBound(*outer, 2, &hi2, &b2)) {
       stats.Count("skipped.non_constant_bounds");
       return false;
     }

@@ -1,5 +1,7 @@
 #include "optimizer/passes/pass_util.h"
 
+#include <cmath>
+
 #include "absl/strings/str_join.h"
 
 namespace engine::opt {
@@ -34,6 +36,30 @@ const Tensor* FloatConstant(const ir::Value* v) {
     return nullptr;
   }
   return v->constant.get();
+}
+
+bool IsFloatScalar(const ir::Value* v, double want, double rel) {
+  const Tensor* t = FloatConstant(v);
+  if (t == nullptr || t->num_elements() != 1) return false;
+  const double got = t->data_as<float>()[0];
+  return rel == 0.0 ? got == want : std::fabs(got - want) <= rel * std::fabs(want);
+}
+
+ir::Value* OtherOperand(const ir::Node& n, const ir::Value* v) {
+  if (n.inputs.size() != 2) return nullptr;
+  if (n.inputs[0] == v && n.inputs[1] != v) return n.inputs[1];
+  if (n.inputs[1] == v && n.inputs[0] != v) return n.inputs[0];
+  return nullptr;
+}
+
+bool ClipBound(const ir::Node& clip, size_t index, bool* present, float* value) {
+  const ir::Value* v = index < clip.inputs.size() ? clip.inputs[index] : nullptr;
+  *present = v != nullptr;
+  if (v == nullptr) return true;
+  const Tensor* t = FloatConstant(v);
+  if (t == nullptr || t->num_elements() != 1) return false;
+  *value = t->data_as<float>()[0];
+  return true;
 }
 
 ir::Value* AddFloatConstant(ir::Graph& graph, const std::string& name, Tensor tensor) {

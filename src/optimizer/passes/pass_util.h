@@ -35,6 +35,19 @@ void SetSingleOutput(ir::Node& node, ir::Value* out);
 /// constant, another dtype).
 const Tensor* FloatConstant(const ir::Value* v);
 
+/// Whether `v` is a float32 constant of one element equal to `want`: exactly
+/// when `rel` is 0, else within `rel` * |want|.
+bool IsFloatScalar(const ir::Value* v, double want, double rel = 0.0);
+
+/// The operand of binary node `n` other than `v`; nullptr when `n` does not
+/// have two inputs or does not read `v` exactly once.
+ir::Value* OtherOperand(const ir::Node& n, const ir::Value* v);
+
+/// Reads bound `index` (1: min, 2: max) of Clip node `clip`: `present` is false
+/// when that input is absent. Returns false when it is present but not a
+/// float32 scalar constant (`value` then unset).
+bool ClipBound(const ir::Node& clip, size_t index, bool* present, float* value);
+
 /// Whether `v` is present and a constant.
 inline bool IsConstant(const ir::Value* v) { return v != nullptr && v->is_constant(); }
 
