@@ -19,7 +19,8 @@ GemmGeometryFn ConvGeometry(size_t weight_input, int bias_input) {
     const Dims& w = n.inputs[weight_input].shape;
     const Dims& y = n.outputs[0].shape;
     const int64_t group = n.attrs.Int("group", 1);
-    const size_t spatial = x.size() - 2;
+    // Shape inference guarantees rank >= 3 for X, W and Y; saturate anyway.
+    const size_t spatial = x.size() > 2 ? x.size() - 2 : 0;
     g.groups = group;
     g.k = Prod(w, 1);
     g.m = w[0] / group;
@@ -30,17 +31,16 @@ GemmGeometryFn ConvGeometry(size_t weight_input, int bias_input) {
     const auto dilations = n.attrs.Ints("dilations", ones);
     if (spatial <= 2) {
       g.conv = true;
-      auto at = [&](const Dims& d, size_t off, size_t i) { return i < spatial ? d[off + i] : 1; };
-      const size_t h = spatial == 2 ? 0 : 1;  // 1-D convolutions are 1 x W
-      g.in_h = spatial == 2 ? x[2] : 1;
+      const bool two_d = spatial == 2;  // 1-D convolutions are 1 x W
+      g.in_h = two_d ? x[2] : 1;
       g.in_w = x[x.size() - 1];
-      g.out_h = spatial == 2 ? y[2] : 1;
+      g.out_h = two_d ? y[2] : 1;
       g.out_w = y[y.size() - 1];
-      g.kernel_h = spatial == 2 ? w[2] : 1;
+      g.kernel_h = two_d ? w[2] : 1;
       g.kernel_w = w[w.size() - 1];
-      g.stride_h = h == 0 ? at(strides, 0, 0) : 1;
+      g.stride_h = two_d && !strides.empty() ? strides.front() : 1;
       g.stride_w = strides.empty() ? 1 : strides.back();
-      g.dilation_h = h == 0 ? at(dilations, 0, 0) : 1;
+      g.dilation_h = two_d && !dilations.empty() ? dilations.front() : 1;
       g.dilation_w = dilations.empty() ? 1 : dilations.back();
     } else {
       // 3-D: tiles are sized by their im2col extent.

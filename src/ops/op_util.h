@@ -3,6 +3,7 @@
 #define ENGINE_OPS_OP_UTIL_H_
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -14,8 +15,12 @@ namespace engine::ops {
 
 /// Product of dims[from, to) (1 for an empty range), in elements.
 inline int64_t Prod(const Dims& d, size_t from = 0, size_t to = SIZE_MAX) {
+  const size_t end = std::min(to, d.size());
   int64_t p = 1;
-  for (size_t i = from; i < std::min(to, d.size()); ++i) p *= d[i];
+  for (auto it = d.begin() + static_cast<std::ptrdiff_t>(std::min(from, end));
+       it != d.begin() + static_cast<std::ptrdiff_t>(end); ++it) {
+    p *= *it;
+  }
   return p;
 }
 
