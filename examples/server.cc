@@ -1,5 +1,6 @@
 // engine_server: a minimal multi-threaded inference service over the engine's
-// public API (the installed package: find_package(engine), engine::engine).
+// public API, built from the installed package (find_package(engine)) against
+// engine::runtime: it loads plans and never links the builder or ONNX.
 //
 //   engine_server PLAN [--host=127.0.0.1] [--port=8080] [--workers=N] [--threads=N]
 //                      [limits: see Usage() and examples/README.md]
