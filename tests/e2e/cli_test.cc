@@ -332,6 +332,7 @@ TEST_CASE("trtexec_like --exportTrace writes a Chrome trace of the modeled timel
 
   std::map<int, std::string> track_names;
   std::map<int, int> complete_per_tid;
+  std::map<int, std::vector<std::pair<double, double>>> intervals;  // tid -> [ts, ts + dur)
   int complete = 0;
   for (const nlohmann::json& e : t["traceEvents"]) {
     REQUIRE(e.contains("ph"));
@@ -351,8 +352,18 @@ TEST_CASE("trtexec_like --exportTrace writes a Chrome trace of the modeled timel
     CHECK(e["pid"] == 1);
     CHECK(e["name"].is_string());
     ++complete_per_tid[e["tid"].get<int>()];
+    intervals[e["tid"].get<int>()].emplace_back(e["ts"].get<double>(),
+                                                e["ts"].get<double>() + e["dur"].get<double>());
   }
   CHECK(complete > static_cast<int>(layers));
+  // Complete events of one track must not overlap (Perfetto draws them wrongly).
+  for (auto& [tid, iv] : intervals) {
+    std::sort(iv.begin(), iv.end());
+    for (size_t i = 1; i < iv.size(); ++i) {
+      INFO("track " << track_names[tid] << " event " << i);
+      CHECK(iv[i].first >= iv[i - 1].second - 1e-6 * std::max(1.0, iv[i - 1].second));
+    }
+  }
   std::set<std::string> names;
   int layers_tid = -1;
   for (const auto& [tid, name] : track_names) {

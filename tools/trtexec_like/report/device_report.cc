@@ -1,6 +1,10 @@
 #include "trtexec_like/report/device_report.h"
 
 #include <algorithm>
+#include <iterator>
+#include <map>
+#include <string>
+#include <utility>
 #include <cstdio>
 #include <vector>
 
@@ -69,22 +73,65 @@ Json ThreadSortEvent(int tid) {
               {"args", {{"sort_index", tid}}}};
 }
 
-// Track name -> tid, with the metadata events naming each track.
-std::map<std::string, int> TraceTracks(const std::vector<engine::DeviceEvent>& events,
-                                       Json& trace_events) {
-  std::map<std::string, int> tids;
+// Trace tracks: one per unit, and one per concurrent transfer on a unit
+// whose events overlap (several DMA loads in flight). Chrome's trace format
+// requires the complete ("X") events of one tid to nest; overlapping ones are
+// drawn wrongly by Perfetto. Events of a unit are placed greedily, in start
+// order, on the first lane whose previous event has ended (interval
+// partitioning: the lane count is the unit's peak concurrency); lane k > 0
+// is the track "<unit> #<k+1>".
+struct TraceLanes {
+  std::vector<int> tid_of_event;  // parallel to the events
+};
+
+TraceLanes AssignTraceTracks(const std::vector<engine::DeviceEvent>& events, Json& trace_events) {
+  std::map<std::string, std::vector<size_t>> by_track;
+  for (const char* name : kUnitTracks) by_track[name];
+  for (size_t i = 0; i < events.size(); ++i) by_track[events[i].track].push_back(i);
+
+  std::vector<std::pair<std::string, int>> named;  // track name, tid
+  TraceLanes lanes;
+  lanes.tid_of_event.assign(events.size(), kLayersTid);
   int next = kLayersTid + 1;
-  for (const char* name : kUnitTracks) tids[name] = next++;
-  for (const auto& e : events) {
-    if (!tids.count(e.track)) tids[e.track] = next++;
+  auto order = [&](const std::string& name) {  // the units first, in kUnitTracks order
+    for (size_t u = 0; u < std::size(kUnitTracks); ++u) {
+      if (name == kUnitTracks[u]) return static_cast<int>(u);
+    }
+    return static_cast<int>(std::size(kUnitTracks));
+  };
+  std::vector<std::string> track_names;
+  for (const auto& [name, idx] : by_track) track_names.push_back(name);
+  std::stable_sort(track_names.begin(), track_names.end(),
+                   [&](const std::string& a, const std::string& b) { return order(a) < order(b); });
+  for (const std::string& name : track_names) {
+    std::vector<size_t> idx = by_track[name];
+    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+      return events[a].start_cycle < events[b].start_cycle;
+    });
+    std::vector<int64_t> lane_end;  // end cycle of each lane's last event
+    std::vector<int> lane_tid;
+    for (size_t i : idx) {
+      const engine::DeviceEvent& e = events[i];
+      const int64_t end = std::max(e.start_cycle, e.end_cycle);
+      size_t lane = 0;
+      while (lane < lane_end.size() && lane_end[lane] > e.start_cycle) ++lane;
+      if (lane == lane_end.size()) {
+        lane_end.push_back(end);
+        lane_tid.push_back(next);
+        named.emplace_back(lane == 0 ? name : absl::StrCat(name, " #", lane + 1), next++);
+      }
+      lane_end[lane] = end;
+      lanes.tid_of_event[i] = lane_tid[lane];
+    }
+    if (lane_end.empty()) named.emplace_back(name, next++);  // an idle unit keeps its track
   }
   trace_events.push_back(ThreadNameEvent(kLayersTid, "Layers"));
   trace_events.push_back(ThreadSortEvent(kLayersTid));
-  for (const auto& [name, tid] : tids) {
+  for (const auto& [name, tid] : named) {
     trace_events.push_back(ThreadNameEvent(tid, name));
     trace_events.push_back(ThreadSortEvent(tid));
   }
-  return tids;
+  return lanes;
 }
 
 Json RejectedJson(const std::vector<engine::RejectedTactic>& rejected) {
@@ -224,7 +271,7 @@ Json DeviceTraceJson(const engine::Engine& eng) {
   trace.push_back(Json{{"ph", "M"}, {"pid", 1}, {"name", "process_name"},
                        {"args", {{"name", absl::StrCat("Modeled accelerator: ",
                                                        eng.hardware().name)}}}});
-  const std::map<std::string, int> tids = TraceTracks(events, trace);
+  const TraceLanes lanes = AssignTraceTracks(events, trace);
   for (const auto& l : p.layers) {
     trace.push_back(Json{{"name", l.name},
                          {"cat", l.type},
@@ -240,14 +287,15 @@ Json DeviceTraceJson(const engine::Engine& eng) {
                            {"bound", FormatBound(l.bound, l.roofline_ratio)},
                            {"energyPj", l.energy_pj()}}}});
   }
-  for (const auto& e : events) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    const engine::DeviceEvent& e = events[i];
     const bool known = e.layer >= 0 && static_cast<size_t>(e.layer) < p.layers.size();
     const int64_t cycles = std::max<int64_t>(0, e.end_cycle - e.start_cycle);
     trace.push_back(Json{{"name", e.name},
                          {"cat", known ? p.layers[e.layer].type : std::string("?")},
                          {"ph", "X"},
                          {"pid", 1},
-                         {"tid", tids.at(e.track)},
+                         {"tid", lanes.tid_of_event[i]},
                          {"ts", CyclesToUs(e.start_cycle, mhz)},
                          {"dur", CyclesToUs(cycles, mhz)},
                          {"args",

@@ -41,7 +41,10 @@ nlohmann::json DeviceProfileJson(const engine::Engine& eng, int count,
                                  const std::map<std::string, double>* host_avg_ms);
 
 /// --exportTrace JSON: Chrome trace-event format (object form) of the
-/// modeled timeline, one track per unit plus a "Layers" track.
+/// modeled timeline: a "Layers" track and one track per unit; a unit with
+/// overlapping events (several DMA transfers in flight) gets one extra track
+/// per concurrent transfer, "<unit> #2", "#3", ..., so that no two complete
+/// events of one track overlap. Timestamps in microseconds at the preset's clock.
 nlohmann::json DeviceTraceJson(const engine::Engine& eng);
 
 /// The identity and mapping of one layer, as every per-layer JSON of the tool
