@@ -4,7 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
 #include "report_fixtures.h"
@@ -81,6 +84,58 @@ TEST_CASE("ComparabilityWarnings flags different models and engines", "[tools][c
   REQUIRE(w.size() == 2);
   CHECK(absl::StrContains(w[0], "not comparable: [2] is of a different model than [1]"));
   CHECK(absl::StrContains(w[1], "[2] was built by engine 9.9.9"));
+}
+
+// A report with host timings: min, median, max and percentiles (ms).
+Report WithHost(Report r, double min_ms, double median_ms, double max_ms,
+                const std::vector<std::pair<double, double>>& percentiles) {
+  ReportHost h;
+  h.iterations = 100;
+  h.min_ms = min_ms;
+  h.median_ms = median_ms;
+  h.mean_ms = median_ms;
+  h.max_ms = max_ms;
+  r.host = h;
+  nlohmann::json p = nlohmann::json::array();
+  for (const auto& [pct, ms] : percentiles) p.push_back({{"percentile", pct}, {"ms", ms}});
+  r.json["performance"]["host"] = {{"percentiles", p}};
+  return r;
+}
+
+TEST_CASE("ChooseHostAxis cuts the axis when one outlier run dwarfs the boxes", "[tools][compare]") {
+  // Median 10 ms, p99 12 ms, one 500 ms run: without the cut the box
+  // (10..11 ms) would be 2 px of a 500 ms axis.
+  const std::vector<Report> outlier = {
+      WithHost(ParsedReport("a.json", "m", {}), 9.5, 10, 500, {{90, 11}, {95, 11.5}, {99, 12}})};
+  const HostAxis a = ChooseHostAxis(outlier);
+  CHECK(a.clipped);
+  CHECK(a.hi >= 12);
+  CHECK(a.hi <= 20);
+  CHECK(a.lo < 9.5);
+  // The box p50..p90 covers at least 5 % of the axis.
+  CHECK((11 - 10) / (a.hi - a.lo) >= 0.05);
+
+  // A well-behaved distribution keeps its maximum on the axis.
+  const std::vector<Report> tight = {
+      WithHost(ParsedReport("a.json", "m", {}), 9.5, 10, 13, {{90, 11}, {99, 12}}),
+      WithHost(ParsedReport("b.json", "m", {}), 4, 5, 6, {{90, 5.5}, {99, 5.9}})};
+  const HostAxis b = ChooseHostAxis(tight);
+  CHECK_FALSE(b.clipped);
+  CHECK(b.hi >= 13);
+  CHECK(b.lo == 0);
+  CHECK(b.step > 0);
+
+  // The page says so and marks the clipped maximum.
+  const std::string html = ComparisonHtml(outlier, MatchLayers(outlier), {});
+  CHECK(absl::StrContains(html, "max 500 ms"));
+  CHECK(absl::StrContains(html, "beyond the axis"));
+}
+
+TEST_CASE("LegendColumns uses fewer columns rather than truncating names", "[tools][compare]") {
+  CHECK(LegendColumns({"conv1", "fc", "other"}) == 3);
+  const std::string long_name(60, 'x');  // ~408 px: fits half of the chart, not a third
+  CHECK(LegendColumns({"conv1", long_name}) == 2);
+  CHECK(LegendColumns({std::string(120, 'y')}) == 1);
 }
 
 TEST_CASE("HtmlEscape escapes markup and quotes", "[tools][compare]") {

@@ -150,6 +150,20 @@ double LabelWidth(const std::vector<Report>& reports) {
   return std::clamp(longest * kCharWidth + 12, 110.0, 340.0);
 }
 
+}  // namespace
+
+size_t LegendColumns(const std::vector<std::string>& names) {
+  size_t longest = 0;
+  for (const std::string& n : names) longest = std::max(longest, n.size());
+  for (size_t cols = 3; cols > 1; --cols) {
+    const double col_w = (kChartWidth - 16) / cols;
+    if (longest <= static_cast<size_t>((col_w - 26) / kCharWidth)) return cols;
+  }
+  return 1;
+}
+
+namespace {
+
 // One segment of a stacked bar.
 struct Segment {
   std::string name;
@@ -192,18 +206,21 @@ std::string StackedBars(const std::string& id, const std::string& aria,
     if (r > 0) absl::StrAppend(&total, " (", FormatRatio(totals[r], totals[0]), ")");
     svg.Text(x + 6, y + bar_h / 2 + 4, total, "start", "value");
   }
-  // Legend: three columns of swatches.
-  const double legend_top = axis_y + 40, item_h = 18, col_w = (kChartWidth - 16) / 3;
+  // Legend: swatches in LegendColumns columns (fewer when a name would not fit).
+  std::vector<std::string> names;
+  for (const Segment& s : segments) names.push_back(s.name);
+  const size_t cols = LegendColumns(names);
+  const double legend_top = axis_y + 40, item_h = 18, col_w = (kChartWidth - 16) / cols;
   size_t shown = 0;
   for (const Segment& s : segments) {
-    const size_t col = shown % 3, row = shown / 3;
+    const size_t col = shown % cols, row = shown / cols;
     const double x = 8 + col * col_w, y = legend_top + row * item_h;
     svg.Rect(x, y, 12, 12, s.color, s.name, "swatch");
     svg.Text(x + 18, y + 10, Truncate(s.name, static_cast<size_t>((col_w - 26) / kCharWidth)),
              "start", "legend", s.name);
     ++shown;
   }
-  const double height = legend_top + ((shown + 2) / 3) * item_h + 6;
+  const double height = legend_top + ((shown + cols - 1) / cols) * item_h + 6;
   return svg.Finish(height);
 }
 
@@ -322,6 +339,53 @@ std::vector<std::pair<double, double>> HostPercentiles(const Report& r) {
   return out;
 }
 
+}  // namespace
+
+HostAxis ChooseHostAxis(const std::vector<Report>& reports) {
+  double min_ms = 0, max_ms = 0, tail_ms = 0;
+  bool any = false;
+  for (const Report& r : reports) {
+    if (!r.host) continue;
+    min_ms = any ? std::min(min_ms, r.host->min_ms) : r.host->min_ms;
+    max_ms = std::max(max_ms, r.host->max_ms);
+    // The report's tail: its highest percentile up to p99, else its median.
+    double tail = r.host->median_ms;
+    for (const auto& [p, ms] : HostPercentiles(r)) {
+      if (p <= 99) tail = std::max(tail, ms);
+    }
+    tail_ms = std::max(tail_ms, tail);
+    any = true;
+  }
+  HostAxis axis;
+  if (!any) return axis;
+  // Cut the axis when an outlier maximum would squeeze every box into a few
+  // pixels: beyond 1.25x the largest tail, the maximum is marked, not drawn.
+  double top = max_ms;
+  if (tail_ms > 0 && max_ms > 1.25 * tail_ms) {
+    top = 1.25 * tail_ms;
+    axis.clipped = true;
+  }
+  // The axis starts at 0 unless that would squeeze the distributions into a
+  // corner (the fastest run above 40% of the top).
+  double lo = min_ms > 0.4 * top ? min_ms : 0;
+  double step = NiceStep(top - lo);
+  lo = std::floor(lo / step) * step;
+  step = NiceStep(top - lo);
+  lo = std::floor(lo / step) * step;
+  double hi = top > lo ? std::ceil(top / step - 1e-9) * step : lo + 1;
+  if (hi <= lo) {
+    hi = lo + 1;
+    step = 1;
+  }
+  axis.lo = lo;
+  axis.hi = hi;
+  axis.step = step;
+  axis.clipped = axis.clipped && max_ms > hi;
+  return axis;
+}
+
+namespace {
+
 // Chart 2: host latency distribution per report: the min..max range, a box
 // from the median to the highest percentile up to p90 (or the lowest above
 // it), the median and every percentile as marks.
@@ -329,24 +393,12 @@ std::string HostChart(const std::vector<Report>& reports) {
   const double label_w = LabelWidth(reports), right_w = 200;
   const double plot_w = kChartWidth - label_w - right_w;
   const double row_h = 40, top = 20;
-  double min_ms = 0, max_ms = 0;
   bool any = false;
-  for (const Report& r : reports) {
-    if (!r.host) continue;
-    min_ms = any ? std::min(min_ms, r.host->min_ms) : r.host->min_ms;
-    max_ms = std::max(max_ms, r.host->max_ms);
-    any = true;
-  }
-  // The axis starts at 0 unless that would squeeze the distributions into a
-  // corner (the fastest run above 40% of the slowest).
-  double lo = min_ms > 0.4 * max_ms ? min_ms : 0;
-  double step = NiceStep(max_ms - lo);
-  lo = std::floor(lo / step) * step;
-  step = NiceStep(max_ms - lo);
-  lo = std::floor(lo / step) * step;
-  const double hi = max_ms > lo ? std::ceil(max_ms / step - 1e-9) * step : lo + 1;
-  if (hi == lo) step = 1;
-  auto X = [&](double ms) { return label_w + plot_w * (ms - lo) / (hi - lo); };
+  for (const Report& r : reports) any = any || r.host.has_value();
+  const HostAxis axis = ChooseHostAxis(reports);
+  const double lo = axis.lo, hi = axis.hi, step = axis.step;
+  // Positions beyond the axis (a clipped maximum) are drawn at its end.
+  auto X = [&](double ms) { return label_w + plot_w * (std::min(ms, hi) - lo) / (hi - lo); };
 
   Svg svg("chart-host", "Host latency distribution per inference");
   if (!any) {
@@ -388,8 +440,18 @@ std::string HostChart(const std::vector<Report>& reports) {
     // Whisker ends and the median.
     svg.Line(X(h.min_ms), cy - 7, X(h.min_ms), cy + 7, "#555", 1.5,
              absl::StrFormat("%s: min %s ms", label, FormatNumber(h.min_ms)));
-    svg.Line(X(h.max_ms), cy - 7, X(h.max_ms), cy + 7, "#555", 1.5,
-             absl::StrFormat("%s: max %s ms", label, FormatNumber(h.max_ms)));
+    if (h.max_ms > hi) {
+      // Clipped: an arrow at the axis end and the true maximum written next to it.
+      const double ex = X(hi);
+      const std::string title = absl::StrFormat("%s: max %s ms (beyond the axis)", label,
+                                                FormatNumber(h.max_ms));
+      svg.Polygon({{ex - 7, cy - 6}, {ex, cy}, {ex - 7, cy + 6}}, "#555", title);
+      svg.Text(ex - 9, cy + 16, absl::StrCat("max ", FormatNumber(h.max_ms), " ms"), "end", "tick",
+               title);
+    } else {
+      svg.Line(X(h.max_ms), cy - 7, X(h.max_ms), cy + 7, "#555", 1.5,
+               absl::StrFormat("%s: max %s ms", label, FormatNumber(h.max_ms)));
+    }
     // The median as a diamond.
     const double mx = X(h.median_ms);
     svg.Polygon({{mx, cy - 8}, {mx + 5, cy}, {mx, cy + 8}, {mx - 5, cy}}, "#222",
@@ -397,6 +459,7 @@ std::string HostChart(const std::vector<Report>& reports) {
     // Percentile ticks; labels only where they do not overlap the previous one.
     double last_label_x = -1e9;
     for (const auto& [p, ms] : percentiles) {
+      if (ms > hi) continue;  // beyond a clipped axis: listed in the tooltip of the range bar
       const double x = X(ms);
       const std::string title = absl::StrFormat("%s: p%g %s ms", label, p, FormatNumber(ms));
       svg.Line(x, cy - 12, x, cy + 12, "#222", 1, title);
@@ -415,7 +478,10 @@ std::string HostChart(const std::vector<Report>& reports) {
   svg.Text(8, axis_y + 40,
            "Thin bar: min to max; box: median to p90 (or the nearest percentile reported); "
            "diamond: median; ticks: the reported percentiles. Wall-clock time of the host "
-           "emulation.",
+           "emulation." +
+               std::string(axis.clipped ? " The axis is cut at 1.25x the highest p99 (or p90): "
+                                          "an arrow marks a maximum beyond it."
+                                        : ""),
            "start", "legend");
   return svg.Finish(axis_y + 50);
 }

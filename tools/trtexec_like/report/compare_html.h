@@ -31,6 +31,23 @@ std::string HtmlEscape(std::string_view text);
 /// The label of report `index` (0-based) in the page: "[i] <file name>".
 std::string HtmlReportLabel(const Report& report, size_t index);
 
+/// The x axis of the host-latency chart, in ms. It spans every report's
+/// minimum to maximum, except that a maximum beyond 1.25x the largest "tail"
+/// (a report's highest percentile up to p99, or its median) cuts the axis
+/// there (`clipped`): one slow outlier run would otherwise squeeze every box
+/// into a few pixels. `lo` is 0 unless every run is above 40 % of the top.
+struct HostAxis {
+  double lo = 0, hi = 1, step = 1;  ///< ms; hi > lo; ticks every `step`
+  bool clipped = false;             ///< some report's maximum lies beyond `hi`
+};
+HostAxis ChooseHostAxis(const std::vector<Report>& reports);
+
+/// Columns of a chart legend (3, 2 or 1) for segment `names`: the most in
+/// which the longest name fits without truncation (at ~6.8 px per character
+/// of the 980 px chart); names longer than one column still are truncated,
+/// with the full name in the tooltip.
+size_t LegendColumns(const std::vector<std::string>& names);
+
 /// The page. `groups` as MatchLayers returns them (largest difference first),
 /// `warnings` as ComparabilityWarnings does.
 std::string ComparisonHtml(const std::vector<Report>& reports,
