@@ -326,7 +326,11 @@ class Engine:
     @property
     def plan_info(self) -> Dict[str, Any]:
         """{"schema_version", "engine_version", "model_name", "plan_bytes",
-        "weight_bytes", "objective", "instructions"}"""
+        "weight_bytes", "objective", "instructions", "payload_crc32" (the engine
+        itself: equal for two plans of the same engine), and the provenance the
+        builder recorded: "source_model", "source_hash" (FNV-1a 64 of the ONNX
+        bytes), "precision", "calibrator", "calibration_data",
+        "calibration_batches", "preprocess", "opt_level" (-1 unknown)}"""
     @property
     def memory_plan(self) -> Dict[str, Any]:
         """{"arena_bytes", "no_reuse_bytes", "lower_bound_bytes", "alignment",

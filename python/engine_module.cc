@@ -249,6 +249,17 @@ class DatasetCalibrator final : public engine::Calibrator {
 
   int64_t BatchCount() const override { return dataset_ ? dataset_->num_batches() : 0; }
 
+  // What the plan records (PlanInfo::calibration_data / preprocess), as the CLI's --calibData.
+  std::string Describe() const override {
+    if (dataset_ == nullptr) return path_;
+    return absl::StrCat(dataset_->Describe(), "; ", next_, " batch(es) of ",
+                        dataset_->batch_size());
+  }
+  std::string Preprocessing() const override {
+    if (dataset_ == nullptr || dataset_->kind() == engine::data::DatasetKind::kTensors) return "";
+    return engine::data::ImagePreprocessToString(options_.preprocess);
+  }
+
   const std::string& path() const { return path_; }
   const std::string& preprocess() const { return preprocess_spec_; }
   int64_t batches_delivered() const { return next_; }
@@ -1117,6 +1128,15 @@ PYBIND11_MODULE(engine, m) {
         d["weight_bytes"] = p.weight_bytes;
         d["objective"] = p.objective;
         d["instructions"] = p.instructions;
+        d["payload_crc32"] = p.payload_crc32;
+        d["source_model"] = p.source_model;
+        d["source_hash"] = p.source_hash;
+        d["precision"] = p.precision;
+        d["calibrator"] = p.calibrator;
+        d["calibration_data"] = p.calibration_data;
+        d["calibration_batches"] = p.calibration_batches;
+        d["preprocess"] = p.preprocess;
+        d["opt_level"] = p.opt_level;
         return d;
       })
       .def_property_readonly("memory_plan", [](const PyEngine& e) {

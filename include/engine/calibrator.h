@@ -64,6 +64,19 @@ class ENGINE_API Calibrator {
   /// Number of batches NextBatch will deliver, for progress reports; 0 when
   /// unknown.
   virtual int64_t BatchCount() const { return 0; }
+
+  /// One line describing the calibration data, recorded in the plan
+  /// (PlanInfo::calibration_data) and shown in reports, e.g. "1000 images
+  /// from DIR (raw preprocessing)"; "" when there is nothing to say.
+  virtual std::string Describe() const { return ""; }
+
+  /// The input preprocessing the batches were prepared with, in a form the
+  /// caller can parse back (trtexec_like gives the canonical `--preprocess`
+  /// key=value list, e.g. "resize=0,crop,scale=1,mean=0:0:0,std=1:1:1,..."),
+  /// or "" (unknown / not images). Recorded in the plan
+  /// (PlanInfo::preprocess) so that evaluation prepares data the same way;
+  /// the builder does not interpret it. Called after the last NextBatch.
+  virtual std::string Preprocessing() const { return ""; }
 };
 
 }  // namespace engine

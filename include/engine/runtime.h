@@ -38,6 +38,22 @@ struct PlanInfo {
   uint64_t weight_bytes = 0;    ///< total size of constant tensors, bytes
   std::string objective;        ///< builder objective: "latency", "energy" or "edp"
   uint64_t instructions = 0;    ///< length of the accelerator program
+  /// CRC-32 (zlib) of the plan's payload, checked at load: the engine itself
+  /// (layers, weights, program, arena) without the provenance below. Two
+  /// plans of the same engine have the same payload_crc32 even when one was
+  /// calibrated and the other rebuilt from its calibration cache, or built
+  /// from bytes instead of a path.
+  uint32_t payload_crc32 = 0;
+  // Provenance, as the builder recorded it in the plan header (empty / -1 in plans that predate
+  // it): reports show it and `compare` checks it.
+  std::string source_model;      ///< file name of the source model
+  std::string source_hash;       ///< FNV-1a 64 of the source ONNX bytes, 16 hex digits
+  std::string precision;         ///< requested precision: "fp32", "int8", ...
+  std::string calibrator;        ///< "entropy", "minmax", "percentile", "cache" or ""
+  std::string calibration_data;  ///< Calibrator::Describe() of the calibration set
+  int64_t calibration_batches = 0;
+  std::string preprocess;        ///< input preprocessing of the calibration data ("" unknown)
+  int opt_level = -1;            ///< optimizer level (-1 unknown)
 };
 
 /// Where one non-constant tensor lives in an execution context's arena.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <new>
 #include <set>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 #include "builder/int8_phase.h"
 #include "codegen/plan_writer.h"
 #include "common/file_util.h"
+#include "common/fnv.h"
 #include "common/limits.h"
 #include "common/status_macros.h"
 #include "optimizer/pass.h"
@@ -61,7 +63,7 @@ absl::Status CheckLimits(const BuilderConfig& config) {
 
 absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config, Logger* logger,
                    const std::set<std::string>& known_tensors, BuildResult& result,
-                   PhaseTimer& timer) {
+                   PhaseTimer& timer, codegen::PlanProvenance provenance) {
   ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<opt::PassManager> pm,
                           opt::BuildPipeline(config.opt_level, config.passes));
   pm->set_logger(logger);
@@ -116,6 +118,15 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
         " bytes (BuilderConfig::max_arena_bytes, --maxArenaBytes; lower bound ", code.arena.plan.lower_bound_bytes,
         " bytes", config.plan_memory ? "" : "; memory reuse is off", ")"));
   }
+  if (config.precision == Precision::kInt8) {
+    provenance.calibrator = result.calibration.from_cache ? "cache" : result.calibration.algorithm;
+    provenance.calibration_batches = result.calibration.batches;
+    if (!result.calibration.from_cache && config.calibrator != nullptr) {
+      provenance.calibration_data = config.calibrator->Describe();
+      provenance.preprocess = config.calibrator->Preprocessing();
+    }
+  }
+  code.provenance = std::move(provenance);
   ENGINE_ASSIGN_OR_RETURN(result.plan, codegen::SerializePlan(*graph, code));
   timer.Done("codegen");
   return absl::OkStatus();
@@ -179,7 +190,13 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytesUnchecked(
   timer.Done("parse");
   std::set<std::string> known_tensors;
   for (const ir::Value* v : graph->values()) known_tensors.insert(v->name);
-  absl::Status built = Build(std::move(graph), config, logger_, known_tensors, result, timer);
+  codegen::PlanProvenance provenance;
+  provenance.source_model = std::filesystem::path(name).filename().string();
+  provenance.source_hash = Fnv1a64Hex(bytes);
+  provenance.precision = PrecisionName(config.precision);
+  provenance.opt_level = config.opt_level;
+  absl::Status built = Build(std::move(graph), config, logger_, known_tensors, result, timer,
+                             std::move(provenance));
   if (!built.ok()) return Annotate(built, name);
   return result;
 }

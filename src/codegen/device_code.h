@@ -18,6 +18,19 @@
 namespace engine::codegen {
 
 /// Everything the plan stores about the accelerator.
+/// Where an engine came from, as the plan's BuildInfo table records it and
+/// PlanInfo (include/engine/runtime.h) exposes it; every field may be empty.
+struct PlanProvenance {
+  std::string source_model;      ///< file name of the source model
+  std::string source_hash;       ///< FNV-1a 64 of the source ONNX bytes, 16 hex digits
+  std::string precision;         ///< "fp32", "int8", ...
+  std::string calibrator;        ///< "entropy", "minmax", "percentile", "cache" or ""
+  std::string calibration_data;  ///< Calibrator::Describe()
+  int64_t calibration_batches = 0;
+  std::string preprocess;        ///< Calibrator::Preprocessing()
+  int opt_level = -1;
+};
+
 struct DeviceCode {
   std::string hardware_json;  ///< HardwareConfigToJson of the target
   Objective objective = Objective::kLatency;
@@ -29,6 +42,8 @@ struct DeviceCode {
   std::vector<uint32_t> num_instructions;
   /// The host activation arena (set by the builder before serialization).
   ArenaPlan arena;
+  /// Provenance recorded in the plan (set by the builder).
+  PlanProvenance provenance;
 };
 
 /// Maps and lowers every layer of `graph`. `max_instructions` (> 0) bounds

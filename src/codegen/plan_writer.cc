@@ -129,6 +129,7 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
                          in.repeat, in.ops);
   }
   auto program_offset = b.CreateVectorOfStructs(program);
+
   auto network = fb::CreateNetwork(b, b.CreateString(graph.name), b.CreateString(graph.producer),
                                    b.CreateVector(tensors), b.CreateVector(inputs),
                                    b.CreateVector(outputs), b.CreateVector(layers),
@@ -150,8 +151,14 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
   uint32_t crc = static_cast<uint32_t>(crc32(0L, b.GetBufferPointer(), b.GetSize()));
   AlignNextVector(outer, b.GetSize(), 64);
   auto payload = outer.CreateVector(b.GetBufferPointer(), b.GetSize());
+  const PlanProvenance& pv = code.provenance;
+  auto build_info = fb::CreateBuildInfo(
+      outer, outer.CreateString(pv.source_model), outer.CreateString(pv.source_hash),
+      outer.CreateString(pv.precision), outer.CreateString(pv.calibrator),
+      outer.CreateString(pv.calibration_data), pv.calibration_batches,
+      outer.CreateString(pv.preprocess), pv.opt_level);
   auto plan = fb::CreatePlan(outer, kPlanSchemaVersion, outer.CreateString(kEngineVersion), crc,
-                             payload);
+                             payload, build_info);
   outer.Finish(plan, fb::PlanIdentifier());
   return std::string(reinterpret_cast<const char*>(outer.GetBufferPointer()), outer.GetSize());
 }

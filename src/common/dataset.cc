@@ -245,6 +245,16 @@ absl::StatusOr<ImageShape> CheckImageInput(const TensorDesc& input, const ImageP
   if (s.h <= 0 || s.w <= 0 || input.shape[0] <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(who, " has an empty dimension"));
   }
+  // A colour normalization (different mean or std per channel, e.g. the
+  // imagenet preset) on a 1-channel input would silently use the red
+  // channel's constants on gray pixels: refuse it.
+  if (s.c == 1 && (pp.mean[0] != pp.mean[1] || pp.mean[0] != pp.mean[2] ||
+                   pp.stddev[0] != pp.stddev[1] || pp.stddev[0] != pp.stddev[2])) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        who, " has 1 channel, but the preprocessing ", ImagePreprocessName(pp),
+        " normalizes three colour channels with different mean/std; use raw, or give one "
+        "value for all channels (e.g. scale=0.0039,mean=0.5:0.5:0.5,std=0.5:0.5:0.5)"));
+  }
   return s;
 }
 

@@ -110,7 +110,8 @@ std::string LayerWhere(const ReadState& st, size_t layer) {
 // truncated), the schema version (FailedPrecondition, naming the accepted
 // range), the payload's CRC-32 (DataLoss: checksum mismatch), appended data
 // (DataLoss), the payload's FlatBuffers verification and required vectors
-// (DataLoss). Fills info.schema_version, engine_version and plan_bytes.
+// (DataLoss). Fills info.schema_version, engine_version, model_name, plan_bytes,
+// payload_crc32 and the provenance fields (the header's BuildInfo, when present).
 absl::StatusOr<const fb::Network*> ReadHeader(std::string_view& plan, AlignedCopies& copies,
                                               PlanInfo& info) {
   // FlatBuffers reads scalars in place, so the plan and its payload must be
@@ -147,7 +148,9 @@ absl::StatusOr<const fb::Network*> ReadHeader(std::string_view& plan, AlignedCop
         !verifier.VerifyString(outer->engine_version()) ||
         !t->VerifyField<uint32_t>(verifier, fb::Plan::VT_PAYLOAD_CRC32, 4) ||
         !t->VerifyOffset(verifier, fb::Plan::VT_PAYLOAD) ||
-        !verifier.VerifyVector(outer->payload())) {
+        !verifier.VerifyVector(outer->payload()) ||
+        !t->VerifyOffset(verifier, fb::Plan::VT_BUILD_INFO) ||
+        !verifier.VerifyTable(outer->build_info())) {
       return absl::DataLossError(absl::StrCat(
           "plan is truncated or corrupt: its header does not verify (", plan.size(), " bytes)"));
     }
@@ -194,6 +197,18 @@ absl::StatusOr<const fb::Network*> ReadHeader(std::string_view& plan, AlignedCop
   info.engine_version = built_by;
   info.model_name = net->name() ? net->name()->str() : "";
   info.plan_bytes = plan.size();
+  info.payload_crc32 = outer->payload_crc32();
+  if (const fb::BuildInfo* bi = outer->build_info()) {  // absent in older plans
+    auto str = [](const flatbuffers::String* v) { return v ? v->str() : std::string(); };
+    info.source_model = str(bi->source_model());
+    info.source_hash = str(bi->source_hash());
+    info.precision = str(bi->precision());
+    info.calibrator = str(bi->calibrator());
+    info.calibration_data = str(bi->calibration_data());
+    info.calibration_batches = std::max<int64_t>(0, bi->calibration_batches());
+    info.preprocess = str(bi->preprocess());
+    info.opt_level = bi->opt_level();
+  }
   return net;
 }
 

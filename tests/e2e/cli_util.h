@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,8 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+
+#include "engine/runtime.h"
 
 namespace engine::testing {
 
@@ -59,6 +62,15 @@ inline nlohmann::json ReadJson(const std::filesystem::path& p) {
   INFO("file: " << p.string());
   REQUIRE_FALSE(j.is_discarded());
   return j;
+}
+
+/// The payload CRC-32 of a plan (PlanInfo::payload_crc32): equal for two plans
+/// of the same engine whatever provenance their headers record. REQUIREs
+/// that the plan loads.
+inline uint32_t PayloadCrc(const std::string& plan) {
+  auto eng = Runtime::DeserializeEngine(plan);
+  REQUIRE(eng.ok());
+  return (*eng)->plan_info().payload_crc32;
 }
 
 }  // namespace engine::testing

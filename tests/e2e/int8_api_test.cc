@@ -119,7 +119,7 @@ TEST_CASE("A user Calibrator builds an INT8 engine close to FP32, the cache is r
   const Tensor x = RandomTensor({1, 2, 4, 4}, rng);
   CHECK(Cosine(Run(fp32->plan, x), Run(built->plan, x)) > 0.99);
 
-  // With the cache, no calibrator is needed and the plan is the same.
+  // With the cache, no calibrator is needed and the engine is the same.
   BuilderConfig again;
   again.precision = Precision::kInt8;
   again.calibration_cache = cache;
@@ -127,7 +127,7 @@ TEST_CASE("A user Calibrator builds an INT8 engine close to FP32, the cache is r
   REQUIRE(rebuilt.ok());
   CHECK(rebuilt->calibration.from_cache);
   CHECK(rebuilt->calibration.batches == 0);
-  CHECK(rebuilt->plan == built->plan);
+  CHECK(PayloadCrc(rebuilt->plan) == PayloadCrc(built->plan));  // same engine; provenance differs
   std::filesystem::remove_all(dir);
 }
 

@@ -1,7 +1,7 @@
 // INT8 end to end through trtexec_like on mnist-8 (real trained weights) and
 // the MNIST test set: calibration on the first 1,000 images, top-1 accuracy
 // over all 10,000 (>= 98.8%; FP32 98.91%), the calibration cache reused by a
-// second build (which then gives the same plan, byte for byte), cache
+// second build (which then gives the same engine: equal plan payloads), cache
 // mismatches, pinned layers, the accuracy guard and the per-layer comparison.
 #include <catch2/catch.hpp>
 
@@ -57,13 +57,34 @@ TEST_CASE("INT8 mnist-8: calibrate on 1,000 images, >= 98.8% top-1 on 10,000, ca
   CHECK(std::regex_search(cache_text, std::regex(R"(\nInput3: [0-9a-f]{8}\n)")));
 
   // All 10,000 test images through the saved INT8 plan.
+  // No --preprocess: the plan's (raw, recorded by the calibrator) is used.
   RunResult eval = RunCli("--loadEngine=" + plan1 + " --evalData=" + m.images +
-                          " --preprocess=raw --skipInference");
+                          " --skipInference --exportReport=" + (dir / "int8.json").string());
   INFO(eval.output);
   REQUIRE(eval.exit_code == 0);
+  CHECK(eval.output.find("--preprocess not given: using the plan's (its calibration data's): raw") !=
+        std::string::npos);
   CHECK(eval.output.find("(10000 images)") != std::string::npos);
   const double acc = Percent(eval.output, "top-1 accuracy:");
   CHECK(acc >= 98.8);
+  // The colour normalization of imagenet on the 1-channel input is refused.
+  RunResult wrong = RunCli("--loadEngine=" + plan1 + " --evalData=" + m.images +
+                           " --evalImages=10 --preprocess=imagenet --skipInference");
+  INFO(wrong.output);
+  CHECK(wrong.exit_code != 0);
+  CHECK(wrong.output.find("has 1 channel, but the preprocessing imagenet") != std::string::npos);
+  // The plan records how it was built; compare warns that FP32 and INT8 differ.
+  RunResult fp32 = RunCli("--onnx=" + m.model + " --skipInference --exportReport=" +
+                          (dir / "fp32.json").string());
+  REQUIRE(fp32.exit_code == 0);
+  RunResult cmp = RunCli("compare " + (dir / "fp32.json").string() + " " +
+                         (dir / "int8.json").string());
+  INFO(cmp.output);
+  REQUIRE(cmp.exit_code == 0);
+  CHECK(cmp.output.find("precisions differ: [2] is int8, [1] is fp32") != std::string::npos);
+  CHECK(cmp.output.find("precision int8 (entropy)") != std::string::npos);
+  CHECK(cmp.output.find("different model") == std::string::npos);
+  CHECK(cmp.output.find("cannot check") == std::string::npos);
 
   // A rebuild reads the cache instead of calibrating, and gives the same plan.
   RunResult rebuilt = RunCli("--onnx=" + m.model + " --int8 --calib=" + cache + " --saveEngine=" +
@@ -72,7 +93,11 @@ TEST_CASE("INT8 mnist-8: calibrate on 1,000 images, >= 98.8% top-1 on 10,000, ca
   REQUIRE(rebuilt.exit_code == 0);
   CHECK(rebuilt.output.find("read from the calibration cache") != std::string::npos);
   CHECK(rebuilt.output.find("Calibrating on") == std::string::npos);
-  CHECK(ReadFile(plan1) == ReadFile(plan2));
+  // The same engine (payload); the headers differ in provenance (calibrated vs "cache").
+  CHECK(PayloadCrc(ReadFile(plan1)) == PayloadCrc(ReadFile(plan2)));
+  auto cached = Runtime::DeserializeEngine(ReadFile(plan2));
+  REQUIRE(cached.ok());
+  CHECK((*cached)->plan_info().calibrator == "cache");
 
   // A cache for another network: a missing tensor and an unknown one, both named.
   std::string bad = std::regex_replace(cache_text, std::regex(R"(Input3: [0-9a-f]{8}\n)"), "");

@@ -137,17 +137,28 @@ TEST_CASE("trtexec_like --exportReport writes a versioned report that compare re
   CHECK(cj["reports"][1]["latencyRatio"].get<double>() == 1.0);
   for (const Json& g : cj["layers"]) CHECK(g["match"] == "name");
 
-  // A loaded plan is identified by the plan's bytes; its build options are unknown.
+  // A loaded plan is identified by the source model's hash the plan recorded
+  // (and its own bytes as planHash), with the recorded build options.
   const fs::path loaded = dir / "loaded.json";
   RunResult l = Run("--loadEngine=" + (dir / "small.plan").string() +
                     " --skipInference --exportReport=" + loaded.string());
   INFO(l.output);
   REQUIRE(l.exit_code == 0);
   const Json lj = ReadJson(loaded);
-  CHECK(lj["model"]["hash"]["of"] == "plan");
-  CHECK(lj["model"]["hash"]["value"] == Fnv1a64Hex(dir / "small.plan"));
-  CHECK(lj["build"]["optLevel"].is_null());
+  CHECK(lj["model"]["hash"]["of"] == "onnx");
+  CHECK(lj["model"]["hash"]["value"] == Fnv1a64Hex(model));
+  CHECK(lj["model"]["planHash"] == Fnv1a64Hex(dir / "small.plan"));
+  CHECK(lj["model"]["source"] == model.filename().string());
+  CHECK(lj["build"]["optLevel"] == 2);
+  CHECK(lj["build"]["precision"] == "fp32");
+  CHECK(lj["build"]["calibrator"].is_null());
   CHECK(lj["performance"]["device"]["cycles"] == jb["performance"]["device"]["cycles"]);
+  // ... so compare knows the plan and the ONNX build are the same model.
+  RunResult lc = Run("compare " + built.string() + " " + loaded.string());
+  INFO(lc.output);
+  REQUIRE(lc.exit_code == 0);
+  CHECK_FALSE(absl::StrContains(lc.output, "cannot check"));
+  CHECK_FALSE(absl::StrContains(lc.output, "different model"));
 
   // A missing directory fails before building.
   RunResult bad = Run("--onnx=" + model.string() + " --skipInference --exportReport=" +

@@ -93,3 +93,13 @@ def run_cli(*args):
                        text=True, timeout=600)
     assert r.returncode == 0, r.stdout
     return r.stdout
+
+
+def same_engine(plan_a, plan_b):
+    """Whether two plans hold the same engine: equal payloads (PlanInfo's
+    payload_crc32), whatever provenance their headers record (a plan built from
+    bytes has no file name; one rebuilt from a calibration cache names no
+    calibration set)."""
+    a = engine.Runtime.deserialize(plan_a).plan_info
+    b = engine.Runtime.deserialize(plan_b).plan_info
+    return a["payload_crc32"] == b["payload_crc32"] and a["plan_bytes"] > 0

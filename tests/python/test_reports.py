@@ -39,11 +39,12 @@ def test_export_and_compare_reports(mnist):
         assert cmp["kind"] == "engine-report-comparison"
         assert len(cmp["reports"]) == 2 and cmp["layers"]
         assert all(len(row["reports"]) == 2 for row in cmp["layers"])
-        # a plan's report (build options unknown)
+        # a plan's report: the build options the plan recorded
         plan_path = os.path.join(d, "m.plan")
         engine.write_plan_file(plan_path, plan)
         r = engine.export_report(engine.Runtime.deserialize(plan_path), plan_path)
-        assert r["build"]["source"] == "plan" and r["build"]["optLevel"] is None
+        assert r["build"]["source"] == "plan" and r["build"]["optLevel"] == 2
+        assert r["build"]["precision"] == "fp32" and r["model"]["hash"]["of"] == "onnx"
         with pytest.raises(engine.EngineError) as e:
             engine.compare_reports([paths[0]])
         assert e.value.code_name == "INVALID_ARGUMENT"

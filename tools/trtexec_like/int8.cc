@@ -19,11 +19,50 @@ namespace {
 
 using engine::data::Dataset;
 
+}  // namespace
+
+absl::StatusOr<engine::data::ImagePreprocess> ResolvePreprocess(
+    const std::optional<engine::data::ImagePreprocess>& given, const engine::TensorDesc& input,
+    const std::string& plan_preprocess, const char* flag) {
+  if (given.has_value()) return *given;
+  if (!plan_preprocess.empty()) {
+    auto pp = engine::data::ParseImagePreprocess(plan_preprocess);
+    if (!pp.ok()) {
+      return absl::DataLossError(absl::StrCat("the plan records an unreadable preprocessing '",
+                                              plan_preprocess, "': ", pp.status().message(),
+                                              "; give --preprocess"));
+    }
+    std::printf("[I] %s: --preprocess not given: using the plan's (its calibration data's): %s\n",
+                flag, engine::data::ImagePreprocessName(*pp).c_str());
+    return *pp;
+  }
+  const bool one_channel = input.shape.size() == 4 && (input.shape[1] == 1 || input.shape[3] == 1);
+  const engine::data::ImagePreprocess pp =
+      one_channel ? engine::data::RawPreprocess() : engine::data::ImagenetPreprocess();
+  std::printf("[I] %s: --preprocess not given: %s for input '%s' %s\n", flag,
+              one_channel ? "raw (pixels 0..255)" : "imagenet", input.name.c_str(),
+              engine::DimsToString(input.shape).c_str());
+  return pp;
+}
+
+namespace {
+
+engine::data::DatasetOptions DatasetOptionsFor(const Options& opt,
+                                               const engine::data::ImagePreprocess& preprocess,
+                                               int64_t limit, const std::string& labels) {
+  engine::data::DatasetOptions options;
+  options.preprocess = preprocess;
+  options.limit = limit > 0 ? limit : -1;
+  options.skip_unreadable = opt.skip_unreadable;
+  options.labels_path = labels;
+  return options;
+}
+
 // A Calibrator over a Dataset, one engine batch at a time, with a progress bar.
 class DatasetCalibrator final : public engine::Calibrator {
  public:
-  DatasetCalibrator(std::string path, engine::data::DatasetOptions options, int64_t max_batches)
-      : path_(std::move(path)), options_(std::move(options)), max_batches_(max_batches) {}
+  DatasetCalibrator(std::string path, const Options& opt, const ValidatedOptions& v)
+      : path_(std::move(path)), opt_(opt), given_(v.preprocess), max_batches_(opt.calib_batches) {}
 
   absl::Status Begin(const std::vector<engine::TensorDesc>& inputs) override {
     if (inputs.size() != 1) {
@@ -32,7 +71,10 @@ class DatasetCalibrator final : public engine::Calibrator {
           " (implement engine::Calibrator to calibrate multi-input networks)"));
     }
     input_ = inputs[0];
-    auto ds = Dataset::Open(path_, input_, options_);
+    auto pp = ResolvePreprocess(given_, input_, "", "--calibData");
+    if (!pp.ok()) return pp.status();
+    preprocess_ = *pp;
+    auto ds = Dataset::Open(path_, input_, DatasetOptionsFor(opt_, preprocess_, opt_.calib_images, ""));
     if (!ds.ok()) return absl::Status(ds.status().code(), absl::StrCat("--calibData: ", ds.status().message()));
     dataset_ = std::move(*ds);
     batches_ = dataset_->num_batches();
@@ -62,9 +104,22 @@ class DatasetCalibrator final : public engine::Calibrator {
 
   int64_t BatchCount() const override { return batches_; }
 
+  std::string Preprocessing() const override {
+    if (dataset_ == nullptr || dataset_->kind() == engine::data::DatasetKind::kTensors) return "";
+    return engine::data::ImagePreprocessToString(preprocess_);
+  }
+
+  std::string Describe() const override {
+    if (dataset_ == nullptr) return path_;
+    return absl::StrCat(dataset_->Describe(), "; ", batches_, " batch(es) of ",
+                        dataset_->batch_size());
+  }
+
  private:
   std::string path_;
-  engine::data::DatasetOptions options_;
+  Options opt_;
+  std::optional<engine::data::ImagePreprocess> given_;  // --preprocess
+  engine::data::ImagePreprocess preprocess_;
   int64_t max_batches_ = 0;
   engine::TensorDesc input_;
   std::unique_ptr<Dataset> dataset_;
@@ -72,16 +127,6 @@ class DatasetCalibrator final : public engine::Calibrator {
   int64_t next_ = 0;
   std::unique_ptr<ProgressBar> bar_;
 };
-
-engine::data::DatasetOptions DatasetOptionsFor(const Options& opt, const ValidatedOptions& v,
-                                               int64_t limit, const std::string& labels) {
-  engine::data::DatasetOptions options;
-  options.preprocess = v.preprocess;
-  options.limit = limit > 0 ? limit : -1;
-  options.skip_unreadable = opt.skip_unreadable;
-  options.labels_path = labels;
-  return options;
-}
 
 // Index of the largest of `n` floats.
 int64_t ArgMax(const float* v, int64_t n) {
@@ -129,10 +174,13 @@ std::vector<int64_t> Top1(const engine::Tensor& t, int64_t count) {
 
 absl::StatusOr<std::unique_ptr<Dataset>> OpenEvalData(const Options& opt,
                                                       const ValidatedOptions& v,
-                                                      const engine::TensorDesc& input) {
+                                                      const engine::TensorDesc& input,
+                                                      const std::string& plan_preprocess) {
   const std::string& path = opt.eval_data.empty() ? opt.calib_data : opt.eval_data;
   if (path.empty()) return absl::InvalidArgumentError("--evalData: no dataset given");
-  auto ds = Dataset::Open(path, input, DatasetOptionsFor(opt, v, opt.eval_images, opt.eval_labels));
+  auto pp = ResolvePreprocess(v.preprocess, input, plan_preprocess, "--evalData");
+  if (!pp.ok()) return pp.status();
+  auto ds = Dataset::Open(path, input, DatasetOptionsFor(opt, *pp, opt.eval_images, opt.eval_labels));
   if (!ds.ok()) {
     return absl::Status(ds.status().code(), absl::StrCat("--evalData: ", ds.status().message()));
   }
@@ -179,8 +227,7 @@ void ConfigureInt8(const Options& opt, const ValidatedOptions& v, engine::Builde
   config.accuracy_guard_db = opt.accuracy_guard_db;
   config.layer_precisions = v.layer_precisions;
   if (!opt.calib_data.empty()) {
-    setup.calibrator = std::make_unique<DatasetCalibrator>(
-        opt.calib_data, DatasetOptionsFor(opt, v, opt.calib_images, ""), opt.calib_batches);
+    setup.calibrator = std::make_unique<DatasetCalibrator>(opt.calib_data, opt, v);
     config.calibrator = setup.calibrator.get();
   }
 }
@@ -226,7 +273,7 @@ absl::Status RunEvaluation(const Options& opt, const ValidatedOptions& v,
   if (eng.inputs().size() != 1 || eng.outputs().empty()) {
     return absl::InvalidArgumentError("--evalData needs an engine with one input");
   }
-  auto ds = OpenEvalData(opt, v, eng.inputs()[0]);
+  auto ds = OpenEvalData(opt, v, eng.inputs()[0], eng.plan_info().preprocess);
   if (!ds.ok()) return ds.status();
   auto ctx = eng.CreateExecutionContext();
   if (!ctx.ok()) return ctx.status();
@@ -285,7 +332,7 @@ absl::Status RunCompareInt8(const Options& opt, const ValidatedOptions& v,
   if ((*fp32)->inputs().size() != 1) {
     return absl::InvalidArgumentError("--compareInt8 needs a network with one input");
   }
-  auto ds = OpenEvalData(opt, v, (*fp32)->inputs()[0]);
+  auto ds = OpenEvalData(opt, v, (*fp32)->inputs()[0], (*q)->plan_info().preprocess);
   if (!ds.ok()) return ds.status();
   auto fctx = (*fp32)->CreateExecutionContext();
   if (!fctx.ok()) return fctx.status();

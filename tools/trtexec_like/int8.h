@@ -5,8 +5,12 @@
 #define ENGINE_TOOLS_TRTEXEC_LIKE_INT8_H_
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/dataset.h"
 #include "engine/builder.h"
 #include "engine/runtime.h"
 #include "trtexec_like/options.h"
@@ -26,6 +30,16 @@ struct Int8Setup {
 /// calibrator `config` then points to.
 void ConfigureInt8(const Options& opt, const ValidatedOptions& v, engine::BuilderConfig& config,
                    Int8Setup& setup);
+
+/// The preprocessing of an image dataset for engine input `input` (NCHW or
+/// NHWC): `given` (--preprocess) when set; else `plan_preprocess` (what the
+/// plan recorded of its calibration data, PlanInfo::preprocess) when not
+/// empty; else "raw" for a 1-channel input and "imagenet" otherwise. Prints
+/// an [I] line naming `flag` when it chooses. Errors: DataLoss when the
+/// plan's record does not parse.
+absl::StatusOr<engine::data::ImagePreprocess> ResolvePreprocess(
+    const std::optional<engine::data::ImagePreprocess>& given, const engine::TensorDesc& input,
+    const std::string& plan_preprocess, const char* flag);
 
 /// Layers of an INT8 build by precision; QuantizeLinear / DequantizeLinear
 /// layers counted apart as boundaries.

@@ -209,8 +209,9 @@ void AddFlags(CLI::App& app, Options& opt) {
                  "calibration), otherwise written after calibrating");
   app.add_option("--preprocess", opt.preprocess,
                  "Image preprocessing for --calibData/--evalData: a preset (imagenet, raw, caffe) "
-                 "or resize=256,crop,scale=0.0039,mean=R:G:B,std=R:G:B,order=rgb|bgr,layout=nchw")
-      ->capture_default_str();
+                 "or resize=256,crop,scale=0.0039,mean=R:G:B,std=R:G:B,order=rgb|bgr,layout=nchw. "
+                 "Default: the plan's (the calibration data's) when it records one, else imagenet "
+                 "for 3-channel and raw for 1-channel inputs");
   app.add_flag("--skipUnreadable", opt.skip_unreadable,
                "Skip (and list) unreadable dataset files instead of failing");
   app.add_option("--layerPrecisions", opt.layer_precisions,
@@ -727,11 +728,14 @@ absl::StatusOr<ValidatedOptions> ValidateOptions(const Options& opt) {
     s = CheckInt8Flags(opt, v);
     if (!s.ok()) return s;
   }
-  auto preprocess = engine::data::ParseImagePreprocess(opt.preprocess);
-  if (!preprocess.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--preprocess: ", preprocess.status().message()));
+  if (!opt.preprocess.empty()) {
+    auto preprocess = engine::data::ParseImagePreprocess(opt.preprocess);
+    if (!preprocess.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--preprocess: ", preprocess.status().message()));
+    }
+    v.preprocess = *std::move(preprocess);
   }
-  v.preprocess = *std::move(preprocess);
   if (!opt.mem_pool_size.empty()) {
     auto workspace = ParseMemPoolSize(opt.mem_pool_size);
     if (!workspace.ok()) return workspace.status();

@@ -84,7 +84,7 @@ struct Options {
   std::string calibrator = "entropy";
   double calib_percentile = 99.99;
   std::string calib_cache;         ///< --calib: calibration cache (read if it exists, else written)
-  std::string preprocess = "imagenet";
+  std::string preprocess;          ///< --preprocess; "" = the plan's, else by input channels
   bool skip_unreadable = false;
   std::string layer_precisions;    ///< --layerPrecisions=name:fp32,...
   double accuracy_guard_db = 0;    ///< --accuracyGuard (dB)
@@ -226,7 +226,7 @@ struct ValidatedOptions {
   std::vector<SweepPoint> sweep;                                    ///< --hwSweep
   engine::CalibrationAlgorithm calibrator = engine::CalibrationAlgorithm::kEntropy;
   std::map<std::string, engine::Precision> layer_precisions;       ///< --layerPrecisions
-  engine::data::ImagePreprocess preprocess;                         ///< --preprocess
+  std::optional<engine::data::ImagePreprocess> preprocess;          ///< --preprocess (nullopt: not given)
   /// --memPoolSize=workspace:SIZE, bytes: replaces --maxArenaBytes (the
   /// activation arena is the engine's one memory pool). nullopt: not given.
   std::optional<int64_t> workspace_bytes;

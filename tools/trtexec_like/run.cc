@@ -476,7 +476,6 @@ absl::StatusOr<Outcome> RunJob(const Options& opt, const ValidatedOptions& v,
   if (!opt.eval_data.empty()) {
     absl::Status s = RunEvaluation(opt, v, *eng);
     if (!s.ok()) return s;
-    if (opt.skip_inference) return Outcome::kPassed;
   }
   if (opt.skip_inference) {
     absl::Status s = ReportModeledDevice(opt, *eng, /*count=*/1, /*host=*/nullptr);

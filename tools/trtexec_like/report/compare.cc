@@ -79,6 +79,8 @@ std::string Describe(const Report& r) {
   std::string out = absl::StrCat("model ", r.model_path, " (", r.model_hash_of, " fnv1a64 ",
                                  r.model_hash, "); hardware ", r.hardware_summary);
   if (!r.hw_spec.empty()) absl::StrAppend(&out, " [--hw=", r.hw_spec, "]");
+  absl::StrAppend(&out, "; precision ", r.precision.empty() ? "?" : r.precision);
+  if (!r.calibrator.empty()) absl::StrAppend(&out, " (", r.calibrator, ")");
   absl::StrAppend(&out, "; optLevel ", r.opt_level ? absl::StrCat(*r.opt_level) : "?",
                   ", objective ", r.objective, "; engine ", r.engine_version);
   if (r.host) {
@@ -336,6 +338,16 @@ std::vector<std::string> ComparabilityWarnings(const std::vector<Report>& report
             "that they are of the same model",
             i + 1, r.model_hash, ref.model_hash));
       }
+    }
+    if (!r.precision.empty() && !ref.precision.empty() && r.precision != ref.precision) {
+      out.push_back(absl::StrFormat(
+          "precisions differ: [%d] is %s, [1] is %s: their outputs differ (compare accuracy "
+          "with --evalData); the cost figures compare the precisions",
+          i + 1, r.precision, ref.precision));
+    } else if (r.precision == "int8" && ref.precision == "int8" && !r.calibrator.empty() &&
+               !ref.calibrator.empty() && r.calibrator != ref.calibrator) {
+      out.push_back(absl::StrFormat("[%d] was calibrated with %s and [1] with %s", i + 1,
+                                    r.calibrator, ref.calibrator));
     }
     if (r.engine_version != ref.engine_version) {
       out.push_back(absl::StrFormat("[%d] was built by engine %s and [1] by engine %s", i + 1,

@@ -9,6 +9,7 @@
 #include <map>
 #include <thread>
 
+#include "common/fnv.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -93,21 +94,13 @@ Json StatsJson(const Stats& s) {
 
 const char* ToolVersion() { return TRTEXEC_LIKE_VERSION; }
 
-uint64_t Fnv1a64(std::string_view bytes, uint64_t hash) {
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
-}
-
 absl::StatusOr<std::string> HashFileFnv1a64(const std::string& path) {
   auto bytes = engine::ReadFileToString(path);
   if (!bytes.ok()) {
     return absl::Status(bytes.status().code(), absl::StrCat("cannot read '", path, "' to hash it: ",
                                                             bytes.status().message()));
   }
-  return absl::StrFormat("%016x", Fnv1a64(*bytes));
+  return engine::Fnv1a64Hex(*bytes);
 }
 
 absl::StatusOr<Json> RunReportJson(const Options& opt, const std::string& command,
@@ -121,10 +114,17 @@ absl::StatusOr<Json> RunReportJson(const Options& opt, const std::string& comman
   auto hash = HashFileFnv1a64(model_path);
   if (!hash.ok()) return hash.status();
 
+  // A loaded plan that recorded its source model's hash is identified by it,
+  // so that two plans of one ONNX file compare as the same model.
+  const bool recorded = !from_onnx && !info.source_hash.empty();
   Json model{{"path", model_path},
              {"name", info.model_name},
-             {"hash", {{"algorithm", "fnv1a64"}, {"of", from_onnx ? "onnx" : "plan"},
-                       {"value", *hash}}}};
+             {"hash", {{"algorithm", "fnv1a64"}, {"of", from_onnx || recorded ? "onnx" : "plan"},
+                       {"value", recorded ? info.source_hash : *hash}}}};
+  if (!from_onnx) {
+    model["planHash"] = *hash;
+    model["source"] = info.source_model.empty() ? Json(nullptr) : Json(info.source_model);
+  }
 
   Json plan{{"schemaVersion", info.schema_version},
             {"bytes", info.plan_bytes},
@@ -132,9 +132,15 @@ absl::StatusOr<Json> RunReportJson(const Options& opt, const std::string& comman
             {"instructions", info.instructions},
             {"layers", eng.layers().size()}};
 
+  auto or_null = [](const std::string& v) { return v.empty() ? Json(nullptr) : Json(v); };
   Json build{{"source", from_onnx ? "onnx" : "plan"},
              {"objective", info.objective},
-             {"hwSpec", opt.hw.empty() ? (from_onnx ? Json("edge") : Json(nullptr)) : Json(opt.hw)}};
+             {"hwSpec", opt.hw.empty() ? (from_onnx ? Json("edge") : Json(nullptr)) : Json(opt.hw)},
+             {"precision", or_null(info.precision)},
+             {"calibrator", or_null(info.calibrator)},
+             {"calibrationData", or_null(info.calibration_data)},
+             {"calibrationBatches", info.calibration_batches},
+             {"preprocess", or_null(info.preprocess)}};
   if (from_onnx) {
     std::vector<std::string> passes;
     for (absl::string_view s : absl::StrSplit(opt.passes, ',', absl::SkipEmpty())) {
@@ -146,7 +152,7 @@ absl::StatusOr<Json> RunReportJson(const Options& opt, const std::string& comman
     build["arenaAlignment"] = opt.arena_alignment;
     build["shapes"] = opt.shapes;
   } else {
-    build["optLevel"] = nullptr;
+    build["optLevel"] = info.opt_level >= 0 ? Json(info.opt_level) : Json(nullptr);
     build["passes"] = nullptr;
   }
 

@@ -25,10 +25,7 @@ namespace trtexec_like {
 /// generator): the project version trtexec_like was built from.
 const char* ToolVersion();
 
-/// FNV-1a, 64-bit, over `bytes`, continuing from `hash` (start with the
-/// offset basis, the default).
-uint64_t Fnv1a64(std::string_view bytes, uint64_t hash = 0xcbf29ce484222325ULL);
-/// FNV-1a 64 of the file's bytes (read with engine::ReadFileToString) as 16
+/// FNV-1a 64 (common/fnv.h) of the file's bytes (read with engine::ReadFileToString) as 16
 /// lowercase hex digits. Errors: those of the reader, the message naming the
 /// file and saying it was to be hashed.
 absl::StatusOr<std::string> HashFileFnv1a64(const std::string& path);

@@ -154,6 +154,8 @@ absl::StatusOr<Report> ParseReport(std::string_view text, const std::string& sou
   if (const Json* b = r.Object(doc, "", "build")) {
     rep.objective = r.String(*b, "build", "objective");
     rep.hw_spec = r.String(*b, "build", "hwSpec", /*required=*/false);
+    rep.precision = r.String(*b, "build", "precision", /*required=*/false);
+    rep.calibrator = r.String(*b, "build", "calibrator", /*required=*/false);
     if (r.Member(*b, "build", "optLevel", /*required=*/false) != nullptr) {
       rep.opt_level = static_cast<int>(r.Integer(*b, "build", "optLevel"));
     }

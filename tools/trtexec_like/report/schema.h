@@ -60,6 +60,8 @@ struct Report {
   std::string hw_spec;                 ///< build.hwSpec ("" when unknown)
   std::optional<int> opt_level;        ///< build.optLevel (absent for loaded plans)
   std::string objective;
+  std::string precision;   ///< build.precision ("" when the report or plan predates it)
+  std::string calibrator;  ///< build.calibrator ("" none or unknown)
   std::string hostname, cpu_model;
   int hardware_concurrency = 0;
   // Modeled device, one inference.
