@@ -576,9 +576,13 @@ class PyExecutionContext {
   }
 
   void SetInputShape(const std::string& name, const std::vector<int64_t>& shape) {
-    py::gil_scoped_release release;
-    std::lock_guard<std::mutex> lock(mu_);
-    Check(ctx_->SetInputShape(name, shape));
+    absl::Status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      status = ctx_->SetInputShape(name, shape);
+    }
+    Check(status);  // raises: needs the GIL
   }
   std::vector<int64_t> GetTensorShape(const std::string& name) {
     absl::StatusOr<engine::Dims> shape;
@@ -592,7 +596,11 @@ class PyExecutionContext {
   }
   py::tuple DeviceProfile() {
     int bucket = -1;
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
+    {
+      py::gil_scoped_release release;  // the lock is only ever taken without the GIL
+      lock.lock();
+    }
     return py::make_tuple(DeviceProfileDict(ctx_->device_profile(&bucket)), bucket);
   }
   int active_profile() const { return ctx_->active_profile(); }
