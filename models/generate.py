@@ -6,7 +6,8 @@ Run with Debian's interpreter (it has python3-onnx 1.12 + numpy):
     /usr/bin/python3 models/generate.py [--out DIR] [--seed N] [--opset 13] [--force] [names...]
 
 Models: resnet50, mobilenetv2, tiny_cnn, yolov5n (detector), unet (segmentation),
-bert_small, bert_base, vit_tiny, vit_b16 (transformers, see TRANSFORMERS)
+bert_small, bert_base, vit_tiny, vit_b16 (transformers, see TRANSFORMERS),
+resnet50_dynamic, bert_small_dynamic (dynamic axes, see DYNAMIC)
 (default: all). Writes DIR/<name>.onnx
 (default DIR: models/out/, which is gitignored). A model whose file already exists is
 skipped unless --force is given.
@@ -619,6 +620,21 @@ class TransformerBuilder(Builder):
         m = self.node("Mul", [x, a], module)
         return self.node("Mul", [m, self.scalar(0.5)], module, call_name="half")
 
+    def shape_of(self, x, axes, tail, scope):
+        """The exporter's chain for a shape built from x.size(): Shape(x), Gather each of
+        `axes`, Unsqueeze, Concat with the constant `tail` (dynamic-axis exports)."""
+        self.chains = getattr(self, "chains", 0) + 1
+        call = f"shape_{self.chains}"
+        sh = self.node("Shape", [x], scope, call_name=call)
+        parts = []
+        for a in axes:
+            g = self.node("Gather", [sh, self.const(f"const_index_{a}", np.array(a, np.int64))],
+                          scope, call_name=f"{call}_{a}", axis=0)
+            parts.append(self.node("Unsqueeze", [g, self.const("const_axes_0", np.array([0], np.int64))],
+                                   scope, call_name=f"{call}_{a}"))
+        parts.append(self.const("const_tail_" + "x".join(str(t) for t in tail), np.array(tail, np.int64)))
+        return self.node("Concat", parts, scope, call_name=call, axis=0)
+
     def shape(self, dims):
         return self.const("const_shape_" + "x".join(str(d) for d in dims), np.array(dims, np.int64))
 
@@ -626,11 +642,13 @@ class TransformerBuilder(Builder):
         """HF BertSelfAttention / ViTSelfAttention (scope `sm`) and the output dense
         `out_module` (no residual). `mask`: the additive [1, 1, 1, seq] mask or None."""
         d = hidden // heads
-        heads_shape = self.shape([1, seq, heads, d])
+        dynamic = getattr(self, "dynamic", False)
+        heads_shape = None if dynamic else self.shape([1, seq, heads, d])
 
         def project(name):
             p = self.dense(f"{sm}.{name}", x, hidden, hidden)
-            r = self.node("Reshape", [p, heads_shape], f"{sm}.{name}", call_name="split")
+            hs = self.shape_of(p, [0, 1], [heads, d], f"{sm}.{name}") if dynamic else heads_shape
+            r = self.node("Reshape", [p, hs], f"{sm}.{name}", call_name="split")
             return self.node("Transpose", [r], f"{sm}.{name}", call_name="heads", perm=[0, 2, 1, 3])
 
         q, k, v = project("query"), project("key"), project("value")
@@ -642,7 +660,8 @@ class TransformerBuilder(Builder):
         p = self.node("Softmax", [s], sm, axis=-1)
         c = self.node("MatMul", [p, v], sm, call_name="context")
         c = self.node("Transpose", [c], sm, call_name="merge", perm=[0, 2, 1, 3])
-        c = self.node("Reshape", [c, self.shape([1, seq, hidden])], sm, call_name="merge")
+        ms = self.shape_of(c, [0, 1], [hidden], sm) if dynamic else self.shape([1, seq, hidden])
+        c = self.node("Reshape", [c, ms], sm, call_name="merge")
         return self.dense(out_module, c, hidden, hidden)
 
     def finish_multi(self, graph_name, inputs, outputs, doc):
@@ -662,7 +681,16 @@ def build_bert(b, c):
     te = b.node("Gather", [emb("token_type_embeddings", 2), "token_type_ids"],
                 "bert.embeddings.token_type_embeddings")
     x = b.node("Add", [we, te], "bert.embeddings")
-    pos_ids = b.add_init("bert.embeddings.position_ids", np.arange(S, dtype=np.int64)[None, :])
+    if getattr(b, "dynamic", False):
+        # self.position_ids[:, :seq_length] with seq_length = input_ids.size(1)
+        all_ids = b.add_init("bert.embeddings.position_ids", np.arange(512, dtype=np.int64)[None, :])
+        sh = b.node("Shape", ["input_ids"], "bert.embeddings")
+        n = b.node("Gather", [sh, b.const("const_index_1", np.array(1, np.int64))], "bert.embeddings", axis=0)
+        n = b.node("Unsqueeze", [n, b.const("const_axes_0", np.array([0], np.int64))], "bert.embeddings")
+        pos_ids = b.node("Slice", [all_ids, b.const("const_starts_0", np.array([0], np.int64)), n,
+                                   b.const("const_axes_1", np.array([1], np.int64))], "bert.embeddings")
+    else:
+        pos_ids = b.add_init("bert.embeddings.position_ids", np.arange(S, dtype=np.int64)[None, :])
     pe = b.node("Gather", [emb("position_embeddings", 512), pos_ids], "bert.embeddings.position_embeddings")
     x = b.node("Add", [x, pe], "bert.embeddings", call_name="pos")
     x = b.layer_norm("bert.embeddings.LayerNorm", x, H, c["eps"])
@@ -692,10 +720,11 @@ def build_bert(b, c):
                                                 (b.rng.standard_normal((c["labels"], H)) * 0.2).astype(np.float32)),
                                  b.add_init("classifier.bias", np.zeros(c["labels"], np.float32))],
                         "classifier", output="logits", alpha=1.0, beta=1.0, transB=1)
-    ints = lambda n: helper.make_tensor_value_info(n, TensorProto.INT64, [1, S])
+    B, S = ("batch", "sequence") if getattr(b, "dynamic", False) else (1, S)
+    ints = lambda n: helper.make_tensor_value_info(n, TensorProto.INT64, [B, S])
     return ([ints("input_ids"), ints("attention_mask"), ints("token_type_ids")],
-            [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [1, S, H]),
-             helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, c["labels"]])])
+            [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [B, S, H]),
+             helper.make_tensor_value_info("logits", TensorProto.FLOAT, [B, c["labels"]])])
 
 
 def build_vit(b, c):
@@ -737,10 +766,12 @@ def build_vit(b, c):
             [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, c["classes"]])])
 
 
-def generate_transformer(name, path, seed, opset):
-    """Builds, checks (shape inference, full checker) and saves transformer `name`."""
+def generate_transformer(name, path, seed, opset, dynamic=False):
+    """Builds, checks (shape inference, full checker) and saves transformer `name`;
+    `dynamic`: batch and sequence axes symbolic, shapes from Shape/Gather/Concat chains."""
     c = TRANSFORMERS[name]
     b = TransformerBuilder(np.random.default_rng([seed, zlib.crc32(name.encode())]), opset)
+    b.dynamic = dynamic
     inputs, outputs = (build_bert if c["kind"] == "bert" else build_vit)(b, c)
     model = b.finish_multi(name, inputs, outputs, f"{c['doc']}; seed={seed}; opset={opset}")
     onnx.checker.check_model(model, full_check=False)
@@ -754,6 +785,41 @@ def generate_transformer(name, path, seed, opset):
     return model
 
 # --------------------------------------------------------------------------------------
+# dynamic axes (issue 19): the same weights as the static model (same name, same seed),
+# exported with symbolic dimensions
+# --------------------------------------------------------------------------------------
+
+DYNAMIC = {
+    "resnet50_dynamic": ("resnet50", "ResNet-50 with a dynamic batch axis ('batch')"),
+    "bert_small_dynamic": ("bert_small", "BERT-small with dynamic batch and sequence axes "
+                           "(Shape/Gather/Unsqueeze/Concat chains for the head reshapes, "
+                           "position ids sliced to the sequence length)"),
+}
+
+
+def generate_dynamic(name, path, seed, opset):
+    base, doc = DYNAMIC[name]
+    if base in TRANSFORMERS:
+        # the static model's seed: same weights
+        c = TRANSFORMERS[base]
+        b = TransformerBuilder(np.random.default_rng([seed, zlib.crc32(base.encode())]), opset)
+        b.dynamic = True
+        inputs, outputs = build_bert(b, c)
+        model = b.finish_multi(name, inputs, outputs, f"{doc}; seed={seed}; opset={opset}")
+    else:
+        tmp_static = path + ".static.tmp"
+        model, _ = generate(base, tmp_static, seed, opset)
+        os.remove(tmp_static)
+        for v in list(model.graph.input) + list(model.graph.output):
+            v.type.tensor_type.shape.dim[0].dim_param = "batch"
+        model.doc_string = f"{doc}; seed={seed}"
+    onnx.checker.check_model(model, full_check=False)
+    onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    tmp = path + ".tmp"
+    onnx.save(model, tmp)
+    os.replace(tmp, path)
+    return model
+
 
 def count_params(model):
     """Trainable parameters (initializers other than BN running stats / scalar constants),
@@ -797,7 +863,7 @@ def generate(name, path, seed, opset):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="*",
-                    help=f"models to generate: {', '.join(list(MODELS) + list(TRANSFORMERS))} (default: all)")
+                    help=f"models to generate: {', '.join(list(MODELS) + list(TRANSFORMERS) + list(DYNAMIC))} (default: all)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"),
                     help="output directory (default: models/out)")
     ap.add_argument("--seed", type=int, default=0)
@@ -805,7 +871,7 @@ def main(argv=None):
     ap.add_argument("--force", action="store_true", help="regenerate even if the file exists")
     args = ap.parse_args(argv)
 
-    known = list(MODELS) + list(TRANSFORMERS)
+    known = list(MODELS) + list(TRANSFORMERS) + list(DYNAMIC)
     names = args.names or known
     bad = [n for n in names if n not in known]
     if bad:
@@ -820,7 +886,9 @@ def main(argv=None):
             describe(path, onnx.load(path), " (exists, skipped; --force to regenerate)")
             continue
         t0 = time.time()
-        if name in TRANSFORMERS:
+        if name in DYNAMIC:
+            model, stats = generate_dynamic(name, path, args.seed, args.opset), ""
+        elif name in TRANSFORMERS:
             model, stats = generate_transformer(name, path, args.seed, args.opset), ""
         else:
             model, y = generate(name, path, args.seed, args.opset)

@@ -231,6 +231,11 @@ class BuilderConfig:
     accuracy_guard_samples: int
     mark_all_outputs: bool
     """Make every layer's output an engine output (per-layer comparisons)."""
+    profiles: List[Dict[str, Dict[str, List[int]]]]
+    """Optimization profiles (dynamic shapes): [{"min": {input: shape},
+    "opt": {...}, "max": {...}}]; see docs/dynamic_shapes.md."""
+    shape_buckets: int
+    """Accelerator programs per profile (min, opt, max and shapes between), 1-16."""
     progress: Optional[Callable[[str, int, int], None]]
     """Called as progress(phase, done, total) during long phases ("calibrate");
     total is 0 when unknown. An exception it raises is re-raised after the build."""
@@ -296,9 +301,26 @@ class ExecutionContext:
     threads: int
     """Host threads per layer, the caller included (>= 1; default: the CPUs
     this process may use). Outputs are bit-identical for every value."""
+    def set_input_shape(self, name: str, shape: List[int]) -> None:
+        """Dynamic-shape engines: selects an input's run-time shape inside an
+        optimization profile (execute() also does it from the arrays' shapes).
+        Raises EngineError: INVALID_ARGUMENT (outside every profile; the
+        ranges are named), NOT_FOUND (unknown input)."""
+    def get_tensor_shape(self, name: str) -> List[int]:
+        """The current shape of an input or output (outputs inferred from the
+        input shapes). Raises EngineError as set_input_shape, or
+        INVALID_ARGUMENT when the input shapes are inconsistent."""
+    def device_profile(self) -> Tuple[Dict[str, Any], int]:
+        """(modeled device profile, shape bucket) at the current shapes: the
+        program of the smallest shape bucket covering them (-1: fixed-shape)."""
+    @property
+    def active_profile(self) -> int: ...
 
 class Engine:
     """A loaded, verified, immutable engine; share it between threads."""
+    @property
+    def profiles(self) -> List[Dict[str, Tuple[List[int], List[int], List[int]]]]:
+        """Optimization profiles: [{input: (min, opt, max)}]; [] when fixed-shape."""
     @property
     def inputs(self) -> List[TensorDesc]: ...
     @property

@@ -553,39 +553,68 @@ class PyExecutionContext {
                                        "input '" + names.back() + "'"));
       views.push_back(ViewOf(arrays.back(), "input '" + names.back() + "'"));
     }
-    // Outputs are allocated here (their shapes are static) and filled while
-    // the GIL is released, under the context's lock with the execution.
+    // The context's lock is taken with the GIL released (as everywhere), and
+    // kept while the outputs are allocated at their shapes after the run
+    // (dynamic-shape engines: known only once the inputs are set) and filled.
     std::vector<std::pair<std::string, py::array>> outputs;
-    for (const auto& desc : engine_->outputs()) {
-      std::vector<py::ssize_t> shape(desc.shape.begin(), desc.shape.end());
-      outputs.emplace_back(desc.name, py::array(NumpyDtype(desc.dtype), shape));
-    }
     absl::Status status;
+    std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
     {
       py::gil_scoped_release release;
-      std::lock_guard<std::mutex> lock(mu_);
+      lock.lock();
       for (size_t i = 0; i < names.size() && status.ok(); ++i) {
         status = ctx_->SetInput(names[i], views[i]);
       }
       if (status.ok()) status = ctx_->Execute();
-      for (size_t i = 0; i < outputs.size() && status.ok(); ++i) {
-        auto t = ctx_->GetOutput(outputs[i].first);
-        if (!t.ok()) {
-          status = t.status();
-        } else if ((*t)->byte_size() != static_cast<size_t>(outputs[i].second.nbytes())) {
-          status = absl::InternalError(absl::StrCat("output '", outputs[i].first, "' has ",
-                                                    (*t)->byte_size(), " bytes, its TensorDesc ",
-                                                    outputs[i].second.nbytes()));
-        } else if ((*t)->byte_size() > 0) {
-          std::memcpy(outputs[i].second.mutable_data(), (*t)->data(), (*t)->byte_size());
-        }
-      }
     }
+    for (const auto& desc : engine_->outputs()) {
+      if (!status.ok()) break;
+      auto t = ctx_->GetOutput(desc.name);
+      if (!t.ok()) {
+        status = t.status();
+        break;
+      }
+      std::vector<py::ssize_t> shape((*t)->shape().begin(), (*t)->shape().end());
+      py::array arr(NumpyDtype(desc.dtype), shape);
+      if ((*t)->byte_size() > 0) std::memcpy(arr.mutable_data(), (*t)->data(), (*t)->byte_size());
+      outputs.emplace_back(desc.name, std::move(arr));
+    }
+    lock.unlock();
     Check(status);
     py::dict out;
     for (auto& [name, arr] : outputs) out[py::str(name)] = arr;
     return out;
   }
+
+  void SetInputShape(const std::string& name, const std::vector<int64_t>& shape) {
+    absl::Status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      status = ctx_->SetInputShape(name, shape);
+    }
+    Check(status);  // raises: needs the GIL
+  }
+  std::vector<int64_t> GetTensorShape(const std::string& name) {
+    absl::StatusOr<engine::Dims> shape;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      shape = ctx_->GetTensorShape(name);
+    }
+    if (!shape.ok()) ThrowStatus(shape.status());
+    return *shape;
+  }
+  py::tuple DeviceProfile() {
+    int bucket = -1;
+    std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
+    {
+      py::gil_scoped_release release;  // the lock is only ever taken without the GIL
+      lock.lock();
+    }
+    return py::make_tuple(DeviceProfileDict(ctx_->device_profile(&bucket)), bucket);
+  }
+  int active_profile() const { return ctx_->active_profile(); }
 
   int threads() const { return ctx_->threads(); }
   void set_threads(int n) {
@@ -962,7 +991,42 @@ PYBIND11_MODULE(engine, m) {
   ENGINE_FIELD(accuracy_guard_db);
   ENGINE_FIELD(accuracy_guard_samples);
   ENGINE_FIELD(mark_all_outputs);
+  ENGINE_FIELD(shape_buckets);
 #undef ENGINE_FIELD
+  // profiles: [{'min': {name: shape}, 'opt': {...}, 'max': {...}}]
+  config.def_property(
+      "profiles",
+      [](const PyBuilderConfig& c) {
+        py::list out;
+        for (const auto& p : c.cfg.profiles) {
+          py::dict d;
+          d["min"] = p.min;
+          d["opt"] = p.opt;
+          d["max"] = p.max;
+          out.append(d);
+        }
+        return out;
+      },
+      [](PyBuilderConfig& c, const py::list& profiles) {
+        std::vector<engine::OptimizationProfile> out;
+        for (const auto& item : profiles) {
+          const py::dict d = item.cast<py::dict>();
+          engine::OptimizationProfile p;
+          for (const char* key : {"min", "opt", "max"}) {
+            if (!d.contains(key)) {
+              throw py::value_error(absl::StrCat("an optimization profile needs 'min', 'opt' and "
+                                                 "'max' ({input: shape}); '", key, "' is missing"));
+            }
+          }
+          p.min = d["min"].cast<std::map<std::string, engine::Dims>>();
+          p.opt = d["opt"].cast<std::map<std::string, engine::Dims>>();
+          p.max = d["max"].cast<std::map<std::string, engine::Dims>>();
+          out.push_back(std::move(p));
+        }
+        c.cfg.profiles = std::move(out);
+      },
+      "Optimization profiles (dynamic shapes): [{'min': {input: shape}, 'opt': {...}, 'max': "
+      "{...}}], as BuilderConfig::profiles (builder.h).");
   config
       .def_property("input_values",
                     [](const PyBuilderConfig& c) {
@@ -1101,6 +1165,18 @@ PYBIND11_MODULE(engine, m) {
            "the engine runs. Returns a new array per engine output (Engine.outputs shapes and\n"
            "dtypes). Raises EngineError: INVALID_ARGUMENT (wrong shape or dtype, both named),\n"
            "NOT_FOUND (unknown input name), FAILED_PRECONDITION (an input never set).")
+      .def("set_input_shape", &PyExecutionContext::SetInputShape, py::arg("name"), py::arg("shape"),
+           "set_input_shape(name, shape: list[int])\n\n"
+           "Dynamic-shape engines: selects the run-time shape of an input (inside an optimization\n"
+           "profile; execute() also does it from the arrays' shapes). Raises EngineError:\n"
+           "INVALID_ARGUMENT (outside every profile; the ranges are named), NOT_FOUND.")
+      .def("get_tensor_shape", &PyExecutionContext::GetTensorShape, py::arg("name"),
+           "get_tensor_shape(name) -> list[int]: the current shape of an input or output (outputs\n"
+           "inferred from the input shapes). Raises EngineError as set_input_shape.")
+      .def("device_profile", &PyExecutionContext::DeviceProfile,
+           "device_profile() -> (dict, bucket): the modeled device profile at the current shapes\n"
+           "(the covering shape bucket's program; bucket -1 for a fixed-shape engine).")
+      .def_property_readonly("active_profile", &PyExecutionContext::active_profile)
       .def_property("threads", &PyExecutionContext::threads, &PyExecutionContext::set_threads,
                     "Host threads per layer, the caller included (>= 1). Outputs are bit-identical "
                     "for every value. Setting < 1 raises EngineError (INVALID_ARGUMENT).");
@@ -1118,6 +1194,17 @@ PYBIND11_MODULE(engine, m) {
                              "'layers' (cycles, time_ms, energy_*_pj, tactic, tiling, precision, ...). "
                              "See engine.pyi.")
       .def_property_readonly("hardware", [](const PyEngine& e) { return PyHardware{e.eng->hardware()}; })
+      .def_property_readonly("profiles", [](const PyEngine& e) {
+        py::list out;
+        for (const auto& p : e.eng->profiles()) {
+          py::dict d;
+          for (const auto& r : p.inputs) {
+            d[py::str(r.name)] = py::make_tuple(r.min, r.opt, r.max);
+          }
+          out.append(d);
+        }
+        return out;
+      }, "Optimization profiles: [{input: (min, opt, max)}]; empty for a fixed-shape engine.")
       .def_property_readonly("plan_info", [](const PyEngine& e) {
         const auto& p = e.eng->plan_info();
         py::dict d;

@@ -22,6 +22,18 @@
 
 namespace engine {
 
+/// One optimization profile (TensorRT's IOptimizationProfile; trtexec's
+/// --minShapes/--optShapes/--maxShapes): for each input with dynamic
+/// dimensions, by input name, the smallest (`min`), the typical (`opt`) and
+/// the largest (`max`) shape the engine accepts. The three maps name the same
+/// inputs with shapes of equal rank and min <= opt <= max in every dimension
+/// (>= 0); a dimension where min != max must be dynamic in the model.
+struct OptimizationProfile {
+  std::map<std::string, Dims> min;
+  std::map<std::string, Dims> opt;
+  std::map<std::string, Dims> max;
+};
+
 /// Options of one engine build. Defaults give a fully optimized FP32 engine
 /// for the "edge" accelerator preset.
 struct BuilderConfig {
@@ -37,6 +49,27 @@ struct BuilderConfig {
   /// Reshape's target shape fed as an input) get static values. dtype and
   /// shape must match the model's declaration.
   std::map<std::string, Tensor> input_values;
+
+  /// Optimization profiles (dynamic shapes, docs/dynamic_shapes.md). Empty:
+  /// a fixed-shape engine (every dynamic dimension pinned by `input_shapes`).
+  /// Non-empty: one engine serving every input shape inside any profile;
+  /// every profile names the same inputs; each input with a dynamic
+  /// dimension must be named by the profiles (or pinned by `input_shapes`).
+  /// The host graph and the activation arena are built for the largest shape
+  /// of every profile; the accelerator program is compiled per shape bucket
+  /// (`shape_buckets`). Errors (InvalidArgument naming the input and the
+  /// dimension): min > opt or opt > max, ranks that differ, an input named
+  /// by min but not max (or not by every profile), a range on a dimension the
+  /// model fixes. INT8 with profiles is Unimplemented.
+  std::vector<OptimizationProfile> profiles;
+
+  /// Shape buckets per profile for the accelerator program of a dynamic
+  /// engine: the accelerator program is compiled for the min, opt and max
+  /// shapes and, when `shape_buckets` > 3, for shapes between them (linearly
+  /// spaced between min and max, at most 16). Each bucket costs one
+  /// fixed-shape code generation at build time and one program-only plan in
+  /// the plan. In [1, 16]; 1 compiles the max shape only.
+  int shape_buckets = 5;
 
   /// Optimization level 0..3. 0 runs only the passes needed for correctness
   /// (constant folding of shape computations, dead node elimination).
@@ -277,6 +310,9 @@ class ENGINE_API Builder {
   absl::StatusOr<BuildResult> BuildFromOnnxBytesUnchecked(const std::string& bytes,
                                                           const std::string& name,
                                                           const BuilderConfig& config) const;
+  // BuilderConfig::profiles non-empty: a dynamic-shape engine.
+  absl::StatusOr<BuildResult> BuildDynamic(const std::string& bytes, const std::string& name,
+                                           const BuilderConfig& config) const;
   Logger* logger_;
 };
 

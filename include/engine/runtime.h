@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -184,6 +185,30 @@ class ENGINE_API Profiler {
   virtual void ReportLayerTime(std::string_view layer_name, double host_ms) = 0;
 };
 
+/// One input's range in an optimization profile of a dynamic-shape engine
+/// (BuilderConfig::profiles): every run-time shape s satisfies min <= s <= max
+/// element by element; `opt` is the shape the builder tuned for.
+struct ProfileInputInfo {
+  std::string name;
+  Dims min, opt, max;
+};
+
+/// One optimization profile: the ranges of the inputs with dynamic dimensions
+/// (the other inputs keep their static shape).
+struct OptimizationProfileInfo {
+  std::vector<ProfileInputInfo> inputs;
+};
+
+/// A shape bucket of a dynamic engine: the input shapes its accelerator
+/// program was compiled for (docs/dynamic_shapes.md).
+struct ShapeBucketInfo {
+  int profile = 0;
+  std::vector<std::pair<std::string, Dims>> shapes;  ///< by input name
+  /// Modeled device profile of the bucket's program (the program simulated
+  /// on the hardware model).
+  DeviceProfile device;
+};
+
 class ExecutionContext;
 
 /// A loaded, verified, immutable engine. Thread-safe: share one Engine (via
@@ -213,6 +238,15 @@ class ENGINE_API Engine {
   /// Every instruction of one inference on the modeled timeline, in program
   /// order (SYNC fences omitted). O(program length); build it when needed.
   std::vector<DeviceEvent> DeviceTimeline() const;
+
+  /// Dynamic-shape engines: the optimization profiles (empty for a
+  /// fixed-shape engine) and the shape buckets of the accelerator program,
+  /// smallest first within each profile. inputs()/outputs() give the shapes
+  /// at the profiles' largest shapes (the build shape, which a new context
+  /// starts at).
+  const std::vector<OptimizationProfileInfo>& profiles() const;
+  const std::vector<ShapeBucketInfo>& shape_buckets() const;
+  bool has_dynamic_shapes() const { return !profiles().empty(); }
 
   /// OK when `expected` describes the same hardware the plan was built for
   /// (equal canonical JSON); FailedPrecondition naming both otherwise. Use it
@@ -287,8 +321,49 @@ class ENGINE_API ExecutionContext {
   /// Copies `value` into the input named `name`.
   /// Errors: NotFound (no such input; the message lists the engine's inputs),
   /// InvalidArgument (dtype or shape differs from the engine's TensorDesc;
-  /// both are named in the message).
+  /// both are named in the message). In a dynamic-shape engine a shape that
+  /// differs from the input's current one calls SetInputShape first (same
+  /// errors).
   absl::Status SetInput(std::string_view name, const Tensor& value);
+
+  /// Dynamic-shape engines (TensorRT's IExecutionContext::setInputShape):
+  /// selects the run-time shape of input `name`. Checked here against the
+  /// ranges of every optimization profile (InvalidArgument naming the input,
+  /// the shape and every profile's range when no profile admits it; a static
+  /// input must keep its shape). The layers are re-prepared for the new
+  /// shapes (shape inference through every layer, the shape subgraphs
+  /// evaluated, host kernels prepared again) by the next InferShapes(),
+  /// GetTensorShape() or Execute(): set every input's shape first. Those
+  /// re-preparations allocate (kernel tables); Execute() at unchanged shapes
+  /// never does, and the activation arena, sized for the profiles' largest
+  /// shapes, is never reallocated.
+  /// Errors: NotFound (no such input), InvalidArgument (above),
+  /// FailedPrecondition (a request is running).
+  absl::Status SetInputShape(std::string_view name, const Dims& shape);
+
+  /// Resolves the shapes set by SetInputShape now: picks the first profile
+  /// that admits every input shape, infers every tensor's shape, prepares the
+  /// host kernels, selects the shape bucket of the device profile.
+  /// Errors: InvalidArgument (no profile admits the combination of input
+  /// shapes, naming the ranges; inconsistent shapes between inputs, naming
+  /// the layer), ResourceExhausted (a tensor larger than its arena slot).
+  absl::Status InferShapes();
+
+  /// The current shape of input or output `name` (outputs: inferred from the
+  /// input shapes, resolving them first as InferShapes()). Errors: NotFound,
+  /// and those of InferShapes().
+  absl::StatusOr<Dims> GetTensorShape(std::string_view name);
+
+  /// The modeled device profile for the current input shapes: for a
+  /// dynamic-shape engine, that of the smallest shape bucket of the active
+  /// profile covering every input shape (the program compiled for that
+  /// bucket, which processes the input padded to the bucket's shape); for a
+  /// fixed-shape engine, Engine::device_profile(). `bucket` receives the
+  /// bucket's index in Engine::shape_buckets() (-1 for a fixed-shape engine).
+  const DeviceProfile& device_profile(int* bucket = nullptr) const;
+
+  /// The active optimization profile (0 for a fixed-shape engine).
+  int active_profile() const;
 
   /// Binds the caller-owned buffer `data` of `bytes` bytes to the engine input
   /// or output named `name` (TensorRT's IExecutionContext::setTensorAddress).

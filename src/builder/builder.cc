@@ -14,12 +14,14 @@
 #include "codegen/device_code.h"
 #include "codegen/fusion_cost.h"
 #include "builder/int8_phase.h"
+#include "builder/profiles.h"
 #include "codegen/plan_writer.h"
 #include "common/file_util.h"
 #include "common/fnv.h"
 #include "common/limits.h"
 #include "common/status_macros.h"
 #include "optimizer/pass.h"
+#include "optimizer/passes.h"
 #include "parser/onnx_parser.h"
 
 namespace engine {
@@ -61,11 +63,44 @@ absl::Status CheckLimits(const BuilderConfig& config) {
   return absl::OkStatus();
 }
 
+// What a dynamic-shape build adds to Build(): the profiles and buckets for
+// the plan, the program-only flag of a bucket's plan.
+struct DynamicBuild {
+  bool keep_shape_subgraphs = false;  ///< the graph keeps its shape layers
+  bool program_only = false;          ///< a bucket's plan: no constant data
+  const codegen::DynamicShapes* shapes = nullptr;
+};
+
+// The passes of a dynamic-shape build: the configured pipeline without
+// simplify-reshape, which replaces a Reshape chain's target by the static
+// shape of one size.
+std::vector<std::string> DynamicPasses(const BuilderConfig& config) {
+  std::vector<std::string> passes =
+      config.passes.empty() ? opt::PassesForLevel(config.opt_level) : config.passes;
+  passes.erase(std::remove(passes.begin(), passes.end(), "simplify-reshape"), passes.end());
+  return passes;
+}
+
+// What the plan header records of where the engine came from; the
+// calibration fields are filled by Build once the INT8 phase ran.
+codegen::PlanProvenance Provenance(const std::string& bytes, const std::string& name,
+                                   const BuilderConfig& config) {
+  codegen::PlanProvenance p;
+  p.source_model = std::filesystem::path(name).filename().string();
+  p.source_hash = Fnv1a64Hex(bytes);
+  p.precision = PrecisionName(config.precision);
+  p.opt_level = config.opt_level;
+  return p;
+}
+
 absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config, Logger* logger,
                    const std::set<std::string>& known_tensors, BuildResult& result,
-                   PhaseTimer& timer, codegen::PlanProvenance provenance) {
-  ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<opt::PassManager> pm,
-                          opt::BuildPipeline(config.opt_level, config.passes));
+                   PhaseTimer& timer, codegen::PlanProvenance provenance,
+                   const DynamicBuild& dyn = {}) {
+  ENGINE_ASSIGN_OR_RETURN(
+      std::unique_ptr<opt::PassManager> pm,
+      opt::BuildPipeline(config.opt_level,
+                         dyn.keep_shape_subgraphs ? DynamicPasses(config) : config.passes));
   pm->set_logger(logger);
   if (!config.dump_ir_after.empty()) {
     const std::vector<std::string> names = pm->PassNames();
@@ -127,7 +162,8 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
     }
   }
   code.provenance = std::move(provenance);
-  ENGINE_ASSIGN_OR_RETURN(result.plan, codegen::SerializePlan(*graph, code));
+  ENGINE_ASSIGN_OR_RETURN(result.plan,
+                          codegen::SerializePlan(*graph, code, dyn.shapes, dyn.program_only));
   timer.Done("codegen");
   return absl::OkStatus();
 }
@@ -176,6 +212,7 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytesUnchecked(
   if (config.precision == Precision::kFp16) {
     return absl::UnimplementedError("FP16 engines are not supported (precision fp32 or int8)");
   }
+  if (!config.profiles.empty()) return BuildDynamic(bytes, name, config);
   BuildResult result;
   PhaseTimer timer(&result.phases);
   parser::ParseOptions options;
@@ -190,13 +227,88 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytesUnchecked(
   timer.Done("parse");
   std::set<std::string> known_tensors;
   for (const ir::Value* v : graph->values()) known_tensors.insert(v->name);
-  codegen::PlanProvenance provenance;
-  provenance.source_model = std::filesystem::path(name).filename().string();
-  provenance.source_hash = Fnv1a64Hex(bytes);
-  provenance.precision = PrecisionName(config.precision);
-  provenance.opt_level = config.opt_level;
   absl::Status built = Build(std::move(graph), config, logger_, known_tensors, result, timer,
-                             std::move(provenance));
+                             Provenance(bytes, name, config));
+  if (!built.ok()) return Annotate(built, name);
+  return result;
+}
+
+absl::StatusOr<BuildResult> Builder::BuildDynamic(const std::string& bytes,
+                                                  const std::string& name,
+                                                  const BuilderConfig& config) const {
+  ENGINE_RETURN_IF_ERROR(builder::ValidateProfiles(config));
+  if (config.precision != Precision::kFp32) {
+    return absl::UnimplementedError(absl::StrCat(
+        name, ": INT8 engines with optimization profiles (dynamic shapes) are not supported; "
+              "build an FP32 engine or pin the shapes with --shapes"));
+  }
+  if (config.mark_all_outputs) {
+    return absl::UnimplementedError(
+        absl::StrCat(name, ": mark_all_outputs with optimization profiles is not supported"));
+  }
+  BuildResult result;
+  PhaseTimer timer(&result.phases);
+  builder::ShapeMap min_shapes;
+  const builder::ShapeMap build_shape = builder::BuildShape(config, &min_shapes);
+  parser::ParseOptions options;
+  options.input_shapes = config.input_shapes;
+  for (const auto& [input, dims] : build_shape) options.input_shapes[input] = dims;
+  options.input_min_shapes = min_shapes;
+  options.keep_shape_subgraphs = true;
+  options.input_values = config.input_values;
+  options.target_opset = config.target_opset;
+  options.logger = logger_;
+  options.limits = LimitsOf(config);
+  ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph,
+                          parser::ParseOnnxBytes(bytes, name, options));
+  result.onnx_nodes = graph->source_node_count;
+  timer.Done("parse");
+  // The accelerator program of each shape bucket: a fixed-shape build at that
+  // shape, serialized without constant data.
+  codegen::DynamicShapes dynamic;
+  for (size_t p = 0; p < config.profiles.size(); ++p) {
+    const OptimizationProfile& prof = config.profiles[p];
+    std::vector<codegen::ProfileRange> ranges;
+    for (const auto& [input, max] : prof.max) {
+      ranges.push_back({input, prof.min.at(input), prof.opt.at(input), max});
+    }
+    dynamic.profiles.push_back(std::move(ranges));
+    for (const builder::ShapeMap& shape : builder::BucketShapes(prof, config.shape_buckets)) {
+      BuilderConfig fixed = config;
+      fixed.profiles.clear();
+      for (const auto& [input, dims] : shape) fixed.input_shapes[input] = dims;
+      parser::ParseOptions options;
+      options.input_shapes = fixed.input_shapes;
+      options.input_values = config.input_values;
+      options.target_opset = config.target_opset;
+      options.logger = logger_;
+      options.limits = LimitsOf(config);
+      auto graph = parser::ParseOnnxBytes(bytes, name, options);
+      if (!graph.ok()) {
+        return Annotate(graph.status(), absl::StrCat("shape bucket ", builder::ShapesToString(shape)));
+      }
+      BuildResult bucket;
+      PhaseTimer bucket_timer(&bucket.phases);
+      DynamicBuild dyn;
+      dyn.program_only = true;
+      absl::Status s = Build(std::move(*graph), fixed, logger_, {}, bucket, bucket_timer,
+                             /*provenance=*/{}, dyn);
+      if (!s.ok()) {
+        return Annotate(s, absl::StrCat(name, ": shape bucket ", builder::ShapesToString(shape)));
+      }
+      codegen::ShapeBucketPlan bp;
+      bp.profile = static_cast<int>(p);
+      bp.shapes.assign(shape.begin(), shape.end());
+      bp.plan = std::move(bucket.plan);
+      dynamic.buckets.push_back(std::move(bp));
+    }
+  }
+  timer.Done("buckets");
+  DynamicBuild dyn;
+  dyn.keep_shape_subgraphs = true;
+  dyn.shapes = &dynamic;
+  absl::Status built =
+      Build(std::move(graph), config, logger_, {}, result, timer, Provenance(bytes, name, config), dyn);
   if (!built.ok()) return Annotate(built, name);
   return result;
 }

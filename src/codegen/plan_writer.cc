@@ -62,11 +62,17 @@ flatbuffers::Offset<fb::LayerMapping> WriteMapping(flatbuffers::FlatBufferBuilde
 
 }  // namespace
 
-absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCode& code) {
+absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCode& code,
+                                          const DynamicShapes* dynamic, bool program_only) {
   uint64_t weight_bytes = 0;
   for (const ir::Value* v : graph.values()) {
-    if (v->is_constant()) weight_bytes += v->constant->byte_size();
+    if (v->is_constant() && !program_only) weight_bytes += v->constant->byte_size();
   }
+  uint64_t bucket_bytes = 0;
+  if (dynamic != nullptr) {
+    for (const ShapeBucketPlan& bp : dynamic->buckets) bucket_bytes += bp.plan.size() + 1024;
+  }
+  weight_bytes += bucket_bytes;
   if (weight_bytes > kMaxPlanBytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the model's constants take ", weight_bytes, " bytes; a plan holds at most ", kMaxPlanBytes));
@@ -83,7 +89,7 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
     auto name = b.CreateString(v->name);
     auto shape = b.CreateVector(v->shape);
     flatbuffers::Offset<flatbuffers::Vector<uint8_t>> data = 0;
-    if (v->is_constant()) {
+    if (v->is_constant() && !program_only) {
       // Constant payloads are 64-byte aligned inside the plan so a future
       // zero-copy loader can use them in place.
       AlignNextVector(b, v->constant->byte_size(), 64);
@@ -129,7 +135,32 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
                          in.repeat, in.ops);
   }
   auto program_offset = b.CreateVectorOfStructs(program);
-
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OptimizationProfile>>> profiles = 0;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::ShapeBucket>>> buckets = 0;
+  if (dynamic != nullptr) {
+    std::vector<flatbuffers::Offset<fb::OptimizationProfile>> ps;
+    for (const auto& profile : dynamic->profiles) {
+      std::vector<flatbuffers::Offset<fb::ProfileInput>> ins;
+      for (const ProfileRange& r : profile) {
+        ins.push_back(fb::CreateProfileInput(b, b.CreateString(r.name), b.CreateVector(r.min),
+                                             b.CreateVector(r.opt), b.CreateVector(r.max)));
+      }
+      ps.push_back(fb::CreateOptimizationProfile(b, b.CreateVector(ins)));
+    }
+    profiles = b.CreateVector(ps);
+    std::vector<flatbuffers::Offset<fb::ShapeBucket>> bs;
+    for (const ShapeBucketPlan& bp : dynamic->buckets) {
+      std::vector<flatbuffers::Offset<fb::BucketShape>> shapes;
+      for (const auto& [name, dims] : bp.shapes) {
+        shapes.push_back(fb::CreateBucketShape(b, b.CreateString(name), b.CreateVector(dims)));
+      }
+      auto shapes_offset = b.CreateVector(shapes);
+      AlignNextVector(b, bp.plan.size(), 64);
+      auto nested = b.CreateVector(reinterpret_cast<const uint8_t*>(bp.plan.data()), bp.plan.size());
+      bs.push_back(fb::CreateShapeBucket(b, bp.profile, shapes_offset, nested));
+    }
+    buckets = b.CreateVector(bs);
+  }
   auto network = fb::CreateNetwork(b, b.CreateString(graph.name), b.CreateString(graph.producer),
                                    b.CreateVector(tensors), b.CreateVector(inputs),
                                    b.CreateVector(outputs), b.CreateVector(layers),
@@ -139,7 +170,8 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
                                        b, code.arena.plan.arena_bytes, code.arena.alignment,
                                        code.arena.plan.no_reuse_bytes,
                                        code.arena.plan.lower_bound_bytes,
-                                       b.CreateString(code.arena.plan.strategy)));
+                                       b.CreateString(code.arena.plan.strategy)),
+                                   profiles, buckets, program_only);
   b.Finish(network);
   if (b.GetSize() > kMaxPlanBytes) {
     return absl::ResourceExhaustedError(

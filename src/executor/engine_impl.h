@@ -34,6 +34,13 @@ struct Engine::Impl {
     std::unique_ptr<kernels::Kernel> kernel;
     std::vector<int> inputs;   ///< tensor indices, -1 = absent optional
     std::vector<int> outputs;  ///< tensor indices
+    // Dynamic-shape engines re-prepare layers per context (shape_resolver.h).
+    const kernels::KernelDef* def = nullptr;
+    Attributes attrs;
+    /// A shape-subgraph layer (Shape/Size, or integer work on shape values
+    /// and constants): evaluated while shapes are resolved, so that its
+    /// values reach the shape functions of later layers (Reshape's target).
+    bool shape_valued = false;
   };
 
   std::vector<TensorDesc> inputs;
@@ -54,6 +61,12 @@ struct Engine::Impl {
   hw::SimulationResult simulation;
   DeviceProfile device;
   MemoryPlanInfo memory;
+
+  // Dynamic shapes (empty for a fixed-shape engine). Tensor shapes above are
+  // those of the profiles' largest shapes; TensorSlot::bytes bounds each
+  // tensor's size at any admitted shape (its arena slot).
+  std::vector<OptimizationProfileInfo> profiles;
+  std::vector<ShapeBucketInfo> buckets;
 };
 
 /// Per-context state: one buffer per non-constant tensor.
@@ -83,6 +96,17 @@ struct ExecutionContext::Impl {
   std::vector<void*> input_address;
   std::vector<void*> output_address;
   std::vector<bool> copy_out;
+
+  // Dynamic shapes: the shape set for each engine input, whether the layers
+  // must be re-prepared for them, and the result of the last resolution
+  // (`shapes` by tensor index and `kernels` by layer; empty: the engine's own,
+  // prepared at the build shape).
+  std::vector<Dims> input_shapes;
+  bool shapes_dirty = false;
+  std::vector<Dims> shapes;
+  std::vector<std::unique_ptr<kernels::Kernel>> kernels;
+  int profile = 0;
+  int bucket = -1;
 
   // One request at a time: set by Execute()/Enqueue() while one runs.
   std::atomic<bool> busy{false};

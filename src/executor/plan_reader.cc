@@ -1,4 +1,5 @@
 #include "executor/plan_reader.h"
+#include "executor/shape_resolver.h"
 
 #include <zlib.h>
 
@@ -94,6 +95,14 @@ struct ReadState {
   std::vector<LayerDeviceProfile> device_layers;
   std::vector<int64_t> min_dram_bytes;
   std::vector<LayerSpan> spans;
+  /// Dynamic-shape engine (Network.profiles present): shape-subgraph layers
+  /// are evaluated while reading so that their values reach later layers'
+  /// shape functions; `known` holds those values by tensor index.
+  bool dynamic = false;
+  std::vector<std::shared_ptr<const Tensor>> known;
+  /// A shape bucket's program-only plan: constants carry no data, layers are
+  /// not prepared, there is no arena.
+  bool program_only = false;
 };
 
 std::string LayerWhere(const ReadState& st, size_t layer) {
@@ -283,7 +292,9 @@ absl::Status ReadTensors(const fb::Network& net, ReadState& st) {
     slot.bytes = static_cast<size_t>(bytes);
     slot.arena_offset = t->arena_offset();
     const size_t have = t->data() ? t->data()->size() : 0;
-    if (t->is_constant()) {
+    if (t->is_constant() && st.program_only && have == 0) {
+      slot.constant = -2;  // a constant whose data the program-only plan omits
+    } else if (t->is_constant()) {
       if (have != slot.bytes) {
         return Corrupt(absl::StrCat("constant '", slot.name, "' holds ", have, " bytes, its shape ",
                                     DimsToString(slot.shape), " needs ", slot.bytes));
@@ -302,7 +313,8 @@ absl::Status ReadTensors(const fb::Network& net, ReadState& st) {
     impl.tensors.push_back(std::move(slot));
   }
   st.available.assign(impl.tensors.size(), false);
-  for (size_t i = 0; i < impl.tensors.size(); ++i) st.available[i] = impl.tensors[i].constant >= 0;
+  for (size_t i = 0; i < impl.tensors.size(); ++i) st.available[i] = impl.tensors[i].constant != -1;
+  st.known.assign(impl.tensors.size(), nullptr);
   return absl::OkStatus();
 }
 
@@ -479,7 +491,7 @@ absl::Status ReadLayers(const fb::Network& net, ReadState& st) {
           }
           ti.dtype = slot.dtype;
           ti.shape = slot.shape;
-          ti.constant = slot.constant >= 0 ? &impl.constants[slot.constant] : nullptr;
+          ti.constant = slot.constant >= 0 ? &impl.constants[slot.constant] : st.known[idx].get();
           info.inputs.push_back(slot.name);
         }
         ex.inputs.push_back(idx);
@@ -506,6 +518,12 @@ absl::Status ReadLayers(const fb::Network& net, ReadState& st) {
           where, ": layer type unknown to this runtime (engine ", kEngineVersion, ")"));
     }
     ENGINE_ASSIGN_OR_RETURN(Attributes attrs, ReadAttributes(*layer, where));
+    if (st.program_only) {  // a bucket's program: the mapping only
+      impl.exec.push_back(std::move(ex));
+      ENGINE_RETURN_IF_ERROR(ReadLayerMapping(*layer, where, program_size, st));
+      impl.layers.push_back(std::move(info));
+      continue;
+    }
     auto inferred = def->infer(attrs, in_info);
     if (!inferred.ok()) return Corrupt(absl::StrCat(where, ": ", inferred.status().message()));
     if (inferred->size() != out_info.size()) {
@@ -524,6 +542,17 @@ absl::Status ReadLayers(const fb::Network& net, ReadState& st) {
     ex.kernel = def->create();
     absl::Status prepared = ex.kernel->Prepare(attrs, in_info, out_info);
     if (!prepared.ok()) return Corrupt(absl::StrCat(where, ": ", prepared.message()));
+    if (st.dynamic) {
+      ex.def = def;
+      ex.shape_valued = IsShapeValued(*def, in_info, out_info);
+      if (ex.shape_valued) {
+        std::vector<Tensor> values = EvaluateLayer(*ex.kernel, in_info, out_info);
+        for (size_t o = 0; o < values.size(); ++o) {
+          st.known[ex.outputs[o]] = std::make_shared<const Tensor>(std::move(values[o]));
+        }
+      }
+      ex.attrs = std::move(attrs);
+    }
     impl.exec.push_back(std::move(ex));
     ENGINE_RETURN_IF_ERROR(ReadLayerMapping(*layer, where, program_size, st));
     impl.layers.push_back(std::move(info));
@@ -758,17 +787,115 @@ absl::Status ReadDeviceProfile(ReadState& st) {
 }
 
 absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlanSteps(std::string_view plan,
-                                                                  int64_t max_activation_bytes) {
+                                                                  int64_t max_activation_bytes,
+                                                                  bool program_only);
+
+// --- Step 7: optimization profiles and shape buckets (dynamic shapes) ---
+
+// Index of the engine input named `name`, or -1.
+int InputNamed(const Engine::Impl& impl, std::string_view name) {
+  for (size_t i = 0; i < impl.inputs.size(); ++i) {
+    if (impl.inputs[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+absl::StatusOr<Dims> ReadDims(const flatbuffers::Vector<int64_t>* v, const std::string& where) {
+  if (v == nullptr) return Corrupt(absl::StrCat(where, " is missing"));
+  if (!ElementsAligned(v)) return Corrupt(absl::StrCat(where, " is misaligned"));
+  Dims d(v->begin(), v->end());
+  for (int64_t x : d) {
+    if (x < 0 || x > kMaxTensorBytes) return Corrupt(absl::StrCat(where, " has dimension ", x));
+  }
+  return d;
+}
+
+// Each profile names engine inputs with ranges of the input's rank,
+// 0 <= min <= opt <= max <= the stored (build) shape; each bucket names
+// engine inputs with shapes inside its profile, and its program-only plan
+// reads and simulates (its device profile). Errors: DataLoss.
+absl::Status ReadProfiles(const fb::Network& net, ReadState& st) {
+  Engine::Impl& impl = st.impl;
+  for (size_t p = 0; p < net.profiles()->size(); ++p) {
+    const fb::OptimizationProfile* fp = net.profiles()->Get(static_cast<flatbuffers::uoffset_t>(p));
+    OptimizationProfileInfo info;
+    if (fp->inputs() == nullptr || fp->inputs()->size() == 0) {
+      return Corrupt(absl::StrCat("optimization profile ", p, " has no inputs"));
+    }
+    for (const fb::ProfileInput* in : *fp->inputs()) {
+      const std::string where = absl::StrCat("optimization profile ", p, " input '",
+                                             in->name()->str(), "'");
+      const int i = InputNamed(impl, in->name()->string_view());
+      if (i < 0) return Corrupt(absl::StrCat(where, " is not an engine input"));
+      ProfileInputInfo r;
+      r.name = in->name()->str();
+      ENGINE_ASSIGN_OR_RETURN(r.min, ReadDims(in->min(), where + " min"));
+      ENGINE_ASSIGN_OR_RETURN(r.opt, ReadDims(in->opt(), where + " opt"));
+      ENGINE_ASSIGN_OR_RETURN(r.max, ReadDims(in->max(), where + " max"));
+      const Dims& built = impl.inputs[i].shape;
+      if (r.min.size() != built.size() || r.opt.size() != built.size() ||
+          r.max.size() != built.size()) {
+        return Corrupt(absl::StrCat(where, " has a range of another rank than the input"));
+      }
+      for (size_t d = 0; d < built.size(); ++d) {
+        if (!(r.min[d] <= r.opt[d] && r.opt[d] <= r.max[d] && r.max[d] <= built[d])) {
+          return Corrupt(absl::StrCat(where, " has an invalid range in dimension ", d));
+        }
+      }
+      info.inputs.push_back(std::move(r));
+    }
+    impl.profiles.push_back(std::move(info));
+  }
+  if (net.buckets() == nullptr) return absl::OkStatus();
+  for (size_t b = 0; b < net.buckets()->size(); ++b) {
+    const fb::ShapeBucket* fbk = net.buckets()->Get(static_cast<flatbuffers::uoffset_t>(b));
+    const std::string where = absl::StrCat("shape bucket ", b);
+    ShapeBucketInfo info;
+    info.profile = fbk->profile();
+    if (info.profile < 0 || static_cast<size_t>(info.profile) >= impl.profiles.size()) {
+      return Corrupt(absl::StrCat(where, " names profile ", info.profile));
+    }
+    if (fbk->shapes() != nullptr) {
+      for (const fb::BucketShape* sh : *fbk->shapes()) {
+        if (InputNamed(impl, sh->name()->string_view()) < 0) {
+          return Corrupt(absl::StrCat(where, " names '", sh->name()->str(), "', not an input"));
+        }
+        ENGINE_ASSIGN_OR_RETURN(Dims d, ReadDims(sh->shape(), where + " shape"));
+        info.shapes.emplace_back(sh->name()->str(), std::move(d));
+      }
+    }
+    if (fbk->plan() == nullptr) return Corrupt(absl::StrCat(where, " has no program"));
+    const std::string_view nested(reinterpret_cast<const char*>(fbk->plan()->data()),
+                                  fbk->plan()->size());
+    auto bucket = ReadPlanSteps(nested, st.max_activation_bytes, /*program_only=*/true);
+    if (!bucket.ok()) {
+      return Corrupt(absl::StrCat(where, ": ", bucket.status().message()));
+    }
+    info.device = (*bucket)->device;
+    impl.buckets.push_back(std::move(info));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlanSteps(std::string_view plan,
+                                                                  int64_t max_activation_bytes,
+                                                                  bool program_only) {
   AlignedCopies copies;
   auto impl = std::make_shared<Engine::Impl>();
   ENGINE_ASSIGN_OR_RETURN(const fb::Network* net, ReadHeader(plan, copies, impl->info));
   ReadState st{*impl, max_activation_bytes > 0 ? max_activation_bytes : PhysicalMemoryBytes(),
                {}, {}, {}, {}};
+  if (net->program_only() != program_only) {
+    return Corrupt(program_only ? "a shape bucket holds a complete plan"
+                                : "a program-only plan (a shape bucket's) cannot be executed");
+  }
+  st.program_only = program_only;
+  st.dynamic = net->profiles() != nullptr && net->profiles()->size() > 0;
   ENGINE_RETURN_IF_ERROR(ReadTensors(*net, st));
   ENGINE_RETURN_IF_ERROR(ReadEngineIo(*net, /*outputs=*/false, st));
   ENGINE_RETURN_IF_ERROR(ReadLayers(*net, st));
   ENGINE_RETURN_IF_ERROR(ReadEngineIo(*net, /*outputs=*/true, st));
-  ENGINE_RETURN_IF_ERROR(ReadArena(*net, *impl));
+  if (!program_only) ENGINE_RETURN_IF_ERROR(ReadArena(*net, *impl));
   if (impl->memory.arena_bytes > st.max_activation_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the plan's activation arena needs ", impl->memory.arena_bytes,
@@ -778,6 +905,7 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlanSteps(std::string_vi
   }
   ENGINE_RETURN_IF_ERROR(ReadProgram(*net, st));
   ENGINE_RETURN_IF_ERROR(ReadDeviceProfile(st));
+  if (st.dynamic && !program_only) ENGINE_RETURN_IF_ERROR(ReadProfiles(*net, st));
   return std::shared_ptr<const Engine::Impl>(std::move(impl));
 }
 
@@ -789,7 +917,7 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlan(std::string_view pl
   // limit; a kernel's Prepare may still allocate per its shapes, so a host
   // out of memory is reported, not thrown.
   try {
-    return ReadPlanSteps(plan, max_activation_bytes);
+    return ReadPlanSteps(plan, max_activation_bytes, /*program_only=*/false);
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         absl::StrCat("out of memory loading a ", plan.size(), "-byte plan"));

@@ -12,6 +12,7 @@
 #include "executor/engine_impl.h"
 #include "hw/instruction_cost.h"
 #include "executor/plan_reader.h"
+#include "executor/shape_resolver.h"
 
 namespace engine {
 
@@ -63,6 +64,8 @@ const PlanInfo& Engine::plan_info() const { return impl_->info; }
 const HardwareConfig& Engine::hardware() const { return impl_->hardware; }
 const MemoryPlanInfo& Engine::memory_plan() const { return impl_->memory; }
 const DeviceProfile& Engine::device_profile() const { return impl_->device; }
+const std::vector<OptimizationProfileInfo>& Engine::profiles() const { return impl_->profiles; }
+const std::vector<ShapeBucketInfo>& Engine::shape_buckets() const { return impl_->buckets; }
 
 std::vector<DeviceEvent> Engine::DeviceTimeline() const {
   std::vector<DeviceEvent> events;
@@ -119,6 +122,12 @@ absl::StatusOr<std::unique_ptr<ExecutionContext>> Engine::CreateExecutionContext
   ctx->input_address.assign(impl_->inputs.size(), nullptr);
   ctx->output_address.assign(impl_->outputs.size(), nullptr);
   ctx->copy_out.assign(impl_->outputs.size(), false);
+  for (const TensorDesc& d : impl_->inputs) ctx->input_shapes.push_back(d.shape);
+  if (!impl_->profiles.empty()) {
+    // The build shape is the largest of every profile: the bucket of the
+    // profile whose max it is, else the largest bucket.
+    ctx->bucket = impl_->buckets.empty() ? -1 : static_cast<int>(impl_->buckets.size()) - 1;
+  }
   auto context = std::unique_ptr<ExecutionContext>(new ExecutionContext(std::move(ctx)));
   ENGINE_RETURN_IF_ERROR(context->SetThreads(ExecutionContext::DefaultThreads()));
   return context;
@@ -144,10 +153,15 @@ absl::Status NoSuchTensor(const Engine::Impl& e, std::string_view name) {
                                           "; its outputs are: ", absl::StrJoin(outs, ", ")));
 }
 
+// The current shape of tensor `idx` (dynamic shapes: the last resolved).
+const Dims& ShapeOf(const ExecutionContext::Impl& c, int idx) {
+  return c.shapes.empty() ? c.engine->tensors[idx].shape : c.shapes[idx];
+}
+
 // Tensor `idx` (an activation) lives in the caller's buffer `data` from now on.
 void UseCallerMemory(ExecutionContext::Impl& c, int idx, void* data) {
   const auto& slot = c.engine->tensors[idx];
-  c.buffers[idx] = Tensor::View(slot.dtype, slot.shape, data);
+  c.buffers[idx] = Tensor::View(slot.dtype, ShapeOf(c, idx), data);
   c.in_ptrs[idx] = data;
 }
 
@@ -155,9 +169,123 @@ void UseCallerMemory(ExecutionContext::Impl& c, int idx, void* data) {
 void UseContextMemory(ExecutionContext::Impl& c, int idx) {
   const auto& slot = c.engine->tensors[idx];
   auto* base = static_cast<std::byte*>(c.arena.data());
-  c.buffers[idx] = Tensor::View(slot.dtype, slot.shape,
+  c.buffers[idx] = Tensor::View(slot.dtype, ShapeOf(c, idx),
                                 slot.bytes > 0 ? base + slot.arena_offset : nullptr);
   c.in_ptrs[idx] = c.buffers[idx].data();
+}
+
+// The kernel of layer `l` for the context's current shapes.
+const kernels::Kernel& KernelOf(const ExecutionContext::Impl& c, size_t l) {
+  return c.kernels.empty() ? *c.engine->exec[l].kernel : *c.kernels[l];
+}
+
+// Largest scratch the current kernels need with `threads` threads.
+size_t ScratchFor(const ExecutionContext::Impl& c, int threads) {
+  size_t bytes = 0;
+  for (size_t l = 0; l < c.engine->exec.size(); ++l) {
+    bytes = std::max(bytes, KernelOf(c, l).ScratchBytes(threads));
+  }
+  return bytes;
+}
+
+std::string RangeText(const Engine::Impl& e) {
+  std::vector<std::string> profiles;
+  for (size_t p = 0; p < e.profiles.size(); ++p) {
+    std::vector<std::string> ins;
+    for (const ProfileInputInfo& r : e.profiles[p].inputs) {
+      ins.push_back(absl::StrCat(r.name, " min ", DimsToString(r.min), " opt ",
+                                 DimsToString(r.opt), " max ", DimsToString(r.max)));
+    }
+    profiles.push_back(absl::StrCat("profile ", p, ": ", absl::StrJoin(ins, ", ")));
+  }
+  return absl::StrJoin(profiles, "; ");
+}
+
+// Whether profile `p` admits `shape` for engine input `i` (an input the
+// profile does not name keeps its built shape).
+bool Admits(const Engine::Impl& e, size_t p, size_t i, const Dims& shape) {
+  for (const ProfileInputInfo& r : e.profiles[p].inputs) {
+    if (r.name != e.inputs[i].name) continue;
+    if (shape.size() != r.min.size()) return false;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      if (shape[d] < r.min[d] || shape[d] > r.max[d]) return false;
+    }
+    return true;
+  }
+  return shape == e.inputs[i].shape;
+}
+
+// Re-prepares context `c` for its input shapes (the caller holds no request).
+absl::Status Resolve(ExecutionContext::Impl& c) {
+  const Engine::Impl& e = *c.engine;
+  int profile = -1;
+  for (size_t p = 0; p < e.profiles.size() && profile < 0; ++p) {
+    bool all = true;
+    for (size_t i = 0; i < e.inputs.size(); ++i) all = all && Admits(e, p, i, c.input_shapes[i]);
+    if (all) profile = static_cast<int>(p);
+  }
+  if (profile < 0) {
+    std::vector<std::string> given;
+    for (size_t i = 0; i < e.inputs.size(); ++i) {
+      given.push_back(absl::StrCat(e.inputs[i].name, " ", DimsToString(c.input_shapes[i])));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no optimization profile admits the input shapes (", absl::StrJoin(given, ", "),
+        ") together; the engine's profiles: ", RangeText(e)));
+  }
+  bool at_build_shape = true;
+  for (size_t i = 0; i < e.inputs.size(); ++i) {
+    at_build_shape = at_build_shape && c.input_shapes[i] == e.inputs[i].shape;
+  }
+  if (at_build_shape) {
+    c.kernels.clear();
+    c.shapes.clear();
+  } else {
+    ENGINE_ASSIGN_OR_RETURN(exec::ResolvedShapes r, exec::ResolveShapes(e, c.input_shapes));
+    c.kernels = std::move(r.kernels);
+    c.shapes = std::move(r.shapes);
+  }
+  // Views at the new shapes, same offsets (or the caller's bound buffers).
+  for (size_t i = 0; i < e.tensors.size(); ++i) {
+    if (e.tensors[i].constant >= 0) continue;
+    UseContextMemory(c, static_cast<int>(i));
+  }
+  for (size_t i = 0; i < e.inputs.size(); ++i) {
+    if (c.input_address[i] != nullptr) UseCallerMemory(c, e.input_index[i], c.input_address[i]);
+  }
+  for (size_t o = 0; o < e.outputs.size(); ++o) {
+    if (c.output_address[o] != nullptr && !c.copy_out[o]) {
+      UseCallerMemory(c, e.output_index[o], c.output_address[o]);
+    }
+  }
+  const size_t scratch = ScratchFor(c, c.run_threads);
+  if (scratch > c.scratch.byte_size()) {
+    try {
+      c.scratch = Tensor(DataType::kUint8, {static_cast<int64_t>(scratch)});
+    } catch (const std::bad_alloc&) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate ", scratch, " bytes of kernel scratch memory"));
+    }
+  }
+  // The smallest bucket of the profile covering every input shape.
+  c.profile = profile;
+  c.bucket = -1;
+  for (size_t b = 0; b < e.buckets.size() && c.bucket < 0; ++b) {
+    const ShapeBucketInfo& bk = e.buckets[b];
+    if (bk.profile != profile) continue;
+    bool covers = true;
+    for (const auto& [name, dims] : bk.shapes) {
+      for (size_t i = 0; i < e.inputs.size(); ++i) {
+        if (e.inputs[i].name != name) continue;
+        const Dims& s = c.input_shapes[i];
+        if (s.size() != dims.size()) covers = false;
+        for (size_t d = 0; covers && d < s.size(); ++d) covers = s[d] <= dims[d];
+      }
+    }
+    if (covers) c.bucket = static_cast<int>(b);
+  }
+  c.shapes_dirty = false;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -177,10 +305,7 @@ absl::Status ExecutionContext::SetThreads(int threads) {
     pool = &exec::ThreadPool::Shared();
     run_threads = std::min(threads, pool->workers() + 1);
   }
-  size_t bytes = 0;
-  for (const auto& layer : impl_->engine->exec) {
-    bytes = std::max(bytes, layer.kernel->ScratchBytes(run_threads));
-  }
+  const size_t bytes = ScratchFor(*impl_, run_threads);
   if (impl_->scratch.byte_size() != bytes) {
     try {
       impl_->scratch = Tensor(DataType::kUint8, {static_cast<int64_t>(bytes)});
@@ -213,10 +338,13 @@ absl::Status ExecutionContext::SetInput(std::string_view name, const Tensor& val
                                                      DataTypeName(d.dtype), ", got ",
                                                      DataTypeName(value.dtype())));
     }
-    if (value.shape() != d.shape) {
-      return absl::InvalidArgumentError(absl::StrCat("input '", d.name, "': expected shape ",
-                                                     DimsToString(d.shape), ", got ",
-                                                     DimsToString(value.shape())));
+    if (value.shape() != impl_->input_shapes[i]) {
+      if (e.profiles.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("input '", d.name, "': expected shape ",
+                                                       DimsToString(d.shape), ", got ",
+                                                       DimsToString(value.shape())));
+      }
+      ENGINE_RETURN_IF_ERROR(SetInputShape(name, value.shape()));
     }
     if (impl_->busy.load()) return Busy("SetInput", name);
     if (impl_->input_address[i] != nullptr) {  // copy into the context's memory again
@@ -224,7 +352,9 @@ absl::Status ExecutionContext::SetInput(std::string_view name, const Tensor& val
       impl_->input_address[i] = nullptr;
     }
     Tensor& buf = impl_->buffers[e.input_index[i]];
-    if (buf.byte_size() > 0) std::memcpy(buf.data(), value.data(), buf.byte_size());
+    // Dynamic shapes: the view may still have the previous shape; the arena
+    // slot holds the largest.
+    if (value.byte_size() > 0) std::memcpy(buf.data(), value.data(), value.byte_size());
     impl_->input_set[i] = true;
     return absl::OkStatus();
   }
@@ -241,6 +371,7 @@ namespace {
 absl::Status RunLayers(ExecutionContext::Impl& c) {
   ExecutionContext::Impl* impl_ = &c;
   const Engine::Impl& e = *impl_->engine;
+  if (c.shapes_dirty) ENGINE_RETURN_IF_ERROR(Resolve(c));
   for (size_t i = 0; i < e.inputs.size(); ++i) {
     if (!impl_->input_set[i]) {
       return absl::FailedPreconditionError(
@@ -256,24 +387,26 @@ absl::Status RunLayers(ExecutionContext::Impl& c) {
   auto& out = impl_->layer_out;
   for (size_t l = 0; l < e.exec.size(); ++l) {
     const auto& layer = e.exec[l];
+    const kernels::Kernel& kernel = KernelOf(c, l);
     in.clear();
     out.clear();
     for (int idx : layer.inputs) in.push_back(idx < 0 ? nullptr : impl_->in_ptrs[idx]);
     for (int idx : layer.outputs) out.push_back(impl_->buffers[idx].data());
     if (impl_->profiler != nullptr) {
       auto t0 = std::chrono::steady_clock::now();
-      layer.kernel->Run(rc, in, out);
+      kernel.Run(rc, in, out);
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       impl_->profiler->ReportLayerTime(e.layers[l].name, ms);
     } else {
-      layer.kernel->Run(rc, in, out);
+      kernel.Run(rc, in, out);
     }
   }
   // Bound outputs no layer writes into: copy the constant / input there.
   for (size_t o = 0; o < e.outputs.size(); ++o) {
     if (impl_->output_address[o] == nullptr || !impl_->copy_out[o]) continue;
     const void* src = impl_->in_ptrs[e.output_index[o]];
-    const size_t bytes = e.outputs[o].ByteSize();
+    const size_t bytes = static_cast<size_t>(NumElements(ShapeOf(c, e.output_index[o]))) *
+                         DataTypeSize(e.outputs[o].dtype);
     if (bytes > 0 && src != impl_->output_address[o]) std::memmove(impl_->output_address[o], src, bytes);
   }
   impl_->executed = true;
@@ -356,7 +489,8 @@ absl::Status ExecutionContext::SetTensorAddress(std::string_view name, void* dat
   if (impl_->busy.load()) return Busy("SetTensorAddress", name);
   const TensorDesc& d = in >= 0 ? e.inputs[in] : e.outputs[out];
   if (data != nullptr) {
-    if (bytes != d.ByteSize()) {
+    // Dynamic shapes: a buffer for the largest shape serves every shape.
+    if (e.profiles.empty() ? bytes != d.ByteSize() : bytes < d.ByteSize()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "SetTensorAddress: '", d.name, "' (", DataTypeName(d.dtype), " ", DimsToString(d.shape),
           ") needs a buffer of ", d.ByteSize(), " bytes, got ", bytes));
@@ -428,6 +562,60 @@ absl::StatusOr<const Tensor*> ExecutionContext::GetOutput(std::string_view name)
                                           "'; the engine's outputs are: ",
                                           absl::StrJoin(names, ", ")));
 }
+
+absl::Status ExecutionContext::SetInputShape(std::string_view name, const Dims& shape) {
+  const Engine::Impl& e = *impl_->engine;
+  for (size_t i = 0; i < e.inputs.size(); ++i) {
+    if (e.inputs[i].name != name) continue;
+    if (impl_->busy.load()) return Busy("SetInputShape", name);
+    bool admitted = e.profiles.empty() && shape == e.inputs[i].shape;
+    for (size_t p = 0; p < e.profiles.size() && !admitted; ++p) admitted = Admits(e, p, i, shape);
+    if (!admitted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "SetInputShape: input '", e.inputs[i].name, "' shape ", DimsToString(shape),
+          e.profiles.empty()
+              ? absl::StrCat(" differs from the engine's fixed shape ",
+                             DimsToString(e.inputs[i].shape),
+                             " (the engine has no optimization profiles; rebuild it with "
+                             "--minShapes/--optShapes/--maxShapes)")
+              : absl::StrCat(" is outside every optimization profile (", RangeText(e), ")")));
+    }
+    if (impl_->input_shapes[i] != shape) {
+      impl_->input_shapes[i] = shape;
+      impl_->shapes_dirty = true;
+    }
+    return absl::OkStatus();
+  }
+  return NoSuchTensor(e, name);
+}
+
+absl::Status ExecutionContext::InferShapes() {
+  if (impl_->busy.load()) return Busy("InferShapes", "");
+  if (!impl_->shapes_dirty) return absl::OkStatus();
+  return Resolve(*impl_);
+}
+
+absl::StatusOr<Dims> ExecutionContext::GetTensorShape(std::string_view name) {
+  const Engine::Impl& e = *impl_->engine;
+  for (size_t i = 0; i < e.inputs.size(); ++i) {
+    if (e.inputs[i].name == name) return impl_->input_shapes[i];
+  }
+  for (size_t o = 0; o < e.outputs.size(); ++o) {
+    if (e.outputs[o].name != name) continue;
+    ENGINE_RETURN_IF_ERROR(InferShapes());
+    return ShapeOf(*impl_, e.output_index[o]);
+  }
+  return NoSuchTensor(e, name);
+}
+
+const DeviceProfile& ExecutionContext::device_profile(int* bucket) const {
+  const Engine::Impl& e = *impl_->engine;
+  if (bucket != nullptr) *bucket = impl_->bucket;
+  if (impl_->bucket >= 0) return e.buckets[impl_->bucket].device;
+  return e.device;
+}
+
+int ExecutionContext::active_profile() const { return impl_->profile; }
 
 absl::StatusOr<std::vector<NamedTensor>> ExecutionContext::Infer(
     const std::vector<NamedTensor>& inputs) {

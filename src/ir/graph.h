@@ -34,6 +34,12 @@ struct Value {
   /// Constant value (initializer or folded), shared because folding and
   /// rewrites often alias it; nullptr for activations.
   std::shared_ptr<const Tensor> constant;
+  /// Dynamic-shape builds (BuilderConfig::profiles): the value of a small
+  /// integer tensor computed from input shapes (a Shape/Gather/Concat chain)
+  /// at the build shape. It is NOT a constant (the node stays in the graph
+  /// and is evaluated again at run time for each input shape); shape
+  /// propagation hands it to shape functions (Reshape's target) only.
+  std::shared_ptr<const Tensor> shape_value;
   /// Node producing this value; nullptr for graph inputs and constants.
   Node* producer = nullptr;
 

@@ -331,7 +331,16 @@ absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options
             file, ": --shapes gives input '", input.name(), "' rank ", dims.size(), " (",
             DimsToString(dims), ") but the model declares rank ", shape->dim_size()));
       }
+      auto min = options.input_min_shapes.find(input.name());
       for (size_t i = 0; i < dims.size(); ++i) {
+        if (min != options.input_min_shapes.end() && i < min->second.size() &&
+            min->second[i] != dims[i] && static_cast<int>(i) < shape->dim_size() &&
+            shape->dim(i).has_dim_value()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              file, ": the optimization profile gives input '", input.name(), "' dimension ", i,
+              " the range [", min->second[i], ", ", dims[i], "] but the model fixes it to ",
+              shape->dim(i).dim_value()));
+        }
         if (static_cast<int>(i) < shape->dim_size() && shape->dim(i).has_dim_value() &&
             shape->dim(i).dim_value() != dims[i]) {
           return absl::InvalidArgumentError(absl::StrCat(
@@ -359,7 +368,9 @@ absl::Status PinInputShapes(onnx::ModelProto& model, const ParseOptions& options
         return absl::InvalidArgumentError(absl::StrCat(
             file, ": input '", input.name(), "' has dynamic dimension ", i,
             d.dim_param().empty() ? "" : absl::StrCat(" ('", d.dim_param(), "')"), " in shape [",
-            absl::StrJoin(dims, ","), "]; pin it with --shapes=", input.name(), ":<dims>"));
+            absl::StrJoin(dims, ","), "]; pin it with --shapes=", input.name(),
+            ":<dims>, or give it a range with --minShapes/--optShapes/--maxShapes (an "
+            "optimization profile)"));
       }
     }
   }
@@ -669,7 +680,7 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
   if (absl::Status s = RestoreNodes(model, std::move(held)); !s.ok()) return Annotate(s, file);
   ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph,
                           Import(model, file, opset, options.limits));
-  absl::Status s = PropagateShapes(*graph, options.limits);
+  absl::Status s = PropagateShapes(*graph, options.limits, options.keep_shape_subgraphs);
   if (!s.ok()) return Annotate(s, file);
   if (infer) {
     onnx::ModelProto& inferred = without_held.has_graph() ? without_held : model;

@@ -32,6 +32,14 @@ namespace engine::parser {
 struct ParseOptions {
   /// Static shapes for graph inputs by name (pins dynamic dimensions).
   std::map<std::string, Dims> input_shapes;
+  /// Dynamic-shape builds: the smallest shape of each input over the
+  /// optimization profiles (input_shapes then holds the largest). A dimension
+  /// whose smallest and largest values differ must be dynamic in the model
+  /// (InvalidArgument naming the input and dimension otherwise).
+  std::map<std::string, Dims> input_min_shapes;
+  /// Keep the shape computations of dynamic inputs as layers (see
+  /// PropagateShapes) instead of folding them for one size.
+  bool keep_shape_subgraphs = false;
   /// Graph inputs bound to constant values at build time (see
   /// BuilderConfig::input_values).
   std::map<std::string, Tensor> input_values;

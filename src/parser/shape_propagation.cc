@@ -23,7 +23,8 @@ bool ShapeLikeFloat(DataType t, const Dims& shape) {
 
 }  // namespace
 
-absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits) {
+absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits,
+                             bool keep_shape_subgraphs) {
   const auto& registry = ops::OpRegistry::Builtin();
   std::vector<ir::Node*> folded;
   for (const auto& node_ptr : graph.nodes()) {
@@ -36,6 +37,7 @@ absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits) {
     std::vector<kernels::TensorInfo> inputs;
     std::vector<const Tensor*> constants;
     bool all_constant = true;
+    bool any_shape_value = false;
     for (const ir::Value* in : node.inputs) {
       kernels::TensorInfo info;
       if (in == nullptr) {
@@ -47,9 +49,11 @@ absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits) {
         }
         info.dtype = in->dtype;
         info.shape = in->shape;
-        info.constant = in->constant.get();
-        all_constant = all_constant && in->is_constant();
-        constants.push_back(in->constant.get());
+        const Tensor* value = in->is_constant() ? in->constant.get() : in->shape_value.get();
+        info.constant = value;
+        all_constant = all_constant && value != nullptr;
+        any_shape_value = any_shape_value || (!in->is_constant() && value != nullptr);
+        constants.push_back(value);
       }
       inputs.push_back(std::move(info));
     }
@@ -63,14 +67,25 @@ absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits) {
                                                        " outputs, the op produces ",
                                                        values->size()));
       }
+      // Dynamic builds keep a Shape of an activation: its value changes with
+      // the input shapes.
+      bool keep = false;
+      if (keep_shape_subgraphs) {
+        for (const ir::Value* in : node.inputs) keep = keep || (in != nullptr && !in->is_constant());
+      }
       for (size_t i = 0; i < values->size(); ++i) {
         ir::Value* out = node.outputs[i];
         out->dtype = (*values)[i].dtype();
         out->shape = (*values)[i].shape();
         out->has_shape = true;
-        out->constant = std::make_shared<Tensor>(std::move((*values)[i]));
+        auto value = std::make_shared<Tensor>(std::move((*values)[i]));
+        if (keep) {
+          out->shape_value = std::move(value);
+        } else {
+          out->constant = std::move(value);
+        }
       }
-      folded.push_back(&node);
+      if (!keep) folded.push_back(&node);
       continue;
     }
     auto outputs = def->infer(node.attrs, inputs);
@@ -102,9 +117,14 @@ absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits) {
       auto values = kernels::EvaluateKernel(*def, node.attrs, constants);
       if (!values.ok()) return Annotate(values.status(), where);
       for (size_t i = 0; i < values->size(); ++i) {
-        node.outputs[i]->constant = std::make_shared<Tensor>(std::move((*values)[i]));
+        auto value = std::make_shared<Tensor>(std::move((*values)[i]));
+        if (any_shape_value) {
+          node.outputs[i]->shape_value = std::move(value);  // stays a layer (dynamic build)
+        } else {
+          node.outputs[i]->constant = std::move(value);
+        }
       }
-      folded.push_back(&node);
+      if (!any_shape_value) folded.push_back(&node);
     }
   }
   for (ir::Node* n : folded) graph.RemoveNode(n);

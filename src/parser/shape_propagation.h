@@ -24,7 +24,14 @@ namespace engine::parser {
 /// node's shape inference, before anything of that size is allocated.
 inline constexpr int64_t kMaxFoldedFloatElements = 16;
 
-absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits = {});
+///
+/// With `keep_shape_subgraphs` (dynamic-shape builds) a Shape/Size of an
+/// activation, and every integer node computed from such values and
+/// constants, is evaluated for the current (build) shapes into
+/// Value::shape_value but NOT folded: the nodes stay in the graph so that the
+/// executor evaluates them again for each run-time input shape.
+absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits = {},
+                             bool keep_shape_subgraphs = false);
 
 }  // namespace engine::parser
 

@@ -182,6 +182,39 @@ TEST_CASE("Steady-state Execute() makes no heap allocation with several threads"
   }
 }
 
+TEST_CASE("Execute() makes no heap allocation at any shape of a dynamic engine", "[executor]") {
+  // The arena is sized for the profile's largest shape when the context is
+  // made; a shape change re-prepares the kernels in InferShapes(), so the
+  // Execute() calls after it allocate nothing (docs/dynamic_shapes.md).
+  BuilderConfig config;
+  OptimizationProfile p;
+  p.min["x"] = {1, 2, 4, 4};
+  p.opt["x"] = {2, 2, 4, 4};
+  p.max["x"] = {6, 2, 4, 4};
+  config.profiles.push_back(p);
+  config.shape_buckets = 2;
+  auto built = Builder().BuildFromOnnxBytes(testing::SmallConvModel(-1), "m", config);
+  REQUIRE(built.ok());
+  auto engine = Runtime::DeserializeEngine(built->plan);
+  REQUIRE(engine.ok());
+  auto ctx = (*engine)->CreateExecutionContext();
+  REQUIRE(ctx.ok());
+  std::mt19937 rng(5);
+  for (int64_t batch : {1, 6, 3, 2}) {
+    CAPTURE(batch);
+    REQUIRE((*ctx)->SetInput("x", testing::RandomTensor({batch, 2, 4, 4}, rng)).ok());
+    REQUIRE((*ctx)->InferShapes().ok());
+    REQUIRE((*ctx)->Execute().ok());  // first run may warm caches
+    g_allocations = 0;
+    g_counting = true;
+    absl::Status s;
+    for (int i = 0; i < 3 && s.ok(); ++i) s = (*ctx)->Execute();
+    g_counting = false;
+    REQUIRE(s.ok());
+    CHECK(g_allocations.load() == 0);
+  }
+}
+
 }  // namespace
 }  // namespace engine
 #endif  // ENGINE_SANITIZER_ALLOCATOR

@@ -93,7 +93,18 @@ void AddFlags(CLI::App& app, Options& opt) {
   app.add_option("--onnx", opt.onnx, "ONNX model to build an engine from");
   app.add_option("--saveEngine", opt.save_engine, "Write the built plan to this file");
   app.add_option("--loadEngine", opt.load_engine, "Load a plan instead of building one");
-  app.add_option("--shapes", opt.shapes, "Pin input shapes: name:1x3x224x224[,name2:...]");
+  app.add_option("--shapes", opt.shapes,
+                 "Pin input shapes: name:1x3x224x224[,name2:...]; with --loadEngine of a "
+                 "dynamic-shape engine, the run-time shapes");
+  app.add_option("--minShapes", opt.min_shapes,
+                 "Optimization profile: smallest input shapes, name:1x3x224x224[,...]; repeat "
+                 "the three flags for more profiles");
+  app.add_option("--optShapes", opt.opt_shapes, "Optimization profile: typical input shapes");
+  app.add_option("--maxShapes", opt.max_shapes, "Optimization profile: largest input shapes");
+  app.add_option("--shapeBuckets", opt.shape_buckets,
+                 "Accelerator programs per optimization profile (min, opt, max and shapes "
+                 "between), 1-16")
+      ->check(CLI::Range(1, 16));
   app.add_option("--loadInputs", opt.load_inputs,
                  "Inputs from files: name:file.pb|file.npy[,...] (ONNX TensorProto or NumPy)");
   app.add_option("--exportOutput", opt.export_output,
@@ -564,28 +575,56 @@ absl::StatusOr<std::vector<std::string>> SplitList(absl::string_view flag, const
 }
 
 absl::StatusOr<std::map<std::string, engine::Dims>> ParseShapes(const std::string& spec) {
-  auto items = SplitList("--shapes", spec);
+  return ParseShapesFlag("--shapes", spec);
+}
+
+absl::StatusOr<std::vector<engine::OptimizationProfile>> ParseProfiles(
+    const std::vector<std::string>& min, const std::vector<std::string>& opt,
+    const std::vector<std::string>& max) {
+  if (min.size() != opt.size() || opt.size() != max.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--minShapes, --optShapes and --maxShapes must be given together, once per "
+        "optimization profile (got ", min.size(), ", ", opt.size(), " and ", max.size(), ")"));
+  }
+  std::vector<engine::OptimizationProfile> out(max.size());
+  for (size_t k = 0; k < max.size(); ++k) {
+    auto a = ParseShapesFlag("--minShapes", min[k]);
+    if (!a.ok()) return a.status();
+    auto b = ParseShapesFlag("--optShapes", opt[k]);
+    if (!b.ok()) return b.status();
+    auto c = ParseShapesFlag("--maxShapes", max[k]);
+    if (!c.ok()) return c.status();
+    out[k].min = *std::move(a);
+    out[k].opt = *std::move(b);
+    out[k].max = *std::move(c);
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, engine::Dims>> ParseShapesFlag(absl::string_view flag,
+                                                                    const std::string& spec) {
+  auto items = SplitList(flag, spec);
   if (!items.ok()) return items.status();
   std::map<std::string, engine::Dims> out;
   for (const std::string& item : *items) {
     size_t colon = item.rfind(':');
     if (colon == std::string::npos || colon == 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--shapes item '", item, "' must be name:dims, e.g. input:1x3x224x224"));
+          absl::StrCat(flag, " item '", item, "' must be name:dims, e.g. input:1x3x224x224"));
     }
     engine::Dims dims;
     for (absl::string_view d : absl::StrSplit(item.substr(colon + 1), 'x')) {
       int64_t v;
       if (!absl::SimpleAtoi(d, &v) || v < 0) {
         return absl::InvalidArgumentError(
-            absl::StrCat("--shapes item '", item, "': '", d, "' is not a dimension"));
+            absl::StrCat(flag, " item '", item, "': '", d, "' is not a dimension"));
       }
       dims.push_back(v);
     }
     const std::string name = item.substr(0, colon);
     if (!out.emplace(name, dims).second) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--shapes: input '", name, "' is given twice"));
+          absl::StrCat(flag, ": input '", name, "' is given twice"));
     }
   }
   return out;
@@ -688,6 +727,14 @@ absl::StatusOr<ValidatedOptions> ValidateOptions(const Options& opt) {
   auto shapes = ParseShapes(opt.shapes);
   if (!shapes.ok()) return shapes.status();
   v.shapes = *std::move(shapes);
+  auto profiles = ParseProfiles(opt.min_shapes, opt.opt_shapes, opt.max_shapes);
+  if (!profiles.ok()) return profiles.status();
+  v.profiles = *std::move(profiles);
+  if (!v.profiles.empty() && opt.onnx.empty()) {
+    return absl::InvalidArgumentError(
+        "--minShapes/--optShapes/--maxShapes build an engine: give them with --onnx (with "
+        "--loadEngine, select the run-time shapes with --shapes)");
+  }
   auto percentiles = ParsePercentiles(opt.percentile);
   if (!percentiles.ok()) return percentiles.status();
   v.percentiles = *std::move(percentiles);

@@ -31,6 +31,10 @@ struct Options {
   std::string save_engine;
   std::string load_engine;
   std::string shapes;
+  /// --minShapes/--optShapes/--maxShapes (trtexec): occurrence k of each flag
+  /// belongs to optimization profile k.
+  std::vector<std::string> min_shapes, opt_shapes, max_shapes;
+  int shape_buckets = 5;  ///< --shapeBuckets (BuilderConfig::shape_buckets)
   std::string load_inputs;
   std::string export_output;
   std::string load_ref_outputs;
@@ -185,6 +189,18 @@ absl::StatusOr<std::vector<std::string>> SplitList(absl::string_view flag, const
 /// for a malformed item or a dimension that is not a non-negative integer,
 /// and naming the tensor when it is given twice.
 absl::StatusOr<std::map<std::string, engine::Dims>> ParseShapes(const std::string& spec);
+/// As ParseShapes, with `flag` ("--minShapes", ...) in the messages.
+absl::StatusOr<std::map<std::string, engine::Dims>> ParseShapesFlag(absl::string_view flag,
+                                                                    const std::string& spec);
+
+/// The optimization profiles of --minShapes/--optShapes/--maxShapes:
+/// occurrence k of each flag is profile k; the three flags must be given the
+/// same number of times (InvalidArgument naming them otherwise) and each
+/// occurrence parses as --shapes. The ranges themselves are checked by the
+/// builder (BuilderConfig::profiles).
+absl::StatusOr<std::vector<engine::OptimizationProfile>> ParseProfiles(
+    const std::vector<std::string>& min, const std::vector<std::string>& opt,
+    const std::vector<std::string>& max);
 
 /// Parses "name:file,name2:file2" of list flag `flag` (--loadInputs,
 /// --loadRefOutputs); an item without ':' gets the name "" (the engine's only
@@ -215,6 +231,7 @@ absl::StatusOr<engine::CalibrationAlgorithm> ParseCalibrator(const std::string& 
 /// Everything ValidateOptions parsed out of the Options, ready to use.
 struct ValidatedOptions {
   std::map<std::string, engine::Dims> shapes;                       ///< --shapes
+  std::vector<engine::OptimizationProfile> profiles;  ///< --minShapes/--optShapes/--maxShapes
   std::vector<double> percentiles;                                  ///< --percentile
   /// --hw parsed; with --onnx and no --hw the "edge" preset; with
   /// --loadEngine and no --hw nullopt (the plan's hardware is used).

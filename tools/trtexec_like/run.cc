@@ -142,6 +142,13 @@ enum class Outcome { kPassed, kAccuracyFailed };
 engine::BuilderConfig MakeBuilderConfig(const Options& opt, const ValidatedOptions& v) {
   engine::BuilderConfig config;
   config.input_shapes = v.shapes;
+  config.profiles = v.profiles;
+  config.shape_buckets = opt.shape_buckets;
+  // With profiles, --shapes is the run-time shape of a profiled input
+  // (trtexec) and pins only the others.
+  for (const auto& p : v.profiles) {
+    for (const auto& [name, dims] : p.max) config.input_shapes.erase(name);
+  }
   config.opt_level = opt.opt_level;
   config.hardware = *v.hardware;
   config.objective = v.objective;
@@ -179,8 +186,24 @@ absl::Status SetInputs(const Options& opt, const ValidatedOptions& v, const engi
           absl::StrCat("--loadInputs: input '", input_name, "' is given twice"));
     }
   }
+  // Dynamic-shape engines: --shapes selects the run-time shapes (trtexec);
+  // without it, the opt shapes of profile 0.
+  if (eng.has_dynamic_shapes()) {
+    for (const auto& r : eng.profiles()[0].inputs) {
+      auto given = v.shapes.find(r.name);
+      absl::Status s = ctx.SetInputShape(r.name, given != v.shapes.end() ? given->second : r.opt);
+      if (!s.ok()) return s;
+    }
+    for (const auto& [name, t] : inputs) {
+      absl::Status s = ctx.SetInputShape(name, t.shape());
+      if (!s.ok()) return s;
+    }
+  }
   for (size_t i = 0; i < eng.inputs().size(); ++i) {
-    const auto& d = eng.inputs()[i];
+    engine::TensorDesc d = eng.inputs()[i];
+    auto shape = ctx.GetTensorShape(d.name);
+    if (!shape.ok()) return shape.status();
+    d.shape = *shape;
     if (!inputs.count(d.name)) inputs[d.name] = GenerateInput(d, opt.seed + static_cast<uint32_t>(i));
   }
   for (const auto& [name, t] : inputs) {
@@ -306,6 +329,34 @@ absl::StatusOr<Outcome> RunInference(const Options& opt, const ValidatedOptions&
   }
   absl::Status s = SetInputs(opt, v, eng, ctx);
   if (!s.ok()) return s;
+  if (eng.has_dynamic_shapes()) {
+    s = ctx.InferShapes();
+    if (!s.ok()) return s;
+    int bucket = -1;
+    const engine::DeviceProfile& dev = ctx.device_profile(&bucket);
+    std::string shapes, bucket_shapes;
+    for (const auto& d : eng.inputs()) {
+      auto shape = ctx.GetTensorShape(d.name);
+      if (!shape.ok()) return shape.status();
+      shapes += absl::StrCat(shapes.empty() ? "" : ",", d.name, ":", absl::StrJoin(*shape, "x"));
+    }
+    if (bucket >= 0) {
+      for (const auto& [name, dims] : eng.shape_buckets()[bucket].shapes) {
+        bucket_shapes += absl::StrCat(bucket_shapes.empty() ? "" : ",", name, ":",
+                                      absl::StrJoin(dims, "x"));
+      }
+    }
+    std::printf("[I] Dynamic shapes: profile %d, input shapes %s; shape bucket %d (%s): modeled "
+                "latency %.4f ms (%lld cycles)\n",
+                ctx.active_profile(), shapes.c_str(), bucket, bucket_shapes.c_str(),
+                dev.latency_ms, static_cast<long long>(dev.total_cycles));
+    for (const auto& d : eng.outputs()) {
+      auto shape = ctx.GetTensorShape(d.name);
+      if (!shape.ok()) return shape.status();
+      std::printf("[I] Output '%s' at these shapes: %s\n", d.name.c_str(),
+                  engine::DimsToString(*shape).c_str());
+    }
+  }
 
   // Warm-up, then timed iterations: at least --iterations and --duration.
   auto warm0 = Clock::now();
