@@ -20,8 +20,9 @@ inline constexpr const char* kEngineVersion = "0.2.0";
 /// 4 = adds DataType UINT16 (4), INT16 (5), UINT32 (12), UINT64 (13) for
 /// integer tensors of those types, and layer mapping kind 4 (composite: the
 /// Attention layer's array and vector pieces in sequence); versions 2 and 3
-/// still load.
-inline constexpr uint32_t kPlanSchemaVersion = 4;
+/// still load; 5 = adds Network.plugins (PluginRef: the name and version of
+/// each plugin whose ops the layers use); versions 2-4 still load.
+inline constexpr uint32_t kPlanSchemaVersion = 5;
 inline constexpr uint32_t kMinPlanSchemaVersion = 2;
 
 }  // namespace engine

@@ -30,6 +30,9 @@ struct Options {
   std::string onnx;
   std::string save_engine;
   std::string load_engine;
+  /// --plugins / --dynamicPlugins: plugin libraries to load before building
+  /// or loading (comma-separated, or the flag repeated).
+  std::vector<std::string> plugins;
   std::string shapes;
   std::string load_inputs;
   std::string export_output;
