@@ -92,7 +92,7 @@ class Kernel {
   virtual void Run(const RunContext& ctx, std::span<const void* const> in,
                    std::span<void* const> out) const = 0;
 
-  /// Run for kernels that wrap foreign code (plugin ops, src/ops/plugin_ops.cc)
+  /// Run for kernels that wrap foreign code (plugin ops, src/ops/plugin_registry.cc)
   /// and so can fail at run time: the executor and the graph runner call this;
   /// the default runs Run and returns OK. Errors: Internal with the plugin's
   /// message (the caller adds the layer).

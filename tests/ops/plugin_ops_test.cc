@@ -1,5 +1,5 @@
 // Plugin registration and containment at the op-library level
-// (src/ops/plugin_ops.cc): the loader's checks, the refusal to replace a
+// (src/ops/plugin_registry.cc): the loader's checks, the refusal to replace a
 // built-in op, version clashes, and the misbehaving plugin's errors turned
 // into statuses naming the plugin and op.
 #include <catch2/catch.hpp>

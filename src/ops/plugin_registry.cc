@@ -1,4 +1,5 @@
 #include "ops/plugin_ops.h"
+#include "engine/plugin_registry.h"
 
 #include <dlfcn.h>
 #include <sys/stat.h>
