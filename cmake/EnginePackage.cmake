@@ -109,7 +109,19 @@ target_link_libraries(engine_builder_package INTERFACE engine_shared)
 set_target_properties(engine_builder_package PROPERTIES EXPORT_NAME builder)
 add_library(engine::builder ALIAS engine_builder_package)
 
-install(TARGETS engine_shared engine_runtime_shared engine_builder_package EXPORT engineTargets
+# engine::plugin_api: the plugin interface alone (include/engine/plugin.h, a
+# C ABI plus a header-only C++ layer), for plugin libraries: no engine library
+# is linked, the host process holds the engine (docs/plugins.md).
+add_library(engine_plugin_api INTERFACE)
+target_include_directories(engine_plugin_api INTERFACE
+  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+  $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+target_compile_features(engine_plugin_api INTERFACE cxx_std_20)
+set_target_properties(engine_plugin_api PROPERTIES EXPORT_NAME plugin_api)
+add_library(engine::plugin_api ALIAS engine_plugin_api)
+
+install(TARGETS engine_shared engine_runtime_shared engine_builder_package engine_plugin_api
+  EXPORT engineTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/engine
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}

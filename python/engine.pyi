@@ -239,6 +239,8 @@ class BuilderConfig:
     progress: Optional[Callable[[str, int, int], None]]
     """Called as progress(phase, done, total) during long phases ("calibrate");
     total is 0 when unknown. An exception it raises is re-raised after the build."""
+    plugins: List[str]
+    """Plugin libraries loaded (load_plugin) before the model is parsed."""
 
 class BuildResult:
     """What a successful build did (the plan itself is returned as bytes)."""
@@ -278,6 +280,13 @@ class Builder:
         valid model, unpinned dynamic shape, bad config), UNIMPLEMENTED
         (unsupported ops, listed), RESOURCE_EXHAUSTED (a limit), ABORTED (the
         Python calibrator raised; __cause__ is its exception)."""
+
+def load_plugin(path: str) -> Dict[str, Any]:
+    """Loads a plugin library (custom ops; docs/plugins.md) into the process:
+    returns {'name', 'version', 'path', 'ops'}. Raises EngineError."""
+
+def loaded_plugins() -> List[Dict[str, Any]]:
+    """Every loaded plugin, in load order."""
 
 def write_plan_file(path: str, plan: bytes) -> None:
     """Writes plan bytes atomically (temporary file + rename)."""

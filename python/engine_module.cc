@@ -30,6 +30,7 @@
 #include "common/dataset.h"
 #include "common/file_util.h"
 #include "engine/builder.h"
+#include "engine/plugin_registry.h"
 #include "engine/calibrator.h"
 #include "engine/compare.h"
 #include "engine/hardware.h"
@@ -992,6 +993,7 @@ PYBIND11_MODULE(engine, m) {
   ENGINE_FIELD(accuracy_guard_samples);
   ENGINE_FIELD(mark_all_outputs);
   ENGINE_FIELD(shape_buckets);
+  ENGINE_FIELD(plugins);
 #undef ENGINE_FIELD
   // profiles: [{'min': {name: shape}, 'opt': {...}, 'max': {...}}]
   config.def_property(
@@ -1149,6 +1151,35 @@ PYBIND11_MODULE(engine, m) {
            "unpinned dynamic shape), UNIMPLEMENTED (unsupported ops, all listed),\n"
            "RESOURCE_EXHAUSTED (a limit), ABORTED (the Python calibrator raised; __cause__ is\n"
            "its exception). No plan or calibration cache is written on error.");
+
+  m.def("load_plugin", [](const std::string& path) {
+    absl::StatusOr<engine::PluginInfo> info = engine::LoadPlugin(path);
+    Check(info.status());
+    py::dict d;
+    d["name"] = info->name;
+    d["version"] = info->version;
+    d["path"] = info->path;
+    d["ops"] = info->ops;
+    return d;
+  }, py::arg("path"),
+        "load_plugin(path) -> {'name', 'version', 'path', 'ops'}\n\n"
+        "Loads a plugin library (include/engine/plugin.h) into the process-wide registry:\n"
+        "later builds import its ops and plans using them load. Loading the same plugin\n"
+        "version again is a no-op. Raises EngineError: NOT_FOUND (no file), INVALID_ARGUMENT\n"
+        "(not a plugin, another ABI version), ALREADY_EXISTS (an op type of a built-in op or\n"
+        "another plugin, or another version of a loaded plugin).");
+  m.def("loaded_plugins", [] {
+    py::list out;
+    for (const engine::PluginInfo& p : engine::LoadedPlugins()) {
+      py::dict d;
+      d["name"] = p.name;
+      d["version"] = p.version;
+      d["path"] = p.path;
+      d["ops"] = p.ops;
+      out.append(d);
+    }
+    return out;
+  }, "Every loaded plugin as {'name', 'version', 'path', 'ops'}, in load order.");
 
   m.def("write_plan_file", [](const std::string& path, const py::bytes& plan) {
     Check(engine::WritePlanFile(path, std::string(plan)));

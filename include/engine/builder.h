@@ -197,6 +197,13 @@ struct BuilderConfig {
   /// Progress of long phases ("calibrate", ...): called with the phase, the
   /// work done and the total (0 when unknown), from the building thread.
   std::function<void(const std::string& phase, int64_t done, int64_t total)> progress;
+
+  /// Plugin libraries (include/engine/plugin.h) loaded into the process-wide
+  /// plugin registry before the model is parsed (engine::LoadPlugin, see
+  /// plugin_registry.h), as trtexec's --dynamicPlugins. A plugin already
+  /// loaded at the same version is not loaded again. Errors: those of
+  /// LoadPlugin, which fail the build.
+  std::vector<std::string> plugins;
 };
 
 /// The precision the builder chose for one engine layer.

@@ -481,6 +481,11 @@ class ENGINE_API Runtime {
   /// As above, with the load limits of `options`.
   static absl::StatusOr<std::shared_ptr<const Engine>> LoadEngineFile(
       const std::string& path, const RuntimeOptions& options);
+
+  /// Loads the plugin library at `path` into the process-wide plugin registry
+  /// (engine::LoadPlugin, plugin_registry.h), so that plans using its ops can
+  /// be deserialized. Errors: those of LoadPlugin.
+  static absl::Status LoadPlugin(const std::string& path);
 };
 
 }  // namespace engine

@@ -1,5 +1,6 @@
 // engine::Builder: parse -> optimize -> codegen -> plan bytes.
 #include "engine/builder.h"
+#include "engine/plugin_registry.h"
 
 #include <algorithm>
 #include <chrono>
@@ -212,6 +213,7 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytesUnchecked(
   if (config.precision == Precision::kFp16) {
     return absl::UnimplementedError("FP16 engines are not supported (precision fp32 or int8)");
   }
+  ENGINE_RETURN_IF_ERROR(LoadPlugins(config.plugins));
   if (!config.profiles.empty()) return BuildDynamic(bytes, name, config);
   BuildResult result;
   PhaseTimer timer(&result.phases);

@@ -92,6 +92,7 @@ absl::StatusOr<std::unique_ptr<GraphRunner>> GraphRunner::Create(
   for (size_t s = 0; s < nodes.size(); ++s) {
     const ir::Node& node = *nodes[s];
     Step step;
+    step.name = node.Describe();
     std::vector<kernels::TensorInfo> in_info, out_info;
     for (const ir::Value* v : node.inputs) {
       kernels::TensorInfo ti;
@@ -245,7 +246,8 @@ absl::Status GraphRunner::Run(const std::map<std::string, Tensor>& inputs) {
     step_out_.clear();
     for (int i : step.inputs) step_in_.push_back(i < 0 ? nullptr : data_[i]);
     for (int i : step.outputs) step_out_.push_back(values_[i].data());
-    step.kernel->Run(rc, step_in_, step_out_);
+    absl::Status ran = step.kernel->TryRun(rc, step_in_, step_out_);
+    if (!ran.ok()) return Annotate(ran, step.name);
   }
   ran_ = true;
   return absl::OkStatus();

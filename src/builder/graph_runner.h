@@ -98,6 +98,7 @@ class GraphRunner {
     std::unique_ptr<kernels::Kernel> kernel;
     std::vector<int> inputs;   // value indices, -1 = absent optional input
     std::vector<int> outputs;  // value indices
+    std::string name;          // "node 'n' (Type)", for errors at run time
   };
 
   std::vector<TensorDesc> inputs_;

@@ -2,10 +2,15 @@
 
 #include <zlib.h>
 
+#include <map>
+#include <optional>
+#include <set>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/plan_generated.h"
 #include "common/version.h"
+#include "ops/plugin_ops.h"
 
 namespace engine::codegen {
 namespace {
@@ -161,6 +166,23 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
     }
     buckets = b.CreateVector(bs);
   }
+  // Plugins whose ops the layers use (name, version, layer types), by name.
+  std::map<std::string, std::pair<std::string, std::set<std::string>>> used_plugins;
+  for (const auto& node : graph.nodes()) {
+    if (std::optional<PluginInfo> p = ops::PluginOfType(node->op_type)) {
+      auto& entry = used_plugins[p->name];
+      entry.first = p->version;
+      entry.second.insert(node->op_type);
+    }
+  }
+  std::vector<flatbuffers::Offset<fb::PluginRef>> plugin_refs;
+  for (const auto& [name, entry] : used_plugins) {
+    std::vector<std::string> types(entry.second.begin(), entry.second.end());
+    plugin_refs.push_back(fb::CreatePluginRef(b, b.CreateString(name),
+                                              b.CreateString(entry.first),
+                                              b.CreateVectorOfStrings(types)));
+  }
+  auto plugins_offset = plugin_refs.empty() ? 0 : b.CreateVector(plugin_refs);
   auto network = fb::CreateNetwork(b, b.CreateString(graph.name), b.CreateString(graph.producer),
                                    b.CreateVector(tensors), b.CreateVector(inputs),
                                    b.CreateVector(outputs), b.CreateVector(layers),
@@ -171,7 +193,7 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
                                        code.arena.plan.no_reuse_bytes,
                                        code.arena.plan.lower_bound_bytes,
                                        b.CreateString(code.arena.plan.strategy)),
-                                   profiles, buckets, program_only);
+                                   profiles, buckets, program_only, plugins_offset);
   b.Finish(network);
   if (b.GetSize() > kMaxPlanBytes) {
     return absl::ResourceExhaustedError(

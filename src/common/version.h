@@ -21,8 +21,9 @@ inline constexpr const char* kEngineVersion = "0.2.0";
 /// integer tensors of those types, and layer mapping kind 4 (composite: the
 /// Attention layer's array and vector pieces in sequence); versions 2 and 3
 /// still load; 5 = adds optimization profiles and shape buckets (dynamic
-/// shapes, docs/dynamic_shapes.md) at the end of Network; versions 2-4 still
-/// load.
+/// shapes, docs/dynamic_shapes.md) and Network.plugins (PluginRef: the name
+/// and version of each plugin whose ops the layers use) at the end of
+/// Network; versions 2-4 still load.
 inline constexpr uint32_t kPlanSchemaVersion = 5;
 inline constexpr uint32_t kMinPlanSchemaVersion = 2;
 

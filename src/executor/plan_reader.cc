@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ops/plugin_ops.h"
 #include "common/limits.h"
 #include "common/plan_generated.h"
 #include "common/status_macros.h"
@@ -786,6 +788,25 @@ absl::Status ReadDeviceProfile(ReadState& st) {
   return absl::OkStatus();
 }
 
+// Every plugin the plan records (schema 5) must be loaded at the recorded
+// version: FailedPrecondition naming the plugin and the layer types it
+// provides otherwise (ops::CheckPluginAvailable).
+absl::Status CheckPlugins(const fb::Network& net) {
+  if (net.plugins() == nullptr) return absl::OkStatus();
+  for (const fb::PluginRef* p : *net.plugins()) {
+    std::vector<std::string> types;
+    if (p->ops()) {
+      for (const auto* s : *p->ops()) types.push_back(s->str());
+    }
+    absl::Status s = ops::CheckPluginAvailable(p->name()->str(), p->version()->str());
+    if (!s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          s.message(), "; its layer types: ", absl::StrJoin(types, ", ")));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlanSteps(std::string_view plan,
                                                                   int64_t max_activation_bytes,
                                                                   bool program_only);
@@ -893,6 +914,7 @@ absl::StatusOr<std::shared_ptr<const Engine::Impl>> ReadPlanSteps(std::string_vi
   st.dynamic = net->profiles() != nullptr && net->profiles()->size() > 0;
   ENGINE_RETURN_IF_ERROR(ReadTensors(*net, st));
   ENGINE_RETURN_IF_ERROR(ReadEngineIo(*net, /*outputs=*/false, st));
+  ENGINE_RETURN_IF_ERROR(CheckPlugins(*net));
   ENGINE_RETURN_IF_ERROR(ReadLayers(*net, st));
   ENGINE_RETURN_IF_ERROR(ReadEngineIo(*net, /*outputs=*/true, st));
   if (!program_only) ENGINE_RETURN_IF_ERROR(ReadArena(*net, *impl));

@@ -1,5 +1,6 @@
 // Runtime, Engine and ExecutionContext (public API, include/engine/runtime.h).
 #include "engine/runtime.h"
+#include "engine/plugin_registry.h"
 
 #include <algorithm>
 #include <chrono>
@@ -50,6 +51,10 @@ absl::StatusOr<std::shared_ptr<const Engine>> Runtime::LoadEngineFile(
   auto engine = DeserializeEngine(bytes, options);
   if (!engine.ok()) return Annotate(engine.status(), path);
   return engine;
+}
+
+absl::Status Runtime::LoadPlugin(const std::string& path) {
+  return engine::LoadPlugin(path).status();
 }
 
 // ---------------------------------------------------------------- Engine
@@ -367,6 +372,15 @@ absl::Status ExecutionContext::SetInput(std::string_view name, const Tensor& val
 
 namespace {
 
+// Runs layer `l` (TryRun: a plugin layer may fail); errors name the layer.
+absl::Status RunLayer(const Engine::Impl& e, size_t l, const kernels::Kernel& kernel,
+                      const kernels::RunContext& rc, std::span<const void* const> in,
+                      std::span<void* const> out) {
+  absl::Status s = kernel.TryRun(rc, in, out);
+  if (s.ok()) return s;
+  return Annotate(s, absl::StrCat("layer '", e.layers[l].name, "' (", e.layers[l].type, ")"));
+}
+
 // Runs every layer of context `c`; the caller holds c.busy.
 absl::Status RunLayers(ExecutionContext::Impl& c) {
   ExecutionContext::Impl* impl_ = &c;
@@ -394,11 +408,11 @@ absl::Status RunLayers(ExecutionContext::Impl& c) {
     for (int idx : layer.outputs) out.push_back(impl_->buffers[idx].data());
     if (impl_->profiler != nullptr) {
       auto t0 = std::chrono::steady_clock::now();
-      kernel.Run(rc, in, out);
+      ENGINE_RETURN_IF_ERROR(RunLayer(e, l, kernel, rc, in, out));
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       impl_->profiler->ReportLayerTime(e.layers[l].name, ms);
     } else {
-      kernel.Run(rc, in, out);
+      ENGINE_RETURN_IF_ERROR(RunLayer(e, l, kernel, rc, in, out));
     }
   }
   // Bound outputs no layer writes into: copy the constant / input there.

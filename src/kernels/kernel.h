@@ -91,6 +91,16 @@ class Kernel {
   /// Computes the outputs. `in[i]` is nullptr for an absent optional input.
   virtual void Run(const RunContext& ctx, std::span<const void* const> in,
                    std::span<void* const> out) const = 0;
+
+  /// Run for kernels that wrap foreign code (plugin ops, src/ops/plugin_registry.cc)
+  /// and so can fail at run time: the executor and the graph runner call this;
+  /// the default runs Run and returns OK. Errors: Internal with the plugin's
+  /// message (the caller adds the layer).
+  virtual absl::Status TryRun(const RunContext& ctx, std::span<const void* const> in,
+                              std::span<void* const> out) const {
+    Run(ctx, in, out);
+    return absl::OkStatus();
+  }
 };
 
 /// Computes output descriptors (dtype and static shape; `constant` left

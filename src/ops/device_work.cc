@@ -29,6 +29,10 @@ absl::StatusOr<hw::LayerWorkload> DescribeDeviceWork(const OpDef& def, const Lay
     return absl::InternalError(absl::StrCat(layer.name, " (", std::string(layer.type),
                                             "): layer type has no accelerator mapping"));
   }
+  if (spec.validate) {
+    absl::Status valid = spec.validate(layer);
+    if (!valid.ok()) return valid;
+  }
   hw::LayerWorkload w;
   w.name = layer.name;
   w.type = std::string(layer.type);

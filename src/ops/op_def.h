@@ -161,6 +161,10 @@ struct DeviceSpec {
   /// A grouped convolution with one filter per group (depthwise) may run on
   /// the vector unit instead (one multiply-accumulate per op).
   bool depthwise_vector_alternative = false;
+  /// When set, checked first by DescribeDeviceWork: an error fails the
+  /// description (plugin ops: the plugin's device_work call failed or gave
+  /// an invalid cost). nullptr = always OK.
+  std::function<absl::Status(const LayerView&)> validate;
 };
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "ops/plugin_ops.h"
 
 namespace engine::ops {
 
@@ -260,7 +261,8 @@ absl::Status OpRegistry::Register(OpDef def) {
 
 const OpDef* OpRegistry::Find(std::string_view type) const {
   auto it = defs_.find(type);
-  return it == defs_.end() ? nullptr : &it->second;
+  if (it != defs_.end()) return &it->second;
+  return with_plugins_ ? FindPluginOp(type) : nullptr;
 }
 
 const OpDef* OpRegistry::FindImport(std::string_view domain, std::string_view op_type, int opset,
@@ -268,6 +270,10 @@ const OpDef* OpRegistry::FindImport(std::string_view domain, std::string_view op
   const std::string_view d = domain == "ai.onnx" ? std::string_view() : domain;
   const OpDef* def = Find(op_type);
   if (def != nullptr && def->importable && def->domain == d) {
+    if (opset < def->min_opset && !d.empty()) {  // custom domains (plugins): both ends
+      if (why) *why = absl::StrCat("opset ", opset, " is older than the supported ", def->min_opset);
+      return nullptr;
+    }
     if (opset > def->max_opset) {
       if (why) *why = absl::StrCat("opset ", opset, " is newer than the supported ", def->max_opset);
       return nullptr;
@@ -284,6 +290,9 @@ const OpDef* OpRegistry::FindImport(std::string_view domain, std::string_view op
 std::vector<const OpDef*> OpRegistry::All() const {
   std::vector<const OpDef*> out;
   for (const auto& [type, def] : defs_) out.push_back(&def);
+  if (with_plugins_) {
+    for (const OpDef* def : PluginOps()) out.push_back(def);
+  }
   return out;
 }
 
@@ -292,6 +301,9 @@ std::vector<std::string> OpRegistry::KernelTypes() const {
   for (const auto& [type, def] : defs_) {
     if (def.has_kernel()) out.push_back(type);
   }
+  if (with_plugins_) {
+    for (const OpDef* def : PluginOps()) out.push_back(def->type);
+  }
   return out;
 }
 
@@ -299,6 +311,7 @@ const OpRegistry& OpRegistry::Builtin() {
   static const OpRegistry* registry = [] {
     auto* r = new OpRegistry();
     RegisterBuiltinOps(*r);
+    r->with_plugins_ = true;
     return r;
   }();
   return *registry;

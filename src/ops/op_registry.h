@@ -51,6 +51,9 @@ class OpRegistry {
 
  private:
   std::map<std::string, OpDef, std::less<>> defs_;
+  /// Builtin() only: Find, FindImport and All also see the ops of loaded
+  /// plugins (ops/plugin_ops.h), after the built-in records.
+  bool with_plugins_ = false;
 };
 
 /// Registers every built-in op: the one list (op_registry.cc). Aborts on an

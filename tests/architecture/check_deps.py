@@ -45,7 +45,7 @@ ALLOWED = {
 }
 
 # Public headers with no implementation file.
-HEADER_ONLY = {"export.h"}
+HEADER_ONLY = {"export.h", "plugin.h"}
 
 # CMake targets defined under src/ that are not a module's library: the
 # umbrella libraries users link (engine joins builder, executor and tensor

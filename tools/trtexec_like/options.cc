@@ -93,6 +93,10 @@ void AddFlags(CLI::App& app, Options& opt) {
   app.add_option("--onnx", opt.onnx, "ONNX model to build an engine from");
   app.add_option("--saveEngine", opt.save_engine, "Write the built plan to this file");
   app.add_option("--loadEngine", opt.load_engine, "Load a plan instead of building one");
+  app.add_option("--plugins,--dynamicPlugins", opt.plugins,
+                 "Plugin libraries (include/engine/plugin.h) to load before building or "
+                 "loading: lib.so[,lib2.so] (trtexec's --dynamicPlugins)")
+      ->delimiter(',');
   app.add_option("--shapes", opt.shapes,
                  "Pin input shapes: name:1x3x224x224[,name2:...]; with --loadEngine of a "
                  "dynamic-shape engine, the run-time shapes");

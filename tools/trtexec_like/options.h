@@ -30,6 +30,9 @@ struct Options {
   std::string onnx;
   std::string save_engine;
   std::string load_engine;
+  /// --plugins / --dynamicPlugins: plugin libraries to load before building
+  /// or loading (comma-separated, or the flag repeated).
+  std::vector<std::string> plugins;
   std::string shapes;
   /// --minShapes/--optShapes/--maxShapes (trtexec): occurrence k of each flag
   /// belongs to optimization profile k.

@@ -22,6 +22,7 @@
 #include "engine/builder.h"
 #include "engine/compare.h"
 #include "engine/hardware.h"
+#include "engine/plugin_registry.h"
 #include "engine/tensor_io.h"
 #include "trtexec_like/host_stats.h"
 #include "trtexec_like/inspect_model.h"
@@ -473,6 +474,13 @@ absl::StatusOr<Outcome> RunInference(const Options& opt, const ValidatedOptions&
 absl::StatusOr<Outcome> RunJob(const Options& opt, const ValidatedOptions& v,
                                const std::string& command, engine::Logger& logger) {
   std::shared_ptr<const engine::Engine> eng;
+  for (const std::string& path : opt.plugins) {
+    auto plugin = engine::LoadPlugin(path);
+    if (!plugin.ok()) return plugin.status();
+    logger.Log(engine::Severity::kInfo,
+               absl::StrCat("loaded plugin '", plugin->name, "' version ", plugin->version,
+                            " (", absl::StrJoin(plugin->ops, ", "), ") from ", path));
+  }
   Int8Setup int8_setup;
   const bool names_given = !v.load_inputs.empty() || !v.ref_outputs.empty();
   if (!opt.onnx.empty()) {
