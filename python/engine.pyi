@@ -231,6 +231,10 @@ class BuilderConfig:
     accuracy_guard_samples: int
     mark_all_outputs: bool
     """Make every layer's output an engine output (per-layer comparisons)."""
+    onchip_residency: bool
+    """Keep activations in the accelerator's scratchpad between layers (default True)."""
+    cross_layer_prefetch: bool
+    """Load a layer's first tiles while the previous layer computes (default True)."""
     progress: Optional[Callable[[str, int, int], None]]
     """Called as progress(phase, done, total) during long phases ("calibrate");
     total is 0 when unknown. An exception it raises is re-raised after the build."""
