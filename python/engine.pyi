@@ -236,6 +236,10 @@ class BuilderConfig:
     "opt": {...}, "max": {...}}]; see docs/dynamic_shapes.md."""
     shape_buckets: int
     """Accelerator programs per profile (min, opt, max and shapes between), 1-16."""
+    onchip_residency: bool
+    """Keep activations in the accelerator's scratchpad between layers (default True)."""
+    cross_layer_prefetch: bool
+    """Load a layer's first tiles while the previous layer computes (default True)."""
     progress: Optional[Callable[[str, int, int], None]]
     """Called as progress(phase, done, total) during long phases ("calibrate");
     total is 0 when unknown. An exception it raises is re-raised after the build."""

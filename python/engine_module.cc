@@ -501,6 +501,11 @@ py::dict LayerProfileDict(const engine::LayerDeviceProfile& l) {
   d["bound"] = l.bound;
   d["estimated_cycles"] = l.estimated_cycles;
   d["instructions"] = l.instructions;
+  d["input_location"] = l.input_location;
+  d["output_location"] = l.output_location;
+  d["weight_location"] = l.weight_location;
+  d["residency_bytes_saved"] = l.residency_bytes_saved;
+  d["prefetched_loads"] = l.prefetched_loads;
   py::list rejected;
   for (const auto& r : l.rejected) {
     py::dict rd;
@@ -531,6 +536,14 @@ py::dict DeviceProfileDict(const engine::DeviceProfile& p) {
   d["utilization"] = p.utilization;
   d["roofline_cycles"] = p.roofline_cycles;
   d["roofline_ratio"] = p.roofline_ratio;
+  d["ideal_compute_cycles"] = p.ideal_compute_cycles;
+  d["compulsory_dram_bytes"] = p.compulsory_dram_bytes;
+  d["physical_limit_cycles"] = p.physical_limit_cycles;
+  d["physical_limit_ratio"] = p.physical_limit_ratio;
+  d["residency_bytes_saved"] = p.residency_bytes_saved;
+  d["scratchpad_occupancy"] = p.scratchpad_occupancy;
+  d["weight_buffer_occupancy"] = p.weight_buffer_occupancy;
+  d["accumulator_occupancy"] = p.accumulator_occupancy;
   py::list layers;
   for (const auto& l : p.layers) layers.append(LayerProfileDict(l));
   d["layers"] = layers;
@@ -994,6 +1007,8 @@ PYBIND11_MODULE(engine, m) {
   ENGINE_FIELD(mark_all_outputs);
   ENGINE_FIELD(shape_buckets);
   ENGINE_FIELD(plugins);
+  ENGINE_FIELD(onchip_residency);
+  ENGINE_FIELD(cross_layer_prefetch);
 #undef ENGINE_FIELD
   // profiles: [{'min': {name: shape}, 'opt': {...}, 'max': {...}}]
   config.def_property(

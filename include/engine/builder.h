@@ -194,6 +194,14 @@ struct BuilderConfig {
   /// those tensors.
   bool mark_all_outputs = false;
 
+  /// Accelerator schedule (docs/accelerator_model.md, "Residency and
+  /// prefetch"): keep activations in the scratchpad / unified buffer between
+  /// layers when they fit (spilling the rest to DRAM), and load each layer's
+  /// first weight and input tiles while the previous layer computes. Only the
+  /// modeled schedule changes; the host computes the same outputs.
+  bool onchip_residency = true;
+  bool cross_layer_prefetch = true;
+
   /// Progress of long phases ("calibrate", ...): called with the phase, the
   /// work done and the total (0 when unknown), from the building thread.
   std::function<void(const std::string& phase, int64_t done, int64_t total)> progress;

@@ -127,6 +127,19 @@ struct LayerDeviceProfile {
   int64_t estimated_cycles = 0;  ///< the builder's analytical estimate
   int instructions = 0;
   std::vector<RejectedTactic> rejected;
+  /// Residency (docs/accelerator_model.md, "Residency and prefetch"): where
+  /// the layer's inputs, outputs and weights lived: "dram", "scratchpad"
+  /// (kept on chip between layers), "dram+scratchpad" when both, "-" when it
+  /// has none. Weights always stream from DRAM: "dram" (into the weight
+  /// buffer or scratchpad, named by `hardware`).
+  std::string input_location;
+  std::string output_location;
+  std::string weight_location;
+  /// DRAM bytes the layer did not move because its tensors were resident:
+  /// its on-chip loads and stores (kFlagResident), bytes.
+  int64_t residency_bytes_saved = 0;
+  /// Loads that started during the previous layer (kFlagPrefetch).
+  int prefetched_loads = 0;
 
   double energy_pj() const { return energy_compute_pj + energy_sram_pj + energy_dram_pj; }
 };
@@ -150,6 +163,22 @@ struct DeviceProfile {
   int64_t roofline_cycles = 0;
   double roofline_ratio = 0;
   std::vector<LayerDeviceProfile> layers;  ///< in execution order
+  /// The whole network's physical limit: max(ideal_compute_cycles,
+  /// compulsory_dram_bytes / DRAM bytes per cycle), cycles, and
+  /// total_cycles / it. ideal_compute_cycles: the same program simulated with
+  /// memory=ideal (DMA free, only compute and its dependencies);
+  /// compulsory_dram_bytes: every weight byte the program loads, the engine
+  /// inputs and outputs, each once.
+  int64_t ideal_compute_cycles = 0;
+  int64_t compulsory_dram_bytes = 0;
+  int64_t physical_limit_cycles = 0;
+  double physical_limit_ratio = 0;
+  /// DRAM bytes not moved thanks to residency (sum over layers).
+  int64_t residency_bytes_saved = 0;
+  /// Highest on-chip byte the program touches, per buffer (bytes), and its
+  /// fraction of the capacity (occupancy ratio).
+  int64_t scratchpad_peak_bytes = 0, weight_buffer_peak_bytes = 0, accumulator_peak_bytes = 0;
+  double scratchpad_occupancy = 0, weight_buffer_occupancy = 0, accumulator_occupancy = 0;
 
   double energy_pj() const { return energy_compute_pj + energy_sram_pj + energy_dram_pj; }
 };

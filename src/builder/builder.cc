@@ -144,8 +144,9 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
         v->is_constant() ? "max_constant_bytes" : "max_tensor_bytes"));
   }
   ENGINE_ASSIGN_OR_RETURN(codegen::DeviceCode code,
-                          codegen::GenerateDeviceCode(*graph, config.hardware, config.objective,
-                                                      config.max_instructions));
+                          codegen::GenerateDeviceCode(
+                              *graph, config.hardware, config.objective, config.max_instructions,
+                              {config.onchip_residency, config.cross_layer_prefetch}));
   code.arena = codegen::PlanActivationArena(*graph, config.arena_alignment, config.plan_memory);
   if (config.max_arena_bytes > 0 && code.arena.plan.arena_bytes > config.max_arena_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "codegen/arena.h"
 #include "codegen/mapper.h"
+#include "codegen/residency.h"
 #include "codegen/workload.h"
 #include "engine/hardware.h"
 #include "hw/program.h"
@@ -44,6 +45,8 @@ struct DeviceCode {
   ArenaPlan arena;
   /// Provenance recorded in the plan (set by the builder).
   PlanProvenance provenance;
+  /// Cross-layer residency and prefetch decisions (residency.h).
+  ResidencyPlan residency;
 };
 
 /// Maps and lowers every layer of `graph`. `max_instructions` (> 0) bounds
@@ -51,8 +54,11 @@ struct DeviceCode {
 /// left, before it is lowered; 0 = unlimited. Errors: as ChooseMapping
 /// (Unimplemented precision, ResourceExhausted tiling or instruction budget,
 /// naming the layer), and Internal for a layer type without a lowering.
+/// Then applies `residency` to the whole program (ApplyResidency; view
+/// layers' outputs alias their first input, graph outputs reach DRAM).
 absl::StatusOr<DeviceCode> GenerateDeviceCode(const ir::Graph& graph, const HardwareConfig& hw,
-                                              Objective objective, int64_t max_instructions = 0);
+                                              Objective objective, int64_t max_instructions = 0,
+                                              const ResidencyOptions& residency = {});
 
 }  // namespace engine::codegen
 

@@ -314,6 +314,11 @@ void LowerVectorLayer(const HardwareConfig& hw, const hw::VectorWorkload& w,
       for (Instruction& st : stores) {
         const uint64_t loaded = static_cast<uint64_t>(in_bytes);
         st.addr = in_addr + std::min(offset_in_in, loaded > st.bytes ? loaded - st.bytes : 0);
+        // The scratchpad bytes it reads: an output tile larger than what was
+        // loaded (Pad, Expand; a layer with nothing to load) is the loaded
+        // bytes plus fill (at least one byte, so that 0 keeps meaning `bytes`).
+        st.aux_bytes = std::max<uint64_t>(
+            1, std::min<uint64_t>(st.bytes, loaded - (st.addr - in_addr)));
         offset_in_in += st.bytes;
         st.AddDep(last_load);
         in_reader[slot] = Emit(program, st);

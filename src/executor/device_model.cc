@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
+#include <tuple>
 
+#include "hw/onchip_check.h"
 #include "hw/systolic.h"
 
 namespace engine::exec {
@@ -15,9 +19,66 @@ int64_t CeilDiv(double a, double b) { return b > 0 ? static_cast<int64_t>(std::c
 absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw::Program& program,
                                              std::vector<LayerDeviceProfile> layers,
                                              const std::vector<int64_t>& min_dram_bytes,
-                                             hw::SimulationResult* simulation) {
+                                             hw::SimulationResult* simulation,
+                                             const std::vector<int>& input_tensors,
+                                             const std::vector<int>& output_tensors) {
   auto sim = hw::Simulate(hw, program, static_cast<int>(layers.size()));
   if (!sim.ok()) return sim.status();
+  // Residency per layer, weight and engine I/O extents, buffer peaks.
+  struct Moves {
+    bool in_dram = false, in_chip = false, out_dram = false, out_chip = false, weights = false;
+  };
+  std::vector<Moves> moves(layers.size());
+  // Weight tiles by (tensor, offset, bytes): a tile reloaded counts once.
+  std::set<std::tuple<int32_t, uint64_t, uint64_t>> weight_tiles;
+  int64_t weight_bytes = 0;
+  std::map<int32_t, int64_t> io_extent;
+  const std::set<int> io(input_tensors.begin(), input_tensors.end());
+  const std::set<int> outs(output_tensors.begin(), output_tensors.end());
+  int64_t buffer_peak[3] = {0, 0, 0};
+  for (size_t i = 0; i < program.size(); ++i) {
+    const hw::Instruction& in = program[i];
+    if (in.layer >= layers.size()) continue;
+    LayerDeviceProfile& l = layers[in.layer];
+    Moves& m = moves[in.layer];
+    const bool resident = in.flags & hw::kFlagResident;
+    const int64_t extent = static_cast<int64_t>(in.dram_offset + in.bytes);
+    switch (in.opcode) {
+      case hw::Opcode::kLoadWeight:
+        m.weights = true;
+        if (weight_tiles.insert({in.tensor, in.dram_offset, in.bytes}).second) {
+          weight_bytes += static_cast<int64_t>(in.bytes);
+        }
+        break;
+      case hw::Opcode::kLoadInput:
+        (resident ? m.in_chip : m.in_dram) = true;
+        if (io.count(in.tensor) > 0) io_extent[in.tensor] = std::max(io_extent[in.tensor], extent);
+        break;
+      case hw::Opcode::kStore:
+        (resident ? m.out_chip : m.out_dram) = true;
+        if (outs.count(in.tensor) > 0) {
+          io_extent[in.tensor] = std::max(io_extent[in.tensor], extent);
+        }
+        break;
+      default: break;
+    }
+    if (resident) l.residency_bytes_saved += static_cast<int64_t>(in.bytes);
+    if (in.flags & hw::kFlagPrefetch) ++l.prefetched_loads;
+    for (const hw::OnChipAccess& a : hw::AccessesOf(hw, program, i)) {
+      int64_t& p = buffer_peak[static_cast<int>(a.space)];
+      p = std::max(p, static_cast<int64_t>(a.end));
+    }
+  }
+  auto where = [](bool dram, bool chip) -> std::string {
+    if (dram && chip) return "dram+scratchpad";
+    if (chip) return "scratchpad";
+    return dram ? "dram" : "-";
+  };
+  for (size_t i = 0; i < layers.size(); ++i) {
+    layers[i].input_location = where(moves[i].in_dram, moves[i].in_chip);
+    layers[i].output_location = where(moves[i].out_dram, moves[i].out_chip);
+    layers[i].weight_location = moves[i].weights ? "dram" : "-";
+  }
   DeviceProfile p;
   p.hardware = HardwareSummary(hw);
   p.clock_mhz = hw.clock_mhz;
@@ -86,6 +147,36 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
   p.roofline_ratio = p.roofline_cycles > 0 ? static_cast<double>(p.total_cycles) /
                                                  static_cast<double>(p.roofline_cycles)
                                            : 0;
+  for (const auto& l : layers) p.residency_bytes_saved += l.residency_bytes_saved;
+  p.compulsory_dram_bytes = weight_bytes;
+  for (const auto& [t, bytes] : io_extent) p.compulsory_dram_bytes += bytes;
+  if (hw.ideal_memory) {
+    p.ideal_compute_cycles = p.total_cycles;
+  } else {
+    HardwareConfig ideal = hw;
+    ideal.ideal_memory = true;
+    auto ideal_sim = hw::Simulate(ideal, program, static_cast<int>(layers.size()));
+    if (!ideal_sim.ok()) return ideal_sim.status();
+    p.ideal_compute_cycles = ideal_sim->total_cycles;
+  }
+  p.physical_limit_cycles = std::max(
+      p.ideal_compute_cycles,
+      hw.ideal_memory ? 0
+                      : CeilDiv(static_cast<double>(p.compulsory_dram_bytes),
+                                hw.TransferBytesPerCycle()));
+  p.physical_limit_ratio = p.physical_limit_cycles > 0
+                               ? static_cast<double>(p.total_cycles) /
+                                     static_cast<double>(p.physical_limit_cycles)
+                               : 0;
+  auto occupancy = [](int64_t used, uint64_t capacity) {
+    return capacity > 0 ? static_cast<double>(used) / static_cast<double>(capacity) : 0.0;
+  };
+  p.scratchpad_peak_bytes = buffer_peak[0];
+  p.weight_buffer_peak_bytes = buffer_peak[1];
+  p.accumulator_peak_bytes = buffer_peak[2];
+  p.scratchpad_occupancy = occupancy(buffer_peak[0], hw.scratchpad.bytes);
+  p.weight_buffer_occupancy = occupancy(buffer_peak[1], hw.weight_buffer.bytes);
+  p.accumulator_occupancy = occupancy(buffer_peak[2], hw.accumulator.bytes);
   p.layers = std::move(layers);
   if (simulation != nullptr) *simulation = std::move(*sim);
   return p;

@@ -18,11 +18,18 @@ namespace engine::exec {
 /// type, unit, tactic, dataflow, tiling, precision, macs, vector_ops,
 /// estimated_cycles, instructions, rejected) and `min_dram_bytes` its
 /// compulsory traffic; the simulated fields are filled in.
+/// `input_tensors` / `output_tensors` are the plan tensor indices of the
+/// engine's inputs and outputs (for the physical limit's compulsory bytes:
+/// the extent of their loads and stores). The residency fields and the
+/// physical limit (a second simulation with memory=ideal) are derived from
+/// the program.
 /// Errors: InvalidArgument from the simulator for a malformed program.
 absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw::Program& program,
                                              std::vector<LayerDeviceProfile> layers,
                                              const std::vector<int64_t>& min_dram_bytes,
-                                             hw::SimulationResult* simulation);
+                                             hw::SimulationResult* simulation,
+                                             const std::vector<int>& input_tensors = {},
+                                             const std::vector<int>& output_tensors = {});
 
 }  // namespace engine::exec
 

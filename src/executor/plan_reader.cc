@@ -782,7 +782,8 @@ absl::Status ReadDeviceProfile(ReadState& st) {
     }
   }
   auto device = SimulateDevice(impl.hardware, impl.program, std::move(st.device_layers),
-                               st.min_dram_bytes, &impl.simulation);
+                               st.min_dram_bytes, &impl.simulation, impl.input_index,
+                               impl.output_index);
   if (!device.ok()) return Corrupt(std::string(device.status().message()));
   impl.device = std::move(*device);
   return absl::OkStatus();

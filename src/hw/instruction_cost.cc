@@ -1,6 +1,7 @@
 #include "hw/instruction_cost.h"
 #include "hw/int_math.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "hw/systolic.h"
@@ -14,7 +15,17 @@ int64_t DmaCycles(const HardwareConfig& hw, uint64_t bytes) {
   return static_cast<int64_t>(std::ceil(static_cast<double>(bytes) / hw.TransferBytesPerCycle()));
 }
 
+int64_t OnChipCycles(const HardwareConfig& hw, uint64_t bytes) {
+  if (hw.ideal_memory || bytes == 0) return 0;
+  return static_cast<int64_t>(
+      std::ceil(static_cast<double>(bytes) / OnChipMoveBytesPerCycle(hw)));
+}
+
 }  // namespace
+
+double OnChipMoveBytesPerCycle(const HardwareConfig& hw) {
+  return 4.0 * std::max(hw.array_rows, 1);
+}
 
 const char* OpcodeName(Opcode opcode) {
   switch (opcode) {
@@ -112,17 +123,28 @@ InstructionCost CostOf(const HardwareConfig& hw, const Instruction& in) {
   switch (in.opcode) {
     case Opcode::kLoadInput:
     case Opcode::kLoadWeight:
+      if (in.flags & kFlagResident) {
+        c.occupancy_cycles = OnChipCycles(hw, in.bytes);
+        c.sram_read = bytes;
+        c.sram_write = bytes;
+        break;
+      }
       c.occupancy_cycles = DmaCycles(hw, in.bytes);
       c.latency_cycles = hw.ideal_memory ? 0 : hw.dram_latency_cycles;
       c.dram_read = bytes;
       c.sram_write = bytes;
       break;
     case Opcode::kStore:
-      c.occupancy_cycles = DmaCycles(hw, in.bytes);
-      c.latency_cycles = hw.ideal_memory ? 0 : hw.dram_latency_cycles;
-      c.dram_write = bytes;
+      if (in.flags & kFlagResident) {
+        c.occupancy_cycles = OnChipCycles(hw, in.bytes);
+        c.sram_write = bytes;
+      } else {
+        c.occupancy_cycles = DmaCycles(hw, in.bytes);
+        c.latency_cycles = hw.ideal_memory ? 0 : hw.dram_latency_cycles;
+        c.dram_write = bytes;
+      }
       if (in.flags & kFlagFromScratchpad) {
-        c.sram_read = bytes;
+        c.sram_read += bytes;
       } else {
         c.acc_read = bytes / e * kAccumulatorBytes;
       }

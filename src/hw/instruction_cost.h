@@ -51,7 +51,18 @@ inline constexpr int64_t kAccumulatorBytes = 4;
 ///  - is: inputs read once (K*P*e); weights per column fold (ceil(P/C)*K*M*e);
 ///    accumulator as ws.
 /// With kFlagAccumulate the accumulator is also read before it is written.
+/// A load or store with kFlagResident moves its bytes between the
+/// scratchpad (resident copy) and a tile slot or the accumulator: no DRAM
+/// bytes, one scratchpad read and one write per byte (a store from the
+/// accumulator reads 4-byte partial sums instead), bytes /
+/// OnChipMoveBytesPerCycle cycles and no DRAM latency.
 InstructionCost CostOf(const HardwareConfig& hw, const Instruction& instr);
+
+/// Bytes per cycle of an on-chip move (kFlagResident): one scratchpad row
+/// feeding the array's rows at 4 bytes each, array_rows x 4 (TPU v1: 1 KiB
+/// per cycle at 700 MHz, 717 GB/s, of the order of its unified buffer's
+/// read bandwidth, Jouppi et al. ISCA 2017 sec. 2). Our modeling choice.
+double OnChipMoveBytesPerCycle(const HardwareConfig& hw);
 
 }  // namespace engine::hw
 

@@ -52,6 +52,20 @@ enum InstructionFlags : uint8_t {
   kFlagAccumulate = 1,      ///< kMatmul adds to the accumulator instead of overwriting
   kFlagFromScratchpad = 2,  ///< kStore reads the scratchpad (vector results), not the accumulator
   kFlagOnAccumulator = 4,   ///< kVector works in place on an accumulator tile (fused epilogue)
+  /// Residency (src/codegen/residency.h): a load or store of a tensor that
+  /// lives in the scratchpad between layers. The DRAM side is replaced by the
+  /// scratchpad bytes at `weight_addr` (the tensor's resident copy plus
+  /// `dram_offset`): a kLoadInput copies them to its tile slot at `addr`, a
+  /// kStore writes its tile there. No DRAM traffic; the move occupies its
+  /// queue for bytes / OnChipMoveBytesPerCycle cycles, without the channel.
+  kFlagResident = 8,
+  /// Cross-layer prefetch: the instruction (a load) does not wait for the
+  /// kSync just before it, only for the one before that (the layer before
+  /// the previous one has finished) and for its `deps`, which codegen sets
+  /// to cover every read and write of the previous layer it could conflict
+  /// with. So a layer's first weight (and input) tiles load while the
+  /// previous layer computes.
+  kFlagPrefetch = 16,
 };
 
 /// The execution unit (and in-order queue) an opcode runs on.
@@ -77,7 +91,9 @@ inline constexpr int kMaxDeps = 3;
 ///    fused epilogue; a residual operand, if any, is read from `addr`).
 ///  - kStore: `bytes` written to DRAM tensor `tensor` at `dram_offset`, from
 ///    the accumulator at `acc_addr` (reading 4-byte partial sums) or, with
-///    kFlagFromScratchpad, from the scratchpad at `addr`.
+///    kFlagFromScratchpad, from the scratchpad at `addr` (`aux_bytes` of
+///    them when nonzero: a data-movement tile larger than what was loaded,
+///    the rest being fill).
 struct Instruction {
   Opcode opcode = Opcode::kSync;
   Dataflow dataflow = Dataflow::kWeightStationary;

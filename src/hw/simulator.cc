@@ -5,6 +5,8 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "hw/onchip_check.h"
 
 namespace engine::hw {
 namespace {
@@ -79,91 +81,138 @@ absl::StatusOr<SimulationResult> Simulate(const HardwareConfig& hw, const Progra
     }
   }
 
-  int64_t barrier = 0;
-  std::vector<bool> done(program.size(), false);
+  // Segments: the instructions between two kSyncs. A plain instruction of
+  // segment s waits for segments 0..s-1 (the kSync before it); a prefetched
+  // one (kFlagPrefetch) only for segments 0..s-2. barrier[s] is when the
+  // kSync closing segment s passes.
+  const size_t n = program.size();
+  std::vector<int32_t> segment_of(n, 0);
+  std::vector<int64_t> remaining;  // unfinished instructions per segment
+  remaining.push_back(0);
+  for (size_t i = 0; i < n; ++i) {
+    segment_of[i] = static_cast<int32_t>(remaining.size() - 1);
+    if (program[i].opcode == Opcode::kSync) {
+      remaining.push_back(0);
+    } else {
+      ++remaining.back();
+    }
+  }
+  const size_t num_segments = remaining.size();
+  std::vector<int64_t> barrier(num_segments, 0), segment_end(num_segments, 0);
+  size_t completed = 0;  // segments 0..completed-1 have finished
+  auto advance = [&]() {
+    while (completed < num_segments && remaining[completed] == 0) {
+      barrier[completed] =
+          std::max(completed > 0 ? barrier[completed - 1] : 0, segment_end[completed]);
+      ++completed;
+    }
+  };
+  advance();
+  std::vector<bool> done(n, false);
   std::array<std::vector<size_t>, kNumQueues> queues;
-  size_t seg_begin = 0;
-  while (seg_begin < program.size()) {
-    size_t seg_end = seg_begin;
-    while (seg_end < program.size() && program[seg_end].opcode != Opcode::kSync) ++seg_end;
-    for (auto& q : queues) q.clear();
-    for (size_t i = seg_begin; i < seg_end; ++i) {
+  for (size_t i = 0; i < n; ++i) {
+    if (program[i].opcode != Opcode::kSync) {
       queues[static_cast<int>(UnitOf(program[i].opcode))].push_back(i);
     }
-    std::array<size_t, kNumQueues> head{};
-    std::array<int64_t, kNumQueues> unit_free;
-    unit_free.fill(barrier);
-    int64_t channel_free = barrier;
-    int64_t seg_last = barrier;
-    std::vector<InstructionCost> costs(seg_end - seg_begin);
-    for (size_t i = seg_begin; i < seg_end; ++i) costs[i - seg_begin] = CostOf(hw, program[i]);
-
-    for (size_t remaining = seg_end - seg_begin; remaining > 0; --remaining) {
-      int best_q = -1;
-      int64_t best_t = std::numeric_limits<int64_t>::max();
-      size_t best_i = 0;
-      for (int q = 0; q < kNumQueues; ++q) {
-        if (head[q] >= queues[q].size()) continue;
-        const size_t i = queues[q][head[q]];
-        int64_t t = std::max(barrier, unit_free[q]);
-        bool ready = true;
-        for (int32_t d : program[i].deps) {
-          if (d < 0) continue;
-          if (!done[d]) {
-            ready = false;
-            break;
-          }
-          t = std::max(t, result.schedule[d].end);
+  }
+  std::array<size_t, kNumQueues> head{};
+  std::array<int64_t, kNumQueues> unit_free{};
+  std::array<int64_t, kNumQueues> queue_last_end{};
+  int64_t channel_free = 0;
+  std::vector<InstructionCost> costs(n);
+  for (size_t i = 0; i < n; ++i) costs[i] = CostOf(hw, program[i]);
+  size_t scheduled = 0;
+  const size_t to_schedule = n - (num_segments - 1);
+  while (scheduled < to_schedule) {
+    int best_q = -1;
+    int64_t best_t = std::numeric_limits<int64_t>::max();
+    size_t best_i = 0;
+    for (int q = 0; q < kNumQueues; ++q) {
+      if (head[q] >= queues[q].size()) continue;
+      const size_t i = queues[q][head[q]];
+      const Instruction& in = program[i];
+      // The segments this instruction waits for: 0..wait-1.
+      const int32_t wait = segment_of[i] - ((in.flags & kFlagPrefetch) ? 1 : 0);
+      if (wait > 0 && completed < static_cast<size_t>(wait)) continue;
+      int64_t t = std::max(wait > 0 ? barrier[wait - 1] : 0, unit_free[q]);
+      bool ready = true;
+      for (int32_t d : in.deps) {
+        if (d < 0) continue;
+        if (!done[d]) {
+          ready = false;
+          break;
         }
-        if (!ready) continue;
-        const bool dma = q == static_cast<int>(Unit::kLoad) || q == static_cast<int>(Unit::kStore);
-        if (dma) t = std::max(t, channel_free);
-        if (t < best_t || (t == best_t && i < best_i)) {
-          best_t = t;
-          best_q = q;
-          best_i = i;
-        }
+        t = std::max(t, result.schedule[d].end);
       }
-      if (best_q < 0) {
-        // Cannot happen: the earliest uncommitted instruction is always ready.
-        return absl::InternalError("simulator: no ready instruction");
-      }
-      const InstructionCost& c = costs[best_i - seg_begin];
-      ScheduledInstruction& s = result.schedule[best_i];
-      s.start = best_t;
-      s.end = best_t + c.CompletionCycles();
-      unit_free[best_q] = best_t + c.occupancy_cycles;
-      if (best_q == static_cast<int>(Unit::kLoad) || best_q == static_cast<int>(Unit::kStore)) {
-        channel_free = best_t + c.occupancy_cycles;
-      }
-      done[best_i] = true;
-      ++head[best_q];
-      seg_last = std::max(seg_last, s.end);
-
-      const Instruction& in = program[best_i];
-      LayerTiming& lt = result.layers[in.layer];
-      if (!seen_layer[in.layer]) {
-        seen_layer[in.layer] = true;
-        lt.start_cycle = barrier;
-        lt.end_cycle = barrier;
-      }
-      lt.end_cycle = std::max(lt.end_cycle, s.end);
-      ++lt.instructions;
-      lt.totals += c;
-      switch (UnitOf(in.opcode)) {
-        case Unit::kArray: lt.array_busy += c.occupancy_cycles; break;
-        case Unit::kVector: lt.vector_busy += c.occupancy_cycles; break;
-        case Unit::kLoad: lt.load_busy += c.occupancy_cycles; break;
-        case Unit::kStore: lt.store_busy += c.occupancy_cycles; break;
-        case Unit::kNone: break;
+      if (!ready) continue;
+      const bool channel = (q == static_cast<int>(Unit::kLoad) ||
+                            q == static_cast<int>(Unit::kStore)) &&
+                           !(in.flags & kFlagResident);
+      if (channel) t = std::max(t, channel_free);
+      if (t < best_t || (t == best_t && i < best_i)) {
+        best_t = t;
+        best_q = q;
+        best_i = i;
       }
     }
-    barrier = seg_last;
-    if (seg_end < program.size()) {
-      result.schedule[seg_end] = {barrier, barrier};
-      done[seg_end] = true;
+    if (best_q < 0) {
+      // A dependency on an instruction queued behind a later one of its own
+      // queue, or a prefetch waiting for its own segment: a malformed program.
+      return absl::InvalidArgumentError(
+          "program: no instruction can start (dependencies contradict the in-order queues)");
     }
-    seg_begin = seg_end + 1;
+    const InstructionCost& c = costs[best_i];
+    const Instruction& in = program[best_i];
+    ScheduledInstruction& s = result.schedule[best_i];
+    s.start = best_t;
+    s.end = best_t + c.CompletionCycles();
+    // DMA queues complete in order (a resident move behind a DRAM transfer
+    // finishes after it), so a dependency on a queue's last transfer covers
+    // the earlier ones. Transfers of equal latency already do.
+    if (best_q == static_cast<int>(Unit::kLoad) || best_q == static_cast<int>(Unit::kStore)) {
+      s.end = std::max(s.end, queue_last_end[best_q]);
+      queue_last_end[best_q] = s.end;
+    }
+    unit_free[best_q] = best_t + c.occupancy_cycles;
+    if ((best_q == static_cast<int>(Unit::kLoad) || best_q == static_cast<int>(Unit::kStore)) &&
+        !(in.flags & kFlagResident)) {
+      channel_free = best_t + c.occupancy_cycles;
+    }
+    done[best_i] = true;
+    ++head[best_q];
+    ++scheduled;
+    const int32_t seg = segment_of[best_i];
+    segment_end[seg] = std::max(segment_end[seg], s.end);
+    --remaining[seg];
+    advance();
+
+    LayerTiming& lt = result.layers[in.layer];
+    lt.end_cycle = std::max(lt.end_cycle, s.end);
+    ++lt.instructions;
+    lt.totals += c;
+    switch (UnitOf(in.opcode)) {
+      case Unit::kArray: lt.array_busy += c.occupancy_cycles; break;
+      case Unit::kVector: lt.vector_busy += c.occupancy_cycles; break;
+      case Unit::kLoad: lt.load_busy += c.occupancy_cycles; break;
+      case Unit::kStore: lt.store_busy += c.occupancy_cycles; break;
+      case Unit::kNone: break;
+    }
+  }
+  // kSyncs, and each layer's start: the barrier before its first segment.
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t seg = segment_of[i];
+    const int64_t before = seg > 0 ? barrier[seg - 1] : 0;
+    if (program[i].opcode == Opcode::kSync) {
+      result.schedule[i] = {barrier[seg], barrier[seg]};
+      done[i] = true;
+      continue;
+    }
+    const uint32_t l = program[i].layer;
+    if (!seen_layer[l]) {
+      seen_layer[l] = true;
+      result.layers[l].start_cycle = before;
+      result.layers[l].end_cycle = std::max(result.layers[l].end_cycle, before);
+    }
   }
   // Layers without instructions take no time, placed after their predecessor.
   int64_t t = 0;
@@ -171,7 +220,9 @@ absl::StatusOr<SimulationResult> Simulate(const HardwareConfig& hw, const Progra
     if (!seen_layer[l]) result.layers[l].start_cycle = result.layers[l].end_cycle = t;
     t = result.layers[l].end_cycle;
   }
-  result.total_cycles = barrier;
+  const int64_t last_barrier = barrier[num_segments - 1];
+  ENGINE_RETURN_IF_ERROR(CheckOnChipMemory(hw, program, result.schedule));
+  result.total_cycles = last_barrier;
   return result;
 }
 

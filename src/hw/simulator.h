@@ -7,7 +7,9 @@
 // start earliest goes first (ties: program order). A DMA transfer occupies
 // its queue and the channel for bytes / rate cycles and completes after the
 // DRAM latency on top; requests are pipelined, so latency is hidden when
-// transfers are issued back to back. Double buffering is expressed by the
+// transfers are issued back to back. Each DMA queue completes in order: an
+// on-chip move (kFlagResident, no DRAM latency) queued behind a DRAM transfer
+// completes when that transfer does, at the earliest. Double buffering is expressed by the
 // program itself (loads into the other half of a buffer carry a dependency
 // on the last instruction that read it), so overlap and the stalls when it
 // fails both come out of the schedule.

@@ -20,10 +20,13 @@ HardwareConfig SmallNpu() {
   return hw;
 }
 
-Instruction Load(Opcode op, uint64_t bytes, int32_t dep = -1) {
+// On-chip addresses matter to the simulator's check (hw/onchip_check.h):
+// tiles that are live together get disjoint bytes.
+Instruction Load(Opcode op, uint64_t bytes, int32_t dep = -1, uint64_t addr = 0) {
   Instruction in;
   in.opcode = op;
   in.bytes = bytes;
+  in.addr = addr;
   in.AddDep(dep);
   return in;
 }
@@ -56,7 +59,7 @@ TEST_CASE("A bandwidth-starved single-tile layer stalls for bytes / bandwidth pl
   // K=16, M=8, P=8 in fp32: inputs 16*8*4 = 512 B, weights 512 B, outputs 256 B.
   const Program program = {
       Load(Opcode::kLoadInput, 512),                      // 0: 128 cycles + 10 latency
-      Load(Opcode::kLoadWeight, 512),                     // 1: queued behind 0 on the channel
+      Load(Opcode::kLoadWeight, 512, -1, 1024),           // 1: queued behind 0 on the channel
       Matmul(16, 8, 8, {0, 1}),                           // 2
       Store(256, 2),                                      // 3: 64 cycles + 10
       Sync(),
@@ -87,17 +90,25 @@ TEST_CASE("Double buffering overlaps the next tile's load with the current tile'
   hw.dram_latency_cycles = 0;
   // Two input tiles into two buffer halves sharing one weight tile.
   const int64_t mm = MapGemm(8, 8, Dataflow::kWeightStationary, 8, 8, 512).Cycles();  // 534
-  const Program program = {
+  constexpr uint64_t kHalf0 = 1024, kHalf1 = 1024 + 16384;
+  Program program = {
       Load(Opcode::kLoadWeight, 256),   // 0: 4 cycles
-      Load(Opcode::kLoadInput, 16384),  // 1: 256 cycles, half 0
+      Load(Opcode::kLoadInput, 16384, -1, kHalf0),  // 1: 256 cycles, half 0
       Matmul(8, 8, 512, {0, 1}),        // 2
-      Load(Opcode::kLoadInput, 16384),  // 3: half 1, overlaps 2
+      Load(Opcode::kLoadInput, 16384, -1, kHalf1),  // 3: half 1, overlaps 2
       Matmul(8, 8, 512, {0, 3}),        // 4
-      Load(Opcode::kLoadInput, 16384, /*WAR on half 0*/ 2),  // 5
+      Load(Opcode::kLoadInput, 16384, /*WAR on half 0*/ 2, kHalf0),  // 5
       Matmul(8, 8, 512, {0, 5}),        // 6
       Store(8192, 6),                   // 7: 128 cycles
       Sync(),
   };
+  program[2].addr = program[6].addr = kHalf0;
+  program[4].addr = kHalf1;
+  // Three accumulator tiles of 8x512 partial sums: the store reads the last.
+  program[2].acc_addr = 0;
+  program[4].acc_addr = 8 * 512 * 4;
+  program[6].acc_addr = program[7].acc_addr = 2 * 8 * 512 * 4;
+  hw.accumulator.bytes = 3 * 8 * 512 * 4;
   auto sim = Simulate(hw, program, 1);
   REQUIRE(sim.ok());
   const auto& s = sim->schedule;
@@ -192,10 +203,13 @@ TEST_CASE("Programs whose cycles or bytes would overflow are rejected", "[hw]") 
   Instruction load = Load(Opcode::kLoadInput, 4);
   load.bytes = ~uint64_t{0};
   CHECK_FALSE(Simulate(hw, {load, Sync()}, 1).ok());
-  // Many large but individually valid instructions: the sum is bounded too.
+  // Many large but individually valid instructions: the sum is bounded too
+  // (a scratchpad large enough that the on-chip check accepts one).
+  HardwareConfig roomy = hw;
+  roomy.scratchpad.bytes = uint64_t{1} << 51;
   Instruction big = Load(Opcode::kLoadInput, uint64_t{1} << 50);
-  CHECK(Simulate(hw, {big, Sync()}, 1).ok());
-  CHECK_FALSE(Simulate(hw, Program(1024, big), 1).ok());
+  CHECK(Simulate(roomy, {big, Sync()}, 1).ok());
+  CHECK_FALSE(Simulate(roomy, Program(1024, big), 1).ok());
 }
 
 TEST_CASE("Instruction energy is the sum of actions times the energy table", "[hw]") {

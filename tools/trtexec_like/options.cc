@@ -147,6 +147,12 @@ void AddFlags(CLI::App& app, Options& opt) {
                  "(one file per pass for '*')");
   app.add_flag("--noMemoryReuse", opt.no_memory_reuse,
                "Give every activation tensor its own bytes (no arena sharing), for comparison");
+  app.add_flag("--noResidency", opt.no_residency,
+               "Accelerator: every layer reads its inputs from and writes its outputs to DRAM "
+               "(no on-chip residency between layers), for comparison");
+  app.add_flag("--noPrefetch", opt.no_prefetch,
+               "Accelerator: a layer's first tiles load only after the previous layer finished "
+               "(no cross-layer prefetch), for comparison");
   app.add_option("--arenaAlignment", opt.arena_alignment,
                  WithRange("Alignment of activation offsets in the arena, bytes (a power of two)",
                            "--arenaAlignment"))

@@ -60,6 +60,8 @@ struct Options {
   std::string dump_dot;
   bool list_passes = false;
   bool no_memory_reuse = false;
+  bool no_residency = false;  ///< --noResidency: every layer reads and writes DRAM
+  bool no_prefetch = false;   ///< --noPrefetch: no cross-layer weight/input prefetch
   int64_t arena_alignment = 64;
   /// Resource limits of the build (BuilderConfig's fields of the same name),
   /// bytes or instructions; 0 = no limit.

@@ -154,6 +154,8 @@ engine::BuilderConfig MakeBuilderConfig(const Options& opt, const ValidatedOptio
   config.hardware = *v.hardware;
   config.objective = v.objective;
   config.plan_memory = !opt.no_memory_reuse;
+  config.onchip_residency = !opt.no_residency;
+  config.cross_layer_prefetch = !opt.no_prefetch;
   config.arena_alignment = opt.arena_alignment;
   config.max_tensor_bytes = opt.max_tensor_bytes;
   config.max_constant_bytes = opt.max_constant_bytes;

@@ -60,6 +60,11 @@ Json ProfileLayerJson(const engine::LayerDeviceProfile& l, int count, double tot
       {"rooflineMemoryCycles", l.roofline_memory_cycles},
       {"rooflineRatio", l.roofline_ratio},
       {"bound", l.bound},
+      {"inputLocation", l.input_location},
+      {"outputLocation", l.output_location},
+      {"weightLocation", l.weight_location},
+      {"residencyBytesSaved", l.residency_bytes_saved},
+      {"prefetchedLoads", l.prefetched_loads},
   };
 }
 
@@ -202,6 +207,16 @@ void PrintDeviceSummary(const engine::DeviceProfile& p, const std::string& hardw
               FormatBytes(p.dram_bytes_written).c_str());
   std::printf("Roofline (modeled): bound %lld cycles; modeled / bound = %.2fx\n",
               static_cast<long long>(p.roofline_cycles), p.roofline_ratio);
+  std::printf("Physical limit (modeled): %lld cycles = max(ideal-memory compute %lld, "
+              "compulsory DRAM %s (weights + inputs + outputs) / bandwidth); modeled / limit = "
+              "%.2fx\n",
+              static_cast<long long>(p.physical_limit_cycles),
+              static_cast<long long>(p.ideal_compute_cycles),
+              FormatBytes(p.compulsory_dram_bytes).c_str(), p.physical_limit_ratio);
+  std::printf("Residency (modeled): %s of DRAM traffic kept on chip; peak occupancy scratchpad "
+              "%.1f %%, weight buffer %.1f %%, accumulator %.1f %%\n",
+              FormatBytes(p.residency_bytes_saved).c_str(), 100.0 * p.scratchpad_occupancy,
+              100.0 * p.weight_buffer_occupancy, 100.0 * p.accumulator_occupancy);
   std::printf("Note: device figures are modeled for one inference on the accelerator; "
               "they are not host measurements.\n");
 }
@@ -238,6 +253,16 @@ void PrintDeviceProfile(const engine::DeviceProfile& p, const std::string& hardw
               absl::StrFormat("%.2fx", p.roofline_ratio).c_str(), "Total");
   std::printf("Note: Util(%%) is the busy fraction of the layer's unit (array or vector); the "
               "Total row's is the array's.\n");
+  std::printf("\n=== Residency (modeled device %s) ===\n", hardware_name.c_str());
+  const char* kRes = "%-16s %-16s %-8s %12s %9s  %s\n";
+  std::printf(kRes, "Input", "Output", "Weights", "Saved(KB)", "Prefetch", "Layer");
+  for (const auto& l : p.layers) {
+    if (l.unit == "view") continue;
+    std::printf(kRes, l.input_location.c_str(), l.output_location.c_str(),
+                l.weight_location.c_str(),
+                absl::StrFormat("%.1f", l.residency_bytes_saved / 1e3).c_str(),
+                absl::StrCat(l.prefetched_loads).c_str(), l.name.c_str());
+  }
 }
 
 Json DeviceProfileJson(const engine::Engine& eng, int count,

@@ -187,6 +187,16 @@ absl::StatusOr<Json> RunReportJson(const Options& opt, const std::string& comman
         {"total", p.dram_bytes_read + p.dram_bytes_written}}},
       {"utilization", p.utilization},
       {"roofline", {{"cycles", p.roofline_cycles}, {"ratio", p.roofline_ratio}}},
+      {"physicalLimit",
+       {{"cycles", p.physical_limit_cycles},
+        {"ratio", p.physical_limit_ratio},
+        {"idealComputeCycles", p.ideal_compute_cycles},
+        {"compulsoryDramBytes", p.compulsory_dram_bytes}}},
+      {"residency",
+       {{"bytesSaved", p.residency_bytes_saved},
+        {"scratchpadOccupancy", p.scratchpad_occupancy},
+        {"weightBufferOccupancy", p.weight_buffer_occupancy},
+        {"accumulatorOccupancy", p.accumulator_occupancy}}},
   };
 
   Json host_json = nullptr;
@@ -219,6 +229,10 @@ absl::StatusOr<Json> RunReportJson(const Options& opt, const std::string& comman
     layer["utilization"] = l.utilization;
     layer["bound"] = l.bound;
     layer["dramBytes"] = l.dram_bytes_read + l.dram_bytes_written;
+    layer["inputLocation"] = l.input_location;
+    layer["outputLocation"] = l.output_location;
+    layer["weightLocation"] = l.weight_location;
+    layer["residencyBytesSaved"] = l.residency_bytes_saved;
     layer["dramBytesRead"] = l.dram_bytes_read;
     layer["dramBytesWritten"] = l.dram_bytes_written;
     layer["macs"] = l.macs;

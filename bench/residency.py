@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Cross-layer residency and prefetch (issue 21): modeled latency, DRAM bytes
+and energy per preset, before (--noResidency --noPrefetch: every layer reads
+and writes DRAM, weights load after the previous layer) and after, with the
+physical limit max(ideal-memory compute, compulsory DRAM bytes / bandwidth).
+
+Usage: python3 bench/residency.py [--presets tpu-v1,edge,gemmini]
+           [--models resnet50,mobilenetv2] [--precisions int8,fp32]
+INT8 engines are calibrated on CALIB_IMAGES (default 8) ImageNet images of
+../shared/datasets/imagenet_sample_450 (cache per model in a temp dir);
+INT8 rows are skipped with a message when it is absent.
+Prints one markdown table (README "Keeping data on chip").
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "build", "bin", "trtexec_like")
+IMAGES = os.path.join(ROOT, "..", "shared", "datasets", "imagenet_sample_450")
+
+
+def run(args):
+    out = subprocess.run([BIN] + args, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"trtexec_like {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+    text = out.stdout
+    def grab(pattern, cast=float):
+        m = re.search(pattern, text)
+        if not m:
+            sys.exit(f"no '{pattern}' in the output of trtexec_like {' '.join(args)}")
+        return cast(m.group(1))
+    units = {"B": 1, "KB": 1e3, "kB": 1e3, "MB": 1e6, "GB": 1e9, "KiB": 1024, "MiB": 1 << 20}
+    def size(pattern):
+        m = re.search(pattern, text)
+        return float(m.group(1)) * units[m.group(2)]
+    energy_unit = {"pJ": 1e-9, "nJ": 1e-6, "uJ": 1e-3, "mJ": 1.0, "J": 1e3}
+    m = re.search(r"Energy per inference \(modeled\): ([0-9.e+]+) (\w+) \(compute ([0-9.e+]+) \w+, "
+                  r"SRAM ([0-9.e+]+) \w+, DRAM ([0-9.e+]+)", text)
+    scale = energy_unit[m.group(2)]
+    return {
+        "ms": grab(r"Device Latency \(modeled\): ([0-9.]+) ms"),
+        "read": size(r"DRAM traffic: ([0-9.]+) (\w+) read"),
+        "written": size(r"read, ([0-9.]+) (\w+) written"),
+        "energy_mj": float(m.group(1)) * scale,
+        "dram_mj": float(m.group(5)) * scale,
+        "limit_ratio": grab(r"modeled / limit = ([0-9.]+)x"),
+        "limit_cycles": grab(r"Physical limit \(modeled\): ([0-9]+) cycles", int),
+        "compulsory": size(r"compulsory DRAM ([0-9.]+) (\w+)"),
+        "spad": grab(r"peak occupancy scratchpad ([0-9.]+) %"),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--presets", default="tpu-v1,edge,gemmini")
+    ap.add_argument("--models", default="resnet50,mobilenetv2")
+    ap.add_argument("--precisions", default="int8,fp32")
+    a = ap.parse_args()
+    if not os.access(BIN, os.X_OK):
+        sys.exit("build first: bash scripts/build.sh")
+    tmp = tempfile.mkdtemp()
+    print("| preset | model | prec | latency ms before → after | limit ratio after | "
+          "DRAM read MB before → after | written MB before → after | "
+          "energy mJ before → after (DRAM) | spad peak % |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for model in a.models.split(","):
+        onnx = os.path.join(ROOT, "models", "out", model + ".onnx")
+        if not os.path.exists(onnx):
+            subprocess.run([sys.executable, os.path.join(ROOT, "models", "generate.py"), model],
+                           check=True, capture_output=True)
+        for prec in a.precisions.split(","):
+            extra = []
+            if prec == "int8":
+                if not os.path.isdir(IMAGES):
+                    print(f"SKIPPED: {IMAGES} absent: no INT8 rows for {model}")
+                    continue
+                extra = ["--int8", "--calib=" + os.path.join(tmp, model + ".cache"),
+                         "--calibData=" + IMAGES,
+                         "--calibImages=" + os.environ.get("CALIB_IMAGES", "8")]
+            for preset in a.presets.split(","):
+                base = ["--onnx=" + onnx, "--hw=" + preset, "--skipInference"] + extra
+                before = run(base + ["--noResidency", "--noPrefetch"])
+                after = run(base)
+                print(f"| {preset} | {model} | {prec} | {before['ms']:.3f} → {after['ms']:.3f} | "
+                      f"{after['limit_ratio']:.2f} | {before['read']/1e6:.1f} → "
+                      f"{after['read']/1e6:.1f} | {before['written']/1e6:.2f} → "
+                      f"{after['written']/1e6:.2f} | {before['energy_mj']:.2f} → "
+                      f"{after['energy_mj']:.2f} ({before['dram_mj']:.2f} → "
+                      f"{after['dram_mj']:.2f}) | {after['spad']:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
