@@ -16,6 +16,7 @@
 #include "codegen/fusion_cost.h"
 #include "builder/explicit_quantization.h"
 #include "builder/int8_phase.h"
+#include "builder/qdq_export.h"
 #include "codegen/plan_writer.h"
 #include "common/file_util.h"
 #include "common/limits.h"
@@ -239,6 +240,14 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytesUnchecked(
 
 std::vector<std::pair<std::string, std::string>> ListOptimizerPasses() {
   return opt::ListPasses();
+}
+
+absl::Status ExportQdqFile(const std::string& onnx_path, const BuildResult& built,
+                           const std::string& out_path) {
+  ENGINE_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(onnx_path));
+  ENGINE_ASSIGN_OR_RETURN(std::string qdq,
+                          builder::ExportQdqModel(bytes, onnx_path, built.int8_tensor_scales));
+  return WriteFileAtomically(out_path, qdq);
 }
 
 absl::Status WritePlanFile(const std::string& path, const std::string& plan) {

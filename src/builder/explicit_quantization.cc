@@ -141,7 +141,7 @@ absl::StatusOr<ExplicitQuantization> ExtractExplicitQuantization(ir::Graph& grap
     graph.ReplaceAllUsesWith(out, folded);
     graph.RemoveNode(dq);
     if (weights && zero_zp) {
-      eq.options.weight_scales[folded->name] = {axis, scales};
+      eq.options.weight_scales[folded->name] = {axis, scales, folded->constant};
       stats.Count("weights-folded");
     } else if (weights) {
       // A non-zero weight zero point has no INT8 layer form (TensorRT needs 0

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -194,8 +195,23 @@ bool ExplicitChannelScales(const ir::Node& n, const QuantizeOptions& o, std::vec
                            std::string* reason) {
   const ir::Value* w = n.inputs[1];
   auto it = o.weight_scales.find(w->name);
+  if (it == o.weight_scales.end() && w->is_constant()) {
+    // A copy under a derived name with the same values (fold-batchnorm's
+    // "/bn_folded" when it only moved a bias).
+    for (auto e = o.weight_scales.begin(); e != o.weight_scales.end(); ++e) {
+      const Tensor* v = e->second.values.get();
+      if (w->name.rfind(e->first, 0) == 0 && v != nullptr && v->dtype() == w->constant->dtype() &&
+          v->shape() == w->constant->shape() &&
+          std::memcmp(v->data(), w->constant->data(), v->byte_size()) == 0) {
+        it = e;
+        break;
+      }
+    }
+  }
   if (it == o.weight_scales.end()) {
-    *reason = absl::StrCat("weights '", w->name, "' have no DequantizeLinear (no model scale)");
+    *reason = absl::StrCat("weights '", w->name,
+                           "' have no model scale (no DequantizeLinear, a non-zero weight zero "
+                           "point, or values an optimizer pass changed)");
     return false;
   }
   const int64_t axis = OutputChannelAxis(n);
@@ -298,7 +314,8 @@ absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& sc
   }
   std::vector<double> explicit_scales;
   const bool explicit_weights =
-      options != nullptr && options->weight_scales.contains(node.inputs[1]->name);
+      options != nullptr && (options->explicit_quantization ||
+                             options->weight_scales.contains(node.inputs[1]->name));
   if (explicit_weights && !ExplicitChannelScales(node, *options, &explicit_scales, &reason)) {
     return absl::InvalidArgumentError(absl::StrCat(node.Describe(), ": ", reason));
   }
@@ -544,7 +561,8 @@ std::string ExplicitInt8Blocker(const ir::Node& node, const ScaleMap& scales,
 
 absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     ir::Graph& graph, const ScaleMap& scales,
-    const std::map<const ir::Node*, std::string>& keep_fp32_in, const QuantizeOptions& options) {
+    const std::map<const ir::Node*, std::string>& keep_fp32_in, const QuantizeOptions& options,
+    ScaleMap* int8_tensors) {
   std::vector<LayerPrecisionInfo> report;
   const bool expl = options.explicit_quantization;
   // Explicit quantization: product layers the model did not quantize (or
@@ -814,6 +832,11 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       }
     }
   }
+  if (int8_tensors != nullptr) {
+    for (const auto& [v, q] : int8_of) {
+      if (v->name.find(":fake_quant") == std::string::npos) (*int8_tensors)[v->name] = q.second;
+    }
+  }
   // Dequantizations nobody reads.
   bool removed = true;
   while (removed) {
@@ -839,6 +862,22 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     info.precision = int8 ? Precision::kInt8 : Precision::kFp32;
     auto r = fp32_reason.find(n.get());
     if (r != fp32_reason.end()) info.reason = r->second;
+    // Explicit quantization: a float layer between the model's
+    // DequantizeLinear and QuantizeLinear says why it is not INT8.
+    if (expl && info.reason.empty() && info.precision == Precision::kFp32 &&
+        n->op_type != "QuantizeLinear" && n->op_type != "DequantizeLinear") {
+      const bool reads_dq = std::any_of(n->inputs.begin(), n->inputs.end(), [](const ir::Value* v) {
+        return v != nullptr && v->producer != nullptr && v->producer->op_type == "DequantizeLinear";
+      });
+      if (reads_dq) {
+        info.reason =
+            RoleOf(*n) == ops::Int8Role::kConcat
+                ? "the values it joins have different scales or zero points (the model "
+                  "requantizes them): runs between DequantizeLinear and QuantizeLinear"
+                : absl::StrCat(n->op_type,
+                               " has no INT8 layer: runs in FP32 on the model's dequantized values");
+      }
+    }
     report.push_back(std::move(info));
   }
   return report;

@@ -62,6 +62,10 @@ using ZeroPointMap = std::map<std::string, int32_t>;
 struct ExplicitWeightScales {
   int64_t axis = 0;
   std::vector<double> scales;
+  /// The float32 values (scale * q) the scales belong to: an optimizer pass
+  /// that copies the constant under a derived name ("<name>/bn_folded")
+  /// with the same values keeps its scales; changed values lose them.
+  std::shared_ptr<const Tensor> values;
 };
 
 /// What the rewrite takes besides activation scales. Default: implicit
@@ -142,12 +146,15 @@ absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& sc
                                         const QuantizeOptions* options = nullptr);
 
 /// Rewrites `graph` as described in the file comment. Layers in `keep_fp32`
-/// (by node, with the reason reported) stay FP32. Returns the precision of
+/// (by node, with the reason reported) stay FP32. With `int8_tensors`, fills
+/// it with every float tensor of the graph that the engine holds in int8 and
+/// its scale (the scales in effect: a pass-through output has its input's,
+/// a Concat group its group's), for the QDQ export. Returns the precision of
 /// every layer of the result, in schedule order. Errors: as MakeInt8Layer.
 absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     ir::Graph& graph, const ScaleMap& scales,
     const std::map<const ir::Node*, std::string>& keep_fp32,
-    const QuantizeOptions& options = {});
+    const QuantizeOptions& options = {}, ScaleMap* int8_tensors = nullptr);
 
 /// Explicit quantization: why `node` (HasInt8Form) cannot be an INT8 layer
 /// with the model's quantization, or "" when it can: its input must have a
