@@ -87,17 +87,17 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
   // (builder/explicit_quantization.h).
   std::optional<builder::ExplicitQuantization> explicit_q;
   if (builder::HasQdqNodes(*graph)) {
-    opt::PassStats stats;
+    std::map<std::string, int64_t> counters;
     const auto t0 = std::chrono::steady_clock::now();
     const int before = static_cast<int>(graph->nodes().size());
     ENGINE_ASSIGN_OR_RETURN(builder::ExplicitQuantization eq,
-                            builder::ExtractExplicitQuantization(*graph, stats));
+                            builder::ExtractExplicitQuantization(*graph, counters));
     ENGINE_RETURN_IF_ERROR(graph->Verify());
     const int after = static_cast<int>(graph->nodes().size());
     result.passes.push_back(
         {"explicit-quantization", after != before,
          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
-         before, after, stats.counters()});
+         before, after, counters});
     for (const auto& [node, reason] : eq.not_folded) {
       logger->Log(Severity::kInfo, absl::StrCat("explicit-quantization: '", node,
                                                 "' is not folded and runs in float32: ", reason));

@@ -86,8 +86,12 @@ bool HasQdqNodes(const ir::Graph& graph) {
   return false;
 }
 
-absl::StatusOr<ExplicitQuantization> ExtractExplicitQuantization(ir::Graph& graph,
-                                                                 opt::PassStats& stats) {
+absl::StatusOr<ExplicitQuantization> ExtractExplicitQuantization(
+    ir::Graph& graph, std::map<std::string, int64_t>& counters) {
+  struct {
+    std::map<std::string, int64_t>* c;
+    void Count(const std::string& key) { ++(*c)[key]; }
+  } stats{&counters};
   ExplicitQuantization eq;
   eq.options.explicit_quantization = true;
   std::map<const ir::Node*, std::string> left;  // node -> reason
@@ -102,7 +106,12 @@ absl::StatusOr<ExplicitQuantization> ExtractExplicitQuantization(ir::Graph& grap
   }
   for (ir::Node* dq : dqs) {
     const Tensor& q = *dq->inputs[0]->constant;
-    ENGINE_ASSIGN_OR_RETURN(std::vector<double> scales, Scales(*dq));
+    auto scales_or = Scales(*dq);
+    if (!scales_or.ok()) {
+      left[dq] = std::string(scales_or.status().message());
+      continue;
+    }
+    const std::vector<double> scales = *std::move(scales_or);
     std::vector<int64_t> zps;
     DataType zdt;
     std::string reason;
@@ -165,7 +174,12 @@ absl::StatusOr<ExplicitQuantization> ExtractExplicitQuantization(ir::Graph& grap
       left[q] = "input is not a float32 activation";
       continue;
     }
-    ENGINE_ASSIGN_OR_RETURN(std::vector<double> scales, Scales(*q));
+    auto scales_or = Scales(*q);
+    if (!scales_or.ok()) {
+      left[q] = std::string(scales_or.status().message());
+      continue;
+    }
+    const std::vector<double> scales = *std::move(scales_or);
     std::vector<int64_t> zps;
     DataType zdt;
     if (scales.size() != 1) reason = "per-axis activation quantization";

@@ -26,6 +26,8 @@
 #ifndef ENGINE_BUILDER_EXPLICIT_QUANTIZATION_H_
 #define ENGINE_BUILDER_EXPLICIT_QUANTIZATION_H_
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,7 +35,6 @@
 #include "absl/status/statusor.h"
 #include "builder/quantize_int8.h"
 #include "ir/graph.h"
-#include "optimizer/pass.h"
 
 namespace engine::builder {
 
@@ -52,13 +53,14 @@ struct ExplicitQuantization {
 /// model: the builder then quantizes explicitly).
 bool HasQdqNodes(const ir::Graph& graph);
 
-/// The step described in the file comment, on `graph` in place. Counters in
-/// `stats`: "weights-folded", "bias-folded", "constants-folded",
-/// "activation-pairs-folded" and "skipped.<reason>" per node left.
-/// Errors: InvalidArgument naming the node for a scale that is not a finite
-/// float32 > 0 or a zero point outside its type's range.
-absl::StatusOr<ExplicitQuantization> ExtractExplicitQuantization(ir::Graph& graph,
-                                                                 opt::PassStats& stats);
+/// The step described in the file comment, on `graph` in place. Counters
+/// (named as a pass's, added to `counters`): "weights-folded", "bias-folded", "constants-folded",
+/// "activation-pairs-folded" and "skipped.<reason>" per node left. A
+/// scale that is not a constant, finite float32 > 0 leaves its node in the
+/// graph (listed in not_folded; it runs with ONNX's semantics). Never fails
+/// today; the Status is for the graph checks a future rule may need.
+absl::StatusOr<ExplicitQuantization> ExtractExplicitQuantization(
+    ir::Graph& graph, std::map<std::string, int64_t>& counters);
 
 }  // namespace engine::builder
 
