@@ -282,11 +282,31 @@ struct BuildResult {
   /// (QuantizeLinear / DequantizeLinear boundary layers included).
   std::vector<LayerPrecisionInfo> layer_precisions;
   CalibrationSummary calibration;
+  /// INT8 builds: every activation tensor the engine holds in int8 (by its
+  /// name in the model) and its scale (real = scale * q, zero point 0; the
+  /// scale in effect, after pass-through and Concat propagation). What
+  /// ExportQdqFile writes.
+  std::map<std::string, float> int8_tensor_scales;
 };
 
 /// Every optimizer pass the builder knows, as (kebab-case name, one-line
 /// description), in the order a full pipeline runs them.
 ENGINE_API std::vector<std::pair<std::string, std::string>> ListOptimizerPasses();
+
+/// QDQ export (trtexec_like --exportQdq): writes the quantization of the
+/// INT8 engine `built` (BuildResult::int8_tensor_scales, from a calibrated or
+/// cached build of the ONNX model at `onnx_path`) as that ONNX model with
+/// QuantizeLinear / DequantizeLinear nodes (activation scales with zero point
+/// 0; per-channel int8 weights of the int8 Conv / Gemm / MatMul layers, as
+/// the engine quantizes them), to `out_path` atomically (temporary file and
+/// rename). ONNX Runtime and TensorRT run it as the same quantization, and
+/// building it (explicit quantization) gives the same INT8 layers.
+/// Errors: FailedPrecondition (not an INT8 build), NotFound (onnx_path),
+/// InvalidArgument (a model that does not parse or does not hold the
+/// engine's tensors), Unimplemented (an opset below 13 with ops whose
+/// semantics change at 13), and I/O errors of the write.
+ENGINE_API absl::Status ExportQdqFile(const std::string& onnx_path, const BuildResult& built,
+                                      const std::string& out_path);
 
 /// Builds engines. Stateless apart from the logger; one Builder may run
 /// several builds one after another. Not thread-safe: use one per thread.

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <new>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -14,8 +16,10 @@
 #include "codegen/arena.h"
 #include "codegen/device_code.h"
 #include "codegen/fusion_cost.h"
+#include "builder/explicit_quantization.h"
 #include "builder/int8_phase.h"
 #include "builder/profiles.h"
+#include "builder/qdq_export.h"
 #include "codegen/plan_writer.h"
 #include "common/file_util.h"
 #include "common/fnv.h"
@@ -116,6 +120,28 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
       if (config.dump_dot) result.ir_dumps.push_back({pass, "dot", g.ToDot()});
     });
   }
+  // Explicit quantization: a QDQ model's Q/DQ nodes become data (scales, zero
+  // points, weight scales) before the optimizer, which then sees a float graph
+  // (builder/explicit_quantization.h).
+  std::optional<builder::ExplicitQuantization> explicit_q;
+  if (builder::HasQdqNodes(*graph)) {
+    std::map<std::string, int64_t> counters;
+    const auto t0 = std::chrono::steady_clock::now();
+    const int before = static_cast<int>(graph->nodes().size());
+    ENGINE_ASSIGN_OR_RETURN(builder::ExplicitQuantization eq,
+                            builder::ExtractExplicitQuantization(*graph, counters));
+    ENGINE_RETURN_IF_ERROR(graph->Verify());
+    const int after = static_cast<int>(graph->nodes().size());
+    result.passes.push_back(
+        {"explicit-quantization", after != before,
+         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+         before, after, counters});
+    for (const auto& [node, reason] : eq.not_folded) {
+      logger->Log(Severity::kInfo, absl::StrCat("explicit-quantization: '", node,
+                                                "' is not folded and runs in float32: ", reason));
+    }
+    if (!eq.scales.empty()) explicit_q = std::move(eq);
+  }
   opt::PassContext context;
   context.accept_fusion =
       codegen::MakeFusionVerdict(config.hardware, config.objective, config.max_instructions);
@@ -129,7 +155,35 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
   }
   timer.Done("optimize");
   if (config.mark_all_outputs) builder::MarkAllOutputs(*graph);
-  if (config.precision == Precision::kInt8) {
+  if (explicit_q) {
+    // A QDQ model is an INT8 engine whatever the precision flags (as in
+    // TensorRT, explicit quantization needs no calibrator): --int8 adds
+    // nothing (no calibration runs; a calibrator or cache is ignored), and the
+    // layers the model does not quantize run in FP32.
+    if (config.precision == Precision::kInt8) {
+      logger->Log(Severity::kInfo,
+                  "explicit quantization (QDQ model): the model's scales are used; INT8 "
+                  "calibration is not run");
+    }
+    ENGINE_ASSIGN_OR_RETURN(result.layer_precisions,
+                            opt::QuantizeGraphInt8(*graph, explicit_q->scales, {},
+                                                   explicit_q->options));
+    std::map<std::string, std::string> left(explicit_q->not_folded.begin(),
+                                            explicit_q->not_folded.end());
+    for (LayerPrecisionInfo& info : result.layer_precisions) {
+      auto it = left.find(info.layer);
+      if (it != left.end() && info.reason.empty()) {
+        info.reason = absl::StrCat("Q/DQ not folded: ", it->second);
+      }
+      if (!info.reason.empty()) {
+        logger->Log(Severity::kInfo, absl::StrCat("explicit quantization: layer '", info.layer,
+                                                  "' (", info.type, ") runs in FP32: ",
+                                                  info.reason));
+      }
+    }
+    ENGINE_RETURN_IF_ERROR(graph->Verify());
+    timer.Done("quantize");
+  } else if (config.precision == Precision::kInt8) {
     ENGINE_RETURN_IF_ERROR(builder::QuantizeForInt8(*graph, config, known_tensors, logger, result));
     ENGINE_RETURN_IF_ERROR(graph->Verify());
     timer.Done("quantize");
@@ -318,6 +372,14 @@ absl::StatusOr<BuildResult> Builder::BuildDynamic(const std::string& bytes,
 
 std::vector<std::pair<std::string, std::string>> ListOptimizerPasses() {
   return opt::ListPasses();
+}
+
+absl::Status ExportQdqFile(const std::string& onnx_path, const BuildResult& built,
+                           const std::string& out_path) {
+  ENGINE_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(onnx_path));
+  ENGINE_ASSIGN_OR_RETURN(std::string qdq,
+                          builder::ExportQdqModel(bytes, onnx_path, built.int8_tensor_scales));
+  return WriteFileAtomically(out_path, qdq);
 }
 
 absl::Status WritePlanFile(const std::string& path, const std::string& plan) {

@@ -297,7 +297,8 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
     }
   }
 
-  ENGINE_ASSIGN_OR_RETURN(result.layer_precisions, opt::QuantizeGraphInt8(graph, scales, keep_fp32));
+  ENGINE_ASSIGN_OR_RETURN(result.layer_precisions, opt::QuantizeGraphInt8(graph, scales, keep_fp32, {},
+                                                                       &result.int8_tensor_scales));
   for (LayerPrecisionInfo& info : result.layer_precisions) {
     auto it = sqnr.find(info.layer);
     if (it != sqnr.end()) info.sqnr_db = it->second;

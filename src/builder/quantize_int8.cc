@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -173,8 +174,81 @@ std::shared_ptr<Tensor> QuantizeRows(const float* w, int64_t rows, int64_t cols,
   return q;
 }
 
+// The model's zero point of tensor `name` (0 without options or entry).
+int32_t ZeroPointOf(const QuantizeOptions* o, const std::string& name) {
+  if (o == nullptr) return 0;
+  auto it = o->zero_points.find(name);
+  return it == o->zero_points.end() ? 0 : it->second;
+}
+
+// The axis of the weight tensor that indexes output channels: Conv's W
+// [M, C/g, k...] and Gemm's transposed B [N, K]: 0; MatMul's and Gemm's B
+// [K, N]: 1.
+int64_t OutputChannelAxis(const ir::Node& n) {
+  if (RoleOf(n) == ops::Int8Role::kConvProduct) return 0;
+  return n.op_type == "Gemm" && n.attrs.Int("transB", 0) != 0 ? 0 : 1;
+}
+
+// The explicit weight scales of `n`, one per output channel (`channels`), or
+// false with the reason.
+bool ExplicitChannelScales(const ir::Node& n, const QuantizeOptions& o, std::vector<double>* out,
+                           std::string* reason) {
+  const ir::Value* w = n.inputs[1];
+  auto it = o.weight_scales.find(w->name);
+  if (it == o.weight_scales.end() && w->is_constant()) {
+    // A copy under a derived name with the same values (fold-batchnorm's
+    // "/bn_folded" when it only moved a bias).
+    for (auto e = o.weight_scales.begin(); e != o.weight_scales.end(); ++e) {
+      const Tensor* v = e->second.values.get();
+      if (w->name.rfind(e->first, 0) == 0 && v != nullptr && v->dtype() == w->constant->dtype() &&
+          v->shape() == w->constant->shape() &&
+          std::memcmp(v->data(), w->constant->data(), v->byte_size()) == 0) {
+        it = e;
+        break;
+      }
+    }
+  }
+  if (it == o.weight_scales.end()) {
+    *reason = absl::StrCat("weights '", w->name,
+                           "' have no model scale (no DequantizeLinear, a non-zero weight zero "
+                           "point, or values an optimizer pass changed)");
+    return false;
+  }
+  const int64_t axis = OutputChannelAxis(n);
+  const int64_t channels = w->shape.size() > static_cast<size_t>(axis) ? w->shape[axis] : 0;
+  const ExplicitWeightScales& e = it->second;
+  if (e.scales.size() == 1) {
+    out->assign(static_cast<size_t>(channels), e.scales[0]);
+  } else if (e.axis == axis && static_cast<int64_t>(e.scales.size()) == channels) {
+    *out = e.scales;
+  } else {
+    *reason = absl::StrCat("weights '", w->name, "' are quantized per index of axis ", e.axis,
+                           ", not per output channel (axis ", axis, ")");
+    return false;
+  }
+  for (double s : *out) {
+    if (!(s > 0.0) || !std::isfinite(s)) {
+      *reason = absl::StrCat("weights '", w->name, "' have a scale ", s, " that is not finite and > 0");
+      return false;
+    }
+  }
+  return true;
+}
+
+// int8 weights at the given per-row scales ([rows, cols] row-major).
+std::shared_ptr<Tensor> QuantizeRowsAt(const float* w, int64_t rows, int64_t cols, Dims shape,
+                                       const std::vector<double>& scales) {
+  auto q = std::make_shared<Tensor>(DataType::kInt8, std::move(shape));
+  int8_t* out = q->data_as<int8_t>();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float s = static_cast<float>(scales[r]);
+    for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = QuantizeWeight(w[r * cols + c], s);
+  }
+  return q;
+}
+
 void SetRequant(Attributes& attrs, const std::vector<double>& w_scales, float in_scale,
-                float out_scale, float lo, float hi) {
+                float out_scale, float lo, float hi, int32_t y_zero_point = 0) {
   std::vector<int64_t> mult, shift;
   for (double ws : w_scales) {
     const QuantizedMultiplier q = QuantizeMultiplier(in_scale * ws / out_scale);
@@ -185,12 +259,15 @@ void SetRequant(Attributes& attrs, const std::vector<double>& w_scales, float in
   attrs.Set("shift", shift);
   // The activation as the output clamp, rounded inward so that the clamp never
   // lets through a value the activation would cut.
-  const int64_t qlo = std::isfinite(lo) ? static_cast<int64_t>(std::ceil(lo / out_scale)) : -128;
-  const int64_t qhi = std::isfinite(hi) ? static_cast<int64_t>(std::floor(hi / out_scale)) : 127;
+  const int64_t qlo =
+      std::isfinite(lo) ? static_cast<int64_t>(std::ceil(lo / out_scale)) + y_zero_point : -128;
+  const int64_t qhi =
+      std::isfinite(hi) ? static_cast<int64_t>(std::floor(hi / out_scale)) + y_zero_point : 127;
   const int64_t l = std::clamp<int64_t>(qlo, -128, 127);
   const int64_t h = std::clamp<int64_t>(qhi, -128, 127);
   attrs.Set("output_min", std::min(l, h));
   attrs.Set("output_max", std::max(l, h));
+  if (y_zero_point != 0) attrs.Set("y_zero_point", int64_t{y_zero_point});
 }
 
 std::shared_ptr<Tensor> QuantizeBiasVector(const float* b, float in_scale,
@@ -229,11 +306,21 @@ std::vector<std::string> Int8ScaleTensors(const ir::Graph& graph) {
   return out;
 }
 
-absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& scales) {
+absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& scales,
+                                        const QuantizeOptions* options) {
   std::string reason;
   if (!HasInt8Form(node, &reason)) {
     return absl::InvalidArgumentError(absl::StrCat(node.Describe(), ": ", reason));
   }
+  std::vector<double> explicit_scales;
+  const bool explicit_weights =
+      options != nullptr && (options->explicit_quantization ||
+                             options->weight_scales.contains(node.inputs[1]->name));
+  if (explicit_weights && !ExplicitChannelScales(node, *options, &explicit_scales, &reason)) {
+    return absl::InvalidArgumentError(absl::StrCat(node.Describe(), ": ", reason));
+  }
+  const int32_t zx = ZeroPointOf(options, node.inputs[0]->name);
+  const int32_t zy = ZeroPointOf(options, node.outputs[0]->name);
   Int8Layer layer;
   ENGINE_ASSIGN_OR_RETURN(layer.input_scale, ScaleOf(scales, node.inputs[0], node));
   ENGINE_ASSIGN_OR_RETURN(layer.output_scale, ScaleOf(scales, node.outputs[0], node));
@@ -245,12 +332,22 @@ absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& sc
   if (RoleOf(node) == ops::Int8Role::kConvProduct) {
     layer.type = "Int8Conv";
     const int64_t m = w.shape()[0];
-    layer.weights = QuantizeRows(w.data_as<float>(), m, w.num_elements() / std::max<int64_t>(m, 1),
-                                 w.shape(), &w_scales);
+    const int64_t cols = w.num_elements() / std::max<int64_t>(m, 1);
+    if (explicit_weights) {
+      w_scales = explicit_scales;
+      layer.weights = QuantizeRowsAt(w.data_as<float>(), m, cols, w.shape(), w_scales);
+    } else {
+      layer.weights = QuantizeRows(w.data_as<float>(), m, cols, w.shape(), &w_scales);
+    }
+    if (zx != 0) layer.attrs.Set("x_zero_point", int64_t{zx});
     for (const auto& [name, value] : node.attrs.values()) {
       if (name.rfind("activation", 0) != 0) layer.attrs.Set(name, value);
     }
     if (node.inputs.size() > 3 && node.inputs[3] != nullptr) {
+      if (ZeroPointOf(options, node.inputs[3]->name) != 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            node.Describe(), ": residual '", node.inputs[3]->name, "' has a zero point"));
+      }
       ENGINE_ASSIGN_OR_RETURN(layer.residual_scale, ScaleOf(scales, node.inputs[3], node));
       const QuantizedMultiplier q = QuantizeMultiplier(layer.residual_scale / layer.output_scale);
       layer.attrs.Set("residual_multiplier", int64_t{q.multiplier});
@@ -266,12 +363,34 @@ absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& sc
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t j = 0; j < k; ++j) wt[i * k + j] = trans_b ? src[i * k + j] : src[j * n + i];
     }
-    layer.weights = QuantizeRows(wt.data(), n, k, Dims{n, k}, &w_scales);
+    if (explicit_weights) {
+      w_scales = explicit_scales;
+      layer.weights = QuantizeRowsAt(wt.data(), n, k, Dims{n, k}, w_scales);
+    } else {
+      layer.weights = QuantizeRows(wt.data(), n, k, Dims{n, k}, &w_scales);
+    }
   }
   if (bias != nullptr) {
     layer.bias = QuantizeBiasVector(bias->constant->data_as<float>(), layer.input_scale, w_scales);
   }
-  SetRequant(layer.attrs, w_scales, layer.input_scale, layer.output_scale, lo, hi);
+  if (zx != 0) {
+    // sum_k (q_x - zx) * q_w = sum_k q_x * q_w - zx * sum_k q_w: the second
+    // term is a per-channel constant, folded into the int32 bias (exact; the
+    // padding of Int8Conv reads zx, so padded taps contribute 0 too).
+    const int64_t channels = static_cast<int64_t>(w_scales.size());
+    const int64_t cols = layer.weights->num_elements() / std::max<int64_t>(channels, 1);
+    auto b = std::make_shared<Tensor>(DataType::kInt32, Dims{channels});
+    const int8_t* qw = layer.weights->data_as<int8_t>();
+    for (int64_t c = 0; c < channels; ++c) {
+      int64_t sum = 0;
+      for (int64_t j = 0; j < cols; ++j) sum += qw[c * cols + j];
+      const int64_t b0 = layer.bias ? layer.bias->data_as<int32_t>()[c] : 0;
+      b->data_as<int32_t>()[c] = static_cast<int32_t>(
+          std::clamp<int64_t>(b0 - int64_t{zx} * sum, INT32_MIN, INT32_MAX));
+    }
+    layer.bias = std::move(b);
+  }
+  SetRequant(layer.attrs, w_scales, layer.input_scale, layer.output_scale, lo, hi, zy);
   if (FloatEpilogue(node)) {
     for (const auto& [name, value] : node.attrs.values()) {
       if (name.rfind("activation", 0) == 0) layer.float_activation.Set(name, value);
@@ -297,7 +416,7 @@ void MakeFloatEpilogueOutput(Int8Layer& layer) {
 
 void MakeFloatOutput(Int8Layer& layer) {
   for (const char* name : {"multiplier", "shift", "output_min", "output_max", "residual_multiplier",
-                           "residual_shift"}) {
+                           "residual_shift", "y_zero_point"}) {
     layer.attrs.Erase(name);
   }
   std::vector<float> scale;
@@ -321,8 +440,14 @@ void MakeFloatOutput(Int8Layer& layer) {
 // group whose outputs no int8 layer reads. Average pools count as producers
 // (they requantize to any scale); one whose input stays FP32 leaves its
 // Concat FP32 when the rewrite reaches it.
+//
+// Explicit quantization (options.explicit_quantization): a group runs in int8
+// only when every value it joins has a scale and all have the same scale and
+// zero point (the model's QuantizeLinear nodes agree); otherwise the Concat
+// stays FP32 between the DequantizeLinear and QuantizeLinear the model wrote.
 std::map<const ir::Node*, float> Int8Concats(const ir::Graph& graph, const ScaleMap& scales,
-                                             const std::map<const ir::Node*, std::string>& keep_fp32) {
+                                             const std::map<const ir::Node*, std::string>& keep_fp32,
+                                             const QuantizeOptions& options) {
   std::set<const ir::Node*> chosen;
   for (const auto& n : graph.nodes()) {
     if (RoleOf(*n) != ops::Int8Role::kConcat || keep_fp32.contains(n.get()) || n->outputs.size() != 1 ||
@@ -378,6 +503,26 @@ std::map<const ir::Node*, float> Int8Concats(const ir::Graph& graph, const Scale
     }
   }
   std::erase_if(chosen, [&](const ir::Node* c) { return !read_as_int8.contains(find(c->outputs[0])); });
+  if (options.explicit_quantization) {
+    std::map<const ir::Value*, std::set<std::pair<float, int32_t>>> group_q;
+    std::set<const ir::Value*> unscaled;
+    for (const ir::Node* c : chosen) {
+      std::vector<const ir::Value*> members(c->inputs.begin(), c->inputs.end());
+      members.push_back(c->outputs[0]);
+      for (const ir::Value* v : members) {
+        auto it = scales.find(v->name);
+        if (it == scales.end()) {
+          unscaled.insert(find(v));
+          continue;
+        }
+        group_q[find(v)].insert({it->second, ZeroPointOf(&options, v->name)});
+      }
+    }
+    std::erase_if(chosen, [&](const ir::Node* c) {
+      const ir::Value* g = find(c->outputs[0]);
+      return unscaled.contains(g) || group_q[g].size() != 1;
+    });
+  }
   std::map<const ir::Value*, float> group_scale;
   for (const ir::Node* c : chosen) {
     std::vector<const ir::Value*> members(c->inputs.begin(), c->inputs.end());
@@ -394,15 +539,51 @@ std::map<const ir::Node*, float> Int8Concats(const ir::Graph& graph, const Scale
   return out;
 }
 
+std::string ExplicitInt8Blocker(const ir::Node& node, const ScaleMap& scales,
+                                const QuantizeOptions& options) {
+  if (!scales.contains(node.inputs[0]->name)) {
+    return absl::StrCat("input '", node.inputs[0]->name,
+                        "' has no QuantizeLinear -> DequantizeLinear (no model scale)");
+  }
+  std::string reason;
+  std::vector<double> ws;
+  if (!ExplicitChannelScales(node, options, &ws, &reason)) return reason;
+  if (RoleOf(node) == ops::Int8Role::kConvProduct && node.inputs.size() > 3 &&
+      node.inputs[3] != nullptr) {
+    const std::string& r = node.inputs[3]->name;
+    if (!scales.contains(r)) return absl::StrCat("residual '", r, "' has no model scale");
+    if (ZeroPointOf(&options, r) != 0) {
+      return absl::StrCat("residual '", r, "' has a non-zero zero point");
+    }
+  }
+  return "";
+}
+
 absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     ir::Graph& graph, const ScaleMap& scales,
-    const std::map<const ir::Node*, std::string>& keep_fp32) {
+    const std::map<const ir::Node*, std::string>& keep_fp32_in, const QuantizeOptions& options,
+    ScaleMap* int8_tensors) {
   std::vector<LayerPrecisionInfo> report;
+  const bool expl = options.explicit_quantization;
+  // Explicit quantization: product layers the model did not quantize (or
+  // quantized in a form without an INT8 layer) stay FP32, with the reason.
+  std::map<const ir::Node*, std::string> keep_fp32 = keep_fp32_in;
+  if (expl) {
+    for (const auto& n : graph.nodes()) {
+      if (keep_fp32.contains(n.get()) || !HasInt8Form(*n)) continue;
+      std::string why = ExplicitInt8Blocker(*n, scales, options);
+      if (!why.empty()) keep_fp32[n.get()] = std::move(why);
+    }
+  }
+  // The zero points in effect (pass-through outputs take their input's).
+  QuantizeOptions eff = options;
+  auto zp_of = [&](const std::string& name) { return ZeroPointOf(&eff, name); };
   // The scales in effect: a layer that passes int8 through gives its output
   // its input's scale, whatever calibration measured for it, and the values
   // an int8 Concat joins take its group's scale.
   ScaleMap effective = scales;
-  const std::map<const ir::Node*, float> int8_concats = Int8Concats(graph, scales, keep_fp32);
+  const std::map<const ir::Node*, float> int8_concats =
+      Int8Concats(graph, scales, keep_fp32, options);
   for (const auto& [concat, scale] : int8_concats) {
     for (const ir::Value* in : concat->inputs) effective[in->name] = scale;
     effective[concat->outputs[0]->name] = scale;
@@ -416,7 +597,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     if (dtype == DataType::kFloat32) {
       *t->data_as<float>() = value;
     } else {
-      *t->data_as<int8_t>() = 0;
+      *t->data_as<int8_t>() = static_cast<int8_t>(value);  // a zero point in [-128, 127]
     }
     return graph.AddConstant(name, std::move(t));
   };
@@ -443,7 +624,8 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     ir::Value* q = new_int8_value(v);
     auto node = make_node("QuantizeLinear", absl::StrCat(v->name, "/quantize"), {});
     node->inputs = {v, scalar_constant(absl::StrCat(v->name, "/scale"), DataType::kFloat32, scale),
-                    scalar_constant(absl::StrCat(v->name, "/zero_point"), DataType::kInt8, 0)};
+                    scalar_constant(absl::StrCat(v->name, "/zero_point"), DataType::kInt8,
+                                    static_cast<float>(zp_of(v->name)))};
     node->outputs = {q};
     graph.InsertNodeBefore(at, std::move(node));
     int8_of[v] = {q, scale};
@@ -454,7 +636,8 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
   auto dequantize_into = [&](ir::Value* q, float scale, ir::Value* y, ir::Node* at) {
     auto node = make_node("DequantizeLinear", absl::StrCat(y->name, "/dequantize"), {});
     node->inputs = {q, scalar_constant(absl::StrCat(y->name, "/scale"), DataType::kFloat32, scale),
-                    scalar_constant(absl::StrCat(y->name, "/zero_point"), DataType::kInt8, 0)};
+                    scalar_constant(absl::StrCat(y->name, "/zero_point"), DataType::kInt8,
+                                    static_cast<float>(zp_of(y->name)))};
     node->outputs = {y};
     graph.InsertNodeBefore(at, std::move(node));
     int8_of[y] = {q, scale};
@@ -498,8 +681,12 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       continue;
     }
     if (HasInt8Form(*node)) {
-      ENGINE_ASSIGN_OR_RETURN(Int8Layer layer, MakeInt8Layer(*node, effective));
-      const bool float_out = !ReadsInt8(node->outputs[0]);
+      // Explicit quantization: the output is int8 exactly where the model
+      // quantizes it; without a QuantizeLinear it is float32.
+      const bool float_out =
+          expl ? !scales.contains(node->outputs[0]->name) : !ReadsInt8(node->outputs[0]);
+      if (float_out && expl) effective.try_emplace(node->outputs[0]->name, 1.0f);  // unused
+      ENGINE_ASSIGN_OR_RETURN(Int8Layer layer, MakeInt8Layer(*node, effective, &eff));
       if (float_out) {
         MakeFloatOutput(layer);
       } else if (FloatEpilogue(*node)) {
@@ -510,8 +697,10 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       q->inputs.push_back(int8_input(node->inputs[0], layer.input_scale, node));
       q->inputs.push_back(graph.AddConstant(absl::StrCat(node->inputs[1]->name, ":int8"),
                                             layer.weights));
-      q->inputs.push_back(layer.bias ? graph.AddConstant(
-                                           absl::StrCat(node->inputs[2]->name, ":int32"), layer.bias)
+      const std::string bias_name = node->inputs.size() > 2 && node->inputs[2] != nullptr
+                                        ? node->inputs[2]->name
+                                        : absl::StrCat(node->name, "/bias");
+      q->inputs.push_back(layer.bias ? graph.AddConstant(absl::StrCat(bias_name, ":int32"), layer.bias)
                                      : nullptr);
       if (layer.type == "Int8Conv" && node->inputs.size() > 3 && node->inputs[3] != nullptr) {
         q->inputs.push_back(int8_input(node->inputs[3], layer.residual_scale, node));
@@ -545,6 +734,11 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       replace_int8_out(node, std::move(q), scale);
       continue;
     }
+    if (IsAveragePool(*node) && int8_of.contains(node->inputs[0]) &&
+        (zp_of(node->inputs[0]->name) != 0 || zp_of(node->outputs[0]->name) != 0)) {
+      fp32_reason[node] = "Int8AveragePool has no zero point (asymmetric input or output)";
+      continue;
+    }
     if (IsAveragePool(*node) && int8_of.contains(node->inputs[0])) {
       // Int8(Global)AveragePool: exact int32 window sums, requantized to the
       // output's calibrated scale, or dequantized when only float layers
@@ -568,7 +762,34 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     }
     if (IsInt8PassThrough(*node)) {
       auto it = int8_of.find(node->inputs[0]);
+      // Explicit quantization: a tensor the model quantizes is read in int8
+      // by the pass-through layers (TensorRT propagates Q/DQ across them).
+      if (it == int8_of.end() && expl && scales.contains(node->inputs[0]->name)) {
+        int8_input(node->inputs[0], scales.at(node->inputs[0]->name), node);
+        it = int8_of.find(node->inputs[0]);
+      }
       if (it == int8_of.end()) continue;
+      const int32_t zin = zp_of(node->inputs[0]->name);
+      if (expl) {
+        std::string why;
+        if (node->op_type == "Relu" && zin != 0) {
+          why = absl::StrCat("Relu of an asymmetric int8 input (zero point ", zin,
+                             ") is not a pass-through");
+        }
+        for (const ir::Value* y : node->outputs) {
+          auto ys = scales.find(y->name);
+          if (why.empty() && ys != scales.end() &&
+              (ys->second != it->second.second || zp_of(y->name) != zin)) {
+            why = absl::StrCat("the model requantizes output '", y->name,
+                               "' to another scale or zero point than its input's");
+          }
+        }
+        if (!why.empty()) {
+          fp32_reason[node] = std::move(why);
+          continue;
+        }
+      }
+      for (const ir::Value* y : node->outputs) eff.zero_points[y->name] = zin;
       auto q = make_node(node->op_type, node->name, node->onnx_nodes);
       q->attrs = node->attrs;
       q->inputs = node->inputs;
@@ -576,6 +797,44 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       const float scale = it->second.second;
       for (const ir::Value* y : node->outputs) effective[y->name] = scale;
       replace_int8_out(node, std::move(q), scale);
+    }
+  }
+  // Explicit quantization: a float tensor the model quantizes that no INT8
+  // layer produced keeps its QuantizeLinear -> DequantizeLinear for its float
+  // readers (the model's rounding), as written.
+  if (expl) {
+    std::vector<ir::Value*> fake;
+    for (ir::Value* v : graph.values()) {
+      if (v->is_constant() || v->dtype != DataType::kFloat32 || !scales.contains(v->name) ||
+          int8_of.contains(v) || graph.IsGraphOutput(v)) {
+        continue;
+      }
+      fake.push_back(v);
+    }
+    for (ir::Value* v : fake) {
+      std::vector<ir::Node*> readers;
+      for (ir::Node* c : graph.Consumers(v)) {
+        if (c->op_type != "QuantizeLinear") readers.push_back(c);
+      }
+      if (readers.empty()) continue;
+      const float scale = scales.at(v->name);
+      ir::Value* q = int8_input(v, scale, readers.front());
+      ir::Value* fq = graph.AddValue(absl::StrCat(v->name, ":fake_quant"));
+      fq->dtype = DataType::kFloat32;
+      fq->shape = v->shape;
+      fq->has_shape = true;
+      eff.zero_points[fq->name] = zp_of(v->name);
+      dequantize_into(q, scale, fq, readers.front());
+      for (ir::Node* c : readers) {
+        for (ir::Value*& in : c->inputs) {
+          if (in == v) in = fq;
+        }
+      }
+    }
+  }
+  if (int8_tensors != nullptr) {
+    for (const auto& [v, q] : int8_of) {
+      if (v->name.find(":fake_quant") == std::string::npos) (*int8_tensors)[v->name] = q.second;
     }
   }
   // Dequantizations nobody reads.
@@ -603,6 +862,22 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     info.precision = int8 ? Precision::kInt8 : Precision::kFp32;
     auto r = fp32_reason.find(n.get());
     if (r != fp32_reason.end()) info.reason = r->second;
+    // Explicit quantization: a float layer between the model's
+    // DequantizeLinear and QuantizeLinear says why it is not INT8.
+    if (expl && info.reason.empty() && info.precision == Precision::kFp32 &&
+        n->op_type != "QuantizeLinear" && n->op_type != "DequantizeLinear") {
+      const bool reads_dq = std::any_of(n->inputs.begin(), n->inputs.end(), [](const ir::Value* v) {
+        return v != nullptr && v->producer != nullptr && v->producer->op_type == "DequantizeLinear";
+      });
+      if (reads_dq) {
+        info.reason =
+            RoleOf(*n) == ops::Int8Role::kConcat
+                ? "the values it joins have different scales or zero points (the model "
+                  "requantizes them): runs between DequantizeLinear and QuantizeLinear"
+                : absl::StrCat(n->op_type,
+                               " has no INT8 layer: runs in FP32 on the model's dequantized values");
+      }
+    }
     report.push_back(std::move(info));
   }
   return report;

@@ -49,6 +49,43 @@ namespace engine::opt {
 /// Activation scales by tensor name (float32, > 0: real = scale * q).
 using ScaleMap = std::map<std::string, float>;
 
+/// Activation zero points by tensor name, in int8 units (an int8 in
+/// [-128, 127]: real = scale * (q - zero_point)); absent means 0. A uint8
+/// tensor of the model with zero point z is stored as int8 q - 128 with zero
+/// point z - 128 (exact).
+using ZeroPointMap = std::map<std::string, int32_t>;
+
+/// The quantization a model gives a constant weight tensor (explicit
+/// quantization, builder/explicit_quantization.h): one scale (scales.size()
+/// == 1: per tensor) or one scale per index of `axis` (>= 0) of the tensor.
+/// Weight zero points are 0 (as TensorRT requires).
+struct ExplicitWeightScales {
+  int64_t axis = 0;
+  std::vector<double> scales;
+  /// The float32 values (scale * q) the scales belong to: an optimizer pass
+  /// that copies the constant under a derived name ("<name>/bn_folded")
+  /// with the same values keeps its scales; changed values lose them.
+  std::shared_ptr<const Tensor> values;
+};
+
+/// What the rewrite takes besides activation scales. Default: implicit
+/// quantization (calibrated scales, zero points 0, weight scales
+/// max|w[c]| / 127).
+struct QuantizeOptions {
+  ZeroPointMap zero_points;
+  /// By weight constant name.
+  std::map<std::string, ExplicitWeightScales> weight_scales;
+  /// Explicit quantization (TensorRT's rules): a product layer becomes INT8
+  /// only when its input has a scale and its weights an explicit scale; a
+  /// tensor with a scale is materialized in int8 at exactly that scale and
+  /// zero point (no float-output shortcut; float readers get its
+  /// DequantizeLinear, and a tensor no INT8 layer produces keeps its
+  /// QuantizeLinear -> DequantizeLinear), pass-through layers and Concats run
+  /// in int8 only where the model's scales and zero points agree, and every
+  /// quantizable layer left FP32 gets a reason.
+  bool explicit_quantization = false;
+};
+
 /// Whether `node` has an INT8 form (Int8Conv / Int8Gemm). When it does not
 /// and `reason` is given, says why ("weights are not constant", ...). A fused
 /// activation without an exact integer form (Sigmoid, Swish, ...) does not
@@ -97,14 +134,34 @@ void MakeFloatEpilogueOutput(Int8Layer& layer);
 /// attributes from the scales of its input, output (and residual) tensors.
 /// Errors: NotFound naming a tensor without a scale; InvalidArgument for a
 /// scale that is not finite and > 0.
-absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& scales);
+/// With `options` (explicit quantization): the model's weight scales
+/// (options->weight_scales; weights are round_half_even(w / s) clamped to
+/// [-127, 127], the int8 values the model stored when w came from its
+/// DequantizeLinear), the input zero point zx folded into the int32 bias
+/// (B[c] -= zx * sum_k W[c, k]; Int8Conv's padding reads zx,
+/// "x_zero_point"), and the output zero point as "y_zero_point" (clamp bounds
+/// include it). Errors also: InvalidArgument for explicit weight scales whose
+/// axis is not the output channel, or a residual with a zero point.
+absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& scales,
+                                        const QuantizeOptions* options = nullptr);
 
 /// Rewrites `graph` as described in the file comment. Layers in `keep_fp32`
-/// (by node, with the reason reported) stay FP32. Returns the precision of
+/// (by node, with the reason reported) stay FP32. With `int8_tensors`, fills
+/// it with every float tensor of the graph that the engine holds in int8 and
+/// its scale (the scales in effect: a pass-through output has its input's,
+/// a Concat group its group's), for the QDQ export. Returns the precision of
 /// every layer of the result, in schedule order. Errors: as MakeInt8Layer.
 absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     ir::Graph& graph, const ScaleMap& scales,
-    const std::map<const ir::Node*, std::string>& keep_fp32);
+    const std::map<const ir::Node*, std::string>& keep_fp32,
+    const QuantizeOptions& options = {}, ScaleMap* int8_tensors = nullptr);
+
+/// Explicit quantization: why `node` (HasInt8Form) cannot be an INT8 layer
+/// with the model's quantization, or "" when it can: its input must have a
+/// scale, its weights an explicit scale per output channel or per tensor, a
+/// residual no zero point.
+std::string ExplicitInt8Blocker(const ir::Node& node, const ScaleMap& scales,
+                                const QuantizeOptions& options);
 
 }  // namespace engine::opt
 

@@ -15,7 +15,13 @@
 // / y_scale), "residual_multiplier" / "residual_shift" (ints, r_scale /
 // y_scale; required with R), "output_min" / "output_max" (ints in [-128, 127],
 // default the full range; a fused Relu sets output_min = 0, a fused Clip its
-// quantized bounds). Padding reads 0 (the zero point of symmetric int8).
+// quantized bounds). Padding reads "x_zero_point" (int in [-128, 127], default
+// 0: symmetric int8), the input's zero point, so that a padded tap is the real
+// value 0; the builder folds -x_zero_point * sum(W[m]) into B[m], so acc is
+// sum((X - x_zero_point) * W) + B exactly. "y_zero_point" (int in [-128, 127],
+// default 0) is added to every requantized (or float-epilogue quantized)
+// value before the output_min/output_max clamp, which is in the same int8
+// units (explicit quantization, builder/explicit_quantization.h).
 //
 // Float output: with the attribute "output_scale" (floats, one per output
 // channel: x_scale * w_scale[m]) the accumulators are dequantized instead:
@@ -87,6 +93,10 @@ struct Requant {
   int32_t residual_multiplier = 0;
   int32_t residual_shift = 1;
   int32_t lo = -128, hi = 127;
+  // Output zero point (attribute "y_zero_point", in [-128, 127], default 0):
+  // added to the requantized value before the [lo, hi] clamp (explicit
+  // quantization with an asymmetric output; ONNX QuantizeLinear's "+ zp").
+  int32_t y_zero_point = 0;
   // Float output (attribute "output_scale"): the accumulators are dequantized
   // instead of requantized.
   bool float_out = false;
@@ -155,6 +165,12 @@ absl::Status ParseOutputRange(const Attributes& attrs, const std::string& op, Re
   }
   r.lo = static_cast<int32_t>(lo);
   r.hi = static_cast<int32_t>(hi);
+  ENGINE_ASSIGN_OR_RETURN(int64_t zp, attrs.GetInt("y_zero_point", 0));
+  if (zp < -128 || zp > 127) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": y_zero_point ", zp, " is not within [-128, 127]"));
+  }
+  r.y_zero_point = static_cast<int32_t>(zp);
   return absl::OkStatus();
 }
 
@@ -245,8 +261,9 @@ inline void RequantizeRows(const Requant& q, int64_t c, int32_t bias, const int3
                            int64_t y_stride, int64_t rows, int64_t n) {
   const int32_t m = q.multiplier[c], s = q.shift[c];
   const int32_t rm = q.residual_multiplier, rs = q.residual_shift;
-  const int32_t lo = q.lo, hi = q.hi;
+  const int32_t lo = q.lo, hi = q.hi, zp = q.y_zero_point;
 #if defined(__AVX512F__) && defined(__AVX512BW__)
+  const __m512i vzp = _mm512_set1_epi64(zp);
   const __m512i vm = _mm512_set1_epi64(m);
   const __m512i vround = _mm512_set1_epi64(int64_t{1} << (s - 1));
   const __m128i vs = _mm_cvtsi32_si128(s);
@@ -274,8 +291,8 @@ inline void RequantizeRows(const Requant& q, int64_t c, int32_t bias, const int3
         v1 = _mm512_add_epi64(
             v1, RequantizeLanes(_mm512_cvtepi8_epi64(_mm_srli_si128(rv, 8)), vrm, vrround, vrs));
       }
-      v0 = _mm512_min_epi64(_mm512_max_epi64(v0, vlo), vhi);
-      v1 = _mm512_min_epi64(_mm512_max_epi64(v1, vlo), vhi);
+      v0 = _mm512_min_epi64(_mm512_max_epi64(_mm512_add_epi64(v0, vzp), vlo), vhi);
+      v1 = _mm512_min_epi64(_mm512_max_epi64(_mm512_add_epi64(v1, vzp), vlo), vhi);
       // Each lane is in [lo, hi] within [-128, 127]: narrowing keeps it.
       const __m128i b0 = _mm512_cvtepi64_epi8(v0);
       const __m128i b1 = _mm512_cvtepi64_epi8(v1);
@@ -288,14 +305,15 @@ inline void RequantizeRows(const Requant& q, int64_t c, int32_t bias, const int3
     int8_t* y_row = y + r * y_stride;
     if (res == nullptr) {
       for (int64_t i = 0; i < n; ++i) {
-        y_row[i] = RequantizeToInt8(AddWrapping(a_row[i], bias), m, s, lo, hi);
+        y_row[i] = static_cast<int8_t>(
+            std::clamp<int64_t>(Requantize(AddWrapping(a_row[i], bias), m, s) + zp, lo, hi));
       }
       continue;
     }
     const int8_t* r_row = res + r * res_stride;
     for (int64_t i = 0; i < n; ++i) {
       const int64_t v =
-          Requantize(AddWrapping(a_row[i], bias), m, s) + Requantize(r_row[i], rm, rs);
+          Requantize(AddWrapping(a_row[i], bias), m, s) + Requantize(r_row[i], rm, rs) + zp;
       y_row[i] = static_cast<int8_t>(std::clamp<int64_t>(v, lo, hi));
     }
   }
@@ -332,7 +350,7 @@ inline void FloatEpilogueRow(const Requant& q, int64_t c, int32_t bias,
       if (res != nullptr) v[i] += static_cast<float>(res[b + i]) * q.residual_scale;
     }
     if (q.float_act) ApplyActivation(q.act, v, v, m);
-    QuantizeInt8(v, m, q.y_scale, 0, y + b);
+    QuantizeInt8(v, m, q.y_scale, q.y_zero_point, y + b);
     for (int64_t i = 0; i < m; ++i) {
       y[b + i] = static_cast<int8_t>(std::clamp<int32_t>(y[b + i], q.lo, q.hi));
     }
@@ -455,6 +473,10 @@ absl::Status CheckPrepared(const std::string& op, const Requant& q, const Dims& 
 struct Int8ConvParams : ConvGeometry {
   bool has_bias = false;
   bool has_residual = false;
+  // The value padding reads (attribute "x_zero_point", in [-128, 127],
+  // default 0): the input's zero point, so that a padded position is the real
+  // value 0 (explicit quantization with an asymmetric input).
+  int8_t x_zero_point = 0;
   Requant requant;
 };
 
@@ -486,6 +508,12 @@ absl::StatusOr<Int8ConvParams> ParseInt8Conv(const Attributes& attrs,
     }
   }
   ENGINE_ASSIGN_OR_RETURN(p.requant, ParseRequant(attrs, p.out_channels, p.has_residual, op));
+  ENGINE_ASSIGN_OR_RETURN(int64_t xzp, attrs.GetInt("x_zero_point", 0));
+  if (xzp < -128 || xzp > 127) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": x_zero_point ", xzp, " is not within [-128, 127]"));
+  }
+  p.x_zero_point = static_cast<int8_t>(xzp);
   return p;
 }
 
@@ -620,7 +648,7 @@ class Int8ConvKernel final : public Kernel {
         } else {
           const int64_t key = i / row_blocks_;
           if (key != built_for) {
-            Im2Col<int8_t>(p_, xg, p0, len, 0, k_, col, 0);
+            Im2Col<int8_t>(p_, xg, p0, len, 0, k_, col, p_.x_zero_point);
             built_for = key;
           }
           b = col;
@@ -651,6 +679,7 @@ class Int8ConvKernel final : public Kernel {
     const int64_t in1 = p_.in[1], in2 = p_.in[2], pb1 = p_.pad_begin[1], pb2 = p_.pad_begin[2];
     const int64_t s1 = p_.stride[1], s2 = p_.stride[2], d1 = p_.dilation[1], d2 = p_.dilation[2];
     const int64_t phase_size = dw_rows_ * dw_cols_;
+    const int16_t pad = p_.x_zero_point;
     const int8_t* xc = x + (n * p_.in_channels + g) * in_plane_;
     // Phase (r1, r2) holds padded[i * s1 + r1][j * s2 + r2] at [i][j].
     for (int64_t r1 = 0; r1 < s1; ++r1) {
@@ -660,13 +689,13 @@ class Int8ConvKernel final : public Kernel {
         for (int64_t r2 = 0; r2 < s2; ++r2) {
           int16_t* dst = phases + (r1 * s2 + r2) * phase_size + i * dw_cols_;
           if (src == nullptr) {
-            std::fill(dst, dst + dw_cols_, int16_t{0});
+            std::fill(dst, dst + dw_cols_, pad);
             continue;
           }
           // Column j reads input column j * s2 + r2 - pb2, inside [0, in2)
           // for j in [lo, hi).
           const int64_t lo = dw_col_range_[r2].lo, hi = dw_col_range_[r2].hi;
-          std::fill(dst, dst + lo, int16_t{0});
+          std::fill(dst, dst + lo, pad);
           const int8_t* from = src + lo * s2 + r2 - pb2;
           if (s2 == 1) {
             WidenRow<1>(from, dst + lo, hi - lo);
@@ -675,7 +704,7 @@ class Int8ConvKernel final : public Kernel {
           } else {
             for (int64_t j = 0; j < hi - lo; ++j) dst[lo + j] = from[j * s2];
           }
-          std::fill(dst + hi, dst + dw_cols_, int16_t{0});
+          std::fill(dst + hi, dst + dw_cols_, pad);
         }
       }
     }
@@ -840,8 +869,10 @@ class Int8GemmKernel final : public Kernel {
             continue;
           }
           for (int64_t r = 0; r < p_.rows; ++r) {
-            yq[r * p_.n + c] = RequantizeToInt8(AddWrapping(acc[c * p_.rows + r], bc),
-                                                q.multiplier[c], q.shift[c], q.lo, q.hi);
+            yq[r * p_.n + c] = static_cast<int8_t>(std::clamp<int64_t>(
+                Requantize(AddWrapping(acc[c * p_.rows + r], bc), q.multiplier[c], q.shift[c]) +
+                    q.y_zero_point,
+                q.lo, q.hi));
           }
         }
       }

@@ -6,8 +6,8 @@ place), for SqueezeNet 1.0 (fp16 weights and I/O, Caffe preprocessing) and
 ShuffleNet v2 QDQ (int8, torchvision preprocessing):
 
  1. the engine's top-1: trtexec_like --evalData (its own JPEG decoding and
-    --preprocess), default FP32 build (the QDQ model runs its
-    QuantizeLinear/DequantizeLinear nodes as written);
+    --preprocess), default build (FP32 for SqueezeNet; the QDQ model is an
+    INT8 engine by explicit quantization, with the model's scales);
  2. ONNX Runtime's top-1 on the very same tensors: dump_dataset writes the
     samples exactly as --evalData reads them, tools/ort_ref/run.js --stacked
     runs them in one session, at ORT's default optimization level and with

@@ -3,6 +3,7 @@
 // close to FP32, errors for a missing calibrator, a wrong batch and FP16.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
@@ -207,6 +208,53 @@ TEST_CASE("INT8 build errors: no calibration data, a batch of the wrong shape, F
   auto fp16 = builder.BuildFromOnnxBytes(model, "small.onnx", half);
   REQUIRE(!fp16.ok());
   CHECK(fp16.status().code() == absl::StatusCode::kUnimplemented);
+}
+
+// Issue 20, part 5: the calibrated engine's quantization exported as a QDQ
+// model (ExportQdqFile, --exportQdq) and built again (explicit quantization,
+// no calibrator) gives the same INT8 layers: same layers, types and
+// precisions, and bit-identical outputs.
+TEST_CASE("QDQ export round trip: export, import as explicit quantization, same INT8 layers",
+          "[e2e][int8][explicit_quantization]") {
+  const auto dir = TempDir("qdq_roundtrip");
+  const std::string model_path = (dir / "small.onnx").string();
+  const std::string qdq_path = (dir / "small.qdq.onnx").string();
+  WriteFile(model_path, SmallConvModel());
+  Builder builder;
+  RandomCalibrator calibrator(16, {1, 2, 4, 4});
+  BuilderConfig config;
+  config.precision = Precision::kInt8;
+  config.calibrator = &calibrator;
+  auto calibrated = builder.BuildFromOnnxFile(model_path, config);
+  INFO(calibrated.status().ToString());
+  REQUIRE(calibrated.ok());
+  REQUIRE_FALSE(calibrated->int8_tensor_scales.empty());
+  REQUIRE(ExportQdqFile(model_path, *calibrated, qdq_path).ok());
+  auto reimported = builder.BuildFromOnnxFile(qdq_path, BuilderConfig{});
+  INFO(reimported.status().ToString());
+  REQUIRE(reimported.ok());
+  auto layers = [](const BuildResult& r) {
+    std::vector<std::string> out;
+    for (const LayerPrecisionInfo& l : r.layer_precisions) {
+      if (l.type == "QuantizeLinear" || l.type == "DequantizeLinear") continue;
+      out.push_back(l.layer + " " + l.type + " " + PrecisionName(l.precision));
+    }
+    return out;
+  };
+  CHECK(layers(*calibrated) == layers(*reimported));
+  CHECK(std::count_if(calibrated->layer_precisions.begin(), calibrated->layer_precisions.end(),
+                      [](const LayerPrecisionInfo& l) { return l.type.rfind("Int8", 0) == 0; }) ==
+        2);
+  std::mt19937 rng(11);
+  for (int i = 0; i < 3; ++i) {
+    const Tensor x = RandomTensor({1, 2, 4, 4}, rng);
+    CHECK(Run(calibrated->plan, x) == Run(reimported->plan, x));
+  }
+  // Not an INT8 build: nothing to export.
+  auto fp32 = builder.BuildFromOnnxFile(model_path, BuilderConfig{});
+  REQUIRE(fp32.ok());
+  CHECK(ExportQdqFile(model_path, *fp32, qdq_path).code() ==
+        absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

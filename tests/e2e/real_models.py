@@ -44,6 +44,11 @@ TOLERANCES = {
     # At these tolerances the worst element uses 23 % (candy) of its bound.
     "fns-candy": (1e-2, 1e-3),
     "fns-mosaic": (1e-2, 1e-3),
+    # QDQ model built as an INT8 engine (explicit quantization, issue 20): the
+    # engine's Q31 requantization and ORT's float requantization in its fused
+    # integer kernels round a few near-tie values one step apart, which
+    # propagate: max abs error 0.073 on logits up to 15.1 (same top-1).
+    "shufflenet-v2-12-qdq": (0.1, 1e-3),
 }
 
 # Models whose stored ref/ort outputs are wrong, with why: their reference is

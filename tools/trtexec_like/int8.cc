@@ -249,7 +249,13 @@ PrecisionCounts CountPrecisions(const engine::BuildResult& built) {
 void PrintInt8Summary(const engine::BuildResult& built) {
   if (built.layer_precisions.empty()) return;
   const engine::CalibrationSummary& c = built.calibration;
-  if (c.from_cache) {
+  const bool explicit_q =
+      std::any_of(built.passes.begin(), built.passes.end(),
+                  [](const engine::PassSummary& p) { return p.name == "explicit-quantization"; });
+  if (explicit_q) {
+    std::printf("[I] Explicit quantization (QDQ model): INT8 with the model's scales and zero "
+                "points, no calibration\n");
+  } else if (c.from_cache) {
     std::printf("[I] INT8 scales of %lld tensors read from the calibration cache (%s)\n",
                 static_cast<long long>(c.tensors), c.algorithm.c_str());
   } else {

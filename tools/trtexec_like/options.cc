@@ -228,6 +228,10 @@ void AddFlags(CLI::App& app, Options& opt) {
   app.add_option("--calib", opt.calib_cache,
                  "Calibration cache (TensorRT text format): read when the file exists (no "
                  "calibration), otherwise written after calibrating");
+  app.add_option("--exportQdq", opt.export_qdq,
+                 "Write the INT8 engine's quantization (calibrated activation scales, per-channel "
+                 "weight scales) as a QDQ ONNX model of the original graph to this file (needs "
+                 "--int8 or a QDQ model)");
   app.add_option("--preprocess", opt.preprocess,
                  "Image preprocessing for --calibData/--evalData: a preset (imagenet, raw, caffe) "
                  "or resize=256,crop,scale=0.0039,mean=R:G:B,std=R:G:B,order=rgb|bgr,layout=nchw. "
@@ -366,6 +370,7 @@ absl::StatusOr<std::vector<SweepPoint>> CheckHwSweep(const Options& opt) {
       {"--exportReport (use --exportReportDir=DIR: one report per configuration)",
        !opt.export_report.empty()},
       {"--saveEngine", !opt.save_engine.empty()},
+      {"--exportQdq", !opt.export_qdq.empty()},
       {"--compareInt8", opt.compare_int8},
       {"--evalData", !opt.eval_data.empty()},
       {"--loadInputs", !opt.load_inputs.empty()},
@@ -733,6 +738,10 @@ absl::StatusOr<ValidatedOptions> ValidateOptions(const Options& opt) {
   if (!s.ok()) return s;
   s = CheckNumericFlags(opt);
   if (!s.ok()) return s;
+  if (!opt.export_qdq.empty() && opt.onnx.empty()) {
+    return absl::InvalidArgumentError(
+        "--exportQdq rewrites the ONNX model: give --onnx (and --int8), not --loadEngine");
+  }
 
   auto shapes = ParseShapes(opt.shapes);
   if (!shapes.ok()) return shapes.status();

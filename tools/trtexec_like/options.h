@@ -93,6 +93,7 @@ struct Options {
   std::string calibrator = "entropy";
   double calib_percentile = 99.99;
   std::string calib_cache;         ///< --calib: calibration cache (read if it exists, else written)
+  std::string export_qdq;          ///< --exportQdq: write the INT8 engine's quantization as a QDQ ONNX model
   std::string preprocess;          ///< --preprocess; "" = the plan's, else by input channels
   bool skip_unreadable = false;
   std::string layer_precisions;    ///< --layerPrecisions=name:fp32,...

@@ -109,6 +109,12 @@ absl::StatusOr<std::shared_ptr<const engine::Engine>> BuildEngine(
     if (!s.ok()) return s;
     std::printf("[I] Engine saved to %s\n", opt.save_engine.c_str());
   }
+  if (!opt.export_qdq.empty()) {
+    absl::Status s = engine::ExportQdqFile(opt.onnx, *built, opt.export_qdq);
+    if (!s.ok()) return s;
+    std::printf("[I] QDQ model (%zu int8 tensors) written to %s\n",
+                built->int8_tensor_scales.size(), opt.export_qdq.c_str());
+  }
   return engine::Runtime::DeserializeEngine(built->plan, &logger);
 }
 
