@@ -231,6 +231,12 @@ class BuilderConfig:
     accuracy_guard_samples: int
     mark_all_outputs: bool
     """Make every layer's output an engine output (per-layer comparisons)."""
+    allow_fp16: bool
+    """With precision "int8": layers that stay float run in fp16 instead of fp32."""
+    allow_bf16: bool
+    """With precision "int8": layers that stay float run in bf16 instead of fp32."""
+    best: bool
+    """Every precision the hardware supports; per layer the cheapest by the cost model."""
     progress: Optional[Callable[[str, int, int], None]]
     """Called as progress(phase, done, total) during long phases ("calibrate");
     total is 0 when unknown. An exception it raises is re-raised after the build."""

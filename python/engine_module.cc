@@ -180,7 +180,7 @@ std::vector<PyTensorDesc> Descs(const std::vector<engine::TensorDesc>& in) {
 
 engine::Precision ParsePrecisionOrThrow(const std::string& s) {
   auto p = engine::ParsePrecision(s);
-  if (!p) throw py::value_error("precision must be 'fp32', 'fp16' or 'int8', got '" + s + "'");
+  if (!p) throw py::value_error("precision must be 'fp32', 'fp16', 'bf16' or 'int8', got '" + s + "'");
   return *p;
 }
 
@@ -951,6 +951,9 @@ PYBIND11_MODULE(engine, m) {
   ENGINE_FIELD(accuracy_guard_db);
   ENGINE_FIELD(accuracy_guard_samples);
   ENGINE_FIELD(mark_all_outputs);
+  ENGINE_FIELD(allow_fp16);
+  ENGINE_FIELD(allow_bf16);
+  ENGINE_FIELD(best);
 #undef ENGINE_FIELD
   config
       .def_property("input_values",

@@ -171,7 +171,20 @@ struct TensorError {
 
 void ConfigureInt8(const Options& opt, const ValidatedOptions& v, engine::BuilderConfig& config,
                    Int8Setup& setup) {
-  if (!opt.int8 && !opt.compare_int8) return;
+  // FP16 / BF16 (builder/fp16_phase.h): alone, the engine's precision; with
+  // INT8 (or --best), the precision of the layers INT8 leaves in float.
+  config.allow_fp16 = opt.fp16;
+  config.allow_bf16 = opt.bf16;
+  config.best = opt.best;
+  config.layer_precisions = v.layer_precisions;
+  const bool int8 = opt.int8 || opt.compare_int8 ||
+                    (opt.best && (!opt.calib_data.empty() || !opt.calib_cache.empty()));
+  if (!int8) {
+    if (opt.fp16 != opt.bf16 && !opt.best) {
+      config.precision = opt.fp16 ? engine::Precision::kFp16 : engine::Precision::kBf16;
+    }
+    return;
+  }
   config.precision = engine::Precision::kInt8;
   config.calibration_algorithm = v.calibrator;
   config.calibration_percentile = opt.calib_percentile;
