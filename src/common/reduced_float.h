@@ -70,8 +70,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
+
+#if defined(__F16C__) && defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #include "common/half.h"
 #include "engine/hardware.h"
@@ -113,11 +118,37 @@ inline float RoundToStorage(float x, Precision p) {
   return x;
 }
 
-/// Rounds `n` float32 values in place (RoundToStorage).
-inline void RoundToStorage(float* x, int64_t n, Precision p) {
-  if (!IsReducedFloat(p)) return;
-  for (int64_t i = 0; i < n; ++i) x[i] = RoundToStorage(x[i], p);
+/// Rounds `n` float32 values from `src` into `dst` (RoundToStorage; `dst`
+/// may equal `src`). Same bits as the scalar form: fp16 with the F16C
+/// conversion instructions when the build has them (IEEE 754 roundTiesToEven
+/// with gradual underflow, as FloatToHalf; NaNs stay NaN), bf16 with the
+/// integer form of FloatToBFloat16 (add 0x7fff plus the lowest kept bit,
+/// truncate; NaN made quiet).
+inline void RoundToStorage(const float* src, float* dst, int64_t n, Precision p) {
+  if (p == Precision::kFp16) {
+    int64_t i = 0;
+#if defined(__F16C__) && defined(__AVX__)
+    for (; i + 8 <= n; i += 8) {
+      const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
+      _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+    }
+#endif
+    for (; i < n; ++i) dst[i] = HalfToFloat(FloatToHalf(src[i]));
+  } else if (p == Precision::kBf16) {
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t u;
+      std::memcpy(&u, src + i, 4);
+      const bool nan = (u & 0x7fffffffu) > 0x7f800000u;
+      const uint32_t r = nan ? ((u >> 16) | 0x40u) << 16 : ((u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u);
+      std::memcpy(dst + i, &r, 4);
+    }
+  } else if (dst != src) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+  }
 }
+
+/// Rounds `n` float32 values in place (RoundToStorage).
+inline void RoundToStorage(float* x, int64_t n, Precision p) { RoundToStorage(x, x, n, p); }
 
 /// One multiply-accumulate of the array: acc + a * b with a and b storage
 /// values, one FP32 rounding (the product is exact, see step 2 above).

@@ -76,7 +76,7 @@ class ReducedPrecisionKernel final : public Kernel {
       } else if (rounded_offset_[i] >= 0 && args[i] != nullptr) {
         auto* dst = reinterpret_cast<float*>(ctx.scratch + rounded_offset_[i]);
         const auto* src = static_cast<const float*>(args[i]);
-        for (int64_t e = 0; e < rounded_count_[i]; ++e) dst[e] = RoundToStorage(src[e], precision_);
+        RoundToStorage(src, dst, rounded_count_[i], precision_);
         args[i] = dst;
       }
     }

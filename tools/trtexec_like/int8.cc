@@ -205,6 +205,10 @@ PrecisionCounts CountPrecisions(const engine::BuildResult& built) {
       ++n.boundary;
     } else if (l.precision == engine::Precision::kInt8) {
       ++n.int8;
+    } else if (l.precision == engine::Precision::kFp16) {
+      ++n.fp16;
+    } else if (l.precision == engine::Precision::kBf16) {
+      ++n.bf16;
     } else {
       ++n.fp32;
     }
@@ -225,11 +229,18 @@ void PrintInt8Summary(const engine::BuildResult& built) {
                 c.cache_written ? ", calibration cache written" : "");
   }
   const PrecisionCounts n = CountPrecisions(built);
-  std::printf("[I] Layer precisions: %d int8, %d fp32, %d quantize/dequantize\n", n.int8, n.fp32,
-              n.boundary);
+  if (n.fp16 + n.bf16 > 0) {
+    std::printf("[I] Layer precisions: %d int8, %d fp16, %d bf16, %d fp32, %d quantize/dequantize\n",
+                n.int8, n.fp16, n.bf16, n.fp32, n.boundary);
+  } else {
+    std::printf("[I] Layer precisions: %d int8, %d fp32, %d quantize/dequantize\n", n.int8, n.fp32,
+                n.boundary);
+  }
   for (const auto& l : built.layer_precisions) {
     if (l.reason.empty()) continue;
-    std::printf("[I]   kept fp32: %s (%s): %s\n", l.layer.c_str(), l.type.c_str(),
+    std::printf("[I]   %s %s: %s (%s): %s\n",
+                l.precision == engine::Precision::kFp32 ? "kept" : "runs in",
+                engine::PrecisionName(l.precision), l.layer.c_str(), l.type.c_str(),
                 l.reason.c_str());
   }
 }

@@ -36,6 +36,7 @@ void ConfigureInt8(const Options& opt, const ValidatedOptions& v, engine::Builde
 /// layers counted apart as boundaries.
 struct PrecisionCounts {
   int int8 = 0, fp32 = 0, boundary = 0;
+  int fp16 = 0, bf16 = 0;  ///< layers in fp16 / bf16 (issue 20)
 };
 
 /// Counts BuildResult::layer_precisions (all zero for an FP32 build).
