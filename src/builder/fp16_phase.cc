@@ -23,6 +23,11 @@ absl::Status Unsupported(const HardwareConfig& hw, Precision p, const std::strin
       "); it supports ", absl::StrJoin(names, ", ")));
 }
 
+bool IsReducedFloat(Precision p) { return p == Precision::kFp16 || p == Precision::kBf16; }
+FloatStorage StorageOf(Precision p) {
+  return p == Precision::kBf16 ? FloatStorage::kBf16 : FloatStorage::kFp16;
+}
+
 DataType StorageDtype(Precision p) {
   return p == Precision::kBf16 ? DataType::kBFloat16 : DataType::kFloat16;
 }
@@ -32,7 +37,7 @@ std::shared_ptr<const Tensor> ToStorage(const Tensor& t, Precision p) {
   auto out = std::make_shared<Tensor>(StorageDtype(p), t.shape());
   const float* src = t.data_as<float>();
   auto* dst = out->data_as<uint16_t>();
-  for (int64_t i = 0; i < t.num_elements(); ++i) dst[i] = EncodeStorage(src[i], p);
+  for (int64_t i = 0; i < t.num_elements(); ++i) dst[i] = EncodeStorage(src[i], StorageOf(p));
   return out;
 }
 

@@ -79,43 +79,40 @@
 #endif
 
 #include "common/half.h"
-#include "engine/hardware.h"
 
 namespace engine {
+
+/// A 2-byte float storage format (the builder maps it to and from the
+/// public Precision::kFp16 / kBf16; common does not depend on hw).
+enum class FloatStorage : uint8_t { kFp16 = 0, kBf16 = 1 };
 
 /// Name of the layer attribute (a string, "fp16" or "bf16") that makes a
 /// float32 layer run in that storage precision. Set by the builder's fp16
 /// phase; read by the plan reader, the graph runner and the cost model.
 inline constexpr const char* kPrecisionAttr = "precision";
 
-/// The storage precision named by a kPrecisionAttr value: kFp16 for "fp16",
+/// The storage format named by a kPrecisionAttr value: kFp16 for "fp16",
 /// kBf16 for "bf16", nullopt for anything else.
-inline std::optional<Precision> StoragePrecision(std::string_view name) {
-  if (name == "fp16") return Precision::kFp16;
-  if (name == "bf16") return Precision::kBf16;
+inline std::optional<FloatStorage> StoragePrecision(std::string_view name) {
+  if (name == "fp16") return FloatStorage::kFp16;
+  if (name == "bf16") return FloatStorage::kBf16;
   return std::nullopt;
 }
 
-/// Whether `p` is a 2-byte float storage precision (kFp16 or kBf16).
-inline bool IsReducedFloat(Precision p) { return p == Precision::kFp16 || p == Precision::kBf16; }
-
 /// float32 -> storage bits (fp16 or bf16) with the conversion rules above.
-/// Any other precision is a programming error (returns the fp16 bits).
-inline uint16_t EncodeStorage(float x, Precision p) {
-  return p == Precision::kBf16 ? FloatToBFloat16(x) : FloatToHalf(x);
+inline uint16_t EncodeStorage(float x, FloatStorage p) {
+  return p == FloatStorage::kBf16 ? FloatToBFloat16(x) : FloatToHalf(x);
 }
 
 /// Storage bits -> float32, exact.
-inline float DecodeStorage(uint16_t bits, Precision p) {
-  return p == Precision::kBf16 ? BFloat16ToFloat(bits) : HalfToFloat(bits);
+inline float DecodeStorage(uint16_t bits, FloatStorage p) {
+  return p == FloatStorage::kBf16 ? BFloat16ToFloat(bits) : HalfToFloat(bits);
 }
 
-/// x rounded to the nearest storage value of `p` (kFp16 / kBf16), as float32;
-/// the identity for kFp32 (and kInt8, which has no float storage).
-inline float RoundToStorage(float x, Precision p) {
-  if (p == Precision::kFp16) return HalfToFloat(FloatToHalf(x));
-  if (p == Precision::kBf16) return BFloat16ToFloat(FloatToBFloat16(x));
-  return x;
+/// x rounded to the nearest storage value of `p`, as float32.
+inline float RoundToStorage(float x, FloatStorage p) {
+  if (p == FloatStorage::kFp16) return HalfToFloat(FloatToHalf(x));
+  return BFloat16ToFloat(FloatToBFloat16(x));
 }
 
 /// Rounds `n` float32 values from `src` into `dst` (RoundToStorage; `dst`
@@ -124,8 +121,8 @@ inline float RoundToStorage(float x, Precision p) {
 /// with gradual underflow, as FloatToHalf; NaNs stay NaN), bf16 with the
 /// integer form of FloatToBFloat16 (add 0x7fff plus the lowest kept bit,
 /// truncate; NaN made quiet).
-inline void RoundToStorage(const float* src, float* dst, int64_t n, Precision p) {
-  if (p == Precision::kFp16) {
+inline void RoundToStorage(const float* src, float* dst, int64_t n, FloatStorage p) {
+  if (p == FloatStorage::kFp16) {
     int64_t i = 0;
 #if defined(__F16C__) && defined(__AVX__)
     for (; i + 8 <= n; i += 8) {
@@ -134,7 +131,7 @@ inline void RoundToStorage(const float* src, float* dst, int64_t n, Precision p)
     }
 #endif
     for (; i < n; ++i) dst[i] = HalfToFloat(FloatToHalf(src[i]));
-  } else if (p == Precision::kBf16) {
+  } else {
     for (int64_t i = 0; i < n; ++i) {
       uint32_t u;
       std::memcpy(&u, src + i, 4);
@@ -142,13 +139,11 @@ inline void RoundToStorage(const float* src, float* dst, int64_t n, Precision p)
       const uint32_t r = nan ? ((u >> 16) | 0x40u) << 16 : ((u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u);
       std::memcpy(dst + i, &r, 4);
     }
-  } else if (dst != src) {
-    std::memcpy(dst, src, static_cast<size_t>(n) * 4);
   }
 }
 
 /// Rounds `n` float32 values in place (RoundToStorage).
-inline void RoundToStorage(float* x, int64_t n, Precision p) { RoundToStorage(x, x, n, p); }
+inline void RoundToStorage(float* x, int64_t n, FloatStorage p) { RoundToStorage(x, x, n, p); }
 
 /// One multiply-accumulate of the array: acc + a * b with a and b storage
 /// values, one FP32 rounding (the product is exact, see step 2 above).

@@ -19,14 +19,14 @@ Tensor DecodeConstant(const Tensor& t) {
   Tensor out(DataType::kFloat32, t.shape());
   const auto* src = t.data_as<uint16_t>();
   float* dst = out.data_as<float>();
-  const Precision p = t.dtype() == DataType::kBFloat16 ? Precision::kBf16 : Precision::kFp16;
+  const FloatStorage p = t.dtype() == DataType::kBFloat16 ? FloatStorage::kBf16 : FloatStorage::kFp16;
   for (int64_t i = 0; i < t.num_elements(); ++i) dst[i] = DecodeStorage(src[i], p);
   return out;
 }
 
 class ReducedPrecisionKernel final : public Kernel {
  public:
-  ReducedPrecisionKernel(std::unique_ptr<Kernel> inner, Precision precision, bool round_outputs)
+  ReducedPrecisionKernel(std::unique_ptr<Kernel> inner, FloatStorage precision, bool round_outputs)
       : inner_(std::move(inner)), precision_(precision), round_outputs_(round_outputs) {}
 
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
@@ -93,7 +93,7 @@ class ReducedPrecisionKernel final : public Kernel {
 
  private:
   std::unique_ptr<Kernel> inner_;
-  Precision precision_;
+  FloatStorage precision_;
   bool round_outputs_;
   std::vector<Tensor> decoded_;          // per input: float32 copy of a storage constant
   std::vector<int64_t> rounded_offset_;  // per input: scratch offset of its rounded copy, or -1
@@ -105,10 +105,10 @@ class ReducedPrecisionKernel final : public Kernel {
 
 }  // namespace
 
-absl::StatusOr<std::optional<Precision>> LayerStoragePrecision(const Attributes& attrs) {
-  if (!attrs.Has(kPrecisionAttr)) return std::optional<Precision>();
+absl::StatusOr<std::optional<FloatStorage>> LayerStoragePrecision(const Attributes& attrs) {
+  if (!attrs.Has(kPrecisionAttr)) return std::optional<FloatStorage>();
   ENGINE_ASSIGN_OR_RETURN(std::string name, attrs.GetString(kPrecisionAttr, ""));
-  std::optional<Precision> p = StoragePrecision(name);
+  std::optional<FloatStorage> p = StoragePrecision(name);
   if (!p) {
     return absl::InvalidArgumentError(absl::StrCat("attribute '", kPrecisionAttr, "' is '", name,
                                                    "'; expected fp16 or bf16"));
@@ -116,7 +116,7 @@ absl::StatusOr<std::optional<Precision>> LayerStoragePrecision(const Attributes&
   return p;
 }
 
-KernelDef ReducedPrecisionDef(const KernelDef& inner, Precision precision, bool round_outputs) {
+KernelDef ReducedPrecisionDef(const KernelDef& inner, FloatStorage precision, bool round_outputs) {
   KernelDef def = inner;
   InferFn inner_infer = inner.infer;
   def.infer = [inner_infer](const Attributes& attrs, std::span<const TensorInfo> inputs)

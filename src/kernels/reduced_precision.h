@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/hardware.h"
+#include "common/reduced_float.h"
 #include "kernels/kernel.h"
 
 namespace engine::kernels {
@@ -28,7 +28,7 @@ namespace engine::kernels {
 /// The storage precision a layer runs in: kFp16 or kBf16 when `attrs` has
 /// the "precision" attribute (kPrecisionAttr) naming one, nullopt when the
 /// attribute is absent. Errors: InvalidArgument for any other value.
-absl::StatusOr<std::optional<Precision>> LayerStoragePrecision(const Attributes& attrs);
+absl::StatusOr<std::optional<FloatStorage>> LayerStoragePrecision(const Attributes& attrs);
 
 /// `inner` (the layer type's KernelDef) wrapped for `precision` (kFp16 or
 /// kBf16): infer maps fp16/bf16 inputs to float32 descriptors and calls the
@@ -36,7 +36,7 @@ absl::StatusOr<std::optional<Precision>> LayerStoragePrecision(const Attributes&
 /// `round_outputs` false (data movement layers: Reshape, Concat, Transpose,
 /// ... whose outputs may alias their inputs), outputs are not rounded: data
 /// movement does not change values.
-KernelDef ReducedPrecisionDef(const KernelDef& inner, Precision precision, bool round_outputs);
+KernelDef ReducedPrecisionDef(const KernelDef& inner, FloatStorage precision, bool round_outputs);
 
 }  // namespace engine::kernels
 

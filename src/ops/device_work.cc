@@ -50,7 +50,7 @@ absl::StatusOr<hw::LayerWorkload> DescribeDeviceWork(const OpDef& def, const Lay
   }
   // An fp16/bf16 layer (attribute "precision", set by the builder's fp16
   // phase): its float32 tensors are 2-byte storage values on the device.
-  std::optional<Precision> storage;
+  std::optional<FloatStorage> storage;
   if (layer.attrs.Has(kPrecisionAttr)) {
     absl::StatusOr<std::string> name = layer.attrs.GetString(kPrecisionAttr, "");
     if (name.ok()) storage = StoragePrecision(*name);
@@ -58,7 +58,9 @@ absl::StatusOr<hw::LayerWorkload> DescribeDeviceWork(const OpDef& def, const Lay
       return absl::InvalidArgumentError(absl::StrCat(layer.name, " (", std::string(layer.type),
                                                      "): attribute 'precision' must be fp16 or bf16"));
     }
-    if (!spec.int8_operands) precision = *storage;
+    if (!spec.int8_operands) {
+      precision = *storage == FloatStorage::kBf16 ? Precision::kBf16 : Precision::kFp16;
+    }
   }
   auto ByteSize = [&storage](const kernels::TensorInfo& t) -> int64_t {
     if (storage && t.dtype == DataType::kFloat32) return NumElements(t.shape) * 2;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/reduced_float.h"
 #include "kernels/reduced_precision.h"
 
 namespace engine::ops {
@@ -16,7 +17,7 @@ absl::StatusOr<kernels::KernelDef> HostKernelDef(const OpRegistry& registry,
   if (op == nullptr || def == nullptr) {
     return absl::NotFoundError(absl::StrCat("layer type '", std::string(type), "' has no host kernel"));
   }
-  ENGINE_ASSIGN_OR_RETURN(std::optional<Precision> precision,
+  ENGINE_ASSIGN_OR_RETURN(std::optional<FloatStorage> precision,
                           kernels::LayerStoragePrecision(attrs));
   const bool data_movement = op->device.unit && *op->device.unit == hw::LayerKind::kDma;
   if (!precision || data_movement) return *def;
