@@ -240,6 +240,12 @@ class BuilderConfig:
     """Keep activations in the accelerator's scratchpad between layers (default True)."""
     cross_layer_prefetch: bool
     """Load a layer's first tiles while the previous layer computes (default True)."""
+    allow_fp16: bool
+    """With precision "int8": layers that stay float run in fp16 instead of fp32."""
+    allow_bf16: bool
+    """With precision "int8": layers that stay float run in bf16 instead of fp32."""
+    best: bool
+    """Every precision the hardware supports; per layer the cheapest by the cost model."""
     progress: Optional[Callable[[str, int, int], None]]
     """Called as progress(phase, done, total) during long phases ("calibrate");
     total is 0 when unknown. An exception it raises is re-raised after the build."""

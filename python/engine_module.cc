@@ -181,7 +181,7 @@ std::vector<PyTensorDesc> Descs(const std::vector<engine::TensorDesc>& in) {
 
 engine::Precision ParsePrecisionOrThrow(const std::string& s) {
   auto p = engine::ParsePrecision(s);
-  if (!p) throw py::value_error("precision must be 'fp32', 'fp16' or 'int8', got '" + s + "'");
+  if (!p) throw py::value_error("precision must be 'fp32', 'fp16', 'bf16' or 'int8', got '" + s + "'");
   return *p;
 }
 
@@ -1009,6 +1009,9 @@ PYBIND11_MODULE(engine, m) {
   ENGINE_FIELD(plugins);
   ENGINE_FIELD(onchip_residency);
   ENGINE_FIELD(cross_layer_prefetch);
+  ENGINE_FIELD(allow_fp16);
+  ENGINE_FIELD(allow_bf16);
+  ENGINE_FIELD(best);
 #undef ENGINE_FIELD
   // profiles: [{'min': {name: shape}, 'opt': {...}, 'max': {...}}]
   config.def_property(

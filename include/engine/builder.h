@@ -152,8 +152,30 @@ struct BuilderConfig {
   /// with constant weights, with a fused Relu/Clip and residual add; max
   /// pooling and reshapes pass int8 through) and keeps the rest in FP32, with
   /// QuantizeLinear / DequantizeLinear layers at the boundaries. Engine inputs
-  /// and outputs stay float32. kFp16 is not supported (Unimplemented).
+  /// and outputs stay float32. kFp16 / kBf16 build an engine whose float
+  /// layers all run in that 2-byte precision (weights stored as fp16/bf16 in
+  /// the plan, activations rounded to it at layer boundaries, products
+  /// accumulated in FP32: src/common/reduced_float.h); engine inputs and
+  /// outputs stay float32. A precision config.hardware does not list is
+  /// InvalidArgument naming the hardware and the precision.
   Precision precision = Precision::kFp32;
+
+  /// With precision kInt8: the layers that stay float (no INT8 form, pinned,
+  /// or kept by the accuracy guard) run in fp16 (allow_fp16) / bf16
+  /// (allow_bf16) instead of FP32, as TensorRT's BuilderFlag::kFP16 / kBF16
+  /// beside kINT8 (trtexec_like --int8 --fp16). With both, the one of lower
+  /// modeled cost (builder/fp16_phase.h). A flag naming a precision the
+  /// hardware lacks is InvalidArgument.
+  bool allow_fp16 = false;
+  bool allow_bf16 = false;
+  /// trtexec's --best: every precision the hardware supports is allowed and
+  /// each layer gets the cheapest by the cost model that passes the accuracy
+  /// guard: INT8 where the layer has an INT8 form and a calibration
+  /// (BuilderConfig::calibrator or calibration_cache) and the accuracy guard
+  /// keeps it, otherwise the cheaper of fp16 / bf16 the hardware supports,
+  /// otherwise FP32. Set precision = kInt8 with it (trtexec_like does) when
+  /// calibration data is available, kFp32 otherwise (then float layers only).
+  bool best = false;
 
   /// Source of calibration batches for kInt8 (not owned; must outlive the
   /// build). Needed unless `calibration_cache` names an existing cache.
@@ -174,7 +196,8 @@ struct BuilderConfig {
 
   /// Layers pinned to a precision, by engine layer name or by the name of any
   /// ONNX node they cover ("conv1", "/layer1/layer1.0/conv1/Conv"): kFp32
-  /// keeps the layer in FP32 in an INT8 build. A name that matches no layer
+  /// keeps the layer in FP32 in an INT8 (or fp16 / bf16) build; kFp16 /
+  /// kBf16 run it in that precision in any build. A name that matches no layer
   /// is InvalidArgument listing it.
   std::map<std::string, Precision> layer_precisions;
 
@@ -279,7 +302,9 @@ struct BuildResult {
   /// Requested IR dumps, in pipeline order.
   std::vector<IrDump> ir_dumps;
   /// INT8 builds: the precision of every engine layer, in execution order
-  /// (QuantizeLinear / DequantizeLinear boundary layers included).
+  /// (QuantizeLinear / DequantizeLinear boundary layers included). fp16 /
+  /// bf16 builds (and builds with fp16/bf16 pins): every float layer with
+  /// its precision and reason.
   std::vector<LayerPrecisionInfo> layer_precisions;
   CalibrationSummary calibration;
   /// INT8 builds: every activation tensor the engine holds in int8 (by its

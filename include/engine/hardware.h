@@ -24,8 +24,8 @@
 //     "dma": {"bytes_per_cycle": 16},           // optional; on-chip bus width,
 //                                               // default: unlimited
 //     "vector": {"lanes": 32, "ops_per_cycle": 1},
-//     "precisions": ["int8", "fp32"],
-//     "energy_pj": {"mac": {"int8": 0.23, "fp16": 1.5, "fp32": 4.6},
+//     "precisions": ["int8", "fp16", "bf16", "fp32"],
+//     "energy_pj": {"mac": {"int8": 0.23, "fp16": 2.0, "bf16": 1.48, "fp32": 4.6},
 //                   "sram_byte": 1.25, "accumulator_byte": 1.25,
 //                   "dram_byte": 64, "vector_op": 0.9}
 //   }
@@ -49,7 +49,13 @@
 //
 // Default energies follow Horowitz (ISSCC 2014, 45 nm): an 8-bit MAC is an
 // 8-bit multiply (0.2 pJ) plus an 8-bit add (0.03 pJ); an FP32 MAC 3.7 + 0.9
-// pJ; SRAM 5 pJ per 32-bit word of an 8 KB array = 1.25 pJ/byte; DRAM per bit
+// pJ; an FP16 MAC an FP16 multiply (1.1 pJ) plus the FP32 add of the
+// accumulator (0.9 pJ) = 2.0 pJ; a BF16 MAC 0.58 + 0.9 = 1.48 pJ, where the
+// BF16 multiply is not in Horowitz's table and is derived from it: the
+// 11x11-bit significand product of FP16 (1.1 pJ) scaled by the significand
+// area ratio (8/11)^2 of bfloat16's 8x8-bit product (integer multiplier
+// energy grows with the square of the width in the same table: 8-bit 0.2 pJ,
+// 32-bit 3.1 pJ, ratio 15.5 ~ 4^2); SRAM 5 pJ per 32-bit word of an 8 KB array = 1.25 pJ/byte; DRAM per bit
 // by type from Accelergy's CACTI plug-in (LPDDR4 8 pJ/bit, DDR3 70 pJ/bit).
 #ifndef ENGINE_HARDWARE_H_
 #define ENGINE_HARDWARE_H_
@@ -94,8 +100,11 @@ ENGINE_API const char* DataflowName(Dataflow dataflow);
 /// Parses "ws"/"os"/"is" (also "weight_stationary" etc.); nullopt otherwise.
 ENGINE_API std::optional<Dataflow> ParseDataflow(std::string_view name);
 
-/// Arithmetic precision of the array's operands.
-enum class Precision : uint8_t { kInt8 = 0, kFp16 = 1, kFp32 = 2 };
+/// Arithmetic precision of the array's operands. kFp16 (IEEE 754 binary16)
+/// and kBf16 (bfloat16: float32's sign, 8-bit exponent and top 7 fraction
+/// bits) are 2-byte storage formats whose products are accumulated in FP32
+/// (see src/common/reduced_float.h for the exact arithmetic).
+enum class Precision : uint8_t { kInt8 = 0, kFp16 = 1, kFp32 = 2, kBf16 = 3 };
 /// The Precision whose numeric value is `code` (plans store it as a byte), or
 /// nullopt when no enumerator has that value (-Wswitch flags a missing case).
 constexpr std::optional<Precision> PrecisionFromCode(int64_t code) {
@@ -104,14 +113,17 @@ constexpr std::optional<Precision> PrecisionFromCode(int64_t code) {
     case Precision::kInt8:
     case Precision::kFp16:
     case Precision::kFp32:
+    case Precision::kBf16:
       return static_cast<Precision>(code);
   }
   return std::nullopt;
 }
-/// "int8", "fp16" or "fp32".
+/// "int8", "fp16", "fp32" or "bf16".
 ENGINE_API const char* PrecisionName(Precision precision);
 ENGINE_API std::optional<Precision> ParsePrecision(std::string_view name);
-/// Bytes per operand element: 1, 2 or 4.
+/// Parses "int8", "fp16"/"float16", "fp32"/"float32", "bf16"/"bfloat16";
+/// nullopt otherwise.
+/// Bytes per operand element: 1 (int8), 2 (fp16, bf16) or 4 (fp32).
 ENGINE_API int PrecisionBytes(Precision precision);
 
 /// What the builder minimizes when it chooses a layer's mapping (dataflow,
@@ -144,7 +156,8 @@ struct BufferConfig {
 /// (count x energy per action), as Timeloop/Accelergy compute it.
 struct ENGINE_API EnergyTable {
   double mac_int8_pj = 0.23;         ///< one 8-bit multiply-accumulate
-  double mac_fp16_pj = 1.5;          ///< one FP16 multiply-accumulate
+  double mac_fp16_pj = 2.0;          ///< one FP16 multiply, FP32 accumulate
+  double mac_bf16_pj = 1.48;         ///< one BF16 multiply, FP32 accumulate
   double mac_fp32_pj = 4.6;          ///< one FP32 multiply-accumulate
   double sram_pj_per_byte = 1.25;    ///< scratchpad / weight buffer read or write
   double accumulator_pj_per_byte = 1.25;  ///< accumulator read or write
@@ -179,7 +192,8 @@ struct ENGINE_API HardwareConfig {
   double dma_bytes_per_cycle = 0.0;
   int vector_lanes = 32;             ///< vector unit lanes
   double vector_ops_per_cycle = 1.0; ///< operations per lane per cycle
-  std::vector<Precision> precisions = {Precision::kInt8, Precision::kFp32};
+  std::vector<Precision> precisions = {Precision::kInt8, Precision::kFp16, Precision::kBf16,
+                                       Precision::kFp32};
   EnergyTable energy;
   /// Override `memory=ideal`: unlimited on-chip buffers and DRAM bandwidth,
   /// zero DMA latency; only compute cycles remain.
@@ -207,7 +221,11 @@ struct ENGINE_API HardwareConfig {
 ///  - edge: 32x32 at 800 MHz, ws/os/is, 512 KiB scratchpad, 128 KiB
 ///    accumulator, LPDDR4 at 12.8 GB/s (8 pJ/bit).
 /// The presets list fp32 beside int8 so FP32 engines can be modeled as a
-/// what-if (4-byte operands, FP32 MAC energy) before INT8 is used.
+/// what-if (4-byte operands, FP32 MAC energy) before INT8 is used. edge and
+/// gemmini also list fp16 and bf16 (Gemmini generates FP datapaths from its
+/// config, e.g. its bf16 configs); tpu-v1 does not: TPU v1's matrix unit is
+/// 8-bit integer only (Jouppi et al. 2017, section 2), so an fp16 or bf16
+/// engine for it is an error naming the preset and the precision.
 ENGINE_API std::vector<std::string> HardwarePresetNames();
 
 /// The preset named `name`. Errors: NotFound listing the preset names.

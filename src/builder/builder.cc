@@ -17,6 +17,7 @@
 #include "codegen/device_code.h"
 #include "codegen/fusion_cost.h"
 #include "builder/explicit_quantization.h"
+#include "builder/fp16_phase.h"
 #include "builder/int8_phase.h"
 #include "builder/profiles.h"
 #include "builder/qdq_export.h"
@@ -188,6 +189,22 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
     ENGINE_RETURN_IF_ERROR(graph->Verify());
     timer.Done("quantize");
   }
+  {
+    // fp16 / bf16 layers: the whole engine, the layers INT8 leaves in float,
+    // or pinned layers (builder/fp16_phase.h).
+    ENGINE_ASSIGN_OR_RETURN(std::optional<Precision> fallback,
+                            builder::FloatFallbackPrecision(config));
+    bool pins_float16 = false;
+    for (const auto& [name, p] : config.layer_precisions) {
+      pins_float16 |= p == Precision::kFp16 || p == Precision::kBf16 ||
+                      (p == Precision::kFp32 && fallback.has_value());
+    }
+    if (fallback || pins_float16) {
+      ENGINE_RETURN_IF_ERROR(builder::ApplyFloatPrecisions(*graph, config, fallback, result));
+      ENGINE_RETURN_IF_ERROR(graph->Verify());
+      timer.Done("float16");
+    }
+  }
   result.engine_layers = static_cast<int>(graph->nodes().size());
   // Every tensor the passes (fusions, INT8 quantization) left, before the
   // arena and the program are sized from them.
@@ -264,9 +281,6 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytesUnchecked(
   if (a < 8 || a > 4096 || (a & (a - 1)) != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("arena alignment must be a power of two in [8, 4096] bytes, got ", a));
-  }
-  if (config.precision == Precision::kFp16) {
-    return absl::UnimplementedError("FP16 engines are not supported (precision fp32 or int8)");
   }
   ENGINE_RETURN_IF_ERROR(LoadPlugins(config.plugins));
   if (!config.profiles.empty()) return BuildDynamic(bytes, name, config);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "kernels/thread_pool.h"
+#include "ops/layer_precision.h"
 #include "ops/op_registry.h"
 
 namespace engine::builder {
@@ -123,11 +124,15 @@ absl::StatusOr<std::unique_ptr<GraphRunner>> GraphRunner::Create(
       out_info.push_back(kernels::TensorInfo{v->dtype, v->shape, nullptr, true});
       step.outputs.push_back(i);
     }
-    const kernels::KernelDef* def = registry.FindKernel(node.op_type);
-    if (def == nullptr) {
+    if (registry.FindKernel(node.op_type) == nullptr) {
       return absl::UnimplementedError(
           absl::StrCat("graph runner: ", node.Describe(), ": layer type without a host kernel"));
     }
+    // fp16/bf16 layers run through the reduced-precision wrapper.
+    absl::StatusOr<kernels::KernelDef> host_def =
+        ops::HostKernelDef(registry, node.op_type, node.attrs);
+    if (!host_def.ok()) return Annotate(host_def.status(), absl::StrCat("graph runner: ", node.Describe()));
+    const kernels::KernelDef* def = &*host_def;
     absl::StatusOr<std::vector<kernels::TensorInfo>> inferred = def->infer(node.attrs, in_info);
     if (!inferred.ok()) return Annotate(inferred.status(), absl::StrCat("graph runner: ", node.Describe()));
     if (inferred->size() != out_info.size()) {

@@ -266,12 +266,10 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
                                                        name) != node->onnx_nodes.end();
       if (!hit) continue;
       matched = true;
-      if (precision == Precision::kFp32) {
-        keep_fp32[node.get()] = absl::StrCat("pinned to fp32 by layer precisions ('", name, "')");
-      } else if (precision != Precision::kInt8) {
-        return absl::UnimplementedError(absl::StrCat("layer precision ", PrecisionName(precision),
-                                                     " for '", name,
-                                                     "': only fp32 and int8 are supported"));
+      if (precision != Precision::kInt8) {
+        // fp32, or fp16 / bf16 (applied afterwards by the fp16 phase).
+        keep_fp32[node.get()] = absl::StrCat("pinned to ", PrecisionName(precision),
+                                             " by layer precisions ('", name, "')");
       }
     }
     if (!matched) unmatched.push_back(name);

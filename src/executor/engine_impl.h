@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -35,7 +36,9 @@ struct Engine::Impl {
     std::vector<int> inputs;   ///< tensor indices, -1 = absent optional
     std::vector<int> outputs;  ///< tensor indices
     // Dynamic-shape engines re-prepare layers per context (shape_resolver.h).
-    const kernels::KernelDef* def = nullptr;
+    // A copy: fp16/bf16 layers' definition is a wrapper made per layer
+    // (ops::HostKernelDef), not the registry's record.
+    std::optional<kernels::KernelDef> def;
     Attributes attrs;
     /// A shape-subgraph layer (Shape/Size, or integer work on shape values
     /// and constants): evaluated while shapes are resolved, so that its

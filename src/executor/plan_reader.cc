@@ -19,6 +19,7 @@
 #include "common/limits.h"
 #include "common/plan_generated.h"
 #include "common/status_macros.h"
+#include "ops/layer_precision.h"
 #include "ops/op_registry.h"
 #include "common/version.h"
 #include "engine/hardware.h"
@@ -514,8 +515,7 @@ absl::Status ReadLayers(const fb::Network& net, ReadState& st) {
         info.outputs.push_back(slot.name);
       }
     }
-    const kernels::KernelDef* def = registry.FindKernel(info.type);
-    if (def == nullptr) {
+    if (registry.FindKernel(info.type) == nullptr) {
       return absl::UnimplementedError(absl::StrCat(
           where, ": layer type unknown to this runtime (engine ", kEngineVersion, ")"));
     }
@@ -526,6 +526,10 @@ absl::Status ReadLayers(const fb::Network& net, ReadState& st) {
       impl.layers.push_back(std::move(info));
       continue;
     }
+    // fp16/bf16 layers run through the reduced-precision wrapper.
+    auto host_def = ops::HostKernelDef(registry, info.type, attrs);
+    if (!host_def.ok()) return Corrupt(absl::StrCat(where, ": ", host_def.status().message()));
+    const kernels::KernelDef* def = &*host_def;
     auto inferred = def->infer(attrs, in_info);
     if (!inferred.ok()) return Corrupt(absl::StrCat(where, ": ", inferred.status().message()));
     if (inferred->size() != out_info.size()) {
@@ -545,7 +549,7 @@ absl::Status ReadLayers(const fb::Network& net, ReadState& st) {
     absl::Status prepared = ex.kernel->Prepare(attrs, in_info, out_info);
     if (!prepared.ok()) return Corrupt(absl::StrCat(where, ": ", prepared.message()));
     if (st.dynamic) {
-      ex.def = def;
+      ex.def = *def;
       ex.shape_valued = IsShapeValued(*def, in_info, out_info);
       if (ex.shape_valued) {
         std::vector<Tensor> values = EvaluateLayer(*ex.kernel, in_info, out_info);

@@ -301,9 +301,10 @@ class FieldReader {
         j, path, {"mac", "sram_byte", "accumulator_byte", "dram_byte", "vector_op"}));
     if (const Json* mac = Optional(j, "mac")) {
       const std::string mac_path = Join(path, "mac");
-      ENGINE_RETURN_IF_ERROR(CheckObject(*mac, mac_path, {"int8", "fp16", "fp32"}));
+      ENGINE_RETURN_IF_ERROR(CheckObject(*mac, mac_path, {"int8", "fp16", "bf16", "fp32"}));
       std::pair<const char*, double*> macs[] = {{"int8", &energy.mac_int8_pj},
                                                 {"fp16", &energy.mac_fp16_pj},
+                                                {"bf16", &energy.mac_bf16_pj},
                                                 {"fp32", &energy.mac_fp32_pj}};
       for (auto& [key, dst] : macs) {
         if (const Json* v = Optional(*mac, key)) {
@@ -445,7 +446,7 @@ absl::StatusOr<HardwareConfig> ParseHardwareValue(const Json& root, const FieldR
 
   ENGINE_ASSIGN_OR_RETURN(const Json* precisions, r.Required(root, "", "precisions"));
   ENGINE_ASSIGN_OR_RETURN(c.precisions, r.NameList<Precision>(*precisions, "precisions",
-                                                              ParsePrecision, "int8, fp16, fp32"));
+                                                              ParsePrecision, "int8, fp16, bf16, fp32"));
 
   c.energy = EnergyTable{};
   if (const Json* energy = FieldReader::Optional(root, "energy_pj")) {
@@ -541,10 +542,11 @@ absl::Status FieldError(const HardwareConfig& c, const std::string& field,
                                                  "': expected ", expected, ", got ", got));
 }
 
-/// Shared by all presets: int8 and fp32 operands, Horowitz 45 nm energies.
+/// Shared by all presets: int8, fp16, bf16 and fp32 operands (tpu-v1 removes
+/// fp16 and bf16), Horowitz 45 nm energies.
 HardwareConfig PresetBase() {
   HardwareConfig c;
-  c.precisions = {Precision::kInt8, Precision::kFp32};
+  c.precisions = {Precision::kInt8, Precision::kFp16, Precision::kBf16, Precision::kFp32};
   c.energy = EnergyTable{};
   return c;
 }
@@ -591,6 +593,8 @@ const char* PrecisionName(Precision precision) {
       return "fp16";
     case Precision::kFp32:
       return "fp32";
+    case Precision::kBf16:
+      return "bf16";
   }
   return "?";
 }
@@ -600,6 +604,7 @@ std::optional<Precision> ParsePrecision(std::string_view name) {
   if (n == "int8") return Precision::kInt8;
   if (n == "fp16" || n == "float16") return Precision::kFp16;
   if (n == "fp32" || n == "float32") return Precision::kFp32;
+  if (n == "bf16" || n == "bfloat16") return Precision::kBf16;
   return std::nullopt;
 }
 
@@ -608,6 +613,7 @@ int PrecisionBytes(Precision precision) {
     case Precision::kInt8:
       return 1;
     case Precision::kFp16:
+    case Precision::kBf16:
       return 2;
     case Precision::kFp32:
       return 4;
@@ -621,6 +627,8 @@ double EnergyTable::MacPj(Precision precision) const {
       return mac_int8_pj;
     case Precision::kFp16:
       return mac_fp16_pj;
+    case Precision::kBf16:
+      return mac_bf16_pj;
     case Precision::kFp32:
       return mac_fp32_pj;
   }
@@ -684,6 +692,9 @@ absl::StatusOr<HardwareConfig> HardwarePreset(std::string_view name) {
     // pJ/bit = 560 pJ/byte (Accelergy CACTI DRAM plug-in).
     HardwareConfig c = PresetBase();
     c.name = "tpu-v1";
+    // TPU v1's matrix unit multiplies 8-bit integers only (Jouppi et al.,
+    // ISCA 2017, section 2): no fp16/bf16 datapath; fp32 stays as a what-if.
+    c.precisions = {Precision::kInt8, Precision::kFp32};
     c.array_rows = 256;
     c.array_cols = 256;
     c.dataflows = {Dataflow::kWeightStationary};
@@ -755,6 +766,7 @@ std::string HardwareConfigToJson(const HardwareConfig& c) {
   j["energy_pj"] = {{"mac",
                      {{"int8", c.energy.mac_int8_pj},
                       {"fp16", c.energy.mac_fp16_pj},
+                      {"bf16", c.energy.mac_bf16_pj},
                       {"fp32", c.energy.mac_fp32_pj}}},
                     {"sram_byte", c.energy.sram_pj_per_byte},
                     {"accumulator_byte", c.energy.accumulator_pj_per_byte},
@@ -958,8 +970,8 @@ absl::Status ValidateHardwareConfig(const HardwareConfig& c) {
   if (c.precisions.empty()) return FieldError(c, "precisions", "at least one precision", "[]");
   for (size_t i = 0; i < c.precisions.size(); ++i) {
     const std::string field = absl::StrCat("precisions[", i, "]");
-    if (static_cast<int>(c.precisions[i]) > 2) {
-      return FieldError(c, field, "int8, fp16 or fp32",
+    if (!PrecisionFromCode(static_cast<int>(c.precisions[i]))) {
+      return FieldError(c, field, "int8, fp16, bf16 or fp32",
                         absl::StrCat("value ", static_cast<int>(c.precisions[i])));
     }
     for (size_t k = 0; k < i; ++k) {
@@ -977,6 +989,7 @@ absl::Status ValidateHardwareConfig(const HardwareConfig& c) {
   const std::pair<const char*, double> energies[] = {
       {"energy_pj.mac.int8", c.energy.mac_int8_pj},
       {"energy_pj.mac.fp16", c.energy.mac_fp16_pj},
+      {"energy_pj.mac.bf16", c.energy.mac_bf16_pj},
       {"energy_pj.mac.fp32", c.energy.mac_fp32_pj},
       {"energy_pj.sram_byte", c.energy.sram_pj_per_byte},
       {"energy_pj.accumulator_byte", c.energy.accumulator_pj_per_byte},

@@ -25,6 +25,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/reduced_float.h"
 #include "common/status_macros.h"
 #include "kernels/defs.h"
 #include "kernels/kernel_util.h"
@@ -148,6 +149,10 @@ class GemmKernel final : public Kernel {
     }
     grid_ = SgemmGrid(p_.m, p_.n, p_.k);
     scratch_.per_thread = grid_.WorkspaceBytes();
+    // An fp16/bf16 layer (reduced_float.h): the accelerator's accumulation
+    // order, acc over k in order from +0, then alpha * acc + beta * C.
+    ENGINE_ASSIGN_OR_RETURN(std::string precision, attrs.GetString(kPrecisionAttr, ""));
+    ordered_ = StoragePrecision(precision).has_value();
     return absl::OkStatus();
   }
 
@@ -165,6 +170,25 @@ class GemmKernel final : public Kernel {
     // Block by block (the blocks spread over the threads): Y = beta * C
     // (broadcast), or 0; then Y += alpha * A' * B'; then the activation.
     const bool use_c = c != nullptr && p_.beta != 0.0f;
+    if (ordered_) {
+      // Rows are independent: the split does not change any output's bits.
+      ParallelFor(ctx, p_.m, [&](int64_t m0, int64_t m1, int) {
+        OrderedGemm(p_.trans_a, p_.trans_b, m0, m1, n, k, a, p_.trans_a ? p_.m : k, b,
+                    p_.trans_b ? k : n, y, n);
+        for (int64_t i = m0; i < m1; ++i) {
+          float* yrow = y + i * n;
+          if (p_.alpha != 1.0f) {
+            for (int64_t j = 0; j < n; ++j) yrow[j] *= p_.alpha;
+          }
+          if (use_c) {
+            const float* crow = c + i * p_.c_row_stride;
+            for (int64_t j = 0; j < n; ++j) yrow[j] += p_.beta * crow[j * p_.c_col_stride];
+          }
+          ApplyActivation(p_.activation, yrow, n);
+        }
+      });
+      return;
+    }
     ParallelFor(ctx, grid_.blocks(), [&](int64_t begin, int64_t end, int slot) {
       for (int64_t blk = begin; blk < end; ++blk) {
         int64_t m0, m1, n0, n1;
@@ -190,6 +214,7 @@ class GemmKernel final : public Kernel {
 
  private:
   GemmParams p_;
+  bool ordered_ = false;  // fp16/bf16 layer: OrderedGemm
   SgemmGrid grid_;
   ScratchLayout scratch_;
 };

@@ -4,6 +4,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include <optional>
+#include <string>
+
+#include "common/reduced_float.h"
 #include "ops/op_def.h"
 #include "ops/op_util.h"
 
@@ -48,6 +52,24 @@ absl::StatusOr<hw::LayerWorkload> DescribeDeviceWork(const OpDef& def, const Lay
       if (in.present && in.dtype == DataType::kFloat32) precision = Precision::kFp32;
     }
   }
+  // An fp16/bf16 layer (attribute "precision", set by the builder's fp16
+  // phase): its float32 tensors are 2-byte storage values on the device.
+  std::optional<FloatStorage> storage;
+  if (layer.attrs.Has(kPrecisionAttr)) {
+    absl::StatusOr<std::string> name = layer.attrs.GetString(kPrecisionAttr, "");
+    if (name.ok()) storage = StoragePrecision(*name);
+    if (!storage) {
+      return absl::InvalidArgumentError(absl::StrCat(layer.name, " (", std::string(layer.type),
+                                                     "): attribute 'precision' must be fp16 or bf16"));
+    }
+    if (!spec.int8_operands) {
+      precision = *storage == FloatStorage::kBf16 ? Precision::kBf16 : Precision::kFp16;
+    }
+  }
+  auto ByteSize = [&storage](const kernels::TensorInfo& t) -> int64_t {
+    if (storage && t.dtype == DataType::kFloat32) return NumElements(t.shape) * 2;
+    return ops::ByteSize(t);
+  };
   // Views move no data; their precision is reported (the tensor's), not costed.
   w.vector.precision = precision;
   if (w.kind == hw::LayerKind::kComposite) {

@@ -1,6 +1,6 @@
 // The INT8 builder API from C++: a user-written Calibrator (as TensorRT's
 // IInt8Calibrator), the calibration cache written and reused, the result
-// close to FP32, errors for a missing calibrator, a wrong batch and FP16.
+// close to FP32, errors for a missing calibrator, a wrong batch and FP16 on tpu-v1.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -185,7 +185,7 @@ TEST_CASE("A Concat of INT8 layers runs in int8 and stays close to FP32", "[e2e]
   }
 }
 
-TEST_CASE("INT8 build errors: no calibration data, a batch of the wrong shape, FP16",
+TEST_CASE("INT8 build errors: no calibration data, a batch of the wrong shape, FP16 on tpu-v1",
           "[e2e][int8]") {
   const std::string model = SmallConvModel();
   Builder builder;
@@ -203,11 +203,19 @@ TEST_CASE("INT8 build errors: no calibration data, a batch of the wrong shape, F
   CHECK(bad.status().message().find("calibration batch 0") != std::string::npos);
   CHECK(bad.status().message().find("small.onnx") != std::string::npos);
 
+  // FP16 engines (issue 20): built for a preset with fp16, refused for
+  // tpu-v1 (no fp16 datapath) with a message naming both.
   BuilderConfig half;
   half.precision = Precision::kFp16;
   auto fp16 = builder.BuildFromOnnxBytes(model, "small.onnx", half);
-  REQUIRE(!fp16.ok());
-  CHECK(fp16.status().code() == absl::StatusCode::kUnimplemented);
+  REQUIRE(fp16.ok());
+  CHECK(!fp16->layer_precisions.empty());
+  half.hardware = *HardwarePreset("tpu-v1");
+  auto tpu = builder.BuildFromOnnxBytes(model, "small.onnx", half);
+  REQUIRE(!tpu.ok());
+  CHECK(tpu.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(tpu.status().message().find("hardware 'tpu-v1' does not support precision fp16") !=
+        std::string::npos);
 }
 
 // Issue 20, part 5: the calibrated engine's quantization exported as a QDQ

@@ -290,10 +290,10 @@ TEST_CASE("Enum code helpers accept every enumerator and nothing else", "[execut
     CHECK(DataflowFromCode(static_cast<int>(d)) == d);
   }
   for (int64_t bad : {-1, 3, 255, 256, 1 << 20}) CHECK_FALSE(DataflowFromCode(bad));
-  for (Precision p : {Precision::kInt8, Precision::kFp16, Precision::kFp32}) {
+  for (Precision p : {Precision::kInt8, Precision::kFp16, Precision::kFp32, Precision::kBf16}) {
     CHECK(PrecisionFromCode(static_cast<int>(p)) == p);
   }
-  for (int64_t bad : {-1, 3, 255, 258}) CHECK_FALSE(PrecisionFromCode(bad));
+  for (int64_t bad : {-1, 4, 255, 258}) CHECK_FALSE(PrecisionFromCode(bad));
   for (int code = 0; code <= 5; ++code) {
     REQUIRE(hw::OpcodeFromCode(code));
     CHECK(static_cast<int>(*hw::OpcodeFromCode(code)) == code);

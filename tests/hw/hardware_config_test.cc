@@ -298,7 +298,7 @@ TEST_CASE("Hardware JSON errors name the source and the field", "[hw]") {
                                R"("mac": {"int4": 0.1})");
     std::string msg = ErrorOf(ParseHardwareJson(text, "npu.json"));
     CHECK(Contains(msg, "unknown field 'energy_pj.mac.int4'"));
-    CHECK(Contains(msg, "int8, fp16, fp32"));
+    CHECK(Contains(msg, "int8, fp16, bf16, fp32"));
   }
   SECTION("negative energy") {
     std::string text = Replace(kCustomJson, R"("dram_byte": 100)", R"("dram_byte": -1)");
@@ -519,15 +519,23 @@ TEST_CASE("Dataflow and precision names", "[hw]") {
   CHECK(ParseDataflow("weight_stationary") == Dataflow::kWeightStationary);
   CHECK(ParseDataflow("input_stationary") == Dataflow::kInputStationary);
   CHECK_FALSE(ParseDataflow("xs").has_value());
-  for (Precision p : {Precision::kInt8, Precision::kFp16, Precision::kFp32}) {
+  for (Precision p : {Precision::kInt8, Precision::kFp16, Precision::kFp32, Precision::kBf16}) {
     CHECK(ParsePrecision(PrecisionName(p)) == p);
   }
+  CHECK(ParsePrecision("bfloat16") == Precision::kBf16);
   CHECK_FALSE(ParsePrecision("int4").has_value());
   CHECK(PrecisionBytes(Precision::kInt8) == 1);
   CHECK(PrecisionBytes(Precision::kFp16) == 2);
   CHECK(PrecisionBytes(Precision::kFp32) == 4);
+  CHECK(PrecisionBytes(Precision::kBf16) == 2);
   EnergyTable e;
-  CHECK(e.MacPj(Precision::kFp16) == 1.5);
+  CHECK(e.MacPj(Precision::kFp16) == 2.0);   // FP16 multiply 1.1 + FP32 add 0.9 (Horowitz)
+  CHECK(e.MacPj(Precision::kBf16) == 1.48);  // 1.1 x (8/11)^2 + 0.9
+  // Presets: tpu-v1 has no fp16/bf16 datapath; edge and gemmini have both.
+  CHECK_FALSE(HardwarePreset("tpu-v1")->Supports(Precision::kFp16));
+  CHECK_FALSE(HardwarePreset("tpu-v1")->Supports(Precision::kBf16));
+  CHECK(HardwarePreset("gemmini")->Supports(Precision::kBf16));
+  CHECK(HardwarePreset("edge")->Supports(Precision::kFp16));
 }
 
 TEST_CASE("Deeply nested hardware JSON is refused before parsing, without recursion", "[hw][hostile]") {

@@ -219,7 +219,20 @@ struct TensorError {
 
 void ConfigureInt8(const Options& opt, const ValidatedOptions& v, engine::BuilderConfig& config,
                    Int8Setup& setup) {
-  if (!opt.int8 && !opt.compare_int8) return;
+  // FP16 / BF16 (builder/fp16_phase.h): alone, the engine's precision; with
+  // INT8 (or --best), the precision of the layers INT8 leaves in float.
+  config.allow_fp16 = opt.fp16;
+  config.allow_bf16 = opt.bf16;
+  config.best = opt.best;
+  config.layer_precisions = v.layer_precisions;
+  const bool int8 = opt.int8 || opt.compare_int8 ||
+                    (opt.best && (!opt.calib_data.empty() || !opt.calib_cache.empty()));
+  if (!int8) {
+    if (opt.fp16 != opt.bf16 && !opt.best) {
+      config.precision = opt.fp16 ? engine::Precision::kFp16 : engine::Precision::kBf16;
+    }
+    return;
+  }
   config.precision = engine::Precision::kInt8;
   config.calibration_algorithm = v.calibrator;
   config.calibration_percentile = opt.calib_percentile;
@@ -239,6 +252,10 @@ PrecisionCounts CountPrecisions(const engine::BuildResult& built) {
       ++n.boundary;
     } else if (l.precision == engine::Precision::kInt8) {
       ++n.int8;
+    } else if (l.precision == engine::Precision::kFp16) {
+      ++n.fp16;
+    } else if (l.precision == engine::Precision::kBf16) {
+      ++n.bf16;
     } else {
       ++n.fp32;
     }
@@ -265,11 +282,18 @@ void PrintInt8Summary(const engine::BuildResult& built) {
                 c.cache_written ? ", calibration cache written" : "");
   }
   const PrecisionCounts n = CountPrecisions(built);
-  std::printf("[I] Layer precisions: %d int8, %d fp32, %d quantize/dequantize\n", n.int8, n.fp32,
-              n.boundary);
+  if (n.fp16 + n.bf16 > 0) {
+    std::printf("[I] Layer precisions: %d int8, %d fp16, %d bf16, %d fp32, %d quantize/dequantize\n",
+                n.int8, n.fp16, n.bf16, n.fp32, n.boundary);
+  } else {
+    std::printf("[I] Layer precisions: %d int8, %d fp32, %d quantize/dequantize\n", n.int8, n.fp32,
+                n.boundary);
+  }
   for (const auto& l : built.layer_precisions) {
     if (l.reason.empty()) continue;
-    std::printf("[I]   kept fp32: %s (%s): %s\n", l.layer.c_str(), l.type.c_str(),
+    std::printf("[I]   %s %s: %s (%s): %s\n",
+                l.precision == engine::Precision::kFp32 ? "kept" : "runs in",
+                engine::PrecisionName(l.precision), l.layer.c_str(), l.type.c_str(),
                 l.reason.c_str());
   }
 }

@@ -26,7 +26,12 @@ struct Int8Setup {
 /// --calibData, --calibImages, --calibBatches, --calibrator,
 /// --calibPercentile, --calib, --preprocess, --skipUnreadable,
 /// --layerPrecisions and --accuracyGuard, as ValidateOptions accepted them
-/// (`v`); nothing without --int8 or --compareInt8. `setup` owns the
+/// (`v`), and the float precision fields from --fp16, --bf16 and --best
+/// (without --int8: precision kFp16 / kBf16 for one of --fp16 / --bf16; with
+/// both, or with --best and no calibration data, the cheaper is chosen by
+/// the builder; --best with --calibData or --calib is an INT8 build).
+/// INT8 fields stay untouched without --int8, --compareInt8 or --best with
+/// calibration data. `setup` owns the
 /// calibrator `config` then points to.
 void ConfigureInt8(const Options& opt, const ValidatedOptions& v, engine::BuilderConfig& config,
                    Int8Setup& setup);
@@ -45,6 +50,7 @@ absl::StatusOr<engine::data::ImagePreprocess> ResolvePreprocess(
 /// layers counted apart as boundaries.
 struct PrecisionCounts {
   int int8 = 0, fp32 = 0, boundary = 0;
+  int fp16 = 0, bf16 = 0;  ///< layers in fp16 / bf16 (issue 20)
 };
 
 /// Counts BuildResult::layer_precisions (all zero for an FP32 build).

@@ -208,6 +208,15 @@ void AddFlags(CLI::App& app, Options& opt) {
   app.add_flag("--int8", opt.int8,
                "Build an INT8 engine: layers with an exact integer form run in int8 (calibrated "
                "with --calibData or a --calib cache), the rest in FP32");
+  app.add_flag("--fp16", opt.fp16,
+               "Build an FP16 engine (weights stored as fp16, activations rounded to fp16 at "
+               "layer boundaries, FP32 accumulation); with --int8, the layers that are not INT8 "
+               "run in fp16 instead of FP32");
+  app.add_flag("--bf16", opt.bf16, "As --fp16 with bfloat16");
+  app.add_flag("--best", opt.best,
+               "Allow every precision the hardware supports and choose per layer by the cost "
+               "model and the accuracy guard: INT8 when calibration data is given, else the "
+               "cheaper of fp16/bf16, else FP32");
   app.add_option("--calibData", opt.calib_data,
                  "Calibration data: a directory of images (JPEG, PNG, ...) or tensor files (.pb, "
                  ".npy), or an MNIST IDX image file");
@@ -413,13 +422,19 @@ absl::StatusOr<std::optional<engine::HardwareConfig>> SelectHardware(const Optio
 
 // The INT8 flags of a build from --onnx.
 absl::Status CheckInt8Flags(const Options& opt, ValidatedOptions& v) {
-  const bool wants_int8 = opt.int8 || opt.compare_int8;
+  const bool wants_int8 = opt.int8 || opt.compare_int8 ||
+                          (opt.best && (!opt.calib_data.empty() || !opt.calib_cache.empty()));
   if (!wants_int8) {
-    if (!opt.calib_data.empty() || !opt.calib_cache.empty() || !opt.layer_precisions.empty() ||
-        opt.accuracy_guard_db > 0) {
+    const bool float16 = opt.fp16 || opt.bf16 || opt.best;
+    if (!opt.calib_data.empty() || !opt.calib_cache.empty() ||
+        (!opt.layer_precisions.empty() && !float16) || opt.accuracy_guard_db > 0) {
       return absl::InvalidArgumentError(
-          "--calibData, --calib, --layerPrecisions and --accuracyGuard need --int8");
+          "--calibData, --calib, --layerPrecisions and --accuracyGuard need --int8 "
+          "(--layerPrecisions also works with --fp16, --bf16 or --best)");
     }
+    auto pins = ParseLayerPrecisions(opt.layer_precisions);
+    if (!pins.ok()) return pins.status();
+    v.layer_precisions = *std::move(pins);
     return absl::OkStatus();
   }
   auto calibrator = ParseCalibrator(opt.calibrator);
@@ -709,7 +724,8 @@ absl::StatusOr<std::map<std::string, engine::Precision>> ParseLayerPrecisions(
     auto p = engine::ParsePrecision(precision);
     if (!p.has_value()) {
       return absl::InvalidArgumentError(absl::StrCat("--layerPrecisions: unknown precision '",
-                                                     precision, "' for '", name, "' (fp32, int8)"));
+                                                     precision, "' for '", name,
+                                                     "' (fp32, fp16, bf16, int8)"));
     }
     if (!out.emplace(name, *p).second) {
       return absl::InvalidArgumentError(

@@ -87,6 +87,10 @@ struct Options {
 
   // INT8 (int8.h).
   bool int8 = false;
+  // FP16 / BF16 (issue 20; int8.h ConfigureInt8).
+  bool fp16 = false;               ///< --fp16: fp16 engine, or fp16 for the non-INT8 layers
+  bool bf16 = false;               ///< --bf16: the same with bfloat16
+  bool best = false;               ///< --best: per layer the cheapest enabled precision
   std::string calib_data;          ///< --calibData: images, tensor files or MNIST IDX
   int64_t calib_images = 0;        ///< --calibImages: at most this many samples (0 = all)
   int64_t calib_batches = 0;       ///< --calibBatches: at most this many batches (0 = all)
