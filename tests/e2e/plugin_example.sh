@@ -101,12 +101,15 @@ assert len(rows) == 1, rows
 r = rows[0]
 assert r["type"] == "ClippedSwish" and r["unit"] == "vector", r
 assert r["cycles"] > 0 and r["computeCycles"] > 0, r
-# Reads its input (384 floats) and writes its output once: 1536 bytes each way.
-assert r["dramBytesRead"] == 1536 and r["dramBytesWritten"] == 1536, r
-assert r["energyPj"] > 0 and r["energyComputePj"] > 0 and r["energyDramPj"] > 0, r
-print("modeled: %d cycles (%d compute), DRAM %d B read / %d B written, %.1f pJ (compute %.1f)" % (
-    r["cycles"], r["computeCycles"], r["dramBytesRead"], r["dramBytesWritten"], r["energyPj"],
-    r["energyComputePj"]))
+# Reads its input (384 floats) and writes its output once: 1536 bytes each
+# way, through DRAM or kept on chip by residency (then counted as saved).
+moved = r["dramBytesRead"] + r["dramBytesWritten"] + r.get("residencyBytesSaved", 0)
+assert moved == 3072, r
+assert r["energyPj"] > 0 and r["energyComputePj"] > 0, r
+assert r["energyDramPj"] > 0 or r.get("residencyBytesSaved", 0) > 0, r
+print("modeled: %d cycles (%d compute), DRAM %d B read / %d B written, %d B kept on chip, %.1f pJ (compute %.1f)" % (
+    r["cycles"], r["computeCycles"], r["dramBytesRead"], r["dramBytesWritten"],
+    r.get("residencyBytesSaved", 0), r["energyPj"], r["energyComputePj"]))
 PY
 
 step "build without the plugin: a clear error"
