@@ -87,6 +87,18 @@ std::vector<std::string> DynamicPasses(const BuilderConfig& config) {
   return passes;
 }
 
+// The parser options of `config` (pinned shapes, input values, target
+// opset, limits) logging to `logger`.
+parser::ParseOptions ParseOptionsOf(const BuilderConfig& config, Logger* logger) {
+  parser::ParseOptions options;
+  options.input_shapes = config.input_shapes;
+  options.input_values = config.input_values;
+  options.target_opset = config.target_opset;
+  options.logger = logger;
+  options.limits = LimitsOf(config);
+  return options;
+}
+
 // What the plan header records of where the engine came from; the
 // calibration fields are filled by Build once the INT8 phase ran.
 codegen::PlanProvenance Provenance(const std::string& bytes, const std::string& name,
@@ -286,12 +298,7 @@ absl::StatusOr<BuildResult> Builder::BuildFromOnnxBytesUnchecked(
   if (!config.profiles.empty()) return BuildDynamic(bytes, name, config);
   BuildResult result;
   PhaseTimer timer(&result.phases);
-  parser::ParseOptions options;
-  options.input_shapes = config.input_shapes;
-  options.input_values = config.input_values;
-  options.target_opset = config.target_opset;
-  options.logger = logger_;
-  options.limits = LimitsOf(config);
+  parser::ParseOptions options = ParseOptionsOf(config, logger_);
   ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph,
                           parser::ParseOnnxBytes(bytes, name, options));
   result.onnx_nodes = graph->source_node_count;
@@ -321,15 +328,10 @@ absl::StatusOr<BuildResult> Builder::BuildDynamic(const std::string& bytes,
   PhaseTimer timer(&result.phases);
   builder::ShapeMap min_shapes;
   const builder::ShapeMap build_shape = builder::BuildShape(config, &min_shapes);
-  parser::ParseOptions options;
-  options.input_shapes = config.input_shapes;
+  parser::ParseOptions options = ParseOptionsOf(config, logger_);
   for (const auto& [input, dims] : build_shape) options.input_shapes[input] = dims;
   options.input_min_shapes = min_shapes;
   options.keep_shape_subgraphs = true;
-  options.input_values = config.input_values;
-  options.target_opset = config.target_opset;
-  options.logger = logger_;
-  options.limits = LimitsOf(config);
   ENGINE_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> graph,
                           parser::ParseOnnxBytes(bytes, name, options));
   result.onnx_nodes = graph->source_node_count;
@@ -348,12 +350,7 @@ absl::StatusOr<BuildResult> Builder::BuildDynamic(const std::string& bytes,
       BuilderConfig fixed = config;
       fixed.profiles.clear();
       for (const auto& [input, dims] : shape) fixed.input_shapes[input] = dims;
-      parser::ParseOptions options;
-      options.input_shapes = fixed.input_shapes;
-      options.input_values = config.input_values;
-      options.target_opset = config.target_opset;
-      options.logger = logger_;
-      options.limits = LimitsOf(config);
+      const parser::ParseOptions options = ParseOptionsOf(fixed, logger_);
       auto graph = parser::ParseOnnxBytes(bytes, name, options);
       if (!graph.ok()) {
         return Annotate(graph.status(), absl::StrCat("shape bucket ", builder::ShapesToString(shape)));

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/dataset.h"
+#include "common/half.h"
 #include "trtexec_like/progress.h"
 
 namespace trtexec_like {
@@ -133,28 +134,13 @@ int64_t ArgMax(const float* v, int64_t n) {
   return std::max_element(v, v + n) - v;
 }
 
-// IEEE half -> float (exact).
-float HalfToFloat(uint16_t h) {
-  const int exp = (h >> 10) & 0x1f;
-  const int mant = h & 0x3ff;
-  float v;
-  if (exp == 0) {
-    v = std::ldexp(static_cast<float>(mant), -24);
-  } else if (exp == 31) {
-    v = mant ? NAN : INFINITY;
-  } else {
-    v = std::ldexp(static_cast<float>(mant | 0x400), exp - 25);
-  }
-  return (h & 0x8000) ? -v : v;
-}
-
 // The elements of a float32 tensor, or of a float16 one (a float16 model's
 // output) widened; `storage` holds the widened copy.
 const float* FloatData(const engine::Tensor& t, std::vector<float>* storage) {
   if (t.dtype() != engine::DataType::kFloat16) return t.data_as<float>();
   const uint16_t* h = t.data_as<uint16_t>();
   storage->resize(static_cast<size_t>(t.num_elements()));
-  for (int64_t k = 0; k < t.num_elements(); ++k) (*storage)[k] = HalfToFloat(h[k]);
+  for (int64_t k = 0; k < t.num_elements(); ++k) (*storage)[k] = engine::HalfToFloat(h[k]);
   return storage->data();
 }
 
