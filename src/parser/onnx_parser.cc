@@ -2,6 +2,7 @@
 
 #include <climits>
 #include <exception>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -96,39 +97,60 @@ class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
     }
   }
 
+  // A guard runs before the library's inference function `inner` (which may
+  // be empty) and decides whether and how to call it; fail_shape_inference
+  // in a guard becomes the parser's InvalidArgument naming the node.
+  using Guard =
+      std::function<void(onnx::InferenceContext&, const onnx::InferenceFunction& inner)>;
+
+  // Every version of the default-domain `op` runs `guard` instead of its own
+  // inference function.
+  void Wrap(const char* op, int max_opset, const Guard& guard) {
+    for (int version = 1; version <= max_opset; ++version) {
+      const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(op, version, "");
+      if (schema == nullptr || wrapped_.count(schema)) continue;
+      onnx::OpSchema copy = *schema;
+      copy.TypeAndShapeInferenceFunction(
+          [inner = schema->GetTypeAndShapeInferenceFunction(), guard](onnx::InferenceContext& ctx) {
+            guard(ctx, inner);
+          });
+      wrapped_.emplace(schema, std::move(copy));
+    }
+  }
+
   CheckedSchemaRegistry() {
     const int max_opset = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
-    const std::pair<const char*, size_t> kOps[] = {{"Conv", 1},    {"ConvInteger", 1}, {"ConvTranspose", 1},
-                                                   {"QLinearConv", 3}, {"MaxPool", 0},
-                                                   {"AveragePool", 0}, {"LpPool", 0}};
-    for (const auto& [op, w] : kOps) {
-      for (int version = 1; version <= max_opset; ++version) {
-        const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(op, version, "");
-        if (schema == nullptr || wrapped_.count(schema)) continue;
-        onnx::OpSchema copy = *schema;
-        copy.TypeAndShapeInferenceFunction(
-            [inner = schema->GetTypeAndShapeInferenceFunction(), w = w](onnx::InferenceContext& ctx) {
-              Check(ctx, w);
-              if (inner) inner(ctx);
-            });
-        wrapped_.emplace(schema, std::move(copy));
-      }
+    const std::pair<const char*, size_t> kConvPoolOps[] = {
+        {"Conv", 1},        {"ConvInteger", 1}, {"ConvTranspose", 1}, {"QLinearConv", 3},
+        {"MaxPool", 0},     {"AveragePool", 0}, {"LpPool", 0}};
+    for (const auto& [op, w] : kConvPoolOps) {
+      Wrap(op, max_opset, [w = w](onnx::InferenceContext& ctx, const onnx::InferenceFunction& inner) {
+        Check(ctx, w);
+        if (inner) inner(ctx);
+      });
+    }
+    // ONNX 1.12's shape inference of the RNN family before opset 7
+    // (RNNShapeInference1) reads X's dims 0 and 1 without checking X's rank:
+    // a rank-1 X read past the end of its dims (found by
+    // fuzz/onnx_parser_fuzzer). X is [seq_length, batch_size, input_size]
+    // (ONNX operator spec, RNN/GRU/LSTM), whatever the version.
+    for (const char* op : {"RNN", "GRU", "LSTM"}) {
+      Wrap(op, max_opset, [](onnx::InferenceContext& ctx, const onnx::InferenceFunction& inner) {
+        if (onnx::hasInputShape(ctx, 0) && onnx::getInputShape(ctx, 0).dim_size() != 3) {
+          fail_shape_inference("X has rank ", onnx::getInputShape(ctx, 0).dim_size(),
+                               ", must be 3 ([seq_length, batch_size, input_size])");
+        }
+        if (inner) inner(ctx);
+      });
     }
     // ONNX 1.12's STFT inference reads attribute onesided with default 0
     // where the schema's default is 1, so a model relying on the default
     // (its declared output shape right) fails the cross-check. Without the
     // attribute, ONNX inference leaves STFT's output to the engine's own
     // propagation (src/kernels/signal.cc), which implements the default.
-    for (int version = 1; version <= max_opset; ++version) {
-      const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema("STFT", version, "");
-      if (schema == nullptr || wrapped_.count(schema)) continue;
-      onnx::OpSchema copy = *schema;
-      copy.TypeAndShapeInferenceFunction(
-          [inner = schema->GetTypeAndShapeInferenceFunction()](onnx::InferenceContext& ctx) {
-            if (inner && ctx.getAttribute("onesided") != nullptr) inner(ctx);
-          });
-      wrapped_.emplace(schema, std::move(copy));
-    }
+    Wrap("STFT", max_opset, [](onnx::InferenceContext& ctx, const onnx::InferenceFunction& inner) {
+      if (inner && ctx.getAttribute("onesided") != nullptr) inner(ctx);
+    });
   }
   std::map<const onnx::OpSchema*, onnx::OpSchema> wrapped_;
 };
