@@ -276,6 +276,10 @@ class BuildResult:
     @property
     def calibration(self) -> Dict[str, Any]:
         """{"from_cache", "cache_written", "batches", "tensors", "algorithm", "ms"}"""
+    @property
+    def int8_tensor_scales(self) -> Dict[str, float]:
+        """INT8 builds: {tensor name: scale} of every activation held in int8
+        (real = scale * q, zero point 0); what export_qdq writes."""
 
 class Builder:
     """Compiles ONNX models into plans. Not thread-safe: one per thread."""
@@ -300,6 +304,13 @@ def loaded_plugins() -> List[Dict[str, Any]]:
 
 def write_plan_file(path: str, plan: bytes) -> None:
     """Writes plan bytes atomically (temporary file + rename)."""
+
+def export_qdq(model: str, built: BuildResult, path: str) -> None:
+    """Writes the quantization of the INT8 build `built` (of the ONNX model at
+    `model`) as that model with QuantizeLinear/DequantizeLinear nodes, to
+    `path` atomically (trtexec_like --exportQdq). Raises EngineError:
+    FAILED_PRECONDITION (not an INT8 build), NOT_FOUND, INVALID_ARGUMENT,
+    UNIMPLEMENTED (opset below 13 with ops changed at 13)."""
 
 class ExecutionContext:
     """Per-thread state for running an engine: owns the activation arena.

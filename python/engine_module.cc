@@ -1156,7 +1156,28 @@ PYBIND11_MODULE(engine, m) {
         d["algorithm"] = c.algorithm;
         d["ms"] = c.ms;
         return d;
-      });
+      })
+      .def_property_readonly("int8_tensor_scales",
+                             [](const PyBuildResult& b) { return b.r.int8_tensor_scales; },
+                             "INT8 builds: {tensor name: scale} of every activation tensor held\n"
+                             "in int8 (real = scale * q, zero point 0); what export_qdq writes.");
+
+  m.def("export_qdq", [](const std::string& model, const PyBuildResult& built,
+                         const std::string& path) {
+    absl::Status status;
+    {
+      py::gil_scoped_release release;
+      status = engine::ExportQdqFile(model, built.r, path);
+    }
+    Check(status);
+  }, py::arg("model"), py::arg("built"), py::arg("path"),
+        "export_qdq(model, built, path) -> None\n\n"
+        "Writes the quantization of the INT8 build `built` (BuildResult of the ONNX model at\n"
+        "path `model`) as that model with QuantizeLinear/DequantizeLinear nodes to `path`,\n"
+        "atomically (trtexec_like --exportQdq; builder.h ExportQdqFile). Raises EngineError:\n"
+        "FAILED_PRECONDITION (not an INT8 build), NOT_FOUND (model), INVALID_ARGUMENT (a model\n"
+        "that does not hold the engine's tensors), UNIMPLEMENTED (opset below 13 with ops whose\n"
+        "semantics change at 13), I/O errors. Nothing is left at `path` on error.");
 
   // --- Builder --------------------------------------------------------------
   py::class_<PyBuilder>(m, "Builder", "Compiles ONNX models into plans (builder.h).")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs part of the test suite under sanitizers, each stage in its own build
 # directory, building only the test binaries it runs:
-#   asan  build-asan/  -fsanitize=address,undefined  executor, kernels, parser and
-#                      codegen tests (the whole binaries)
+#   asan  build-asan/  -fsanitize=address,undefined  executor, kernels, parser, codegen and
+#                      ops tests (the whole binaries; ops_test loads the misbehaving
+#                      plugin of tests/plugins through the plugin ABI)
 #   tsan  build-tsan/  -fsanitize=thread             the executor's concurrency and
 #                      thread pool tests (with Enqueue's worker thread and the
 #                      busy-context checks of bind_enqueue_test.cc), the kernels'
@@ -89,7 +90,7 @@ for stage in $STAGES; do
     asan)
       dir="$ROOT/build-asan"
       flags="-fsanitize=address,undefined -fno-sanitize-recover=all"
-      targets=(executor_test kernels_test parser_test codegen_test)
+      targets=(executor_test kernels_test parser_test codegen_test ops_test)
       ;;
     tsan)
       dir="$ROOT/build-tsan"

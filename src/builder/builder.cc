@@ -235,8 +235,10 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
     return absl::ResourceExhaustedError(absl::StrCat(
         "the activation arena needs ", code.arena.plan.arena_bytes,
         " bytes per execution context, above the limit of ", config.max_arena_bytes,
-        " bytes (BuilderConfig::max_arena_bytes, --maxArenaBytes; lower bound ", code.arena.plan.lower_bound_bytes,
-        " bytes", config.plan_memory ? "" : "; memory reuse is off", ")"));
+        " bytes (BuilderConfig::max_arena_bytes, --maxArenaBytes or "
+        "--memPoolSize=workspace:SIZE; lower bound ",
+        code.arena.plan.lower_bound_bytes, " bytes",
+        config.plan_memory ? "" : "; memory reuse is off", ")"));
   }
   if (config.precision == Precision::kInt8) {
     provenance.calibrator = result.calibration.from_cache ? "cache" : result.calibration.algorithm;

@@ -143,6 +143,20 @@ class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
         if (inner) inner(ctx);
       });
     }
+    // ONNX 1.12's Gemm inference before opset 7 indexes dims 0 and 1 of A
+    // and B unchecked (SEGV on a rank-0 or rank-1 A or B, found by scanning
+    // the ONNX node tests with every input's rank changed). A is [M, K] and B
+    // [K, N] in every version (ONNX operator spec, Gemm).
+    Wrap("Gemm", max_opset, [](onnx::InferenceContext& ctx, const onnx::InferenceFunction& inner) {
+      for (size_t i : {size_t{0}, size_t{1}}) {
+        if (ctx.getNumInputs() > i && onnx::hasInputShape(ctx, i) &&
+            onnx::getInputShape(ctx, i).dim_size() != 2) {
+          fail_shape_inference(i == 0 ? "A" : "B", " has rank ",
+                               onnx::getInputShape(ctx, i).dim_size(), ", must be 2");
+        }
+      }
+      if (inner) inner(ctx);
+    });
     // ONNX 1.12's STFT inference reads attribute onesided with default 0
     // where the schema's default is 1, so a model relying on the default
     // (its declared output shape right) fails the cross-check. Without the
@@ -458,6 +472,47 @@ absl::Status CheckOutputsProduced(const onnx::ModelProto& model, const std::stri
   return absl::OkStatus();
 }
 
+// ONNX 1.12's version converter adapts Gemm 6 -> 7 by reading dims 0 and 1
+// of A's and B's shapes (and C's shape) without checking that they are known
+// or of rank 2 (SEGV on a rank-0 A, or on an A whose shape inference failed).
+// For a model at opset <= 6, every Gemm's A and B must have a known rank-2
+// shape and C a known shape (graph inputs, initializers, or value_info after
+// ONNX shape inference) before the converter runs. Errors: InvalidArgument
+// naming the file, node and input.
+absl::Status CheckGemmConvertible(const onnx::ModelProto& model, const std::string& file) {
+  const onnx::GraphProto& g = model.graph();
+  absl::flat_hash_map<std::string, int> rank;  // tensor -> rank when the shape is known
+  auto note = [&rank](const onnx::ValueInfoProto& vi) {
+    if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape()) {
+      rank[vi.name()] = vi.type().tensor_type().shape().dim_size();
+    }
+  };
+  for (const auto& vi : g.input()) note(vi);
+  for (const auto& vi : g.value_info()) note(vi);
+  for (const auto& vi : g.output()) note(vi);
+  for (const auto& init : g.initializer()) rank[init.name()] = init.dims_size();
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto& n = g.node(i);
+    if (n.op_type() != "Gemm" || !(n.domain().empty() || n.domain() == "ai.onnx")) continue;
+    const char* kNames[] = {"A", "B", "C"};
+    for (int k = 0; k < 3; ++k) {
+      const bool present = k < n.input_size() && !n.input(k).empty();
+      auto it = present ? rank.find(n.input(k)) : rank.end();
+      const bool ok = k == 2 ? (!present || it != rank.end())
+                             : (present && it != rank.end() && it->second == 2);
+      if (ok) continue;
+      return absl::InvalidArgumentError(absl::StrCat(
+          file, ": ", NodeLabel(n, i), ": input ", kNames[k],
+          present ? absl::StrCat(" '", n.input(k), "'") : std::string(" (missing)"),
+          k == 2 ? " has no known shape" : it == rank.end() ? " has no known shape"
+                                                             : absl::StrCat(" has rank ", it->second),
+          "; upgrading Gemm from opset ", DefaultOpset(model),
+          " needs A and B of known rank-2 shapes and C of a known shape"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
                                                   const std::string& file, int source_opset,
                                                   const BuildLimits& limits) {
@@ -666,6 +721,7 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
       return absl::InvalidArgumentError(
           absl::StrCat(file, ": ONNX shape inference failed: ", e.what()));
     }
+    if (opset <= 6) ENGINE_RETURN_IF_ERROR(CheckGemmConvertible(model, file));
     // The Softmax 12->13 adapter asserts when the input shape is unknown:
     // the engine's own rule for those nodes.
     const int softmax = RewriteLegacySoftmax(model);

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "engine/tensor.h"
@@ -237,6 +238,35 @@ TEST_CASE("An old-opset RNN-family node with a rank-1 X fails cleanly", "[parser
     INFO(g.status().ToString());
     CHECK(absl::StrContains(Message(g.status()), "m.onnx"));
     CHECK(absl::StrContains(Message(g.status()), op));
+  }
+}
+
+TEST_CASE("An old-opset Gemm imports, or fails cleanly when A or B is not a matrix", "[parser]") {
+  // Found by scanning the ONNX node tests with each input's rank changed, at
+  // older opsets: ONNX's Gemm inference before opset 7 and its 6->7 version
+  // adapter read dims 0 and 1 of A and B unchecked (SEGV).
+  auto gemm = [](int opset, const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+    ModelBuilder m(opset);
+    m.Input("a", a).Input("b", b).Input("c", {1, 4});
+    m.Node("Gemm", {"a", "b", "c"}, {"y"}, "fc");
+    m.Output("y", {3, 4});
+    return m.Serialize();
+  };
+  for (int opset : {1, 6}) {
+    INFO("opset " << opset);
+    auto good = parser::ParseOnnxBytes(gemm(opset, {3, 5}, {5, 4}), "g.onnx", Quiet());
+    INFO(good.status().ToString());
+    CHECK(good.ok());
+    for (const auto& [a, b, what] :
+         std::vector<std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::string>>{
+             {{5}, {5, 4}, "input A 'a' has rank 1"}, {{3, 5}, {}, "input B 'b' has rank 0"}}) {
+      auto g = parser::ParseOnnxBytes(gemm(opset, a, b), "g.onnx", Quiet());
+      REQUIRE_FALSE(g.ok());
+      INFO(g.status().ToString());
+      CHECK(g.status().code() == absl::StatusCode::kInvalidArgument);
+      CHECK(absl::StrContains(Message(g.status()), "'fc' (Gemm)"));
+      CHECK(absl::StrContains(Message(g.status()), what));
+    }
   }
 }
 

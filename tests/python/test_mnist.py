@@ -373,3 +373,35 @@ def test_one_builder_from_two_threads(mnist, fp32_plan):
     for t in threads:
         t.join()
     assert plans[0] == fp32_plan and plans[1] == fp32_plan
+
+
+def test_export_qdq(mnist, py_int8):
+    """export_qdq writes the INT8 build as a QDQ model: one QuantizeLinear per
+    int8 activation at the engine's scale; an FP32 build is refused and
+    leaves nothing behind."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+    model = mnist[0]
+    result = py_int8[1]
+    scales = result.int8_tensor_scales
+    assert scales and all(s > 0 for s in scales.values()), scales
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "mnist_qdq.onnx")
+        engine.export_qdq(model, result, path)
+        m = onnx.load(path)
+        inits = {t.name: t for t in m.graph.initializer}
+        written = {}
+        for n in m.graph.node:
+            if n.op_type == "QuantizeLinear" and n.input[0] in scales:
+                written[n.input[0]] = float(numpy_helper.to_array(inits[n.input[1]]))
+        assert set(written) == set(scales)
+        for t, s in scales.items():
+            assert written[t] == pytest.approx(s, rel=1e-7), t
+        # An FP32 build has no quantization to export.
+        _, fp32_result = engine.Builder().build(model)
+        assert fp32_result.int8_tensor_scales == {}
+        bad = os.path.join(d, "fp32_qdq.onnx")
+        with pytest.raises(engine.EngineError) as e:
+            engine.export_qdq(model, fp32_result, bad)
+        assert e.value.code_name == "FAILED_PRECONDITION", e.value.message
+        assert not os.path.exists(bad)
