@@ -92,6 +92,12 @@ TEST_CASE("CalibratorHint names the likely cure for the worst layers", "[tools][
   CHECK(absl::StrContains(clip, "minmax"));
   // minmax clipping: the calibration data did not cover these samples.
   CHECK(absl::StrContains(CalibratorHint(HintRow(12, 0.031, 2), "minmax"), "calibrate on data"));
+  // An input that clips: its range is to blame, not this layer's.
+  Int8CompareRow reads_clipped = HintRow(5, 0.0, 3);
+  reads_clipped.clipped_input = "relu1";
+  reads_clipped.clipped_input_fraction = 0.046;
+  CHECK(absl::StrContains(CalibratorHint(reads_clipped, "entropy"),
+                          "its input 'relu1' clips 4.6%"));
   // A range far above the rms with minmax: clip outliers.
   const std::string outliers = CalibratorHint(HintRow(20, 0.0, 40), "minmax");
   CHECK(absl::StrContains(outliers, "percentile or entropy"));

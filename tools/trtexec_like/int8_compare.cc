@@ -97,6 +97,13 @@ std::string CalibratorHint(const Int8CompareRow& row, const std::string& calibra
                            "percentile (--calibPercentile=99.999)",
                            100 * clip, row.range.amax, range);
   }
+  if (row.clipped_input_fraction >= kHintClipFraction) {
+    return absl::StrFormat("its input '%s' clips %.1f%% — fix that tensor's range first (try "
+                           "--calibrator=%s)",
+                           row.clipped_input, 100 * row.clipped_input_fraction,
+                           calibrator == "minmax" ? "minmax on data like these samples"
+                                                  : "minmax or percentile");
+  }
   const double ratio = row.rms > 0 ? range / row.rms : 0;
   if (ratio >= kHintOutlierRatio && calibrator != "entropy") {
     return absl::StrFormat("range %.4g is %.0fx the rms, little clipping — try --calibrator=%s",
@@ -206,10 +213,9 @@ absl::Status RunOn(engine::ExecutionContext& ctx, const std::string& input,
 }
 
 // Measures the isolated errors into `c.rows` (see int8_compare.h).
-absl::Status MeasureIsolated(const Options& opt, const ValidatedOptions& v,
-                             const engine::BuilderConfig& q_config,
+absl::Status MeasureIsolated(const Options& opt, const engine::BuilderConfig& q_config,
                              const engine::BuildResult& q_built, const engine::Engine& fp32,
-                             Int8Comparison& c) {
+                             engine::data::Dataset& ds, Int8Comparison& c) {
   const auto t0 = Clock::now();
   const std::vector<engine::LayerInfo>& layers = fp32.layers();
   std::map<std::string, const engine::LayerPrecisionInfo*> q_layer;
@@ -261,8 +267,6 @@ absl::Status MeasureIsolated(const Options& opt, const ValidatedOptions& v,
   engine::Builder builder(&logger);
   auto fctx = fp32.CreateExecutionContext();
   if (!fctx.ok()) return fctx.status();
-  auto ds = OpenEvalData(opt, v, fp32.inputs()[0], "");
-  if (!ds.ok()) return ds.status();
   const std::string input = fp32.inputs()[0].name;
   std::map<std::string, Int8CompareRow*> row_of;
   for (Int8CompareRow& row : c.rows) row_of[row.tensor] = &row;
@@ -313,8 +317,8 @@ absl::Status MeasureIsolated(const Options& opt, const ValidatedOptions& v,
         if (!s.ok()) return s;
       }
     }
-    for (int64_t b = 0; b < (*ds)->num_batches(); ++b) {
-      auto batch = (*ds)->GetBatch(b);
+    for (int64_t b = 0; b < ds.num_batches(); ++b) {
+      auto batch = ds.GetBatch(b);
       if (!batch.ok()) return batch.status();
       absl::Status s = RunOn(**fctx, input, batch->input);
       if (!s.ok()) return s;
@@ -384,6 +388,8 @@ absl::StatusOr<Int8Comparison> CompareInt8(const Options& opt, const ValidatedOp
   if (!fp32_built.ok()) return fp32_built.status();
   auto q_built = builder.BuildFromOnnxFile(opt.onnx, q_config);
   if (!q_built.ok()) return q_built.status();
+  // The temporary cache is ours, not one --calib asked for: not "written".
+  if (!temp_cache.path.empty()) q_built->calibration.cache_written = false;
   PrintInt8Summary(*q_built);
   auto fp32 = engine::Runtime::DeserializeEngine(fp32_built->plan, &logger);
   if (!fp32.ok()) return fp32.status();
@@ -506,9 +512,26 @@ absl::StatusOr<Int8Comparison> CompareInt8(const Options& opt, const ValidatedOp
                   : 0.0;
   }
 
+  // The most clipped input of each layer (for the hints).
+  std::map<std::string, const Int8CompareRow*> by_tensor;
+  for (const Int8CompareRow& row : c.rows) by_tensor[row.tensor] = &row;
+  for (Int8CompareRow& row : c.rows) {
+    auto l = layer_of.find(row.tensor);
+    if (l == layer_of.end()) continue;
+    for (const std::string& i : layers[l->second].inputs) {
+      auto in = by_tensor.find(i);
+      if (in == by_tensor.end() || !in->second->scale) continue;
+      const double f = in->second->range.ClippedFraction();
+      if (f > row.clipped_input_fraction) {
+        row.clipped_input_fraction = f;
+        row.clipped_input = i;
+      }
+    }
+  }
+
   // Isolated errors; their failure does not fail the comparison.
   if (!q_built->layer_precisions.empty()) {
-    absl::Status s = MeasureIsolated(opt, v, q_config, *q_built, **fp32, c);
+    absl::Status s = MeasureIsolated(opt, q_config, *q_built, **fp32, **ds, c);
     if (!s.ok()) {
       c.isolated_error = std::string(s.message());
       for (Int8CompareRow& row : c.rows) row.isolated.reset();
@@ -632,6 +655,8 @@ Json Int8ComparisonJson(const Int8Comparison& c) {
     j["scale"] = row.scale ? Json(*row.scale) : Json(nullptr);
     j["dynamicRange"] = row.scale ? Json(127.0 * *row.scale) : Json(nullptr);
     j["clippedFraction"] = row.scale ? Json(row.range.ClippedFraction()) : Json(nullptr);
+    j["clippedInput"] = row.clipped_input.empty() ? Json(nullptr) : Json(row.clipped_input);
+    j["clippedInputFraction"] = row.clipped_input_fraction;
     j["hint"] = row.hint.empty() ? Json(nullptr) : Json(row.hint);
     rows.push_back(std::move(j));
   }

@@ -92,6 +92,12 @@ struct Int8CompareRow {
   RangeStats range;           ///< of the FP32 reference values
   std::optional<float> scale; ///< the INT8 engine's scale of the tensor (absent: float)
   double rms = 0;             ///< sqrt(ref2 / count) of the reference
+  /// The layer's input (a row's tensor with a scale) whose scale clips the
+  /// largest fraction of its values, and that fraction ("" / 0: none). A
+  /// layer alone quantizes its inputs at the engine's scales, so a clipping
+  /// input lowers its isolated SQNR too.
+  std::string clipped_input;
+  double clipped_input_fraction = 0;
   std::string hint;           ///< calibrator hint ("" none)
 };
 
@@ -114,6 +120,7 @@ struct Int8Comparison {
 /// ("" otherwise; see the thresholds above): clipping at or above
 /// kHintClipFraction -> try a calibrator with a wider range (minmax, a
 /// higher percentile; with minmax: calibration data unlike these samples);
+/// otherwise an input clipping that much -> that input's range is to blame;
 /// otherwise a range far above the rms (kHintOutlierRatio) -> try
 /// percentile/entropy (minmax) or keep in FP16/FP32; otherwise keep the
 /// layer in FP16/FP32 (the error is not the range's). `calibrator` is the
