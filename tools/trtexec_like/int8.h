@@ -1,6 +1,7 @@
 // trtexec_like's INT8 workflow: calibration from a dataset (--calibData),
-// evaluation over a dataset (--evalData, top-1 accuracy), and the per-layer
-// INT8-versus-FP32 comparison (--compareInt8).
+// evaluation over a dataset (--evalData, top-1 accuracy), and the dataset and
+// top-1 helpers the per-layer INT8-versus-FP32 comparison (--compareInt8,
+// int8_compare.h) shares.
 #ifndef ENGINE_TOOLS_TRTEXEC_LIKE_INT8_H_
 #define ENGINE_TOOLS_TRTEXEC_LIKE_INT8_H_
 
