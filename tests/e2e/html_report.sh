@@ -56,6 +56,15 @@ RUN="--iterations=20 --duration=0 --warmUp=0"
 "$BIN" compare "$WORK/edge.json" "$WORK/edge_16x16.json" --html="$WORK/page.html" \
   --json="$WORK/cmp.json" >"$WORK/compare.log" 2>&1 || { cat "$WORK/compare.log"; exit 1; }
 grep -q "HTML comparison written to $WORK/page.html" "$WORK/compare.log"
+# Host per-layer times next to the modeled ones (both reports ran inference).
+grep -q "\[1\] host ms.*\[2\] host ms" "$WORK/compare.log" ||
+  { echo "FAILED: no host per-layer columns in compare" >&2; cat "$WORK/compare.log"; exit 1; }
+grep -q "\[2\] host ms</th>" "$WORK/page.html" ||
+  { echo "FAILED: no host per-layer columns in the HTML page" >&2; exit 1; }
+# The run's log ends with the summary, just before the PASSED line.
+tail -n 5 "$WORK/edge.log" | grep -q "^Modeled device (edge): latency" ||
+  { echo "FAILED: the log does not end with the summary" >&2; tail -n 8 "$WORK/edge.log"; exit 1; }
+tail -n 1 "$WORK/edge.log" | grep -q "^&&&& PASSED" || { echo "FAILED: last line" >&2; exit 1; }
 [ ! -e "$WORK/page.html.tmp" ] || { echo "FAILED: page.html.tmp left behind" >&2; exit 1; }
 
 chrome --dump-dom "file://$WORK/page.html" >"$WORK/dom.html"

@@ -85,6 +85,12 @@ TEST_CASE("INT8 mnist-8: calibrate on 1,000 images, >= 98.8% top-1 on 10,000, ca
   CHECK(cmp.output.find("precision int8 (entropy)") != std::string::npos);
   CHECK(cmp.output.find("different model") == std::string::npos);
   CHECK(cmp.output.find("cannot check") == std::string::npos);
+  // The INT8 report recorded its evaluation: compare shows its top-1.
+  CHECK(cmp.output.find("Top-1(%)") != std::string::npos);
+  CHECK(cmp.output.find("evaluated on 10000 samples") != std::string::npos);
+  CHECK(std::regex_search(cmp.output, std::regex(R"(top-1 9[89]\.[0-9]{2}%)")));
+  // The log ends with the summary, the accuracy in it.
+  CHECK(std::regex_search(eval.output, std::regex(R"(=== Summary ===\nModeled device \(edge\): latency [0-9.]+ ms, [0-9.]+ [mun]?J per inference\nHost emulation: not run \(--skipInference\)\nAccuracy: top-1 9[89]\.[0-9]{2}% \(10000 images)")));
 
   // A rebuild reads the cache instead of calibrating, and gives the same plan.
   RunResult rebuilt = RunCli("--onnx=" + m.model + " --int8 --calib=" + cache + " --saveEngine=" +
@@ -179,6 +185,10 @@ TEST_CASE("INT8 layer pins, the accuracy guard and the per-layer comparison", "[
     CHECK(r.output.find("... ") == std::string::npos);  // --compareTop=0: every row
     CHECK(Percent(r.output, "top-1 agreement INT8 vs FP32:") >= 98.0);
     CHECK(r.output.find("top-1 accuracy FP32:") != std::string::npos);
+    // Isolated errors beside the accumulated ones (tests/tools/int8_compare_test.cc checks them).
+    CHECK(r.output.find("iso dB") != std::string::npos);
+    CHECK(r.output.find("Isolated INT8 errors: 3 engine(s)") != std::string::npos);
+    CHECK(r.output.find("Worst layers in isolation") != std::string::npos);
   }
 }
 

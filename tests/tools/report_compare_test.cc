@@ -138,6 +138,57 @@ TEST_CASE("LegendColumns uses fewer columns rather than truncating names", "[too
   CHECK(LegendColumns({std::string(120, 'y')}) == 1);
 }
 
+// ParsedReport with an evaluation of `top1` percent (none when negative) and
+// host per-layer times `host_ms` (ms per layer in order).
+Report WithEvalAndHostLayers(const std::string& path, double top1,
+                             const std::vector<double>& host_ms) {
+  nlohmann::json doc = testing::MinimalReport(
+      "m", {{"conv1", {"conv1"}, 2.0}, {"fc", {"fc"}, 0.5}});
+  if (top1 >= 0) {
+    doc["evaluation"] = {{"dataset", "100 images"}, {"images", 100},
+                         {"correct", static_cast<int>(top1)}, {"top1Percent", top1}};
+  }
+  for (size_t i = 0; i < host_ms.size(); ++i) doc["layers"][i]["hostAverageMs"] = host_ms[i];
+  auto r = ParseReport(doc.dump(), path);
+  REQUIRE(r.ok());
+  return *std::move(r);
+}
+
+TEST_CASE("compare shows top-1 accuracy and host per-layer times next to the modeled ones",
+          "[tools][compare]") {
+  const std::vector<Report> reports = {WithEvalAndHostLayers("a.json", 98.0, {0.75, 0.25}),
+                                       WithEvalAndHostLayers("b.json", 97.5, {0.5, 0.125})};
+  REQUIRE(reports[0].evaluation.has_value());
+  CHECK(reports[0].evaluation->images == 100);
+  CHECK(ChooseSummaryUnits(reports).any_top1);
+  CHECK(Top1Cell(reports[0].evaluation, reports[0].evaluation, true) == "98.00");
+  CHECK(Top1Cell(reports[1].evaluation, reports[0].evaluation, false) == "97.50 (-0.50)");
+  CHECK(Top1Cell(std::nullopt, reports[0].evaluation, false) == "-");
+  const std::vector<LayerGroup> groups = MatchLayers(reports);
+  CHECK(AnyHostLayerTimes(groups));
+  const LayerGroup* conv = FindGroup(groups, "conv1");
+  REQUIRE(conv != nullptr);
+  CHECK(*conv->host_ms[0] == Approx(0.75));
+  CHECK(*conv->host_ms[1] == Approx(0.5));
+  const std::string html = ComparisonHtml(reports, groups, {});
+  CHECK(absl::StrContains(html, "<th>Top-1 (%)</th>"));
+  CHECK(absl::StrContains(html, "97.50 (-0.50)"));
+  CHECK(absl::StrContains(html, "[2] host ms</th>"));
+  CHECK(absl::StrContains(html, "<td class=\"num host\">0.75</td>"));
+  CHECK(absl::StrContains(html, "top-1 98.00%"));
+  const nlohmann::json json = ComparisonJson(reports, groups, {});
+  CHECK(json["reports"][1]["evaluation"]["top1Percent"] == 97.5);
+
+  // Without evaluations and host times: neither column.
+  const std::vector<Report> plain = {WithEvalAndHostLayers("a.json", -1, {}),
+                                     WithEvalAndHostLayers("b.json", -1, {})};
+  CHECK_FALSE(ChooseSummaryUnits(plain).any_top1);
+  CHECK_FALSE(AnyHostLayerTimes(MatchLayers(plain)));
+  const std::string plain_html = ComparisonHtml(plain, MatchLayers(plain), {});
+  CHECK_FALSE(absl::StrContains(plain_html, "Top-1 (%)"));
+  CHECK_FALSE(absl::StrContains(plain_html, "host ms"));
+}
+
 TEST_CASE("HtmlEscape escapes markup and quotes", "[tools][compare]") {
   CHECK(HtmlEscape("<a href=\"x\">'&'</a>") ==
         "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");

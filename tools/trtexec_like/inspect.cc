@@ -12,6 +12,7 @@
 #include "engine/runtime.h"
 #include "trtexec_like/format.h"
 #include "trtexec_like/layer_join.h"
+#include "trtexec_like/log.h"
 
 namespace trtexec_like {
 namespace {
@@ -28,7 +29,7 @@ absl::Status InspectPlan(const InspectOptions& opt) {
         "cannot open plan '", path, "': ",
         std::filesystem::exists(path, ec) ? "not a regular file" : "no such file"));
   }
-  engine::StderrLogger logger(engine::Severity::kWarning);
+  ToolLogger logger(engine::Severity::kWarning);
   auto loaded = engine::Runtime::LoadEngineFile(path, &logger);
   if (!loaded.ok()) {
     std::string msg(loaded.status().message());

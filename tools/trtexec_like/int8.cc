@@ -144,9 +144,9 @@ const float* FloatData(const engine::Tensor& t, std::vector<float>* storage) {
   return storage->data();
 }
 
-// Top-1 class of each of the first `count` rows of output `t` ([N, classes]
-// or [N, classes, 1, 1]; float32, or float16).
-std::vector<int64_t> Top1(const engine::Tensor& t, int64_t count) {
+}  // namespace
+
+std::vector<int64_t> Top1Classes(const engine::Tensor& t, int64_t count) {
   std::vector<int64_t> out;
   const int64_t n = t.shape().empty() ? 1 : t.shape()[0];
   const int64_t classes = n > 0 ? t.num_elements() / n : 0;
@@ -176,32 +176,6 @@ absl::StatusOr<std::unique_ptr<Dataset>> OpenEvalData(const Options& opt,
   }
   return ds;
 }
-
-// Running comparison of one tensor between the FP32 and the INT8 engine.
-struct TensorError {
-  double dot = 0, ref2 = 0, test2 = 0, noise = 0, max_abs = 0;
-  void Add(const float* ref, const float* test, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-      const double a = ref[i], b = test[i];
-      dot += a * b;
-      ref2 += a * a;
-      test2 += b * b;
-      noise += (a - b) * (a - b);
-      max_abs = std::max(max_abs, std::fabs(a - b));
-    }
-  }
-  double Cosine() const {
-    if (ref2 == 0 || test2 == 0) return ref2 == test2 ? 1.0 : 0.0;
-    return dot / std::sqrt(ref2 * test2);
-  }
-  double SqnrDb() const {
-    if (noise == 0) return INFINITY;
-    if (ref2 == 0) return -INFINITY;
-    return 10 * std::log10(ref2 / noise);
-  }
-};
-
-}  // namespace
 
 void ConfigureInt8(const Options& opt, const ValidatedOptions& v, engine::BuilderConfig& config,
                    Int8Setup& setup) {
@@ -284,8 +258,8 @@ void PrintInt8Summary(const engine::BuildResult& built) {
   }
 }
 
-absl::Status RunEvaluation(const Options& opt, const ValidatedOptions& v,
-                           const engine::Engine& eng) {
+absl::StatusOr<EvalResult> RunEvaluation(const Options& opt, const ValidatedOptions& v,
+                                         const engine::Engine& eng) {
   if (eng.inputs().size() != 1 || eng.outputs().empty()) {
     return absl::InvalidArgumentError("--evalData needs an engine with one input");
   }
@@ -310,7 +284,7 @@ absl::Status RunEvaluation(const Options& opt, const ValidatedOptions& v,
     if (!s.ok()) return s;
     auto out = (*ctx)->GetOutput(out_name);
     if (!out.ok()) return out.status();
-    const std::vector<int64_t> top = Top1(**out, batch->count);
+    const std::vector<int64_t> top = Top1Classes(**out, batch->count);
     for (size_t i = 0; i < top.size(); ++i) correct += top[i] == batch->labels[i];
     seen += static_cast<int64_t>(top.size());
     bar.Update(b + 1);
@@ -323,169 +297,12 @@ absl::Status RunEvaluation(const Options& opt, const ValidatedOptions& v,
     std::printf("[I] %lld images run; no labels, so no accuracy (give --evalLabels)\n",
                 static_cast<long long>(seen));
   }
-  return absl::OkStatus();
-}
-
-absl::Status RunCompareInt8(const Options& opt, const ValidatedOptions& v,
-                            const engine::BuilderConfig& int8_config) {
-  engine::StderrLogger logger(engine::Severity::kWarning);
-  engine::Builder builder(&logger);
-  engine::BuilderConfig fp32_config = int8_config;
-  fp32_config.precision = engine::Precision::kFp32;
-  fp32_config.calibrator = nullptr;
-  fp32_config.mark_all_outputs = true;
-  engine::BuilderConfig q_config = int8_config;
-  q_config.mark_all_outputs = true;
-  auto fp32_built = builder.BuildFromOnnxFile(opt.onnx, fp32_config);
-  if (!fp32_built.ok()) return fp32_built.status();
-  auto q_built = builder.BuildFromOnnxFile(opt.onnx, q_config);
-  if (!q_built.ok()) return q_built.status();
-  PrintInt8Summary(*q_built);
-  auto fp32 = engine::Runtime::DeserializeEngine(fp32_built->plan, &logger);
-  if (!fp32.ok()) return fp32.status();
-  auto q = engine::Runtime::DeserializeEngine(q_built->plan, &logger);
-  if (!q.ok()) return q.status();
-  if ((*fp32)->inputs().size() != 1) {
-    return absl::InvalidArgumentError("--compareInt8 needs a network with one input");
-  }
-  auto ds = OpenEvalData(opt, v, (*fp32)->inputs()[0], (*q)->plan_info().preprocess);
-  if (!ds.ok()) return ds.status();
-  auto fctx = (*fp32)->CreateExecutionContext();
-  if (!fctx.ok()) return fctx.status();
-  auto qctx = (*q)->CreateExecutionContext();
-  if (!qctx.ok()) return qctx.status();
-
-  // Tensors of both engines, in FP32 layer order; the producing layer of each.
-  std::map<std::string, std::string> producer;
-  std::map<std::string, std::string> producer_type;
-  for (const engine::LayerInfo& l : (*fp32)->layers()) {
-    for (const std::string& o : l.outputs) {
-      producer[o] = l.name;
-      producer_type[o] = l.type;
-    }
-  }
-  std::set<std::string> q_outputs;
-  for (const auto& d : (*q)->outputs()) q_outputs.insert(d.name);
-  std::vector<std::string> names;
-  for (const auto& d : (*fp32)->outputs()) {
-    if (q_outputs.contains(d.name) && d.dtype == engine::DataType::kFloat32) names.push_back(d.name);
-  }
-  const std::string model_output = (*fp32)->outputs()[0].name;
-  std::map<std::string, TensorError> errors;
-  int64_t seen = 0, agree = 0, fp32_correct = 0, int8_correct = 0;
-  ProgressBar bar("compare", (*ds)->num_batches());
-  for (int64_t b = 0; b < (*ds)->num_batches(); ++b) {
-    auto batch = (*ds)->GetBatch(b);
-    if (!batch.ok()) return batch.status();
-    for (auto* ctx : {fctx->get(), qctx->get()}) {
-      absl::Status s = ctx->SetInput((*fp32)->inputs()[0].name, batch->input);
-      if (!s.ok()) return s;
-      s = ctx->Execute();
-      if (!s.ok()) return s;
-    }
-    for (const std::string& name : names) {
-      auto a = (*fctx)->GetOutput(name);
-      auto c = (*qctx)->GetOutput(name);
-      if (!a.ok()) return a.status();
-      if (!c.ok()) return c.status();
-      // Only the real rows of a padded last batch.
-      const int64_t n = (*a)->shape().empty() ? 1 : (*a)->shape()[0];
-      const int64_t per_row = n > 0 ? (*a)->num_elements() / n : 0;
-      errors[name].Add((*a)->data_as<float>(), (*c)->data_as<float>(),
-                       per_row * std::min<int64_t>(batch->count, n));
-    }
-    auto fa = (*fctx)->GetOutput(model_output);
-    auto qa = (*qctx)->GetOutput(model_output);
-    const std::vector<int64_t> ft = Top1(**fa, batch->count), qt = Top1(**qa, batch->count);
-    for (size_t i = 0; i < ft.size(); ++i) {
-      agree += ft[i] == qt[i];
-      if ((*ds)->has_labels()) {
-        fp32_correct += ft[i] == batch->labels[i];
-        int8_correct += qt[i] == batch->labels[i];
-      }
-    }
-    seen += static_cast<int64_t>(ft.size());
-    bar.Update(b + 1);
-  }
-  bar.Finish();
-
-  // Execution order (the FP32 engine's layer order), each tensor's SQNR drop
-  // against the worst of its producing layer's measured inputs: accumulated
-  // error falls layer after layer, so the layer that breaks accuracy is the one
-  // with the large drop, not the one with the lowest SQNR (that is the last).
-  std::map<std::string, size_t> layer_of;   // tensor -> index of its producing layer
-  const auto& layers = (*fp32)->layers();
-  for (size_t i = 0; i < layers.size(); ++i) {
-    for (const std::string& o : layers[i].outputs) layer_of[o] = i;
-  }
-  std::vector<std::string> order = names;
-  std::stable_sort(order.begin(), order.end(), [&](const std::string& x, const std::string& y) {
-    const size_t lx = layer_of.count(x) ? layer_of[x] : layers.size();
-    const size_t ly = layer_of.count(y) ? layer_of[y] : layers.size();
-    return lx < ly;
-  });
-  std::map<std::string, double> input_sqnr, drop;  // dB; inputs: +inf when exact or unmeasured
-  for (const std::string& name : order) {
-    double in = INFINITY;
-    auto l = layer_of.find(name);
-    if (l != layer_of.end()) {
-      for (const std::string& i : layers[l->second].inputs) {
-        auto e = errors.find(i);
-        if (e != errors.end()) in = std::min(in, e->second.SqnrDb());
-      }
-    }
-    input_sqnr[name] = in;
-    const double own = errors[name].SqnrDb();
-    // From exact inputs (the model input) the drop is undefined ("-"): the
-    // layer's own SQNR is the whole story.
-    drop[name] = std::isinf(in) || std::isinf(own) ? 0.0 : in - own;
-  }
-  std::vector<std::string> by_drop;
-  for (const std::string& name : order) {
-    if (!std::isinf(input_sqnr[name])) by_drop.push_back(name);  // the first layers drop from "exact"
-  }
-  std::stable_sort(by_drop.begin(), by_drop.end(),
-                   [&](const std::string& x, const std::string& y) { return drop[x] > drop[y]; });
-  std::printf("\n=== INT8 vs FP32, per layer output (%lld images of %s), in execution order ===\n",
-              static_cast<long long>(seen), (*ds)->Describe().c_str());
-  if (!by_drop.empty()) {
-    std::vector<std::string> worst;
-    for (size_t i = 0; i < by_drop.size() && i < 3; ++i) {
-      worst.push_back(absl::StrFormat("'%s' %.2f dB", by_drop[i], drop[by_drop[i]]));
-    }
-    std::printf("Largest SQNR drops against the layer's inputs: %s\n", absl::StrJoin(worst, ", ").c_str());
-  }
-  std::printf("%4s %-16s %10s %10s %10s %10s %12s  %s\n", "#", "FP32 type", "cosine", "SQNR dB",
-              "in dB", "drop dB", "max |err|", "Tensor (layer)");
-  const size_t limit = opt.compare_top == 0 ? order.size() : static_cast<size_t>(opt.compare_top);
-  for (size_t r = 0; r < order.size() && r < limit; ++r) {
-    const std::string& name = order[r];
-    const TensorError& e = errors[name];
-    std::string label = name;
-    auto p = producer.find(name);
-    if (p != producer.end() && p->second != name) label = absl::StrCat(name, " (", p->second, ")");
-    const bool flagged = !by_drop.empty() && !std::isinf(input_sqnr[name]) && drop[name] >= 10.0;
-    const bool exact_in = std::isinf(input_sqnr[name]);
-    std::printf("%4zu %-16s %10.6f %10.2f %10s %10s %12.5g  %s%s\n", r,
-                producer_type.count(name) ? producer_type[name].c_str() : "-", e.Cosine(),
-                e.SqnrDb(), exact_in ? "exact" : absl::StrFormat("%.2f", input_sqnr[name]).c_str(),
-                exact_in ? "-" : absl::StrFormat("%.2f", drop[name]).c_str(), e.max_abs,
-                label.c_str(), flagged ? "   <-- drop >= 10 dB" : "");
-  }
-  if (order.size() > limit) {
-    std::printf("... %zu more (--compareTop=N shows more, 0 all)\n", order.size() - limit);
-  }
-  const TensorError& out = errors[model_output];
-  std::printf("Model output '%s': cosine %.6f, SQNR %.2f dB, max |err| %.5g\n",
-              model_output.c_str(), out.Cosine(), out.SqnrDb(), out.max_abs);
-  std::printf("top-1 agreement INT8 vs FP32: %.2f%% (%lld images)\n",
-              seen ? 100.0 * agree / seen : 0.0, static_cast<long long>(seen));
-  if ((*ds)->has_labels()) {
-    std::printf("top-1 accuracy FP32: %.2f%%, INT8: %.2f%% (%lld images)\n",
-                seen ? 100.0 * fp32_correct / seen : 0.0, seen ? 100.0 * int8_correct / seen : 0.0,
-                static_cast<long long>(seen));
-  }
-  return absl::OkStatus();
+  EvalResult result;
+  result.dataset = (*ds)->Describe();
+  result.images = seen;
+  result.has_labels = (*ds)->has_labels();
+  result.correct = (*ds)->has_labels() ? correct : 0;
+  return result;
 }
 
 }  // namespace trtexec_like

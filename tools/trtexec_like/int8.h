@@ -1,12 +1,14 @@
 // trtexec_like's INT8 workflow: calibration from a dataset (--calibData),
-// evaluation over a dataset (--evalData, top-1 accuracy), and the per-layer
-// INT8-versus-FP32 comparison (--compareInt8).
+// evaluation over a dataset (--evalData, top-1 accuracy), and the dataset and
+// top-1 helpers the per-layer INT8-versus-FP32 comparison (--compareInt8,
+// int8_compare.h) shares.
 #ifndef ENGINE_TOOLS_TRTEXEC_LIKE_INT8_H_
 #define ENGINE_TOOLS_TRTEXEC_LIKE_INT8_H_
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -60,19 +62,34 @@ PrecisionCounts CountPrecisions(const engine::BuildResult& built);
 /// the layers kept in FP32 and why.
 void PrintInt8Summary(const engine::BuildResult& built);
 
-/// --evalData: runs `engine` over the dataset and prints
-/// `top-1 accuracy: X% (N images)` when it has labels. Errors: those of the
-/// dataset (prefixed with --evalData) and of execution.
-absl::Status RunEvaluation(const Options& opt, const ValidatedOptions& v,
-                           const engine::Engine& engine);
+/// Top-1 accuracy of one evaluation (--evalData), for the run report.
+struct EvalResult {
+  std::string dataset;   ///< Dataset::Describe()
+  int64_t images = 0;    ///< samples run
+  bool has_labels = false;
+  int64_t correct = 0;   ///< samples whose top-1 class is the label
+  double Top1Percent() const { return images > 0 ? 100.0 * correct / images : 0.0; }
+};
 
-/// --compareInt8: builds the FP32 and the INT8 engine of --onnx with every
-/// layer output marked, runs both on --evalData (or --calibData), and prints
-/// per layer the cosine similarity, SQNR (dB) and max abs error, worst first,
-/// then the end-to-end top-1 agreement and, with labels, the top-1 accuracy
-/// of each. Errors: those of the builds, the dataset and execution.
-absl::Status RunCompareInt8(const Options& opt, const ValidatedOptions& v,
-                            const engine::BuilderConfig& int8_config);
+/// --evalData: runs `engine` over the dataset and prints
+/// `top-1 accuracy: X% (N images)` when it has labels; returns what it
+/// counted. Errors: those of the dataset (prefixed with --evalData) and of
+/// execution.
+absl::StatusOr<EvalResult> RunEvaluation(const Options& opt, const ValidatedOptions& v,
+                                         const engine::Engine& engine);
+
+/// Top-1 class of each of the first `count` rows of output `t` ([N, classes]
+/// or [N, classes, 1, 1]; float32, or float16 widened).
+std::vector<int64_t> Top1Classes(const engine::Tensor& t, int64_t count);
+
+/// Opens --evalData (or, without it, --calibData) for engine input `input`
+/// with --evalImages, --evalLabels and the preprocessing of
+/// ResolvePreprocess(--preprocess, input, `plan_preprocess`); prints the
+/// files it skipped. Errors: InvalidArgument without a dataset, those of
+/// the dataset (prefixed with --evalData).
+absl::StatusOr<std::unique_ptr<engine::data::Dataset>> OpenEvalData(
+    const Options& opt, const ValidatedOptions& v, const engine::TensorDesc& input,
+    const std::string& plan_preprocess);
 
 }  // namespace trtexec_like
 

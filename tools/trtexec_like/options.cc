@@ -195,8 +195,8 @@ void AddFlags(CLI::App& app, Options& opt) {
                  "Write layer information (tactics, tilings, rejected tactics) as JSON");
   app.add_option("--exportReport", opt.export_report,
                  "Write the run report (identity, build options, hardware, modeled and host "
-                 "performance, memory, per-layer profile) as versioned JSON, for "
-                 "'trtexec_like compare'");
+                 "performance, memory, per-layer profile, --evalData top-1 accuracy, the "
+                 "--compareInt8 table) as versioned JSON, for 'trtexec_like compare'");
   app.add_option("--hwSweep", opt.hw_sweep,
                  "Build once per hardware configuration of KEY=V1|V2[;KEY=...] (--hw override "
                  "keys, e.g. array=16x16|32x32;dram_bw=8|32; cross product on top of --hw), "
@@ -264,10 +264,14 @@ void AddFlags(CLI::App& app, Options& opt) {
       ->capture_default_str();
   app.add_flag("--compareInt8", opt.compare_int8,
                "Build the FP32 and INT8 engines with every layer output marked, run both on "
-               "--evalData (or --calibData) and print per layer cosine, SQNR and max error, "
-               "worst first, with top-1 agreement");
+               "--evalData (or --calibData) and print per layer, in execution order, cosine, "
+               "SQNR, its drop against the layer's inputs, the isolated SQNR (the layer alone "
+               "in INT8 on FP32 inputs: one extra engine per group of independent layers), max "
+               "error, amax, calibrated range and clipped %, calibrator hints for the worst "
+               "layers, and top-1 agreement; with --exportReport the report of the INT8 engine "
+               "gets it as \"int8Comparison\"");
   app.add_option("--compareTop", opt.compare_top,
-                 WithRange("Rows of the --compareInt8 table", "--compareTop"))
+                 WithRange("Rows of the --compareInt8 table (0 = all)", "--compareTop"))
       ->capture_default_str();
   app.add_flag("--skipInference", opt.skip_inference, "Build (and save) only");
   app.add_flag("--dumpProfile", opt.dump_profile,
@@ -460,7 +464,9 @@ ParsedCommandLine<CompareOptions> ParseCompareCommandLine(const std::vector<std:
   ParsedCommandLine<CompareOptions> out;
   CompareOptions& opt = out.options;
   CLI::App app{"trtexec_like compare: compare run reports written with --exportReport "
-               "(ratios against the first report)",
+               "(ratios against the first report; top-1 accuracy of reports with --evalData; "
+               "per-layer modeled times, with the host per-layer times next to them when the "
+               "reports ran inference)",
                "trtexec_like compare"};
   app.add_option("reports", opt.reports, "Report files (JSON, from --exportReport); the first is "
                                          "the reference")

@@ -24,9 +24,12 @@
 #include "engine/hardware.h"
 #include "engine/plugin_registry.h"
 #include "engine/tensor_io.h"
+#include "trtexec_like/format.h"
 #include "trtexec_like/host_stats.h"
 #include "trtexec_like/inspect_model.h"
 #include "trtexec_like/int8.h"
+#include "trtexec_like/int8_compare.h"
+#include "trtexec_like/log.h"
 #include "trtexec_like/progress.h"
 #include "trtexec_like/report/device_report.h"
 #include "trtexec_like/report/json_file.h"
@@ -326,9 +329,49 @@ absl::StatusOr<bool> CheckReferenceOutputs(const Options& opt, const ValidatedOp
   return passed;
 }
 
+// What the last lines of a run's log repeat (PrintFinalSummary).
+struct FinalSummary {
+  const engine::Engine* engine = nullptr;
+  std::optional<Stats> host;  // host latency, when inference ran
+  double throughput_qps = 0;
+  int iterations = 0, threads = 0, streams = 1;
+  std::optional<EvalResult> evaluation;
+};
+
+// The summary printed last in the log, so that its end shows the result: the
+// modeled latency and energy per inference, the host latency and throughput
+// when inference ran, and the top-1 accuracy with --evalData.
+void PrintFinalSummary(const FinalSummary& s) {
+  if (s.engine == nullptr) return;
+  const engine::DeviceProfile& p = s.engine->device_profile();
+  const Unit eu = EnergyUnit(p.energy_pj());
+  std::printf("\n=== Summary ===\n");
+  std::printf("Modeled device (%s): latency %.4g ms, %.4g %s per inference\n",
+              s.engine->hardware().name.c_str(), p.latency_ms, p.energy_pj() / eu.scale,
+              eu.name);
+  if (s.host.has_value()) {
+    std::printf("Host emulation: median %.4g ms, mean %.4g ms, throughput %.4g qps (%d "
+                "iterations, %d threads%s)\n",
+                s.host->median, s.host->mean, s.throughput_qps, s.iterations, s.threads,
+                s.streams > 1 ? absl::StrCat(", ", s.streams, " streams").c_str() : "");
+  } else {
+    std::printf("Host emulation: not run (--skipInference)\n");
+  }
+  if (s.evaluation.has_value()) {
+    if (s.evaluation->has_labels) {
+      std::printf("Accuracy: top-1 %.2f%% (%lld images of %s)\n", s.evaluation->Top1Percent(),
+                  static_cast<long long>(s.evaluation->images), s.evaluation->dataset.c_str());
+    } else {
+      std::printf("Accuracy: no labels (%lld images run)\n",
+                  static_cast<long long>(s.evaluation->images));
+    }
+  }
+}
+
 // Warm-up, timed inferences, the performance summary and everything after.
 absl::StatusOr<Outcome> RunInference(const Options& opt, const ValidatedOptions& v,
-                                     const std::string& command, const engine::Engine& eng) {
+                                     const std::string& command, const engine::Engine& eng,
+                                     const ReportExtras& extras, FinalSummary& summary) {
   auto ctx_or = eng.CreateExecutionContext();
   if (!ctx_or.ok()) return ctx_or.status();
   engine::ExecutionContext& ctx = **ctx_or;
@@ -432,6 +475,11 @@ absl::StatusOr<Outcome> RunInference(const Options& opt, const ValidatedOptions&
   const int profiled_runs = static_cast<int>(per_stream[0].size());
 
   Stats st = ComputeStats(latencies, v.percentiles);
+  summary.host = st;
+  summary.throughput_qps = latencies.size() / wall_s;
+  summary.iterations = static_cast<int>(latencies.size());
+  summary.threads = ctx.threads();
+  summary.streams = streams;
   std::printf("\n=== Performance summary ===\n");
   std::printf("[I] Host threads: %d\n", ctx.threads());
   if (streams > 1) {
@@ -472,7 +520,7 @@ absl::StatusOr<Outcome> RunInference(const Options& opt, const ValidatedOptions&
   if (!opt.export_report.empty()) {
     const HostRun host{st, static_cast<int>(latencies.size()), warm_runs, wall_s, ctx.threads(),
                        profile_layers ? &profiler : nullptr};
-    s = WriteRunReport(opt, command, eng, &host);
+    s = WriteRunReport(opt, command, eng, &host, extras);
     if (!s.ok()) return s;
   }
   return Outcome::kPassed;
@@ -481,6 +529,7 @@ absl::StatusOr<Outcome> RunInference(const Options& opt, const ValidatedOptions&
 // The whole job after the options were validated.
 absl::StatusOr<Outcome> RunJob(const Options& opt, const ValidatedOptions& v,
                                const std::string& command, engine::Logger& logger) {
+  FinalSummary summary;
   std::shared_ptr<const engine::Engine> eng;
   for (const std::string& path : opt.plugins) {
     auto plugin = engine::LoadPlugin(path);
@@ -504,7 +553,7 @@ absl::StatusOr<Outcome> RunJob(const Options& opt, const ValidatedOptions& v,
     engine::BuilderConfig config = MakeBuilderConfig(opt, v);
     ConfigureInt8(opt, v, config, int8_setup);
     if (opt.compare_int8) {
-      absl::Status s = RunCompareInt8(opt, v, config);
+      absl::Status s = RunCompareInt8(opt, v, config, command);
       if (!s.ok()) return s;
       return Outcome::kPassed;
     }
@@ -540,18 +589,27 @@ absl::StatusOr<Outcome> RunJob(const Options& opt, const ValidatedOptions& v,
                 engine::DimsToString(d.shape).c_str());
   }
   if (opt.dump_layer_info) PrintLayerInfo(*eng);
+  ReportExtras extras;
   if (!opt.eval_data.empty()) {
-    absl::Status s = RunEvaluation(opt, v, *eng);
-    if (!s.ok()) return s;
+    auto eval = RunEvaluation(opt, v, *eng);
+    if (!eval.ok()) return eval.status();
+    extras.evaluation = *eval;
+    summary.evaluation = *eval;
   }
+  summary.engine = eng.get();
   if (opt.skip_inference) {
     absl::Status s = ReportModeledDevice(opt, *eng, /*count=*/1, /*host=*/nullptr);
     if (!s.ok()) return s;
-    if (!opt.export_report.empty()) s = WriteRunReport(opt, command, *eng, /*host=*/nullptr);
+    if (!opt.export_report.empty()) {
+      s = WriteRunReport(opt, command, *eng, /*host=*/nullptr, extras);
+    }
     if (!s.ok()) return s;
+    PrintFinalSummary(summary);
     return Outcome::kPassed;
   }
-  return RunInference(opt, v, command, *eng);
+  auto outcome = RunInference(opt, v, command, *eng, extras, summary);
+  if (outcome.ok()) PrintFinalSummary(summary);
+  return outcome;
 }
 
 }  // namespace
@@ -568,7 +626,7 @@ engine::Tensor GenerateInput(const engine::TensorDesc& desc, uint32_t seed) {
 }
 
 int Run(const Options& opt, const std::string& command) {
-  engine::StderrLogger logger(opt.verbose ? engine::Severity::kVerbose : engine::Severity::kWarning);
+  ToolLogger logger(opt.verbose ? engine::Severity::kVerbose : engine::Severity::kWarning);
   std::printf("&&&& RUNNING trtexec_like # %s\n", command.c_str());
   if (opt.list_passes) {
     std::printf("Optimizer passes, in pipeline order:\n");

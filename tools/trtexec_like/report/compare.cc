@@ -89,6 +89,13 @@ std::string Describe(const Report& r) {
   } else {
     absl::StrAppend(&out, "; no host timings");
   }
+  if (r.evaluation) {
+    absl::StrAppend(&out, "; evaluated on ", r.evaluation->images, " samples of ",
+                    r.evaluation->dataset,
+                    r.evaluation->top1_percent
+                        ? absl::StrFormat(": top-1 %.2f%%", *r.evaluation->top1_percent)
+                        : ": no labels");
+  }
   return out;
 }
 
@@ -112,6 +119,7 @@ void PrintSummary(const std::vector<Report>& reports) {
                                      absl::StrCat("DRAM(", du.name, ")"),
                                      absl::StrCat("Arena(", au.name, ")"), "Util(%)"};
   if (any_host) header.push_back("Host median(ms)");
+  if (units.any_top1) header.push_back("Top-1(%)");
   header.push_back("Hardware");
   header.push_back("Report");
   rows.push_back(header);
@@ -136,6 +144,7 @@ void PrintSummary(const std::vector<Report>& reports) {
         row.push_back(FormatNumber(r.host->median_ms));
       }
     }
+    if (units.any_top1) row.push_back(Top1Cell(r.evaluation, ref.evaluation, is_ref));
     row.push_back(r.hw_spec.empty() ? r.hardware_name : r.hw_spec);
     row.push_back(std::filesystem::path(r.path).filename().string());
     rows.push_back(row);
@@ -157,6 +166,10 @@ void PrintLayers(const std::vector<Report>& reports, const std::vector<LayerGrou
   } else {
     header.push_back("Max|diff|(ms)");
   }
+  const bool host_columns = AnyHostLayerTimes(groups);
+  if (host_columns) {
+    for (size_t i = 0; i < n; ++i) header.push_back(absl::StrCat("[", i + 1, "] host ms"));
+  }
   header.push_back("Match");
   header.push_back("Layer");
   rows.push_back(header);
@@ -173,6 +186,9 @@ void PrintLayers(const std::vector<Report>& reports, const std::vector<LayerGrou
       row.push_back(g.time_ms[0] && g.time_ms[1] ? FormatRatio(b, a) : "-");
     } else {
       row.push_back(FormatNumber(g.max_abs_diff_ms));
+    }
+    if (host_columns) {
+      for (size_t i = 0; i < n; ++i) row.push_back(g.host_ms[i] ? FormatNumber(*g.host_ms[i]) : "-");
     }
     row.push_back(g.match);
     row.push_back(g.match == "name" ? g.layers[0][0] : GroupLabel(g, 0));
@@ -192,6 +208,19 @@ void PrintLayers(const std::vector<Report>& reports, const std::vector<LayerGrou
     double m = 0;
     for (size_t i = 1; i < n; ++i) m = std::max(m, std::fabs(sums[i] - sums[0]));
     total.push_back(FormatNumber(m));
+  }
+  if (host_columns) {
+    for (size_t i = 0; i < n; ++i) {
+      double sum = 0;
+      bool any = false;
+      for (const LayerGroup& g : groups) {
+        if (g.host_ms[i]) {
+          sum += *g.host_ms[i];
+          any = true;
+        }
+      }
+      total.push_back(any ? FormatNumber(sum) : "-");
+    }
   }
   total.push_back("");
   total.push_back(absl::StrCat("Total (", groups.size(), " rows)"));
@@ -220,6 +249,10 @@ void PrintLayers(const std::vector<Report>& reports, const std::vector<LayerGrou
     std::printf("... %zu more rows with smaller differences (--top=0 shows all)\n",
                 groups.size() - shown);
   }
+  if (host_columns) {
+    std::printf("host ms: the layer's mean host wall-clock time per inference (the profiler's, "
+                "over the timed iterations; \"-\" without one); the other times are modeled.\n");
+  }
   std::printf("Match: name = same layer in every report; onnx = layers matched by the ONNX nodes "
               "they cover (fusion differs: %d rows); partial = missing from a report (%d rows).\n",
               by_onnx, partial);
@@ -229,14 +262,35 @@ void PrintLayers(const std::vector<Report>& reports, const std::vector<LayerGrou
 
 SummaryUnits ChooseSummaryUnits(const std::vector<Report>& reports) {
   double max_energy = 0, max_dram = 0, max_arena = 0;
-  bool any_host = false;
+  bool any_host = false, any_top1 = false;
   for (const Report& r : reports) {
     max_energy = std::max(max_energy, r.energy_pj);
     max_dram = std::max(max_dram, static_cast<double>(r.dram_bytes));
     max_arena = std::max(max_arena, static_cast<double>(r.arena_bytes));
     any_host = any_host || r.host.has_value();
+    any_top1 = any_top1 || (r.evaluation && r.evaluation->top1_percent);
   }
-  return SummaryUnits{EnergyUnit(max_energy), BytesUnit(max_dram), BytesUnit(max_arena), any_host};
+  return SummaryUnits{EnergyUnit(max_energy), BytesUnit(max_dram), BytesUnit(max_arena), any_host,
+                      any_top1};
+}
+
+bool AnyHostLayerTimes(const std::vector<LayerGroup>& groups) {
+  for (const LayerGroup& g : groups) {
+    for (const auto& h : g.host_ms) {
+      if (h) return true;
+    }
+  }
+  return false;
+}
+
+std::string Top1Cell(const std::optional<ReportEvaluation>& e,
+                     const std::optional<ReportEvaluation>& reference, bool is_reference) {
+  if (!e || !e->top1_percent) return "-";
+  std::string out = absl::StrFormat("%.2f", *e->top1_percent);
+  if (!is_reference && reference && reference->top1_percent) {
+    absl::StrAppend(&out, absl::StrFormat(" (%+.2f)", *e->top1_percent - *reference->top1_percent));
+  }
+  return out;
 }
 
 std::vector<LayerGroup> MatchLayers(const std::vector<Report>& reports) {
@@ -409,6 +463,12 @@ Json ComparisonJson(const std::vector<Report>& reports, const std::vector<LayerG
          ratio(static_cast<double>(r.arena_bytes), static_cast<double>(ref.arena_bytes))},
         {"utilization", r.utilization},
         {"host", std::move(host)},
+        {"evaluation",
+         r.evaluation ? Json{{"images", r.evaluation->images},
+                             {"top1Percent", r.evaluation->top1_percent
+                                                 ? Json(*r.evaluation->top1_percent)
+                                                 : Json(nullptr)}}
+                      : Json(nullptr)},
     });
   }
   Json layers = Json::array();

@@ -44,8 +44,18 @@ struct SummaryUnits {
   Unit dram;    ///< BytesUnit of the largest DRAM traffic
   Unit arena;   ///< BytesUnit of the largest activation arena
   bool any_host = false;  ///< whether any report has host timings (a host column)
+  bool any_top1 = false;  ///< whether any report has an evaluation top-1 (a Top-1 column)
 };
 SummaryUnits ChooseSummaryUnits(const std::vector<Report>& reports);
+
+/// Whether any of `groups` has a host per-layer time for some report (the
+/// per-layer tables then show host columns next to the modeled ones).
+bool AnyHostLayerTimes(const std::vector<LayerGroup>& groups);
+
+/// "98.92" for the first report, "98.90 (-0.02)" (difference in points to
+/// `reference`) for the others, "-" without a top-1.
+std::string Top1Cell(const std::optional<ReportEvaluation>& e,
+                     const std::optional<ReportEvaluation>& reference, bool is_reference);
 
 /// Groups the layers of `reports` into rows (see LayerGroup), sorted by the
 /// largest absolute difference in modeled time, largest first.

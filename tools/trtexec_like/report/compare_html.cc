@@ -514,6 +514,13 @@ std::string Describe(const Report& r) {
   } else {
     absl::StrAppend(&out, "; no host timings");
   }
+  if (r.evaluation) {
+    absl::StrAppend(&out, "; evaluated on ", r.evaluation->images, " samples of ",
+                    HtmlEscape(r.evaluation->dataset),
+                    r.evaluation->top1_percent
+                        ? absl::StrFormat(": top-1 %.2f%%", *r.evaluation->top1_percent)
+                        : ": no labels");
+  }
   return out;
 }
 
@@ -526,7 +533,7 @@ std::string SummaryTable(const std::vector<Report>& reports) {
       "<th>Latency (ms)</th><th>Cycles</th><th>Energy (",
       eu.name, ")</th><th>DRAM (", du.name, ")</th><th>Arena (", au.name,
       ")</th><th>Util (%)</th>", any_host ? "<th>Host median (ms)</th>" : "",
-      "</tr></thead>\n<tbody>\n");
+      units.any_top1 ? "<th>Top-1 (%)</th>" : "", "</tr></thead>\n<tbody>\n");
   const Report& ref = reports[0];
   for (size_t i = 0; i < reports.size(); ++i) {
     const Report& r = reports[i];
@@ -552,6 +559,10 @@ std::string SummaryTable(const std::vector<Report>& reports) {
         absl::StrAppend(&out, "<td class=\"num\">", FormatNumber(r.host->median_ms), "</td>");
       }
     }
+    if (units.any_top1) {
+      absl::StrAppend(&out, "<td class=\"num top1\">",
+                      HtmlEscape(Top1Cell(r.evaluation, ref.evaluation, is_ref)), "</td>");
+    }
     absl::StrAppend(&out, "</tr>\n");
   }
   absl::StrAppend(&out, "</tbody></table></div>\n");
@@ -565,8 +576,17 @@ std::string LayerTable(const std::vector<Report>& reports, const std::vector<Lay
     absl::StrAppend(&out, "<th title=\"", HtmlEscape(HtmlReportLabel(reports[i], i)), "\">[",
                     i + 1, "] ms</th>");
   }
-  absl::StrAppend(&out, n == 2 ? "<th>Diff (ms)</th><th>Ratio</th>" : "<th>Max |diff| (ms)</th>",
-                  "<th>Match</th><th>Layer</th></tr></thead>\n<tbody>\n");
+  absl::StrAppend(&out, n == 2 ? "<th>Diff (ms)</th><th>Ratio</th>" : "<th>Max |diff| (ms)</th>");
+  const bool host_columns = AnyHostLayerTimes(groups);
+  if (host_columns) {
+    for (size_t i = 0; i < n; ++i) {
+      absl::StrAppend(&out, "<th class=\"host\" title=\"mean host wall-clock time per inference "
+                            "(profiler)\">[", i + 1, "] host ms</th>");
+    }
+  }
+  absl::StrAppend(&out, "<th>Match</th><th>Layer</th></tr></thead>\n<tbody>\n");
+  std::vector<double> host_sums(n, 0);
+  std::vector<bool> host_any(n, false);
   double max_diff = 0;
   for (const LayerGroup& g : groups) max_diff = std::max(max_diff, g.max_abs_diff_ms);
   std::vector<double> sums(n, 0);
@@ -590,6 +610,16 @@ std::string LayerTable(const std::vector<Report>& reports, const std::vector<Lay
                       "<span class=\"bar\" style=\"width:", absl::StrFormat("%.1f", width),
                       "%\"></span></td>");
     }
+    if (host_columns) {
+      for (size_t i = 0; i < n; ++i) {
+        if (g.host_ms[i]) {
+          host_sums[i] += *g.host_ms[i];
+          host_any[i] = true;
+        }
+        absl::StrAppend(&out, "<td class=\"num host\">",
+                        g.host_ms[i] ? FormatNumber(*g.host_ms[i]) : "-", "</td>");
+      }
+    }
     absl::StrAppend(&out, "<td>", g.match, "</td><td class=\"lname\">");
     if (g.match == "name") {
       absl::StrAppend(&out, HtmlEscape(g.layers[0][0]));
@@ -611,6 +641,12 @@ std::string LayerTable(const std::vector<Report>& reports, const std::vector<Lay
     double m = 0;
     for (size_t i = 1; i < n; ++i) m = std::max(m, std::fabs(sums[i] - sums[0]));
     absl::StrAppend(&out, "<td class=\"num\">", FormatNumber(m), "</td>");
+  }
+  if (host_columns) {
+    for (size_t i = 0; i < n; ++i) {
+      absl::StrAppend(&out, "<td class=\"num host\">",
+                      host_any[i] ? FormatNumber(host_sums[i]) : "-", "</td>");
+    }
   }
   absl::StrAppend(&out, "<td></td><td>Total (", groups.size(), " rows)</td></tr></tfoot>\n</table></div>\n");
   return out;
@@ -724,8 +760,13 @@ std::string ComparisonHtml(const std::vector<Report>& reports,
                         "inference), sorted by the largest difference to [1]</h2>\n"
                         "<p class=\"meta\">Match: <em>name</em> = same layer in every report; "
                         "<em>onnx</em> = layers matched by the ONNX nodes they cover (fusion "
-                        "differs); <em>partial</em> = missing from a report.</p>\n",
-                  LayerTable(reports, groups), "</section>\n");
+                        "differs); <em>partial</em> = missing from a report.",
+                  AnyHostLayerTimes(groups)
+                      ? " <em>host ms</em> = the layer's mean host wall-clock time per inference "
+                        "(the profiler's, over the timed iterations); the other times are "
+                        "modeled."
+                      : "",
+                  "</p>\n", LayerTable(reports, groups), "</section>\n");
   absl::StrAppend(&out, "<footer>Written by <code>trtexec_like compare --html</code> (",
                   HtmlEscape(ToolVersion()),
                   "); self-contained: no scripts, no external resources.</footer>\n"

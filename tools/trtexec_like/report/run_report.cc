@@ -104,7 +104,8 @@ absl::StatusOr<std::string> HashFileFnv1a64(const std::string& path) {
 }
 
 absl::StatusOr<Json> RunReportJson(const Options& opt, const std::string& command,
-                                   const engine::Engine& eng, const HostRun* host) {
+                                   const engine::Engine& eng, const HostRun* host,
+                                   const ReportExtras& extras) {
   const engine::PlanInfo& info = eng.plan_info();
   const engine::DeviceProfile& p = eng.device_profile();
   const engine::MemoryPlanInfo& m = eng.memory_plan();
@@ -241,6 +242,15 @@ absl::StatusOr<Json> RunReportJson(const Options& opt, const std::string& comman
     layers.push_back(std::move(layer));
   }
 
+  Json evaluation = nullptr;
+  if (extras.evaluation.has_value()) {
+    const EvalResult& e = *extras.evaluation;
+    evaluation = Json{{"dataset", e.dataset},
+                      {"images", e.images},
+                      {"correct", e.has_labels ? Json(e.correct) : Json(nullptr)},
+                      {"top1Percent", e.has_labels ? Json(e.Top1Percent()) : Json(nullptr)}};
+  }
+
   return Json{
       {"schemaVersion", kReportSchemaVersion},
       {"kind", kReportKind},
@@ -257,12 +267,15 @@ absl::StatusOr<Json> RunReportJson(const Options& opt, const std::string& comman
       {"performance", {{"device", std::move(device)}, {"host", std::move(host_json)}}},
       {"memory", std::move(memory)},
       {"layers", std::move(layers)},
+      {"evaluation", std::move(evaluation)},
+      {"int8Comparison", extras.int8_comparison},
   };
 }
 
 absl::Status WriteRunReport(const Options& opt, const std::string& command,
-                            const engine::Engine& eng, const HostRun* host) {
-  auto json = RunReportJson(opt, command, eng, host);
+                            const engine::Engine& eng, const HostRun* host,
+                            const ReportExtras& extras) {
+  auto json = RunReportJson(opt, command, eng, host, extras);
   if (!json.ok()) {
     return absl::Status(json.status().code(), absl::StrCat("cannot write --exportReport file '",
                                                            opt.export_report, "': ",

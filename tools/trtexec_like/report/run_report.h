@@ -7,6 +7,7 @@
 #define ENGINE_TOOLS_TRTEXEC_LIKE_REPORT_RUN_REPORT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "engine/runtime.h"
 #include "trtexec_like/host_stats.h"
+#include "trtexec_like/int8.h"
 #include "trtexec_like/options.h"
 #include "trtexec_like/report/schema.h"
 
@@ -41,15 +43,25 @@ struct HostRun {
   const LayerProfiler* layers = nullptr;
 };
 
+/// What a run measured besides timings, for the report.
+struct ReportExtras {
+  /// --evalData: the engine's top-1 accuracy ("evaluation"; null without).
+  std::optional<EvalResult> evaluation;
+  /// --compareInt8: Int8ComparisonJson ("int8Comparison"; null without).
+  nlohmann::json int8_comparison;
+};
+
 /// The report document of one run (schema in docs/report_schema.md).
 /// `command` is the command line; `host` is nullptr with --skipInference.
 absl::StatusOr<nlohmann::json> RunReportJson(const Options& opt, const std::string& command,
-                                             const engine::Engine& eng, const HostRun* host);
+                                             const engine::Engine& eng, const HostRun* host,
+                                             const ReportExtras& extras = {});
 
 /// Writes RunReportJson to opt.export_report and prints where. Errors name
 /// --exportReport and the file.
 absl::Status WriteRunReport(const Options& opt, const std::string& command,
-                            const engine::Engine& eng, const HostRun* host);
+                            const engine::Engine& eng, const HostRun* host,
+                            const ReportExtras& extras = {});
 
 }  // namespace trtexec_like
 

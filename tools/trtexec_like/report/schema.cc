@@ -197,6 +197,17 @@ absl::StatusOr<Report> ParseReport(std::string_view text, const std::string& sou
     rep.lower_bound_bytes = r.Integer(*mem, "memory", "lowerBoundBytes");
     rep.weight_bytes = r.Integer(*mem, "memory", "weightBytes");
   }
+  // "evaluation" (--evalData) is optional: absent in older reports, null
+  // without an evaluation.
+  if (const Json* e = r.Object(doc, "", "evaluation", /*required=*/false)) {
+    ReportEvaluation ev;
+    ev.dataset = r.String(*e, "evaluation", "dataset");
+    ev.images = r.Integer(*e, "evaluation", "images");
+    if (r.Member(*e, "evaluation", "top1Percent", /*required=*/false) != nullptr) {
+      ev.top1_percent = r.Number(*e, "evaluation", "top1Percent");
+    }
+    rep.evaluation = ev;
+  }
   if (const Json* layers = r.Array(doc, "", "layers")) {
     for (size_t i = 0; i < layers->size(); ++i) {
       const Json& l = (*layers)[i];

@@ -46,6 +46,13 @@ struct ReportHost {
   double throughput_qps = 0;
 };
 
+/// Top-1 accuracy of a report's --evalData run ("evaluation").
+struct ReportEvaluation {
+  std::string dataset;
+  int64_t images = 0;
+  std::optional<double> top1_percent;  ///< absent without labels
+};
+
 /// The fields of a report that `compare` uses, plus the whole document.
 struct Report {
   std::string path;  ///< where it was read from
@@ -73,6 +80,7 @@ struct Report {
   // Memory.
   int64_t arena_bytes = 0, no_reuse_bytes = 0, lower_bound_bytes = 0, weight_bytes = 0;
   std::optional<ReportHost> host;
+  std::optional<ReportEvaluation> evaluation;  ///< absent without --evalData
   std::vector<ReportLayer> layers;
   nlohmann::json json;  ///< the whole document
 };
