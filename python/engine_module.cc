@@ -94,6 +94,10 @@ py::dtype NumpyDtype(engine::DataType dt) {
     case engine::DataType::kFloat16: return py::dtype("float16");
     case engine::DataType::kFloat64: return py::dtype("float64");
     case engine::DataType::kBFloat16: return py::dtype("uint16");  // raw bfloat16 bits
+    case engine::DataType::kUint16: return py::dtype("uint16");
+    case engine::DataType::kInt16: return py::dtype("int16");
+    case engine::DataType::kUint32: return py::dtype("uint32");
+    case engine::DataType::kUint64: return py::dtype("uint64");
     case engine::DataType::kUndefined: break;
   }
   throw py::value_error("tensor of undefined element type");
@@ -109,6 +113,9 @@ std::optional<engine::DataType> EngineDtype(const py::dtype& dt) {
   if (kind == 'f' && size == 8) return engine::DataType::kFloat64;
   if (kind == 'u' && size == 1) return engine::DataType::kUint8;
   if (kind == 'u' && size == 2) return engine::DataType::kBFloat16;
+  if (kind == 'u' && size == 4) return engine::DataType::kUint32;
+  if (kind == 'u' && size == 8) return engine::DataType::kUint64;
+  if (kind == 'i' && size == 2) return engine::DataType::kInt16;
   if (kind == 'i' && size == 1) return engine::DataType::kInt8;
   if (kind == 'i' && size == 4) return engine::DataType::kInt32;
   if (kind == 'i' && size == 8) return engine::DataType::kInt64;
