@@ -22,10 +22,8 @@ mkdir -p "$WORK"
 if [ ! -d "$REAL/ppocr-en-number-mobile-v2.0-rec" ]; then
   echo "SKIPPED: ../shared/models/real is absent"; exit 0
 fi
-if ! command -v node >/dev/null 2>&1 || ! bash "$SRC/tools/ort_ref/setup.sh" >"$WORK/ort_setup.log" 2>&1; then
-  echo "SKIPPED: ONNX Runtime (npm onnxruntime-node) is not available"; cat "$WORK/ort_setup.log" || true
-  exit 0
-fi
+source "$SRC/tests/e2e/ort_lib.sh"
+require_ort "$SRC" "$WORK"
 fail=0
 
 # variant <ref x.pb> <out .npy> <width>: the reference input cropped or edge-padded to <width>

@@ -24,11 +24,8 @@ WORK=$BUILD/test_work/dynamic_shapes_vs_ort
 TRT=$BUILD/bin/trtexec_like
 mkdir -p "$WORK"
 
-if ! command -v node >/dev/null 2>&1 || ! bash "$SRC/tools/ort_ref/setup.sh" >"$WORK/ort_setup.log" 2>&1; then
-  echo "SKIPPED: ONNX Runtime (npm onnxruntime-node) is not available:"
-  cat "$WORK/ort_setup.log" 2>/dev/null || true
-  exit 0
-fi
+source "$SRC/tests/e2e/ort_lib.sh"
+require_ort "$SRC" "$WORK"
 /usr/bin/python3 "$SRC/models/generate.py" --out "$WORK/models" "${MODELS[@]}"
 
 fail=0

@@ -11,11 +11,8 @@ BUILD=$2
 WORK=$BUILD/test_work/models_vs_ort
 mkdir -p "$WORK"
 
-if ! command -v node >/dev/null 2>&1 || ! bash "$SRC/tools/ort_ref/setup.sh" >"$WORK/ort_setup.log" 2>&1; then
-  echo "SKIPPED: ONNX Runtime (npm onnxruntime-node) is not available:"
-  cat "$WORK/ort_setup.log" 2>/dev/null || true
-  exit 0
-fi
+source "$SRC/tests/e2e/ort_lib.sh"
+require_ort "$SRC" "$WORK"
 
 /usr/bin/python3 "$SRC/models/generate.py" --out "$WORK/models" tiny_cnn mobilenetv2 resnet50 yolov5n unet
 

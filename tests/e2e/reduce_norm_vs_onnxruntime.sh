@@ -11,11 +11,8 @@ WORK=$BUILD/test_work/reduce_norm_vs_ort
 rm -rf "$WORK"
 mkdir -p "$WORK/models"
 
-if ! command -v node >/dev/null 2>&1 || ! bash "$SRC/tools/ort_ref/setup.sh" >"$WORK/ort_setup.log" 2>&1; then
-  echo "SKIPPED: ONNX Runtime (npm onnxruntime-node) is not available:"
-  cat "$WORK/ort_setup.log" 2>/dev/null || true
-  exit 0
-fi
+source "$SRC/tests/e2e/ort_lib.sh"
+require_ort "$SRC" "$WORK"
 
 /usr/bin/python3 "$SRC/tests/e2e/reduce_norm_models.py" "$WORK/models"
 

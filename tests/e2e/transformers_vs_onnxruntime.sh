@@ -25,11 +25,8 @@ WORK=$BUILD/test_work/transformers_vs_ort
 TRT=$BUILD/bin/trtexec_like
 mkdir -p "$WORK"
 
-if ! command -v node >/dev/null 2>&1 || ! bash "$SRC/tools/ort_ref/setup.sh" >"$WORK/ort_setup.log" 2>&1; then
-  echo "SKIPPED: ONNX Runtime (npm onnxruntime-node) is not available:"
-  cat "$WORK/ort_setup.log" 2>/dev/null || true
-  exit 0
-fi
+source "$SRC/tests/e2e/ort_lib.sh"
+require_ort "$SRC" "$WORK"
 
 # --force: a model (and below its ONNX Runtime outputs) left by an earlier run
 # of an older generate.py is never used.
