@@ -26,6 +26,7 @@ constexpr Family kFamilies[] = {
     {"engine_queue_duration_us_total", "counter", "Summed time requests waited in the queue, microseconds."},
     {"engine_compute_duration_us_total", "counter", "Summed host time of executions (inputs set, execute, outputs split), microseconds."},
     {"engine_batch_size", "histogram", "Inferences per execution."},
+    {"engine_queue_size", "gauge", "Requests waiting in the model's queue now."},
     {"engine_modeled_device_time_us_total", "counter", "Summed modeled accelerator time of the executions, microseconds."},
     {"engine_modeled_energy_uj_total", "counter", "Summed modeled accelerator energy of the executions, microjoules."},
     {"engine_modeled_device_time_us_per_inference", "gauge", "Modeled accelerator time per inference over all executions so far, microseconds."},
@@ -82,7 +83,7 @@ void ModelStats::RecordExecution(int batch, int requests, uint64_t queue_us_sum,
 }
 
 void ModelStats::AppendPrometheus(const std::string& name, const std::string& version,
-                                  std::string* out) const {
+                                  size_t queued, std::string* out) const {
   const std::string labels = "model=\"" + name + "\",version=\"" + version + "\"";
   auto line = [&](const char* family, const std::string& extra, double value) {
     *out += family;
@@ -112,6 +113,7 @@ void ModelStats::AppendPrometheus(const std::string& name, const std::string& ve
               std::to_string(cumulative) + "\n");
   out->append("engine_batch_size_sum{" + labels + "} " + std::to_string(sum) + "\n");
   out->append("engine_batch_size_count{" + labels + "} " + std::to_string(cumulative) + "\n");
+  line("engine_queue_size", "", static_cast<double>(queued));
   const double device_us = static_cast<double>(device_ns_.load()) / 1000.0;
   const double energy_uj = static_cast<double>(energy_pj_.load()) * 1e-6;
   line("engine_modeled_device_time_us_total", "", device_us);

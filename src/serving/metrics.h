@@ -4,6 +4,7 @@
 #define ENGINE_SERVING_METRICS_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,8 +43,9 @@ class ModelStats {
                        double device_us, double energy_pj);
 
   /// Appends this model's samples (every family PrometheusExposition
-  /// knows) with labels model="<name>",version="<version>".
-  void AppendPrometheus(const std::string& name, const std::string& version,
+  /// knows) with labels model="<name>",version="<version>"; `queued`: the
+  /// requests waiting in its queue now (the engine_queue_size gauge).
+  void AppendPrometheus(const std::string& name, const std::string& version, size_t queued,
                         std::string* out) const;
 
   uint64_t successes() const { return success_.load(); }

@@ -74,6 +74,9 @@ class ServedModel {
   /// Runs prepared inputs through the scheduler (Scheduler::Infer's errors).
   absl::StatusOr<InferResult> Infer(PreparedInputs inputs, int64_t timeout_us);
 
+  /// Requests waiting in the scheduler's queue now (0 when not ready).
+  size_t queued() const { return scheduler_ != nullptr ? scheduler_->queued() : 0; }
+
   /// Stops the scheduler after its queue is drained (Scheduler::Stop).
   void Stop();
 

@@ -121,7 +121,7 @@ void InferenceServer::Shutdown() {
 std::string InferenceServer::Metrics() const {
   std::string samples;
   for (const auto& m : repository_->All()) {
-    m->stats().AppendPrometheus(m->name(), m->version(), &samples);
+    m->stats().AppendPrometheus(m->name(), m->version(), m->queued(), &samples);
   }
   return PrometheusExposition(samples);
 }

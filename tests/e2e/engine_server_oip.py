@@ -15,8 +15,9 @@ Checks: health, server and model metadata, readiness, JSON and binary
 inference equal to `trtexec_like --exportOutput` on the same plans, every
 error case (400/404/503 with {"error": ...}), batches > 1 formed by
 concurrent requests with outputs equal to the reference, /metrics values
-consistent with the requests sent, load/unload, graceful shutdown draining a
-request in flight.
+consistent with the requests sent, 200 idle + 40 slow-body connections not
+stopping /v2/health/ready, load/unload, graceful shutdown draining a request
+in flight.
 
 Usage: engine_server_oip.py SOURCE_DIR BUILD_DIR
 """
@@ -25,6 +26,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -129,6 +131,92 @@ class Client:
                          {"Content-Type": "application/json"})
 
 
+def metric_values(client):
+    s, _, body = client.get("/metrics")
+    values = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            values[key] = float(value)
+    return s, values
+
+
+def wait_queued(client, model, n, timeout=10.0):
+    """Polls engine_queue_size until `model` has `n` requests queued."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if metric_values(client)[1].get(f'engine_queue_size{{model="{model}",version="1"}}') == n:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def attack(client, port):
+    """200 idle and 40 slow-body connections against --max-connections=64:
+    /v2/health/ready on a new connection answers throughout; the server's
+    timeouts close every attacker; it serves again afterwards."""
+    idle, slow = [], []
+    for _ in range(200):
+        s = socket.create_connection(("127.0.0.1", port))
+        idle.append(s)
+    head = (b"POST /v2/models/dyn/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+            b"Content-Type: application/json\r\n\r\n")
+    for _ in range(40):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(head)
+        slow.append(s)
+    stop = threading.Event()
+
+    def trickle():  # one body byte every 0.5 s: never silent for --read-timeout=1
+        while not stop.wait(0.5):
+            for s in slow:
+                try:
+                    s.send(b" ")
+                except OSError:
+                    pass
+
+    feeder = threading.Thread(target=trickle)
+    feeder.start()
+    latencies = []
+    statuses = set()
+    for _ in range(12):
+        t0 = time.time()
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/v2/health/ready")
+            r = conn.getresponse()
+            r.read()
+            statuses.add(r.status)
+            conn.close()
+        except OSError as e:
+            statuses.add(type(e).__name__)
+        latencies.append(time.time() - t0)
+        time.sleep(0.25)
+    check(statuses == {200} and max(latencies) < 1.0,
+          f"/v2/health/ready under 200 idle + 40 slow-body connections: statuses {statuses}, "
+          f"max {1000 * max(latencies):.1f} ms, median {1000 * sorted(latencies)[6]:.1f} ms")
+    # Every attacker is answered (408 for slow bodies past --body-timeout=3,
+    # 503 past the connection limit) or closed by the server.
+    deadline = time.time() + 10
+    open_left = 0
+    for s in slow + idle:
+        s.settimeout(max(0.05, deadline - time.time()))
+        try:
+            while s.recv(4096):
+                pass
+        except socket.timeout:
+            open_left += 1
+        except OSError:
+            pass
+    stop.set()
+    feeder.join()
+    for s in slow + idle:
+        s.close()
+    check(open_left == 0, f"the server's timeouts closed all 240 attacking connections "
+          f"({open_left} still open after 10 s)")
+    check(client.get("/v2/health/ready")[0] == 200, "ready again after the attack")
+
+
 def infer_json(name, array):
     return {"inputs": [{"name": name, "shape": list(array.shape), "datatype": "FP32",
                         "data": array.flatten().tolist()}]}
@@ -181,7 +269,9 @@ def main():
             (mnist_out, mnist_ref), = mnist_ref.items()
 
         log = open(os.path.join(work, "server.log"), "w+")
-        server = subprocess.Popen([SERVER, f"--model-repository={repo}", "--port=0"],
+        server = subprocess.Popen([SERVER, f"--model-repository={repo}", "--port=0",
+                                   "--max-connections=64", "--max-pending=32", "--idle-timeout=2",
+                                   "--header-timeout=2", "--read-timeout=1", "--body-timeout=3"],
                                   stdout=log, stderr=subprocess.STDOUT)
         port = None
         for _ in range(300):
@@ -366,18 +456,14 @@ def main():
         held = []
         t = threading.Thread(target=lambda: held.append(c.call("POST", "/v2/models/slow/infer", one)))
         t.start()
-        time.sleep(0.15)
+        check(wait_queued(c, "slow", 1), "engine_queue_size of slow reaches 1")
         error(c.call("POST", "/v2/models/slow/infer", one), 503, "queue full")
         t.join()
         check(held and held[0][0] == 200, "the queued request is answered after the delay")
 
         # Metrics consistent with the requests sent.
-        s, headers, body = c.get("/metrics")
-        metrics = {}
-        for line in body.decode().splitlines():
-            if line and not line.startswith("#"):
-                key, value = line.rsplit(" ", 1)
-                metrics[key] = float(value)
+        s, headers, _ = c.get("/metrics")
+        _, metrics = metric_values(c)
 
         def m(family, model, extra=""):
             return metrics.get(f'{family}{{model="{model}",version="1"{extra}}}')
@@ -407,6 +493,9 @@ def main():
                   m("engine_request_failure_total", "mnist", ',reason="bad_request"') == mnist_bad,
                   "mnist success/failure counts")
 
+        # Connection handling: idle and slow clients do not stop health checks.
+        attack(c, port)
+
         # Repository API: unload, load, failures.
         check(c.call("POST", "/v2/repository/models/dyn/unload")[0] == 200, "unload dyn")
         error(c.get("/v2/models/dyn"), 404, "unknown model")
@@ -420,7 +509,7 @@ def main():
         held = []
         t = threading.Thread(target=lambda: held.append(c.call("POST", "/v2/models/slow/infer", one)))
         t.start()
-        time.sleep(0.1)
+        check(wait_queued(c, "slow", 1), "a request is queued before SIGTERM")
         server.send_signal(signal.SIGTERM)
         t.join()
         code = server.wait(timeout=30)

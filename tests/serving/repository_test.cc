@@ -185,9 +185,12 @@ TEST_CASE("Dynamic batching joins concurrent requests and splits the outputs bac
   // Six requests (7 inferences) within the 300 ms delay: at least one batch > 1.
   CHECK(largest > 1);
   std::string metrics;
-  (*m)->stats().AppendPrometheus("dyn", "1", &metrics);
+  (*m)->stats().AppendPrometheus("dyn", "1", (*m)->queued(), &metrics);
   CHECK_THAT(metrics, Catch::Contains("engine_inference_count_total{model=\"dyn\",version=\"1\"} 7"));
   CHECK_THAT(metrics, Catch::Contains("engine_batch_size_sum{model=\"dyn\",version=\"1\"} 7"));
+  CHECK_THAT(metrics, Catch::Contains("engine_queue_size{model=\"dyn\",version=\"1\"} 0"));
+  CHECK_THAT(PrometheusExposition(metrics),
+             Catch::Contains("# TYPE engine_batch_size histogram\nengine_batch_size_bucket{"));
 }
 
 TEST_CASE("A full queue refuses requests and a queued request times out", "[serving]") {
@@ -209,7 +212,10 @@ TEST_CASE("A full queue refuses requests and a queued request times out", "[serv
   std::vector<absl::StatusOr<InferResult>> results(2, absl::UnknownError("not run"));
   std::thread a([&] { results[0] = (*m)->Infer(Prepared(Input(1, 2)), 0); });
   std::thread b([&] { results[1] = (*m)->Infer(Prepared(Input(1, 3)), 0); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 5000 && (*m)->queued() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE((*m)->queued() == 2);  // both held by the 400 ms batching delay
   auto refused = (*m)->Infer(Prepared(Input(1, 4)), 0);  // two are queued
   a.join();
   b.join();
