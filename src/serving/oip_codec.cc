@@ -33,9 +33,15 @@ constexpr DatatypeName kDatatypes[] = {
 // Largest element count of one tensor in a request.
 constexpr int64_t kMaxElements = int64_t{1} << 31;
 
-// Nesting depth of `text` (brackets outside strings), stopping past `limit`.
-int JsonDepth(std::string_view text, int limit) {
-  int depth = 0, max_depth = 0;
+// Nesting depth of `text` (brackets outside strings) and an upper bound of
+// its JSON values (commas and opening brackets outside strings, plus one).
+struct JsonExtent {
+  int depth = 0;
+  int64_t values = 1;
+};
+JsonExtent MeasureJson(std::string_view text) {
+  JsonExtent e;
+  int depth = 0;
   bool in_string = false, escape = false;
   for (char c : text) {
     if (in_string) {
@@ -51,13 +57,15 @@ int JsonDepth(std::string_view text, int limit) {
     if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
-      max_depth = std::max(max_depth, ++depth);
-      if (max_depth > limit) return max_depth;
+      e.depth = std::max(e.depth, ++depth);
+      ++e.values;
     } else if (c == ']' || c == '}') {
       --depth;
+    } else if (c == ',') {
+      ++e.values;
     }
   }
-  return max_depth;
+  return e;
 }
 
 // "[2,3]": a shape as the protocol writes it.
@@ -262,9 +270,16 @@ absl::StatusOr<InferRequest> ParseInferRequest(std::string_view body,
     text = body.substr(0, *header_length);
     binary = body.substr(*header_length);
   }
-  if (int depth = JsonDepth(text, kMaxJsonDepth); depth > kMaxJsonDepth) {
+  const JsonExtent extent = MeasureJson(text);
+  if (extent.depth > kMaxJsonDepth) {
     return absl::InvalidArgumentError("request JSON nests deeper than " +
                                       std::to_string(kMaxJsonDepth) + " levels");
+  }
+  if (extent.values > kMaxJsonValues) {
+    return absl::InvalidArgumentError(
+        "request JSON holds more than " + std::to_string(kMaxJsonValues) +
+        " values; send large tensors as binary data (parameters.binary_data_size with the "
+        "Inference-Header-Content-Length header)");
   }
   // nlohmann's lexer takes a NUL byte for the end of the input; JSON has none
   // (not even in strings, where control characters must be escaped).

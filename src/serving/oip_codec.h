@@ -60,10 +60,15 @@ struct InferRequest {
 /// Largest nesting depth of a request's JSON (objects and arrays); deeper
 /// bodies are refused before they are parsed.
 inline constexpr int kMaxJsonDepth = 32;
+/// Most JSON values (numbers, strings, arrays, objects) in a request: the
+/// parsed document costs 16 bytes per value (nlohmann::json), so at most
+/// 64 MiB besides the tensors. Larger tensors go as binary data.
+inline constexpr int64_t kMaxJsonValues = int64_t{1} << 22;
 
 /// Parses a request body. `header_length`: the value of the
 /// Inference-Header-Content-Length header (nullopt when absent: the whole
-/// body is JSON). Checks: the JSON (RFC 8259, depth <= kMaxJsonDepth), the
+/// body is JSON). Checks: the JSON (RFC 8259, depth <= kMaxJsonDepth, at most
+/// kMaxJsonValues values), the
 /// protocol's fields and types, each input's datatype known, its shape
 /// non-negative with at most 2^31 elements, its data either "data" (a flat or
 /// nested array of NumElements(shape) numbers; integers within the

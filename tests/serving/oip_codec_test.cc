@@ -90,6 +90,10 @@ TEST_CASE("Malformed requests are refused with a message naming the problem", "[
   CHECK_THAT(ErrorOf("{"), Catch::Contains("not valid JSON"));
   CHECK_THAT(ErrorOf("[1]"), Catch::Contains("not an object"));
   CHECK_THAT(ErrorOf(std::string(100000, '[')), Catch::Contains("nests deeper"));
+  // 4M + 1 numbers: refused before a document tree is built.
+  std::string many = R"({"inputs":[{"name":"x","shape":[4194305],"datatype":"UINT8","data":[0)";
+  for (int i = 0; i < (1 << 22); ++i) many += ",0";
+  CHECK_THAT(ErrorOf(many + "]}]}"), Catch::Contains("send large tensors as binary data"));
   CHECK_THAT(ErrorOf(R"({"inputs":[]})"), Catch::Contains("no \"inputs\""));
   CHECK_THAT(ErrorOf(R"({"inputs":[{"shape":[1],"datatype":"FP32","data":[1]}]})"),
              Catch::Contains("no \"name\""));
