@@ -53,6 +53,25 @@ const char* FailureReasonName(FailureReason r) {
   return "unknown";
 }
 
+FailureReason FailureReasonOf(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kUnimplemented:
+    case absl::StatusCode::kNotFound:
+      return FailureReason::kBadRequest;
+    case absl::StatusCode::kResourceExhausted:
+      return FailureReason::kQueueFull;
+    case absl::StatusCode::kDeadlineExceeded:
+      return FailureReason::kTimeout;
+    case absl::StatusCode::kUnavailable:
+      return FailureReason::kUnavailable;
+    default:
+      return FailureReason::kInternal;
+  }
+}
+
 ModelStats::ModelStats(int max_batch)
     : max_batch_(std::max(max_batch, 1)),
       batch_count_(new std::atomic<uint64_t>[static_cast<size_t>(std::max(max_batch, 1))]) {

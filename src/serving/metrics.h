@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace engine::serving {
 
 /// Why a request failed, the `reason` label of engine_request_failure_total.
@@ -23,6 +25,11 @@ enum class FailureReason {
 };
 /// "bad_request", "queue_full", "timeout", "unavailable", "internal".
 const char* FailureReasonName(FailureReason r);
+/// The reason of a serving library error code: InvalidArgument,
+/// FailedPrecondition, OutOfRange, Unimplemented, NotFound -> bad request;
+/// ResourceExhausted -> queue full; DeadlineExceeded -> timeout;
+/// Unavailable -> unavailable; anything else -> internal.
+FailureReason FailureReasonOf(absl::StatusCode code);
 
 /// Counters of one model version, updated lock-free by the HTTP threads and
 /// the scheduler's workers. Times in microseconds (host steady clock), modeled

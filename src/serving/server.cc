@@ -23,22 +23,16 @@ struct HttpError {
 
 // The protocol's status for an error of the serving library.
 HttpError HttpErrorOf(const absl::Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kUnimplemented:
-      return {400, FailureReason::kBadRequest};
-    case absl::StatusCode::kNotFound:
-      return {404, FailureReason::kBadRequest};
-    case absl::StatusCode::kResourceExhausted:
-      return {503, FailureReason::kQueueFull};
-    case absl::StatusCode::kDeadlineExceeded:
-      return {503, FailureReason::kTimeout};
-    case absl::StatusCode::kUnavailable:
-      return {503, FailureReason::kUnavailable};
+  const FailureReason reason = FailureReasonOf(s.code());
+  switch (reason) {
+    case FailureReason::kBadRequest:
+      return {s.code() == absl::StatusCode::kNotFound ? 404 : 400, reason};
+    case FailureReason::kQueueFull:
+    case FailureReason::kTimeout:
+    case FailureReason::kUnavailable:
+      return {503, reason};
     default:
-      return {500, FailureReason::kInternal};
+      return {500, reason};
   }
 }
 

@@ -68,6 +68,10 @@ class InferenceServer {
   void Shutdown();
 
   bool ready() const;
+  /// Shutdown() was called.
+  bool shutting_down() const { return shutting_down_.load(); }
+  /// ServerOptions::default_timeout_us.
+  int64_t default_timeout_us() const { return options_.default_timeout_us; }
   ModelRepository& repository() { return *repository_; }
   const BoundedHttpServer& http() const { return *http_; }
 

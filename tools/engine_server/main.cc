@@ -15,11 +15,15 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "engine/logger.h"
 #include "serving/server.h"
+#ifdef ENGINE_SERVING_HAS_GRPC
+#include "serving/grpc_service.h"
+#endif
 
 namespace {
 
@@ -35,6 +39,9 @@ using engine::serving::ServerOptions;
       "  --model-repository=DIR  <DIR>/<model>/<version>/model.plan (+ <model>/config.json)\n"
       "  --host=127.0.0.1        address to listen on (no authentication: loopback by default)\n"
       "  --port=8000             port; 0 binds any free port (printed)\n"
+      "  --grpc-port=N           also serve the OIP gRPC API on this port (0: any free port;\n"
+      "                          default: no gRPC; needs a build with libgrpc++-dev)\n"
+      "  --grpc-threads=16       most gRPC worker threads\n"
       "  --strict-readiness=0|1  /v2/health/ready only when every model version is ready (0)\n"
       "  --default-timeout-us=N  queue timeout of requests that set none (0: none)\n"
       "  --max-activation-bytes=N  largest activation tensor/arena a plan may declare (0: RAM)\n"
@@ -69,6 +76,10 @@ double ParseNumber(const std::string& flag, const std::string& value, double lo,
   return v;
 }
 
+// Flags of the gRPC endpoint (serving/grpc_service.h).
+int grpc_port = -1;  // -1: no gRPC endpoint
+int grpc_threads = 16;
+
 ServerOptions ParseArgs(int argc, char** argv) {
   ServerOptions o;
   HttpLimits& l = o.limits;
@@ -94,6 +105,10 @@ ServerOptions ParseArgs(int argc, char** argv) {
       o.host = value;
     } else if (key == "--port") {
       o.port = static_cast<int>(integer(0, 65535));
+    } else if (key == "--grpc-port") {
+      grpc_port = static_cast<int>(integer(0, 65535));
+    } else if (key == "--grpc-threads") {
+      grpc_threads = static_cast<int>(integer(2, 1024));
     } else if (key == "--strict-readiness") {
       o.strict_readiness = integer(0, 1) == 1;
     } else if (key == "--default-timeout-us") {
@@ -156,6 +171,25 @@ int main(int argc, char** argv) {
                 m->reason().c_str());
   }
   std::printf("engine_server: listening on http://%s:%d\n", opt.host.c_str(), *port);
+#ifdef ENGINE_SERVING_HAS_GRPC
+  std::unique_ptr<engine::serving::GrpcEndpoint> grpc;
+  if (grpc_port >= 0) {
+    absl::StatusOr<std::unique_ptr<engine::serving::GrpcEndpoint>> g =
+        engine::serving::GrpcEndpoint::Start(&server, opt.host, grpc_port, grpc_threads);
+    if (!g.ok()) {
+      std::fprintf(stderr, "engine_server: %s\n", g.status().ToString().c_str());
+      return 1;
+    }
+    grpc = *std::move(g);
+    std::printf("engine_server: gRPC listening on %s:%d\n", opt.host.c_str(), grpc->port());
+  }
+#else
+  if (grpc_port >= 0) {
+    std::fprintf(stderr, "engine_server: built without gRPC (install libgrpc++-dev and "
+                         "protobuf-compiler-grpc, then rebuild)\n");
+    return 1;
+  }
+#endif
   std::fflush(stdout);
 
   std::atomic<bool> stopped_by_signal{false};
@@ -164,6 +198,9 @@ int main(int argc, char** argv) {
     sigwait(&stop_signals, &sig);
     stopped_by_signal = sig != 0;
     server.Shutdown();
+#ifdef ENGINE_SERVING_HAS_GRPC
+    if (grpc != nullptr) grpc->Shutdown();  // calls in flight finish
+#endif
   });
   server.Run();  // returns after Shutdown() and the requests in flight
   if (!stopped_by_signal) kill(getpid(), SIGTERM);  // the accept loop failed: wake the thread
