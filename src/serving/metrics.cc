@@ -87,9 +87,8 @@ void ModelStats::RecordFailure(FailureReason reason) {
   failure_[static_cast<int>(reason)].fetch_add(1, std::memory_order_relaxed);
 }
 
-void ModelStats::RecordExecution(int batch, int requests, uint64_t queue_us_sum,
-                                 uint64_t compute_us, double device_us, double energy_pj) {
-  (void)requests;
+void ModelStats::RecordExecution(int batch, uint64_t queue_us_sum, uint64_t compute_us,
+                                 double device_us, double energy_pj) {
   inferences_.fetch_add(static_cast<uint64_t>(batch), std::memory_order_relaxed);
   executions_.fetch_add(1, std::memory_order_relaxed);
   queue_us_.fetch_add(queue_us_sum, std::memory_order_relaxed);

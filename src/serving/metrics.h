@@ -42,11 +42,11 @@ class ModelStats {
 
   void RecordSuccess(uint64_t request_us);
   void RecordFailure(FailureReason reason);
-  /// One execution of `batch` inferences from `requests` requests: their
-  /// summed queue wait, the execution's host time, and the modeled device
+  /// One execution of `batch` inferences: the summed queue wait of its
+  /// requests, the execution's host time, and the modeled device
   /// time (us) and energy (pJ) of the execution (the shape bucket's program
   /// for a dynamic engine, which runs the whole batch).
-  void RecordExecution(int batch, int requests, uint64_t queue_us_sum, uint64_t compute_us,
+  void RecordExecution(int batch, uint64_t queue_us_sum, uint64_t compute_us,
                        double device_us, double energy_pj);
 
   /// Appends this model's samples (every family PrometheusExposition

@@ -227,8 +227,8 @@ void Scheduler::Execute(engine::ExecutionContext* ctx,
   for (const auto& r : batch) queue_sum += Micros(start - r->enqueued);
   if (status.ok()) {
     const engine::DeviceProfile& device = ctx->device_profile();
-    stats_->RecordExecution(static_cast<int>(total), static_cast<int>(batch.size()), queue_sum,
-                            compute_us, device.latency_ms * 1000.0, device.energy_pj());
+    stats_->RecordExecution(static_cast<int>(total), queue_sum, compute_us,
+                            device.latency_ms * 1000.0, device.energy_pj());
   }
   for (size_t k = 0; k < batch.size(); ++k) {
     QueuedRequest& r = *batch[k];
