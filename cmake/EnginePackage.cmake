@@ -129,6 +129,9 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/engine
 if(TARGET trtexec_like)
   install(TARGETS trtexec_like RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+if(TARGET engine_server)
+  install(TARGETS engine_server RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 
 set(ENGINE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/engine)
 install(EXPORT engineTargets NAMESPACE engine:: FILE engineTargets.cmake

@@ -42,6 +42,7 @@ ALLOWED = {
     "codegen": {"common", "ir", "hw", "ops", "kernels"},
     "builder": {"common", "ir", "hw", "ops", "kernels", "parser", "optimizer", "codegen"},
     "executor": {"common", "kernels", "hw", "ops"},
+    "serving": {"common", "executor"},
 }
 
 # Public headers with no implementation file.
