@@ -1,6 +1,8 @@
-// libFuzzer target: the example server's JSON request parser and answer
-// encoder (examples/json_tensors.cc, the code engine_server runs on every
-// JSON request). Errors are expected; crashes, sanitizer reports (a float to
+// libFuzzer target: the request parsers of both servers. Inputs whose first
+// byte is below 0x80 go to the example server's JSON request parser and
+// answer encoder (examples/json_tensors.cc); the others to engine_server's
+// Open Inference Protocol codec (src/serving/oip_codec.cc: JSON tensors and
+// the binary tensor extension), described at FuzzOip below. Errors are expected; crashes, sanitizer reports (a float to
 // integer conversion out of range included), leaks, hangs and broken
 // invariants are bugs.
 //
@@ -22,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +32,7 @@
 #include "engine/tensor.h"
 #include "engine/types.h"
 #include "json_tensors.h"
+#include "serving/oip_codec.h"
 
 namespace {
 
@@ -141,10 +145,55 @@ void CheckEncoder(std::string_view bytes) {
   }
 }
 
+// engine_server's OIP codec. Selector byte `sel` (>= 0x80): bit 0x40 set
+// means the next two bytes (little endian) are the
+// Inference-Header-Content-Length value, else the whole body is JSON; bit
+// 0x20 asks every re-encoded output as binary data. Invariants: an error has
+// a message; a parsed request's inputs encode as an answer (binary for
+// FP16/BF16, which have no JSON form), whose JSON part parses and lists one
+// output per input, followed by exactly the tensors' bytes when binary.
+void FuzzOip(uint8_t sel, std::string_view rest) {
+  std::optional<size_t> header_length;
+  if ((sel & 0x40) != 0) {
+    if (rest.size() < 2) return;
+    header_length = static_cast<uint8_t>(rest[0]) | (static_cast<size_t>(static_cast<uint8_t>(rest[1])) << 8);
+    rest.remove_prefix(2);
+  }
+  auto parsed = engine::serving::ParseInferRequest(rest, header_length);
+  if (!parsed.ok()) {
+    if (parsed.status().message().empty()) Die("OIP error without a message", "");
+    return;
+  }
+  std::vector<engine::serving::InferOutput> outputs;
+  size_t binary_bytes = 0;
+  for (const auto& in : parsed->inputs) {
+    const bool binary = (sel & 0x20) != 0 || in.tensor.dtype() == DataType::kFloat16 ||
+                        in.tensor.dtype() == DataType::kBFloat16;
+    if (binary) binary_bytes += in.tensor.byte_size();
+    outputs.push_back({in.name, &in.tensor, binary});
+  }
+  auto encoded = engine::serving::EncodeInferResponse("m", "1", parsed->id, outputs);
+  if (!encoded.ok()) Die("parsed OIP inputs do not encode", encoded.status().ToString());
+  const size_t json_size = encoded->header_length.value_or(encoded->body.size());
+  if (json_size > encoded->body.size() || encoded->body.size() - json_size != binary_bytes) {
+    Die("OIP answer's binary part has the wrong size", std::to_string(encoded->body.size()));
+  }
+  nlohmann::json j = nlohmann::json::parse(encoded->body.substr(0, json_size), nullptr,
+                                           /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.contains("outputs") || !j["outputs"].is_array() ||
+      j["outputs"].size() != outputs.size()) {
+    Die("OIP answer is not JSON with one output per input", encoded->body.substr(0, 200));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
+  if (data[0] >= 0x80) {
+    FuzzOip(data[0], std::string_view(reinterpret_cast<const char*>(data + 1), size - 1));
+    return 0;
+  }
   const std::vector<TensorDesc>& descs = Signatures()[data[0] % Signatures().size()];
   std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
   auto parsed = engine_example::ParseJsonInputs(body, descs);

@@ -116,6 +116,14 @@ request_seed empty 4 '{"inputs": {"e": [], "i": [9223372036854775807]}}'
 request_seed half 5 '{"inputs": {"h": [1, 2]}}'
 request_seed nonfinite 0 '{"inputs": {"input": [NaN, Infinity, -Infinity, 1e999, "nan"]}}'
 request_seed nested 2 '{"inputs": {"x": [[1, 2], {"a": 3}], "y": [null]}}'
+# Open Inference Protocol requests (first byte >= 0x80: engine_server's codec;
+# 0xc0: two bytes of Inference-Header-Content-Length follow, then JSON and the
+# binary tensors).
+request_seed oip_json 128 '{"id": "7", "inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [[1.5, -2]]}, {"name": "b", "shape": [2], "datatype": "BOOL", "data": [true, false]}], "outputs": [{"name": "y", "parameters": {"binary_data": true}}]}'
+request_seed oip_ints 160 '{"inputs": [{"name": "i", "shape": [3], "datatype": "INT64", "data": [9223372036854775807, -1, 0]}, {"name": "u", "shape": [1], "datatype": "UINT8", "data": [255]}], "parameters": {"binary_data_output": true, "timeout": 1000}}'
+oip_header='{"inputs": [{"name": "h", "shape": [2], "datatype": "FP16", "parameters": {"binary_data_size": 4}}]}'
+{ printf '\300'; printf "\$(printf '%03o' $(( ${#oip_header} % 256 )))\$(printf '%03o' $(( ${#oip_header} / 256 )))";
+  printf '%s' "$oip_header"; printf '\000\074\000\300'; } >"$SEEDS/request/oip_binary.bin"
 cp "$ROOT"/tests/data/fuzz_regressions/request/* "$SEEDS/request/" 2>/dev/null || true
 echo "[fuzz] seeds: $(ls "$SEEDS/onnx" | wc -l) models, $(ls "$SEEDS/plan" | wc -l) plans, $(ls "$SEEDS/request" | wc -l) requests"
 
