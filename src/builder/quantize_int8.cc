@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/requant.h"
 #include "common/status_macros.h"
+#include "kernels/conv_transpose_geometry.h"
 #include "kernels/kernel_util.h"
 #include "ops/op_registry.h"
 
@@ -44,6 +46,19 @@ bool IsAveragePool(const ir::Node& n) {
   return RoleOf(n) == ops::Int8Role::kAveragePool && n.inputs.size() == 1 &&
          n.inputs[0] != nullptr && n.inputs[0]->dtype == DataType::kFloat32 &&
          n.outputs.size() == 1;
+}
+
+bool IsFloatActivation(const ir::Value* v);
+
+// Max / Min of float activations only (a constant operand makes it a Clip,
+// minmax-to-clip, or leaves it FP32): Int8Max / Int8Min when every input is
+// int8 by the time the rewrite reaches it and an int8 layer reads the output.
+bool IsMinMaxCandidate(const ir::Node& n) {
+  if (RoleOf(n) != ops::Int8Role::kElementwiseMinMax || n.inputs.empty() || n.outputs.size() != 1 ||
+      n.outputs[0] == nullptr || n.outputs[0]->dtype != DataType::kFloat32) {
+    return false;
+  }
+  return std::all_of(n.inputs.begin(), n.inputs.end(), IsFloatActivation);
 }
 
 bool IsFloatActivation(const ir::Value* v) {
@@ -144,6 +159,94 @@ bool GemmForm(const ir::Node& n, std::string* reason) {
   return ActivationBounds(n, &lo, &hi, reason);
 }
 
+// The geometry of a ConvTranspose node from its values' shapes.
+absl::StatusOr<kernels::ConvTransposeGeometry> TransposedConvGeometry(const ir::Node& n) {
+  std::vector<kernels::TensorInfo> infos;
+  for (const ir::Value* v : n.inputs) {
+    kernels::TensorInfo t;
+    t.present = v != nullptr;
+    if (v != nullptr) {
+      t.dtype = v->dtype;
+      t.shape = v->shape;
+    }
+    infos.push_back(std::move(t));
+  }
+  return kernels::ParseConvTransposeGeometry(n.attrs, infos, n.op_type);
+}
+
+// ConvTranspose -> Int8ConvTranspose: float activation X, constant W and B,
+// and kernel taps that never overlap (every output element is one element of
+// the array's product, complete when its accumulator tile drains: the common
+// upsampling layer with kernel == stride). With overlapping taps (kernel >
+// stride) the modeled array would have to store int32 partial sums between
+// tiles, which its INT8 mapping does not describe: the layer stays FP32.
+bool TransposedConvForm(const ir::Node& n, std::string* reason) {
+  if (n.inputs.size() < 2 || !IsFloatActivation(n.inputs[0])) {
+    if (reason) *reason = "input is not a float32 activation";
+    return false;
+  }
+  if (!IsFloatConstant(n.inputs[1])) {
+    if (reason) *reason = "weights are not a float32 constant";
+    return false;
+  }
+  if (n.inputs.size() > 2 && n.inputs[2] != nullptr && !IsFloatConstant(n.inputs[2])) {
+    if (reason) *reason = "bias is not a float32 constant";
+    return false;
+  }
+  absl::StatusOr<kernels::ConvTransposeGeometry> g = TransposedConvGeometry(n);
+  if (!g.ok()) {
+    if (reason) *reason = std::string(g.status().message());
+    return false;
+  }
+  if (g->TapsOverlap()) {
+    if (reason) {
+      *reason = "kernel taps overlap (kernel > stride): the array would store int32 partial "
+                "sums between tiles, which the INT8 mapping does not model";
+    }
+    return false;
+  }
+  if (n.attrs.Has("activation")) {
+    if (reason) *reason = "a fused activation on ConvTranspose has no INT8 form";
+    return false;
+  }
+  return true;
+}
+
+// int8 ConvTranspose weights W [C, M/g, k...] with one scale per output
+// channel g * M/g + j (over W[c in group g, j, ...]; `scales` has M entries):
+// computed (max|w| / 127) when `scales` is empty, else the given ones.
+std::shared_ptr<Tensor> QuantizeTransposedConvWeights(const Tensor& w, int64_t group,
+                                                       std::vector<double>* scales) {
+  const Dims& shape = w.shape();
+  const int64_t c = shape[0], mg = shape[1];
+  const int64_t kk = w.num_elements() / std::max<int64_t>(1, c * mg);
+  const int64_t cg = c / std::max<int64_t>(1, group);
+  const float* src = w.data_as<float>();
+  auto channel = [&](int64_t ci, int64_t j) { return (ci / cg) * mg + j; };
+  if (scales->empty()) {
+    std::vector<float> amax(static_cast<size_t>(group * mg), 0.0f);
+    for (int64_t ci = 0; ci < c; ++ci) {
+      for (int64_t j = 0; j < mg; ++j) {
+        float& a = amax[static_cast<size_t>(channel(ci, j))];
+        for (int64_t t = 0; t < kk; ++t) a = std::max(a, std::fabs(src[(ci * mg + j) * kk + t]));
+      }
+    }
+    for (float a : amax) scales->push_back(a > 0.0f ? a / 127.0f : 1.0f);
+  }
+  auto q = std::make_shared<Tensor>(DataType::kInt8, shape);
+  int8_t* out = q->data_as<int8_t>();
+  for (int64_t ci = 0; ci < c; ++ci) {
+    for (int64_t j = 0; j < mg; ++j) {
+      const float s = static_cast<float>((*scales)[static_cast<size_t>(channel(ci, j))]);
+      for (int64_t t = 0; t < kk; ++t) {
+        const int64_t i = (ci * mg + j) * kk + t;
+        out[i] = QuantizeWeight(src[i], s);
+      }
+    }
+  }
+  return q;
+}
+
 absl::StatusOr<float> ScaleOf(const ScaleMap& scales, const ir::Value* v, const ir::Node& n) {
   auto it = scales.find(v->name);
   if (it == scales.end()) {
@@ -186,6 +289,7 @@ int32_t ZeroPointOf(const QuantizeOptions* o, const std::string& name) {
 // [K, N]: 1.
 int64_t OutputChannelAxis(const ir::Node& n) {
   if (RoleOf(n) == ops::Int8Role::kConvProduct) return 0;
+  if (RoleOf(n) == ops::Int8Role::kTransposedConvProduct) return 1;  // W [C, M/g, k...]
   return n.op_type == "Gemm" && n.attrs.Int("transB", 0) != 0 ? 0 : 1;
 }
 
@@ -284,6 +388,7 @@ bool HasInt8Form(const ir::Node& node, std::string* reason) {
   switch (RoleOf(node)) {
     case ops::Int8Role::kConvProduct: return ConvForm(node, reason);
     case ops::Int8Role::kMatrixProduct: return GemmForm(node, reason);
+    case ops::Int8Role::kTransposedConvProduct: return TransposedConvForm(node, reason);
     default: break;
   }
   if (reason) *reason = absl::StrCat(node.op_type, " has no INT8 form");
@@ -298,6 +403,7 @@ std::vector<std::string> Int8ScaleTensors(const ir::Graph& graph) {
   };
   for (const auto& node : graph.nodes()) {
     if (IsAveragePool(*node)) add(node->outputs[0]);  // its int8 output's scale
+    if (IsMinMaxCandidate(*node)) add(node->outputs[0]);  // Int8Max / Int8Min output scale
     if (!HasInt8Form(*node)) continue;
     add(node->inputs[0]);
     add(node->outputs[0]);
@@ -329,7 +435,24 @@ absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& sc
   const Tensor& w = *node.inputs[1]->constant;
   const ir::Value* bias = node.inputs.size() > 2 ? node.inputs[2] : nullptr;
   std::vector<double> w_scales;
-  if (RoleOf(node) == ops::Int8Role::kConvProduct) {
+  if (RoleOf(node) == ops::Int8Role::kTransposedConvProduct) {
+    layer.type = "Int8ConvTranspose";
+    if (zx != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          node.Describe(), ": input '", node.inputs[0]->name,
+          "' has a zero point; Int8ConvTranspose has none (no per-channel bias folds it)"));
+    }
+    const int64_t group = node.attrs.Int("group", 1);
+    if (explicit_weights) {
+      // ONNX per-channel scales of ConvTranspose weights index axis 1 (M/g
+      // values): every group's channel j shares scale j.
+      for (int64_t gi = 0; gi < group; ++gi) {
+        w_scales.insert(w_scales.end(), explicit_scales.begin(), explicit_scales.end());
+      }
+    }
+    layer.weights = QuantizeTransposedConvWeights(w, group, &w_scales);
+    for (const auto& [name, value] : node.attrs.values()) layer.attrs.Set(name, value);
+  } else if (RoleOf(node) == ops::Int8Role::kConvProduct) {
     layer.type = "Int8Conv";
     const int64_t m = w.shape()[0];
     const int64_t cols = w.num_elements() / std::max<int64_t>(m, 1);
@@ -548,6 +671,11 @@ std::string ExplicitInt8Blocker(const ir::Node& node, const ScaleMap& scales,
   std::string reason;
   std::vector<double> ws;
   if (!ExplicitChannelScales(node, options, &ws, &reason)) return reason;
+  if (RoleOf(node) == ops::Int8Role::kTransposedConvProduct &&
+      ZeroPointOf(&options, node.inputs[0]->name) != 0) {
+    return absl::StrCat("input '", node.inputs[0]->name,
+                        "' has a non-zero zero point (Int8ConvTranspose has none)");
+  }
   if (RoleOf(node) == ops::Int8Role::kConvProduct && node.inputs.size() > 3 &&
       node.inputs[3] != nullptr) {
     const std::string& r = node.inputs[3]->name;
@@ -658,6 +786,22 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     graph.RemoveNode(node);
   };
 
+  // Whether every input of Max / Min `c` comes from a layer that can write
+  // int8 (an INT8 product, a pass-through, an average pool, another Max /
+  // Min candidate or an int8 Concat), so that it may run as Int8Max / Int8Min.
+  std::function<bool(const ir::Node&)> MinMaxInputsMayBeInt8 = [&](const ir::Node& c) {
+    if (keep_fp32.contains(&c)) return false;
+    for (const ir::Value* in : c.inputs) {
+      if (int8_of.contains(in)) continue;  // its producer was rewritten already
+      const ir::Node* p = in->producer;
+      if (p == nullptr || keep_fp32.contains(p)) return false;
+      const bool ok = HasInt8Form(*p) || IsInt8PassThrough(*p) || IsAveragePool(*p) ||
+                      int8_concats.contains(p) ||
+                      (IsMinMaxCandidate(*p) && MinMaxInputsMayBeInt8(*p));
+      if (!ok) return false;
+    }
+    return true;
+  };
   // Whether some layer will read `v` as int8: an unpinned layer with an INT8
   // form reading it as its data input or residual, or one passing int8 through.
   auto ReadsInt8 = [&](const ir::Value* v) {
@@ -666,6 +810,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       if (IsInt8PassThrough(*c) && c->inputs[0] == v) return true;
       if (int8_concats.contains(c)) return true;
       if (IsAveragePool(*c)) return true;
+      if (!expl && IsMinMaxCandidate(*c) && MinMaxInputsMayBeInt8(*c)) return true;
       if (!HasInt8Form(*c)) continue;
       if (c->inputs[0] == v) return true;
       if (RoleOf(*c) == ops::Int8Role::kConvProduct && c->inputs.size() > 3 && c->inputs[3] == v) return true;
@@ -757,6 +902,40 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       }
       ENGINE_ASSIGN_OR_RETURN(const float y_scale, ScaleOf(effective, y, *node));
       q->attrs.Set("y_scale", y_scale);
+      replace_int8_out(node, std::move(q), y_scale);
+      continue;
+    }
+    if (!expl && IsMinMaxCandidate(*node)) {
+      // Int8Max / Int8Min: every input requantized to the output's scale
+      // (monotone, so the max / min commutes with it), when every input is
+      // int8 already and an int8 layer reads the output.
+      std::string why;
+      for (const ir::Value* in : node->inputs) {
+        if (why.empty() && !int8_of.contains(in)) {
+          why = absl::StrCat("input '", in->name, "' is not int8");
+        }
+      }
+      const ir::Value* y = node->outputs[0];
+      if (why.empty() && !ReadsInt8(y)) why = "no int8 layer reads its output";
+      if (why.empty() && !effective.contains(y->name)) {
+        why = absl::StrCat("no INT8 scale for its output '", y->name, "'");
+      }
+      if (!why.empty()) {
+        fp32_reason[node] = absl::StrCat(node->op_type, " stays FP32: ", why);
+        continue;
+      }
+      ENGINE_ASSIGN_OR_RETURN(const float y_scale, ScaleOf(effective, y, *node));
+      auto q = make_node(Int8TypeOf(*node), node->name, node->onnx_nodes);
+      std::vector<int64_t> mult, shift;
+      for (ir::Value* in : node->inputs) {
+        const auto& [xq, x_scale] = int8_of.at(in);
+        q->inputs.push_back(xq);
+        const QuantizedMultiplier m = QuantizeMultiplier(static_cast<double>(x_scale) / y_scale);
+        mult.push_back(m.multiplier);
+        shift.push_back(m.shift);
+      }
+      q->attrs.Set("multiplier", mult);
+      q->attrs.Set("shift", shift);
       replace_int8_out(node, std::move(q), y_scale);
       continue;
     }

@@ -8,6 +8,12 @@
 //    scale per output channel (max|w| / 127), int32 bias, per-channel
 //    requantization multipliers (src/common/requant.h), the activation folded
 //    into the output clamp;
+//  - ConvTranspose with constant weights whose kernel taps do not overlap
+//    (kernel <= stride per axis, as upsampling layers with kernel == stride)
+//    into Int8ConvTranspose: int8 weights with one scale per output channel
+//    (over W[c in the group, j, ...]), int32 bias, the same requantization;
+//    overlapping taps stay FP32 with the reason (the array mapping stores
+//    drained accumulator tiles as output elements);
 //  - MaxPool, Relu, Flatten, Reshape, Squeeze, Unsqueeze, Identity,
 //    Transpose and Slice whose data input is int8 into the same layer on
 //    int8 (they commute with a positive scale and a zero point of 0);
@@ -86,7 +92,7 @@ struct QuantizeOptions {
   bool explicit_quantization = false;
 };
 
-/// Whether `node` has an INT8 form (Int8Conv / Int8Gemm). When it does not
+/// Whether `node` has an INT8 form (Int8Conv / Int8Gemm / Int8ConvTranspose). When it does not
 /// and `reason` is given, says why ("weights are not constant", ...). A fused
 /// activation without an exact integer form (Sigmoid, Swish, ...) does not
 /// prevent it: the INT8 layer then applies the activation in float32 in its
@@ -100,9 +106,10 @@ std::vector<std::string> Int8ScaleTensors(const ir::Graph& graph);
 
 /// The INT8 form of one layer (HasInt8Form must hold).
 struct Int8Layer {
-  std::string type;  ///< "Int8Conv" or "Int8Gemm"
+  std::string type;  ///< "Int8Conv", "Int8Gemm" or "Int8ConvTranspose"
   Attributes attrs;
-  std::shared_ptr<const Tensor> weights;  ///< int8: Conv's W layout, or [N, K] for Int8Gemm
+  /// int8: Conv's / ConvTranspose's W layout, or [N, K] for Int8Gemm
+  std::shared_ptr<const Tensor> weights;
   std::shared_ptr<const Tensor> bias;     ///< int32 [M], or nullptr
   float input_scale = 0, output_scale = 0, residual_scale = 0;
   std::vector<double> weight_scales;  ///< per output channel

@@ -41,6 +41,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "kernels/conv_transpose_geometry.h"
 #include "kernels/defs.h"
 #include "kernels/kernel_util.h"
 #include "kernels/sgemm.h"
@@ -56,42 +57,61 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-// Geometry; spatial axes right-aligned into 3 (missing leading axes are 1).
-struct ConvTParams {
-  int spatial = 2;
-  int64_t n = 1, c = 1, m = 1, group = 1;
-  std::array<int64_t, 3> in{1, 1, 1}, k{1, 1, 1}, s{1, 1, 1}, d{1, 1, 1}, pb{0, 0, 0},
-      out{1, 1, 1};
-  bool has_bias = false;
-  Dims out_shape;
-};
-
-absl::StatusOr<ConvTParams> ParseConvTranspose(const Attributes& attrs,
-                                               std::span<const TensorInfo> inputs) {
-  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 3, "ConvTranspose"));
+// The float32 layer's dtype checks, then the shared geometry.
+absl::Status CheckFloatDtypes(std::span<const TensorInfo> inputs) {
   const TensorInfo& x = inputs[0];
   const TensorInfo& w = inputs[1];
-  ConvTParams p;
-  p.has_bias = inputs.size() > 2 && inputs[2].present;
+  const bool has_bias = inputs.size() > 2 && inputs[2].present;
   if (x.dtype != DataType::kFloat32 || w.dtype != DataType::kFloat32 ||
-      (p.has_bias && inputs[2].dtype != DataType::kFloat32)) {
-    if (x.dtype == w.dtype && (!p.has_bias || inputs[2].dtype == x.dtype)) {
+      (has_bias && inputs[2].dtype != DataType::kFloat32)) {
+    if (x.dtype == w.dtype && (!has_bias || inputs[2].dtype == x.dtype)) {
       return absl::UnimplementedError(absl::StrCat(
           "ConvTranspose: only float32 is supported, got ", DataTypeName(x.dtype)));
     }
     return absl::InvalidArgumentError("ConvTranspose: X, W and B must have the same dtype");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConvTransposeGeometry> ParseConvTranspose(const Attributes& attrs,
+                                                         std::span<const TensorInfo> inputs) {
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 3, "ConvTranspose"));
+  ENGINE_RETURN_IF_ERROR(CheckFloatDtypes(inputs));
+  return ParseConvTransposeGeometry(attrs, inputs, "ConvTranspose");
+}
+
+}  // namespace
+
+bool ConvTransposeGeometry::TapsOverlap() const {
+  for (int a = 0; a < 3; ++a) {
+    for (int64_t delta = 1; delta < k[a]; ++delta) {
+      // taps t and t + delta meet when delta * d = (i1 - i2) * s, i1 - i2 <= in - 1.
+      if ((delta * d[a]) % s[a] == 0 && (delta * d[a]) / s[a] <= in[a] - 1) return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<ConvTransposeGeometry> ParseConvTransposeGeometry(
+    const Attributes& attrs, std::span<const TensorInfo> inputs, const std::string& op) {
+  if (inputs.size() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(op, ": needs X and W"));
+  }
+  const TensorInfo& x = inputs[0];
+  const TensorInfo& w = inputs[1];
+  ConvTransposeGeometry p;
+  p.has_bias = inputs.size() > 2 && inputs[2].present;
   const size_t rank = x.shape.size();
   if (rank < 3) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "ConvTranspose: X must be [N, C, D1..Dk], got ", ShapeString(x.shape)));
+        op, ": X must be [N, C, D1..Dk], got ", ShapeString(x.shape)));
   }
   if (rank > 5) {
     return absl::UnimplementedError(absl::StrCat(
-        "ConvTranspose: X must be [N, C, D1..Dk] with k = 1, 2 or 3, got ", ShapeString(x.shape)));
+        op, ": X must be [N, C, D1..Dk] with k = 1, 2 or 3, got ", ShapeString(x.shape)));
   }
   if (w.shape.size() != rank) {
-    return absl::InvalidArgumentError(absl::StrCat("ConvTranspose: W ", ShapeString(w.shape),
+    return absl::InvalidArgumentError(absl::StrCat(op, ": W ", ShapeString(w.shape),
                                                    " must have the rank of X ",
                                                    ShapeString(x.shape)));
   }
@@ -101,17 +121,17 @@ absl::StatusOr<ConvTParams> ParseConvTranspose(const Attributes& attrs,
   p.n = x.shape[0];
   p.c = x.shape[1];
   if (p.group < 1 || p.c % p.group != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("ConvTranspose: group ", p.group,
+    return absl::InvalidArgumentError(absl::StrCat(op, ": group ", p.group,
                                                    " does not divide the ", p.c,
                                                    " input channels"));
   }
   if (w.shape[0] != p.c) {
-    return absl::InvalidArgumentError(absl::StrCat("ConvTranspose: W ", ShapeString(w.shape),
+    return absl::InvalidArgumentError(absl::StrCat(op, ": W ", ShapeString(w.shape),
                                                    " must have C = ", p.c, " as dimension 0"));
   }
   p.m = w.shape[1] * p.group;
   if (p.has_bias && inputs[2].shape != Dims{p.m}) {
-    return absl::InvalidArgumentError(absl::StrCat("ConvTranspose: B ",
+    return absl::InvalidArgumentError(absl::StrCat(op, ": B ",
                                                    ShapeString(inputs[2].shape),
                                                    " must be [", p.m, "]"));
   }
@@ -120,26 +140,26 @@ absl::StatusOr<ConvTParams> ParseConvTranspose(const Attributes& attrs,
     ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> ks, attrs.GetInts("kernel_shape", {}));
     if (ks != wk) {
       return absl::InvalidArgumentError(
-          absl::StrCat("ConvTranspose: kernel_shape [", absl::StrJoin(ks, ","),
+          absl::StrCat(op, ": kernel_shape [", absl::StrJoin(ks, ","),
                        "] does not match W ", ShapeString(w.shape)));
     }
   }
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> strides,
-                          GetSpatialInts(attrs, "ConvTranspose", "strides", sp, 1, 1));
+                          GetSpatialInts(attrs, op, "strides", sp, 1, 1));
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> dilations,
-                          GetSpatialInts(attrs, "ConvTranspose", "dilations", sp, 1, 1));
+                          GetSpatialInts(attrs, op, "dilations", sp, 1, 1));
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> opad,
-                          GetSpatialInts(attrs, "ConvTranspose", "output_padding", sp, 0, 0));
+                          GetSpatialInts(attrs, op, "output_padding", sp, 0, 0));
   ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> pads,
-                          GetSpatialInts(attrs, "ConvTranspose", "pads", 2 * sp, 0, 0));
-  ENGINE_ASSIGN_OR_RETURN(const std::string auto_pad, GetAutoPad(attrs, "ConvTranspose"));
+                          GetSpatialInts(attrs, op, "pads", 2 * sp, 0, 0));
+  ENGINE_ASSIGN_OR_RETURN(const std::string auto_pad, GetAutoPad(attrs, op));
   std::vector<int64_t> oshape;
   if (attrs.Has("output_shape")) {
     ENGINE_ASSIGN_OR_RETURN(oshape, attrs.GetInts("output_shape", {}));
     if (oshape.size() == rank) oshape.erase(oshape.begin(), oshape.begin() + 2);
     if (oshape.size() != sp) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "ConvTranspose: output_shape has ", oshape.size(), " values for ", sp,
+          op, ": output_shape has ", oshape.size(), " values for ", sp,
           " spatial axes"));
     }
   }
@@ -149,7 +169,7 @@ absl::StatusOr<ConvTParams> ParseConvTranspose(const Attributes& attrs,
     const int64_t in = x.shape[2 + i];
     const int64_t k = wk[i];
     if (k < 1 || k > kMaxSpatialValue) {
-      return absl::InvalidArgumentError(absl::StrCat("ConvTranspose: kernel size ", k,
+      return absl::InvalidArgumentError(absl::StrCat(op, ": kernel size ", k,
                                                      " is out of range"));
     }
     const int64_t s = strides[i], d = dilations[i], op = opad[i];
@@ -162,7 +182,7 @@ absl::StatusOr<ConvTParams> ParseConvTranspose(const Attributes& attrs,
     if (!oshape.empty()) {
       out = oshape[i];
       if (out < 0 || out > (int64_t{1} << 40)) {
-        return absl::InvalidArgumentError(absl::StrCat("ConvTranspose: output_shape value ", out,
+        return absl::InvalidArgumentError(absl::StrCat(op, ": output_shape value ", out,
                                                        " is out of range"));
       }
       split(full - out);
@@ -177,7 +197,7 @@ absl::StatusOr<ConvTParams> ParseConvTranspose(const Attributes& attrs,
     }
     if (out <= 0 && in > 0) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "ConvTranspose: output size ", out, " of spatial axis ", i, " is not positive"));
+          op, ": output size ", out, " of spatial axis ", i, " is not positive"));
     }
     p.in[a] = in;
     p.k[a] = k;
@@ -189,6 +209,8 @@ absl::StatusOr<ConvTParams> ParseConvTranspose(const Attributes& attrs,
   }
   return p;
 }
+
+namespace {
 
 class ConvTransposeKernel final : public Kernel {
  public:
@@ -251,7 +273,7 @@ class ConvTransposeKernel final : public Kernel {
             }
           });
           ParallelFor(ctx, mg_, [&](int64_t b, int64_t e, int) {
-            for (int64_t m = b; m < e; ++m) Col2Im(col + m * kk_ * cols, cols, r0, r1, yg + m * out_plane);
+            for (int64_t m = b; m < e; ++m) Col2ImPlane(p_, col + m * kk_ * cols, cols, r0, r1, yg + m * out_plane);
           });
         }
       }
@@ -259,48 +281,14 @@ class ConvTransposeKernel final : public Kernel {
   }
 
  private:
-  // Scatter-adds the kk_ rows (one per kernel offset) of one output channel's
-  // col block, covering input rows [r0, r1), into its output plane.
-  void Col2Im(const float* col, int64_t cols, int64_t r0, int64_t r1, float* plane) const {
-    const int64_t OD = p_.out[0], OH = p_.out[1], OW = p_.out[2];
-    const int64_t IH = p_.in[1], IW = p_.in[2];
-    const int64_t sw = p_.s[2];
-    int64_t t = 0;
-    for (int64_t kd = 0; kd < p_.k[0]; ++kd) {
-      for (int64_t kh = 0; kh < p_.k[1]; ++kh) {
-        for (int64_t kw = 0; kw < p_.k[2]; ++kw, ++t) {
-          const float* crow = col + t * cols;
-          const int64_t off_w = kw * p_.d[2] - p_.pb[2];
-          // iw range with 0 <= iw * sw + off_w < OW.
-          int64_t iw0 = off_w >= 0 ? 0 : (-off_w + sw - 1) / sw;
-          int64_t iw1 = OW - off_w <= 0 ? 0 : std::min(IW, (OW - off_w + sw - 1) / sw);
-          if (iw0 >= iw1) continue;
-          for (int64_t r = r0; r < r1; ++r) {
-            const int64_t id = r / IH, ih = r % IH;
-            const int64_t od = id * p_.s[0] - p_.pb[0] + kd * p_.d[0];
-            const int64_t oh = ih * p_.s[1] - p_.pb[1] + kh * p_.d[1];
-            if (od < 0 || od >= OD || oh < 0 || oh >= OH) continue;
-            const float* src = crow + (r - r0) * IW;
-            float* dst = plane + (od * OH + oh) * OW;
-            if (sw == 1) {
-              for (int64_t iw = iw0; iw < iw1; ++iw) dst[iw + off_w] += src[iw];
-            } else {
-              for (int64_t iw = iw0; iw < iw1; ++iw) dst[iw * sw + off_w] += src[iw];
-            }
-          }
-        }
-      }
-    }
-  }
-
-  ConvTParams p_;
+  ConvTransposeGeometry p_;
   int64_t cg_ = 1, mg_ = 1, kk_ = 1, rows_ = 1, chunk_rows_ = 1;
   ScratchLayout layout_;
 };
 
 absl::StatusOr<std::vector<TensorInfo>> InferConvTranspose(const Attributes& attrs,
                                                            std::span<const TensorInfo> inputs) {
-  ENGINE_ASSIGN_OR_RETURN(ConvTParams p, ParseConvTranspose(attrs, inputs));
+  ENGINE_ASSIGN_OR_RETURN(ConvTransposeGeometry p, ParseConvTranspose(attrs, inputs));
   return std::vector<TensorInfo>{MakeInfo(DataType::kFloat32, p.out_shape)};
 }
 

@@ -15,9 +15,11 @@ namespace engine::kernels {
 
 // conv.cc
 KernelDef MakeConvDef();
-// int8_layers.cc: the engine's integer layers "Int8Conv", "Int8Gemm".
+// int8_layers.cc: the engine's integer layers "Int8Conv", "Int8Gemm",
+// "Int8ConvTranspose".
 KernelDef MakeInt8ConvDef();
 KernelDef MakeInt8GemmDef();
+KernelDef MakeInt8ConvTransposeDef();
 // gemm.cc
 KernelDef MakeGemmDef();
 KernelDef MakeMatMulDef();
@@ -126,6 +128,9 @@ KernelDef MakeAxisActivationDef(const std::string& type);
 KernelDef MakeLogicBinaryDef(const std::string& type);
 KernelDef MakeWhereDef();
 KernelDef MakeVariadicDef(const std::string& type);
+// elementwise_logic.cc: "Int8Max", "Int8Min" (Max / Min of int8 activations,
+// each input requantized to the output scale; the builder's INT8 rewrite).
+KernelDef MakeInt8VariadicDef(const std::string& type);
 // Indexing / Einsum / recurrent family (ops-index).
 // indexing.cc: "GatherElements", "GatherND", "ScatterElements", "ScatterND", "OneHot".
 KernelDef MakeGatherElementsDef();

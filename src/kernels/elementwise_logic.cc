@@ -31,10 +31,20 @@
 //  - Min, Max (ONNX 13): variadic (1..N inputs), float32 or the integer
 //    types; NaN propagates (numpy.minimum / maximum). Mean (ONNX 13):
 //    variadic float32, the sum of the inputs divided by their count.
+//  - Int8Max, Int8Min (engine layers made by the builder's INT8 rewrite from
+//    Max / Min of int8 activations): 1..N int8 inputs, broadcasting as Max,
+//    attributes "multiplier" and "shift" (ints, one per input: the Q31
+//    multiplier and right shift of input_scale[i] / output_scale, common/
+//    requant.h); Y int8 = max_i (min_i) of clamp(Requantize(X_i, multiplier[i],
+//    shift[i]), -128, 127). Requantize and the clamp are non-decreasing, so
+//    this is round(max_i(real_i) / output_scale) saturated (ties toward
+//    +infinity, M0 within 2^-31 of the real multiplier): the modeled vector
+//    unit's integer arithmetic, bit for bit.
 //
 // Broadcasting is ONNX's multidirectional (numpy) rule, executed by the
 // NaryBroadcastPlan walk (broadcast_nary.h), which parallelizes large outputs
 // without making the result depend on the thread count.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -44,6 +54,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/requant.h"
 #include "common/status_macros.h"
 #include "kernels/broadcast_nary.h"
 #include "kernels/defs.h"
@@ -566,7 +577,125 @@ class VariadicKernel final : public Kernel {
   std::vector<NaryBroadcastPlan<2>> plans_;
 };
 
+// ---------------------------------------------------------------------------
+// Int8Max, Int8Min.
+
+struct Int8Requant {
+  int32_t multiplier = 0, shift = 1;
+  bool identity = false;  // multiplier * 2^-shift == 1: no arithmetic
+  int8_t operator()(int8_t q) const {
+    if (identity) return q;
+    return static_cast<int8_t>(std::clamp<int64_t>(Requantize(q, multiplier, shift), -128, 127));
+  }
+};
+
+class Int8VariadicKernel final : public Kernel {
+ public:
+  Int8VariadicKernel(bool max, std::string type) : max_(max), type_(std::move(type)) {}
+
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(std::vector<TensorInfo> out, Infer(type_, attrs, inputs));
+    ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, out, type_));
+    ENGINE_ASSIGN_OR_RETURN(requant_, ParseRequants(type_, attrs, inputs.size()));
+    const Dims& shape = out[0].shape;
+    const Dims& second = inputs.size() > 1 ? inputs[1].shape : shape;
+    plans_.clear();
+    plans_.push_back(MakeNaryBroadcastPlan<2>({&inputs[0].shape, &second}, shape));
+    for (size_t k = 2; k < inputs.size(); ++k) {
+      plans_.push_back(MakeNaryBroadcastPlan<2>({&shape, &inputs[k].shape}, shape));
+    }
+    return absl::OkStatus();
+  }
+
+  void Run(const RunContext& ctx, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    const bool mx = max_;
+    auto pick = [mx](int8_t a, int8_t b) { return mx ? std::max(a, b) : std::min(a, b); };
+    const Int8Requant r0 = requant_[0];
+    if (requant_.size() == 1) {
+      RunBinaryPlan<int8_t, int8_t, int8_t>(ctx, plans_[0], in[0], in[0], out[0],
+                                            [r0](int8_t a, int8_t) { return r0(a); });
+      return;
+    }
+    const Int8Requant r1 = requant_[1];
+    RunBinaryPlan<int8_t, int8_t, int8_t>(
+        ctx, plans_[0], in[0], in[1], out[0],
+        [&](int8_t a, int8_t b) { return pick(r0(a), r1(b)); });
+    for (size_t k = 1; k < plans_.size(); ++k) {
+      const Int8Requant rk = requant_[k + 1];
+      RunBinaryPlan<int8_t, int8_t, int8_t>(ctx, plans_[k], out[0], in[k + 1], out[0],
+                                            [&](int8_t a, int8_t b) { return pick(a, rk(b)); });
+    }
+  }
+
+  /// Output int8 of the broadcast shape; every input int8.
+  static absl::StatusOr<std::vector<TensorInfo>> Infer(const std::string& type, const Attributes&,
+                                                       std::span<const TensorInfo> inputs) {
+    if (inputs.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(type, " expects at least 1 input"));
+    }
+    Dims shape = inputs[0].shape;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const TensorInfo& t = inputs[i];
+      if (!t.present || t.dtype != DataType::kInt8) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(type, ": input ", i, " must be int8, got ", DataTypeName(t.dtype)));
+      }
+      absl::StatusOr<Dims> s = BroadcastShapes(shape, t.shape);
+      if (!s.ok()) return Annotate(s.status(), type);
+      shape = *std::move(s);
+    }
+    return std::vector<TensorInfo>{MakeInfo(DataType::kInt8, std::move(shape))};
+  }
+
+ private:
+  static absl::StatusOr<std::vector<Int8Requant>> ParseRequants(const std::string& type,
+                                                                const Attributes& attrs, size_t n) {
+    ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> m, attrs.GetInts("multiplier", {}));
+    ENGINE_ASSIGN_OR_RETURN(std::vector<int64_t> s, attrs.GetInts("shift", {}));
+    if (m.size() != n || s.size() != n) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          type, ": attributes multiplier and shift need one value per input (", n, "), got ",
+          m.size(), " and ", s.size()));
+    }
+    std::vector<Int8Requant> out;
+    for (size_t i = 0; i < n; ++i) {
+      if (m[i] < 0 || m[i] > INT32_MAX || s[i] < 1 || s[i] > 62) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            type, ": requantization of input ", i, " (multiplier ", m[i], ", shift ", s[i],
+            ") is outside multiplier in [0, 2^31), shift in [1, 62]"));
+      }
+      Int8Requant r;
+      r.multiplier = static_cast<int32_t>(m[i]);
+      r.shift = static_cast<int32_t>(s[i]);
+      // QuantizeMultiplier(1.0) = (2^30, 30): Requantize(q) == q; skip it.
+      r.identity = r.multiplier == (int32_t{1} << 30) && r.shift == 30;
+      out.push_back(r);
+    }
+    return out;
+  }
+
+  bool max_;
+  std::string type_;
+  std::vector<Int8Requant> requant_;
+  std::vector<NaryBroadcastPlan<2>> plans_;
+};
+
 }  // namespace
+
+KernelDef MakeInt8VariadicDef(const std::string& type) {
+  KernelDef d;
+  d.type = type;
+  const bool max = type == "Int8Max";
+  d.infer = [type](const Attributes& attrs, std::span<const TensorInfo> inputs) {
+    return Int8VariadicKernel::Infer(type, attrs, inputs);
+  };
+  if (type == "Int8Max" || type == "Int8Min") {
+    d.create = [max, type] { return std::unique_ptr<Kernel>(new Int8VariadicKernel(max, type)); };
+  }
+  return d;
+}
 
 KernelDef MakeLogicBinaryDef(const std::string& type) {
   BinOp op = BinOp::kPow;

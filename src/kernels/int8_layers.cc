@@ -49,6 +49,19 @@
 //                               output_min, output_max)
 // with the same attributes as Int8Conv (no residual).
 //
+// Int8ConvTranspose: a transposed convolution (geometry and attributes as
+// ONNX ConvTranspose, conv_transpose_geometry.h) in integer arithmetic:
+//   X int8 [N, C, D1..Dk], W int8 [C, M/group, k1..kk] (constant, one scale per
+//   output channel g * M/group + j over W[c in group g, j, ...]), B int32 [M]
+//   acc[n, m, o] = B[m] + sum over c in m's group and taps t with
+//                  o = i * s - pad_begin + t * d of X[n, c, i] * W[c, m mod M/g, t]  (int32)
+//   Y[n, m, o]   = clamp(Requantize(acc, multiplier[m], shift[m]) + y_zero_point,
+//                        output_min, output_max)                               (int8)
+// with Int8Conv's epilogue attributes (float output "output_scale", float
+// epilogue "epilogue_scale"; no residual, no input zero point). The sum is
+// complete before the single requantization, so overlapping taps (kernel >
+// stride) are exact too.
+//
 // Both pack W once at Prepare (igemm.h) and compute the int32 products with
 // Igemm; the convolution builds int8 im2col tiles in the scratch (a 1x1,
 // stride-1, unpadded convolution reads X directly) and requantizes each int32
@@ -66,6 +79,7 @@
 #include "common/requant.h"
 #include "common/status_macros.h"
 #include "kernels/conv_geometry.h"
+#include "kernels/conv_transpose_geometry.h"
 #include "kernels/defs.h"
 #include "kernels/igemm.h"
 #include "kernels/kernel_util.h"
@@ -886,9 +900,160 @@ class Int8GemmKernel final : public Kernel {
   ScratchLayout scratch_;
 };
 
+// ---------------------------------------------------------------------------
+// Int8ConvTranspose
+
+struct Int8ConvTransposeParams {
+  ConvTransposeGeometry geo;
+  Requant requant;
+};
+
+absl::StatusOr<Int8ConvTransposeParams> ParseInt8ConvTranspose(const Attributes& attrs,
+                                                               std::span<const TensorInfo> inputs) {
+  const std::string op = "Int8ConvTranspose";
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 3, op));
+  ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[0], DataType::kInt8, op, "X"));
+  ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[1], DataType::kInt8, op, "W"));
+  Int8ConvTransposeParams p;
+  if (inputs.size() > 2 && inputs[2].present) {
+    ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[2], DataType::kInt32, op, "B"));
+  }
+  ENGINE_ASSIGN_OR_RETURN(p.geo, ParseConvTransposeGeometry(attrs, inputs, op));
+  if (p.geo.c / p.geo.group > 65536) {
+    return absl::UnimplementedError(absl::StrCat(op, ": ", p.geo.c / p.geo.group,
+                                                 " input channels per group exceed the exact "
+                                                 "int32 product bound of 65536"));
+  }
+  if (attrs.Has("x_zero_point")) {
+    // A zero point would add -zx * W to every output position an input
+    // position reaches, a count that varies at the borders: no per-channel
+    // bias folds it.
+    return absl::UnimplementedError(absl::StrCat(op, ": an input zero point is not supported"));
+  }
+  ENGINE_ASSIGN_OR_RETURN(p.requant, ParseRequant(attrs, p.geo.m, false, op));
+  return p;
+}
+
+absl::StatusOr<std::vector<TensorInfo>> InferInt8ConvTranspose(const Attributes& attrs,
+                                                               std::span<const TensorInfo> inputs) {
+  ENGINE_ASSIGN_OR_RETURN(Int8ConvTransposeParams p, ParseInt8ConvTranspose(attrs, inputs));
+  return std::vector<TensorInfo>{
+      MakeInfo(p.requant.float_out ? DataType::kFloat32 : DataType::kInt8, p.geo.out_shape)};
+}
+
+// Per image and group: col [M/g * K, P_chunk] = W_g^T [M/g * K, C/g] * X_g
+// [C/g, P_chunk] exactly in int32 (Igemm, W_g^T packed at Prepare), chunks of
+// whole input rows keeping col under 16 MiB; col scatter-added (col2im) into
+// int32 output planes in two's complement; then every output element
+// requantized (or dequantized) once, with its channel's bias, by the same
+// epilogue as Int8Conv (StoreRow). Integer sums do not depend on the order,
+// so the result is the same for any thread count or chunking.
+class Int8ConvTransposeKernel final : public Kernel {
+ public:
+  absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
+                       std::span<const TensorInfo> outputs) override {
+    ENGINE_ASSIGN_OR_RETURN(p_, ParseInt8ConvTranspose(attrs, inputs));
+    ENGINE_RETURN_IF_ERROR(
+        CheckPrepared("Int8ConvTranspose", p_.requant, p_.geo.out_shape, inputs, outputs));
+    const ConvTransposeGeometry& g = p_.geo;
+    cg_ = g.c / g.group;
+    mg_ = g.m / g.group;
+    kk_ = g.KernelSize();
+    rows_ = mg_ * kk_;
+    // W [C, M/g, K] -> per group A_g [M/g * K, C/g]: A_g[j * K + t][c] = W[g * C/g + c][j][t].
+    const int8_t* w = inputs[1].constant->data_as<int8_t>();
+    std::vector<int8_t> a(static_cast<size_t>(rows_ * cg_));
+    packed_.clear();
+    for (int64_t gi = 0; gi < g.group; ++gi) {
+      for (int64_t c = 0; c < cg_; ++c) {
+        const int8_t* wc = w + (gi * cg_ + c) * rows_;
+        for (int64_t r = 0; r < rows_; ++r) a[static_cast<size_t>(r * cg_ + c)] = wc[r];
+      }
+      packed_.push_back(PackedInt8Matrix::Pack(a.data(), rows_, cg_, cg_));
+    }
+    const int64_t row_len = g.in[2];
+    const int64_t in_rows = g.in[0] * g.in[1];
+    chunk_rows_ = std::clamp<int64_t>(kColChunkInts / std::max<int64_t>(1, rows_ * row_len), 1,
+                                      std::max<int64_t>(1, in_rows));
+    row_block_ = RoundUp16(std::max<int64_t>(kMinRowBlock, (rows_ + 7) / 8));
+    row_blocks_ = rows_ == 0 ? 0 : (rows_ + row_block_ - 1) / row_block_;
+    const int64_t full_cols = chunk_rows_ * row_len;
+    col_bytes_ = ScratchLayout::Align(static_cast<size_t>(rows_ * full_cols) * sizeof(int32_t));
+    scratch_.shared = col_bytes_ + static_cast<size_t>(mg_ * g.OutPlane()) * sizeof(int32_t);
+    scratch_.per_thread = IgemmWorkspaceBytes(row_block_, full_cols, cg_);
+    return absl::OkStatus();
+  }
+
+  size_t ScratchBytes(int threads) const override { return scratch_.Bytes(threads); }
+
+  void Run(const RunContext& ctx, std::span<const void* const> in,
+           std::span<void* const> out) const override {
+    const ConvTransposeGeometry& g = p_.geo;
+    const int8_t* x = static_cast<const int8_t*>(in[0]);
+    const int32_t* bias = g.has_bias && in.size() > 2 ? static_cast<const int32_t*>(in[2]) : nullptr;
+    void* y = out[0];
+    std::byte* shared = scratch_.Shared(ctx);
+    int32_t* col = reinterpret_cast<int32_t*>(shared);
+    uint32_t* acc = reinterpret_cast<uint32_t*>(shared + col_bytes_);
+    const int64_t in_plane = g.InPlane(), out_plane = g.OutPlane();
+    const int64_t row_len = g.in[2];
+    const int64_t in_rows = g.in[0] * g.in[1];
+    if (rows_ == 0 || out_plane == 0) return;
+    for (int64_t n = 0; n < g.n; ++n) {
+      for (int64_t gi = 0; gi < g.group; ++gi) {
+        std::fill(acc, acc + mg_ * out_plane, 0u);
+        const int8_t* xg = x + (n * g.c + gi * cg_) * in_plane;
+        const PackedInt8Matrix& a = packed_[static_cast<size_t>(gi)];
+        for (int64_t r0 = 0; r0 < in_rows; r0 += chunk_rows_) {
+          const int64_t r1 = std::min(in_rows, r0 + chunk_rows_);
+          const int64_t cols = (r1 - r0) * row_len;
+          if (cg_ == 0) {  // no input channels: every product is 0
+            std::fill(col, col + rows_ * cols, 0);
+          } else {
+            ParallelFor(ctx, row_blocks_, [&](int64_t b, int64_t e, int slot) {
+              for (int64_t i = b; i < e; ++i) {
+                const int64_t m0 = i * row_block_, m1 = std::min(rows_, m0 + row_block_);
+                Igemm(a, m0, m1, cols, xg + r0 * row_len, in_plane, col, cols,
+                      scratch_.Slot(ctx, slot), scratch_.per_thread);
+              }
+            });
+          }
+          ParallelFor(ctx, mg_, [&](int64_t b, int64_t e, int) {
+            for (int64_t j = b; j < e; ++j) {
+              Col2ImPlane(g, reinterpret_cast<const uint32_t*>(col) + j * kk_ * cols, cols, r0, r1,
+                          acc + j * out_plane);
+            }
+          });
+        }
+        ParallelFor(ctx, mg_, [&](int64_t b, int64_t e, int) {
+          for (int64_t j = b; j < e; ++j) {
+            const int64_t c = gi * mg_ + j;
+            StoreRow(p_.requant, c, bias != nullptr ? bias[c] : 0,
+                     reinterpret_cast<const int32_t*>(acc + j * out_plane), nullptr, y,
+                     (n * g.m + c) * out_plane, out_plane);
+          }
+        });
+      }
+    }
+  }
+
+ private:
+  // Target size of one col chunk, in int32 (16 MiB).
+  static constexpr int64_t kColChunkInts = int64_t{1} << 22;
+
+  Int8ConvTransposeParams p_;
+  std::vector<PackedInt8Matrix> packed_;  // one per group
+  int64_t cg_ = 1, mg_ = 1, kk_ = 1, rows_ = 1, chunk_rows_ = 1, row_block_ = 16, row_blocks_ = 0;
+  size_t col_bytes_ = 0;
+  ScratchLayout scratch_;
+};
+
 }  // namespace
 
 KernelDef MakeInt8ConvDef() { return MakeDef<Int8ConvKernel>("Int8Conv", InferInt8Conv); }
 KernelDef MakeInt8GemmDef() { return MakeDef<Int8GemmKernel>("Int8Gemm", InferInt8Gemm); }
+KernelDef MakeInt8ConvTransposeDef() {
+  return MakeDef<Int8ConvTransposeKernel>("Int8ConvTranspose", InferInt8ConvTranspose);
+}
 
 }  // namespace engine::kernels

@@ -33,9 +33,12 @@
 //    code, default 1 = float) and `value_float` / `value_int` (the importer's
 //    form of ONNX's tensor-valued `value`, default 0).
 //  - Cast: attribute `to`; between float32, float16, bfloat16, float64
-//    (double), int32, int64, int8, uint8, int16, uint16, uint32 and bool
-//    (uint64 is not a Cast type: its values above 2^63 do not pass through
-//    the int64 conversion; Unimplemented) (to float16/bfloat16, and
+//    (double), int32, int64, int8, uint8, int16, uint16, uint32, uint64 and
+//    bool (uint64 to float: one rounding to nearest even, also to
+//    float16/bfloat16 through a round-to-odd float32; float to uint64:
+//    truncation, values at or above 2^64 saturate, negative values go
+//    through int64 and wrap, as numpy's astype does on x86-64; uint64 to
+//    and from the other integers wraps modulo 2^bits) (to float16/bfloat16, and
 //    float64 to float32: one rounding to nearest even, NaN and infinities
 //    kept, overflow to infinity; float32 to float64 is exact; float64 models
 //    compute in float32, so this Cast is met at their graph inputs and
@@ -333,6 +336,39 @@ struct IntElem {
   static S FromI(int64_t v) { return static_cast<T>(v); }  // wraps (C++20)
   static S FromD(double v) { return static_cast<T>(TruncToInt64(v)); }
 };
+// uint64: read as its bits reinterpreted in int64 (so integer narrowing and
+// int64 wrap modulo 2^64); CastLoop converts it to floats as unsigned.
+template <>
+struct Elem<DataType::kUint64> {
+  using S = uint64_t;
+  static constexpr bool kFloat = false;
+  static int64_t Get(S v) { return static_cast<int64_t>(v); }  // wraps (C++20)
+  static S FromF(float v) { return FromD(static_cast<double>(v)); }  // exact widening
+  static S FromI(int64_t v) { return static_cast<S>(v); }           // wraps
+  static S FromD(double v) {
+    if (std::isnan(v)) return 0;
+    if (v >= 18446744073709551616.0) return std::numeric_limits<uint64_t>::max();
+    if (v >= 9223372036854775808.0) return static_cast<uint64_t>(v);  // [2^63, 2^64): exact
+    return static_cast<uint64_t>(TruncToInt64(v));  // negative: through int64, wraps
+  }
+};
+
+// uint64 -> float32 rounding to odd (as DoubleToFloatRoundOdd): a float16 or
+// bfloat16 made from it rounds once to nearest even.
+float U64ToFloatRoundOdd(uint64_t v) {
+  float f = static_cast<float>(v);  // nearest even
+  // f == 2^64 (v rounded up past the uint64 range) is inexact.
+  const bool exact = f < 18446744073709551616.0f && static_cast<uint64_t>(f) == v;
+  if (exact) return f;
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 1u) == 0) {
+    const bool above = f >= 18446744073709551616.0f || static_cast<uint64_t>(f) > v;
+    f = std::nextafter(f, above ? 0.0f : INFINITY);
+  }
+  return f;
+}
+
 template <>
 struct Elem<DataType::kInt32> : IntElem<int32_t> {};
 template <>
@@ -361,6 +397,7 @@ bool IsCastDtype(DataType t) {
     case DataType::kInt16:
     case DataType::kUint16:
     case DataType::kUint32:
+    case DataType::kUint64:
     case DataType::kBool: return true;
     default: return false;
   }
@@ -373,7 +410,13 @@ void CastLoop(const void* in, void* out, int64_t n) {
   const auto* x = static_cast<const typename Src::S*>(in);
   auto* y = static_cast<typename Dst::S*>(out);
   for (int64_t i = 0; i < n; ++i) {
-    if constexpr (From == DataType::kFloat64) {
+    if constexpr (From == DataType::kUint64 && To == DataType::kFloat32) {
+      y[i] = static_cast<float>(x[i]);  // unsigned, nearest even
+    } else if constexpr (From == DataType::kUint64 && To == DataType::kFloat64) {
+      y[i] = static_cast<double>(x[i]);
+    } else if constexpr (From == DataType::kUint64 && Dst::kFloat) {
+      y[i] = Dst::FromF(U64ToFloatRoundOdd(x[i]));  // float16 / bfloat16
+    } else if constexpr (From == DataType::kFloat64) {
       y[i] = Dst::FromD(x[i]);
     } else if constexpr (Src::kFloat) {
       y[i] = Dst::FromF(Src::Get(x[i]));
@@ -397,6 +440,7 @@ void CastFrom(DataType to, const void* in, void* out, int64_t n) {
     case DataType::kInt16: CastLoop<From, DataType::kInt16>(in, out, n); break;
     case DataType::kUint16: CastLoop<From, DataType::kUint16>(in, out, n); break;
     case DataType::kUint32: CastLoop<From, DataType::kUint32>(in, out, n); break;
+    case DataType::kUint64: CastLoop<From, DataType::kUint64>(in, out, n); break;
     case DataType::kBool: CastLoop<From, DataType::kBool>(in, out, n); break;
     default: break;
   }
@@ -415,6 +459,7 @@ void CastBuffer(DataType from, DataType to, const void* in, void* out, int64_t n
     case DataType::kInt16: CastFrom<DataType::kInt16>(to, in, out, n); break;
     case DataType::kUint16: CastFrom<DataType::kUint16>(to, in, out, n); break;
     case DataType::kUint32: CastFrom<DataType::kUint32>(to, in, out, n); break;
+    case DataType::kUint64: CastFrom<DataType::kUint64>(to, in, out, n); break;
     case DataType::kBool: CastFrom<DataType::kBool>(to, in, out, n); break;
     default: break;
   }

@@ -223,9 +223,36 @@ OpDef XorOp() { return Binary("Xor", 1); }
 OpDef BitShiftOp() { return Binary("BitShift", 1); }  // one shift
 OpDef WhereOp() { return Vector("Where", kernels::MakeWhereDef(), 1); }  // one select
 
-// Variadic: N - 1 min/max/add; Mean also scales by 1/N (1).
-OpDef MinOp() { return Variadic("Min", 0); }
-OpDef MaxOp() { return Variadic("Max", 0); }
+// Variadic: N - 1 min/max/add; Mean also scales by 1/N (1). Min and Max of
+// int8 activations become Int8Min / Int8Max in INT8 builds.
+OpDef MinOp() {
+  OpDef op = Variadic("Min", 0);
+  op.int8 = {Int8Role::kElementwiseMinMax, "Int8Min"};
+  return op;
+}
+OpDef MaxOp() {
+  OpDef op = Variadic("Max", 0);
+  op.int8 = {Int8Role::kElementwiseMinMax, "Int8Max"};
+  return op;
+}
+
+// Int8Min / Int8Max on the vector unit, on int8 data: per input a
+// requantization (a multiply and a rounding shift, 2 ops), then N - 1
+// compares.
+OpDef Int8VariadicOp(const std::string& type) {
+  OpDef op;
+  op.type = type;
+  op.importable = false;
+  op.host = kernels::MakeInt8VariadicDef(type);
+  op.device.unit = hw::LayerKind::kVector;
+  op.device.ops_per_element = [](const LayerView& n) {
+    const double inputs = static_cast<double>(n.inputs.size());
+    return 2.0 * inputs + std::max(0.0, inputs - 1.0);
+  };
+  return op;
+}
+OpDef Int8MinOp() { return Int8VariadicOp("Int8Min"); }
+OpDef Int8MaxOp() { return Int8VariadicOp("Int8Max"); }
 OpDef MeanOp() { return Variadic("Mean", 1); }
 
 }  // namespace engine::ops

@@ -177,6 +177,12 @@ enum class Int8Role : uint8_t {
   kConvProduct = 3,    ///< becomes Int8Conv (per-channel weights, fused epilogue)
   kMatrixProduct = 4,  ///< becomes Int8Gemm (per-channel weights)
   kConcat = 5,         ///< int8 copy at one shared scale per Concat group
+  /// becomes Int8ConvTranspose (per-output-channel weights, no fused
+  /// activation) when its kernel taps do not overlap
+  kTransposedConvProduct = 6,
+  /// Max / Min of int8 activations: Int8Spec::int8_type (Int8Max / Int8Min),
+  /// each input requantized to the output's calibrated scale
+  kElementwiseMinMax = 7,
 };
 
 struct Int8Spec {
@@ -185,7 +191,8 @@ struct Int8Spec {
   Int8Spec(Int8Role r, std::string type = {}) : role(r), int8_type(std::move(type)) {}
 
   Int8Role role = Int8Role::kFloat;
-  /// The integer layer type the rewrite produces (kAveragePool).
+  /// The integer layer type the rewrite produces (kAveragePool,
+  /// kElementwiseMinMax).
   std::string int8_type;
   /// kPassThrough only: when set, the layer passes int8 through only if this
   /// returns true for its attributes (e.g. Resize: mode "nearest", a gather,

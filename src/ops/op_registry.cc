@@ -68,6 +68,7 @@ OpDef HardmaxOp(); OpDef LogSoftmaxOp();
 OpDef PowOp(); OpDef ModOp(); OpDef EqualOp(); OpDef GreaterOp(); OpDef GreaterOrEqualOp();
 OpDef LessOp(); OpDef LessOrEqualOp(); OpDef AndOp(); OpDef OrOp(); OpDef XorOp();
 OpDef BitShiftOp(); OpDef WhereOp(); OpDef MinOp(); OpDef MaxOp(); OpDef MeanOp();
+OpDef Int8MinOp(); OpDef Int8MaxOp();
 // data_movement.cc
 OpDef TransposeOp();
 OpDef ConcatOp();
@@ -89,6 +90,7 @@ OpDef DropoutOp();
 OpDef ResizeOp();
 OpDef UpsampleOp();
 OpDef ConvTransposeOp();
+OpDef Int8ConvTransposeOp();
 OpDef DepthToSpaceOp();
 OpDef SpaceToDepthOp();
 OpDef GridSampleOp();
@@ -178,7 +180,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       IsNaNOp, IsInfOp, NotOp, EluOp, SeluOp, CeluOp, SoftplusOp, SoftsignOp, ThresholdedReluOp,
       MishOp, GeluOp, ShrinkOp, HardmaxOp, LogSoftmaxOp, PowOp, ModOp, EqualOp, GreaterOp,
       GreaterOrEqualOp, LessOp, LessOrEqualOp, AndOp, OrOp, XorOp, BitShiftOp, WhereOp, MinOp,
-      MaxOp, MeanOp,
+      MaxOp, MeanOp, Int8MinOp, Int8MaxOp,
       // Data movement (DMA) and views.
       TransposeOp, ConcatOp, PadOp, SliceOp, GatherOp, ConstantOfShapeOp,
       IdentityOp, FlattenOp, ReshapeOp, SqueezeOp, UnsqueezeOp, ShapeOp, SizeOp, EyeLikeOp,
@@ -186,7 +188,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       ConstantOp, DropoutOp,
       // Resampling and layout family: array (ConvTranspose), vector (Resize),
       // DMA (DepthToSpace, SpaceToDepth); Upsample is imported as Resize.
-      ConvTransposeOp, ResizeOp, UpsampleOp, DepthToSpaceOp, SpaceToDepthOp,
+      ConvTransposeOp, Int8ConvTransposeOp, ResizeOp, UpsampleOp, DepthToSpaceOp, SpaceToDepthOp,
       // Sampling at computed coordinates (vector unit; GridSample, RoiAlign).
       GridSampleOp, RoiAlignOp,
       // Layout family: Split/Expand/Tile/Trilu (DMA), Range; legacy image ops

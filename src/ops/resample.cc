@@ -208,17 +208,24 @@ OpDef UpsampleOp() {
   return op;
 }
 
-OpDef ConvTransposeOp() {
-  OpDef op;
-  op.type = "ConvTranspose";
-  op.host = kernels::MakeConvTransposeDef();
-  op.device.unit = hw::LayerKind::kArray;
-  op.device.weight_input = 1;
-  op.device.bias_input = 2;
-  op.device.gemm = [](const LayerView& n, hw::GemmWorkload& g) {
-    // X [N, C, spatial], W [C, M/g, kernel]: per group, [M/g * K] x [C/g] x
-    // [N * input positions], plus the col2im scatter-add (1 op per product
-    // element) as the tile epilogue.
+namespace {
+
+// ConvTranspose / Int8ConvTranspose on the array: X [N, C, spatial], W [C,
+// M/g, kernel]: per group, [M/g * K] x [C/g] x [N * input positions], plus
+// the col2im scatter-add (1 op per product element) as the tile epilogue.
+DeviceSpec ConvTransposeDevice(bool int8) {
+  DeviceSpec d;
+  d.unit = hw::LayerKind::kArray;
+  d.weight_input = 1;
+  d.bias_input = 2;
+  // Int8ConvTranspose: int8 operands, int32 accumulators, one requantization
+  // (2 ops) per stored element. The builder makes it only for kernels whose
+  // taps never overlap (builder/quantize_int8.cc), so every product element
+  // is a complete output sum when its accumulator tile is drained and the
+  // store moves int8 output elements.
+  d.int8_operands = int8;
+  d.requantizes = int8;
+  d.gemm = [](const LayerView& n, hw::GemmWorkload& g) {
     const Dims& x = n.inputs[0].shape;
     const Dims& w = n.inputs[1].shape;
     const int64_t group = n.attrs.Int("group", 1);
@@ -234,6 +241,26 @@ OpDef ConvTransposeOp() {
     g.epilogue_ops_per_element = 1;
     if (n.Has(2)) g.bias_bytes = ByteSize(n.inputs[2]) / group;
   };
+  return d;
+}
+
+}  // namespace
+
+OpDef ConvTransposeOp() {
+  OpDef op;
+  op.type = "ConvTranspose";
+  op.host = kernels::MakeConvTransposeDef();
+  op.device = ConvTransposeDevice(false);
+  op.int8.role = Int8Role::kTransposedConvProduct;
+  return op;
+}
+
+OpDef Int8ConvTransposeOp() {
+  OpDef op;
+  op.type = "Int8ConvTranspose";
+  op.importable = false;
+  op.host = kernels::MakeInt8ConvTransposeDef();
+  op.device = ConvTransposeDevice(true);
   return op;
 }
 

@@ -4,6 +4,7 @@
 // the activation folded into the clamp, pinned layers, and a missing scale.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -532,6 +533,141 @@ TEST_CASE("quantize-int8 names the tensor whose scale is missing", "[optimizer][
   CHECK(report.status().code() == absl::StatusCode::kNotFound);
   CHECK(report.status().message().find("'conv_out'") != std::string::npos);
   CHECK(report.status().message().find("conv") != std::string::npos);
+}
+
+TEST_CASE("quantize-int8 rewrites ConvTranspose without overlapping taps into Int8ConvTranspose",
+          "[optimizer][int8]") {
+  // x -> Conv -> ConvTranspose 2x2/2 (group 2) -> Relu -> ConvTranspose 3x3/2 -> out:
+  // the upsampling layer becomes int8 (the Relu passes its int8 through);
+  // the overlapping 3x3 stride-2 one stays FP32 with the reason.
+  ir::Graph g;
+  ir::Value* x = Act(g, "x", {1, 4, 4, 4});
+  g.inputs().push_back(x);
+  ir::Value* c = Act(g, "c", {1, 4, 4, 4});
+  Add(g, "Conv", "conv", {x, Const(g, "w", {4, 4, 1, 1}, 0.5f)}, c);
+  ir::Value* u = Act(g, "u", {1, 6, 8, 8});
+  ir::Node* up = Add(g, "ConvTranspose", "up",
+                     {c, Const(g, "wt", {4, 3, 2, 2}, 0.3f), Const(g, "bt", {6}, 0.1f)}, u);
+  up->attrs.Set("strides", std::vector<int64_t>{2, 2});
+  up->attrs.Set("group", int64_t{2});
+  ir::Value* r = Act(g, "r", {1, 6, 8, 8});
+  Add(g, "Relu", "relu", {u}, r);
+  ir::Value* y = Act(g, "y", {1, 2, 17, 17});
+  ir::Node* up2 = Add(g, "ConvTranspose", "up2", {r, Const(g, "wt2", {6, 2, 3, 3}, 0.2f)}, y);
+  up2->attrs.Set("strides", std::vector<int64_t>{2, 2});
+  g.outputs().push_back(y);
+  std::string reason;
+  CHECK(HasInt8Form(*up));
+  CHECK_FALSE(HasInt8Form(*up2, &reason));
+  CHECK(reason.find("kernel taps overlap") != std::string::npos);
+  CHECK(Int8ScaleTensors(g) == std::vector<std::string>{"x", "c", "u"});
+  const Tensor wt = *g.FindValue("wt")->constant;  // FP32 weights before the rewrite
+  ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"u", 0.08f}};
+  auto report = QuantizeGraphInt8(g, scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(g.Verify().ok());
+  const ir::Node* q = FindOp(g, "Int8ConvTranspose");
+  REQUIRE(q != nullptr);
+  CHECK(Count(g, "ConvTranspose") == 1);  // up2
+  CHECK(q->inputs[0]->dtype == DataType::kInt8);
+  CHECK(q->inputs[1]->dtype == DataType::kInt8);
+  CHECK(q->inputs[1]->shape == Dims{4, 3, 2, 2});
+  CHECK(q->inputs[2]->dtype == DataType::kInt32);
+  CHECK(q->outputs[0]->dtype == DataType::kInt8);  // the Relu reads it as int8
+  CHECK(q->attrs.Int("group", 1) == 2);
+  // Per output channel m = g * 3 + j over W[c in group g, j, :, :]: the
+  // largest |w| maps to 127 and the multiplier is x * w[m] / y.
+  const Tensor& wq = *q->inputs[1]->constant;
+  const auto mult = q->attrs.Ints("multiplier");
+  const auto shift = q->attrs.Ints("shift");
+  REQUIRE(mult.size() == 6);
+  for (int64_t m = 0; m < 6; ++m) {
+    const int64_t grp = m / 3, j = m % 3;
+    int qmax = 0;
+    double wmax = 0;
+    for (int64_t ci = grp * 2; ci < grp * 2 + 2; ++ci) {
+      for (int64_t t = 0; t < 4; ++t) {
+        const int64_t i = (ci * 3 + j) * 4 + t;
+        qmax = std::max(qmax, std::abs(int{wq.data_as<int8_t>()[i]}));
+        wmax = std::max(wmax, std::fabs(double{wt.data_as<float>()[i]}));
+      }
+    }
+    CHECK(qmax == 127);
+    const double real = std::ldexp(static_cast<double>(mult[m]), -static_cast<int>(shift[m]));
+    CHECK(real == Approx(0.05 * (wmax / 127) / 0.08).epsilon(1e-6));
+  }
+  const ir::Node* relu = FindOp(g, "Relu");
+  REQUIRE(relu != nullptr);
+  CHECK(relu->inputs[0] == q->outputs[0]);
+  bool up2_fp32 = false;
+  for (const LayerPrecisionInfo& l : *report) {
+    if (l.layer == "up") CHECK(l.precision == Precision::kInt8);
+    if (l.layer == "up2") up2_fp32 = l.precision == Precision::kFp32;
+  }
+  CHECK(up2_fp32);
+}
+
+TEST_CASE("quantize-int8 runs Max of int8 activations as Int8Max at the output's scale",
+          "[optimizer][int8]") {
+  // x -> Conv a, Conv b -> Max(a, b) -> Conv -> y: the Max reads both convs'
+  // int8 outputs and requantizes each to its own output scale; a Min whose
+  // second input is a float Sigmoid output stays FP32 with the reason.
+  ir::Graph g;
+  ir::Value* x = Act(g, "x", {1, 4, 4, 4});
+  g.inputs().push_back(x);
+  ir::Value* a = Act(g, "a", {1, 4, 4, 4});
+  ir::Value* b = Act(g, "b", {1, 4, 4, 4});
+  Add(g, "Conv", "conv_a", {x, Const(g, "wa", {4, 4, 1, 1}, 0.5f)}, a);
+  Add(g, "Conv", "conv_b", {x, Const(g, "wb", {4, 4, 1, 1}, 0.4f)}, b);
+  ir::Value* m = Act(g, "m", {1, 4, 4, 4});
+  Add(g, "Max", "max", {a, b}, m);
+  ir::Value* y = Act(g, "y", {1, 4, 4, 4});
+  Add(g, "Conv", "conv_y", {m, Const(g, "wy", {4, 4, 1, 1}, 0.3f)}, y);
+  ir::Value* s = Act(g, "s", {1, 4, 4, 4});
+  Add(g, "Sigmoid", "sig", {y}, s);
+  ir::Value* n = Act(g, "n", {1, 4, 4, 4});
+  Add(g, "Min", "min", {y, s}, n);
+  ir::Value* z = Act(g, "z", {1, 4, 4, 4});
+  Add(g, "Conv", "conv_z", {n, Const(g, "wz", {4, 4, 1, 1}, 0.3f)}, z);
+  g.outputs().push_back(z);
+  const std::vector<std::string> tensors = Int8ScaleTensors(g);
+  CHECK(std::find(tensors.begin(), tensors.end(), "m") != tensors.end());
+  ScaleMap scales = {{"x", 0.02f}, {"a", 0.05f}, {"b", 0.03f}, {"m", 0.06f},
+                     {"y", 0.1f},  {"n", 0.1f},  {"z", 0.1f}};
+  auto report = QuantizeGraphInt8(g, scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(g.Verify().ok());
+  const ir::Node* mx = FindOp(g, "Int8Max");
+  REQUIRE(mx != nullptr);
+  CHECK(Count(g, "Max") == 0);
+  CHECK(mx->inputs[0]->name == "a:int8");
+  CHECK(mx->inputs[1]->name == "b:int8");
+  CHECK(mx->outputs[0]->dtype == DataType::kInt8);
+  const auto mult = mx->attrs.Ints("multiplier");
+  const auto shift = mx->attrs.Ints("shift");
+  REQUIRE(mult.size() == 2);
+  CHECK(std::ldexp(static_cast<double>(mult[0]), -static_cast<int>(shift[0])) ==
+        Approx(double{0.05f} / double{0.06f}).epsilon(1e-8));
+  CHECK(std::ldexp(static_cast<double>(mult[1]), -static_cast<int>(shift[1])) ==
+        Approx(double{0.03f} / double{0.06f}).epsilon(1e-8));
+  // conv_y reads the Int8Max output with its scale.
+  bool conv_y_reads = false;
+  for (const auto& node : g.nodes()) {
+    if (node->name == "conv_y") conv_y_reads = node->inputs[0] == mx->outputs[0];
+  }
+  CHECK(conv_y_reads);
+  CHECK(Count(g, "Min") == 1);
+  bool min_reason = false;
+  for (const LayerPrecisionInfo& l : *report) {
+    if (l.layer == "max") CHECK(l.precision == Precision::kInt8);
+    if (l.layer == "min") {
+      CHECK(l.precision == Precision::kFp32);
+      min_reason = l.reason == "Min stays FP32: input 'y' is not int8";
+    }
+  }
+  CHECK(min_reason);
 }
 
 }  // namespace

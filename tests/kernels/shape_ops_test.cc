@@ -619,7 +619,8 @@ TEST_CASE("Cast errors", "[kernels]") {
   Tensor f = MakeFloat({1}, {1});
   CHECK(Code("Cast", {}, {&f}) == absl::StatusCode::kInvalidArgument);
   CHECK(Code("Cast", Attr("to", int64_t{8}), {&f}) == absl::StatusCode::kUnimplemented);   // string
-  CHECK(Code("Cast", Attr("to", int64_t{13}), {&f}) == absl::StatusCode::kUnimplemented);  // uint64
+  CHECK(Code("Cast", Attr("to", int64_t{14}), {&f}) == absl::StatusCode::kUnimplemented);  // complex64
+  CHECK(Code("Cast", Attr("to", int64_t{17}), {&f}) == absl::StatusCode::kUnimplemented);  // float8
 }
 
 // int16, uint16, uint32: Cast from float truncates toward zero and wraps
