@@ -238,6 +238,31 @@ absl::Status MeasureIsolated(const Options& opt, const engine::BuilderConfig& q_
       candidate_set.insert(layer_index[row.layer]);
     }
   }
+  if (opt.compare_isolated > 0 && candidate_set.size() > static_cast<size_t>(opt.compare_isolated)) {
+    // --compareIsolated=N: the N candidates with the largest drops.
+    std::vector<const Int8CompareRow*> ranked;
+    for (const Int8CompareRow& row : c.rows) {
+      auto it = layer_index.find(row.layer);
+      if (it != layer_index.end() && candidate_set.count(it->second)) ranked.push_back(&row);
+    }
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto* a, const auto* b) {
+      return a->drop_db > b->drop_db;
+    });
+    std::set<std::string> keep;
+    for (size_t i = 0; i < ranked.size() && keep.size() < static_cast<size_t>(opt.compare_isolated); ++i) {
+      keep.insert(ranked[i]->layer);
+    }
+    for (Int8CompareRow& row : c.rows) {
+      auto it = layer_index.find(row.layer);
+      if (it == layer_index.end() || !candidate_set.count(it->second) || keep.count(row.layer)) {
+        continue;
+      }
+      row.isolated_note = absl::StrCat("not measured (--compareIsolated=", opt.compare_isolated, ")");
+    }
+    for (auto it = candidate_set.begin(); it != candidate_set.end();) {
+      it = keep.count(layers[*it].name) ? std::next(it) : candidate_set.erase(it);
+    }
+  }
   const std::vector<std::vector<size_t>> groups =
       IsolationGroups(layers, std::vector<size_t>(candidate_set.begin(), candidate_set.end()));
 

@@ -273,6 +273,12 @@ void AddFlags(CLI::App& app, Options& opt) {
   app.add_option("--compareTop", opt.compare_top,
                  WithRange("Rows of the --compareInt8 table (0 = all)", "--compareTop"))
       ->capture_default_str();
+  app.add_option("--compareIsolated", opt.compare_isolated,
+                 WithRange("--compareInt8: measure the isolated SQNR of only the N INT8 layers "
+                           "with the largest SQNR drops (0 = every INT8 layer; each layer of a "
+                           "chain costs one engine build)",
+                           "--compareIsolated"))
+      ->capture_default_str();
   app.add_flag("--skipInference", opt.skip_inference, "Build (and save) only");
   app.add_flag("--dumpProfile", opt.dump_profile,
                "Print the per-layer profile (modeled device; host too when inference runs)");
@@ -349,6 +355,7 @@ absl::Status CheckNumericFlags(const Options& opt) {
       {"--accuracyGuard", opt.accuracy_guard_db},
       {"--evalImages", static_cast<double>(opt.eval_images)},
       {"--compareTop", opt.compare_top},
+      {"--compareIsolated", opt.compare_isolated},
       {"--infStreams", opt.inf_streams},
   };
   for (const auto& [flag, value] : values) {
@@ -568,6 +575,7 @@ const std::vector<NumericRange>& NumericRanges() {
       {"--accuracyGuard", 0, 200, false, "dB", false},
       {"--evalImages", 0, 1e9, true, "samples", false},
       {"--compareTop", 0, 1e6, true, "rows (0: all)", false},
+      {"--compareIsolated", 0, 1e6, true, "layers (0: all)", false},
       {"--infStreams", 1, 256, true, "contexts", false},
   };
   return kRanges;

@@ -107,6 +107,9 @@ struct Options {
   int64_t eval_images = 0;         ///< --evalImages: at most this many (0 = all)
   bool compare_int8 = false;       ///< --compareInt8: per-layer INT8 vs FP32 table
   int compare_top = 25;            ///< rows of the --compareInt8 table
+  /// --compareIsolated: isolate only the INT8 layers with the N largest SQNR
+  /// drops (0 = every INT8 layer; a chain of N layers costs N engine builds)
+  int compare_isolated = 0;
 
   /// --exportTimes: per-iteration host timings of the timed runs as JSON
   /// (trtexec's --exportTimes array; report/times.h).
