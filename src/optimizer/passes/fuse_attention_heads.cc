@@ -20,7 +20,8 @@
 // ("transpose_has_other_readers", "intermediate_is_graph_output"); it reads a
 // Reshape (or Flatten) of a rank-3 [B, seq, H*D] tensor to [B, seq, H, D]
 // with static shapes ("not_head_split": e.g. a transpose of some other rank-4
-// tensor; "dynamic_shape": a dimension not known at build time); every
+// tensor; "dynamic_shape": a dimension not known at build time or a Reshape
+// target computed by a shape subgraph); every
 // folded operand splits into the same number of heads ("heads_disagree").
 // On the output side the Transpose's output is read only by that Reshape, to
 // [B, S, H*Dv], and neither intermediate is a graph output (the Reshape's
@@ -51,6 +52,12 @@ bool IsHeadTranspose(const ir::Node* n) {
 bool IsReshape(const ir::Node* n) {
   return n != nullptr && (n->op_type == "Reshape" || n->op_type == "Flatten") &&
          !n->inputs.empty() && n->inputs[0] != nullptr && n->outputs.size() == 1;
+}
+
+// A Reshape whose target is a build-time constant (Flatten always is); one
+// computed by a shape subgraph (dynamic-shape builds) may change at run time.
+bool ConstantTarget(const ir::Node* n) {
+  return n->op_type == "Flatten" || (n->inputs.size() >= 2 && IsConstant(n->inputs[1]));
 }
 
 bool Static(const Dims& d) {
@@ -121,7 +128,7 @@ class FuseAttentionHeadsPass : public Pass {
     if (!IsReshape(rs)) return Count(stats, "not_head_split"), std::nullopt;
     const Dims& in = rs->inputs[0]->shape;   // [B, seq, H*D]
     const Dims& mid = rs->outputs[0]->shape;  // [B, seq, H, D]
-    if (!Static(in) || !Static(mid) || !Static(x->shape)) {
+    if (!Static(in) || !Static(mid) || !Static(x->shape) || !ConstantTarget(rs)) {
       return Count(stats, "dynamic_shape"), std::nullopt;
     }
     if (in.size() != 3 || mid.size() != 4 || mid[0] != in[0] || mid[1] != in[1] ||
@@ -153,7 +160,9 @@ class FuseAttentionHeadsPass : public Pass {
     ir::Node* rs = after[0];
     const Dims& mid = tr->outputs[0]->shape;  // [B, S, H, Dv]
     const Dims& out = rs->outputs[0]->shape;  // [B, S, H*Dv]
-    if (!Static(y->shape) || !Static(out)) return Count(stats, "dynamic_shape"), std::nullopt;
+    if (!Static(y->shape) || !Static(out) || !ConstantTarget(rs)) {
+      return Count(stats, "dynamic_shape"), std::nullopt;
+    }
     if (mid.size() != 4 || out.size() != 3 || out[0] != mid[0] || out[1] != mid[1] ||
         out[2] != mid[2] * mid[3] || rs->outputs[0]->dtype != y->dtype) {
       return Count(stats, "not_head_split"), std::nullopt;
