@@ -1980,3 +1980,38 @@ TEST_CASE("fuse-residual declines a Gemm residual it cannot take", "[optimizer]"
   CHECK(Counter(r.counters, "fired") == 0);
   CHECK(Count(*r.after, "Add") == 1);
 }
+
+TEST_CASE("fuse-attention-heads leaves a head split whose shape is computed at run time",
+          "[optimizer]") {
+  // A dynamic-shape build keeps the exporter's Shape/Gather/Concat chain as
+  // layers: the Reshape target is not a constant, so the split is not folded.
+  using engine::testing::Act;
+  ir::Graph g;
+  ir::Value* xq = Act(g, "xq", {1, 5, 8});
+  ir::Value* qs = g.AddValue("q_shape");
+  qs->dtype = DataType::kInt64;
+  qs->shape = {4};
+  qs->has_shape = true;
+  ir::Value* kh = Act(g, "k_h", {1, 2, 6, 4});
+  ir::Value* vh = Act(g, "v_h", {1, 2, 6, 4});
+  for (ir::Value* v : {xq, qs, kh, vh}) g.inputs().push_back(v);
+  auto node = [&](const std::string& type, std::vector<ir::Value*> in, ir::Value* out) {
+    auto n = std::make_unique<ir::Node>();
+    n->op_type = type;
+    n->name = type;
+    n->inputs = std::move(in);
+    n->outputs = {out};
+    return g.AddNode(std::move(n));
+  };
+  ir::Value* r = Act(g, "q_r", {1, 5, 2, 4});
+  node("Reshape", {xq, qs}, r);
+  ir::Value* qh = Act(g, "q_h", {1, 2, 5, 4});
+  node("Transpose", {r}, qh)->attrs.Set("perm", std::vector<int64_t>{0, 2, 1, 3});
+  ir::Value* y = Act(g, "y", {1, 2, 5, 4});
+  node("Attention", {qh, kh, vh}, y);
+  g.outputs().push_back(y);
+  Counters c = RunPasses(g, {"fuse-attention-heads"});
+  CHECK(Counter(c, "skipped.dynamic_shape") == 1);
+  CHECK(Counter(c, "fired") == 0);
+  CHECK(FindOp(g, "Attention")->inputs[0]->name == "q_h");
+}
