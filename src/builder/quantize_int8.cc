@@ -134,6 +134,11 @@ bool GemmForm(const ir::Node& n, std::string* reason) {
     return false;
   }
   const Dims& a = n.inputs[0]->shape;
+  if (n.op_type == "Gemm" && n.inputs.size() > 3 && n.inputs[3] != nullptr) {
+    // fuse-residual's Gemm + Add: Int8Gemm has no residual input (Int8Conv does).
+    if (reason) *reason = "a residual add is fused into it (Int8Gemm has no residual input)";
+    return false;
+  }
   if (n.op_type == "Gemm") {
     if (n.attrs.Int("transA", 0) != 0 || n.attrs.Float("alpha", 1.0f) != 1.0f ||
         n.attrs.Float("beta", 1.0f) != 1.0f) {

@@ -2,8 +2,10 @@
 #include "hw/int_math.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -156,7 +158,68 @@ struct Ranked {
   int64_t estimated_cycles;
 };
 
+// Whether composite `w` may be streamed: stream_groups / stream_rows set and
+// every piece shaped as hw::LayerWorkload::stream_groups describes.
+bool StreamableComposite(const hw::LayerWorkload& w) {
+  if (w.stream_groups < 1 || w.stream_rows < 1 || w.resident_bytes <= 0 || w.parts.empty()) {
+    return false;
+  }
+  const int64_t cells = w.stream_groups * w.stream_rows;
+  for (const hw::LayerWorkload& part : w.parts) {
+    if (part.kind == LayerKind::kArray) {
+      const hw::GemmWorkload& g = part.gemm;
+      if (g.conv || g.groups != w.stream_groups || g.p != w.stream_rows || g.out_w != g.p) {
+        return false;
+      }
+    } else if (part.kind == LayerKind::kVector) {
+      const hw::VectorWorkload& v = part.vector;
+      if (v.out_elements % cells != 0 || (v.out_elements / cells) % std::max<int64_t>(1, v.tile_unit) != 0) {
+        return false;
+      }
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+std::vector<hw::LayerWorkload> StreamedParts(const hw::LayerWorkload& w, int64_t groups,
+                                             int64_t rows) {
+  const int64_t total_g = w.stream_groups, total_r = w.stream_rows;
+  const int64_t cells = total_g * total_r;
+  std::vector<hw::LayerWorkload> out;
+  for (int64_t g0 = 0; g0 < total_g; g0 += groups) {
+    const int64_t gc = std::min(groups, total_g - g0);
+    for (int64_t r0 = 0; r0 < total_r; r0 += rows) {
+      const int64_t rc = std::min(rows, total_r - r0);
+      // A chunk's share of a per-cell (group x row) operand.
+      auto share = [&](int64_t bytes) { return bytes / cells * gc * rc + bytes % cells * gc * rc / cells; };
+      for (const hw::LayerWorkload& part : w.parts) {
+        hw::LayerWorkload c = part;
+        c.name = absl::StrCat(part.name, "[g", g0, ",r", r0, "]");
+        if (c.kind == LayerKind::kArray) {
+          hw::GemmWorkload& g = c.gemm;
+          g.groups = gc;
+          g.p = rc;
+          g.out_w = rc;
+          g.input_bytes = share(part.gemm.input_bytes);
+          g.output_bytes = share(part.gemm.output_bytes);
+          g.residual_bytes = share(part.gemm.residual_bytes);
+          g.weight_bytes = part.gemm.weight_bytes / total_g * gc;  // every row chunk reads them
+        } else {
+          hw::VectorWorkload& v = c.vector;
+          v.out_elements = part.vector.out_elements / cells * gc * rc;
+          for (auto& o : v.inputs) o.bytes = share(o.bytes);
+          for (auto& o : v.outputs) o.bytes = share(o.bytes);
+        }
+        out.push_back(std::move(c));
+      }
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::LayerWorkload& w,
                                            Objective objective, int64_t instruction_budget) {
@@ -184,33 +247,52 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
   }
   if (w.kind == LayerKind::kComposite) {
     // Each piece is mapped on its own (its best tactic), then all are lowered
-    // in sequence under one layer index and simulated together. Two variants
-    // when the intermediates may stay on chip (w.resident_bytes > 0, at most
-    // half the scratchpad): spilled (pieces tiled in the whole scratchpad,
-    // intermediates through DRAM) and resident (pieces tiled in what the
-    // intermediates leave, their loads and stores dropped); the better wins.
-    auto variant = [&](bool resident) -> absl::StatusOr<LayerMapping> {
+    // in sequence under one layer index and simulated together. Variants:
+    // spilled (pieces tiled in the whole scratchpad, intermediates through
+    // DRAM); resident, when all intermediates fit half the scratchpad (pieces
+    // tiled in what they leave, their loads and stores dropped); streamed,
+    // when they do not but the pieces may run in chunks (StreamedParts) whose
+    // intermediates fit half the scratchpad (each chunk resident in turn).
+    // The best by the objective wins, the others are rejected.
+    //
+    // `parts`: the pieces in lowering order; `reserved`: scratchpad bytes the
+    // resident intermediates hold; chunk_g / chunk_r: the streamed chunk (0:
+    // not streamed). Pieces of the same shape (chunks) are mapped once.
+    auto variant = [&](const std::vector<hw::LayerWorkload>& parts, int64_t reserved,
+                       bool resident, int64_t chunk_g,
+                       int64_t chunk_r) -> absl::StatusOr<LayerMapping> {
       HardwareConfig piece_hw = hw;
-      if (resident) piece_hw.scratchpad.bytes -= static_cast<uint64_t>(w.resident_bytes);
+      if (resident) piece_hw.scratchpad.bytes -= static_cast<uint64_t>(reserved);
       LayerMapping v;
       v.kind = w.kind;
       v.precision = w.vector.precision;
       v.intermediates_on_chip = resident;
+      v.stream_chunk_groups = chunk_g;
+      v.stream_chunk_rows = chunk_r;
       std::vector<std::string> tilings;
-      for (const hw::LayerWorkload& part : w.parts) {
-        ENGINE_ASSIGN_OR_RETURN(LayerMapping pm,
-                                ChooseMapping(piece_hw, part, objective, instruction_budget));
+      std::map<std::tuple<size_t, int64_t, int64_t, int64_t>, size_t> mapped;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        const hw::LayerWorkload& part = parts[i];
+        const auto key = std::make_tuple(i % w.parts.size(), part.gemm.groups, part.gemm.p,
+                                         part.vector.out_elements);
+        LayerMapping pm;
+        if (auto it = mapped.find(key); it != mapped.end()) {
+          pm = v.parts[it->second];
+        } else {
+          ENGINE_ASSIGN_OR_RETURN(pm, ChooseMapping(piece_hw, part, objective, instruction_budget));
+          mapped.emplace(key, v.parts.size());
+          const std::string_view piece =
+              part.name.size() > w.name.size() && part.name.starts_with(w.name)
+                  ? std::string_view(part.name).substr(w.name.size() + 1)
+                  : std::string_view(part.name);
+          tilings.push_back(absl::StrCat(std::string(piece), ": ", pm.chosen.tactic, " ",
+                                         pm.chosen.tiling));
+        }
         v.macs += pm.macs;
         v.vector_ops += pm.vector_ops;
         v.estimated_cycles += pm.estimated_cycles;
         // Compulsory bytes: the spilled intermediates count (stored, reloaded).
         v.min_dram_bytes += pm.min_dram_bytes;
-        const std::string_view piece =
-            part.name.size() > w.name.size() && part.name.starts_with(w.name)
-                ? std::string_view(part.name).substr(w.name.size() + 1)
-                : std::string_view(part.name);
-        tilings.push_back(absl::StrCat(std::string(piece), ": ", pm.chosen.tactic, " ",
-                                       pm.chosen.tiling));
         // The plan's tile of a composite bounds every MATMUL of its pieces:
         // the largest tile extents of its array pieces (first piece's
         // dataflow and loop order; `tiling` names each piece's own).
@@ -228,7 +310,7 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
       if (resident) {
         // Every intermediate byte is on chip: none is compulsory DRAM traffic.
         int64_t spilled = 0;
-        for (const hw::LayerWorkload& part : w.parts) {
+        for (const hw::LayerWorkload& part : parts) {
           if (part.kind == LayerKind::kArray) {
             if (part.gemm.input_tensor == hw::kOnChipTensor) spilled += part.gemm.input_bytes;
             if (part.gemm.output_tensor == hw::kOnChipTensor) spilled += part.gemm.output_bytes;
@@ -251,28 +333,56 @@ absl::StatusOr<LayerMapping> ChooseMapping(const HardwareConfig& hw, const hw::L
         }
         return over_budget_error();
       }
+      std::string tiling = absl::StrJoin(tilings, "; ");
+      if (chunk_g > 0) {
+        tiling = absl::StrCat(CeilDiv(w.stream_groups, chunk_g) * CeilDiv(w.stream_rows, chunk_r),
+                              " chunks of ", chunk_g, " groups x ", chunk_r, " rows: ", tiling);
+      }
       ENGINE_ASSIGN_OR_RETURN(
           v.chosen, Measure(hw, program, objective,
-                            resident ? "composite-onchip" : "composite-spilled",
-                            absl::StrJoin(tilings, "; ")));
+                            chunk_g > 0 ? "composite-streamed"
+                            : resident  ? "composite-onchip"
+                                        : "composite-spilled",
+                            std::move(tiling)));
       return v;
     };
-    ENGINE_ASSIGN_OR_RETURN(LayerMapping spilled, variant(false));
-    const bool may_reside = !hw.ideal_memory && w.resident_bytes > 0 &&
-                            w.resident_bytes <= static_cast<int64_t>(hw.scratchpad.bytes / 2);
-    if (may_reside) {
-      auto resident = variant(true);
-      // A resident variant whose pieces no longer fit is simply not a candidate.
-      if (!resident.ok() && !absl::IsResourceExhausted(resident.status())) {
-        return resident.status();
+    ENGINE_ASSIGN_OR_RETURN(LayerMapping best, variant(w.parts, 0, false, 0, 0));
+    // A resident or streamed variant whose pieces no longer fit is simply not
+    // a candidate; the better one wins.
+    auto consider = [&](absl::StatusOr<LayerMapping> other) -> absl::Status {
+      if (!other.ok()) {
+        return absl::IsResourceExhausted(other.status()) ? absl::OkStatus() : other.status();
       }
-      if (resident.ok() && resident->chosen.objective < spilled.chosen.objective) {
-        resident->rejected.push_back(spilled.chosen);
-        return *std::move(resident);
+      if (other->chosen.objective < best.chosen.objective) {
+        other->rejected = std::move(best.rejected);
+        other->rejected.push_back(best.chosen);
+        best = *std::move(other);
+      } else {
+        best.rejected.push_back(other->chosen);
       }
-      if (resident.ok()) spilled.rejected.push_back(resident->chosen);
+      return absl::OkStatus();
+    };
+    const int64_t half = static_cast<int64_t>(hw.scratchpad.bytes / 2);
+    if (!hw.ideal_memory && w.resident_bytes > 0 && w.resident_bytes <= half) {
+      ENGINE_RETURN_IF_ERROR(consider(variant(w.parts, w.resident_bytes, true, 0, 0)));
+    } else if (!hw.ideal_memory && StreamableComposite(w)) {
+      // The largest chunk whose intermediates fit half the scratchpad: whole
+      // groups (all rows) when one group fits, else rows of one group.
+      const int64_t cells = w.stream_groups * w.stream_rows;
+      const int64_t per_row = CeilDiv(w.resident_bytes, cells);
+      int64_t g = 1, r = 0;
+      if (per_row * w.stream_rows <= half) {
+        g = std::min(w.stream_groups, half / (per_row * w.stream_rows));
+        r = w.stream_rows;
+      } else {
+        r = half / per_row;
+      }
+      if (r >= 1) {
+        const int64_t reserved = per_row * g * r;
+        ENGINE_RETURN_IF_ERROR(consider(variant(StreamedParts(w, g, r), reserved, true, g, r)));
+      }
     }
-    return spilled;
+    return best;
   }
   m.precision = w.kind == LayerKind::kArray ? w.gemm.precision : w.vector.precision;
   if (!hw.Supports(m.precision)) {
@@ -419,8 +529,12 @@ void LowerLayer(const HardwareConfig& hw, const hw::LayerWorkload& w, const Laye
   if (w.kind == LayerKind::kView) return;
   if (w.kind == LayerKind::kComposite) {
     const size_t first = program.size();
-    for (size_t i = 0; i < w.parts.size() && i < m.parts.size(); ++i) {
-      LowerLayer(hw, w.parts[i], m.parts[i], layer, program);
+    const std::vector<hw::LayerWorkload> streamed =
+        m.stream_chunk_groups > 0 ? StreamedParts(w, m.stream_chunk_groups, m.stream_chunk_rows)
+                                  : std::vector<hw::LayerWorkload>{};
+    const std::vector<hw::LayerWorkload>& parts = m.stream_chunk_groups > 0 ? streamed : w.parts;
+    for (size_t i = 0; i < parts.size() && i < m.parts.size(); ++i) {
+      LowerLayer(hw, parts[i], m.parts[i], layer, program);
     }
     ResolveOnChipOperands(program, first, m.intermediates_on_chip);
     return;

@@ -55,7 +55,20 @@ struct LayerMapping {
   /// scratchpad (their loads and stores are not emitted; the pieces were
   /// tiled in the scratchpad they leave), instead of going through DRAM.
   bool intermediates_on_chip = false;
+  /// kComposite only, streamed (hw::LayerWorkload::stream_groups): the chunk
+  /// size, groups x rows (0 = not streamed). `parts` then holds the mapping
+  /// of every piece of every chunk in execution order (StreamedParts).
+  int64_t stream_chunk_groups = 0;
+  int64_t stream_chunk_rows = 0;
 };
+
+/// The pieces of composite `w` run in chunks of `groups` x `rows` (see
+/// hw::LayerWorkload::stream_groups): for every chunk, in order (groups
+/// outer, rows inner; the last chunk of each may be smaller), each piece of
+/// w.parts scaled to it, named "<piece>[g<first group>,r<first row>]".
+/// Requires 1 <= groups <= w.stream_groups and 1 <= rows <= w.stream_rows.
+std::vector<hw::LayerWorkload> StreamedParts(const hw::LayerWorkload& w, int64_t groups,
+                                             int64_t rows);
 
 /// Chooses the mapping of `w`. `instruction_budget` (> 0) is the number of
 /// instructions the layer may lower to (what the program's

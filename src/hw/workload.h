@@ -144,6 +144,18 @@ struct LayerWorkload {
   /// whose tensor is kOnChipTensor, e.g. Attention's scores) when all of them
   /// stay in the scratchpad; 0 = they can only be spilled to DRAM.
   int64_t resident_bytes = 0;
+  /// kComposite only: the pieces may be streamed in chunks (flash-attention-
+  /// style; codegen/mapper.cc) when `resident_bytes` do not fit half the
+  /// scratchpad: every array piece is `stream_groups` independent products
+  /// (gemm.groups) of `stream_rows` rows (gemm.p, = out_w), and every vector
+  /// piece's out_elements are stream_groups * stream_rows whole tile units.
+  /// A chunk of g groups x r rows is each piece with groups g, p = out_w = r,
+  /// its input / output bytes (and a vector piece's operands and elements)
+  /// scaled by (g / stream_groups) * (r / stream_rows) and its weight bytes
+  /// by g / stream_groups (an array piece's weights, e.g. Attention's K and V,
+  /// are read again by every row chunk). 0 = not streamable.
+  int64_t stream_groups = 0;
+  int64_t stream_rows = 0;
 };
 
 /// Tensor index of a composite layer's intermediate operand (no plan

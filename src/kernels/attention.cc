@@ -19,6 +19,16 @@
 // (kernels/sgemm.h). Only the materialized Kᵀ and the [B, H, S, T] score
 // tensors of the chain disappear: a head's scores live in per-thread scratch.
 //
+// Packed head layout (engine extension, written by the fuse-attention-heads
+// pass, which folds the exporters' per-head Reshape + Transpose into the
+// layer): with attribute "num_heads" = H, each of Q, K, V may instead be
+// rank 3, [B, seq, H * head] (the projection's own output: head h of row i
+// is the contiguous slice [h * head, (h + 1) * head) of that row), and with
+// "output_packed" = 1 Y is [B, S, H * Dv] (what the merge Transpose +
+// Reshape produced). The products read / write a head as a strided matrix
+// (leading dimension H * head instead of head); the arithmetic, and so every
+// output bit, is the same as with the rank-4 operands.
+//
 // Threading: the B * H heads are spread over RunContext::threads with
 // ParallelFor; each head is computed by one thread with the same calls
 // whatever the split, so outputs are bit-identical for any thread count.
@@ -37,8 +47,24 @@
 namespace engine::kernels {
 namespace {
 
+// Where head (b, h) of a [B, H, seq, head] or packed [B, seq, H * head]
+// operand starts, and its row stride, in elements.
+struct HeadLayout {
+  int64_t batch_stride = 0, head_stride = 0, ld = 0;
+  int64_t Offset(int64_t bi, int64_t hi) const { return bi * batch_stride + hi * head_stride; }
+};
+
+// Layout of an operand of `heads` heads of `seq` rows of `head` elements;
+// packed: [B, seq, heads * head], else [B, heads, seq, head].
+HeadLayout MakeHeadLayout(bool packed, int64_t heads, int64_t seq, int64_t head) {
+  if (packed) return {seq * heads * head, head, heads * head};
+  return {heads * seq * head, seq * head, head};
+}
+
 struct AttentionParams {
   int64_t b = 0, h = 0, s = 0, t = 0, d = 0, dv = 0;
+  bool output_packed = false;
+  HeadLayout ql, kl, vl, yl;
   float scale = 1.0f;
   bool divide = false;
   bool has_mask = false;
@@ -64,18 +90,47 @@ absl::StatusOr<AttentionParams> ParseAttention(const Attributes& attrs,
   const Dims& q = inputs[0].shape;
   const Dims& k = inputs[1].shape;
   const Dims& v = inputs[2].shape;
-  if (q.size() != 4 || k.size() != 4 || v.size() != 4) {
-    return absl::InvalidArgumentError(absl::StrCat("Attention: Q ", ShapeString(q), ", K ",
-                                                   ShapeString(k), " and V ", ShapeString(v),
-                                                   " must be 4-D [B, H, seq, head]"));
+  ENGINE_ASSIGN_OR_RETURN(int64_t num_heads, attrs.GetInt("num_heads", 0));
+  ENGINE_ASSIGN_OR_RETURN(int64_t output_packed, attrs.GetInt("output_packed", 0));
+  const bool any_packed = q.size() == 3 || k.size() == 3 || v.size() == 3 || output_packed != 0;
+  if (any_packed && num_heads < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Attention: a packed [B, seq, H * head] operand (Q ", ShapeString(q), ", K ",
+        ShapeString(k), ", V ", ShapeString(v), ", output_packed ", output_packed,
+        ") needs attribute num_heads >= 1, got ", num_heads));
   }
+  if (output_packed != 0 && output_packed != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Attention: attribute 'output_packed' must be 0 or 1, got ", output_packed));
+  }
+  // Each operand as [B, H, seq, head]; a packed one's last dim must split into
+  // num_heads heads.
+  auto as_heads = [&](const Dims& x, const char* what) -> absl::StatusOr<Dims> {
+    if (x.size() == 4) return x;
+    if (x.size() == 3 && x[2] % num_heads == 0) {
+      return Dims{x[0], num_heads, x[1], x[2] / num_heads};
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Attention: ", what, " ", ShapeString(x),
+        " must be 4-D [B, H, seq, head] or 3-D [B, seq, H * head] with the last dim a multiple "
+        "of num_heads ", num_heads));
+  };
+  ENGINE_ASSIGN_OR_RETURN(const Dims q4, as_heads(q, "Q"));
+  ENGINE_ASSIGN_OR_RETURN(const Dims k4, as_heads(k, "K"));
+  ENGINE_ASSIGN_OR_RETURN(const Dims v4, as_heads(v, "V"));
   AttentionParams p;
-  p.b = q[0], p.h = q[1], p.s = q[2], p.d = q[3], p.t = k[2], p.dv = v[3];
-  if (k[0] != p.b || k[1] != p.h || k[3] != p.d || v[0] != p.b || v[1] != p.h || v[2] != p.t) {
+  p.b = q4[0], p.h = q4[1], p.s = q4[2], p.d = q4[3], p.t = k4[2], p.dv = v4[3];
+  if (k4[0] != p.b || k4[1] != p.h || k4[3] != p.d || v4[0] != p.b || v4[1] != p.h ||
+      v4[2] != p.t) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Attention: shapes do not agree: Q ", ShapeString(q), " [B, H, S, D], K ", ShapeString(k),
-        " [B, H, T, D], V ", ShapeString(v), " [B, H, T, Dv]"));
+        " [B, H, T, D], V ", ShapeString(v), " [B, H, T, Dv] (num_heads ", num_heads, ")"));
   }
+  p.output_packed = output_packed != 0;
+  p.ql = MakeHeadLayout(q.size() == 3, p.h, p.s, p.d);
+  p.kl = MakeHeadLayout(k.size() == 3, p.h, p.t, p.d);
+  p.vl = MakeHeadLayout(v.size() == 3, p.h, p.t, p.dv);
+  p.yl = MakeHeadLayout(p.output_packed, p.h, p.s, p.dv);
   ENGINE_ASSIGN_OR_RETURN(std::string mode, attrs.GetString("scale_mode", "mul"));
   if (mode != "mul" && mode != "div") {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -108,10 +163,14 @@ absl::StatusOr<AttentionParams> ParseAttention(const Attributes& attrs,
   return p;
 }
 
+Dims OutputShape(const AttentionParams& p) {
+  return p.output_packed ? Dims{p.b, p.s, p.h * p.dv} : Dims{p.b, p.h, p.s, p.dv};
+}
+
 absl::StatusOr<std::vector<TensorInfo>> InferAttention(const Attributes& attrs,
                                                        std::span<const TensorInfo> inputs) {
   ENGINE_ASSIGN_OR_RETURN(AttentionParams p, ParseAttention(attrs, inputs));
-  return std::vector<TensorInfo>{MakeInfo(DataType::kFloat32, {p.b, p.h, p.s, p.dv})};
+  return std::vector<TensorInfo>{MakeInfo(DataType::kFloat32, OutputShape(p))};
 }
 
 class AttentionKernel final : public Kernel {
@@ -119,7 +178,7 @@ class AttentionKernel final : public Kernel {
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
                        std::span<const TensorInfo> outputs) override {
     ENGINE_ASSIGN_OR_RETURN(p_, ParseAttention(attrs, inputs));
-    const Dims y_shape{p_.b, p_.h, p_.s, p_.dv};
+    const Dims y_shape = OutputShape(p_);
     if (outputs.size() != 1 || outputs[0].shape != y_shape ||
         outputs[0].dtype != DataType::kFloat32) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -150,14 +209,14 @@ class AttentionKernel final : public Kernel {
       void* ws = base + ScratchLayout::Align(static_cast<size_t>(s * t) * sizeof(float));
       for (int64_t bh = begin; bh < end; ++bh) {
         const int64_t bi = bh / p_.h, hi = bh % p_.h;
-        float* yh = y + bh * s * dv;
+        float* yh = y + p_.yl.Offset(bi, hi);
         if (t == 0) {  // softmax over nothing: Y = 0 (the chain's empty product)
-          std::fill(yh, yh + s * dv, 0.0f);
+          for (int64_t i = 0; i < s; ++i) std::fill(yh + i * p_.yl.ld, yh + i * p_.yl.ld + dv, 0.0f);
           continue;
         }
         // scores [S, T] = Q_h [S, D] x K_h^T.
-        Sgemm(false, true, s, t, d, 1.0f, q + bh * s * d, d, k + bh * t * d, d, 0.0f, scores, t,
-              ws, gemm_bytes_);
+        Sgemm(false, true, s, t, d, 1.0f, q + p_.ql.Offset(bi, hi), p_.ql.ld,
+              k + p_.kl.Offset(bi, hi), p_.kl.ld, 0.0f, scores, t, ws, gemm_bytes_);
         for (int64_t i = 0; i < s; ++i) {
           float* row = scores + i * t;
           if (p_.divide) {
@@ -172,8 +231,8 @@ class AttentionKernel final : public Kernel {
           SoftmaxRow(row, row, t);  // the Softmax kernel's row, in place
         }
         // Y_h [S, Dv] = P [S, T] x V_h [T, Dv].
-        Sgemm(false, false, s, dv, t, 1.0f, scores, t, v + bh * t * dv, dv, 0.0f, yh, dv, ws,
-              gemm_bytes_);
+        Sgemm(false, false, s, dv, t, 1.0f, scores, t, v + p_.vl.Offset(bi, hi), p_.vl.ld, 0.0f, yh,
+              p_.yl.ld, ws, gemm_bytes_);
       }
     });
   }

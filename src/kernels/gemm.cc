@@ -14,6 +14,12 @@
 //   projections): with transA = 0, A may be N-D [d0, ..., K]; its leading
 //   dims flatten to M = d0 * ... rows (row-major, so the same GEMM), Y is
 //   [d0, ..., N], and C must not vary along the rows (shape [], [N], [1,N]).
+//   Engine extension (made by the optimizer's fuse-residual): optional
+//   input 3, a residual R float32 of exactly Y's shape, added after the
+//   product and C and before the activation:
+//   Y = act((alpha * A' * B' + beta * C) + R), each sum rounded to float32
+//   in that order, so Y equals the unfused Gemm followed by Add(Y, R) bit for
+//   bit (C may then be absent: input 2 empty).
 //
 // MatMul (ONNX opset 13, numpy.matmul semantics), float32, int32, int64:
 //   A [..., M, K], B [..., K, N] -> Y [broadcast(...), M, N]. A 1-D A [K] is
@@ -49,6 +55,7 @@ struct GemmParams {
   bool trans_a = false, trans_b = false;
   float alpha = 1.0f, beta = 1.0f;
   bool has_c = false;
+  bool has_residual = false;
   Activation activation;
   // [M, N], or A's leading dims followed by N for an N-D A (engine extension).
   Dims y_shape;
@@ -57,7 +64,7 @@ struct GemmParams {
 };
 
 absl::StatusOr<GemmParams> ParseGemm(const Attributes& attrs, std::span<const TensorInfo> inputs) {
-  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 3, "Gemm"));
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 4, "Gemm"));
   const TensorInfo& a = inputs[0];
   const TensorInfo& b = inputs[1];
   GemmParams p;
@@ -129,6 +136,13 @@ absl::StatusOr<GemmParams> ParseGemm(const Attributes& attrs, std::span<const Te
   } else {
     p.y_shape = {p.m, p.n};
   }
+  p.has_residual = inputs.size() > 3 && inputs[3].present;
+  if (p.has_residual && inputs[3].shape != p.y_shape) {
+    return absl::InvalidArgumentError(absl::StrCat("Gemm: residual (input 3) has shape ",
+                                                   ShapeString(inputs[3].shape),
+                                                   "; it must be the output's, ",
+                                                   ShapeString(p.y_shape)));
+  }
   return p;
 }
 
@@ -164,6 +178,7 @@ class GemmKernel final : public Kernel {
     const float* a = static_cast<const float*>(in[0]);
     const float* b = static_cast<const float*>(in[1]);
     const float* c = p_.has_c ? static_cast<const float*>(in[2]) : nullptr;
+    const float* r = p_.has_residual ? static_cast<const float*>(in[3]) : nullptr;
     float* y = static_cast<float*>(out[0]);
     const int64_t n = p_.n, k = p_.k;
     if (p_.m == 0 || n == 0) return;
@@ -183,6 +198,10 @@ class GemmKernel final : public Kernel {
           if (use_c) {
             const float* crow = c + i * p_.c_row_stride;
             for (int64_t j = 0; j < n; ++j) yrow[j] += p_.beta * crow[j * p_.c_col_stride];
+          }
+          if (r != nullptr) {
+            const float* rrow = r + i * n;
+            for (int64_t j = 0; j < n; ++j) yrow[j] += rrow[j];
           }
           ApplyActivation(p_.activation, yrow, n);
         }
@@ -206,6 +225,13 @@ class GemmKernel final : public Kernel {
           // Y += alpha * A' * B' (A [M,K] or [K,M]; B [K,N] or [N,K]).
           grid_.Run(blk, p_.trans_a, p_.trans_b, p_.alpha, a, p_.trans_a ? p_.m : k, b,
                     p_.trans_b ? k : n, 1.0f, y, n, scratch_.Slot(ctx, slot), scratch_.per_thread);
+        }
+        if (r != nullptr) {
+          for (int64_t i = m0; i < m1; ++i) {
+            float* yrow = y + i * n;
+            const float* rrow = r + i * n;
+            for (int64_t j = n0; j < n1; ++j) yrow[j] += rrow[j];
+          }
         }
         for (int64_t i = m0; i < m1; ++i) ApplyActivation(p_.activation, y + i * n + n0, n1 - n0);
       }

@@ -21,9 +21,14 @@
 // DRAM traffic, counted in the layer's bytes and energy). Resident, when the
 // B*H*S*T scores take at most half the scratchpad: they stay there (in place
 // for the probabilities), those loads and stores are dropped, and the
-// pieces are tiled in the scratchpad that is left. A per-head streaming
-// schedule (one head's S x T tile at a time, pieces interleaved) is not
-// modeled.
+// pieces are tiled in the scratchpad that is left. Streamed, when all
+// scores do not fit but one head's S x T (or some rows of it) does: the
+// three pieces run per chunk of heads (and, if one head is too large, of
+// query rows), each chunk's scores resident in at most half the scratchpad,
+// chunk after chunk (flash-attention-style; the rows of T are whole, so no
+// online-softmax rescaling is needed; K and V are re-read per row chunk).
+// Tiling over the keys (a row of T larger than half the scratchpad, with
+// the online softmax's rescaling) is not modeled.
 #include "kernels/defs.h"
 #include "ops/op_def.h"
 #include "ops/op_util.h"
@@ -37,18 +42,32 @@ namespace {
 
 /// Fills the three pieces of an Attention layer (see the file comment).
 /// Shapes: Q [B, H, S, D], K [B, H, T, D], V [B, H, T, Dv], optional mask
-/// (input 3), Y [B, H, S, Dv]. Errors: Internal naming the layer when the
-/// shapes are not rank 4.
+/// (input 3), Y [B, H, S, Dv]; or, with attribute num_heads = H (head split
+/// and merge folded by fuse-attention-heads), any of them packed as
+/// [B, seq, H * head] (Y when output_packed = 1). A packed operand moves the
+/// same bytes: a head is a strided slice of its rows (H rows of head
+/// elements each per sequence position; DMA burst efficiency is not
+/// modeled). Errors: Internal naming the layer when the shapes are neither.
 absl::Status DescribeAttention(const LayerView& n, Precision precision, hw::LayerWorkload& w) {
+  const int64_t num_heads = n.attrs.Int("num_heads", 0);
+  auto rank_ok = [&](const kernels::TensorInfo& t) {
+    return t.shape.size() == 4 ||
+           (t.shape.size() == 3 && num_heads >= 1 && t.shape[2] % num_heads == 0);
+  };
   if (n.inputs.size() < 3 || n.outputs.empty() || !n.Has(0) || !n.Has(1) || !n.Has(2) ||
-      n.inputs[0].shape.size() != 4 || n.inputs[1].shape.size() != 4 ||
-      n.inputs[2].shape.size() != 4 || n.outputs[0].shape.size() != 4) {
-    return absl::InternalError(
-        absl::StrCat(n.name, " (Attention): Q, K, V and Y must be rank-4 [B, H, seq, head]"));
+      !rank_ok(n.inputs[0]) || !rank_ok(n.inputs[1]) || !rank_ok(n.inputs[2]) ||
+      !rank_ok(n.outputs[0])) {
+    return absl::InternalError(absl::StrCat(
+        n.name, " (Attention): Q, K, V and Y must be [B, H, seq, head] or [B, seq, H * head] "
+                "with num_heads"));
   }
-  const Dims& q = n.inputs[0].shape;
-  const Dims& k = n.inputs[1].shape;
-  const Dims& y = n.outputs[0].shape;
+  // [B, H, seq, head] of a rank-4 or packed rank-3 operand.
+  auto heads_of = [&](const Dims& x) {
+    return x.size() == 4 ? x : Dims{x[0], num_heads, x[1], x[2] / num_heads};
+  };
+  const Dims q = heads_of(n.inputs[0].shape);
+  const Dims k = heads_of(n.inputs[1].shape);
+  const Dims y = heads_of(n.outputs[0].shape);
   const int64_t heads = q[0] * q[1], s = q[2], d = q[3], t = k[2], dv = y[3];
   const int64_t elem = PrecisionBytes(precision);
   const int64_t score_bytes = heads * s * t * elem;
@@ -103,6 +122,11 @@ absl::Status DescribeAttention(const LayerView& n, Precision precision, hw::Laye
   w.parts = {std::move(scores), std::move(softmax), std::move(context)};
   // The scores and the probabilities share one S x T buffer per head.
   w.resident_bytes = score_bytes;
+  // Heads are independent and softmax rows are whole rows of T: the pieces
+  // may run per chunk of heads x query rows, each chunk's scores on chip
+  // (mapper.cc; K and V are re-read by every query-row chunk).
+  w.stream_groups = heads;
+  w.stream_rows = s;
   return absl::OkStatus();
 }
 

@@ -70,6 +70,8 @@ OpDef GemmOp() {
   op.type = "Gemm";
   op.host = kernels::MakeGemmDef();
   op.device = ArrayDevice(GemmGeometry, 1, 2, false, false);
+  // Input 3: the residual fuse-residual adds in the epilogue (kernels/gemm.cc).
+  op.device.residual_input = 3;
   op.int8.role = Int8Role::kMatrixProduct;
   return op;
 }

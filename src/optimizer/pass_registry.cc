@@ -26,6 +26,7 @@ const PassEntry kPasses[] = {
     {"fuse-swish", MakeFuseSwishPass},
     {"fuse-gelu", MakeFuseGeluPass},
     {"fuse-attention", MakeFuseAttentionPass},
+    {"fuse-attention-heads", MakeFuseAttentionHeadsPass},
     {"fuse-activation", MakeFuseActivationPass},
     {"eliminate-dead-nodes", MakeEliminateDeadNodesPass},
 };

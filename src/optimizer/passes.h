@@ -24,6 +24,7 @@ std::unique_ptr<Pass> MakeFuseResidualPass();       // "fuse-residual"
 std::unique_ptr<Pass> MakeFuseSwishPass();          // "fuse-swish"
 std::unique_ptr<Pass> MakeFuseGeluPass();           // "fuse-gelu"
 std::unique_ptr<Pass> MakeFuseAttentionPass();      // "fuse-attention"
+std::unique_ptr<Pass> MakeFuseAttentionHeadsPass();  // "fuse-attention-heads"
 std::unique_ptr<Pass> MakeFuseLayerNormPass();      // "fuse-layernorm"
 std::unique_ptr<Pass> MakeFuseActivationPass();     // "fuse-activation"
 

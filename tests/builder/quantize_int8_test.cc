@@ -79,6 +79,23 @@ TEST_CASE("quantize-int8 asks for the scales of the tensors int8 layers read and
   CHECK(reason == "Softmax has no INT8 form");
 }
 
+TEST_CASE("quantize-int8 keeps a Gemm holding a fused residual in FP32 and says why",
+          "[optimizer][int8]") {
+  ir::Graph g;
+  ir::Value* x = Act(g, "x", {4, 8});
+  g.inputs().push_back(x);
+  ir::Value* y = Act(g, "y", {4, 8});
+  ir::Node* gemm =
+      Add(g, "Gemm", "dense + residual", {x, Const(g, "w", {8, 8}, 0.3f), Const(g, "b", {8}, 0.1f)}, y);
+  g.outputs().push_back(y);
+  std::string reason;
+  CHECK(HasInt8Form(*gemm, &reason));  // no residual yet: Int8Gemm
+  gemm->inputs.push_back(x);           // fuse-residual's input 3
+  reason.clear();
+  CHECK_FALSE(HasInt8Form(*gemm, &reason));
+  CHECK(reason.find("residual") != std::string::npos);
+}
+
 TEST_CASE("quantize-int8 rewrites Conv, MaxPool, Flatten and Gemm into one int8 chain",
           "[optimizer][int8]") {
   SmallNet net;

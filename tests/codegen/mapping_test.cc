@@ -1,6 +1,8 @@
 // Mapping search, tiling and lowering on hand-made workloads.
 #include <catch2/catch.hpp>
 
+#include "absl/strings/match.h"
+
 #include <set>
 
 #include "ops/op_registry.h"
@@ -391,10 +393,15 @@ TEST_CASE("Attention maps as two array GEMMs and a vector softmax in one layer",
   CHECK(pv.gemm.output_tensor == 4);
 
   CHECK(w->resident_bytes == score_bytes);
-  // A scratchpad too small to hold the 256 KiB of scores beside the tiles:
-  // spilled, and the figures are the sum of the pieces mapped alone.
+  CHECK(w->stream_groups == b * h);
+  CHECK(w->stream_rows == s);
+  // A scratchpad too small to hold the 256 KiB of scores beside the tiles,
+  // streaming off: spilled, and the figures are the sum of the pieces mapped
+  // alone.
   const HardwareConfig hw = Preset("edge,scratchpad=256KiB");
-  auto m = ChooseMapping(hw, *w, Objective::kLatency);
+  hw::LayerWorkload unstreamable = *w;
+  unstreamable.stream_groups = 0;
+  auto m = ChooseMapping(hw, unstreamable, Objective::kLatency);
   REQUIRE(m.ok());
   CHECK_FALSE(m->intermediates_on_chip);
   CHECK(m->chosen.tactic == "composite-spilled");
@@ -452,6 +459,89 @@ TEST_CASE("Attention maps as two array GEMMs and a vector softmax in one layer",
     CHECK(in.tensor >= -1);  // no on-chip marker reaches a program
     for (int32_t d : in.deps) CHECK(d < static_cast<int32_t>(resident_program.size()));
   }
+
+  // Streamed on the 256 KiB scratchpad: chunks of 2 heads (128 KiB of
+  // scores, half the scratchpad) run one after the other with their scores
+  // resident; faster than spilling, and the DRAM traffic lacks the 4 passes
+  // over the scores (Q, K, V, the mask and Y are each read or written once).
+  auto streamed = ChooseMapping(hw, *w, Objective::kLatency);
+  REQUIRE(streamed.ok());
+  CHECK(streamed->chosen.tactic == "composite-streamed");
+  CHECK(streamed->intermediates_on_chip);
+  CHECK(streamed->stream_chunk_groups == 2);
+  CHECK(streamed->stream_chunk_rows == s);
+  CHECK(streamed->parts.size() == 6);  // 2 chunks x 3 pieces
+  CHECK(absl::StrContains(streamed->chosen.tiling, "2 chunks of 2 groups x 128 rows"));
+  REQUIRE(streamed->rejected.size() == 1);
+  CHECK(streamed->rejected[0].tactic == "composite-spilled");
+  CHECK(streamed->rejected[0].cycles == m->chosen.cycles);
+  CHECK(streamed->chosen.cycles < m->chosen.cycles);
+  CHECK(streamed->macs == m->macs);
+  CHECK(streamed->vector_ops == m->vector_ops);
+  CHECK(streamed->min_dram_bytes == bytes - 4 * score_bytes);
+  const std::vector<hw::LayerWorkload> chunks = StreamedParts(*w, 2, s);
+  REQUIRE(chunks.size() == 6);
+  CHECK(chunks[0].name == "attn/scores[g0,r0]");
+  CHECK(chunks[3].name == "attn/scores[g2,r0]");
+  CHECK(chunks[0].gemm.groups == 2);
+  CHECK(chunks[0].gemm.input_bytes == qk.gemm.input_bytes / 2);
+  CHECK(chunks[1].vector.out_elements == sm.vector.out_elements / 2);
+  hw::Program streamed_program;
+  LowerLayer(hw, *w, *streamed, 0, streamed_program);
+  auto ssim = hw::Simulate(hw, streamed_program, 1);
+  REQUIRE(ssim.ok());
+  CHECK(ssim->total_cycles == streamed->chosen.cycles);
+  const int64_t streamed_dram =
+      ssim->layers[0].totals.dram_read + ssim->layers[0].totals.dram_write;
+  CHECK(streamed_dram >= streamed->min_dram_bytes);
+  CHECK(streamed_dram < streamed->min_dram_bytes + 4 * score_bytes);
+  for (const hw::Instruction& in : streamed_program) {
+    CHECK(in.tensor >= -1);
+    for (int32_t d : in.deps) CHECK(d < static_cast<int32_t>(streamed_program.size()));
+    if (in.opcode != hw::Opcode::kMatmul) continue;
+    CHECK(in.k <= streamed->array.kt);
+    CHECK(in.m <= streamed->array.mt);
+    CHECK(in.p <= streamed->array.pt);
+  }
+}
+
+// One head whose S x T scores exceed half the scratchpad streams in chunks
+// of query rows (whole rows of T, so no softmax rescaling); K and V are read
+// again by every row chunk.
+TEST_CASE("Attention streams one large head in chunks of query rows", "[codegen]") {
+  const ops::OpDef* def = ops::OpRegistry::Builtin().Find("Attention");
+  REQUIRE(def != nullptr);
+  const int64_t s = 256, t = 512, d = 64;
+  std::vector<kernels::TensorInfo> inputs(3), outputs(1);
+  inputs[0] = {DataType::kFloat32, {1, 1, s, d}};
+  inputs[1] = {DataType::kFloat32, {1, 1, t, d}};
+  inputs[2] = {DataType::kFloat32, {1, 1, t, d}};
+  outputs[0] = {DataType::kFloat32, {1, 1, s, d}};
+  const std::vector<int32_t> in_tensors{0, 1, 2}, out_tensors{3};
+  Attributes attrs;
+  const ops::LayerView view{"attn", "Attention", attrs, inputs, outputs, in_tensors, out_tensors};
+  auto w = ops::DescribeDeviceWork(*def, view, nullptr);
+  REQUIRE(w.ok());
+  const int64_t score_bytes = s * t * 4;  // 512 KiB: the whole edge scratchpad
+  REQUIRE(w->resident_bytes == score_bytes);
+  const HardwareConfig edge = Preset("edge");
+  auto m = ChooseMapping(edge, *w, Objective::kLatency);
+  REQUIRE(m.ok());
+  CHECK(m->chosen.tactic == "composite-streamed");
+  CHECK(m->stream_chunk_groups == 1);
+  CHECK(m->stream_chunk_rows == 128);  // 128 rows x 512 x 4 B = 256 KiB
+  CHECK(m->parts.size() == 6);
+  const int64_t kv_bytes = 2 * t * d * 4;
+  const int64_t q_y_bytes = 2 * s * d * 4;
+  CHECK(m->min_dram_bytes == q_y_bytes + 2 * kv_bytes);  // K and V read by both row chunks
+  hw::Program program;
+  LowerLayer(edge, *w, *m, 0, program);
+  auto sim = hw::Simulate(edge, program, 1);
+  REQUIRE(sim.ok());
+  CHECK(sim->total_cycles == m->chosen.cycles);
+  REQUIRE_FALSE(m->rejected.empty());
+  CHECK(m->rejected[0].tactic == "composite-spilled");
+  CHECK(m->chosen.cycles < m->rejected[0].cycles);
 }
 
 }  // namespace

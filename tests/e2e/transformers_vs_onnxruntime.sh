@@ -10,7 +10,10 @@
 # fuse-activation: no Gelu layer left, one Gemm holding the Erf per block),
 # every weight projection a Gemm with its bias (fuse-matmul-add), exactly one
 # Attention layer per block (fuse-attention: Q.K^T, scale, mask add, Softmax,
-# P.V) and no MatMul left, and match ONNX Runtime as well at --optLevel=0.
+# P.V) and no MatMul left, no head split/merge Transpose left (fuse-attention-
+# heads; ViT keeps its patch-embedding Transpose), both residual Adds of each
+# block in the Gemm before them (fuse-residual), and match ONNX Runtime as
+# well at --optLevel=0.
 # The large models the same way (not in CTest: ~2 min and 0.8 GB of files):
 #   transformers_vs_onnxruntime.sh <src> <build> bert_base vit_b16
 # Usage: transformers_vs_onnxruntime.sh <source dir> <build dir> [models...]
@@ -51,9 +54,10 @@ PY
 fail=0
 # check <model> <optLevel> <inputs> <outputs> <LayerNormalization layers> <Gelu layers>
 #       <Gemm layers with a fused GELU> <MatMul layers, or - for any> <Attention layers>
+#       <Transpose layers, or - for any> <Gemm layers with a fused residual Add>
 check() {
   local model=$1 level=$2 inputs=$3 outputs=$4 want_ln=$5 want_gelu=$6 want_gemm_gelu=$7
-  local want_mm=$8 want_attn=$9
+  local want_mm=$8 want_attn=$9 want_tr=${10} want_res=${11}
   local tag=$model.O$level ort_args=() refs=() item
   for item in ${inputs//,/ }; do ort_args+=(--input "$item=$WORK/$item.npy"); done
   for item in ${outputs//,/ }; do refs+=("$item:$WORK/$model.ort/$item.npy"); done
@@ -71,22 +75,26 @@ check() {
      "$TRT" --loadEngine="$WORK/$tag.plan" --loadInputs="$load" --loadRefOutputs="$ref" \
        --rtol=1e-3 --atol=1e-4 --iterations=1 --duration=0 --warmUp=0 >"$WORK/$tag.run.log" 2>&1 &&
      "$TRT" inspect "$WORK/$tag.plan" >"$WORK/$tag.inspect.log" 2>&1; then
-    local ln gelu gemm_gelu mm attn layers
+    local ln gelu gemm_gelu mm attn tr res layers
     ln=$(grep -cE '^ *[0-9]+  LayerNormalization ' "$WORK/$tag.inspect.log" || true)
     gelu=$(grep -cE '^ *[0-9]+  Gelu ' "$WORK/$tag.inspect.log" || true)
     gemm_gelu=$(grep -cE '^ *[0-9]+  Gemm .*/Erf' "$WORK/$tag.inspect.log" || true)
     mm=$(grep -cE '^ *[0-9]+  MatMul ' "$WORK/$tag.inspect.log" || true)
     attn=$(grep -cE '^ *[0-9]+  Attention ' "$WORK/$tag.inspect.log" || true)
+    tr=$(grep -cE '^ *[0-9]+  Transpose ' "$WORK/$tag.inspect.log" || true)
+    res=$(grep -cE '^ *[0-9]+  Gemm .*/residual[a-z_]*/Add' "$WORK/$tag.inspect.log" || true)
     layers=$(grep -oE '=== Layers \([0-9]+ layers' "$WORK/$tag.inspect.log" | grep -oE '[0-9]+')
     if [ "$ln" != "$want_ln" ] || [ "$gelu" != "$want_gelu" ] ||
        [ "$gemm_gelu" != "$want_gemm_gelu" ] || { [ "$want_mm" != - ] && [ "$mm" != "$want_mm" ]; } ||
-       [ "$attn" != "$want_attn" ]; then
+       [ "$attn" != "$want_attn" ] || { [ "$want_tr" != - ] && [ "$tr" != "$want_tr" ]; } ||
+       [ "$res" != "$want_res" ]; then
       echo "FAILED $tag: $ln LayerNormalization, $gelu Gelu, $gemm_gelu Gemm+GELU, $mm MatMul," \
-        "$attn Attention layers, expected $want_ln, $want_gelu, $want_gemm_gelu, $want_mm, $want_attn"
+        "$attn Attention, $tr Transpose, $res Gemm+residual layers, expected $want_ln, $want_gelu," \
+        "$want_gemm_gelu, $want_mm, $want_attn, $want_tr, $want_res"
       fail=1
     else
       echo "PASSED $tag: $layers layers ($ln LayerNormalization, $gelu Gelu, $gemm_gelu Gemm+GELU," \
-        "$mm MatMul, $attn Attention);" \
+        "$mm MatMul, $attn Attention, $tr Transpose, $res Gemm+residual);" \
         $(grep "output '" "$WORK/$tag.run.log" | tr '\n' ' ')
     fi
   else
@@ -97,7 +105,8 @@ check() {
 }
 
 # One LayerNormalization per LayerNorm (2 per block + the embeddings' or the
-# final one), one Gemm with the GELU and one Attention per block and no MatMul
+# final one), one Gemm with the GELU, one Attention and two Gemms with a
+# residual per block, no MatMul and no Transpose but ViT's patch embedding's
 # when fused; none of these at --optLevel=0.
 for model in "${MODELS[@]}"; do
   case "$model" in
@@ -105,10 +114,10 @@ for model in "${MODELS[@]}"; do
     *) echo "unknown model $model"; exit 2 ;;
   esac
   case "$model" in
-    bert_*) io=(input_ids,attention_mask,token_type_ids last_hidden_state,logits) ;;
-    *) io=(pixel_values logits) ;;
+    bert_*) io=(input_ids,attention_mask,token_type_ids last_hidden_state,logits); tr=0 ;;
+    *) io=(pixel_values logits); tr=1 ;;
   esac
-  check "$model" 2 "${io[@]}" $((2 * blocks + 1)) 0 "$blocks" 0 "$blocks"
-  check "$model" 0 "${io[@]}" 0 0 0 - 0
+  check "$model" 2 "${io[@]}" $((2 * blocks + 1)) 0 "$blocks" 0 "$blocks" "$tr" $((2 * blocks))
+  check "$model" 0 "${io[@]}" 0 0 0 - 0 - 0
 done
 exit $fail

@@ -135,6 +135,74 @@ TEST_CASE("Attention gives the same bits with any thread count", "[kernels][para
   }
 }
 
+// [B, H, seq, head] -> packed [B, seq, H * head] (the head split undone).
+Tensor Pack(const Tensor& x) {
+  const Dims& d = x.shape();
+  Tensor out(DataType::kFloat32, {d[0], d[2], d[1] * d[3]});
+  const float* src = x.data_as<float>();
+  float* dst = out.data_as<float>();
+  for (int64_t b = 0; b < d[0]; ++b)
+    for (int64_t h = 0; h < d[1]; ++h)
+      for (int64_t i = 0; i < d[2]; ++i)
+        for (int64_t j = 0; j < d[3]; ++j)
+          dst[((b * d[2] + i) * d[1] + h) * d[3] + j] = src[((b * d[1] + h) * d[2] + i) * d[3] + j];
+  return out;
+}
+
+TEST_CASE("Attention reads and writes packed [B, seq, H*head] heads with the same bits",
+          "[kernels][parallel]") {
+  std::mt19937 rng(23);
+  Tensor q = RandomTensor({2, 3, 7, 4}, rng);
+  Tensor k = RandomTensor({2, 3, 9, 4}, rng);
+  Tensor v = RandomTensor({2, 3, 9, 5}, rng);
+  Tensor mask = RandomTensor({2, 1, 1, 9}, rng);
+  Attributes attrs;
+  attrs.Set("scale", 2.0f);
+  attrs.Set("scale_mode", std::string("div"));
+  static exec::ThreadPool pool(4);
+  const KernelDef def = MakeAttentionDef();
+  const Tensor heads = RunDefWithThreads(&def, attrs, {&q, &k, &v, &mask}, nullptr, 1).at(0);
+  const Tensor want = Pack(heads);
+  const Tensor pq = Pack(q), pk = Pack(k), pv = Pack(v);
+  Attributes packed = attrs;
+  packed.Set("num_heads", int64_t{3});
+  packed.Set("output_packed", int64_t{1});
+  // All packed, and mixed (K left as [B, H, T, D]).
+  for (bool k_packed : {true, false}) {
+    for (int threads : {1, 2, 3}) {
+      CAPTURE(k_packed, threads);
+      const std::vector<Tensor> got = RunDefWithThreads(
+          &def, packed, {&pq, k_packed ? &pk : &k, &pv, &mask}, threads > 1 ? &pool : nullptr,
+          threads);
+      REQUIRE(got.size() == 1);
+      REQUIRE(got[0].shape() == Dims{2, 7, 15});
+      CHECK(std::memcmp(got[0].data(), want.data(), want.byte_size()) == 0);
+    }
+  }
+  // Rank-4 output with packed inputs.
+  Attributes in_only = attrs;
+  in_only.Set("num_heads", int64_t{3});
+  const std::vector<Tensor> got = RunDefWithThreads(&def, in_only, {&pq, &pk, &pv, &mask}, nullptr, 1);
+  REQUIRE(got.at(0).shape() == heads.shape());
+  CHECK(std::memcmp(got[0].data(), heads.data(), heads.byte_size()) == 0);
+  // Errors: no num_heads, a width num_heads does not divide, a bad output_packed.
+  auto infer = [&](const Attributes& a, const std::vector<Dims>& shapes) {
+    std::vector<TensorInfo> in;
+    for (const Dims& s : shapes) in.push_back(MakeInfo(DataType::kFloat32, s));
+    return def.infer(a, in).status();
+  };
+  absl::Status st = infer(attrs, {{2, 7, 12}, {2, 9, 12}, {2, 9, 15}});
+  CHECK(st.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(st.message(), "num_heads"));
+  st = infer(packed, {{2, 7, 13}, {2, 9, 12}, {2, 9, 15}});
+  CHECK(st.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(st.message(), "multiple of num_heads"));
+  Attributes two = packed;
+  two.Set("output_packed", int64_t{2});
+  CHECK(infer(two, {{2, 7, 12}, {2, 9, 12}, {2, 9, 15}}).code() ==
+        absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("Attention reports bad shapes, dtypes and attributes", "[kernels]") {
   const KernelDef def = MakeAttentionDef();
   auto infer = [&](const std::vector<Dims>& shapes, const Attributes& attrs = Attributes()) {

@@ -1,11 +1,20 @@
-// fuse-residual: a Conv whose output is added to a same-shaped tensor (a
-// residual connection), optionally followed by a Relu, becomes one Conv.
+// fuse-residual: a Conv or Gemm whose output is added to a same-shaped
+// tensor (a residual connection), optionally followed by a Relu, becomes
+// one Conv / Gemm.
 //
 //   y = Relu(Conv(x, W, B) + r)  ->  Conv(x, W, B, r) {activation = "Relu"}
+//   y = Gemm(x, W, C) + r        ->  Gemm(x, W, C, r)   (transformer residuals:
+//                                    the attention output and FFN projections)
 //
-// The fused Conv has the residual as input 3 (B may be absent: input 2 is
-// then empty) and computes y = act(conv(x) + B + r) (host kernel: conv.cc).
-// Conv group is unrestricted.
+// The fused layer has the residual as input 3 (B / C may be absent: input 2
+// is then empty) and computes y = act(conv(x) + B + r) (host kernel:
+// conv.cc), or y = act((alpha A'B' + beta C) + r) (gemm.cc): the accelerator
+// adds r in the array's epilogue as each output tile drains, so the
+// product's output is never stored and reloaded. Conv group is
+// unrestricted. The residual may have other readers (BERT's x feeds the
+// next block's Q/K/V projections too): the fused layer reads it where the
+// Add did. A fused Gemm stays FP32 in INT8 builds (Int8Gemm has no residual
+// input; the INT8 rewrite says so).
 //
 // Checks: the Conv's output has exactly one reader, an Add (or a two-input Sum,
 // as Caffe2 exports write residual adds), and is not a graph
@@ -17,7 +26,8 @@
 // (every input, the residual included, is available there), takes over the
 // last fused node's output value and is named "<conv> + <add>[ + <relu>]".
 //
-// Counters: "fired" (and "fired.with_relu"); "skipped.<reason>" for every Conv
+// Counters: "fired" (and "fired.with_relu", "fired.gemm"); "skipped.<reason>"
+// for every Conv or Gemm
 // read by an Add that is not fused, "skipped.cost_model" when the cost model
 // declines.
 #include "absl/container/flat_hash_set.h"
@@ -32,7 +42,7 @@ class FuseResidualPass : public Pass {
  public:
   std::string_view name() const override { return "fuse-residual"; }
   std::string_view description() const override {
-    return "fuse Conv + residual Add (+ Relu) into a Conv with a residual input";
+    return "fuse Conv/Gemm + residual Add (+ Relu) into a Conv/Gemm with a residual input";
   }
 
   absl::StatusOr<bool> Run(ir::Graph& graph, PassStats& stats) override {
@@ -43,8 +53,8 @@ class FuseResidualPass : public Pass {
       bool removed = false;
       // Nodes this run created are results, not candidates (they already
       // have a residual); skipping them keeps the counters about the model.
-      if (conv->op_type == "Conv" && conv->outputs.size() == 1 && conv->inputs.size() >= 2 &&
-          !created_.contains(conv)) {
+      if ((conv->op_type == "Conv" || conv->op_type == "Gemm") && conv->outputs.size() == 1 &&
+          conv->inputs.size() >= 2 && !created_.contains(conv)) {
         ENGINE_ASSIGN_OR_RETURN(removed, TryFuse(graph, conv, stats));
       }
       changed = changed || removed;
@@ -108,12 +118,14 @@ class FuseResidualPass : public Pass {
     if (!accepted.ok()) return Annotate(accepted.status(), conv->Describe());
     if (!*accepted) return skip("cost_model");
 
+    const bool gemm = conv->op_type == "Gemm";
     created_.insert(graph.InsertNodeBefore(add, std::move(fused)));  // sets the producer
     graph.RemoveNode(conv);
     graph.RemoveNode(add);
     if (relu != nullptr) graph.RemoveNode(relu);
     stats.Count("fired");
     if (relu != nullptr) stats.Count("fired.with_relu");
+    if (gemm) stats.Count("fired.gemm");
     return true;
   }
 
