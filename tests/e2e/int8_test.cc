@@ -193,7 +193,7 @@ TEST_CASE("INT8 layer pins, the accuracy guard and the per-layer comparison", "[
   }
 }
 
-TEST_CASE("--compareInt8 on MobileNetV2 names the first bad layer in its first rows", "[e2e][int8]") {
+TEST_CASE("INT8 comparison on MobileNetV2 names the first bad layer in its first rows", "[e2e][int8]") {
   // Issue 23's case: with entropy calibration MobileNetV2's first depthwise
   // block (features.1) clips its input range and drops ~31 dB right after the
   // stem. In execution order it is row 1, it leads the largest drops, and its
