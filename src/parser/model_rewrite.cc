@@ -410,18 +410,23 @@ absl::StatusOr<bool> LowerToFloat32(onnx::ModelProto& model) {
 // ---------------------------------------------------------------------------
 // Softmax family before opset 13.
 
-int RewriteLegacySoftmax(onnx::ModelProto& model) {
-  onnx::GraphProto* g = model.mutable_graph();
+absl::flat_hash_map<std::string, int> KnownRanks(const onnx::GraphProto& g) {
   absl::flat_hash_map<std::string, int> ranks;
   auto note = [&](const onnx::ValueInfoProto& vi) {
     if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape()) {
       ranks[vi.name()] = vi.type().tensor_type().shape().dim_size();
     }
   };
-  for (const auto& vi : g->input()) note(vi);
-  for (const auto& vi : g->value_info()) note(vi);
-  for (const auto& vi : g->output()) note(vi);
-  for (const auto& t : g->initializer()) ranks[t.name()] = t.dims_size();
+  for (const auto& vi : g.input()) note(vi);
+  for (const auto& vi : g.value_info()) note(vi);
+  for (const auto& vi : g.output()) note(vi);
+  for (const auto& t : g.initializer()) ranks[t.name()] = t.dims_size();
+  return ranks;
+}
+
+int RewriteLegacySoftmax(onnx::ModelProto& model) {
+  onnx::GraphProto* g = model.mutable_graph();
+  const absl::flat_hash_map<std::string, int> ranks = KnownRanks(*g);
   int opset = 0;
   for (const auto& op : model.opset_import()) {
     if (IsDefaultDomain(op.domain())) opset = static_cast<int>(op.version());

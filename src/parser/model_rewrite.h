@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "onnx/onnx_pb.h"
@@ -56,6 +57,11 @@ absl::StatusOr<int> FoldConstantIfs(onnx::ModelProto& model);
 /// Errors: InvalidArgument for an initializer whose data does not match its
 /// dims; Unimplemented for externally stored tensors of those types.
 absl::StatusOr<bool> LowerToFloat32(onnx::ModelProto& model);
+
+/// The rank of every tensor of `g` whose shape is known: graph inputs,
+/// value_info (e.g. after ONNX shape inference), graph outputs and
+/// initializers (their dims), keyed by tensor name.
+absl::flat_hash_map<std::string, int> KnownRanks(const onnx::GraphProto& g);
 
 /// For a model of default-domain opset < 13: rewrites every Softmax,
 /// LogSoftmax and Hardmax (whose pre-13 semantics coerce the input to 2-D at

@@ -97,6 +97,16 @@ class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
     }
   }
 
+  // Fails shape inference when input `index` has a known shape whose rank is
+  // not `rank`; `what` names the input and its layout in the message.
+  static void RequireRank(onnx::InferenceContext& ctx, size_t index, int rank, const char* what) {
+    if (ctx.getNumInputs() > index && onnx::hasInputShape(ctx, index) &&
+        onnx::getInputShape(ctx, index).dim_size() != rank) {
+      fail_shape_inference(what, " has rank ", onnx::getInputShape(ctx, index).dim_size(),
+                           ", must be ", rank);
+    }
+  }
+
   // A guard runs before the library's inference function `inner` (which may
   // be empty) and decides whether and how to call it; fail_shape_inference
   // in a guard becomes the parser's InvalidArgument naming the node.
@@ -136,10 +146,7 @@ class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
     // (ONNX operator spec, RNN/GRU/LSTM), whatever the version.
     for (const char* op : {"RNN", "GRU", "LSTM"}) {
       Wrap(op, max_opset, [](onnx::InferenceContext& ctx, const onnx::InferenceFunction& inner) {
-        if (onnx::hasInputShape(ctx, 0) && onnx::getInputShape(ctx, 0).dim_size() != 3) {
-          fail_shape_inference("X has rank ", onnx::getInputShape(ctx, 0).dim_size(),
-                               ", must be 3 ([seq_length, batch_size, input_size])");
-        }
+        RequireRank(ctx, 0, 3, "X [seq_length, batch_size, input_size]");
         if (inner) inner(ctx);
       });
     }
@@ -148,13 +155,8 @@ class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
     // the ONNX node tests with every input's rank changed). A is [M, K] and B
     // [K, N] in every version (ONNX operator spec, Gemm).
     Wrap("Gemm", max_opset, [](onnx::InferenceContext& ctx, const onnx::InferenceFunction& inner) {
-      for (size_t i : {size_t{0}, size_t{1}}) {
-        if (ctx.getNumInputs() > i && onnx::hasInputShape(ctx, i) &&
-            onnx::getInputShape(ctx, i).dim_size() != 2) {
-          fail_shape_inference(i == 0 ? "A" : "B", " has rank ",
-                               onnx::getInputShape(ctx, i).dim_size(), ", must be 2");
-        }
-      }
+      RequireRank(ctx, 0, 2, "A [M, K]");
+      RequireRank(ctx, 1, 2, "B [K, N]");
       if (inner) inner(ctx);
     });
     // ONNX 1.12's STFT inference reads attribute onesided with default 0
@@ -481,31 +483,21 @@ absl::Status CheckOutputsProduced(const onnx::ModelProto& model, const std::stri
 // naming the file, node and input.
 absl::Status CheckGemmConvertible(const onnx::ModelProto& model, const std::string& file) {
   const onnx::GraphProto& g = model.graph();
-  absl::flat_hash_map<std::string, int> rank;  // tensor -> rank when the shape is known
-  auto note = [&rank](const onnx::ValueInfoProto& vi) {
-    if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape()) {
-      rank[vi.name()] = vi.type().tensor_type().shape().dim_size();
-    }
-  };
-  for (const auto& vi : g.input()) note(vi);
-  for (const auto& vi : g.value_info()) note(vi);
-  for (const auto& vi : g.output()) note(vi);
-  for (const auto& init : g.initializer()) rank[init.name()] = init.dims_size();
+  const absl::flat_hash_map<std::string, int> rank = KnownRanks(g);
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto& n = g.node(i);
     if (n.op_type() != "Gemm" || !(n.domain().empty() || n.domain() == "ai.onnx")) continue;
     const char* kNames[] = {"A", "B", "C"};
     for (int k = 0; k < 3; ++k) {
       const bool present = k < n.input_size() && !n.input(k).empty();
+      if (!present && k == 2) continue;  // C is optional from opset 11; the converter sees none
       auto it = present ? rank.find(n.input(k)) : rank.end();
-      const bool ok = k == 2 ? (!present || it != rank.end())
-                             : (present && it != rank.end() && it->second == 2);
-      if (ok) continue;
+      if (it != rank.end() && (k == 2 || it->second == 2)) continue;
       return absl::InvalidArgumentError(absl::StrCat(
           file, ": ", NodeLabel(n, i), ": input ", kNames[k],
-          present ? absl::StrCat(" '", n.input(k), "'") : std::string(" (missing)"),
-          k == 2 ? " has no known shape" : it == rank.end() ? " has no known shape"
-                                                             : absl::StrCat(" has rank ", it->second),
+          !present              ? std::string(" is missing")
+          : it == rank.end()    ? absl::StrCat(" '", n.input(k), "' has no known shape")
+                                : absl::StrCat(" '", n.input(k), "' has rank ", it->second),
           "; upgrading Gemm from opset ", DefaultOpset(model),
           " needs A and B of known rank-2 shapes and C of a known shape"));
     }
