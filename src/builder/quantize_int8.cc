@@ -103,7 +103,9 @@ bool ActivationBounds(const ir::Node& n, float* lo, float* hi, std::string* reas
   }
 }
 
-bool ConvForm(const ir::Node& n, std::string* reason) {
+// The operands a convolution (Conv or ConvTranspose) needs for its INT8
+// form: X a float32 activation, W and the optional B float32 constants.
+bool ConvOperandsForm(const ir::Node& n, std::string* reason) {
   if (n.inputs.size() < 2 || !IsFloatActivation(n.inputs[0])) {
     if (reason) *reason = "input is not a float32 activation";
     return false;
@@ -116,6 +118,11 @@ bool ConvForm(const ir::Node& n, std::string* reason) {
     if (reason) *reason = "bias is not a float32 constant";
     return false;
   }
+  return true;
+}
+
+bool ConvForm(const ir::Node& n, std::string* reason) {
+  if (!ConvOperandsForm(n, reason)) return false;
   if (n.inputs.size() > 3 && n.inputs[3] != nullptr && !IsFloatActivation(n.inputs[3])) {
     if (reason) *reason = "residual is not a float32 activation";
     return false;
@@ -186,18 +193,7 @@ absl::StatusOr<kernels::ConvTransposeGeometry> TransposedConvGeometry(const ir::
 // stride) the modeled array would have to store int32 partial sums between
 // tiles, which its INT8 mapping does not describe: the layer stays FP32.
 bool TransposedConvForm(const ir::Node& n, std::string* reason) {
-  if (n.inputs.size() < 2 || !IsFloatActivation(n.inputs[0])) {
-    if (reason) *reason = "input is not a float32 activation";
-    return false;
-  }
-  if (!IsFloatConstant(n.inputs[1])) {
-    if (reason) *reason = "weights are not a float32 constant";
-    return false;
-  }
-  if (n.inputs.size() > 2 && n.inputs[2] != nullptr && !IsFloatConstant(n.inputs[2])) {
-    if (reason) *reason = "bias is not a float32 constant";
-    return false;
-  }
+  if (!ConvOperandsForm(n, reason)) return false;
   absl::StatusOr<kernels::ConvTransposeGeometry> g = TransposedConvGeometry(n);
   if (!g.ok()) {
     if (reason) *reason = std::string(g.status().message());

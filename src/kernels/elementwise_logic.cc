@@ -512,6 +512,20 @@ absl::StatusOr<std::vector<TensorInfo>> InferVariadic(VarOp op, const std::strin
   return std::vector<TensorInfo>{MakeInfo(dtype, std::move(shape))};
 }
 
+// The broadcast plans of a left fold over `inputs` into `shape` (their
+// broadcast shape): plan 0 is out = f(in0, in1) (or a broadcast copy of in0
+// when it is the only input, read as f(in0, in0)), plan k is
+// out = f(out, in_{k+1}). One plan per binary step; `inputs` non-empty.
+std::vector<NaryBroadcastPlan<2>> FoldPlans(std::span<const TensorInfo> inputs, const Dims& shape) {
+  const Dims& second = inputs.size() > 1 ? inputs[1].shape : shape;
+  std::vector<NaryBroadcastPlan<2>> plans;
+  plans.push_back(MakeNaryBroadcastPlan<2>({&inputs[0].shape, &second}, shape));
+  for (size_t k = 2; k < inputs.size(); ++k) {
+    plans.push_back(MakeNaryBroadcastPlan<2>({&shape, &inputs[k].shape}, shape));
+  }
+  return plans;
+}
+
 class VariadicKernel final : public Kernel {
  public:
   VariadicKernel(VarOp op, std::string type) : op_(op), type_(std::move(type)) {}
@@ -521,16 +535,8 @@ class VariadicKernel final : public Kernel {
     ENGINE_ASSIGN_OR_RETURN(std::vector<TensorInfo> out, InferVariadic(op_, type_, inputs));
     ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, out, type_));
     dtype_ = out[0].dtype;
-    const Dims& shape = out[0].shape;
     n_inputs_ = inputs.size();
-    // First step: out = f(in0 broadcast, in1 broadcast) (or a broadcast copy
-    // of in0 when it is the only input); then out = f(out, in_k).
-    const Dims& second = inputs.size() > 1 ? inputs[1].shape : shape;
-    plans_.clear();
-    plans_.push_back(MakeNaryBroadcastPlan<2>({&inputs[0].shape, &second}, shape));
-    for (size_t k = 2; k < inputs.size(); ++k) {
-      plans_.push_back(MakeNaryBroadcastPlan<2>({&shape, &inputs[k].shape}, shape));
-    }
+    plans_ = FoldPlans(inputs, out[0].shape);
     return absl::OkStatus();
   }
 
@@ -598,13 +604,7 @@ class Int8VariadicKernel final : public Kernel {
     ENGINE_ASSIGN_OR_RETURN(std::vector<TensorInfo> out, Infer(type_, attrs, inputs));
     ENGINE_RETURN_IF_ERROR(CheckOutputs(outputs, out, type_));
     ENGINE_ASSIGN_OR_RETURN(requant_, ParseRequants(type_, attrs, inputs.size()));
-    const Dims& shape = out[0].shape;
-    const Dims& second = inputs.size() > 1 ? inputs[1].shape : shape;
-    plans_.clear();
-    plans_.push_back(MakeNaryBroadcastPlan<2>({&inputs[0].shape, &second}, shape));
-    for (size_t k = 2; k < inputs.size(); ++k) {
-      plans_.push_back(MakeNaryBroadcastPlan<2>({&shape, &inputs[k].shape}, shape));
-    }
+    plans_ = FoldPlans(inputs, out[0].shape);
     return absl::OkStatus();
   }
 
