@@ -1,8 +1,9 @@
 // libFuzzer target: arbitrary bytes -> Builder::BuildFromOnnxBytes (protobuf
 // parse, ONNX checker, version converter, shape inference, import, optimizer
 // passes with constant folding, code generation, plan writer) with a small
-// default configuration. Errors are expected; crashes, sanitizer reports,
-// leaks and hangs are bugs, and so is
+// default configuration, with the fuzz plugins loaded (fuzz_plugins.h).
+// Errors are expected; crashes, sanitizer reports, leaks and hangs are bugs,
+// and so is
 // a plan the builder writes that the runtime does not load.
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "engine/builder.h"
 #include "engine/logger.h"
 #include "engine/runtime.h"
+#include "fuzz_plugins.h"
 
 namespace {
 
@@ -23,6 +25,12 @@ class SilentLogger : public engine::Logger {
 };
 
 }  // namespace
+
+// Loads the fuzz plugins (fuzz_plugins.h) once, before the first input.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  engine::fuzz::LoadFuzzPlugins();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static SilentLogger logger;

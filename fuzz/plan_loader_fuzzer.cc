@@ -17,6 +17,7 @@
 #include "common/plan_generated.h"
 #include "engine/logger.h"
 #include "engine/runtime.h"
+#include "fuzz_plugins.h"
 #include "engine/tensor.h"
 
 namespace {
@@ -91,6 +92,12 @@ std::string WithFixedChecksum(const uint8_t* data, size_t size) {
 }
 
 }  // namespace
+
+// Loads the fuzz plugins (fuzz_plugins.h) once, before the first input.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  engine::fuzz::LoadFuzzPlugins();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   LoadAndRun(std::string_view(reinterpret_cast<const char*>(data), size));

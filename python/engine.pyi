@@ -11,7 +11,7 @@ Conventions:
   - Element types map to NumPy dtypes: float32, float16, float64, uint8,
     int8, int32, int64, bool; bfloat16 tensors are uint16 arrays of the raw
     bits (NumPy has no bfloat16).
-  - Enumerations are strings: precisions "fp32" | "fp16" | "int8";
+  - Enumerations are strings: precisions "fp32" | "fp16" | "bf16" | "int8";
     objectives "latency" | "energy" | "edp"; calibration algorithms
     "entropy" | "minmax" | "percentile".
   - Every error the engine reports raises EngineError carrying the engine's
@@ -213,7 +213,8 @@ class BuilderConfig:
     max_arena_bytes: int
     """Memory limit of one context's activation arena, bytes (default 16 GiB)."""
     precision: str
-    """"fp32" (default) or "int8" ("fp16": the build fails with UNIMPLEMENTED)."""
+    """"fp32" (default), "fp16", "bf16" (2-byte storage, FP32 accumulation; a hardware preset
+    without that precision fails with INVALID_ARGUMENT) or "int8"."""
     calibrator: Optional[Union[Calibrator, DatasetCalibrator, Any]]
     """Source of INT8 calibration batches: a Calibrator subclass (any object with
     get_batch()), a DatasetCalibrator, or None (then calibration_cache must exist)."""

@@ -6,6 +6,8 @@
 #                          and the generated tiny CNN (models/generate.py);
 #   plan_loader_fuzzer  <- plans built from some of those models with
 #                          trtexec_like --saveEngine;
+# (the first two with two plugins loaded, fuzz/fuzz_plugins.h, and seeded with
+# plugin models and plans)
 #   request_parser_fuzzer <- JSON requests of the example server (written
 #                          here), with the JSON dictionary fuzz/json.dict;
 # plus the inputs of tests/data/fuzz_regressions/.
@@ -93,6 +95,44 @@ for name in "${plan_models[@]}" tiny_cnn; do
   "$TOOL" --onnx="$onnx" --saveEngine="$SEEDS/plan/$name.plan" --skipInference \
     >/dev/null 2>&1 || true
 done
+# Plugin layers (fuzz/fuzz_plugins.h: both fuzzers load the misbehaving test
+# plugin and the example ChannelShuffle): a model per misbehaving mode, a
+# ChannelShuffle network, and plans of the two that build. A plan records the
+# plugin's name and version, not its path, so plans built with the regular
+# build's copies load in the fuzzers with their instrumented ones.
+if [ "$TOOL" = "$BUILD/bin/trtexec_like" ]; then
+  plugin_libs="$BUILD/lib/libfuzz_misbehaving_plugin.so,$BUILD/lib/libfuzz_channel_shuffle.so"
+else
+  plugin_libs="$(dirname "$(dirname "$TOOL")")/lib/libmisbehaving_plugin.so,$(dirname "$(dirname "$TOOL")")/lib/libchannel_shuffle.so"
+fi
+/usr/bin/python3 - "$SEEDS/onnx" <<'PY'
+import sys
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+out = sys.argv[1]
+def save(nodes, name, shape, inits=(), domain="com.test"):
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("X", TensorProto.FLOAT, shape)],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, shape)], list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(domain, 1)])
+    onnx.save(m, f"{out}/{name}.onnx")
+for mode in ["ok", "import_error", "infer_error", "wrong_shape", "many_outputs", "prepare_error",
+             "run_error", "run_throw", "raw_throw", "bad_cost"]:
+    save([helper.make_node("Misbehave", ["X"], ["Y"], name=mode, domain="com.test", mode=mode)],
+         f"plugin_misbehave_{mode}", [2, 4])
+w = numpy_helper.from_array(np.full((4, 4, 1, 1), 0.25, np.float32), "w")
+save([helper.make_node("ChannelShuffle", ["X"], ["s"], name="shuffle", domain="com.example", groups=2),
+      helper.make_node("Conv", ["s", "w"], ["Y"], name="conv")], "plugin_channel_shuffle", [1, 4, 3, 3],
+     [w], domain="com.example")
+PY
+if IFS=, read -r a b <<<"$plugin_libs" && [ -f "$a" ] && [ -f "$b" ]; then
+  for name in plugin_misbehave_ok plugin_channel_shuffle; do
+    "$TOOL" --onnx="$SEEDS/onnx/$name.onnx" --plugins="$plugin_libs" --saveEngine="$SEEDS/plan/$name.plan" \
+      --skipInference >/dev/null 2>&1 || echo "[fuzz] note: no seed plan from $name.onnx"
+  done
+else
+  echo "[fuzz] note: $plugin_libs not built: no plugin seed plans (the plugin models are still seeds)"
+fi
 if [ "$(ls "$SEEDS/plan" | wc -l)" -eq 0 ]; then
   echo "[fuzz] FAILED: no seed plan could be built with $TOOL"
   exit 1

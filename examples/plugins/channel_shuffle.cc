@@ -140,6 +140,7 @@ class ChannelShuffle final : public engine::plugin::Op {
   EnginePluginDeviceWork DeviceWork(std::string_view blob,
                                     std::span<const engine::plugin::TensorDesc> in,
                                     std::span<const engine::plugin::TensorDesc>) const override {
+    if (in.size() != 1) throw std::invalid_argument("expects one input X");
     const int64_t c = Channels(in[0], Decode(blob));
     const int64_t n = in[0].shape[0];
     const int64_t inner = n * c == 0 ? 1 : in[0].elements() / (n * c);

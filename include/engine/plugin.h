@@ -10,13 +10,16 @@
 // one-definition-per-op record (src/ops/op_def.h): ONNX identity (domain, op
 // type, opset range), shape/dtype inference, a host kernel with the built-in
 // kernels' Prepare/Run split and scratch memory, the accelerator mapping (a
-// decomposition into vector-unit or DMA work that the codegen tiles, lowers
-// and costs like any built-in layer, so the layer has modeled cycles, bytes
-// and energy), its INT8 behaviour, and the serialization of its attributes
-// into the plan.
+// decomposition into systolic-array, vector-unit or DMA work that the codegen
+// tiles, lowers and costs like any built-in layer, so the layer has modeled
+// cycles, bytes and energy), its INT8 behaviour, and the serialization of its
+// attributes into the plan.
 //
 // The C table is the ABI: plain C types, no exceptions across it, versioned by
-// ENGINE_PLUGIN_ABI_VERSION (the host refuses a table of another version).
+// ENGINE_PLUGIN_ABI_VERSION. The host calls the entry point with its own
+// version and, when the plugin returns NULL, with each older version it
+// still loads (down to ENGINE_PLUGIN_MIN_ABI_VERSION); it refuses a table of
+// a version outside that range.
 // No engine-internal, IR, FlatBuffers or ONNX type appears here, and a
 // plugin needs neither absl nor the engine's libraries: this header alone.
 // C++ authors normally write an engine::plugin::Op subclass (below) and export
@@ -33,9 +36,14 @@
 extern "C" {
 #endif
 
-/// Version of the C table layout. Bumped on any incompatible change; the host
-/// loads only plugins whose EnginePlugin::abi_version equals its own.
-#define ENGINE_PLUGIN_ABI_VERSION 1u
+/// Version of the C table layout this header describes.
+///   1: vector-unit and DMA layers.
+///   2: adds the systolic-array unit (ENGINE_PLUGIN_UNIT_ARRAY) and the
+///      product fields at the end of EnginePluginDeviceWork; every other
+///      layout is version 1's, so a version-2 host loads version-1 plugins.
+#define ENGINE_PLUGIN_ABI_VERSION 2u
+/// The oldest plugin ABI version this host loads.
+#define ENGINE_PLUGIN_MIN_ABI_VERSION 1u
 /// Largest tensor rank the interface carries.
 #define ENGINE_PLUGIN_MAX_RANK 8
 /// Name of the exported entry point (what dlsym looks up).
@@ -83,6 +91,18 @@ typedef struct EnginePluginAttribute {
 } EnginePluginAttribute;
 
 /// Accelerator units a plugin layer may run on.
+/// ARRAY (ABI >= 2): a matrix product on the systolic array, as a built-in
+///   MatMul / Conv: per call `gemm_groups` independent products
+///   [gemm_p x gemm_k] x [gemm_k x gemm_m] (P rows streamed from input 0, the
+///   activation; K the reduction; M the columns of the stationary operand,
+///   input 1, e.g. the weights), plus `epilogue_ops_per_element` vector
+///   operations per output element applied to each finished accumulator tile
+///   (a fused bias, activation or scale). The codegen chooses the dataflow
+///   and tiling and times the fill, compute and drain of each fold as for the
+///   built-in products (Samajdar et al., "A Systematic Methodology for
+///   Characterizing Scalability of DNN Accelerators using SCALE-Sim", ISPASS
+///   2020); bytes are input 0, input 1 and output 0 (fp32, fp16/bf16 or int8
+///   by the output's type). Inputs 0 and 1 must be present.
 /// VECTOR: `ops_per_element` operations per output element on the vector
 ///   unit, tiled in whole multiples of `tile_unit` output elements (e.g. a
 ///   row); every input and output is moved between DRAM and the buffers once.
@@ -90,14 +110,24 @@ typedef struct EnginePluginAttribute {
 ///   device model gives its cycles, DRAM/SRAM bytes and energy
 ///   (docs/accelerator_model.md).
 /// DMA: pure data movement (a copy or permutation): loads and stores only.
+#define ENGINE_PLUGIN_UNIT_ARRAY 1
 #define ENGINE_PLUGIN_UNIT_VECTOR 2
 #define ENGINE_PLUGIN_UNIT_DMA 3
 
 /// The accelerator mapping of one layer (the cost of one call) on the op's
 /// EnginePluginOp::device_unit.
+/// The host zero-fills it before the call, so a version-1 plugin (which
+/// writes only the first two members) leaves the array members 0.
 typedef struct EnginePluginDeviceWork {
   double ops_per_element;  ///< VECTOR: operations per output element, in [0, 1e6]; DMA: ignored
   int64_t tile_unit;       ///< output elements a tile holds a multiple of (>= 1)
+  // ABI >= 2, ARRAY only (see ENGINE_PLUGIN_UNIT_ARRAY); each product dim in
+  // [1, 2^31), gemm_groups * gemm_m * gemm_k * gemm_p <= 2^50 MACs.
+  int64_t gemm_groups;              ///< independent products per call (>= 1)
+  int64_t gemm_m;                   ///< columns of the stationary operand (input 1)
+  int64_t gemm_k;                   ///< reduction length
+  int64_t gemm_p;                   ///< rows streamed from input 0 (all images of the batch)
+  double epilogue_ops_per_element;  ///< vector ops per output element after the product, [0, 1e6]
 } EnginePluginDeviceWork;
 
 /// INT8 behaviour in implicit-quantization (INT8) builds.
@@ -128,7 +158,7 @@ typedef struct EnginePluginOp {
   int32_t min_opset;    ///< opsets of `domain` implemented
   int32_t max_opset;
   int32_t int8_behaviour;  ///< ENGINE_PLUGIN_INT8_*
-  int32_t device_unit;     ///< ENGINE_PLUGIN_UNIT_VECTOR or ENGINE_PLUGIN_UNIT_DMA
+  int32_t device_unit;     ///< ENGINE_PLUGIN_UNIT_* (ARRAY needs abi_version >= 2)
 
   /// Turns the node's ONNX attributes into the op's own bytes (validating
   /// them): writes at most `cap` bytes into `out` and the needed size into
@@ -164,15 +194,16 @@ typedef struct EnginePluginOp {
 /// What engine_plugin_get returns; static, valid while the library is loaded
 /// (the host never unloads it).
 typedef struct EnginePlugin {
-  uint32_t abi_version;  ///< ENGINE_PLUGIN_ABI_VERSION the plugin was built with
+  uint32_t abi_version;  ///< the table's layout version (the plugin's ENGINE_PLUGIN_ABI_VERSION)
   const char* name;      ///< unique plugin name, e.g. "example_activations"
   const char* version;   ///< plugin version; a plan records it and must match it
   size_t num_ops;
   const EnginePluginOp* ops;
 } EnginePlugin;
 
-/// The entry point's type. `host_abi_version` is the host's
-/// ENGINE_PLUGIN_ABI_VERSION; a plugin may return NULL when it cannot serve it.
+/// The entry point's type. `host_abi_version` is the ABI version the host asks
+/// for (its own first, then older ones it loads); a plugin returns NULL when
+/// it cannot serve that version.
 typedef const EnginePlugin* (*EnginePluginGetFn)(uint32_t host_abi_version);
 
 #ifdef __cplusplus
@@ -380,11 +411,13 @@ inline EnginePluginOp MakeOpTable(Op& op) {
 
 /// Defines the plugin's entry point for C++ ops: ENGINE_PLUGIN_EXPORT("name",
 /// "1.0.0", op1, op2) where op1, op2 are objects of engine::plugin::Op
-/// subclasses with static storage duration.
+/// subclasses with static storage duration. The table (of this header's ABI
+/// version) is served to hosts of that version or newer; an older host gets
+/// NULL and reports the plugin as built for a newer ABI.
 #define ENGINE_PLUGIN_EXPORT(NAME, VERSION, ...)                                        \
   extern "C" __attribute__((visibility("default"))) const EnginePlugin* engine_plugin_get( \
       uint32_t host_abi_version) {                                                      \
-    if (host_abi_version != ENGINE_PLUGIN_ABI_VERSION) return nullptr;                  \
+    if (host_abi_version < ENGINE_PLUGIN_ABI_VERSION) return nullptr; /* host too old */ \
     static ::engine::plugin::Op* const kOps[] = {__VA_ARGS__};                          \
     static const std::vector<EnginePluginOp> kTables = [] {                             \
       std::vector<EnginePluginOp> v;                                                    \

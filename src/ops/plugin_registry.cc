@@ -300,7 +300,8 @@ absl::StatusOr<EnginePluginDeviceWork> Work(const Binding& b, const LayerView& l
   ENGINE_ASSIGN_OR_RETURN(std::string blob, BlobOf(layer.attrs, b));
   ENGINE_ASSIGN_OR_RETURN(std::vector<EnginePluginTensorDesc> in, Descs(layer.inputs, b));
   ENGINE_ASSIGN_OR_RETURN(std::vector<EnginePluginTensorDesc> out, Descs(layer.outputs, b));
-  EnginePluginDeviceWork w{0.0, 1};
+  EnginePluginDeviceWork w{};  // zero-filled: a version-1 plugin writes only the first members
+  w.tile_unit = 1;
   ENGINE_RETURN_IF_ERROR(Call(b, "device_work", [&](char* err) {
     return b.op->device_work(b.op->self, blob.data(), blob.size(), in.data(), in.size(),
                              out.data(), out.size(), &w, err, kErrCap);
@@ -310,6 +311,25 @@ absl::StatusOr<EnginePluginDeviceWork> Work(const Binding& b, const LayerView& l
     return absl::InternalError(absl::StrCat(b.label, ": device_work gave an invalid cost (",
                                             w.ops_per_element, " ops per element, tile unit ",
                                             w.tile_unit, ")"));
+  }
+  if (b.op->device_unit == ENGINE_PLUGIN_UNIT_ARRAY) {
+    constexpr int64_t kMaxDim = int64_t{1} << 31;
+    const int64_t dims[] = {w.gemm_groups, w.gemm_m, w.gemm_k, w.gemm_p};
+    bool ok = std::isfinite(w.epilogue_ops_per_element) && w.epilogue_ops_per_element >= 0 &&
+              w.epilogue_ops_per_element <= 1e6;
+    double macs = 1;
+    for (int64_t d : dims) {
+      ok = ok && d >= 1 && d < kMaxDim;
+      macs *= static_cast<double>(d);
+    }
+    if (!ok || macs > std::ldexp(1.0, 50) || layer.inputs.size() < 2 || !layer.Has(0) ||
+        !layer.Has(1) || layer.outputs.empty()) {
+      return absl::InternalError(absl::StrCat(
+          b.label, ": device_work gave an invalid array product (", w.gemm_groups, " x [",
+          w.gemm_p, " x ", w.gemm_k, "] x [", w.gemm_k, " x ", w.gemm_m, "], epilogue ",
+          w.epilogue_ops_per_element,
+          " ops per element; each dim in [1, 2^31), at most 2^50 MACs, inputs 0 and 1 present)"));
+    }
   }
   return w;
 }
@@ -332,9 +352,23 @@ OpDef MakeDef(std::shared_ptr<const Binding> b) {
   };
   // A plugin may be impure or fail: never evaluated at build time.
   def.host.foldable = false;
-  def.device.unit =
-      op.device_unit == ENGINE_PLUGIN_UNIT_DMA ? hw::LayerKind::kDma : hw::LayerKind::kVector;
+  def.device.unit = op.device_unit == ENGINE_PLUGIN_UNIT_ARRAY ? hw::LayerKind::kArray
+                    : op.device_unit == ENGINE_PLUGIN_UNIT_DMA ? hw::LayerKind::kDma
+                                                                : hw::LayerKind::kVector;
   def.device.validate = [b](const LayerView& layer) { return Work(*b, layer).status(); };
+  // ARRAY: the product the plugin declares, input 1 the stationary operand
+  // (DescribeDeviceWork adds the operands' tensors and bytes).
+  def.device.weight_input = 1;
+  if (op.device_unit == ENGINE_PLUGIN_UNIT_ARRAY) def.device.gemm = [b](const LayerView& layer, hw::GemmWorkload& g) {
+    auto w = Work(*b, layer);  // validated first by DescribeDeviceWork
+    if (!w.ok()) return;
+    g.groups = w->gemm_groups;
+    g.m = w->gemm_m;
+    g.k = w->gemm_k;
+    g.p = w->gemm_p;
+    g.out_w = g.p;
+    g.epilogue_ops_per_element += w->epilogue_ops_per_element;
+  };
   def.device.ops_per_element = [b](const LayerView& layer) {
     auto w = Work(*b, layer);  // validated first by DescribeDeviceWork
     return w.ok() ? w->ops_per_element : 0.0;
@@ -364,10 +398,10 @@ bool IsIdentifier(const char* s) {
 absl::Status CheckTable(const EnginePlugin* t, const std::string& origin) {
   const std::string where = absl::StrCat("plugin ", origin);
   if (t == nullptr) return absl::InvalidArgumentError(absl::StrCat(where, ": no plugin table"));
-  if (t->abi_version != ENGINE_PLUGIN_ABI_VERSION) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": built for plugin ABI version ",
-                                                   t->abi_version, ", this engine has ",
-                                                   ENGINE_PLUGIN_ABI_VERSION));
+  if (t->abi_version < ENGINE_PLUGIN_MIN_ABI_VERSION || t->abi_version > ENGINE_PLUGIN_ABI_VERSION) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": built for plugin ABI version ", t->abi_version, ", this engine loads versions ",
+        ENGINE_PLUGIN_MIN_ABI_VERSION, "..", ENGINE_PLUGIN_ABI_VERSION));
   }
   if (!IsIdentifier(t->name) || !IsIdentifier(t->version)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -399,9 +433,16 @@ absl::Status CheckTable(const EnginePlugin* t, const std::string& origin) {
       return absl::InvalidArgumentError(
           absl::StrCat(which, " (", op.op_type, "): a required function is NULL"));
     }
-    if (op.device_unit != ENGINE_PLUGIN_UNIT_VECTOR && op.device_unit != ENGINE_PLUGIN_UNIT_DMA) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(which, " (", op.op_type, "): unknown device unit ", op.device_unit));
+    const bool array = op.device_unit == ENGINE_PLUGIN_UNIT_ARRAY && t->abi_version >= 2;
+    if (op.device_unit != ENGINE_PLUGIN_UNIT_VECTOR && op.device_unit != ENGINE_PLUGIN_UNIT_DMA &&
+        !array) {
+      return absl::InvalidArgumentError(absl::StrCat(which, " (", op.op_type,
+                                                     "): unknown device unit ", op.device_unit,
+                                                     " for plugin ABI version ", t->abi_version));
+    }
+    if (array && op.int8_behaviour != ENGINE_PLUGIN_INT8_FLOAT_ONLY) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          which, " (", op.op_type, "): an array-unit op must be INT8 FLOAT_ONLY"));
     }
     if (op.int8_behaviour != ENGINE_PLUGIN_INT8_FLOAT_ONLY &&
         op.int8_behaviour != ENGINE_PLUGIN_INT8_PASS_THROUGH) {
@@ -531,17 +572,22 @@ absl::StatusOr<PluginInfo> LoadPlugin(const std::string& path) {
                                                    ENGINE_PLUGIN_ENTRY_POINT,
                                                    " entry point (extern \"C\")"));
   }
+  // This host's ABI version first, then each older one it still loads.
   const EnginePlugin* table = nullptr;
-  try {
-    table = get(ENGINE_PLUGIN_ABI_VERSION);
-  } catch (...) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("plugin library '", path, "': ", ENGINE_PLUGIN_ENTRY_POINT, " threw"));
+  for (uint32_t v = ENGINE_PLUGIN_ABI_VERSION; table == nullptr && v >= ENGINE_PLUGIN_MIN_ABI_VERSION;
+       --v) {
+    try {
+      table = get(v);
+    } catch (...) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("plugin library '", path, "': ", ENGINE_PLUGIN_ENTRY_POINT, " threw"));
+    }
   }
   if (table == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "plugin library '", path, "': ", ENGINE_PLUGIN_ENTRY_POINT,
-        " returned no table for plugin ABI version ", ENGINE_PLUGIN_ABI_VERSION));
+        " returned no table for plugin ABI versions ", ENGINE_PLUGIN_MIN_ABI_VERSION, "..",
+        ENGINE_PLUGIN_ABI_VERSION, " (built for a newer engine?)"));
   }
   // The library stays loaded (its ops may be referenced by any engine).
   return RegisterPlugin(table, path);

@@ -16,11 +16,15 @@
 #  6. the misbehaving plugin (tests/plugins/): every mode (error, throw, wrong
 #     shape, bad cost, ...) fails with exit code 1 and a message naming the
 #     plugin and the node, never a crash (exit code >= 128).
-# Usage: plugin_example.sh <source dir> <build dir> <misbehaving plugin .so>
+#  7. a plugin layer on the systolic array (plugin ABI 2, tests/plugins/
+#     array_plugin.cc): its modeled cycles, bytes and energy equal those of a
+#     built-in MatMul of the same shapes; output equal to NumPy.
+# Usage: plugin_example.sh <source dir> <build dir> <misbehaving plugin .so> <array plugin .so>
 set -euo pipefail
 SRC=$1
 BUILD=$2
 BAD=$3
+ARRAY=$4
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/engine_plugin_example.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 step() { echo "== $*"; }
@@ -227,6 +231,51 @@ print(f"INT8 engine with the plugin: shuffle layer {rows[0]['precision']}, outpu
       f"Reshape/Transpose/Reshape engine, SQNR vs FP32 {sqnr:.1f} dB (>= 25 dB)")
 PY
 
+step "plugin ABI 2: a plugin layer on the systolic array is costed as the built-in product"
+$PY - "$TMP" <<'PY'
+import sys
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+tmp = sys.argv[1]
+rng = np.random.default_rng(7)
+w = rng.standard_normal((96, 80)).astype(np.float32)
+x = rng.standard_normal((64, 96)).astype(np.float32)
+np.save(f"{tmp}/mm_x.npy", x)
+np.save(f"{tmp}/mm_ref.npy", (x.astype(np.float64) @ w.astype(np.float64)).astype(np.float32))
+for name, node, extra in [("plugin", helper.make_node("PluginMatMul", ["X", "W"], ["Y"], name="mm", domain="com.test"),
+                           [helper.make_opsetid("com.test", 1)]),
+                          ("onnx", helper.make_node("MatMul", ["X", "W"], ["Y"], name="mm"), [])]:
+    g = helper.make_graph([node], "mm", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [64, 96])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [64, 80])],
+                          [numpy_helper.from_array(w, "W")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)] + extra), f"{tmp}/mm_{name}.onnx")
+PY
+for name in plugin onnx; do
+  "$TRT" --onnx="$TMP/mm_$name.onnx" --plugins="$ARRAY" --loadInputs="X:$TMP/mm_x.npy" \
+    --exportOutput="$TMP/mm_out_$name" --exportProfile="$TMP/mm_profile_$name.json" \
+    --iterations=1 --duration=0 --warmUp=0 >"$TMP/mm_$name.log" 2>&1 || { cat "$TMP/mm_$name.log"; fail "array plugin: $name"; }
+done
+$PY - "$TMP" <<'PY' || fail "the array plugin layer is not costed as the built-in MatMul"
+import glob, json, sys
+import numpy as np
+from onnx import TensorProto, numpy_helper
+tmp = sys.argv[1]
+got = numpy_helper.to_array(TensorProto.FromString(open(glob.glob(f"{tmp}/mm_out_plugin/*.pb")[0], "rb").read()))
+err = float(np.max(np.abs(got.astype(np.float64) - np.load(f"{tmp}/mm_ref.npy"))))
+assert err <= 1e-4, err
+rows = {n: [r for r in json.load(open(f"{tmp}/mm_profile_{n}.json")) if r.get("cycles", 0) > 0] for n in ("plugin", "onnx")}
+assert len(rows["plugin"]) == 1 and len(rows["onnx"]) == 1, rows
+p, o = rows["plugin"][0], rows["onnx"][0]
+assert p["type"] == "PluginMatMul" and p["unit"] == "array", p
+keys = ["unit", "cycles", "computeCycles", "dramBytesRead", "dramBytesWritten", "energyPj", "dataflow"]
+diff = {k: (p.get(k), o.get(k)) for k in keys if p.get(k) != o.get(k)}
+assert not diff, f"plugin vs MatMul differ: {diff}"
+print(f"array plugin: {p['cycles']} cycles ({p.get('dataflow')}), DRAM {p['dramBytesRead']} B read / "
+      f"{p['dramBytesWritten']} B written, {p['energyPj']:.0f} pJ: equal to the built-in MatMul; "
+      f"output vs NumPy max abs error {err:.1e}")
+PY
+
 step "a misbehaving plugin is contained"
 $PY - "$TMP" <<'PY'
 import sys
@@ -252,4 +301,17 @@ for mode in import_error infer_error wrong_shape many_outputs prepare_error run_
     || { cat "$TMP/bad_$mode.log"; fail "$mode: the error does not name the plugin and the node"; }
   echo "$mode: $(grep -m1 "plugin 'misbehaving'" "$TMP/bad_$mode.log" | cut -c1-220)"
 done
+# A kernel that cannot be prepared stops the build itself (the builder prepares
+# plugin kernels as the runtime will), so no plan is written that no runtime
+# loads (found by the parser fuzzer, which loads this plugin).
+set +e
+"$TRT" --onnx="$TMP/bad_prepare_error.onnx" --plugins="$BAD" --skipInference \
+  --saveEngine="$TMP/bad_prepare_error.plan" >"$TMP/bad_prepare_build.log" 2>&1
+rc=$?
+set -e
+[ $rc -eq 1 ] || { cat "$TMP/bad_prepare_build.log"; fail "prepare_error: the build should fail, got $rc"; }
+[ ! -e "$TMP/bad_prepare_error.plan" ] || fail "prepare_error: a plan was written"
+grep -q "plugin layer.*bad_prepare_error" "$TMP/bad_prepare_build.log" \
+  || { cat "$TMP/bad_prepare_build.log"; fail "prepare_error: the build error does not name the layer"; }
+echo "prepare_error at build time: $(grep -m1 "plugin layer" "$TMP/bad_prepare_build.log" | cut -c1-220)"
 echo "PASSED"

@@ -78,6 +78,45 @@ TEST_CASE("plugin tables are checked: ABI version, names, functions") {
   CHECK_FALSE(RegisterPlugin(nullptr, "unit").ok());
 }
 
+TEST_CASE("plugin ABI versions: version 1 tables still load, the array unit needs version 2") {
+  static CopyOp v1_op("UnitAbiOneOp");
+  static const EnginePluginOp v1_table = plugin::MakeOpTable(v1_op);
+  static const EnginePlugin v1{1, "abi_one", "1", 1, &v1_table};
+  auto info = RegisterPlugin(&v1, "unit");
+  REQUIRE(info.ok());
+  CHECK(OpRegistry::Builtin().Find("UnitAbiOneOp")->device.unit == hw::LayerKind::kVector);
+  // An array op in a version-1 table: version 1 has no such unit.
+  static CopyOp array_op("UnitArrayOp");
+  static EnginePluginOp array_table = plugin::MakeOpTable(array_op);
+  array_table.device_unit = ENGINE_PLUGIN_UNIT_ARRAY;
+  EnginePlugin p{1, "array_v1", "1", 1, &array_table};
+  info = RegisterPlugin(&p, "unit");
+  REQUIRE_FALSE(info.ok());
+  CHECK_THAT(std::string(info.status().message()), Contains("unknown device unit 1"));
+  // Nor may it claim INT8 pass-through (its products are float).
+  p.abi_version = 2;
+  array_table.int8_behaviour = ENGINE_PLUGIN_INT8_PASS_THROUGH;
+  info = RegisterPlugin(&p, "unit");
+  REQUIRE_FALSE(info.ok());
+  CHECK_THAT(std::string(info.status().message()), Contains("FLOAT_ONLY"));
+  array_table.int8_behaviour = ENGINE_PLUGIN_INT8_FLOAT_ONLY;
+  REQUIRE(RegisterPlugin(&p, "unit").ok());
+  const OpDef* def = OpRegistry::Builtin().Find("UnitArrayOp");
+  REQUIRE(def != nullptr);
+  CHECK(def->device.unit == hw::LayerKind::kArray);
+  CHECK(static_cast<bool>(def->device.gemm));
+  CHECK(def->device.weight_input == 1);
+}
+
+TEST_CASE("a plugin built for plugin ABI 2 loads from its library and runs on the array") {
+  auto info = LoadPlugin(ENGINE_ARRAY_PLUGIN);
+  REQUIRE(info.ok());
+  CHECK(info->name == "test_array");
+  const OpDef* def = OpRegistry::Builtin().Find("PluginMatMul");
+  REQUIRE(def != nullptr);
+  CHECK(def->device.unit == hw::LayerKind::kArray);
+}
+
 TEST_CASE("a second version of a loaded plugin is refused, the same one is a no-op") {
   static CopyOp op("UnitVersionedOp");
   static const EnginePluginOp table = plugin::MakeOpTable(op);

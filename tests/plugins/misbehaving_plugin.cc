@@ -51,6 +51,9 @@ class Misbehave final : public engine::plugin::Op {
       std::string_view blob, std::span<const engine::plugin::TensorDesc> in) const override {
     const std::string mode = Mode(blob);
     if (mode == "infer_error") throw std::invalid_argument("cannot infer (infer_error)");
+    // A plan's layer may name any number of inputs (the plan-loader fuzzer
+    // found that this check was missing).
+    if (in.size() != 1 || in[0].dtype != 1) throw std::invalid_argument("expects one float32 input");
     engine::plugin::TensorDesc out{1, in[0].shape, nullptr, true};
     if (mode == "wrong_shape") out.shape[0] = -3;
     if (mode == "many_outputs") return std::vector<engine::plugin::TensorDesc>(17, out);
@@ -61,6 +64,7 @@ class Misbehave final : public engine::plugin::Op {
       std::span<const engine::plugin::TensorDesc>) const override {
     const std::string mode = Mode(blob);
     if (mode == "prepare_error") throw std::runtime_error("cannot prepare (prepare_error)");
+    if (in.size() != 1) throw std::invalid_argument("expects one input");
     return std::make_unique<CopyKernel>(mode, in[0].elements());
   }
   EnginePluginDeviceWork DeviceWork(std::string_view blob,
