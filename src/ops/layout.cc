@@ -170,11 +170,12 @@ absl::Status ImportScale(const ImportNode& node, ImportSink& sink) {
 // Reached only for an If the parser could not fold (model_rewrite.cc folds
 // every If whose condition is a build-time constant, and reports the others
 // with their condition); kept as a clear error for any other path.
-absl::Status ImportIf(const ImportNode& node, ImportSink&) {
+// If, Loop and Scan: the parser compiles them into plain nodes before import
+// (src/parser/control_flow.h); reaching an importer means a node was left.
+absl::Status ImportControlFlow(const ImportNode& node, ImportSink&) {
   return absl::UnimplementedError(absl::StrCat(
-      "If '", node.name, "': its condition '", node.inputs.empty() ? "" : node.inputs[0],
-      "' is not a build-time constant; the engine compiles a static graph and folds an If only "
-      "when its condition is known at build time"));
+      node.op_type, " '", node.name, "': control flow is compiled into a static graph before "
+      "import (parser/control_flow.h); this node was not"));
 }
 
 // Experimental ops of opsets 1-9: the parser imports them at the model's own
@@ -210,11 +211,14 @@ OpDef CropOp() { return Legacy("Crop", ImportCrop); }
 OpDef AffineOp() { return Legacy("Affine", ImportAffine); }
 OpDef ImageScalerOp() { return Legacy("ImageScaler", ImportImageScaler); }
 OpDef ScaleOp() { return Legacy("Scale", ImportScale); }
-OpDef IfOp() {
+OpDef ControlFlow(const std::string& type) {
   OpDef op;
-  op.type = "If";
-  op.import = ImportIf;
+  op.type = type;
+  op.import = ImportControlFlow;
   return op;
 }
+OpDef IfOp() { return ControlFlow("If"); }
+OpDef LoopOp() { return ControlFlow("Loop"); }
+OpDef ScanOp() { return ControlFlow("Scan"); }
 
 }  // namespace engine::ops

@@ -106,6 +106,8 @@ OpDef AffineOp();
 OpDef ImageScalerOp();
 OpDef ScaleOp();
 OpDef IfOp();
+OpDef LoopOp();
+OpDef ScanOp();
 // --- reductions and normalization (ops-reduce) ---
 // reduce.cc
 OpDef ReduceSumOp();
@@ -194,7 +196,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Layout family: Split/Expand/Tile/Trilu (DMA), Range; legacy image ops
       // and If are rewritten by their importers / the parser.
       SplitOp, ExpandOp, TileOp, RangeOp, TriluOp, CropOp, AffineOp, ImageScalerOp, ScaleOp,
-      IfOp,
+      IfOp, LoopOp, ScanOp,
       // Reductions and search, normalization (vector unit; ops-reduce).
       ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op, ReduceL2Op,
       ReduceSumSquareOp, ReduceLogSumOp, ReduceLogSumExpOp, ArgMaxOp, ArgMinOp, TopKOp, CumSumOp,

@@ -1,8 +1,6 @@
 // ONNX-level rewrites the parser applies before import (ModelProto in,
 // ModelProto out), for models the engine's importers cannot take as written:
 //
-//  - FoldConstantIfs: an If whose condition is a build-time constant is
-//    replaced by the nodes of the branch it takes;
 //  - LowerToFloat32: float16/bfloat16/float64 models compute in float32
 //    (weights converted at import, Cast layers at the graph inputs and
 //    outputs, which keep the model's declared I/O types);
@@ -13,6 +11,7 @@
 //    (experimental ops removed in opset 10: Crop, Affine, ImageScaler, Scale)
 //    are taken out of the graph during conversion and put back afterwards,
 //    so their importers see them at their own opset.
+// (If, Loop and Scan are compiled into plain nodes by control_flow.h.)
 #ifndef ENGINE_PARSER_MODEL_REWRITE_H_
 #define ENGINE_PARSER_MODEL_REWRITE_H_
 
@@ -21,25 +20,21 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "onnx/onnx_pb.h"
 
 namespace engine::parser {
 
-/// Replaces every If node of the main graph whose condition is a build-time
-/// constant (an initializer, which includes inputs bound with
-/// ParseOptions::input_values, or a Constant node's output) by the nodes of
-/// the branch it selects: the branch's initializers join the graph's, its
-/// outputs are renamed to the If's outputs (an Identity is added for a branch
-/// output that is an outer value), and branch-local names that clash with
-/// the graph's get the prefix "<if node name>/". Nested Ifs of the taken
-/// branch are folded in turn. Returns the number of If nodes folded.
-/// Errors: Unimplemented for an If whose condition is not a build-time
-/// constant (naming the node, the condition and the node computing it);
-/// InvalidArgument for a malformed If (missing branch, output count mismatch,
-/// empty condition).
-absl::StatusOr<int> FoldConstantIfs(onnx::ModelProto& model);
+/// Adds to `names` every value name defined or used in `g` and its
+/// subgraphs (inputs, outputs, initializers, node inputs and outputs).
+void CollectNames(const onnx::GraphProto& g, absl::flat_hash_set<std::string>& names);
+
+/// Renames the inputs of node `n` per `map` (old name -> new name), and, in
+/// its subgraphs, the names they read from the outer scope (node inputs and
+/// subgraph outputs found in `map`).
+void RenameInputs(onnx::NodeProto& n, const absl::flat_hash_map<std::string, std::string>& map);
 
 /// Makes a float16/bfloat16/float64 (DOUBLE) model compute in float32, as
 /// TensorRT does with FP64 weights: every FLOAT16/BFLOAT16/DOUBLE

@@ -21,6 +21,7 @@
 #include "onnx/version_converter/convert.h"
 #include "ops/op_registry.h"
 #include "parser/import.h"
+#include "parser/control_flow.h"
 #include "parser/model_rewrite.h"
 #include "parser/shape_propagation.h"
 
@@ -630,6 +631,45 @@ absl::Status CrossCheckShapes(const onnx::ModelProto& model, const ir::Graph& gr
   return absl::OkStatus();
 }
 
+// Collects the static shapes of `g`'s tensors and its subgraphs' into `out`.
+void CollectShapes(const onnx::GraphProto& g, ShapeMap& out) {
+  auto add = [&out](const onnx::ValueInfoProto& vi) {
+    if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return;
+    std::vector<int64_t> dims;
+    for (const auto& d : vi.type().tensor_type().shape().dim()) {
+      dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    }
+    out[vi.name()] = std::move(dims);
+  };
+  for (const auto& vi : g.input()) add(vi);
+  for (const auto& vi : g.value_info()) add(vi);
+  for (const auto& vi : g.output()) add(vi);
+  for (const auto& t : g.initializer()) out[t.name()] = {t.dims().begin(), t.dims().end()};
+  for (const auto& n : g.node()) {
+    for (const auto& a : n.attribute()) {
+      if (a.has_g()) CollectShapes(a.g(), out);
+      for (const auto& sg : a.graphs()) CollectShapes(sg, out);
+    }
+  }
+}
+
+// The control-flow lowering's shape oracle: ONNX shape inference (with data
+// propagation, through the checked schema registry) on a copy of the model;
+// what it cannot infer is simply absent.
+ShapeMap InferredShapes(const onnx::ModelProto& model) {
+  onnx::ModelProto copy = model;
+  try {
+    onnx::ShapeInferenceOptions o(/*check_type=*/false, /*error_mode=*/0,
+                                  /*enable_data_propagation=*/true);
+    onnx::shape_inference::InferShapes(copy, CheckedSchemaRegistry::Get(), o);
+  } catch (const std::exception&) {
+    // Partial results are kept in `copy`.
+  }
+  ShapeMap shapes;
+  CollectShapes(copy.graph(), shapes);
+  return shapes;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxFile(const std::string& path,
@@ -657,17 +697,21 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
   ENGINE_RETURN_IF_ERROR(CheckSupportedOps(model, file));
   ENGINE_RETURN_IF_ERROR(CheckGraphStructure(model.graph(), file));
   ENGINE_RETURN_IF_ERROR(BindInputValues(model, options, file));
+  ENGINE_RETURN_IF_ERROR(PinInputShapes(model, options, file));
   {
-    // If with a build-time-constant condition: inline the taken branch, then
-    // check the ops it brought in.
-    absl::StatusOr<int> folded = FoldConstantIfs(model);
-    if (!folded.ok()) return Annotate(folded.status(), file);
-    if (*folded > 0) {
-      log.Log(Severity::kVerbose, absl::StrCat(file, ": folded ", *folded, " If node(s)"));
+    // If, Loop and Scan compiled into plain nodes (control_flow.h), then the
+    // ops their bodies brought in checked.
+    absl::StatusOr<ControlFlowStats> cf = LowerControlFlow(model, InferredShapes);
+    if (!cf.ok()) return Annotate(cf.status(), file);
+    if (cf->total() > 0) {
+      log.Log(Severity::kVerbose,
+              absl::StrCat(file, ": control flow compiled: ", cf->ifs_folded, " If folded, ",
+                           cf->ifs_converted, " If with both branches and Where, ",
+                           cf->loops_unrolled, " Loop and ", cf->scans_unrolled,
+                           " Scan unrolled (", cf->iterations, " body copies)"));
       ENGINE_RETURN_IF_ERROR(CheckSupportedOps(model, file));
     }
   }
-  ENGINE_RETURN_IF_ERROR(PinInputShapes(model, options, file));
   {
     // float16 / bfloat16 / float64 models compute in float32 (Cast at the
     // boundaries; the engine's I/O keeps the declared types).

@@ -16,9 +16,9 @@ TEST_CASE("Every importable ONNX op has a host kernel", "[ops]") {
     if (def->type == "Scatter") continue;  // imported as ScatterElements (ops-index)
     if (def->type == "Upsample") continue;  // imported as a Resize layer
     // Layout family: the legacy image ops become Slice/Mul/Add at import and
-    // If is folded by the parser (ImportIf reports an unfoldable one).
+    // If, Loop and Scan are compiled away by the parser (parser/control_flow.h).
     static const std::set<std::string> kLayoutImportOnly = {"Crop", "Affine", "ImageScaler",
-                                                            "Scale", "If"};
+                                                            "Scale", "If", "Loop", "Scan"};
     if (kLayoutImportOnly.count(def->type)) {
       CHECK(def->import != nullptr);
       continue;

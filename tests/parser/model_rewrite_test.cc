@@ -131,18 +131,38 @@ TEST_CASE("An If with a constant condition is folded to its branch", "[parser][l
   }
 }
 
-TEST_CASE("An If with a dynamic condition is Unimplemented, saying why", "[parser][layout]") {
+TEST_CASE("An If with a run-time condition runs both branches and selects with Where",
+          "[parser][control-flow]") {
   ModelBuilder b(13);
   b.Input("x", {2, 3});
   b.Input("cond", {}, onnx::TensorProto::BOOL);
   AddIf(b, "cond");
   b.Output("y", {2, 3});
   auto g = parser::ParseOnnxBytes(b.Serialize(), "if.onnx", Quiet());
+  INFO(g.status().ToString());
+  REQUIRE(g.ok());
+  CHECK(Types(**g) == std::vector<std::string>{"Relu", "Identity", "Sigmoid", "Identity", "Where"});
+  CHECK((*g)->outputs()[0]->shape == Dims{2, 3});
+  CHECK((*g)->inputs().size() == 2);  // cond stays a run-time input
+}
+
+TEST_CASE("An If whose branches differ in shape is Unimplemented, saying why",
+          "[parser][control-flow]") {
+  ModelBuilder b(13);
+  b.Input("x", {2, 3});
+  b.Input("cond", {}, onnx::TensorProto::BOOL);
+  auto& n = AddIf(b, "cond");
+  // else: ReduceSum over all axes -> a scalar, not [2, 3].
+  onnx::GraphProto* e = n.mutable_attribute(1)->mutable_g();
+  e->mutable_node(0)->set_op_type("ReduceSum");
+  ModelBuilder::SetInt(*e->mutable_node(0), "keepdims", 0);
+  b.Output("y", {2, 3});
+  auto g = parser::ParseOnnxBytes(b.Serialize(), "if.onnx", Quiet());
   REQUIRE_FALSE(g.ok());
   CHECK(g.status().code() == absl::StatusCode::kUnimplemented);
   CHECK(absl::StrContains(g.status().message(), "'the_if'"));
   CHECK(absl::StrContains(g.status().message(), "condition 'cond' is a graph input"));
-  CHECK(absl::StrContains(g.status().message(), "not a build-time constant"));
+  CHECK(absl::StrContains(g.status().message(), "[2,3] in then_branch and [] in else_branch"));
 }
 
 TEST_CASE("A float16 model computes in float32 and keeps its I/O types", "[parser][layout]") {
