@@ -81,6 +81,11 @@ fi
 if /usr/bin/python3 "$ROOT/models/generate.py" --out "$SEEDS/gen" tiny_cnn >/dev/null 2>&1; then
   cp "$SEEDS/gen/tiny_cnn.onnx" "$SEEDS/onnx/"
 fi
+# Control-flow models (If on a run-time condition, Loop, Scan: compiled into a
+# static graph by the parser, src/parser/control_flow.cc).
+if /usr/bin/python3 "$ROOT/tests/e2e/control_flow_models.py" "$SEEDS/cf" >/dev/null 2>&1; then
+  cp "$SEEDS"/cf/*.onnx "$SEEDS/onnx/"
+fi
 plan_models=(conv_with_strides_padding basic_conv_with_padding conv_with_autopad_same relu add
   add_bcast mul sub div gemm_default_vector_bias gemm_all_attributes gemm_transposeB matmul_2d
   matmul_3d maxpool_2d_default maxpool_2d_pads averagepool_2d_pads globalaveragepool

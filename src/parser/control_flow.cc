@@ -1,6 +1,8 @@
 #include "parser/control_flow.h"
 
 #include <algorithm>
+#include <deque>
+#include <iterator>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -48,15 +50,17 @@ std::string ShapeString(const std::vector<int64_t>& s) {
 }
 
 // The value of `name` when it is a build-time constant of the main graph: an
-// initializer (bound inputs included) or the output of a Constant node before
-// node `before`. Otherwise nullopt, with *producer saying what computes it.
-std::optional<onnx::TensorProto> ConstantValue(const onnx::GraphProto& g, const std::string& name,
-                                               int before, std::string* producer) {
+// initializer (bound inputs included) or the output of a Constant node among
+// `before` (the nodes that precede the one being lowered). Otherwise nullopt,
+// with *producer saying what computes it.
+std::optional<onnx::TensorProto> ConstantValue(const onnx::GraphProto& g,
+                                               const std::vector<onnx::NodeProto>& before,
+                                               const std::string& name, std::string* producer) {
   for (const auto& init : g.initializer()) {
     if (init.name() == name) return init;
   }
-  for (int i = 0; i < before; ++i) {
-    const auto& n = g.node(i);
+  for (auto it = before.rbegin(); it != before.rend(); ++it) {
+    const auto& n = *it;
     for (const auto& o : n.output()) {
       if (o != name) continue;
       *producer = absl::StrCat("computed by ", Describe(n));
@@ -306,13 +310,15 @@ const onnx::GraphProto* GraphAttr(const onnx::NodeProto& n, const std::string& n
 
 // Common state of one node's lowering.
 struct Site {
-  onnx::ModelProto& model;
-  onnx::GraphProto& g;
-  int index;
+  const onnx::GraphProto& g;                  // initializers
+  const std::vector<onnx::NodeProto>& before;  // nodes already placed before this one
+  int64_t graph_nodes;                         // nodes of the graph as it stands
   const onnx::NodeProto& node;
   std::string label;   // "Loop node 'x'"
   std::string prefix;  // "<node name>/"
-  const ShapeOracle& shapes;
+  // Static shapes of the model as it stands, covering `names` when inference
+  // can (computed once and reused while it covers what is asked).
+  std::function<const ShapeMap&(const std::vector<std::string>& names)> shapes;
   const ControlFlowLimits& limits;
 };
 
@@ -322,7 +328,7 @@ absl::Status CheckUnroll(const Site& s, int64_t iterations, int64_t body_nodes) 
         s.label, ": ", iterations, " iterations; the engine unrolls at most ",
         s.limits.max_iterations, " per node at build time"));
   }
-  const int64_t total = static_cast<int64_t>(s.g.node_size()) + iterations * (body_nodes + 4);
+  const int64_t total = s.graph_nodes + iterations * (body_nodes + 4);
   if (total > s.limits.max_nodes) {
     return absl::ResourceExhaustedError(absl::StrCat(
         s.label, ": unrolling ", iterations, " iterations of a ", body_nodes,
@@ -353,7 +359,7 @@ absl::Status LowerIf(const Site& s, Emitter& em, ControlFlowStats& stats) {
   }
   const std::string& cond_name = node.input(0);
   std::string producer;
-  std::optional<onnx::TensorProto> cond = ConstantValue(s.g, cond_name, s.index, &producer);
+  std::optional<onnx::TensorProto> cond = ConstantValue(s.g, s.before, cond_name, &producer);
   absl::flat_hash_map<std::string, std::string> inits;
   std::vector<std::string> outs(node.output().begin(), node.output().end());
   if (cond) {
@@ -380,7 +386,12 @@ absl::Status LowerIf(const Site& s, Emitter& em, ControlFlowStats& stats) {
     return absl::UnimplementedError(absl::StrCat(why, "Where needs opset 9 (model opset ",
                                                  em.opset(), ")"));
   }
-  const ShapeMap shapes = s.shapes(s.model);
+  std::vector<std::string> wanted;
+  for (int k = 0; k < node.output_size(); ++k) {
+    wanted.push_back(then_g->output(k).name());
+    wanted.push_back(else_g->output(k).name());
+  }
+  const ShapeMap& shapes = s.shapes(wanted);
   for (int k = 0; k < node.output_size(); ++k) {
     auto t = shapes.find(then_g->output(k).name());
     auto e = shapes.find(else_g->output(k).name());
@@ -464,7 +475,7 @@ absl::Status LowerLoop(const Site& s, Emitter& em, ControlFlowStats& stats) {
   std::optional<int64_t> trips;
   if (!node.input(0).empty()) {
     std::string producer;
-    std::optional<onnx::TensorProto> m = ConstantValue(s.g, node.input(0), s.index, &producer);
+    std::optional<onnx::TensorProto> m = ConstantValue(s.g, s.before, node.input(0), &producer);
     if (!m) {
       return absl::UnimplementedError(absl::StrCat(
           s.label, ": trip count '", node.input(0), "' is ", producer,
@@ -483,7 +494,7 @@ absl::Status LowerLoop(const Site& s, Emitter& em, ControlFlowStats& stats) {
   // Condition.
   if (!node.input(1).empty()) {
     std::string producer;
-    std::optional<onnx::TensorProto> c = ConstantValue(s.g, node.input(1), s.index, &producer);
+    std::optional<onnx::TensorProto> c = ConstantValue(s.g, s.before, node.input(1), &producer);
     std::optional<int64_t> v = c ? ScalarValue(*c) : std::nullopt;
     if (!v) {
       return absl::UnimplementedError(absl::StrCat(
@@ -668,7 +679,7 @@ absl::Status LowerScan(const Site& s, Emitter& em, ControlFlowStats& stats) {
           em.opset(), ")"));
     }
   }
-  const ShapeMap shapes = s.shapes(s.model);
+  const ShapeMap& shapes = s.shapes({node.input().begin() + first + n, node.input().end()});
   std::vector<std::string> states(node.input().begin() + first,
                                   node.input().begin() + first + n);
   std::vector<std::string> inputs(node.input().begin() + first + n, node.input().end());
@@ -733,48 +744,78 @@ absl::StatusOr<ControlFlowStats> LowerControlFlow(onnx::ModelProto& model,
                                                   const ControlFlowLimits& limits) {
   ControlFlowStats stats;
   onnx::GraphProto* g = model.mutable_graph();
+  auto is_control_flow = [](const onnx::NodeProto& n) {
+    return IsDefaultDomain(n.domain()) &&
+           (n.op_type() == "If" || n.op_type() == "Loop" || n.op_type() == "Scan");
+  };
+  bool any = false;
+  for (const auto& n : g->node()) any = any || is_control_flow(n);
+  if (!any) return stats;
+  // One pass: `placed` holds the final nodes in order, `pending` those still
+  // to look at (a lowered node's replacement goes to its front, so nested
+  // control flow is lowered in turn). Names are kept unique against `taken`:
+  // the main graph's names (not those local to bodies), plus every name made.
   const int opset = DefaultOpsetOf(model);
-  for (;;) {
-    int index = -1;
-    for (int i = 0; i < g->node_size(); ++i) {
-      const auto& n = g->node(i);
-      if (IsDefaultDomain(n.domain()) &&
-          (n.op_type() == "If" || n.op_type() == "Loop" || n.op_type() == "Scan")) {
-        index = i;
-        break;
-      }
+  absl::flat_hash_set<std::string> taken;
+  {
+    onnx::GraphProto main = *g;
+    for (auto& n : *main.mutable_node()) n.clear_attribute();
+    CollectNames(main, taken);
+  }
+  std::vector<onnx::NodeProto> placed;
+  std::deque<onnx::NodeProto> pending(std::make_move_iterator(g->mutable_node()->begin()),
+                                      std::make_move_iterator(g->mutable_node()->end()));
+  g->clear_node();
+  // The shape oracle on the model as it stands (placed + pending), cached
+  // until asked for a name it does not cover.
+  std::optional<ShapeMap> cache;
+  const onnx::NodeProto* current = nullptr;  // the node being lowered
+  auto shapes_for = [&](const std::vector<std::string>& names) -> const ShapeMap& {
+    bool covered = cache.has_value();
+    for (const auto& n : names) covered = covered && cache->contains(n);
+    if (!covered) {
+      for (const auto& n : placed) *g->add_node() = n;
+      if (current != nullptr) *g->add_node() = *current;
+      for (const auto& n : pending) *g->add_node() = n;
+      cache = shapes(model);
+      g->clear_node();
     }
-    if (index < 0) return stats;
-    const onnx::NodeProto node = g->node(index);
-    absl::flat_hash_set<std::string> taken;
-    {
-      onnx::GraphProto rest = *g;
-      rest.mutable_node(index)->clear_attribute();
-      CollectNames(rest, taken);
+    return *cache;
+  };
+  int64_t lowered = 0;
+  while (!pending.empty()) {
+    onnx::NodeProto node = std::move(pending.front());
+    pending.pop_front();
+    if (!is_control_flow(node)) {
+      placed.push_back(std::move(node));
+      continue;
+    }
+    const int64_t graph_nodes = static_cast<int64_t>(placed.size() + pending.size()) + 1;
+    if (++lowered > limits.max_nodes || graph_nodes > limits.max_nodes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          Describe(node), ": lowering control flow would pass ", limits.max_nodes,
+          " nodes or control-flow nodes"));
     }
     const std::string base = node.name().empty() ? node.op_type() : node.name();
-    Site site{model, *g, index, node, Describe(node), base + "/", shapes, limits};
+    Site site{*g, placed, graph_nodes, node, Describe(node), base + "/", shapes_for, limits};
     Emitter em(*g, opset, taken);
+    current = &node;
     absl::Status st = node.op_type() == "If"     ? LowerIf(site, em, stats)
                       : node.op_type() == "Loop" ? LowerLoop(site, em, stats)
                                                  : LowerScan(site, em, stats);
+    current = nullptr;
     if (!st.ok()) return st;
-    if (static_cast<int64_t>(g->node_size()) - 1 + static_cast<int64_t>(em.nodes.size()) >
-        limits.max_nodes) {
+    if (graph_nodes - 1 + static_cast<int64_t>(em.nodes.size()) > limits.max_nodes) {
       return absl::ResourceExhaustedError(absl::StrCat(
           site.label, ": lowering control flow would make a graph of more than ",
           limits.max_nodes, " nodes"));
     }
-    google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
-    for (int i = 0; i < g->node_size(); ++i) {
-      if (i == index) {
-        for (auto& n : em.nodes) *nodes.Add() = std::move(n);
-      } else {
-        *nodes.Add() = std::move(*g->mutable_node(i));
-      }
+    for (auto it = em.nodes.rbegin(); it != em.nodes.rend(); ++it) {
+      pending.push_front(std::move(*it));
     }
-    g->mutable_node()->Swap(&nodes);
   }
+  for (auto& n : placed) *g->add_node() = std::move(n);
+  return stats;
 }
 
 }  // namespace engine::parser
