@@ -319,8 +319,26 @@ struct Site {
   // Static shapes of the model as it stands, covering `names` when inference
   // can (computed once and reused while it covers what is asked).
   std::function<const ShapeMap&(const std::vector<std::string>& names)> shapes;
+  // `name` evaluated at build time from the nodes before this one.
+  std::function<std::optional<int64_t>(const std::string& name)> scalar;
   const ControlFlowLimits& limits;
 };
+
+// The single value of `name` when it is known at build time: stored (an
+// initializer or Constant) or computed from such values and static shapes
+// (Site::scalar). *producer says what computes it otherwise.
+std::optional<int64_t> BuildTimeScalar(const Site& s, const std::string& name, std::string* producer,
+                                       bool* stored_but_unreadable) {
+  *stored_but_unreadable = false;
+  std::optional<onnx::TensorProto> t = ConstantValue(s.g, s.before, name, producer);
+  if (t) {
+    std::optional<int64_t> v = ScalarValue(*t);
+    *stored_but_unreadable = !v.has_value();
+    return v;
+  }
+  if (*producer == "a graph input") return std::nullopt;
+  return s.scalar(name);
+}
 
 absl::Status CheckUnroll(const Site& s, int64_t iterations, int64_t body_nodes) {
   if (iterations > s.limits.max_iterations) {
@@ -359,15 +377,15 @@ absl::Status LowerIf(const Site& s, Emitter& em, ControlFlowStats& stats) {
   }
   const std::string& cond_name = node.input(0);
   std::string producer;
-  std::optional<onnx::TensorProto> cond = ConstantValue(s.g, s.before, cond_name, &producer);
+  bool unreadable = false;
+  std::optional<int64_t> v = BuildTimeScalar(s, cond_name, &producer, &unreadable);
+  if (unreadable) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        s.label, ": condition '", cond_name, "' is not a single readable value"));
+  }
   absl::flat_hash_map<std::string, std::string> inits;
   std::vector<std::string> outs(node.output().begin(), node.output().end());
-  if (cond) {
-    std::optional<int64_t> v = ScalarValue(*cond);
-    if (!v) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          s.label, ": condition '", cond_name, "' is not a single readable value"));
-    }
+  if (v) {
     const onnx::GraphProto& branch = *v != 0 ? *then_g : *else_g;
     auto results = Inline(branch, {}, s.prefix, /*rename_all=*/false, em, inits, &outs);
     if (!results.ok()) return results.status();
@@ -385,6 +403,16 @@ absl::Status LowerIf(const Site& s, Emitter& em, ControlFlowStats& stats) {
   if (em.opset() < 9) {
     return absl::UnimplementedError(absl::StrCat(why, "Where needs opset 9 (model opset ",
                                                  em.opset(), ")"));
+  }
+  for (int k = 0; k < node.output_size(); ++k) {
+    for (const onnx::GraphProto* b : {then_g, else_g}) {
+      const onnx::TypeProto& type = b->output(k).type();
+      if (type.value_case() != onnx::TypeProto::VALUE_NOT_SET && !type.has_tensor_type()) {
+        return absl::UnimplementedError(absl::StrCat(
+            why, "output ", k, " '", b->output(k).name(),
+            "' is a sequence, map or optional, not a tensor"));
+      }
+    }
   }
   std::vector<std::string> wanted;
   for (int k = 0; k < node.output_size(); ++k) {
@@ -475,30 +503,29 @@ absl::Status LowerLoop(const Site& s, Emitter& em, ControlFlowStats& stats) {
   std::optional<int64_t> trips;
   if (!node.input(0).empty()) {
     std::string producer;
-    std::optional<onnx::TensorProto> m = ConstantValue(s.g, s.before, node.input(0), &producer);
-    if (!m) {
-      return absl::UnimplementedError(absl::StrCat(
-          s.label, ": trip count '", node.input(0), "' is ", producer,
-          ", not a build-time constant; the engine unrolls a Loop at build time",
-          producer == "a graph input" ? " (bind a graph input with input_values: "
-                                        "BuilderConfig::input_values)"
-                                      : ""));
-    }
-    trips = ScalarValue(*m);
-    if (!trips) {
+    bool unreadable = false;
+    trips = BuildTimeScalar(s, node.input(0), &producer, &unreadable);
+    if (unreadable) {
       return absl::InvalidArgumentError(absl::StrCat(s.label, ": trip count '", node.input(0),
                                                      "' is not a single integer"));
+    }
+    if (!trips) {
+      return absl::UnimplementedError(absl::StrCat(
+          s.label, ": trip count '", node.input(0), "' is ", producer,
+          ", not a build-time constant; the engine unrolls a Loop at build time (when it "
+          "depends on graph inputs, bind a graph input with input_values: "
+          "BuilderConfig::input_values)"));
     }
     if (*trips < 0) trips = 0;
   }
   // Condition.
   if (!node.input(1).empty()) {
     std::string producer;
-    std::optional<onnx::TensorProto> c = ConstantValue(s.g, s.before, node.input(1), &producer);
-    std::optional<int64_t> v = c ? ScalarValue(*c) : std::nullopt;
+    bool unreadable = false;
+    std::optional<int64_t> v = BuildTimeScalar(s, node.input(1), &producer, &unreadable);
     if (!v) {
       return absl::UnimplementedError(absl::StrCat(
-          s.label, ": condition '", node.input(1), "' is ", c ? "not a single value" : producer,
+          s.label, ": condition '", node.input(1), "' is ", unreadable ? "not a single value" : producer,
           "; the engine unrolls a Loop only when its condition is a build-time constant",
           producer == "a graph input" ? " (bind a graph input with input_values: "
                                         "BuilderConfig::input_values)"
@@ -741,6 +768,7 @@ absl::Status LowerScan(const Site& s, Emitter& em, ControlFlowStats& stats) {
 
 absl::StatusOr<ControlFlowStats> LowerControlFlow(onnx::ModelProto& model,
                                                   const ShapeOracle& shapes,
+                                                  const ScalarOracle& scalars,
                                                   const ControlFlowLimits& limits) {
   ControlFlowStats stats;
   onnx::GraphProto* g = model.mutable_graph();
@@ -782,6 +810,13 @@ absl::StatusOr<ControlFlowStats> LowerControlFlow(onnx::ModelProto& model,
     }
     return *cache;
   };
+  // A scalar from the nodes placed so far.
+  auto scalar_of = [&](const std::string& name) -> std::optional<int64_t> {
+    for (const auto& n : placed) *g->add_node() = n;
+    std::optional<int64_t> v = scalars(model, name);
+    g->clear_node();
+    return v;
+  };
   int64_t lowered = 0;
   while (!pending.empty()) {
     onnx::NodeProto node = std::move(pending.front());
@@ -797,7 +832,8 @@ absl::StatusOr<ControlFlowStats> LowerControlFlow(onnx::ModelProto& model,
           " nodes or control-flow nodes"));
     }
     const std::string base = node.name().empty() ? node.op_type() : node.name();
-    Site site{*g, placed, graph_nodes, node, Describe(node), base + "/", shapes_for, limits};
+    Site site{*g,        placed,    graph_nodes, node, Describe(node), base + "/",
+              shapes_for, scalar_of, limits};
     Emitter em(*g, opset, taken);
     current = &node;
     absl::Status st = node.op_type() == "If"     ? LowerIf(site, em, stats)

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,14 @@ namespace engine::parser {
 using ShapeMap = absl::flat_hash_map<std::string, std::vector<int64_t>>;
 /// Runs shape inference on (a copy of) a model and returns its ShapeMap.
 using ShapeOracle = std::function<ShapeMap(const onnx::ModelProto&)>;
+
+/// Evaluates tensor `name` of a model at build time when it is computed from
+/// initializers and static shapes only (the engine's own import and constant
+/// propagation on the nodes it depends on), returning its single element as
+/// an integer (bool and float: 0 or 1 as a condition); nullopt when it is not
+/// a build-time constant or not a single value.
+using ScalarOracle = std::function<std::optional<int64_t>(const onnx::ModelProto&,
+                                                          const std::string& name)>;
 
 /// Bounds of the unrolling (hostile models: a trip count of 2^62).
 struct ControlFlowLimits {
@@ -66,7 +75,9 @@ struct ControlFlowStats {
 /// Rewrites every If, Loop and Scan node of `model`'s main graph (and those
 /// its bodies bring in, until none is left) as described above. `shapes` is
 /// called, on the model as rewritten so far, only when a static shape is
-/// needed (a Scan's length, the branch shapes of a run-time If).
+/// needed (a Scan's length, the branch shapes of a run-time If); `scalars`
+/// when a Loop's trip count or condition, or an If's condition, is computed
+/// by nodes (e.g. from a Shape) rather than stored.
 /// Inlined names: body-local names that clash with the graph's get the
 /// prefix "<node name>/" ("<node name>/i<k>/" for iteration k), constants
 /// made by the rewrite are initializers named "<node name>/...".
@@ -77,6 +88,7 @@ struct ControlFlowStats {
 /// `limits`.
 absl::StatusOr<ControlFlowStats> LowerControlFlow(onnx::ModelProto& model,
                                                   const ShapeOracle& shapes,
+                                                  const ScalarOracle& scalars,
                                                   const ControlFlowLimits& limits = {});
 
 }  // namespace engine::parser

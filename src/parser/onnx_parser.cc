@@ -670,6 +670,66 @@ ShapeMap InferredShapes(const onnx::ModelProto& model) {
   return shapes;
 }
 
+// The control-flow lowering's scalar oracle: `name` evaluated at build time
+// by importing the nodes it depends on (at most 4,096) and propagating
+// constants through them (PropagateShapes folds integer and small float
+// computations, Shape of static tensors included).
+std::optional<int64_t> EvaluateScalar(const onnx::ModelProto& model, const std::string& name) {
+  const onnx::GraphProto& g = model.graph();
+  absl::flat_hash_map<std::string, int> producer;
+  for (int i = 0; i < g.node_size(); ++i) {
+    for (const auto& o : g.node(i).output()) producer[o] = i;
+  }
+  std::vector<bool> keep(g.node_size(), false);
+  absl::flat_hash_set<std::string> needed;
+  std::vector<std::string> stack = {name};
+  int kept = 0;
+  while (!stack.empty()) {
+    const std::string v = std::move(stack.back());
+    stack.pop_back();
+    if (v.empty() || !needed.insert(v).second) continue;
+    auto it = producer.find(v);
+    if (it == producer.end() || keep[it->second]) continue;
+    const onnx::NodeProto& n = g.node(it->second);
+    for (const auto& a : n.attribute()) {
+      if (a.has_g() || a.graphs_size() > 0) return std::nullopt;  // no subgraphs here
+    }
+    keep[it->second] = true;
+    if (++kept > 4096) return std::nullopt;
+    for (const auto& in : n.input()) stack.push_back(in);
+  }
+  if (kept == 0) return std::nullopt;
+  onnx::ModelProto sub;
+  sub.set_ir_version(model.ir_version());
+  *sub.mutable_opset_import() = model.opset_import();
+  onnx::GraphProto* sg = sub.mutable_graph();
+  sg->set_name("build-time scalar");
+  for (const auto& in : g.input()) {
+    if (needed.contains(in.name())) *sg->add_input() = in;
+  }
+  for (const auto& init : g.initializer()) {
+    if (needed.contains(init.name())) *sg->add_initializer() = init;
+  }
+  for (int i = 0; i < g.node_size(); ++i) {
+    if (keep[i]) *sg->add_node() = g.node(i);
+  }
+  sg->add_output()->set_name(name);
+  const int opset = DefaultOpset(model);
+  absl::StatusOr<std::unique_ptr<ir::Graph>> graph = Import(sub, "", opset, BuildLimits{});
+  if (!graph.ok() || !PropagateShapes(**graph).ok()) return std::nullopt;
+  const ir::Value* v = (*graph)->FindValue(name);
+  if (v == nullptr || !v->is_constant() || v->constant->num_elements() != 1) return std::nullopt;
+  const Tensor& t = *v->constant;
+  switch (t.dtype()) {
+    case DataType::kInt64: return *t.data_as<int64_t>();
+    case DataType::kInt32: return *t.data_as<int32_t>();
+    case DataType::kBool:
+    case DataType::kUint8: return *t.data_as<uint8_t>();
+    case DataType::kFloat32: return *t.data_as<float>() != 0.0f ? 1 : 0;
+    default: return std::nullopt;
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxFile(const std::string& path,
@@ -701,7 +761,7 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> ParseOnnxBytes(const std::string& byt
   {
     // If, Loop and Scan compiled into plain nodes (control_flow.h), then the
     // ops their bodies brought in checked.
-    absl::StatusOr<ControlFlowStats> cf = LowerControlFlow(model, InferredShapes);
+    absl::StatusOr<ControlFlowStats> cf = LowerControlFlow(model, InferredShapes, EvaluateScalar);
     if (!cf.ok()) return Annotate(cf.status(), file);
     if (cf->total() > 0) {
       log.Log(Severity::kVerbose,

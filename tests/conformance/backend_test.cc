@@ -371,8 +371,8 @@ TEST_CASE("ONNX backend tests of issue 17's closed gaps run and pass", "[conform
 }
 
 TEST_CASE("ONNX backend tests (libonnx-testdata node)", "[conformance]") {
-  // 846 of the 932 node tests (issue 17; Loop and Scan since control_flow.cc).
-  CheckSuite("libonnx-testdata/node", testing::OnnxTestDataPath("node"), 846);
+  // 848 of the 932 node tests (issue 17; Loop and Scan since control_flow.cc).
+  CheckSuite("libonnx-testdata/node", testing::OnnxTestDataPath("node"), 848);
 }
 
 TEST_CASE("ONNX backend tests (libonnx-testdata pytorch-converted)", "[conformance]") {

@@ -12,6 +12,9 @@ graph (src/parser/control_flow.h):
   loop_for_const_cond      Loop with a trip count, no condition input and a
                            constant true condition out of the body (as
                            PyTorch exports a for loop);
+  loop_shape_trip_count    Loop whose trip count is Shape -> Gather of the input
+                           (a PyTorch for loop over x.size(0)), the iteration
+                           number used as a Gather index;
   loop_opset11             Loop at opset 11 (Unsqueeze/Squeeze axes as attributes);
   scan_axes_reverse        Scan (opset 13): scan axis 1, one reverse input, an
                            output stacked on axis 1 in reverse order and one on
@@ -110,6 +113,21 @@ body = h.make_graph([const('keep_going', np.array(True)),
 g = h.make_graph([const('M', np.int64(3)), h.make_node('Loop', ['M', '', 'X'], ['Y'], body=body)],
                  'loop_for_const_cond', [vi('X', shape=[2, 3])], [vi('Y', shape=[2, 3])])
 save('loop_for_const_cond', g, {'X': x23})
+
+# for i in range(x.size(0)): v += x[i], as PyTorch exports it: the trip count
+# computed from the input's shape (Shape -> Gather), the iteration number
+# used as an index.
+body = h.make_graph([h.make_node('Identity', ['cond_in'], ['cond_out']),
+                     h.make_node('Gather', ['X', 'i'], ['row'], axis=0),
+                     h.make_node('Add', ['v_in', 'row'], ['v_out'])],
+                    'body', [vi('i', T.INT64, []), vi('cond_in', T.BOOL, []), vi('v_in', shape=[3])],
+                    [vi('cond_out', T.BOOL, []), vi('v_out', shape=[3])])
+g = h.make_graph([h.make_node('Shape', ['X'], ['shape']), const('zero', np.int64(0)),
+                  h.make_node('Gather', ['shape', 'zero'], ['M'], axis=0),
+                  const('C', np.array(True)), const('v0', np.zeros(3, np.float32)),
+                  h.make_node('Loop', ['M', 'C', 'v0'], ['Y'], body=body)],
+                 'loop_shape_trip_count', [vi('X', shape=[5, 3])], [vi('Y', shape=[3])])
+save('loop_shape_trip_count', g, {'X': rng.standard_normal((5, 3)).astype(np.float32)})
 
 # Scan (opset 13): X [2, 5, 3] scanned along axis 1 (reversed), W [5, 2] along axis 0.
 # W holds one value per step and row: [2] -> [2, 1] to scale the rows.
