@@ -6,7 +6,9 @@
 #   - ResNet-50 with a dynamic batch (models/generate.py resnet50_dynamic, plan
 #     over batch 1..8) served twice: "batch 1" (max_batch_size 8 without
 #     dynamic_batching: each request runs alone) and "dynamic" (dynamic
-#     batching, max_queue_delay 5 ms, preferred batch 8).
+#     batching, max_queue_delay 5 ms, preferred batch sizes 4, 5, 8: the
+#     plan's shape buckets above 1, so no batch runs a padded device program
+#     unless the delay expires first).
 # Every configuration: 1 instance of 2 threads for ResNet-50. The client
 # (bench/serving_load.py, Python threads) shares the cores with the server:
 # host figures on this machine, not an accelerator's.
@@ -69,7 +71,7 @@ if [[ " $MODELS " == *" resnet50 "* ]]; then
   echo '{"max_batch_size": 8, "instance_count": 1, "threads": 2, "max_queue_size": 128}' \
     >"$REPO/resnet50_b1/config.json"
   echo '{"max_batch_size": 8, "instance_count": 1, "threads": 2, "max_queue_size": 128,
-         "dynamic_batching": {"max_queue_delay_us": 5000, "preferred_batch_size": [8]}}' \
+         "dynamic_batching": {"max_queue_delay_us": 5000, "preferred_batch_size": [4, 5, 8]}}' \
     >"$REPO/resnet50_dyn/config.json"
 fi
 
