@@ -9,7 +9,9 @@
 // batches), noisier on a busy machine.
 //
 // Usage: conv_bench [--min-time=SECONDS] [--threads=N] [--model=resnet50|mobilenetv2|all]
-//        [--filter=SUBSTRING]
+//        [--filter=SUBSTRING] [--batch=N]
+// --batch=N runs every layer on N images (X [N, C, H, W]; the GFLOP/s count
+// all N): whether a kernel gains from a batch (the dynamic batcher's case).
 // Prints per shape: count in the model, ms per call, GFLOP/s, ms x count;
 // then the model's total over the listed layers.
 #include <algorithm>
@@ -288,6 +290,7 @@ int GemmMode(const char* name, const std::vector<GemmShape>& shapes, double min_
 int main(int argc, char** argv) {
   double min_time = 0.5;
   int threads = 1;
+  int64_t batch = 1;
   std::string model_name = "all", filter;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -318,11 +321,13 @@ int main(int argc, char** argv) {
         p = *end == ',' ? end + 1 : end;
       }
       return GemmMode("custom", shapes, min_time);
+    } else if (a.rfind("--batch=", 0) == 0) {
+      batch = std::max<int64_t>(std::atoll(a.c_str() + 8), 1);
     } else if (a.rfind("--filter=", 0) == 0) {
       filter = a.substr(9);
     } else {
       std::fprintf(stderr,
-                   "usage: conv_bench [--min-time=S] [--threads=N] [--model=M] [--filter=S]\n");
+                   "usage: conv_bench [--min-time=S] [--threads=N] [--model=M] [--filter=S] [--batch=N]\n");
       return 2;
     }
   }
@@ -332,7 +337,8 @@ int main(int argc, char** argv) {
   std::mt19937 rng(7);
   for (const Model& model : {ResNet50(), MobileNetV2()}) {
     if (model_name != "all" && model_name != model.name) continue;
-    std::printf("%s, %d thread(s), %s time\n", model.name, threads, wall ? "wall" : "CPU");
+    std::printf("%s, batch %lld, %d thread(s), %s time\n", model.name, (long long)batch, threads,
+                wall ? "wall" : "CPU");
     std::printf("%-44s %5s %10s %9s %10s\n", "layer", "count", "ms/call", "GFLOP/s", "ms*count");
     double total = 0;
     std::vector<ConvShape> shapes = model.convs;
@@ -357,28 +363,29 @@ int main(int argc, char** argv) {
         attrs.Set("group", c.group);
         if (c.relu) attrs.Set("activation", std::string("Relu"));
         std::vector<Tensor> in;
-        in.push_back(Random({1, c.c, c.h, c.w}, rng, 1.0f));
+        in.push_back(Random({batch, c.c, c.h, c.w}, rng, 1.0f));
         in.push_back(Random({c.m, c.c / c.group, c.k, c.k}, rng, 0.1f));
         in.push_back(Random({c.m}, rng, 0.1f));
         std::vector<bool> constant = {false, true, true};
         if (c.residual) {
-          in.push_back(Random({1, c.m, oh, ow}, rng, 1.0f));
+          in.push_back(Random({batch, c.m, oh, ow}, rng, 1.0f));
           constant.push_back(false);
         }
         if (!Prepare("Conv", attrs, std::move(in), constant, &layer)) return 1;
-        layer.macs = c.m * (c.c / c.group) * c.k * c.k * oh * ow;
+        layer.macs = batch * c.m * (c.c / c.group) * c.k * c.k * oh * ow;
       } else {
-        std::snprintf(label, sizeof(label), "gemm 1x%lld * %lldx%lld^T", (long long)model.fc_in,
+        std::snprintf(label, sizeof(label), "gemm %lldx%lld * %lldx%lld^T", (long long)batch,
+                      (long long)model.fc_in,
                       (long long)model.fc_out, (long long)model.fc_in);
         if (!filter.empty() && std::string(label).find(filter) == std::string::npos) continue;
         Attributes attrs;
         attrs.Set("transB", int64_t{1});
         std::vector<Tensor> in;
-        in.push_back(Random({1, model.fc_in}, rng, 1.0f));
+        in.push_back(Random({batch, model.fc_in}, rng, 1.0f));
         in.push_back(Random({model.fc_out, model.fc_in}, rng, 0.1f));
         in.push_back(Random({model.fc_out}, rng, 0.1f));
         if (!Prepare("Gemm", attrs, std::move(in), {false, true, true}, &layer)) return 1;
-        layer.macs = model.fc_in * model.fc_out;
+        layer.macs = batch * model.fc_in * model.fc_out;
       }
       const size_t bytes = layer.kernel->ScratchBytes(threads);
       std::vector<std::byte> storage(bytes + 64);

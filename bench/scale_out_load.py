@@ -5,8 +5,9 @@ keep-alive connections for D seconds; a request that fails (connection error,
 5xx) is retried on a new connection, at most 3 attempts. At --kill-at
 seconds, SIGKILL --kill-pid (a replica). Prints a Markdown table: requests
 answered 200, retried requests, lost requests (failed 3 times), throughput,
-p50/p99 latency (ms, including retries), before and after the kill.
-Standard library only."""
+p50/p99 latency (ms, including retries), before and after the kill, then one
+line "[load] totals ok=N retried=R lost=L ok_after=A" (tests/e2e/scale_out_haproxy.sh
+reads it). Standard library only."""
 import argparse
 import http.client
 import json
@@ -83,6 +84,9 @@ def main():
         p = (lambda q: 1000 * lat[min(len(lat) - 1, int(q * len(lat)))]) if lat else (lambda q: 0)
         print(f"| {phase} | {s['ok']} | {s['retried']} | {s['lost']} | {s['ok'] / span:.0f} | "
               f"{p(0.5):.1f} | {p(0.99):.1f} |")
+    b, a = stats["before"], stats["after"]
+    print(f"[load] totals ok={b['ok'] + a['ok']} retried={b['retried'] + a['retried']} "
+          f"lost={b['lost'] + a['lost']} ok_after={a['ok']}")
 
 
 if __name__ == "__main__":

@@ -6,14 +6,18 @@
 #   - ResNet-50 with a dynamic batch (models/generate.py resnet50_dynamic, plan
 #     over batch 1..8) served twice: "batch 1" (max_batch_size 8 without
 #     dynamic_batching: each request runs alone) and "dynamic" (dynamic
-#     batching, max_queue_delay 5 ms, preferred batch 8).
+#     batching, max_queue_delay 5 ms, preferred batch sizes 4, 5, 8: the
+#     plan's shape buckets above 1, so no batch runs a padded device program
+#     unless the delay expires first).
 # Every configuration: 1 instance of 2 threads for ResNet-50. The client
 # (bench/serving_load.py, Python threads) shares the cores with the server:
 # host figures on this machine, not an accelerator's.
 #
 # Usage: bash bench/serving.sh [LEVELS (default "1 4 8 16 64")]
 # Environment: BUILD_DIR (default build), DURATION seconds per point (default 5),
-# MODELS (default "mnist resnet50").
+# MODELS (default "mnist resnet50"), ENGINE_SERVER (a prebuilt engine_server
+# binary to measure instead of $BUILD_DIR's: A/B runs; nothing is built then),
+# RESNET50_PLAN (a resnet50_dynamic plan built as below, to skip its build).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${BUILD_DIR:-$ROOT/build}"
@@ -34,8 +38,11 @@ run() {  # run LOG CMD...: quiet unless it fails
   "$@" >"$log" 2>&1 || { cat "$log" >&2; echo "[bench] failed: $*" >&2; exit 1; }
 }
 
-echo "[bench] building engine_server and trtexec_like in $BUILD"
-run "$TMP/build.log" cmake --build "$BUILD" --target engine_server trtexec_like
+SERVER_BIN="${ENGINE_SERVER:-$BUILD/bin/engine_server}"
+if [ -z "${ENGINE_SERVER:-}" ]; then
+  echo "[bench] building engine_server and trtexec_like in $BUILD"
+  run "$TMP/build.log" cmake --build "$BUILD" --target engine_server trtexec_like
+fi
 REPO="$TMP/repo"
 mkdir -p "$REPO"
 if [[ " $MODELS " == *" mnist "* ]]; then
@@ -50,22 +57,26 @@ if [[ " $MODELS " == *" mnist "* ]]; then
   fi
 fi
 if [[ " $MODELS " == *" resnet50 "* ]]; then
-  echo "[bench] generating and building resnet50_dynamic (batch 1..8)"
-  run "$TMP/gen.log" $PY "$ROOT/models/generate.py" --out "$ROOT/models/out" resnet50_dynamic
   mkdir -p "$REPO/resnet50_b1/1" "$REPO/resnet50_dyn/1"
-  run "$TMP/resnet.log" "$BUILD/bin/trtexec_like" --onnx="$ROOT/models/out/resnet50_dynamic.onnx" \
-    --minShapes=input:1x3x224x224 --optShapes=input:4x3x224x224 --maxShapes=input:8x3x224x224 \
-    --shapeBuckets=4 --saveEngine="$REPO/resnet50_dyn/1/model.plan" --skipInference
+  if [ -n "${RESNET50_PLAN:-}" ]; then
+    cp "$RESNET50_PLAN" "$REPO/resnet50_dyn/1/model.plan"
+  else
+    echo "[bench] generating and building resnet50_dynamic (batch 1..8)"
+    run "$TMP/gen.log" $PY "$ROOT/models/generate.py" --out "$ROOT/models/out" resnet50_dynamic
+    run "$TMP/resnet.log" "$BUILD/bin/trtexec_like" --onnx="$ROOT/models/out/resnet50_dynamic.onnx" \
+      --minShapes=input:1x3x224x224 --optShapes=input:4x3x224x224 --maxShapes=input:8x3x224x224 \
+      --shapeBuckets=4 --saveEngine="$REPO/resnet50_dyn/1/model.plan" --skipInference
+  fi
   cp "$REPO/resnet50_dyn/1/model.plan" "$REPO/resnet50_b1/1/model.plan"
   echo '{"max_batch_size": 8, "instance_count": 1, "threads": 2, "max_queue_size": 128}' \
     >"$REPO/resnet50_b1/config.json"
   echo '{"max_batch_size": 8, "instance_count": 1, "threads": 2, "max_queue_size": 128,
-         "dynamic_batching": {"max_queue_delay_us": 5000, "preferred_batch_size": [8]}}' \
+         "dynamic_batching": {"max_queue_delay_us": 5000, "preferred_batch_size": [4, 5, 8]}}' \
     >"$REPO/resnet50_dyn/config.json"
 fi
 
 : >"$TMP/server.log"
-"$BUILD/bin/engine_server" --model-repository="$REPO" --port=0 >"$TMP/server.log" 2>&1 &
+"$SERVER_BIN" --model-repository="$REPO" --port=0 >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 PORT=""
 for _ in $(seq 1 600); do

@@ -13,6 +13,7 @@ PACKAGES=(
   libcpp-httplib-dev
   libgrpc++-dev protobuf-compiler-grpc python3-grpcio  # engine_server --grpc-port and its test (optional: built when present)
   haproxy  # bench/scale_out.sh: replicas behind a load balancer
+  python3-yaml  # e2e/deploy_check: the KServe manifests
   libonnx-testdata python3-onnx python3-numpy
   pybind11-dev python3-dev python3-pytest python3-matplotlib  # the Python module and its tests (python/, tests/python/)
   chromium  # headless: renders `trtexec_like compare --html` pages in tests (large)

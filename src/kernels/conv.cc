@@ -65,6 +65,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -73,6 +74,7 @@
 #include "kernels/conv_geometry.h"
 #include "kernels/defs.h"
 #include "kernels/kernel_util.h"
+#include "kernels/packed_weights.h"
 #include "kernels/simd.h"
 #include "kernels/sgemm.h"
 #include "kernels/sgemm_packed.h"
@@ -410,13 +412,11 @@ class ConvKernel final : public Kernel {
                                          p_.in[2], p_.out[2]));
     }
     w_stride_ = PackedAFloats(m, k);
-    w_packed_.clear();
+    // Constant W: packed once per distinct weight content and shared by
+    // every kernel (every context and input shape) prepared from it.
+    w_packed_.reset();
     if (w.constant != nullptr && m > 0) {
-      w_packed_.resize(static_cast<size_t>(p_.group * w_stride_));
-      const float* wd = w.constant->data_as<float>();
-      for (int64_t g = 0; g < p_.group; ++g) {
-        PackA(wd + g * m * k, m, k, k, 1, w_packed_.data() + g * w_stride_);
-      }
+      w_packed_ = SharedPackedA(w.constant->data_as<float>(), p_.group, m, k);
     }
     if (pointwise_) {
       strategy_ = Strategy::kDirect;
@@ -455,7 +455,7 @@ class ConvKernel final : public Kernel {
     chunk_ = std::max<int64_t>(kChunkFloats / std::max<int64_t>(k, 1) / col_align, 1) * col_align;
     // Scratch: [packed W when not constant][shared im2col], per thread a
     // private im2col chunk.
-    shared_w_floats_ = w_packed_.empty() ? p_.group * w_stride_ : 0;
+    shared_w_floats_ = w_packed_ == nullptr ? p_.group * w_stride_ : 0;
     size_t shared_bytes =
         ScratchLayout::Align(static_cast<size_t>(shared_w_floats_) * sizeof(float));
     if (shared) shared_bytes += static_cast<size_t>(k * n) * sizeof(float);
@@ -486,9 +486,9 @@ class ConvKernel final : public Kernel {
   }
 
   void RunGemm(const RunContext& ctx, const Operands& op) const {
-    const float* wp = w_packed_.data();
+    const float* wp = w_packed_ != nullptr ? w_packed_->data() : nullptr;
     std::byte* shared = scratch_.Shared(ctx);
-    if (w_packed_.empty()) {
+    if (w_packed_ == nullptr) {
       // W is not a constant: pack it now.
       auto* dst = reinterpret_cast<float*>(shared);
       for (int64_t g = 0; g < p_.group; ++g) {
@@ -1007,7 +1007,8 @@ class ConvKernel final : public Kernel {
   // GEMM path (not by group).
   Strategy strategy_ = Strategy::kDirect;
   bool rows_kernel_ = false;               // SgemmRows, else SgemmPanelsDirect
-  std::vector<float> w_packed_;            // packed W per group (PackA), when W is a constant
+  // Packed W per group (PackA; SharedPackedA), when W is a constant.
+  std::shared_ptr<const std::vector<float>> w_packed_;
   int64_t w_stride_ = 0;                   // floats of one group's packed W
   int64_t shared_w_floats_ = 0;            // W packed at Run into the scratch (not a constant)
   int64_t nbr_ = 1, nbc_ = 1;              // blocks: row blocks x column blocks

@@ -274,6 +274,49 @@ struct GrpcEndpoint::Impl final : public inference::GRPCInferenceService::Servic
     return grpc::Status::OK;
   }
 
+  grpc::Status RepositoryIndex(grpc::ServerContext*, const inference::RepositoryIndexRequest* in,
+                               inference::RepositoryIndexResponse* out) override {
+    if (absl::Status s = CheckRepository(in->repository_name()); !s.ok()) return ToGrpc(s);
+    for (const auto& m : server->repository().All()) {
+      if (in->ready() && !m->ready()) continue;
+      auto* index = out->add_models();
+      index->set_name(m->name());
+      index->set_version(m->version());
+      index->set_state(m->ready() ? "READY" : "UNAVAILABLE");
+      index->set_reason(m->reason());
+    }
+    return grpc::Status::OK;
+  }
+  grpc::Status RepositoryModelLoad(grpc::ServerContext*,
+                                   const inference::RepositoryModelLoadRequest* in,
+                                   inference::RepositoryModelLoadResponse*) override {
+    if (absl::Status s = CheckRepository(in->repository_name()); !s.ok()) return ToGrpc(s);
+    if (!in->parameters().empty()) {
+      return ToGrpc(absl::InvalidArgumentError(
+          "load parameters (" + in->parameters().begin()->first +
+          ") are not supported: the model's config.json and plans are read from the repository"));
+    }
+    return ToGrpc(server->repository().Load(in->model_name()));
+  }
+  grpc::Status RepositoryModelUnload(grpc::ServerContext*,
+                                     const inference::RepositoryModelUnloadRequest* in,
+                                     inference::RepositoryModelUnloadResponse*) override {
+    if (absl::Status s = CheckRepository(in->repository_name()); !s.ok()) return ToGrpc(s);
+    if (!in->parameters().empty()) {
+      return ToGrpc(absl::InvalidArgumentError("unload parameters (" +
+                                               in->parameters().begin()->first +
+                                               ") are not supported"));
+    }
+    return ToGrpc(server->repository().Unload(in->model_name()));
+  }
+
+  // The server has one repository: "" names it; anything else is unknown.
+  static absl::Status CheckRepository(const std::string& name) {
+    if (name.empty()) return absl::OkStatus();
+    return absl::NotFoundError("repository '" + name +
+                               "': this server has one repository, named \"\"");
+  }
+
   InferenceServer* server;
   std::unique_ptr<grpc::Server> grpc_server;
 };

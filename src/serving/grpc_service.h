@@ -10,7 +10,13 @@
 // INT8/INT16/INT32, uint_contents for UINT8/UINT16/UINT32, int64_contents,
 // uint64_contents, fp64_contents, bool_contents) or, for every input at
 // once, as raw_input_contents (little-endian row-major bytes); it answers
-// raw_output_contents. Request parameter "timeout" (int64, microseconds) is
+// raw_output_contents. RepositoryIndex, RepositoryModelLoad and
+// RepositoryModelUnload (Triton's model repository extension) list, load and
+// unload as POST /v2/repository/...: repository_name must be "" (NOT_FOUND
+// otherwise), load/unload parameters are refused (INVALID_ARGUMENT), the
+// repository's errors map as below (NOT_FOUND for a model directory that does
+// not exist or is not loaded, FAILED_PRECONDITION when no version is ready).
+// Request parameter "timeout" (int64, microseconds) is
 // the queue timeout. Errors are gRPC statuses with the absl code of the
 // serving library (the numbering is the same): INVALID_ARGUMENT for what the
 // request gets wrong, NOT_FOUND for an unknown model or version,

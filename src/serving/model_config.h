@@ -33,8 +33,13 @@ struct ModelConfig {
   /// Longest a request waits for others to join its batch, microseconds.
   /// [0, 10^7].
   int64_t max_queue_delay_us = 0;
-  /// Batch sizes dispatched at once when the queue holds one of them
-  /// (largest first); each in [1, max_batch_size].
+  /// Triton's preferred batch sizes: when the queued requests add up to one
+  /// of them (at a request boundary, within max_batch_size) the largest such
+  /// prefix is dispatched at once, without waiting for the delay; the largest
+  /// preferred size also caps how long the batcher waits to grow a batch
+  /// (DynamicBatchCut, scheduler.h). Setting them to the plan's shape-bucket
+  /// batch sizes keeps the modeled device program free of padding. Each in
+  /// [1, max_batch_size].
   std::vector<int> preferred_batch_size;
   /// Execution contexts (Triton's instance_group count): executions that
   /// run at once for this model, one worker thread each. [1, 64].

@@ -112,45 +112,50 @@ absl::StatusOr<InferResult> Scheduler::Infer(std::vector<engine::Tensor> inputs,
   return std::move(r->result);
 }
 
+size_t DynamicBatchCut(std::span<const int64_t> queued, int64_t max_batch,
+                       std::span<const int> preferred, bool delay_over) {
+  if (queued.empty()) return 0;
+  const int64_t limit = std::max<int64_t>(max_batch, 1);
+  int64_t largest_preferred = limit;
+  if (!preferred.empty()) largest_preferred = *std::max_element(preferred.begin(), preferred.end());
+  int64_t total = 0;
+  size_t walked = 0, best = 0;
+  for (; walked < queued.size() && total + queued[walked] <= limit; ++walked) {
+    total += queued[walked];
+    if (std::find(preferred.begin(), preferred.end(), total) != preferred.end()) best = walked + 1;
+  }
+  if (walked == 0) return 1;  // larger than max_batch: alone
+  if (best > 0) return best;
+  const bool cannot_grow = total >= largest_preferred || walked < queued.size();
+  return cannot_grow || delay_over ? walked : 0;
+}
+
 std::vector<std::shared_ptr<QueuedRequest>> Scheduler::NextBatch() {
   std::unique_lock<std::mutex> lock(mu_);
-  const int64_t limit = std::max(max_batch_, 1);
-  auto queued_batch = [&] {
-    int64_t n = 0;
-    for (const auto& q : queue_) {
-      if (n + q->batch > limit) break;
-      n += q->batch;
-    }
-    return n;
-  };
-  auto preferred = [&](int64_t n) {
-    return std::find(config_.preferred_batch_size.begin(), config_.preferred_batch_size.end(),
-                     n) != config_.preferred_batch_size.end();
+  std::vector<int64_t> sizes;
+  auto cut = [&](bool delay_over) {
+    sizes.clear();
+    for (const auto& q : queue_) sizes.push_back(q->batch);
+    return DynamicBatchCut(sizes, max_batch_, config_.preferred_batch_size, delay_over);
   };
   for (;;) {
     work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return {};
+    size_t take = 1;
     if (config_.dynamic_batching && max_batch_ > 1) {
       const Clock::time_point deadline =
           queue_.front()->enqueued + std::chrono::microseconds(config_.max_queue_delay_us);
-      while (!stopping_ && !queue_.empty() && Clock::now() < deadline) {
-        const int64_t n = queued_batch();
-        int64_t all = 0;
-        for (const auto& q : queue_) all += q->batch;
-        // Full, a preferred size, or the next request does not fit: dispatch.
-        if (n >= limit || preferred(n) || n < all) break;
+      for (;;) {
+        take = cut(stopping_ || Clock::now() >= deadline);
+        if (take > 0 || queue_.empty()) break;
         work_.wait_until(lock, deadline);
       }
       if (queue_.empty()) continue;  // another worker took them
     }
     std::vector<std::shared_ptr<QueuedRequest>> batch;
-    int64_t n = 0;
-    while (!queue_.empty()) {
-      const std::shared_ptr<QueuedRequest>& q = queue_.front();
-      if (!batch.empty() && (!config_.dynamic_batching || n + q->batch > limit)) break;
-      n += q->batch;
-      q->taken = true;
-      batch.push_back(q);
+    for (size_t i = 0; i < take && !queue_.empty(); ++i) {
+      queue_.front()->taken = true;
+      batch.push_back(queue_.front());
       queue_.pop_front();
     }
     return batch;

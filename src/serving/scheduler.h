@@ -4,10 +4,11 @@
 // Requests wait in one FIFO queue (at most ModelConfig::max_queue_size). Each
 // of the ModelConfig::instance_count workers owns an ExecutionContext; an
 // idle worker takes the oldest request and, with dynamic batching, waits up to
-// max_queue_delay_us after that request's arrival for more, until the queued
-// batch reaches max_batch_size or a preferred size (Triton's dynamic batcher,
-// docs/model_configuration.md "Dynamic Batcher"). It then takes requests in
-// arrival order while their batches fit max_batch_size, concatenates each
+// max_queue_delay_us after that request's arrival for more; what it takes is
+// decided by DynamicBatchCut (Triton's dynamic batcher,
+// docs/model_configuration.md "Dynamic Batcher": the largest preferred size
+// the queue fills, else everything that fits max_batch_size once it cannot
+// grow or the delay is over). It concatenates each
 // input along dimension 0, sets the context's input shapes
 // (ExecutionContext::SetInput, which calls SetInputShape on a dynamic-shape
 // engine), executes once, and splits every output along dimension 0 back to
@@ -21,6 +22,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -43,6 +45,22 @@ struct InferResult {
 };
 
 struct QueuedRequest;
+
+/// How many of the queued requests (their batch sizes `queued`, oldest
+/// first) a dynamic batcher dispatches now, as Triton's dynamic batcher
+/// (server docs, model_configuration.md "Dynamic Batcher" and
+/// "Preferred Batch Sizes"; dynamic_batch_scheduler.cc GetDynamicBatch):
+/// walking the queue in order while the running total fits `max_batch`,
+///  - if the total reached one of `preferred` sizes at a request boundary,
+///    the prefix up to the largest such total, at once;
+///  - else, if the walk cannot grow (the total reached the largest preferred
+///    size, or max_batch when `preferred` is empty, or the next request does
+///    not fit) or `delay_over`, the whole walked prefix;
+///  - else 0: wait for more requests (or the delay).
+/// A first request larger than max_batch is dispatched alone (the caller
+/// has refused such requests already). Returns a request count.
+size_t DynamicBatchCut(std::span<const int64_t> queued, int64_t max_batch,
+                       std::span<const int> preferred, bool delay_over);
 
 class Scheduler {
  public:

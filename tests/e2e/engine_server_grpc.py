@@ -11,7 +11,11 @@ Checks: ServerLive, ServerReady, ServerMetadata, ModelMetadata, ModelReady
 raw_input_contents equal to `trtexec_like --exportOutput`, concurrent calls
 batched, and the error statuses: NOT_FOUND (model, version),
 INVALID_ARGUMENT (input name, datatype, element count, raw entry count and
-size, batch too large, output name), FAILED_PRECONDITION (not ready).
+size, batch too large, output name), FAILED_PRECONDITION (not ready); the
+model repository extension (RepositoryIndex with and without ready=true,
+RepositoryModelUnload then ModelInfer NOT_FOUND, RepositoryModelLoad then
+ModelInfer equal to the reference, and their errors: unknown model or
+repository, a model with no ready version, a bad name, load parameters).
 Skips WITH A MESSAGE when grpcio, the plugin or a gRPC build is missing.
 
 Usage: engine_server_grpc.py SOURCE_DIR BUILD_DIR
@@ -207,6 +211,47 @@ def main():
               f"ModelMetadata of the corrupt plan: {got} {details[:120]!r}")
         got, _ = status_of(stub.ModelReady, pb.ModelReadyRequest(name="nope"))
         check(got == grpc.StatusCode.NOT_FOUND, "ModelReady of an unknown model: NOT_FOUND")
+
+        # Triton's model repository extension over gRPC.
+        index = stub.RepositoryIndex(pb.RepositoryIndexRequest())
+        states = {(m.name, m.version): (m.state, m.reason) for m in index.models}
+        check(states.get(("dyn", "1"), ("",))[0] == "READY" and
+              states.get(("corrupt", "1"), ("",))[0] == "UNAVAILABLE" and
+              "DATA_LOSS" in states.get(("corrupt", "1"), ("", ""))[1],
+              f"RepositoryIndex: dyn READY, corrupt UNAVAILABLE with its reason: {states}")
+        ready_only = stub.RepositoryIndex(pb.RepositoryIndexRequest(ready=True))
+        check([(m.name, m.version) for m in ready_only.models] == [("dyn", "1")],
+              f"RepositoryIndex ready=true lists only dyn: {ready_only}")
+        stub.RepositoryModelUnload(pb.RepositoryModelUnloadRequest(model_name="dyn"))
+        got, details = status_of(stub.ModelInfer, raw(x2))
+        check(got == grpc.StatusCode.NOT_FOUND, f"ModelInfer after RepositoryModelUnload: {got} {details!r}")
+        check(all(m.name != "dyn" for m in stub.RepositoryIndex(pb.RepositoryIndexRequest()).models),
+              "RepositoryIndex after the unload does not list dyn")
+        stub.RepositoryModelLoad(pb.RepositoryModelLoadRequest(model_name="dyn"))
+        check(output(stub.ModelInfer(raw(x2)), [2, 10]).tobytes() == ref2.tobytes(),
+              "ModelInfer after RepositoryModelLoad equals the reference")
+        param = pb.ModelRepositoryParameter(string_param="{}")
+        repo_cases = [
+            (stub.RepositoryModelLoad, pb.RepositoryModelLoadRequest(model_name="nope"),
+             grpc.StatusCode.NOT_FOUND, "nope"),
+            (stub.RepositoryModelLoad, pb.RepositoryModelLoadRequest(model_name="corrupt"),
+             grpc.StatusCode.FAILED_PRECONDITION, "DATA_LOSS"),
+            (stub.RepositoryModelLoad, pb.RepositoryModelLoadRequest(model_name="../repo"),
+             grpc.StatusCode.INVALID_ARGUMENT, ""),
+            (stub.RepositoryModelLoad,
+             pb.RepositoryModelLoadRequest(model_name="dyn", parameters={"config": param}),
+             grpc.StatusCode.INVALID_ARGUMENT, "not supported"),
+            (stub.RepositoryModelUnload, pb.RepositoryModelUnloadRequest(model_name="nope"),
+             grpc.StatusCode.NOT_FOUND, "nope"),
+            (stub.RepositoryIndex, pb.RepositoryIndexRequest(repository_name="other"),
+             grpc.StatusCode.NOT_FOUND, "one repository"),
+        ]
+        for call, request, code, text in repo_cases:
+            got, details = status_of(call, request)
+            check(got == code and text in details,
+                  f"{type(request).__name__} {code.name} with {text!r}: got {got} {details!r}")
+        check(stub.ModelReady(pb.ModelReadyRequest(name="dyn")).ready,
+              "dyn still ready after the refused calls")
         channel.close()
         server.terminate()
         code = server.wait(timeout=30)
