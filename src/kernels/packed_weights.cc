@@ -11,15 +11,23 @@
 namespace engine::kernels {
 namespace {
 
+// The weights' address and dimensions identify them (the kernels of one
+// engine, in every context and at every shape, read the same constant); the
+// content hash guards against another weight allocated later at a freed one's
+// address, so a hit needs an address reuse and a hash collision together.
 struct Key {
+  const float* address;
   size_t hash;
   int64_t groups, m, k;
   bool operator==(const Key& o) const {
-    return std::tie(hash, groups, m, k) == std::tie(o.hash, o.groups, o.m, o.k);
+    return std::tie(address, hash, groups, m, k) ==
+           std::tie(o.address, o.hash, o.groups, o.m, o.k);
   }
 };
 struct KeyHash {
-  size_t operator()(const Key& key) const { return absl::HashOf(key.hash, key.groups, key.m, key.k); }
+  size_t operator()(const Key& key) const {
+    return absl::HashOf(key.address, key.hash, key.groups, key.m, key.k);
+  }
 };
 
 struct Table {
@@ -37,8 +45,8 @@ Table& GetTable() {
 std::shared_ptr<const std::vector<float>> SharedPackedA(const float* a, int64_t groups, int64_t m,
                                                        int64_t k) {
   const size_t bytes = static_cast<size_t>(groups * m * k) * sizeof(float);
-  const Key key{absl::HashOf(std::string_view(reinterpret_cast<const char*>(a), bytes)), groups, m,
-                k};
+  const Key key{a, absl::HashOf(std::string_view(reinterpret_cast<const char*>(a), bytes)),
+                groups, m, k};
   Table& table = GetTable();
   {
     std::lock_guard<std::mutex> lock(table.mu);

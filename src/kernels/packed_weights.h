@@ -21,11 +21,12 @@ namespace engine::kernels {
 /// (A_g at a + g * m * k, contiguous rows), each packed by PackA into
 /// out + g * PackedAFloats(m, k): [groups * PackedAFloats(m, k)] floats.
 ///
-/// Kernels prepared from weights of equal content and equal (groups, m, k)
+/// Kernels prepared from the same weights (same address, dimensions and
+/// content: the constant of one engine, in every context and at every shape)
 /// share one packed copy (a process-wide table of weak references, keyed by
-/// the dimensions and a 64-bit hash of the bytes, so a weight freed and
-/// another allocated at the same address is never confused with it; the
-/// entry dies with its last user). Thread-safe. Cost of a hit: one read of
+/// the address, the dimensions and a 64-bit hash of the bytes, so a weight
+/// freed and another allocated at the same address is not confused with it
+/// unless their hashes also collide; the entry dies with its last user). Thread-safe. Cost of a hit: one read of
 /// the weights (the hash); of a miss: the packing.
 ///
 /// Errors: none (std::bad_alloc propagates as from std::vector).

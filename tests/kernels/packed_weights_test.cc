@@ -32,16 +32,20 @@ std::vector<float> Reference(const std::vector<float>& a, int64_t groups, int64_
   return out;
 }
 
-TEST_CASE("SharedPackedA shares one PackA copy per weight content", "[kernels][packed_weights]") {
+TEST_CASE("SharedPackedA shares one PackA copy per weight", "[kernels][packed_weights]") {
   const int64_t groups = 2, m = 19, k = 7;  // m not a multiple of 16: padded rows
   const size_t live = SharedPackedACount();
   std::vector<float> w = Random(groups * m * k, 1);
-  std::vector<float> copy = w;  // same content, another address
+  std::vector<float> copy = w;  // same content, another address: another weight
   auto a = SharedPackedA(w.data(), groups, m, k);
+  auto a2 = SharedPackedA(w.data(), groups, m, k);
   auto b = SharedPackedA(copy.data(), groups, m, k);
-  CHECK(a.get() == b.get());
+  CHECK(a.get() == a2.get());
+  CHECK(a.get() != b.get());
   CHECK(*a == Reference(w, groups, m, k));
-  CHECK(SharedPackedACount() == live + 1);
+  CHECK(*b == *a);
+  CHECK(SharedPackedACount() == live + 2);
+  a2.reset();
   // Other dimensions over the same bytes: another packing.
   auto c = SharedPackedA(w.data(), 1, groups * m, k);
   CHECK(c.get() != a.get());
