@@ -345,6 +345,39 @@ TEST_CASE("INT8 with profiles needs calibration data, and mark_all_outputs works
     REQUIRE(!built.ok());
     CHECK_THAT(std::string(built.status().message()), Catch::Contains("calibration batch 0"));
   }
+  SECTION("the accuracy guard's decisions are shared by every build of the plan") {
+    // A threshold no INT8 layer meets: the calibration build keeps every
+    // layer FP32, and so must the host graph (which never runs the guard).
+    config.precision = Precision::kInt8;
+    ShapeCalibrator calibrator(4, {2, 2, 4, 4});
+    config.calibrator = &calibrator;
+    config.accuracy_guard_db = 500;
+    auto built = Builder().BuildFromOnnxBytes(testing::SmallConvModel(-1), "m", config);
+    INFO(built.status().message());
+    REQUIRE(built.ok());
+    CHECK(calibrator.begun == 1);
+    int guarded = 0;
+    for (const LayerPrecisionInfo& l : built->layer_precisions) {
+      CHECK(l.type.rfind("Int8", 0) != 0);
+      guarded += l.reason.find("accuracy guard") != std::string::npos;
+    }
+    CHECK(guarded == 2);  // the Conv and the Gemm
+    auto dyn = Runtime::DeserializeEngine(built->plan);
+    REQUIRE(dyn.ok());
+    BuilderConfig fp32_config;
+    fp32_config.profiles = config.profiles;
+    fp32_config.shape_buckets = 1;
+    auto fp32 = Build(testing::SmallConvModel(-1), fp32_config);
+    auto ctx = (*dyn)->CreateExecutionContext();
+    auto fctx = fp32->CreateExecutionContext();
+    REQUIRE((ctx.ok() && fctx.ok()));
+    std::mt19937 rng(9);
+    Tensor x = testing::RandomTensor({3, 2, 4, 4}, rng);
+    auto got = (*ctx)->Infer({{"x", x}});
+    auto want = (*fctx)->Infer({{"x", x}});
+    REQUIRE((got.ok() && want.ok()));
+    CHECK(testing::ToVector((*got)[0].tensor) == testing::ToVector((*want)[0].tensor));
+  }
   SECTION("mark_all_outputs") {
     config.mark_all_outputs = true;
     auto dyn = Build(testing::SmallConvModel(-1), config);
