@@ -78,7 +78,7 @@ absl::Status BeginWith(const std::string& calib_data, const std::vector<engine::
   return setup.calibrator->Begin(inputs);
 }
 
-TEST_CASE("--calibData=name:path,... feeds every input, samples paired and batched",
+TEST_CASE("calibData as name:path per input feeds every input with samples paired and batched",
           "[tools][int8]") {
   const fs::path dir = MakeData(3, 3);
   Int8Setup setup;
@@ -112,7 +112,7 @@ TEST_CASE("--calibData=name:path,... feeds every input, samples paired and batch
   fs::remove_all(dir);
 }
 
-TEST_CASE("--calibData errors name the input; one path still feeds one input",
+TEST_CASE("calibData errors name the input and one path still feeds one input",
           "[tools][int8]") {
   const fs::path dir = MakeData(3, 2);
   const std::string a = (dir / "a").string(), b = (dir / "b").string();
