@@ -60,7 +60,11 @@ struct BuilderConfig {
   /// (`shape_buckets`). Errors (InvalidArgument naming the input and the
   /// dimension): min > opt or opt > max, ranks that differ, an input named
   /// by min but not max (or not by every profile), a range on a dimension the
-  /// model fixes. INT8 with profiles is Unimplemented.
+  /// model fixes. INT8 with profiles: calibration runs once, on the first
+  /// profile's opt shape (the calibrator's batches have that shape, e.g.
+  /// batch N = the opt batch), and every bucket and the host graph quantize
+  /// with those scales; `calibration_cache` is read or written once and is
+  /// valid for the whole plan.
   std::vector<OptimizationProfile> profiles;
 
   /// Shape buckets per profile for the accelerator program of a dynamic

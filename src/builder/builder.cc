@@ -76,6 +76,10 @@ struct DynamicBuild {
   bool keep_shape_subgraphs = false;  ///< the graph keeps its shape layers
   bool program_only = false;          ///< a bucket's plan: no constant data
   const codegen::DynamicShapes* shapes = nullptr;
+  /// INT8: the scales every build of the plan shares (calibrated once).
+  builder::SharedInt8* int8 = nullptr;
+  /// Stop after the INT8 phase (the calibration build: no code, no plan).
+  bool calibrate_only = false;
 };
 
 // The passes of a dynamic-shape build: the configured pipeline without
@@ -198,10 +202,12 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
     ENGINE_RETURN_IF_ERROR(graph->Verify());
     timer.Done("quantize");
   } else if (config.precision == Precision::kInt8) {
-    ENGINE_RETURN_IF_ERROR(builder::QuantizeForInt8(*graph, config, known_tensors, logger, result));
+    ENGINE_RETURN_IF_ERROR(
+        builder::QuantizeForInt8(*graph, config, known_tensors, logger, result, dyn.int8));
     ENGINE_RETURN_IF_ERROR(graph->Verify());
     timer.Done("quantize");
   }
+  if (dyn.calibrate_only) return absl::OkStatus();
   {
     // fp16 / bf16 layers: the whole engine, the layers INT8 leaves in float,
     // or pinned layers (builder/fp16_phase.h).
@@ -320,17 +326,35 @@ absl::StatusOr<BuildResult> Builder::BuildDynamic(const std::string& bytes,
                                                   const std::string& name,
                                                   const BuilderConfig& config) const {
   ENGINE_RETURN_IF_ERROR(builder::ValidateProfiles(config));
-  if (config.precision != Precision::kFp32) {
-    return absl::UnimplementedError(absl::StrCat(
-        name, ": INT8 engines with optimization profiles (dynamic shapes) are not supported; "
-              "build an FP32 engine or pin the shapes with --shapes"));
-  }
-  if (config.mark_all_outputs) {
-    return absl::UnimplementedError(
-        absl::StrCat(name, ": mark_all_outputs with optimization profiles is not supported"));
-  }
   BuildResult result;
   PhaseTimer timer(&result.phases);
+  // INT8: calibrate once, on a fixed-shape graph at the first profile's opt
+  // shape (TensorRT's default calibration profile); the calibrator's batches
+  // have that shape (batch N = the opt batch). Every later build (each shape
+  // bucket, the host graph) quantizes with these scales, and a calibration
+  // cache is read or written once, by this build, for the whole plan.
+  builder::SharedInt8 int8;
+  if (config.precision == Precision::kInt8) {
+    BuilderConfig fixed = config;
+    fixed.profiles.clear();
+    for (const auto& [input, dims] : config.profiles[0].opt) fixed.input_shapes[input] = dims;
+    auto graph = parser::ParseOnnxBytes(bytes, name, ParseOptionsOf(fixed, logger_));
+    if (!graph.ok()) return Annotate(graph.status(), absl::StrCat(name, ": INT8 calibration build"));
+    std::set<std::string> known_tensors;
+    for (const ir::Value* v : (*graph)->values()) known_tensors.insert(v->name);
+    BuildResult calibration;
+    PhaseTimer calibration_timer(&calibration.phases);
+    DynamicBuild dyn;
+    dyn.int8 = &int8;
+    dyn.calibrate_only = true;
+    absl::Status s = Build(std::move(*graph), fixed, logger_, known_tensors, calibration,
+                           calibration_timer, /*provenance=*/{}, dyn);
+    if (!s.ok()) {
+      return Annotate(s, absl::StrCat(name, ": INT8 calibration at the opt shape ",
+                                      builder::ShapesToString(config.profiles[0].opt)));
+    }
+    timer.Done("calibrate");
+  }
   builder::ShapeMap min_shapes;
   const builder::ShapeMap build_shape = builder::BuildShape(config, &min_shapes);
   parser::ParseOptions options = ParseOptionsOf(config, logger_);
@@ -364,6 +388,7 @@ absl::StatusOr<BuildResult> Builder::BuildDynamic(const std::string& bytes,
       PhaseTimer bucket_timer(&bucket.phases);
       DynamicBuild dyn;
       dyn.program_only = true;
+      if (int8.calibrated) dyn.int8 = &int8;
       absl::Status s = Build(std::move(*graph), fixed, logger_, {}, bucket, bucket_timer,
                              /*provenance=*/{}, dyn);
       if (!s.ok()) {
@@ -380,6 +405,7 @@ absl::StatusOr<BuildResult> Builder::BuildDynamic(const std::string& bytes,
   DynamicBuild dyn;
   dyn.keep_shape_subgraphs = true;
   dyn.shapes = &dynamic;
+  if (int8.calibrated) dyn.int8 = &int8;
   absl::Status built =
       Build(std::move(graph), config, logger_, {}, result, timer, Provenance(bytes, name, config), dyn);
   if (!built.ok()) return Annotate(built, name);

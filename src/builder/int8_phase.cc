@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "builder/calibration.h"
 #include "builder/graph_runner.h"
@@ -182,7 +183,7 @@ void MarkAllOutputs(ir::Graph& graph) {
 
 absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
                              const std::set<std::string>& known_tensors, Logger* logger,
-                             BuildResult& result) {
+                             BuildResult& result, SharedInt8* shared) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<std::string> tensors = opt::Int8ScaleTensors(graph);
   CalibrationSummary& summary = result.calibration;
@@ -190,8 +191,23 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
   opt::ScaleMap scales;
   Captured captured;
   const std::string& cache_path = config.calibration_cache;
-  const bool guard = config.accuracy_guard_db > 0;
-  if (!cache_path.empty() && std::filesystem::exists(cache_path)) {
+  const bool reuse = shared != nullptr && shared->calibrated;
+  const bool guard = config.accuracy_guard_db > 0 && !reuse;
+  if (reuse) {
+    // A later build of a dynamic-shape plan: the calibration build's scales.
+    std::vector<std::string> missing;
+    for (const std::string& t : tensors) {
+      if (!shared->scales.contains(t)) missing.push_back(t);
+    }
+    if (!missing.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "INT8 with optimization profiles: this shape's graph needs scales for ", missing.size(),
+          " tensor(s) the calibration build (at the opt shape) did not have: ",
+          absl::StrJoin(missing, ", ")));
+    }
+    scales = shared->scales;
+    summary = shared->summary;
+  } else if (!cache_path.empty() && std::filesystem::exists(cache_path)) {
     ENGINE_ASSIGN_OR_RETURN(std::string text, ReadFileToString(cache_path));
     ENGINE_ASSIGN_OR_RETURN(opt::CalibrationCache cache,
                             opt::ParseCalibrationCache(text, cache_path));
@@ -281,6 +297,15 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
 
   // Accuracy guard.
   std::map<std::string, double> sqnr;
+  if (reuse) {
+    for (const auto& node : graph.nodes()) {
+      auto it = shared->guard_reasons.find(node->name);
+      if (it != shared->guard_reasons.end() && !keep_fp32.contains(node.get())) {
+        keep_fp32[node.get()] = it->second;
+      }
+    }
+    sqnr = shared->sqnr_db;
+  }
   if (guard) {
     for (const auto& node : graph.nodes()) {
       if (!opt::HasInt8Form(*node) || keep_fp32.contains(node.get())) continue;
@@ -301,8 +326,21 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
     auto it = sqnr.find(info.layer);
     if (it != sqnr.end()) info.sqnr_db = it->second;
   }
+  if (shared != nullptr && !reuse) {
+    shared->calibrated = true;
+    shared->scales = scales;
+    shared->sqnr_db = sqnr;
+    for (const auto& [node, reason] : keep_fp32) {
+      if (absl::StartsWith(reason, "accuracy guard")) {
+        shared->guard_fp32.insert(node->name);
+        shared->guard_reasons[node->name] = reason;
+      }
+    }
+  }
+  if (reuse) return absl::OkStatus();  // the calibration build's summary, time included
   summary.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                    .count();
+  if (shared != nullptr) shared->summary = summary;
   return absl::OkStatus();
 }
 

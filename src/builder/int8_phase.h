@@ -7,10 +7,27 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "builder/quantize_int8.h"
 #include "engine/builder.h"
 #include "ir/graph.h"
 
 namespace engine::builder {
+
+/// The INT8 decisions shared by every build of one dynamic-shape plan
+/// (BuilderConfig::profiles): the host graph built for the profiles' largest
+/// shape and the graph of each shape bucket quantize with the same tensor
+/// scales, so that one calibration (or one calibration cache) is valid for the
+/// whole plan and an INT8 layer computes the same integers at every shape.
+/// Filled by the first QuantizeForInt8 given it (the calibration build, at the
+/// calibration profile's opt shape), read by the later ones.
+struct SharedInt8 {
+  bool calibrated = false;            ///< `scales` and `summary` are filled
+  opt::ScaleMap scales;               ///< per-tensor scales (float units per step)
+  std::set<std::string> guard_fp32;   ///< layers the accuracy guard kept FP32, by name
+  std::map<std::string, std::string> guard_reasons;  ///< the guard's reason, by layer
+  std::map<std::string, double> sqnr_db;  ///< isolated SQNR (dB) by layer, when guarded
+  CalibrationSummary summary;         ///< what the calibration build did
+};
 
 /// Quantizes `graph` (optimized, FP32) for config.precision == kInt8:
 ///  1. scales from config.calibration_cache when that file exists, else from
@@ -29,9 +46,14 @@ namespace engine::builder {
 /// cache that does not match the network, an unknown pinned layer, a
 /// calibration batch of the wrong shape), Unimplemented (a pinned precision
 /// other than fp32/int8), and errors of the calibrator or of I/O.
+/// With `shared` (a dynamic-shape plan): when shared->calibrated, its scales
+/// and guard decisions are used and neither the cache nor the calibrator is
+/// read (InvalidArgument naming the tensors when the graph needs a scale the
+/// calibration build did not compute); otherwise the scales computed here are
+/// stored into it.
 absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
                              const std::set<std::string>& known_tensors, Logger* logger,
-                             BuildResult& result);
+                             BuildResult& result, SharedInt8* shared = nullptr);
 
 /// Appends every non-constant float32 tensor that a layer produces to the
 /// graph's outputs (BuilderConfig::mark_all_outputs), in schedule order.

@@ -5,12 +5,17 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "engine/builder.h"
+#include "engine/calibrator.h"
 #include "engine/compare.h"
 #include "engine/runtime.h"
 #include "test_models.h"
@@ -214,4 +219,177 @@ TEST_CASE("Several optimization profiles in one plan", "[dynamic]") {
   CHECK((*ctx)->active_profile() == 0);
   absl::Status s = (*ctx)->SetInputShape("x", {4, 2, 4, 4});
   CHECK_THAT(std::string(s.message()), Catch::Contains("profile 1: x min 6x2x4x4"));
+}
+
+namespace {
+
+// Feeds `batches` seeded random inputs of `shape` to input "x", recording
+// the shapes asked for (Begin) and delivered.
+class ShapeCalibrator final : public Calibrator {
+ public:
+  ShapeCalibrator(int batches, Dims shape) : batches_(batches), shape_(std::move(shape)) {}
+  absl::Status Begin(const std::vector<TensorDesc>& inputs) override {
+    ++begun;
+    for (const TensorDesc& d : inputs) begin_shapes.push_back(d.shape);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> NextBatch(std::map<std::string, Tensor>& inputs) override {
+    if (served == batches_) return false;
+    ++served;
+    inputs["x"] = testing::RandomTensor(shape_, rng_);
+    return true;
+  }
+  int begun = 0;
+  int served = 0;
+  std::vector<Dims> begin_shapes;
+
+ private:
+  int batches_;
+  Dims shape_;
+  std::mt19937 rng_{7};
+};
+
+}  // namespace
+
+TEST_CASE("An INT8 dynamic-batch engine calibrates once and matches fixed-shape INT8 engines",
+          "[dynamic][int8]") {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("dynamic_int8_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string cache = (dir / "small.cache").string();
+  std::filesystem::remove(cache);
+  // Calibration at the opt shape: batches of 2.
+  ShapeCalibrator calibrator(8, {2, 2, 4, 4});
+  BuilderConfig config;
+  config.precision = Precision::kInt8;
+  config.calibrator = &calibrator;
+  config.calibration_algorithm = CalibrationAlgorithm::kMinMax;
+  config.calibration_cache = cache;
+  config.profiles.push_back(Profile("x", {1, 2, 4, 4}, {2, 2, 4, 4}, {4, 2, 4, 4}));
+  config.shape_buckets = 3;
+  auto built = Builder().BuildFromOnnxBytes(testing::SmallConvModel(-1), "m", config);
+  INFO(built.status().message());
+  REQUIRE(built.ok());
+  // One calibration for the plan (not one per bucket), at the opt batch.
+  CHECK(calibrator.begun == 1);
+  CHECK(calibrator.served == 8);
+  REQUIRE(calibrator.begin_shapes.size() == 1);
+  CHECK(calibrator.begin_shapes[0] == Dims{2, 2, 4, 4});
+  CHECK(built->calibration.batches == 8);
+  CHECK(built->calibration.cache_written);
+  int int8_layers = 0;
+  for (const LayerPrecisionInfo& l : built->layer_precisions) {
+    int8_layers += l.precision == Precision::kInt8 && l.type.rfind("Int8", 0) == 0;
+  }
+  CHECK(int8_layers == 2);  // the Conv and the Gemm of the host graph
+  auto dyn = Runtime::DeserializeEngine(built->plan);
+  REQUIRE(dyn.ok());
+  REQUIRE((*dyn)->shape_buckets().size() == 3);
+  auto ctx = (*dyn)->CreateExecutionContext();
+  REQUIRE(ctx.ok());
+  for (int64_t batch : {1, 3, 4, 2}) {
+    CAPTURE(batch);
+    // The fixed-shape INT8 engine at this batch from the same cache (no
+    // calibrator: the cache must be valid for every shape of the profile).
+    BuilderConfig fixed_config;
+    fixed_config.precision = Precision::kInt8;
+    fixed_config.calibration_cache = cache;
+    auto fixed = Build(testing::SmallConvModel(batch), fixed_config);
+    std::mt19937 rng(static_cast<uint32_t>(100 + batch));
+    Tensor x = testing::RandomTensor({batch, 2, 4, 4}, rng);
+    auto fctx = fixed->CreateExecutionContext();
+    REQUIRE(fctx.ok());
+    auto want = (*fctx)->Infer({{"x", x}});
+    REQUIRE(want.ok());
+    auto got = (*ctx)->Infer({{"x", x}});
+    INFO(got.status().message());
+    REQUIRE(got.ok());
+    REQUIRE((*got)[0].tensor.shape() == Dims{batch, 3});
+    // Same scales, same integer arithmetic: bit-identical outputs.
+    const std::vector<float> g = testing::ToVector((*got)[0].tensor);
+    const std::vector<float> w = testing::ToVector((*want)[0].tensor);
+    CHECK(g == w);
+    // And the engine is INT8 (not FP32): differs from the FP32 engine.
+    auto fp32 = Build(testing::SmallConvModel(batch), BuilderConfig{});
+    auto pctx = fp32->CreateExecutionContext();
+    REQUIRE(pctx.ok());
+    auto ref = (*pctx)->Infer({{"x", x}});
+    REQUIRE(ref.ok());
+    const std::vector<float> r = testing::ToVector((*ref)[0].tensor);
+    CHECK(r != g);
+    CAPTURE(r, g);
+    // INT8 (8 random calibration batches, minmax) vs FP32: within 0.25
+    // absolute + 5% relative, outputs of magnitude up to ~7 (measured max
+    // error 0.13 at batch 1).
+    CHECK(CompareTensors((*got)[0].tensor, (*ref)[0].tensor, 0.05, 0.25).passed);
+  }
+}
+
+TEST_CASE("INT8 with profiles needs calibration data, and mark_all_outputs works with profiles",
+          "[dynamic][int8]") {
+  BuilderConfig config;
+  config.profiles.push_back(Profile("x", {1, 2, 4, 4}, {2, 2, 4, 4}, {4, 2, 4, 4}));
+  config.shape_buckets = 1;
+  SECTION("no calibrator and no cache") {
+    config.precision = Precision::kInt8;
+    auto built = Builder().BuildFromOnnxBytes(testing::SmallConvModel(-1), "m", config);
+    REQUIRE(built.status().code() == absl::StatusCode::kFailedPrecondition);
+    CHECK_THAT(std::string(built.status().message()),
+               Catch::Contains("calibration data") && Catch::Contains("opt shape x:2x2x4x4"));
+  }
+  SECTION("calibration batches of a shape other than the opt shape") {
+    config.precision = Precision::kInt8;
+    ShapeCalibrator calibrator(2, {4, 2, 4, 4});
+    config.calibrator = &calibrator;
+    auto built = Builder().BuildFromOnnxBytes(testing::SmallConvModel(-1), "m", config);
+    REQUIRE(!built.ok());
+    CHECK_THAT(std::string(built.status().message()), Catch::Contains("calibration batch 0"));
+  }
+  SECTION("the accuracy guard's decisions are shared by every build of the plan") {
+    // A threshold no INT8 layer meets: the calibration build keeps every
+    // layer FP32, and so must the host graph (which never runs the guard).
+    config.precision = Precision::kInt8;
+    ShapeCalibrator calibrator(4, {2, 2, 4, 4});
+    config.calibrator = &calibrator;
+    config.accuracy_guard_db = 500;
+    auto built = Builder().BuildFromOnnxBytes(testing::SmallConvModel(-1), "m", config);
+    INFO(built.status().message());
+    REQUIRE(built.ok());
+    CHECK(calibrator.begun == 1);
+    int guarded = 0;
+    for (const LayerPrecisionInfo& l : built->layer_precisions) {
+      CHECK(l.type.rfind("Int8", 0) != 0);
+      guarded += l.reason.find("accuracy guard") != std::string::npos;
+    }
+    CHECK(guarded == 2);  // the Conv and the Gemm
+    auto dyn = Runtime::DeserializeEngine(built->plan);
+    REQUIRE(dyn.ok());
+    BuilderConfig fp32_config;
+    fp32_config.profiles = config.profiles;
+    fp32_config.shape_buckets = 1;
+    auto fp32 = Build(testing::SmallConvModel(-1), fp32_config);
+    auto ctx = (*dyn)->CreateExecutionContext();
+    auto fctx = fp32->CreateExecutionContext();
+    REQUIRE((ctx.ok() && fctx.ok()));
+    std::mt19937 rng(9);
+    Tensor x = testing::RandomTensor({3, 2, 4, 4}, rng);
+    auto got = (*ctx)->Infer({{"x", x}});
+    auto want = (*fctx)->Infer({{"x", x}});
+    REQUIRE((got.ok() && want.ok()));
+    CHECK(testing::ToVector((*got)[0].tensor) == testing::ToVector((*want)[0].tensor));
+  }
+  SECTION("mark_all_outputs") {
+    config.mark_all_outputs = true;
+    auto dyn = Build(testing::SmallConvModel(-1), config);
+    REQUIRE(dyn->outputs().size() > 1);
+    auto ctx = dyn->CreateExecutionContext();
+    REQUIRE(ctx.ok());
+    for (int64_t batch : {1, 3}) {
+      std::mt19937 rng(3);
+      auto got = (*ctx)->Infer({{"x", testing::RandomTensor({batch, 2, 4, 4}, rng)}});
+      INFO(got.status().message());
+      REQUIRE(got.ok());
+      for (const auto& out : *got) CHECK(out.tensor.shape()[0] == batch);
+    }
+  }
 }

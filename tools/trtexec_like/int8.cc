@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/dataset.h"
 #include "common/half.h"
 #include "trtexec_like/progress.h"
@@ -59,45 +60,113 @@ engine::data::DatasetOptions DatasetOptionsFor(const Options& opt,
   return options;
 }
 
-// A Calibrator over a Dataset, one engine batch at a time, with a progress bar.
+// The datasets of --calibData by input name. `spec` is either one dataset
+// path (a single-input network; the historical syntax) or, as trtexec's
+// --loadInputs, comma-separated `name:path` items, one per engine input
+// (e.g. "input_ids:ids_dir,attention_mask:mask_dir", each a directory of
+// .npy/.pb tensor files or one tensor file holding a whole batch). Errors:
+// InvalidArgument naming the unknown or missing input.
+absl::StatusOr<std::map<std::string, std::string>> CalibDataPaths(
+    const std::string& spec, const std::vector<engine::TensorDesc>& inputs) {
+  std::set<std::string> names;
+  for (const engine::TensorDesc& d : inputs) names.insert(d.name);
+  std::map<std::string, std::string> paths;
+  const std::vector<std::string> items = absl::StrSplit(spec, ',');
+  auto named = [&](const std::string& item) {
+    const size_t colon = item.find(':');
+    return colon != std::string::npos && names.contains(item.substr(0, colon));
+  };
+  if (items.size() == 1 && !named(items[0])) {
+    if (inputs.size() != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--calibData=PATH feeds one input; the network has ", inputs.size(),
+          ": give one dataset per input as --calibData=name:path,name2:path2 (inputs: ",
+          absl::StrJoin(names, ", "), ")"));
+    }
+    paths[inputs[0].name] = spec;
+    return paths;
+  }
+  for (const std::string& item : items) {
+    const size_t colon = item.find(':');
+    if (colon == std::string::npos || !names.contains(item.substr(0, colon))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--calibData: '", item, "' is not name:path with name an engine input (inputs: ",
+          absl::StrJoin(names, ", "), ")"));
+    }
+    if (!paths.emplace(item.substr(0, colon), item.substr(colon + 1)).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--calibData: input '", item.substr(0, colon), "' is given twice"));
+    }
+  }
+  for (const std::string& name : names) {
+    if (!paths.contains(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--calibData: no dataset for input '", name, "' (give name:path for every input: ",
+          absl::StrJoin(names, ", "), ")"));
+    }
+  }
+  return paths;
+}
+
+// A Calibrator over one Dataset per engine input, one engine batch at a
+// time (batch N = the engine input's dimension 0: the --shapes batch, or the
+// profile's opt batch of a dynamic-shape build), with a progress bar.
 class DatasetCalibrator final : public engine::Calibrator {
  public:
   DatasetCalibrator(std::string path, const Options& opt, const ValidatedOptions& v)
       : path_(std::move(path)), opt_(opt), given_(v.preprocess), max_batches_(opt.calib_batches) {}
 
   absl::Status Begin(const std::vector<engine::TensorDesc>& inputs) override {
-    if (inputs.size() != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--calibData feeds one input; the network has ", inputs.size(),
-          " (implement engine::Calibrator to calibrate multi-input networks)"));
+    auto paths = CalibDataPaths(path_, inputs);
+    if (!paths.ok()) return paths.status();
+    datasets_.clear();
+    for (const engine::TensorDesc& input : inputs) {
+      const std::string& path = paths->at(input.name);
+      // Image preprocessing only concerns rank-4 (image) inputs; tensor files
+      // (token ids, masks) are read as they are.
+      auto pp = input.shape.size() == 4 || given_.has_value()
+                    ? ResolvePreprocess(given_, input, "", "--calibData")
+                    : absl::StatusOr<engine::data::ImagePreprocess>(engine::data::RawPreprocess());
+      if (!pp.ok()) return pp.status();
+      auto ds = Dataset::Open(path, input, DatasetOptionsFor(opt_, *pp, opt_.calib_images, ""));
+      if (!ds.ok()) {
+        return absl::Status(ds.status().code(),
+                            absl::StrCat("--calibData", inputs.size() > 1 ? " for input '" : "",
+                                         inputs.size() > 1 ? input.name + "'" : "", ": ",
+                                         ds.status().message()));
+      }
+      if (!datasets_.empty() && (*ds)->size() != datasets_.front().second->size()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--calibData: input '", input.name, "' has ", (*ds)->size(), " samples but input '",
+            datasets_.front().first, "' has ", datasets_.front().second->size(),
+            "; every input needs one sample per calibration sample"));
+      }
+      for (size_t i = 0; i < (*ds)->skipped().size(); ++i) {
+        std::printf("[W] --calibData: skipped unreadable file %s (%s)\n",
+                    (*ds)->skipped()[i].c_str(), (*ds)->skip_reasons()[i].c_str());
+      }
+      if (datasets_.empty()) preprocess_ = *pp;
+      datasets_.emplace_back(input.name, std::move(*ds));
     }
-    input_ = inputs[0];
-    auto pp = ResolvePreprocess(given_, input_, "", "--calibData");
-    if (!pp.ok()) return pp.status();
-    preprocess_ = *pp;
-    auto ds = Dataset::Open(path_, input_, DatasetOptionsFor(opt_, preprocess_, opt_.calib_images, ""));
-    if (!ds.ok()) return absl::Status(ds.status().code(), absl::StrCat("--calibData: ", ds.status().message()));
-    dataset_ = std::move(*ds);
-    batches_ = dataset_->num_batches();
+    const Dataset& first = *datasets_.front().second;
+    batches_ = first.num_batches();
     if (max_batches_ > 0) batches_ = std::min(batches_, max_batches_);
-    std::printf("[I] Calibrating on %s: %lld batch(es) of %lld\n", dataset_->Describe().c_str(),
-                static_cast<long long>(batches_), static_cast<long long>(dataset_->batch_size()));
-    for (size_t i = 0; i < dataset_->skipped().size(); ++i) {
-      std::printf("[W] --calibData: skipped unreadable file %s (%s)\n",
-                  dataset_->skipped()[i].c_str(), dataset_->skip_reasons()[i].c_str());
-    }
+    std::printf("[I] Calibrating on %s: %lld batch(es) of %lld\n", DescribeData().c_str(),
+                static_cast<long long>(batches_), static_cast<long long>(first.batch_size()));
     bar_ = std::make_unique<ProgressBar>("calibrate", batches_);
     return absl::OkStatus();
   }
 
   absl::StatusOr<bool> NextBatch(std::map<std::string, engine::Tensor>& inputs) override {
-    if (dataset_ == nullptr || next_ >= batches_) {
+    if (datasets_.empty() || next_ >= batches_) {
       if (bar_) bar_->Finish();
       return false;
     }
-    auto batch = dataset_->GetBatch(next_);
-    if (!batch.ok()) return batch.status();
-    inputs[input_.name] = std::move(batch->input);
+    for (const auto& [name, dataset] : datasets_) {
+      auto batch = dataset->GetBatch(next_);
+      if (!batch.ok()) return batch.status();
+      inputs[name] = std::move(batch->input);
+    }
     ++next_;
     bar_->Update(next_);
     return true;
@@ -106,24 +175,36 @@ class DatasetCalibrator final : public engine::Calibrator {
   int64_t BatchCount() const override { return batches_; }
 
   std::string Preprocessing() const override {
-    if (dataset_ == nullptr || dataset_->kind() == engine::data::DatasetKind::kTensors) return "";
+    if (datasets_.size() != 1 ||
+        datasets_.front().second->kind() == engine::data::DatasetKind::kTensors) {
+      return "";
+    }
     return engine::data::ImagePreprocessToString(preprocess_);
   }
 
   std::string Describe() const override {
-    if (dataset_ == nullptr) return path_;
-    return absl::StrCat(dataset_->Describe(), "; ", batches_, " batch(es) of ",
-                        dataset_->batch_size());
+    if (datasets_.empty()) return path_;
+    return absl::StrCat(DescribeData(), "; ", batches_, " batch(es) of ",
+                        datasets_.front().second->batch_size());
   }
 
  private:
+  // The datasets, "name: description" each when there are several.
+  std::string DescribeData() const {
+    std::vector<std::string> parts;
+    for (const auto& [name, dataset] : datasets_) {
+      parts.push_back(datasets_.size() == 1 ? dataset->Describe()
+                                            : absl::StrCat(name, ": ", dataset->Describe()));
+    }
+    return absl::StrJoin(parts, "; ");
+  }
+
   std::string path_;
   Options opt_;
   std::optional<engine::data::ImagePreprocess> given_;  // --preprocess
-  engine::data::ImagePreprocess preprocess_;
+  engine::data::ImagePreprocess preprocess_;            // the first input's
   int64_t max_batches_ = 0;
-  engine::TensorDesc input_;
-  std::unique_ptr<Dataset> dataset_;
+  std::vector<std::pair<std::string, std::unique_ptr<Dataset>>> datasets_;  // by input, in order
   int64_t batches_ = 0;
   int64_t next_ = 0;
   std::unique_ptr<ProgressBar> bar_;

@@ -219,7 +219,9 @@ void AddFlags(CLI::App& app, Options& opt) {
                "cheaper of fp16/bf16, else FP32");
   app.add_option("--calibData", opt.calib_data,
                  "Calibration data: a directory of images (JPEG, PNG, ...) or tensor files (.pb, "
-                 ".npy), or an MNIST IDX image file");
+                 ".npy), or an MNIST IDX image file; for several inputs one per input as "
+                 "name:path,name2:path2 (samples paired in file order). Batches have the "
+                 "engine's batch (--shapes, or --optShapes with profiles)");
   app.add_option("--calibImages", opt.calib_images,
                  WithRange("Calibrate on at most this many samples of --calibData (0 = all)",
                            "--calibImages"))
