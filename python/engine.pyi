@@ -240,6 +240,9 @@ class BuilderConfig:
     onchip_residency: bool
     """Keep activations in the accelerator's scratchpad between layers (default True)."""
     cross_layer_prefetch: bool
+    layer_groups: bool
+    group_objective: str
+    energy_budget_pj: float
     """Load a layer's first tiles while the previous layer computes (default True)."""
     allow_fp16: bool
     """With precision "int8": layers that stay float run in fp16 instead of fp32."""

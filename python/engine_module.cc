@@ -1016,6 +1016,9 @@ PYBIND11_MODULE(engine, m) {
   ENGINE_FIELD(plugins);
   ENGINE_FIELD(onchip_residency);
   ENGINE_FIELD(cross_layer_prefetch);
+  ENGINE_FIELD(layer_groups);
+  ENGINE_FIELD(group_objective);
+  ENGINE_FIELD(energy_budget_pj);
   ENGINE_FIELD(allow_fp16);
   ENGINE_FIELD(allow_bf16);
   ENGINE_FIELD(best);

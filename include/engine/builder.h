@@ -228,6 +228,18 @@ struct BuilderConfig {
   /// modeled schedule changes; the host computes the same outputs.
   bool onchip_residency = true;
   bool cross_layer_prefetch = true;
+  /// Layer groups (depth-first fused layers, codegen/layer_group.h): chains
+  /// of convolutions run band by band with their intermediates on chip,
+  /// chosen over the whole graph by dynamic programming. Modeled schedule
+  /// only; the host computes the same outputs.
+  bool layer_groups = true;
+  /// What the group choice minimizes: empty = `objective`; "latency",
+  /// "energy", "edp" or "weighted:alpha=A,beta=B" (C = A * cycles + B * DRAM
+  /// bytes, the CANN graph-compilation cost). Invalid text: InvalidArgument.
+  std::string group_objective;
+  /// Energy budget per inference for the group choice, pJ (0 = none): a
+  /// schedule above it is replaced by the lowest-energy one.
+  double energy_budget_pj = 0;
 
   /// Progress of long phases ("calibrate", ...): called with the phase, the
   /// work done and the total (0 when unknown), from the building thread.
@@ -316,6 +328,11 @@ struct BuildResult {
   /// scale in effect, after pass-through and Concat propagation). What
   /// ExportQdqFile writes.
   std::map<std::string, float> int8_tensor_scales;
+  /// Layer groups (BuilderConfig::layer_groups): one summary line, then one
+  /// line per accepted group (layers, bands, band buffer bytes, modeled
+  /// cycles and energy against the layers run one by one, recomputed MACs,
+  /// marginal efficiency η = ΔP/ΔE in cycles per pJ). Empty without groups.
+  std::string layer_group_report;
 };
 
 /// Every optimizer pass the builder knows, as (kebab-case name, one-line

@@ -235,10 +235,27 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
         v->is_constant() ? config.max_constant_bytes : config.max_tensor_bytes,
         v->is_constant() ? "max_constant_bytes" : "max_tensor_bytes"));
   }
+  codegen::ResidencyOptions residency_options;
+  residency_options.residency = config.onchip_residency;
+  residency_options.prefetch = config.cross_layer_prefetch;
+  residency_options.layer_groups = config.layer_groups;
+  if (!config.group_objective.empty() || config.energy_budget_pj > 0) {
+    codegen::GroupObjective group = codegen::ToGroupObjective(config.objective);
+    if (!config.group_objective.empty()) {
+      ENGINE_ASSIGN_OR_RETURN(group, codegen::ParseGroupObjective(config.group_objective));
+    }
+    if (!(config.energy_budget_pj >= 0) || !std::isfinite(config.energy_budget_pj)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "BuilderConfig::energy_budget_pj is ", config.energy_budget_pj, ", must be >= 0"));
+    }
+    group.energy_budget_pj = config.energy_budget_pj;
+    residency_options.group_objective = group;
+  }
   ENGINE_ASSIGN_OR_RETURN(codegen::DeviceCode code,
                           codegen::GenerateDeviceCode(
                               *graph, config.hardware, config.objective, config.max_instructions,
-                              {config.onchip_residency, config.cross_layer_prefetch}));
+                              residency_options));
+  result.layer_group_report = codegen::LayerGroupReport(*graph, code.groups);
   code.arena = codegen::PlanActivationArena(*graph, config.arena_alignment, config.plan_memory);
   if (config.max_arena_bytes > 0 && code.arena.plan.arena_bytes > config.max_arena_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(

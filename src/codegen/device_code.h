@@ -47,6 +47,10 @@ struct DeviceCode {
   PlanProvenance provenance;
   /// Cross-layer residency and prefetch decisions (residency.h).
   ResidencyPlan residency;
+  /// Layer groups (layer_group.h): per layer, the group owner whose
+  /// instruction range holds its instructions, or -1; and the choice.
+  std::vector<int32_t> group_layer;
+  GroupPlan groups;
 };
 
 /// Maps and lowers every layer of `graph`. `max_instructions` (> 0) bounds
@@ -56,6 +60,10 @@ struct DeviceCode {
 /// naming the layer), and Internal for a layer type without a lowering.
 /// Then applies `residency` to the whole program (ApplyResidency; view
 /// layers' outputs alias their first input, graph outputs reach DRAM).
+/// Before that, with residency.layer_groups (and no instruction limit, real
+/// memory), chains of convolutions are grouped (ChooseLayerGroups): each
+/// group's instructions take the range of its last layer, the others of the
+/// group get none (group_layer names the owner).
 absl::StatusOr<DeviceCode> GenerateDeviceCode(const ir::Graph& graph, const HardwareConfig& hw,
                                               Objective objective, int64_t max_instructions = 0,
                                               const ResidencyOptions& residency = {});

@@ -51,7 +51,7 @@ flatbuffers::Offset<fb::Attribute> WriteAttribute(flatbuffers::FlatBufferBuilder
 
 flatbuffers::Offset<fb::LayerMapping> WriteMapping(flatbuffers::FlatBufferBuilder& b,
                                                   const LayerMapping& m, uint32_t first,
-                                                  uint32_t count) {
+                                                  uint32_t count, int32_t group_layer) {
   std::vector<flatbuffers::Offset<fb::TacticCost>> rejected;
   for (const TacticCost& t : m.rejected) {
     rejected.push_back(fb::CreateTacticCost(b, b.CreateString(t.tactic), b.CreateString(t.tiling),
@@ -62,7 +62,7 @@ flatbuffers::Offset<fb::LayerMapping> WriteMapping(flatbuffers::FlatBufferBuilde
       b.CreateString(m.chosen.tiling), static_cast<uint8_t>(m.precision),
       static_cast<uint8_t>(m.array.dataflow), static_cast<uint8_t>(m.array.order), m.array.gt,
       m.array.kt, m.array.mt, m.array.pt, m.vector.tile_elements, m.macs, m.vector_ops,
-      m.min_dram_bytes, m.estimated_cycles, first, count, b.CreateVector(rejected));
+      m.min_dram_bytes, m.estimated_cycles, first, count, b.CreateVector(rejected), group_layer);
 }
 
 }  // namespace
@@ -123,7 +123,8 @@ absl::StatusOr<std::string> SerializePlan(const ir::Graph& graph, const DeviceCo
     for (const std::string& n : node->onnx_nodes) onnx_nodes.push_back(b.CreateString(n));
     const size_t li = layers.size();
     auto mapping = WriteMapping(b, code.mappings.at(li), code.first_instruction.at(li),
-                                code.num_instructions.at(li));
+                                code.num_instructions.at(li),
+                                li < code.group_layer.size() ? code.group_layer[li] : -1);
     layers.push_back(fb::CreateLayer(b, b.CreateString(node->name), b.CreateString(node->op_type),
                                      b.CreateVector(onnx_nodes), b.CreateVector(ins),
                                      b.CreateVector(outs), b.CreateVector(attrs), mapping));

@@ -24,12 +24,19 @@ bool IsLoad(Opcode op) { return op == Opcode::kLoadInput || op == Opcode::kLoadW
 
 int64_t AlignUp(int64_t v) { return (v + kAlignment - 1) / kAlignment * kAlignment; }
 
-// Moves a layer's scratchpad tile slots up by `base` bytes (the fields
-// hw::AccessesOf reads as scratchpad addresses).
-void Relocate(const HardwareConfig& hw, Instruction& in, uint64_t base) {
+bool Conflict(const hw::OnChipAccess& a, const hw::OnChipAccess& b) {
+  return a.space == b.space && (a.write || b.write) && a.begin < b.end && b.begin < a.end;
+}
+
+}  // namespace
+
+void RelocateScratchpad(const HardwareConfig& hw, Instruction& in, uint64_t base) {
   const bool weight_buffer = hw.weight_buffer.bytes > 0;
   switch (in.opcode) {
-    case Opcode::kLoadInput: in.addr += base; break;
+    case Opcode::kLoadInput:
+      in.addr += base;
+      if (in.flags & hw::kFlagResident) in.weight_addr += base;  // a layer group's band buffer
+      break;
     case Opcode::kLoadWeight:
       if (!weight_buffer) in.addr += base;
       break;
@@ -43,16 +50,11 @@ void Relocate(const HardwareConfig& hw, Instruction& in, uint64_t base) {
       break;
     case Opcode::kStore:
       if (in.flags & hw::kFlagFromScratchpad) in.addr += base;
+      if (in.flags & hw::kFlagResident) in.weight_addr += base;  // a layer group's band buffer
       break;
     case Opcode::kSync: break;
   }
 }
-
-bool Conflict(const hw::OnChipAccess& a, const hw::OnChipAccess& b) {
-  return a.space == b.space && (a.write || b.write) && a.begin < b.end && b.begin < a.end;
-}
-
-}  // namespace
 
 absl::StatusOr<ResidencyPlan> ApplyResidency(const HardwareConfig& hw,
                                              const ResidencyOptions& options,
@@ -211,7 +213,7 @@ absl::StatusOr<ResidencyPlan> ApplyResidency(const HardwareConfig& hw,
   for (size_t l = 0; l < num_layers; ++l) {
     for (uint32_t i = first_instruction[l]; i < first_instruction[l] + num_instructions[l]; ++i) {
       Instruction& in = program[i];
-      Relocate(hw, in, plan.tile_base[l]);
+      RelocateScratchpad(hw, in, plan.tile_base[l]);
       if ((IsLoad(in.opcode) || in.opcode == Opcode::kStore) && in.tensor >= 0) {
         auto it = resident.find(root(in.tensor));
         if (it != resident.end()) {
@@ -230,11 +232,11 @@ absl::StatusOr<ResidencyPlan> ApplyResidency(const HardwareConfig& hw,
     segment_of[i] = static_cast<int32_t>(seg_begin.size() - 1);
     if (program[i].opcode == Opcode::kSync) seg_begin.push_back(i + 1);
   }
-  for (size_t l = 0; l < num_layers; ++l) {
-    if (num_instructions[l] == 0) continue;
-    const size_t first = first_instruction[l];
-    const int32_t s = segment_of[first];
-    if (s == 0) continue;
+  // Every segment after the first: a layer's start, and within a layer
+  // group (or a composite layer) each band piece's start.
+  for (size_t s = 1; s < seg_begin.size(); ++s) {
+    const size_t first = seg_begin[s];
+    if (first >= program.size() || program[first].opcode == Opcode::kSync) continue;
     const size_t prev_begin = seg_begin[s - 1], prev_end = seg_begin[s] - 1;  // its kSync
     // The previous segment's accesses, its stored tensors and last STORE.
     std::vector<std::vector<hw::OnChipAccess>> prev_access(prev_end - prev_begin);

@@ -26,7 +26,10 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "absl/status/statusor.h"
+#include "codegen/layer_group.h"
 #include "engine/hardware.h"
 #include "hw/program.h"
 
@@ -36,6 +39,12 @@ namespace engine::codegen {
 struct ResidencyOptions {
   bool residency = true;  ///< keep activations in the scratchpad between layers
   bool prefetch = true;   ///< load a layer's first tiles during the previous layer
+  /// Layer groups (layer_group.h): chains of convolutions run band by band
+  /// with their intermediates in scratchpad band buffers, chosen by dynamic
+  /// programming over the schedule for `group_objective`.
+  bool layer_groups = true;
+  /// The groups' objective; unset = the build's Objective.
+  std::optional<GroupObjective> group_objective;
 };
 
 /// Where one tensor produced on the device lives.
@@ -61,6 +70,12 @@ struct ResidencyPlan {
   int prefetched_loads = 0;
   std::string strategy;                   ///< the planner order that won
 };
+
+/// Moves instruction `in`'s scratchpad addresses (the fields hw::AccessesOf
+/// reads as scratchpad bytes: tile slots, and the resident copy of a move
+/// already flagged kFlagResident, e.g. a layer group's band buffer) up by
+/// `base` bytes. Weight-buffer and accumulator addresses are unchanged.
+void RelocateScratchpad(const HardwareConfig& hw, hw::Instruction& in, uint64_t base);
 
 /// Rewrites `program` (layers' instructions contiguous, layer l at
 /// [first_instruction[l], first_instruction[l] + num_instructions[l]), each

@@ -24,7 +24,7 @@ inline constexpr const char* kEngineVersion = "0.2.0";
 /// shapes, docs/dynamic_shapes.md) and Network.plugins (PluginRef: the name
 /// and version of each plugin whose ops the layers use) at the end of
 /// Network; versions 2-4 still load.
-inline constexpr uint32_t kPlanSchemaVersion = 5;
+inline constexpr uint32_t kPlanSchemaVersion = 6;
 inline constexpr uint32_t kMinPlanSchemaVersion = 2;
 
 }  // namespace engine

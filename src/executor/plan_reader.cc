@@ -84,6 +84,9 @@ struct LayerSpan {
   uint32_t count = 0;
   bool on_array = false;
   int64_t tile_g = 0, tile_k = 0, tile_m = 0, tile_p = 0;
+  /// Schema 6: the layer group's owner whose range holds this layer's
+  /// instructions (codegen/layer_group.h), or -1.
+  int32_t group_layer = -1;
 };
 
 // What the steps hand on to each other besides the engine being filled.
@@ -452,7 +455,13 @@ absl::Status ReadLayerMapping(const fb::Layer& layer, const std::string& where,
                       (*kind == hw::LayerKind::kArray || *kind == hw::LayerKind::kComposite) &&
                           mapping->on_array(),
                       mapping->tile_g(),
-                      mapping->tile_k(), mapping->tile_m(), mapping->tile_p()});
+                      mapping->tile_k(), mapping->tile_m(), mapping->tile_p(),
+                      mapping->group_layer()});
+  if (mapping->group_layer() != -1 &&
+      (mapping->group_layer() < 0 || mapping->num_instructions() != 0)) {
+    return Corrupt(absl::StrCat(where, ": invalid layer group (owner ", mapping->group_layer(),
+                                ", ", mapping->num_instructions(), " instructions of its own)"));
+  }
   return absl::OkStatus();
 }
 
@@ -693,7 +702,10 @@ absl::Status ReadProgram(const fb::Network& net, ReadState& st) {
     if (f->layer() >= num_layers) {
       return Corrupt(absl::StrCat(at, " is invalid: layer ", f->layer(), " of ", num_layers));
     }
-    if (owner[i] != f->layer()) {
+    // A layer of a layer group has its instructions in its owner's range.
+    if (owner[i] != f->layer() &&
+        (f->layer() >= st.spans.size() || st.spans[f->layer()].group_layer < 0 ||
+         static_cast<uint32_t>(st.spans[f->layer()].group_layer) != owner[i])) {
       return Corrupt(absl::StrCat(at, " is invalid: it belongs to ", LayerWhere(st, f->layer()),
                                   " but lies outside that layer's instructions"));
     }

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "codegen/device_code.h"
+#include "codegen/layer_group.h"
 #include "engine/builder.h"
 #include "engine/runtime.h"
 #include "hw/onchip_check.h"
@@ -110,11 +111,18 @@ struct Built {
   hw::SimulationResult sim;
 };
 
-Built Generate(const std::string& model, const HardwareConfig& hw, bool residency) {
+// `groups`: with layer groups minimizing energy (they always save DRAM
+// energy, so the cases exercise them whatever their latency).
+Built Generate(const std::string& model, const HardwareConfig& hw, bool residency,
+               bool groups = false) {
   parser::ParseOptions options;
   auto graph = parser::ParseOnnxBytes(model, "random", options);
   REQUIRE(graph.ok());
-  auto code = GenerateDeviceCode(**graph, hw, Objective::kLatency, 0, {residency, residency});
+  ResidencyOptions ro;
+  ro.residency = ro.prefetch = residency;
+  ro.layer_groups = groups;
+  if (groups) ro.group_objective = ParseGroupObjective("energy").value();
+  auto code = GenerateDeviceCode(**graph, hw, Objective::kLatency, 0, ro);
   REQUIRE(code.ok());
   auto sim = hw::Simulate(hw, code->program, static_cast<int>(code->mappings.size()));
   INFO(sim.status().message());
@@ -252,6 +260,240 @@ TEST_CASE("Residency changes the modeled traffic, not the engine's outputs",
   }
   CHECK(outputs[0] == outputs[1]);
   CHECK(written[1] < written[0]);
+}
+
+// A chain conv3x3 -> conv3x3 (Relu) -> conv1x1 on [1, 8, 32, 32]: its
+// intermediates (32 KiB each, float32) are far above half of a 16 KiB
+// scratchpad, so only a layer group keeps them on chip.
+std::string ChainModel() {
+  std::mt19937 rng(7);
+  ModelBuilder b;
+  b.Input("x", {1, 8, 32, 32});
+  b.Initializer("w1", testing::RandomTensor({8, 8, 3, 3}, rng));
+  b.Initializer("w2", testing::RandomTensor({8, 8, 3, 3}, rng));
+  b.Initializer("w3", testing::RandomTensor({4, 8, 1, 1}, rng));
+  auto& c1 = b.Node("Conv", {"x", "w1"}, {"a"});
+  ModelBuilder::SetInts(c1, "pads", {1, 1, 1, 1});
+  auto& c2 = b.Node("Conv", {"a", "w2"}, {"b0"});
+  ModelBuilder::SetInts(c2, "pads", {1, 1, 1, 1});
+  b.Node("Relu", {"b0"}, {"b"});
+  b.Node("Conv", {"b", "w3"}, {"y"});
+  b.Output("y", {1, 4, 32, 32});
+  return b.Serialize();
+}
+
+TEST_CASE("Band workloads follow the fused-layer halo formula", "[codegen][layer_group]") {
+  // Two 3x3 stride-1 convolutions of 16 output rows, then a 3x3 stride-2 one.
+  hw::LayerWorkload a;
+  a.kind = hw::LayerKind::kArray;
+  hw::GemmWorkload& g = a.gemm;
+  g.conv = true;
+  g.k = 9 * 4, g.m = 4, g.in_h = g.out_h = g.in_w = g.out_w = 16, g.p = 256;
+  g.kernel_h = g.kernel_w = 3;
+  g.input_tensor = 0, g.output_tensor = 1, g.weight_tensor = 5;
+  g.input_bytes = g.output_bytes = 4 * 16 * 16 * 4;
+  hw::LayerWorkload b = a;
+  b.gemm.input_tensor = 1, b.gemm.output_tensor = 2;
+  REQUIRE(Chainable(a, b));
+  CHECK_FALSE(Chainable(b, a));
+  std::vector<std::vector<BandRows>> rows;
+  const auto bands = BandWorkloads({a, b}, 4, &rows);
+  REQUIRE(bands.size() == 4);
+  // Alwani et al. eq. 1: 4 output rows of b need (4 - 1) * 1 + 3 = 6 rows
+  // of a's output, which need 8 input rows (clamped to 16).
+  CHECK(bands[1][1].gemm.out_h == 4);
+  CHECK(bands[1][1].gemm.in_h == 6);
+  CHECK(bands[1][0].gemm.out_h == 6);
+  CHECK(bands[1][0].gemm.in_h == 8);
+  CHECK(bands[1][0].gemm.output_tensor == kBandTensor);
+  CHECK(bands[1][1].gemm.input_tensor == kBandTensor);
+  CHECK(bands[1][0].gemm.input_tensor == 0);
+  CHECK(bands[1][1].gemm.output_bytes == g.output_bytes / 4);
+  CHECK(rows[3][1].out_row0 == 12);
+  CHECK(rows[3][1].in_row0 + rows[3][1].in_rows == 16);  // the last band ends at the edge
+  int64_t macs = 0;
+  for (const auto& band : bands) macs += band[0].gemm.Macs() + band[1].gemm.Macs();
+  CHECK(macs > a.gemm.Macs() + b.gemm.Macs());  // the halo rows are recomputed
+  hw::LayerWorkload s = b;
+  s.gemm.stride_h = s.gemm.stride_w = 2;
+  s.gemm.out_h = s.gemm.out_w = 8, s.gemm.p = 64;
+  const auto strided = BandWorkloads({a, s}, 2);
+  CHECK(strided[0][1].gemm.in_h == (4 - 1) * 2 + 3);
+}
+
+TEST_CASE("Group objectives parse, bad ones are refused", "[codegen][layer_group]") {
+  auto w = ParseGroupObjective("weighted:alpha=1,beta=0.5");
+  REQUIRE(w.ok());
+  CHECK(w->kind == GroupObjective::Kind::kWeighted);
+  CHECK(w->alpha == 1.0);
+  CHECK(w->beta == 0.5);
+  CHECK(ParseGroupObjective("energy")->kind == GroupObjective::Kind::kEnergy);
+  for (const char* bad : {"weighted:", "weighted:alpha=-1,beta=1", "weighted:alpha=0,beta=0",
+                          "weighted:gamma=1", "fast"}) {
+    INFO(bad);
+    CHECK(absl::IsInvalidArgument(ParseGroupObjective(bad).status()));
+  }
+}
+
+TEST_CASE("A wrong layer-group schedule is refused by the simulator", "[codegen][layer_group]") {
+  const HardwareConfig hw = Hw("edge,scratchpad=16384");
+  Built b = Generate(ChainModel(), hw, true, true);
+  INFO("candidates " << b.code.groups.candidates << " no fit " << b.code.groups.rejected_no_fit
+                     << " cost " << b.code.groups.rejected_cost);
+  REQUIRE(b.code.groups.groups.size() >= 1);
+  const LayerGroup& g = b.code.groups.groups.front();
+  CHECK(g.bands >= 2);
+  CHECK(g.dram_bytes < g.separate_dram_bytes);
+  // The band buffers: resident moves without a DRAM tensor.
+  std::vector<size_t> band_loads, band_stores;
+  for (size_t i = 0; i < b.code.program.size(); ++i) {
+    const hw::Instruction& in = b.code.program[i];
+    if ((in.flags & hw::kFlagResident) && in.tensor == -1) {
+      (in.opcode == hw::Opcode::kStore ? band_stores : band_loads).push_back(i);
+    }
+  }
+  REQUIRE(!band_loads.empty());
+  REQUIRE(!band_stores.empty());
+  SECTION("a band buffer beyond the scratchpad") {
+    hw::Program wrong = b.code.program;
+    wrong[band_stores.back()].weight_addr += hw.scratchpad.bytes;
+    const auto bad = hw::Simulate(hw, wrong, static_cast<int>(b.code.mappings.size()));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(std::string(bad.status().message()).find("beyond its capacity") != std::string::npos);
+  }
+  SECTION("a band read before the producer's band is stored") {
+    hw::Program wrong = b.code.program;
+    for (size_t i : band_loads) {
+      wrong[i].flags |= hw::kFlagPrefetch;
+      for (int32_t& d : wrong[i].deps) d = -1;
+    }
+    const auto bad = hw::Simulate(hw, wrong, static_cast<int>(b.code.mappings.size()));
+    REQUIRE_FALSE(bad.ok());
+    const std::string message(bad.status().message());
+    CHECK((message.find("read too early") != std::string::npos ||
+           message.find("overwritten while live") != std::string::npos));
+  }
+}
+
+// A random network of convolution chains on [1, C, S, S] (S 16..31): blocks
+// of two or three 3x3 / 1x1 / depthwise convolutions, some closed by a
+// residual Add with the block's input, some as two branches joined by a
+// channel Concat. The chains' intermediates are layer-group candidates.
+std::string RandomChainGraph(uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
+  const int64_t s = 16 + pick(16);
+  int64_t c = 4 + pick(5);
+  ModelBuilder b;
+  b.Input("x", {1, c, s, s});
+  std::string cur = "x";
+  int id = 0;
+  auto conv = [&](const std::string& in, int64_t cin, int64_t cout, int64_t k, bool depthwise) {
+    const std::string out = absl::StrCat("c", id++), w = absl::StrCat("w", id);
+    if (depthwise) cout = cin;
+    b.Initializer(w, testing::RandomTensor({cout, depthwise ? 1 : cin, k, k}, rng));
+    auto& n = b.Node("Conv", {in, w}, {out});
+    ModelBuilder::SetInts(n, "pads", {k / 2, k / 2, k / 2, k / 2});
+    if (depthwise) ModelBuilder::SetInt(n, "group", cin);
+    return out;
+  };
+  const int blocks = 2 + pick(3);
+  for (int blk = 0; blk < blocks; ++blk) {
+    if (pick(3) == 0) {  // two branches, concatenated
+      const std::string l = conv(conv(cur, c, c, 3, false), c, c, 1, false);
+      const std::string r = conv(cur, c, c, 1, false);
+      const std::string out = absl::StrCat("cat", id++);
+      auto& cat = b.Node("Concat", {l, r}, {out});
+      ModelBuilder::SetInt(cat, "axis", 1);
+      cur = out;
+      c *= 2;
+      continue;
+    }
+    const int64_t mid = 4 + pick(12);
+    std::string t = conv(cur, c, mid, pick(2) ? 3 : 1, false);
+    if (pick(2)) t = conv(t, mid, mid, 3, true);
+    const bool residual = pick(2) == 0;
+    const int64_t out_c = residual ? c : 4 + pick(8);
+    t = conv(t, mid, out_c, 1, false);
+    if (residual) {
+      const std::string out = absl::StrCat("add", id++);
+      b.Node("Add", {t, cur}, {out});
+      t = out;
+    }
+    cur = t;
+    c = out_c;
+  }
+  b.Output(cur, {1, c, s, s});
+  return b.Serialize();
+}
+
+TEST_CASE("Random graphs scheduled with layer groups never exceed a buffer or read clobbered "
+          "bytes", "[codegen][layer_group]") {
+  int groups = 0, candidates = 0, no_fit = 0;
+  for (uint32_t seed = 1; seed <= 12; ++seed) {
+    const std::string model = RandomChainGraph(seed);
+    for (const std::string spec : {"edge,scratchpad=16384", "gemmini,scratchpad=24576"}) {
+      INFO("seed " << seed << " on " << spec);
+      const HardwareConfig hw = Hw(spec);
+      const Built on = Generate(model, hw, true, true);
+      CheckPairs(hw, on.code.program, on.sim.schedule);
+      groups += static_cast<int>(on.code.groups.groups.size());
+      candidates += on.code.groups.candidates;
+      no_fit += on.code.groups.rejected_no_fit;
+      // Every grouped layer but the owner has no range of its own.
+      for (size_t l = 0; l < on.code.group_layer.size(); ++l) {
+        if (on.code.group_layer[l] >= 0) CHECK(on.code.num_instructions[l] == 0);
+      }
+    }
+  }
+  INFO("candidates " << candidates << ", no fit " << no_fit);
+  CHECK(groups > 0);  // the cases exercise groups
+}
+
+TEST_CASE("Layer groups change the modeled schedule, not the engine's outputs",
+          "[codegen][layer_group]") {
+  const std::string model = ChainModel();
+  std::vector<float> outputs[2];
+  int64_t written[2] = {0, 0};
+  size_t layers[2] = {0, 0};
+  std::string report;
+  for (int on = 0; on < 2; ++on) {
+    BuilderConfig config;
+    config.hardware = Hw("edge,scratchpad=16384");
+    config.layer_groups = on == 1;
+    auto built = Builder().BuildFromOnnxBytes(model, "chain", config);
+    REQUIRE(built.ok());
+    if (on == 1) report = built->layer_group_report;
+    auto engine = Runtime::DeserializeEngine(built->plan);
+    INFO(engine.status().message());
+    REQUIRE(engine.ok());
+    written[on] = (*engine)->device_profile().dram_bytes_written;
+    layers[on] = (*engine)->device_profile().layers.size();
+    auto ctx = (*engine)->CreateExecutionContext();
+    REQUIRE(ctx.ok());
+    std::mt19937 rng(3);
+    const auto& in = (*engine)->inputs()[0];
+    Tensor x = testing::RandomTensor(in.shape, rng);
+    REQUIRE((*ctx)->SetInput(in.name, x).ok());
+    REQUIRE((*ctx)->Execute().ok());
+    auto y = (*ctx)->GetOutput((*engine)->outputs()[0].name);
+    REQUIRE(y.ok());
+    const float* f = (*y)->data_as<float>();
+    outputs[on].assign(f, f + (*y)->num_elements());
+  }
+  CHECK(outputs[0] == outputs[1]);  // bit-identical
+  CHECK(layers[0] == layers[1]);
+  CHECK(layers[1] == 3);  // conv, conv+relu, conv
+  CHECK(written[1] < written[0]);
+  CHECK(report.find("1 accepted") != std::string::npos);
+  CHECK(report.find("eta = dP/dE") != std::string::npos);
+  // A bad group objective is an error naming it.
+  BuilderConfig config;
+  config.hardware = Hw("edge,scratchpad=16384");
+  config.group_objective = "weighted:alpha=x";
+  const auto bad = Builder().BuildFromOnnxBytes(model, "chain", config);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(std::string(bad.status().message()).find("weighted:alpha=x") != std::string::npos);
 }
 
 }  // namespace

@@ -150,6 +150,12 @@ void AddFlags(CLI::App& app, Options& opt) {
   app.add_flag("--noResidency", opt.no_residency,
                "Accelerator: every layer reads its inputs from and writes its outputs to DRAM "
                "(no on-chip residency between layers), for comparison");
+  app.add_flag("--noLayerGroups", opt.no_layer_groups,
+               "Accelerator: no layer groups (chains of convolutions run band by band with "
+               "their intermediates on chip), for comparison");
+  app.add_option("--energyBudget", opt.energy_budget_mj,
+                 WithRange("Accelerator: energy budget per inference for the layer-group choice, "
+                           "mJ (0 = none)", "--energyBudget"));
   app.add_flag("--noPrefetch", opt.no_prefetch,
                "Accelerator: a layer's first tiles load only after the previous layer finished "
                "(no cross-layer prefetch), for comparison");
@@ -186,7 +192,9 @@ void AddFlags(CLI::App& app, Options& opt) {
                      "dataflow=ws,memory=ideal (default: edge; with --loadEngine: must match "
                      "the plan)");
   app.add_option("--objective", opt.objective,
-                 "What the per-layer mapping minimizes: latency (default), energy or edp");
+                 "What the per-layer mapping and the layer groups minimize: latency (default), energy, "
+                 "edp, or weighted:alpha=A,beta=B (layer groups: A * cycles + B * DRAM bytes; "
+                 "mapping: latency)");
   app.add_option("--exportProfile", opt.export_profile,
                  "Write the per-layer profile (modeled device times, trtexec's shape) as JSON");
   app.add_option("--exportTrace", opt.export_trace,
@@ -815,9 +823,17 @@ absl::StatusOr<ValidatedOptions> ValidateOptions(const Options& opt) {
   auto hardware = SelectHardware(opt);
   if (!hardware.ok()) return hardware.status();
   v.hardware = *std::move(hardware);
-  auto objective = ParseObjective(opt.objective);
-  if (!objective.ok()) return objective.status();
-  v.objective = *objective;
+  if (absl::StartsWith(absl::AsciiStrToLower(opt.objective), "weighted:")) {
+    // alpha / beta are checked by the builder (BuilderConfig::group_objective).
+    v.group_objective = absl::AsciiStrToLower(opt.objective);
+  } else {
+    auto objective = ParseObjective(opt.objective);
+    if (!objective.ok()) return objective.status();
+    v.objective = *objective;
+  }
+  if (!(opt.energy_budget_mj >= 0) || !std::isfinite(opt.energy_budget_mj)) {
+    return absl::InvalidArgumentError("--energyBudget must be a finite number of mJ >= 0");
+  }
   if (opt.compare_int8 && opt.onnx.empty()) {
     return absl::InvalidArgumentError(
         "--compareInt8 builds both engines: give --onnx (not --loadEngine)");

@@ -62,6 +62,8 @@ struct Options {
   bool no_memory_reuse = false;
   bool no_residency = false;  ///< --noResidency: every layer reads and writes DRAM
   bool no_prefetch = false;   ///< --noPrefetch: no cross-layer weight/input prefetch
+  bool no_layer_groups = false;  ///< --noLayerGroups: no depth-first layer groups
+  double energy_budget_mj = 0;   ///< --energyBudget: per inference, mJ (0 = none)
   int64_t arena_alignment = 64;
   /// Resource limits of the build (BuilderConfig's fields of the same name),
   /// bytes or instructions; 0 = no limit.
@@ -250,6 +252,9 @@ struct ValidatedOptions {
   /// --loadEngine and no --hw nullopt (the plan's hardware is used).
   std::optional<engine::HardwareConfig> hardware;
   engine::Objective objective = engine::Objective::kLatency;        ///< --objective
+  /// --objective=weighted:alpha=A,beta=B: the layer-group objective (the
+  /// per-layer mapping then minimizes latency); empty otherwise.
+  std::string group_objective;
   std::vector<std::string> passes;                                  ///< --passes (empty: default)
   std::vector<std::pair<std::string, std::string>> load_inputs;     ///< --loadInputs
   std::vector<std::pair<std::string, std::string>> ref_outputs;     ///< --loadRefOutputs

@@ -103,6 +103,7 @@ absl::StatusOr<std::shared_ptr<const engine::Engine>> BuildEngine(
               built->engine_layers, built->plan.size());
   PrintOptimizerSummary(*built);
   PrintInt8Summary(*built);
+  if (!built->layer_group_report.empty()) std::printf("%s", built->layer_group_report.c_str());
   if (opt.verbose) PrintBuildPhases(*built);
   if (opt.verbose) std::printf("[V] Optimizer passes:\n%s", built->optimizer_report.c_str());
   absl::Status dumped = WriteIrDumps(opt, *built);
@@ -165,6 +166,9 @@ engine::BuilderConfig MakeBuilderConfig(const Options& opt, const ValidatedOptio
   config.plan_memory = !opt.no_memory_reuse;
   config.onchip_residency = !opt.no_residency;
   config.cross_layer_prefetch = !opt.no_prefetch;
+  config.layer_groups = !opt.no_layer_groups;
+  config.group_objective = v.group_objective;
+  config.energy_budget_pj = opt.energy_budget_mj * 1e9;
   config.arena_alignment = opt.arena_alignment;
   config.max_tensor_bytes = opt.max_tensor_bytes;
   config.max_constant_bytes = opt.max_constant_bytes;
