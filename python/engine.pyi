@@ -114,8 +114,9 @@ class Calibrator:
                      default stores them as self.inputs.
       get_batch()    repeatedly: a dict {input name: array} with one array of
                      exactly that input's shape per input (e.g. float32
-                     [N, 1, 28, 28], preprocessed as at inference; other
-                     numeric dtypes are converted to float32), or None when
+                     [N, 1, 28, 28], preprocessed as at inference; arrays
+                     are converted to the input's dtype, e.g. int64 token
+                     ids), or None when
                      there are no more batches.
       batch_count()  number of batches for progress reports (0: unknown).
 

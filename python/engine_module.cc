@@ -291,6 +291,9 @@ class PyCalibratorAdapter final : public engine::Calibrator {
 
   absl::Status Begin(const std::vector<engine::TensorDesc>& inputs) override {
     py::gil_scoped_acquire gil;
+    // Each input's dtype: get_batch() arrays are converted to it (float32
+    // for images; int64 for token ids, BERT's input_ids / attention_mask).
+    for (const engine::TensorDesc& d : inputs) dtypes_[d.name] = d.dtype;
     try {
       if (py::hasattr(obj_, "begin")) obj_.attr("begin")(Descs(inputs));
       if (py::hasattr(obj_, "batch_count")) count_ = obj_.attr("batch_count")().cast<int64_t>();
@@ -320,8 +323,11 @@ class PyCalibratorAdapter final : public engine::Calibrator {
               "Python calibrator get_batch(): dict keys must be input names (str)");
         }
         const std::string name = item.first.cast<std::string>();
-        py::array arr = np.attr("ascontiguousarray")(item.second, "float32");
-        engine::Tensor t(engine::DataType::kFloat32, ArrayDims(arr));
+        auto dt = dtypes_.find(name);
+        const engine::DataType dtype =
+            dt != dtypes_.end() ? dt->second : engine::DataType::kFloat32;
+        py::array arr = np.attr("ascontiguousarray")(item.second, NumpyDtype(dtype));
+        engine::Tensor t(dtype, ArrayDims(arr));
         if (t.byte_size() > 0) std::memcpy(t.data(), arr.data(), t.byte_size());
         inputs[name] = std::move(t);
       }
@@ -340,6 +346,7 @@ class PyCalibratorAdapter final : public engine::Calibrator {
   py::object TakeError() { return std::exchange(error_, py::none()); }
 
  private:
+  std::map<std::string, engine::DataType> dtypes_;  // by input name (Begin)
   absl::Status Fail(const char* method, py::error_already_set& e) {
     // "ValueError: message" (the traceback stays on the exception, __cause__).
     std::string what = absl::StrCat(py::str(e.type().attr("__name__")).cast<std::string>(), ": ",
@@ -779,9 +786,9 @@ class Calibrator:
     Subclass it and override get_batch(); set an instance as
     BuilderConfig.calibrator. The builder calls, from the building thread:
       begin(inputs)   once, with the engine inputs (list of TensorDesc: name,
-                      shape with the batch size N as dimension 0, dtype float32);
+                      shape with the batch size N as dimension 0, and dtype);
       get_batch()     repeatedly: a dict {input name: array of exactly that
-                      input's shape} (converted to float32; NCHW images
+                      input's shape} (converted to the input's dtype; NCHW images
                       preprocessed as at inference), or None when done;
       batch_count()   the number of batches, for progress (0: unknown).
     The calibration algorithm and cache are BuilderConfig fields

@@ -145,7 +145,8 @@ absl::StatusOr<double> IsolatedSqnr(const ir::Node& node, const opt::ScaleMap& s
     const Tensor xq = QuantizeTensor(x->second, layer.input_scale);
     std::vector<const Tensor*> inputs = {&xq, layer.weights.get(), layer.bias.get()};
     Tensor rq;
-    if (layer.type == "Int8Conv" && node.inputs.size() > 3 && node.inputs[3] != nullptr) {
+    if ((layer.type == "Int8Conv" || layer.type == "Int8Gemm") && node.inputs.size() > 3 &&
+        node.inputs[3] != nullptr) {
       auto r = batch.find(node.inputs[3]->name);
       if (r == batch.end()) continue;
       rq = QuantizeTensor(r->second, layer.residual_scale);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/int8_softmax.h"
 #include "common/requant.h"
 #include "common/status_macros.h"
 #include "kernels/conv_transpose_geometry.h"
@@ -63,6 +64,29 @@ bool IsMinMaxCandidate(const ir::Node& n) {
 
 bool IsFloatActivation(const ir::Value* v) {
   return v != nullptr && !v->is_constant() && v->dtype == DataType::kFloat32;
+}
+
+// Whether a layer with an INT8 form has a fused residual (input 3): Conv,
+// and Gemm after fuse-residual. Both INT8 forms take it as int8 input 3.
+bool HasResidual(const ir::Node& n) {
+  const ops::Int8Role role = RoleOf(n);
+  return (role == ops::Int8Role::kConvProduct ||
+          (role == ops::Int8Role::kMatrixProduct && n.op_type == "Gemm")) &&
+         n.inputs.size() > 3 && n.inputs[3] != nullptr;
+}
+
+// Attention whose Q, K and V (inputs 0-2) are float32 activations and whose
+// optional mask is float32: Int8Attention (implicit quantization only).
+bool IsAttentionCandidate(const ir::Node& n) {
+  if (RoleOf(n) != ops::Int8Role::kAttention || n.inputs.size() < 3 || n.inputs.size() > 4 ||
+      n.outputs.size() != 1 || n.outputs[0] == nullptr ||
+      n.outputs[0]->dtype != DataType::kFloat32) {
+    return false;
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (!IsFloatActivation(n.inputs[i])) return false;
+  }
+  return n.inputs.size() < 4 || n.inputs[3] == nullptr || n.inputs[3]->dtype == DataType::kFloat32;
 }
 
 bool IsFloatConstant(const ir::Value* v) {
@@ -141,9 +165,11 @@ bool GemmForm(const ir::Node& n, std::string* reason) {
     return false;
   }
   const Dims& a = n.inputs[0]->shape;
-  if (n.op_type == "Gemm" && n.inputs.size() > 3 && n.inputs[3] != nullptr) {
-    // fuse-residual's Gemm + Add: Int8Gemm has no residual input (Int8Conv does).
-    if (reason) *reason = "a residual add is fused into it (Int8Gemm has no residual input)";
+  if (n.op_type == "Gemm" && n.inputs.size() > 3 && n.inputs[3] != nullptr &&
+      (!IsFloatActivation(n.inputs[3]) || n.inputs[3]->shape != n.outputs[0]->shape)) {
+    // fuse-residual's Gemm + Add: Int8Gemm's input 3, an int8 activation of
+    // the output's shape.
+    if (reason) *reason = "the fused residual is not a float32 activation of the output's shape";
     return false;
   }
   if (n.op_type == "Gemm") {
@@ -405,10 +431,14 @@ std::vector<std::string> Int8ScaleTensors(const ir::Graph& graph) {
   for (const auto& node : graph.nodes()) {
     if (IsAveragePool(*node)) add(node->outputs[0]);  // its int8 output's scale
     if (IsMinMaxCandidate(*node)) add(node->outputs[0]);  // Int8Max / Int8Min output scale
+    if (IsAttentionCandidate(*node)) {  // Int8Attention: Q, K, V and Y
+      for (int i = 0; i < 3; ++i) add(node->inputs[i]);
+      add(node->outputs[0]);
+    }
     if (!HasInt8Form(*node)) continue;
     add(node->inputs[0]);
     add(node->outputs[0]);
-    if (RoleOf(*node) == ops::Int8Role::kConvProduct && node->inputs.size() > 3) add(node->inputs[3]);
+    if (HasResidual(*node)) add(node->inputs[3]);
   }
   return out;
 }
@@ -467,16 +497,6 @@ absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& sc
     for (const auto& [name, value] : node.attrs.values()) {
       if (name.rfind("activation", 0) != 0) layer.attrs.Set(name, value);
     }
-    if (node.inputs.size() > 3 && node.inputs[3] != nullptr) {
-      if (ZeroPointOf(options, node.inputs[3]->name) != 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            node.Describe(), ": residual '", node.inputs[3]->name, "' has a zero point"));
-      }
-      ENGINE_ASSIGN_OR_RETURN(layer.residual_scale, ScaleOf(scales, node.inputs[3], node));
-      const QuantizedMultiplier q = QuantizeMultiplier(layer.residual_scale / layer.output_scale);
-      layer.attrs.Set("residual_multiplier", int64_t{q.multiplier});
-      layer.attrs.Set("residual_shift", int64_t{q.shift});
-    }
   } else {
     layer.type = "Int8Gemm";
     const bool trans_b = node.op_type == "Gemm" && node.attrs.Int("transB", 0) != 0;
@@ -493,6 +513,18 @@ absl::StatusOr<Int8Layer> MakeInt8Layer(const ir::Node& node, const ScaleMap& sc
     } else {
       layer.weights = QuantizeRows(wt.data(), n, k, Dims{n, k}, &w_scales);
     }
+  }
+  if (HasResidual(node)) {
+    // Int8Conv and Int8Gemm: q_y = clamp(Requantize(acc) + Requantize(q_r,
+    // r_scale / y_scale) + zy) (kernels/int8_layers.cc).
+    if (ZeroPointOf(options, node.inputs[3]->name) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          node.Describe(), ": residual '", node.inputs[3]->name, "' has a zero point"));
+    }
+    ENGINE_ASSIGN_OR_RETURN(layer.residual_scale, ScaleOf(scales, node.inputs[3], node));
+    const QuantizedMultiplier q = QuantizeMultiplier(layer.residual_scale / layer.output_scale);
+    layer.attrs.Set("residual_multiplier", int64_t{q.multiplier});
+    layer.attrs.Set("residual_shift", int64_t{q.shift});
   }
   if (bias != nullptr) {
     layer.bias = QuantizeBiasVector(bias->constant->data_as<float>(), layer.input_scale, w_scales);
@@ -677,8 +709,7 @@ std::string ExplicitInt8Blocker(const ir::Node& node, const ScaleMap& scales,
     return absl::StrCat("input '", node.inputs[0]->name,
                         "' has a non-zero zero point (Int8ConvTranspose has none)");
   }
-  if (RoleOf(node) == ops::Int8Role::kConvProduct && node.inputs.size() > 3 &&
-      node.inputs[3] != nullptr) {
+  if (HasResidual(node)) {
     const std::string& r = node.inputs[3]->name;
     if (!scales.contains(r)) return absl::StrCat("residual '", r, "' has no model scale");
     if (ZeroPointOf(&options, r) != 0) {
@@ -812,9 +843,13 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
       if (int8_concats.contains(c)) return true;
       if (IsAveragePool(*c)) return true;
       if (!expl && IsMinMaxCandidate(*c) && MinMaxInputsMayBeInt8(*c)) return true;
+      if (!expl && IsAttentionCandidate(*c) &&
+          std::find(c->inputs.begin(), c->inputs.begin() + 3, v) != c->inputs.begin() + 3) {
+        return true;
+      }
       if (!HasInt8Form(*c)) continue;
       if (c->inputs[0] == v) return true;
-      if (RoleOf(*c) == ops::Int8Role::kConvProduct && c->inputs.size() > 3 && c->inputs[3] == v) return true;
+      if (HasResidual(*c) && c->inputs[3] == v) return true;
     }
     return false;
   };
@@ -823,7 +858,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
   for (ir::Node* node : schedule) {
     auto pinned = keep_fp32.find(node);
     if (pinned != keep_fp32.end()) {
-      if (HasInt8Form(*node)) fp32_reason[node] = pinned->second;
+      if (HasInt8Form(*node) || IsAttentionCandidate(*node)) fp32_reason[node] = pinned->second;
       continue;
     }
     if (HasInt8Form(*node)) {
@@ -848,7 +883,7 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
                                         : absl::StrCat(node->name, "/bias");
       q->inputs.push_back(layer.bias ? graph.AddConstant(absl::StrCat(bias_name, ":int32"), layer.bias)
                                      : nullptr);
-      if (layer.type == "Int8Conv" && node->inputs.size() > 3 && node->inputs[3] != nullptr) {
+      if (HasResidual(*node)) {
         q->inputs.push_back(int8_input(node->inputs[3], layer.residual_scale, node));
       }
       while (!q->inputs.empty() && q->inputs.back() == nullptr) q->inputs.pop_back();
@@ -860,6 +895,59 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
         continue;
       }
       replace_int8_out(node, std::move(q), layer.output_scale);
+      continue;
+    }
+    if (IsAttentionCandidate(*node)) {
+      if (expl) {
+        fp32_reason[node] =
+            "Attention stays FP32 under explicit quantization (its Q, K, V products are not "
+            "Q/DQ-quantized by the model)";
+        continue;
+      }
+      // Int8Attention (kernels/attention.cc, common/int8_softmax.h): Q, K, V
+      // int8 at their calibrated scales, unnormalized exponentials at 1/127,
+      // Y scaled by s_v / (127 * row sum) to its calibrated scale (or to
+      // float for float readers).
+      // The scale each operand is held at in int8 (its producer's, when an
+      // INT8 or pass-through layer already wrote it).
+      float sx[3];
+      ir::Value* qkv[3];
+      for (int i = 0; i < 3; ++i) {
+        ENGINE_ASSIGN_OR_RETURN(const float s, ScaleOf(effective, node->inputs[i], *node));
+        qkv[i] = int8_input(node->inputs[i], s, node);
+        sx[i] = int8_of.at(node->inputs[i]).second;
+      }
+      const int64_t d = node->inputs[1]->shape.empty() ? 0 : node->inputs[1]->shape.back();
+      const int64_t heads = node->attrs.Int("num_heads", 0);
+      const int64_t head = node->inputs[1]->shape.size() == 3 && heads > 0 ? d / heads : d;
+      const bool divide = node->attrs.GetString("scale_mode", "mul").value_or("mul") == "div";
+      const double dflt = head > 0 ? 1.0 / std::sqrt(static_cast<double>(head)) : 1.0;
+      const double scale = node->attrs.Float("scale", static_cast<float>(divide ? 1.0 / dflt : dflt));
+      const double score_scale = static_cast<double>(sx[0]) * sx[1] * (divide ? 1.0 / scale : scale);
+      if (!(score_scale > 0) || !std::isfinite(score_scale)) {
+        fp32_reason[node] = "Attention stays FP32: its score scale is not finite and > 0";
+        continue;
+      }
+      auto q = make_node("Int8Attention", node->name, node->onnx_nodes);
+      for (const char* a : {"num_heads", "output_packed"}) {
+        if (node->attrs.Has(a)) q->attrs.Set(a, node->attrs.Int(a, 0));
+      }
+      q->attrs.Set("score_scale", static_cast<float>(score_scale));
+      for (ir::Value* x : qkv) q->inputs.push_back(x);
+      if (node->inputs.size() > 3 && node->inputs[3] != nullptr) q->inputs.push_back(node->inputs[3]);
+      ir::Value* y = node->outputs[0];
+      const double v_factor = static_cast<double>(sx[2]) / kProbOne;  // s_v / 127
+      if (!ReadsInt8(y) || !effective.contains(y->name)) {
+        q->attrs.Set("output_factor", static_cast<float>(v_factor));
+        q->outputs = {y};
+        created.insert(graph.InsertNodeBefore(node, std::move(q)));
+        graph.RemoveNode(node);
+        continue;
+      }
+      ENGINE_ASSIGN_OR_RETURN(const float y_scale, ScaleOf(effective, y, *node));
+      q->attrs.Set("output_factor", static_cast<float>(v_factor / y_scale));
+      q->attrs.Set("int8_output", int64_t{1});
+      replace_int8_out(node, std::move(q), y_scale);
       continue;
     }
     if (auto concat = int8_concats.find(node); concat != int8_concats.end()) {

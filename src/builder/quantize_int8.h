@@ -4,7 +4,8 @@
 // Given one scale per activation tensor (from calibration or a calibration
 // cache), it rewrites:
 //  - Conv (with fused bias, Relu/Clip and residual add) into Int8Conv, and
-//    Gemm / MatMul with constant weights into Int8Gemm: int8 weights with one
+//    Gemm (with a fused residual add) / MatMul with constant weights into
+//    Int8Gemm: int8 weights with one
 //    scale per output channel (max|w| / 127), int32 bias, per-channel
 //    requantization multipliers (src/common/requant.h), the activation folded
 //    into the output clamp;
@@ -23,6 +24,14 @@
 //    scale, the largest calibrated among them, to which the producers
 //    requantize, so that the Concat is a copy (TensorRT's approach); any
 //    other group stays FP32;
+//  - Attention (fuse-attention's layer) whose Q, K and V are float
+//    activations into Int8Attention (implicit quantization only): Q, K, V
+//    int8 at their calibrated per-tensor scales (their producers requantize
+//    to them), Q K^T exact in int32, the softmax on the vector unit in
+//    float32 into int8 unnormalized exponentials at the fixed scale 1/127,
+//    P V exact in int32, scaled by s_v / (127 * row sum) to Y's calibrated
+//    scale or to float for float readers (common/int8_softmax.h); the float
+//    mask stays float32;
 //  - AveragePool and GlobalAveragePool whose input is int8 into
 //    Int8AveragePool / Int8GlobalAveragePool (exact int32 window sums,
 //    requantized to the output's calibrated scale, or dequantized when only

@@ -26,6 +26,9 @@ KernelDef MakeMatMulDef();
 // attention.cc: "Attention" (Q, K, V [B, H, seq, head], optional additive
 // mask); the layer fuse-attention produces (record in ops/attention.cc).
 KernelDef MakeAttentionDef();
+// attention.cc: "Int8Attention", the INT8 form the builder's quantization
+// gives Attention (int8 Q, K, V; arithmetic in common/int8_softmax.h).
+KernelDef MakeInt8AttentionDef();
 // pool.cc: "MaxPool", "MaxPoolWithIndices", "AveragePool", "GlobalAveragePool",
 // "GlobalMaxPool", "Int8AveragePool", "Int8GlobalAveragePool"
 KernelDef MakePoolDef(const std::string& type);

@@ -44,10 +44,17 @@
 //
 // Int8Gemm: a fully connected layer in integer arithmetic:
 //   X int8 [R0, ..., K] (leading dims flattened to rows), W int8 [N, K]
-//   (constant, one row per output channel), B int32 [N] (optional)
-//   Y int8 [R0, ..., N] = clamp(Requantize(B + X * W^T, multiplier[n], shift[n]),
-//                               output_min, output_max)
-// with the same attributes as Int8Conv (no residual).
+//   (constant, one row per output channel), B int32 [N] (optional),
+//   R int8 [R0, ..., N] (optional input 3: the residual fuse-residual folds
+//   into a Gemm, e.g. BERT's x + Dense(...) before each LayerNorm)
+//   Y int8 [R0, ..., N] = clamp(Requantize(B + X * W^T, multiplier[n], shift[n])
+//                               + Requantize(R, residual_multiplier, residual_shift)
+//                               + y_zero_point, output_min, output_max)
+// with the same attributes as Int8Conv, the residual included: the residual
+// is requantized from its own scale to the output's (r_scale / y_scale as a
+// Q31 multiplier and shift) and added to the requantized product before the
+// one clamp, as Int8Conv's epilogue (float output / float epilogue forms:
+// + float(R) * residual_scale before the clamp or activation).
 //
 // Int8ConvTranspose: a transposed convolution (geometry and attributes as
 // ONNX ConvTranspose, conv_transpose_geometry.h) in integer arithmetic:
@@ -779,6 +786,7 @@ class Int8ConvKernel final : public Kernel {
 struct Int8GemmParams {
   int64_t rows = 0, k = 0, n = 0;
   bool has_bias = false;
+  bool has_residual = false;
   Dims y_shape;
   Requant requant;
 };
@@ -786,7 +794,7 @@ struct Int8GemmParams {
 absl::StatusOr<Int8GemmParams> ParseInt8Gemm(const Attributes& attrs,
                                              std::span<const TensorInfo> inputs) {
   const std::string op = "Int8Gemm";
-  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 3, op));
+  ENGINE_RETURN_IF_ERROR(CheckInputCount(inputs, 2, 4, op));
   ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[0], DataType::kInt8, op, "X"));
   ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[1], DataType::kInt8, op, "W"));
   const Dims& x = inputs[0].shape;
@@ -811,7 +819,16 @@ absl::StatusOr<Int8GemmParams> ParseInt8Gemm(const Attributes& attrs,
           op, ": B has shape ", ShapeString(inputs[2].shape), ", expected [", p.n, "]"));
     }
   }
-  ENGINE_ASSIGN_OR_RETURN(p.requant, ParseRequant(attrs, p.n, false, op));
+  p.has_residual = inputs.size() > 3 && inputs[3].present;
+  if (p.has_residual) {
+    ENGINE_RETURN_IF_ERROR(CheckDtype(inputs[3], DataType::kInt8, op, "residual (input 3)"));
+    if (inputs[3].shape != p.y_shape) {
+      return absl::InvalidArgumentError(absl::StrCat(op, ": residual (input 3) has shape ",
+                                                     ShapeString(inputs[3].shape), ", expected ",
+                                                     ShapeString(p.y_shape)));
+    }
+  }
+  ENGINE_ASSIGN_OR_RETURN(p.requant, ParseRequant(attrs, p.n, p.has_residual, op));
   return p;
 }
 
@@ -845,6 +862,7 @@ class Int8GemmKernel final : public Kernel {
            std::span<void* const> out) const override {
     const int8_t* x = static_cast<const int8_t*>(in[0]);
     const int32_t* bias = p_.has_bias ? static_cast<const int32_t*>(in[2]) : nullptr;
+    const int8_t* res = p_.has_residual ? static_cast<const int8_t*>(in[3]) : nullptr;
     void* y = out[0];
     if (p_.rows == 0 || p_.n == 0) return;
     std::byte* shared = scratch_.Shared(ctx);
@@ -869,7 +887,8 @@ class Int8GemmKernel final : public Kernel {
           if (q.float_out) {
             float* yf = static_cast<float*>(y);
             for (int64_t r = 0; r < p_.rows; ++r) {
-              const float v = static_cast<float>(AddWrapping(acc[c * p_.rows + r], bc)) * q.out_scale[c];
+              float v = static_cast<float>(AddWrapping(acc[c * p_.rows + r], bc)) * q.out_scale[c];
+              if (res != nullptr) v += static_cast<float>(res[r * p_.n + c]) * q.residual_scale;
               yf[r * p_.n + c] = std::min(std::max(v, q.fmin), q.fmax);
               if (q.float_act) ApplyActivation(q.act, &yf[r * p_.n + c], &yf[r * p_.n + c], 1);
             }
@@ -878,15 +897,19 @@ class Int8GemmKernel final : public Kernel {
           int8_t* yq = static_cast<int8_t*>(y);
           if (q.float_epilogue) {
             for (int64_t r = 0; r < p_.rows; ++r) {
-              FloatEpilogueRow(q, c, bc, &acc[c * p_.rows + r], nullptr, &yq[r * p_.n + c], 1);
+              FloatEpilogueRow(q, c, bc, &acc[c * p_.rows + r],
+                               res != nullptr ? &res[r * p_.n + c] : nullptr, &yq[r * p_.n + c],
+                               1);
             }
             continue;
           }
           for (int64_t r = 0; r < p_.rows; ++r) {
-            yq[r * p_.n + c] = static_cast<int8_t>(std::clamp<int64_t>(
-                Requantize(AddWrapping(acc[c * p_.rows + r], bc), q.multiplier[c], q.shift[c]) +
-                    q.y_zero_point,
-                q.lo, q.hi));
+            int64_t v =
+                Requantize(AddWrapping(acc[c * p_.rows + r], bc), q.multiplier[c], q.shift[c]);
+            if (res != nullptr) {
+              v += Requantize(res[r * p_.n + c], q.residual_multiplier, q.residual_shift);
+            }
+            yq[r * p_.n + c] = static_cast<int8_t>(std::clamp<int64_t>(v + q.y_zero_point, q.lo, q.hi));
           }
         }
       }

@@ -29,6 +29,14 @@
 // online-softmax rescaling is needed; K and V are re-read per row chunk).
 // Tiling over the keys (a row of T larger than half the scratchpad, with
 // the online softmax's rescaling) is not modeled.
+//
+// Int8Attention (INT8 builds): the same three pieces with int8 operands on
+// the array (Q, K, V and the probabilities 1 byte each, int8 MAC energy);
+// the scores are the array's int32 accumulators (4 bytes each, what the
+// resident / streamed buffer holds), the softmax runs on the vector unit in
+// float32 with one more op per element (rounding to the int8 probability)
+// and writes 1-byte probabilities; the context piece requantizes as it
+// drains (2 epilogue ops per element). Arithmetic: common/int8_softmax.h.
 #include "kernels/defs.h"
 #include "ops/op_def.h"
 #include "ops/op_util.h"
@@ -69,8 +77,13 @@ absl::Status DescribeAttention(const LayerView& n, Precision precision, hw::Laye
   const Dims k = heads_of(n.inputs[1].shape);
   const Dims y = heads_of(n.outputs[0].shape);
   const int64_t heads = q[0] * q[1], s = q[2], d = q[3], t = k[2], dv = y[3];
+  const bool int8 = precision == Precision::kInt8;
   const int64_t elem = PrecisionBytes(precision);
-  const int64_t score_bytes = heads * s * t * elem;
+  // INT8 (Int8Attention): the array drains int32 score accumulators (4 bytes
+  // each) that the softmax reads, and it writes int8 probabilities (1 byte)
+  // in place; FP32: one float each.
+  const int64_t score_bytes = heads * s * t * (int8 ? 4 : elem);
+  const int64_t prob_bytes = heads * s * t * elem;
 
   hw::LayerWorkload scores;
   scores.name = "scores";
@@ -93,13 +106,16 @@ absl::Status DescribeAttention(const LayerView& n, Precision precision, hw::Laye
   softmax.name = "softmax";
   softmax.kind = hw::LayerKind::kVector;
   hw::VectorWorkload& v = softmax.vector;
-  v.precision = precision;
+  // The softmax runs on the vector unit's float32 datapath in both forms
+  // (INT8: common/int8_softmax.h, the int32 -> float conversion folded into
+  // the scale multiply, plus 1 op to round to the int8 probability).
+  v.precision = int8 ? Precision::kFp32 : precision;
   v.inputs.push_back({hw::kOnChipTensor, score_bytes});
   const bool has_mask = n.Has(3);
   if (has_mask) v.inputs.push_back({n.InputTensor(3), ByteSize(n.inputs[3])});
-  v.outputs.push_back({hw::kOnChipTensor, score_bytes});
+  v.outputs.push_back({hw::kOnChipTensor, prob_bytes});
   v.out_elements = heads * s * t;
-  v.ops_per_element = 5 + 1 + (has_mask ? 1 : 0);
+  v.ops_per_element = 5 + 1 + (has_mask ? 1 : 0) + (int8 ? 1 : 0);
   v.tile_unit = std::max<int64_t>(1, t);
 
   hw::LayerWorkload context;
@@ -113,11 +129,14 @@ absl::Status DescribeAttention(const LayerView& n, Precision precision, hw::Laye
   g2.p = s;
   g2.out_w = s;
   g2.input_tensor = hw::kOnChipTensor;
-  g2.input_bytes = score_bytes;
+  g2.input_bytes = prob_bytes;
   g2.weight_tensor = n.InputTensor(2);
   g2.weight_bytes = ByteSize(n.inputs[2]);
   g2.output_tensor = n.OutputTensor(0);
   g2.output_bytes = ByteSize(n.outputs[0]);
+  // INT8: the int32 sums are requantized (int8 Y) or scaled (float Y) as
+  // they drain, 2 ops per element as Int8Gemm's epilogue.
+  if (int8) g2.epilogue_ops_per_element += 2;
 
   w.parts = {std::move(scores), std::move(softmax), std::move(context)};
   // The scores and the probabilities share one S x T buffer per head.
@@ -139,7 +158,19 @@ OpDef AttentionOp() {
   op.host = kernels::MakeAttentionDef();
   op.device.unit = hw::LayerKind::kComposite;
   op.device.composite = DescribeAttention;
-  return op;  // INT8: stays FP32 (kFloat)
+  op.int8.role = Int8Role::kAttention;  // becomes Int8Attention
+  return op;
+}
+
+OpDef Int8AttentionOp() {
+  OpDef op;
+  op.type = "Int8Attention";
+  op.importable = false;  // engine-internal: the builder's INT8 form of Attention
+  op.host = kernels::MakeInt8AttentionDef();
+  op.device.unit = hw::LayerKind::kComposite;
+  op.device.int8_operands = true;  // the pieces get Precision::kInt8
+  op.device.composite = DescribeAttention;
+  return op;
 }
 
 }  // namespace engine::ops

@@ -91,6 +91,8 @@ OpDef Int8GemmOp() {
   op.importable = false;
   op.host = kernels::MakeInt8GemmDef();
   op.device = ArrayDevice(Int8GemmGeometry, 1, 2, true, true);
+  // Input 3: the int8 residual, requantized and added in the epilogue.
+  op.device.residual_input = 3;
   return op;
 }
 

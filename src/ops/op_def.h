@@ -183,6 +183,9 @@ enum class Int8Role : uint8_t {
   /// Max / Min of int8 activations: Int8Spec::int8_type (Int8Max / Int8Min),
   /// each input requantized to the output's calibrated scale
   kElementwiseMinMax = 7,
+  /// Attention with float activations Q, K, V: becomes Int8Attention (Q, K,
+  /// V int8 per tensor, probabilities int8 at scale 1/127)
+  kAttention = 8,
 };
 
 struct Int8Spec {

@@ -32,6 +32,7 @@ OpDef Int8GlobalAveragePoolOp();
 OpDef MaxUnpoolOp();
 // attention.cc: fused multi-head attention (engine-internal, fuse-attention)
 OpDef AttentionOp();
+OpDef Int8AttentionOp();
 // norm.cc
 OpDef BatchNormalizationOp();
 OpDef SoftmaxOp();
@@ -172,6 +173,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Normalization (vector unit).
       BatchNormalizationOp, SoftmaxOp, LrnOp,
       AttentionOp,  // fused attention: array + vector composite (attention.cc)
+      Int8AttentionOp,  // its INT8 form (attention.cc)
       // Elementwise (vector unit).
       ReluOp, LeakyReluOp, ClipOp, SigmoidOp, TanhOp, HardSigmoidOp, HardSwishOp, SwishOp,
       AddOp, SubOp, MulOp, DivOp, PReluOp, SumOp, CastOp, CastLikeOp, QuantizeLinearOp,

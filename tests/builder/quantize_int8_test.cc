@@ -79,21 +79,94 @@ TEST_CASE("quantize-int8 asks for the scales of the tensors int8 layers read and
   CHECK(reason == "Softmax has no INT8 form");
 }
 
-TEST_CASE("quantize-int8 keeps a Gemm holding a fused residual in FP32 and says why",
+TEST_CASE("quantize-int8 gives a Gemm holding a fused residual an int8 residual input",
           "[optimizer][int8]") {
   ir::Graph g;
   ir::Value* x = Act(g, "x", {4, 8});
+  ir::Value* r = Act(g, "r", {4, 8});
   g.inputs().push_back(x);
+  g.inputs().push_back(r);
+  ir::Value* h = Act(g, "h", {4, 8});
   ir::Value* y = Act(g, "y", {4, 8});
-  ir::Node* gemm =
-      Add(g, "Gemm", "dense + residual", {x, Const(g, "w", {8, 8}, 0.3f), Const(g, "b", {8}, 0.1f)}, y);
+  ir::Node* gemm = Add(g, "Gemm", "dense + residual",
+                       {x, Const(g, "w", {8, 8}, 0.3f), Const(g, "b", {8}, 0.1f), r}, h);
+  Add(g, "Relu", "relu", {h}, y);  // an int8 reader: the Int8Gemm requantizes
   g.outputs().push_back(y);
   std::string reason;
-  CHECK(HasInt8Form(*gemm, &reason));  // no residual yet: Int8Gemm
-  gemm->inputs.push_back(x);           // fuse-residual's input 3
+  CHECK(HasInt8Form(*gemm, &reason));
+  const std::vector<std::string> tensors = Int8ScaleTensors(g);
+  CHECK(std::find(tensors.begin(), tensors.end(), "r") != tensors.end());
+  const ScaleMap scales{{"x", 0.02f}, {"r", 0.05f}, {"h", 0.1f}, {"y", 0.1f}};
+  auto report = QuantizeGraphInt8(g, scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(g.Verify().ok());
+  const ir::Node* q = FindOp(g, "Int8Gemm");
+  REQUIRE(q != nullptr);
+  REQUIRE(q->inputs.size() == 4);
+  CHECK(q->inputs[3]->dtype == DataType::kInt8);
+  CHECK(q->inputs[3]->name == "r:int8");
+  // residual multiplier = r_scale / y_scale = 0.5
+  const double rm = std::ldexp(static_cast<double>(q->attrs.Int("residual_multiplier", 0)),
+                               -static_cast<int>(q->attrs.Int("residual_shift", 0)));
+  CHECK(std::fabs(rm - 0.5) < 1e-9);
+  CHECK(Count(g, "Gemm") == 0);
+
+  // A residual that is a constant, not an activation: stays FP32, says why.
+  ir::Graph g2;
+  ir::Value* x2 = Act(g2, "x", {4, 8});
+  g2.inputs().push_back(x2);
+  ir::Node* gemm2 = Add(g2, "Gemm", "dense + const",
+                        {x2, Const(g2, "w", {8, 8}, 0.3f), Const(g2, "b", {8}, 0.1f),
+                         Const(g2, "c", {4, 8}, 1.0f)},
+                        Act(g2, "y", {4, 8}));
   reason.clear();
-  CHECK_FALSE(HasInt8Form(*gemm, &reason));
+  CHECK_FALSE(HasInt8Form(*gemm2, &reason));
   CHECK(reason.find("residual") != std::string::npos);
+}
+
+TEST_CASE("quantize-int8 turns Attention into Int8Attention on int8 Q, K, V",
+          "[optimizer][int8]") {
+  ir::Graph g;
+  ir::Value* q = Act(g, "q", {1, 2, 4, 8});
+  ir::Value* k = Act(g, "k", {1, 2, 4, 8});
+  ir::Value* v = Act(g, "v", {1, 2, 4, 8});
+  ir::Value* m = Act(g, "mask", {1, 1, 1, 4});
+  for (ir::Value* in : {q, k, v, m}) g.inputs().push_back(in);
+  ir::Value* y = Act(g, "y", {1, 2, 4, 8});
+  ir::Node* attn = Add(g, "Attention", "attn", {q, k, v, m}, y);
+  attn->attrs.Set("scale", std::sqrt(8.0f));
+  attn->attrs.Set("scale_mode", std::string("div"));
+  g.outputs().push_back(y);
+  const std::vector<std::string> tensors = Int8ScaleTensors(g);
+  for (const char* t : {"q", "k", "v", "y"}) {
+    CHECK(std::find(tensors.begin(), tensors.end(), t) != tensors.end());
+  }
+  CHECK(std::find(tensors.begin(), tensors.end(), "mask") == tensors.end());
+  const ScaleMap scales{{"q", 0.02f}, {"k", 0.03f}, {"v", 0.05f}, {"y", 0.01f}};
+  auto report = QuantizeGraphInt8(g, scales, {});
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  REQUIRE(g.Verify().ok());
+  const ir::Node* a = FindOp(g, "Int8Attention");
+  REQUIRE(a != nullptr);
+  CHECK(Count(g, "Attention") == 0);
+  CHECK(Count(g, "QuantizeLinear") == 3);  // Q, K, V; the mask stays float
+  REQUIRE(a->inputs.size() == 4);
+  for (int i = 0; i < 3; ++i) CHECK(a->inputs[i]->dtype == DataType::kInt8);
+  CHECK(a->inputs[3] == m);
+  // score_scale = s_q s_k / sqrt(8); the engine output is read as float:
+  // output_factor = s_v / 127, float32 Y.
+  CHECK(a->attrs.Float("score_scale", 0) ==
+        Approx(0.02 * 0.03 / std::sqrt(8.0)).epsilon(1e-6));
+  CHECK(a->attrs.Float("output_factor", 0) == Approx(0.05 / 127).epsilon(1e-6));
+  CHECK(a->attrs.Int("int8_output", 0) == 0);
+  CHECK(a->outputs[0] == y);
+  bool reported = false;
+  for (const LayerPrecisionInfo& info : *report) {
+    if (info.type == "Int8Attention") reported = info.precision == Precision::kInt8;
+  }
+  CHECK(reported);
 }
 
 TEST_CASE("quantize-int8 rewrites Conv, MaxPool, Flatten and Gemm into one int8 chain",

@@ -4,6 +4,7 @@
 // with bias, residual and output clamps, and for every thread count.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -265,6 +266,79 @@ TEST_CASE("Int8Gemm is bit-exact to the reference integer arithmetic", "[kernels
       CHECK(std::memcmp(got.data(), expected.data(), got.byte_size()) == 0);
     }
   }
+}
+
+TEST_CASE("Int8Gemm with a fused residual is bit-exact to the stated epilogue",
+          "[kernels][int8]") {
+  // q_y = clamp(Requantize(B + X W^T, M[n], s[n]) + Requantize(R, M_r, s_r), lo, hi);
+  // float output: float(acc) * out_scale[n] + float(R) * residual_scale.
+  std::mt19937 rng(71);
+  const int64_t rows = 5, k = 96, n = 40;
+  Tensor x = RandomInt8({1, rows, k}, rng);
+  Tensor w = RandomInt8({n, k}, rng, -127, 127);
+  Tensor b = RandomInt32({n}, rng, -3000, 3000);
+  Tensor r = RandomInt8({1, rows, n}, rng);
+  static exec::ThreadPool pool(3);
+  for (bool relu : {false, true}) {
+    CAPTURE(relu);
+    Attributes attrs;
+    SetRequantAttrs(attrs, n, rng, true, relu ? 0 : -128, 127);
+    const int32_t rm = static_cast<int32_t>(attrs.Int("residual_multiplier", 0));
+    const int32_t rs = static_cast<int32_t>(attrs.Int("residual_shift", 1));
+    Tensor expected(DataType::kInt8, {1, rows, n});
+    int64_t inside = 0;
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t c = 0; c < n; ++c) {
+        int32_t acc = b.data_as<int32_t>()[c];
+        for (int64_t j = 0; j < k; ++j) {
+          acc += int32_t{x.data_as<int8_t>()[i * k + j]} * w.data_as<int8_t>()[c * k + j];
+        }
+        const int64_t v = Requantize(acc, static_cast<int32_t>(attrs.Ints("multiplier")[c]),
+                                     static_cast<int32_t>(attrs.Ints("shift")[c])) +
+                          Requantize(r.data_as<int8_t>()[i * n + c], rm, rs);
+        const int8_t q = static_cast<int8_t>(std::clamp<int64_t>(v, relu ? 0 : -128, 127));
+        inside += q > -128 && q < 127 && q != 0;
+        expected.data_as<int8_t>()[i * n + c] = q;
+      }
+    }
+    CHECK(inside > rows * n / 8);  // not saturated (the Relu zeroes about half)
+    for (int threads : {1, 3}) {
+      const Tensor got =
+          RunInt8("Int8Gemm", attrs, {&x, &w, &b, &r}, threads > 1 ? &pool : nullptr, threads);
+      REQUIRE(got.shape() == expected.shape());
+      CHECK(std::memcmp(got.data(), expected.data(), got.byte_size()) == 0);
+    }
+  }
+  // Float output with the residual (within 1 ulp).
+  Attributes f;
+  std::vector<float> out_scale(static_cast<size_t>(n));
+  for (int64_t c = 0; c < n; ++c) out_scale[c] = 0.001f * static_cast<float>(c + 1);
+  f.Set("output_scale", out_scale);
+  f.Set("residual_scale", 0.05f);
+  const Tensor got = RunInt8("Int8Gemm", f, {&x, &w, &b, &r}, nullptr, 1);
+  REQUIRE(got.dtype() == DataType::kFloat32);
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t c = 0; c < n; ++c) {
+      int32_t acc = b.data_as<int32_t>()[c];
+      for (int64_t j = 0; j < k; ++j) {
+        acc += int32_t{x.data_as<int8_t>()[i * k + j]} * w.data_as<int8_t>()[c * k + j];
+      }
+      const float want = static_cast<float>(acc) * out_scale[c] +
+                         static_cast<float>(r.data_as<int8_t>()[i * n + c]) * 0.05f;
+      // float32 arithmetic (the compiler may fuse the multiply-add: 1 ulp).
+      CHECK(std::fabs(got.data_as<float>()[i * n + c] - want) <= 1e-6f * std::fabs(want) + 1e-6f);
+    }
+  }
+  // A residual of the wrong shape or without its requantization attributes.
+  Tensor r_bad = RandomInt8({1, rows, n + 1}, rng);
+  Attributes attrs;
+  SetRequantAttrs(attrs, n, rng, true, -128, 127);
+  auto st = testing::Eval("Int8Gemm", attrs, {&x, &w, &b, &r_bad}).status();
+  CHECK(st.code() == absl::StatusCode::kInvalidArgument);
+  Attributes no_res;
+  SetRequantAttrs(no_res, n, rng, false, -128, 127);
+  CHECK(testing::Eval("Int8Gemm", no_res, {&x, &w, &b, &r}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("Int8 layers reject bad requantization attributes and dtypes", "[kernels][int8]") {

@@ -13,8 +13,8 @@
 // product's output is never stored and reloaded. Conv group is
 // unrestricted. The residual may have other readers (BERT's x feeds the
 // next block's Q/K/V projections too): the fused layer reads it where the
-// Add did. A fused Gemm stays FP32 in INT8 builds (Int8Gemm has no residual
-// input; the INT8 rewrite says so).
+// Add did. In INT8 builds a fused Gemm becomes an Int8Gemm with the residual
+// as its int8 input 3 (kernels/int8_layers.cc).
 //
 // Checks: the Conv's output has exactly one reader, an Add (or a two-input Sum,
 // as Caffe2 exports write residual adds), and is not a graph
