@@ -363,6 +363,11 @@ absl::StatusOr<GroupPlan> ChooseLayerGroups(const HardwareConfig& hw,
       }
       bool found = false;
       LayerGroup chosen;
+      // Band counts in increasing order: too few do not fit, then the cost
+      // falls while bands shrink and rises again as weight reloads and halo
+      // recomputation grow. The search stops at the first rise after a fit
+      // (the cost is taken to be unimodal in the band count), which keeps
+      // the build time near that of an ungrouped build.
       for (int64_t bands : kBandCounts) {
         if (bands > chain.back().gemm.out_h) break;
         LayerGroup g;
@@ -373,6 +378,8 @@ absl::StatusOr<GroupPlan> ChooseLayerGroups(const HardwareConfig& hw,
                           Value(objective, {chosen.cycles, chosen.energy_pj, chosen.dram_bytes})) {
           chosen = std::move(g);
           found = true;
+        } else {
+          break;
         }
       }
       if (!found) {
