@@ -196,9 +196,49 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
   const bool guard = config.accuracy_guard_db > 0 && !reuse;
   if (reuse) {
     // A later build of a dynamic-shape plan: the calibration build's scales.
+    // A tensor the calibration graph did not have (its optimizer folded a
+    // layout layer this shape's graph keeps, e.g. attention heads' Reshape /
+    // Transpose) takes the scale of the tensor a pass-through layer (a copy
+    // or permutation: same values, same scale) connects it to.
+    opt::ScaleMap inherited = shared->scales;
+    auto pass_through = [](const ir::Node* n) {
+      const ops::OpDef* def = n == nullptr ? nullptr : ops::OpRegistry::Builtin().Find(n->op_type);
+      return def != nullptr && def->int8.role == ops::Int8Role::kPassThrough &&
+             (!def->int8.pass_through_if || def->int8.pass_through_if(n->attrs)) &&
+             !n->inputs.empty() && n->inputs[0] != nullptr && n->outputs.size() == 1;
+    };
+    // Up through the producers, or down through the consumers, of a chain of
+    // pass-through layers to a tensor that has a scale (at most 8 layers).
+    auto up = [&](const ir::Value* v) -> const float* {
+      for (int hops = 0; hops < 8 && v != nullptr && pass_through(v->producer); ++hops) {
+        v = v->producer->inputs[0];
+        if (auto it = shared->scales.find(v->name); it != shared->scales.end()) return &it->second;
+      }
+      return nullptr;
+    };
+    auto down = [&](const ir::Value* v) -> const float* {
+      for (int hops = 0; hops < 8 && v != nullptr; ++hops) {
+        const ir::Value* next = nullptr;
+        for (const ir::Node* c : graph.Consumers(v)) {
+          if (pass_through(c) && c->inputs[0] == v) next = c->outputs[0];
+        }
+        if (next == nullptr) return nullptr;
+        if (auto it = shared->scales.find(next->name); it != shared->scales.end()) return &it->second;
+        v = next;
+      }
+      return nullptr;
+    };
+    for (const std::string& t : tensors) {
+      if (inherited.contains(t)) continue;
+      const ir::Value* v = graph.FindValue(t);
+      if (v == nullptr) continue;
+      const float* scale = up(v);
+      if (scale == nullptr) scale = down(v);
+      if (scale != nullptr) inherited[t] = *scale;
+    }
     std::vector<std::string> missing;
     for (const std::string& t : tensors) {
-      if (!shared->scales.contains(t)) missing.push_back(t);
+      if (!inherited.contains(t)) missing.push_back(t);
     }
     if (!missing.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -206,7 +246,7 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
           " tensor(s) the calibration build (at the opt shape) did not have: ",
           absl::StrJoin(missing, ", ")));
     }
-    scales = shared->scales;
+    scales = std::move(inherited);
     summary = shared->summary;
   } else if (!cache_path.empty() && std::filesystem::exists(cache_path)) {
     ENGINE_ASSIGN_OR_RETURN(std::string text, ReadFileToString(cache_path));

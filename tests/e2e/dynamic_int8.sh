@@ -5,12 +5,11 @@
 # then at each run-time shape the plan's outputs are compared with a
 # fixed-shape INT8 engine built at that shape from the same cache (no
 # calibration data): one set of tensor scales for every shape bucket and for
-# the host graph. Bit-identical (--rtol=0 --atol=0) for ResNet-50, whose
-# fixed and dynamic graphs are the same layers; for BERT the dynamic graph
-# keeps the heads' Reshape/Transpose layers (their targets are computed at run
-# time), so Q/K/V are rounded to int8 before the attention where the
-# fixed-shape graph folds them into it and dequantizes in the Int8Gemm
-# epilogue: compared at the INT8 tolerance below instead.
+# the host graph. Bit-identical (--rtol=0 --atol=0) for both: for BERT the
+# dynamic graph keeps the heads' Reshape/Transpose layers (their targets are
+# computed at run time), whose int8 tensors take the scale of the tensor they
+# permute (pass-through layers), so its Int8Attention computes what the
+# fixed-shape engine's does.
 #  - resnet50_dynamic: profile batch 1..8 (opt 4), calibration on 16 images of
 #    ../shared/datasets/imagenet_sample_450 (imagenet preprocessing), or on 16
 #    seeded N(0,1) tensors when that folder is absent (the log says so); runs
@@ -33,13 +32,11 @@ TRT=$BUILD/bin/trtexec_like
 PY=/usr/bin/python3
 rm -rf "$WORK"; mkdir -p "$WORK"
 $PY "$SRC/models/generate.py" --out "$WORK/models" "${MODELS[@]}" >/dev/null
-# INT8 BERT vs ORT FP32 (measured max abs error, docs/dynamic_shapes.md):
-# last_hidden_state (LayerNorm output, values ~N(0,1)) and logits.
-# Measured at 1x8 / 1x77 / 2x128: vs ORT 0.149 / 0.104 / 0.115 and 0.048 /
-# 0.040 / 0.089; vs the fixed-shape INT8 engine 0.165 / 0.089 / 0.096 and
-# 0.043 / 0.054 / 0.046 (last_hidden_state / logits max abs error).
+# INT8 BERT (Int8Gemm and Int8Attention) vs ORT FP32 (max abs error):
+# last_hidden_state (LayerNorm output, values ~N(0,1)) and logits. Measured
+# at 1x8 / 1x77 / 2x128: 0.212 / 0.270 / 0.248 and 0.035 / 0.108 / 0.063.
 BERT_RTOL=0.05
-BERT_ATOL=0.2
+BERT_ATOL=0.35
 fail=0
 
 # make_inputs <dir> <name:AxB...,...>: seeded inputs as .npy files
@@ -170,7 +167,7 @@ PY
       grep -qE "8 batch\(es\) of 2" "$WORK/$model.build.log" ||
         { echo "FAILED: calibration batches are not 8 of the opt batch 2"; fail=1; }
       for s in 1x8 1x77 2x128; do check_shape "$model" "$s" "$(prof "$s")" last_hidden_state,logits \
-          "$BERT_RTOL" "$BERT_ATOL" ort
+          0 0 ort
       done
       ;;
     *) echo "unknown model $model"; exit 2 ;;
