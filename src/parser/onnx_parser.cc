@@ -160,6 +160,24 @@ class CheckedSchemaRegistry : public onnx::ISchemaRegistry {
       RequireRank(ctx, 1, 2, "B [K, N]");
       if (inner) inner(ctx);
     });
+    // ONNX 1.12's MaxUnpool inference (maxUnpoolShapeInference) reads dim 1
+    // of I (input 1) unchecked when no output_shape is given: SEGV on an I of
+    // rank < 2 (found by fuzz/onnx_parser_fuzzer: a model whose output_shape
+    // took I's place). X is [N, C, D1, ...] and I has X's shape (ONNX
+    // operator spec, MaxUnpool); without I's shape the engine's own
+    // propagation decides.
+    Wrap("MaxUnpool", max_opset, [](onnx::InferenceContext& ctx, const onnx::InferenceFunction& inner) {
+      if (ctx.getNumInputs() < 2 || ctx.getInputType(1) == nullptr) {
+        fail_shape_inference("MaxUnpool needs X and I");
+      }
+      if (onnx::hasInputShape(ctx, 0)) {
+        const int rank = onnx::getInputShape(ctx, 0).dim_size();
+        if (rank < 3) fail_shape_inference("X has rank ", rank, ", must be >= 3 ([N, C, D1, ...])");
+        if (!onnx::hasInputShape(ctx, 1)) return;
+        RequireRank(ctx, 1, rank, "I (X's shape)");
+      }
+      if (inner) inner(ctx);
+    });
     // ONNX 1.12's STFT inference reads attribute onesided with default 0
     // where the schema's default is 1, so a model relying on the default
     // (its declared output shape right) fails the cross-check. Without the

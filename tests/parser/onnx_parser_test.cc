@@ -270,6 +270,28 @@ TEST_CASE("An old-opset Gemm imports, or fails cleanly when A or B is not a matr
   }
 }
 
+TEST_CASE("An old-opset MaxUnpool whose indices are not X's shape fails cleanly", "[parser]") {
+  // Found by fuzz/onnx_parser_fuzzer: ONNX 1.12's MaxUnpool inference reads
+  // dim 1 of I unchecked (SEGV on a rank-1 I), in the shape inference that
+  // runs before the version converter.
+  auto unpool = [](const std::vector<int64_t>& ind) {
+    ModelBuilder m(11);
+    m.Input("x", {1, 1, 2, 2}).Input("i", ind, onnx::TensorProto::INT64);
+    auto& n = m.Node("MaxUnpool", {"x", "i"}, {"y"}, "unpool");
+    ModelBuilder::SetInts(n, "kernel_shape", {2, 2});
+    ModelBuilder::SetInts(n, "strides", {2, 2});
+    m.Output("y", {1, 1, 4, 4});
+    return m.Serialize();
+  };
+  CHECK(parser::ParseOnnxBytes(unpool({1, 1, 2, 2}), "u.onnx", Quiet()).ok());
+  auto g = parser::ParseOnnxBytes(unpool({4}), "u.onnx", Quiet());
+  REQUIRE_FALSE(g.ok());
+  INFO(g.status().ToString());
+  CHECK(g.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(Message(g.status()), "'unpool' (MaxUnpool)"));
+  CHECK(absl::StrContains(Message(g.status()), "I [4] of the same shape"));
+}
+
 TEST_CASE("An input declared without a shape is refused, not taken as a scalar", "[parser]") {
   // Found by fuzz/onnx_parser_fuzzer: reading the shape through
   // mutable_shape() created an empty one, so a shapeless input became a
