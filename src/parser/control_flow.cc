@@ -16,15 +16,6 @@
 namespace engine::parser {
 namespace {
 
-bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
-
-int DefaultOpsetOf(const onnx::ModelProto& model) {
-  for (const auto& o : model.opset_import()) {
-    if (IsDefaultDomain(o.domain())) return static_cast<int>(o.version());
-  }
-  return 1;
-}
-
 const onnx::AttributeProto* Attr(const onnx::NodeProto& n, const std::string& name) {
   for (const auto& a : n.attribute()) {
     if (a.name() == name) return &a;
@@ -783,7 +774,7 @@ absl::StatusOr<ControlFlowStats> LowerControlFlow(onnx::ModelProto& model,
   // to look at (a lowered node's replacement goes to its front, so nested
   // control flow is lowered in turn). Names are kept unique against `taken`:
   // the main graph's names (not those local to bodies), plus every name made.
-  const int opset = DefaultOpsetOf(model);
+  const int opset = DefaultOpset(model);
   absl::flat_hash_set<std::string> taken;
   {
     onnx::GraphProto main = *g;

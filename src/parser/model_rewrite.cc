@@ -23,7 +23,6 @@ constexpr int kDouble = onnx::TensorProto::DOUBLE;
 // The float types a model may declare that the engine computes in float32.
 bool IsLowered(int t) { return t == kFloat16 || t == kBFloat16 || t == kDouble; }
 
-bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
 // Converts a FLOAT16/BFLOAT16/DOUBLE TensorProto to FLOAT in place: half
 // and bfloat16 exactly, double rounded to the nearest float (ties to even;
@@ -93,6 +92,15 @@ int ElemType(const onnx::ValueInfoProto& vi) {
 }
 
 }  // namespace
+
+bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
+
+int DefaultOpset(const onnx::ModelProto& model) {
+  for (const auto& op : model.opset_import()) {
+    if (IsDefaultDomain(op.domain())) return static_cast<int>(op.version());
+  }
+  return 0;
+}
 
 // Every value name defined or used in `g` and its subgraphs.
 void CollectNames(const onnx::GraphProto& g, absl::flat_hash_set<std::string>& names) {

@@ -27,6 +27,13 @@
 
 namespace engine::parser {
 
+/// Whether `domain` names ONNX's default domain ("" or "ai.onnx").
+bool IsDefaultDomain(const std::string& domain);
+
+/// The model's default-domain opset (its first "" / "ai.onnx"
+/// opset_import entry), 0 when it has none.
+int DefaultOpset(const onnx::ModelProto& model);
+
 /// Adds to `names` every value name defined or used in `g` and its
 /// subgraphs (inputs, outputs, initializers, node inputs and outputs).
 void CollectNames(const onnx::GraphProto& g, absl::flat_hash_set<std::string>& names);

@@ -28,13 +28,6 @@
 namespace engine::parser {
 namespace {
 
-int DefaultOpset(const onnx::ModelProto& model) {
-  for (const auto& op : model.opset_import()) {
-    if (op.domain().empty() || op.domain() == "ai.onnx") return static_cast<int>(op.version());
-  }
-  return 0;
-}
-
 int DomainOpset(const onnx::ModelProto& model, const std::string& domain) {
   const std::string d = domain == "ai.onnx" ? "" : domain;
   for (const auto& op : model.opset_import()) {
