@@ -111,7 +111,8 @@ absl::StatusOr<std::string> ExportQdqModel(const std::string& onnx_bytes, const 
   // Weights of the product layers whose data input is int8.
   for (const auto& n : g->node()) {
     const std::string& op = n.op_type();
-    if (!n.domain().empty() || (op != "Conv" && op != "MatMul" && op != "Gemm") ||
+    if (!n.domain().empty() ||
+        (op != "Conv" && op != "ConvTranspose" && op != "MatMul" && op != "Gemm") ||
         n.input_size() < 2 || !scales.contains(n.input(0))) {
       continue;
     }
@@ -147,7 +148,9 @@ absl::StatusOr<std::string> ExportQdqModel(const std::string& onnx_bytes, const 
     }
     if (w.dtype() != DataType::kFloat32) continue;
     int64_t axis = 0;
-    if (op == "MatMul") axis = 1;
+    // ConvTranspose's W [C, M/group, k...]: ONNX quantizes it per index of
+    // axis 1 (the output channel within a group).
+    if (op == "MatMul" || op == "ConvTranspose") axis = 1;
     if (op == "Gemm") {
       int64_t trans_b = 0;
       for (const auto& a : n.attribute()) {
@@ -155,7 +158,8 @@ absl::StatusOr<std::string> ExportQdqModel(const std::string& onnx_bytes, const 
       }
       axis = trans_b != 0 ? 0 : 1;
     }
-    if (w.shape().size() < 2 || (op != "Conv" && w.shape().size() != 2)) continue;
+    const bool conv_like = op == "Conv" || op == "ConvTranspose";
+    if (w.shape().size() < 2 || (!conv_like && w.shape().size() != 2)) continue;
     const int64_t channels = w.shape()[axis];
     int64_t inner = 1;
     for (size_t d = static_cast<size_t>(axis) + 1; d < w.shape().size(); ++d) inner *= w.shape()[d];
@@ -165,7 +169,10 @@ absl::StatusOr<std::string> ExportQdqModel(const std::string& onnx_bytes, const 
       float& m = s[(i / inner) % channels];
       m = std::max(m, std::fabs(wf[i]));
     }
-    for (float& v : s) v = v > 0.0f ? v / 127.0f : 1.0f;  // quantize_int8.cc QuantizeRows
+    // quantize_int8.cc QuantizeRows / QuantizeTransposedConvWeights (for a
+    // ConvTranspose with group > 1 the scale of index j is the largest over
+    // the groups, where the engine's calibrated build has one per group).
+    for (float& v : s) v = v > 0.0f ? v / 127.0f : 1.0f;
     Tensor q(DataType::kInt8, w.shape());
     for (int64_t i = 0; i < w.num_elements(); ++i) {
       q.data_as<int8_t>()[i] = QuantizeWeight(wf[i], s[(i / inner) % channels]);

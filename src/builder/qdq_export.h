@@ -9,10 +9,12 @@
 //  - every activation tensor the engine holds in int8 (BuildResult::
 //    int8_tensor_scales; scale s, zero point 0, int8): T -> QuantizeLinear ->
 //    DequantizeLinear -> T's readers (a graph output keeps its float value);
-//  - the float32 initializer weights of every Conv (axis 0), MatMul (axis 1)
-//    and Gemm (axis 0 with transB = 1, else 1) whose data input is such a
-//    tensor: int8 q = clamp(round_half_even(w / s[c]), -127, 127) with
-//    s[c] = max|w[c]| / 127 per output channel (the engine's weight
+//  - the float32 initializer weights of every Conv (axis 0), ConvTranspose
+//    (axis 1: W [C, M/group, k...], ONNX's per-channel axis for it), MatMul
+//    (axis 1) and Gemm (axis 0 with transB = 1, else 1) whose data input is
+//    such a tensor: int8 q = clamp(round_half_even(w / s[c]), -127, 127) with
+//    s[c] = max|w[c]| / 127 per output channel (a grouped ConvTranspose:
+//    per index of axis 1, the largest over the groups; the engine's weight
 //    quantization, requant.h) and a per-axis DequantizeLinear; biases stay
 //    float32 (the engine re-derives its int32 bias from them, as on the
 //    calibrated build);

@@ -213,11 +213,11 @@ absl::StatusOr<kernels::ConvTransposeGeometry> TransposedConvGeometry(const ir::
 }
 
 // ConvTranspose -> Int8ConvTranspose: float activation X, constant W and B,
-// and kernel taps that never overlap (every output element is one element of
-// the array's product, complete when its accumulator tile drains: the common
-// upsampling layer with kernel == stride). With overlapping taps (kernel >
-// stride) the modeled array would have to store int32 partial sums between
-// tiles, which its INT8 mapping does not describe: the layer stays FP32.
+// a geometry that parses, no fused activation. Overlapping kernel taps
+// (kernel > stride) are exact too: the accelerator runs such a layer as one
+// stride-1 convolution per output phase (sub-pixel decomposition,
+// ops/resample.cc), so every output element is one complete int32 sum,
+// requantized once; the host kernel computes the same sums.
 bool TransposedConvForm(const ir::Node& n, std::string* reason) {
   if (!ConvOperandsForm(n, reason)) return false;
   absl::StatusOr<kernels::ConvTransposeGeometry> g = TransposedConvGeometry(n);
@@ -225,11 +225,8 @@ bool TransposedConvForm(const ir::Node& n, std::string* reason) {
     if (reason) *reason = std::string(g.status().message());
     return false;
   }
-  if (g->TapsOverlap()) {
-    if (reason) {
-      *reason = "kernel taps overlap (kernel > stride): the array would store int32 partial "
-                "sums between tiles, which the INT8 mapping does not model";
-    }
+  if (g->c / g->group > 65536) {
+    if (reason) *reason = "more than 65536 input channels per group exceed the exact int32 sum";
     return false;
   }
   if (n.attrs.Has("activation")) {

@@ -9,12 +9,13 @@
 //    scale per output channel (max|w| / 127), int32 bias, per-channel
 //    requantization multipliers (src/common/requant.h), the activation folded
 //    into the output clamp;
-//  - ConvTranspose with constant weights whose kernel taps do not overlap
-//    (kernel <= stride per axis, as upsampling layers with kernel == stride)
-//    into Int8ConvTranspose: int8 weights with one scale per output channel
+//  - ConvTranspose with constant weights (any groups, dilations, pads,
+//    output_padding, output_shape, auto_pad; no fused activation) into
+//    Int8ConvTranspose: int8 weights with one scale per output channel
 //    (over W[c in the group, j, ...]), int32 bias, the same requantization;
-//    overlapping taps stay FP32 with the reason (the array mapping stores
-//    drained accumulator tiles as output elements);
+//    with overlapping taps (kernel > stride) the accelerator runs one
+//    convolution per output phase (ops/resample.cc), each output element
+//    still one complete int32 sum;
 //  - MaxPool, Relu, Flatten, Reshape, Squeeze, Unsqueeze, Identity,
 //    Transpose and Slice whose data input is int8 into the same layer on
 //    int8 (they commute with a positive scale and a zero point of 0);

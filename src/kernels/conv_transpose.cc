@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <numeric>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -90,6 +91,32 @@ bool ConvTransposeGeometry::TapsOverlap() const {
     }
   }
   return false;
+}
+
+std::vector<TransposedConvAxisPhase> AxisPhases(const ConvTransposeGeometry& g, int axis) {
+  const int64_t s = std::max<int64_t>(1, g.s[axis]), d = std::max<int64_t>(1, g.d[axis]);
+  const int64_t k = g.k[axis], out = g.out[axis], pb = g.pb[axis];
+  const int64_t step = s / std::gcd(s, d);
+  std::vector<TransposedConvAxisPhase> phases;
+  for (int64_t r = 0; r < s; ++r) {
+    TransposedConvAxisPhase p;
+    p.phase = r;
+    p.outputs = r < out ? (out - r + s - 1) / s : 0;
+    p.tap_step = step;
+    p.input_dilation = d / std::gcd(s, d);
+    // Tap t lands on phase r when r + pb - t * d is a multiple of s.
+    for (int64_t t = 0; t < k; ++t) {
+      const int64_t v = r + pb - t * d;
+      if (((v % s) + s) % s != 0) continue;
+      if (p.taps == 0) {
+        p.first_tap = t;
+        p.first_input = FloorDiv(v, s);  // exact: v is a multiple of s
+      }
+      ++p.taps;
+    }
+    phases.push_back(p);
+  }
+  return phases;
 }
 
 absl::StatusOr<ConvTransposeGeometry> ParseConvTransposeGeometry(

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/attributes.h"
@@ -45,6 +46,32 @@ struct ConvTransposeGeometry {
   /// is one element of the per-position product W^T X (or only the bias).
   bool TapsOverlap() const;
 };
+
+/// One output phase of one spatial axis of a transposed convolution: the
+/// output positions o = phase + q * s (q = 0 .. outputs - 1) and the kernel
+/// taps that land on them. Sub-pixel decomposition (Shi et al., "Real-Time
+/// Single Image and Video Super-Resolution Using an Efficient Sub-Pixel
+/// Convolutional Neural Network", CVPR 2016, section 2.2: a stride-s
+/// transposed convolution equals s^d stride-1 convolutions with the kernel
+/// taps of each output phase, whose outputs interleave): along this axis
+///   Y[phase + q * s] = sum_{u = 0 .. taps - 1} X[q + first_input - u * input_dilation]
+///                      * W[first_tap + u * tap_step]
+/// (input indices outside [0, in) contribute nothing: the convolution's
+/// padding). Every output element of the phase is one complete sum.
+struct TransposedConvAxisPhase {
+  int64_t phase = 0;           ///< output residue modulo the stride, in [0, s)
+  int64_t outputs = 0;         ///< output positions of this phase, ceil((O - phase) / s)
+  int64_t taps = 0;            ///< kernel taps landing on it (0: the outputs are the bias)
+  int64_t first_tap = 0;       ///< smallest such tap index
+  int64_t tap_step = 1;        ///< distance between them, s / gcd(s, d)
+  int64_t first_input = 0;     ///< input index of q = 0 at first_tap, (phase + pb - first_tap * d) / s
+  int64_t input_dilation = 1;  ///< input distance between taps, d / gcd(s, d)
+};
+
+/// The s[axis] phases of spatial axis `axis` (0..2, right-aligned as in
+/// ConvTransposeGeometry) in phase order. Sum over phases of outputs = out[axis];
+/// sum of taps = k[axis] (each tap lands on exactly one phase).
+std::vector<TransposedConvAxisPhase> AxisPhases(const ConvTransposeGeometry& g, int axis);
 
 /// Parses the ConvTranspose attributes (auto_pad, dilations, group,
 /// kernel_shape, output_padding, output_shape, pads, strides) against the

@@ -67,7 +67,9 @@
 // with Int8Conv's epilogue attributes (float output "output_scale", float
 // epilogue "epilogue_scale"; no residual, no input zero point). The sum is
 // complete before the single requantization, so overlapping taps (kernel >
-// stride) are exact too.
+// stride) are exact too. (The modeled accelerator computes the same int32
+// sums as one convolution per output phase, ops/resample.cc; integer sums
+// do not depend on the order, so the outputs are identical.)
 //
 // Both pack W once at Prepare (igemm.h) and compute the int32 products with
 // Igemm; the convolution builds int8 im2col tiles in the scratch (a 1x1,

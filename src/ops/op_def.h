@@ -178,7 +178,7 @@ enum class Int8Role : uint8_t {
   kMatrixProduct = 4,  ///< becomes Int8Gemm (per-channel weights)
   kConcat = 5,         ///< int8 copy at one shared scale per Concat group
   /// becomes Int8ConvTranspose (per-output-channel weights, no fused
-  /// activation) when its kernel taps do not overlap
+  /// activation)
   kTransposedConvProduct = 6,
   /// Max / Min of int8 activations: Int8Spec::int8_type (Int8Max / Int8Min),
   /// each input requantized to the output's calibrated scale

@@ -11,6 +11,34 @@
 //    the output (equal for the usual kernel == stride upsampling layer). The
 //    alternative, a convolution over the zero-stuffed input, would cost
 //    stride^d times the multiply-adds, most of them on zeros.
+//  - Int8ConvTranspose is a composite layer (hw::LayerKind::kComposite) so
+//    that every output element is one complete int32 sum drained from one
+//    accumulator tile and requantized once (2 epilogue ops per element, as
+//    Int8Conv; common/requant.h):
+//      * kernel taps that never overlap (kernel <= stride): one piece,
+//        "product", the FP32 layer's GEMM above with int8 operands; every
+//        product element is a whole output element;
+//      * overlapping taps (kernel > stride): the sub-pixel decomposition
+//        (Shi et al., CVPR 2016, section 2.2; kernels::AxisPhases): one
+//        piece per output phase (s1 * ... * sk of them, "phase<r_h>,<r_w>"),
+//        each a stride-1 convolution over the whole input X with the
+//        sub-kernel of the taps landing on that phase (dilation d / gcd(s,
+//        d) in input positions): per group, K = C/g * taps, M = M/g, P =
+//        N * the phase's output positions. Each piece reads X (s^d reads in
+//        all), its sub-kernel's int8 weights (all pieces together: W once)
+//        plus the bias, and stores its phase's output elements (all pieces
+//        together: Y once, written with a stride of s per axis; DMA burst
+//        efficiency is not modeled). MACs: sum over phases of C/g * M * taps *
+//        outputs, about C/g * M * K * input positions (a phase's border
+//        outputs count their taps that read the padding, as a padded
+//        convolution does). A phase no tap
+//        reaches (kernel < stride) is a fill with the bias. Pieces run one
+//        after the other (the composite's barrier between pieces). 3-D: the
+//        depth phase's output planes fold into the batch and its taps into
+//        K (the input window is then counted per depth tap).
+//    The host kernel (kernels/int8_layers.cc) computes the same int32 sums
+//    in another order (GEMM + col2im in two's complement); integer addition
+//    is exact, so the requantized results are identical.
 //  - Resize runs on the vector unit; ops per output element by mode over the
 //    d axes it actually resizes: nearest 1 (an index computation and a
 //    gather), linear 2^d multiply-adds, cubic 4^d.
@@ -33,6 +61,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "kernels/conv_transpose_geometry.h"
 #include "kernels/defs.h"
 #include "ops/op_def.h"
 #include "ops/op_util.h"
@@ -210,38 +239,113 @@ OpDef UpsampleOp() {
 
 namespace {
 
-// ConvTranspose / Int8ConvTranspose on the array: X [N, C, spatial], W [C,
-// M/g, kernel]: per group, [M/g * K] x [C/g] x [N * input positions], plus
-// the col2im scatter-add (1 op per product element) as the tile epilogue.
-DeviceSpec ConvTransposeDevice(bool int8) {
+// ConvTranspose on the array: X [N, C, spatial], W [C, M/g, kernel]: per
+// group, [M/g * K] x [C/g] x [N * input positions], plus the col2im
+// scatter-add (1 op per product element) as the tile epilogue.
+void TransposedConvProduct(const LayerView& n, hw::GemmWorkload& g) {
+  const Dims& x = n.inputs[0].shape;
+  const Dims& w = n.inputs[1].shape;
+  const int64_t group = n.attrs.Int("group", 1);
+  g.groups = group;
+  g.k = w[0] / group;
+  g.m = Prod(w, 1);
+  g.batch = x[0];
+  const int64_t positions = Prod(x, 2);
+  g.p = g.batch * positions;
+  g.conv = false;
+  g.in_h = g.out_h = 1;
+  g.in_w = g.out_w = positions;
+  g.epilogue_ops_per_element = 1;
+  if (n.Has(2)) g.bias_bytes = ByteSize(n.inputs[2]) / group;
+}
+
+DeviceSpec ConvTransposeDevice() {
   DeviceSpec d;
   d.unit = hw::LayerKind::kArray;
   d.weight_input = 1;
   d.bias_input = 2;
-  // Int8ConvTranspose: int8 operands, int32 accumulators, one requantization
-  // (2 ops) per stored element. The builder makes it only for kernels whose
-  // taps never overlap (builder/quantize_int8.cc), so every product element
-  // is a complete output sum when its accumulator tile is drained and the
-  // store moves int8 output elements.
-  d.int8_operands = int8;
-  d.requantizes = int8;
-  d.gemm = [](const LayerView& n, hw::GemmWorkload& g) {
-    const Dims& x = n.inputs[0].shape;
-    const Dims& w = n.inputs[1].shape;
-    const int64_t group = n.attrs.Int("group", 1);
-    g.groups = group;
-    g.k = w[0] / group;
-    g.m = Prod(w, 1);
-    g.batch = x[0];
-    const int64_t positions = Prod(x, 2);
-    g.p = g.batch * positions;
-    g.conv = false;
-    g.in_h = g.out_h = 1;
-    g.in_w = g.out_w = positions;
-    g.epilogue_ops_per_element = 1;
-    if (n.Has(2)) g.bias_bytes = ByteSize(n.inputs[2]) / group;
-  };
+  d.gemm = TransposedConvProduct;
   return d;
+}
+
+// Int8ConvTranspose (see the file comment): the pieces of the composite.
+// Shapes: X int8 [N, C, spatial], W int8 [C, M/g, kernel], B int32 [M]
+// (optional), Y int8 (or float32, the float-output form) [N, M, out].
+// Errors: Internal naming the layer when the geometry does not parse.
+absl::Status DescribeInt8ConvTranspose(const LayerView& n, Precision precision,
+                                       hw::LayerWorkload& w) {
+  if (n.inputs.size() < 2 || !n.Has(0) || !n.Has(1) || n.outputs.empty()) {
+    return absl::InternalError(
+        absl::StrCat(n.name, " (Int8ConvTranspose): needs X, W and an output"));
+  }
+  absl::StatusOr<kernels::ConvTransposeGeometry> geo =
+      kernels::ParseConvTransposeGeometry(n.attrs, n.inputs, "Int8ConvTranspose");
+  if (!geo.ok()) {
+    return absl::InternalError(absl::StrCat(n.name, " (Int8ConvTranspose): ", geo.status().message()));
+  }
+  const kernels::ConvTransposeGeometry& t = *geo;
+  const int64_t bias_bytes = n.Has(2) ? ByteSize(n.inputs[2]) / std::max<int64_t>(1, t.group) : 0;
+  const int64_t out_elem = ByteSize(n.outputs[0]) / std::max<int64_t>(1, NumElements(n.outputs[0].shape));
+  auto fill_operands = [&](hw::GemmWorkload& g) {
+    g.precision = precision;
+    g.input_tensor = n.InputTensor(0);
+    g.weight_tensor = n.InputTensor(1);
+    g.output_tensor = n.OutputTensor(0);
+    g.input_bytes = ByteSize(n.inputs[0]);
+    g.epilogue_ops_per_element += 2;  // the requantization as the tile drains
+  };
+  if (!t.TapsOverlap()) {
+    // Every product element is a complete output sum: the FP32 layer's
+    // product (and its col2im placement), int8 operands.
+    hw::LayerWorkload part;
+    part.name = "product";
+    part.kind = hw::LayerKind::kArray;
+    TransposedConvProduct(n, part.gemm);
+    fill_operands(part.gemm);
+    part.gemm.weight_bytes = ByteSize(n.inputs[1]) + part.gemm.bias_bytes * part.gemm.groups;
+    part.gemm.output_bytes = ByteSize(n.outputs[0]);
+    w.parts.push_back(std::move(part));
+    return absl::OkStatus();
+  }
+  // Overlapping taps: one stride-1 convolution per output phase (sub-pixel
+  // decomposition, kernels::AxisPhases), each with the taps landing on it.
+  const std::vector<kernels::TransposedConvAxisPhase> pd = kernels::AxisPhases(t, 0);
+  const std::vector<kernels::TransposedConvAxisPhase> ph = kernels::AxisPhases(t, 1);
+  const std::vector<kernels::TransposedConvAxisPhase> pw = kernels::AxisPhases(t, 2);
+  const int64_t cg = t.c / t.group, mg = t.m / t.group;
+  for (const auto& a : pd) {
+    for (const auto& b : ph) {
+      for (const auto& c : pw) {
+        hw::LayerWorkload part;
+        part.name = t.spatial == 3   ? absl::StrCat("phase", a.phase, ",", b.phase, ",", c.phase)
+                    : t.spatial == 2 ? absl::StrCat("phase", b.phase, ",", c.phase)
+                                     : absl::StrCat("phase", c.phase);
+        part.kind = hw::LayerKind::kArray;
+        hw::GemmWorkload& g = part.gemm;
+        const int64_t taps = a.taps * b.taps * c.taps;
+        g.groups = t.group;
+        g.k = cg * taps;  // 0: a phase no tap reaches is the bias (a fill)
+        g.m = mg;
+        g.conv = true;
+        g.batch = t.n * a.outputs;  // 3-D: output depth planes of the phase
+        g.in_h = t.in[1];
+        g.in_w = t.in[2];
+        g.out_h = b.outputs;
+        g.out_w = c.outputs;
+        g.p = g.batch * g.out_h * g.out_w;
+        g.kernel_h = b.taps;
+        g.kernel_w = c.taps;
+        g.dilation_h = b.input_dilation;
+        g.dilation_w = c.input_dilation;
+        g.bias_bytes = bias_bytes;
+        fill_operands(g);
+        g.weight_bytes = t.c * mg * taps + bias_bytes * g.groups;  // int8 sub-kernel + bias
+        g.output_bytes = t.n * t.m * a.outputs * b.outputs * c.outputs * out_elem;
+        w.parts.push_back(std::move(part));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -250,7 +354,7 @@ OpDef ConvTransposeOp() {
   OpDef op;
   op.type = "ConvTranspose";
   op.host = kernels::MakeConvTransposeDef();
-  op.device = ConvTransposeDevice(false);
+  op.device = ConvTransposeDevice();
   op.int8.role = Int8Role::kTransposedConvProduct;
   return op;
 }
@@ -260,7 +364,9 @@ OpDef Int8ConvTransposeOp() {
   op.type = "Int8ConvTranspose";
   op.importable = false;
   op.host = kernels::MakeInt8ConvTransposeDef();
-  op.device = ConvTransposeDevice(true);
+  op.device.unit = hw::LayerKind::kComposite;
+  op.device.composite = DescribeInt8ConvTranspose;
+  op.device.int8_operands = true;  // int8 pieces, also for the float-output form
   return op;
 }
 

@@ -625,11 +625,13 @@ TEST_CASE("quantize-int8 names the tensor whose scale is missing", "[optimizer][
   CHECK(report.status().message().find("conv") != std::string::npos);
 }
 
-TEST_CASE("quantize-int8 rewrites ConvTranspose without overlapping taps into Int8ConvTranspose",
+TEST_CASE("quantize-int8 rewrites ConvTranspose (overlapping taps too) into Int8ConvTranspose",
           "[optimizer][int8]") {
   // x -> Conv -> ConvTranspose 2x2/2 (group 2) -> Relu -> ConvTranspose 3x3/2 -> out:
   // the upsampling layer becomes int8 (the Relu passes its int8 through);
-  // the overlapping 3x3 stride-2 one stays FP32 with the reason.
+  // so does the overlapping 3x3 stride-2 one (the accelerator's per-phase
+  // convolutions, ops/resample.cc). A fused activation keeps FP32 with the
+  // reason.
   ir::Graph g;
   ir::Value* x = Act(g, "x", {1, 4, 4, 4});
   g.inputs().push_back(x);
@@ -648,18 +650,40 @@ TEST_CASE("quantize-int8 rewrites ConvTranspose without overlapping taps into In
   g.outputs().push_back(y);
   std::string reason;
   CHECK(HasInt8Form(*up));
-  CHECK_FALSE(HasInt8Form(*up2, &reason));
-  CHECK(reason.find("kernel taps overlap") != std::string::npos);
-  CHECK(Int8ScaleTensors(g) == std::vector<std::string>{"x", "c", "u"});
+  CHECK(HasInt8Form(*up2, &reason));
+  {
+    ir::Graph g2;
+    ir::Value* x2 = Act(g2, "x2", {1, 6, 8, 8});
+    g2.inputs().push_back(x2);
+    ir::Node* act = Add(g2, "ConvTranspose", "act", {x2, Const(g2, "w2", {6, 2, 3, 3}, 0.2f)},
+                        Act(g2, "y2", {1, 2, 17, 17}));
+    act->attrs.Set("strides", std::vector<int64_t>{2, 2});
+    act->attrs.Set("activation", std::string("Relu"));
+    CHECK_FALSE(HasInt8Form(*act, &reason));
+    CHECK(reason.find("fused activation") != std::string::npos);
+  }
+  CHECK(Int8ScaleTensors(g) == std::vector<std::string>{"x", "c", "u", "r", "y"});
   const Tensor wt = *g.FindValue("wt")->constant;  // FP32 weights before the rewrite
-  ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"u", 0.08f}};
+  ScaleMap scales = {{"x", 0.02f}, {"c", 0.05f}, {"u", 0.08f}, {"r", 0.08f}, {"y", 0.3f}};
   auto report = QuantizeGraphInt8(g, scales, {});
   INFO(report.status().ToString());
   REQUIRE(report.ok());
   REQUIRE(g.Verify().ok());
-  const ir::Node* q = FindOp(g, "Int8ConvTranspose");
+  CHECK(Count(g, "ConvTranspose") == 0);
+  CHECK(Count(g, "Int8ConvTranspose") == 2);
+  const ir::Node* q = nullptr;
+  const ir::Node* q2 = nullptr;
+  for (const auto& n : g.nodes()) {
+    if (n->op_type == "Int8ConvTranspose") (n->name == "up2" ? q2 : q) = n.get();
+  }
   REQUIRE(q != nullptr);
-  CHECK(Count(g, "ConvTranspose") == 1);  // up2
+  REQUIRE(q2 != nullptr);
+  CHECK(q2->inputs[0]->dtype == DataType::kInt8);  // the Relu's int8 output
+  CHECK(q2->inputs[1]->dtype == DataType::kInt8);
+  CHECK(q2->inputs[1]->shape == Dims{6, 2, 3, 3});
+  // The engine output reads it: the float-output form, x_scale * w_scale[m].
+  CHECK(q2->outputs[0]->dtype == DataType::kFloat32);
+  CHECK(q2->attrs.GetFloats("output_scale").value_or(std::vector<float>{}).size() == 2);
   CHECK(q->inputs[0]->dtype == DataType::kInt8);
   CHECK(q->inputs[1]->dtype == DataType::kInt8);
   CHECK(q->inputs[1]->shape == Dims{4, 3, 2, 2});
@@ -690,12 +714,11 @@ TEST_CASE("quantize-int8 rewrites ConvTranspose without overlapping taps into In
   const ir::Node* relu = FindOp(g, "Relu");
   REQUIRE(relu != nullptr);
   CHECK(relu->inputs[0] == q->outputs[0]);
-  bool up2_fp32 = false;
+  int int8_layers = 0;
   for (const LayerPrecisionInfo& l : *report) {
-    if (l.layer == "up") CHECK(l.precision == Precision::kInt8);
-    if (l.layer == "up2") up2_fp32 = l.precision == Precision::kFp32;
+    if (l.layer == "up" || l.layer == "up2") int8_layers += l.precision == Precision::kInt8;
   }
-  CHECK(up2_fp32);
+  CHECK(int8_layers == 2);
 }
 
 TEST_CASE("quantize-int8 runs Max of int8 activations as Int8Max at the output's scale",

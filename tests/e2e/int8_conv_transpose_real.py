@@ -2,7 +2,10 @@
 """INT8 ConvTranspose on real models (../shared/models/real), against FP32 and ORT.
 
 For each model below (text detectors whose FPN upsamples with 2x2 stride-2
-ConvTranspose): build an FP32 engine and an INT8 engine calibrated on the
+ConvTranspose; fast-neural-style "candy" / "mosaic", whose decoder
+upsamples with 3x3 stride-2 ConvTranspose: overlapping taps, run on the
+accelerator as one convolution per output phase): build an FP32 engine and
+an INT8 engine calibrated on the
 model's own reference input (ref/inputs; min-max calibration: with a single
 sample, entropy calibration clips these detectors' sparse large activations
 and loses the text map, SQNR ~0 dB whether the ConvTransposes are INT8 or
@@ -10,14 +13,18 @@ not), run both on it, and compare with ONNX Runtime's stored output (ref/ort).
 Asserts:
   - every ConvTranspose of the model is an Int8ConvTranspose layer in the INT8
     engine (--exportLayerInfo), and the FP32 engine has none;
-  - the FP32 engine matches ORT (|err| <= 1e-4 + 1e-3 |ref|, as real_models.py);
-  - the INT8 engine's output (a sigmoid probability map in [0, 1]) has an
-    SQNR vs ORT >= MIN_SQNR_DB[model] and the text mask (probability > 0.3,
-    DB's binarization threshold) agrees with ORT's on >= MIN_MASK_AGREEMENT
-    of the pixels (bounds: the measured values with margin; printed);
+  - the FP32 engine matches ORT (|err| <= FP32_ATOL[model] + 1e-3 |ref|, as
+    real_models.py; not run for FP32_CHECKED_ELSEWHERE, whose FP32 engine
+    real_models.py checks);
+  - the INT8 engine's output has an SQNR vs ORT >= MIN_SQNR_DB[model]; for
+    the detectors (a sigmoid probability map in [0, 1]) the text mask
+    (probability > 0.3, DB's binarization threshold) agrees with ORT's on
+    >= MIN_MASK_AGREEMENT of the pixels (bounds: the measured values with
+    margin; printed);
   - the same INT8 build with the ConvTransposes pinned to FP32
     (--layerPrecisions) is printed beside it, so that the INT8
-    ConvTranspose's own cost in accuracy is visible (not asserted).
+    ConvTranspose's own cost in accuracy is visible: the INT8 SQNR may be at
+    most MAX_CONVT_SQNR_LOSS_DB below it.
 Prints one line per model. Exit status 0 when all pass; the test is skipped
 (exit 0 with "SKIPPED" printed) when ../shared is absent.
 
@@ -34,13 +41,31 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-# CTest runs the first (about 40 s); more can be named on the command line.
+# CTest runs the first (about 40 s) and, as a second test, fns-candy; more can
+# be named on the command line.
 MODELS = ["ppocr-mobile-v2.0-det-ch"]
 # Measured (2026-12-07): mobile-v2.0-det-ch 19.91 dB (mask 0.9992); v3-det-en
 # 9.56 dB (mask 0.9943), the same with its ConvTransposes in FP32 (its SE
 # blocks' HardSigmoid gates stay FP32 between int8 layers).
+# fns-candy measured (2026-12-07, min-max on its 720x720 reference input):
+# INT8 vs ORT 15.18 dB (15.19 dB with its two 3x3 stride-2 ConvTransposes
+# pinned FP32: the INT8 error comes from the other layers).
+FNS_MIN_SQNR_DB = 13.0
+# The INT8 ConvTransposes may cost at most this much SQNR against the same
+# INT8 build with them pinned FP32 (measured: +0.12 dB PP-OCR mobile v2.0,
+# -0.01 dB fns-candy).
+MAX_CONVT_SQNR_LOSS_DB = 1.0
 MIN_SQNR_DB = {"ppocr-v3-det-en": 8.0, "ppocr-mobile-v2.0-det-ch": 17.0,
-               "ppocr-v3-det-ch": 8.0}
+               "ppocr-v3-det-ch": 8.0, "fns-candy": FNS_MIN_SQNR_DB,
+               "fns-mosaic": FNS_MIN_SQNR_DB}
+# Models whose output is a text probability map (the mask check applies).
+TEXT_DETECTORS = {"ppocr-v3-det-en", "ppocr-mobile-v2.0-det-ch", "ppocr-v3-det-ch"}
+# FP32 vs ORT absolute tolerance (real_models.py's: the style-transfer
+# outputs span -45..273).
+FP32_ATOL_OF = {"fns-candy": 1e-2, "fns-mosaic": 1e-2}
+# Models whose FP32 engine real_models.py already checks against ORT: the
+# FP32 run is skipped here (CTest time).
+FP32_CHECKED_ELSEWHERE = {"fns-candy", "fns-mosaic"}
 MIN_MASK_AGREEMENT = 0.99
 MASK_THRESHOLD = 0.3
 FP32_ATOL, FP32_RTOL = 1e-4, 1e-3
@@ -120,7 +145,9 @@ def main():
         convt = [n.name for n in g.node if n.op_type == "ConvTranspose"]
         with tempfile.TemporaryDirectory() as work:
             try:
-                fp32, fp32_layers = run_engine(trtexec, model, inputs, work, "fp32", [])
+                fp32, fp32_layers = {}, []
+                if name not in FP32_CHECKED_ELSEWHERE:
+                    fp32, fp32_layers = run_engine(trtexec, model, inputs, work, "fp32", [])
                 calib = ["--int8", "--calibData=" + os.path.join(d, "ref", "inputs"),
                          "--calibrator=minmax", "--preprocess=raw"]
                 int8, int8_layers = run_engine(trtexec, model, inputs, work, "int8", calib)
@@ -143,27 +170,39 @@ def main():
         if "Int8ConvTranspose" in types32:
             errors.append("the FP32 engine has an Int8ConvTranspose layer")
         for out, ref in refs.items():
-            if out not in fp32 or out not in int8:
+            if out not in int8 or (name not in FP32_CHECKED_ELSEWHERE and out not in fp32):
                 errors.append("output %s missing" % out)
                 continue
-            e32 = float(np.max(np.abs(fp32[out] - ref) - FP32_RTOL * np.abs(ref)))
+            # Without the FP32 run: ORT stands in for it in the printed line.
+            f32 = fp32.get(out, ref)
+            e32 = float(np.max(np.abs(f32 - ref) - FP32_RTOL * np.abs(ref)))
             e8 = float(np.max(np.abs(int8[out] - ref)))
             mean8 = float(np.mean(np.abs(int8[out] - ref)))
             s8 = sqnr_db(ref, int8[out])
             s8_ct32 = sqnr_db(ref, int8_ct32[out])
-            s8_vs_fp32 = sqnr_db(fp32[out], int8[out])
+            s8_vs_fp32 = sqnr_db(f32, int8[out])
             mask = float(np.mean((int8[out] > MASK_THRESHOLD) == (ref > MASK_THRESHOLD)))
             mask_ct32 = float(np.mean((int8_ct32[out] > MASK_THRESHOLD) == (ref > MASK_THRESHOLD)))
-            print("%s %s: FP32 vs ORT max(|err| - rtol |ref|) %.3g; INT8 vs ORT SQNR %.2f dB, "
-                  "text mask agreement %.4f, max abs %.3g, mean abs %.3g (INT8 vs FP32 engine "
-                  "SQNR %.2f dB); INT8 with the ConvTransposes pinned FP32: SQNR %.2f dB, mask "
-                  "%.4f; %d Int8ConvTranspose layers"
-                  % (name, out, e32, s8, mask, e8, mean8, s8_vs_fp32, s8_ct32, mask_ct32, n8))
-            if e32 > FP32_ATOL:
-                errors.append("FP32 error %.3g > %g + %g |ref|" % (e32, FP32_ATOL, FP32_RTOL))
+            if name in FP32_CHECKED_ELSEWHERE:
+                fp32_text = "FP32 engine not run here (real_models.py checks it)"
+            else:
+                fp32_text = ("FP32 vs ORT max(|err| - rtol |ref|) %.3g; INT8 vs FP32 engine "
+                             "SQNR %.2f dB" % (e32, s8_vs_fp32))
+            mask_text = ("text mask agreement %.4f (pinned %.4f), " % (mask, mask_ct32)
+                         if name in TEXT_DETECTORS else "")
+            print("%s %s: INT8 vs ORT SQNR %.2f dB, %smax abs %.3g, mean abs %.3g; INT8 with the "
+                  "ConvTransposes pinned FP32: SQNR %.2f dB; %d Int8ConvTranspose layers; %s"
+                  % (name, out, s8, mask_text, e8, mean8, s8_ct32, n8, fp32_text))
+            atol = FP32_ATOL_OF.get(name, FP32_ATOL)
+            if e32 > atol:
+                errors.append("FP32 error %.3g > %g + %g |ref|" % (e32, atol, FP32_RTOL))
             if s8 < MIN_SQNR_DB.get(name, 8.0):
                 errors.append("INT8 SQNR %.2f dB < %.1f dB" % (s8, MIN_SQNR_DB.get(name, 8.0)))
-            if mask < MIN_MASK_AGREEMENT:
+            if s8 < s8_ct32 - MAX_CONVT_SQNR_LOSS_DB:
+                errors.append("INT8 SQNR %.2f dB is more than %.1f dB below the build with the "
+                              "ConvTransposes pinned FP32 (%.2f dB)"
+                              % (s8, MAX_CONVT_SQNR_LOSS_DB, s8_ct32))
+            if name in TEXT_DETECTORS and mask < MIN_MASK_AGREEMENT:
                 errors.append("INT8 text mask agreement %.4f < %.2f" % (mask, MIN_MASK_AGREEMENT))
         if errors:
             print("FAIL %s: %s" % (name, "; ".join(errors)))

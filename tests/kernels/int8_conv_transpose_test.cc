@@ -251,6 +251,166 @@ TEST_CASE("Int8ConvTranspose rejects bad inputs and attributes", "[kernels][int8
   CHECK(!Eval("Int8ConvTranspose", a, {&x, &wbad}).ok());
 }
 
+// The accelerator's lowering of an overlapping-tap Int8ConvTranspose
+// (ops/resample.cc): one stride-1 convolution per output phase with the taps
+// of kernels::AxisPhases. A scalar evaluation of that decomposition must give
+// every output element exactly once and the same int32 sum as the ONNX
+// definition (scatter over inputs and taps), and the host kernel's
+// requantized output must equal Requantize of that sum: host and modeled
+// lowering compute the same integers.
+TEST_CASE("Int8ConvTranspose phase decomposition gives the host kernel's sums",
+          "[kernels][int8][convtranspose]") {
+  struct Geo {
+    std::string name;
+    Dims x, w;
+    Attributes a;
+  };
+  auto attrs = [](std::vector<int64_t> s, std::vector<int64_t> d, std::vector<int64_t> pads,
+                  std::vector<int64_t> op, int64_t group, std::string auto_pad,
+                  std::vector<int64_t> oshape) {
+    Attributes a;
+    a.Set("strides", s);
+    if (!d.empty()) a.Set("dilations", d);
+    if (!pads.empty()) a.Set("pads", pads);
+    if (!op.empty()) a.Set("output_padding", op);
+    a.Set("group", group);
+    if (!auto_pad.empty()) a.Set("auto_pad", auto_pad);
+    if (!oshape.empty()) a.Set("output_shape", oshape);
+    return a;
+  };
+  const std::vector<Geo> geos = {
+      {"k3 s2 pad 1 output_padding 1", {2, 6, 5, 4}, {6, 4, 3, 3}, attrs({2, 2}, {}, {1, 1, 1, 1}, {1, 1}, 1, "", {})},
+      {"k4 s2 pad 1", {1, 5, 6, 7}, {5, 3, 4, 4}, attrs({2, 2}, {}, {1, 1, 1, 1}, {}, 1, "", {})},
+      {"groups 2, k3 s2", {1, 8, 4, 5}, {8, 3, 3, 3}, attrs({2, 2}, {}, {1, 0, 0, 1}, {}, 2, "", {})},
+      {"dilation 3 stride 2", {1, 4, 5, 5}, {4, 2, 3, 3}, attrs({2, 2}, {3, 3}, {2, 1, 1, 2}, {}, 1, "", {})},
+      {"dilation 2 = stride 2", {1, 4, 5, 5}, {4, 2, 3, 2}, attrs({2, 2}, {2, 2}, {}, {}, 1, "", {})},
+      {"fns-candy: VALID, output_shape 2I+2, k3 s2", {1, 4, 6, 5}, {4, 3, 3, 3}, attrs({2, 2}, {}, {}, {}, 1, "VALID", {14, 12})},
+      {"SAME_UPPER k3 s2", {1, 3, 5, 4}, {3, 2, 3, 3}, attrs({2, 2}, {}, {}, {}, 1, "SAME_UPPER", {})},
+      {"SAME_LOWER k5 s3", {1, 3, 4, 4}, {3, 2, 5, 5}, attrs({3, 3}, {}, {}, {}, 1, "SAME_LOWER", {})},
+      {"kernel < stride (empty phases)", {1, 3, 4, 4}, {3, 2, 2, 2}, attrs({3, 3}, {}, {}, {}, 1, "", {})},
+      {"1-D k5 s2 groups 3", {2, 6, 7}, {6, 2, 5}, attrs({2}, {}, {2, 1}, {1}, 3, "", {})},
+      {"3-D k3 s2", {1, 2, 3, 4, 3}, {2, 2, 3, 3, 3}, attrs({2, 2, 2}, {}, {1, 1, 1, 1, 1, 1}, {}, 1, "", {})},
+  };
+  std::mt19937 rng(31);
+  for (const Geo& gc : geos) {
+    CAPTURE(gc.name);
+    std::vector<TensorInfo> info(3);
+    info[0].dtype = info[1].dtype = DataType::kInt8;
+    info[2].dtype = DataType::kInt32;
+    info[0].shape = gc.x;
+    info[1].shape = gc.w;
+    const int64_t m_total = gc.w[1] * gc.a.Int("group", 1);
+    info[2].shape = {m_total};
+    auto geo = ParseConvTransposeGeometry(gc.a, info, "Int8ConvTranspose");
+    REQUIRE(geo.ok());
+    const ConvTransposeGeometry& g = *geo;
+    std::array<std::vector<TransposedConvAxisPhase>, 3> ph;
+    for (int ax = 0; ax < 3; ++ax) {
+      ph[ax] = AxisPhases(g, ax);
+      REQUIRE(static_cast<int64_t>(ph[ax].size()) == g.s[ax]);
+      int64_t outs = 0, taps = 0;
+      for (const auto& p : ph[ax]) outs += p.outputs, taps += p.taps;
+      CHECK(outs == g.out[ax]);
+      CHECK(taps == g.k[ax]);
+    }
+    Tensor x = RandomInt8(gc.x, rng);
+    Tensor w = RandomInt8(gc.w, rng, -127, 127);
+    Tensor b(DataType::kInt32, {m_total});
+    for (int64_t i = 0; i < m_total; ++i) b.data_as<int32_t>()[i] = static_cast<int32_t>(i * 97 - 300);
+    const int64_t cg = g.c / g.group, mg = g.m / g.group, op = g.OutPlane(), ip = g.InPlane();
+    auto xat = [&](int64_t n, int64_t c, int64_t i0, int64_t i1, int64_t i2) -> int64_t {
+      return x.data_as<int8_t>()[(n * g.c + c) * ip + (i0 * g.in[1] + i1) * g.in[2] + i2];
+    };
+    auto wat = [&](int64_t c, int64_t j, int64_t t0, int64_t t1, int64_t t2) -> int64_t {
+      return w.data_as<int8_t>()[(c * mg + j) * g.KernelSize() + (t0 * g.k[1] + t1) * g.k[2] + t2];
+    };
+    // ONNX definition: scatter every input through every tap.
+    std::vector<int64_t> direct(static_cast<size_t>(g.n * g.m * op), 0);
+    for (int64_t n = 0; n < g.n; ++n)
+      for (int64_t c = 0; c < g.c; ++c)
+        for (int64_t j = 0; j < mg; ++j)
+          for (int64_t i0 = 0; i0 < g.in[0]; ++i0)
+            for (int64_t i1 = 0; i1 < g.in[1]; ++i1)
+              for (int64_t i2 = 0; i2 < g.in[2]; ++i2)
+                for (int64_t t0 = 0; t0 < g.k[0]; ++t0)
+                  for (int64_t t1 = 0; t1 < g.k[1]; ++t1)
+                    for (int64_t t2 = 0; t2 < g.k[2]; ++t2) {
+                      const int64_t o0 = i0 * g.s[0] - g.pb[0] + t0 * g.d[0];
+                      const int64_t o1 = i1 * g.s[1] - g.pb[1] + t1 * g.d[1];
+                      const int64_t o2 = i2 * g.s[2] - g.pb[2] + t2 * g.d[2];
+                      if (o0 < 0 || o0 >= g.out[0] || o1 < 0 || o1 >= g.out[1] || o2 < 0 ||
+                          o2 >= g.out[2]) {
+                        continue;
+                      }
+                      const int64_t m = (c / cg) * mg + j;
+                      direct[static_cast<size_t>((n * g.m + m) * op + (o0 * g.out[1] + o1) * g.out[2] + o2)] +=
+                          xat(n, c, i0, i1, i2) * wat(c, j, t0, t1, t2);
+                    }
+    // Phase decomposition: gather per output of each phase over its taps.
+    std::vector<int64_t> phased(direct.size(), 0);
+    std::vector<int> visits(direct.size(), 0);
+    for (const auto& p0 : ph[0])
+      for (const auto& p1 : ph[1])
+        for (const auto& p2 : ph[2])
+          for (int64_t n = 0; n < g.n; ++n)
+            for (int64_t m = 0; m < g.m; ++m)
+              for (int64_t q0 = 0; q0 < p0.outputs; ++q0)
+                for (int64_t q1 = 0; q1 < p1.outputs; ++q1)
+                  for (int64_t q2 = 0; q2 < p2.outputs; ++q2) {
+                    const int64_t o0 = p0.phase + q0 * g.s[0], o1 = p1.phase + q1 * g.s[1],
+                                  o2 = p2.phase + q2 * g.s[2];
+                    const size_t at = static_cast<size_t>((n * g.m + m) * op + (o0 * g.out[1] + o1) * g.out[2] + o2);
+                    ++visits[at];
+                    int64_t sum = 0;
+                    const int64_t gi = m / mg, j = m % mg;
+                    for (int64_t u0 = 0; u0 < p0.taps; ++u0)
+                      for (int64_t u1 = 0; u1 < p1.taps; ++u1)
+                        for (int64_t u2 = 0; u2 < p2.taps; ++u2) {
+                          const int64_t i0 = q0 + p0.first_input - u0 * p0.input_dilation;
+                          const int64_t i1 = q1 + p1.first_input - u1 * p1.input_dilation;
+                          const int64_t i2 = q2 + p2.first_input - u2 * p2.input_dilation;
+                          if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1] || i2 < 0 || i2 >= g.in[2]) {
+                            continue;  // the phase convolution's padding
+                          }
+                          const int64_t t0 = p0.first_tap + u0 * p0.tap_step;
+                          const int64_t t1 = p1.first_tap + u1 * p1.tap_step;
+                          const int64_t t2 = p2.first_tap + u2 * p2.tap_step;
+                          for (int64_t c = gi * cg; c < (gi + 1) * cg; ++c) {
+                            sum += xat(n, c, i0, i1, i2) * wat(c, j, t0, t1, t2);
+                          }
+                        }
+                    phased[at] = sum;
+                  }
+    CHECK(std::count(visits.begin(), visits.end(), 1) == static_cast<int64_t>(visits.size()));
+    CHECK(phased == direct);
+    // The host kernel: Requantize(direct + B) per output element, bit-exact.
+    std::vector<int64_t> mult, shift;
+    for (int64_t i = 0; i < m_total; ++i) {
+      const QuantizedMultiplier q = QuantizeMultiplier(1.0 / (600.0 + 40.0 * i));
+      mult.push_back(q.multiplier);
+      shift.push_back(q.shift);
+    }
+    Attributes a = gc.a;
+    a.Set("multiplier", mult);
+    a.Set("shift", shift);
+    const std::vector<Tensor> y =
+        RunWithThreads("Int8ConvTranspose", a, {&x, &w, &b}, nullptr, 2, Inputs::kConstants);
+    REQUIRE(y.size() == 1);
+    REQUIRE(y[0].num_elements() == static_cast<int64_t>(direct.size()));
+    int64_t mismatches = 0, inside = 0;
+    for (size_t i = 0; i < direct.size(); ++i) {
+      const int64_t m = (static_cast<int64_t>(i) / op) % g.m;
+      const int8_t want = RequantizeToInt8(static_cast<int32_t>(phased[i] + b.data_as<int32_t>()[m]),
+                                           static_cast<int32_t>(mult[m]), static_cast<int32_t>(shift[m]),
+                                           -128, 127);
+      mismatches += y[0].data_as<int8_t>()[i] != want;
+      inside += want > -128 && want < 127;
+    }
+    CHECK(mismatches == 0);
+    CHECK(inside > static_cast<int64_t>(direct.size()) / 2);
+  }
+}
+
 TEST_CASE("ConvTranspose geometry reports overlapping taps", "[kernels][convtranspose]") {
   auto overlap = [](Dims x, Dims w, std::vector<int64_t> strides, std::vector<int64_t> dil) {
     Attributes a;
