@@ -407,8 +407,15 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
       if (pinned) continue;
       for (Precision p : {Precision::kFp16, Precision::kBf16}) {
         if (!config.hardware.Supports(p)) continue;
-        ENGINE_ASSIGN_OR_RETURN(double db, IsolatedFloat16Sqnr(layer, p, captured));
-        measured[layer.name][p] = db;
+        // A layer whose kernel cannot run alone on the captured values is
+        // left unmeasured (the cost model's choice stands), with a warning.
+        absl::StatusOr<double> db = IsolatedFloat16Sqnr(layer, p, captured);
+        if (!db.ok()) {
+          logger->Log(Severity::kWarning, absl::StrCat("float16 accuracy guard: not measured: ",
+                                                       db.status().message()));
+          break;
+        }
+        measured[layer.name][p] = *db;
       }
     }
     logger->Log(Severity::kInfo, absl::StrCat("float16 accuracy guard: measured ", measured.size(),

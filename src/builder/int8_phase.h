@@ -58,8 +58,9 @@ struct SharedInt8 {
 /// leaves in float (not pinned) are also run alone in fp16 and in bf16 (those
 /// the hardware supports) on the same samples (float16_guard.h), and their
 /// isolated SQNR is stored into `float16_sqnr` (when given) for
-/// ApplyFloatPrecisions; a later build of a dynamic-shape plan gets the
-/// calibration build's.
+/// ApplyFloatPrecisions (a layer whose kernel cannot run alone is logged as a
+/// warning and left unmeasured); a later build of a dynamic-shape plan gets
+/// the calibration build's.
 absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
                              const std::set<std::string>& known_tensors, Logger* logger,
                              BuildResult& result, SharedInt8* shared = nullptr,
