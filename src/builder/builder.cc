@@ -142,6 +142,7 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
   // points, weight scales) before the optimizer, which then sees a float graph
   // (builder/explicit_quantization.h).
   std::optional<builder::ExplicitQuantization> explicit_q;
+  builder::Float16SqnrMap float16_sqnr;  // --best's float16 accuracy guard (float16_guard.h)
   if (builder::HasQdqNodes(*graph)) {
     std::map<std::string, int64_t> counters;
     const auto t0 = std::chrono::steady_clock::now();
@@ -203,7 +204,8 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
     timer.Done("quantize");
   } else if (config.precision == Precision::kInt8) {
     ENGINE_RETURN_IF_ERROR(
-        builder::QuantizeForInt8(*graph, config, known_tensors, logger, result, dyn.int8));
+        builder::QuantizeForInt8(*graph, config, known_tensors, logger, result, dyn.int8,
+                                 &float16_sqnr));
     ENGINE_RETURN_IF_ERROR(graph->Verify());
     timer.Done("quantize");
   }
@@ -219,7 +221,10 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
                       (p == Precision::kFp32 && fallback.has_value());
     }
     if (fallback || pins_float16) {
-      ENGINE_RETURN_IF_ERROR(builder::ApplyFloatPrecisions(*graph, config, fallback, result));
+      const bool float16_guard = config.best && config.accuracy_guard_db > 0 &&
+                                 config.precision == Precision::kInt8 && !explicit_q.has_value();
+      ENGINE_RETURN_IF_ERROR(builder::ApplyFloatPrecisions(
+          *graph, config, fallback, result, float16_guard ? &float16_sqnr : nullptr));
       ENGINE_RETURN_IF_ERROR(graph->Verify());
       timer.Done("float16");
     }

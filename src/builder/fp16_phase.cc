@@ -1,10 +1,13 @@
 #include "builder/fp16_phase.h"
 
+#include <chrono>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -41,9 +44,56 @@ std::shared_ptr<const Tensor> ToStorage(const Tensor& t, Precision p) {
   return out;
 }
 
-// Whether the node computes float values: at least one float32 output, no
-// output of another dtype, and no non-constant fp16 / bf16 input (the Cast
-// that widens a float16 model's input stays an exact FP32 conversion).
+bool Matches(const ir::Node& node, const std::string& name) {
+  return node.name == name ||
+         std::find(node.onnx_nodes.begin(), node.onnx_nodes.end(), name) != node.onnx_nodes.end();
+}
+
+// --best's accuracy guard for one layer that would run in `p` (the cheaper
+// 16-bit float): the candidates are `p`, then the other 16-bit float when
+// the hardware supports it; the first whose isolated SQNR (guard_sqnr) is at
+// least config.accuracy_guard_db is taken, otherwise the layer stays FP32
+// (p = nullopt). A layer or precision the guard did not measure keeps the
+// cost model's choice. Rewrites `reason` and counts in `counters`:
+// "checked", "accepted.<p>", "rejected.<p>.sqnr-below-threshold",
+// "fp32.every-16-bit-float-rejected".
+void GuardFloat16(const ir::Node& node, const BuilderConfig& config,
+                  const Float16SqnrMap& guard_sqnr, std::optional<Precision>& p,
+                  std::string& reason, std::map<std::string, int64_t>& counters) {
+  auto layer = guard_sqnr.find(node.name);
+  if (layer == guard_sqnr.end()) return;
+  std::vector<Precision> order = {*p};
+  const Precision other = *p == Precision::kFp16 ? Precision::kBf16 : Precision::kFp16;
+  if (config.hardware.Supports(other)) order.push_back(other);
+  const double threshold = config.accuracy_guard_db;
+  ++counters["checked"];
+  std::vector<std::string> rejected;
+  for (Precision q : order) {
+    auto m = layer->second.find(q);
+    const double db = m == layer->second.end() ? NAN : m->second;
+    if (std::isnan(db) || db >= threshold) {
+      if (!rejected.empty()) {
+        reason = absl::StrFormat("--best accuracy guard: %s; %s isolated SQNR %.1f dB >= %.1f dB",
+                                 absl::StrJoin(rejected, "; "), PrecisionName(q), db, threshold);
+      } else if (!std::isnan(db)) {
+        absl::StrAppendFormat(&reason, " (accuracy guard: isolated SQNR %.1f dB >= %.1f dB)", db,
+                              threshold);
+      }
+      ++counters[absl::StrCat("accepted.", PrecisionName(q))];
+      p = q;
+      return;
+    }
+    rejected.push_back(absl::StrFormat("%s rejected (isolated SQNR %.1f dB < %.1f dB)",
+                                       PrecisionName(q), db, threshold));
+    ++counters[absl::StrCat("rejected.", PrecisionName(q), ".sqnr-below-threshold")];
+  }
+  reason = absl::StrCat("--best accuracy guard: ", absl::StrJoin(rejected, "; "), "; runs in fp32");
+  ++counters["fp32.every-16-bit-float-rejected"];
+  p = std::nullopt;
+}
+
+}  // namespace
+
 bool IsFloatLayer(const ir::Node& node) {
   for (const ir::Value* v : node.inputs) {
     if (v != nullptr && !v->is_constant() &&
@@ -59,13 +109,6 @@ bool IsFloatLayer(const ir::Node& node) {
   }
   return any;
 }
-
-bool Matches(const ir::Node& node, const std::string& name) {
-  return node.name == name ||
-         std::find(node.onnx_nodes.begin(), node.onnx_nodes.end(), name) != node.onnx_nodes.end();
-}
-
-}  // namespace
 
 absl::StatusOr<std::optional<Precision>> FloatFallbackPrecision(const BuilderConfig& config) {
   const HardwareConfig& hw = config.hardware;
@@ -96,7 +139,10 @@ absl::StatusOr<std::optional<Precision>> FloatFallbackPrecision(const BuilderCon
 }
 
 absl::Status ApplyFloatPrecisions(ir::Graph& graph, const BuilderConfig& config,
-                                  std::optional<Precision> fallback, BuildResult& result) {
+                                  std::optional<Precision> fallback, BuildResult& result,
+                                  const Float16SqnrMap* guard_sqnr) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::map<std::string, int64_t> counters;
   const HardwareConfig& hw = config.hardware;
   const ops::OpRegistry& registry = ops::OpRegistry::Builtin();
   const bool int8_build = config.precision == Precision::kInt8;
@@ -151,10 +197,17 @@ absl::Status ApplyFloatPrecisions(ir::Graph& graph, const BuilderConfig& config,
       reason = pin->second.second;
     }
     auto it = info_of.find(node->name);
+    if (pin == pinned.end() && p && IsReducedFloat(*p) && guard_sqnr != nullptr) {
+      GuardFloat16(*node, config, *guard_sqnr, p, reason, counters);
+      if (!p && it != info_of.end()) {
+        LayerPrecisionInfo& info = result.layer_precisions[it->second];
+        info.reason = info.reason.empty() ? reason : absl::StrCat(info.reason, "; ", reason);
+      }
+    }
     if (!p || !IsReducedFloat(*p)) {
       if (it == info_of.end() && !int8_build && (pin != pinned.end() || fallback)) {
         result.layer_precisions.push_back({node->name, node->op_type, Precision::kFp32,
-                                           pin != pinned.end() ? reason : "", 0.0});
+                                           pin != pinned.end() || fallback ? reason : "", 0.0});
       }
       continue;
     }
@@ -192,6 +245,15 @@ absl::Status ApplyFloatPrecisions(ir::Graph& graph, const BuilderConfig& config,
     }
   }
   graph.RemoveUnusedValues();
+  if (guard_sqnr != nullptr) {
+    bool changed = false;
+    for (const auto& [key, count] : counters) changed |= absl::StartsWith(key, "rejected.");
+    const int n = static_cast<int>(graph.nodes().size());
+    result.passes.push_back(
+        {"float16-accuracy-guard", changed,
+         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+         n, n, counters});
+  }
   return absl::OkStatus();
 }
 

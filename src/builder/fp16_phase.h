@@ -8,10 +8,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "builder/float16_guard.h"
 #include "engine/builder.h"
 #include "ir/graph.h"
 
 namespace engine::builder {
+
+/// Whether `node` computes float values (a layer the fp16 phase may run in
+/// fp16 / bf16): at least one float32 output, no output of another dtype, and
+/// no non-constant fp16 / bf16 input (the Cast that widens a float16 model's
+/// input stays an exact FP32 conversion).
+bool IsFloatLayer(const ir::Node& node);
 
 /// The float precision that layers without an INT8 form (or all float layers
 /// of an fp16/bf16 engine) run in, from config.precision, config.allow_fp16,
@@ -40,11 +47,21 @@ absl::StatusOr<std::optional<Precision>> FloatFallbackPrecision(const BuilderCon
 /// precision is copied). Updates result.layer_precisions (appending entries
 /// for FP32/fp16 builds, rewriting the FP32 entries of an INT8 build) with
 /// the precision and the reason.
+/// With `guard_sqnr` (--best with the accuracy guard: config.best and
+/// config.accuracy_guard_db > 0, measured by the INT8 phase on the
+/// calibration samples, float16_guard.h), a layer that would run in the
+/// cheaper 16-bit float is checked: that precision, then the other one the
+/// hardware supports, then FP32, the first whose isolated SQNR is at least
+/// config.accuracy_guard_db; the reason states the rejected precisions and
+/// their SQNR, and a "float16-accuracy-guard" entry with counters
+/// (checked, accepted.<p>, rejected.<p>.sqnr-below-threshold,
+/// fp32.every-16-bit-float-rejected) is appended to result.passes.
 /// Errors: InvalidArgument for a pinned layer name that matches no layer (in
 /// non-INT8 builds; the INT8 phase checks them otherwise) or a pinned
 /// precision the hardware does not support.
 absl::Status ApplyFloatPrecisions(ir::Graph& graph, const BuilderConfig& config,
-                                  std::optional<Precision> fallback, BuildResult& result);
+                                  std::optional<Precision> fallback, BuildResult& result,
+                                  const Float16SqnrMap* guard_sqnr = nullptr);
 
 }  // namespace engine::builder
 

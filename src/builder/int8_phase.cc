@@ -13,6 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "builder/calibration.h"
+#include "builder/float16_guard.h"
+#include "builder/fp16_phase.h"
 #include "builder/graph_runner.h"
 #include "builder/quantize_int8.h"
 #include "common/file_util.h"
@@ -36,21 +38,27 @@ opt::CalibrationAlgorithm ToOpt(CalibrationAlgorithm a) {
 
 // FP32 values of the calibration tensors for the first samples (accuracy
 // guard), one map per batch.
-using Captured = std::vector<std::map<std::string, Tensor>>;
+using Captured = CapturedBatches;
 
 // Runs the FP32 graph over every batch of config.calibrator on the host
 // kernels (GraphRunner, the default thread count as an execution context's),
 // adding the values of `tensors` to `histograms` (when it has an entry for
-// them) and copying them into `captured` for the first `guard_samples`
-// samples. Errors: InvalidArgument naming the batch (a missing input, a
-// wrong dtype or shape, no batch at all), and those of the calibrator.
+// them) and copying them and `extra` (no histogram: the float16 guard's
+// tensors) into `captured` for the first `guard_samples` samples.
+// Errors: InvalidArgument naming the batch (a missing input, a wrong dtype
+// or shape, no batch at all), and those of the calibrator.
 absl::Status RunCalibration(const ir::Graph& graph, const std::vector<std::string>& tensors,
                             const BuilderConfig& config, int guard_samples, Logger* logger,
                             std::map<std::string, opt::TensorHistogram>& histograms,
-                            Captured& captured, int64_t* batches) {
+                            Captured& captured, int64_t* batches,
+                            const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> keep = tensors;
+  for (const std::string& t : extra) {
+    if (std::find(tensors.begin(), tensors.end(), t) == tensors.end()) keep.push_back(t);
+  }
   ENGINE_ASSIGN_OR_RETURN(
       std::unique_ptr<GraphRunner> runner,
-      GraphRunner::Create(graph, tensors, exec::ThreadPool::HardwareThreads()));
+      GraphRunner::Create(graph, keep, exec::ThreadPool::HardwareThreads()));
   ENGINE_RETURN_IF_ERROR(config.calibrator->Begin(runner->inputs()));
   for (const std::string& t : tensors) histograms.emplace(t, opt::TensorHistogram());
   std::vector<opt::TensorHistogram*> hist;
@@ -91,6 +99,10 @@ absl::Status RunCalibration(const ir::Graph& graph, const std::vector<std::strin
     for (size_t k = 0; k < tensors.size(); ++k) {
       ENGINE_ASSIGN_OR_RETURN(values[k], runner->Get(tensors[k]));
       if (capture) captured.back().emplace(tensors[k], *values[k]);
+    }
+    for (size_t k = tensors.size(); capture && k < keep.size(); ++k) {
+      ENGINE_ASSIGN_OR_RETURN(const Tensor* value, runner->Get(keep[k]));
+      captured.back().emplace(keep[k], *value);
     }
     // Each histogram is filled by one thread, batch after batch, so the
     // counts do not depend on the split.
@@ -184,7 +196,8 @@ void MarkAllOutputs(ir::Graph& graph) {
 
 absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
                              const std::set<std::string>& known_tensors, Logger* logger,
-                             BuildResult& result, SharedInt8* shared) {
+                             BuildResult& result, SharedInt8* shared,
+                             Float16SqnrMap* float16_sqnr) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<std::string> tensors = opt::Int8ScaleTensors(graph);
   CalibrationSummary& summary = result.calibration;
@@ -194,6 +207,12 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
   const std::string& cache_path = config.calibration_cache;
   const bool reuse = shared != nullptr && shared->calibrated;
   const bool guard = config.accuracy_guard_db > 0 && !reuse;
+  // --best: the layers that may run in fp16 / bf16 are checked too
+  // (float16_guard.h); their inputs and outputs are captured as well.
+  const bool float16_guard = guard && config.best;
+  std::vector<std::string> float16_tensors;
+  std::vector<IsolatedFloatLayer> float16_layers;
+  if (float16_guard) float16_layers = Float16GuardCandidates(graph, float16_tensors);
   if (reuse) {
     // A later build of a dynamic-shape plan: the calibration build's scales.
     // A tensor the calibration graph did not have (its optimizer folded a
@@ -282,7 +301,8 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
     if (guard) {
       std::map<std::string, opt::TensorHistogram> unused;
       ENGINE_RETURN_IF_ERROR(RunCalibration(graph, tensors, config, config.accuracy_guard_samples,
-                                            logger, unused, captured, &summary.batches));
+                                            logger, unused, captured, &summary.batches,
+                                            float16_tensors));
     }
   } else {
     if (config.calibrator == nullptr) {
@@ -297,7 +317,8 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
     std::map<std::string, opt::TensorHistogram> histograms;
     ENGINE_RETURN_IF_ERROR(RunCalibration(graph, tensors, config,
                                           guard ? config.accuracy_guard_samples : 0, logger,
-                                          histograms, captured, &summary.batches));
+                                          histograms, captured, &summary.batches,
+                                          float16_tensors));
     for (const auto& [name, h] : histograms) {
       scales[name] = opt::ScaleFromAmax(opt::ComputeAmax(h, ToOpt(config.calibration_algorithm),
                                                          config.calibration_percentile));
@@ -366,6 +387,41 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
   for (LayerPrecisionInfo& info : result.layer_precisions) {
     auto it = sqnr.find(info.layer);
     if (it != sqnr.end()) info.sqnr_db = it->second;
+  }
+  if (reuse && float16_sqnr != nullptr) *float16_sqnr = shared->float16_sqnr_db;
+  if (float16_guard) {
+    // The layers left in float by the INT8 rewrite, each in every 16-bit
+    // float the hardware supports (fp16_phase.h's ApplyFloatPrecisions picks).
+    std::map<std::string, const ir::Node*> by_name;
+    for (const auto& node : graph.nodes()) by_name[node->name] = node.get();
+    Float16SqnrMap measured;
+    for (const IsolatedFloatLayer& layer : float16_layers) {
+      auto node = by_name.find(layer.name);
+      if (node == by_name.end() || !IsFloatLayer(*node->second)) continue;
+      bool pinned = false;
+      for (const auto& [name, p] : config.layer_precisions) {
+        pinned |= name == layer.name || std::find(node->second->onnx_nodes.begin(),
+                                                  node->second->onnx_nodes.end(),
+                                                  name) != node->second->onnx_nodes.end();
+      }
+      if (pinned) continue;
+      for (Precision p : {Precision::kFp16, Precision::kBf16}) {
+        if (!config.hardware.Supports(p)) continue;
+        // A layer whose kernel cannot run alone on the captured values is
+        // left unmeasured (the cost model's choice stands), with a warning.
+        absl::StatusOr<double> db = IsolatedFloat16Sqnr(layer, p, captured);
+        if (!db.ok()) {
+          logger->Log(Severity::kWarning, absl::StrCat("float16 accuracy guard: not measured: ",
+                                                       db.status().message()));
+          break;
+        }
+        measured[layer.name][p] = *db;
+      }
+    }
+    logger->Log(Severity::kInfo, absl::StrCat("float16 accuracy guard: measured ", measured.size(),
+                                              " float layer(s) in fp16/bf16"));
+    if (float16_sqnr != nullptr) *float16_sqnr = measured;
+    if (shared != nullptr) shared->float16_sqnr_db = std::move(measured);
   }
   if (shared != nullptr && !reuse) {
     shared->calibrated = true;

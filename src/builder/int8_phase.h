@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "builder/float16_guard.h"
 #include "builder/quantize_int8.h"
 #include "engine/builder.h"
 #include "ir/graph.h"
@@ -26,6 +27,8 @@ struct SharedInt8 {
   std::set<std::string> guard_fp32;   ///< layers the accuracy guard kept FP32, by name
   std::map<std::string, std::string> guard_reasons;  ///< the guard's reason, by layer
   std::map<std::string, double> sqnr_db;  ///< isolated SQNR (dB) by layer, when guarded
+  /// --best's float16 guard: isolated fp16 / bf16 SQNR (dB) by layer.
+  Float16SqnrMap float16_sqnr_db;
   CalibrationSummary summary;         ///< what the calibration build did
 };
 
@@ -51,9 +54,17 @@ struct SharedInt8 {
 /// read (InvalidArgument naming the tensors when the graph needs a scale the
 /// calibration build did not compute); otherwise the scales computed here are
 /// stored into it.
+/// With config.best and the accuracy guard on, the layers the INT8 rewrite
+/// leaves in float (not pinned) are also run alone in fp16 and in bf16 (those
+/// the hardware supports) on the same samples (float16_guard.h), and their
+/// isolated SQNR is stored into `float16_sqnr` (when given) for
+/// ApplyFloatPrecisions (a layer whose kernel cannot run alone is logged as a
+/// warning and left unmeasured); a later build of a dynamic-shape plan gets
+/// the calibration build's.
 absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
                              const std::set<std::string>& known_tensors, Logger* logger,
-                             BuildResult& result, SharedInt8* shared = nullptr);
+                             BuildResult& result, SharedInt8* shared = nullptr,
+                             Float16SqnrMap* float16_sqnr = nullptr);
 
 /// Appends every non-constant float32 tensor that a layer produces to the
 /// graph's outputs (BuilderConfig::mark_all_outputs), in schedule order.

@@ -21,6 +21,24 @@
 // 64-bit product, one rounding shift that rounds half toward +infinity. It is
 // also what Gemmini's and most NPUs' accumulator scalers do in hardware: a
 // 32x32-bit multiplier and a rounding barrel shifter.
+//
+// Explicitly quantized (QDQ) models and ONNX Runtime. The engine's float ->
+// int8 Quantize layer rounds half to even as ONNX QuantizeLinear does, but an
+// INT8 layer's requantization is this Q31 integer form for QDQ models too,
+// so it is NOT bit-exact to ONNX Runtime, for two reasons
+// (tests/common/requant_test.cc measures both):
+//  1. ties: Q31 rounds an exact half up, ONNX Runtime to even. Exact ties
+//     need a dyadic multiplier (x_scale * w_scale / y_scale a short binary
+//     fraction, e.g. power-of-two scales): with 0.5, every odd accumulator
+//     is a tie and half of them differ by one step;
+//  2. the multiplier: ONNX Runtime's kernels (MLAS MlasRequantizeOutput)
+//     compute round_half_even(float32(acc) * float32(scale)), two float32
+//     roundings and a float32 multiplier, where Q31 rounds the exact
+//     product acc * M0 * 2^-shift once. With typical scales there are no
+//     exact ties, yet about 1 accumulator in 300,000 lands one step apart.
+// Ties to even would remove (1) only; bit-exactness needs the float32
+// formula of (2), which the modeled accelerator's integer scaler does not
+// compute. Differences are at most one int8 step per requantization.
 #ifndef ENGINE_COMMON_REQUANT_H_
 #define ENGINE_COMMON_REQUANT_H_
 

@@ -37,6 +37,11 @@
 // float32 with one more op per element (rounding to the int8 probability)
 // and writes 1-byte probabilities; the context piece requantizes as it
 // drains (2 epilogue ops per element). Arithmetic: common/int8_softmax.h.
+//
+// fp16 / bf16 Attention (the builder's "precision" attribute): every operand
+// and the scores and probabilities are 2-byte storage values (half the FP32
+// layer's bytes), fp16 / bf16 MAC energy on the array, the softmax on the
+// vector unit in that precision.
 #include "kernels/defs.h"
 #include "ops/op_def.h"
 #include "ops/op_util.h"
@@ -82,6 +87,14 @@ absl::Status DescribeAttention(const LayerView& n, Precision precision, hw::Laye
   // INT8 (Int8Attention): the array drains int32 score accumulators (4 bytes
   // each) that the softmax reads, and it writes int8 probabilities (1 byte)
   // in place; FP32: one float each.
+  // An fp16 / bf16 layer (the builder's "precision" attribute: `precision`
+  // is kFp16 / kBf16) keeps its float32 tensors as 2-byte storage values on
+  // the device (common/reduced_float.h), Q, K, V, the mask and Y included.
+  const bool storage16 = precision == Precision::kFp16 || precision == Precision::kBf16;
+  auto ByteSize = [storage16](const kernels::TensorInfo& x) -> int64_t {
+    if (storage16 && x.dtype == DataType::kFloat32) return NumElements(x.shape) * 2;
+    return ops::ByteSize(x);
+  };
   const int64_t score_bytes = heads * s * t * (int8 ? 4 : elem);
   const int64_t prob_bytes = heads * s * t * elem;
 

@@ -3,6 +3,7 @@
 // saturation and extreme accumulators.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -70,6 +71,70 @@ TEST_CASE("Requantize rounds half toward +infinity and matches exact arithmetic"
   for (int i = 0; i < 100000; ++i) {
     const int32_t a = acc(rng), mm = m(rng), ss = s(rng);
     REQUIRE(Requantize(a, mm, ss) == ReferenceRequantize(a, mm, ss));
+  }
+}
+
+// round(acc * m / 2^s) with ties to even, with 128-bit integers.
+int64_t ReferenceRequantizeHalfEven(int32_t acc, int32_t m, int32_t s) {
+  const __int128 prod = static_cast<__int128>(acc) * m;
+  const __int128 denom = static_cast<__int128>(1) << s;
+  __int128 q = prod / denom, r = prod - q * denom;
+  if (r < 0) {
+    r += denom;
+    --q;
+  }
+  if (2 * r > denom || (2 * r == denom && (q & 1) != 0)) ++q;
+  return static_cast<int64_t>(q);
+}
+
+// ONNX Runtime's requantization of an int32 accumulator (MLAS
+// MlasRequantizeOutput, used by its QLinearConv / QLinearMatMul / QDQ
+// kernels): float32(acc) * float32 scale, rounded to nearest even.
+int64_t OrtRequantize(int32_t acc, float scale) {
+  return static_cast<int64_t>(std::nearbyintf(static_cast<float>(acc) * scale));
+}
+
+TEST_CASE("Q31 requantization vs ONNX Runtime's: ties differ, and ties to even alone is not "
+          "bit-exact", "[requant]") {
+  // A dyadic multiplier (0.5: power-of-two scales) makes exact ties common:
+  // every odd accumulator. Q31 rounds them up, ONNX Runtime to even; the
+  // ties-to-even form of the same Q31 product agrees with it everywhere.
+  {
+    const QuantizedMultiplier m = QuantizeMultiplier(0.5);
+    CHECK(Requantize(5, m.multiplier, m.shift) == 3);   // 2.5 -> 3
+    CHECK(OrtRequantize(5, 0.5f) == 2);                  // 2.5 -> 2
+    CHECK(Requantize(-5, m.multiplier, m.shift) == -2);  // -2.5 -> -2
+    CHECK(OrtRequantize(-5, 0.5f) == -2);
+    CHECK(Requantize(-3, m.multiplier, m.shift) == -1);  // -1.5 -> -1
+    CHECK(OrtRequantize(-3, 0.5f) == -2);                // -1.5 -> -2
+    int64_t up_differs = 0, even_differs = 0;
+    for (int32_t acc = -300000; acc <= 300000; ++acc) {
+      const int64_t ort = OrtRequantize(acc, 0.5f);
+      up_differs += Requantize(acc, m.multiplier, m.shift) != ort;
+      even_differs += ReferenceRequantizeHalfEven(acc, m.multiplier, m.shift) != ort;
+    }
+    CHECK(up_differs == 150000);  // the ties of one sign in two
+    CHECK(even_differs == 0);
+  }
+  // A multiplier from typical scales (x 0.0123, w 0.00456, y 0.0789): no
+  // accumulator in +-300000 is an exact tie of the Q31 product, yet ONNX
+  // Runtime's float32 product rounds differently on some: ties to even
+  // alone would not make the engine bit-exact to it.
+  {
+    const double real = 0.0123 * 0.00456 / 0.0789;
+    const QuantizedMultiplier m = QuantizeMultiplier(real);
+    const float scale = 0.0123f * 0.00456f / 0.0789f;  // ORT's float32 multiplier
+    int64_t ties = 0, even_differs = 0, max_step = 0;
+    for (int32_t acc = -300000; acc <= 300000; ++acc) {
+      const int64_t even = ReferenceRequantizeHalfEven(acc, m.multiplier, m.shift);
+      ties += even != Requantize(acc, m.multiplier, m.shift);
+      const int64_t d = even - OrtRequantize(acc, scale);
+      even_differs += d != 0;
+      max_step = std::max<int64_t>(max_step, d < 0 ? -d : d);
+    }
+    CHECK(ties == 0);
+    CHECK(even_differs > 0);
+    CHECK(max_step == 1);
   }
 }
 

@@ -262,7 +262,9 @@ void AddFlags(CLI::App& app, Options& opt) {
                  "Pin layers (engine layer or ONNX node names) to a precision: name:fp32[,...]");
   app.add_option("--accuracyGuard", opt.accuracy_guard_db,
                  WithRange("Keep in FP32 the layers whose isolated INT8 output SQNR on the "
-                           "calibration data is below this many dB (0 = off)",
+                           "calibration data is below this many dB (0 = off); with --best, the "
+                           "layers chosen in fp16/bf16 are checked the same way (fp16, then "
+                           "bf16, then FP32)",
                            "--accuracyGuard"));
   app.add_option("--evalData", opt.eval_data,
                  "Run the engine over a dataset (image dir, tensor dir, MNIST IDX file) and print "
