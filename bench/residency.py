@@ -11,7 +11,9 @@ Usage: python3 bench/residency.py [--presets tpu-v1,edge,gemmini]
 INT8 engines are calibrated on CALIB_IMAGES (default 8) ImageNet images of
 ../shared/datasets/imagenet_sample_450 (cache per model in a temp dir);
 INT8 rows are skipped with a message when it is absent.
-Prints one markdown table (README "Keeping data on chip").
+Prints one markdown table (README "Keeping data on chip"), then, for each
+configuration above 1.15x its physical limit, trtexec_like's account of why
+(the bound and capacity figures of the layers / groups furthest above theirs).
 """
 import argparse
 import os
@@ -53,6 +55,10 @@ def run(args):
         "limit_cycles": grab(r"Physical limit \(modeled\): ([0-9]+) cycles", int),
         "compulsory": size(r"compulsory DRAM ([0-9.]+) (\w+)"),
         "spad": grab(r"peak occupancy scratchpad ([0-9.]+) %"),
+        # trtexec_like's "Above 1.15x the physical limit" block (empty below it).
+        "why": [l for l in text.splitlines()
+                if l.startswith("Above ") or l.startswith("  sum over layers")
+                or re.match(r"  \+[0-9]+ cycles", l)],
     }
 
 
@@ -65,6 +71,7 @@ def main():
     if not os.access(BIN, os.X_OK):
         sys.exit("build first: bash scripts/build.sh")
     tmp = tempfile.mkdtemp()
+    why = []
     print("| preset | model | prec | latency ms before → residency → groups | "
           "limit ratio residency → groups | "
           "DRAM read MB before → after | written MB before → after | "
@@ -101,6 +108,14 @@ def main():
                       f"{after['written']/1e6:.2f} | {before['energy_mj']:.2f} → "
                       f"{after['energy_mj']:.2f} ({before['dram_mj']:.2f} → "
                       f"{after['dram_mj']:.2f}) | {after['spad']:.0f} |", flush=True)
+                if after["why"]:
+                    why.append(f"{preset} {model} {prec}:")
+                    why.extend(after["why"][:5])
+    if why:
+        print("\nWhy above 1.15x the limit (trtexec_like, layer groups on; top layers / groups):")
+        print("```")
+        print("\n".join(why))
+        print("```")
 
 
 if __name__ == "__main__":

@@ -140,6 +140,23 @@ struct LayerDeviceProfile {
   int64_t residency_bytes_saved = 0;
   /// Loads that started during the previous layer (kFlagPrefetch).
   int prefetched_loads = 0;
+  /// Why the layer is above its physical limit (issue 21), from the program:
+  /// its cycles simulated with memory=ideal (a group member: its share of
+  /// the group's, as `cycles`); the LOAD_WEIGHT bytes it moves, reloads
+  /// included, and each weight tile once; the extents of the activation
+  /// tensors it reads or writes through DRAM (not resident; engine inputs
+  /// and outputs excluded), bytes; its compulsory DRAM bytes (weight tiles
+  /// loaded for the first time in the program, engine input and output
+  /// extents it moves).
+  int64_t ideal_compute_cycles = 0;
+  int64_t weight_bytes_loaded = 0;
+  int64_t weight_bytes_unique = 0;
+  int64_t spilled_input_bytes = 0;
+  int64_t spilled_output_bytes = 0;
+  int64_t compulsory_dram_bytes = 0;
+  /// The owner layer (index) of the layer group it belongs to (the owner
+  /// itself included), or -1.
+  int group_owner = -1;
 
   double energy_pj() const { return energy_compute_pj + energy_sram_pj + energy_dram_pj; }
 };
@@ -167,7 +184,8 @@ struct DeviceProfile {
   /// compulsory_dram_bytes / DRAM bytes per cycle), cycles, and
   /// total_cycles / it. ideal_compute_cycles: the same program simulated with
   /// memory=ideal (DMA free, only compute and its dependencies);
-  /// compulsory_dram_bytes: every weight byte the program loads, the engine
+  /// compulsory_dram_bytes: every weight byte the program loads (LOAD_WEIGHT, and the vector
+  /// unit's LOAD_INPUTs of constants, tensors no instruction stores), the engine
   /// inputs and outputs, each once.
   int64_t ideal_compute_cycles = 0;
   int64_t compulsory_dram_bytes = 0;

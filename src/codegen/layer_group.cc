@@ -193,10 +193,10 @@ absl::Status LowerGroup(const HardwareConfig& hw, const std::vector<hw::LayerWor
     reserved += buffer[q];
   }
   const auto capacity = static_cast<int64_t>(hw.scratchpad.bytes);
-  if (reserved > capacity / 2) {
+  if (reserved > capacity / 8 * 7) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "layer group at layer ", first_layer, ": band buffers of ", reserved,
-        " bytes exceed half the scratchpad (", capacity, " bytes)"));
+        " bytes exceed seven eighths of the scratchpad (", capacity, " bytes)"));
   }
   HardwareConfig piece_hw = hw;
   piece_hw.scratchpad.bytes -= static_cast<uint64_t>(reserved);

@@ -143,7 +143,8 @@ std::string LayerGroupReport(const ir::Graph& graph, const GroupPlan& plan);
 /// intermediate) and lowered in turn (each closed by its kSync); the
 /// intermediate STOREs and loads become kFlagResident moves into the band
 /// buffers. Fills `group` (program, mappings, band_buffer_bytes, figures
-/// simulated alone). Errors: ResourceExhausted when a band layer has no
+/// simulated alone). Errors: ResourceExhausted when the band buffers exceed
+/// 7/8 of the scratchpad or a band layer has no
 /// tiling that fits; others of ChooseMapping / hw::Simulate.
 absl::Status LowerGroup(const HardwareConfig& hw, const std::vector<hw::LayerWorkload>& chain,
                         int64_t bands, int first_layer, Objective mapping_objective,

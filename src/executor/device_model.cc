@@ -16,14 +16,58 @@ int64_t CeilDiv(double a, double b) { return b > 0 ? static_cast<int64_t>(std::c
 
 }  // namespace
 
+std::vector<std::pair<int64_t, int64_t>> GroupTimeShares(
+    const std::vector<hw::LayerTiming>& timing, const std::vector<int32_t>& group_owner) {
+  const size_t n = timing.size();
+  std::vector<std::pair<int64_t, int64_t>> out(n);
+  for (size_t i = 0; i < n; ++i) out[i] = {timing[i].start_cycle, timing[i].Cycles()};
+  std::map<size_t, std::vector<size_t>> groups;  // owner -> members (owner included)
+  for (size_t i = 0; i < n && i < group_owner.size(); ++i) {
+    const int32_t o = group_owner[i];
+    if (o < 0 || static_cast<size_t>(o) >= n || static_cast<size_t>(o) == i) continue;
+    auto& members = groups[static_cast<size_t>(o)];
+    if (members.empty()) members.push_back(static_cast<size_t>(o));
+    members.push_back(i);
+  }
+  for (auto& [owner, members] : groups) {
+    std::sort(members.begin(), members.end());
+    int64_t start = timing[members[0]].start_cycle, end = timing[members[0]].end_cycle;
+    double total_work = 0;
+    std::vector<double> work(members.size());
+    for (size_t k = 0; k < members.size(); ++k) {
+      const hw::LayerTiming& t = timing[members[k]];
+      start = std::min(start, t.start_cycle);
+      end = std::max(end, t.end_cycle);
+      work[k] = static_cast<double>(t.array_busy + t.vector_busy + t.load_busy + t.store_busy);
+      total_work += work[k];
+    }
+    const int64_t span = std::max<int64_t>(0, end - start);
+    int64_t at = start, given = 0;
+    for (size_t k = 0; k < members.size(); ++k) {
+      const double share = total_work > 0 ? work[k] / total_work
+                                          : 1.0 / static_cast<double>(members.size());
+      const int64_t c = k + 1 == members.size()
+                            ? span - given
+                            : std::min(span - given,
+                                       static_cast<int64_t>(static_cast<double>(span) * share));
+      out[members[k]] = {at, c};
+      at += c;
+      given += c;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw::Program& program,
                                              std::vector<LayerDeviceProfile> layers,
                                              const std::vector<int64_t>& min_dram_bytes,
                                              hw::SimulationResult* simulation,
                                              const std::vector<int>& input_tensors,
-                                             const std::vector<int>& output_tensors) {
+                                             const std::vector<int>& output_tensors,
+                                             const std::vector<int32_t>& group_owner) {
   auto sim = hw::Simulate(hw, program, static_cast<int>(layers.size()));
   if (!sim.ok()) return sim.status();
+  const std::vector<std::pair<int64_t, int64_t>> shares = GroupTimeShares(sim->layers, group_owner);
   // Residency per layer, weight and engine I/O extents, buffer peaks.
   struct Moves {
     bool in_dram = false, in_chip = false, out_dram = false, out_chip = false, weights = false;
@@ -36,28 +80,53 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
   const std::set<int> io(input_tensors.begin(), input_tensors.end());
   const std::set<int> outs(output_tensors.begin(), output_tensors.end());
   int64_t buffer_peak[3] = {0, 0, 0};
+  // Per layer: activation tensors moved through DRAM -> extent (inputs, outputs).
+  std::vector<std::map<int32_t, int64_t>> spilled_in(layers.size()), spilled_out(layers.size());
+  std::vector<std::map<int32_t, int64_t>> io_moved(layers.size());
+  // A tensor no instruction stores and that is no engine input is a
+  // constant: the vector unit's LOAD_INPUTs of one (a depthwise layer's
+  // weights, a bias) count as weight loads.
+  std::set<int32_t> stored;
+  for (const hw::Instruction& in : program) {
+    if (in.opcode == hw::Opcode::kStore) stored.insert(in.tensor);
+  }
   for (size_t i = 0; i < program.size(); ++i) {
     const hw::Instruction& in = program[i];
     if (in.layer >= layers.size()) continue;
     LayerDeviceProfile& l = layers[in.layer];
+    const bool constant_load = in.opcode == hw::Opcode::kLoadInput && in.tensor >= 0 &&
+                               !(in.flags & hw::kFlagResident) && stored.count(in.tensor) == 0 &&
+                               io.count(in.tensor) == 0;
     Moves& m = moves[in.layer];
     const bool resident = in.flags & hw::kFlagResident;
     const int64_t extent = static_cast<int64_t>(in.dram_offset + in.bytes);
-    switch (in.opcode) {
+    switch (constant_load ? hw::Opcode::kLoadWeight : in.opcode) {
       case hw::Opcode::kLoadWeight:
         m.weights = true;
+        l.weight_bytes_loaded += static_cast<int64_t>(in.bytes);
         if (weight_tiles.insert({in.tensor, in.dram_offset, in.bytes}).second) {
           weight_bytes += static_cast<int64_t>(in.bytes);
+          l.weight_bytes_unique += static_cast<int64_t>(in.bytes);
         }
         break;
       case hw::Opcode::kLoadInput:
         (resident ? m.in_chip : m.in_dram) = true;
-        if (io.count(in.tensor) > 0) io_extent[in.tensor] = std::max(io_extent[in.tensor], extent);
+        if (io.count(in.tensor) > 0) {
+          io_extent[in.tensor] = std::max(io_extent[in.tensor], extent);
+          io_moved[in.layer][in.tensor] = std::max(io_moved[in.layer][in.tensor], extent);
+        } else if (!resident && in.tensor >= 0) {
+          int64_t& e = spilled_in[in.layer][in.tensor];
+          e = std::max(e, extent);
+        }
         break;
       case hw::Opcode::kStore:
         (resident ? m.out_chip : m.out_dram) = true;
         if (outs.count(in.tensor) > 0) {
           io_extent[in.tensor] = std::max(io_extent[in.tensor], extent);
+          io_moved[in.layer][in.tensor] = std::max(io_moved[in.layer][in.tensor], extent);
+        } else if (!resident && in.tensor >= 0) {
+          int64_t& e = spilled_out[in.layer][in.tensor];
+          e = std::max(e, extent);
         }
         break;
       default: break;
@@ -75,6 +144,16 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
     return dram ? "dram" : "-";
   };
   for (size_t i = 0; i < layers.size(); ++i) {
+    LayerDeviceProfile& l = layers[i];
+    for (const auto& [t, e] : spilled_in[i]) l.spilled_input_bytes += e;
+    for (const auto& [t, e] : spilled_out[i]) l.spilled_output_bytes += e;
+    l.compulsory_dram_bytes = l.weight_bytes_unique;
+    for (const auto& [t, e] : io_moved[i]) l.compulsory_dram_bytes += e;
+    if (i < group_owner.size() && group_owner[i] >= 0 &&
+        static_cast<size_t>(group_owner[i]) < layers.size()) {
+      l.group_owner = group_owner[i];
+      layers[static_cast<size_t>(group_owner[i])].group_owner = group_owner[i];
+    }
     layers[i].input_location = where(moves[i].in_dram, moves[i].in_chip);
     layers[i].output_location = where(moves[i].out_dram, moves[i].out_chip);
     layers[i].weight_location = moves[i].weights ? "dram" : "-";
@@ -91,10 +170,14 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
     LayerDeviceProfile& l = layers[i];
     const hw::LayerTiming& t = sim->layers[i];
     const hw::InstructionCost& c = t.totals;
-    l.start_cycle = t.start_cycle;
-    l.cycles = t.Cycles();
+    l.start_cycle = shares[i].first;
+    l.cycles = shares[i].second;
     l.time_ms = hw.CyclesToMs(static_cast<double>(l.cycles));
     l.compute_cycles = l.unit == "array" ? t.array_busy : t.vector_busy;
+    // A group member's share can be below its unit's busy cycles (its
+    // array and another member's vector work overlap): no negative stall,
+    // utilization at most 1.
+    if (l.compute_cycles > l.cycles) l.compute_cycles = l.cycles;
     l.stall_cycles = l.cycles - l.compute_cycles;
     l.instructions = t.instructions;
     if (l.cycles > 0) {
@@ -103,6 +186,7 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
       } else if (l.unit == "vector") {
         l.utilization = static_cast<double>(c.vector_ops) / (static_cast<double>(l.cycles) * vector_rate);
       }
+      l.utilization = std::min(l.utilization, 1.0);
     }
     l.mapping_efficiency =
         c.pe_slots > 0 ? static_cast<double>(c.used_pe_slots) / static_cast<double>(c.pe_slots) : 0;
@@ -158,6 +242,11 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
     auto ideal_sim = hw::Simulate(ideal, program, static_cast<int>(layers.size()));
     if (!ideal_sim.ok()) return ideal_sim.status();
     p.ideal_compute_cycles = ideal_sim->total_cycles;
+    const auto ideal_shares = GroupTimeShares(ideal_sim->layers, group_owner);
+    for (size_t i = 0; i < layers.size(); ++i) layers[i].ideal_compute_cycles = ideal_shares[i].second;
+  }
+  if (hw.ideal_memory) {
+    for (auto& l : layers) l.ideal_compute_cycles = l.cycles;
   }
   p.physical_limit_cycles = std::max(
       p.ideal_compute_cycles,

@@ -797,9 +797,11 @@ absl::Status ReadDeviceProfile(ReadState& st) {
       return Corrupt(absl::StrCat("layer '", d.name, "': accelerator figures out of range"));
     }
   }
+  std::vector<int32_t> group_owner;
+  for (const LayerSpan& s : st.spans) group_owner.push_back(s.group_layer);
   auto device = SimulateDevice(impl.hardware, impl.program, std::move(st.device_layers),
                                st.min_dram_bytes, &impl.simulation, impl.input_index,
-                               impl.output_index);
+                               impl.output_index, group_owner);
   if (!device.ok()) return Corrupt(std::string(device.status().message()));
   impl.device = std::move(*device);
   return absl::OkStatus();

@@ -6,6 +6,7 @@
 // the same bytes, O(n^2), must run in program order.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -494,6 +495,125 @@ TEST_CASE("Layer groups change the modeled schedule, not the engine's outputs",
   const auto bad = Builder().BuildFromOnnxBytes(model, "chain", config);
   REQUIRE_FALSE(bad.ok());
   CHECK(std::string(bad.status().message()).find("weighted:alpha=x") != std::string::npos);
+}
+
+
+// MobileNetV2's inverted residual on [1, 8, 32, 32]: expand 1x1 8 -> 32 +
+// Relu, depthwise 3x3 + Relu, project 1x1 32 -> 8, residual Add of the
+// block input (fused into the projection by fuse-residual). The expanded
+// intermediates (4x here, 128 KiB each, float32) are far above half of a
+// 64 KiB scratchpad, so only a layer group keeps them on chip.
+std::string InvertedResidualModel() {
+  std::mt19937 rng(11);
+  ModelBuilder b;
+  b.Input("x", {1, 8, 32, 32});
+  b.Initializer("we", testing::RandomTensor({32, 8, 1, 1}, rng));
+  b.Initializer("wd", testing::RandomTensor({32, 1, 3, 3}, rng));
+  b.Initializer("wp", testing::RandomTensor({8, 32, 1, 1}, rng));
+  b.Node("Conv", {"x", "we"}, {"e0"});
+  b.Node("Relu", {"e0"}, {"e"});
+  auto& dw = b.Node("Conv", {"e", "wd"}, {"d0"});
+  ModelBuilder::SetInts(dw, "pads", {1, 1, 1, 1});
+  ModelBuilder::SetInt(dw, "group", 32);
+  b.Node("Relu", {"d0"}, {"d"});
+  b.Node("Conv", {"d", "wp"}, {"p"});
+  b.Node("Add", {"p", "x"}, {"y"});
+  b.Output("y", {1, 8, 32, 32});
+  return b.Serialize();
+}
+
+// The build's layer-group report line of the group of `count` layers:
+// (cycles of the layers one by one, cycles of the group), or {-1, -1}.
+std::pair<int64_t, int64_t> GroupCycles(const std::string& report, int count) {
+  const std::string key = absl::StrCat("group of ", count, " layers");
+  const size_t at = report.find(key);
+  if (at == std::string::npos) return {-1, -1};
+  const size_t b = report.find(" B; ", at);
+  long long before = -1, after = -1;
+  if (b == std::string::npos ||
+      std::sscanf(report.c_str() + b + 4, "%lld -> %lld cycles", &before, &after) != 2) {
+    return {-1, -1};
+  }
+  return {before, after};
+}
+
+TEST_CASE("An inverted-residual block runs as one layer group when it fits",
+          "[codegen][layer_group]") {
+  const std::string model = InvertedResidualModel();
+  std::vector<float> outputs[2];
+  for (int on = 0; on < 2; ++on) {
+    BuilderConfig config;
+    config.hardware = Hw("edge,scratchpad=65536");
+    config.layer_groups = on == 1;
+    auto built = Builder().BuildFromOnnxBytes(model, "ir", config);
+    INFO(built.status().message());
+    REQUIRE(built.ok());
+    CHECK(built->engine_layers == 3);  // expand, depthwise, project + residual Add
+    auto engine = Runtime::DeserializeEngine(built->plan);  // runs the on-chip checks
+    INFO(engine.status().message());
+    REQUIRE(engine.ok());
+    const DeviceProfile& p = (*engine)->device_profile();
+    if (on == 1) {
+      INFO(built->layer_group_report);
+      // The whole block, residual included, is one group of 3 layers.
+      const auto [separate, grouped] = GroupCycles(built->layer_group_report, 3);
+      REQUIRE(separate > 0);
+      CHECK(grouped < separate);
+      for (const auto& l : p.layers) CHECK(l.group_owner == 2);
+      CHECK(p.layers[1].input_location == "scratchpad");  // the band, never DRAM
+      CHECK(p.scratchpad_peak_bytes <= 65536);
+    }
+    auto ctx = (*engine)->CreateExecutionContext();
+    REQUIRE(ctx.ok());
+    std::mt19937 rng(5);
+    const auto& in = (*engine)->inputs()[0];
+    Tensor x = testing::RandomTensor(in.shape, rng);
+    REQUIRE((*ctx)->SetInput(in.name, x).ok());
+    REQUIRE((*ctx)->Execute().ok());
+    auto y = (*ctx)->GetOutput((*engine)->outputs()[0].name);
+    REQUIRE(y.ok());
+    const float* f = (*y)->data_as<float>();
+    outputs[on].assign(f, f + (*y)->num_elements());
+  }
+  CHECK(outputs[0] == outputs[1]);  // the host computes the same graph
+  // A scratchpad too small for the band buffers next to the tiles: refused.
+  BuilderConfig small;
+  small.hardware = Hw("edge,scratchpad=8192");
+  auto built = Builder().BuildFromOnnxBytes(model, "ir", small);
+  INFO(built.status().message());
+  REQUIRE(built.ok());
+  INFO(built->layer_group_report);
+  CHECK(built->layer_group_report.find("0 accepted") != std::string::npos);
+  CHECK(built->layer_group_report.find("(0 no fit") == std::string::npos);
+  CHECK(GroupCycles(built->layer_group_report, 3).first == -1);
+  REQUIRE(Runtime::DeserializeEngine(built->plan).ok());
+}
+
+TEST_CASE("Per-layer Time % sums to 100 with and without layer groups",
+          "[codegen][layer_group]") {
+  for (const std::string& model : {ChainModel(), InvertedResidualModel()}) {
+    for (int on = 0; on < 2; ++on) {
+      BuilderConfig config;
+      config.hardware = Hw("edge,scratchpad=16384");
+      config.layer_groups = on == 1;
+      auto built = Builder().BuildFromOnnxBytes(model, "m", config);
+      REQUIRE(built.ok());
+      auto engine = Runtime::DeserializeEngine(built->plan);
+      REQUIRE(engine.ok());
+      const DeviceProfile& p = (*engine)->device_profile();
+      double percent = 0;
+      int grouped = 0;
+      for (const auto& l : p.layers) {
+        percent += 100.0 * l.time_ms / p.latency_ms;
+        grouped += l.group_owner >= 0 ? 1 : 0;
+        CHECK(l.stall_cycles >= 0);
+        CHECK(l.utilization <= 1.0);
+      }
+      INFO("groups " << on << ", grouped layers " << grouped << "\n" << built->layer_group_report);
+      CHECK(percent == Approx(100.0).margin(0.1));
+      if (on == 1) CHECK(grouped >= 2);  // the case exercises a group
+    }
+  }
 }
 
 }  // namespace

@@ -221,8 +221,130 @@ void PrintDeviceSummary(const engine::DeviceProfile& p, const std::string& hardw
               "they are not host measurements.\n");
 }
 
+std::string LimitGapReport(const engine::DeviceProfile& p, const engine::HardwareConfig& hw,
+                           double threshold, int top) {
+  auto KiB = [](int64_t bytes) { return absl::StrCat(bytes / 1024, " KiB"); };
+  if (p.physical_limit_cycles <= 0 || !(p.physical_limit_ratio > threshold)) return "";
+  const double bw = hw.TransferBytesPerCycle();
+  // Units: a layer group (its members summed) or one layer.
+  struct Unit {
+    std::string name;
+    int layers = 0;
+    int64_t cycles = 0, ideal = 0, compulsory = 0, dram = 0;
+    int64_t weights_loaded = 0, weights_unique = 0, spilled_in = 0, spilled_out = 0;
+  };
+  std::vector<Unit> units;
+  std::map<int, size_t> group_unit;
+  int64_t reloaded = 0, spilled_read = 0, spilled_written = 0, moved = 0;
+  for (const auto& l : p.layers) {
+    if (l.unit == "view") continue;
+    Unit* u = nullptr;
+    if (l.group_owner >= 0) {
+      auto [it, fresh] = group_unit.emplace(l.group_owner, units.size());
+      if (fresh) units.emplace_back();
+      u = &units[it->second];
+      u->name = u->layers == 0 ? l.name.substr(0, l.name.find(" + "))
+                               : u->name.substr(0, u->name.find(" .. ")) + " .. " +
+                                     l.name.substr(0, l.name.find(" + "));
+    } else {
+      units.emplace_back();
+      u = &units.back();
+      u->name = l.name.substr(0, l.name.find(" + "));
+    }
+    ++u->layers;
+    u->cycles += l.cycles;
+    u->ideal += l.ideal_compute_cycles;
+    u->compulsory += l.compulsory_dram_bytes;
+    u->dram += l.dram_bytes_read + l.dram_bytes_written;
+    u->weights_loaded += l.weight_bytes_loaded;
+    u->weights_unique += l.weight_bytes_unique;
+    u->spilled_in += l.spilled_input_bytes;
+    u->spilled_out += l.spilled_output_bytes;
+    reloaded += l.weight_bytes_loaded - l.weight_bytes_unique;
+    moved += l.dram_bytes_read + l.dram_bytes_written;
+  }
+  const int64_t compulsory = p.compulsory_dram_bytes;
+  const int64_t act_moved = std::max<int64_t>(0, moved - compulsory - reloaded);
+  for (const auto& l : p.layers) {
+    spilled_read += l.spilled_input_bytes;
+    spilled_written += l.spilled_output_bytes;
+  }
+  auto cyc = [&](int64_t bytes) {
+    return bw > 0 ? static_cast<int64_t>(static_cast<double>(bytes) / bw) : 0;
+  };
+  auto limit = [&](const Unit& u) { return std::max(u.ideal, cyc(u.compulsory)); };
+  std::string out = absl::StrFormat(
+      "Above %.2fx the physical limit (modeled): %lld cycles vs limit %lld (%s); DRAM moved %s vs "
+      "compulsory %s (= %lld cycles at %g B/cycle): weight reloads %s, activations through DRAM "
+      "%s (tensors of %s read, %s written that stay off chip: scratchpad %s)\n",
+      threshold, static_cast<long long>(p.total_cycles),
+      static_cast<long long>(p.physical_limit_cycles),
+      p.ideal_compute_cycles >= cyc(compulsory) ? "compute-bound" : "DRAM-bound",
+      FormatBytes(moved), FormatBytes(compulsory), static_cast<long long>(cyc(moved)), bw,
+      FormatBytes(reloaded), FormatBytes(act_moved), FormatBytes(spilled_read),
+      FormatBytes(spilled_written), KiB(static_cast<int64_t>(hw.scratchpad.bytes)));
+  // The bound if each layer (group) overlapped its own DRAM stream with its
+  // compute perfectly but layers ran one after another.
+  int64_t per_layer_bound = 0, dram_dominated = 0;
+  for (const Unit& u : units) {
+    per_layer_bound += std::max(u.ideal, cyc(u.dram));
+    if (cyc(u.dram) > u.ideal) dram_dominated += cyc(u.dram) - u.ideal;
+  }
+  absl::StrAppendFormat(
+      &out,
+      "  sum over layers (groups) of max(ideal-memory cycles, own DRAM stream) = %lld cycles "
+      "(%.2fx the limit), of which %lld cycles where a layer's DRAM stream exceeds its compute; "
+      "the rest of the excess is fill, drain and DMA latency not overlapped\n",
+      static_cast<long long>(per_layer_bound),
+      static_cast<double>(per_layer_bound) / static_cast<double>(p.physical_limit_cycles),
+      static_cast<long long>(dram_dominated));
+  std::vector<size_t> order(units.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return units[a].cycles - limit(units[a]) > units[b].cycles - limit(units[b]);
+  });
+  const int64_t excess = p.total_cycles - p.physical_limit_cycles;
+  for (size_t k = 0; k < order.size() && static_cast<int>(k) < top; ++k) {
+    const Unit& u = units[order[k]];
+    const int64_t over = u.cycles - limit(u);
+    if (over <= 0) break;
+    const int64_t stream = cyc(u.dram);
+    const int64_t working = u.weights_unique + u.spilled_in + u.spilled_out;
+    const auto capacity = static_cast<int64_t>(hw.scratchpad.bytes);
+    absl::StrAppendFormat(
+        &out,
+        "  +%lld cycles (%.0f %% of the excess) %s%s: %lld cycles vs own limit %lld (ideal-memory "
+        "%lld, compulsory %s); bound: %s; weights %s loaded for %s unique; activations through "
+        "DRAM: in %s, out %s; weights + those activations %s %s %s scratchpad\n",
+        static_cast<long long>(over), excess > 0 ? 100.0 * over / excess : 0.0,
+        u.layers > 1 ? absl::StrCat("group of ", u.layers, " '").c_str() : "'", 
+        absl::StrCat(u.name, "'").c_str(), static_cast<long long>(u.cycles),
+        static_cast<long long>(limit(u)), static_cast<long long>(u.ideal),
+        FormatBytes(u.compulsory),
+        stream >= u.ideal
+            ? absl::StrFormat("DRAM stream %s = %lld cycles >= ideal-memory %lld",
+                              FormatBytes(u.dram), static_cast<long long>(stream),
+                              static_cast<long long>(u.ideal))
+                  .c_str()
+            : absl::StrFormat("compute and stalls (DRAM stream %lld cycles < ideal-memory %lld)",
+                              static_cast<long long>(stream), static_cast<long long>(u.ideal))
+                  .c_str(),
+        FormatBytes(u.weights_loaded), FormatBytes(u.weights_unique), FormatBytes(u.spilled_in),
+        FormatBytes(u.spilled_out), FormatBytes(working), working > capacity ? "exceed" : "fit",
+        KiB(capacity));
+  }
+  return out;
+}
+
 void PrintDeviceProfile(const engine::DeviceProfile& p, const std::string& hardware_name) {
   std::printf("\n=== Profile (modeled device %s, per inference) ===\n", hardware_name.c_str());
+  bool grouped = false;
+  for (const auto& l : p.layers) grouped = grouped || l.tactic.starts_with("group-");
+  if (grouped) {
+    std::printf("Note: the layers of a layer group (tactic group-*) run band by band, "
+                "interleaved; the group's time is divided among them in proportion to their "
+                "work (array + vector + DMA busy cycles), so Time(%%) sums to 100 %%.\n");
+  }
   const char* kRow = "%12s %8s %12s %8s %8s %10s %11s  %-15s %-13s %s\n";
   std::printf(kRow, "Time(ms)", "Time(%)", "Cycles", "Util(%)", "Stall(%)", "DRAM(KB)",
               "Energy(uJ)", "Dataflow/tactic", "Bound", "Layer");
@@ -378,6 +500,7 @@ absl::Status ReportModeledDevice(const Options& opt, const engine::Engine& eng, 
                                  const LayerProfiler* host) {
   const engine::DeviceProfile& profile = eng.device_profile();
   PrintDeviceSummary(profile, eng.hardware().name);
+  std::printf("%s", LimitGapReport(profile, eng.hardware()).c_str());
   if (opt.dump_profile && host != nullptr) host->Print(count);
   if (opt.dump_profile) PrintDeviceProfile(profile, eng.hardware().name);
   if (!opt.export_profile.empty()) {

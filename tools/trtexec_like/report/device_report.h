@@ -32,6 +32,20 @@ void PrintLayerInfo(const engine::Engine& eng);
 /// The "=== Modeled device (<hw>) ===" block of the performance summary.
 void PrintDeviceSummary(const engine::DeviceProfile& profile, const std::string& hardware_name);
 
+/// Why the modeled latency exceeds `threshold` x the physical limit (issue
+/// 21, "or the report shows why not"): empty when it does not. Otherwise a
+/// header line (modeled and limit cycles; DRAM bytes moved against the
+/// compulsory bytes, split into weight reloads and activations spilled to
+/// DRAM) and, for the `top` layers or layer groups with the most cycles
+/// above their own limit max(ideal-memory cycles, compulsory DRAM bytes /
+/// DRAM bytes per cycle), one line each: those cycles, the bound that
+/// dominates (the DRAM stream: moved bytes / bandwidth, or compute and
+/// stalls), the weight bytes (unique, reloaded) and spilled activation
+/// bytes, and the capacity comparison with `hw.scratchpad` (weights +
+/// activations it moves > or <= the scratchpad bytes).
+std::string LimitGapReport(const engine::DeviceProfile& profile, const engine::HardwareConfig& hw,
+                           double threshold = 1.15, int top = 6);
+
 /// The per-layer modeled table of --dumpProfile, with a Total row.
 void PrintDeviceProfile(const engine::DeviceProfile& profile, const std::string& hardware_name);
 
