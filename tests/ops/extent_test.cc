@@ -33,7 +33,8 @@ absl::StatusOr<std::vector<ExtentDim>> Run(const std::string& type, const Attrib
 
 }  // namespace
 
-TEST_CASE("Extent: producers start a symbol; reshape keeps or scales the extent", "[ops][extent]") {
+TEST_CASE("Extent: producers start a symbol, and reshape keeps or scales the extent",
+          "[ops][extent]") {
   Attributes none;
   auto nz = Run("NonZero", none, {Info({3, 4})}, {Info({2, 12}, DataType::kInt64)}, {{}});
   REQUIRE(nz.ok());
