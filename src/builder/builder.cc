@@ -19,6 +19,7 @@
 #include "builder/explicit_quantization.h"
 #include "builder/fp16_phase.h"
 #include "builder/int8_phase.h"
+#include "builder/extent_check.h"
 #include "builder/plugin_layers.h"
 #include "builder/profiles.h"
 #include "builder/qdq_export.h"
@@ -231,6 +232,9 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
   }
   // A plugin whose kernel cannot be prepared fails here, not at plan load.
   ENGINE_RETURN_IF_ERROR(builder::PreparePluginLayers(*graph));
+  // Data-dependent shapes (NonZero, NonMaxSuppression, TopK with a run-time
+  // K): every consumer must take the run-time extent (builder/extent_check.h).
+  ENGINE_RETURN_IF_ERROR(builder::CheckDataDependentExtents(*graph));
   result.engine_layers = static_cast<int>(graph->nodes().size());
   // Every tensor the passes (fusions, INT8 quantization) left, before the
   // arena and the program are sized from them.

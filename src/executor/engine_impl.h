@@ -70,6 +70,20 @@ struct Engine::Impl {
   // tensor's size at any admitted shape (its arena slot).
   std::vector<OptimizationProfileInfo> profiles;
   std::vector<ShapeBucketInfo> buckets;
+
+  // Data-dependent shapes (ops/extent.h, whose ExtentDim this mirrors): by
+  // tensor index, the bounded dimension whose actual extent (count of layer
+  // `symbol` * scale) a producer layer reports at run time (computed at
+  // load, at the build shape); empty when no layer is data-dependent.
+  // `extent_producers`: those layers.
+  struct TensorExtent {
+    int symbol = -1;
+    int dim = -1;
+    int64_t scale = 1;
+    bool any() const { return symbol >= 0; }
+  };
+  std::vector<TensorExtent> extent;
+  std::vector<int> extent_producers;
 };
 
 /// Per-context state: one buffer per non-constant tensor.
@@ -110,6 +124,12 @@ struct ExecutionContext::Impl {
   std::vector<std::unique_ptr<kernels::Kernel>> kernels;
   int profile = 0;
   int bucket = -1;
+
+  // Data-dependent shapes: the count each producer layer reported in the
+  // last Execute() (by layer index), and each data-dependent engine output
+  // viewed at its actual shape (by output index; compacted in place).
+  std::vector<int64_t> extents;
+  std::vector<Tensor> trimmed;
 
   // One request at a time: set by Execute()/Enqueue() while one runs.
   std::atomic<bool> busy{false};

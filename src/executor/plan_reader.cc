@@ -19,6 +19,8 @@
 #include "common/limits.h"
 #include "common/plan_generated.h"
 #include "common/status_macros.h"
+#include "kernels/data_dependent.h"
+#include "ops/extent.h"
 #include "ops/layer_precision.h"
 #include "ops/op_registry.h"
 #include "common/version.h"
@@ -567,6 +569,38 @@ absl::Status ReadLayers(const fb::Network& net, ReadState& st) {
         }
       }
       ex.attrs = std::move(attrs);
+    }
+    // Data-dependent shapes: where each layer puts the bounded dimension.
+    const Attributes& layer_attrs = ex.def ? ex.attrs : attrs;
+    bool any_extent = !kernels::DataDependentDims(info.type, layer_attrs, in_info).empty();
+    for (int idx : ex.inputs) {
+      any_extent = any_extent || (idx >= 0 && !impl.extent.empty() && impl.extent[idx].any());
+    }
+    if (any_extent) {
+      if (impl.extent.empty()) impl.extent.resize(impl.tensors.size());
+      std::vector<ops::ExtentDim> in_extent;
+      for (int idx : ex.inputs) {
+        const Engine::Impl::TensorExtent x = idx >= 0 ? impl.extent[idx] : Engine::Impl::TensorExtent{};
+        in_extent.push_back(ops::ExtentDim{x.symbol, x.dim, x.scale});
+      }
+      ops::LayerView view{info.name, info.type, layer_attrs, in_info, out_info, {}, {}};
+      const int index = static_cast<int>(impl.exec.size());
+      std::vector<std::string> in_names;
+      for (int idx : ex.inputs) in_names.push_back(idx >= 0 ? impl.tensors[idx].name : "");
+      auto out_extent = ops::PropagateExtent(
+          ops::ExtentLayer{view, in_names, index},
+          in_extent, [&](int s) {
+            return s >= 0 && static_cast<size_t>(s) < impl.layers.size() ? impl.layers[s].name
+                                                                         : info.name;
+          });
+      if (!out_extent.ok()) return Corrupt(absl::StrCat(where, ": ", out_extent.status().message()));
+      bool produces = false;
+      for (size_t o = 0; o < out_extent->size() && o < ex.outputs.size(); ++o) {
+        const ops::ExtentDim& x = (*out_extent)[o];
+        impl.extent[ex.outputs[o]] = Engine::Impl::TensorExtent{x.symbol, x.dim, x.scale};
+        produces = produces || (*out_extent)[o].symbol == index;
+      }
+      if (produces) impl.extent_producers.push_back(index);
     }
     impl.exec.push_back(std::move(ex));
     ENGINE_RETURN_IF_ERROR(ReadLayerMapping(*layer, where, program_size, st));

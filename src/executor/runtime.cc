@@ -11,6 +11,7 @@
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "executor/engine_impl.h"
+#include "kernels/data_dependent.h"
 #include "hw/instruction_cost.h"
 #include "executor/plan_reader.h"
 #include "executor/shape_resolver.h"
@@ -127,6 +128,8 @@ absl::StatusOr<std::unique_ptr<ExecutionContext>> Engine::CreateExecutionContext
   ctx->input_address.assign(impl_->inputs.size(), nullptr);
   ctx->output_address.assign(impl_->outputs.size(), nullptr);
   ctx->copy_out.assign(impl_->outputs.size(), false);
+  ctx->extents.assign(impl_->exec.size(), 0);
+  ctx->trimmed.resize(impl_->outputs.size());
   for (const TensorDesc& d : impl_->inputs) ctx->input_shapes.push_back(d.shape);
   if (!impl_->profiles.empty()) {
     // The build shape is the largest of every profile: the bucket of the
@@ -381,6 +384,41 @@ absl::Status RunLayer(const Engine::Impl& e, size_t l, const kernels::Kernel& ke
   return Annotate(s, absl::StrCat("layer '", e.layers[l].name, "' (", e.layers[l].type, ")"));
 }
 
+// Data-dependent engine outputs (ops/extent.h): each is computed at its
+// bound; the valid entries (the first count * scale along its bounded
+// dimension) are moved to the front in row-major order (in place: every
+// destination lies at or before its source) and `trimmed[o]` views them at
+// the actual shape. Errors: Internal when a count exceeds the bound.
+absl::Status TrimOutputs(ExecutionContext::Impl& c) {
+  const Engine::Impl& e = *c.engine;
+  for (size_t o = 0; o < e.outputs.size(); ++o) {
+    const int idx = e.output_index[o];
+    const Engine::Impl::TensorExtent& x = e.extent[idx];
+    if (!x.any()) continue;
+    Dims shape = ShapeOf(c, idx);
+    const size_t d = static_cast<size_t>(x.dim);
+    const int64_t bound = shape[d];
+    const int64_t valid = c.extents[static_cast<size_t>(x.symbol)] * x.scale;
+    if (valid < 0 || valid > bound) {
+      return absl::InternalError(absl::StrCat("output '", e.outputs[o].name, "': extent ", valid,
+                                              " outside its bound ", bound));
+    }
+    int64_t outer = 1, inner = 1;
+    for (size_t k = 0; k < d; ++k) outer *= shape[k];
+    for (size_t k = d + 1; k < shape.size(); ++k) inner *= shape[k];
+    const size_t es = DataTypeSize(e.outputs[o].dtype);
+    auto* base = static_cast<std::byte*>(c.buffers[idx].data());
+    const size_t row = static_cast<size_t>(valid * inner) * es;
+    for (int64_t p = 1; p < outer && row > 0; ++p) {
+      std::memmove(base + static_cast<size_t>(p) * row,
+                   base + static_cast<size_t>(p * bound * inner) * es, row);
+    }
+    shape[d] = valid;
+    c.trimmed[o] = Tensor::View(e.outputs[o].dtype, std::move(shape), base);
+  }
+  return absl::OkStatus();
+}
+
 // Runs every layer of context `c`; the caller holds c.busy.
 absl::Status RunLayers(ExecutionContext::Impl& c) {
   ExecutionContext::Impl* impl_ = &c;
@@ -406,6 +444,8 @@ absl::Status RunLayers(ExecutionContext::Impl& c) {
     out.clear();
     for (int idx : layer.inputs) in.push_back(idx < 0 ? nullptr : impl_->in_ptrs[idx]);
     for (int idx : layer.outputs) out.push_back(impl_->buffers[idx].data());
+    // A data-dependent layer reports its actual extent (kernels/data_dependent.h).
+    kernels::ExtentScope extent_scope(e.extent.empty() ? nullptr : &impl_->extents[l]);
     if (impl_->profiler != nullptr) {
       auto t0 = std::chrono::steady_clock::now();
       ENGINE_RETURN_IF_ERROR(RunLayer(e, l, kernel, rc, in, out));
@@ -414,7 +454,14 @@ absl::Status RunLayers(ExecutionContext::Impl& c) {
     } else {
       ENGINE_RETURN_IF_ERROR(RunLayer(e, l, kernel, rc, in, out));
     }
+    if (!e.extent.empty() && impl_->extents[l] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "layer '", e.layers[l].name, "' (", e.layers[l].type,
+          "): a run-time input is out of range, so its data-dependent output has no valid "
+          "extent (TopK: K must be in [0, the axis dimension])"));
+    }
   }
+  if (!e.extent.empty()) ENGINE_RETURN_IF_ERROR(TrimOutputs(c));
   // Bound outputs no layer writes into: copy the constant / input there.
   for (size_t o = 0; o < e.outputs.size(); ++o) {
     if (impl_->output_address[o] == nullptr || !impl_->copy_out[o]) continue;
@@ -568,6 +615,7 @@ absl::StatusOr<const Tensor*> ExecutionContext::GetOutput(std::string_view name)
     }
     const int idx = e.output_index[i];
     const auto& slot = e.tensors[idx];
+    if (!e.extent.empty() && e.extent[idx].any()) return &impl_->trimmed[i];
     return slot.constant >= 0 ? &e.constants[slot.constant] : &impl_->buffers[idx];
   }
   std::vector<std::string> names;
@@ -617,7 +665,13 @@ absl::StatusOr<Dims> ExecutionContext::GetTensorShape(std::string_view name) {
   for (size_t o = 0; o < e.outputs.size(); ++o) {
     if (e.outputs[o].name != name) continue;
     ENGINE_RETURN_IF_ERROR(InferShapes());
-    return ShapeOf(*impl_, e.output_index[o]);
+    // A data-dependent output: its actual shape after Execute(), its upper
+    // bound before.
+    const int idx = e.output_index[o];
+    if (impl_->executed && !e.extent.empty() && e.extent[idx].any()) {
+      return impl_->trimmed[o].shape();
+    }
+    return ShapeOf(*impl_, idx);
   }
   return NoSuchTensor(e, name);
 }

@@ -52,6 +52,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "kernels/data_dependent.h"
 #include "kernels/defs.h"
 #include "kernels/kernel_util.h"
 #include "kernels/reduce_geometry.h"
@@ -410,8 +411,11 @@ class ArgKernel final : public Kernel {
 struct TopKParams {
   DataType dtype = DataType::kUndefined;
   AxisSplit split;
-  int64_t k = 0;
+  int64_t k = 0;  ///< K, or its bound (the axis dimension) when runtime_k
   bool largest = true;
+  /// K is a run-time input (not a build-time constant): the outputs are
+  /// data-dependent along the axis, bounded by the axis dimension.
+  bool runtime_k = false;
   Dims y_shape;
 };
 
@@ -426,7 +430,16 @@ absl::StatusOr<TopKParams> ParseTopK(const Attributes& attrs, std::span<const Te
   if (x.shape.empty()) return absl::InvalidArgumentError("TopK: X must have rank >= 1");
   TopKParams p;
   p.dtype = x.dtype;
-  if (inputs.size() == 2 && inputs[1].present) {
+  if (inputs.size() == 2 && inputs[1].present && inputs[1].constant == nullptr) {
+    // A run-time K: bounded by the axis dimension (data-dependent shape).
+    if (inputs[1].dtype != DataType::kInt64 || NumElements(inputs[1].shape) != 1 ||
+        inputs[1].shape.size() > 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("TopK: input 'K' must be an int64 tensor of shape [1], got ",
+                       DataTypeName(inputs[1].dtype), " ", ShapeString(inputs[1].shape)));
+    }
+    p.runtime_k = true;
+  } else if (inputs.size() == 2 && inputs[1].present) {
     ENGINE_ASSIGN_OR_RETURN(p.k, ConstantScalar(inputs[1], "TopK: input 'K'"));
   } else if (attrs.Has("k")) {
     ENGINE_ASSIGN_OR_RETURN(p.k, attrs.GetInt("k", 0));
@@ -438,6 +451,7 @@ absl::StatusOr<TopKParams> ParseTopK(const Attributes& attrs, std::span<const Te
   ENGINE_ASSIGN_OR_RETURN(int64_t sorted, attrs.GetInt("sorted", 1));
   (void)sorted;  // results are always sorted (allowed for sorted = 0)
   ENGINE_ASSIGN_OR_RETURN(p.split, SplitAtAxis("TopK", x.shape, axis));
+  if (p.runtime_k) p.k = p.split.n;
   if (p.k < 0 || p.k > p.split.n) {
     return absl::InvalidArgumentError(absl::StrCat("TopK: K = ", p.k, " is outside [0, ",
                                                    p.split.n, "] (axis ", p.split.axis,
@@ -473,8 +487,20 @@ class TopKKernel final : public Kernel {
     DispatchType(p_.dtype, [&]<typename T>() {
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, int32_t> ||
                     std::is_same_v<T, int64_t>) {
+        int64_t k = p_.k;
+        if (p_.runtime_k) {
+          // The actual K (ONNX: 0 <= K <= axis dim); the outputs keep the
+          // bound layout (axis extent = axis dim), entries past K are zero.
+          k = *static_cast<const int64_t*>(in[1]);
+          const bool valid = k >= 0 && k <= p_.split.n;
+          ReportExtent(valid ? k : -1);
+          const size_t elems = static_cast<size_t>(NumElements(p_.y_shape));
+          std::memset(out[0], 0, elems * sizeof(T));
+          std::memset(out[1], 0, elems * sizeof(int64_t));
+          if (!valid) return;
+        }
         RunTyped<T>(ctx, static_cast<const T*>(in[0]), static_cast<T*>(out[0]),
-                    static_cast<int64_t*>(out[1]));
+                    static_cast<int64_t*>(out[1]), k);
       }
     });
   }
@@ -487,8 +513,10 @@ class TopKKernel final : public Kernel {
   }
 
   template <typename T>
-  void RunTyped(const RunContext& ctx, const T* x, T* values, int64_t* indices) const {
-    const int64_t n = p_.split.n, inner = p_.split.inner, k = p_.k;
+  void RunTyped(const RunContext& ctx, const T* x, T* values, int64_t* indices,
+                int64_t k) const {
+    // `stride`: the outputs' axis extent (K, or its bound for a run-time K).
+    const int64_t n = p_.split.n, inner = p_.split.inner, stride = p_.k;
     if (k == 0) return;
     const bool largest = p_.largest;
     MaybeParallel(ctx, p_.split.outer * inner, p_.split.outer * n * inner,
@@ -511,8 +539,8 @@ class TopKKernel final : public Kernel {
                       };
                       std::iota(idx, idx + n, int64_t{0});
                       std::partial_sort(idx, idx + k, idx + n, before);
-                      T* vr = values + o * k * inner + j;
-                      int64_t* ir = indices + o * k * inner + j;
+                      T* vr = values + o * stride * inner + j;
+                      int64_t* ir = indices + o * stride * inner + j;
                       for (int64_t i = 0; i < k; ++i) {
                         vr[i * inner] = xr[idx[i] * inner];
                         ir[i * inner] = idx[i];
@@ -633,6 +661,15 @@ KernelDef MakeReduceDef(const std::string& type) {
 KernelDef MakeArgMaxDef() { return MakeDef<ArgKernel<true>>("ArgMax", ArgKernel<true>::Infer); }
 KernelDef MakeArgMinDef() { return MakeDef<ArgKernel<false>>("ArgMin", ArgKernel<false>::Infer); }
 KernelDef MakeTopKDef() { return MakeDef<TopKKernel>("TopK", InferTopK); }
+
+// A run-time K: Values and Indices are data-dependent along the axis.
+std::vector<int> TopKDataDependentDims(const Attributes& attrs,
+                                       std::span<const TensorInfo> inputs) {
+  auto p = ParseTopK(attrs, inputs);
+  if (!p.ok() || !p->runtime_k) return {};
+  const int axis = static_cast<int>(p->split.axis);
+  return {axis, axis};
+}
 KernelDef MakeCumSumDef() { return MakeDef<CumSumKernel>("CumSum", InferCumSum); }
 
 }  // namespace engine::kernels

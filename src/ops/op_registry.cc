@@ -124,6 +124,9 @@ OpDef ReduceLogSumExpOp();
 OpDef ArgMaxOp();
 OpDef ArgMinOp();
 OpDef TopKOp();
+OpDef NonZeroOp();
+OpDef NonMaxSuppressionOp();
+OpDef CompressOp();
 OpDef CumSumOp();
 // normalization.cc
 OpDef InstanceNormalizationOp();
@@ -202,6 +205,7 @@ void RegisterBuiltinOps(OpRegistry& r) {
       // Reductions and search, normalization (vector unit; ops-reduce).
       ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op, ReduceL2Op,
       ReduceSumSquareOp, ReduceLogSumOp, ReduceLogSumExpOp, ArgMaxOp, ArgMinOp, TopKOp, CumSumOp,
+      NonZeroOp, NonMaxSuppressionOp, CompressOp,
       InstanceNormalizationOp, LayerNormalizationOp, GroupNormalizationOp, LpNormalizationOp,
       MeanVarianceNormalizationOp, GlobalLpPoolOp, LpPoolOp,
       // --- end reductions and normalization ---

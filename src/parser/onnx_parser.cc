@@ -4,6 +4,7 @@
 #include <exception>
 #include <functional>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "absl/container/flat_hash_map.h"
@@ -19,6 +20,7 @@
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
+#include "kernels/data_dependent.h"
 #include "ops/op_registry.h"
 #include "parser/import.h"
 #include "parser/control_flow.h"
@@ -609,12 +611,41 @@ absl::StatusOr<std::unique_ptr<ir::Graph>> Import(const onnx::ModelProto& model,
   return graph;
 }
 
-// Compares our shapes with ONNX shape inference's where it found static ones.
+// The values with a data-dependent dimension (kernels/data_dependent.h):
+// outputs of a data-dependent layer and everything computed from them.
+std::set<const ir::Value*> DataDependentValues(const ir::Graph& graph) {
+  std::set<const ir::Value*> dd;
+  for (const auto& node : graph.nodes()) {
+    bool tainted = false;
+    std::vector<kernels::TensorInfo> infos;
+    for (const ir::Value* in : node->inputs) {
+      kernels::TensorInfo t;
+      if (in == nullptr) {
+        t.present = false;
+      } else {
+        t = kernels::TensorInfo{in->dtype, in->shape,
+                                in->is_constant() ? in->constant.get() : nullptr, true};
+        tainted = tainted || dd.count(in) > 0;
+      }
+      infos.push_back(std::move(t));
+    }
+    if (tainted || !kernels::DataDependentDims(node->op_type, node->attrs, infos).empty()) {
+      for (const ir::Value* out : node->outputs) dd.insert(out);
+    }
+  }
+  return dd;
+}
+
+// Compares our shapes with ONNX shape inference's where it found static ones
+// (not for data-dependent tensors: the engine's shape is their upper bound,
+// a model's declared shape the extent of the data its author ran).
 absl::Status CrossCheckShapes(const onnx::ModelProto& model, const ir::Graph& graph,
                               const std::string& file) {
+  const std::set<const ir::Value*> data_dependent = DataDependentValues(graph);
   auto check = [&](const onnx::ValueInfoProto& vi) -> absl::Status {
     ir::Value* v = graph.FindValue(vi.name());
-    if (v == nullptr || !vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) {
+    if (v == nullptr || !vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape() ||
+        data_dependent.count(v) > 0) {
       return absl::OkStatus();
     }
     const auto& shape = vi.type().tensor_type().shape();

@@ -1,7 +1,10 @@
 #include "parser/shape_propagation.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "kernels/data_dependent.h"
 #include "kernels/kernel.h"
 #include "ops/op_registry.h"
 
@@ -27,6 +30,7 @@ absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits,
                              bool keep_shape_subgraphs) {
   const auto& registry = ops::OpRegistry::Builtin();
   std::vector<ir::Node*> folded;
+  std::set<const ir::Value*> tainted;  // values with a data-dependent dimension
   for (const auto& node_ptr : graph.nodes()) {
     ir::Node& node = *node_ptr;
     const std::string where = node.Describe();
@@ -57,9 +61,23 @@ absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits,
       }
       inputs.push_back(std::move(info));
     }
+    // Data-dependent shapes: a value computed from a NonZero /
+    // NonMaxSuppression / run-time-K TopK output has a bounded dimension
+    // (ops/extent.h); its shape is the bound, not the run-time extent.
+    const ir::Value* tainted_in = nullptr;
+    for (const ir::Value* in : node.inputs) {
+      if (in != nullptr && tainted.count(in) > 0) tainted_in = in;
+    }
     // Layers whose outputs depend only on static input shapes (Shape, Size)
     // fold whatever their inputs are.
     if (def->data_independent) {
+      if (tainted_in != nullptr) {
+        return absl::UnimplementedError(absl::StrCat(
+            where, ": reads the shape of '", tainted_in->name,
+            "', which has a data-dependent dimension (NonZero, NonMaxSuppression or TopK with a "
+            "run-time K upstream); its extent is only known at run time and shape computations "
+            "on it are not supported"));
+      }
       auto values = kernels::EvaluateOnShapes(*def, node.attrs, inputs);
       if (!values.ok()) return Annotate(values.status(), where);
       if (values->size() != node.outputs.size()) {
@@ -90,6 +108,10 @@ absl::Status PropagateShapes(ir::Graph& graph, const BuildLimits& limits,
     }
     auto outputs = def->infer(node.attrs, inputs);
     if (!outputs.ok()) return Annotate(outputs.status(), where);
+    if (tainted_in != nullptr ||
+        !kernels::DataDependentDims(node.op_type, node.attrs, inputs).empty()) {
+      for (const ir::Value* out : node.outputs) tainted.insert(out);
+    }
     if (outputs->size() != node.outputs.size()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": has ", node.outputs.size(),
                                                      " outputs, the op produces ",

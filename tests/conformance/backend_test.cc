@@ -370,9 +370,29 @@ TEST_CASE("ONNX backend tests of issue 17's closed gaps run and pass", "[conform
                  "test_if"}}});
 }
 
+// Data-dependent output shapes (issue 19 item 7): outputs at their bound,
+// the actual extent at run time. Every test must run (none skipped) and pass.
+TEST_CASE("ONNX backend tests of data-dependent output shapes run and pass",
+          "[conformance][data_dependent]") {
+  CheckListed("data-dependent shape backend tests",
+              {{testing::OnnxTestDataPath("node"),
+                {"test_nonzero_example", "test_nonmaxsuppression_center_point_box_format",
+                 "test_nonmaxsuppression_flipped_coordinates",
+                 "test_nonmaxsuppression_identical_boxes",
+                 "test_nonmaxsuppression_limit_output_size",
+                 "test_nonmaxsuppression_single_box", "test_nonmaxsuppression_suppress_by_IOU",
+                 "test_nonmaxsuppression_suppress_by_IOU_and_scores",
+                 "test_nonmaxsuppression_two_batches", "test_nonmaxsuppression_two_classes",
+                 "test_compress_0", "test_compress_1", "test_compress_default_axis",
+                 "test_compress_negative_axis",
+                 "test_top_k", "test_top_k_negative_axis", "test_top_k_smallest"}}});
+}
+
 TEST_CASE("ONNX backend tests (libonnx-testdata node)", "[conformance]") {
-  // 848 of the 932 node tests (issue 17; Loop and Scan since control_flow.cc).
-  CheckSuite("libonnx-testdata/node", testing::OnnxTestDataPath("node"), 848);
+  // 862 of the 932 node tests (issue 17; Loop and Scan since control_flow.cc;
+  // NonZero, the 9 NonMaxSuppression and 4 Compress tests since data-dependent
+  // shapes, issue 19).
+  CheckSuite("libonnx-testdata/node", testing::OnnxTestDataPath("node"), 862);
 }
 
 TEST_CASE("ONNX backend tests (libonnx-testdata pytorch-converted)", "[conformance]") {

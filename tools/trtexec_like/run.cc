@@ -254,8 +254,9 @@ void DumpOutputs(const engine::Engine& eng, engine::ExecutionContext& ctx) {
   for (const auto& d : eng.outputs()) {
     auto t = ctx.GetOutput(d.name);
     if (!t.ok()) continue;
+    // The tensor's own shape: a data-dependent output's actual extent.
     std::printf("%s: %s %s\n", d.name.c_str(), engine::DataTypeName(d.dtype),
-                engine::DimsToString(d.shape).c_str());
+                engine::DimsToString((*t)->shape()).c_str());
     std::string line;
     const int64_t n = std::min<int64_t>((*t)->num_elements(), kDumpLimit);
     for (int64_t i = 0; i < n; ++i) {
