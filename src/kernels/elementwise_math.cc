@@ -15,7 +15,8 @@
 //    Softsign x / (1 + |x|)
 //    ThresholdedRelu  x > alpha ? x : 0                       alpha 1.0
 //    Mish     x * tanh(softplus(x))                           (opset 18)
-//    Gelu     approximate "none": x / 2 * (1 + erf(x / sqrt(2)));
+//    Gelu     approximate "none": x / 2 * (1 + erf(x / sqrt(2))), erf as
+//             GeluErfArray (kernel_util.h; |error| <= 1.5e-7);
 //             "tanh": x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))
 //             (opset 20; Hendrycks & Gimpel, arXiv:1606.08415)
 //    Shrink   x < -lambd ? x + bias : x > lambd ? x - bias : 0  lambd 0.5, bias 0
@@ -267,10 +268,8 @@ void RunFloat(U op, const UnaryParams& p, const void* x, void* y, int64_t n) {
           return 0.5f * v * (1.0f + std::tanh(kC * (v + 0.044715f * v * v * v)));
         });
       } else {
-        map([](float v) {
-          constexpr float kInvSqrt2 = 0.7071067811865476f;
-          return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2));
-        });
+        // The fused activation's arithmetic (kernel_util.h): same bits.
+        GeluErfArray(static_cast<const float*>(x), static_cast<float*>(y), n);
       }
       break;
     case U::kShrink: {

@@ -210,6 +210,46 @@ void SigmoidArray(const float* x, float* y, int64_t n) {
   }
 }
 
+void ExpArray(const float* x, float* y, int64_t n) {
+  float t[kBlock];
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t m = std::min(kBlock, n - b);
+    for (int64_t i = 0; i < m; ++i) t[i] = std::min(std::max(x[b + i], kExpMin), kExpMax);
+    for (int64_t i = 0; i < m; ++i) t[i] = ExpCore(t[i]);
+    for (int64_t i = 0; i < m; ++i) y[b + i] = x[b + i] < kExpMin ? 0.0f : t[i];
+  }
+}
+
+void GeluErfArray(const float* x, float* y, int64_t n) {
+  constexpr float kInvSqrt2 = 0.7071067811865476f;
+  constexpr float kP = 0.3275911f;
+  constexpr float kA1 = 0.254829592f, kA2 = -0.284496736f, kA3 = 1.421413741f,
+                  kA4 = -1.453152027f, kA5 = 1.061405429f;
+  float t[kBlock];
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t m = std::min(kBlock, n - b);
+    // e^(-z^2), z = |x| / sqrt(2), clamped in its own pass (see ExpCore).
+    for (int64_t i = 0; i < m; ++i) {
+      const float z = std::fabs(x[b + i]) * kInvSqrt2;
+      t[i] = std::max(-(z * z), kExpMin);
+    }
+    for (int64_t i = 0; i < m; ++i) t[i] = ExpCore(t[i]);
+    for (int64_t i = 0; i < m; ++i) {
+      const float v = x[b + i];
+      const float z = std::fabs(v) * kInvSqrt2;
+      const float u = 1.0f / (1.0f + kP * z);
+      float p = kA5;
+      p = p * u + kA4;
+      p = p * u + kA3;
+      p = p * u + kA2;
+      p = p * u + kA1;
+      const float e = 1.0f - p * u * t[i];  // erf(z), z >= 0
+      const float erf = v < 0.0f ? -e : e;
+      y[b + i] = 0.5f * v * (1.0f + erf);
+    }
+  }
+}
+
 void SwishArray(const float* x, float* y, int64_t n, float alpha) {
   float s[kBlock];
   for (int64_t b = 0; b < n; b += kBlock) {
@@ -322,7 +362,7 @@ void ApplyActivation(const Activation& act, const float* x, float* y, int64_t n)
       if (alpha != 0.0f) {
         Map(x, y, n, [](float v) { return GeluOf(v, true); });
       } else {
-        Map(x, y, n, [](float v) { return GeluOf(v, false); });
+        GeluErfArray(x, y, n);
       }
       break;
   }

@@ -237,10 +237,9 @@ class SoftmaxKernel final : public Kernel {
       for (int64_t i = 0; i < n; ++i) {
         const float* xr = xb + i * inner;
         float* yr = yb + i * inner;
-        for (int64_t j = 0; j < inner; ++j) {
-          yr[j] = std::exp(xr[j] - mx[j]);
-          sum[j] += yr[j];
-        }
+        for (int64_t j = 0; j < inner; ++j) yr[j] = xr[j] - mx[j];
+        ExpArray(yr, yr, inner);  // as SoftmaxRow
+        for (int64_t j = 0; j < inner; ++j) sum[j] += yr[j];
       }
       for (int64_t j = 0; j < inner; ++j) sum[j] = 1.0f / sum[j];
       for (int64_t i = 0; i < n; ++i) {

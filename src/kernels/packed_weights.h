@@ -33,6 +33,17 @@ namespace engine::kernels {
 std::shared_ptr<const std::vector<float>> SharedPackedA(const float* a, int64_t groups, int64_t m,
                                                        int64_t k);
 
+/// The packed form of a constant right operand B [k, n] of a product (a
+/// transformer projection's weights), stored row-major [k, n], or [n, k]
+/// when `transposed` (Gemm's transB): PackB's layout (sgemm_packed.h) of
+/// rows [0, k) x columns [0, n), PackedBFloats(k, 0, n) floats, so the
+/// columns [j0, j1) of any j0 that is a multiple of SgemmPanelCols() and j1
+/// that is n or such a multiple are the packed block at j0 * k. Shared like
+/// SharedPackedA (same table; the kind of packing is part of the key).
+/// Errors: none (std::bad_alloc propagates).
+std::shared_ptr<const std::vector<float>> SharedPackedB(const float* b, int64_t k, int64_t n,
+                                                       bool transposed);
+
 /// Number of live shared packed weights (tests).
 size_t SharedPackedACount();
 

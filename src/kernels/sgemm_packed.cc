@@ -184,6 +184,7 @@ struct NTile {
   int cols;    // valid columns (<= NV * kLanes)
   bool first, last;
   const float* bias;  // bias + r0, or null
+  const float* cbias;  // column bias at j, or null
   const float* res;   // residual at (r0, j), or null
   int64_t ldr;
   const Activation* act;
@@ -252,6 +253,18 @@ void KernelN(const NTile& t) {
         const V bias = Isa::Set1(r >= t.rs && r < t.re ? t.bias[r] : 0.0f);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = Isa::Add(acc[r][v], bias);
+      }
+    }
+    if (t.cbias != nullptr) {
+      V cb[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        cb[v] = Isa::LoadN(t.cbias + v * kLanes, v == NV - 1 ? last_cols : kLanes);
+      }
+#pragma GCC unroll 16
+      for (int r = 0; r < kMr; ++r) {
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = Isa::Add(acc[r][v], cb[v]);
       }
     }
     if (t.res != nullptr) {
@@ -350,6 +363,7 @@ struct MTile {
   int64_t ldc;
   int rs, re;         // rows of the tile to store: [rs, re) within [0, TV * kLanes)
   const float* bias;  // bias + r0, or null
+  const float* cbias;  // column bias at j, or null
   const float* res;   // residual at (r0, j), or null
   int64_t ldr;
   const Activation* act;
@@ -397,6 +411,7 @@ void KernelM(const MTile& t) {
       if (row < t.rs || row >= t.re) continue;
       __m512 x = r[l];
       if (t.bias != nullptr) x = _mm512_add_ps(x, _mm512_set1_ps(t.bias[row]));
+      if (t.cbias != nullptr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(cols, t.cbias));
       if (t.res != nullptr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(cols, t.res + row * t.ldr));
       if (t.act->kind == Activation::Kind::kRelu) {
         x = _mm512_max_ps(_mm512_setzero_ps(), x);
@@ -425,6 +440,7 @@ void KernelM(const MTile& t) {
     for (int j = 0; j < NC; ++j) {
       float x = buf[j * kRows + r];
       if (t.bias != nullptr) x = x + bias;
+      if (t.cbias != nullptr) x = x + t.cbias[j];
       if (res != nullptr) x = x + res[j];
       row[j] = ActScalar(*t.act, x);
     }
@@ -523,6 +539,7 @@ void SgemmPanels(const float* a, int64_t m, int64_t k, int64_t k0, int64_t k1, i
           t.rs = static_cast<int>(std::max(r0, m0) - r0);
           t.re = static_cast<int>(std::min(r0 + kMr, m1) - r0);
           t.bias = ep.bias != nullptr ? ep.bias + r0 : nullptr;
+          t.cbias = ep.col_bias != nullptr ? ep.col_bias + p0 : nullptr;
           t.res = ep.residual != nullptr ? ep.residual + r0 * ep.ldr + p0 : nullptr;
           kernel(t);
         }
@@ -564,6 +581,7 @@ void SgemmPanelsDirect(const float* a, int64_t m, int64_t k, int64_t m0, int64_t
           t.rs = static_cast<int>(std::max(r0, m0) - r0);
           t.re = static_cast<int>(std::min(r0 + kMr, m1) - r0);
           t.bias = ep.bias != nullptr ? ep.bias + r0 : nullptr;
+          t.cbias = ep.col_bias != nullptr ? ep.col_bias + p0 : nullptr;
           t.res = ep.residual != nullptr ? ep.residual + r0 * ep.ldr + p0 : nullptr;
           kernel(t);
         }
@@ -630,6 +648,7 @@ void SgemmRows(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, con
       t.b = k > 0 ? b + jj : b;
       t.c = c + r0 * ldc + jj;
       t.bias = ep.bias != nullptr ? ep.bias + r0 : nullptr;
+      t.cbias = ep.col_bias != nullptr ? ep.col_bias + jj : nullptr;
       t.res = ep.residual != nullptr ? ep.residual + r0 * ep.ldr + jj : nullptr;
       if (tv == Isa::kTv) {
         full[nc - 1](t);

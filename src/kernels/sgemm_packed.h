@@ -23,8 +23,8 @@
 //
 // Exact, blocking-independent arithmetic: every element of C is
 //   acc = 0; for k = 0 .. K-1 in order: acc = fma(A[i][k], B[k][j], acc);
-//   acc = acc + bias[i] (when given); acc = acc + R[i][j] (when given);
-//   C[i][j] = act(acc)
+//   acc = acc + bias[i] (when given); acc = acc + col_bias[j] (when given);
+//   acc = acc + R[i][j] (when given); C[i][j] = act(acc)
 // whatever the kernel, the tile, the K blocking (a block's partial sums are
 // stored in C as floats and reloaded, which is exact), the row or column
 // sub-range of the call, or the thread. So a caller may split a product into
@@ -105,6 +105,7 @@ int64_t SgemmBlockCols();
 /// by absolute row / column of C, like C itself.
 struct SgemmEpilogue {
   const float* bias = nullptr;      ///< bias[i] added to row i, or null
+  const float* col_bias = nullptr;  ///< col_bias[j] added to column j, or null
   const float* residual = nullptr;  ///< residual[i * ldr + j] added, or null
   int64_t ldr = 0;
   Activation activation;

@@ -1,5 +1,6 @@
 // Tests of the Gemm and MatMul kernels against naive triple loops.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -9,6 +10,8 @@
 #include "engine/compare.h"
 #include "kernels/kernel.h"
 #include "kernels/kernel_test_util.h"
+#include "kernels/kernel_util.h"
+#include "kernels/packed_weights.h"
 #include "test_util.h"
 
 namespace engine::kernels {
@@ -381,6 +384,74 @@ TEST_CASE("Gemm takes an N-D A [..., K] as rows (fuse-matmul-add's projections)"
       }
     }
   }
+}
+
+// Constant B, alpha = 1 and a column bias: the packed path (B packed once at
+// Prepare, sgemm_packed.h), on shapes that cross its row blocks (64 rows),
+// column blocks (4 panels) and K blocks, with the fuse-residual input and a
+// Gelu epilogue, against a double-precision loop.
+TEST_CASE("Gemm with constant weights (packed path) matches a naive product", "[kernels]") {
+  using engine::kernels::testing::Inputs;
+  using engine::kernels::testing::RunWithThreads;
+  std::mt19937 rng(21);
+  for (int tb = 0; tb < 2; ++tb) {
+    for (const char* act : {"", "Gelu"}) {
+      for (bool residual : {false, true}) {
+        const int64_t m = 131, k = 600, n = 250;
+        Tensor a = RandomTensor({1, m, k}, rng);
+        Tensor b = RandomTensor(tb ? Dims{n, k} : Dims{k, n}, rng);
+        Tensor c = RandomTensor({n}, rng);
+        Tensor r = RandomTensor({1, m, n}, rng);
+        Attributes attrs;
+        attrs.Set("transB", int64_t{tb});
+        if (*act != 0) attrs.Set("activation", std::string(act));
+        CAPTURE(tb, act, residual);
+        const size_t live = SharedPackedACount();
+        const std::vector<Tensor> y =
+            RunWithThreads("Gemm", attrs, {&a, &b, &c, residual ? &r : nullptr}, nullptr, 1,
+                           Inputs::kConstants);
+        // The packed copy of B lived while the kernel did (freed with it).
+        CHECK(SharedPackedACount() == live);
+        REQUIRE(y.size() == 1);
+        REQUIRE(y[0].shape() == Dims{1, m, n});
+        Tensor a2 = MakeFloat({m, k}, std::vector<float>(a.data_as<float>(),
+                                                         a.data_as<float>() + m * k));
+        Tensor want = NaiveGemm(a2, b, &c, false, tb, 1.0f, 1.0f);
+        float* w = want.data_as<float>();
+        for (int64_t i = 0; i < m * n; ++i) {
+          if (residual) w[i] += r.data_as<float>()[i];
+          if (*act != 0) w[i] = GeluOf(w[i], false);
+        }
+        Tensor got = y[0];
+        REQUIRE(got.Reshape({m, n}));
+        ExpectClose(got, want);
+      }
+    }
+  }
+}
+
+TEST_CASE("Gemm kernels prepared on one constant B share its packed copy", "[kernels]") {
+  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel("Gemm");
+  REQUIRE(def != nullptr);
+  std::mt19937 rng(3);
+  Tensor b = RandomTensor({64, 96}, rng);
+  const size_t live = SharedPackedACount();
+  std::vector<std::unique_ptr<Kernel>> kernels;
+  for (int64_t rows : {4, 40}) {
+    std::vector<TensorInfo> in(2);
+    in[0].dtype = DataType::kFloat32;
+    in[0].shape = {rows, 64};
+    in[1].dtype = DataType::kFloat32;
+    in[1].shape = b.shape();
+    in[1].constant = &b;
+    auto out = def->infer(Attributes(), in);
+    REQUIRE(out.ok());
+    kernels.push_back(def->create());
+    REQUIRE(kernels.back()->Prepare(Attributes(), in, *out).ok());
+  }
+  CHECK(SharedPackedACount() == live + 1);
+  kernels.clear();
+  CHECK(SharedPackedACount() == live);
 }
 
 }  // namespace

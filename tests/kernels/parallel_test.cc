@@ -23,6 +23,7 @@ namespace {
 using engine::testing::RandomTensor;
 
 using engine::kernels::testing::CheckThreadInvariant;
+using engine::kernels::testing::Inputs;
 
 TEST_CASE("Conv gives the same bits with any thread count", "[kernels][parallel]") {
   std::mt19937 rng(11);
@@ -99,6 +100,15 @@ TEST_CASE("Gemm and MatMul give the same bits with any thread count", "[kernels]
     Attributes attrs;
     attrs.Set("transA", int64_t{1});
     CheckThreadInvariant("Gemm", attrs, {&a, &b});
+  }
+  SECTION("Gemm, constant weights (packed path), N-D A, bias, residual, Gelu") {
+    Tensor a = RandomTensor({2, 97, 300}, rng);
+    Tensor b = RandomTensor({300, 430}, rng);
+    Tensor c = RandomTensor({430}, rng);
+    Tensor r = RandomTensor({2, 97, 430}, rng);
+    Attributes attrs;
+    attrs.Set("activation", std::string("Gelu"));
+    CheckThreadInvariant("Gemm", attrs, {&a, &b, &c, &r}, Inputs::kConstants);
   }
   SECTION("MatMul, batched with broadcasting") {
     Tensor a = RandomTensor({3, 2, 100, 64}, rng);
