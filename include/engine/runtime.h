@@ -143,9 +143,10 @@ struct LayerDeviceProfile {
   /// Why the layer is above its physical limit (issue 21), from the program:
   /// its cycles simulated with memory=ideal (a group member: its share of
   /// the group's, as `cycles`); the LOAD_WEIGHT bytes it moves, reloads
-  /// included, and each weight tile once; the extents of the activation
-  /// tensors it reads or writes through DRAM (not resident; engine inputs
-  /// and outputs excluded), bytes; its compulsory DRAM bytes (weight tiles
+  /// included, and each weight tile once; the bytes of activation tensors
+  /// it reads or writes through DRAM (not resident; engine inputs and
+  /// outputs excluded): bytes moved, so a tile read again counts again; its
+  /// compulsory DRAM bytes (weight tiles
   /// loaded for the first time in the program, engine input and output
   /// extents it moves).
   int64_t ideal_compute_cycles = 0;

@@ -81,6 +81,11 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
   const std::set<int> outs(output_tensors.begin(), output_tensors.end());
   int64_t buffer_peak[3] = {0, 0, 0};
   // Per layer: activation tensors moved through DRAM -> extent (inputs, outputs).
+  // Their bytes are the bytes moved (a tile's `dram_offset` is its region's
+  // first byte, not a unique tile address: a row-major tile of several
+  // channels is strided, so neither offset + bytes nor (offset, bytes) pairs
+  // measure the tensor; the moves do, each element moved once unless a tile
+  // is read again).
   std::vector<std::map<int32_t, int64_t>> spilled_in(layers.size()), spilled_out(layers.size());
   std::vector<std::map<int32_t, int64_t>> io_moved(layers.size());
   // A tensor no instruction stores and that is no engine input is a
@@ -115,8 +120,7 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
           io_extent[in.tensor] = std::max(io_extent[in.tensor], extent);
           io_moved[in.layer][in.tensor] = std::max(io_moved[in.layer][in.tensor], extent);
         } else if (!resident && in.tensor >= 0) {
-          int64_t& e = spilled_in[in.layer][in.tensor];
-          e = std::max(e, extent);
+          spilled_in[in.layer][in.tensor] += static_cast<int64_t>(in.bytes);
         }
         break;
       case hw::Opcode::kStore:
@@ -125,8 +129,7 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
           io_extent[in.tensor] = std::max(io_extent[in.tensor], extent);
           io_moved[in.layer][in.tensor] = std::max(io_moved[in.layer][in.tensor], extent);
         } else if (!resident && in.tensor >= 0) {
-          int64_t& e = spilled_out[in.layer][in.tensor];
-          e = std::max(e, extent);
+          spilled_out[in.layer][in.tensor] += static_cast<int64_t>(in.bytes);
         }
         break;
       default: break;
