@@ -80,7 +80,7 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
   const std::set<int> io(input_tensors.begin(), input_tensors.end());
   const std::set<int> outs(output_tensors.begin(), output_tensors.end());
   int64_t buffer_peak[3] = {0, 0, 0};
-  // Per layer: activation tensors moved through DRAM -> extent (inputs, outputs).
+  // Per layer: activation tensors moved through DRAM -> bytes (inputs, outputs).
   // Their bytes are the bytes moved (a tile's `dram_offset` is its region's
   // first byte, not a unique tile address: a row-major tile of several
   // channels is strided, so neither offset + bytes nor (offset, bytes) pairs
