@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput and latency of the example inference service (examples/): the
 # engine installed into a temporary prefix, examples/ built against it,
-# engine_server started on 127.0.0.1 with a model's plan, engine_client at
+# engine_example_server started on 127.0.0.1 with a model's plan, engine_client at
 # concurrency 1, 2 and 4 over keep-alive connections (raw float32 bodies).
 # Host figures (the host kernels' wall-clock time plus HTTP on loopback); the
 # client and the server share the machine's cores.
@@ -58,7 +58,7 @@ for entry in "${models[@]}"; do
     echo "$name: plan build FAILED"; tail -3 "$TMP/$name.build.log"; continue
   fi
   : >"$TMP/$name.server.log"  # exists before the background shell opens it
-  "$TMP/examples/engine_server" "$plan" --host=127.0.0.1 --port=0 >"$TMP/$name.server.log" 2>&1 &
+  "$TMP/examples/engine_example_server" "$plan" --host=127.0.0.1 --port=0 >"$TMP/$name.server.log" 2>&1 &
   SERVER_PID=$!
   port=""
   for _ in $(seq 1 600); do

@@ -1,15 +1,21 @@
-// engine_server: a minimal multi-threaded inference service over the engine's
-// public API, built from the installed package (find_package(engine)) against
-// engine::runtime: it loads plans and never links the builder or ONNX.
+// engine_example_server: a minimal multi-threaded inference service over the
+// engine's public API, built from the installed package (find_package(engine))
+// against engine::runtime: it loads plans and never links the builder or ONNX.
+// It shows how a service embeds the runtime (one immutable Engine, a pool of
+// ExecutionContexts, engine errors turned into HTTP answers); the product
+// server, with the Open Inference Protocol, a model repository, dynamic
+// batching, metrics and hardened connection handling, is engine_server
+// (tools/engine_server, README "Serving").
 //
-//   engine_server PLAN [--host=127.0.0.1] [--port=8080] [--workers=N] [--threads=N]
-//                      [limits: see Usage() and examples/README.md]
+//   engine_example_server PLAN [--host=127.0.0.1] [--port=8080] [--workers=N]
+//                         [--threads=N] [--max-queued=N] [--connections=N]
+//                         [--keep-alive-timeout=S] [--read-timeout=S]
+//                         [--write-timeout=S] [--max-body-bytes=N]
 //
 // Loads the plan once (Runtime::LoadEngineFile; the Engine is immutable and
 // shared by every request) and answers over HTTP/1.1 (keep-alive):
 //
-//   GET  /healthz    200 "ok"; answered even when every connection slot is
-//                    taken (by the accept thread, see bounded_http.h)
+//   GET  /healthz    200 "ok"
 //   GET  /v1/model   JSON: model name, engine version, hardware, inputs and
 //                    outputs with name, dtype, shape and bytes
 //   POST /v1/infer   body: the raw little-endian bytes of every input, in
@@ -25,23 +31,23 @@
 //
 // Errors are JSON {"error": "<message>"}: 400 for what the request got wrong
 // (body size, with the expected bytes; JSON rules; the engine's
-// InvalidArgument, NotFound, FailedPrecondition messages), 408 for a request
-// not received within its time limits, 411 for a body without Content-Length,
-// 413 for a body over --max-body-bytes, 431 for a head over --max-header-bytes,
-// 503 with Retry-After when the server is saturated (connections or queued
-// inferences) or the engine reports ResourceExhausted, 500 otherwise.
+// InvalidArgument, NotFound, FailedPrecondition messages), 413 for a body over
+// --max-body-bytes (cpp-httplib), 503 with Retry-After when --workers requests
+// run inference and --max-queued more wait, or the engine reports
+// ResourceExhausted, 500 otherwise.
 //
-// Threads: each open connection is served by a thread of its own, up to
-// --max-connections (bounded_http.h: timeouts, limits, /healthz past the
-// limit). At most --workers requests run inference at once, each with an
-// ExecutionContext from a pool (created on first need, reused, one thread at a
-// time); up to --max-queued more wait for one, past that a request gets 503.
-// --threads sets every context's intra-op threads (default: the engine's
-// default, all cores, shared between contexts by the engine's process-wide
-// worker pool).
+// Threads: cpp-httplib serves connections from a pool of --connections
+// threads (a keep-alive connection holds its thread until it closes or idles
+// past --keep-alive-timeout). At most --workers requests run inference at
+// once, each with an ExecutionContext from a pool (created on first need,
+// reused, one thread at a time); up to --max-queued more wait for one, past
+// that a request gets 503. --threads sets every context's intra-op threads
+// (default: the engine's default, all cores, shared between contexts by the
+// engine's process-wide worker pool).
 //
 // The server has no authentication: it binds the loopback address unless
 // --host says otherwise. SIGINT/SIGTERM stop it (requests in flight finish).
+#include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -61,60 +67,49 @@
 #include <thread>
 #include <vector>
 
-#include "bounded_http.h"
 #include "engine/runtime.h"
 #include "json_tensors.h"
 
 namespace {
 
 using engine_example::DescribeTensor;
-using engine_example::HttpLimits;
 using nlohmann::json;
 
 struct Options {
   std::string plan;
   std::string host = "127.0.0.1";
-  int port = 8080;     // 0: any free port (printed)
-  int workers = 0;     // 0: max(8, hardware threads)
-  int threads = 0;     // 0: ExecutionContext::DefaultThreads()
+  int port = 8080;      // 0: any free port (printed)
+  int workers = 0;      // 0: max(8, hardware threads)
+  int threads = 0;      // 0: ExecutionContext::DefaultThreads()
   int max_queued = -1;  // -1: 4 * workers
-  HttpLimits limits;
-  bool max_body_given = false;  // else derived from the engine's input bytes
+  int connections = 64;           // cpp-httplib worker threads
+  double keep_alive_timeout = 5;  // seconds
+  double read_timeout = 5;        // seconds
+  double write_timeout = 30;      // seconds
+  size_t max_body_bytes = 0;      // 0: 16 x the engine's input bytes + 1 MiB
 };
 
 [[noreturn]] void Usage(const char* msg) {
-  if (msg != nullptr) std::fprintf(stderr, "engine_server: %s\n", msg);
-  const HttpLimits d;
+  if (msg != nullptr) std::fprintf(stderr, "engine_example_server: %s\n", msg);
   std::fprintf(
       stderr,
-      "usage: engine_server PLAN [flags]\n"
-      "  --host=127.0.0.1        address to listen on\n"
-      "  --port=8080             port; 0 binds any free port (printed)\n"
-      "  --workers=N             requests running inference at once (default max(8, cores)) [1, 1024]\n"
-      "  --threads=N             intra-op threads per request (default: all cores) [0, 1024]\n"
-      "  --max-queued=N          requests waiting for a worker; more get 503 (default 4 x workers)"
-      " [0, 65536]\n"
-      "  --max-connections=N     connections served at once, one thread each (default %d)"
-      " [1, 900]\n"
-      "  --max-pending=N         connections past that kept to answer /healthz 200 or 503"
-      " (default %d) [1, 100]\n"
-      "  --idle-timeout=S        close a keep-alive connection idle this long (default %g s)\n"
-      "  --header-timeout=S      request line + headers complete within (default %g s)\n"
-      "  --read-timeout=S        longest silence while receiving a request (default %g s)\n"
-      "  --body-timeout=S        body complete within, after the headers (default %g s)\n"
-      "  --write-timeout=S       answer sent within (default %g s)\n"
-      "  --keep-alive-max=N      requests per connection (default %d) [1, 1000000]\n"
-      "  --max-body-bytes=N      largest request body; more gets 413 (default 16 x the\n"
-      "                          engine's input bytes + 1 MiB) [1, 2^34]\n"
-      "  --max-header-bytes=N    largest request line + headers; more gets 431 or a close\n"
-      "                          (default %zu) [1024, 1048576]\n"
-      "  --retry-after=S         Retry-After of 503 answers, whole seconds (default %d) [0, 3600]\n"
-      "  --backlog=N             listen(2) backlog (default %d) [1, 65535]\n"
-      "  Times S are seconds in (0, 3600], decimals allowed. A request that runs out of time\n"
-      "  gets 408 and its connection is closed.\n",
-      d.max_connections, d.max_pending, d.idle_timeout, d.header_timeout, d.read_timeout,
-      d.body_timeout, d.write_timeout, d.keep_alive_max, d.max_header_bytes, d.retry_after,
-      d.backlog);
+      "usage: engine_example_server PLAN [flags]\n"
+      "  --host=127.0.0.1          address to listen on\n"
+      "  --port=8080               port; 0 binds any free port (printed)\n"
+      "  --workers=N               requests running inference at once (default max(8, cores))"
+      " [1, 1024]\n"
+      "  --threads=N               intra-op threads per request (default: all cores) [0, 1024]\n"
+      "  --max-queued=N            requests waiting for a worker; more get 503 (default 4 x"
+      " workers) [0, 65536]\n"
+      "  --connections=N           connections served at once, one thread each (default 64)"
+      " [1, 1024]\n"
+      "  --keep-alive-timeout=S    close a keep-alive connection idle this long (default 5 s)\n"
+      "  --read-timeout=S          longest silence while receiving a request (default 5 s)\n"
+      "  --write-timeout=S         longest stall while sending an answer (default 30 s)\n"
+      "  --max-body-bytes=N        largest request body; more gets 413 (default 16 x the\n"
+      "                            engine's input bytes + 1 MiB) [1, 2^34]\n"
+      "  Times S are whole seconds in [1, 3600]. For untrusted networks use engine_server\n"
+      "  (per-phase deadlines, connection limits, /v2/health answered past the limit).\n");
   std::exit(2);
 }
 
@@ -135,7 +130,6 @@ double ParseNumber(const std::string& flag, const std::string& value, double lo,
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
-  HttpLimits& l = o.limits;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") Usage(nullptr);
@@ -150,11 +144,6 @@ Options ParseArgs(int argc, char** argv) {
     auto integer = [&](double lo, double hi) {
       return static_cast<int>(ParseNumber(key, value, lo, hi, true));
     };
-    auto seconds = [&] {
-      double v = ParseNumber(key, value, 0, 3600, false);
-      if (v <= 0) Usage(("bad value for " + key + ": must be more than 0 seconds").c_str());
-      return v;
-    };
     if (key == "--plan") {
       o.plan = value;
     } else if (key == "--host") {
@@ -167,31 +156,16 @@ Options ParseArgs(int argc, char** argv) {
       o.threads = integer(0, 1024);
     } else if (key == "--max-queued") {
       o.max_queued = integer(0, 65536);
-    } else if (key == "--max-connections") {
-      l.max_connections = integer(1, 900);
-    } else if (key == "--max-pending") {
-      l.max_pending = integer(1, 100);
-    } else if (key == "--idle-timeout") {
-      l.idle_timeout = seconds();
-    } else if (key == "--header-timeout") {
-      l.header_timeout = seconds();
+    } else if (key == "--connections") {
+      o.connections = integer(1, 1024);
+    } else if (key == "--keep-alive-timeout") {
+      o.keep_alive_timeout = integer(1, 3600);
     } else if (key == "--read-timeout") {
-      l.read_timeout = seconds();
-    } else if (key == "--body-timeout") {
-      l.body_timeout = seconds();
+      o.read_timeout = integer(1, 3600);
     } else if (key == "--write-timeout") {
-      l.write_timeout = seconds();
-    } else if (key == "--keep-alive-max") {
-      l.keep_alive_max = integer(1, 1e6);
+      o.write_timeout = integer(1, 3600);
     } else if (key == "--max-body-bytes") {
-      l.max_body_bytes = static_cast<size_t>(ParseNumber(key, value, 1, 0x1p34, true));
-      o.max_body_given = true;
-    } else if (key == "--max-header-bytes") {
-      l.max_header_bytes = static_cast<size_t>(integer(1024, 1 << 20));
-    } else if (key == "--retry-after") {
-      l.retry_after = integer(0, 3600);
-    } else if (key == "--backlog") {
-      l.backlog = integer(1, 65535);
+      o.max_body_bytes = static_cast<size_t>(ParseNumber(key, value, 1, 0x1p34, true));
     } else {
       Usage(("unknown flag " + key).c_str());
     }
@@ -312,6 +286,7 @@ std::string ErrorBody(const std::string& message) {
 
 void SendError(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
+  if (status == 503) res.set_header("Retry-After", "1");
   res.set_content(ErrorBody(message), "application/json");
 }
 
@@ -472,7 +447,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::shared_ptr<const engine::Engine>> loaded =
       engine::Runtime::LoadEngineFile(opt.plan, &logger);
   if (!loaded.ok()) {
-    std::fprintf(stderr, "engine_server: %s\n", loaded.status().ToString().c_str());
+    std::fprintf(stderr, "engine_example_server: %s\n", loaded.status().ToString().c_str());
     return 1;
   }
   std::shared_ptr<const engine::Engine> eng = *std::move(loaded);
@@ -482,21 +457,27 @@ int main(int argc, char** argv) {
   {
     absl::StatusOr<ContextPool::Lease> first = pool.Acquire();
     if (!first.ok()) {
-      std::fprintf(stderr, "engine_server: %s\n", first.status().ToString().c_str());
+      std::fprintf(stderr, "engine_example_server: %s\n", first.status().ToString().c_str());
       return 1;
     }
   }
   InferHandler infer(eng, &pool);
-  if (!opt.max_body_given) {
+  if (opt.max_body_bytes == 0) {
     // Room for the inputs as JSON text (about 5-7 bytes of text per byte of
     // float32, int8 or bool data), with a floor for small models.
-    opt.limits.max_body_bytes = 16 * infer.input_bytes() + (size_t{1} << 20);
+    opt.max_body_bytes = 16 * infer.input_bytes() + (size_t{1} << 20);
   }
 
   const std::string model_json = ModelJson(*eng).dump(2) + "\n";
   std::atomic<uint64_t> served{0};
 
-  engine_example::BoundedHttpServer svr(opt.limits);
+  httplib::Server svr;
+  const size_t connections = static_cast<size_t>(opt.connections);
+  svr.new_task_queue = [connections] { return new httplib::ThreadPool(connections); };
+  svr.set_keep_alive_timeout(static_cast<time_t>(opt.keep_alive_timeout));
+  svr.set_read_timeout(static_cast<time_t>(opt.read_timeout), 0);
+  svr.set_write_timeout(static_cast<time_t>(opt.write_timeout), 0);
+  svr.set_payload_max_length(opt.max_body_bytes);
   svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
@@ -519,9 +500,15 @@ int main(int argc, char** argv) {
         SendError(res, 500, "internal error: " + what);
       });
 
-  absl::StatusOr<int> port = svr.Listen(opt.host, opt.port);
-  if (!port.ok()) {
-    std::fprintf(stderr, "engine_server: %s\n", port.status().ToString().c_str());
+  int port = opt.port;
+  if (port == 0) {
+    port = svr.bind_to_any_port(opt.host);
+  } else if (!svr.bind_to_port(opt.host, port)) {
+    port = -1;
+  }
+  if (port < 0) {
+    std::fprintf(stderr, "engine_example_server: cannot listen on %s:%d\n", opt.host.c_str(),
+                 opt.port);
     return 1;
   }
 
@@ -530,39 +517,23 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     stopping = true;
-    svr.Stop();
+    svr.stop();
   });
 
-  const HttpLimits& l = opt.limits;
-  std::printf("engine_server: model '%s' (%zu inputs, %zu outputs, %zu layers), %d workers, "
-              "%d queued\n",
+  std::printf("engine_example_server: model '%s' (%zu inputs, %zu outputs, %zu layers), "
+              "%d workers, %d queued, %d connections, body <= %zu bytes\n",
               eng->plan_info().model_name.c_str(), eng->inputs().size(), eng->outputs().size(),
-              eng->layers().size(), opt.workers, opt.max_queued);
-  std::printf("engine_server: limits: %d connections (+%d pending), timeouts idle %g s, "
-              "header %g s, read %g s, body %g s, write %g s, %d requests per connection, "
-              "head <= %zu bytes, body <= %zu bytes\n",
-              l.max_connections, l.max_pending, l.idle_timeout, l.header_timeout,
-              l.read_timeout, l.body_timeout, l.write_timeout, l.keep_alive_max,
-              l.max_header_bytes, l.max_body_bytes);
-  std::printf("engine_server: listening on http://%s:%d\n", opt.host.c_str(), *port);
+              eng->layers().size(), opt.workers, opt.max_queued, opt.connections,
+              opt.max_body_bytes);
+  std::printf("engine_example_server: listening on http://%s:%d\n", opt.host.c_str(), port);
   std::fflush(stdout);
 
-  svr.Run();  // returns after Stop(), or when the accept loop fails (reported)
-  const bool failed = !stopping;
-  if (failed) kill(getpid(), SIGTERM);  // wakes the signal thread
+  const bool listened = svr.listen_after_bind();  // returns after stop()
+  const bool failed = !stopping || !listened;
+  if (!stopping) kill(getpid(), SIGTERM);  // the accept loop failed: wake the signal thread
   signal_thread.join();
-  const engine_example::HttpStats& st = svr.stats();
-  std::printf("engine_server: connections: %llu accepted, %llu served, %llu answered busy "
-              "(503), %llu /healthz past the limit, %llu closed unanswered, %llu closed idle, "
-              "%llu requests timed out\n",
-              static_cast<unsigned long long>(st.accepted.load()),
-              static_cast<unsigned long long>(st.served.load()),
-              static_cast<unsigned long long>(st.busy_answers.load()),
-              static_cast<unsigned long long>(st.busy_healthz.load()),
-              static_cast<unsigned long long>(st.evicted.load()),
-              static_cast<unsigned long long>(st.idle_closed.load()),
-              static_cast<unsigned long long>(st.timed_out.load()));
-  std::printf("engine_server: stopped after %llu inference requests (%d execution contexts)\n",
+  std::printf("engine_example_server: stopped after %llu inference requests (%d execution "
+              "contexts)\n",
               static_cast<unsigned long long>(served.load()), pool.created());
   return failed ? 1 : 0;
 }

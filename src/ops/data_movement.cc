@@ -161,31 +161,47 @@ absl::Status ImportDropout(const ImportNode& node, ImportSink& sink) {
 OpDef TransposeOp() {
   OpDef op = Dma("Transpose", kernels::MakeTransposeDef());
   op.int8.role = Int8Role::kPassThrough;
+  op.extent = ExtentRule::kTranspose;
   return op;
 }
 OpDef ConcatOp() {
   OpDef op = Dma("Concat", kernels::MakeConcatDef());
   op.int8.role = Int8Role::kConcat;
+  op.extent = ExtentRule::kOtherAxes;
   return op;
 }
 OpDef PadOp() { return Dma("Pad", kernels::MakePadDef()); }
 OpDef SliceOp() {
   OpDef op = Dma("Slice", kernels::MakeSliceDef());
   op.int8.role = Int8Role::kPassThrough;
+  op.extent = ExtentRule::kOtherAxes;
   return op;
 }
-OpDef GatherOp() { return Dma("Gather", kernels::MakeGatherDef()); }
+OpDef GatherOp() {
+  OpDef op = Dma("Gather", kernels::MakeGatherDef());
+  op.extent = ExtentRule::kGather;
+  return op;
+}
 OpDef ConstantOfShapeOp() {
   OpDef op = Dma("ConstantOfShape", kernels::MakeConstantOfShapeDef());
   op.import = ImportConstantOfShape;
   return op;
 }
 
-OpDef IdentityOp() { return View("Identity", kernels::MakeIdentityDef()); }
-OpDef FlattenOp() { return View("Flatten", kernels::MakeFlattenDef()); }
-OpDef ReshapeOp() { return View("Reshape", kernels::MakeReshapeDef()); }
-OpDef SqueezeOp() { return View("Squeeze", kernels::MakeSqueezeDef()); }
-OpDef UnsqueezeOp() { return View("Unsqueeze", kernels::MakeUnsqueezeDef()); }
+namespace {
+// The reshaping views keep a data-dependent dimension as a leading block
+// (ExtentRule::kReshape); Shape refuses it (a shape of a bound).
+OpDef ReshapeView(const std::string& type, kernels::KernelDef host) {
+  OpDef op = View(type, std::move(host));
+  op.extent = ExtentRule::kReshape;
+  return op;
+}
+}  // namespace
+OpDef IdentityOp() { return ReshapeView("Identity", kernels::MakeIdentityDef()); }
+OpDef FlattenOp() { return ReshapeView("Flatten", kernels::MakeFlattenDef()); }
+OpDef ReshapeOp() { return ReshapeView("Reshape", kernels::MakeReshapeDef()); }
+OpDef SqueezeOp() { return ReshapeView("Squeeze", kernels::MakeSqueezeDef()); }
+OpDef UnsqueezeOp() { return ReshapeView("Unsqueeze", kernels::MakeUnsqueezeDef()); }
 OpDef ShapeOp() {
   OpDef op = View("Shape", kernels::MakeShapeDef());
   op.int8.role = Int8Role::kFloat;  // an int64 shape, not a scaled value

@@ -19,6 +19,7 @@ OpDef Activation(const std::string& type, double ops) {
   op.host = kernels::MakeUnaryDef(type);
   op.device = VectorDevice(ops);
   op.epilogue_activation = true;
+  op.extent = ExtentRule::kElementwise;
   return op;
 }
 
@@ -27,6 +28,7 @@ OpDef Binary(const std::string& type, double ops) {
   op.type = type;
   op.host = kernels::MakeBinaryDef(type);
   op.device = VectorDevice(ops);
+  op.extent = ExtentRule::kElementwise;
   return op;
 }
 
@@ -90,6 +92,7 @@ OpDef SumOp() {
   op.device.ops_per_element = [](const LayerView& n) {
     return std::max<double>(1, static_cast<double>(n.inputs.size()) - 1.0);
   };
+  op.extent = ExtentRule::kElementwise;
   return op;
 }
 
@@ -98,6 +101,7 @@ OpDef CastOp() {
   op.type = "Cast";
   op.host = kernels::MakeCastDef();
   op.device = VectorDevice(1);
+  op.extent = ExtentRule::kElementwise;
   return op;
 }
 
@@ -110,6 +114,7 @@ OpDef CastLikeOp() {
   op.min_opset = 15;
   op.host = kernels::MakeCastLikeDef();
   op.device = VectorDevice(1);
+  op.extent = ExtentRule::kElementwise;
   return op;
 }
 

@@ -51,12 +51,18 @@ OpDef Vector(const std::string& type, kernels::KernelDef host, double ops) {
   return op;
 }
 
+// Unary, binary (broadcasting) and variadic math take a data-dependent
+// extent elementwise (ops/extent.h).
 OpDef Unary(const std::string& type, double ops) {
-  return Vector(type, kernels::MakeMathUnaryDef(type), ops);
+  OpDef op = Vector(type, kernels::MakeMathUnaryDef(type), ops);
+  op.extent = ExtentRule::kElementwise;
+  return op;
 }
 
 OpDef Binary(const std::string& type, double ops) {
-  return Vector(type, kernels::MakeLogicBinaryDef(type), ops);
+  OpDef op = Vector(type, kernels::MakeLogicBinaryDef(type), ops);
+  op.extent = ExtentRule::kElementwise;
+  return op;
 }
 
 // Hardmax / LogSoftmax before opset 13 coerced the input to 2-D at `axis`
@@ -118,6 +124,7 @@ OpDef Variadic(const std::string& type, double extra) {
   op.device.ops_per_element = [extra](const LayerView& n) {
     return std::max<double>(1, static_cast<double>(n.inputs.size()) - 1.0) + extra;
   };
+  op.extent = ExtentRule::kElementwise;
   return op;
 }
 
@@ -221,7 +228,11 @@ OpDef AndOp() { return Binary("And", 1); }  // one bit operation
 OpDef OrOp() { return Binary("Or", 1); }
 OpDef XorOp() { return Binary("Xor", 1); }
 OpDef BitShiftOp() { return Binary("BitShift", 1); }  // one shift
-OpDef WhereOp() { return Vector("Where", kernels::MakeWhereDef(), 1); }  // one select
+OpDef WhereOp() {  // one select
+  OpDef op = Vector("Where", kernels::MakeWhereDef(), 1);
+  op.extent = ExtentRule::kElementwise;
+  return op;
+}
 
 // Variadic: N - 1 min/max/add; Mean also scales by 1/N (1). Min and Max of
 // int8 activations become Int8Min / Int8Max in INT8 builds.

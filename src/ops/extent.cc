@@ -1,10 +1,10 @@
 #include "ops/extent.h"
 
 #include <algorithm>
-#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "kernels/data_dependent.h"
+#include "ops/op_registry.h"
 #include "ops/op_util.h"
 
 namespace engine::ops {
@@ -27,29 +27,8 @@ std::vector<int64_t> ConstInts(const LayerView& v, size_t i) {
 }  // namespace
 
 ExtentRule ExtentRuleOf(std::string_view type) {
-  static const auto* rules = new std::map<std::string_view, ExtentRule>([] {
-    std::map<std::string_view, ExtentRule> m;
-    for (std::string_view t :
-         {"Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Swish",
-          "Add", "Sub", "Mul", "Div", "PRelu", "Sum", "Cast", "CastLike", "Exp", "Log", "Sqrt",
-          "Reciprocal", "Neg", "Abs", "Floor", "Ceil", "Round", "Sign", "Erf", "Sin", "Cos",
-          "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "IsNaN",
-          "IsInf", "Not", "Elu", "Selu", "Celu", "Softplus", "Softsign", "ThresholdedRelu",
-          "Mish", "Gelu", "Shrink", "Pow", "Mod", "Equal", "Greater", "GreaterOrEqual", "Less",
-          "LessOrEqual", "And", "Or", "Xor", "BitShift", "Where", "Min", "Max", "Mean"}) {
-      m[t] = ExtentRule::kElementwise;
-    }
-    for (std::string_view t : {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"}) {
-      m[t] = ExtentRule::kReshape;
-    }
-    m["Gather"] = ExtentRule::kGather;
-    m["Transpose"] = ExtentRule::kTranspose;
-    m["Slice"] = ExtentRule::kOtherAxes;
-    m["Concat"] = ExtentRule::kOtherAxes;
-    return m;
-  }());
-  auto it = rules->find(type);
-  return it == rules->end() ? ExtentRule::kRefuse : it->second;
+  const OpDef* def = OpRegistry::Builtin().Find(type);
+  return def == nullptr ? ExtentRule::kRefuse : def->extent;
 }
 
 absl::StatusOr<std::vector<ExtentDim>> PropagateExtent(

@@ -203,6 +203,38 @@ struct Int8Spec {
   std::function<bool(const Attributes&)> pass_through_if;
 };
 
+// Data-dependent extents
+
+/// How a layer treats an input tensor one of whose dimensions is
+/// data-dependent (stored at its upper bound; only the first `extent` entries
+/// along it are valid). The layer runs at the bound; the rule says where the
+/// dimension goes in its outputs, and PropagateExtent checks the conditions
+/// under which running at the bound gives the valid entries exactly.
+enum class ExtentRule : uint8_t {
+  /// The layer needs the static extent (a reduction, softmax, product over
+  /// or beside it, ...): the build fails naming the layer and the tensor.
+  kRefuse = 0,
+  /// Elementwise with broadcasting (unary, binary, variadic, Cast, Where):
+  /// the dimension stays in place (aligned from the right); every other input
+  /// has 1 there or the same data-dependent dimension.
+  kElementwise,
+  /// Gather: data's dimension off `axis` moves to its output position, or an
+  /// indices dimension does (the indices past the extent are zero: in
+  /// range); data's gathered axis refuses.
+  kGather,
+  /// Transpose: follows `perm`.
+  kTranspose,
+  /// Reshape / Flatten / Squeeze / Unsqueeze / Identity: the valid entries
+  /// must stay a leading block: either the dimension keeps its size with the
+  /// same element counts before and after it, or nothing non-unit precedes
+  /// it in the input nor in the output (the extent then scales by the ratio
+  /// of the trailing element counts: [n, 3] -> [-1] has extent 3n).
+  kReshape,
+  /// Slice and Concat: on other axes only (Slice's axes a build-time
+  /// constant; Concat: every input with the same data-dependent dimension).
+  kOtherAxes,
+};
+
 // ---------------------------------------------------------------------------
 // The record
 
@@ -228,6 +260,9 @@ struct OpDef {
   /// May be fused into a Conv/Gemm epilogue as its "activation" attribute
   /// (fuse-activation); the kernels implement it in kernels::Activation.
   bool epilogue_activation = false;
+  /// How the layer takes an input with a data-dependent (bounded) dimension
+  /// (ops/extent.h PropagateExtent); kRefuse: the build fails naming it.
+  ExtentRule extent = ExtentRule::kRefuse;
 
   bool has_kernel() const { return static_cast<bool>(host.create); }
 };

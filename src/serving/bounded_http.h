@@ -1,5 +1,4 @@
-// BoundedHttpServer (moved here from examples/bounded_http.h, which the
-// standalone example keeps): cpp-httplib's request parsing and routing (httplib::Server)
+// BoundedHttpServer: cpp-httplib's request parsing and routing (httplib::Server)
 // behind a connection front end that no client can starve:
 //
 //  - one accept thread owns the listening socket. While fewer than

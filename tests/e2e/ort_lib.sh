@@ -2,14 +2,19 @@
 #
 # require_ort <source dir> <work dir>: sets up the reference runtime (npm
 # onnxruntime-node through tools/ort_ref/setup.sh, log in <work dir>/ort_setup.log)
-# or, when node or the package is not available, prints "SKIPPED: ..." with
-# the set-up log and exits the calling script with status 0 (the message stays
-# in the test's log: the comparison is skipped, never silently).
+# and checks that /usr/bin/python3 has onnx and numpy (the scripts write their
+# models and inputs with them); when any is missing, prints "SKIPPED: ..." with
+# the reason and exits the calling script with status 0 (the message stays in
+# the test's log: the comparison is skipped, never silently).
 require_ort() {
   local src=$1 work=$2
   if ! command -v node >/dev/null 2>&1 || ! bash "$src/tools/ort_ref/setup.sh" >"$work/ort_setup.log" 2>&1; then
     echo "SKIPPED: ONNX Runtime (npm onnxruntime-node) is not available:"
     cat "$work/ort_setup.log" 2>/dev/null || true
+    exit 0
+  fi
+  if ! /usr/bin/python3 -c "import onnx, numpy" 2>/dev/null; then
+    echo "SKIPPED: /usr/bin/python3 lacks onnx or numpy (python3-onnx, python3-numpy: scripts/setup.sh)"
     exit 0
   fi
 }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "ops/extent.h"
+#include "ops/op_registry.h"
 
 using namespace engine;
 using ops::ExtentDim;
@@ -88,4 +89,44 @@ TEST_CASE("Extent: elementwise, gather and transpose rules", "[ops][extent]") {
   CHECK(absl::StrContains(r.status().message(), "layer 'layer' (ReduceSum)"));
   CHECK(absl::StrContains(r.status().message(), "'in0' (dimension 0, upper bound 6"));
   CHECK(absl::StrContains(r.status().message(), "since layer 'producer'"));
+}
+
+TEST_CASE("Extent: each op record carries its rule, unknown types and the rest refuse",
+          "[ops][extent]") {
+  using ops::ExtentRule;
+  // The types that took a data-dependent extent when the rules were one list
+  // (issue 19); each record now says so itself (OpDef::extent).
+  for (const char* t :
+       {"Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Swish",
+        "Add", "Sub", "Mul", "Div", "PRelu", "Sum", "Cast", "CastLike", "Exp", "Log", "Sqrt",
+        "Reciprocal", "Neg", "Abs", "Floor", "Ceil", "Round", "Sign", "Erf", "Sin", "Cos",
+        "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "IsNaN",
+        "IsInf", "Not", "Elu", "Selu", "Celu", "Softplus", "Softsign", "ThresholdedRelu",
+        "Mish", "Gelu", "Shrink", "Pow", "Mod", "Equal", "Greater", "GreaterOrEqual", "Less",
+        "LessOrEqual", "And", "Or", "Xor", "BitShift", "Where", "Min", "Max", "Mean"}) {
+    INFO(t);
+    CHECK(ops::ExtentRuleOf(t) == ExtentRule::kElementwise);
+  }
+  for (const char* t : {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"}) {
+    INFO(t);
+    CHECK(ops::ExtentRuleOf(t) == ExtentRule::kReshape);
+  }
+  CHECK(ops::ExtentRuleOf("Gather") == ExtentRule::kGather);
+  CHECK(ops::ExtentRuleOf("Transpose") == ExtentRule::kTranspose);
+  CHECK(ops::ExtentRuleOf("Slice") == ExtentRule::kOtherAxes);
+  CHECK(ops::ExtentRuleOf("Concat") == ExtentRule::kOtherAxes);
+  for (const char* t : {"Shape", "Size", "Softmax", "ReduceSum", "MatMul", "Conv", "Int8Conv",
+                        "NonZero", "TopK", "Hardmax", "LogSoftmax", "NoSuchOp"}) {
+    INFO(t);
+    CHECK(ops::ExtentRuleOf(t) == ExtentRule::kRefuse);
+  }
+  // Every elementwise rule sits on a vector-unit record, and no engine-internal
+  // integer layer takes an extent (the INT8 rewrite never sees one).
+  for (const ops::OpDef* def : ops::OpRegistry::Builtin().All()) {
+    INFO(def->type);
+    if (def->extent == ExtentRule::kElementwise) {
+      CHECK(def->device.unit == hw::LayerKind::kVector);
+    }
+    if (!def->importable) CHECK(def->extent == ExtentRule::kRefuse);
+  }
 }
