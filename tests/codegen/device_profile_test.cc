@@ -112,8 +112,9 @@ TEST_CASE("A composite layer's utilization is its array's busy share, not 0", "[
     REQUIRE(l.macs > 0);
     // MACs / (cycles x array size), as for an array layer.
     const double peak = static_cast<double>(Hw("edge").PeakMacsPerCycle());
-    CHECK(l.utilization ==
-          Approx(static_cast<double>(l.macs) / (static_cast<double>(l.cycles) * peak)).epsilon(1e-6));
+    const double expected =
+        static_cast<double>(l.macs) / (static_cast<double>(l.cycles) * peak);
+    CHECK(l.utilization == Approx(expected).epsilon(1e-6));
     CHECK(l.utilization > 0);
     CHECK(l.utilization <= 1.0);
     CHECK(l.compute_cycles > 0);

@@ -635,9 +635,9 @@ TEST_CASE("Per-layer Time % sums to 100 with and without layer groups",
 // ResNet's stem in small: conv 7x7 stride 2 pad 3 (3 -> 16 channels, 64x64
 // -> 32x32), then MaxPool 3x3 stride 2 pad 1 (32x32 -> 16x16), the pool's
 // output the graph output (no Relu between them: codegen's own tests run
-// the parsed graph unoptimized, where a Relu would be a layer of its own). The conv's output (64 KiB, float32) is
-// above half of a 32 KiB scratchpad: only a conv -> pool group keeps it on
-// chip.
+// the parsed graph unoptimized, where a Relu would be a layer of its own).
+// The conv's output (64 KiB, float32) is above half of a 32 KiB scratchpad:
+// only a conv -> pool group keeps it on chip.
 std::string StemModel() {
   std::mt19937 rng(13);
   ModelBuilder b;
