@@ -9,8 +9,9 @@ DRAM bytes / bandwidth) of the ungrouped program.
 Usage: python3 bench/residency.py [--presets tpu-v1,edge,gemmini]
            [--models resnet50,mobilenetv2] [--precisions int8,fp32]
 INT8 engines are calibrated on CALIB_IMAGES (default 8) ImageNet images of
-../shared/datasets/imagenet_sample_450 (cache per model in a temp dir);
-INT8 rows are skipped with a message when it is absent.
+../shared/datasets/imagenet_sample_450 (cache per model in a temp dir; another
+directory by IMAGENET_SAMPLE_DIR, e.g. from a git worktree whose parent has no
+shared/); INT8 rows are skipped with a message when it is absent.
 Prints one markdown table (README "Keeping data on chip"), then, for each
 configuration above 1.15x its physical limit, trtexec_like's account of why
 (the bound and capacity figures of the layers / groups furthest above theirs).
@@ -24,7 +25,8 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "bin", "trtexec_like")
-IMAGES = os.path.join(ROOT, "..", "shared", "datasets", "imagenet_sample_450")
+IMAGES = os.environ.get("IMAGENET_SAMPLE_DIR",
+                        os.path.join(ROOT, "..", "shared", "datasets", "imagenet_sample_450"))
 
 
 def run(args):

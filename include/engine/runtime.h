@@ -102,11 +102,15 @@ struct LayerDeviceProfile {
   std::string precision;  ///< "fp32", "int8", ...
   int64_t start_cycle = 0;     ///< when the layer starts in the inference
   int64_t cycles = 0;          ///< layer latency: start to last completion
-  int64_t compute_cycles = 0;  ///< cycles the layer's main unit (array or vector) computes
+  /// Cycles the layer's main unit (array or vector) computes; a composite
+  /// layer (pieces run in turn): array + vector busy cycles.
+  int64_t compute_cycles = 0;
   int64_t stall_cycles = 0;    ///< cycles - compute_cycles: waiting on memory, fill and drain
   double time_ms = 0;          ///< cycles at the clock, milliseconds
   /// Busy fraction of the layer's unit: MACs / (cycles x R x C) for the array,
-  /// ops / (cycles x lanes x ops per cycle) for the vector unit, 0 otherwise.
+  /// ops / (cycles x lanes x ops per cycle) for the vector unit; a composite
+  /// layer: the array's when it has array pieces, else the vector unit's; 0
+  /// otherwise (views, DMA).
   double utilization = 0;
   /// Array layers: useful PE slots / occupied PE slots over all folds
   /// (SCALE-Sim's mapping efficiency); 0 otherwise.

@@ -1,10 +1,63 @@
 #include "codegen/device_code.h"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace engine::codegen {
+namespace {
+
+// The row geometry of a 2-D windowed pool over an NCHW batch-1 tensor
+// (MaxPool, AveragePool, Int8AveragePool with one output), from its
+// attributes as ONNX defines them (kernel_shape, strides, dilations, pads
+// [top, left, bottom, right] or auto_pad SAME_UPPER / SAME_LOWER, whose
+// total padding max(0, (out_h - 1) * s + (k - 1) * d + 1 - in_h) puts the
+// smaller half first for SAME_UPPER); invalid (not a pool) otherwise.
+PoolRows PoolRowsOf(const ir::Node& node) {
+  PoolRows p;
+  if (node.op_type != "MaxPool" && node.op_type != "AveragePool" &&
+      node.op_type != "Int8AveragePool") {
+    return p;
+  }
+  if (node.inputs.empty() || node.outputs.size() != 1 || node.inputs[0] == nullptr ||
+      node.outputs[0] == nullptr) {
+    return p;
+  }
+  const auto& in = node.inputs[0]->shape;
+  const auto& out = node.outputs[0]->shape;
+  const std::vector<int64_t> kernel = node.attrs.Ints("kernel_shape");
+  if (in.size() != 4 || out.size() != 4 || in[0] != 1 || kernel.size() != 2) return p;
+  const std::vector<int64_t> strides = node.attrs.Ints("strides", {1, 1});
+  const std::vector<int64_t> dilations = node.attrs.Ints("dilations", {1, 1});
+  const std::vector<int64_t> pads = node.attrs.Ints("pads", {0, 0, 0, 0});
+  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4) return p;
+  PoolRows r;
+  r.in_h = in[2];
+  r.out_h = out[2];
+  r.kernel_h = kernel[0];
+  r.stride_h = strides[0];
+  r.dilation_h = dilations[0];
+  r.pad_top = pads[0];
+  const std::string auto_pad =
+      node.attrs.GetString("auto_pad", "NOTSET").value_or(std::string("NOTSET"));
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    const int64_t total = std::max<int64_t>(
+        0, (r.out_h - 1) * r.stride_h + (r.kernel_h - 1) * r.dilation_h + 1 - r.in_h);
+    r.pad_top = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+  } else if (auto_pad == "VALID") {
+    r.pad_top = 0;
+  } else if (auto_pad != "NOTSET") {
+    return p;
+  }
+  if (r.pad_top < 0 || r.pad_top >= (r.kernel_h - 1) * r.dilation_h + 1) return p;
+  return r.Valid() ? r : p;
+}
+
+}  // namespace
 
 absl::StatusOr<DeviceCode> GenerateDeviceCode(const ir::Graph& graph, const HardwareConfig& hw,
                                               Objective objective, int64_t max_instructions,
@@ -22,6 +75,7 @@ absl::StatusOr<DeviceCode> GenerateDeviceCode(const ir::Graph& graph, const Hard
     }
   }
   std::vector<bool> single_use;
+  std::vector<PoolRows> pools;
   std::vector<int32_t> alias(code.tensors.size(), -1);
   for (const auto& node : graph.nodes()) {
     ENGINE_ASSIGN_OR_RETURN(hw::LayerWorkload w, DescribeLayer(*node, code.tensors));
@@ -42,6 +96,7 @@ absl::StatusOr<DeviceCode> GenerateDeviceCode(const ir::Graph& graph, const Hard
     }
     ENGINE_ASSIGN_OR_RETURN(LayerMapping m, ChooseMapping(hw, w, objective, budget));
     const ir::Value* out0 = node->outputs.empty() ? nullptr : node->outputs[0];
+    pools.push_back(PoolRowsOf(*node));
     single_use.push_back(node->outputs.size() == 1 && out0 != nullptr && uses[out0] == 1 &&
                          !graph.IsGraphOutput(out0));
     const size_t first = code.program.size();
@@ -58,7 +113,7 @@ absl::StatusOr<DeviceCode> GenerateDeviceCode(const ir::Graph& graph, const Hard
         code.groups,
         ChooseLayerGroups(hw, workloads, code.mappings, single_use,
                           residency.group_objective.value_or(ToGroupObjective(objective)),
-                          objective));
+                          objective, /*max_layers=*/3, pools));
     // The grouped program must fit the instruction limit; else no groups.
     int64_t grouped_size = static_cast<int64_t>(code.program.size());
     for (const LayerGroup& g : code.groups.groups) {

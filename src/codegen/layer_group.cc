@@ -64,6 +64,42 @@ int64_t RowShare(int64_t bytes, int64_t total, int64_t rows) {
   return total > 0 ? bytes / total * rows + bytes % total * rows / total : bytes;
 }
 
+// A chain layer's row view: a convolution (its GemmWorkload) or a pool
+// (its single-operand VectorWorkload and PoolRows).
+bool IsPool(const hw::LayerWorkload& w, const PoolRows& pool) {
+  return pool.Valid() && w.kind == LayerKind::kVector && !w.vector_alternative &&
+         w.vector.inputs.size() == 1 && w.vector.outputs.size() == 1;
+}
+const PoolRows& PoolOf(const std::vector<PoolRows>& pools, size_t q) {
+  static const PoolRows kNone;
+  return q < pools.size() ? pools[q] : kNone;
+}
+int32_t InTensor(const hw::LayerWorkload& w) {
+  return w.kind == LayerKind::kArray ? w.gemm.input_tensor : w.vector.inputs.front().tensor;
+}
+int32_t OutTensor(const hw::LayerWorkload& w) {
+  return w.kind == LayerKind::kArray ? w.gemm.output_tensor : w.vector.outputs.front().tensor;
+}
+int64_t InBytes(const hw::LayerWorkload& w) {
+  return w.kind == LayerKind::kArray ? w.gemm.input_bytes : w.vector.inputs.front().bytes;
+}
+int64_t OutBytes(const hw::LayerWorkload& w) {
+  return w.kind == LayerKind::kArray ? w.gemm.output_bytes : w.vector.outputs.front().bytes;
+}
+int64_t InH(const hw::LayerWorkload& w, const PoolRows& pool) {
+  return w.kind == LayerKind::kArray ? w.gemm.in_h : pool.in_h;
+}
+int64_t OutH(const hw::LayerWorkload& w, const PoolRows& pool) {
+  return w.kind == LayerKind::kArray ? w.gemm.out_h : pool.out_h;
+}
+Precision PrecisionOf(const hw::LayerWorkload& w) {
+  return w.kind == LayerKind::kArray ? w.gemm.precision : w.vector.precision;
+}
+// A batch-1 convolution on the array.
+bool IsConv(const hw::LayerWorkload& w) {
+  return w.kind == LayerKind::kArray && w.gemm.conv && w.gemm.batch == 1;
+}
+
 }  // namespace
 
 absl::StatusOr<GroupObjective> ParseGroupObjective(std::string_view text) {
@@ -105,11 +141,24 @@ GroupObjective ToGroupObjective(Objective objective) {
   return o;
 }
 
-bool Chainable(const hw::LayerWorkload& producer, const hw::LayerWorkload& consumer) {
-  if (producer.kind != LayerKind::kArray || consumer.kind != LayerKind::kArray) return false;
+bool Chainable(const hw::LayerWorkload& producer, const hw::LayerWorkload& consumer,
+               const PoolRows& producer_pool, const PoolRows& consumer_pool) {
+  const bool pool_a = IsPool(producer, producer_pool), pool_b = IsPool(consumer, consumer_pool);
+  if (!(IsConv(producer) || pool_a) || !(IsConv(consumer) || pool_b) || (pool_a && pool_b)) {
+    return false;
+  }
+  if (pool_a || pool_b) {
+    // conv -> pool or pool -> conv: the same tensor, bytes and rows.
+    const int32_t t = OutTensor(producer);
+    if (pool_b && consumer_pool.in_h != producer.gemm.out_h) return false;
+    if (pool_a && consumer.gemm.in_h != producer_pool.out_h) return false;
+    return t >= 0 && t == InTensor(consumer) && OutBytes(producer) == InBytes(consumer) &&
+           (pool_b || consumer.gemm.residual_tensor != t) &&
+           PrecisionOf(producer) == PrecisionOf(consumer) && OutH(producer, producer_pool) >= 2;
+  }
   const hw::GemmWorkload& a = producer.gemm;
   const hw::GemmWorkload& b = consumer.gemm;
-  return a.conv && b.conv && a.batch == 1 && b.batch == 1 && a.output_tensor >= 0 &&
+  return a.output_tensor >= 0 &&
          a.output_tensor == b.input_tensor && b.residual_tensor != a.output_tensor &&
          a.output_bytes == b.input_bytes && a.out_h == b.in_h && a.out_w == b.in_w &&
          a.precision == b.precision && a.out_h >= 2;
@@ -117,11 +166,12 @@ bool Chainable(const hw::LayerWorkload& producer, const hw::LayerWorkload& consu
 
 std::vector<std::vector<hw::LayerWorkload>> BandWorkloads(
     const std::vector<hw::LayerWorkload>& chain, int64_t bands,
-    std::vector<std::vector<BandRows>>* rows) {
+    std::vector<std::vector<BandRows>>* rows, const std::vector<PoolRows>& pools) {
   std::vector<std::vector<hw::LayerWorkload>> out;
   if (chain.empty() || bands < 1) return out;
   const size_t n = chain.size();
-  const int64_t height = chain.back().gemm.out_h;
+  const int64_t height = OutH(chain.back(), PoolOf(pools, n - 1));
+  if (height < 1) return out;
   const int64_t per_band = CeilDiv(height, bands);
   if (rows != nullptr) rows->clear();
   for (int64_t o0 = 0; o0 < height; o0 += per_band) {
@@ -130,6 +180,29 @@ std::vector<std::vector<hw::LayerWorkload>> BandWorkloads(
     int64_t out_row0 = o0, out_rows = std::min(per_band, height - o0);
     for (size_t q = n; q-- > 0;) {
       const hw::LayerWorkload& w = chain[q];
+      const PoolRows& pool = PoolOf(pools, q);
+      if (IsPool(w, pool)) {
+        // The input rows the windows of output rows [out_row0, out_row0 +
+        // out_rows) touch, padding rows excluded (ONNX pooling).
+        const int64_t eff_kh = (pool.kernel_h - 1) * pool.dilation_h + 1;
+        const int64_t lo = std::clamp<int64_t>(out_row0 * pool.stride_h - pool.pad_top, 0,
+                                               pool.in_h - 1);
+        const int64_t hi = std::clamp<int64_t>(
+            (out_row0 + out_rows - 1) * pool.stride_h - pool.pad_top + eff_kh, lo + 1, pool.in_h);
+        hw::LayerWorkload b = w;
+        b.name = absl::StrCat(w.name, "[rows ", out_row0, "+", out_rows, "]");
+        hw::VectorWorkload& v = b.vector;
+        v.out_elements = RowShare(w.vector.out_elements, pool.out_h, out_rows);
+        v.inputs.front().bytes = RowShare(w.vector.inputs.front().bytes, pool.in_h, hi - lo);
+        v.outputs.front().bytes = RowShare(w.vector.outputs.front().bytes, pool.out_h, out_rows);
+        if (q > 0) v.inputs.front().tensor = kBandTensor;
+        if (q + 1 < n) v.outputs.front().tensor = kBandTensor;
+        band[q] = std::move(b);
+        band_rows[q] = {out_row0, out_rows, lo, hi - lo};
+        out_row0 = lo;
+        out_rows = hi - lo;
+        continue;
+      }
       const hw::GemmWorkload& g = w.gemm;
       // Alwani et al. 2016, eq. 1: the input rows R output rows need.
       const int64_t eff_kh = (g.kernel_h - 1) * g.dilation_h + 1;
@@ -175,10 +248,10 @@ std::vector<std::vector<hw::LayerWorkload>> BandWorkloads(
 
 absl::Status LowerGroup(const HardwareConfig& hw, const std::vector<hw::LayerWorkload>& chain,
                         int64_t bands, int first_layer, Objective mapping_objective,
-                        LayerGroup& group) {
+                        LayerGroup& group, const std::vector<PoolRows>& pools) {
   const size_t n = chain.size();
   std::vector<std::vector<BandRows>> rows;
-  const auto bw = BandWorkloads(chain, bands, &rows);
+  const auto bw = BandWorkloads(chain, bands, &rows, pools);
   if (n < 2 || bw.empty()) {
     return absl::InvalidArgumentError("layer group: fewer than two layers or no band");
   }
@@ -187,7 +260,7 @@ absl::Status LowerGroup(const HardwareConfig& hw, const std::vector<hw::LayerWor
   std::vector<int64_t> buffer(n - 1, 0), buffer_base(n - 1, 0);
   int64_t reserved = 0;
   for (size_t q = 0; q + 1 < n; ++q) {
-    for (const auto& band : bw) buffer[q] = std::max(buffer[q], band[q].gemm.output_bytes);
+    for (const auto& band : bw) buffer[q] = std::max(buffer[q], OutBytes(band[q]));
     buffer[q] = AlignUp(buffer[q]);
     buffer_base[q] = reserved;
     reserved += buffer[q];
@@ -211,7 +284,7 @@ absl::Status LowerGroup(const HardwareConfig& hw, const std::vector<hw::LayerWor
   for (size_t b = 0; b < bw.size(); ++b) {
     for (size_t q = 0; q < n; ++q) {
       const hw::LayerWorkload& w = bw[b][q];
-      const auto key = std::make_tuple(q, w.gemm.out_h, w.gemm.in_h);
+      const auto key = std::make_tuple(q, rows[b][q].out_rows, rows[b][q].in_rows);
       auto it = mapped.find(key);
       if (it == mapped.end()) {
         ENGINE_ASSIGN_OR_RETURN(LayerMapping m, ChooseMapping(piece_hw, w, mapping_objective));
@@ -221,7 +294,11 @@ absl::Status LowerGroup(const HardwareConfig& hw, const std::vector<hw::LayerWor
       const auto layer = static_cast<uint32_t>(first_layer + static_cast<int>(q));
       const size_t start = group.program.size();
       LowerLayer(piece_hw, w, m, layer, group.program);
-      const hw::GemmWorkload& g = chain[q].gemm;
+      const hw::LayerWorkload& whole = chain[q];
+      const PoolRows& pool = PoolOf(pools, q);
+      const int32_t in_tensor = InTensor(whole), out_tensor = OutTensor(whole);
+      const int32_t residual_tensor =
+          whole.kind == LayerKind::kArray ? whole.gemm.residual_tensor : -1;
       for (size_t i = start; i < group.program.size(); ++i) {
         Instruction& in = group.program[i];
         RelocateScratchpad(hw, in, static_cast<uint64_t>(reserved));
@@ -237,13 +314,13 @@ absl::Status LowerGroup(const HardwareConfig& hw, const std::vector<hw::LayerWor
           in.flags |= hw::kFlagResident;
           in.weight_addr = static_cast<uint64_t>(buffer_base[buf]) + in.dram_offset;
           in.tensor = -1;
-        } else if (move && in.tensor >= 0 && in.tensor == g.input_tensor && q == 0) {
+        } else if (move && in.tensor >= 0 && in.tensor == in_tensor && q == 0) {
           in.dram_offset += static_cast<uint64_t>(
-              RowShare(g.input_bytes, g.in_h, rows[b][q].in_row0));
+              RowShare(InBytes(whole), InH(whole, pool), rows[b][q].in_row0));
         } else if (move && in.tensor >= 0 && q + 1 == n &&
-                   (in.tensor == g.output_tensor || in.tensor == g.residual_tensor)) {
+                   (in.tensor == out_tensor || in.tensor == residual_tensor)) {
           in.dram_offset += static_cast<uint64_t>(
-              RowShare(g.output_bytes, g.out_h, rows[b][q].out_row0));
+              RowShare(OutBytes(whole), OutH(whole, pool), rows[b][q].out_row0));
         }
       }
       // The layer's mapping in the plan: band mappings summed, tiles bounded.
@@ -328,11 +405,13 @@ absl::StatusOr<GroupPlan> ChooseLayerGroups(const HardwareConfig& hw,
                                             const std::vector<LayerMapping>& mappings,
                                             const std::vector<bool>& single_use,
                                             const GroupObjective& objective,
-                                            Objective mapping_objective, int max_layers) {
+                                            Objective mapping_objective, int max_layers,
+                                            const std::vector<PoolRows>& pools) {
   GroupPlan plan;
   const size_t n = layers.size();
-  if (mappings.size() != n || single_use.size() != n) {
-    return absl::InvalidArgumentError("layer groups: layers, mappings and uses differ in length");
+  if (mappings.size() != n || single_use.size() != n || (!pools.empty() && pools.size() != n)) {
+    return absl::InvalidArgumentError(
+        "layer groups: layers, mappings, uses and pools differ in length");
   }
   // Each layer alone.
   std::vector<Figures> alone(n);
@@ -348,12 +427,17 @@ absl::StatusOr<GroupPlan> ChooseLayerGroups(const HardwareConfig& hw,
     for (size_t len = 2; len <= static_cast<size_t>(std::max(max_layers, 2)) && i + len <= n;
          ++len) {
       const size_t j = i + len - 1;
-      if (!single_use[j - 1] || !Chainable(layers[j - 1], layers[j])) break;
+      if (!single_use[j - 1] ||
+          !Chainable(layers[j - 1], layers[j], PoolOf(pools, j - 1), PoolOf(pools, j))) {
+        break;
+      }
       int64_t intermediates = 0;
-      for (size_t q = i; q < j; ++q) intermediates += layers[q].gemm.output_bytes;
+      for (size_t q = i; q < j; ++q) intermediates += OutBytes(layers[q]);
       if (intermediates <= half) continue;  // residency can keep them whole
       std::vector<hw::LayerWorkload> chain(layers.begin() + static_cast<std::ptrdiff_t>(i),
                                            layers.begin() + static_cast<std::ptrdiff_t>(j + 1));
+      std::vector<PoolRows> chain_pools;
+      for (size_t q = i; q <= j; ++q) chain_pools.push_back(PoolOf(pools, q));
       ++plan.candidates;
       Figures separate;
       for (size_t q = i; q <= j; ++q) {
@@ -369,9 +453,10 @@ absl::StatusOr<GroupPlan> ChooseLayerGroups(const HardwareConfig& hw,
       // (the cost is taken to be unimodal in the band count), which keeps
       // the build time near that of an ungrouped build.
       for (int64_t bands : kBandCounts) {
-        if (bands > chain.back().gemm.out_h) break;
+        if (bands > OutH(chain.back(), chain_pools.back())) break;
         LayerGroup g;
-        absl::Status st = LowerGroup(hw, chain, bands, static_cast<int>(i), mapping_objective, g);
+        absl::Status st =
+            LowerGroup(hw, chain, bands, static_cast<int>(i), mapping_objective, g, chain_pools);
         if (absl::IsResourceExhausted(st)) continue;
         ENGINE_RETURN_IF_ERROR(st);
         if (!found || Value(objective, {g.cycles, g.energy_pj, g.dram_bytes}) <

@@ -62,11 +62,29 @@ GroupObjective ToGroupObjective(Objective objective);
 /// band buffer, never a plan tensor).
 inline constexpr int32_t kBandTensor = -3;
 
+/// Row geometry of a windowed pool run on the vector unit (MaxPool,
+/// AveragePool, Int8AveragePool over NCHW, batch 1), which the vector
+/// workload does not carry: what the band math of a conv -> pool group needs.
+/// Output row o reads input rows [o * stride_h - pad_top, o * stride_h -
+/// pad_top + (kernel_h - 1) * dilation_h] (ONNX MaxPool / AveragePool), rows
+/// outside [0, in_h) being padding. Default (out_h 0): not a pool.
+struct PoolRows {
+  int64_t in_h = 0, out_h = 0;
+  int64_t kernel_h = 1, stride_h = 1, dilation_h = 1, pad_top = 0;
+  bool Valid() const {
+    return in_h > 0 && out_h > 0 && kernel_h > 0 && stride_h > 0 && dilation_h > 0;
+  }
+};
+
 /// Whether `consumer` may follow `producer` in a group: both convolutions
 /// on the array (batch 1, groups any: depthwise included), `consumer` reads
 /// exactly `producer`'s output (same tensor, same bytes, in_h equal to
-/// producer's out_h) as its input and not as a residual.
-bool Chainable(const hw::LayerWorkload& producer, const hw::LayerWorkload& consumer);
+/// producer's out_h) as its input and not as a residual. A layer whose
+/// PoolRows is valid is a pool (a kVector layer of one input and one output,
+/// its rows given by the PoolRows): conv -> pool and pool -> conv are
+/// chainable under the same conditions (pool -> pool is not).
+bool Chainable(const hw::LayerWorkload& producer, const hw::LayerWorkload& consumer,
+               const PoolRows& producer_pool = {}, const PoolRows& consumer_pool = {});
 
 /// The band workloads of `chain` (Chainable pairs) split into `bands` bands
 /// of the last layer's output rows (bands <= its out_h): result[b][q] is
@@ -75,13 +93,17 @@ bool Chainable(const hw::LayerWorkload& producer, const hw::LayerWorkload& consu
 /// output and residual) keep their tensor, with bytes scaled to the band's
 /// rows; intermediates carry kBandTensor. Weights are whole in every band.
 /// `first_row` (optional) receives per band and layer the first output row
-/// and input row (for DRAM offsets).
+/// and input row (for DRAM offsets). `pools` (empty, or one per layer of `chain`) marks
+/// the pools: a pool's band computes out_rows output rows from the input
+/// rows its windows touch, clipped to [0, in_h) (padding rows are not
+/// stored), and its vector work (out_elements, operand bytes) scales with
+/// the rows.
 struct BandRows {
   int64_t out_row0 = 0, out_rows = 0, in_row0 = 0, in_rows = 0;
 };
 std::vector<std::vector<hw::LayerWorkload>> BandWorkloads(
     const std::vector<hw::LayerWorkload>& chain, int64_t bands,
-    std::vector<std::vector<BandRows>>* rows = nullptr);
+    std::vector<std::vector<BandRows>>* rows = nullptr, const std::vector<PoolRows>& pools = {});
 
 /// One group: layers [first, first + count) of the schedule.
 struct LayerGroup {
@@ -120,7 +142,8 @@ struct GroupPlan {
 
 /// Chooses groups for `layers` (workloads in schedule order, each mapped
 /// alone as `mappings`; `single_use[l]` when layer l's output is read only
-/// by layer l + 1 and is no graph output). Groups of 2..max_layers layers
+/// by layer l + 1 and is no graph output; `pools`, empty or one per layer,
+/// the pools' rows, see PoolRows). Groups of 2..max_layers layers
 /// are costed for bands in {2, 3, 4, 6, 8, 12, 16, ...} <= the last layer's
 /// out_h, and only when the intermediates (whole) do not fit half the
 /// scratchpad (else residency keeps them). Errors: those of ChooseMapping
@@ -130,7 +153,8 @@ absl::StatusOr<GroupPlan> ChooseLayerGroups(const HardwareConfig& hw,
                                             const std::vector<LayerMapping>& mappings,
                                             const std::vector<bool>& single_use,
                                             const GroupObjective& objective, Objective mapping_objective,
-                                            int max_layers = 3);
+                                            int max_layers = 3,
+                                            const std::vector<PoolRows>& pools = {});
 
 /// The build's report of `plan` (BuildResult::layer_group_report): a
 /// summary line and one line per group naming its first and last layers
@@ -145,10 +169,11 @@ std::string LayerGroupReport(const ir::Graph& graph, const GroupPlan& plan);
 /// buffers. Fills `group` (program, mappings, band_buffer_bytes, figures
 /// simulated alone). Errors: ResourceExhausted when the band buffers exceed
 /// 7/8 of the scratchpad or a band layer has no
-/// tiling that fits; others of ChooseMapping / hw::Simulate.
+/// tiling that fits; others of ChooseMapping / hw::Simulate. `pools` as
+/// for BandWorkloads.
 absl::Status LowerGroup(const HardwareConfig& hw, const std::vector<hw::LayerWorkload>& chain,
                         int64_t bands, int first_layer, Objective mapping_objective,
-                        LayerGroup& group);
+                        LayerGroup& group, const std::vector<PoolRows>& pools = {});
 
 }  // namespace engine::codegen
 

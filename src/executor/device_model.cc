@@ -176,7 +176,11 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
     l.start_cycle = shares[i].first;
     l.cycles = shares[i].second;
     l.time_ms = hw.CyclesToMs(static_cast<double>(l.cycles));
-    l.compute_cycles = l.unit == "array" ? t.array_busy : t.vector_busy;
+    // A composite layer's pieces (array and vector) run one after another,
+    // separated by barriers: its compute is both units' busy cycles.
+    l.compute_cycles = l.unit == "array"       ? t.array_busy
+                       : l.unit == "composite" ? t.array_busy + t.vector_busy
+                                               : t.vector_busy;
     // A group member's share can be below its unit's busy cycles (its
     // array and another member's vector work overlap): no negative stall,
     // utilization at most 1.
@@ -188,6 +192,13 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
         l.utilization = static_cast<double>(c.macs) / (static_cast<double>(l.cycles) * peak);
       } else if (l.unit == "vector") {
         l.utilization = static_cast<double>(c.vector_ops) / (static_cast<double>(l.cycles) * vector_rate);
+      } else if (l.unit == "composite") {
+        // The array's utilization over the layer's time when it has array
+        // pieces (e.g. Attention's Q·Kᵀ and P·V), else the vector unit's.
+        l.utilization =
+            c.macs > 0 ? static_cast<double>(c.macs) / (static_cast<double>(l.cycles) * peak)
+                       : static_cast<double>(c.vector_ops) /
+                             (static_cast<double>(l.cycles) * vector_rate);
       }
       l.utilization = std::min(l.utilization, 1.0);
     }

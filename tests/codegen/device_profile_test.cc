@@ -80,6 +80,50 @@ TEST_CASE("A single unpadded convolution's computeCycles equal SCALE-Sim's stall
   }
 }
 
+// Scaled dot-product attention as exported (MatMul(Q, Kᵀ), Div, Softmax,
+// MatMul(P, V)), which fuse-attention turns into one composite Attention
+// layer: Q.K^T and P.V on the array, the softmax on the vector unit.
+std::string AttentionChain() {
+  ModelBuilder b;
+  b.Input("q", {1, 4, 64, 32});
+  b.Input("k", {1, 4, 64, 32});
+  b.Input("v", {1, 4, 64, 32});
+  b.Initializer("c", testing::MakeFloat({}, {2.0f}));
+  auto& t = b.Node("Transpose", {"k"}, {"kt"}, "key_t");
+  ModelBuilder::SetInts(t, "perm", {0, 1, 3, 2});
+  b.Node("MatMul", {"q", "kt"}, {"s"}, "scores");
+  b.Node("Div", {"s", "c"}, {"sc"}, "scale");
+  auto& sm = b.Node("Softmax", {"sc"}, {"p"}, "softmax");
+  ModelBuilder::SetInt(sm, "axis", -1);
+  b.Node("MatMul", {"p", "v"}, {"y"}, "context");
+  b.Output("y", {1, 4, 64, 32});
+  return b.Serialize();
+}
+
+TEST_CASE("A composite layer's utilization is its array's busy share, not 0", "[codegen]") {
+  auto engine = BuildAndLoad(AttentionChain(), Hw("edge"));
+  const DeviceProfile& p = engine->device_profile();
+  int composites = 0;
+  for (const auto& l : p.layers) {
+    if (l.unit != "composite") continue;
+    ++composites;
+    INFO(l.name << ": " << l.macs << " MACs in " << l.cycles << " cycles");
+    REQUIRE(l.cycles > 0);
+    REQUIRE(l.macs > 0);
+    // MACs / (cycles x array size), as for an array layer.
+    const double peak = static_cast<double>(Hw("edge").PeakMacsPerCycle());
+    const double expected =
+        static_cast<double>(l.macs) / (static_cast<double>(l.cycles) * peak);
+    CHECK(l.utilization == Approx(expected).epsilon(1e-6));
+    CHECK(l.utilization > 0);
+    CHECK(l.utilization <= 1.0);
+    CHECK(l.compute_cycles > 0);
+    CHECK(l.compute_cycles <= l.cycles);
+    CHECK(l.cycles == l.compute_cycles + l.stall_cycles);
+  }
+  CHECK(composites == 1);  // the fused Attention
+}
+
 TEST_CASE("Modeled totals are the sums of the layers", "[codegen]") {
   for (const char* spec : {"edge", "gemmini", "tpu-v1"}) {
     CAPTURE(spec);

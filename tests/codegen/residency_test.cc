@@ -379,7 +379,8 @@ TEST_CASE("A wrong layer-group schedule is refused by the simulator", "[codegen]
 // A random network of convolution chains on [1, C, S, S] (S 16..31): blocks
 // of two or three 3x3 / 1x1 / depthwise convolutions, some closed by a
 // residual Add with the block's input, some as two branches joined by a
-// channel Concat. The chains' intermediates are layer-group candidates.
+// channel Concat, some a convolution followed by a 3x3 max pool. The
+// chains' intermediates are layer-group candidates.
 std::string RandomChainGraph(uint32_t seed) {
   std::mt19937 rng(seed);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
@@ -400,6 +401,17 @@ std::string RandomChainGraph(uint32_t seed) {
   };
   const int blocks = 2 + pick(3);
   for (int blk = 0; blk < blocks; ++blk) {
+    if (pick(4) == 0) {  // conv -> MaxPool 3x3 stride 1 (a conv -> pool group candidate)
+      const int64_t out_c = 4 + pick(12);
+      const std::string t = conv(cur, c, out_c, pick(2) ? 3 : 1, false);
+      const std::string out = absl::StrCat("pool", id++);
+      auto& mp = b.Node("MaxPool", {t}, {out});
+      ModelBuilder::SetInts(mp, "kernel_shape", {3, 3});
+      ModelBuilder::SetInts(mp, "pads", {1, 1, 1, 1});
+      cur = out;
+      c = out_c;
+      continue;
+    }
     if (pick(3) == 0) {  // two branches, concatenated
       const std::string l = conv(conv(cur, c, c, 3, false), c, c, 1, false);
       const std::string r = conv(cur, c, c, 1, false);
@@ -430,7 +442,7 @@ std::string RandomChainGraph(uint32_t seed) {
 
 TEST_CASE("Random graphs scheduled with layer groups never exceed a buffer or read clobbered "
           "bytes", "[codegen][layer_group]") {
-  int groups = 0, candidates = 0, no_fit = 0;
+  int groups = 0, candidates = 0, no_fit = 0, pool_groups = 0;
   for (uint32_t seed = 1; seed <= 12; ++seed) {
     const std::string model = RandomChainGraph(seed);
     for (const std::string spec : {"edge,scratchpad=16384", "gemmini,scratchpad=24576"}) {
@@ -445,10 +457,14 @@ TEST_CASE("Random graphs scheduled with layer groups never exceed a buffer or re
       for (size_t l = 0; l < on.code.group_layer.size(); ++l) {
         if (on.code.group_layer[l] >= 0) CHECK(on.code.num_instructions[l] == 0);
       }
+      for (const LayerGroup& g : on.code.groups.groups) {
+        for (const LayerMapping& m : g.mappings) pool_groups += m.kind == hw::LayerKind::kVector;
+      }
     }
   }
-  INFO("candidates " << candidates << ", no fit " << no_fit);
+  INFO("candidates " << candidates << ", no fit " << no_fit << ", pool groups " << pool_groups);
   CHECK(groups > 0);  // the cases exercise groups
+  CHECK(pool_groups > 0);  // and conv -> pool groups
 }
 
 TEST_CASE("Layer groups change the modeled schedule, not the engine's outputs",
@@ -613,6 +629,187 @@ TEST_CASE("Per-layer Time % sums to 100 with and without layer groups",
       CHECK(percent == Approx(100.0).margin(0.1));
       if (on == 1) CHECK(grouped >= 2);  // the case exercises a group
     }
+  }
+}
+
+// ResNet's stem in small: conv 7x7 stride 2 pad 3 (3 -> 16 channels, 64x64
+// -> 32x32), then MaxPool 3x3 stride 2 pad 1 (32x32 -> 16x16), the pool's
+// output the graph output (no Relu between them: codegen's own tests run
+// the parsed graph unoptimized, where a Relu would be a layer of its own).
+// The conv's output (64 KiB, float32) is above half of a 32 KiB scratchpad:
+// only a conv -> pool group keeps it on chip.
+std::string StemModel() {
+  std::mt19937 rng(13);
+  ModelBuilder b;
+  b.Input("x", {1, 3, 64, 64});
+  b.Initializer("w", testing::RandomTensor({16, 3, 7, 7}, rng));
+  auto& c = b.Node("Conv", {"x", "w"}, {"c"});
+  ModelBuilder::SetInts(c, "strides", {2, 2});
+  ModelBuilder::SetInts(c, "pads", {3, 3, 3, 3});
+  auto& mp = b.Node("MaxPool", {"c"}, {"y"});
+  ModelBuilder::SetInts(mp, "kernel_shape", {3, 3});
+  ModelBuilder::SetInts(mp, "strides", {2, 2});
+  ModelBuilder::SetInts(mp, "pads", {1, 1, 1, 1});
+  b.Output("y", {1, 16, 16, 16});
+  return b.Serialize();
+}
+
+TEST_CASE("Conv -> pool bands follow the pool's windows", "[codegen][layer_group]") {
+  // conv 7x7 stride 2 (32 -> 16 rows, 8 channels), then MaxPool 3x3 stride 2
+  // pad 1 (16 -> 8 rows).
+  hw::LayerWorkload conv;
+  conv.kind = hw::LayerKind::kArray;
+  hw::GemmWorkload& g = conv.gemm;
+  g.conv = true;
+  g.k = 49 * 3, g.m = 8, g.in_h = g.in_w = 32, g.out_h = g.out_w = 16, g.p = 256;
+  g.kernel_h = g.kernel_w = 7, g.stride_h = g.stride_w = 2;
+  g.input_tensor = 0, g.output_tensor = 1, g.weight_tensor = 5;
+  g.input_bytes = 3 * 32 * 32 * 4, g.output_bytes = 8 * 16 * 16 * 4;
+  hw::LayerWorkload pool;
+  pool.kind = hw::LayerKind::kVector;
+  pool.vector.inputs = {{1, g.output_bytes}};
+  pool.vector.outputs = {{2, 8 * 8 * 8 * 4}};
+  pool.vector.out_elements = 8 * 8 * 8;
+  pool.vector.ops_per_element = 9;
+  PoolRows rows_of_pool;
+  rows_of_pool.in_h = 16, rows_of_pool.out_h = 8;
+  rows_of_pool.kernel_h = 3, rows_of_pool.stride_h = 2, rows_of_pool.pad_top = 1;
+  REQUIRE(Chainable(conv, pool, {}, rows_of_pool));
+  CHECK_FALSE(Chainable(conv, pool));  // no rows: not known to be a pool
+  CHECK_FALSE(Chainable(pool, conv, rows_of_pool, {}));  // not the pool's output
+  PoolRows wrong_rows = rows_of_pool;
+  wrong_rows.in_h = 15;
+  CHECK_FALSE(Chainable(conv, pool, {}, wrong_rows));
+  std::vector<std::vector<BandRows>> rows;
+  const auto bands = BandWorkloads({conv, pool}, 4, &rows, {{}, rows_of_pool});
+  REQUIRE(bands.size() == 4);
+  // Band 1: pool output rows 2..3 read input rows 2*2-1 = 3 .. 3*2-1+2 = 7
+  // (5 rows); the conv computes those 5 rows from (5-1)*2+7 = 15 input rows.
+  CHECK(rows[1][1].out_row0 == 2);
+  CHECK(rows[1][1].out_rows == 2);
+  CHECK(rows[1][1].in_row0 == 3);
+  CHECK(rows[1][1].in_rows == 5);
+  CHECK(rows[1][0].out_row0 == 3);
+  CHECK(rows[1][0].out_rows == 5);
+  CHECK(bands[1][0].gemm.out_h == 5);
+  CHECK(bands[1][0].gemm.in_h == 15);
+  // Band 0: the top padding row is not computed: input rows 0..3.
+  CHECK(rows[0][1].in_row0 == 0);
+  CHECK(rows[0][1].in_rows == 4);
+  // The last band stops at the edge: rows 11..15.
+  CHECK(rows[3][1].in_row0 + rows[3][1].in_rows == 16);
+  const hw::VectorWorkload& v = bands[1][1].vector;
+  CHECK(v.out_elements == 8 * 2 * 8);
+  CHECK(v.inputs[0].tensor == kBandTensor);
+  CHECK(v.inputs[0].bytes == g.output_bytes / 16 * 5);
+  CHECK(v.outputs[0].tensor == 2);
+  CHECK(v.outputs[0].bytes == 8 * 2 * 8 * 4);
+  CHECK(bands[1][0].gemm.output_tensor == kBandTensor);
+  CHECK(bands[1][0].gemm.output_bytes == v.inputs[0].bytes);
+  // Halo: the conv rows of all bands exceed its 16 rows (recompute).
+  int64_t conv_rows = 0;
+  for (const auto& r : rows) conv_rows += r[0].out_rows;
+  CHECK(conv_rows > 16);
+}
+
+TEST_CASE("A conv -> pool stem runs as one layer group, outputs unchanged",
+          "[codegen][layer_group]") {
+  const std::string model = StemModel();
+  std::vector<float> outputs[2];
+  int64_t written[2] = {0, 0};
+  for (int on = 0; on < 2; ++on) {
+    BuilderConfig config;
+    config.hardware = Hw("edge,scratchpad=32768");
+    config.layer_groups = on == 1;
+    auto built = Builder().BuildFromOnnxBytes(model, "stem", config);
+    INFO(built.status().message());
+    REQUIRE(built.ok());
+    CHECK(built->engine_layers == 2);  // conv, MaxPool
+    auto engine = Runtime::DeserializeEngine(built->plan);  // runs the on-chip checks
+    INFO(engine.status().message());
+    REQUIRE(engine.ok());
+    const DeviceProfile& p = (*engine)->device_profile();
+    written[on] = p.dram_bytes_written;
+    if (on == 1) {
+      INFO(built->layer_group_report);
+      const auto [separate, grouped] = GroupCycles(built->layer_group_report, 2);
+      REQUIRE(separate > 0);
+      CHECK(grouped < separate);
+      REQUIRE(p.layers.size() == 2);
+      for (const auto& l : p.layers) CHECK(l.group_owner == 1);
+      CHECK(p.layers[0].output_location == "scratchpad");  // the band, never DRAM
+      CHECK(p.layers[1].input_location == "scratchpad");
+      CHECK(p.scratchpad_peak_bytes <= 32768);
+    }
+    auto ctx = (*engine)->CreateExecutionContext();
+    REQUIRE(ctx.ok());
+    std::mt19937 rng(17);
+    const auto& in = (*engine)->inputs()[0];
+    Tensor x = testing::RandomTensor(in.shape, rng);
+    REQUIRE((*ctx)->SetInput(in.name, x).ok());
+    REQUIRE((*ctx)->Execute().ok());
+    auto y = (*ctx)->GetOutput((*engine)->outputs()[0].name);
+    REQUIRE(y.ok());
+    const float* f = (*y)->data_as<float>();
+    outputs[on].assign(f, f + (*y)->num_elements());
+  }
+  CHECK(outputs[0] == outputs[1]);  // the host computes the same graph
+  // The conv's 64 KiB output no longer goes to DRAM (only the pool's 16 KiB).
+  CHECK(written[1] == 16 * 16 * 16 * 4);
+  CHECK(written[0] == written[1] + 16 * 32 * 32 * 4);
+  // A scratchpad too small for even one pool row's band (3 conv rows, 6 KiB)
+  // next to the tiles: no fit, no group, the build still succeeds.
+  BuilderConfig small;
+  small.hardware = Hw("edge,scratchpad=4096");
+  auto built = Builder().BuildFromOnnxBytes(model, "stem", small);
+  INFO(built.status().message());
+  REQUIRE(built.ok());
+  INFO(built->layer_group_report);
+  CHECK(built->layer_group_report.find("0 accepted of 1 candidates (1 no fit") !=
+        std::string::npos);
+  REQUIRE(Runtime::DeserializeEngine(built->plan).ok());
+}
+
+TEST_CASE("A wrong conv -> pool schedule is refused by the simulator", "[codegen][layer_group]") {
+  const HardwareConfig hw = Hw("edge,scratchpad=32768");
+  Built b = Generate(StemModel(), hw, true, true);
+  REQUIRE(b.code.groups.groups.size() == 1);
+  const LayerGroup& g = b.code.groups.groups.front();
+  CHECK(g.first == 0);
+  CHECK(g.count == 2);
+  CHECK(g.bands >= 2);
+  CHECK(g.band_buffer_bytes <= 32768 / 8 * 7);
+  CHECK(g.dram_bytes < g.separate_dram_bytes);
+  CheckPairs(hw, b.code.program, b.sim.schedule);
+  // The conv's band stores and the pool's band loads: resident, no tensor.
+  std::vector<size_t> band_loads, band_stores;
+  for (size_t i = 0; i < b.code.program.size(); ++i) {
+    const hw::Instruction& in = b.code.program[i];
+    if ((in.flags & hw::kFlagResident) && in.tensor == -1) {
+      if (in.opcode == hw::Opcode::kStore && in.layer == 0) band_stores.push_back(i);
+      if (in.opcode == hw::Opcode::kLoadInput && in.layer == 1) band_loads.push_back(i);
+    }
+  }
+  REQUIRE(band_loads.size() >= static_cast<size_t>(g.bands));
+  REQUIRE(band_stores.size() >= static_cast<size_t>(g.bands));
+  SECTION("a band buffer beyond the scratchpad") {
+    hw::Program wrong = b.code.program;
+    wrong[band_stores.back()].weight_addr += hw.scratchpad.bytes;
+    const auto bad = hw::Simulate(hw, wrong, static_cast<int>(b.code.mappings.size()));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(std::string(bad.status().message()).find("beyond its capacity") != std::string::npos);
+  }
+  SECTION("the pool reads its band before the conv has stored it") {
+    hw::Program wrong = b.code.program;
+    for (size_t i : band_loads) {
+      wrong[i].flags |= hw::kFlagPrefetch;
+      for (int32_t& d : wrong[i].deps) d = -1;
+    }
+    const auto bad = hw::Simulate(hw, wrong, static_cast<int>(b.code.mappings.size()));
+    REQUIRE_FALSE(bad.ok());
+    const std::string message(bad.status().message());
+    CHECK((message.find("read too early") != std::string::npos ||
+           message.find("overwritten while live") != std::string::npos));
   }
 }
 
