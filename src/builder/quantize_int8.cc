@@ -931,15 +931,36 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     }
     if (IsAttentionCandidate(*node)) {
       if (expl) {
-        fp32_reason[node] =
-            "Attention stays FP32 under explicit quantization (its Q, K, V products are not "
-            "Q/DQ-quantized by the model)";
-        continue;
+        // Explicit quantization: Int8Attention when the model quantizes Q, K
+        // and V (Q/DQ on the operands of Q.K^T and P.V, their scales moved
+        // back to the projections' outputs by explicit-quantization) with
+        // zero point 0, at the model's scales; Y int8 at the model's scale
+        // when it quantizes Y, else float. The model's scale for the
+        // probabilities P is not used: the fused layer holds P as its
+        // unnormalized exponentials at 1/127 (see below).
+        std::string why;
+        static constexpr const char* kOperand[3] = {"Q", "K", "V"};
+        for (int i = 0; i < 3 && why.empty(); ++i) {
+          const std::string& name = node->inputs[i]->name;
+          if (!scales.contains(name)) {
+            why = absl::StrCat("Attention stays FP32 under explicit quantization: the model does "
+                               "not quantize its ", kOperand[i], " input '", name,
+                               "' (no Q/DQ on the attention MatMuls' operands)");
+          } else if (zp_of(name) != 0) {
+            why = absl::StrCat("Attention stays FP32 under explicit quantization: its ", kOperand[i],
+                               " input '", name, "' has zero point ", zp_of(name),
+                               " (Int8Attention takes symmetric int8)");
+          }
+        }
+        if (!why.empty()) {
+          fp32_reason[node] = std::move(why);
+          continue;
+        }
       }
       // Int8Attention (kernels/attention.cc, common/int8_softmax.h): Q, K, V
-      // int8 at their calibrated scales, unnormalized exponentials at 1/127,
-      // Y scaled by s_v / (127 * row sum) to its calibrated scale (or to
-      // float for float readers).
+      // int8 at their calibrated (or the model's) scales, unnormalized
+      // exponentials at 1/127, Y scaled by s_v / (127 * row sum) to its
+      // scale (or to float for float readers).
       // The scale each operand is held at in int8 (its producer's, when an
       // INT8 or pass-through layer already wrote it).
       float sx[3];
@@ -950,7 +971,8 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
         sx[i] = int8_of.at(node->inputs[i]).second;
       }
       ir::Value* y = node->outputs[0];
-      const bool float_y = !ReadsInt8(y) || !effective.contains(y->name);
+      const bool float_y = expl ? !scales.contains(y->name) || zp_of(y->name) != 0
+                                : !ReadsInt8(y) || !effective.contains(y->name);
       float y_scale = 0;
       if (!float_y) {
         ENGINE_ASSIGN_OR_RETURN(y_scale, ScaleOf(effective, y, *node));
