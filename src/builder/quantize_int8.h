@@ -26,9 +26,10 @@
 //    requantize, so that the Concat is a copy (TensorRT's approach); any
 //    other group stays FP32;
 //  - Attention (fuse-attention's layer) whose Q, K and V are float
-//    activations into Int8Attention (implicit quantization only): Q, K, V
-//    int8 at their calibrated per-tensor scales (their producers requantize
-//    to them), Q K^T exact in int32, the softmax on the vector unit in
+//    activations into Int8Attention: Q, K, V int8 at their calibrated
+//    per-tensor scales (explicit quantization: the model's, zero point 0;
+//    without them it stays FP32 with the reason; the model's scale for the
+//    probabilities is not used) (their producers requantize to them), Q K^T exact in int32, the softmax on the vector unit in
 //    float32 into int8 unnormalized exponentials at the fixed scale 1/127,
 //    P V exact in int32, scaled by s_v / (127 * row sum) to Y's calibrated
 //    scale or to float for float readers (common/int8_softmax.h); the float
