@@ -821,6 +821,181 @@ def generate_dynamic(name, path, seed, opset):
     return model
 
 
+# --------------------------------------------------------------------------------------
+# explicitly quantized (QDQ) transformers (issue 18): the float model with QuantizeLinear /
+# DequantizeLinear inserted as ONNX Runtime's quantize_static (QuantFormat.QDQ) does for
+# BERT's MatMuls, with symmetric int8 activations (ActivationSymmetric, zero point 0) and
+# per-channel int8 weights: every MatMul input gets a Q/DQ pair (an activation, one scale
+# per tensor: amax / 127 over float runs on seeded random token sequences) or a
+# DequantizeLinear of int8 weights (one scale per output column, max|w| / 127). The
+# attention products Q.K^T and P.V thus have Q/DQ on both activation operands. The
+# pooler / classifier Gemms, biases, LayerNorm, GELU and the mask stay float.
+# --------------------------------------------------------------------------------------
+
+QDQ = {
+    "bert_small_qdq": ("bert_small", "BERT-small with ONNX Runtime-style QDQ on every MatMul "
+                       "(int8 symmetric per-tensor activations, per-channel int8 weights)"),
+}
+QDQ_CALIB_SAMPLES = 8
+
+
+def _erf(x):
+    """erf in float64 (Abramowitz & Stegun 7.1.26 is too coarse for scales: math.erf)."""
+    import math
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def numpy_run(model, feeds, want):
+    """Runs the float graph of `model` in NumPy (the ops the transformer builders emit)
+    and returns {name: value} for the tensors in `want`. For calibration only."""
+    env = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    env.update(feeds)
+    for n in model.graph.node:
+        x = [env[i] if i else None for i in n.input]
+        a = {at.name: helper.get_attribute_value(at) for at in n.attribute}
+        op = n.op_type
+        if op in ("Add", "Sub", "Mul", "Div", "Pow"):
+            y = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide,
+                 "Pow": np.power}[op](x[0], x[1])
+        elif op == "MatMul":
+            y = np.matmul(x[0], x[1])
+        elif op == "Gemm":
+            bm = x[1].T if a.get("transB", 0) else x[1]
+            y = a.get("alpha", 1.0) * (x[0] @ bm) + a.get("beta", 1.0) * x[2]
+        elif op == "Transpose":
+            y = np.transpose(x[0], a["perm"])
+        elif op == "Reshape":
+            y = np.reshape(x[0], x[1])
+        elif op == "ReduceMean":
+            axes = tuple(a["axes"]) if "axes" in a else tuple(x[1])
+            y = np.mean(x[0], axis=axes, keepdims=bool(a.get("keepdims", 1)))
+        elif op == "Sqrt":
+            y = np.sqrt(x[0])
+        elif op == "Tanh":
+            y = np.tanh(x[0])
+        elif op == "Erf":
+            y = _erf(x[0])
+        elif op == "Gather":
+            y = np.take(x[0], x[1], axis=a.get("axis", 0))
+        elif op == "Unsqueeze":
+            y = x[0]
+            for ax in sorted(a["axes"] if "axes" in a else x[1]):
+                y = np.expand_dims(y, int(ax))
+        elif op == "Cast":
+            y = x[0].astype(np.float32)
+        elif op == "Identity":
+            y = x[0]
+        elif op == "Softmax":
+            e = np.exp(x[0] - x[0].max(axis=a.get("axis", -1), keepdims=True))
+            y = e / e.sum(axis=a.get("axis", -1), keepdims=True)
+        else:
+            raise RuntimeError(f"numpy_run: op {op} not supported")
+        if isinstance(y, np.ndarray) and y.dtype == np.float64:
+            y = y.astype(np.float32)
+        env[n.output[0]] = y
+    return {w: env[w] for w in want}
+
+
+def bert_calibration_samples(rng, n, seq, vocab):
+    """Random token sequences as tests/e2e/transformers_int8_vs_onnxruntime.py makes them."""
+    out = []
+    for _ in range(n):
+        ids = rng.integers(1000, vocab, (1, seq)).astype(np.int64)
+        ids[0, 0] = 101
+        length = int(rng.integers(seq // 2, seq + 1))
+        mask = np.ones((1, seq), np.int64)
+        mask[0, length:] = 0
+        ids[0, length - 1] = 102
+        types = np.zeros((1, seq), np.int64)
+        types[0, length // 2:length] = 1
+        out.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    return out
+
+
+def insert_qdq(model, amax):
+    """QDQ on every MatMul input of `model` (in place): activations a Q/DQ pair at
+    amax[name] / 127 (one pair per tensor, shared by its MatMul readers), constant weights
+    [K, N] replaced by DequantizeLinear(int8, per-column scale, axis 1)."""
+    g = model.graph
+    inits = {t.name: t for t in g.initializer}
+    new_inits, qdq_of, weight_dq = [], {}, {}
+    nodes = []
+    for n in g.node:
+        if n.op_type == "MatMul":
+            for i, name in enumerate(n.input):
+                if name in inits:
+                    if name not in weight_dq:
+                        w = numpy_helper.to_array(inits[name]).astype(np.float32)
+                        s = np.maximum(np.abs(w).max(axis=0), 1e-12).astype(np.float32) / np.float32(127)
+                        q = np.clip(np.rint(w / s), -127, 127).astype(np.int8)
+                        qn, sn, zn = name + "_quantized", name + "_scale", name + "_zero_point"
+                        new_inits += [numpy_helper.from_array(q, qn), numpy_helper.from_array(s, sn),
+                                      numpy_helper.from_array(np.zeros(s.shape, np.int8), zn)]
+                        weight_dq[name] = name + "_DequantizeLinear_Output"
+                        nodes.append(helper.make_node("DequantizeLinear", [qn, sn, zn], [weight_dq[name]],
+                                                      name=name + "_DequantizeLinear", axis=1))
+                    n.input[i] = weight_dq[name]
+                else:
+                    if name not in qdq_of:
+                        s = np.float32(max(float(amax[name]), 1e-8) / 127.0)
+                        sn, zn = name + "_scale", name + "_zero_point"
+                        new_inits += [numpy_helper.from_array(np.array(s, np.float32), sn),
+                                      numpy_helper.from_array(np.array(0, np.int8), zn)]
+                        ql, dq = name + "_QuantizeLinear_Output", name + "_DequantizeLinear_Output"
+                        nodes.append(helper.make_node("QuantizeLinear", [name, sn, zn], [ql],
+                                                      name=name + "_QuantizeLinear"))
+                        nodes.append(helper.make_node("DequantizeLinear", [ql, sn, zn], [dq],
+                                                      name=name + "_DequantizeLinear"))
+                        qdq_of[name] = dq
+                    n.input[i] = qdq_of[name]
+        nodes.append(n)
+    # Topological order: each Q/DQ right after its input's producer (weights: first).
+    produced = {i.name for i in g.input} | set(inits) | {t.name for t in new_inits}
+    ordered, pending = [], list(nodes)
+    while pending:
+        rest = []
+        for n in pending:
+            if all((not i) or i in produced for i in n.input):
+                ordered.append(n)
+                produced.update(n.output)
+            else:
+                rest.append(n)
+        if len(rest) == len(pending):
+            raise RuntimeError("insert_qdq: graph is not a DAG")
+        pending = rest
+    del g.node[:]
+    g.node.extend(ordered)
+    used = {i for n in ordered for i in n.input}
+    keep = [t for t in g.initializer if t.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep + new_inits)
+    return len(qdq_of), len(weight_dq)
+
+
+def generate_qdq(name, path, seed, opset):
+    base, doc = QDQ[name]
+    c = TRANSFORMERS[base]
+    b = TransformerBuilder(np.random.default_rng([seed, zlib.crc32(base.encode())]), opset)
+    inputs, outputs = build_bert(b, c)
+    model = b.finish_multi(name, inputs, outputs, "")
+    acts = sorted({i for n in model.graph.node if n.op_type == "MatMul" for i in n.input}
+                  - {t.name for t in model.graph.initializer})
+    amax = {a: 0.0 for a in acts}
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    for feeds in bert_calibration_samples(rng, QDQ_CALIB_SAMPLES, c["seq"], c["vocab"]):
+        for a, v in numpy_run(model, feeds, acts).items():
+            amax[a] = max(amax[a], float(np.abs(v).max()))
+    pairs, weights = insert_qdq(model, amax)
+    model.doc_string = (f"{doc}; {pairs} activation Q/DQ pairs, {weights} quantized weights; "
+                        f"scales from {QDQ_CALIB_SAMPLES} float runs; seed={seed}; opset={opset}")
+    onnx.checker.check_model(model, full_check=False)
+    onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    tmp = path + ".tmp"
+    onnx.save(model, tmp)
+    os.replace(tmp, path)
+    return model
+
+
 def count_params(model):
     """Trainable parameters (initializers other than BN running stats / scalar constants),
     comparable to torchvision's sum(p.numel() for p in model.parameters())."""
@@ -863,7 +1038,7 @@ def generate(name, path, seed, opset):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="*",
-                    help=f"models to generate: {', '.join(list(MODELS) + list(TRANSFORMERS) + list(DYNAMIC))} (default: all)")
+                    help=f"models to generate: {', '.join(list(MODELS) + list(TRANSFORMERS) + list(DYNAMIC) + list(QDQ))} (default: all)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"),
                     help="output directory (default: models/out)")
     ap.add_argument("--seed", type=int, default=0)
@@ -871,7 +1046,7 @@ def main(argv=None):
     ap.add_argument("--force", action="store_true", help="regenerate even if the file exists")
     args = ap.parse_args(argv)
 
-    known = list(MODELS) + list(TRANSFORMERS) + list(DYNAMIC)
+    known = list(MODELS) + list(TRANSFORMERS) + list(DYNAMIC) + list(QDQ)
     names = args.names or known
     bad = [n for n in names if n not in known]
     if bad:
@@ -888,6 +1063,8 @@ def main(argv=None):
         t0 = time.time()
         if name in DYNAMIC:
             model, stats = generate_dynamic(name, path, args.seed, args.opset), ""
+        elif name in QDQ:
+            model, stats = generate_qdq(name, path, args.seed, args.opset), ""
         elif name in TRANSFORMERS:
             model, stats = generate_transformer(name, path, args.seed, args.opset), ""
         else:

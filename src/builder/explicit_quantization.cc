@@ -254,6 +254,48 @@ absl::StatusOr<ExplicitQuantization> ExtractExplicitQuantization(
     eq.options.zero_points[target->name] = static_cast<int32_t>(zp);
     stats.Count("activation-pairs-folded");
   }
+  // 2b. The operands of a MatMul of two activations that the model quantizes
+  // (attention's Q.K^T and P.V, as ONNX Runtime's QDQ quantizer writes
+  // them): each operand's scale and zero point also go back to the input of
+  // the chain of layout layers (Reshape, Transpose, Squeeze, Unsqueeze,
+  // Flatten, Identity) that leads to it, as long as each layer of the chain
+  // is its input's only reader and that input has no scale of its own.
+  // Quantizing before a layout change is the same as after it (TensorRT's
+  // Q/DQ propagation); after fuse-attention and fuse-attention-heads remove
+  // the head split and merge, the fused Attention layer reads the
+  // projections' outputs, which thus carry the model's Q, K and V scales.
+  for (const auto& n : graph.nodes()) {
+    if (n->op_type != "MatMul" || n->inputs.size() != 2) continue;
+    bool both = true;
+    for (const ir::Value* in : n->inputs) {
+      both = both && in != nullptr && !in->is_constant() && eq.scales.contains(in->name);
+    }
+    if (!both) continue;
+    for (const ir::Value* in : n->inputs) {
+      const float scale = eq.scales.at(in->name);
+      auto zp = eq.options.zero_points.find(in->name);
+      const int32_t zero = zp == eq.options.zero_points.end() ? 0 : zp->second;
+      const ir::Value* v = in;
+      for (int hops = 0; hops < 8; ++hops) {
+        const ir::Node* p = v->producer;
+        static const std::set<std::string> kLayout = {"Reshape",   "Transpose", "Squeeze",
+                                                      "Unsqueeze", "Flatten",   "Identity"};
+        if (p == nullptr || !kLayout.contains(p->op_type) || p->inputs.empty() ||
+            p->inputs[0] == nullptr || p->outputs.size() != 1) {
+          break;
+        }
+        ir::Value* u = p->inputs[0];
+        if (u->is_constant() || u->dtype != DataType::kFloat32 || graph.IsGraphOutput(u) ||
+            graph.Consumers(u).size() != 1 || eq.scales.contains(u->name)) {
+          break;
+        }
+        eq.scales[u->name] = scale;
+        eq.options.zero_points[u->name] = zero;
+        stats.Count("activation-scales-moved-back");
+        v = u;
+      }
+    }
+  }
   // 3. Every Q/DQ still in the graph, with its reason.
   for (const auto& n : graph.nodes()) {
     if (!IsQ(*n) && !IsDq(*n)) continue;

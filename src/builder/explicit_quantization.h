@@ -18,6 +18,13 @@
 //  - QuantizeLinear(x, s, z) whose every reader is DequantizeLinear with the
 //    same s and z (an activation Q/DQ pair) is removed; x gets scale s and
 //    zero point z (int8), or z - 128 (uint8, stored as int8 q - 128: exact).
+//  - The operands of a MatMul of two activations that both have a scale
+//    (attention's Q.K^T and P.V): each scale and zero point also goes back
+//    through the chain of single-reader layout layers (Reshape, Transpose,
+//    Squeeze, Unsqueeze, Flatten, Identity) that produces the operand, to
+//    tensors without a scale of their own (counter
+//    "activation-scales-moved-back"), so that the fused Attention layer,
+//    which reads the projections' outputs, finds the model's Q, K, V scales.
 // opt::QuantizeGraphInt8 (QuantizeOptions::explicit_quantization) then makes
 // Conv, Gemm and MatMul INT8 layers where the model quantizes their inputs
 // and weights, and materializes every recorded tensor in int8 at its scale
@@ -55,7 +62,7 @@ bool HasQdqNodes(const ir::Graph& graph);
 
 /// The step described in the file comment, on `graph` in place. Counters
 /// (named as a pass's, added to `counters`): "weights-folded", "bias-folded", "constants-folded",
-/// "activation-pairs-folded" and "skipped.<reason>" per node left. A
+/// "activation-pairs-folded", "activation-scales-moved-back" and "skipped.<reason>" per node left. A
 /// scale that is not a constant, finite float32 > 0 leaves its node in the
 /// graph (listed in not_folded; it runs with ONNX's semantics). Never fails
 /// today; the Status is for the graph checks a future rule may need.

@@ -146,9 +146,15 @@ Tensor QuantizeTensor(const Tensor& x, float scale) {
 // The isolated INT8 SQNR of `node` on the captured samples: its FP32 inputs
 // quantized, the INT8 layer run alone, its output dequantized and compared
 // with the FP32 output.
+// `type` receives the INT8 layer type ("Int8Conv", ...).
 absl::StatusOr<double> IsolatedSqnr(const ir::Node& node, const opt::ScaleMap& scales,
-                                    const Captured& captured) {
+                                    const Captured& captured, std::string* type) {
   ENGINE_ASSIGN_OR_RETURN(opt::Int8Layer layer, opt::MakeInt8Layer(node, scales));
+  // A fused activation without an exact integer form (GELU, Sigmoid, ...) is
+  // applied in float32 in the epilogue, as the rewrite builds the layer with
+  // an int8 output (without it the isolated output would lack the activation).
+  if (!layer.float_activation.empty()) opt::MakeFloatEpilogueOutput(layer);
+  *type = layer.type;
   double signal = 0, noise = 0;
   for (const auto& batch : captured) {
     auto x = batch.find(node.inputs[0]->name);
@@ -172,6 +178,64 @@ absl::StatusOr<double> IsolatedSqnr(const ir::Node& node, const opt::ScaleMap& s
     const float* ref = y->second.data_as<float>();
     for (int64_t i = 0; i < out[0].num_elements(); ++i) {
       const double d = static_cast<double>(ref[i]) - q[i] * static_cast<double>(layer.output_scale);
+      signal += static_cast<double>(ref[i]) * ref[i];
+      noise += d * d;
+    }
+  }
+  if (noise == 0) return INFINITY;
+  if (signal == 0) return -INFINITY;
+  return 10.0 * std::log10(signal / noise);
+}
+
+// The isolated INT8 SQNR of Attention `node` (opt::IsInt8AttentionCandidate)
+// on the captured samples: its FP32 Q, K and V quantized at their
+// calibrated scales, Int8Attention run alone (the float mask as captured),
+// its int8 output at Y's calibrated scale dequantized and compared with the
+// FP32 output. NotFound when a scale is missing; InvalidArgument when the
+// score scale is not finite and > 0 (opt::Int8AttentionAttrs).
+absl::StatusOr<double> IsolatedAttentionSqnr(const ir::Node& node, const opt::ScaleMap& scales,
+                                             const Captured& captured) {
+  float s[4];
+  const ir::Value* io[4] = {node.inputs[0], node.inputs[1], node.inputs[2], node.outputs[0]};
+  for (int i = 0; i < 4; ++i) {
+    auto it = scales.find(io[i]->name);
+    if (it == scales.end()) {
+      return absl::NotFoundError(absl::StrCat("accuracy guard: no INT8 scale for tensor '",
+                                              io[i]->name, "' of ", node.Describe()));
+    }
+    s[i] = it->second;
+  }
+  ENGINE_ASSIGN_OR_RETURN(Attributes attrs, opt::Int8AttentionAttrs(node, s[0], s[1], s[2], s[3]));
+  const ir::Value* mask = node.inputs.size() > 3 ? node.inputs[3] : nullptr;
+  double signal = 0, noise = 0;
+  for (const auto& batch : captured) {
+    Tensor q[3];
+    bool complete = true;
+    for (int i = 0; i < 3 && complete; ++i) {
+      auto x = batch.find(io[i]->name);
+      complete = x != batch.end();
+      if (complete) q[i] = QuantizeTensor(x->second, s[i]);
+    }
+    auto y = batch.find(io[3]->name);
+    if (!complete || y == batch.end()) continue;
+    std::vector<const Tensor*> inputs = {&q[0], &q[1], &q[2]};
+    if (mask != nullptr) {
+      auto m = batch.find(mask->name);
+      if (m != batch.end()) {
+        inputs.push_back(&m->second);
+      } else if (mask->is_constant()) {
+        inputs.push_back(mask->constant.get());
+      } else {
+        continue;
+      }
+    }
+    ENGINE_ASSIGN_OR_RETURN(std::vector<Tensor> out,
+                            ops::EvaluateLayer(ops::OpRegistry::Builtin(), "Int8Attention", attrs,
+                                               inputs));
+    const int8_t* got = out[0].data_as<int8_t>();
+    const float* ref = y->second.data_as<float>();
+    for (int64_t i = 0; i < out[0].num_elements(); ++i) {
+      const double d = static_cast<double>(ref[i]) - got[i] * static_cast<double>(s[3]);
       signal += static_cast<double>(ref[i]) * ref[i];
       noise += d * d;
     }
@@ -213,6 +277,21 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
   std::vector<std::string> float16_tensors;
   std::vector<IsolatedFloatLayer> float16_layers;
   if (float16_guard) float16_layers = Float16GuardCandidates(graph, float16_tensors);
+  // Captured besides the scale tensors: the float16 guard's, and the mask of
+  // every Int8Attention candidate (the isolated run reads it as it is).
+  std::vector<std::string> extra_tensors = float16_tensors;
+  if (guard) {
+    for (const auto& node : graph.nodes()) {
+      if (!opt::IsInt8AttentionCandidate(*node) || node->inputs.size() < 4 ||
+          node->inputs[3] == nullptr || node->inputs[3]->is_constant()) {
+        continue;
+      }
+      if (std::find(extra_tensors.begin(), extra_tensors.end(), node->inputs[3]->name) ==
+          extra_tensors.end()) {
+        extra_tensors.push_back(node->inputs[3]->name);
+      }
+    }
+  }
   if (reuse) {
     // A later build of a dynamic-shape plan: the calibration build's scales.
     // A tensor the calibration graph did not have (its optimizer folded a
@@ -302,7 +381,7 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
       std::map<std::string, opt::TensorHistogram> unused;
       ENGINE_RETURN_IF_ERROR(RunCalibration(graph, tensors, config, config.accuracy_guard_samples,
                                             logger, unused, captured, &summary.batches,
-                                            float16_tensors));
+                                            extra_tensors));
     }
   } else {
     if (config.calibrator == nullptr) {
@@ -318,7 +397,7 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
     ENGINE_RETURN_IF_ERROR(RunCalibration(graph, tensors, config,
                                           guard ? config.accuracy_guard_samples : 0, logger,
                                           histograms, captured, &summary.batches,
-                                          float16_tensors));
+                                          extra_tensors));
     for (const auto& [name, h] : histograms) {
       scales[name] = opt::ScaleFromAmax(opt::ComputeAmax(h, ToOpt(config.calibration_algorithm),
                                                          config.calibration_percentile));
@@ -369,17 +448,51 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
     sqnr = shared->sqnr_db;
   }
   if (guard) {
+    // Counters of the "int8-accuracy-guard" entry of result.passes, per INT8
+    // layer type: "checked[.<type>]", "accepted.<type>",
+    // "rejected.<type>.sqnr-below-threshold" and
+    // "skipped.<type>.score-scale-not-finite" (an Attention the rewrite
+    // leaves FP32 anyway).
+    const auto guard_start = std::chrono::steady_clock::now();
+    std::map<std::string, int64_t> counters;
     for (const auto& node : graph.nodes()) {
-      if (!opt::HasInt8Form(*node) || keep_fp32.contains(node.get())) continue;
-      ENGINE_ASSIGN_OR_RETURN(double db, IsolatedSqnr(*node, scales, captured));
+      if (keep_fp32.contains(node.get())) continue;
+      const bool attention = opt::IsInt8AttentionCandidate(*node);
+      if (!attention && !opt::HasInt8Form(*node)) continue;
+      std::string type = "Int8Attention";
+      double db = 0;
+      if (attention) {
+        absl::StatusOr<double> measured = IsolatedAttentionSqnr(*node, scales, captured);
+        if (absl::IsInvalidArgument(measured.status())) {
+          ++counters["skipped.Int8Attention.score-scale-not-finite"];
+          continue;
+        }
+        ENGINE_RETURN_IF_ERROR(measured.status());
+        db = *measured;
+      } else {
+        ENGINE_ASSIGN_OR_RETURN(db, IsolatedSqnr(*node, scales, captured, &type));
+      }
+      ++counters["checked"];
+      ++counters[absl::StrCat("checked.", type)];
       sqnr[node->name] = db;
       if (db < config.accuracy_guard_db) {
         keep_fp32[node.get()] = absl::StrFormat("accuracy guard: isolated INT8 SQNR %.1f dB < %.1f dB",
                                                 db, config.accuracy_guard_db);
+        ++counters[absl::StrCat("rejected.", type, ".sqnr-below-threshold")];
         logger->Log(Severity::kInfo, absl::StrCat(node->Describe(), " stays FP32: ",
                                                   keep_fp32[node.get()]));
+      } else {
+        ++counters[absl::StrCat("accepted.", type)];
       }
     }
+    bool changed = false;
+    for (const auto& [key, count] : counters) changed |= absl::StartsWith(key, "rejected.");
+    const int n = static_cast<int>(graph.nodes().size());
+    result.passes.push_back(
+        {"int8-accuracy-guard", changed,
+         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - guard_start)
+             .count(),
+         n, n, counters});
   }
 
   ENGINE_ASSIGN_OR_RETURN(result.layer_precisions, opt::QuantizeGraphInt8(graph, scales, keep_fp32, {},

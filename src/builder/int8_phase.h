@@ -40,7 +40,16 @@ struct SharedInt8 {
 ///     algorithm), writing the cache when a path is given;
 ///  2. layers pinned by config.layer_precisions and, with
 ///     config.accuracy_guard_db > 0, layers whose isolated INT8 SQNR is below
-///     it stay FP32;
+///     it stay FP32: every layer with an INT8 form (Int8Conv, Int8Gemm,
+///     Int8ConvTranspose: its FP32 input quantized, the layer run alone, its
+///     int8 output dequantized) and every Int8Attention candidate (its FP32
+///     Q, K, V quantized at their scales, Int8Attention run alone with the
+///     captured float mask, its int8 output at Y's scale dequantized),
+///     compared with the FP32 output over the first
+///     config.accuracy_guard_samples calibration samples; the reason names
+///     the SQNR and the threshold, and an "int8-accuracy-guard" entry of
+///     result.passes counts "checked", "checked.<type>", "accepted.<type>"
+///     and "rejected.<type>.sqnr-below-threshold" per INT8 layer type;
 ///  3. opt::QuantizeGraphInt8.
 /// `known_tensors` are the tensor names of the network before optimization
 /// (a cache may name tensors that fusion removed). Fills

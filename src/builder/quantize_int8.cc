@@ -419,6 +419,41 @@ bool HasInt8Form(const ir::Node& node, std::string* reason) {
   return false;
 }
 
+bool IsInt8AttentionCandidate(const ir::Node& node) { return IsAttentionCandidate(node); }
+
+absl::StatusOr<Attributes> Int8AttentionAttrs(const ir::Node& node, float sq, float sk, float sv,
+                                              float y_scale) {
+  const int64_t d = node.inputs.size() > 1 && node.inputs[1] != nullptr && !node.inputs[1]->shape.empty()
+                        ? node.inputs[1]->shape.back()
+                        : 0;
+  const int64_t heads = node.attrs.Int("num_heads", 0);
+  const int64_t head = node.inputs[1] != nullptr && node.inputs[1]->shape.size() == 3 && heads > 0
+                           ? d / heads
+                           : d;
+  const bool divide = node.attrs.GetString("scale_mode", "mul").value_or("mul") == "div";
+  const double dflt = head > 0 ? 1.0 / std::sqrt(static_cast<double>(head)) : 1.0;
+  const double scale = node.attrs.Float("scale", static_cast<float>(divide ? 1.0 / dflt : dflt));
+  const double score_scale = static_cast<double>(sq) * sk * (divide ? 1.0 / scale : scale);
+  if (!(score_scale > 0) || !std::isfinite(score_scale)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Int8Attention '", node.name, "': the score scale s_q s_k scale = ", score_scale,
+        " is not finite and > 0"));
+  }
+  Attributes attrs;
+  for (const char* a : {"num_heads", "output_packed"}) {
+    if (node.attrs.Has(a)) attrs.Set(a, node.attrs.Int(a, 0));
+  }
+  attrs.Set("score_scale", static_cast<float>(score_scale));
+  const double v_factor = static_cast<double>(sv) / kProbOne;  // s_v / 127
+  if (y_scale > 0) {
+    attrs.Set("output_factor", static_cast<float>(v_factor / y_scale));
+    attrs.Set("int8_output", int64_t{1});
+  } else {
+    attrs.Set("output_factor", static_cast<float>(v_factor));
+  }
+  return attrs;
+}
+
 std::vector<std::string> Int8ScaleTensors(const ir::Graph& graph) {
   std::vector<std::string> out;
   std::set<std::string> seen;
@@ -896,15 +931,36 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     }
     if (IsAttentionCandidate(*node)) {
       if (expl) {
-        fp32_reason[node] =
-            "Attention stays FP32 under explicit quantization (its Q, K, V products are not "
-            "Q/DQ-quantized by the model)";
-        continue;
+        // Explicit quantization: Int8Attention when the model quantizes Q, K
+        // and V (Q/DQ on the operands of Q.K^T and P.V, their scales moved
+        // back to the projections' outputs by explicit-quantization) with
+        // zero point 0, at the model's scales; Y int8 at the model's scale
+        // when it quantizes Y, else float. The model's scale for the
+        // probabilities P is not used: the fused layer holds P as its
+        // unnormalized exponentials at 1/127 (see below).
+        std::string why;
+        static constexpr const char* kOperand[3] = {"Q", "K", "V"};
+        for (int i = 0; i < 3 && why.empty(); ++i) {
+          const std::string& name = node->inputs[i]->name;
+          if (!scales.contains(name)) {
+            why = absl::StrCat("Attention stays FP32 under explicit quantization: the model does "
+                               "not quantize its ", kOperand[i], " input '", name,
+                               "' (no Q/DQ on the attention MatMuls' operands)");
+          } else if (zp_of(name) != 0) {
+            why = absl::StrCat("Attention stays FP32 under explicit quantization: its ", kOperand[i],
+                               " input '", name, "' has zero point ", zp_of(name),
+                               " (Int8Attention takes symmetric int8)");
+          }
+        }
+        if (!why.empty()) {
+          fp32_reason[node] = std::move(why);
+          continue;
+        }
       }
       // Int8Attention (kernels/attention.cc, common/int8_softmax.h): Q, K, V
-      // int8 at their calibrated scales, unnormalized exponentials at 1/127,
-      // Y scaled by s_v / (127 * row sum) to its calibrated scale (or to
-      // float for float readers).
+      // int8 at their calibrated (or the model's) scales, unnormalized
+      // exponentials at 1/127, Y scaled by s_v / (127 * row sum) to its
+      // scale (or to float for float readers).
       // The scale each operand is held at in int8 (its producer's, when an
       // INT8 or pass-through layer already wrote it).
       float sx[3];
@@ -914,36 +970,28 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
         qkv[i] = int8_input(node->inputs[i], s, node);
         sx[i] = int8_of.at(node->inputs[i]).second;
       }
-      const int64_t d = node->inputs[1]->shape.empty() ? 0 : node->inputs[1]->shape.back();
-      const int64_t heads = node->attrs.Int("num_heads", 0);
-      const int64_t head = node->inputs[1]->shape.size() == 3 && heads > 0 ? d / heads : d;
-      const bool divide = node->attrs.GetString("scale_mode", "mul").value_or("mul") == "div";
-      const double dflt = head > 0 ? 1.0 / std::sqrt(static_cast<double>(head)) : 1.0;
-      const double scale = node->attrs.Float("scale", static_cast<float>(divide ? 1.0 / dflt : dflt));
-      const double score_scale = static_cast<double>(sx[0]) * sx[1] * (divide ? 1.0 / scale : scale);
-      if (!(score_scale > 0) || !std::isfinite(score_scale)) {
+      ir::Value* y = node->outputs[0];
+      const bool float_y = expl ? !scales.contains(y->name) || zp_of(y->name) != 0
+                                : !ReadsInt8(y) || !effective.contains(y->name);
+      float y_scale = 0;
+      if (!float_y) {
+        ENGINE_ASSIGN_OR_RETURN(y_scale, ScaleOf(effective, y, *node));
+      }
+      absl::StatusOr<Attributes> attrs = Int8AttentionAttrs(*node, sx[0], sx[1], sx[2], y_scale);
+      if (!attrs.ok()) {
         fp32_reason[node] = "Attention stays FP32: its score scale is not finite and > 0";
         continue;
       }
       auto q = make_node("Int8Attention", node->name, node->onnx_nodes);
-      for (const char* a : {"num_heads", "output_packed"}) {
-        if (node->attrs.Has(a)) q->attrs.Set(a, node->attrs.Int(a, 0));
-      }
-      q->attrs.Set("score_scale", static_cast<float>(score_scale));
+      q->attrs = *std::move(attrs);
       for (ir::Value* x : qkv) q->inputs.push_back(x);
       if (node->inputs.size() > 3 && node->inputs[3] != nullptr) q->inputs.push_back(node->inputs[3]);
-      ir::Value* y = node->outputs[0];
-      const double v_factor = static_cast<double>(sx[2]) / kProbOne;  // s_v / 127
-      if (!ReadsInt8(y) || !effective.contains(y->name)) {
-        q->attrs.Set("output_factor", static_cast<float>(v_factor));
+      if (float_y) {
         q->outputs = {y};
         created.insert(graph.InsertNodeBefore(node, std::move(q)));
         graph.RemoveNode(node);
         continue;
       }
-      ENGINE_ASSIGN_OR_RETURN(const float y_scale, ScaleOf(effective, y, *node));
-      q->attrs.Set("output_factor", static_cast<float>(v_factor / y_scale));
-      q->attrs.Set("int8_output", int64_t{1});
       replace_int8_out(node, std::move(q), y_scale);
       continue;
     }

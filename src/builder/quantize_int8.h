@@ -26,9 +26,10 @@
 //    requantize, so that the Concat is a copy (TensorRT's approach); any
 //    other group stays FP32;
 //  - Attention (fuse-attention's layer) whose Q, K and V are float
-//    activations into Int8Attention (implicit quantization only): Q, K, V
-//    int8 at their calibrated per-tensor scales (their producers requantize
-//    to them), Q K^T exact in int32, the softmax on the vector unit in
+//    activations into Int8Attention: Q, K, V int8 at their calibrated
+//    per-tensor scales (explicit quantization: the model's, zero point 0;
+//    without them it stays FP32 with the reason; the model's scale for the
+//    probabilities is not used) (their producers requantize to them), Q K^T exact in int32, the softmax on the vector unit in
 //    float32 into int8 unnormalized exponentials at the fixed scale 1/127,
 //    P V exact in int32, scaled by s_v / (127 * row sum) to Y's calibrated
 //    scale or to float for float readers (common/int8_softmax.h); the float
@@ -172,6 +173,25 @@ absl::StatusOr<std::vector<LayerPrecisionInfo>> QuantizeGraphInt8(
     ir::Graph& graph, const ScaleMap& scales,
     const std::map<const ir::Node*, std::string>& keep_fp32,
     const QuantizeOptions& options = {}, ScaleMap* int8_tensors = nullptr);
+
+/// Whether `node` is an Attention layer (fuse-attention's) whose Q, K and V
+/// (inputs 0-2) are float32 activations and whose optional mask (input 3)
+/// is float32: the rewrite turns it into Int8Attention (implicit
+/// quantization; under explicit quantization when the model gives Q, K, V
+/// scales with zero point 0), and the accuracy guard checks it.
+bool IsInt8AttentionCandidate(const ir::Node& node);
+
+/// The attributes of the Int8Attention layer (kernels/attention.cc,
+/// common/int8_softmax.h) that replaces Attention `node` with Q, K and V held
+/// in int8 at the scales `sq`, `sk`, `sv` (float units per step): num_heads
+/// and output_packed copied, score_scale = s_q s_k * the layer's scale
+/// (1 / scale with scale_mode "div"; default 1 / sqrt(head size)), and
+/// output_factor = s_v / (127 * y_scale) with int8_output = 1 when
+/// `y_scale` > 0 (int8 Y at y_scale), or s_v / 127 (float Y) when it is 0.
+/// Errors: InvalidArgument naming the layer when the score scale is not
+/// finite and > 0.
+absl::StatusOr<Attributes> Int8AttentionAttrs(const ir::Node& node, float sq, float sk, float sv,
+                                              float y_scale);
 
 /// Explicit quantization: why `node` (HasInt8Form) cannot be an INT8 layer
 /// with the model's quantization, or "" when it can: its input must have a

@@ -145,6 +145,9 @@ def main():
     ap.add_argument("--presets", nargs="+", default=["edge", "tpu-v1"])
     ap.add_argument("--calib", type=int, default=16)
     ap.add_argument("--eval", type=int, default=8)
+    ap.add_argument("--guard", type=float, default=0.0,
+                    help="also build with the INT8 accuracy guard at this many dB and print "
+                         "the Int8Attention layers' isolated SQNR and the guard's counters")
     a = ap.parse_args()
     work = os.path.join(a.build, "test_work", "transformers_int8")
     os.makedirs(work, exist_ok=True)
@@ -198,6 +201,25 @@ def main():
         for k, v in sorted(reasons.items()):
             print("    FP32 x%d  %s" % (v, k))
         fail = fail or not ok
+        if a.guard > 0:
+            # The accuracy guard (builder/int8_phase.h) on the same calibration
+            # samples (its first 8): each Int8Attention run alone in int8.
+            cfg = engine.BuilderConfig()
+            cfg.hardware = a.presets[0]
+            cfg.precision = "int8"
+            cfg.calibrator = engine.NumpyCalibrator(calib)
+            cfg.accuracy_guard_db = a.guard
+            t1 = time.time()
+            _, rg = engine.Builder().build(path, cfg)
+            att = [(lp["sqnr_db"], lp["type"]) for lp in rg.layer_precisions
+                   if lp["type"] in ("Attention", "Int8Attention")]
+            counters = next((p["counters"] for p in rg.passes
+                             if p["name"] == "int8-accuracy-guard"), {})
+            print("    guard %.1f dB: attention isolated SQNR %s dB; %s; counters %s (%.1f s)" %
+                  (a.guard, ", ".join("%.1f" % db for db, _ in att),
+                   ", ".join("%d %s" % (sum(1 for _, t in att if t == k), k)
+                             for k in ("Int8Attention", "Attention")),
+                   ", ".join("%s=%d" % kv for kv in sorted(counters.items())), time.time() - t1))
         if not a.figures:
             continue
         # "before": the INT8 engine as it was without Int8Attention and the
