@@ -660,4 +660,42 @@ void SgemmRows(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, con
   }
 }
 
+int64_t SgemmActivationsFloats(int64_t m, int64_t n, int64_t k, bool trans_b) {
+  return PackedAFloats(m, k) + (trans_b ? k * n : 0);
+}
+
+void SgemmActivations(bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                      const float* b, int64_t ldb, float* c, int64_t ldc, float* workspace) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+  float* a_packed = workspace;
+  PackA(a, m, k, lda, 1, a_packed);
+  if (trans_b) {
+    // B [k, n] = the transpose of the [n, k] rows at b, written row-major
+    // (blocks of 16 x 16 so both sides stay in L1).
+    float* bt = workspace + PackedAFloats(m, k);
+    constexpr int64_t kT = 16;
+    for (int64_t j0 = 0; j0 < n; j0 += kT) {
+      const int64_t j1 = std::min(j0 + kT, n);
+      for (int64_t k0 = 0; k0 < k; k0 += kT) {
+        const int64_t k1 = std::min(k0 + kT, k);
+        for (int64_t j = j0; j < j1; ++j) {
+          for (int64_t kk = k0; kk < k1; ++kk) bt[kk * n + j] = b[j * ldb + kk];
+        }
+      }
+    }
+    b = bt;
+    ldb = n;
+  }
+  const SgemmEpilogue ep;
+  if (SgemmPreferRows(m, n, k)) {
+    SgemmRows(a_packed, m, k, 0, m, b, ldb, 0, n, c, ldc, ep);
+  } else {
+    SgemmPanelsDirect(a_packed, m, k, 0, m, b, ldb, 0, n, c, ldc, ep);
+  }
+}
+
 }  // namespace engine::kernels
