@@ -15,8 +15,9 @@
 // Add, Softmax(axis -1), MatMul: each score is rounded to float32 after the
 // product, after the scale and after the mask add; the softmax is the
 // Softmax kernel's contiguous form (max, exp(x - max) summed left to right,
-// times 1 / sum; kernels/norm.cc); both products are Sgemm calls
-// (kernels/sgemm.h). Only the materialized Kᵀ and the [B, H, S, T] score
+// times 1 / sum; kernels/norm.cc); both products are SgemmActivations calls
+// (kernels/sgemm_packed.h), the kernel of MatMul without a constant B too,
+// so every score and output has the unfused chain's bits. Only the materialized Kᵀ and the [B, H, S, T] score
 // tensors of the chain disappear: a head's scores live in per-thread scratch.
 //
 // Packed head layout (engine extension, written by the fuse-attention-heads
@@ -59,7 +60,7 @@
 #include "common/status_macros.h"
 #include "kernels/defs.h"
 #include "kernels/kernel_util.h"
-#include "kernels/sgemm.h"
+#include "kernels/sgemm_packed.h"
 
 namespace engine::kernels {
 namespace {
@@ -206,8 +207,9 @@ class AttentionKernel final : public Kernel {
       return absl::InvalidArgumentError(absl::StrCat(
           "Attention: expected one float32 output of shape ", ShapeString(y_shape)));
     }
-    gemm_bytes_ = std::max(SgemmWorkspaceBytes(p_.s, p_.t, p_.d),
-                           SgemmWorkspaceBytes(p_.s, p_.dv, p_.t));
+    gemm_bytes_ = static_cast<size_t>(std::max(SgemmActivationsFloats(p_.s, p_.t, p_.d, true),
+                                               SgemmActivationsFloats(p_.s, p_.dv, p_.t, false))) *
+                  sizeof(float);
     scratch_.per_thread =
         ScratchLayout::Align(static_cast<size_t>(p_.s * p_.t) * sizeof(float)) + gemm_bytes_;
     return absl::OkStatus();
@@ -228,7 +230,8 @@ class AttentionKernel final : public Kernel {
     ParallelFor(ctx, p_.b * p_.h, [&](int64_t begin, int64_t end, int slot) {
       std::byte* base = scratch_.Slot(ctx, slot);
       float* scores = reinterpret_cast<float*>(base);
-      void* ws = base + ScratchLayout::Align(static_cast<size_t>(s * t) * sizeof(float));
+      float* ws = reinterpret_cast<float*>(
+          base + ScratchLayout::Align(static_cast<size_t>(s * t) * sizeof(float)));
       for (int64_t bh = begin; bh < end; ++bh) {
         const int64_t bi = bh / p_.h, hi = bh % p_.h;
         float* yh = y + p_.yl.Offset(bi, hi);
@@ -237,8 +240,8 @@ class AttentionKernel final : public Kernel {
           continue;
         }
         // scores [S, T] = Q_h [S, D] x K_h^T.
-        Sgemm(false, true, s, t, d, 1.0f, q + p_.ql.Offset(bi, hi), p_.ql.ld,
-              k + p_.kl.Offset(bi, hi), p_.kl.ld, 0.0f, scores, t, ws, gemm_bytes_);
+        SgemmActivations(true, s, t, d, q + p_.ql.Offset(bi, hi), p_.ql.ld,
+                         k + p_.kl.Offset(bi, hi), p_.kl.ld, scores, t, ws);
         for (int64_t i = 0; i < s; ++i) {
           float* row = scores + i * t;
           if (p_.divide) {
@@ -253,8 +256,8 @@ class AttentionKernel final : public Kernel {
           SoftmaxRow(row, row, t);  // the Softmax kernel's row, in place
         }
         // Y_h [S, Dv] = P [S, T] x V_h [T, Dv].
-        Sgemm(false, false, s, dv, t, 1.0f, scores, t, v + p_.vl.Offset(bi, hi), p_.vl.ld, 0.0f, yh,
-              p_.yl.ld, ws, gemm_bytes_);
+        SgemmActivations(false, s, dv, t, scores, t, v + p_.vl.Offset(bi, hi), p_.vl.ld, yh,
+                         p_.yl.ld, ws);
       }
     });
   }

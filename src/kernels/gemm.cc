@@ -1,5 +1,5 @@
-// Gemm and MatMul: matrix products with Eigen's blocked kernel (sgemm.h), FP32
-// split into a fixed grid of output blocks (SgemmGrid) spread over
+// Gemm and MatMul: matrix products; Gemm's general FP32 path on Eigen's blocked
+// kernel (sgemm.h), split into a fixed grid of output blocks (SgemmGrid) spread over
 // RunContext::threads threads, so outputs do not depend on the thread count.
 //
 // Gemm (ONNX opset 13, Operators.md#Gemm), float32:
@@ -26,9 +26,9 @@
 // with beta = 1 (a bias per column) runs on sgemm_packed.h instead: B is
 // packed into column panels once at Prepare (SharedPackedB, shared between
 // contexts), A into 16-row blocks at each Run (into the shared scratch,
-// block by block over the threads), then a fixed grid of output blocks
-// (column blocks outermost, so consecutive blocks reuse a B panel in cache)
-// over the threads, each SgemmPanels with the epilogue
+// each row block by the first thread that needs it), within one fixed grid
+// of output blocks (column blocks outermost, so consecutive blocks reuse a
+// B panel in cache) over the threads, each SgemmPanels with the epilogue
 // act(((acc + C[j]) + R[i][j])), acc the product summed over k in order.
 // That arithmetic does not depend on the blocking (sgemm_packed.h), so the
 // outputs are bit-identical for any thread count. Measured on BERT-base's
@@ -39,9 +39,15 @@
 //   A [..., M, K], B [..., K, N] -> Y [broadcast(...), M, N]. A 1-D A [K] is
 //   treated as [1, K] and a 1-D B [K] as [K, 1]; the added dimension is
 //   removed from the output (so two 1-D operands give a scalar []). Batch
-//   dimensions broadcast numpy-style.
+//   dimensions broadcast numpy-style. FP32 without a constant B (both
+//   operands activations) runs on SgemmActivations (sgemm_packed.h) over a
+//   fixed grid of blocks of every batch (ActivationGrid), the kernel of the
+//   fused Attention layer's per-head products too (kernels/attention.cc), so
+//   the fused layer and the unfused MatMul chain agree bit for bit.
 #include <Eigen/Core>
 #include <algorithm>
+#include <atomic>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -171,9 +177,14 @@ absl::StatusOr<std::vector<TensorInfo>> InferGemm(const Attributes& attrs,
 // The packed path's product (see the file comment), shared by Gemm and by
 // MatMul with a constant B (so MatMul + Add and the fused Gemm agree bit for
 // bit): Y [m, n] = epilogue(A [m, k] row-major * B), B packed by
-// SharedPackedB; A packed into `a_packed` (PackedAFloats(m, k) floats) one
-// 16-row block per task, then the grid of `rows` x `cols` output blocks
-// (column blocks outermost) over the threads.
+// SharedPackedB; the grid of `rows` x `cols` output blocks (column blocks
+// outermost) over the threads in one ParallelFor (one fork/join per
+// product). A is packed into `a_packed` (PackedAFloats(m, k) floats) one
+// row block at a time by the first thread that needs it (a per-row-block
+// state word claimed with a compare-exchange; a thread needing a row block
+// that another thread is packing waits for it), so packing needs no
+// barrier of its own. The packing is a pure copy, so who packs changes no
+// bit.
 struct PackedProduct {
   static constexpr int64_t kRowsPerBlock = 64;
   static constexpr int64_t kPanelsPerBlock = 4;
@@ -189,25 +200,51 @@ struct PackedProduct {
     cols = kPanelsPerBlock * SgemmPanelCols();
     col_blocks = (n + cols - 1) / cols;
   }
-  size_t SharedBytes() const { return static_cast<size_t>(PackedAFloats(m, k)) * sizeof(float); }
+  // Packed A, then one state word per row block.
+  size_t PackedABytes() const {
+    return ScratchLayout::Align(static_cast<size_t>(PackedAFloats(m, k)) * sizeof(float));
+  }
+  size_t SharedBytes() const {
+    return PackedABytes() + static_cast<size_t>(row_blocks) * sizeof(std::atomic<int32_t>);
+  }
 
+  // `a_packed`: SharedBytes() bytes of scratch (64-byte aligned).
   void Run(const RunContext& ctx, const float* a, const float* b_packed, float* a_packed,
            float* y, const SgemmEpilogue& ep) const {
-    const int64_t a_blocks = (m + kSgemmBlockRows - 1) / kSgemmBlockRows;
-    ParallelFor(ctx, a_blocks, [&](int64_t begin, int64_t end, int) {
-      for (int64_t blk = begin; blk < end; ++blk) {
-        const int64_t r0 = blk * kSgemmBlockRows;
-        PackA(a + r0 * k, std::min(kSgemmBlockRows, m - r0), k, k, 1, a_packed + r0 * k);
+    // Row block states: 0 unpacked, 1 being packed, 2 packed. Initialized
+    // before ParallelFor publishes the job to the workers.
+    auto* state = reinterpret_cast<std::atomic<int32_t>*>(reinterpret_cast<std::byte*>(a_packed) +
+                                                          PackedABytes());
+    for (int64_t i = 0; i < row_blocks; ++i) new (&state[i]) std::atomic<int32_t>(0);
+    auto ensure_packed = [&](int64_t rb) {
+      std::atomic<int32_t>& st = state[rb];
+      if (st.load(std::memory_order_acquire) == 2) return;
+      int32_t expected = 0;
+      if (st.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+        // rows is a multiple of 16: the row block is whole blocks of packed A.
+        const int64_t r0 = rb * rows;
+        PackA(a + r0 * k, std::min(rows, m - r0), k, k, 1, a_packed + r0 * k);
+        st.store(2, std::memory_order_release);
+        return;
       }
-    });
+      while (st.load(std::memory_order_acquire) != 2) CpuRelax();
+    };
     ParallelFor(ctx, row_blocks * col_blocks, [&](int64_t begin, int64_t end, int) {
       for (int64_t blk = begin; blk < end; ++blk) {
         const int64_t j0 = blk / row_blocks * cols;
-        const int64_t m0 = blk % row_blocks * rows;
+        const int64_t rb = blk % row_blocks;
+        const int64_t m0 = rb * rows;
+        ensure_packed(rb);
         SgemmPanels(a_packed, m, k, 0, k, m0, std::min(m0 + rows, m), b_packed + j0 * k, j0,
                     std::min(j0 + cols, n), y, n, ep);
       }
     });
+  }
+
+  static void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
   }
 };
 
@@ -429,6 +466,41 @@ absl::StatusOr<std::vector<TensorInfo>> InferMatMul(const Attributes& attrs,
   return std::vector<TensorInfo>{MakeInfo(p.dtype, p.y_shape)};
 }
 
+// The blocks of an FP32 MatMul without a constant B (both operands
+// activations, e.g. the unfused attention chain's Q x K^T and P x V): a
+// fixed grid of at most kRows x kCols output blocks (row blocks
+// outermost), each one SgemmActivations call on its rows of A and columns
+// of B. Every output element is the same fma chain whatever the block
+// (sgemm_packed.h), so the result does not depend on the grid or the
+// thread count, and equals the fused Attention layer's products bit for bit.
+struct ActivationGrid {
+  static constexpr int64_t kRows = 64;
+  static constexpr int64_t kCols = 192;
+  int64_t m = 0, n = 0, k = 0, rows = 1, cols = 1, mb = 0, nb = 0;
+
+  ActivationGrid() = default;
+  ActivationGrid(int64_t m_, int64_t n_, int64_t k_) : m(m_), n(n_), k(k_) {
+    if (m <= 0 || n <= 0) return;
+    rows = (m + (m + kRows - 1) / kRows - 1) / ((m + kRows - 1) / kRows);
+    rows = std::min(m, (rows + kSgemmBlockRows - 1) / kSgemmBlockRows * kSgemmBlockRows);
+    cols = (n + (n + kCols - 1) / kCols - 1) / ((n + kCols - 1) / kCols);
+    mb = (m + rows - 1) / rows;
+    nb = (n + cols - 1) / cols;
+  }
+  int64_t blocks() const { return mb * nb; }
+  size_t WorkspaceBytes() const {
+    return static_cast<size_t>(SgemmActivationsFloats(rows, cols, k, false)) * sizeof(float);
+  }
+  // Block i of C [m, n] (leading dimension n) = A [m, k] x B [k, n], both
+  // row-major and dense.
+  void Run(int64_t i, const float* a, const float* b, float* c, float* workspace) const {
+    const int64_t m0 = i / nb * rows, j0 = i % nb * cols;
+    const int64_t m1 = std::min(m0 + rows, m), j1 = std::min(j0 + cols, n);
+    SgemmActivations(false, m1 - m0, j1 - j0, k, a + m0 * k, k, b + j0, n, c + m0 * n + j0, n,
+                     workspace);
+  }
+};
+
 class MatMulKernel final : public Kernel {
  public:
   absl::Status Prepare(const Attributes& attrs, std::span<const TensorInfo> inputs,
@@ -442,7 +514,7 @@ class MatMulKernel final : public Kernel {
     scratch_ = ScratchLayout();
     if (p_.dtype == DataType::kFloat32) {
       const int64_t rows = p_.fold_batch ? NumElements(p_.batch_shape) * p_.m : p_.m;
-      grid_ = SgemmGrid(rows, p_.n, p_.k);
+      grid_ = ActivationGrid(rows, p_.n, p_.k);
       scratch_.per_thread = grid_.WorkspaceBytes();
       // A constant B (one matrix): the packed path, as Gemm's (same bits as
       // the Gemm fuse-matmul-add makes of it, before its bias).
@@ -479,14 +551,14 @@ class MatMulKernel final : public Kernel {
   }
 
  private:
-  // FP32 through Sgemm (no allocation), the grid's blocks of every batch
-  // spread over the threads; other dtypes through Eigen.
+  // FP32 through SgemmActivations (no allocation), the grid's blocks of
+  // every batch spread over the threads; other dtypes through Eigen.
   void RunFloat(const RunContext& ctx, std::span<const void* const> in,
                 std::span<void* const> out) const {
     const float* a = static_cast<const float*>(in[0]);
     const float* b = static_cast<const float*>(in[1]);
     float* y = static_cast<float*>(out[0]);
-    const int64_t m = p_.m, k = p_.k, n = p_.n;
+    const int64_t m = p_.m, n = p_.n;
     const int64_t batches = p_.fold_batch ? 1 : NumElements(p_.batch_shape);
     if (NumElements(p_.batch_shape) == 0 || m == 0 || n == 0) return;
     if (b_packed_ != nullptr) {
@@ -501,8 +573,7 @@ class MatMulKernel final : public Kernel {
         const int64_t batch = i / blocks;
         const float* ab = p_.fold_batch ? a : a + p_.a_offsets[batch];
         const float* bb = p_.fold_batch ? b : b + p_.b_offsets[batch];
-        grid_.Run(i % blocks, false, false, 1.0f, ab, k, bb, n, 0.0f, y + batch * m * n, n,
-                  workspace, scratch_.per_thread);
+        grid_.Run(i % blocks, ab, bb, y + batch * m * n, reinterpret_cast<float*>(workspace));
       }
     });
   }
@@ -535,7 +606,7 @@ class MatMulKernel final : public Kernel {
   // FP32 with a constant B: B packed once (else null) and the packed product.
   std::shared_ptr<const std::vector<float>> b_packed_;
   PackedProduct packed_;
-  SgemmGrid grid_;  // FP32: blocks of one batch's product (fold_batch: of the whole)
+  ActivationGrid grid_;  // FP32: blocks of one batch's product (fold_batch: of the whole)
   ScratchLayout scratch_;
 };
 

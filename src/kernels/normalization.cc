@@ -27,7 +27,8 @@
 //   0; output sizes as MaxPool (floor or ceil_mode, SAME_UPPER/LOWER).
 //
 // Statistics are computed with two passes (mean, then variance of x - mean)
-// in double. Intra-op parallelism: independent rows (planes, groups, kept
+// in double (LayerNormalization: each pass's sum in 8 fixed lanes,
+// MomentsLanes). Intra-op parallelism: independent rows (planes, groups, kept
 // positions, output positions) are split over RunContext::threads; each is
 // computed by one thread in a fixed order.
 #include <algorithm>
@@ -83,6 +84,39 @@ void Moments(const float* x, int64_t n, float epsilon, float* mean, float* inv_s
     sq += d * d;
   }
   const double var = n > 0 ? sq / static_cast<double>(n) : 0.0;
+  *mean = static_cast<float>(m);
+  *inv_std = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(epsilon)));
+}
+
+// Moments for LayerNormalization's rows: the same two passes in double, each
+// sum accumulated in 8 lanes (element i into lane i % 8, the lanes added
+// pairwise at the end) so the compiler vectorizes the sums instead of one
+// serial chain of double adds. The order is fixed by n alone, so the
+// result depends only on x (not on threads or the row's position).
+void MomentsLanes(const float* x, int64_t n, float epsilon, float* mean, float* inv_std) {
+  constexpr int kL = 8;
+  auto fold = [](const double* s) {
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  };
+  double s[kL] = {0, 0, 0, 0, 0, 0, 0, 0};
+  const int64_t body = n / kL * kL;
+  for (int64_t i = 0; i < body; i += kL) {
+    for (int l = 0; l < kL; ++l) s[l] += static_cast<double>(x[i + l]);
+  }
+  for (int64_t i = body; i < n; ++i) s[i - body] += static_cast<double>(x[i]);
+  const double m = n > 0 ? fold(s) / static_cast<double>(n) : 0.0;
+  double q[kL] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t i = 0; i < body; i += kL) {
+    for (int l = 0; l < kL; ++l) {
+      const double d = static_cast<double>(x[i + l]) - m;
+      q[l] += d * d;
+    }
+  }
+  for (int64_t i = body; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - m;
+    q[i - body] += d * d;
+  }
+  const double var = n > 0 ? fold(q) / static_cast<double>(n) : 0.0;
   *mean = static_cast<float>(m);
   *inv_std = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(epsilon)));
 }
@@ -195,7 +229,17 @@ struct LayerNormParams {
   Dims stat_shape;
   std::vector<int64_t> scale_index, bias_index;  // per normalized element
   bool has_bias = false;
+  // Scale / B have one value per normalized element (index i -> i): read
+  // directly, so the normalization loop vectorizes.
+  bool scale_dense = false, bias_dense = false;
 };
+
+bool IsIdentity(const std::vector<int64_t>& index) {
+  for (size_t i = 0; i < index.size(); ++i) {
+    if (index[i] != static_cast<int64_t>(i)) return false;
+  }
+  return true;
+}
 
 // Index into a tensor of shape `t` broadcast (unidirectionally, right-aligned)
 // to `target`, for every element of `target`. Error when not broadcastable.
@@ -260,7 +304,9 @@ absl::StatusOr<LayerNormParams> ParseLayerNorm(const Attributes& attrs,
     ENGINE_RETURN_IF_ERROR(RequireFloat(inputs[2], type, "B"));
     ENGINE_ASSIGN_OR_RETURN(p.bias_index, BroadcastIndex(inputs[2].shape, normalized, "B"));
     p.has_bias = true;
+    p.bias_dense = IsIdentity(p.bias_index);
   }
+  p.scale_dense = IsIdentity(p.scale_index);
   return p;
 }
 
@@ -305,9 +351,18 @@ class LayerNormKernel final : public Kernel {
         const float* xr = x + r * d;
         float* yr = y + r * d;
         float mean, inv;
-        Moments(xr, d, p_.epsilon, &mean, &inv);
+        MomentsLanes(xr, d, p_.epsilon, &mean, &inv);
         if (mean_out != nullptr) mean_out[r] = mean;
         if (inv_out != nullptr) inv_out[r] = inv;
+        if (p_.scale_dense && (bias == nullptr || p_.bias_dense)) {
+          // The same expression per element, without the index lookups.
+          if (bias != nullptr) {
+            for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - mean) * inv * scale[i] + bias[i];
+          } else {
+            for (int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - mean) * inv * scale[i];
+          }
+          continue;
+        }
         for (int64_t i = 0; i < d; ++i) {
           const float v = (xr[i] - mean) * inv * scale[p_.scale_index[i]];
           yr[i] = bias != nullptr ? v + bias[p_.bias_index[i]] : v;

@@ -467,7 +467,24 @@ void PackA(const float* a, int64_t m, int64_t k, int64_t row_stride, int64_t col
   const int64_t padded = CeilDiv(m, kBlock) * kBlock;
   for (int64_t b0 = 0; b0 < padded; b0 += kBlock) {
     float* block = out + b0 * k;
-    for (int64_t kk = 0; kk < k; ++kk) {
+    int64_t kk = 0;
+#if defined(ENGINE_SGEMM_AVX512)
+    // Whole 16-row blocks of a row-major A: 16 x 16 squares through
+    // registers (load 16 row pieces, transpose, store 16 depths). A copy, so
+    // the same floats as the element loop below.
+    static_assert(kBlock == 16, "the transpose packs 16-row blocks");
+    if (col_stride == 1 && b0 + kBlock <= m) {
+      for (; kk + 16 <= k; kk += 16) {
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(a + (b0 + i) * row_stride + kk);
+        Transpose16(r);
+#pragma GCC unroll 16
+        for (int l = 0; l < 16; ++l) _mm512_storeu_ps(block + (kk + l) * kBlock, r[l]);
+      }
+    }
+#endif
+    for (; kk < k; ++kk) {
       for (int64_t i = 0; i < kBlock; ++i) {
         const int64_t row = b0 + i;
         block[kk * kBlock + i] = row < m ? a[row * row_stride + kk * col_stride] : 0.0f;
@@ -657,6 +674,58 @@ void SgemmRows(const float* a, int64_t m, int64_t k, int64_t m0, int64_t m1, con
       }
       jj += nc;
     }
+  }
+}
+
+int64_t SgemmActivationsFloats(int64_t m, int64_t n, int64_t k, bool trans_b) {
+  return PackedAFloats(m, k) + (trans_b ? k * n : 0);
+}
+
+void SgemmActivations(bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                      const float* b, int64_t ldb, float* c, int64_t ldc, float* workspace) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+  float* a_packed = workspace;
+  PackA(a, m, k, lda, 1, a_packed);
+  if (trans_b) {
+    // B [k, n] = the transpose of the [n, k] rows at b, written row-major
+    // (blocks of 16 x 16 so both sides stay in L1).
+    float* bt = workspace + PackedAFloats(m, k);
+    constexpr int64_t kT = 16;
+    for (int64_t j0 = 0; j0 < n; j0 += kT) {
+      const int64_t j1 = std::min(j0 + kT, n);
+      int64_t k0 = 0;
+#if defined(ENGINE_SGEMM_AVX512)
+      // Whole 16 x 16 squares through registers (a copy: the same floats).
+      if (j1 - j0 == kT) {
+        for (; k0 + kT <= k; k0 += kT) {
+          __m512 r[16];
+#pragma GCC unroll 16
+          for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(b + (j0 + i) * ldb + k0);
+          Transpose16(r);
+#pragma GCC unroll 16
+          for (int l = 0; l < 16; ++l) _mm512_storeu_ps(bt + (k0 + l) * n + j0, r[l]);
+        }
+      }
+#endif
+      for (; k0 < k; k0 += kT) {
+        const int64_t k1 = std::min(k0 + kT, k);
+        for (int64_t j = j0; j < j1; ++j) {
+          for (int64_t kk = k0; kk < k1; ++kk) bt[kk * n + j] = b[j * ldb + kk];
+        }
+      }
+    }
+    b = bt;
+    ldb = n;
+  }
+  const SgemmEpilogue ep;
+  if (SgemmPreferRows(m, n, k)) {
+    SgemmRows(a_packed, m, k, 0, m, b, ldb, 0, n, c, ldc, ep);
+  } else {
+    SgemmPanelsDirect(a_packed, m, k, 0, m, b, ldb, 0, n, c, ldc, ep);
   }
 }
 

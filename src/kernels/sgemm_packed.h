@@ -149,6 +149,29 @@ bool SgemmPreferRows(int64_t m, int64_t n, int64_t k);
 /// that are multiples of it use whole tiles.
 int64_t SgemmRowsCols();
 
+/// Floats of workspace SgemmActivations needs for an m x n x k product:
+/// packed A (PackedAFloats(m, k)), plus B^T written out row-major ([k, n])
+/// when trans_b.
+int64_t SgemmActivationsFloats(int64_t m, int64_t n, int64_t k, bool trans_b);
+
+/// A product of two activations (both operands change every call), on the
+/// calling thread, for the fused Attention layer's per-head products and
+/// MatMul without a constant B (kernels/attention.cc, gemm.cc):
+///   C [m, n] (row-major, leading dimension ldc) = A [m, k] (row-major, lda)
+///   x B, where B is [k, n] row-major (ldb), or with trans_b the transpose
+///   of a row-major [n, k] matrix (ldb).
+/// A is packed (PackA) into `workspace`; B^T (trans_b) is first written out
+/// row-major [k, n] into the workspace after it, so both forms make the
+/// same kernel calls; then SgemmRows or SgemmPanelsDirect (by
+/// SgemmPreferRows) read B in place. Every element of C is the fma chain of
+/// the file comment (no epilogue), so C does not depend on which sub-block
+/// of a larger product a call computes: callers may split a product into
+/// any blocks (any thread) and a fused layer gives the unfused MatMul's
+/// bits. k == 0 gives zeros. `workspace`: SgemmActivationsFloats(m, n, k,
+/// trans_b) floats, no alignment needed beyond float's. Never allocates.
+void SgemmActivations(bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                      const float* b, int64_t ldb, float* c, int64_t ldc, float* workspace);
+
 }  // namespace engine::kernels
 
 #endif  // ENGINE_KERNELS_SGEMM_PACKED_H_

@@ -97,6 +97,10 @@ TEST_CASE("Attention matches the unfused MatMul, scale, mask, Softmax, MatMul ch
       CompareResult r = CompareTensors(got, want, 1e-5, 1e-6);
       INFO(r.message);
       CHECK(r.passed);
+      // Both products run on SgemmActivations in the fused layer and in
+      // MatMul, with the chain's rounding steps: the same bits.
+      CHECK(std::memcmp(got.data_as<float>(), want.data_as<float>(),
+                        static_cast<size_t>(got.num_elements()) * sizeof(float)) == 0);
       // Masked keys get (almost) no weight: a padded V row changed to huge
       // values must not move the output beyond the tolerance.
       if (m != nullptr && c.mask == Dims{1, 1, 1, 32}) {

@@ -138,6 +138,48 @@ TEST_CASE("SgemmPanels and SgemmRows compute the exact fused multiply-add chain"
   }
 }
 
+TEST_CASE("SgemmActivations computes the exact fma chain with strided and transposed operands",
+          "[kernels][sgemm_packed]") {
+  std::mt19937 rng(9);
+  struct Shape {
+    int64_t m, k, n;
+  };
+  // Attention heads (S x T x D, S x Dv x T), odd sizes, k = 0.
+  const std::vector<Shape> shapes = {{128, 64, 128}, {197, 64, 197}, {128, 128, 64},
+                                     {17, 5, 33},    {1, 300, 7},    {40, 0, 9}};
+  for (const Shape& s : shapes) {
+    for (bool trans_b : {false, true}) {
+      CAPTURE(s.m, s.k, s.n, trans_b);
+      const std::vector<float> a = RandomVector(s.m * s.k, rng);
+      const std::vector<float> b = RandomVector(s.k * s.n, rng);  // B [k, n] row-major
+      const std::vector<float> want = Reference(a, b, s.m, s.k, s.n, SgemmEpilogue());
+      // A and B inside wider rows (leading dimensions past the matrix), B
+      // stored as its transpose [n, k] when trans_b, C into wider rows.
+      const int64_t lda = s.k + 3, ldc = s.n + 5;
+      const int64_t ldb = trans_b ? s.k + 2 : s.n + 4;
+      std::vector<float> as(static_cast<size_t>(s.m * lda), 7.0f);
+      for (int64_t i = 0; i < s.m; ++i) {
+        for (int64_t kk = 0; kk < s.k; ++kk) as[i * lda + kk] = a[i * s.k + kk];
+      }
+      std::vector<float> bs(static_cast<size_t>((trans_b ? s.n : s.k) * ldb), 7.0f);
+      for (int64_t kk = 0; kk < s.k; ++kk) {
+        for (int64_t j = 0; j < s.n; ++j) {
+          (trans_b ? bs[j * ldb + kk] : bs[kk * ldb + j]) = b[kk * s.n + j];
+        }
+      }
+      std::vector<float> ws(static_cast<size_t>(SgemmActivationsFloats(s.m, s.n, s.k, trans_b)));
+      std::vector<float> c(static_cast<size_t>(s.m * ldc), 123.0f);
+      SgemmActivations(trans_b, s.m, s.n, s.k, as.data(), lda, bs.data(), ldb, c.data(), ldc,
+                       ws.data());
+      for (int64_t i = 0; i < s.m; ++i) {
+        CAPTURE(i);
+        REQUIRE(SameBits(&c[i * ldc], &want[i * s.n], s.n));
+        for (int64_t j = s.n; j < ldc; ++j) REQUIRE(c[i * ldc + j] == 123.0f);
+      }
+    }
+  }
+}
+
 TEST_CASE("PackB handles strided and transposed sources", "[kernels][sgemm_packed]") {
   std::mt19937 rng(9);
   const int64_t m = 9, k = 21, n = 70;
