@@ -39,7 +39,9 @@
 //  - wide outputs (P >= 512, or a large im2col): built per block, in column
 //    chunks that stay in L2, into a per-thread buffer;
 //  - narrower outputs: built once in the scratch (its rows split over the
-//    threads), then blocks of rows (columns too when there are few).
+//    threads), then blocks of rows (columns too when there are few); with
+//    several images, each thread instead builds and computes whole images
+//    (as many as a whole multiple of the threads), in its own scratch slot.
 //
 // Depthwise convolutions (one input channel per group, 1-D or 2-D) skip the
 // GEMM. With AVX-512 and a width stride of 1 or 2 they run output row by
