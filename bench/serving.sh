@@ -9,13 +9,17 @@
 #     batching, max_queue_delay 5 ms, preferred batch sizes 4, 5, 8: the
 #     plan's shape buckets above 1, so no batch runs a padded device program
 #     unless the delay expires first).
-# Every configuration: 1 instance of 2 threads for ResNet-50. The client
+#   and a third time as "2 instances x 1 thread" (no batching: two requests
+#   run at once, one thread each), the alternative to batching on 2 cores.
+# "batch 1" and "dynamic": 1 instance of 2 threads for ResNet-50. A batch of
+# N >= 2 images runs its narrow-output convolutions one image per thread
+# (kernels/conv.cc), the others split per layer as at batch 1. The client
 # (bench/serving_load.py, Python threads) shares the cores with the server:
 # host figures on this machine, not an accelerator's.
 #
 # Usage: bash bench/serving.sh [LEVELS (default "1 4 8 16 64")]
 # Environment: BUILD_DIR (default build), DURATION seconds per point (default 5),
-# MODELS (default "mnist resnet50"), ENGINE_SERVER (a prebuilt engine_server
+# MODELS (default "mnist resnet50"), ROUNDS (ResNet-50 passes, default 1), ENGINE_SERVER (a prebuilt engine_server
 # binary to measure instead of $BUILD_DIR's: A/B runs; nothing is built then),
 # RESNET50_PLAN (a resnet50_dynamic plan built as below, to skip its build).
 set -euo pipefail
@@ -23,6 +27,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${BUILD_DIR:-$ROOT/build}"
 LEVELS=(${1:-1 4 8 16 64})
 DURATION="${DURATION:-5}"
+ROUNDS="${ROUNDS:-1}"
 MODELS="${MODELS:-mnist resnet50}"
 PY=/usr/bin/python3
 MNIST="$ROOT/../shared/models/mnist/mnist-8.onnx"
@@ -57,7 +62,7 @@ if [[ " $MODELS " == *" mnist "* ]]; then
   fi
 fi
 if [[ " $MODELS " == *" resnet50 "* ]]; then
-  mkdir -p "$REPO/resnet50_b1/1" "$REPO/resnet50_dyn/1"
+  mkdir -p "$REPO/resnet50_b1/1" "$REPO/resnet50_dyn/1" "$REPO/resnet50_2x1/1"
   if [ -n "${RESNET50_PLAN:-}" ]; then
     cp "$RESNET50_PLAN" "$REPO/resnet50_dyn/1/model.plan"
   else
@@ -68,6 +73,9 @@ if [[ " $MODELS " == *" resnet50 "* ]]; then
       --shapeBuckets=4 --saveEngine="$REPO/resnet50_dyn/1/model.plan" --skipInference
   fi
   cp "$REPO/resnet50_dyn/1/model.plan" "$REPO/resnet50_b1/1/model.plan"
+  cp "$REPO/resnet50_dyn/1/model.plan" "$REPO/resnet50_2x1/1/model.plan"
+  echo '{"max_batch_size": 8, "instance_count": 2, "threads": 1, "max_queue_size": 128}' \
+    >"$REPO/resnet50_2x1/config.json"
   echo '{"max_batch_size": 8, "instance_count": 1, "threads": 2, "max_queue_size": 128}' \
     >"$REPO/resnet50_b1/config.json"
   echo '{"max_batch_size": 8, "instance_count": 1, "threads": 2, "max_queue_size": 128,
@@ -89,8 +97,8 @@ done
 cat "$TMP/server.log"
 echo "[bench] $(nproc) cores, ${DURATION} s per point after 1 s warm-up; $(date -u +%FT%TZ)"
 echo
-echo "| model | concurrency | requests | errors | inferences/s | p50 ms | p99 ms | batch:executions |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| model | concurrency | requests | errors | inferences/s | p50 ms | p99 ms | batch:executions | modeled device inf/s |"
+echo "|---|---|---|---|---|---|---|---|---|"
 load() {  # load MODEL INPUT SHAPE LABEL
   for c in "${LEVELS[@]}"; do
     $PY "$ROOT/bench/serving_load.py" "$PORT" "$1" "$2" "$3" --concurrency "$c" \
@@ -99,8 +107,17 @@ load() {  # load MODEL INPUT SHAPE LABEL
 }
 if [[ " $MODELS " == *" mnist "* ]]; then load mnist Input3 1x1x28x28 "mnist-8"; fi
 if [[ " $MODELS " == *" resnet50 "* ]]; then
-  load resnet50_b1 input 1x3x224x224 "ResNet-50 batch 1"
-  load resnet50_dyn input 1x3x224x224 "ResNet-50 dynamic"
+  # Per concurrency the three configurations back to back (ROUNDS times), so
+  # that their ratio is taken under the same machine load.
+  for r in $(seq 1 "$ROUNDS"); do
+    for c in "${LEVELS[@]}"; do
+      for cfg in "resnet50_b1|ResNet-50 batch 1" "resnet50_dyn|ResNet-50 dynamic" \
+                 "resnet50_2x1|ResNet-50 2 instances x 1 thread"; do
+        $PY "$ROOT/bench/serving_load.py" "$PORT" "${cfg%%|*}" input 1x3x224x224 \
+          --concurrency "$c" --duration "$DURATION" --label "${cfg#*|}"
+      done
+    done
+  done
 fi
 echo
 curl -s "http://127.0.0.1:$PORT/metrics" 2>/dev/null | grep -E '^engine_(request_success|execution_count|modeled_device_time_us_per_inference)' || true

@@ -4,7 +4,12 @@ Protocol (binary tensor extension, keep-alive connections): C client threads
 each send a request, wait for the answer, repeat, for D seconds after a short
 warm-up. Prints one Markdown table row: concurrency, requests, errors,
 throughput (inferences/s), p50 / p99 latency (ms), and the histogram of the
-execution batch sizes the server reported (X-Batch-Size header).
+execution batch sizes the server reported (X-Batch-Size header), and the
+modeled accelerator throughput of those executions: inferences per second of
+summed modeled device time, from the server's /metrics
+(engine_modeled_device_time_us_total and engine_inference_count_total of the
+model, read when the measured window opens and after it closes), so a batch
+whose device program amortizes the array's fill and drain shows there.
 
 Usage: serving_load.py PORT MODEL INPUT SHAPE (e.g. 1x3x224x224) --concurrency C
        [--duration 5] [--label TEXT]
@@ -17,6 +22,24 @@ import json
 import os
 import threading
 import time
+
+
+def modeled(port, model):
+    """(modeled device us, inferences) summed over the model's executions so far."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    us = inf = 0.0
+    label = f'model="{model}"'
+    for line in text.splitlines():
+        if label not in line:
+            continue
+        if line.startswith("engine_modeled_device_time_us_total{"):
+            us += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("engine_inference_count_total{"):
+            inf += float(line.rsplit(" ", 1)[1])
+    return us, inf
 
 
 def main():
@@ -79,8 +102,12 @@ def main():
     threads = [threading.Thread(target=client) for _ in range(args.concurrency)]
     for t in threads:
         t.start()
+    time.sleep(max(0.0, measure_from - time.time()))
+    us0, inf0 = modeled(args.port, args.model)
     for t in threads:
         t.join()
+    us1, inf1 = modeled(args.port, args.model)
+    device = f"{1e6 * (inf1 - inf0) / (us1 - us0):.1f}" if us1 > us0 else "-"
     elapsed = max(time.time(), stop_at) - measure_from
     latencies.sort()
 
@@ -93,7 +120,8 @@ def main():
     inferences = len(latencies) * shape[0]
     print(f"| {args.label} | {args.concurrency} | {len(latencies)} | "
           f"{sum(errors.values())}{' ' + str(dict(errors)) if errors else ''} | "
-          f"{inferences / elapsed:.1f} | {pct(0.50):.1f} | {pct(0.99):.1f} | {hist} |", flush=True)
+          f"{inferences / elapsed:.1f} | {pct(0.50):.1f} | {pct(0.99):.1f} | {hist} | {device} |",
+          flush=True)
 
 
 if __name__ == "__main__":

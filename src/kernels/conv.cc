@@ -39,7 +39,9 @@
 //  - wide outputs (P >= 512, or a large im2col): built per block, in column
 //    chunks that stay in L2, into a per-thread buffer;
 //  - narrower outputs: built once in the scratch (its rows split over the
-//    threads), then blocks of rows (columns too when there are few).
+//    threads), then blocks of rows (columns too when there are few); with
+//    several images, each thread instead builds and computes whole images
+//    (as many as a whole multiple of the threads), in its own scratch slot.
 //
 // Depthwise convolutions (one input channel per group, 1-D or 2-D) skip the
 // GEMM. With AVX-512 and a width stride of 1 or 2 they run output row by
@@ -453,15 +455,21 @@ class ConvKernel final : public Kernel {
     }
     // Private im2col chunks: whole register tiles, at most kChunkFloats.
     chunk_ = std::max<int64_t>(kChunkFloats / std::max<int64_t>(k, 1) / col_align, 1) * col_align;
+    // A shared im2col over several images: each thread builds its images'
+    // im2col in its own slot and computes them whole (RunGemm).
+    batch_split_ = shared && p_.batch >= 2;
     // Scratch: [packed W when not constant][shared im2col], per thread a
-    // private im2col chunk.
+    // private im2col chunk (or, batch_split_, a whole im2col instead of the
+    // shared one: the same bytes at one thread).
     shared_w_floats_ = w_packed_ == nullptr ? p_.group * w_stride_ : 0;
     size_t shared_bytes =
         ScratchLayout::Align(static_cast<size_t>(shared_w_floats_) * sizeof(float));
-    if (shared) shared_bytes += static_cast<size_t>(k * n) * sizeof(float);
+    if (shared && !batch_split_) shared_bytes += static_cast<size_t>(k * n) * sizeof(float);
     scratch_.shared = shared_bytes;
     scratch_.per_thread =
-        strategy_ == Strategy::kPrivate ? static_cast<size_t>(k * chunk_) * sizeof(float) : 0;
+        strategy_ == Strategy::kPrivate ? static_cast<size_t>(k * chunk_) * sizeof(float)
+        : batch_split_                  ? static_cast<size_t>(k * n) * sizeof(float)
+                                        : 0;
   }
 
   SgemmEpilogue EpilogueFor(const Operands& op, int64_t n, int64_t g) const {
@@ -510,11 +518,41 @@ class ConvKernel final : public Kernel {
       return;
     }
     // Shared im2col: per image and group, built with its rows split over the
-    // threads, then the blocks.
-    auto* col = reinterpret_cast<float*>(
-        shared + ScratchLayout::Align(static_cast<size_t>(shared_w_floats_) * sizeof(float)));
+    // threads, then the blocks. With several images (batch_split_), the
+    // first whole multiple of ctx.threads images instead run one image per
+    // task, each thread building that image's im2col in its own slot and
+    // computing all of its blocks: no fork/join per image and group, and
+    // whole-image tasks balance where a late layer's few blocks do not. The
+    // remaining images (fewer than the threads) go block by block as below,
+    // the im2col in slot 0. Every block is the same Product either way, so
+    // the bits do not depend on the split.
     const int64_t k = col_rows_, np = out_plane_;
-    for (int64_t n = 0; n < p_.batch; ++n) {
+    int64_t first = 0;  // images [0, first) ran one per task
+    float* col = nullptr;
+    if (batch_split_) {
+      const int64_t threads = ctx.pool != nullptr ? std::max(ctx.threads, 1) : 1;
+      first = p_.batch / threads * threads;
+      ParallelFor(ctx, first * p_.group, [&](int64_t begin, int64_t end, int slot) {
+        auto* mine = reinterpret_cast<float*>(scratch_.Slot(ctx, slot));
+        for (int64_t i = begin; i < end; ++i) {
+          const int64_t n = i / p_.group, g = i % p_.group;
+          Im2ColPlain(op.x + (n * p_.in_channels + g * cg_) * in_plane_, 0, k, 0, np, mine);
+          const float* wg = wp + g * w_stride_;
+          const SgemmEpilogue ep = EpilogueFor(op, n, g);
+          float* yg = op.y + (n * p_.out_channels + g * mg_) * out_plane_;
+          for (int64_t blk = 0; blk < blocks; ++blk) {
+            int64_t m0, m1, c0, c1;
+            Block(blk, &m0, &m1, &c0, &c1);
+            Product(wg, m0, m1, mine, np, c0, c1, yg, ep);
+          }
+        }
+      });
+      col = reinterpret_cast<float*>(scratch_.Slot(ctx, 0));
+    } else {
+      col = reinterpret_cast<float*>(
+          shared + ScratchLayout::Align(static_cast<size_t>(shared_w_floats_) * sizeof(float)));
+    }
+    for (int64_t n = first; n < p_.batch; ++n) {
       for (int64_t g = 0; g < p_.group; ++g) {
         const float* xg = op.x + (n * p_.in_channels + g * cg_) * in_plane_;
         auto im2col = [&](int64_t r0, int64_t r1, int) {
@@ -1013,6 +1051,7 @@ class ConvKernel final : public Kernel {
   int64_t shared_w_floats_ = 0;            // W packed at Run into the scratch (not a constant)
   int64_t nbr_ = 1, nbc_ = 1;              // blocks: row blocks x column blocks
   int64_t row_units_ = 1;                  // 32-row units of Y_g's rows
+  bool batch_split_ = false;  // shared im2col per thread, one image per task (RunGemm)
   int64_t col_units_ = 1, col_align_ = 1;  // col_align_-column units of Y_g's columns
   int64_t chunk_ = 0;                      // private im2col: columns per chunk
   std::vector<OutputRange> col_range_;     // im2col: [lo2, hi2) per kernel column (Im2ColRows)

@@ -45,6 +45,17 @@ TEST_CASE("Conv gives the same bits with any thread count", "[kernels][parallel]
     attrs.Set("activation", std::string("Relu"));
     CheckThreadInvariant("Conv", attrs, {&x, &w});
   }
+  SECTION("a batch of narrow outputs (shared im2col: whole images per thread, the rest split)") {
+    Tensor x = RandomTensor({5, 64, 14, 14}, rng);
+    Tensor w = RandomTensor({96, 64, 3, 3}, rng);
+    Tensor b = RandomTensor({96}, rng);
+    Tensor r = RandomTensor({5, 96, 14, 14}, rng);
+    Attributes attrs;
+    attrs.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    attrs.Set("activation", std::string("Relu"));
+    CheckThreadInvariant("Conv", attrs, {&x, &w, &b, &r});
+    CheckThreadInvariant("Conv", attrs, {&x, &w, &b, &r}, Inputs::kConstants);
+  }
   SECTION("pointwise, late-layer shape (row blocks)") {
     Tensor x = RandomTensor({1, 512, 7, 7}, rng);
     Tensor w = RandomTensor({1024, 512, 1, 1}, rng);
