@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -90,18 +91,23 @@ absl::StatusOr<std::map<std::string, DataSource>> DataSources(
       sources[inputs[0].name].path = spec;
       return sources;
     }
+    const std::string usage = absl::StrCat(
+        flag, "=PATH feeds one input; the network has ", inputs.size(),
+        ": give one directory of <sample>_<input>.pb|.npy files (one per input per sample) or "
+        "one dataset per input as ", flag, "=name:path,name2:path2 (inputs: ",
+        absl::StrJoin(ordered, ", "), ")");
     std::error_code ec;
     if (!std::filesystem::is_directory(spec, ec)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          flag, "=PATH: the network has ", inputs.size(),
-          " inputs: give one directory of <sample>_<input>.pb|.npy files, or one dataset per "
-          "input as ", flag, "=name:path,name2:path2 (inputs: ", absl::StrJoin(ordered, ", "),
-          "); ", spec, " is not a directory"));
+      return absl::InvalidArgumentError(absl::StrCat(usage, "; ", spec, " is not a directory"));
     }
     auto grouped = engine::data::GroupTensorFilesByInput(spec, ordered);
     if (!grouped.ok()) {
+      // A directory that is not laid out per input at all (e.g. one input's
+      // samples) gets the usage; a layout error (a missing input) stands alone.
+      const bool stray = absl::StrContains(grouped.status().message(), "feeds no input");
       return absl::Status(grouped.status().code(),
-                          absl::StrCat(flag, ": ", grouped.status().message()));
+                          absl::StrCat(stray ? usage : std::string(flag), ": ",
+                                       grouped.status().message()));
     }
     for (const std::string& name : ordered) {
       sources[name] = DataSource{spec, std::move(grouped->files[name])};
