@@ -1033,7 +1033,16 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path,
     return absl::OkStatus();
   };
   bool single_file = false;
-  if (fs::is_directory(st)) {
+  if (fs::is_directory(st) && !options.tensor_files.empty()) {
+    for (const std::string& name : options.tensor_files) {
+      if (!IsTensorFile(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("dataset ", path, ": ", name, " is not a tensor file (.pb .npy)"));
+      }
+    }
+    ds->kind_ = DatasetKind::kTensors;
+    files = options.tensor_files;
+  } else if (fs::is_directory(st)) {
     std::vector<std::string> images, tensors, idx;
     ENGINE_RETURN_IF_ERROR(list_dir(source, &images, &tensors, &idx));
     if (images.empty() && tensors.empty() && idx.empty() && fs::is_directory(source / "images", ec)) {
@@ -1229,6 +1238,80 @@ absl::StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const std::string& path,
     return absl::NotFoundError(absl::StrCat("dataset ", path, " has no samples"));
   }
   return ds;
+}
+
+absl::StatusOr<MultiInputFiles> GroupTensorFilesByInput(
+    const std::string& dir, const std::vector<std::string>& input_names) {
+  std::error_code ec;
+  if (!fs::is_directory(fs::path(dir), ec)) {
+    return absl::NotFoundError(absl::StrCat("dataset ", dir, " is not a directory"));
+  }
+  std::vector<std::string> names;
+  fs::directory_iterator it(fs::path(dir), fs::directory_options::skip_permission_denied, ec);
+  if (ec) return absl::NotFoundError(absl::StrCat(dir, ": cannot list directory: ", ec.message()));
+  for (const fs::directory_entry& e : it) {
+    std::error_code fec;
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file(fec) && IsTensorFile(name)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  if (names.empty()) {
+    return absl::NotFoundError(absl::StrCat("dataset ", dir, " holds no tensor files (.pb .npy)"));
+  }
+  const std::string inputs_list = absl::StrJoin(input_names, ", ");
+  // sample -> input -> file
+  std::map<std::string, std::map<std::string, std::string>> by_sample;
+  for (const std::string& name : names) {
+    const std::string stem = fs::path(name).stem().string();
+    std::string sample, input;
+    for (const std::string& in : input_names) {
+      const std::string suffix = "_" + in;
+      if (stem.size() > suffix.size() && EndsWith(stem, suffix) && in.size() > input.size()) {
+        input = in;
+        sample = stem.substr(0, stem.size() - suffix.size());
+      }
+    }
+    if (input.empty()) {
+      std::string tensor_name;
+      if (HasExtension(name, {".pb"})) {
+        absl::StatusOr<NamedTensor> t = LoadTensorFile((fs::path(dir) / name).string());
+        if (!t.ok()) return Annotate(t.status(), absl::StrCat("dataset ", dir, ": ", name));
+        tensor_name = t->name;
+      }
+      if (std::find(input_names.begin(), input_names.end(), tensor_name) == input_names.end() ||
+          tensor_name.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "dataset ", dir, ": file ", name, " feeds no input: name it <sample>_<input>",
+            HasExtension(name, {".pb"}) ? " or give its TensorProto an input's name" : "",
+            tensor_name.empty() ? "" : absl::StrCat(" (its tensor is named '", tensor_name, "')"),
+            " (inputs: ", inputs_list, ")"));
+      }
+      input = tensor_name;
+      const size_t us = stem.rfind('_');
+      sample = us == std::string::npos ? stem : stem.substr(0, us);
+    }
+    auto [pos, added] = by_sample[sample].emplace(input, name);
+    if (!added) {
+      return absl::InvalidArgumentError(absl::StrCat("dataset ", dir, ": sample '", sample,
+                                                     "' has two files for input '", input, "': ",
+                                                     pos->second, " and ", name));
+    }
+  }
+  MultiInputFiles out;
+  for (const auto& [sample, files] : by_sample) {
+    for (const std::string& in : input_names) {
+      auto f = files.find(in);
+      if (f == files.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "dataset ", dir, ": sample '", sample, "' has no file for input '", in, "' (expected ",
+            sample, "_", in, ".pb or .npy; every sample needs one file per input: ", inputs_list,
+            ")"));
+      }
+      out.files[in].push_back(f->second);
+    }
+    out.samples.push_back(sample);
+  }
+  return out;
 }
 
 absl::Status Dataset::DecodeInto(int64_t index, std::byte* dst) const {

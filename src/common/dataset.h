@@ -19,6 +19,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -217,7 +218,42 @@ struct DatasetOptions {
   /// Threads that decode the samples of one Batch/GetBatch call; 0 = the
   /// number of hardware threads. Each thread decodes whole samples.
   int num_threads = 0;
+  /// When not empty and the dataset path is a directory: the tensor files
+  /// (.pb / .npy names inside that directory) to read, in this order, instead
+  /// of every tensor file listed there -- one input's files of a multi-input
+  /// directory (see GroupTensorFilesByInput). Errors as for a tensor
+  /// directory; a name that is not a .pb/.npy file is InvalidArgument.
+  std::vector<std::string> tensor_files;
 };
+
+/// One directory of tensor files feeding a network with several inputs,
+/// one file per input per sample, split by input.
+struct MultiInputFiles {
+  /// Sample keys in sorted (byte) order, e.g. "s000", "s001".
+  std::vector<std::string> samples;
+  /// Per input name: its file names (inside the directory), one per sample,
+  /// in the order of `samples`.
+  std::map<std::string, std::vector<std::string>> files;
+};
+
+/// Groups the tensor files (.pb ONNX TensorProto, .npy) of directory `dir`
+/// by sample and engine input (`input_names`):
+///  - a file named `<sample>_<input>.pb` or `<sample>_<input>.npy` feeds
+///    `<input>` of sample `<sample>` (the longest input name that ends the
+///    file stem after a '_' wins, so `s0_mask` and `s0_attention_mask` are
+///    told apart when both are inputs);
+///  - otherwise a .pb file whose TensorProto name is an input feeds that
+///    input, its sample being the file stem up to its last '_' (the whole
+///    stem without one), e.g. s000_0.pb named "input_ids" and s000_1.pb named
+///    "attention_mask" are the two inputs of sample "s000".
+/// Errors: NotFound (no such directory; no tensor files), InvalidArgument
+/// naming `dir` and the file or sample: a file that feeds no input (naming
+/// the inputs), two files for one input of one sample, a sample with no file
+/// for an input ("sample 's001' has no file for input 'attention_mask'
+/// (expected s001_attention_mask.pb or .npy)"), and LoadTensorFile's errors
+/// for a .pb file whose name had to be read.
+absl::StatusOr<MultiInputFiles> GroupTensorFilesByInput(const std::string& dir,
+                                                        const std::vector<std::string>& input_names);
 
 /// One preprocessed sample.
 struct Sample {

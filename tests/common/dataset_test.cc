@@ -515,6 +515,62 @@ TEST_CASE("Tensor-file directories: .npy and .pb samples, batches and conversion
   CHECK((*limited)->size() == 2);
 }
 
+TEST_CASE("Multi-input tensor directory: files grouped by sample and input", "[dataset]") {
+  TempDir dir;
+  // s0, s1 by file name (the longer input name 'attention_mask' wins over
+  // 'mask'); s2 by TensorProto name.
+  const std::vector<std::string> inputs = {"ids", "mask", "attention_mask"};
+  float v = 0;
+  for (const char* sample : {"s0", "s1"}) {
+    for (const std::string& in : inputs) {
+      REQUIRE(SaveTensorProtoFile(dir.file(std::string(sample) + "_" + in + ".pb"), "x",
+                                  testing::MakeFloat({1, 2}, {v, v + 1})).ok());
+      v += 2;
+    }
+  }
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    REQUIRE(SaveTensorProtoFile(dir.file("s2_" + std::to_string(k) + ".pb"), inputs[k],
+                                testing::MakeFloat({1, 2}, {v, v + 1})).ok());
+    v += 2;
+  }
+  auto g = GroupTensorFilesByInput(dir.str(), inputs);
+  REQUIRE(g.ok());
+  CHECK(g->samples == std::vector<std::string>{"s0", "s1", "s2"});
+  CHECK(g->files.at("mask") == std::vector<std::string>{"s0_mask.pb", "s1_mask.pb", "s2_1.pb"});
+  CHECK(g->files.at("attention_mask") ==
+        std::vector<std::string>{"s0_attention_mask.pb", "s1_attention_mask.pb", "s2_2.pb"});
+
+  // One input's files as a dataset (DatasetOptions::tensor_files).
+  DatasetOptions opts;
+  opts.tensor_files = g->files.at("attention_mask");
+  auto ds = Dataset::Open(dir.str(), Input({1, 2}), opts);
+  REQUIRE(ds.ok());
+  REQUIRE((*ds)->size() == 3);
+  CHECK((*ds)->name(1) == "s1_attention_mask.pb");
+  auto s = (*ds)->Get(1);
+  REQUIRE(s.ok());
+  CHECK(testing::ToVector(s->input) == std::vector<float>{10, 11});
+
+  // A sample without one input: the error names the directory, sample and input.
+  fs::remove(dir.file("s1_mask.pb"));
+  auto missing = GroupTensorFilesByInput(dir.str(), inputs);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(Contains(missing.status(), dir.str()));
+  CHECK(Contains(missing.status(), "sample 's1' has no file for input 'mask'"));
+  // A file that feeds no input.
+  REQUIRE(SaveTensorProtoFile(dir.file("s1_mask.pb"), "x", testing::MakeFloat({1, 2}, {0, 0})).ok());
+  WriteNpy(dir.file("s3_other.npy"), testing::MakeFloat({1, 2}, {0, 0}));
+  auto stray = GroupTensorFilesByInput(dir.str(), inputs);
+  REQUIRE_FALSE(stray.ok());
+  CHECK(Contains(stray.status(), "file s3_other.npy feeds no input"));
+  // Two files for one input of one sample.
+  fs::remove(dir.file("s3_other.npy"));
+  REQUIRE(SaveTensorProtoFile(dir.file("s0_9.pb"), "ids", testing::MakeFloat({1, 2}, {0, 0})).ok());
+  auto twice = GroupTensorFilesByInput(dir.str(), inputs);
+  REQUIRE_FALSE(twice.ok());
+  CHECK(Contains(twice.status(), "sample 's0' has two files for input 'ids'"));
+}
+
 TEST_CASE("Whole-batch tensor files give N samples, the last batch is padded", "[dataset]") {
   TempDir dir;
   WriteNpy(dir.file("0.npy"), testing::MakeFloat({2, 3}, {0, 1, 2, 3, 4, 5}));  // a batch of 2

@@ -1,7 +1,7 @@
 // trtexec_like --calibData for several inputs (tools/trtexec_like/int8.cc):
 // `name:path` per engine input, samples paired in file order and batched to
-// the engine's batch; the single-path form for one input; the errors naming
-// the input.
+// the engine's batch; one directory of <sample>_<input> files; the
+// single-path form for one input; the errors naming the input.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -112,6 +112,41 @@ TEST_CASE("calibData as name:path per input feeds every input with samples paire
   fs::remove_all(dir);
 }
 
+TEST_CASE("calibData as one directory of sample_input files pairs the inputs by sample",
+          "[tools][int8]") {
+  const fs::path dir = fs::temp_directory_path() / ("calib_dir_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (int i = 0; i < 3; ++i) {
+    const float a[3] = {float(i), float(i), float(i)};
+    const int64_t b[4] = {100 + i, 100 + i, 100 + i, 100 + i};
+    WriteNpy(dir / ("s" + std::to_string(i) + "_a.npy"), "<f4", {1, 3}, a, sizeof(a));
+    WriteNpy(dir / ("s" + std::to_string(i) + "_b.npy"), "<i8", {1, 4}, b, sizeof(b));
+  }
+  Int8Setup setup;
+  absl::Status s = BeginWith(dir.string(), TwoInputs(), setup);
+  INFO(s.message());
+  REQUIRE(s.ok());
+  CHECK(setup.calibrator->BatchCount() == 2);
+  CHECK_THAT(setup.calibrator->Describe(),
+             Catch::Contains("3 samples of a, b (one tensor file per input per sample)"));
+  std::map<std::string, engine::Tensor> inputs;
+  auto more = setup.calibrator->NextBatch(inputs);
+  REQUIRE(more.ok());
+  REQUIRE(*more);
+  CHECK(inputs.at("a").data_as<float>()[3] == 1.0f);       // row 1 = sample s1
+  CHECK(inputs.at("b").data_as<int64_t>()[4] == 101);      // the same sample
+  // A sample without one input's file.
+  fs::remove(dir / "s1_b.npy");
+  Int8Setup missing;
+  s = BeginWith(dir.string(), TwoInputs(), missing);
+  CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(s.message()),
+             Catch::StartsWith("--calibData: dataset " + dir.string()) &&
+                 Catch::Contains("sample 's1' has no file for input 'b'"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("calibData errors name the input and one path still feeds one input",
           "[tools][int8]") {
   const fs::path dir = MakeData(3, 2);
@@ -122,7 +157,9 @@ TEST_CASE("calibData errors name the input and one path still feeds one input",
     CHECK(s.code() == absl::StatusCode::kInvalidArgument);
     CHECK_THAT(std::string(s.message()),
                Catch::Contains("feeds one input; the network has 2") &&
-                   Catch::Contains("name:path,name2:path2"));
+                   Catch::Contains("<sample>_<input>.pb|.npy") &&
+                   Catch::Contains("name:path,name2:path2") &&
+                   Catch::Contains("file s0.npy feeds no input"));
   }
   SECTION("an input without data") {
     absl::Status s = BeginWith("a:" + a, TwoInputs(), setup);

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -60,52 +62,78 @@ engine::data::DatasetOptions DatasetOptionsFor(const Options& opt,
   return options;
 }
 
-// The datasets of --calibData by input name. `spec` is either one dataset
-// path (a single-input network; the historical syntax) or, as trtexec's
-// --loadInputs, comma-separated `name:path` items, one per engine input
-// (e.g. "input_ids:ids_dir,attention_mask:mask_dir", each a directory of
-// .npy/.pb tensor files or one tensor file holding a whole batch). Errors:
-// InvalidArgument naming the unknown or missing input.
-absl::StatusOr<std::map<std::string, std::string>> CalibDataPaths(
-    const std::string& spec, const std::vector<engine::TensorDesc>& inputs) {
+// Where one engine input's samples come from: a dataset path, and for one
+// input of a multi-input directory, its files there.
+struct DataSource {
+  std::string path;
+  std::vector<std::string> files;
+};
+
+// The sources of --calibData / --evalData (`flag`) by input name; see
+// OpenInputData for the accepted forms. Errors: InvalidArgument naming the
+// unknown or missing input, GroupTensorFilesByInput's.
+absl::StatusOr<std::map<std::string, DataSource>> DataSources(
+    const std::string& spec, const char* flag, const std::vector<engine::TensorDesc>& inputs) {
   std::set<std::string> names;
-  for (const engine::TensorDesc& d : inputs) names.insert(d.name);
-  std::map<std::string, std::string> paths;
+  std::vector<std::string> ordered;
+  for (const engine::TensorDesc& d : inputs) {
+    names.insert(d.name);
+    ordered.push_back(d.name);
+  }
+  std::map<std::string, DataSource> sources;
   const std::vector<std::string> items = absl::StrSplit(spec, ',');
   auto named = [&](const std::string& item) {
     const size_t colon = item.find(':');
     return colon != std::string::npos && names.contains(item.substr(0, colon));
   };
   if (items.size() == 1 && !named(items[0])) {
-    if (inputs.size() != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--calibData=PATH feeds one input; the network has ", inputs.size(),
-          ": give one dataset per input as --calibData=name:path,name2:path2 (inputs: ",
-          absl::StrJoin(names, ", "), ")"));
+    if (inputs.size() == 1) {
+      sources[inputs[0].name].path = spec;
+      return sources;
     }
-    paths[inputs[0].name] = spec;
-    return paths;
+    const std::string usage = absl::StrCat(
+        flag, "=PATH feeds one input; the network has ", inputs.size(),
+        ": give one directory of <sample>_<input>.pb|.npy files (one per input per sample) or "
+        "one dataset per input as ", flag, "=name:path,name2:path2 (inputs: ",
+        absl::StrJoin(ordered, ", "), ")");
+    std::error_code ec;
+    if (!std::filesystem::is_directory(spec, ec)) {
+      return absl::InvalidArgumentError(absl::StrCat(usage, "; ", spec, " is not a directory"));
+    }
+    auto grouped = engine::data::GroupTensorFilesByInput(spec, ordered);
+    if (!grouped.ok()) {
+      // A directory that is not laid out per input at all (e.g. one input's
+      // samples) gets the usage; a layout error (a missing input) stands alone.
+      const bool stray = absl::StrContains(grouped.status().message(), "feeds no input");
+      return absl::Status(grouped.status().code(),
+                          absl::StrCat(stray ? usage : std::string(flag), ": ",
+                                       grouped.status().message()));
+    }
+    for (const std::string& name : ordered) {
+      sources[name] = DataSource{spec, std::move(grouped->files[name])};
+    }
+    return sources;
   }
   for (const std::string& item : items) {
     const size_t colon = item.find(':');
     if (colon == std::string::npos || !names.contains(item.substr(0, colon))) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--calibData: '", item, "' is not name:path with name an engine input (inputs: ",
-          absl::StrJoin(names, ", "), ")"));
+          flag, ": '", item, "' is not name:path with name an engine input (inputs: ",
+          absl::StrJoin(ordered, ", "), ")"));
     }
-    if (!paths.emplace(item.substr(0, colon), item.substr(colon + 1)).second) {
+    if (!sources.emplace(item.substr(0, colon), DataSource{item.substr(colon + 1), {}}).second) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--calibData: input '", item.substr(0, colon), "' is given twice"));
+          absl::StrCat(flag, ": input '", item.substr(0, colon), "' is given twice"));
     }
   }
-  for (const std::string& name : names) {
-    if (!paths.contains(name)) {
+  for (const std::string& name : ordered) {
+    if (!sources.contains(name)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--calibData: no dataset for input '", name, "' (give name:path for every input: ",
-          absl::StrJoin(names, ", "), ")"));
+          flag, ": no dataset for input '", name, "' (give name:path for every input: ",
+          absl::StrJoin(ordered, ", "), ")"));
     }
   }
-  return paths;
+  return sources;
 }
 
 // A Calibrator over one Dataset per engine input, one engine batch at a
@@ -114,59 +142,28 @@ absl::StatusOr<std::map<std::string, std::string>> CalibDataPaths(
 class DatasetCalibrator final : public engine::Calibrator {
  public:
   DatasetCalibrator(std::string path, const Options& opt, const ValidatedOptions& v)
-      : path_(std::move(path)), opt_(opt), given_(v.preprocess), max_batches_(opt.calib_batches) {}
+      : path_(std::move(path)), opt_(opt), v_(v), max_batches_(opt.calib_batches) {}
 
   absl::Status Begin(const std::vector<engine::TensorDesc>& inputs) override {
-    auto paths = CalibDataPaths(path_, inputs);
-    if (!paths.ok()) return paths.status();
-    datasets_.clear();
-    for (const engine::TensorDesc& input : inputs) {
-      const std::string& path = paths->at(input.name);
-      // Image preprocessing only concerns rank-4 (image) inputs; tensor files
-      // (token ids, masks) are read as they are.
-      auto pp = input.shape.size() == 4 || given_.has_value()
-                    ? ResolvePreprocess(given_, input, "", "--calibData")
-                    : absl::StatusOr<engine::data::ImagePreprocess>(engine::data::RawPreprocess());
-      if (!pp.ok()) return pp.status();
-      auto ds = Dataset::Open(path, input, DatasetOptionsFor(opt_, *pp, opt_.calib_images, ""));
-      if (!ds.ok()) {
-        return absl::Status(ds.status().code(),
-                            absl::StrCat("--calibData", inputs.size() > 1 ? " for input '" : "",
-                                         inputs.size() > 1 ? input.name + "'" : "", ": ",
-                                         ds.status().message()));
-      }
-      if (!datasets_.empty() && (*ds)->size() != datasets_.front().second->size()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "--calibData: input '", input.name, "' has ", (*ds)->size(), " samples but input '",
-            datasets_.front().first, "' has ", datasets_.front().second->size(),
-            "; every input needs one sample per calibration sample"));
-      }
-      for (size_t i = 0; i < (*ds)->skipped().size(); ++i) {
-        std::printf("[W] --calibData: skipped unreadable file %s (%s)\n",
-                    (*ds)->skipped()[i].c_str(), (*ds)->skip_reasons()[i].c_str());
-      }
-      if (datasets_.empty()) preprocess_ = *pp;
-      datasets_.emplace_back(input.name, std::move(*ds));
-    }
-    const Dataset& first = *datasets_.front().second;
+    auto data = OpenInputData(path_, "--calibData", inputs, opt_, v_, opt_.calib_images, "", "");
+    if (!data.ok()) return data.status();
+    data_ = std::move(*data);
+    const engine::data::Dataset& first = data_.first();
     batches_ = first.num_batches();
     if (max_batches_ > 0) batches_ = std::min(batches_, max_batches_);
-    std::printf("[I] Calibrating on %s: %lld batch(es) of %lld\n", DescribeData().c_str(),
+    std::printf("[I] Calibrating on %s: %lld batch(es) of %lld\n", data_.Describe().c_str(),
                 static_cast<long long>(batches_), static_cast<long long>(first.batch_size()));
     bar_ = std::make_unique<ProgressBar>("calibrate", batches_);
     return absl::OkStatus();
   }
 
   absl::StatusOr<bool> NextBatch(std::map<std::string, engine::Tensor>& inputs) override {
-    if (datasets_.empty() || next_ >= batches_) {
+    if (data_.sets.empty() || next_ >= batches_) {
       if (bar_) bar_->Finish();
       return false;
     }
-    for (const auto& [name, dataset] : datasets_) {
-      auto batch = dataset->GetBatch(next_);
-      if (!batch.ok()) return batch.status();
-      inputs[name] = std::move(batch->input);
-    }
+    auto batch = data_.GetBatch(next_, &inputs);
+    if (!batch.ok()) return batch.status();
     ++next_;
     bar_->Update(next_);
     return true;
@@ -175,36 +172,24 @@ class DatasetCalibrator final : public engine::Calibrator {
   int64_t BatchCount() const override { return batches_; }
 
   std::string Preprocessing() const override {
-    if (datasets_.size() != 1 ||
-        datasets_.front().second->kind() == engine::data::DatasetKind::kTensors) {
+    if (data_.sets.size() != 1 || data_.first().kind() == engine::data::DatasetKind::kTensors) {
       return "";
     }
-    return engine::data::ImagePreprocessToString(preprocess_);
+    return engine::data::ImagePreprocessToString(data_.preprocess);
   }
 
   std::string Describe() const override {
-    if (datasets_.empty()) return path_;
-    return absl::StrCat(DescribeData(), "; ", batches_, " batch(es) of ",
-                        datasets_.front().second->batch_size());
+    if (data_.sets.empty()) return path_;
+    return absl::StrCat(data_.Describe(), "; ", batches_, " batch(es) of ",
+                        data_.first().batch_size());
   }
 
  private:
-  // The datasets, "name: description" each when there are several.
-  std::string DescribeData() const {
-    std::vector<std::string> parts;
-    for (const auto& [name, dataset] : datasets_) {
-      parts.push_back(datasets_.size() == 1 ? dataset->Describe()
-                                            : absl::StrCat(name, ": ", dataset->Describe()));
-    }
-    return absl::StrJoin(parts, "; ");
-  }
-
   std::string path_;
   Options opt_;
-  std::optional<engine::data::ImagePreprocess> given_;  // --preprocess
-  engine::data::ImagePreprocess preprocess_;            // the first input's
+  ValidatedOptions v_;
   int64_t max_batches_ = 0;
-  std::vector<std::pair<std::string, std::unique_ptr<Dataset>>> datasets_;  // by input, in order
+  InputData data_;
   int64_t batches_ = 0;
   int64_t next_ = 0;
   std::unique_ptr<ProgressBar> bar_;
@@ -227,6 +212,14 @@ const float* FloatData(const engine::Tensor& t, std::vector<float>* storage) {
 
 }  // namespace
 
+const engine::TensorDesc& ClassScoresOutput(const std::vector<engine::TensorDesc>& outputs) {
+  for (const engine::TensorDesc& d : outputs) {
+    const engine::Dims& s = d.shape;
+    if (s.size() == 2 || (s.size() == 4 && s[2] == 1 && s[3] == 1)) return d;
+  }
+  return outputs.front();
+}
+
 std::vector<int64_t> Top1Classes(const engine::Tensor& t, int64_t count) {
   std::vector<int64_t> out;
   const int64_t n = t.shape().empty() ? 1 : t.shape()[0];
@@ -239,23 +232,86 @@ std::vector<int64_t> Top1Classes(const engine::Tensor& t, int64_t count) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<Dataset>> OpenEvalData(const Options& opt,
-                                                      const ValidatedOptions& v,
-                                                      const engine::TensorDesc& input,
-                                                      const std::string& plan_preprocess) {
+absl::StatusOr<engine::data::SampleBatch> InputData::GetBatch(
+    int64_t b, std::map<std::string, engine::Tensor>* inputs) const {
+  engine::data::SampleBatch first_batch;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    auto batch = sets[i].second->GetBatch(b);
+    if (!batch.ok()) return batch.status();
+    (*inputs)[sets[i].first] = std::move(batch->input);
+    if (i == 0) first_batch = std::move(*batch);
+  }
+  return first_batch;
+}
+
+std::string InputData::Describe() const {
+  if (!directory.empty() && !sets.empty()) {
+    std::vector<std::string> names;
+    for (const auto& set : sets) names.push_back(set.first);
+    return absl::StrCat(size(), " samples of ", absl::StrJoin(names, ", "),
+                        " (one tensor file per input per sample) from ", directory);
+  }
+  std::vector<std::string> parts;
+  for (const auto& [name, dataset] : sets) {
+    parts.push_back(sets.size() == 1 ? dataset->Describe()
+                                     : absl::StrCat(name, ": ", dataset->Describe()));
+  }
+  return absl::StrJoin(parts, "; ");
+}
+
+absl::StatusOr<InputData> OpenInputData(const std::string& spec, const char* flag,
+                                        const std::vector<engine::TensorDesc>& inputs,
+                                        const Options& opt, const ValidatedOptions& v,
+                                        int64_t limit, const std::string& labels,
+                                        const std::string& plan_preprocess) {
+  if (inputs.empty()) return absl::InvalidArgumentError(absl::StrCat(flag, ": the network has no inputs"));
+  auto sources = DataSources(spec, flag, inputs);
+  if (!sources.ok()) return sources.status();
+  InputData data;
+  if (inputs.size() > 1 && !sources->begin()->second.files.empty()) {
+    data.directory = sources->begin()->second.path;
+  }
+  for (const engine::TensorDesc& input : inputs) {
+    const DataSource& source = sources->at(input.name);
+    // Image preprocessing only concerns rank-4 (image) inputs; tensor files
+    // (token ids, masks) are read as they are.
+    auto pp = input.shape.size() == 4 || v.preprocess.has_value()
+                  ? ResolvePreprocess(v.preprocess, input, plan_preprocess, flag)
+                  : absl::StatusOr<engine::data::ImagePreprocess>(engine::data::RawPreprocess());
+    if (!pp.ok()) return pp.status();
+    engine::data::DatasetOptions options =
+        DatasetOptionsFor(opt, *pp, limit, data.sets.empty() ? labels : "");
+    options.tensor_files = source.files;
+    auto ds = Dataset::Open(source.path, input, options);
+    if (!ds.ok()) {
+      return absl::Status(ds.status().code(),
+                          absl::StrCat(flag, inputs.size() > 1 ? " for input '" : "",
+                                       inputs.size() > 1 ? input.name + "'" : "", ": ",
+                                       ds.status().message()));
+    }
+    if (!data.sets.empty() && (*ds)->size() != data.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flag, ": input '", input.name, "' has ", (*ds)->size(), " samples but input '",
+          data.sets.front().first, "' has ", data.size(),
+          "; every input needs one sample per network sample"));
+    }
+    for (size_t i = 0; i < (*ds)->skipped().size(); ++i) {
+      std::printf("[W] %s: skipped unreadable file %s (%s)\n", flag, (*ds)->skipped()[i].c_str(),
+                  (*ds)->skip_reasons()[i].c_str());
+    }
+    if (data.sets.empty()) data.preprocess = *pp;
+    data.sets.emplace_back(input.name, std::move(*ds));
+  }
+  return data;
+}
+
+absl::StatusOr<InputData> OpenEvalInputs(const Options& opt, const ValidatedOptions& v,
+                                         const std::vector<engine::TensorDesc>& inputs,
+                                         const std::string& plan_preprocess) {
   const std::string& path = opt.eval_data.empty() ? opt.calib_data : opt.eval_data;
   if (path.empty()) return absl::InvalidArgumentError("--evalData: no dataset given");
-  auto pp = ResolvePreprocess(v.preprocess, input, plan_preprocess, "--evalData");
-  if (!pp.ok()) return pp.status();
-  auto ds = Dataset::Open(path, input, DatasetOptionsFor(opt, *pp, opt.eval_images, opt.eval_labels));
-  if (!ds.ok()) {
-    return absl::Status(ds.status().code(), absl::StrCat("--evalData: ", ds.status().message()));
-  }
-  for (size_t i = 0; i < (*ds)->skipped().size(); ++i) {
-    std::printf("[W] --evalData: skipped unreadable file %s (%s)\n", (*ds)->skipped()[i].c_str(),
-                (*ds)->skip_reasons()[i].c_str());
-  }
-  return ds;
+  return OpenInputData(path, "--evalData", inputs, opt, v, opt.eval_images, opt.eval_labels,
+                       plan_preprocess);
 }
 
 void ConfigureInt8(const Options& opt, const ValidatedOptions& v, engine::BuilderConfig& config,
@@ -341,10 +397,10 @@ void PrintInt8Summary(const engine::BuildResult& built) {
 
 absl::StatusOr<EvalResult> RunEvaluation(const Options& opt, const ValidatedOptions& v,
                                          const engine::Engine& eng) {
-  if (eng.inputs().size() != 1 || eng.outputs().empty()) {
-    return absl::InvalidArgumentError("--evalData needs an engine with one input");
+  if (eng.inputs().empty() || eng.outputs().empty()) {
+    return absl::InvalidArgumentError("--evalData needs an engine with inputs and outputs");
   }
-  auto ds = OpenEvalData(opt, v, eng.inputs()[0], eng.plan_info().preprocess);
+  auto ds = OpenEvalInputs(opt, v, eng.inputs(), eng.plan_info().preprocess);
   if (!ds.ok()) return ds.status();
   auto ctx = eng.CreateExecutionContext();
   if (!ctx.ok()) return ctx.status();
@@ -352,16 +408,19 @@ absl::StatusOr<EvalResult> RunEvaluation(const Options& opt, const ValidatedOpti
     absl::Status s = (*ctx)->SetThreads(*opt.threads);
     if (!s.ok()) return s;
   }
-  std::printf("\n=== Evaluation on %s ===\n", (*ds)->Describe().c_str());
-  const std::string out_name = eng.outputs()[0].name;
+  std::printf("\n=== Evaluation on %s ===\n", ds->Describe().c_str());
+  const std::string out_name = ClassScoresOutput(eng.outputs()).name;
   int64_t seen = 0, correct = 0;
-  ProgressBar bar("evaluate", (*ds)->num_batches());
-  for (int64_t b = 0; b < (*ds)->num_batches(); ++b) {
-    auto batch = (*ds)->GetBatch(b);
+  ProgressBar bar("evaluate", ds->num_batches());
+  std::map<std::string, engine::Tensor> inputs;
+  for (int64_t b = 0; b < ds->num_batches(); ++b) {
+    auto batch = ds->GetBatch(b, &inputs);
     if (!batch.ok()) return batch.status();
-    absl::Status s = (*ctx)->SetInput(eng.inputs()[0].name, batch->input);
-    if (!s.ok()) return s;
-    s = (*ctx)->Execute();
+    for (const auto& [name, value] : inputs) {
+      absl::Status s = (*ctx)->SetInput(name, value);
+      if (!s.ok()) return s;
+    }
+    absl::Status s = (*ctx)->Execute();
     if (!s.ok()) return s;
     auto out = (*ctx)->GetOutput(out_name);
     if (!out.ok()) return out.status();
@@ -371,7 +430,8 @@ absl::StatusOr<EvalResult> RunEvaluation(const Options& opt, const ValidatedOpti
     bar.Update(b + 1);
   }
   bar.Finish();
-  if ((*ds)->has_labels()) {
+  const bool has_labels = ds->first().has_labels();
+  if (has_labels) {
     std::printf("top-1 accuracy: %.2f%% (%lld images)\n", seen ? 100.0 * correct / seen : 0.0,
                 static_cast<long long>(seen));
   } else {
@@ -379,10 +439,10 @@ absl::StatusOr<EvalResult> RunEvaluation(const Options& opt, const ValidatedOpti
                 static_cast<long long>(seen));
   }
   EvalResult result;
-  result.dataset = (*ds)->Describe();
+  result.dataset = ds->Describe();
   result.images = seen;
-  result.has_labels = (*ds)->has_labels();
-  result.correct = (*ds)->has_labels() ? correct : 0;
+  result.has_labels = has_labels;
+  result.correct = has_labels ? correct : 0;
   return result;
 }
 

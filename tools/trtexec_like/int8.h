@@ -5,9 +5,11 @@
 #ifndef ENGINE_TOOLS_TRTEXEC_LIKE_INT8_H_
 #define ENGINE_TOOLS_TRTEXEC_LIKE_INT8_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -78,18 +80,72 @@ struct EvalResult {
 absl::StatusOr<EvalResult> RunEvaluation(const Options& opt, const ValidatedOptions& v,
                                          const engine::Engine& engine);
 
+/// The engine output whose top-1 class --evalData and --compareInt8 count:
+/// the first output of class-score shape ([N, classes], or [N, classes, 1,
+/// 1]), e.g. BERT's `logits` after its `last_hidden_state`; the first output
+/// when none has that shape. `outputs` must not be empty.
+const engine::TensorDesc& ClassScoresOutput(const std::vector<engine::TensorDesc>& outputs);
+
 /// Top-1 class of each of the first `count` rows of output `t` ([N, classes]
 /// or [N, classes, 1, 1]; float32, or float16 widened).
 std::vector<int64_t> Top1Classes(const engine::Tensor& t, int64_t count);
 
-/// Opens --evalData (or, without it, --calibData) for engine input `input`
-/// with --evalImages, --evalLabels and the preprocessing of
-/// ResolvePreprocess(--preprocess, input, `plan_preprocess`); prints the
-/// files it skipped. Errors: InvalidArgument without a dataset, those of
-/// the dataset (prefixed with --evalData).
-absl::StatusOr<std::unique_ptr<engine::data::Dataset>> OpenEvalData(
-    const Options& opt, const ValidatedOptions& v, const engine::TensorDesc& input,
-    const std::string& plan_preprocess);
+/// The datasets of --calibData or --evalData, one per engine input, their
+/// samples paired by position (sample k of every input is one network
+/// sample). Built by OpenInputData.
+class InputData {
+ public:
+  /// (input name, dataset) in engine input order.
+  std::vector<std::pair<std::string, std::unique_ptr<engine::data::Dataset>>> sets;
+
+  /// The first input's dataset (its labels and sample names are the batch's).
+  const engine::data::Dataset& first() const { return *sets.front().second; }
+  int64_t size() const { return first().size(); }
+  int64_t num_batches() const { return first().num_batches(); }
+  /// Engine batch `b` of every input into `inputs` (by input name); returns
+  /// the first input's batch with its `input` tensor moved out (count,
+  /// labels, names). Errors: Dataset::GetBatch's.
+  absl::StatusOr<engine::data::SampleBatch> GetBatch(
+      int64_t b, std::map<std::string, engine::Tensor>* inputs) const;
+  /// Dataset::Describe() of the one dataset; "N samples of a, b (one tensor
+  /// file per input per sample) from DIR" for a multi-input directory;
+  /// otherwise "name: description; ..." for each input.
+  std::string Describe() const;
+  /// The first input's image preprocessing (what a plan records).
+  engine::data::ImagePreprocess preprocess;
+  /// The directory of a one-directory multi-input dataset, else "".
+  std::string directory;
+};
+
+/// Opens `spec` (--calibData or --evalData, named `flag` in errors and
+/// messages) for the engine inputs `inputs`. `spec` is one of:
+///  - one path (a single-input network): a dataset as Dataset::Open reads;
+///  - comma-separated `name:path` items, one per engine input (trtexec's
+///    --loadInputs syntax), e.g. "input_ids:ids_dir,attention_mask:mask_dir";
+///  - one directory for a network with several inputs, holding one tensor
+///    file per input per sample (`<sample>_<input>.pb|.npy`, or .pb files
+///    whose TensorProto name is the input; see GroupTensorFilesByInput).
+/// Rank-4 inputs (every input when --preprocess is given) use
+/// ResolvePreprocess(--preprocess, input, `plan_preprocess`); other inputs
+/// (token ids, masks: tensor files) are read as they are.
+/// `limit` caps the samples (<= 0: all); `labels` (--evalLabels) applies to
+/// the first input's dataset. Prints the files skipped. Errors:
+/// InvalidArgument prefixed with `flag` (unknown or missing input, inputs
+/// with different sample counts, a multi-input directory whose sample lacks
+/// an input -- naming the directory, sample and input), and Dataset::Open's.
+absl::StatusOr<InputData> OpenInputData(const std::string& spec, const char* flag,
+                                        const std::vector<engine::TensorDesc>& inputs,
+                                        const Options& opt, const ValidatedOptions& v,
+                                        int64_t limit, const std::string& labels,
+                                        const std::string& plan_preprocess);
+
+/// OpenInputData for --evalData (or, without it, --calibData) with
+/// --evalImages and --evalLabels. Errors: InvalidArgument without a dataset,
+/// OpenInputData's.
+absl::StatusOr<InputData> OpenEvalInputs(const Options& opt, const ValidatedOptions& v,
+                                         const std::vector<engine::TensorDesc>& inputs,
+                                         const std::string& plan_preprocess);
+
 
 }  // namespace trtexec_like
 

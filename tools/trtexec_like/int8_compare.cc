@@ -204,18 +204,20 @@ struct RemoveOnExit {
   }
 };
 
-// Runs `ctx` on one batch's input.
-absl::Status RunOn(engine::ExecutionContext& ctx, const std::string& input,
-                   const engine::Tensor& value) {
-  absl::Status s = ctx.SetInput(input, value);
-  if (!s.ok()) return s;
+// Runs `ctx` on one batch's inputs (by input name).
+absl::Status RunOn(engine::ExecutionContext& ctx,
+                   const std::map<std::string, engine::Tensor>& inputs) {
+  for (const auto& [name, value] : inputs) {
+    absl::Status s = ctx.SetInput(name, value);
+    if (!s.ok()) return s;
+  }
   return ctx.Execute();
 }
 
 // Measures the isolated errors into `c.rows` (see int8_compare.h).
 absl::Status MeasureIsolated(const Options& opt, const engine::BuilderConfig& q_config,
                              const engine::BuildResult& q_built, const engine::Engine& fp32,
-                             engine::data::Dataset& ds, Int8Comparison& c) {
+                             const InputData& ds, Int8Comparison& c) {
   const auto t0 = Clock::now();
   const std::vector<engine::LayerInfo>& layers = fp32.layers();
   std::map<std::string, const engine::LayerPrecisionInfo*> q_layer;
@@ -292,7 +294,6 @@ absl::Status MeasureIsolated(const Options& opt, const engine::BuilderConfig& q_
   engine::Builder builder(&logger);
   auto fctx = fp32.CreateExecutionContext();
   if (!fctx.ok()) return fctx.status();
-  const std::string input = fp32.inputs()[0].name;
   std::map<std::string, Int8CompareRow*> row_of;
   for (Int8CompareRow& row : c.rows) row_of[row.tensor] = &row;
   ProgressBar bar("isolate", static_cast<int64_t>(groups.size()));
@@ -342,12 +343,13 @@ absl::Status MeasureIsolated(const Options& opt, const engine::BuilderConfig& q_
         if (!s.ok()) return s;
       }
     }
+    std::map<std::string, engine::Tensor> inputs;
     for (int64_t b = 0; b < ds.num_batches(); ++b) {
-      auto batch = ds.GetBatch(b);
+      auto batch = ds.GetBatch(b, &inputs);
       if (!batch.ok()) return batch.status();
-      absl::Status s = RunOn(**fctx, input, batch->input);
+      absl::Status s = RunOn(**fctx, inputs);
       if (!s.ok()) return s;
-      s = RunOn(**ictx, input, batch->input);
+      s = RunOn(**ictx, inputs);
       if (!s.ok()) return s;
       for (const std::string& t : tensors) {
         auto ref = (*fctx)->GetOutput(t);
@@ -420,10 +422,7 @@ absl::StatusOr<Int8Comparison> CompareInt8(const Options& opt, const ValidatedOp
   if (!fp32.ok()) return fp32.status();
   auto q = engine::Runtime::DeserializeEngine(q_built->plan, &logger);
   if (!q.ok()) return q.status();
-  if ((*fp32)->inputs().size() != 1) {
-    return absl::InvalidArgumentError("--compareInt8 needs a network with one input");
-  }
-  auto ds = OpenEvalData(opt, v, (*fp32)->inputs()[0], (*q)->plan_info().preprocess);
+  auto ds = OpenEvalInputs(opt, v, (*fp32)->inputs(), (*q)->plan_info().preprocess);
   if (!ds.ok()) return ds.status();
   auto fctx = (*fp32)->CreateExecutionContext();
   if (!fctx.ok()) return fctx.status();
@@ -437,8 +436,8 @@ absl::StatusOr<Int8Comparison> CompareInt8(const Options& opt, const ValidatedOp
   }
 
   Int8Comparison c;
-  c.dataset = (*ds)->Describe();
-  c.has_labels = (*ds)->has_labels();
+  c.dataset = ds->Describe();
+  c.has_labels = ds->first().has_labels();
   const bool explicit_q =
       std::any_of(q_built->passes.begin(), q_built->passes.end(),
                   [](const engine::PassSummary& p) { return p.name == "explicit-quantization"; });
@@ -477,15 +476,15 @@ absl::StatusOr<Int8Comparison> CompareInt8(const Options& opt, const ValidatedOp
                      const size_t ly = layer_of.count(y.tensor) ? layer_of[y.tensor] : layers.size();
                      return lx < ly;
                    });
-  c.model_output = (*fp32)->outputs()[0].name;
-  const std::string input = (*fp32)->inputs()[0].name;
+  c.model_output = ClassScoresOutput((*fp32)->outputs()).name;
 
-  ProgressBar bar("compare", (*ds)->num_batches());
-  for (int64_t b = 0; b < (*ds)->num_batches(); ++b) {
-    auto batch = (*ds)->GetBatch(b);
+  ProgressBar bar("compare", ds->num_batches());
+  std::map<std::string, engine::Tensor> inputs;
+  for (int64_t b = 0; b < ds->num_batches(); ++b) {
+    auto batch = ds->GetBatch(b, &inputs);
     if (!batch.ok()) return batch.status();
     for (engine::ExecutionContext* ctx : {fctx->get(), qctx->get()}) {
-      absl::Status s = RunOn(*ctx, input, batch->input);
+      absl::Status s = RunOn(*ctx, inputs);
       if (!s.ok()) return s;
     }
     for (Int8CompareRow& row : c.rows) {
@@ -556,7 +555,7 @@ absl::StatusOr<Int8Comparison> CompareInt8(const Options& opt, const ValidatedOp
 
   // Isolated errors; their failure does not fail the comparison.
   if (!q_built->layer_precisions.empty()) {
-    absl::Status s = MeasureIsolated(opt, q_config, *q_built, **fp32, **ds, c);
+    absl::Status s = MeasureIsolated(opt, q_config, *q_built, **fp32, *ds, c);
     if (!s.ok()) {
       c.isolated_error = std::string(s.message());
       for (Int8CompareRow& row : c.rows) row.isolated.reset();

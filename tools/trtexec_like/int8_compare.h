@@ -107,7 +107,7 @@ struct Int8Comparison {
   int64_t images = 0;     ///< samples compared
   std::string calibrator; ///< BuildResult::calibration.algorithm, or "explicit" for QDQ
   std::vector<Int8CompareRow> rows;  ///< in the FP32 engine's execution order
-  std::string model_output;          ///< the first engine output
+  std::string model_output;          ///< ClassScoresOutput of the engine (top-1 agreement)
   int64_t agree = 0;                 ///< samples whose top-1 classes agree
   bool has_labels = false;
   int64_t fp32_correct = 0, int8_correct = 0;

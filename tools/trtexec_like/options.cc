@@ -228,7 +228,9 @@ void AddFlags(CLI::App& app, Options& opt) {
   app.add_option("--calibData", opt.calib_data,
                  "Calibration data: a directory of images (JPEG, PNG, ...) or tensor files (.pb, "
                  ".npy), or an MNIST IDX image file; for several inputs one per input as "
-                 "name:path,name2:path2 (samples paired in file order). Batches have the "
+                 "name:path,name2:path2 (samples paired in file order), or one directory of "
+                 "<sample>_<input>.pb|.npy files (or .pb files whose tensor name is the input), "
+                 "one per input per sample. Batches have the "
                  "engine's batch (--shapes, or --optShapes with profiles)");
   app.add_option("--calibImages", opt.calib_images,
                  WithRange("Calibrate on at most this many samples of --calibData (0 = all)",
@@ -267,8 +269,9 @@ void AddFlags(CLI::App& app, Options& opt) {
                            "bf16, then FP32)",
                            "--accuracyGuard"));
   app.add_option("--evalData", opt.eval_data,
-                 "Run the engine over a dataset (image dir, tensor dir, MNIST IDX file) and print "
-                 "top-1 accuracy when it has labels");
+                 "Run the engine over a dataset (image dir, tensor dir, MNIST IDX file; for "
+                 "several inputs name:path,... or one <sample>_<input> directory, as "
+                 "--calibData) and print top-1 accuracy when it has labels");
   app.add_option("--evalLabels", opt.eval_labels,
                  "Labels for --evalData: IDX, CSV (file,class_index) or text");
   app.add_option("--evalImages", opt.eval_images,
