@@ -134,6 +134,34 @@ Built Generate(const std::string& model, const HardwareConfig& hw, bool residenc
 // Every pair of instructions that touch the same on-chip bytes, one of them
 // writing, runs in program order: the earlier one has finished before the
 // later one starts. And no access leaves its buffer.
+// A deliberately wrong schedule: the band store `store` moved past the
+// scratchpad's capacity; the simulator must refuse it.
+void CheckBandBeyondCapacityRefused(const HardwareConfig& hw, const hw::Program& program,
+                                    size_t store, int layers) {
+  hw::Program wrong = program;
+  wrong[store].weight_addr += hw.scratchpad.bytes;
+  const auto bad = hw::Simulate(hw, wrong, layers);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(std::string(bad.status().message()).find("beyond its capacity") != std::string::npos);
+}
+
+// A deliberately wrong schedule: the band loads `loads` issued as prefetches
+// without their dependencies (before the producer's band is stored); the
+// simulator must refuse it.
+void CheckEarlyBandReadRefused(const HardwareConfig& hw, const hw::Program& program,
+                               const std::vector<size_t>& loads, int layers) {
+  hw::Program wrong = program;
+  for (size_t i : loads) {
+    wrong[i].flags |= hw::kFlagPrefetch;
+    for (int32_t& d : wrong[i].deps) d = -1;
+  }
+  const auto bad = hw::Simulate(hw, wrong, layers);
+  REQUIRE_FALSE(bad.ok());
+  const std::string message(bad.status().message());
+  CHECK((message.find("read too early") != std::string::npos ||
+         message.find("overwritten while live") != std::string::npos));
+}
+
 void CheckPairs(const HardwareConfig& hw, const hw::Program& p,
                 const std::vector<hw::ScheduledInstruction>& s) {
   const uint64_t capacity[3] = {hw.scratchpad.bytes, hw.weight_buffer.bytes, hw.accumulator.bytes};
@@ -356,23 +384,12 @@ TEST_CASE("A wrong layer-group schedule is refused by the simulator", "[codegen]
   REQUIRE(!band_loads.empty());
   REQUIRE(!band_stores.empty());
   SECTION("a band buffer beyond the scratchpad") {
-    hw::Program wrong = b.code.program;
-    wrong[band_stores.back()].weight_addr += hw.scratchpad.bytes;
-    const auto bad = hw::Simulate(hw, wrong, static_cast<int>(b.code.mappings.size()));
-    REQUIRE_FALSE(bad.ok());
-    CHECK(std::string(bad.status().message()).find("beyond its capacity") != std::string::npos);
+    CheckBandBeyondCapacityRefused(hw, b.code.program, band_stores.back(),
+                                   static_cast<int>(b.code.mappings.size()));
   }
   SECTION("a band read before the producer's band is stored") {
-    hw::Program wrong = b.code.program;
-    for (size_t i : band_loads) {
-      wrong[i].flags |= hw::kFlagPrefetch;
-      for (int32_t& d : wrong[i].deps) d = -1;
-    }
-    const auto bad = hw::Simulate(hw, wrong, static_cast<int>(b.code.mappings.size()));
-    REQUIRE_FALSE(bad.ok());
-    const std::string message(bad.status().message());
-    CHECK((message.find("read too early") != std::string::npos ||
-           message.find("overwritten while live") != std::string::npos));
+    CheckEarlyBandReadRefused(hw, b.code.program, band_loads,
+                              static_cast<int>(b.code.mappings.size()));
   }
 }
 
@@ -793,23 +810,12 @@ TEST_CASE("A wrong conv -> pool schedule is refused by the simulator", "[codegen
   REQUIRE(band_loads.size() >= static_cast<size_t>(g.bands));
   REQUIRE(band_stores.size() >= static_cast<size_t>(g.bands));
   SECTION("a band buffer beyond the scratchpad") {
-    hw::Program wrong = b.code.program;
-    wrong[band_stores.back()].weight_addr += hw.scratchpad.bytes;
-    const auto bad = hw::Simulate(hw, wrong, static_cast<int>(b.code.mappings.size()));
-    REQUIRE_FALSE(bad.ok());
-    CHECK(std::string(bad.status().message()).find("beyond its capacity") != std::string::npos);
+    CheckBandBeyondCapacityRefused(hw, b.code.program, band_stores.back(),
+                                   static_cast<int>(b.code.mappings.size()));
   }
   SECTION("the pool reads its band before the conv has stored it") {
-    hw::Program wrong = b.code.program;
-    for (size_t i : band_loads) {
-      wrong[i].flags |= hw::kFlagPrefetch;
-      for (int32_t& d : wrong[i].deps) d = -1;
-    }
-    const auto bad = hw::Simulate(hw, wrong, static_cast<int>(b.code.mappings.size()));
-    REQUIRE_FALSE(bad.ok());
-    const std::string message(bad.status().message());
-    CHECK((message.find("read too early") != std::string::npos ||
-           message.find("overwritten while live") != std::string::npos));
+    CheckEarlyBandReadRefused(hw, b.code.program, band_loads,
+                              static_cast<int>(b.code.mappings.size()));
   }
 }
 

@@ -136,6 +136,23 @@ def layer_counts(result):
     return n8, n32, types, reasons
 
 
+def engine_and_ort(src, build):
+    """The `engine` Python module of `build` with ONNX Runtime set up
+    (tools/ort_ref/setup.sh), or None after printing why the test is SKIPPED
+    (the module is not built, or onnxruntime-node is not available)."""
+    sys.path.insert(0, os.path.join(build, "python"))
+    try:
+        import engine
+    except ImportError as e:
+        print("SKIPPED: the Python module is not built (%s)" % e)
+        return None
+    if subprocess.run(["bash", os.path.join(src, "tools/ort_ref/setup.sh")],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        print("SKIPPED: ONNX Runtime (npm onnxruntime-node) is not available")
+        return None
+    return engine
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("src")
@@ -151,15 +168,8 @@ def main():
     a = ap.parse_args()
     work = os.path.join(a.build, "test_work", "transformers_int8")
     os.makedirs(work, exist_ok=True)
-    sys.path.insert(0, os.path.join(a.build, "python"))
-    try:
-        import engine
-    except ImportError as e:
-        print("SKIPPED: the Python module is not built (%s)" % e)
-        return 0
-    if subprocess.run(["bash", os.path.join(a.src, "tools/ort_ref/setup.sh")],
-                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
-        print("SKIPPED: ONNX Runtime (npm onnxruntime-node) is not available")
+    engine = engine_and_ort(a.src, a.build)
+    if engine is None:
         return 0
     subprocess.run([sys.executable, os.path.join(a.src, "models/generate.py"), "--out",
                     os.path.join(work, "models")] + a.models, check=True,

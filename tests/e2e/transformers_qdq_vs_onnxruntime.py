@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from transformers_int8_vs_onnxruntime import (bert_samples, cosine, layer_counts,  # noqa: E402
+from transformers_int8_vs_onnxruntime import (bert_samples, cosine, engine_and_ort, layer_counts,  # noqa: E402
                                               ort_outputs, run, sqnr_db)
 
 BLOCKS = 4
@@ -55,15 +55,8 @@ def main():
     a = ap.parse_args()
     work = os.path.join(a.build, "test_work", "transformers_qdq")
     os.makedirs(work, exist_ok=True)
-    sys.path.insert(0, os.path.join(a.build, "python"))
-    try:
-        import engine
-    except ImportError as e:
-        print("SKIPPED: the Python module is not built (%s)" % e)
-        return 0
-    if subprocess.run(["bash", os.path.join(a.src, "tools/ort_ref/setup.sh")],
-                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
-        print("SKIPPED: ONNX Runtime (npm onnxruntime-node) is not available")
+    engine = engine_and_ort(a.src, a.build)
+    if engine is None:
         return 0
     t0 = time.time()
     models = os.path.join(work, "models")
