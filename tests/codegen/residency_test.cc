@@ -134,6 +134,26 @@ Built Generate(const std::string& model, const HardwareConfig& hw, bool residenc
 // Every pair of instructions that touch the same on-chip bytes, one of them
 // writing, runs in program order: the earlier one has finished before the
 // later one starts. And no access leaves its buffer.
+// Runs `engine` once on a random input (seeded) and returns every output's
+// float values, in engine output order.
+std::vector<std::vector<float>> RunOnRandomInput(const Engine& engine, uint32_t seed) {
+  auto ctx = engine.CreateExecutionContext();
+  REQUIRE(ctx.ok());
+  std::mt19937 rng(seed);
+  const auto& in = engine.inputs()[0];
+  Tensor x = testing::RandomTensor(in.shape, rng);
+  REQUIRE((*ctx)->SetInput(in.name, x).ok());
+  REQUIRE((*ctx)->Execute().ok());
+  std::vector<std::vector<float>> out;
+  for (const auto& desc : engine.outputs()) {
+    auto y = (*ctx)->GetOutput(desc.name);
+    REQUIRE(y.ok());
+    const float* f = (*y)->data_as<float>();
+    out.emplace_back(f, f + (*y)->num_elements());
+  }
+  return out;
+}
+
 // A deliberately wrong schedule: the band store `store` moved past the
 // scratchpad's capacity; the simulator must refuse it.
 void CheckBandBeyondCapacityRefused(const HardwareConfig& hw, const hw::Program& program,
@@ -273,19 +293,7 @@ TEST_CASE("Residency changes the modeled traffic, not the engine's outputs",
     auto engine = Runtime::DeserializeEngine(built->plan);
     REQUIRE(engine.ok());
     written[on] = (*engine)->device_profile().dram_bytes_written;
-    auto ctx = (*engine)->CreateExecutionContext();
-    REQUIRE(ctx.ok());
-    std::mt19937 rng(11);
-    const auto& in = (*engine)->inputs()[0];
-    Tensor x = testing::RandomTensor(in.shape, rng);
-    REQUIRE((*ctx)->SetInput(in.name, x).ok());
-    REQUIRE((*ctx)->Execute().ok());
-    for (const auto& desc : (*engine)->outputs()) {
-      auto y = (*ctx)->GetOutput(desc.name);
-      REQUIRE(y.ok());
-      const float* f = (*y)->data_as<float>();
-      outputs[on].emplace_back(f, f + (*y)->num_elements());
-    }
+    outputs[on] = RunOnRandomInput(**engine, 11);
   }
   CHECK(outputs[0] == outputs[1]);
   CHECK(written[1] < written[0]);
@@ -487,7 +495,7 @@ TEST_CASE("Random graphs scheduled with layer groups never exceed a buffer or re
 TEST_CASE("Layer groups change the modeled schedule, not the engine's outputs",
           "[codegen][layer_group]") {
   const std::string model = ChainModel();
-  std::vector<float> outputs[2];
+  std::vector<std::vector<float>> outputs[2];
   int64_t written[2] = {0, 0};
   size_t layers[2] = {0, 0};
   std::string report;
@@ -503,17 +511,7 @@ TEST_CASE("Layer groups change the modeled schedule, not the engine's outputs",
     REQUIRE(engine.ok());
     written[on] = (*engine)->device_profile().dram_bytes_written;
     layers[on] = (*engine)->device_profile().layers.size();
-    auto ctx = (*engine)->CreateExecutionContext();
-    REQUIRE(ctx.ok());
-    std::mt19937 rng(3);
-    const auto& in = (*engine)->inputs()[0];
-    Tensor x = testing::RandomTensor(in.shape, rng);
-    REQUIRE((*ctx)->SetInput(in.name, x).ok());
-    REQUIRE((*ctx)->Execute().ok());
-    auto y = (*ctx)->GetOutput((*engine)->outputs()[0].name);
-    REQUIRE(y.ok());
-    const float* f = (*y)->data_as<float>();
-    outputs[on].assign(f, f + (*y)->num_elements());
+    outputs[on] = RunOnRandomInput(**engine, 3);
   }
   CHECK(outputs[0] == outputs[1]);  // bit-identical
   CHECK(layers[0] == layers[1]);
@@ -573,7 +571,7 @@ std::pair<int64_t, int64_t> GroupCycles(const std::string& report, int count) {
 TEST_CASE("An inverted-residual block runs as one layer group when it fits",
           "[codegen][layer_group]") {
   const std::string model = InvertedResidualModel();
-  std::vector<float> outputs[2];
+  std::vector<std::vector<float>> outputs[2];
   for (int on = 0; on < 2; ++on) {
     BuilderConfig config;
     config.hardware = Hw("edge,scratchpad=65536");
@@ -596,17 +594,7 @@ TEST_CASE("An inverted-residual block runs as one layer group when it fits",
       CHECK(p.layers[1].input_location == "scratchpad");  // the band, never DRAM
       CHECK(p.scratchpad_peak_bytes <= 65536);
     }
-    auto ctx = (*engine)->CreateExecutionContext();
-    REQUIRE(ctx.ok());
-    std::mt19937 rng(5);
-    const auto& in = (*engine)->inputs()[0];
-    Tensor x = testing::RandomTensor(in.shape, rng);
-    REQUIRE((*ctx)->SetInput(in.name, x).ok());
-    REQUIRE((*ctx)->Execute().ok());
-    auto y = (*ctx)->GetOutput((*engine)->outputs()[0].name);
-    REQUIRE(y.ok());
-    const float* f = (*y)->data_as<float>();
-    outputs[on].assign(f, f + (*y)->num_elements());
+    outputs[on] = RunOnRandomInput(**engine, 5);
   }
   CHECK(outputs[0] == outputs[1]);  // the host computes the same graph
   // A scratchpad too small for the band buffers next to the tiles: refused.
@@ -732,7 +720,7 @@ TEST_CASE("Conv -> pool bands follow the pool's windows", "[codegen][layer_group
 TEST_CASE("A conv -> pool stem runs as one layer group, outputs unchanged",
           "[codegen][layer_group]") {
   const std::string model = StemModel();
-  std::vector<float> outputs[2];
+  std::vector<std::vector<float>> outputs[2];
   int64_t written[2] = {0, 0};
   for (int on = 0; on < 2; ++on) {
     BuilderConfig config;
@@ -758,17 +746,7 @@ TEST_CASE("A conv -> pool stem runs as one layer group, outputs unchanged",
       CHECK(p.layers[1].input_location == "scratchpad");
       CHECK(p.scratchpad_peak_bytes <= 32768);
     }
-    auto ctx = (*engine)->CreateExecutionContext();
-    REQUIRE(ctx.ok());
-    std::mt19937 rng(17);
-    const auto& in = (*engine)->inputs()[0];
-    Tensor x = testing::RandomTensor(in.shape, rng);
-    REQUIRE((*ctx)->SetInput(in.name, x).ok());
-    REQUIRE((*ctx)->Execute().ok());
-    auto y = (*ctx)->GetOutput((*engine)->outputs()[0].name);
-    REQUIRE(y.ok());
-    const float* f = (*y)->data_as<float>();
-    outputs[on].assign(f, f + (*y)->num_elements());
+    outputs[on] = RunOnRandomInput(**engine, 17);
   }
   CHECK(outputs[0] == outputs[1]);  // the host computes the same graph
   // The conv's 64 KiB output no longer goes to DRAM (only the pool's 16 KiB).
