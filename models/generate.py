@@ -779,9 +779,7 @@ def generate_transformer(name, path, seed, opset, dynamic=False):
     for want, got in zip(outputs, inferred.graph.output):
         if got.type.tensor_type.shape != want.type.tensor_type.shape:
             raise RuntimeError(f"{name}: output {got.name} inferred {got.type}")
-    tmp = path + ".tmp"
-    onnx.save(model, tmp)
-    os.replace(tmp, path)
+    save_atomically(model, path)
     return model
 
 # --------------------------------------------------------------------------------------
@@ -813,11 +811,8 @@ def generate_dynamic(name, path, seed, opset):
         for v in list(model.graph.input) + list(model.graph.output):
             v.type.tensor_type.shape.dim[0].dim_param = "batch"
         model.doc_string = f"{doc}; seed={seed}"
-    onnx.checker.check_model(model, full_check=False)
-    onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
-    tmp = path + ".tmp"
-    onnx.save(model, tmp)
-    os.replace(tmp, path)
+    check_model_shapes(model)
+    save_atomically(model, path)
     return model
 
 
@@ -988,12 +983,24 @@ def generate_qdq(name, path, seed, opset):
     pairs, weights = insert_qdq(model, amax)
     model.doc_string = (f"{doc}; {pairs} activation Q/DQ pairs, {weights} quantized weights; "
                         f"scales from {QDQ_CALIB_SAMPLES} float runs; seed={seed}; opset={opset}")
+    check_model_shapes(model)
+    save_atomically(model, path)
+    return model
+
+
+def check_model_shapes(model):
+    """onnx.checker (without the full check) and strict shape inference with type checks:
+    raises on a malformed generated model."""
     onnx.checker.check_model(model, full_check=False)
     onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+
+
+def save_atomically(model, path):
+    """Writes `model` to path + ".tmp", then renames it over `path`: a reader never sees a
+    half-written model."""
     tmp = path + ".tmp"
     onnx.save(model, tmp)
     os.replace(tmp, path)
-    return model
 
 
 def count_params(model):
@@ -1029,9 +1036,7 @@ def generate(name, path, seed, opset):
     if got != out_shape:
         raise RuntimeError(f"{name}: inferred output shape {got} != {out_shape}")
 
-    tmp = path + ".tmp"
-    onnx.save(model, tmp)
-    os.replace(tmp, path)
+    save_atomically(model, path)
     return model, y
 
 
