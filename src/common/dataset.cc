@@ -17,6 +17,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/half.h"
@@ -1280,11 +1281,13 @@ absl::StatusOr<MultiInputFiles> GroupTensorFilesByInput(
       }
       if (std::find(input_names.begin(), input_names.end(), tensor_name) == input_names.end() ||
           tensor_name.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
+        absl::Status unmatched = absl::InvalidArgumentError(absl::StrCat(
             "dataset ", dir, ": file ", name, " feeds no input: name it <sample>_<input>",
             HasExtension(name, {".pb"}) ? " or give its TensorProto an input's name" : "",
             tensor_name.empty() ? "" : absl::StrCat(" (its tensor is named '", tensor_name, "')"),
             " (inputs: ", inputs_list, ")"));
+        unmatched.SetPayload(kUnmatchedFilePayload, absl::Cord(name));
+        return unmatched;
       }
       input = tensor_name;
       const size_t us = stem.rfind('_');

@@ -255,6 +255,12 @@ struct MultiInputFiles {
 absl::StatusOr<MultiInputFiles> GroupTensorFilesByInput(const std::string& dir,
                                                         const std::vector<std::string>& input_names);
 
+/// Status payload type URL that GroupTensorFilesByInput sets on the error of
+/// a file that feeds no input (the directory is not laid out per input at
+/// all), so a caller can tell it from a layout error of a per-input
+/// directory without matching message text: `s.GetPayload(kUnmatchedFilePayload)`.
+inline constexpr char kUnmatchedFilePayload[] = "engine.data/unmatched-file";
+
 /// One preprocessed sample.
 struct Sample {
   /// Shape = the input shape with the batch dimension set to 1 (e.g.

@@ -15,6 +15,7 @@
 
 #include <stb/stb_image_write.h>
 
+#include "absl/strings/cord.h"
 #include "common/dataset.h"
 #include "engine/tensor_io.h"
 #include "test_util.h"
@@ -563,6 +564,8 @@ TEST_CASE("Multi-input tensor directory: files grouped by sample and input", "[d
   auto stray = GroupTensorFilesByInput(dir.str(), inputs);
   REQUIRE_FALSE(stray.ok());
   CHECK(Contains(stray.status(), "file s3_other.npy feeds no input"));
+  CHECK(stray.status().GetPayload(kUnmatchedFilePayload) == absl::Cord("s3_other.npy"));
+  CHECK_FALSE(missing.status().GetPayload(kUnmatchedFilePayload).has_value());
   // Two files for one input of one sample.
   fs::remove(dir.file("s3_other.npy"));
   REQUIRE(SaveTensorProtoFile(dir.file("s0_9.pb"), "ids", testing::MakeFloat({1, 2}, {0, 0})).ok());

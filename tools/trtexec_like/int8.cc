@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -104,7 +103,8 @@ absl::StatusOr<std::map<std::string, DataSource>> DataSources(
     if (!grouped.ok()) {
       // A directory that is not laid out per input at all (e.g. one input's
       // samples) gets the usage; a layout error (a missing input) stands alone.
-      const bool stray = absl::StrContains(grouped.status().message(), "feeds no input");
+      const bool stray =
+          grouped.status().GetPayload(engine::data::kUnmatchedFilePayload).has_value();
       return absl::Status(grouped.status().code(),
                           absl::StrCat(stray ? usage : std::string(flag), ": ",
                                        grouped.status().message()));
