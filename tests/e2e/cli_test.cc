@@ -446,6 +446,36 @@ TEST_CASE("trtexec_like checks --hw against a loaded plan", "[e2e][cli][device]"
   fs::remove_all(dir);
 }
 
+TEST_CASE("trtexec_like refuses --shapes that a loaded fixed-shape plan cannot run",
+          "[e2e][cli]") {
+  fs::path dir = TempDir();
+  const std::string model = TinyCnnModel(dir);
+  if (model.empty()) {
+    WARN("SKIPPED: models/out/tiny_cnn.onnx missing and models/generate.py failed");
+    return;
+  }
+  const std::string plan = (dir / "fixed.plan").string();
+  RunResult built = RunCli("--onnx=" + model + " --skipInference --saveEngine=" + plan);
+  INFO(built.output);
+  REQUIRE(built.exit_code == 0);
+
+  RunResult wrong = RunCli("--loadEngine=" + plan + " --shapes=input:1x3x7x7" + kFast);
+  INFO(wrong.output);
+  CHECK(wrong.exit_code != 0);
+  CHECK(absl::StrContains(wrong.output, "input 'input' shape 1x3x7x7"));
+  CHECK(absl::StrContains(wrong.output, "built for 1x3x32x32 only"));
+
+  RunResult unknown = RunCli("--loadEngine=" + plan + " --shapes=nope:1x3x32x32" + kFast);
+  INFO(unknown.output);
+  CHECK(unknown.exit_code != 0);
+  CHECK(absl::StrContains(unknown.output, "the engine has no input 'nope' (inputs: input)"));
+
+  RunResult same = RunCli("--loadEngine=" + plan + " --shapes=input:1x3x32x32" + kFast);
+  INFO(same.output);
+  CHECK(same.exit_code == 0);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("trtexec_like rejects a bad --hw or --objective", "[e2e][cli][device]") {
   fs::path dir = TempDir();
   WriteFile(dir / "small.onnx", engine::testing::SmallConvModel());

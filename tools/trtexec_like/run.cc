@@ -202,6 +202,25 @@ absl::Status SetInputs(const Options& opt, const ValidatedOptions& v, const engi
           absl::StrCat("--loadInputs: input '", input_name, "' is given twice"));
     }
   }
+  // --shapes names engine inputs; a fixed-shape engine runs only its own
+  // shapes, so a different one is refused rather than ignored.
+  for (const auto& [name, dims] : v.shapes) {
+    auto d = std::find_if(eng.inputs().begin(), eng.inputs().end(),
+                          [&](const engine::TensorDesc& t) { return t.name == name; });
+    if (d == eng.inputs().end()) {
+      std::vector<std::string> names;
+      for (const auto& t : eng.inputs()) names.push_back(t.name);
+      return absl::InvalidArgumentError(absl::StrCat("--shapes: the engine has no input '", name,
+                                                     "' (inputs: ", absl::StrJoin(names, ", "),
+                                                     ")"));
+    }
+    if (!eng.has_dynamic_shapes() && d->shape != dims) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--shapes gives input '", name, "' shape ", engine::DimsToString(dims),
+          " but the engine was built for ", engine::DimsToString(d->shape),
+          " only; build it with --minShapes/--optShapes/--maxShapes for other shapes"));
+    }
+  }
   // Dynamic-shape engines: --shapes selects the run-time shapes (trtexec);
   // without it, the opt shapes of profile 0.
   if (eng.has_dynamic_shapes()) {
