@@ -12,7 +12,15 @@
 namespace engine::exec {
 namespace {
 
-int64_t CeilDiv(double a, double b) { return b > 0 ? static_cast<int64_t>(std::ceil(a / b)) : 0; }
+// ceil(a / b) in int64, 0 when b <= 0, saturated at 2^62 (the simulator
+// bounds every figure far below; the saturation keeps a crafted plan's
+// quotient from an out-of-range double -> int64 conversion all the same).
+int64_t CeilDiv(double a, double b) {
+  if (!(b > 0)) return 0;
+  const double q = std::ceil(a / b);
+  constexpr double kMax = 0x1p62;
+  return q >= kMax ? static_cast<int64_t>(kMax) : q > 0 ? static_cast<int64_t>(q) : 0;
+}
 
 }  // namespace
 

@@ -41,8 +41,12 @@ absl::StatusOr<SimulationResult> Simulate(const HardwareConfig& hw, const Progra
     const Instruction& in = program[i];
     if (!OpcodeFromCode(static_cast<int64_t>(in.opcode))) return Malformed(i, "unknown opcode");
     const double bytes = static_cast<double>(in.bytes), ops = static_cast<double>(in.ops);
+    // The DRAM extent (dram_offset + bytes) feeds the engine's I/O extents
+    // and the physical limit's bytes / bandwidth, so it is bounded as well.
+    const double extent = static_cast<double>(in.dram_offset) + bytes;
     double bound = static_cast<double>(hw.dram_latency_cycles) + 4.0 * bytes + bytes / transfer +
-                   static_cast<double>(in.aux_bytes) + ops + ops / vector_rate;
+                   extent + extent / transfer + static_cast<double>(in.aux_bytes) + ops +
+                   ops / vector_rate;
     if (in.opcode == Opcode::kMatmul) {
       bound += 16.0 * static_cast<double>(in.repeat) * (in.k + array_extent) *
                (in.m + array_extent) * (in.p + array_extent);

@@ -203,6 +203,13 @@ TEST_CASE("Programs whose cycles or bytes would overflow are rejected", "[hw]") 
   Instruction load = Load(Opcode::kLoadInput, 4);
   load.bytes = ~uint64_t{0};
   CHECK_FALSE(Simulate(hw, {load, Sync()}, 1).ok());
+  // A small load at a DRAM offset near 2^64 (fuzz/plan_loader_fuzzer): its
+  // extent fed the physical limit's bytes / bandwidth, a double past int64.
+  Instruction far = Load(Opcode::kLoadInput, 4);
+  far.dram_offset = ~uint64_t{0} - 8;
+  auto far_sim = Simulate(hw, {far, Sync()}, 1);
+  REQUIRE_FALSE(far_sim.ok());
+  CHECK(std::string(far_sim.status().message()).find("out of range") != std::string::npos);
   // Many large but individually valid instructions: the sum is bounded too
   // (a scratchpad large enough that the on-chip check accepts one).
   HardwareConfig roomy = hw;
