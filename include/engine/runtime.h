@@ -151,8 +151,8 @@ struct LayerDeviceProfile {
   /// it reads or writes through DRAM (not resident; engine inputs and
   /// outputs excluded): bytes moved, so a tile read again counts again; its
   /// compulsory DRAM bytes (weight tiles
-  /// loaded for the first time in the program, engine input and output
-  /// extents it moves).
+  /// loaded for the first time in the program, and the bytes it moves of
+  /// engine inputs and outputs, at most each tensor's size).
   int64_t ideal_compute_cycles = 0;
   int64_t weight_bytes_loaded = 0;
   int64_t weight_bytes_unique = 0;

@@ -72,7 +72,8 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
                                              hw::SimulationResult* simulation,
                                              const std::vector<int>& input_tensors,
                                              const std::vector<int>& output_tensors,
-                                             const std::vector<int32_t>& group_owner) {
+                                             const std::vector<int32_t>& group_owner,
+                                             const std::vector<int64_t>& io_tensor_bytes) {
   auto sim = hw::Simulate(hw, program, static_cast<int>(layers.size()));
   if (!sim.ok()) return sim.status();
   const std::vector<std::pair<int64_t, int64_t>> shares = GroupTimeShares(sim->layers, group_owner);
@@ -84,7 +85,19 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
   // Weight tiles by (tensor, offset, bytes): a tile reloaded counts once.
   std::set<std::tuple<int32_t, uint64_t, uint64_t>> weight_tiles;
   int64_t weight_bytes = 0;
-  std::map<int32_t, int64_t> io_extent;
+  // Engine inputs and outputs: the bytes their loads and stores move, by
+  // tensor over the program (io_total) and by layer (io_moved); each counts
+  // toward the compulsory traffic at most once per tensor, its size
+  // (`io_tensor_bytes`; moves beyond it are re-reads, halos or strided
+  // re-visits, not compulsory). A tile's dram_offset is its strided region's
+  // first byte, so offsets do not measure the tensor.
+  std::map<int32_t, int64_t> io_total;
+  auto AtMostTensor = [&io_tensor_bytes](int64_t moved, int32_t t) {
+    const int64_t size = t >= 0 && static_cast<size_t>(t) < io_tensor_bytes.size()
+                             ? io_tensor_bytes[static_cast<size_t>(t)]
+                             : 0;
+    return size > 0 ? std::min(moved, size) : moved;
+  };
   const std::set<int> io(input_tensors.begin(), input_tensors.end());
   const std::set<int> outs(output_tensors.begin(), output_tensors.end());
   int64_t buffer_peak[3] = {0, 0, 0};
@@ -112,7 +125,6 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
                                io.count(in.tensor) == 0;
     Moves& m = moves[in.layer];
     const bool resident = in.flags & hw::kFlagResident;
-    const int64_t extent = static_cast<int64_t>(in.dram_offset + in.bytes);
     switch (constant_load ? hw::Opcode::kLoadWeight : in.opcode) {
       case hw::Opcode::kLoadWeight:
         m.weights = true;
@@ -125,8 +137,7 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
       case hw::Opcode::kLoadInput:
         (resident ? m.in_chip : m.in_dram) = true;
         if (io.count(in.tensor) > 0) {
-          io_extent[in.tensor] = std::max(io_extent[in.tensor], extent);
-          io_moved[in.layer][in.tensor] = std::max(io_moved[in.layer][in.tensor], extent);
+          io_moved[in.layer][in.tensor] += static_cast<int64_t>(in.bytes);
         } else if (!resident && in.tensor >= 0) {
           spilled_in[in.layer][in.tensor] += static_cast<int64_t>(in.bytes);
         }
@@ -134,8 +145,7 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
       case hw::Opcode::kStore:
         (resident ? m.out_chip : m.out_dram) = true;
         if (outs.count(in.tensor) > 0) {
-          io_extent[in.tensor] = std::max(io_extent[in.tensor], extent);
-          io_moved[in.layer][in.tensor] = std::max(io_moved[in.layer][in.tensor], extent);
+          io_moved[in.layer][in.tensor] += static_cast<int64_t>(in.bytes);
         } else if (!resident && in.tensor >= 0) {
           spilled_out[in.layer][in.tensor] += static_cast<int64_t>(in.bytes);
         }
@@ -159,7 +169,10 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
     for (const auto& [t, e] : spilled_in[i]) l.spilled_input_bytes += e;
     for (const auto& [t, e] : spilled_out[i]) l.spilled_output_bytes += e;
     l.compulsory_dram_bytes = l.weight_bytes_unique;
-    for (const auto& [t, e] : io_moved[i]) l.compulsory_dram_bytes += e;
+    for (const auto& [t, moved] : io_moved[i]) {
+      l.compulsory_dram_bytes += AtMostTensor(moved, t);
+      io_total[t] += moved;
+    }
     if (i < group_owner.size() && group_owner[i] >= 0 &&
         static_cast<size_t>(group_owner[i]) < layers.size()) {
       l.group_owner = group_owner[i];
@@ -255,7 +268,7 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
                                            : 0;
   for (const auto& l : layers) p.residency_bytes_saved += l.residency_bytes_saved;
   p.compulsory_dram_bytes = weight_bytes;
-  for (const auto& [t, bytes] : io_extent) p.compulsory_dram_bytes += bytes;
+  for (const auto& [t, moved] : io_total) p.compulsory_dram_bytes += AtMostTensor(moved, t);
   if (hw.ideal_memory) {
     p.ideal_compute_cycles = p.total_cycles;
   } else {

@@ -20,8 +20,11 @@ namespace engine::exec {
 /// estimated_cycles, instructions, rejected) and `min_dram_bytes` its
 /// compulsory traffic; the simulated fields are filled in.
 /// `input_tensors` / `output_tensors` are the plan tensor indices of the
-/// engine's inputs and outputs (for the physical limit's compulsory bytes:
-/// the extent of their loads and stores). The residency fields and the
+/// engine's inputs and outputs and `io_tensor_bytes` (by tensor index, bytes;
+/// 0 or absent = unknown) their sizes: each engine input or output counts
+/// toward the compulsory DRAM bytes (a layer's and the physical limit's) with
+/// the bytes its loads or stores move, at most its size once (re-reads and
+/// halo rows are not compulsory). The residency fields and the
 /// physical limit (a second simulation with memory=ideal) are derived from
 /// the program.
 /// `group_owner[l]` (optional, empty = no groups): the owner layer of the
@@ -39,7 +42,8 @@ absl::StatusOr<DeviceProfile> SimulateDevice(const HardwareConfig& hw, const hw:
                                              hw::SimulationResult* simulation,
                                              const std::vector<int>& input_tensors = {},
                                              const std::vector<int>& output_tensors = {},
-                                             const std::vector<int32_t>& group_owner = {});
+                                             const std::vector<int32_t>& group_owner = {},
+                                             const std::vector<int64_t>& io_tensor_bytes = {});
 
 /// The (start cycle, cycles) attributed to each layer of `timing` (by layer
 /// index): a layer outside any group keeps its simulated span; the members

@@ -833,9 +833,13 @@ absl::Status ReadDeviceProfile(ReadState& st) {
   }
   std::vector<int32_t> group_owner;
   for (const LayerSpan& s : st.spans) group_owner.push_back(s.group_layer);
+  std::vector<int64_t> tensor_bytes(impl.tensors.size());
+  for (size_t t = 0; t < impl.tensors.size(); ++t) {
+    tensor_bytes[t] = static_cast<int64_t>(impl.tensors[t].bytes);
+  }
   auto device = SimulateDevice(impl.hardware, impl.program, std::move(st.device_layers),
                                st.min_dram_bytes, &impl.simulation, impl.input_index,
-                               impl.output_index, group_owner);
+                               impl.output_index, group_owner, tensor_bytes);
   if (!device.ok()) return Corrupt(std::string(device.status().message()));
   impl.device = std::move(*device);
   return absl::OkStatus();

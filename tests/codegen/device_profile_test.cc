@@ -230,5 +230,35 @@ TEST_CASE("Ideal memory is never slower, and more bandwidth never hurts", "[code
   CHECK(fast <= real);
 }
 
+TEST_CASE("Engine inputs and outputs count once at their size in the physical limit",
+          "[codegen]") {
+  // A 3x3 convolution whose input (96 channels) is read in channel-strided
+  // tiles, several times (halo rows), on a small scratchpad: the compulsory
+  // DRAM bytes are the unique weights plus the input and the output, each at
+  // its size, however the tiles visit them. They used to be the largest
+  // dram_offset + bytes of a tile (a strided tile's offset is its region's
+  // first byte), which is neither.
+  std::mt19937 rng(11);
+  ModelBuilder b;
+  b.Input("x", {1, 96, 28, 28});
+  b.Initializer("w", testing::RandomTensor({32, 96, 3, 3}, rng));
+  auto& conv = b.Node("Conv", {"x", "w"}, {"y"}, "conv");
+  ModelBuilder::SetInts(conv, "kernel_shape", {3, 3});
+  ModelBuilder::SetInts(conv, "pads", {1, 1, 1, 1});
+  b.Output("y", {1, 32, 28, 28});
+  for (const char* spec : {"edge,scratchpad=64KiB", "edge", "gemmini"}) {
+    CAPTURE(spec);
+    auto engine = BuildAndLoad(b.Serialize(), Hw(spec));
+    const DeviceProfile& p = engine->device_profile();
+    REQUIRE(p.layers.size() == 1);
+    const LayerDeviceProfile& l = p.layers[0];
+    const int64_t input = 96 * 28 * 28 * 4, output = 32 * 28 * 28 * 4;
+    CHECK(l.weight_bytes_unique == 32 * 96 * 3 * 3 * 4);
+    CHECK(l.compulsory_dram_bytes == l.weight_bytes_unique + input + output);
+    CHECK(p.compulsory_dram_bytes == l.compulsory_dram_bytes);
+    CHECK(p.dram_bytes_read >= l.weight_bytes_unique + input);
+  }
+}
+
 }  // namespace
 }  // namespace engine
