@@ -96,7 +96,7 @@ if rc == 0:
 # --evalData as name:path items (a directory of .npy files per input).
 spec = ",".join(f"{n}:{d}" for n, d in per_input.items())
 rc, out = run(f"--onnx={model}", "--int8", f"--calibData={data}", f"--evalData={spec}")
-check(rc == 0 and f"{SAMPLES} images run" in out and "=== Evaluation on input_ids: " in out,
+check(rc == 0 and f"{SAMPLES} samples run" in out and "=== Evaluation on input_ids: " in out,
       "--evalData=name:path,... evaluates over every input")
 
 # Errors: a sample without one input file; a file that feeds no input.

@@ -432,15 +432,16 @@ absl::StatusOr<EvalResult> RunEvaluation(const Options& opt, const ValidatedOpti
   bar.Finish();
   const bool has_labels = ds->first().has_labels();
   if (has_labels) {
-    std::printf("top-1 accuracy: %.2f%% (%lld images)\n", seen ? 100.0 * correct / seen : 0.0,
-                static_cast<long long>(seen));
+    std::printf("top-1 accuracy: %.2f%% (%lld %s)\n", seen ? 100.0 * correct / seen : 0.0,
+                static_cast<long long>(seen), ds->SampleNoun());
   } else {
-    std::printf("[I] %lld images run; no labels, so no accuracy (give --evalLabels)\n",
-                static_cast<long long>(seen));
+    std::printf("[I] %lld %s run; no labels, so no accuracy (give --evalLabels)\n",
+                static_cast<long long>(seen), ds->SampleNoun());
   }
   EvalResult result;
   result.dataset = ds->Describe();
   result.images = seen;
+  result.noun = ds->SampleNoun();
   result.has_labels = has_labels;
   result.correct = has_labels ? correct : 0;
   return result;

@@ -67,6 +67,7 @@ void PrintInt8Summary(const engine::BuildResult& built);
 /// Top-1 accuracy of one evaluation (--evalData), for the run report.
 struct EvalResult {
   std::string dataset;   ///< Dataset::Describe()
+  const char* noun = "images";  ///< InputData::SampleNoun()
   int64_t images = 0;    ///< samples run
   bool has_labels = false;
   int64_t correct = 0;   ///< samples whose top-1 class is the label
@@ -74,7 +75,7 @@ struct EvalResult {
 };
 
 /// --evalData: runs `engine` over the dataset and prints
-/// `top-1 accuracy: X% (N images)` when it has labels; returns what it
+/// `top-1 accuracy: X% (N images)` ("samples" for tensor data) when it has labels; returns what it
 /// counted. Errors: those of the dataset (prefixed with --evalData) and of
 /// execution.
 absl::StatusOr<EvalResult> RunEvaluation(const Options& opt, const ValidatedOptions& v,
@@ -102,6 +103,12 @@ class InputData {
   const engine::data::Dataset& first() const { return *sets.front().second; }
   int64_t size() const { return first().size(); }
   int64_t num_batches() const { return first().num_batches(); }
+  /// What one sample is called in reports: "images" when the first input's
+  /// dataset holds images (a directory of pictures, MNIST IDX), "samples"
+  /// for tensor files (token sequences, feature vectors).
+  const char* SampleNoun() const {
+    return first().kind() == engine::data::DatasetKind::kTensors ? "samples" : "images";
+  }
   /// Engine batch `b` of every input into `inputs` (by input name); returns
   /// the first input's batch with its `input` tensor moved out (count,
   /// labels, names). Errors: Dataset::GetBatch's.

@@ -437,6 +437,7 @@ absl::StatusOr<Int8Comparison> CompareInt8(const Options& opt, const ValidatedOp
 
   Int8Comparison c;
   c.dataset = ds->Describe();
+  c.noun = ds->SampleNoun();
   c.has_labels = ds->first().has_labels();
   const bool explicit_q =
       std::any_of(q_built->passes.begin(), q_built->passes.end(),
@@ -569,8 +570,8 @@ absl::StatusOr<Int8Comparison> CompareInt8(const Options& opt, const ValidatedOp
 }
 
 void PrintInt8Comparison(const Int8Comparison& c, int top) {
-  std::printf("\n=== INT8 vs FP32, per layer output (%lld images of %s), in execution order ===\n",
-              static_cast<long long>(c.images), c.dataset.c_str());
+  std::printf("\n=== INT8 vs FP32, per layer output (%lld %s of %s), in execution order ===\n",
+              static_cast<long long>(c.images), c.noun, c.dataset.c_str());
   std::vector<const Int8CompareRow*> by_drop;
   for (const Int8CompareRow& row : c.rows) {
     if (!std::isinf(row.input_sqnr_db)) by_drop.push_back(&row);  // not from "exact" inputs
@@ -649,13 +650,14 @@ void PrintInt8Comparison(const Int8Comparison& c, int top) {
                 row.tensor.c_str(), row.accumulated.Cosine(), row.accumulated.SqnrDb(),
                 row.accumulated.max_abs);
   }
-  std::printf("top-1 agreement INT8 vs FP32: %.2f%% (%lld images)\n",
-              c.images ? 100.0 * c.agree / c.images : 0.0, static_cast<long long>(c.images));
+  std::printf("top-1 agreement INT8 vs FP32: %.2f%% (%lld %s)\n",
+              c.images ? 100.0 * c.agree / c.images : 0.0, static_cast<long long>(c.images),
+              c.noun);
   if (c.has_labels) {
-    std::printf("top-1 accuracy FP32: %.2f%%, INT8: %.2f%% (%lld images)\n",
+    std::printf("top-1 accuracy FP32: %.2f%%, INT8: %.2f%% (%lld %s)\n",
                 c.images ? 100.0 * c.fp32_correct / c.images : 0.0,
                 c.images ? 100.0 * c.int8_correct / c.images : 0.0,
-                static_cast<long long>(c.images));
+                static_cast<long long>(c.images), c.noun);
   }
 }
 
@@ -721,6 +723,7 @@ absl::Status WriteCompareReport(const Options& opt, const std::string& command,
   EvalResult eval;
   eval.dataset = c.dataset;
   eval.images = c.images;
+  eval.noun = c.noun;
   eval.has_labels = c.has_labels;
   eval.correct = c.int8_correct;
   extras.evaluation = eval;

@@ -105,6 +105,7 @@ struct Int8CompareRow {
 struct Int8Comparison {
   std::string dataset;    ///< Dataset::Describe()
   int64_t images = 0;     ///< samples compared
+  const char* noun = "images";  ///< InputData::SampleNoun()
   std::string calibrator; ///< BuildResult::calibration.algorithm, or "explicit" for QDQ
   std::vector<Int8CompareRow> rows;  ///< in the FP32 engine's execution order
   std::string model_output;          ///< ClassScoresOutput of the engine (top-1 agreement)

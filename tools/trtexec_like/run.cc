@@ -383,11 +383,12 @@ void PrintFinalSummary(const FinalSummary& s) {
   }
   if (s.evaluation.has_value()) {
     if (s.evaluation->has_labels) {
-      std::printf("Accuracy: top-1 %.2f%% (%lld images of %s)\n", s.evaluation->Top1Percent(),
-                  static_cast<long long>(s.evaluation->images), s.evaluation->dataset.c_str());
+      std::printf("Accuracy: top-1 %.2f%% (%lld %s of %s)\n", s.evaluation->Top1Percent(),
+                  static_cast<long long>(s.evaluation->images), s.evaluation->noun,
+                  s.evaluation->dataset.c_str());
     } else {
-      std::printf("Accuracy: no labels (%lld images run)\n",
-                  static_cast<long long>(s.evaluation->images));
+      std::printf("Accuracy: no labels (%lld %s run)\n",
+                  static_cast<long long>(s.evaluation->images), s.evaluation->noun);
     }
   }
 }
