@@ -185,8 +185,12 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
                   "explicit quantization (QDQ model): the model's scales are used; INT8 "
                   "calibration is not run");
     }
+    // Layer precisions pin layers of a QDQ model too (unlike TensorRT's
+    // explicit mode, which ignores them): a pinned layer runs in float on the
+    // dequantized weights, between the model's scales.
+    ENGINE_ASSIGN_OR_RETURN(auto keep_float, builder::FloatPinnedLayers(*graph, config));
     ENGINE_ASSIGN_OR_RETURN(result.layer_precisions,
-                            opt::QuantizeGraphInt8(*graph, explicit_q->scales, {},
+                            opt::QuantizeGraphInt8(*graph, explicit_q->scales, keep_float,
                                                    explicit_q->options));
     std::map<std::string, std::string> left(explicit_q->not_folded.begin(),
                                             explicit_q->not_folded.end());

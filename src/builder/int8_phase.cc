@@ -258,6 +258,33 @@ void MarkAllOutputs(ir::Graph& graph) {
   }
 }
 
+absl::StatusOr<std::map<const ir::Node*, std::string>> FloatPinnedLayers(
+    const ir::Graph& graph, const BuilderConfig& config) {
+  std::map<const ir::Node*, std::string> keep_fp32;
+  std::vector<std::string> unmatched;
+  for (const auto& [name, precision] : config.layer_precisions) {
+    bool matched = false;
+    for (const auto& node : graph.nodes()) {
+      const bool hit = node->name == name || std::find(node->onnx_nodes.begin(),
+                                                       node->onnx_nodes.end(),
+                                                       name) != node->onnx_nodes.end();
+      if (!hit) continue;
+      matched = true;
+      if (precision != Precision::kInt8) {
+        // fp32, or fp16 / bf16 (applied afterwards by the fp16 phase).
+        keep_fp32[node.get()] = absl::StrCat("pinned to ", PrecisionName(precision),
+                                             " by layer precisions ('", name, "')");
+      }
+    }
+    if (!matched) unmatched.push_back(name);
+  }
+  if (!unmatched.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("layer precisions name no layer of the engine: ",
+                                                   absl::StrJoin(unmatched, ", ")));
+  }
+  return keep_fp32;
+}
+
 absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
                              const std::set<std::string>& known_tensors, Logger* logger,
                              BuildResult& result, SharedInt8* shared,
@@ -413,28 +440,7 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
   summary.tensors = static_cast<int64_t>(scales.size());
 
   // Pinned layers.
-  std::map<const ir::Node*, std::string> keep_fp32;
-  std::vector<std::string> unmatched;
-  for (const auto& [name, precision] : config.layer_precisions) {
-    bool matched = false;
-    for (const auto& node : graph.nodes()) {
-      const bool hit = node->name == name || std::find(node->onnx_nodes.begin(),
-                                                       node->onnx_nodes.end(),
-                                                       name) != node->onnx_nodes.end();
-      if (!hit) continue;
-      matched = true;
-      if (precision != Precision::kInt8) {
-        // fp32, or fp16 / bf16 (applied afterwards by the fp16 phase).
-        keep_fp32[node.get()] = absl::StrCat("pinned to ", PrecisionName(precision),
-                                             " by layer precisions ('", name, "')");
-      }
-    }
-    if (!matched) unmatched.push_back(name);
-  }
-  if (!unmatched.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("layer precisions name no layer of the engine: ",
-                                                   absl::StrJoin(unmatched, ", ")));
-  }
+  ENGINE_ASSIGN_OR_RETURN(auto keep_fp32, FloatPinnedLayers(graph, config));
 
   // Accuracy guard.
   std::map<std::string, double> sqnr;

@@ -3,10 +3,12 @@
 #ifndef ENGINE_BUILDER_INT8_PHASE_H_
 #define ENGINE_BUILDER_INT8_PHASE_H_
 
+#include <map>
 #include <set>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "builder/float16_guard.h"
 #include "builder/quantize_int8.h"
 #include "engine/builder.h"
@@ -74,6 +76,16 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
                              const std::set<std::string>& known_tensors, Logger* logger,
                              BuildResult& result, SharedInt8* shared = nullptr,
                              Float16SqnrMap* float16_sqnr = nullptr);
+
+/// The layers of `graph` that config.layer_precisions pins to a float
+/// precision (fp32, fp16 or bf16; an int8 pin asks for nothing), each with
+/// its reason ("pinned to fp32 by layer precisions ('NAME')"); a pin names a
+/// layer or one of the ONNX nodes fused into it (Node::onnx_nodes). Used by
+/// implicit (calibrated) and explicit (QDQ) quantization alike; the fp16
+/// phase applies fp16/bf16 pins afterwards. Errors: InvalidArgument listing
+/// the pins that name no layer of the engine.
+absl::StatusOr<std::map<const ir::Node*, std::string>> FloatPinnedLayers(
+    const ir::Graph& graph, const BuilderConfig& config);
 
 /// Appends every non-constant float32 tensor that a layer produces to the
 /// graph's outputs (BuilderConfig::mark_all_outputs), in schedule order.

@@ -496,3 +496,56 @@ TEST_CASE("A QDQ attention (Q/DQ on both operands of its MatMuls) runs as Int8At
   CAPTURE(db);
   CHECK(db > 25.0);  // measured 28.8 dB
 }
+
+TEST_CASE("Layer precisions pin layers of a QDQ model to FP32 and an unknown pin is refused",
+          "[e2e][int8]") {
+  // Explicit quantization used to ignore --layerPrecisions: a pinned layer
+  // of a QDQ model stayed INT8 without a word. Pinned now, it runs in float
+  // on the dequantized weights, between the model's scales.
+  BuilderConfig config;
+  config.layer_precisions = {{"q_proj", Precision::kFp32}, {"softmax", Precision::kFp32}};
+  auto built = Builder().BuildFromOnnxBytes(QdqAttentionModel(true), "qdq_attention.onnx", config);
+  INFO(built.status().ToString());
+  REQUIRE(built.ok());
+  // The attention (softmax is one of its ONNX nodes) and one projection stay
+  // float; the other two projections stay INT8.
+  CHECK(CountType(*built, "Int8Attention") == 0);
+  CHECK(CountType(*built, "Attention") == 1);
+  CHECK(CountType(*built, "Int8Gemm") == 2);
+  int pinned = 0;
+  for (const LayerPrecisionInfo& l : built->layer_precisions) {
+    if (l.reason.find("pinned to fp32 by layer precisions") == std::string::npos) continue;
+    ++pinned;
+    CHECK(l.precision == Precision::kFp32);
+  }
+  CHECK(pinned == 2);
+  // Same values as the float model up to the model's activation scales.
+  auto fp32 = Builder().BuildFromOnnxBytes(QdqAttentionModel(false), "attention.onnx", {});
+  REQUIRE(fp32.ok());
+  std::mt19937 rng(5);
+  const Tensor x = engine::testing::RandomTensor({1, 8, 16}, rng, -2.5f, 2.5f);
+  std::vector<std::vector<float>> y;
+  for (const std::string* plan : {&built->plan, &fp32->plan}) {
+    auto eng = Runtime::DeserializeEngine(*plan);
+    REQUIRE(eng.ok());
+    auto ctx = (*eng)->CreateExecutionContext();
+    REQUIRE(ctx.ok());
+    REQUIRE((*ctx)->SetInput("x", x).ok());
+    REQUIRE((*ctx)->Execute().ok());
+    y.push_back(engine::testing::ToVector(**(*ctx)->GetOutput("y")));
+  }
+  double signal = 0, noise = 0;
+  for (size_t i = 0; i < y[1].size(); ++i) {
+    signal += double{y[1][i]} * y[1][i];
+    noise += (double{y[1][i]} - y[0][i]) * (double{y[1][i]} - y[0][i]);
+  }
+  const double db = 10 * std::log10(signal / noise);
+  CAPTURE(db);
+  CHECK(db > 25.0);
+
+  config.layer_precisions = {{"no_such_layer", Precision::kFp32}};
+  built = Builder().BuildFromOnnxBytes(QdqAttentionModel(true), "qdq_attention.onnx", config);
+  REQUIRE_FALSE(built.ok());
+  CHECK(built.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(built.status().message()).find("no_such_layer") != std::string::npos);
+}
