@@ -448,6 +448,27 @@ std::string QdqAttentionModel(bool qdq) {
   return b.Serialize();
 }
 
+// SQNR (dB) of output "y" of plan `test` against plan `reference` on input
+// "x": 10 log10(sum ref^2 / sum (ref - test)^2).
+double OutputSqnrDb(const std::string& test, const std::string& reference, const Tensor& x) {
+  std::vector<std::vector<float>> y;
+  for (const std::string* plan : {&test, &reference}) {
+    auto eng = Runtime::DeserializeEngine(*plan);
+    REQUIRE(eng.ok());
+    auto ctx = (*eng)->CreateExecutionContext();
+    REQUIRE(ctx.ok());
+    REQUIRE((*ctx)->SetInput("x", x).ok());
+    REQUIRE((*ctx)->Execute().ok());
+    y.push_back(engine::testing::ToVector(**(*ctx)->GetOutput("y")));
+  }
+  double signal = 0, noise = 0;
+  for (size_t i = 0; i < y[1].size(); ++i) {
+    signal += double{y[1][i]} * y[1][i];
+    noise += (double{y[1][i]} - y[0][i]) * (double{y[1][i]} - y[0][i]);
+  }
+  return 10 * std::log10(signal / noise);
+}
+
 }  // namespace
 
 TEST_CASE("A QDQ attention (Q/DQ on both operands of its MatMuls) runs as Int8Attention",
@@ -477,22 +498,7 @@ TEST_CASE("A QDQ attention (Q/DQ on both operands of its MatMuls) runs as Int8At
   REQUIRE(fp32.ok());
   std::mt19937 rng(3);
   const Tensor x = engine::testing::RandomTensor({1, 8, 16}, rng, -2.5f, 2.5f);
-  std::vector<std::vector<float>> y;
-  for (const std::string* plan : {&built->plan, &fp32->plan}) {
-    auto eng = Runtime::DeserializeEngine(*plan);
-    REQUIRE(eng.ok());
-    auto ctx = (*eng)->CreateExecutionContext();
-    REQUIRE(ctx.ok());
-    REQUIRE((*ctx)->SetInput("x", x).ok());
-    REQUIRE((*ctx)->Execute().ok());
-    y.push_back(engine::testing::ToVector(**(*ctx)->GetOutput("y")));
-  }
-  double signal = 0, noise = 0;
-  for (size_t i = 0; i < y[1].size(); ++i) {
-    signal += double{y[1][i]} * y[1][i];
-    noise += (double{y[1][i]} - y[0][i]) * (double{y[1][i]} - y[0][i]);
-  }
-  const double db = 10 * std::log10(signal / noise);
+  const double db = OutputSqnrDb(built->plan, fp32->plan, x);
   CAPTURE(db);
   CHECK(db > 25.0);  // measured 28.8 dB
 }
@@ -524,22 +530,7 @@ TEST_CASE("Layer precisions pin layers of a QDQ model to FP32 and an unknown pin
   REQUIRE(fp32.ok());
   std::mt19937 rng(5);
   const Tensor x = engine::testing::RandomTensor({1, 8, 16}, rng, -2.5f, 2.5f);
-  std::vector<std::vector<float>> y;
-  for (const std::string* plan : {&built->plan, &fp32->plan}) {
-    auto eng = Runtime::DeserializeEngine(*plan);
-    REQUIRE(eng.ok());
-    auto ctx = (*eng)->CreateExecutionContext();
-    REQUIRE(ctx.ok());
-    REQUIRE((*ctx)->SetInput("x", x).ok());
-    REQUIRE((*ctx)->Execute().ok());
-    y.push_back(engine::testing::ToVector(**(*ctx)->GetOutput("y")));
-  }
-  double signal = 0, noise = 0;
-  for (size_t i = 0; i < y[1].size(); ++i) {
-    signal += double{y[1][i]} * y[1][i];
-    noise += (double{y[1][i]} - y[0][i]) * (double{y[1][i]} - y[0][i]);
-  }
-  const double db = 10 * std::log10(signal / noise);
+  const double db = OutputSqnrDb(built->plan, fp32->plan, x);
   CAPTURE(db);
   CHECK(db > 25.0);
 
