@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "codegen/arena.h"
@@ -205,6 +206,17 @@ absl::Status OrderBranches(ir::Graph& graph, const BuilderConfig& config,
   }
   code = std::move(*candidate);
   summary.changed = true;
+  // BuildResult::layer_precisions lists the layers in execution order.
+  absl::flat_hash_map<std::string, size_t> position;
+  for (size_t i = 0; i < reordered.size(); ++i) position.emplace(reordered[i]->name, i);
+  auto at = [&](const LayerPrecisionInfo& l) {
+    auto it = position.find(l.layer);
+    return it == position.end() ? reordered.size() : it->second;
+  };
+  std::stable_sort(result.layer_precisions.begin(), result.layer_precisions.end(),
+                   [&](const LayerPrecisionInfo& a, const LayerPrecisionInfo& b) {
+                     return at(a) < at(b);
+                   });
   counters["reordered"] = 1;
   logger->Log(Severity::kInfo,
               absl::StrCat("branch-order: ", order.reordered_segments,
