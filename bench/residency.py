@@ -8,6 +8,12 @@ DRAM bytes / bandwidth) of the ungrouped program.
 
 Usage: python3 bench/residency.py [--presets tpu-v1,edge,gemmini]
            [--models resnet50,mobilenetv2] [--precisions int8,fp32]
+           [--branch-order]
+--models takes generated model names or paths to .onnx files.
+--branch-order: instead, the execution order of independent branches
+("branch-order", --noBranchOrder = off) off → on, with everything else on:
+whether the order changed and why, the peak of live activation bytes, the
+modeled latency, DRAM bytes, energy and scratchpad peak occupancy.
 INT8 engines are calibrated on CALIB_IMAGES (default 8) ImageNet images of
 ../shared/datasets/imagenet_sample_450 (cache per model in a temp dir; another
 directory by IMAGENET_SAMPLE_DIR, e.g. from a git worktree whose parent has no
@@ -57,6 +63,7 @@ def run(args):
         "limit_cycles": grab(r"Physical limit \(modeled\): ([0-9]+) cycles", int),
         "compulsory": size(r"compulsory DRAM ([0-9.]+) (\w+)"),
         "spad": grab(r"peak occupancy scratchpad ([0-9.]+) %"),
+        "branch": (re.search(r"\[I\] Branch order: (.*)", text) or [None, ""])[1],
         # trtexec_like's "Above 1.15x the physical limit" block (empty below it).
         "why": [l for l in text.splitlines()
                 if l.startswith("Above ") or l.startswith("  sum over layers")
@@ -64,15 +71,71 @@ def run(args):
     }
 
 
+def model_path(model):
+    if model.endswith(".onnx"):
+        return model, os.path.basename(model)[:-5]
+    onnx = os.path.join(ROOT, "models", "out", model + ".onnx")
+    if not os.path.exists(onnx):
+        subprocess.run([sys.executable, os.path.join(ROOT, "models", "generate.py"), model],
+                       check=True, capture_output=True)
+    return onnx, model
+
+
+def counters(line):
+    return dict((k, v) for k, v in re.findall(r"([a-z_.-]+)=([0-9]+)", line))
+
+
+def branch_order(a, tmp):
+    print("| preset | model | prec | order | segments reordered / cut | peak live MB off → on | "
+          "latency ms off → on | DRAM MB (read + written) off → on | energy mJ off → on | "
+          "spad peak % off → on |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for model in a.models.split(","):
+        onnx, name = model_path(model)
+        for prec in a.precisions.split(","):
+            if prec == "int8" and not os.path.isdir(IMAGES):
+                print(f"SKIPPED: {IMAGES} absent: no INT8 rows for {name}")
+                continue
+            for preset in a.presets.split(","):
+                extra = []
+                if prec == "int8":
+                    # One cache per preset: the fusions the cost model accepts
+                    # (so the calibrated tensors) may differ between presets.
+                    extra = ["--int8", "--calib=" + os.path.join(tmp, f"{name}.{preset}.cache"),
+                             "--calibData=" + IMAGES,
+                             "--calibImages=" + os.environ.get("CALIB_IMAGES", "8")]
+                base = ["--onnx=" + onnx, "--hw=" + preset, "--skipInference"] + extra
+                off = run(base + ["--noBranchOrder"])
+                on = run(base)
+                c = counters(on["branch"])
+                verdict = on["branch"].split(" ")[0]
+                if verdict == "kept":
+                    verdict += " (" + ", ".join(k[5:] for k in c if k.startswith("kept.")) + ")"
+                print(f"| {preset} | {name} | {prec} | {verdict} | "
+                      f"{c.get('segments.reordered', '0')} / {c.get('segments', '0')} | "
+                      f"{int(c.get('peak-live-bytes.before', 0))/1e6:.2f} → "
+                      f"{int(c.get('peak-live-bytes.after', 0))/1e6:.2f} | "
+                      f"{off['ms']:.3f} → {on['ms']:.3f} | "
+                      f"{(off['read'] + off['written'])/1e6:.2f} → "
+                      f"{(on['read'] + on['written'])/1e6:.2f} | "
+                      f"{off['energy_mj']:.3f} → {on['energy_mj']:.3f} | "
+                      f"{off['spad']:.0f} → {on['spad']:.0f} |", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--presets", default="tpu-v1,edge,gemmini")
     ap.add_argument("--models", default="resnet50,mobilenetv2")
     ap.add_argument("--precisions", default="int8,fp32")
+    ap.add_argument("--branch-order", action="store_true",
+                    help="compare --noBranchOrder with the default instead")
     a = ap.parse_args()
     if not os.access(BIN, os.X_OK):
         sys.exit("build first: bash scripts/build.sh")
     tmp = tempfile.mkdtemp()
+    if a.branch_order:
+        branch_order(a, tmp)
+        return
     why = []
     print("| preset | model | prec | latency ms before → residency → groups | "
           "limit ratio residency → groups | "

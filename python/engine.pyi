@@ -242,6 +242,8 @@ class BuilderConfig:
     """Keep activations in the accelerator's scratchpad between layers (default True)."""
     cross_layer_prefetch: bool
     layer_groups: bool
+    branch_order: bool
+    """Reorder independent branches to lower the peak of live activations when the modeled objective is not worse (default True)."""
     group_objective: str
     energy_budget_pj: float
     """Load a layer's first tiles while the previous layer computes (default True)."""

@@ -1024,6 +1024,7 @@ PYBIND11_MODULE(engine, m) {
   ENGINE_FIELD(onchip_residency);
   ENGINE_FIELD(cross_layer_prefetch);
   ENGINE_FIELD(layer_groups);
+  ENGINE_FIELD(branch_order);
   ENGINE_FIELD(group_objective);
   ENGINE_FIELD(energy_budget_pj);
   ENGINE_FIELD(allow_fp16);

@@ -237,6 +237,13 @@ struct BuilderConfig {
   /// chosen over the whole graph by dynamic programming. Modeled schedule
   /// only; the host computes the same outputs.
   bool layer_groups = true;
+  /// Execution order of independent branches ("branch-order",
+  /// codegen/schedule_order.h): among the topological orders, one with a
+  /// lower peak of live activations, kept when the modeled objective is not
+  /// worse than with the imported order (BuildResult::passes reports it).
+  /// Schedule only; the host computes the same outputs. Off in
+  /// dynamic-shape builds.
+  bool branch_order = true;
   /// What the group choice minimizes: empty = `objective`; "latency",
   /// "energy", "edp" or "weighted:alpha=A,beta=B" (C = A * cycles + B * DRAM
   /// bytes, the CANN graph-compilation cost). Invalid text: InvalidArgument.

@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "codegen/arena.h"
@@ -24,6 +25,7 @@
 #include "builder/profiles.h"
 #include "builder/qdq_export.h"
 #include "codegen/plan_writer.h"
+#include "codegen/schedule_order.h"
 #include "common/file_util.h"
 #include "common/fnv.h"
 #include "common/limits.h"
@@ -115,6 +117,114 @@ codegen::PlanProvenance Provenance(const std::string& bytes, const std::string& 
   p.precision = PrecisionName(config.precision);
   p.opt_level = config.opt_level;
   return p;
+}
+
+// "branch-order" (codegen/schedule_order.h): an execution order of the
+// independent branches with a lower peak of live activations, kept when the
+// whole program's modeled objective (the one the layer groups minimize) is
+// not worse than with the original order; then `code` and the graph's
+// schedule are those of the new order. Recorded in result.passes with its
+// counters. Dynamic-shape builds keep the imported order (`dynamic`: every
+// shape bucket's program and the host graph must run the same schedule).
+absl::Status OrderBranches(ir::Graph& graph, const BuilderConfig& config,
+                           const codegen::ResidencyOptions& residency, bool dynamic, Logger* logger,
+                           BuildResult& result, codegen::DeviceCode& code) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int nodes = static_cast<int>(graph.nodes().size());
+  PassSummary summary{"branch-order", false, 0.0, nodes, nodes, {}};
+  auto& counters = summary.counters;
+  auto done = [&]() {
+    summary.ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    result.passes.push_back(summary);
+    return absl::OkStatus();
+  };
+  if (dynamic) {
+    counters["kept.dynamic_shapes"] = 1;
+    return done();
+  }
+  ENGINE_ASSIGN_OR_RETURN(codegen::ScheduleProblem problem, codegen::ScheduleProblemOf(graph));
+  const codegen::ScheduleOrder order = codegen::ChooseScheduleOrder(problem);
+  counters["segments"] = order.segments;
+  counters["segments.exact"] = order.exact_segments;
+  counters["segments.greedy"] = order.greedy_segments;
+  counters["segments.reordered"] = order.reordered_segments;
+  counters["states"] = order.states;
+  counters["peak-live-bytes.before"] = order.before.peak_bytes;
+  counters["peak-live-bytes.after"] = order.after.peak_bytes;
+  if (!order.changed) {
+    counters["kept.no_lower_peak"] = 1;
+    return done();
+  }
+  std::vector<ir::Node*> original, reordered;
+  for (const auto& n : graph.nodes()) original.push_back(n.get());
+  for (int i : order.order) reordered.push_back(original[static_cast<size_t>(i)]);
+  const codegen::GroupObjective objective =
+      residency.group_objective.value_or(codegen::ToGroupObjective(config.objective));
+  int64_t cycles[2] = {0, 0}, dram[2] = {0, 0};
+  double energy[2] = {0, 0};
+  const absl::StatusOr<double> before = codegen::ProgramObjective(
+      config.hardware, code.program, static_cast<int>(code.mappings.size()), objective,
+      &cycles[0], &energy[0], &dram[0]);
+  if (!before.ok()) {
+    // The original program cannot be simulated (past hw::Simulate's limits):
+    // nothing to compare with, the original order stays.
+    counters["kept.simulation_failed"] = 1;
+    return done();
+  }
+  ENGINE_RETURN_IF_ERROR(graph.SetSchedule(reordered));
+  counters["orders-considered"] = 2;
+  auto candidate = codegen::GenerateDeviceCode(graph, config.hardware, config.objective,
+                                               config.max_instructions, residency);
+  absl::StatusOr<double> after = absl::UnknownError("not simulated");
+  if (candidate.ok()) {
+    after = codegen::ProgramObjective(config.hardware, candidate->program,
+                                      static_cast<int>(candidate->mappings.size()), objective,
+                                      &cycles[1], &energy[1], &dram[1]);
+  }
+  counters["cycles.before"] = cycles[0];
+  counters["dram-bytes.before"] = dram[0];
+  if (after.ok()) {
+    counters["cycles.after"] = cycles[1];
+    counters["dram-bytes.after"] = dram[1];
+  }
+  if (!candidate.ok() || !after.ok()) {
+    // The new order's program cannot be built or simulated (an instruction
+    // budget reached in another order): the original stays.
+    ENGINE_RETURN_IF_ERROR(graph.SetSchedule(original));
+    counters["kept.codegen_failed"] = 1;
+    logger->Log(Severity::kInfo,
+                absl::StrCat("branch-order: the reordered program failed (",
+                             (!candidate.ok() ? candidate.status() : after.status()).message(),
+                             "); the original order is kept"));
+    return done();
+  }
+  if (!(*after <= *before)) {
+    ENGINE_RETURN_IF_ERROR(graph.SetSchedule(original));
+    counters["kept.no_gain"] = 1;
+    return done();
+  }
+  code = std::move(*candidate);
+  summary.changed = true;
+  // BuildResult::layer_precisions lists the layers in execution order.
+  absl::flat_hash_map<std::string, size_t> position;
+  for (size_t i = 0; i < reordered.size(); ++i) position.emplace(reordered[i]->name, i);
+  auto at = [&](const LayerPrecisionInfo& l) {
+    auto it = position.find(l.layer);
+    return it == position.end() ? reordered.size() : it->second;
+  };
+  std::stable_sort(result.layer_precisions.begin(), result.layer_precisions.end(),
+                   [&](const LayerPrecisionInfo& a, const LayerPrecisionInfo& b) {
+                     return at(a) < at(b);
+                   });
+  counters["reordered"] = 1;
+  logger->Log(Severity::kInfo,
+              absl::StrCat("branch-order: ", order.reordered_segments,
+                           " segment(s) reordered, peak live activations ",
+                           order.before.peak_bytes, " -> ", order.after.peak_bytes,
+                           " bytes, modeled ", cycles[0], " -> ", cycles[1], " cycles, DRAM ",
+                           dram[0], " -> ", dram[1], " bytes"));
+  return done();
 }
 
 absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config, Logger* logger,
@@ -268,6 +378,11 @@ absl::Status Build(std::unique_ptr<ir::Graph> graph, const BuilderConfig& config
                           codegen::GenerateDeviceCode(
                               *graph, config.hardware, config.objective, config.max_instructions,
                               residency_options));
+  if (config.branch_order) {
+    ENGINE_RETURN_IF_ERROR(OrderBranches(*graph, config, residency_options,
+                                         dyn.program_only || dyn.keep_shape_subgraphs, logger,
+                                         result, code));
+  }
   result.layer_group_report = codegen::LayerGroupReport(*graph, code.groups);
   code.arena = codegen::PlanActivationArena(*graph, config.arena_alignment, config.plan_memory);
   if (config.max_arena_bytes > 0 && code.arena.plan.arena_bytes > config.max_arena_bytes) {

@@ -66,6 +66,43 @@ void Graph::RemoveNode(Node* node) {
                nodes_.end());
 }
 
+absl::Status Graph::SetSchedule(const std::vector<Node*>& order) {
+  if (order.size() != nodes_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("SetSchedule: ", order.size(),
+                                                   " nodes given, the graph has ", nodes_.size()));
+  }
+  absl::flat_hash_map<const Node*, size_t> position;
+  for (size_t i = 0; i < nodes_.size(); ++i) position[nodes_[i].get()] = i;
+  absl::flat_hash_map<const Node*, size_t> new_position;
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (order[i] == nullptr || !position.contains(order[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("SetSchedule: entry ", i, " is not a node of the graph"));
+    }
+    if (!new_position.emplace(order[i], i).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("SetSchedule: ", order[i]->Describe(), " appears twice"));
+    }
+  }
+  for (size_t i = 0; i < order.size(); ++i) {
+    for (const Value* in : order[i]->inputs) {
+      if (in == nullptr || in->producer == nullptr) continue;
+      auto it = new_position.find(in->producer);
+      if (it != new_position.end() && it->second >= i) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "SetSchedule: ", order[i]->Describe(), " reads '", in->name, "' before ",
+            in->producer->Describe(), " produces it"));
+      }
+    }
+  }
+  std::vector<std::unique_ptr<Node>> reordered(nodes_.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    reordered[i] = std::move(nodes_[position.at(order[i])]);
+  }
+  nodes_ = std::move(reordered);
+  return absl::OkStatus();
+}
+
 bool Graph::IsGraphOutput(const Value* v) const {
   return std::find(outputs_.begin(), outputs_.end(), v) != outputs_.end();
 }

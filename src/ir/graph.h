@@ -96,6 +96,12 @@ class Graph {
   void RemoveNode(Node* node);
   /// Nodes in schedule (topological) order.
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
+  /// Replaces the schedule by `order`, which must hold every node of the
+  /// graph exactly once and be a topological order (each node input a graph
+  /// input, a constant or produced by an earlier node). Nodes, values and
+  /// pointers are unchanged. Errors: InvalidArgument naming the offending
+  /// node; the schedule is then left as it was.
+  absl::Status SetSchedule(const std::vector<Node*>& order);
 
   std::vector<Value*>& inputs() { return inputs_; }
   const std::vector<Value*>& inputs() const { return inputs_; }

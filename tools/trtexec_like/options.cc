@@ -153,6 +153,9 @@ void AddFlags(CLI::App& app, Options& opt) {
   app.add_flag("--noLayerGroups", opt.no_layer_groups,
                "Accelerator: no layer groups (chains of convolutions run band by band with "
                "their intermediates on chip), for comparison");
+  app.add_flag("--noBranchOrder", opt.no_branch_order,
+               "Accelerator: keep the imported execution order of independent branches (no "
+               "reordering to lower the peak of live activations), for comparison");
   app.add_option("--energyBudget", opt.energy_budget_mj,
                  WithRange("Accelerator: energy budget per inference for the layer-group choice, "
                            "mJ (0 = none)", "--energyBudget"));

@@ -63,6 +63,7 @@ struct Options {
   bool no_residency = false;  ///< --noResidency: every layer reads and writes DRAM
   bool no_prefetch = false;   ///< --noPrefetch: no cross-layer weight/input prefetch
   bool no_layer_groups = false;  ///< --noLayerGroups: no depth-first layer groups
+  bool no_branch_order = false;  ///< --noBranchOrder: keep the imported order of branches
   double energy_budget_mj = 0;   ///< --energyBudget: per inference, mJ (0 = none)
   int64_t arena_alignment = 64;
   /// Resource limits of the build (BuilderConfig's fields of the same name),

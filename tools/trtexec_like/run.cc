@@ -104,6 +104,13 @@ absl::StatusOr<std::shared_ptr<const engine::Engine>> BuildEngine(
   PrintOptimizerSummary(*built);
   PrintInt8Summary(*built);
   if (!built->layer_group_report.empty()) std::printf("%s", built->layer_group_report.c_str());
+  for (const engine::PassSummary& p : built->passes) {
+    if (p.name != "branch-order") continue;
+    std::vector<std::string> counters;
+    for (const auto& [k, v] : p.counters) counters.push_back(absl::StrCat(k, "=", v));
+    std::printf("[I] Branch order: %s (%s)\n", p.changed ? "reordered" : "kept",
+                absl::StrJoin(counters, " ").c_str());
+  }
   if (opt.verbose) PrintBuildPhases(*built);
   if (opt.verbose) std::printf("[V] Optimizer passes:\n%s", built->optimizer_report.c_str());
   absl::Status dumped = WriteIrDumps(opt, *built);
@@ -167,6 +174,7 @@ engine::BuilderConfig MakeBuilderConfig(const Options& opt, const ValidatedOptio
   config.onchip_residency = !opt.no_residency;
   config.cross_layer_prefetch = !opt.no_prefetch;
   config.layer_groups = !opt.no_layer_groups;
+  config.branch_order = !opt.no_branch_order;
   config.group_objective = v.group_objective;
   config.energy_budget_pj = opt.energy_budget_mj * 1e9;
   config.arena_alignment = opt.arena_alignment;
