@@ -282,6 +282,11 @@ struct LayerPrecisionInfo {
 struct CalibrationSummary {
   bool from_cache = false;   ///< scales read from BuilderConfig::calibration_cache
   bool cache_written = false;
+  /// BuilderConfig::calibration_cache existed but did not match the network
+  /// (scales missing even through pass-through layers, or tensors the network
+  /// lacks, e.g. a cache written for another hardware preset whose fusions
+  /// differ): calibration ran again with the calibrator and rewrote it.
+  bool cache_mismatch = false;
   int64_t batches = 0;       ///< calibration batches run (0 with a cache)
   int64_t tensors = 0;       ///< activation tensors with a scale
   std::string algorithm;     ///< "entropy", "minmax", "percentile"

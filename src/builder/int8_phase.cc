@@ -258,6 +258,54 @@ void MarkAllOutputs(ir::Graph& graph) {
   }
 }
 
+namespace {
+
+// `known` completed for `tensors`: a tensor `known` has no scale for takes
+// the scale of the tensor a chain of pass-through layers (a copy or a
+// permutation of its input: same values, same scale; OpDef int8 role
+// kPassThrough, at most 8 layers) connects it to, up through producers or
+// down through consumers; a tensor with no such neighbour stays absent.
+opt::ScaleMap InheritPassThroughScales(const ir::Graph& graph, const opt::ScaleMap& known,
+                                       const std::vector<std::string>& tensors) {
+  opt::ScaleMap inherited = known;
+  auto pass_through = [](const ir::Node* n) {
+    const ops::OpDef* def = n == nullptr ? nullptr : ops::OpRegistry::Builtin().Find(n->op_type);
+    return def != nullptr && def->int8.role == ops::Int8Role::kPassThrough &&
+           (!def->int8.pass_through_if || def->int8.pass_through_if(n->attrs)) &&
+           !n->inputs.empty() && n->inputs[0] != nullptr && n->outputs.size() == 1;
+  };
+  auto up = [&](const ir::Value* v) -> const float* {
+    for (int hops = 0; hops < 8 && v != nullptr && pass_through(v->producer); ++hops) {
+      v = v->producer->inputs[0];
+      if (auto it = known.find(v->name); it != known.end()) return &it->second;
+    }
+    return nullptr;
+  };
+  auto down = [&](const ir::Value* v) -> const float* {
+    for (int hops = 0; hops < 8 && v != nullptr; ++hops) {
+      const ir::Value* next = nullptr;
+      for (const ir::Node* c : graph.Consumers(v)) {
+        if (pass_through(c) && c->inputs[0] == v) next = c->outputs[0];
+      }
+      if (next == nullptr) return nullptr;
+      if (auto it = known.find(next->name); it != known.end()) return &it->second;
+      v = next;
+    }
+    return nullptr;
+  };
+  for (const std::string& t : tensors) {
+    if (inherited.contains(t)) continue;
+    const ir::Value* v = graph.FindValue(t);
+    if (v == nullptr) continue;
+    const float* scale = up(v);
+    if (scale == nullptr) scale = down(v);
+    if (scale != nullptr) inherited[t] = *scale;
+  }
+  return inherited;
+}
+
+}  // namespace
+
 absl::StatusOr<std::map<const ir::Node*, std::string>> FloatPinnedLayers(
     const ir::Graph& graph, const BuilderConfig& config) {
   std::map<const ir::Node*, std::string> keep_fp32;
@@ -319,48 +367,13 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
       }
     }
   }
+  bool calibrate = !reuse;
   if (reuse) {
-    // A later build of a dynamic-shape plan: the calibration build's scales.
-    // A tensor the calibration graph did not have (its optimizer folded a
-    // layout layer this shape's graph keeps, e.g. attention heads' Reshape /
-    // Transpose) takes the scale of the tensor a pass-through layer (a copy
-    // or permutation: same values, same scale) connects it to.
-    opt::ScaleMap inherited = shared->scales;
-    auto pass_through = [](const ir::Node* n) {
-      const ops::OpDef* def = n == nullptr ? nullptr : ops::OpRegistry::Builtin().Find(n->op_type);
-      return def != nullptr && def->int8.role == ops::Int8Role::kPassThrough &&
-             (!def->int8.pass_through_if || def->int8.pass_through_if(n->attrs)) &&
-             !n->inputs.empty() && n->inputs[0] != nullptr && n->outputs.size() == 1;
-    };
-    // Up through the producers, or down through the consumers, of a chain of
-    // pass-through layers to a tensor that has a scale (at most 8 layers).
-    auto up = [&](const ir::Value* v) -> const float* {
-      for (int hops = 0; hops < 8 && v != nullptr && pass_through(v->producer); ++hops) {
-        v = v->producer->inputs[0];
-        if (auto it = shared->scales.find(v->name); it != shared->scales.end()) return &it->second;
-      }
-      return nullptr;
-    };
-    auto down = [&](const ir::Value* v) -> const float* {
-      for (int hops = 0; hops < 8 && v != nullptr; ++hops) {
-        const ir::Value* next = nullptr;
-        for (const ir::Node* c : graph.Consumers(v)) {
-          if (pass_through(c) && c->inputs[0] == v) next = c->outputs[0];
-        }
-        if (next == nullptr) return nullptr;
-        if (auto it = shared->scales.find(next->name); it != shared->scales.end()) return &it->second;
-        v = next;
-      }
-      return nullptr;
-    };
-    for (const std::string& t : tensors) {
-      if (inherited.contains(t)) continue;
-      const ir::Value* v = graph.FindValue(t);
-      if (v == nullptr) continue;
-      const float* scale = up(v);
-      if (scale == nullptr) scale = down(v);
-      if (scale != nullptr) inherited[t] = *scale;
-    }
+    // A later build of a dynamic-shape plan: the calibration build's scales
+    // (InheritPassThroughScales: a tensor the calibration graph did not have,
+    // its optimizer folded a layout layer this shape's graph keeps, e.g.
+    // attention heads' Reshape / Transpose).
+    opt::ScaleMap inherited = InheritPassThroughScales(graph, shared->scales, tensors);
     std::vector<std::string> missing;
     for (const std::string& t : tensors) {
       if (!inherited.contains(t)) missing.push_back(t);
@@ -377,9 +390,13 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
     ENGINE_ASSIGN_OR_RETURN(std::string text, ReadFileToString(cache_path));
     ENGINE_ASSIGN_OR_RETURN(opt::CalibrationCache cache,
                             opt::ParseCalibrationCache(text, cache_path));
+    // A cache written by a build whose fusions differ (another --hw preset
+    // or objective: the cost model accepts other fusions) may lack a tensor
+    // only a pass-through layer separates from one it has.
+    opt::ScaleMap inherited = InheritPassThroughScales(graph, cache.scales, tensors);
     std::vector<std::string> missing, unknown;
     for (const std::string& t : tensors) {
-      if (!cache.scales.contains(t)) missing.push_back(t);
+      if (!inherited.contains(t)) missing.push_back(t);
     }
     for (const auto& [name, scale] : cache.scales) {
       if (!known_tensors.contains(name)) unknown.push_back(name);
@@ -395,22 +412,34 @@ absl::Status QuantizeForInt8(ir::Graph& graph, const BuilderConfig& config,
         absl::StrAppend(&msg, "; it names ", unknown.size(),
                         " tensor(s) the network does not have: ", absl::StrJoin(unknown, ", "));
       }
-      return absl::InvalidArgumentError(msg);
+      if (config.calibrator == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            msg, " (a cache written for another hardware preset or objective lacks the "
+                 "tensors its fusions removed; give calibration data to recalibrate)"));
+      }
+      // As TensorRT does with a cache it cannot use: calibrate again with the
+      // calibrator given, and rewrite the cache.
+      logger->Log(Severity::kWarning,
+                  absl::StrCat(msg, "; recalibrating with the calibration data and rewriting it"));
+      summary.cache_mismatch = true;
+    } else {
+      calibrate = false;
+      scales = std::move(inherited);
+      summary.from_cache = true;
+      summary.algorithm = opt::CalibrationAlgorithmName(cache.algorithm);
+      if (guard && config.calibrator == nullptr) {
+        return absl::FailedPreconditionError(
+            "the INT8 accuracy guard needs calibration data (a calibrator), even with a cache");
+      }
+      if (guard) {
+        std::map<std::string, opt::TensorHistogram> unused;
+        ENGINE_RETURN_IF_ERROR(RunCalibration(graph, tensors, config,
+                                              config.accuracy_guard_samples, logger, unused,
+                                              captured, &summary.batches, extra_tensors));
+      }
     }
-    scales = cache.scales;
-    summary.from_cache = true;
-    summary.algorithm = opt::CalibrationAlgorithmName(cache.algorithm);
-    if (guard && config.calibrator == nullptr) {
-      return absl::FailedPreconditionError(
-          "the INT8 accuracy guard needs calibration data (a calibrator), even with a cache");
-    }
-    if (guard) {
-      std::map<std::string, opt::TensorHistogram> unused;
-      ENGINE_RETURN_IF_ERROR(RunCalibration(graph, tensors, config, config.accuracy_guard_samples,
-                                            logger, unused, captured, &summary.batches,
-                                            extra_tensors));
-    }
-  } else {
+  }
+  if (calibrate) {
     if (config.calibrator == nullptr) {
       return absl::FailedPreconditionError(absl::StrCat(
           "an INT8 build needs calibration data (a Calibrator, trtexec_like --calibData) or an "

@@ -35,7 +35,12 @@ struct SharedInt8 {
 };
 
 /// Quantizes `graph` (optimized, FP32) for config.precision == kInt8:
-///  1. scales from config.calibration_cache when that file exists, else from
+///  1. scales from config.calibration_cache when that file exists and
+///     matches the network (a tensor it lacks may take the scale of a tensor
+///     a chain of pass-through layers connects it to: a cache written for
+///     another hardware preset, whose accepted fusions differ; otherwise, with
+///     config.calibrator, a warning, calibration as below and the cache
+///     rewritten, CalibrationSummary::cache_mismatch), else from
 ///     running the FP32 graph over config.calibrator's batches on the host
 ///     kernels (GraphRunner: no plan, same values as the engine; histograms of
 ///     every tensor an INT8 layer reads or writes, then the configured
@@ -57,7 +62,7 @@ struct SharedInt8 {
 /// (a cache may name tensors that fusion removed). Fills
 /// result.layer_precisions and result.calibration.
 /// Errors: FailedPrecondition (no calibrator and no cache), InvalidArgument (a
-/// cache that does not match the network, an unknown pinned layer, a
+/// cache that does not match the network and no calibrator, an unknown pinned layer, a
 /// calibration batch of the wrong shape), Unimplemented (a pinned precision
 /// other than fp32/int8), and errors of the calibrator or of I/O.
 /// With `shared` (a dynamic-shape plan): when shared->calibrated, its scales

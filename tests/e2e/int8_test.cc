@@ -118,6 +118,21 @@ TEST_CASE("INT8 mnist-8: calibrate on 1,000 images, >= 98.8% top-1 on 10,000, ca
   CHECK(mismatch.output.find("does not match the network") != std::string::npos);
   CHECK(mismatch.output.find("Input3") != std::string::npos);
   CHECK(mismatch.output.find("not_a_tensor") != std::string::npos);
+  CHECK(mismatch.output.find("give calibration data to recalibrate") != std::string::npos);
+  // With calibration data, as TensorRT does: a warning, calibration again,
+  // the cache rewritten for this network.
+  RunResult recalibrated = RunCli("--onnx=" + m.model + " --int8 --calibData=" + m.images +
+                                  " --calibImages=100 --preprocess=raw --calib=" + bad_cache +
+                                  " --skipInference");
+  INFO(recalibrated.output);
+  CHECK(recalibrated.exit_code == 0);
+  CHECK(recalibrated.output.find("recalibrating with the calibration data and rewriting it") !=
+        std::string::npos);
+  CHECK(recalibrated.output.find("calibration cache rewritten (it did not match the network)") !=
+        std::string::npos);
+  const std::string rewritten = ReadFile(bad_cache);
+  CHECK(std::regex_search(rewritten, std::regex(R"(\nInput3: [0-9a-f]{8}\n)")));
+  CHECK(rewritten.find("not_a_tensor") == std::string::npos);
 
   // A corrupt cache line names the file and line.
   WriteFile(bad_cache, "TRT-8601-EntropyCalibration2\nInput3 3f800000\n");

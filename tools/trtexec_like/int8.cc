@@ -376,7 +376,9 @@ void PrintInt8Summary(const engine::BuildResult& built) {
     std::printf("[I] INT8 calibration (%s): %lld tensors on %lld batches in %.1f s%s\n",
                 c.algorithm.c_str(), static_cast<long long>(c.tensors),
                 static_cast<long long>(c.batches), c.ms / 1000.0,
-                c.cache_written ? ", calibration cache written" : "");
+                !c.cache_written  ? ""
+                : c.cache_mismatch ? ", calibration cache rewritten (it did not match the network)"
+                                   : ", calibration cache written");
   }
   const PrecisionCounts n = CountPrecisions(built);
   if (n.fp16 + n.bf16 > 0) {
