@@ -282,7 +282,7 @@ class BuildResult:
         "sqnr_db"}] in execution order."""
     @property
     def calibration(self) -> Dict[str, Any]:
-        """{"from_cache", "cache_written", "batches", "tensors", "algorithm", "ms"}"""
+        """{"from_cache", "cache_written", "cache_mismatch", "batches", "tensors", "algorithm", "ms"}"""
     @property
     def int8_tensor_scales(self) -> Dict[str, float]:
         """INT8 builds: {tensor name: scale} of every activation held in int8

@@ -1169,6 +1169,7 @@ PYBIND11_MODULE(engine, m) {
         py::dict d;
         d["from_cache"] = c.from_cache;
         d["cache_written"] = c.cache_written;
+        d["cache_mismatch"] = c.cache_mismatch;
         d["batches"] = c.batches;
         d["tensors"] = c.tensors;
         d["algorithm"] = c.algorithm;
