@@ -10,20 +10,23 @@
 // 64 MiB of weights per kind) used in turn, so the weights come from DRAM
 // as in the 12-layer model, not from a cache that one layer's weights fit.
 //
-// Per layer kind and thread count: ms per call, wall time, the median of 7
+// Per layer kind and thread count: ms per call, wall time (--clock=cpu: the
+// process's CPU time, all threads summed, spinning included; at 1 thread
+// less disturbed by other load on a shared machine), the median of 7
 // rounds (each round runs every thread count in turn, so load that drifts
 // over the run is shared by all thread counts), GFLOP/s, and the scaling
 // t(1) / t(N). Threads beyond 1 are a pool of N - 1 workers, like the
 // executor's.
 //
 // Usage: transformer_layers_bench [--threads=1,2] [--model=bert_base|vit_b16|all]
-//        [--filter=SUBSTRING] [--calls=N]
+//        [--filter=SUBSTRING] [--calls=N] [--clock=wall|cpu]
 // Build: cmake --build build --target transformer_layers_bench
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <random>
 #include <string>
@@ -40,6 +43,11 @@ using namespace engine::kernels;
 
 double WallSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+double CpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 Tensor Random(Dims shape, std::mt19937& rng, float scale) {
@@ -192,6 +200,7 @@ int main(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
   std::string model_name = "all", filter;
   int calls = 0;
+  bool cpu_clock = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--threads=", 0) == 0) {
@@ -206,12 +215,14 @@ int main(int argc, char** argv) {
       model_name = a.substr(8);
     } else if (a.rfind("--filter=", 0) == 0) {
       filter = a.substr(9);
+    } else if (a == "--clock=cpu" || a == "--clock=wall") {
+      cpu_clock = a == "--clock=cpu";
     } else if (a.rfind("--calls=", 0) == 0) {
       calls = std::atoi(a.c_str() + 8);
     } else {
       std::fprintf(stderr,
                    "usage: transformer_layers_bench [--threads=1,2] [--model=M] [--filter=S] "
-                   "[--calls=N]\n");
+                   "[--calls=N] [--clock=wall|cpu]\n");
       return 2;
     }
   }
@@ -237,9 +248,10 @@ int main(int argc, char** argv) {
       for (size_t ti = 0; ti < thread_counts.size(); ++ti) {
         const int threads = thread_counts[ti];
         exec::ThreadPool* p = threads > 1 ? &pool : nullptr;
-        const double t0 = WallSeconds();
+        auto now = [&] { return cpu_clock ? CpuSeconds() : WallSeconds(); };
+        const double t0 = now();
         for (int c = 0; c < n; ++c) Run(kind.copies[c % kind.copies.size()], p, threads, scratch);
-        if (round > 0) times[ti].push_back((WallSeconds() - t0) / n);  // round 0: warm-up
+        if (round > 0) times[ti].push_back((now() - t0) / n);  // round 0: warm-up
       }
     }
     double base = 0;
