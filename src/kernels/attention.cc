@@ -14,8 +14,8 @@
 // with the operations in the order of the unfused chain MatMul, Div or Mul,
 // Add, Softmax(axis -1), MatMul: each score is rounded to float32 after the
 // product, after the scale and after the mask add; the softmax is the
-// Softmax kernel's contiguous form (max, exp(x - max) summed left to right,
-// times 1 / sum; kernels/norm.cc); both products are SgemmActivations calls
+// Softmax kernel's contiguous form (SoftmaxRow, kernel_util.h: max,
+// exp(x - max) summed in 16 fixed lanes, times 1 / sum; kernels/norm.cc); both products are SgemmActivations calls
 // (kernels/sgemm_packed.h), the kernel of MatMul without a constant B too,
 // so every score and output has the unfused chain's bits. Only the materialized Kᵀ and the [B, H, S, T] score
 // tensors of the chain disappear: a head's scores live in per-thread scratch.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -134,18 +135,59 @@ inline float GeluOf(float x, bool tanh_form) {
 /// above 88.3 gives e^88.3 (~2e38), NaN propagates. `y` may alias `x`.
 void ExpArray(const float* x, float* y, int64_t n);
 
+/// Lanes of SoftmaxRow's max and sum.
+inline constexpr int kSoftmaxLanes = 16;
+
+/// max(x[0, n)) for n >= 1, by kSoftmaxLanes running maxima (element i into
+/// lane i % 16) folded at the end, so the compiler vectorizes it. Max is
+/// exact, so without NaN this is *std::max_element(x, x + n) (of equal
+/// zeros it may return either sign, which SoftmaxRow's x - max does not
+/// see); with a NaN the result is unspecified (SoftmaxRow's row is NaN
+/// either way).
+inline float MaxLanes(const float* x, int64_t n) {
+  float m[kSoftmaxLanes];
+  for (int l = 0; l < kSoftmaxLanes; ++l) m[l] = -std::numeric_limits<float>::infinity();
+  const int64_t body = n / kSoftmaxLanes * kSoftmaxLanes;
+  for (int64_t i = 0; i < body; i += kSoftmaxLanes) {
+    for (int l = 0; l < kSoftmaxLanes; ++l) m[l] = m[l] < x[i + l] ? x[i + l] : m[l];
+  }
+  for (int64_t i = body; i < n; ++i) m[i - body] = m[i - body] < x[i] ? x[i] : m[i - body];
+  for (int w = kSoftmaxLanes / 2; w > 0; w /= 2) {
+    for (int l = 0; l < w; ++l) m[l] = m[l] < m[l + w] ? m[l + w] : m[l];
+  }
+  return m[0];
+}
+
+/// sum(x[0, n)) in float32 in a fixed order that depends on n alone:
+/// element i added into lane i % 16 (lanes from +0, in order of i), then
+/// the lanes folded pairwise (lane l += lane l + w for w = 8, 4, 2, 1).
+/// Sixteen independent chains instead of one serial chain of n adds, so the
+/// compiler vectorizes it (a softmax row of ViT-B/16 is 197 long).
+inline float SumLanes(const float* x, int64_t n) {
+  float s[kSoftmaxLanes] = {};
+  const int64_t body = n / kSoftmaxLanes * kSoftmaxLanes;
+  for (int64_t i = 0; i < body; i += kSoftmaxLanes) {
+    for (int l = 0; l < kSoftmaxLanes; ++l) s[l] += x[i + l];
+  }
+  for (int64_t i = body; i < n; ++i) s[i - body] += x[i];
+  for (int w = kSoftmaxLanes / 2; w > 0; w /= 2) {
+    for (int l = 0; l < w; ++l) s[l] += s[l + w];
+  }
+  return s[0];
+}
+
 /// Softmax-13 over one contiguous row of `n` >= 1 floats: y[i] =
-/// exp(x[i] - max(x)) / sum_j exp(x[j] - max(x)), exp by ExpArray, the sum
-/// accumulated left to right in float32 and one multiply by its reciprocal.
-/// The Softmax and Attention kernels both use it, so a fused attention layer
-/// gives the unfused Softmax's bits. `y` may alias `x`.
+/// exp(x[i] - max(x)) / sum_j exp(x[j] - max(x)), max by MaxLanes, exp by
+/// ExpArray, the sum by SumLanes (float32, a fixed order set by n alone) and
+/// one multiply by its reciprocal. The Softmax and Attention kernels both
+/// use it, so a fused attention layer gives the unfused Softmax's bits, and
+/// a row's result depends only on the row (not on threads or its position).
+/// A NaN in the row makes the whole row NaN. `y` may alias `x`.
 inline void SoftmaxRow(const float* x, float* y, int64_t n) {
-  const float mx = *std::max_element(x, x + n);
+  const float mx = MaxLanes(x, n);
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] - mx;
   ExpArray(y, y, n);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) sum += y[i];
-  const float inv = 1.0f / sum;
+  const float inv = 1.0f / SumLanes(y, n);
   for (int64_t i = 0; i < n; ++i) y[i] *= inv;
 }
 

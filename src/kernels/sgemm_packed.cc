@@ -469,15 +469,19 @@ void PackA(const float* a, int64_t m, int64_t k, int64_t row_stride, int64_t col
     float* block = out + b0 * k;
     int64_t kk = 0;
 #if defined(ENGINE_SGEMM_AVX512)
-    // Whole 16-row blocks of a row-major A: 16 x 16 squares through
-    // registers (load 16 row pieces, transpose, store 16 depths). A copy, so
-    // the same floats as the element loop below.
+    // 16-row blocks of a row-major A: 16 x 16 squares through
+    // registers (load 16 row pieces, transpose, store 16 depths); the last,
+    // partial block (e.g. rows 192..196 of ViT's 197 tokens) with zeros for
+    // its rows past m. A copy, so the same floats as the element loop below.
     static_assert(kBlock == 16, "the transpose packs 16-row blocks");
-    if (col_stride == 1 && b0 + kBlock <= m) {
+    if (col_stride == 1) {
+      const int64_t valid = std::min(kBlock, m - b0);
       for (; kk + 16 <= k; kk += 16) {
         __m512 r[16];
 #pragma GCC unroll 16
-        for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(a + (b0 + i) * row_stride + kk);
+        for (int i = 0; i < 16; ++i) {
+          r[i] = i < valid ? _mm512_loadu_ps(a + (b0 + i) * row_stride + kk) : _mm512_setzero_ps();
+        }
         Transpose16(r);
 #pragma GCC unroll 16
         for (int l = 0; l < 16; ++l) _mm512_storeu_ps(block + (kk + l) * kBlock, r[l]);

@@ -394,37 +394,40 @@ TEST_CASE("Gemm with constant weights (packed path) matches a naive product", "[
   using engine::kernels::testing::Inputs;
   using engine::kernels::testing::RunWithThreads;
   std::mt19937 rng(21);
-  for (int tb = 0; tb < 2; ++tb) {
-    for (const char* act : {"", "Gelu"}) {
-      for (bool residual : {false, true}) {
-        const int64_t m = 131, k = 600, n = 250;
-        Tensor a = RandomTensor({1, m, k}, rng);
-        Tensor b = RandomTensor(tb ? Dims{n, k} : Dims{k, n}, rng);
-        Tensor c = RandomTensor({n}, rng);
-        Tensor r = RandomTensor({1, m, n}, rng);
-        Attributes attrs;
-        attrs.Set("transB", int64_t{tb});
-        if (*act != 0) attrs.Set("activation", std::string(act));
-        CAPTURE(tb, act, residual);
-        const size_t live = SharedPackedACount();
-        const std::vector<Tensor> y =
-            RunWithThreads("Gemm", attrs, {&a, &b, &c, residual ? &r : nullptr}, nullptr, 1,
-                           Inputs::kConstants);
-        // The packed copy of B lived while the kernel did (freed with it).
-        CHECK(SharedPackedACount() == live);
-        REQUIRE(y.size() == 1);
-        REQUIRE(y[0].shape() == Dims{1, m, n});
-        Tensor a2 = MakeFloat({m, k}, std::vector<float>(a.data_as<float>(),
-                                                         a.data_as<float>() + m * k));
-        Tensor want = NaiveGemm(a2, b, &c, false, tb, 1.0f, 1.0f);
-        float* w = want.data_as<float>();
-        for (int64_t i = 0; i < m * n; ++i) {
-          if (residual) w[i] += r.data_as<float>()[i];
-          if (*act != 0) w[i] = GeluOf(w[i], false);
+  // m = 131: one row block; 600: three (PackedProduct's blocking).
+  for (const int64_t m : {int64_t{131}, int64_t{600}}) {
+    for (int tb = 0; tb < 2; ++tb) {
+      for (const char* act : {"", "Gelu"}) {
+        for (bool residual : {false, true}) {
+          const int64_t k = 600, n = 250;
+          Tensor a = RandomTensor({1, m, k}, rng);
+          Tensor b = RandomTensor(tb ? Dims{n, k} : Dims{k, n}, rng);
+          Tensor c = RandomTensor({n}, rng);
+          Tensor r = RandomTensor({1, m, n}, rng);
+          Attributes attrs;
+          attrs.Set("transB", int64_t{tb});
+          if (*act != 0) attrs.Set("activation", std::string(act));
+          CAPTURE(m, tb, act, residual);
+          const size_t live = SharedPackedACount();
+          const std::vector<Tensor> y =
+              RunWithThreads("Gemm", attrs, {&a, &b, &c, residual ? &r : nullptr}, nullptr, 1,
+                             Inputs::kConstants);
+          // The packed copy of B lived while the kernel did (freed with it).
+          CHECK(SharedPackedACount() == live);
+          REQUIRE(y.size() == 1);
+          REQUIRE(y[0].shape() == Dims{1, m, n});
+          Tensor a2 = MakeFloat({m, k}, std::vector<float>(a.data_as<float>(),
+                                                           a.data_as<float>() + m * k));
+          Tensor want = NaiveGemm(a2, b, &c, false, tb, 1.0f, 1.0f);
+          float* w = want.data_as<float>();
+          for (int64_t i = 0; i < m * n; ++i) {
+            if (residual) w[i] += r.data_as<float>()[i];
+            if (*act != 0) w[i] = GeluOf(w[i], false);
+          }
+          Tensor got = y[0];
+          REQUIRE(got.Reshape({m, n}));
+          ExpectClose(got, want);
         }
-        Tensor got = y[0];
-        REQUIRE(got.Reshape({m, n}));
-        ExpectClose(got, want);
       }
     }
   }

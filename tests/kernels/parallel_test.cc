@@ -121,6 +121,18 @@ TEST_CASE("Gemm and MatMul give the same bits with any thread count", "[kernels]
     attrs.Set("activation", std::string("Gelu"));
     CheckThreadInvariant("Gemm", attrs, {&a, &b, &c, &r}, Inputs::kConstants);
   }
+  SECTION("Gemm, constant weights, ViT's 197 rows and several row blocks (600 rows)") {
+    // One row block of 197 rows packed in four 64-row units by whichever
+    // thread claims them; 600 rows: three row blocks.
+    for (int64_t m : {197, 600}) {
+      Tensor a = RandomTensor({1, m, 160}, rng);
+      Tensor b = RandomTensor({160, 500}, rng);
+      Tensor c = RandomTensor({500}, rng);
+      Tensor r = RandomTensor({1, m, 500}, rng);
+      CAPTURE(m);
+      CheckThreadInvariant("Gemm", Attributes(), {&a, &b, &c, &r}, Inputs::kConstants);
+    }
+  }
   SECTION("MatMul, batched with broadcasting") {
     Tensor a = RandomTensor({3, 2, 100, 64}, rng);
     Tensor b = RandomTensor({2, 64, 300}, rng);
