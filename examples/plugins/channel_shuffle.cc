@@ -46,10 +46,17 @@ size_t ElementBytes(int32_t dtype) {
   }
 }
 
+// The serialized `groups` (SerializeAttributes). A plan carries the blob
+// as its writer left it, so a corrupt plan's may hold any value: it is
+// checked again here (groups >= 1) before anything divides by it.
 int64_t Decode(std::string_view blob) {
   int64_t groups = 0;
   if (blob.size() != sizeof(groups)) throw std::invalid_argument("bad serialized attributes");
   std::memcpy(&groups, blob.data(), sizeof(groups));
+  if (groups < 1) {
+    throw std::invalid_argument("bad serialized attributes: groups " + std::to_string(groups) +
+                                " (must be >= 1)");
+  }
   return groups;
 }
 

@@ -15,12 +15,14 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "common/plan_generated.h"
 #include "common/version.h"
 #include "engine/builder.h"
+#include "engine/plugin_registry.h"
 #include "engine/runtime.h"
 
 using namespace engine;
@@ -68,6 +70,24 @@ std::string WithFixedChecksum(const std::string& plan) {
   return fixed;
 }
 
+// Loads the plugins plan_loader_fuzzer loads (fuzz/fuzz_plugins.h: the
+// misbehaving test plugin and the example ChannelShuffle), once.
+void LoadFuzzPlugins() {
+  static const bool loaded = [] {
+    std::string_view paths = ENGINE_FUZZ_TEST_PLUGINS;
+    while (!paths.empty()) {
+      const size_t end = paths.find(':');
+      const std::string path(paths.substr(0, end));
+      paths = end == std::string_view::npos ? std::string_view() : paths.substr(end + 1);
+      auto info = LoadPlugin(path);
+      INFO(path);
+      REQUIRE(info.ok());
+    }
+    return true;
+  }();
+  (void)loaded;
+}
+
 // Loads `plan` and, when it loads, executes it once on zero inputs.
 absl::Status LoadAndRun(const std::string& plan) {
   StderrLogger quiet(Severity::kError);
@@ -85,6 +105,7 @@ absl::Status LoadAndRun(const std::string& plan) {
 }  // namespace
 
 TEST_CASE("Fuzzer-found plans are rejected with DataLoss, never a crash", "[executor][fuzz]") {
+  LoadFuzzPlugins();
   const auto files = ReadAll("plan");
   REQUIRE(files.size() >= 3);
   // What each file must be rejected for once its checksum is right.
@@ -92,6 +113,9 @@ TEST_CASE("Fuzzer-found plans are rejected with DataLoss, never a crash", "[exec
       {"misaligned_int64_vector.plan", "misaligned"},
       {"program_cost_overflow.plan", "accelerator figures"},
       {"conv_attribute_overflow.plan", "must be <="},
+      // The example ChannelShuffle plugin's stored groups 0 reached
+      // C % groups in its shape inference (SIGFPE; tests/ops/plugin_ops_test.cc).
+      {"channel_shuffle_groups_zero.plan", "groups 0 (must be >= 1)"},
   };
   for (const auto& [name, bytes] : files) {
     INFO(name);

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -54,7 +55,7 @@ absl::Status Load(std::string_view plan) {
 // read back through the generated accessor, so a wrong offset fails the test.
 static_assert(sizeof(fb::Instruction) == 96);
 constexpr size_t kInstrDataflow = 1, kInstrLayer = 4, kInstrDep0 = 8, kInstrTensor = 20,
-                 kInstrBytes = 32, kInstrRepeat = 84;
+                 kInstrDramOffset = 24, kInstrBytes = 32, kInstrRepeat = 84;
 
 // A plan edited in place; Fixed() returns it with the payload CRC-32
 // recomputed, Stale() with the original one.
@@ -209,6 +210,28 @@ std::vector<BadPlan> BadPlans() {
                    REQUIRE(e.instruction(i).bytes() == uint64_t{1} << 55);
                  },
                  absl::StrCat("take more than ", hw::kMaxSerialCycles, " cycles")});
+  bad.push_back({"load_input_dram_offset_near_2p64.plan",
+                 [](PlanEditor& e) {
+                   // The CI fuzz stage (plan_loader_fuzzer): a LOAD_INPUT of
+                   // an engine input at DRAM offset 2^64 - 9. Its extent
+                   // (offset + bytes) became the engine input's compulsory
+                   // bytes, and the physical limit's bytes / bandwidth a
+                   // double past int64 (UBSan float-cast-overflow in the
+                   // device model); the simulator bounds the extent now.
+                   const auto& inputs = *e.net().inputs();
+                   for (size_t i = 0; i < e.net().program()->size(); ++i) {
+                     const fb::Instruction& in = e.instruction(i);
+                     if (in.opcode() != static_cast<uint8_t>(hw::Opcode::kLoadInput) ||
+                         std::find(inputs.begin(), inputs.end(), in.tensor()) == inputs.end()) {
+                       continue;
+                     }
+                     e.WriteInstruction<uint64_t>(i, kInstrDramOffset, ~uint64_t{0} - 8);
+                     REQUIRE(e.instruction(i).dram_offset() == ~uint64_t{0} - 8);
+                     return;
+                   }
+                   FAIL("no LOAD_INPUT of an engine input");
+                 },
+                 "its sizes are out of range"});
   bad.push_back({"instruction_unknown_dataflow.plan",
                  [](PlanEditor& e) {
                    const size_t i = e.Find(hw::Opcode::kMatmul);

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <limits>
 
 #include <string>
 #include <vector>
@@ -201,6 +202,49 @@ TEST_CASE("a misbehaving plugin's errors are contained") {
   CHECK_THAT(std::string(run("wrong_shape").message()), Contains("wrong shape"));
   CHECK_THAT(std::string(run("raw_throw").message()), Contains("C ABI"));
   CHECK_THAT(std::string(run("run_error").message()), Contains("on fire"));
+}
+
+// The example ChannelShuffle plugin (examples/plugins/channel_shuffle.cc)
+// reads `groups` from the blob a plan stores: plan_loader_fuzzer found that a
+// corrupt plan's groups 0 reached `C % groups` in its shape inference
+// (SIGFPE; tests/data/fuzz_regressions/plan/channel_shuffle_groups_zero.plan).
+// A blob with groups < 1 is an error naming the plugin and op; a valid one
+// shuffles Y[n, j * groups + g] = X[n, g * k + j].
+TEST_CASE("the example ChannelShuffle plugin refuses a stored groups below 1") {
+  auto info = LoadPlugin(ENGINE_CHANNEL_SHUFFLE_PLUGIN);
+  REQUIRE(info.ok());
+  const OpDef* def = OpRegistry::Builtin().Find("ChannelShuffle");
+  REQUIRE(def != nullptr);
+  Tensor x(DataType::kFloat32, {1, 4, 1, 2});
+  for (int i = 0; i < 8; ++i) static_cast<float*>(x.data())[i] = static_cast<float>(i);
+  const Tensor* inputs[] = {&x};
+  auto shuffle = [&](int64_t groups) {
+    // The layer attribute as the importer writes it: the hex of the blob
+    // (the int64 groups, little-endian).
+    unsigned char blob[sizeof(groups)];
+    std::memcpy(blob, &groups, sizeof(groups));
+    std::string hex;
+    for (unsigned char c : blob) {
+      hex.push_back("0123456789abcdef"[c >> 4]);
+      hex.push_back("0123456789abcdef"[c & 15]);
+    }
+    Attributes attrs;
+    attrs.Set(kPluginDataAttr, hex);
+    return kernels::EvaluateKernel(def->host, attrs, inputs);
+  };
+  auto two = shuffle(2);
+  REQUIRE(two.ok());
+  REQUIRE(two->size() == 1);
+  const float* y = static_cast<const float*>((*two)[0].data());
+  // Channels 0, 2, 1, 3 of X, two elements each.
+  CHECK(std::vector<float>(y, y + 8) == std::vector<float>{0, 1, 4, 5, 2, 3, 6, 7});
+  for (int64_t groups : {int64_t{0}, int64_t{-2}, std::numeric_limits<int64_t>::min()}) {
+    INFO(groups);
+    auto bad = shuffle(groups);
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(std::string(bad.status().message()), Contains("ChannelShuffle"));
+    CHECK_THAT(std::string(bad.status().message()), Contains("must be >= 1"));
+  }
 }
 
 }  // namespace
