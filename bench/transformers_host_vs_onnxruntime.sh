@@ -12,7 +12,9 @@
 # (run.js --threads N --iterations K, its {"median_ms": ...} line), and the
 # ratio ours / ORT (< 1: we are faster). Both sides alternate REPEAT times;
 # the best median of each is kept (other load on a shared machine only ever
-# slows a round down).
+# slows a round down). The last column pairs the two sides round by round
+# (engine / ORT of the same round; the median over rounds and its range), the
+# figure that holds when the machine's speed drifts between rounds.
 #
 # Usage: bash bench/transformers_host_vs_onnxruntime.sh [models...]
 #   (default: bert_base vit_b16; bert_small vit_tiny also work)
@@ -49,8 +51,8 @@ np.save(f"{o}/attention_mask.npy", mask)
 np.save(f"{o}/token_type_ids.npy", types)
 np.save(f"{o}/pixel_values.npy", r.standard_normal((1, 3, 224, 224)).astype(np.float32))
 PY
-echo "| model | threads | engine median ms | ONNX Runtime median ms | engine / ORT |"
-echo "|---|---:|---:|---:|---:|"
+echo "| model | threads | engine median ms | ONNX Runtime median ms | engine / ORT | per-round ratios: median [min, max] |"
+echo "|---|---:|---:|---:|---:|---|"
 for m in "${MODELS[@]}"; do
   case "$m" in
     bert_*) inputs=(input_ids attention_mask token_type_ids) ;;
@@ -63,7 +65,7 @@ for m in "${MODELS[@]}"; do
   done
   "$BIN" --onnx="$OUT/$m.onnx" --saveEngine="$OUT/$m.plan" --skipInference >/dev/null
   for t in $THREADS; do
-    best_ours="" best_ort=""
+    best_ours="" best_ort="" ratios=""
     for _ in $(seq "$REPEAT"); do
       ours=$("$BIN" --loadEngine="$OUT/$m.plan" --loadInputs="$load" --threads="$t" \
                --iterations="$ITERATIONS" --warmUp=200 --duration=0 2>&1 |
@@ -73,8 +75,13 @@ for m in "${MODELS[@]}"; do
               2>/dev/null | grep -oE '"median_ms":[0-9.]+' | grep -oE '[0-9.]+$')
       best_ours=$(/usr/bin/python3 -c "print(min(x for x in [${best_ours:-1e9}, $ours]))")
       best_ort=$(/usr/bin/python3 -c "print(min(x for x in [${best_ort:-1e9}, $ort]))")
+      ratios+="${ratios:+,}$ours/$ort"
     done
-    /usr/bin/python3 -c "print('| $m | $t | %.2f | %.2f | %.2f |' % ($best_ours, $best_ort, $best_ours / $best_ort))"
+    /usr/bin/python3 -c "
+import statistics
+r = sorted([$ratios])
+print('| $m | $t | %.2f | %.2f | %.2f | %.2f [%.2f, %.2f] |' % (
+    $best_ours, $best_ort, $best_ours / $best_ort, statistics.median(r), r[0], r[-1]))"
   done
   rm -f "$OUT/$m.plan"
 done
