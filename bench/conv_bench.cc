@@ -32,6 +32,7 @@
 #include "kernels/sgemm.h"
 #include "kernels/sgemm_packed.h"
 #include "kernels/thread_pool.h"
+#include "kernel_bench_util.h"
 
 namespace {
 
@@ -148,59 +149,17 @@ double SecondsPerCall(Fn&& fn, double min_time, bool wall) {
   return best;
 }
 
-Tensor Random(Dims shape, std::mt19937& rng, float scale) {
-  Tensor t(DataType::kFloat32, std::move(shape));
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  float* p = t.data_as<float>();
-  for (int64_t i = 0; i < t.num_elements(); ++i) p[i] = dist(rng);
-  return t;
-}
+using bench::PrepareLayer;
+using bench::RunLayer;
 
-struct Layer {
-  std::unique_ptr<Kernel> kernel;
-  std::vector<Tensor> inputs;
-  Tensor output;
+// A prepared layer and what the report adds up.
+struct Layer : bench::BenchLayer {
   std::vector<std::byte> scratch_storage;
   int64_t macs = 0;
 };
 
-bool Prepare(const std::string& type, const Attributes& attrs, std::vector<Tensor> inputs,
-             std::vector<bool> constant, Layer* layer) {
-  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel(type);
-  std::vector<TensorInfo> info;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    TensorInfo t;
-    t.dtype = inputs[i].dtype();
-    t.shape = inputs[i].shape();
-    if (constant[i]) t.constant = &inputs[i];
-    info.push_back(t);
-  }
-  auto out = def->infer(attrs, info);
-  if (!out.ok()) {
-    std::fprintf(stderr, "%s\n", out.status().ToString().c_str());
-    return false;
-  }
-  layer->kernel = def->create();
-  auto st = layer->kernel->Prepare(attrs, info, *out);
-  if (!st.ok()) {
-    std::fprintf(stderr, "%s\n", st.ToString().c_str());
-    return false;
-  }
-  layer->inputs = std::move(inputs);
-  layer->output = Tensor(DataType::kFloat32, (*out)[0].shape);
-  return true;
-}
-
-void RunLayer(const Layer& layer, exec::ThreadPool* pool, int threads, std::byte* scratch) {
-  RunContext ctx;
-  ctx.pool = pool;
-  ctx.threads = threads;
-  ctx.scratch = scratch;
-  ctx.scratch_bytes = layer.kernel->ScratchBytes(threads);
-  std::vector<const void*> in;
-  for (const Tensor& t : layer.inputs) in.push_back(t.data());
-  void* out[] = {const_cast<Tensor&>(layer.output).data()};
-  layer.kernel->Run(ctx, in, out);
+Tensor Random(Dims shape, std::mt19937& rng, float scale) {
+  return bench::RandomTensor(std::move(shape), rng, scale);
 }
 
 // --gemm: the bare products of the model's convolutions (im2col shapes
@@ -371,7 +330,7 @@ int main(int argc, char** argv) {
           in.push_back(Random({batch, c.m, oh, ow}, rng, 1.0f));
           constant.push_back(false);
         }
-        if (!Prepare("Conv", attrs, std::move(in), constant, &layer)) return 1;
+        if (!PrepareLayer("Conv", attrs, std::move(in), constant, &layer)) return 1;
         layer.macs = batch * c.m * (c.c / c.group) * c.k * c.k * oh * ow;
       } else {
         std::snprintf(label, sizeof(label), "gemm %lldx%lld * %lldx%lld^T", (long long)batch,
@@ -384,7 +343,7 @@ int main(int argc, char** argv) {
         in.push_back(Random({batch, model.fc_in}, rng, 1.0f));
         in.push_back(Random({model.fc_out, model.fc_in}, rng, 0.1f));
         in.push_back(Random({model.fc_out}, rng, 0.1f));
-        if (!Prepare("Gemm", attrs, std::move(in), {false, true, true}, &layer)) return 1;
+        if (!PrepareLayer("Gemm", attrs, std::move(in), {false, true, true}, &layer)) return 1;
         layer.macs = batch * model.fc_in * model.fc_out;
       }
       const size_t bytes = layer.kernel->ScratchBytes(threads);

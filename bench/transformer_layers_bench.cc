@@ -35,6 +35,7 @@
 #include "kernels/kernel.h"
 #include "kernels/thread_pool.h"
 #include "ops/op_registry.h"
+#include "kernel_bench_util.h"
 
 namespace {
 
@@ -50,45 +51,11 @@ double CpuSeconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
+using Layer = bench::BenchLayer;
+using bench::PrepareLayer;
+
 Tensor Random(Dims shape, std::mt19937& rng, float scale) {
-  Tensor t(DataType::kFloat32, std::move(shape));
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  float* p = t.data_as<float>();
-  for (int64_t i = 0; i < t.num_elements(); ++i) p[i] = dist(rng);
-  return t;
-}
-
-struct Layer {
-  std::unique_ptr<Kernel> kernel;
-  std::vector<Tensor> inputs;
-  Tensor output;
-};
-
-bool Prepare(const std::string& type, const Attributes& attrs, std::vector<Tensor> inputs,
-             const std::vector<bool>& constant, Layer* layer) {
-  const KernelDef* def = ops::OpRegistry::Builtin().FindKernel(type);
-  std::vector<TensorInfo> info;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    TensorInfo t;
-    t.dtype = inputs[i].dtype();
-    t.shape = inputs[i].shape();
-    if (constant[i]) t.constant = &inputs[i];
-    info.push_back(t);
-  }
-  auto out = def->infer(attrs, info);
-  if (!out.ok()) {
-    std::fprintf(stderr, "%s: %s\n", type.c_str(), out.status().ToString().c_str());
-    return false;
-  }
-  layer->kernel = def->create();
-  auto st = layer->kernel->Prepare(attrs, info, *out);
-  if (!st.ok()) {
-    std::fprintf(stderr, "%s: %s\n", type.c_str(), st.ToString().c_str());
-    return false;
-  }
-  layer->inputs = std::move(inputs);
-  layer->output = Tensor(DataType::kFloat32, (*out)[0].shape);
-  return true;
+  return bench::RandomTensor(std::move(shape), rng, scale);
 }
 
 struct Kind {
@@ -98,15 +65,7 @@ struct Kind {
 };
 
 void Run(const Layer& layer, exec::ThreadPool* pool, int threads, std::byte* scratch) {
-  RunContext ctx;
-  ctx.pool = pool;
-  ctx.threads = threads;
-  ctx.scratch = scratch;
-  ctx.scratch_bytes = layer.kernel->ScratchBytes(threads);
-  std::vector<const void*> in;
-  for (const Tensor& t : layer.inputs) in.push_back(t.data());
-  void* out[] = {const_cast<Tensor&>(layer.output).data()};
-  layer.kernel->Run(ctx, in, out);
+  bench::RunLayer(layer, pool, threads, scratch);
 }
 
 // The fused layers of one encoder block of a model with `seq` tokens.
@@ -134,7 +93,7 @@ bool MakeKinds(const std::string& model, int64_t seq, const std::string& filter,
         constant.push_back(false);
       }
       Layer layer;
-      if (!Prepare("Gemm", attrs, std::move(in), constant, &layer)) return false;
+      if (!PrepareLayer("Gemm", attrs, std::move(in), constant, &layer)) return false;
       kind.copies.push_back(std::move(layer));
     }
     kinds->push_back(std::move(kind));
@@ -165,7 +124,7 @@ bool MakeKinds(const std::string& model, int64_t seq, const std::string& filter,
           constant.push_back(false);
         }
         Layer layer;
-        if (!Prepare("Attention", attrs, std::move(in), constant, &layer)) return false;
+        if (!PrepareLayer("Attention", attrs, std::move(in), constant, &layer)) return false;
         kind.copies.push_back(std::move(layer));
       }
       kinds->push_back(std::move(kind));
@@ -183,7 +142,7 @@ bool MakeKinds(const std::string& model, int64_t seq, const std::string& filter,
         in.push_back(Random({kHidden}, rng, 1.0f));
         in.push_back(Random({kHidden}, rng, 0.1f));
         Layer layer;
-        if (!Prepare("LayerNormalization", attrs, std::move(in), {false, true, true}, &layer)) {
+        if (!PrepareLayer("LayerNormalization", attrs, std::move(in), {false, true, true}, &layer)) {
           return false;
         }
         kind.copies.push_back(std::move(layer));
