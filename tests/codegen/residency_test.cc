@@ -20,6 +20,7 @@
 #include "hw/simulator.h"
 #include "parser/onnx_parser.h"
 #include "test_models.h"
+#include "engine_run_util.h"
 #include "test_util.h"
 
 namespace engine::codegen {
@@ -131,29 +132,6 @@ Built Generate(const std::string& model, const HardwareConfig& hw, bool residenc
   return {std::move(*code), std::move(*sim)};
 }
 
-// Every pair of instructions that touch the same on-chip bytes, one of them
-// writing, runs in program order: the earlier one has finished before the
-// later one starts. And no access leaves its buffer.
-// Runs `engine` once on a random input (seeded) and returns every output's
-// float values, in engine output order.
-std::vector<std::vector<float>> RunOnRandomInput(const Engine& engine, uint32_t seed) {
-  auto ctx = engine.CreateExecutionContext();
-  REQUIRE(ctx.ok());
-  std::mt19937 rng(seed);
-  const auto& in = engine.inputs()[0];
-  Tensor x = testing::RandomTensor(in.shape, rng);
-  REQUIRE((*ctx)->SetInput(in.name, x).ok());
-  REQUIRE((*ctx)->Execute().ok());
-  std::vector<std::vector<float>> out;
-  for (const auto& desc : engine.outputs()) {
-    auto y = (*ctx)->GetOutput(desc.name);
-    REQUIRE(y.ok());
-    const float* f = (*y)->data_as<float>();
-    out.emplace_back(f, f + (*y)->num_elements());
-  }
-  return out;
-}
-
 // A deliberately wrong schedule: the band store `store` moved past the
 // scratchpad's capacity; the simulator must refuse it.
 void CheckBandBeyondCapacityRefused(const HardwareConfig& hw, const hw::Program& program,
@@ -182,6 +160,9 @@ void CheckEarlyBandReadRefused(const HardwareConfig& hw, const hw::Program& prog
          message.find("overwritten while live") != std::string::npos));
 }
 
+// Every pair of instructions that touch the same on-chip bytes, one of them
+// writing, runs in program order: the earlier one has finished before the
+// later one starts. And no access leaves its buffer.
 void CheckPairs(const HardwareConfig& hw, const hw::Program& p,
                 const std::vector<hw::ScheduledInstruction>& s) {
   const uint64_t capacity[3] = {hw.scratchpad.bytes, hw.weight_buffer.bytes, hw.accumulator.bytes};
@@ -293,7 +274,7 @@ TEST_CASE("Residency changes the modeled traffic, not the engine's outputs",
     auto engine = Runtime::DeserializeEngine(built->plan);
     REQUIRE(engine.ok());
     written[on] = (*engine)->device_profile().dram_bytes_written;
-    outputs[on] = RunOnRandomInput(**engine, 11);
+    outputs[on] = testing::RunOnRandomInput(**engine, 11);
   }
   CHECK(outputs[0] == outputs[1]);
   CHECK(written[1] < written[0]);
@@ -511,7 +492,7 @@ TEST_CASE("Layer groups change the modeled schedule, not the engine's outputs",
     REQUIRE(engine.ok());
     written[on] = (*engine)->device_profile().dram_bytes_written;
     layers[on] = (*engine)->device_profile().layers.size();
-    outputs[on] = RunOnRandomInput(**engine, 3);
+    outputs[on] = testing::RunOnRandomInput(**engine, 3);
   }
   CHECK(outputs[0] == outputs[1]);  // bit-identical
   CHECK(layers[0] == layers[1]);
@@ -594,7 +575,7 @@ TEST_CASE("An inverted-residual block runs as one layer group when it fits",
       CHECK(p.layers[1].input_location == "scratchpad");  // the band, never DRAM
       CHECK(p.scratchpad_peak_bytes <= 65536);
     }
-    outputs[on] = RunOnRandomInput(**engine, 5);
+    outputs[on] = testing::RunOnRandomInput(**engine, 5);
   }
   CHECK(outputs[0] == outputs[1]);  // the host computes the same graph
   // A scratchpad too small for the band buffers next to the tiles: refused.
@@ -746,7 +727,7 @@ TEST_CASE("A conv -> pool stem runs as one layer group, outputs unchanged",
       CHECK(p.layers[1].input_location == "scratchpad");
       CHECK(p.scratchpad_peak_bytes <= 32768);
     }
-    outputs[on] = RunOnRandomInput(**engine, 17);
+    outputs[on] = testing::RunOnRandomInput(**engine, 17);
   }
   CHECK(outputs[0] == outputs[1]);  // the host computes the same graph
   // The conv's 64 KiB output no longer goes to DRAM (only the pool's 16 KiB).

@@ -21,6 +21,7 @@
 #include "engine/runtime.h"
 #include "parser/onnx_parser.h"
 #include "test_models.h"
+#include "engine_run_util.h"
 #include "test_util.h"
 
 namespace engine::codegen {
@@ -232,24 +233,6 @@ TEST_CASE("Branch order fixes a graph imported in a bad order", "[codegen][sched
   CHECK((*graph)->nodes()[1]->name == "a2");
 }
 
-// Runs `engine` on a seeded random input and returns every output.
-std::vector<std::vector<float>> Run(const Engine& engine, uint32_t seed) {
-  auto ctx = engine.CreateExecutionContext();
-  REQUIRE(ctx.ok());
-  std::mt19937 rng(seed);
-  const auto& in = engine.inputs()[0];
-  REQUIRE((*ctx)->SetInput(in.name, testing::RandomTensor(in.shape, rng)).ok());
-  REQUIRE((*ctx)->Execute().ok());
-  std::vector<std::vector<float>> out;
-  for (const auto& desc : engine.outputs()) {
-    auto y = (*ctx)->GetOutput(desc.name);
-    REQUIRE(y.ok());
-    const float* f = (*y)->data_as<float>();
-    out.emplace_back(f, f + (*y)->num_elements());
-  }
-  return out;
-}
-
 const PassSummary* BranchOrder(const BuildResult& built) {
   for (const PassSummary& p : built.passes) {
     if (p.name == "branch-order") return &p;
@@ -295,7 +278,7 @@ TEST_CASE("Branch order lowers the modeled traffic, not the engine's outputs",
     dram[on] = (*engine)->device_profile().dram_bytes_read +
                (*engine)->device_profile().dram_bytes_written;
     cycles[on] = (*engine)->device_profile().total_cycles;
-    outputs[on] = Run(**engine, 17);
+    outputs[on] = testing::RunOnRandomInput(**engine, 17);
   }
   CHECK(outputs[0] == outputs[1]);  // bit-identical
   CHECK(dram[1] < dram[0]);
@@ -401,7 +384,7 @@ TEST_CASE("Branch order on random models: valid schedule, outputs bit-identical"
       auto engine = Runtime::DeserializeEngine(built->plan);
       INFO(engine.status().message());
       REQUIRE(engine.ok());
-      outputs[on] = Run(**engine, seed);
+      outputs[on] = testing::RunOnRandomInput(**engine, seed);
     }
     CHECK(outputs[0] == outputs[1]);
   }
