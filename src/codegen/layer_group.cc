@@ -539,4 +539,14 @@ absl::StatusOr<GroupPlan> ChooseLayerGroups(const HardwareConfig& hw,
   return plan;
 }
 
+absl::StatusOr<double> ProgramObjective(const HardwareConfig& hw, const hw::Program& program,
+                                        int num_layers, const GroupObjective& objective,
+                                        int64_t* cycles, double* energy_pj, int64_t* dram_bytes) {
+  ENGINE_ASSIGN_OR_RETURN(const Figures f, SimulateAlone(hw, program, num_layers));
+  if (cycles != nullptr) *cycles = f.cycles;
+  if (energy_pj != nullptr) *energy_pj = f.energy_pj;
+  if (dram_bytes != nullptr) *dram_bytes = f.dram_bytes;
+  return Value(objective, f);
+}
+
 }  // namespace engine::codegen

@@ -58,6 +58,16 @@ absl::StatusOr<GroupObjective> ParseGroupObjective(std::string_view text);
 /// The GroupObjective of a plain Objective.
 GroupObjective ToGroupObjective(Objective objective);
 
+/// The value `objective` gives the whole program of `code`-like inputs:
+/// `program` simulated (hw::Simulate) for `num_layers` layers, C = cycles,
+/// energy (pJ), cycles x energy, or alpha x cycles + beta x DRAM bytes
+/// (GroupObjective, the CANN cost). `cycles`, `energy_pj` and `dram_bytes`
+/// (optional) receive the figures. Errors: those of hw::Simulate.
+absl::StatusOr<double> ProgramObjective(const HardwareConfig& hw, const hw::Program& program,
+                                        int num_layers, const GroupObjective& objective,
+                                        int64_t* cycles = nullptr, double* energy_pj = nullptr,
+                                        int64_t* dram_bytes = nullptr);
+
 /// Tensor index of a group's intermediate band (lowered into a scratchpad
 /// band buffer, never a plan tensor).
 inline constexpr int32_t kBandTensor = -3;

@@ -9,8 +9,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "codegen/workload.h"
-#include "common/status_macros.h"
-#include "hw/simulator.h"
 
 namespace engine::codegen {
 namespace {
@@ -398,32 +396,6 @@ ScheduleOrder ChooseScheduleOrder(const ScheduleProblem& problem,
     result.after = Walk(problem, inc, result.order, 0, n, rem, l);
   }
   return result;
-}
-
-absl::StatusOr<double> ProgramObjective(const HardwareConfig& hw, const hw::Program& program,
-                                        int num_layers, const GroupObjective& objective,
-                                        int64_t* cycles, double* energy_pj, int64_t* dram_bytes) {
-  int64_t c = 0, d = 0;
-  double e = 0;
-  if (!program.empty()) {
-    ENGINE_ASSIGN_OR_RETURN(hw::SimulationResult sim, hw::Simulate(hw, program, num_layers));
-    c = sim.total_cycles;
-    for (const hw::LayerTiming& l : sim.layers) {
-      e += l.totals.EnergyPj();
-      d += l.totals.dram_read + l.totals.dram_write;
-    }
-  }
-  if (cycles != nullptr) *cycles = c;
-  if (energy_pj != nullptr) *energy_pj = e;
-  if (dram_bytes != nullptr) *dram_bytes = d;
-  switch (objective.kind) {
-    case GroupObjective::Kind::kLatency: return static_cast<double>(c);
-    case GroupObjective::Kind::kEnergy: return e;
-    case GroupObjective::Kind::kEdp: return static_cast<double>(c) * e;
-    case GroupObjective::Kind::kWeighted:
-      return objective.alpha * static_cast<double>(c) + objective.beta * static_cast<double>(d);
-  }
-  return static_cast<double>(c);
 }
 
 }  // namespace engine::codegen

@@ -102,16 +102,6 @@ struct ScheduleOrder {
 ScheduleOrder ChooseScheduleOrder(const ScheduleProblem& problem,
                                   const ScheduleOrderOptions& options = {});
 
-/// The value `objective` gives the whole program of `code`-like inputs:
-/// `program` simulated (hw::Simulate) for `num_layers` layers, C = cycles,
-/// energy (pJ), cycles x energy, or alpha x cycles + beta x DRAM bytes
-/// (GroupObjective, the CANN cost). `cycles`, `energy_pj` and `dram_bytes`
-/// (optional) receive the figures. Errors: those of hw::Simulate.
-absl::StatusOr<double> ProgramObjective(const HardwareConfig& hw, const hw::Program& program,
-                                        int num_layers, const GroupObjective& objective,
-                                        int64_t* cycles = nullptr, double* energy_pj = nullptr,
-                                        int64_t* dram_bytes = nullptr);
-
 }  // namespace engine::codegen
 
 #endif  // ENGINE_CODEGEN_SCHEDULE_ORDER_H_
